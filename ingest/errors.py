@@ -1,0 +1,95 @@
+"""The one exception tree of Strongroom.
+
+Adapters translate their libraries' errors into these at the boundary
+(``raise StorageUnavailable(...) from exc``); the domain core raises nothing
+else. Domain errors carry no HTTP status and no exit code: the entry points map
+them in one place each.
+
+::
+
+    StrongroomError
+    ├── InputError                  the caller's input cannot be used at all (exit 2)
+    │   ├── BatchUnreadable         the batch folder is missing or unreadable
+    │   └── TargetNotEmpty          fetch refuses to write into a non-empty folder
+    ├── NotFound
+    │   ├── PackageNotFound
+    │   ├── VersionNotFound
+    │   ├── BatchNotFound
+    │   └── ObjectNotFound          a key is absent from an object store
+    ├── StorageError                an object store or the catalog misbehaved
+    │   ├── StorageUnavailable      transient: network, throttling, server down (retry)
+    │   ├── ChecksumRefused         the store refused bytes whose digest did not match
+    │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
+    ├── PackageBusy                 another item holds this package's next version (retry)
+    └── AuditChainBroken            an audit event fails its hash chain
+"""
+
+from __future__ import annotations
+
+
+class StrongroomError(Exception):
+    """Base of every error Strongroom raises on purpose."""
+
+
+class InputError(StrongroomError):
+    """The caller's input cannot be used at all."""
+
+
+class BatchUnreadable(InputError):
+    """The batch folder does not exist, is not a folder, or cannot be listed."""
+
+
+class TargetNotEmpty(InputError):
+    """A fetch target folder already holds something."""
+
+
+class NotFound(StrongroomError):
+    """Something asked for by id does not exist."""
+
+
+class PackageNotFound(NotFound):
+    pass
+
+
+class VersionNotFound(NotFound):
+    pass
+
+
+class BatchNotFound(NotFound):
+    pass
+
+
+class ObjectNotFound(NotFound):
+    """A key is absent from an object store."""
+
+
+class StorageError(StrongroomError):
+    """An object store or the catalog misbehaved."""
+
+
+class StorageUnavailable(StorageError):
+    """Transient: the store cannot be reached or throttles us. Worth a retry."""
+
+
+class ChecksumRefused(StorageError):
+    """The store refused an upload because its digest did not match the bytes."""
+
+
+class CatalogUnavailable(StorageError):
+    """Transient: the catalog database cannot be reached. Worth a retry."""
+
+
+class PackageBusy(StrongroomError):
+    """Another item is writing the next version of this package. Worth a retry."""
+
+
+class AuditChainBroken(StrongroomError):
+    """An audit event does not match its hash chain."""
+
+
+#: Errors after which the same work, tried again later, may succeed.
+TRANSIENT_ERRORS: tuple[type[StrongroomError], ...] = (
+    StorageUnavailable,
+    CatalogUnavailable,
+    PackageBusy,
+)

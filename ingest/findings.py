@@ -1,0 +1,111 @@
+"""Every finding Strongroom reports, in one catalogue.
+
+A finding is a problem with the input or with stored bytes that a person must
+act on. It has a stable ``code`` (tools and the audit log key on it), the
+``path`` (a file, relative to the item or bag) or the JSON ``pointer`` (into a
+metadata document) it concerns, and what was ``expected`` and ``found``. The
+message is rendered from the template below, so the same finding always reads
+the same way; the audit log stores the code and its parameters, not the text.
+
+Codes are never renamed or reused. Add new ones at the end of their group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: code -> message template. Templates may use {path}, {pointer}, {expected},
+#: {found} and any extra parameter of the finding.
+CATALOGUE: dict[str, str] = {
+    # -- the batch as a whole
+    "BATCH_STRAY_FILE": "file {path!r} at the batch root is not an item; only batch.json and item folders belong there",
+    "BATCH_METADATA_INVALID": "batch.json is not usable: {detail}",
+    "BATCH_EMPTY": "the batch holds no item folders",
+    "SCHEMA_UNKNOWN": "no metadata schema named {found!r}; expected one of {expected}",
+    # -- paths and names inside an item
+    "PATH_UNSAFE": "path {path!r} is refused: {detail}",
+    "NAME_COLLISION": "path {path!r} collides with {other!r} after {rule}",
+    "SYMLINK_REFUSED": "{path!r} is a symbolic link; links are never followed",
+    "FILE_TYPE_REFUSED": "{path!r} is a {found}, not a regular file",
+    "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
+    "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
+    # -- descriptive metadata
+    "METADATA_MISSING": "the item has no metadata.json",
+    "METADATA_UNPARSABLE": "metadata.json is not valid JSON: {detail}",
+    "METADATA_TOO_LARGE": "metadata.json exceeds a limit: {detail}",
+    "METADATA_INVALID": "metadata at {pointer!r} is invalid: {detail}",
+    # -- stored bytes (ingest read-back, verify, fetch)
+    "FIXITY_MISMATCH": "{path!r} has {algorithm} {found}, expected {expected}",
+    "SIZE_MISMATCH": "{path!r} has {found} bytes, expected {expected}",
+    "FILE_MISSING": "{path!r} is listed in the manifest but is not in storage",
+    "UNEXPECTED_FILE": "{path!r} is in storage but in no manifest",
+    "TAG_MISMATCH": "tag file {path!r} does not match: {detail}",
+    "BAG_INVALID": "the bag is not valid BagIt: {detail}",
+    # -- operations
+    "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
+    "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, with the place it concerns and what was expected."""
+
+    code: str
+    path: str | None = None
+    pointer: str | None = None
+    expected: Any = None
+    found: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    location: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CATALOGUE:
+            raise ValueError(f"unknown finding code {self.code!r}")
+
+    @property
+    def message(self) -> str:
+        values = {
+            "path": self.path,
+            "pointer": self.pointer,
+            "expected": self.expected,
+            "found": self.found,
+            "detail": "",
+            "other": None,
+            "rule": None,
+            "algorithm": None,
+            "attempts": None,
+            **self.params,
+        }
+        return CATALOGUE[self.code].format(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as JSON-ready data: code, place, expected/found, message."""
+        out: dict[str, Any] = {"code": self.code}
+        if self.path is not None:
+            out["path"] = self.path
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
+        if self.location is not None:
+            out["location"] = self.location
+        if self.expected is not None:
+            out["expected"] = self.expected
+        if self.found is not None:
+            out["found"] = self.found
+        if self.params:
+            out["params"] = dict(self.params)
+        out["message"] = self.message
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        return cls(
+            code=data["code"],
+            path=data.get("path"),
+            pointer=data.get("pointer"),
+            expected=data.get("expected"),
+            found=data.get("found"),
+            params=dict(data.get("params") or {}),
+            location=data.get("location"),
+        )

@@ -1,0 +1,154 @@
+"""The archive's things, as plain immutable values.
+
+A *batch* is what archive staff submit: a folder of *items*. A good item becomes
+one *version* of a *package* (one package per record identifier). Every step
+leaves an *event* in the audit log.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ingest.findings import Finding
+
+#: Namespace for package ids: a package id is uuid5(PACKAGE_NAMESPACE, identifier),
+#: so the same record identifier always names the same package, in any catalog,
+#: including one rebuilt from the object store.
+PACKAGE_NAMESPACE = uuid.UUID("6f1c7a52-3b0e-5a8e-9d0c-2a4f1e7b9c31")
+
+
+def package_id_for(identifier: str) -> str:
+    """The stable package id of a record identifier."""
+    return str(uuid.uuid5(PACKAGE_NAMESPACE, identifier))
+
+
+class ItemStatus(str, enum.Enum):
+    ACCEPTED = "accepted"      # registered, waiting for a worker
+    STORED = "stored"          # a new version was committed
+    UNCHANGED = "unchanged"    # identical to the latest version: nothing written
+    REJECTED = "rejected"      # bad input: findings say why; resubmit after fixing
+    FAILED = "failed"          # gave up on a transient error past the retry bound
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ItemStatus.ACCEPTED
+
+
+class EventType(str, enum.Enum):
+    """PREMIS event types (id.loc.gov/vocabulary/preservation/eventType)."""
+
+    ACCESSION = "accession"
+    VALIDATION = "validation"
+    MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    INGESTION = "ingestion"
+    FIXITY_CHECK = "fixity check"
+    REPLICATION = "replication"
+    DELETION = "deletion"
+
+
+class Outcome(str, enum.Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_id: str
+    source: str
+    submitted_at: datetime
+    submitter: str | None = None
+    collection: str | None = None
+    schema: str = "archival-record/v1"
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    item_id: str
+    batch_id: str
+    name: str
+    status: ItemStatus
+    package_id: str | None = None
+    version: int | None = None
+    findings: tuple[Finding, ...] = ()
+    attempts: int = 0
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a bag: payload (``data/...``) or tag file, with its digests."""
+
+    path: str          # relative to the bag root, '/'-separated, original name
+    size: int
+    sha256: str
+    sha512: str
+
+    @property
+    def is_payload(self) -> bool:
+        return self.path.startswith("data/")
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    package_id: str
+    number: int
+    identifier: str
+    title: str
+    record: dict[str, Any]
+    created_at: datetime
+    batch_id: str | None
+    item_id: str | None
+    files: tuple[StoredFile, ...] = ()
+    last_fixity_at: datetime | None = None
+    last_fixity_outcome: str | None = None
+
+    @property
+    def payload(self) -> tuple[StoredFile, ...]:
+        return tuple(f for f in self.files if f.is_payload)
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    package_id: str
+    identifier: str
+    title: str
+    latest_version: int
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An audit event before the log gives it its place in the chain."""
+
+    event_type: EventType
+    outcome: Outcome
+    agent: str
+    occurred_at: datetime
+    batch_id: str | None = None
+    item_id: str | None = None
+    package_id: str | None = None
+    version: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An event as the log holds it: numbered and chained to the one before."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    outcome: str
+    agent: str
+    occurred_at: datetime
+    batch_id: str | None
+    item_id: str | None
+    package_id: str | None
+    version: int | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str

@@ -1,0 +1,176 @@
+"""What the domain core needs from the outside world, as Protocols.
+
+``storage/`` implements these (filesystem and S3 object stores, the SQL catalog
+and audit log); tests implement them in memory. Every method documents the
+domain errors it may raise; adapters raise nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from ingest.findings import Finding
+from ingest.models import (
+    AuditEvent,
+    BatchRecord,
+    ItemRecord,
+    ItemStatus,
+    NewEvent,
+    PackageSummary,
+    StoredFile,
+    VersionRecord,
+)
+
+
+# --------------------------------------------------------------------------- objects
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    #: the store's own SHA-256 of the object (hex), where the store keeps one
+    sha256: str | None = None
+
+
+class ObjectWriter(Protocol):
+    """Bytes of one object, written as they are read; nothing is visible before commit."""
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Append bytes. Raises StorageUnavailable."""
+
+    def commit(self, sha256: str) -> ObjectInfo:
+        """Make the object visible under its key. ``sha256`` (hex) is the digest of
+        every byte written; stores that can check it refuse a mismatch with
+        ChecksumRefused. Raises StorageUnavailable, ChecksumRefused."""
+
+    def abort(self) -> None:
+        """Drop everything written; never raises."""
+
+
+class ObjectStore(Protocol):
+    """A flat space of keys under one location (a folder, an S3 bucket and prefix)."""
+
+    #: where this store is, as a URL without credentials (``file:///…``, ``s3://…``)
+    location: str
+
+    def writer(self, key: str) -> ObjectWriter:
+        """Start writing ``key``; an existing object is replaced only at commit."""
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> ObjectInfo:
+        """Write a small object in one call. Raises StorageUnavailable, ChecksumRefused."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object. Raises ObjectNotFound, StorageUnavailable."""
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size (and the store's SHA-256 if it keeps one). Raises ObjectNotFound,
+        StorageUnavailable."""
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order.
+        Raises StorageUnavailable."""
+
+    def delete(self, key: str) -> None:
+        """Remove an object that no committed version refers to; absent is fine.
+        Raises StorageUnavailable."""
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+class Catalog(Protocol):
+    """Batches, items, packages, versions and files; the record of truth.
+
+    Every write method commits before it returns. Transient database failures
+    raise CatalogUnavailable.
+    """
+
+    def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
+                     events: Sequence[NewEvent] = ()) -> list[ItemRecord]:
+        """Register a batch and its items (status accepted), with its events."""
+
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """Raises BatchNotFound."""
+
+    def list_items(self, batch_id: str) -> list[ItemRecord]:
+        """Items of a batch in name order. Raises BatchNotFound."""
+
+    def get_item(self, item_id: str) -> ItemRecord:
+        """Raises NotFound."""
+
+    def count_attempt(self, item_id: str) -> int:
+        """Add one to the item's attempt counter and return the new count."""
+
+    def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
+                    package_id: str | None = None, version: int | None = None,
+                    events: Sequence[NewEvent] = ()) -> bool:
+        """Set a final status and append ``events`` in the same transaction.
+        Returns False (and writes nothing) when the item already had a final status."""
+
+    def reset_item(self, item_id: str) -> None:
+        """Put a failed item back to accepted, for a retry by hand."""
+
+    def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
+        """Claim the next version number of a package for one item.
+
+        The same item asking again gets the same number back (a retry after a
+        crash). Raises PackageBusy while another item holds an uncommitted claim.
+        """
+
+    def release_version(self, package_id: str, number: int, item_id: str) -> None:
+        """Give up an uncommitted claim (the item turned out unchanged or bad)."""
+
+    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored and
+        append ``events``, in one transaction. Returns False when that version was
+        already committed (a duplicate task): nothing is written then."""
+
+    def latest_version(self, package_id: str) -> VersionRecord | None:
+        """The newest committed version, or None."""
+
+    def get_version(self, package_id: str, number: int | None = None) -> VersionRecord:
+        """One committed version (the latest when ``number`` is None).
+        Raises PackageNotFound, VersionNotFound."""
+
+    def list_versions(self, package_id: str) -> list[VersionRecord]:
+        """Committed versions, oldest first. Raises PackageNotFound."""
+
+    def list_packages(self) -> list[PackageSummary]:
+        """Packages with at least one committed version, by identifier."""
+
+    def resolve_package(self, ref: str) -> str:
+        """A package id from a package id or a record identifier. Raises PackageNotFound."""
+
+    def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
+                      events: Sequence[NewEvent] = ()) -> None:
+        """Remember the last fixity result of a version, with its events."""
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained event log."""
+
+    def append(self, events: Sequence[NewEvent]) -> list[AuditEvent]:
+        """Add events at the end of the chain, in order, in one transaction."""
+
+    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]:
+        """Events in chain order, all or those of one package."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+__all__ = [
+    "AuditLog",
+    "Catalog",
+    "Clock",
+    "ObjectInfo",
+    "ObjectStore",
+    "ObjectWriter",
+    "StoredFile",
+]

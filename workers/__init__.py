@@ -1,0 +1,1 @@
+"""How work runs: the in-process runner and the Celery app."""
