@@ -21,7 +21,8 @@ them in one place each.
     │   ├── ChecksumRefused         the store refused bytes whose digest did not match
     │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
     ├── PackageBusy                 another item holds this package's next version (retry)
-    └── AuditChainBroken            an audit event fails its hash chain
+    ├── AuditChainBroken            an audit event fails its hash chain
+    └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class PackageBusy(StrongroomError):
 
 class AuditChainBroken(StrongroomError):
     """An audit event does not match its hash chain."""
+
+
+class SchemaBroken(StrongroomError):
+    """A metadata schema is not a valid JSON Schema, or a ``$ref`` in it does not
+    resolve within the schema set. A fault of the installation, not of any input."""
 
 
 #: Errors after which the same work, tried again later, may succeed.

@@ -1,0 +1,157 @@
+"""Fixity: the SHA-256 and SHA-512 of a file, computed in one read.
+
+Every byte of a payload file is read once: each chunk goes to both digests and,
+when the caller gives a ``sink``, on to the object store in the same pass. The
+two digests run side by side (SHA-512 on a worker thread, SHA-256 and the sink
+on the caller's thread): ``hashlib`` releases the GIL while it hashes more than
+2 KiB, so a large file takes about as long as its slower digest, not the sum.
+Memory stays flat whatever the size: one reused buffer of ``chunk_size``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import BinaryIO
+
+#: Bytes read per step; large enough that thread hand-off costs nothing.
+CHUNK_SIZE = 1024 * 1024
+#: The digests of every stored file, in the order bags list their manifests.
+ALGORITHMS = ("sha256", "sha512")
+
+# Below this, a chunk is hashed on the caller's thread: handing it to another
+# thread would cost more than the digest itself.
+_PARALLEL_MIN = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Digests:
+    """Size in bytes and hex digests of one file."""
+
+    size: int
+    sha256: str
+    sha512: str
+
+
+def digest_stream(source: BinaryIO,
+                  sink: Callable[[memoryview], None] | None = None,
+                  *, chunk_size: int = CHUNK_SIZE) -> Digests:
+    """Read ``source`` to its end once, hashing every byte and passing it to ``sink``.
+
+    ``sink`` (for instance an object writer's ``write``) gets each chunk, in
+    order, as a memoryview of a buffer that is reused for the next chunk: it
+    must copy what it keeps. Whatever ``source.read``/``readinto`` or ``sink``
+    raises propagates unchanged (StorageUnavailable from a writer, OSError from
+    a file); the source is not closed here.
+    """
+    if chunk_size <= 0:
+        raise ValueError("chunk_size must be positive")
+    sha256 = hashlib.sha256()
+    sha512 = hashlib.sha512()
+    size = 0
+    buffer = bytearray(chunk_size)
+    view = memoryview(buffer)
+    readinto = getattr(source, "readinto", None)
+    while True:
+        if readinto is not None:
+            count = _fill(readinto, view)
+            chunk = view[:count]
+        else:
+            # A stream without readinto hands us fresh bytes each time.
+            data = source.read(chunk_size)
+            count = len(data)
+            chunk = memoryview(data)
+        if count == 0:
+            break
+        size += count
+        _hash_chunk(chunk, sha256, sha512, sink)
+    return Digests(size=size, sha256=sha256.hexdigest(), sha512=sha512.hexdigest())
+
+
+def digest_bytes(data: bytes) -> Digests:
+    """Size and digests of bytes already in memory (tag files). Raises nothing."""
+    return Digests(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                   sha512=hashlib.sha512(data).hexdigest())
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _fill(readinto: Callable[[memoryview], int | None], view: memoryview) -> int:
+    """Read until ``view`` is full or the stream ends; return the count.
+
+    Raw streams (sockets, pipes) return short reads; filling the buffer keeps
+    chunks large enough to be hashed in parallel.
+    """
+    filled = 0
+    total = len(view)
+    while filled < total:
+        count = readinto(view[filled:])
+        if count is None:
+            raise BlockingIOError("digest_stream needs a blocking stream")
+        if count == 0:
+            break
+        filled += count
+    return filled
+
+
+def _hash_chunk(chunk: memoryview, sha256: "hashlib._Hash", sha512: "hashlib._Hash",
+                sink: Callable[[memoryview], None] | None) -> None:
+    """Feed one chunk to both digests and the sink; return once all are done with it."""
+    pending: Future[None] | None = None
+    if len(chunk) >= _PARALLEL_MIN:
+        pending = _pool().submit(sha512.update, chunk)
+    else:
+        sha512.update(chunk)
+    try:
+        sha256.update(chunk)
+        if sink is not None:
+            sink(chunk)
+    finally:
+        # The buffer is refilled as soon as we return: the other thread must
+        # be finished with it, even when the sink failed.
+        if pending is not None:
+            pending.result()
+
+
+_pool_lock = threading.Lock()
+_pool_instance: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The shared SHA-512 threads, created on first use and again after a fork.
+
+    A forked worker process (Celery prefork) inherits the executor object but
+    not its threads; it gets a fresh one rather than waiting forever.
+    """
+    global _pool_instance, _pool_pid
+    pid = os.getpid()
+    if _pool_instance is None or _pool_pid != pid:
+        with _pool_lock:
+            if _pool_instance is None or _pool_pid != pid:
+                # One thread per core, at most a few: each in-flight digest
+                # of any caller thread needs one while its chunk is hashed.
+                workers = max(2, min(8, os.cpu_count() or 2))
+                _pool_instance = ThreadPoolExecutor(max_workers=workers,
+                                                    thread_name_prefix="fixity-sha512")
+                _pool_pid = pid
+    return _pool_instance
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool_instance, _pool_pid, _pool_lock
+    _pool_instance = None
+    _pool_pid = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+__all__ = ["ALGORITHMS", "CHUNK_SIZE", "Digests", "digest_bytes", "digest_stream"]

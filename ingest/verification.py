@@ -1,0 +1,310 @@
+"""Our own bag validator: a stored bag checked against itself and against the catalog.
+
+``verify_bag`` lists a bag's objects once, reads each object once and reports
+every problem it finds, each on the bag-relative path it concerns:
+
+==================  ==============================================================
+FILE_MISSING        a required tag file, a manifest entry or a catalog file is not stored
+BAG_INVALID         bagit.txt is not BagIt 1.0 in UTF-8; a manifest of an algorithm
+                    we do not verify
+TAG_MISMATCH        a manifest line cannot be read or lists a path it must not; the
+                    manifests disagree on which files there are; a tag file differs
+                    from a tag manifest or the catalog; Payload-Oxum is wrong
+FIXITY_MISMATCH     a payload file differs from a manifest or the catalog, once per
+                    algorithm (``params["algorithm"]``)
+SIZE_MISMATCH       a file's size differs from the catalog's
+UNEXPECTED_FILE     a payload object in no manifest, any other object in no tag
+                    manifest, or (with the catalog) any object the catalog lacks
+==================  ==============================================================
+
+A defect is reported once even when the manifests and the catalog both see it:
+a flipped byte is one FIXITY_MISMATCH per algorithm, not one per source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, BinaryIO
+
+from ingest.bag import (
+    BAGIT_TXT,
+    REQUIRED_TAG_FILES,
+    manifest_algorithm,
+    parse_bag_info,
+    parse_manifest,
+)
+from ingest.errors import ObjectNotFound
+from ingest.findings import Finding
+from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.models import StoredFile
+from ingest.ports import ObjectStore
+
+
+def verify_bag(store: ObjectStore, prefix: str,
+               expected: Sequence[StoredFile] | None = None) -> list[Finding]:
+    """Check the bag stored under ``prefix`` (``"{package_id}/v{N}/"``); return every finding.
+
+    An empty list means the bag is complete and every byte matches its
+    manifests and, when ``expected`` (the catalog's files of the version,
+    payload and tag files) is given, the catalog too. Findings are sorted by
+    path. Raises StorageUnavailable (nothing can be said about the bytes then)
+    and ValueError for a prefix that does not end with ``/``.
+    """
+    if not prefix.endswith("/"):
+        raise ValueError(f"bag prefix {prefix!r} must end with '/'")
+    report = _Report()
+    stored = _read_all(store, prefix, report)
+    manifests = _ManifestSet.read(stored, report)
+    _check_required(stored, report)
+    _check_bagit_txt(stored, report)
+    _check_payload(stored, manifests, report)
+    _check_tag_files(stored, manifests, report)
+    _check_oxum(stored, report)
+    if expected is not None:
+        _check_catalog(stored, expected, report)
+    return report.sorted()
+
+
+def verify_stream(stream: BinaryIO, expected: StoredFile,
+                  sink: Callable[[memoryview], None] | None = None) -> list[Finding]:
+    """Read ``stream`` once, passing its bytes to ``sink``; findings if it is not ``expected``.
+
+    SIZE_MISMATCH for another size; FIXITY_MISMATCH per algorithm whose digest
+    differs (TAG_MISMATCH for a tag file). Whatever the stream or the sink
+    raises propagates (StorageUnavailable, OSError).
+    """
+    digests = digest_stream(stream, sink)
+    report = _Report()
+    _compare(expected, digests, "the catalog", report)
+    return report.sorted()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Stored:
+    """What one pass over a bag's objects found: digests, and the text of its tag files."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, Digests] = {}
+        self.texts: dict[str, bytes] = {}
+
+    def __contains__(self, path: str) -> bool:
+        return path in self.digests
+
+    def payload(self) -> list[str]:
+        return [p for p in self.digests if p.startswith("data/")]
+
+    def tags(self) -> list[str]:
+        return [p for p in self.digests if not p.startswith("data/")]
+
+
+def _read_all(store: ObjectStore, prefix: str, report: "_Report") -> _Stored:
+    stored = _Stored()
+    for info in list(store.list(prefix)):
+        path = info.key[len(prefix):]
+        keep = _is_parsed(path)
+        chunks: list[bytes] = []
+        try:
+            with store.open(info.key) as stream:
+                digests = digest_stream(stream, (lambda c: chunks.append(bytes(c))) if keep else None)
+        except ObjectNotFound:
+            # Deleted between the listing and the read: as good as never stored.
+            report.add(Finding("FILE_MISSING", path=path))
+            continue
+        stored.digests[path] = digests
+        if keep:
+            stored.texts[path] = b"".join(chunks)
+    return stored
+
+
+def _is_parsed(path: str) -> bool:
+    """Tag files whose text we read: bagit.txt, bag-info.txt, the (tag)manifests."""
+    return path in ("bagit.txt", "bag-info.txt") or manifest_algorithm(path) is not None
+
+
+class _ManifestSet:
+    """The bag's payload and tag manifests, parsed, by algorithm."""
+
+    def __init__(self) -> None:
+        self.payload: dict[str, dict[str, str]] = {}
+        self.tag: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def read(cls, stored: _Stored, report: "_Report") -> "_ManifestSet":
+        found = cls()
+        for name in sorted(stored.texts):
+            algorithm = manifest_algorithm(name)
+            if algorithm is None:
+                continue
+            if algorithm not in ALGORITHMS:
+                report.add(Finding("BAG_INVALID", path=name, params={
+                    "detail": f"{name} uses {algorithm}; Strongroom bags use {', '.join(ALGORITHMS)}"}))
+                continue
+            entries, problems = parse_manifest(stored.texts[name], name)
+            report.extend(problems)
+            is_tag = name.startswith("tag")
+            for path in list(entries):
+                reason = _entry_refused(path, is_tag)
+                if reason:
+                    report.add(Finding("TAG_MISMATCH", path=name,
+                                       params={"detail": f"it lists {path!r}, {reason}"}))
+                    del entries[path]
+            (found.tag if is_tag else found.payload)[algorithm] = entries
+        return found
+
+
+def _entry_refused(path: str, is_tag: bool) -> str | None:
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or "." in parts or "" in parts:
+        return "a path that is not inside the bag"
+    if is_tag and path.startswith("data/"):
+        return "a payload file, in a tag manifest"
+    if is_tag and manifest_algorithm(path) is not None and path.startswith("tagmanifest-"):
+        return "a tag manifest, which no tag manifest may list"
+    if not is_tag and not path.startswith("data/"):
+        return "a file outside data/, in a payload manifest"
+    return None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_required(stored: _Stored, report: "_Report") -> None:
+    for name in REQUIRED_TAG_FILES:
+        if name not in stored:
+            report.add(Finding("FILE_MISSING", path=name))
+
+
+def _check_bagit_txt(stored: _Stored, report: "_Report") -> None:
+    text = stored.texts.get("bagit.txt")
+    if text is None or text == BAGIT_TXT:
+        return
+    try:
+        fields = dict(parse_bag_info(text))
+    except ValueError as exc:
+        report.add(Finding("BAG_INVALID", path="bagit.txt", params={"detail": f"bagit.txt: {exc}"}))
+        return
+    version = fields.get("BagIt-Version")
+    encoding = fields.get("Tag-File-Character-Encoding", "")
+    if version != "1.0":
+        report.add(Finding("BAG_INVALID", path="bagit.txt", expected="1.0", found=version,
+                           params={"detail": f"BagIt-Version is {version!r}, expected '1.0'"}))
+    if encoding.upper() not in ("UTF-8", "UTF8"):
+        report.add(Finding("BAG_INVALID", path="bagit.txt", expected="UTF-8", found=encoding,
+                           params={"detail": f"Tag-File-Character-Encoding is {encoding!r},"
+                                             " expected 'UTF-8'"}))
+    if text.startswith(b"\xef\xbb\xbf"):
+        report.add(Finding("BAG_INVALID", path="bagit.txt",
+                           params={"detail": "bagit.txt starts with a byte-order mark"}))
+
+
+def _check_payload(stored: _Stored, manifests: _ManifestSet, report: "_Report") -> None:
+    _check_listed(stored, manifests.payload, "manifest", report)
+    listed = set().union(*manifests.payload.values()) if manifests.payload else set()
+    for path in stored.payload():
+        if path not in listed:
+            report.add(Finding("UNEXPECTED_FILE", path=path))
+
+
+def _check_tag_files(stored: _Stored, manifests: _ManifestSet, report: "_Report") -> None:
+    _check_listed(stored, manifests.tag, "tagmanifest", report)
+    listed = set().union(*manifests.tag.values()) if manifests.tag else set()
+    for path in stored.tags():
+        is_tagmanifest = path.startswith("tagmanifest-") and manifest_algorithm(path) is not None
+        if path not in listed and not is_tagmanifest:
+            report.add(Finding("UNEXPECTED_FILE", path=path))
+
+
+def _check_listed(stored: _Stored, by_algorithm: dict[str, dict[str, str]], kind: str,
+                  report: "_Report") -> None:
+    """Every file a manifest lists is stored with that digest, and every manifest lists it."""
+    every = set().union(*by_algorithm.values()) if by_algorithm else set()
+    for algorithm, entries in sorted(by_algorithm.items()):
+        name = f"{kind}-{algorithm}.txt"
+        for path in sorted(every - set(entries)):
+            report.add(Finding("TAG_MISMATCH", path=name,
+                               params={"detail": f"it does not list {path!r}, which another manifest lists"}))
+        for path, digest in sorted(entries.items()):
+            digests = stored.digests.get(path)
+            if digests is None:
+                report.add(Finding("FILE_MISSING", path=path))
+                continue
+            found = getattr(digests, algorithm)
+            if found != digest:
+                report.add(_digest_finding(path, algorithm, digest, found, name))
+
+
+def _check_oxum(stored: _Stored, report: "_Report") -> None:
+    text = stored.texts.get("bag-info.txt")
+    if text is None:
+        return  # reported as a missing required tag file
+    try:
+        values = [v for label, v in parse_bag_info(text) if label == "Payload-Oxum"]
+    except ValueError as exc:
+        report.add(Finding("TAG_MISMATCH", path="bag-info.txt", params={"detail": str(exc)}))
+        return
+    payload = [stored.digests[p] for p in stored.payload()]
+    actual = f"{sum(d.size for d in payload)}.{len(payload)}"
+    if len(values) != 1:
+        report.add(Finding("TAG_MISMATCH", path="bag-info.txt", expected=actual, params={
+            "detail": f"Payload-Oxum appears {len(values)} times, expected once"}))
+    elif values[0] != actual:
+        report.add(Finding("TAG_MISMATCH", path="bag-info.txt", expected=values[0], found=actual,
+                           params={"detail": f"Payload-Oxum is {values[0]}, the payload is {actual}"}))
+
+
+def _check_catalog(stored: _Stored, expected: Sequence[StoredFile], report: "_Report") -> None:
+    known = {f.path for f in expected}
+    for f in expected:
+        digests = stored.digests.get(f.path)
+        if digests is None:
+            report.add(Finding("FILE_MISSING", path=f.path))
+        else:
+            _compare(f, digests, "the catalog", report)
+    for path in stored.digests:
+        if path not in known:
+            report.add(Finding("UNEXPECTED_FILE", path=path))
+
+
+def _compare(f: StoredFile, digests: Digests, source: str, report: "_Report") -> None:
+    if digests.size != f.size:
+        report.add(Finding("SIZE_MISMATCH", path=f.path, expected=f.size, found=digests.size))
+    for algorithm in ALGORITHMS:
+        want, got = getattr(f, algorithm), getattr(digests, algorithm)
+        if want != got:
+            report.add(_digest_finding(f.path, algorithm, want, got, source))
+
+
+def _digest_finding(path: str, algorithm: str, expected: str, found: str, source: str) -> Finding:
+    if path.startswith("data/"):
+        return Finding("FIXITY_MISMATCH", path=path, expected=expected, found=found,
+                       params={"algorithm": algorithm})
+    return Finding("TAG_MISMATCH", path=path, expected=expected, found=found, params={
+        "algorithm": algorithm, "detail": f"its {algorithm} differs from {source}"})
+
+
+class _Report:
+    """Findings, each defect of each path once."""
+
+    def __init__(self) -> None:
+        self._findings: dict[tuple[Any, ...], Finding] = {}
+
+    def add(self, finding: Finding) -> None:
+        # A digest defect is the same whichever source saw it; other
+        # defects differ by what they say.
+        algorithm = finding.params.get("algorithm")
+        aspect = ("algorithm", algorithm) if algorithm else ("detail", finding.params.get("detail"))
+        key = (finding.code, finding.path, aspect)
+        self._findings.setdefault(key, finding)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.add(finding)
+
+    def sorted(self) -> list[Finding]:
+        return sorted(self._findings.values(),
+                      key=lambda f: (f.path or "", f.code, str(f.params.get("algorithm", ""))))
+
+
+__all__ = ["verify_bag", "verify_stream"]

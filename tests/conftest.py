@@ -1,0 +1,18 @@
+"""Markers by folder: tests/unit needs nothing running; tests/integration needs real services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if HERE / "integration" in path.parents:
+            item.add_marker(pytest.mark.integration)
+        elif HERE / "unit" in path.parents:
+            item.add_marker(pytest.mark.unit)
