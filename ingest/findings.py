@@ -32,8 +32,8 @@ CATALOGUE: dict[str, str] = {
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
-    "METADATA_UNPARSABLE": "metadata.json is not valid JSON: {detail}",
-    "METADATA_TOO_LARGE": "metadata.json exceeds a limit: {detail}",
+    "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
+    "METADATA_TOO_LARGE": "{path} exceeds a limit: {detail}",
     "METADATA_INVALID": "metadata at {pointer!r} is invalid: {detail}",
     # -- stored bytes (ingest read-back, verify, fetch)
     "FIXITY_MISMATCH": "{path!r} has {algorithm} {found}, expected {expected}",

@@ -1,0 +1,353 @@
+"""Reading a batch folder and the items in it, without changing anything.
+
+A batch is a folder: each child folder is one item, and an optional
+``batch.json`` describes the batch as a whole. An item folder holds
+``metadata.json`` and payload files in any nesting.
+
+Reading is strict and complete. Nothing is skipped silently: a hidden entry
+such as ``.DS_Store`` at the batch root is reported as a stray file like any
+other, and a hidden folder there is an item like any other (it will most likely
+be rejected for lacking metadata, which staff then see), because an archive
+must not quietly leave behind something that was handed in. Every problem in a
+folder is collected before answering, so staff can fix a batch in one round.
+
+Symbolic links are never followed: not at the batch root, not in an item, not
+when reading ``metadata.json``. They are refused, because a link could pull in
+files from outside the batch (``/etc/passwd``) or loop forever. Only the batch
+or item folder named by the caller is taken as given, link or not. Nothing is
+written and the working directory is never changed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import BatchUnreadable
+from ingest.findings import Finding
+from ingest.metadata import SchemaSet, parse_metadata
+from ingest.paths import check_relative_path, display_path, find_collisions
+
+BATCH_METADATA = "batch.json"
+ITEM_METADATA = "metadata.json"
+BATCH_SCHEMA = "batch/v1"
+#: batch.json is a handful of fields; anything larger is a mistake.
+MAX_BATCH_METADATA_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BatchLayout:
+    """What a batch folder holds: its fields, its item folders and its problems."""
+
+    root: Path
+    fields: dict[str, Any]
+    items: tuple[tuple[str, Path], ...]  # (item folder name, absolute path), sorted by name
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class PayloadEntry:
+    """One payload file of an item."""
+
+    path: str      # relative to the item, '/'-separated, original name
+    source: Path   # absolute
+    size: int
+
+
+@dataclass(frozen=True)
+class ItemScan:
+    """What an item folder holds: its metadata bytes, its payload and its problems."""
+
+    metadata: bytes | None
+    payload: tuple[PayloadEntry, ...]  # sorted by path
+    findings: tuple[Finding, ...] = ()
+
+
+def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
+    """List the items of a batch folder and read its ``batch.json``.
+
+    Problems with the contents become findings and never stop the good items:
+    ``BATCH_METADATA_INVALID`` (batch.json unusable; the batch goes on with no
+    fields), ``BATCH_STRAY_FILE`` (any other file at the root, hidden or not),
+    ``SYMLINK_REFUSED``, ``FILE_TYPE_REFUSED``, ``PATH_UNSAFE`` (an item folder
+    whose name is refused, including one with a line break; it is not listed
+    as an item), ``FILE_UNREADABLE`` and ``BATCH_EMPTY``. A hidden folder is an
+    item like any other. Raises ``BatchUnreadable`` if the folder does not
+    exist, is not a folder, or cannot be listed.
+    """
+    root = Path(os.path.abspath(batch_dir))
+    try:
+        if not stat.S_ISDIR(os.stat(root).st_mode):
+            raise BatchUnreadable(f"{root} is not a folder")
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except FileNotFoundError as exc:
+        raise BatchUnreadable(f"{root} does not exist") from exc
+    except OSError as exc:
+        raise BatchUnreadable(f"{root} cannot be listed: {exc.strerror or exc}") from exc
+
+    fields: dict[str, Any] = {}
+    items: list[tuple[str, Path]] = []
+    findings: list[Finding] = []
+    for entry in entries:
+        name = entry.name
+        try:
+            kind = _kind(entry)
+        except OSError as exc:
+            findings.append(_unreadable(name, exc))
+            continue
+        if name == BATCH_METADATA:
+            fields, problems = _batch_fields(entry, kind)
+            findings += problems
+        elif kind == "symlink":
+            findings.append(Finding("SYMLINK_REFUSED", path=display_path(name)))
+        elif kind == "folder":
+            refused = _item_name_findings(name)
+            if refused:
+                findings += refused
+            else:
+                items.append((name, root / name))
+        elif kind == "file":
+            findings.append(Finding("BATCH_STRAY_FILE", path=display_path(name)))
+        else:
+            findings.append(Finding("FILE_TYPE_REFUSED", path=display_path(name), found=kind))
+    if not items:
+        findings.append(Finding("BATCH_EMPTY"))
+    return BatchLayout(root=root, fields=fields, items=tuple(items), findings=tuple(findings))
+
+
+def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024) -> ItemScan:
+    """Walk an item folder and sort what is in it into metadata, payload and problems.
+
+    ``metadata.json`` at the item root is the metadata; every other regular
+    file, at any depth, is payload (empty files included; empty folders leave
+    no trace). The walk is iterative, so nesting depth is not limited by
+    Python's recursion limit, and visits names in sorted order. Findings:
+    ``METADATA_MISSING``, ``METADATA_TOO_LARGE`` (more than
+    ``max_metadata_bytes``; the rest is never read), ``SYMLINK_REFUSED``,
+    ``FILE_TYPE_REFUSED`` (found "named pipe", "socket", "device" or "folder"
+    for a folder named metadata.json), ``FILE_UNREADABLE``, ``PATH_UNSAFE``,
+    ``NAME_COLLISION`` and ``PAYLOAD_EMPTY``. Refused files are not payload.
+    Raises nothing for problems inside the folder.
+    """
+    root = Path(os.path.abspath(item_dir))
+    findings: list[Finding] = []
+    payload: list[PayloadEntry] = []
+    metadata: bytes | None = None
+    metadata_seen = False
+
+    # Each pending folder: its absolute path, its path relative to the item,
+    # and whether its own name (or a folder above) was already refused, in
+    # which case nothing below it becomes payload and only names that are bad
+    # in themselves are reported again.
+    pending: list[tuple[str, str, bool]] = [(str(root), "", False)]
+    while pending:
+        folder, folder_rel, refused_above = pending.pop()
+        prefix = folder_rel + "/" if folder_rel else ""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            if not folder_rel:
+                # The item itself cannot be listed: nothing more can be said.
+                return ItemScan(None, (), (_unreadable(".", exc),))
+            findings.append(_unreadable(folder_rel, exc))
+            continue
+
+        subfolders: list[tuple[str, str, bool]] = []
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                kind = _kind(entry)
+            except OSError as exc:
+                findings.append(_unreadable(rel, exc))
+                continue
+
+            if not prefix and entry.name == ITEM_METADATA:
+                metadata_seen = True
+                metadata, problems = _item_metadata(entry, kind, max_metadata_bytes)
+                findings += problems
+                continue
+
+            if kind == "symlink":
+                findings.append(Finding("SYMLINK_REFUSED", path=display_path(rel)))
+                continue
+            if kind not in ("folder", "file"):
+                findings.append(Finding("FILE_TYPE_REFUSED", path=display_path(rel), found=kind))
+                continue
+
+            unsafe = _name_findings(rel, entry.name, refused_above)
+            findings += unsafe
+            refused = refused_above or bool(unsafe)
+            if kind == "folder":
+                subfolders.append((entry.path, rel, refused))
+                continue
+            try:
+                size = entry.stat(follow_symlinks=False).st_size
+                _check_readable(entry.path)
+            except OSError as exc:
+                findings.append(_unreadable(rel, exc))
+                continue
+            if not refused:
+                payload.append(PayloadEntry(path=rel, source=Path(entry.path), size=size))
+        # Reversed, so that the first name in sorted order is walked first.
+        pending.extend(reversed(subfolders))
+
+    payload.sort(key=lambda p: p.path)
+    names = [p.path for p in payload]
+    if metadata is not None:
+        # A payload "METADATA.JSON" beside metadata.json is one file wherever
+        # case is ignored: copied through such a system, the item would have
+        # lost its metadata or that payload file, so staff must choose.
+        names.append(ITEM_METADATA)
+    findings += find_collisions(names)
+    if not metadata_seen:
+        findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA))
+    if not payload:
+        findings.append(Finding("PAYLOAD_EMPTY"))
+    return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings))
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _item_name_findings(name: str) -> list[Finding]:
+    """PATH_UNSAFE for an item folder name, which is stricter than a payload name.
+
+    The item name is written into bag-info.txt (Internal-Sender-Identifier),
+    a line-based file where CR and LF cannot be escaped, and is shown in
+    listings; so line breaks, legal in payload names, are refused here.
+    """
+    findings = check_relative_path(name)
+    if "\r" in name or "\n" in name:
+        detail = "an item name cannot hold a line break"
+        if findings:
+            detail = findings[0].params["detail"] + "; " + detail
+        findings = [Finding("PATH_UNSAFE", path=display_path(name), params={"detail": detail})]
+    return findings
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """What an entry is, never looking through a symbolic link."""
+    if entry.is_symlink():
+        return "symlink"
+    if entry.is_dir(follow_symlinks=False):
+        return "folder"
+    if entry.is_file(follow_symlinks=False):
+        return "file"
+    mode = entry.stat(follow_symlinks=False).st_mode
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _name_findings(rel: str, name: str, refused_above: bool) -> list[Finding]:
+    """PATH_UNSAFE for this entry, not repeating what a folder above already explains."""
+    if not refused_above:
+        return check_relative_path(rel)
+    # A folder above is refused already; report only a name bad in itself.
+    return [replace(f, path=display_path(rel)) for f in check_relative_path(name)]
+
+
+def _read_capped(path: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a regular file, refusing to open a link."""
+    # O_NOFOLLOW: the entry was a regular file when listed; if a link has
+    # replaced it since, opening fails instead of reading the target.
+    # O_NONBLOCK: a named pipe put in its place cannot hang the read.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        chunks: list[bytes] = []
+        remaining = limit
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _check_readable(path: str) -> None:
+    """Open and close a payload file, so a permission problem shows now, not mid-ingest."""
+    os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
+
+
+def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int) -> tuple[bytes | None, list[Finding]]:
+    if kind == "symlink":
+        return None, [Finding("SYMLINK_REFUSED", path=ITEM_METADATA)]
+    if kind != "file":
+        return None, [Finding("FILE_TYPE_REFUSED", path=ITEM_METADATA, found=kind)]
+    try:
+        raw = _read_capped(entry.path, limit + 1)
+    except OSError as exc:
+        return None, [_unreadable(ITEM_METADATA, exc)]
+    if len(raw) > limit:
+        return None, [Finding("METADATA_TOO_LARGE", path=ITEM_METADATA,
+                              params={"detail": f"it is larger than {limit} bytes"})]
+    return raw, []
+
+
+def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], list[Finding]]:
+    """The fields of batch.json, or no fields and why (each problem BATCH_METADATA_INVALID)."""
+    if kind == "symlink":
+        return {}, [Finding("SYMLINK_REFUSED", path=BATCH_METADATA)]
+    if kind != "file":
+        return {}, [_batch_invalid(f"it is a {kind}, not a file")]
+    try:
+        raw = _read_capped(entry.path, MAX_BATCH_METADATA_BYTES + 1)
+    except OSError as exc:
+        return {}, [_batch_invalid(f"it could not be read: {exc.strerror or exc}")]
+    if len(raw) > MAX_BATCH_METADATA_BYTES:
+        return {}, [_batch_invalid(f"it is larger than {MAX_BATCH_METADATA_BYTES} bytes")]
+    fields, problems = parse_metadata(raw, name=BATCH_METADATA)
+    if fields is not None and not problems:
+        problems = list(SchemaSet.default().validate(fields, BATCH_SCHEMA))
+    if problems or fields is None:
+        return {}, [_batch_problem(p) for p in problems] or [_batch_invalid("it holds no JSON object")]
+    return fields, []
+
+
+def _batch_problem(problem: Finding) -> Finding:
+    """A metadata finding restated as a batch.json finding, keeping where and what."""
+    detail = str(problem.params.get("detail") or problem.code)
+    if problem.code == "METADATA_UNPARSABLE":
+        detail = f"it is not valid JSON: {detail}"
+    elif problem.code == "METADATA_TOO_LARGE":
+        detail = f"it is too large: {detail}"
+    elif problem.pointer:
+        detail = f"at {problem.pointer!r}: {detail}"
+    return _batch_invalid(detail, pointer=problem.pointer,
+                          expected=problem.expected, found=problem.found)
+
+
+def _batch_invalid(detail: str, *, pointer: str | None = None,
+                   expected: Any = None, found: Any = None) -> Finding:
+    return Finding("BATCH_METADATA_INVALID", path=BATCH_METADATA, pointer=pointer,
+                   expected=expected, found=found, params={"detail": detail})
+
+
+def _unreadable(rel: str, exc: OSError) -> Finding:
+    return Finding("FILE_UNREADABLE", path=display_path(rel),
+                   params={"detail": exc.strerror or str(exc)})
+
+
+__all__ = [
+    "BATCH_METADATA",
+    "BATCH_SCHEMA",
+    "ITEM_METADATA",
+    "MAX_BATCH_METADATA_BYTES",
+    "BatchLayout",
+    "ItemScan",
+    "PayloadEntry",
+    "read_batch",
+    "scan_item",
+]

@@ -1,0 +1,362 @@
+"""The ingest use cases: submit a batch, and turn one item into a package version.
+
+``submit_batch`` registers a batch and its items in the catalog (and nothing
+else: the caller enqueues the item ids once that is committed). ``ingest_item``
+takes one item from ``accepted`` to a final status:
+
+    scan the folder ─► parse + validate metadata ─► (identical to the latest
+    version? ─► unchanged) ─► claim version N ─► one read per payload file feeds
+    sha256, sha512 and the upload ─► tag files ─► read-back check ─► commit
+
+and says what happened in one of three ways (``IngestResult.outcome``): ``done``
+(stored, unchanged or rejected: a final status is in the catalog), ``retry``
+(a transient error; the same call later may succeed) or ``failed`` (given up on
+a transient error past the caller's bound: the item is failed with a code).
+
+It is safe to call again for the same item at any point: a finished item is
+left alone, a claimed version is reused, and the catalog's commit happens once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.bag import build_tag_files
+from ingest.batch import ItemScan, read_batch, scan_item
+from ingest.errors import TRANSIENT_ERRORS, StrongroomError
+from ingest.findings import Finding
+from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.metadata import SchemaSet, canonical_record, parse_metadata
+from ingest.models import (
+    BatchRecord,
+    EventType,
+    ItemRecord,
+    ItemStatus,
+    NewEvent,
+    Outcome,
+    StoredFile,
+    VersionRecord,
+    package_id_for,
+)
+from ingest.ports import Catalog, Clock, ObjectStore
+
+AGENT = "strongroom/0.1.0"
+DEFAULT_SCHEMA = "archival-record/v1"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the use cases work with; built once at start-up by the entry point."""
+
+    catalog: Catalog
+    store: ObjectStore
+    clock: Clock
+    schemas: SchemaSet
+    source_organization: str = "Strongroom"
+    agent: str = AGENT
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    batch: BatchRecord
+    items: list[ItemRecord]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How one attempt at one item ended."""
+
+    outcome: Literal["done", "retry", "failed"]
+    item_id: str
+    status: ItemStatus | None = None
+    reason: str = ""
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- submit
+
+
+def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
+    """Register a batch folder and its items (status accepted) in the catalog.
+
+    Batch-level problems (stray files, a bad batch.json, an unknown schema) are
+    findings on the batch; they never stop the good items. Raises BatchUnreadable
+    when the folder itself cannot be read, CatalogUnavailable.
+    """
+    layout = read_batch(batch_dir)
+    findings = list(layout.findings)
+    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
+    if schema not in services.schemas.names():
+        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
+                                expected=services.schemas.names()))
+    now = services.clock.now()
+    batch = BatchRecord(
+        batch_id=str(uuid.uuid4()),
+        source=str(layout.root),
+        submitted_at=now,
+        submitter=layout.fields.get("submitter"),
+        collection=layout.fields.get("collection"),
+        schema=schema,
+        findings=tuple(findings),
+    )
+    event = NewEvent(
+        event_type=EventType.ACCESSION,
+        outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
+        agent=services.agent,
+        occurred_at=now,
+        batch_id=batch.batch_id,
+        detail={"source": batch.source, "items": len(layout.items),
+                "findings": [f.to_dict() for f in findings]},
+    )
+    items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
+    return SubmittedBatch(batch=batch, items=items)
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False) -> IngestResult:
+    """Take one item from accepted to stored, unchanged or rejected.
+
+    Never raises for bad input: it becomes findings on a rejected item. Transient
+    errors (store or catalog unavailable, the package busy with another item)
+    give ``retry``, or ``failed`` with STORAGE_UNAVAILABLE when ``final_attempt``.
+    Raises only when the catalog itself cannot say what the item is.
+    """
+    item = services.catalog.get_item(item_id)
+    if item.status.is_final:
+        return IngestResult("done", item_id, item.status)
+    services.catalog.count_attempt(item_id)
+    try:
+        batch = services.catalog.get_batch(item.batch_id)
+        return _Ingest(services, item, batch).run()
+    except TRANSIENT_ERRORS as exc:
+        return _transient(services, item, exc, final_attempt)
+    except Exception as exc:  # a defect of ours: fail this item, keep the worker alive
+        finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
+        try:
+            _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id)
+        except TRANSIENT_ERRORS as again:
+            return _transient(services, item, again, final_attempt)
+        return IngestResult("failed", item_id, ItemStatus.FAILED, str(exc), (finding,))
+
+
+def _transient(services: Services, item: ItemRecord, exc: Exception,
+               final_attempt: bool) -> IngestResult:
+    if not final_attempt:
+        return IngestResult("retry", item.item_id, reason=f"{type(exc).__name__}: {exc}")
+    attempts = services.catalog.get_item(item.item_id).attempts
+    finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
+    _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id)
+    return IngestResult("failed", item.item_id, ItemStatus.FAILED, str(exc), (finding,))
+
+
+def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
+            *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
+            version: int | None = None) -> None:
+    services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
+                                 version=version, events=events)
+
+
+class _Ingest:
+    """One attempt at one item. Holds the little state the steps share."""
+
+    def __init__(self, services: Services, item: ItemRecord, batch: BatchRecord) -> None:
+        self.s = services
+        self.item = item
+        self.batch = batch
+        self.folder = Path(batch.source) / item.name
+
+    # -- helpers
+    def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
+        return NewEvent(
+            event_type=event_type,
+            outcome=outcome,
+            agent=self.s.agent,
+            occurred_at=self.s.clock.now(),
+            batch_id=self.batch.batch_id,
+            item_id=self.item.item_id,
+            package_id=detail.pop("package_id", None),
+            version=detail.pop("version", None),
+            detail=detail,
+        )
+
+    def _reject(self, findings: Sequence[Finding], events: Sequence[NewEvent]) -> IngestResult:
+        _finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
+                events=events)
+        return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
+
+    # -- the steps
+    def run(self) -> IngestResult:
+        scan = scan_item(self.folder)
+        findings = list(scan.findings)
+        record: dict[str, Any] | None = None
+        if scan.metadata is not None:
+            record, parse_findings = parse_metadata(scan.metadata)
+            findings += parse_findings
+            if record is not None:
+                findings += self.s.schemas.validate(record, self.batch.schema)
+        validation = self._event(
+            EventType.VALIDATION,
+            Outcome.FAILURE if findings else Outcome.SUCCESS,
+            schema=self.batch.schema,
+            findings=[f.to_dict() for f in findings],
+        )
+        if findings or record is None:
+            return self._reject(findings, [validation])
+
+        identifier: str = record["identifier"]
+        package_id = package_id_for(identifier)
+        record_json = canonical_record(record)
+        latest = self.s.catalog.latest_version(package_id)
+
+        if latest is not None and _same_shape(latest, scan, record_json):
+            # Sizes and record match: most likely an identical resubmission, so
+            # hash without uploading (one read); upload only if a digest differs.
+            try:
+                digests = {e.path: _digest_file(e.source) for e in scan.payload}
+            except OSError as exc:
+                return self._unreadable(exc, validation)
+            if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
+                calc = self._digest_event(package_id, latest.number, digests.values())
+                _finish(self.s, self.item, ItemStatus.UNCHANGED, (), batch_id=self.batch.batch_id,
+                        events=[validation, calc], package_id=package_id, version=latest.number)
+                return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
+
+        number = self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        prefix = f"{package_id}/v{number}/"
+        try:
+            payload = self._store_payload(scan, prefix)
+        except OSError as exc:
+            self._abandon(prefix, package_id, number)
+            return self._unreadable(exc, validation)
+
+        title = str(record.get("title", ""))
+        info = [
+            ("Source-Organization", self.s.source_organization),
+            ("External-Identifier", identifier),
+            ("External-Description", title),
+            ("Bagging-Date", self.s.clock.now().date().isoformat()),
+            ("Bag-Group-Identifier", self.batch.batch_id),
+            ("Internal-Sender-Identifier", self.item.name),
+        ]
+        tags: list[StoredFile] = []
+        for path, data in build_tag_files(payload, record_json, info):
+            sha256 = hashlib.sha256(data).hexdigest()
+            self.s.store.put_bytes(prefix + path, data, sha256)
+            tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
+        files = tuple(payload) + tuple(tags)
+        self._read_back(prefix, files)
+
+        version = VersionRecord(
+            package_id=package_id,
+            number=number,
+            identifier=identifier,
+            title=title,
+            record=record,
+            created_at=self.s.clock.now(),
+            batch_id=self.batch.batch_id,
+            item_id=self.item.item_id,
+            files=files,
+        )
+        events = [
+            validation,
+            self._digest_event(package_id, number,
+                               [Digests(f.size, f.sha256, f.sha512) for f in payload]),
+            self._event(EventType.INGESTION, Outcome.SUCCESS, package_id=package_id,
+                        version=number, location=self.s.store.location, key_prefix=prefix,
+                        files=len(files), payload_oxum=_oxum(payload),
+                        manifest_sha256=next(t.sha256 for t in tags
+                                             if t.path == "manifest-sha256.txt")),
+        ]
+        self.s.catalog.commit_version(version, events)
+        return IngestResult("done", self.item.item_id, ItemStatus.STORED)
+
+    def _store_payload(self, scan: ItemScan, prefix: str) -> list[StoredFile]:
+        stored = []
+        for entry in scan.payload:
+            path = "data/" + entry.path
+            writer = self.s.store.writer(prefix + path)
+            try:
+                with open(entry.source, "rb") as source:
+                    digests = digest_stream(source, writer.write)
+                writer.commit(digests.sha256)
+            except BaseException:
+                writer.abort()
+                raise
+            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
+        return stored
+
+    def _read_back(self, prefix: str, files: Sequence[StoredFile]) -> None:
+        """Every object is there with our size (and our SHA-256, where the store keeps one)."""
+        from ingest.errors import StorageUnavailable
+
+        for f in files:
+            info = self.s.store.stat(prefix + f.path)
+            if info.size != f.size or (info.sha256 is not None and info.sha256 != f.sha256):
+                # The store holds other bytes than we sent: treat as a storage
+                # fault and let the retry write the version again.
+                raise StorageUnavailable(
+                    f"read-back of {prefix + f.path!r} found size {info.size}"
+                    f" sha256 {info.sha256}, expected {f.size} {f.sha256}")
+
+    def _abandon(self, prefix: str, package_id: str, number: int) -> None:
+        for obj in list(self.s.store.list(prefix)):
+            self.s.store.delete(obj.key)
+        self.s.catalog.release_version(package_id, number, self.item.item_id)
+
+    def _unreadable(self, exc: OSError, validation: NewEvent) -> IngestResult:
+        path = exc.filename
+        try:
+            rel = Path(path).relative_to(self.folder).as_posix() if path else None
+        except ValueError:
+            rel = str(path)
+        finding = Finding("FILE_UNREADABLE", path=rel, params={"detail": exc.strerror or str(exc)})
+        return self._reject([finding], [validation])
+
+    def _digest_event(self, package_id: str, number: int,
+                      digests: Sequence[Digests] | Any) -> NewEvent:
+        digests = list(digests)
+        return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,
+                           package_id=package_id, version=number, algorithms=list(ALGORITHMS),
+                           files=len(digests), octets=sum(d.size for d in digests))
+
+
+def _digest_file(path: Path) -> Digests:
+    with open(path, "rb") as source:
+        return digest_stream(source)
+
+
+def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bool:
+    if hashlib.sha256(record_json).hexdigest() != _record_digest(latest):
+        return False
+    ours = {"data/" + e.path: e.size for e in scan.payload}
+    theirs = {f.path: f.size for f in latest.payload}
+    return ours == theirs
+
+
+def _record_digest(version: VersionRecord) -> str | None:
+    for f in version.files:
+        if f.path == "metadata/record.json":
+            return f.sha256
+    return None
+
+
+def _matches(latest: VersionRecord, path: str, digests: Digests) -> bool:
+    for f in latest.payload:
+        if f.path == "data/" + path:
+            return f.sha256 == digests.sha256 and f.sha512 == digests.sha512 and f.size == digests.size
+    return False
+
+
+def _oxum(files: Sequence[StoredFile]) -> str:
+    return f"{sum(f.size for f in files)}.{len(files)}"
+
+
+__all__ = ["IngestResult", "Services", "SubmittedBatch", "ingest_item", "submit_batch",
+           "StrongroomError"]

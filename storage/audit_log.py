@@ -1,0 +1,104 @@
+"""The audit log in the catalog database: appending to the chain and reading it.
+
+Appends happen inside the caller's transaction, so an event is written if and
+only if the change it records is. The ``audit_head`` row names the last event;
+each append locks it first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite
+the write transaction already holds the database's write lock), so two
+transactions can never link to the same predecessor. The rules of the chain
+itself are in ``ingest.audit``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.audit import seal
+from ingest.models import AuditEvent, NewEvent
+from storage.tables import AuditHead, Event
+
+#: Events read per query when walking the log.
+PAGE_SIZE = 1000
+
+#: Reads one page of events: (after_seq, package_id) -> events.
+PageReader = Callable[[int, "str | None"], list[AuditEvent]]
+
+
+def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Chain ``events`` after the current head, in order, in ``session``'s
+    transaction, and move the head. Raises ValueError for an event that cannot
+    be sealed (naive time, detail with no JSON form)."""
+    if not events:
+        return []
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    sealed: list[AuditEvent] = []
+    seq, prev_hash = head.seq, head.hash
+    for new in events:
+        seq += 1
+        event = seal(new, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash)
+        session.add(Event(
+            seq=event.seq,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            outcome=event.outcome,
+            agent=event.agent,
+            occurred_at=event.occurred_at,
+            batch_id=event.batch_id,
+            item_id=event.item_id,
+            package_id=event.package_id,
+            version=event.version,
+            detail=event.detail,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        ))
+        sealed.append(event)
+        prev_hash = event.hash
+    head.seq, head.hash = seq, prev_hash
+    session.flush()
+    return sealed
+
+
+def read_events(session: Session, after_seq: int, package_id: str | None,
+                limit: int = PAGE_SIZE) -> list[AuditEvent]:
+    """Up to ``limit`` events with seq above ``after_seq``, in seq order, all or
+    those of one package."""
+    query = select(Event).where(Event.seq > after_seq)
+    if package_id is not None:
+        query = query.where(Event.package_id == package_id)
+    rows = session.execute(query.order_by(Event.seq).limit(limit)).scalars()
+    return [audit_event(row) for row in rows]
+
+
+def walk_events(read_page: PageReader, package_id: str | None) -> Iterator[AuditEvent]:
+    """Every event in seq order, fetched a page at a time through ``read_page``
+    (each page in its own short transaction: a long walk holds no lock)."""
+    after = 0
+    while True:
+        page = read_page(after, package_id)
+        yield from page
+        if len(page) < PAGE_SIZE:
+            return
+        after = page[-1].seq
+
+
+def audit_event(row: Event) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        outcome=row.outcome,
+        agent=row.agent,
+        occurred_at=row.occurred_at,
+        batch_id=row.batch_id,
+        item_id=row.item_id,
+        package_id=row.package_id,
+        version=row.version,
+        detail=row.detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )

@@ -1,0 +1,327 @@
+"""An object store in a folder of the local filesystem (the embedded shape).
+
+A key ``a/b/c.txt`` is the file ``root/a/b/c.txt``. Bytes are written to a
+temporary file in ``root/.staging/`` (same filesystem, so the final rename is
+atomic), flushed to disk, renamed into place and the folder entry flushed too:
+a crash at any moment leaves either the old object, the new one, or nothing,
+never a partial file under a key. ``.staging/`` is never listed; files left in
+it by a crash are harmless and may be deleted at any time.
+
+The filesystem keeps no checksum of its own, so the SHA-256 a writer is given
+at commit is not re-checked here (``stat`` reports ``sha256=None``); callers
+that need proof read the bytes back. Symbolic links are never followed, and a
+key that would land outside the root is refused.
+
+Unlike S3, a folder cannot also be an object: storing ``a`` and ``a/b`` side by
+side is refused with ValueError. Bags never need both.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import stat as stat_mode
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from ingest.errors import ObjectNotFound, StorageUnavailable
+from ingest.ports import ObjectInfo
+
+#: Folder under the root that holds objects being written; never a key.
+STAGING = ".staging"
+
+#: Longest file name most filesystems accept, in bytes.
+_NAME_MAX = 255
+
+#: Errors that mean the key names no object (rather than that storage failed).
+_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP)
+
+#: Errors that mean a key clashes with a folder or object already on disk.
+_CLASH = (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY)
+
+
+def key_parts(key: str) -> list[str]:
+    """The path components of a key. Raises ValueError for an unsafe key: empty,
+    absolute, with an empty, '.' or '..' component, a NUL, a name too long for a
+    filesystem, or inside the staging folder."""
+    if not isinstance(key, str) or not key:
+        raise ValueError("an object key must be a non-empty string")
+    if "\x00" in key:
+        raise ValueError(f"object key {key!r} contains NUL")
+    if key.startswith("/"):
+        raise ValueError(f"object key {key!r} is absolute")
+    parts = key.split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise ValueError(f"object key {key!r} has an empty, '.' or '..' component")
+        if len(os.fsencode(part)) > _NAME_MAX:
+            raise ValueError(f"object key {key!r} has a component longer than {_NAME_MAX} bytes")
+    if parts[0] == STAGING:
+        raise ValueError(f"object key {key!r} is inside the reserved {STAGING}/ folder")
+    return parts
+
+
+def _fsync_folder(folder: Path) -> None:
+    # A rename or a new entry is durable only once its folder is flushed.
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FilesystemObjectStore:
+    """``ingest.ports.ObjectStore`` over a local folder. See the module docstring."""
+
+    def __init__(self, root: Path) -> None:
+        """Use (and create, if needed) the folder ``root``. Raises StorageUnavailable."""
+        self.root = Path(root).absolute()
+        self.location = self.root.as_uri()
+        with self._translate(None):
+            self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = self.root.resolve()
+
+    # ------------------------------------------------------------------ paths
+
+    def _path_for(self, key: str) -> Path:
+        """The file of ``key``. Raises ValueError for an unsafe key, or one that
+        passes through a symbolic link out of the root."""
+        path = self.root.joinpath(*key_parts(key))
+        try:
+            resolved = path.resolve(strict=False)
+        except (OSError, RuntimeError) as exc:  # a link loop, an unreadable link
+            raise ValueError(f"object key {key!r} cannot be resolved: {exc}") from exc
+        if resolved != self._real_root and self._real_root not in resolved.parents:
+            raise ValueError(f"object key {key!r} resolves outside the store")
+        return path
+
+    @contextmanager
+    def _translate(self, key: str | None) -> Iterator[None]:
+        """Turn an OSError into the domain's: absent → ObjectNotFound (only when
+        ``key`` is given, i.e. for reads), anything else → StorageUnavailable."""
+        try:
+            yield
+        except OSError as exc:
+            if key is not None and exc.errno in _ABSENT:
+                raise ObjectNotFound(f"no object {key!r} in {self.location}") from exc
+            raise StorageUnavailable(f"{self.location}: {exc}") from exc
+
+    def _make_folders(self, folder: Path) -> None:
+        """Create ``folder`` and its missing parents under the root, flushing each
+        new entry. Raises OSError."""
+        missing: list[Path] = []
+        current = folder
+        while current != self.root and not current.is_dir():
+            missing.append(current)
+            current = current.parent
+        for new in reversed(missing):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                if not new.is_dir() or new.is_symlink():
+                    raise
+                continue  # another writer made it first
+            _fsync_folder(new.parent)
+
+    def _staging_file(self) -> tuple[BinaryIO, Path]:
+        staging = self.root / STAGING
+        staging.mkdir(exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=staging, prefix="object-", suffix=".part")
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def _place(self, temp: Path, key: str, target: Path) -> None:
+        """Rename a flushed temporary file onto ``target``. Raises OSError, or
+        ValueError when the key clashes with a folder or object on disk."""
+        # A concurrent delete may prune a folder between mkdir and rename.
+        for attempt in range(3):
+            try:
+                self._make_folders(target.parent)
+                os.replace(temp, target)
+                break
+            except FileNotFoundError:
+                if attempt == 2 or not temp.exists():
+                    raise
+            except OSError as exc:
+                if exc.errno in _CLASH:
+                    raise ValueError(
+                        f"object key {key!r} clashes with a folder or object already in "
+                        f"{self.location}") from exc
+                raise
+        _fsync_folder(target.parent)
+
+    # ------------------------------------------------------------------ ObjectStore
+
+    def writer(self, key: str) -> _FileWriter:
+        """Start writing ``key``; nothing is visible under it before commit.
+        Raises ValueError for an unsafe key, StorageUnavailable."""
+        target = self._path_for(key)
+        with self._translate(None):
+            file, temp = self._staging_file()
+        return _FileWriter(self, key, target, file, temp)
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> ObjectInfo:
+        """Write a small object atomically. ``sha256`` is not re-checked (see the
+        module docstring). Raises ValueError for an unsafe key, StorageUnavailable."""
+        writer = self.writer(key)
+        try:
+            writer.write(data)
+            return writer.commit(sha256)
+        finally:
+            writer.abort()  # a no-op once committed
+
+    def open(self, key: str) -> BinaryIO:
+        """A buffered binary reader of the object. Raises ValueError for an unsafe
+        key, ObjectNotFound, StorageUnavailable."""
+        path = self._path_for(key)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        with self._translate(key):
+            fd = os.open(path, flags)
+            try:
+                if not stat_mode.S_ISREG(os.fstat(fd).st_mode):
+                    raise OSError(errno.EISDIR, "not a regular file", str(path))
+                return io.open(fd, "rb")
+            except BaseException:
+                os.close(fd)
+                raise
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size of the object (no checksum: ``sha256`` is None). Raises ValueError
+        for an unsafe key, ObjectNotFound, StorageUnavailable."""
+        path = self._path_for(key)
+        with self._translate(key):
+            info = os.lstat(path)
+            if not stat_mode.S_ISREG(info.st_mode):
+                raise OSError(errno.ENOENT, "not a regular file", str(path))
+        return ObjectInfo(key=key, size=info.st_size)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order (sorted by the
+        full key string). Links are not followed and ``.staging/`` is skipped.
+        Raises StorageUnavailable while iterating."""
+        *folders, partial = prefix.split("/")
+        try:
+            parts = key_parts("/".join(folders + ["x"]))[:-1] if folders else []
+        except ValueError:
+            return  # no legal key can start with this prefix
+        start = self.root
+        with self._translate(None):
+            for part in parts:
+                start = start / part
+                try:
+                    mode = os.lstat(start).st_mode
+                except (FileNotFoundError, NotADirectoryError):
+                    return
+                if not stat_mode.S_ISDIR(mode):
+                    return
+            key_prefix = "".join(part + "/" for part in parts)
+            yield from self._walk(start, key_prefix, partial)
+
+    def _walk(self, folder: Path, key_prefix: str, name_prefix: str) -> Iterator[ObjectInfo]:
+        try:
+            with os.scandir(folder) as scan:
+                entries = [entry for entry in scan if entry.name.startswith(name_prefix)]
+        except (FileNotFoundError, NotADirectoryError):
+            return  # removed while we walked
+        children: list[tuple[str, os.DirEntry[str], bool]] = []
+        for entry in entries:
+            if not key_prefix and entry.name == STAGING:
+                continue
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if is_folder:
+                # Keys below a folder all start with "name/": sorting folders by
+                # that makes a depth-first walk yield keys in full-key order.
+                children.append((entry.name + "/", entry, True))
+            elif is_file:
+                children.append((entry.name, entry, False))
+        for sort_name, entry, is_folder in sorted(children, key=lambda child: child[0]):
+            if is_folder:
+                yield from self._walk(Path(entry.path), key_prefix + sort_name, "")
+                continue
+            try:
+                size = entry.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                continue
+            yield ObjectInfo(key=key_prefix + entry.name, size=size)
+
+    def delete(self, key: str) -> None:
+        """Remove an object (absent is fine) and the folders it leaves empty.
+        Raises ValueError for an unsafe key, StorageUnavailable."""
+        path = self._path_for(key)
+        with self._translate(None):
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                if exc.errno in _ABSENT or exc.errno == errno.EPERM and path.is_dir():
+                    return
+                raise
+            _fsync_folder(path.parent)
+            folder = path.parent
+            while folder != self.root:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty (or just refilled by a writer): stop pruning
+                folder = folder.parent
+
+
+class _FileWriter:
+    """Bytes of one object in a staging file until commit. See ``ObjectWriter``."""
+
+    def __init__(self, store: FilesystemObjectStore, key: str, target: Path,
+                 file: BinaryIO, temp: Path) -> None:
+        self._store = store
+        self._key = key
+        self._target = target
+        self._file = file
+        self._temp = temp
+        self._size = 0
+        self._done = False
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Append bytes. Raises StorageUnavailable, ValueError after commit or abort."""
+        if self._done:
+            raise ValueError(f"writer of {self._key!r} is already closed")
+        with self._store._translate(None):
+            self._file.write(chunk)
+        self._size += len(chunk) if isinstance(chunk, bytes) else chunk.nbytes
+
+    def commit(self, sha256: str) -> ObjectInfo:
+        """Flush to disk and rename into place. ``sha256`` is not re-checked.
+        Raises StorageUnavailable, ValueError (closed writer, key clash)."""
+        if self._done:
+            raise ValueError(f"writer of {self._key!r} is already closed")
+        try:
+            with self._store._translate(None):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                self._store._place(self._temp, self._key, self._target)
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        return ObjectInfo(key=self._key, size=self._size)
+
+    def abort(self) -> None:
+        """Drop the staging file; never raises."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self._temp)
+        except OSError:
+            pass

@@ -1,0 +1,24 @@
+"""Object stores from location URLs: ``file:///absolute/path`` or ``s3://bucket/prefix``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ingest.ports import ObjectStore
+
+
+def store_from_url(url: str, *, s3_endpoint_url: str | None = None,
+                   s3_region: str | None = None) -> ObjectStore:
+    """Open the object store a URL names. Raises ValueError for an unknown scheme."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        from storage.filesystem import FilesystemObjectStore
+
+        return FilesystemObjectStore(Path(unquote(parsed.path)))
+    if parsed.scheme == "s3":
+        from storage.s3 import S3ObjectStore  # type: ignore[import-not-found]
+
+        return S3ObjectStore(bucket=parsed.netloc, prefix=parsed.path.lstrip("/"),
+                             endpoint_url=s3_endpoint_url, region=s3_region)
+    raise ValueError(f"unknown storage location {url!r}: use file:///… or s3://…")

@@ -1,0 +1,187 @@
+"""The catalog's tables, as SQLAlchemy typed declarative models.
+
+These rows never leave ``storage/``: the catalog turns them into the
+dataclasses of ``ingest.models``. The schema is created and changed only by the
+Alembic migrations in ``storage/migrations``; a test checks that they agree
+with these models.
+
+Times are stored in UTC and always read back timezone-aware (``UtcDateTime``),
+on SQLite as well, which has no time zones of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored as UTC; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"datetime {value!r} has no timezone; the catalog stores UTC")
+        value = value.astimezone(timezone.utc)
+        # SQLite keeps text without an offset: store the UTC wall time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+#: Constraint names the same on every database, so later migrations can name them.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UtcDateTime,
+        # SQL NULL for None, not the JSON text 'null'
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
+    }
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    batch_id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime]
+    submitter: Mapped[str | None] = mapped_column(String)
+    collection: Mapped[str | None] = mapped_column(String)
+    schema: Mapped[str] = mapped_column(String)
+    findings: Mapped[list[Any]]
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "name", name="uq_items_batch_id_name"),
+        CheckConstraint(
+            "status IN ('accepted', 'stored', 'unchanged', 'rejected', 'failed')",
+            name="ck_items_status",
+        ),
+    )
+
+    item_id: Mapped[str] = mapped_column(String, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String, ForeignKey("batches.batch_id"))
+    name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String)
+    package_id: Mapped[str | None] = mapped_column(String)
+    version: Mapped[int | None] = mapped_column(Integer)
+    findings: Mapped[list[Any]]
+    attempts: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
+class Package(Base):
+    __tablename__ = "packages"
+
+    package_id: Mapped[str] = mapped_column(String, primary_key=True)
+    identifier: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    #: None until the first version is committed; such a package is invisible
+    latest_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'committed')", name="ck_versions_state"),
+    )
+
+    package_id: Mapped[str] = mapped_column(
+        String, ForeignKey("packages.package_id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String)
+    #: the item holding the claim, then the item that stored it (None after a rebuild)
+    item_id: Mapped[str | None] = mapped_column(String)
+    batch_id: Mapped[str | None] = mapped_column(String)
+    identifier: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    committed_at: Mapped[datetime | None]
+    last_fixity_at: Mapped[datetime | None]
+    last_fixity_outcome: Mapped[str | None] = mapped_column(String)
+
+
+class File(Base):
+    __tablename__ = "files"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["package_id", "number"], ["versions.package_id", "versions.number"],
+            name="fk_files_version", ondelete="CASCADE",
+        ),
+    )
+
+    package_id: Mapped[str] = mapped_column(String, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sha512: Mapped[str] = mapped_column(String(128))
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_package_id", "package_id"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String, unique=True)
+    event_type: Mapped[str] = mapped_column(String)
+    outcome: Mapped[str] = mapped_column(String)
+    agent: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    batch_id: Mapped[str | None] = mapped_column(String)
+    item_id: Mapped[str | None] = mapped_column(String)
+    package_id: Mapped[str | None] = mapped_column(String)
+    version: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The single row (id 1) naming the last event; locking it serializes appends."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,26 @@
+"""Wiring: build the adapters once from settings and hand them to the use cases."""
+
+from __future__ import annotations
+
+from ingest.clock import SystemClock
+from ingest.metadata import SchemaSet
+from ingest.pipeline import Services
+from storage.catalog import SqlCatalog
+from storage.locations import store_from_url
+from strongroom.settings import Settings
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the catalog (migrating it to the current schema) and the object store."""
+    if settings.database_url.startswith("sqlite:") or settings.storage_url.startswith("file:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = SqlCatalog.from_url(settings.database_url, migrate=True)
+    store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
+                           s3_region=settings.s3_region)
+    return Services(
+        catalog=catalog,
+        store=store,
+        clock=SystemClock(),
+        schemas=SchemaSet.default(),
+        source_organization=settings.source_organization,
+    )

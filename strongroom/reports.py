@@ -1,0 +1,99 @@
+"""What the CLI (and later the HTTP API) says, as JSON-ready data built from the catalog.
+
+These shapes are a contract other tools rely on; change them only by adding keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
+from ingest.ports import Catalog
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def item_report(item: ItemRecord) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "item_id": item.item_id,
+        "status": item.status.value,
+        "package_id": item.package_id,
+        "version": item.version,
+        "attempts": item.attempts,
+        "findings": [f.to_dict() for f in item.findings],
+    }
+
+
+def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
+    """The submit/status document: the batch, its findings and every item's outcome."""
+    batch = catalog.get_batch(batch_id)
+    items = catalog.list_items(batch_id)
+    counts: dict[str, int] = {s.value: 0 for s in ItemStatus}
+    for item in items:
+        counts[item.status.value] += 1
+    return {
+        "batch_id": batch.batch_id,
+        "source": batch.source,
+        "submitted_at": _iso(batch.submitted_at),
+        "schema": batch.schema,
+        "findings": [f.to_dict() for f in batch.findings],
+        "counts": counts,
+        "items": [item_report(i) for i in items],
+    }
+
+
+def batch_has_problems(report: dict[str, Any]) -> bool:
+    """True when the batch or any item needs a person's attention (exit 1)."""
+    bad = {ItemStatus.REJECTED.value, ItemStatus.FAILED.value}
+    return bool(report["findings"]) or any(i["status"] in bad for i in report["items"])
+
+
+def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "version": v.number,
+        "created_at": _iso(v.created_at),
+        "batch_id": v.batch_id,
+        "item_id": v.item_id,
+        "payload_oxum": f"{sum(f.size for f in v.payload)}.{len(v.payload)}",
+        "last_fixity": {"at": _iso(v.last_fixity_at), "outcome": v.last_fixity_outcome}
+        if v.last_fixity_at else None,
+    }
+    if with_files:
+        out["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512}
+                        for f in v.files]
+    return out
+
+
+def package_report(catalog: Catalog, package_id: str) -> dict[str, Any]:
+    versions = catalog.list_versions(package_id)
+    latest = versions[-1]
+    return {
+        "package_id": package_id,
+        "identifier": latest.identifier,
+        "title": latest.title,
+        "latest_version": latest.number,
+        "metadata": latest.record,
+        "versions": [version_report(v) for v in versions],
+    }
+
+
+def event_report(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "event_id": e.event_id,
+        "event_type": e.event_type,
+        "outcome": e.outcome,
+        "agent": e.agent,
+        "occurred_at": _iso(e.occurred_at),
+        "batch_id": e.batch_id,
+        "item_id": e.item_id,
+        "package_id": e.package_id,
+        "version": e.version,
+        "detail": e.detail,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }

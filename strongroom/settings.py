@@ -1,0 +1,102 @@
+"""Settings: read once from the environment, at the entry point, into one typed object.
+
+Every variable is documented in ``.env.example``. Nothing else in Strongroom
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class SettingsError(ValueError):
+    """A setting has a value Strongroom cannot use."""
+
+
+#: Every environment variable Strongroom reads, with a one-line meaning.
+KNOWN_VARIABLES: dict[str, str] = {
+    "STRONGROOM_DATA_DIR": "folder for the embedded catalog and object store (default ./strongroom-data)",
+    "STRONGROOM_DATABASE_URL": "catalog and audit log (default sqlite:///$DATA_DIR/catalog.sqlite3)",
+    "STRONGROOM_STORAGE_URL": "object store: file:///absolute/path or s3://bucket/prefix",
+    "STRONGROOM_S3_ENDPOINT_URL": "S3 endpoint for non-AWS stores (http://127.0.0.1:8333)",
+    "STRONGROOM_S3_REGION": "S3 region name (default us-east-1)",
+    "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
+    "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
+    "STRONGROOM_CONCURRENCY": "items ingested at once by the in-process runner (default 2)",
+    "STRONGROOM_MAX_ATTEMPTS": "attempts at an item on transient errors before it is failed (default 5)",
+    "STRONGROOM_RETRY_BACKOFF": "first retry delay in seconds, doubled each time (default 1.0)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    broker_url: str | None = None
+    source_organization: str = "Strongroom"
+    concurrency: int = 2
+    max_attempts: int = 5
+    retry_backoff: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Parse the environment. Raises SettingsError naming the variable at fault."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
+        database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
+        storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
+        scheme = urlparse(storage_url).scheme
+        if scheme not in ("file", "s3"):
+            raise SettingsError(f"STRONGROOM_STORAGE_URL must be file:///… or s3://…, not {storage_url!r}")
+        if scheme == "file" and not urlparse(storage_url).path.startswith("/"):
+            raise SettingsError("STRONGROOM_STORAGE_URL file:// needs an absolute path")
+        if not database_url.startswith(("sqlite:", "postgresql")):
+            raise SettingsError(f"STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, not {database_url!r}")
+        broker = env.get("STRONGROOM_BROKER_URL") or None
+        if broker and not broker.startswith(("redis://", "rediss://")):
+            raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            storage_url=storage_url,
+            s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
+            s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
+            broker_url=broker,
+            source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
+            concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
+            max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5),
+            retry_backoff=_positive_float(env, "STRONGROOM_RETRY_BACKOFF", 1.0),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
