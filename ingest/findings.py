@@ -109,3 +109,8 @@ class Finding:
             params=dict(data.get("params") or {}),
             location=data.get("location"),
         )
+
+
+def json_pointer(parts: "list[str | int] | tuple[str | int, ...]") -> str:
+    """The RFC 6901 JSON pointer of a path of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)

@@ -18,41 +18,22 @@ Three steps, each reporting every problem it finds as a :class:`Finding`:
 
 from __future__ import annotations
 
-import calendar
 import codecs
-import copy
-import functools
-import importlib.resources
 import itertools
 import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from datetime import date
-from importlib.resources.abc import Traversable
 from typing import Any
-from urllib.parse import urljoin
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
-from jsonschema.exceptions import SchemaError
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, Unresolvable
-from referencing.jsonschema import DRAFT202012
+from ingest.findings import Finding, json_pointer
 
-from ingest.errors import SchemaBroken
-from ingest.findings import Finding
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 
 #: Every shipped schema's ``$id`` is this base plus its name plus ".json".
-SCHEMA_BASE_URI = "https://strongroom.invalid/schemas/"
-DEFAULT_SCHEMA = "archival-record/v1"
-DATE_FORMAT = "iso8601-date-or-interval"
 
-_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_NOT_SCHEMAS = frozenset({"bagit-profile.json"})  # JSON in schemas/ that is not a JSON Schema
-_EXCERPT = 200  # characters of an offending value quoted in a finding
 _DETAIL = 300  # characters of a validator message quoted in a finding
 
 
@@ -109,16 +90,11 @@ def _nesting_depth(raw: bytes) -> int:
     return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
-def _pointer(parts: list[str | int] | tuple[str | int, ...]) -> str:
-    """The RFC 6901 JSON pointer of a path of keys and indexes."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _unsafe_values(value: Any, path: list[str | int], name: str) -> Iterator[Finding]:
     """Findings for duplicate keys and lone surrogates anywhere under ``value``."""
     if isinstance(value, dict):
         for key in dict.fromkeys(getattr(value, "duplicates", ())):
-            where = _pointer([*path, key])
+            where = json_pointer([*path, key])
             yield Finding(
                 "METADATA_UNPARSABLE", path=name, pointer=where, expected="each key once",
                 found=f"key {key!r} more than once",
@@ -138,7 +114,7 @@ def _surrogates(text: str, path: list[str | int], name: str) -> Iterator[Finding
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        where = _pointer(path)
+        where = json_pointer(path)
         yield Finding(
             "METADATA_UNPARSABLE", path=name, pointer=where, expected="Unicode text",
             found=f"\\u{ord(text[exc.start]):04x}",
@@ -221,337 +197,14 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-# -- the date format ----------------------------------------------------------
+# The schema side lives in ingest.record_schema; these names are part of this module's API.
+from ingest.record_schema import (  # noqa: E402
+    DATE_FORMAT,
+    DEFAULT_SCHEMA,
+    SCHEMA_BASE_URI,
+    SchemaSet,
+    is_date_or_interval,
+)
 
-_DAY = r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?"
-_DATE_OR_INTERVAL = re.compile(rf"{_DAY}(?:/{_DAY})?")
-
-
-def _days(year: str, month: str | None, day: str | None) -> tuple[date, date]:
-    """The first and last day a date of year, month or day precision covers."""
-    y = int(year)
-    if month is None:
-        return date(y, 1, 1), date(y, 12, 31)
-    if day is None:
-        first = date(y, int(month), 1)
-        return first, first.replace(day=calendar.monthrange(y, int(month))[1])
-    exact = date(y, int(month), int(day))
-    return exact, exact
-
-
-def is_date_or_interval(value: object) -> bool:
-    """The ``iso8601-date-or-interval`` format: a real calendar date or interval.
-
-    Accepts YYYY, YYYY-MM, YYYY-MM-DD (years 0001-9999) and ``start/end`` of any
-    two of these whose start's first day is not after the end's last day.
-    Values that are not strings pass (the schema's ``type`` judges them).
-    Raises ValueError saying why a string is not such a date.
-    """
-    if not isinstance(value, str):
-        return True
-    match = _DATE_OR_INTERVAL.fullmatch(value)
-    if match is None:
-        raise ValueError("not YYYY, YYYY-MM, YYYY-MM-DD or two of these joined by '/'")
-    start = _days(*match.group(1, 2, 3))
-    if match.group(4) is not None:
-        end = _days(*match.group(4, 5, 6))
-        if start[0] > end[1]:
-            raise ValueError(f"the interval ends ({end[1]}) before it starts ({start[0]})")
-    return True
-
-
-_FORMAT_CHECKER = FormatChecker(formats=())
-_FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
-_FORMAT_CHECKER.checks(DATE_FORMAT, raises=ValueError)(is_date_or_interval)
-
-
-# -- patterns with ECMA-262 anchors --------------------------------------------
-
-def _ecma_anchors(pattern: str) -> str:
-    """Translate ``$`` to ``\\Z``. In ECMA-262, which JSON Schema patterns follow,
-    ``$`` matches only at the very end; Python's ``$`` also matches before a
-    final newline, which would let "identifier\\n" through a no-control-character
-    pattern."""
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "$":
-            char = r"\Z"
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(_ecma_anchors(pattern))
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
-
-
-# -- findings from validation errors ---------------------------------------------
-
-_FORMATS = {
-    DATE_FORMAT: "an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD) or interval (start/end) that exists in the calendar",
-    "date": "a date YYYY-MM-DD",
-    "date-time": "an RFC 3339 date-time",
-    "email": "an e-mail address",
-    "uri": "an absolute URI",
-}
-
-
-def _excerpt(value: Any, limit: int = _EXCERPT) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _found(value: Any) -> Any:
-    """The offending value itself when its JSON is short, else its JSON cut short."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
-
-
-def _describe(schema: Any) -> str:
-    """A short text of what a (sub)schema wants."""
-    if not isinstance(schema, dict):
-        return "nothing" if schema is False else "anything"
-    if "description" in schema:
-        return str(schema["description"])
-    if "format" in schema:
-        return _FORMATS.get(schema["format"], f"format {schema['format']}")
-    if "enum" in schema:
-        return "one of " + _excerpt(schema["enum"])
-    if "pattern" in schema:
-        return f"string matching {schema['pattern']}"
-    if "type" in schema:
-        return f"type {schema['type']}"
-    return _excerpt(schema)
-
-
-def _plural(n: int, word: str, words: str) -> str:
-    return f"{n} {word if n == 1 else words}"
-
-
-def _expected(keyword: str | None, value: Any) -> str:
-    match keyword:
-        case "type":
-            return f"type {' or '.join(value) if isinstance(value, list) else value}"
-        case "enum":
-            return "one of " + _excerpt(value)
-        case "const":
-            return "the value " + _excerpt(value)
-        case "pattern":
-            return f"string matching {value}"
-        case "format":
-            return _FORMATS.get(value, f"format {value}")
-        case "minLength":
-            return f"at least {_plural(value, 'character', 'characters')}"
-        case "maxLength":
-            return f"at most {_plural(value, 'character', 'characters')}"
-        case "minItems":
-            return f"at least {_plural(value, 'item', 'items')}"
-        case "maxItems":
-            return f"at most {_plural(value, 'item', 'items')}"
-        case "uniqueItems":
-            return "items that all differ"
-        case "minProperties":
-            return f"at least {_plural(value, 'property', 'properties')}"
-        case "anyOf" | "oneOf":
-            return " or ".join(_describe(each) for each in value)
-        case "not":
-            return "not " + _describe(value)
-        case None:
-            return "nothing (no value is allowed here)"
-    return f"{keyword} {_excerpt(value)}"
-
-
-_SortKey = tuple[tuple[tuple[int, int | str], ...], str, str]
-
-
-def _sort_key(parts: list[str | int], keyword: str, detail: str) -> _SortKey:
-    # Indexes sort as numbers, so /creators/2 comes before /creators/10.
-    return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts), keyword, detail
-
-
-def _invalid(parts: list[str | int], keyword: str, expected: str, found: Any, detail: str) -> tuple[_SortKey, Finding]:
-    finding = Finding(
-        "METADATA_INVALID", pointer=_pointer(parts), expected=expected, found=found,
-        params={"detail": detail[:_DETAIL], "keyword": keyword},
-    )
-    return _sort_key(parts, keyword, detail), finding
-
-
-def _findings_of(error: ValidationError) -> Iterator[tuple[_SortKey, Finding]]:
-    parts: list[str | int] = list(error.absolute_path)
-    keyword = error.validator if isinstance(error.validator, str) else "false"
-    if keyword == "required" and isinstance(error.instance, dict):
-        # jsonschema gives one error per missing property without naming it
-        # apart from its message; the caller keeps the first of each group.
-        for missing in error.validator_value:
-            if missing not in error.instance:
-                yield _invalid([*parts, missing], keyword, f"required property {missing!r}", None,
-                               f"{missing!r} is a required property")
-    elif keyword == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
-        # One error names every extra property; report each at its own pointer.
-        defined = error.schema.get("properties", {})
-        patterns = error.schema.get("patternProperties", {})
-        wanted = "one of the defined properties: " + ", ".join(sorted(defined))
-        for extra in error.instance:
-            if extra not in defined and not any(_compiled(p).search(extra) for p in patterns):
-                yield _invalid([*parts, extra], keyword, wanted, _found(error.instance[extra]),
-                               f"{extra!r} is not a property this schema defines (misspelt?)")
-    else:
-        detail = error.message
-        if keyword == "format" and error.cause is not None:
-            detail = f"{detail}: {error.cause}"
-        elif keyword == "pattern" and isinstance(error.schema, dict) and error.schema.get("title"):
-            # The pattern itself is in ``expected``; the message names the rule in words.
-            detail = f"{_excerpt(error.instance, 80)} does not match the pattern for {error.schema['title']}"
-        expected = _expected(error.validator if isinstance(error.validator, str) else None, error.validator_value)
-        yield _invalid(parts, keyword, expected, _found(error.instance), detail)
-
-
-# -- the schema set ------------------------------------------------------------
-
-def _refuse_retrieval(uri: str) -> Resource:
-    """Registry retrieval hook: a ``$ref`` outside the set is never fetched."""
-    raise NoSuchResource(ref=uri)
-
-
-_DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})  # hold data, not schemas
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
-
-
-def _references(node: Any, base: str, parts: list[str | int]) -> Iterator[tuple[str, str, str]]:
-    """(base URI, reference, pointer) of every ``$ref`` and ``$dynamicRef`` in a schema."""
-    if isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _references(value, base, [*parts, index])
-        return
-    if not isinstance(node, dict):
-        return
-    if isinstance(node.get("$id"), str):
-        base = urljoin(base, node["$id"])
-    for keyword in ("$ref", "$dynamicRef"):
-        if isinstance(node.get(keyword), str):
-            yield base, node[keyword], _pointer([*parts, keyword])
-    for key, value in node.items():
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
-            # Names here are property or definition names, whatever they spell.
-            for name, schema in value.items():
-                yield from _references(schema, base, [*parts, key, name])
-        elif key not in _DATA_KEYWORDS:
-            yield from _references(value, base, [*parts, key])
-
-
-class SchemaSet:
-    """Named JSON Schemas (draft 2020-12) that resolve ``$ref`` only among themselves."""
-
-    def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
-        """Build a set from schema documents by name (``"archival-record/v1"``).
-
-        Every document must declare the 2020-12 dialect and a ``$id``, be a
-        valid schema, and every ``$ref`` in it must resolve within the set.
-        Raises SchemaBroken otherwise; nothing is fetched to find out.
-        """
-        self._documents = {name: copy.deepcopy(dict(doc)) for name, doc in documents.items()}
-        resources = []
-        for name, doc in sorted(self._documents.items()):
-            if doc.get("$schema") != _DIALECT:
-                raise SchemaBroken(f"schema {name!r} does not declare $schema {_DIALECT!r}")
-            if not isinstance(doc.get("$id"), str) or not doc["$id"]:
-                raise SchemaBroken(f"schema {name!r} has no $id")
-            try:
-                _Validator.check_schema(doc)
-            except SchemaError as exc:
-                raise SchemaBroken(f"schema {name!r} is not a valid JSON Schema: {exc.message}") from exc
-            resources.append((doc["$id"], DRAFT202012.create_resource(doc)))
-        ids = [uri for uri, _ in resources]
-        if len(set(ids)) != len(ids):
-            raise SchemaBroken(f"two schemas share an $id: {sorted(ids)}")
-        self._registry: Registry[Any] = Registry(retrieve=_refuse_retrieval).with_resources(resources).crawl()
-        for name, doc in self._documents.items():
-            for base, ref, where in _references(doc, doc["$id"], []):
-                try:
-                    self._registry.resolver(base_uri=base).lookup(ref)
-                except Unresolvable as exc:
-                    raise SchemaBroken(
-                        f"schema {name!r}: {ref!r} at {where!r} does not resolve within the schema set"
-                    ) from exc
-        self._validators = {
-            name: _Validator(doc, registry=self._registry, format_checker=_FORMAT_CHECKER)
-            for name, doc in self._documents.items()
-        }
-
-    @classmethod
-    def default(cls) -> SchemaSet:
-        """The schemas shipped in the ``schemas`` package (loaded once).
-
-        Raises SchemaBroken if a shipped schema is unreadable or invalid.
-        """
-        return _shipped_schema_set()
-
-    def names(self) -> list[str]:
-        """The schema names, sorted: ``["archival-record/v1", "batch/v1"]``."""
-        return sorted(self._documents)
-
-    def document(self, name: str) -> dict[str, Any]:
-        """A copy of the named schema document. Raises KeyError for an unknown name."""
-        if name not in self._documents:
-            raise KeyError(f"no schema named {name!r}; known: {self.names()}")
-        return copy.deepcopy(self._documents[name])
-
-    def validate(self, record: Mapping[str, Any], schema: str = DEFAULT_SCHEMA) -> list[Finding]:
-        """Every way ``record`` breaks the named schema, sorted by JSON pointer.
-
-        Each is a METADATA_INVALID finding at the pointer of the offending value
-        (for a missing required property: the pointer it should have), with
-        ``expected``, ``found`` and params ``detail`` and ``keyword``. An unknown
-        schema name gives one SCHEMA_UNKNOWN finding. Raises nothing.
-        """
-        validator = self._validators.get(schema)
-        if validator is None:
-            return [Finding("SCHEMA_UNKNOWN", found=schema, expected=self.names())]
-        keyed: dict[tuple[str, str, str], tuple[_SortKey, Finding]] = {}
-        for error in validator.iter_errors(record):
-            for key, finding in _findings_of(error):
-                keyed.setdefault((finding.pointer or "", finding.params["keyword"], finding.params["detail"]), (key, finding))
-        return [finding for _, finding in sorted(keyed.values(), key=lambda pair: pair[0])]
-
-
-def _schema_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, Traversable]]:
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.is_dir():
-            if not entry.name.startswith(("_", ".")):
-                yield from _schema_files(entry, f"{prefix}{entry.name}/")
-        elif entry.name.endswith(".json") and entry.name not in _NOT_SCHEMAS:
-            yield prefix + entry.name.removesuffix(".json"), entry
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped_schema_set() -> SchemaSet:
-    documents: dict[str, dict[str, Any]] = {}
-    for name, entry in _schema_files(importlib.resources.files("schemas"), ""):
-        document, findings = parse_metadata(entry.read_bytes(), name=f"schemas/{name}.json")
-        if document is None:
-            raise SchemaBroken("; ".join(f.message for f in findings))
-        if document.get("$id") != f"{SCHEMA_BASE_URI}{name}.json":
-            raise SchemaBroken(f"schema {name!r} has $id {document.get('$id')!r}, expected {SCHEMA_BASE_URI}{name}.json")
-        documents[name] = document
-    return SchemaSet(documents)
+__all__ = ["DATE_FORMAT", "DEFAULT_SCHEMA", "MAX_DEPTH", "MAX_METADATA_BYTES", "SCHEMA_BASE_URI",
+           "SchemaSet", "canonical_record", "is_date_or_interval", "parse_metadata"]

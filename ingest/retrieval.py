@@ -18,23 +18,11 @@ from typing import BinaryIO
 
 from ingest.errors import ObjectNotFound, TargetNotEmpty
 from ingest.findings import Finding
-from ingest.fixity import digest_stream
+from ingest.fixity import Digests
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
 from ingest.pipeline import Services
-
-
-def _compare(f: StoredFile, size: int, sha256: str, sha512: str) -> list[Finding]:
-    if size != f.size:
-        return [Finding("SIZE_MISMATCH", path=f.path, expected=f.size, found=size)]
-    out = []
-    if sha256 != f.sha256:
-        out.append(Finding("FIXITY_MISMATCH", path=f.path, expected=f.sha256, found=sha256,
-                           params={"algorithm": "sha256"}))
-    if sha512 != f.sha512:
-        out.append(Finding("FIXITY_MISMATCH", path=f.path, expected=f.sha512, found=sha512,
-                           params={"algorithm": "sha512"}))
-    return out
+from ingest.verification import check_digests, verify_stream
 
 
 def fetch_to_folder(services: Services, package_id: str, number: int | None,
@@ -61,14 +49,13 @@ def fetch_to_folder(services: Services, package_id: str, number: int | None,
         partial = dest.with_name(dest.name + ".partial")
         try:
             with services.store.open(prefix + f.path) as source, open(partial, "wb") as out:
-                d = digest_stream(source, out.write)
+                problems = verify_stream(source, f, out.write)
                 out.flush()
                 os.fsync(out.fileno())
         except ObjectNotFound:
             findings.append(Finding("FILE_MISSING", path=f.path))
             partial.unlink(missing_ok=True)
             continue
-        problems = _compare(f, d.size, d.sha256, d.sha512)
         if problems:
             findings.extend(problems)
             partial.unlink()
@@ -127,7 +114,8 @@ def write_tar(services: Services, package_id: str, number: int | None, out: Bina
         if extra:
             return version, [Finding("SIZE_MISMATCH", path=f.path, expected=f.size,
                                      found=f"more than {f.size}")]
-        problems = _compare(f, reader.size, reader.sha256.hexdigest(), reader.sha512.hexdigest())
+        problems = check_digests(f, Digests(reader.size, reader.sha256.hexdigest(),
+                                            reader.sha512.hexdigest()))
         if problems:
             return version, problems
         if on_file:

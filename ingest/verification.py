@@ -73,7 +73,11 @@ def verify_stream(stream: BinaryIO, expected: StoredFile,
     differs (TAG_MISMATCH for a tag file). Whatever the stream or the sink
     raises propagates (StorageUnavailable, OSError).
     """
-    digests = digest_stream(stream, sink)
+    return check_digests(expected, digest_stream(stream, sink))
+
+
+def check_digests(expected: StoredFile, digests: Digests) -> list[Finding]:
+    """Findings if ``digests`` (of bytes just read) are not those of ``expected``."""
     report = _Report()
     _compare(expected, digests, "the catalog", report)
     return report.sorted()
