@@ -252,6 +252,7 @@ class _Ingest:
             tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
         files = tuple(payload) + tuple(tags)
         self._read_back(prefix, files)
+        self._drop_strays(prefix, package_id, number, files)
 
         version = VersionRecord(
             package_id=package_id,
@@ -305,7 +306,28 @@ class _Ingest:
                     f"read-back of {prefix + f.path!r} found size {info.size}"
                     f" sha256 {info.sha256}, expected {f.size} {f.sha256}")
 
+    def _drop_strays(self, prefix: str, package_id: str, number: int,
+                     files: Sequence[StoredFile]) -> None:
+        """Delete objects under the claimed prefix that are not files of this version.
+
+        An earlier attempt that failed or crashed after writing (its claim now
+        ours, or reused) may have left files the item no longer has; committed,
+        they would sit in the bag unlisted and fail every validator. Nobody can
+        read this prefix before our commit, so removing them is safe, unless a
+        duplicate of this task has committed it meanwhile: then it is left alone.
+        """
+        latest = self.s.catalog.latest_version(package_id)
+        if latest is not None and latest.number >= number:
+            return
+        ours = {prefix + f.path for f in files}
+        for obj in list(self.s.store.list(prefix)):
+            if obj.key not in ours:
+                self.s.store.delete(obj.key)
+
     def _abandon(self, prefix: str, package_id: str, number: int) -> None:
+        latest = self.s.catalog.latest_version(package_id)
+        if latest is not None and latest.number >= number:
+            return  # a duplicate of this task committed the version meanwhile: keep it
         for obj in list(self.s.store.list(prefix)):
             self.s.store.delete(obj.key)
         self.s.catalog.release_version(package_id, number, self.item.item_id)

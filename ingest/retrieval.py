@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -46,7 +47,8 @@ def fetch_to_folder(services: Services, package_id: str, number: int | None,
             findings.append(Finding("PATH_UNSAFE", path=f.path, params={"detail": "escapes the target"}))
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".partial")
+        # A short temporary name: the real one may already be at the 255-byte limit.
+        partial = dest.with_name(f".strongroom-partial-{uuid.uuid4().hex[:12]}")
         try:
             with services.store.open(prefix + f.path) as source, open(partial, "wb") as out:
                 problems = verify_stream(source, f, out.write)

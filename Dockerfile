@@ -1,0 +1,25 @@
+# The Strongroom image: the `strongroom` command and nothing else.
+# docker-compose.yml runs it as `init`, `worker`, `beat` and the `cli` service.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# Only what the package needs: no tests, no virtualenv, no local data.
+COPY pyproject.toml README.md ./
+COPY ingest ./ingest
+COPY storage ./storage
+COPY workers ./workers
+COPY strongroom ./strongroom
+COPY schemas ./schemas
+RUN pip install . \
+    && rm -rf /src \
+    && useradd --system --uid 10001 --create-home --home-dir /home/strongroom strongroom
+
+# Never run as root: a worker only reads batches and talks to the services.
+USER strongroom
+WORKDIR /home/strongroom
+CMD ["strongroom", "--help"]
