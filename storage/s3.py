@@ -1,0 +1,521 @@
+"""An object store in an S3 bucket (AWS, MinIO, Ceph, SeaweedFS, …), through boto3.
+
+A key ``pkg/v1/bagit.txt`` is the S3 object ``{prefix}/pkg/v1/bagit.txt``;
+``location`` is ``s3://{bucket}/{prefix}``. Credentials come from the standard
+AWS chain (environment, shared files, instance roles) and are never logged or
+put into a message.
+
+Fixity on the way in. Every object is written with a SHA-256 the server checks
+itself, so bytes damaged between us and the disk are refused (``400 BadDigest``
+becomes ``ChecksumRefused``) and nothing is stored:
+
+- up to ``multipart_threshold`` bytes: one ``PutObject`` carrying the object's
+  SHA-256 (``x-amz-checksum-sha256``); the server keeps it, and ``stat``
+  reports it, so a read-back check needs no download;
+- larger: a multipart upload. Each part is sent as soon as it is full, with its
+  own SHA-256, so memory holds about one part (plus one written chunk). The
+  object's SHA-256 is also computed here and compared with the one the caller
+  gives at commit before the upload is completed; after completion the
+  server's composite checksum (SHA-256 of the part digests, ``-N``) must equal
+  ours, or the object is deleted and ``ChecksumRefused`` raised. A failure or
+  ``abort()`` aborts the upload on the server: no parts are left behind.
+
+S3 allows at most 10,000 parts of 5 MiB to 5 GiB, and the size of a stream is
+not known in advance. Part sizes therefore start at ``part_size`` and double
+every 1,000 parts (``part_size_for``), capped at 5 GiB: with 16 MiB parts an
+object may reach about 16 TiB (more than S3's own object size limit), while
+the memory a writer needs grows only for very large objects (a part is about
+a thousandth of the bytes written so far).
+
+Reading. Responses are not re-checked by botocore (``response_checksum_validation
+= "when_required"``): the fixity audit reads every byte and compares it with the
+bag's manifests itself, and must report a damaged object as a fixity mismatch,
+not as an exception at the end of the stream.
+
+Listing. S3 lists keys in UTF-8 byte order, the full-key order the
+``ObjectStore`` contract promises, but some S3-compatible servers (SeaweedFS)
+list folder by folder, so ``a/b`` comes before ``a-c``. ``list`` therefore walks
+one ``/`` level at a time and orders each level itself: memory is bounded by
+the widest level, at the cost of one request per folder (a bag has a few).
+Keys ending in ``/`` are folder markers to S3 tools (and SeaweedFS lists each
+empty folder as one): they are never listed, and refused as keys.
+
+Errors, translated at the boundary (``raise … from exc``):
+
+- no connection, timeouts, throttling, 5xx → ``StorageUnavailable`` (retry);
+- a bucket that does not exist, refused credentials, no credentials at all →
+  ``StorageUnavailable`` too, with a message naming the misconfiguration: the
+  item is not at fault, and once the setting is fixed a retry succeeds;
+- ``BadDigest`` / ``InvalidDigest`` / ``XAmzContentSHA256Mismatch`` → ``ChecksumRefused``;
+- ``NoSuchKey`` / 404 → ``ObjectNotFound``;
+- a request the server refuses for any other reason → ``StorageError``;
+- an empty key, or one ending in ``/`` → ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
+
+from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
+from ingest.ports import ObjectInfo
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+#: S3's limits on multipart uploads.
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * GiB
+MAX_PARTS = 10_000
+#: Part sizes double after this many parts (see ``part_size_for``).
+PARTS_PER_DOUBLING = 1_000
+#: The largest object one PutObject may carry.
+MAX_SINGLE_PUT = 5 * GiB
+
+_CHECKSUM_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
+_TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout",
+                              "Throttling", "ThrottlingException", "RequestLimitExceeded",
+                              "TooManyRequestsException", "NoSuchUpload"})
+_ACCESS_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                           "InvalidToken", "ExpiredToken"})
+_ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+#: botocore's reader of its bundled API descriptions, shared by every client.
+_MODEL_LOADER = botocore.loaders.create_loader()
+
+
+def make_client(endpoint_url: str | None = None, region: str | None = None, *,
+                max_attempts: int = 4, connect_timeout: float = 5,
+                read_timeout: float = 60) -> Any:
+    """A boto3 S3 client for the store: standard retries, path-style addressing,
+    SigV4, botocore's default request checksums. Credentials come from the AWS chain."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        # The fixity audit checks what it reads itself (see the module docstring).
+        response_checksum_validation="when_required",
+    )
+    # A session per client: boto3's default session is not safe to share
+    # between threads while clients are being made, and each resolves its own
+    # credentials. The loader of API models is shared: loading them is most of
+    # the cost of a new session, and they never change.
+    core = botocore.session.Session()
+    core.register_component("data_loader", _MODEL_LOADER)
+    session = boto3.session.Session(botocore_session=core)
+    # No region: the AWS chain's (AWS_DEFAULT_REGION, config files), else us-east-1.
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region or None,
+                          config=config)
+
+
+def part_size_for(number: int, base: int) -> int:
+    """Size of part ``number`` (counted from 1) when parts start at ``base`` bytes:
+    doubled every 1,000 parts, at most 5 GiB. Raises ValueError past part 10,000."""
+    if not 1 <= number <= MAX_PARTS:
+        raise ValueError(f"an S3 multipart upload has parts 1 to {MAX_PARTS}, not {number}")
+    return min(base << ((number - 1) // PARTS_PER_DOUBLING), MAX_PART_SIZE)
+
+
+def composite_sha256(part_digests: list[bytes]) -> str:
+    """The checksum S3 reports for a multipart object: base64 of the SHA-256 of the
+    parts' raw SHA-256 digests, then ``-`` and the number of parts."""
+    whole = hashlib.sha256(b"".join(part_digests)).digest()
+    return f"{base64.b64encode(whole).decode()}-{len(part_digests)}"
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def _b64_of_hex(sha256_hex: str) -> str:
+    try:
+        digest = bytes.fromhex(sha256_hex)
+    except ValueError as exc:
+        raise ValueError(f"{sha256_hex!r} is not a hex SHA-256") from exc
+    if len(digest) != 32:
+        raise ValueError(f"{sha256_hex!r} is not a hex SHA-256")
+    return _b64(digest)
+
+
+class S3ObjectStore:
+    """``ingest.ports.ObjectStore`` over an S3 bucket and prefix. See the module docstring."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
+                 region: str | None = None, *, client: Any = None,
+                 multipart_threshold: int = 16 * MiB, part_size: int = 16 * MiB) -> None:
+        """Use ``bucket`` (which must exist; see ``ensure_bucket``) under ``prefix``.
+        ``client`` replaces the boto3 client made from ``endpoint_url``/``region``.
+        Raises ValueError for a part size outside S3's limits or a threshold above
+        what one PutObject may carry."""
+        if not bucket:
+            raise ValueError("an S3 store needs a bucket name")
+        if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
+            raise ValueError(f"part_size must be {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
+        if not 0 <= multipart_threshold <= MAX_SINGLE_PUT:
+            raise ValueError(f"multipart_threshold must be at most {MAX_SINGLE_PUT} bytes")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.location = f"s3://{bucket}/{self.prefix}"
+        self.endpoint_url = endpoint_url
+        self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
+        self._root = self.prefix + "/" if self.prefix else ""
+        self._client = client if client is not None else make_client(endpoint_url, region)
+
+    # ------------------------------------------------------------------ keys and errors
+
+    def _object_key(self, key: str) -> str:
+        """The S3 key of ``key``. Raises ValueError for an empty key or one ending
+        in '/', which S3 tools and servers treat as a folder marker."""
+        if not key or key.endswith("/"):
+            raise ValueError(f"object key {key!r} is empty or ends with '/'")
+        return self._root + key
+
+    def _where(self) -> str:
+        return f"{self.location} at {self.endpoint_url or 'AWS'}"
+
+    @contextmanager
+    def _translate(self, key: str | None = None) -> Iterator[None]:
+        """Turn boto3's errors into the domain's (see the module docstring). An
+        absent object becomes ObjectNotFound only when ``key`` is given (reads)."""
+        try:
+            yield
+        except ClientError as exc:
+            raise self._client_error(exc, key) from exc
+        except ParamValidationError as exc:
+            raise ValueError(f"{self.location}: {exc}") from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise StorageUnavailable(
+                f"no usable S3 credentials for {self._where()} (a misconfiguration: set "
+                f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or another AWS credential "
+                f"source)") from exc
+        except BotoCoreError as exc:
+            # Connection refused or reset, timeouts, a response cut short.
+            raise StorageUnavailable(f"{self._where()}: {exc}") from exc
+
+    def _client_error(self, exc: ClientError, key: str | None) -> StorageError | ObjectNotFound:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        message = error.get("Message") or code
+        if code in _CHECKSUM_CODES:
+            return ChecksumRefused(f"{self._where()} refused {key or 'an object'!s}: {code}: "
+                                   f"the bytes received do not match their SHA-256")
+        if code == "NoSuchBucket":
+            return self._no_bucket()
+        if key is not None and code == "NoSuchKey":
+            return ObjectNotFound(f"no object {key!r} in {self.location}")
+        if key is not None and (code in _ABSENT_CODES or status == 404):
+            return self._absent_object(key)
+        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+            return StorageUnavailable(f"{self._where()}: {code}: {message}")
+        if code in _ACCESS_CODES or status == 403:
+            return StorageUnavailable(
+                f"{self._where()} refused our credentials ({code}): a misconfiguration of "
+                f"the S3 credentials or the bucket's permissions")
+        return StorageError(f"{self._where()}: {code or status}: {message}")
+
+    def _no_bucket(self) -> StorageUnavailable:
+        return StorageUnavailable(
+            f"the bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: a "
+            f"misconfiguration of the storage URL or endpoint (create the bucket first)")
+
+    def _bucket_exists(self) -> bool:
+        """Whether the bucket exists. Raises ClientError (other than 404), BotoCoreError."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or exc.response.get("Error", {}).get("Code") in (
+                    "404", "NoSuchBucket", "NotFound"):
+                return False
+            raise
+        return True
+
+    def _absent_object(self, key: str) -> StorageError | ObjectNotFound:
+        # A HEAD answers a bare 404 for a missing bucket as well as a missing key.
+        try:
+            bucket_exists = self._bucket_exists()
+        except (BotoCoreError, ClientError):
+            bucket_exists = True  # cannot tell: report what was asked about
+        if not bucket_exists:
+            return self._no_bucket()
+        return ObjectNotFound(f"no object {key!r} in {self.location}")
+
+    # ------------------------------------------------------------------ ObjectStore
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet. Raises StorageUnavailable,
+        StorageError (e.g. the name is taken by another account)."""
+        with self._translate():
+            if self._bucket_exists():
+                return
+            params: dict[str, Any] = {"Bucket": self.bucket}
+            region = self._client.meta.region_name
+            if region and region != "us-east-1":
+                params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            try:
+                self._client.create_bucket(**params)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
+
+    def writer(self, key: str) -> S3ObjectWriter:
+        """Start writing ``key``; nothing is visible under it before commit.
+        Raises ValueError for an empty key or one ending in '/'."""
+        return S3ObjectWriter(self, key)
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> ObjectInfo:
+        """Write a small object in one PutObject, checked by the server against
+        ``sha256`` (hex). Raises ChecksumRefused, StorageUnavailable, ValueError."""
+        if len(data) > MAX_SINGLE_PUT:
+            raise ValueError("put_bytes is for small objects; use writer()")
+        checksum = _b64_of_hex(sha256)
+        with self._translate():
+            self._client.put_object(Bucket=self.bucket, Key=self._object_key(key),
+                                    Body=data, ChecksumSHA256=checksum)
+        return ObjectInfo(key=key, size=len(data), sha256=sha256.lower())
+
+    def open(self, key: str) -> BinaryIO:
+        """A stream of the object's bytes (``read``, ``readinto``, a context manager).
+        Raises ObjectNotFound, StorageUnavailable (also while reading)."""
+        with self._translate(key):
+            response = self._client.get_object(Bucket=self.bucket, Key=self._object_key(key))
+        return _ObjectStream(self, key, response["Body"])  # type: ignore[return-value]
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size of the object, and its SHA-256 when the server keeps a full-object one
+        (objects written in one PutObject; multipart objects have only a composite).
+        Raises ObjectNotFound, StorageUnavailable."""
+        with self._translate(key):
+            head = self._client.head_object(Bucket=self.bucket, Key=self._object_key(key),
+                                            ChecksumMode="ENABLED")
+        checksum = head.get("ChecksumSHA256")
+        sha256 = None
+        if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+            sha256 = base64.b64decode(checksum).hex()
+        return ObjectInfo(key=key, size=int(head["ContentLength"]), sha256=sha256)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in full-key order, keys
+        without the store's prefix. Raises StorageUnavailable while iterating."""
+        yield from self._walk(self._root + prefix)
+
+    def _walk(self, s3_prefix: str) -> Iterator[ObjectInfo]:
+        # One "/" level at a time, ordered here (see the module docstring).
+        entries: list[tuple[str, int | None]] = []
+        with self._translate():
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=s3_prefix, Delimiter="/")
+            for page in pages:
+                # A key ending in '/' is a folder marker, never an object of ours;
+                # SeaweedFS also lists every empty folder as one.
+                entries.extend((entry["Key"], int(entry["Size"]))
+                               for entry in page.get("Contents", ())
+                               if not entry["Key"].endswith("/"))
+                entries.extend((folder["Prefix"], None)
+                               for folder in page.get("CommonPrefixes", ()))
+        entries.sort(key=lambda entry: entry[0])
+        for name, size in entries:
+            if size is None:
+                yield from self._walk(name)
+            else:
+                yield ObjectInfo(key=name[len(self._root):], size=size)
+
+    def delete(self, key: str) -> None:
+        """Remove an object; absent is fine. Raises StorageUnavailable, ValueError."""
+        with self._translate():
+            self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+
+class S3ObjectWriter:
+    """Bytes of one object: buffered, then one PutObject or a multipart upload.
+    See ``ingest.ports.ObjectWriter`` and the module docstring."""
+
+    def __init__(self, store: S3ObjectStore, key: str) -> None:
+        self._store = store
+        self._client = store._client
+        self._key = key
+        self._object_key = store._object_key(key)
+        self._buffer = bytearray()
+        self._size = 0
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._part_digests: list[bytes] = []
+        self._whole = hashlib.sha256()
+        self._done = False
+
+    @property
+    def upload_id(self) -> str | None:
+        """The multipart upload in progress, if the object became one."""
+        return self._upload_id
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Append bytes (copied: the caller may reuse its buffer). Full parts are
+        uploaded at once. Raises StorageUnavailable, ChecksumRefused (the upload is
+        aborted then), ValueError after commit or abort."""
+        if self._done:
+            raise ValueError(f"writer of {self._key!r} is already closed")
+        self._buffer += chunk
+        self._size += len(chunk) if isinstance(chunk, bytes) else memoryview(chunk).nbytes
+        if self._upload_id is None and len(self._buffer) <= self._store.multipart_threshold:
+            return
+        try:
+            if self._upload_id is None:
+                self._start_upload()
+            while len(self._buffer) >= self._next_part_size():
+                self._send_part(self._next_part_size())
+        except BaseException:
+            self.abort()
+            raise
+
+    def commit(self, sha256: str) -> ObjectInfo:
+        """Make the object visible. ``sha256`` (hex) is checked by the server (one
+        PutObject) or against the bytes written and the server's composite
+        checksum (multipart). Raises ChecksumRefused, StorageUnavailable,
+        ValueError (closed writer, not a SHA-256); nothing is left behind then."""
+        if self._done:
+            raise ValueError(f"writer of {self._key!r} is already closed")
+        try:
+            checksum = _b64_of_hex(sha256)
+            if self._upload_id is None:
+                with self._store._translate():
+                    self._client.put_object(Bucket=self._store.bucket, Key=self._object_key,
+                                            Body=self._buffer, ChecksumSHA256=checksum)
+                self._buffer = bytearray()
+                self._done = True
+                return ObjectInfo(key=self._key, size=self._size, sha256=sha256.lower())
+            if self._buffer:
+                self._send_part(len(self._buffer))
+            self._complete(sha256.lower())
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        return ObjectInfo(key=self._key, size=self._size)
+
+    def abort(self) -> None:
+        """Drop everything written and abort the multipart upload, if any; never raises."""
+        if self._done:
+            return
+        self._done = True
+        self._buffer = bytearray()
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is None:
+            return
+        try:
+            self._client.abort_multipart_upload(Bucket=self._store.bucket, Key=self._object_key,
+                                                UploadId=upload_id)
+        except (BotoCoreError, ClientError):
+            # The server drops it by itself only if a lifecycle rule says so; the
+            # bytes were never visible under the key either way.
+            pass
+
+    # ------------------------------------------------------------------ multipart
+
+    def _next_part_size(self) -> int:
+        return part_size_for(len(self._parts) + 1, self._store.part_size)
+
+    def _start_upload(self) -> None:
+        with self._store._translate():
+            response = self._client.create_multipart_upload(
+                Bucket=self._store.bucket, Key=self._object_key, ChecksumAlgorithm="SHA256")
+        self._upload_id = response["UploadId"]
+
+    def _send_part(self, size: int) -> None:
+        number = len(self._parts) + 1
+        if number > MAX_PARTS:
+            raise ValueError(f"{self._key!r} needs more than {MAX_PARTS} parts")
+        # Hand the buffer itself over as the part and keep only what follows it:
+        # no copy of the part, so memory holds one part (and one chunk) at most.
+        part, self._buffer = self._buffer, self._buffer[size:]
+        del part[size:]
+        digest = hashlib.sha256(part).digest()
+        self._whole.update(part)
+        with self._store._translate():
+            response = self._client.upload_part(
+                Bucket=self._store.bucket, Key=self._object_key, UploadId=self._upload_id,
+                PartNumber=number, Body=part, ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=_b64(digest))
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"],
+                            "ChecksumSHA256": _b64(digest)})
+        self._part_digests.append(digest)
+
+    def _complete(self, sha256: str) -> None:
+        if self._whole.hexdigest() != sha256:
+            raise ChecksumRefused(
+                f"{self._key!r}: the bytes written have SHA-256 {self._whole.hexdigest()}, "
+                f"not {sha256}; the upload was not completed")
+        expected = composite_sha256(self._part_digests)
+        with self._store._translate():
+            response = self._client.complete_multipart_upload(
+                Bucket=self._store.bucket, Key=self._object_key, UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts})
+        self._upload_id = None  # completed: nothing to abort any more
+        reported = response.get("ChecksumSHA256")
+        if reported is None:
+            with self._store._translate():
+                reported = self._client.head_object(
+                    Bucket=self._store.bucket, Key=self._object_key,
+                    ChecksumMode="ENABLED").get("ChecksumSHA256")
+        # A server that keeps no checksum at all has still checked every part.
+        if reported is not None and reported != expected:
+            try:
+                self._client.delete_object(Bucket=self._store.bucket, Key=self._object_key)
+            except (BotoCoreError, ClientError):
+                pass
+            raise ChecksumRefused(
+                f"{self._store._where()} assembled {self._key!r} with checksum {reported}, "
+                f"not {expected}; the object was deleted")
+
+
+class _ObjectStream(io.RawIOBase):
+    """An S3 response body as a binary stream; errors while reading are the domain's."""
+
+    def __init__(self, store: S3ObjectStore, key: str, body: Any) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._store._translate(self._key):
+            return self._body.read(None if size is None or size < 0 else size)
+
+    def readall(self) -> bytes:
+        return self.read()
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._body.close()
+            finally:
+                super().close()

@@ -1,0 +1,164 @@
+"""The SQL catalog and audit log on PostgreSQL: the same behaviour as on SQLite.
+
+Every test of ``tests/unit/test_sql_catalog.py`` that is not about SQLite itself
+runs here again, on a throwaway PostgreSQL database (the ``catalog_url`` and
+``catalog`` fixtures below replace the SQLite ones). Then what only real
+processes can show: two processes racing for the same version number, and
+two appending to the audit log at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import tests.unit.test_sql_catalog as on_sqlite
+from ingest.audit import verify_chain
+from ingest.errors import CatalogUnavailable, PackageBusy
+from ingest.models import package_id_for
+from storage.catalog import SqlCatalog
+from tests.unit.test_sql_catalog import IDENTIFIER, PACKAGE, event, item_ids, raw
+
+#: Tests of the SQLite module that are about SQLite itself (pragmas, files,
+#: locks, in-memory databases) or read a time as SQLite's text; each has a
+#: PostgreSQL counterpart below where one makes sense.
+SQLITE_ONLY = {
+    "test_sqlite_catalog_runs_in_wal_mode_with_foreign_keys",
+    "test_in_memory_catalog_works",
+    "test_engine_without_the_sqlite_setup_is_refused",
+    "test_unreachable_database_is_catalog_unavailable",
+    "test_database_locked_too_long_is_catalog_unavailable",
+    "test_other_databases_are_refused",
+    "test_edited_event_time_is_named",
+}
+_SHARED = sorted(name for name in vars(on_sqlite) if name.startswith("test_"))
+assert SQLITE_ONLY <= set(_SHARED), "a SQLite-only test was renamed: update SQLITE_ONLY"
+
+# Collected here, they resolve ``catalog``/``catalog_url`` to the fixtures of this module.
+globals().update({name: getattr(on_sqlite, name) for name in _SHARED
+                  if name not in SQLITE_ONLY})
+logged = on_sqlite.logged
+
+
+@pytest.fixture
+def catalog_url(pg_url: str) -> str:
+    return pg_url
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
+    catalog = SqlCatalog.from_url(catalog_url, migrate=True)
+    yield catalog
+    catalog.engine.dispose()
+
+
+# --------------------------------------------------------------------------- PostgreSQL counterparts
+
+
+def test_postgres_catalog_is_on_postgres(catalog: SqlCatalog) -> None:
+    assert catalog.engine.dialect.name == "postgresql"
+
+
+def test_unreachable_postgres_is_catalog_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(CatalogUnavailable) as caught:
+        SqlCatalog.from_url(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nowhere")
+    assert caught.value.__cause__ is not None
+
+
+def test_edited_event_time_is_named_on_postgres(logged: SqlCatalog) -> None:
+    raw(logged, "UPDATE events SET occurred_at = occurred_at - :hour WHERE seq = 5",
+        hour=timedelta(hours=1))
+    assert verify_chain(logged.events()).first_bad_seq == 5
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _claim_in_rounds(url: str, items: list[str], rounds: int, barrier: Any, results: Any) -> None:
+    """One worker process: claim package ``n`` in round ``n``, all at the barrier."""
+    catalog = SqlCatalog.from_url(url, migrate=False)
+    try:
+        for n in range(rounds):
+            package = package_id_for(f"{IDENTIFIER} #{n}")
+            barrier.wait(timeout=30)
+            try:
+                results.put((n, catalog.reserve_version(package, f"{IDENTIFIER} #{n}", items[n])))
+            except PackageBusy:
+                results.put((n, "busy"))
+            except Exception as exc:  # reported to the test, which fails on it
+                results.put((n, f"{type(exc).__name__}: {exc}"))
+    finally:
+        catalog.engine.dispose()
+
+
+def test_two_processes_racing_for_a_version_get_one_claim(
+        catalog: SqlCatalog, catalog_url: str) -> None:
+    rounds = 10
+    first = item_ids(catalog, *[f"first-{n}" for n in range(rounds)], batch_id="b1")
+    second = item_ids(catalog, *[f"second-{n}" for n in range(rounds)], batch_id="b2")
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    results = context.Queue()
+    workers = [context.Process(target=_claim_in_rounds,
+                               args=(catalog_url, items, rounds, barrier, results))
+               for items in (first, second)]
+    for worker in workers:
+        worker.start()
+    outcomes: dict[int, list[object]] = {n: [] for n in range(rounds)}
+    for _ in range(2 * rounds):
+        n, outcome = results.get(timeout=60)
+        outcomes[n].append(outcome)
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    for n in range(rounds):
+        assert sorted(outcomes[n], key=str) == [1, "busy"], (n, outcomes[n])
+
+
+def _append_fifty(url: str, worker: int, barrier: Any) -> None:
+    catalog = SqlCatalog.from_url(url, migrate=False)
+    try:
+        barrier.wait(timeout=30)
+        for n in range(50):
+            catalog.append([event(worker=worker, n=n)])
+    finally:
+        catalog.engine.dispose()
+
+
+def test_two_processes_appending_form_one_unbroken_chain(
+        catalog: SqlCatalog, catalog_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    workers = [context.Process(target=_append_fifty, args=(catalog_url, w, barrier))
+               for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    events = list(catalog.events())
+    assert [e.seq for e in events] == list(range(1, 101))
+    assert verify_chain(events).ok
+    for worker in range(2):
+        assert [e.detail["n"] for e in events if e.detail["worker"] == worker] == list(range(50))
+
+
+def test_catalog_of_one_package_claims_across_connections(catalog: SqlCatalog,
+                                                          catalog_url: str) -> None:
+    # A second engine (another worker process's pool) sees the first one's claim.
+    first, second = item_ids(catalog, "a", "b")
+    other = SqlCatalog.from_url(catalog_url, migrate=False)
+    try:
+        assert catalog.reserve_version(PACKAGE, IDENTIFIER, first) == 1
+        with pytest.raises(PackageBusy):
+            other.reserve_version(PACKAGE, IDENTIFIER, second)
+    finally:
+        other.engine.dispose()
