@@ -21,6 +21,7 @@ them in one place each.
     │   ├── ChecksumRefused         the store refused bytes whose digest did not match
     │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
     ├── PackageBusy                 another item holds this package's next version (retry)
+    ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
     ├── AuditChainBroken            an audit event fails its hash chain
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
@@ -82,6 +83,11 @@ class CatalogUnavailable(StorageError):
 
 class PackageBusy(StrongroomError):
     """Another item is writing the next version of this package. Worth a retry."""
+
+
+class QueueUnavailable(StrongroomError):
+    """The work queue (the Celery broker) cannot be reached. The items concerned
+    stay accepted in the catalog and can be sent again with ``strongroom requeue``."""
 
 
 class AuditChainBroken(StrongroomError):

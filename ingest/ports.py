@@ -114,6 +114,14 @@ class Catalog(Protocol):
     def reset_item(self, item_id: str) -> None:
         """Put a failed item back to accepted, for a retry by hand."""
 
+    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+        """Accepted items of any batch last updated (created, attempted, sent
+        again) before ``idle_before``, the longest idle first, at most ``limit``."""
+
+    def record_requeue(self, item_ids: Sequence[str]) -> int:
+        """Note that these items were sent to the workers again (updated_at = now,
+        accepted items only); returns how many were accepted."""
+
     def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
         """Claim the next version number of a package for one item.
 

@@ -179,9 +179,11 @@ class SqlCatalog:
         """Add one to the item's attempts and return the new count. Raises
         NotFound, CatalogUnavailable."""
         with self._write() as session:
+            # Starting an attempt is progress: updated_at tells a working item
+            # from a stuck one (see stuck_items).
             result = session.execute(
                 update(Item).where(Item.item_id == item_id)
-                .values(attempts=Item.attempts + 1)
+                .values(attempts=Item.attempts + 1, updated_at=_now())
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 0:
@@ -227,6 +229,33 @@ class SqlCatalog:
             )
             if result.rowcount == 0 and session.get(Item, item_id) is None:
                 raise NotFound(f"no item {item_id}")
+
+    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+        """Accepted items of any batch last updated before ``idle_before``, the
+        longest idle first, at most ``limit``. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Item)
+                .where(Item.status == ACCEPTED, Item.updated_at < idle_before)
+                .order_by(Item.updated_at, Item.item_id)
+                .limit(limit)
+            ).scalars()
+            return [_item_record(row) for row in rows]
+
+    def record_requeue(self, item_ids: Sequence[str]) -> int:
+        """Note that the accepted items among ``item_ids`` were sent to the workers
+        again (their updated_at becomes now, so they are not stuck again at once).
+        Returns how many were accepted. Raises CatalogUnavailable."""
+        if not item_ids:
+            return 0
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id.in_(list(item_ids)), Item.status == ACCEPTED)
+                .values(updated_at=_now())
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount
 
     # ------------------------------------------------------------------ versions
 

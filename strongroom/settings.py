@@ -26,9 +26,12 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_S3_REGION": "S3 region name (default us-east-1)",
     "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
     "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
-    "STRONGROOM_CONCURRENCY": "items ingested at once by the in-process runner (default 2)",
+    "STRONGROOM_CONCURRENCY": "items ingested at once, in process or per worker (default 2)",
     "STRONGROOM_MAX_ATTEMPTS": "attempts at an item on transient errors before it is failed (default 5)",
     "STRONGROOM_RETRY_BACKOFF": "first retry delay in seconds, doubled each time (default 1.0)",
+    "STRONGROOM_STUCK_AFTER": "seconds without progress after which an accepted item is stuck (default 600)",
+    "STRONGROOM_SWEEP_EVERY": "seconds between two sweeps of `strongroom beat` for stuck items (default 300)",
+    "STRONGROOM_VISIBILITY_TIMEOUT": "seconds before Redis redelivers an unacknowledged message (default 3600)",
 }
 
 
@@ -44,6 +47,9 @@ class Settings:
     concurrency: int = 2
     max_attempts: int = 5
     retry_backoff: float = 1.0
+    stuck_after: float = 600.0
+    sweep_every: float = 300.0
+    visibility_timeout: int = 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -73,6 +79,9 @@ class Settings:
             concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
             max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5),
             retry_backoff=_positive_float(env, "STRONGROOM_RETRY_BACKOFF", 1.0),
+            stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 600.0),
+            sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 300.0),
+            visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
         )
 
 
@@ -99,4 +108,11 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from None
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _above_zero(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _positive_float(env, name, default)
+    if value == 0:
+        raise SettingsError(f"{name} must be more than 0")
     return value

@@ -1,0 +1,46 @@
+"""The Celery app of this installation, wired from the settings.
+
+``celery -A strongroom.celery_entry worker`` (or ``beat``) finds ``app`` here;
+``strongroom worker`` and ``strongroom beat`` use ``app_for`` directly. The app is
+made on first access, so importing this module reads no settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.settings import Settings, SettingsError
+from workers.celery_app import StrongroomCelery, create_app
+from workers.reliability import WorkerSettings
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    """The part of ``settings`` the queue and the workers need. Raises SettingsError
+    when no broker is configured."""
+    if not settings.broker_url:
+        raise SettingsError("STRONGROOM_BROKER_URL is not set: there is no queue to work on")
+    return WorkerSettings(
+        broker_url=settings.broker_url,
+        max_attempts=settings.max_attempts,
+        retry_backoff=settings.retry_backoff,
+        visibility_timeout=settings.visibility_timeout,
+        stuck_after=settings.stuck_after,
+        sweep_every=settings.sweep_every,
+    )
+
+
+def app_for(settings: Settings) -> StrongroomCelery:
+    """A Celery app whose worker processes each build their own catalog and store
+    from ``settings`` (after the fork). Raises SettingsError without a broker."""
+    from strongroom.bootstrap import build_services
+
+    return create_app(worker_settings(settings), lambda: build_services(settings))
+
+
+def __getattr__(name: str) -> Any:
+    # Celery's -A looks up ``app``: make it from the environment on first access.
+    if name == "app":
+        app = app_for(Settings.from_env())
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

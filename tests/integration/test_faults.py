@@ -1,0 +1,295 @@
+"""Faults that must lose nothing: a worker killed mid-batch, the object store going
+away, the broker restarting and forgetting every message.
+
+Each test runs real `strongroom worker` processes, breaks something in the middle
+of a batch, and then checks the outcome a person relies on: every item ends
+stored exactly once (one committed version, one ingestion event) or rejected or
+failed for a reason it states, and nothing is left half-done. Each is bounded in
+time; items are tiny.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.integration.services import SeaweedServer, free_port_block
+from tests.integration.test_distributed import (
+    Catalog,
+    Strongroom,
+    Worker,
+    assert_each_item_stored_exactly_once,
+    make_batch,
+    queue_length,
+    wait_for,
+)
+
+
+def settle(catalog: Catalog, batch_id: str, redis_url: str, quiet: float = 3.0,
+           timeout: float = 90) -> int:
+    """Wait until the queue is empty and no item has finished for ``quiet`` seconds;
+    returns how many items are final then."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        done = catalog.finished(batch_id)
+        if done != last:
+            last, since = done, time.monotonic()
+        elif queue_length(redis_url) == 0 and time.monotonic() - since >= quiet:
+            return done
+        time.sleep(0.2)
+    pytest.fail(f"the batch did not settle within {timeout:.0f} s")
+
+
+@pytest.fixture
+def sr(distributed_env: dict[str, str], tmp_path: Path) -> Strongroom:
+    strongroom = Strongroom(distributed_env, tmp_path)
+    strongroom.json("init")
+    return strongroom
+
+
+@pytest.fixture
+def catalog(pg_url: str) -> Catalog:
+    return Catalog(pg_url)
+
+
+@pytest.fixture
+def started() -> Iterator[list[Worker]]:
+    """Workers a test starts go here; whatever still runs is stopped at the end.
+    Tests ask for it after the servers they break, so workers stop first."""
+    workers: list[Worker] = []
+    yield workers
+    for worker in workers:
+        worker.stop(grace=15)
+
+
+def start_worker(started: list[Worker], env: dict[str, str], tmp_path: Path, name: str,
+                 concurrency: int = 2) -> Worker:
+    worker = Worker(env, tmp_path / f"{name}.log", name, concurrency).start()
+    started.append(worker)
+    return worker
+
+
+# --------------------------------------------------------------------------- (a) SIGKILL
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
+        sr: Strongroom, catalog: Catalog, started: list[Worker], redis_url: str,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "kill", 200, tag="kill", bad=2)
+    t0 = time.monotonic()
+    first = start_worker(started, distributed_env, tmp_path, "doomed")
+    report = sr.json("submit", str(batch))
+    batch_id = report["batch_id"]
+    wait_for(lambda: catalog.finished(batch_id) >= 40, 120, "40 items final")
+    first.kill()  # no warm shutdown: the items in hand are never acknowledged
+    done_at_kill = catalog.finished(batch_id)
+
+    start_worker(started, distributed_env, tmp_path, "successor")
+    settled = settle(catalog, batch_id, redis_url)
+    # What the dead worker held (running or reserved) is stuck: its messages
+    # wait out the visibility timeout in Redis. `status` shows exactly those.
+    status = sr.json("status", batch_id, "--stuck-after", "1", expect=1)
+    stuck = status["stuck"]
+    assert stuck == status["counts"]["accepted"] == 202 - settled
+    # A few: only what the dead worker had in hand (prefetch multiplier 1).
+    assert 1 <= stuck <= 2 * 2
+
+    again = sr.json("requeue", batch_id, "--stuck-after", "1", "--wait", "--timeout", "90",
+                    expect=1)  # exit 1: the two bad items are rejected
+    assert again["requeued"] == stuck and again["timed_out"] is False
+    elapsed = time.monotonic() - t0
+
+    items = assert_each_item_stored_exactly_once(catalog, batch_id)
+    assert Counter(row["status"] for row in items.values()) == {"stored": 200, "rejected": 2}
+    for row in items.values():
+        if row["status"] == "rejected":
+            assert {f["code"] for f in row["findings"]} == {"METADATA_INVALID"}
+    # The items the kill interrupted are whole: re-read and re-hashed, every byte.
+    interrupted = sorted({row["package_id"] for row in items.values()
+                          if row["attempts"] > 1 and row["package_id"]})
+    if interrupted:
+        checked = sr.json("verify", *interrupted)
+        assert {r["status"] for r in checked["results"]} == {"ok"}
+    assert sr.json("audit", "verify")["ok"] is True
+    print(f"SIGKILL: killed with {done_at_kill}/202 final, {stuck} stuck after the "
+          f"successor settled, all 202 final in {elapsed:.1f} s")
+
+
+# --------------------------------------------------------------------------- (b) S3 down
+
+
+@pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[SeaweedServer]:
+    """An S3 server of this test's own, which it may stop and start again."""
+    server = SeaweedServer(tmp_path / "own-s3")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def env_on(own_s3: SeaweedServer, distributed_env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**distributed_env, "STRONGROOM_S3_ENDPOINT_URL": own_s3.endpoint_url,
+            "STRONGROOM_STORAGE_URL": "s3://outage/packages", **extra}
+
+
+def test_store_down_mid_batch_items_retry_and_complete(
+        catalog: Catalog, own_s3: SeaweedServer, started: list[Worker],
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    env = env_on(own_s3, distributed_env, STRONGROOM_MAX_ATTEMPTS="10",
+                 STRONGROOM_RETRY_BACKOFF="0.5")
+    sr = Strongroom(env, tmp_path)
+    assert sr.json("init")["bucket"] == "outage"
+    batch = make_batch(tmp_path / "outage", 60, tag="outage")
+    t0 = time.monotonic()
+    start_worker(started, env, tmp_path, "patient", concurrency=4)
+    report = sr.json("submit", str(batch))
+    batch_id = report["batch_id"]
+    wait_for(lambda: catalog.finished(batch_id) >= 10, 120, "10 items final")
+    own_s3.stop()
+    down_at = catalog.finished(batch_id)
+    time.sleep(3)
+    own_s3.start()
+    outage = time.monotonic() - t0
+
+    wait_for(lambda: catalog.finished(batch_id) == 60, 180, "every item final after the outage")
+    items = assert_each_item_stored_exactly_once(catalog, batch_id)
+    assert Counter(row["status"] for row in items.values()) == {"stored": 60}
+    retried = sum(1 for row in items.values() if row["attempts"] > 1)
+    assert retried >= 1  # the outage was felt, and ridden out
+    assert {r["status"] for r in sr.json("verify", "--all")["results"]} == {"ok"}
+    print(f"S3 down: stopped with {down_at}/60 final; {retried} items retried; "
+          f"all 60 stored {time.monotonic() - t0:.1f} s after submit (outage ended at "
+          f"{outage:.1f} s)")
+
+
+def test_store_down_past_the_retry_bound_fails_items_and_requeue_failed_completes_them(
+        catalog: Catalog, own_s3: SeaweedServer, started: list[Worker],
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    env = env_on(own_s3, distributed_env, STRONGROOM_MAX_ATTEMPTS="2",
+                 STRONGROOM_RETRY_BACKOFF="0.2")
+    sr = Strongroom(env, tmp_path)
+    sr.json("init")
+    batch = make_batch(tmp_path / "bound", 30, tag="bound")
+    t0 = time.monotonic()
+    start_worker(started, env, tmp_path, "bounded", concurrency=4)
+    report = sr.json("submit", str(batch))
+    batch_id = report["batch_id"]
+    wait_for(lambda: catalog.finished(batch_id) >= 3, 120, "3 items final")
+    own_s3.stop()
+    stored_before = catalog.statuses(batch_id)["stored"]
+
+    wait_for(lambda: catalog.finished(batch_id) == 30, 180, "every item final with S3 down")
+    failed_at = time.monotonic() - t0
+    status = sr.json("status", batch_id, expect=1)
+    failed = [i for i in status["items"] if i["status"] == "failed"]
+    assert failed and len(failed) + status["counts"]["stored"] == 30
+    for item in failed:
+        assert [f["code"] for f in item["findings"]] == ["STORAGE_UNAVAILABLE"]
+        assert item["findings"][0]["params"]["attempts"] == 2
+
+    own_s3.start()
+    again = sr.json("requeue", batch_id, "--failed", "--wait", "--timeout", "120")
+    assert again["reset"] == len(failed) and again["timed_out"] is False
+    items = assert_each_item_stored_exactly_once(catalog, batch_id)
+    assert Counter(row["status"] for row in items.values()) == {"stored": 30}
+    assert {r["status"] for r in sr.json("verify", "--all")["results"]} == {"ok"}
+    print(f"S3 down past the bound: {stored_before} stored before the stop, {len(failed)} "
+          f"failed with STORAGE_UNAVAILABLE by {failed_at:.1f} s; requeue --failed stored "
+          f"them, all done at {time.monotonic() - t0:.1f} s")
+
+
+# --------------------------------------------------------------------------- (c) Redis restart
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on a free loopback port, keeping nothing
+    on disk (as the machine's does), so that restarting it disturbs no one else."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port_block(1, low=16379, high=17379)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("no redis-server binary to run a private Redis")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        wait_for(self._answers, 15, f"redis-server on port {self.port}")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        """Like `redis-cli shutdown nosave`: every message in it is gone."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # with --save "" nothing is written
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_broker_restart_mid_batch_loses_messages_but_no_item(
+        catalog: Catalog, private_redis: PrivateRedis, started: list[Worker],
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**distributed_env, "STRONGROOM_BROKER_URL": private_redis.url}
+    sr = Strongroom(env, tmp_path)
+    sr.json("init")
+    batch = make_batch(tmp_path / "restart", 150, tag="restart", bad=1)
+    t0 = time.monotonic()
+    start_worker(started, env, tmp_path, "survivor")
+    report = sr.json("submit", str(batch))
+    batch_id = report["batch_id"]
+    wait_for(lambda: catalog.finished(batch_id) >= 20, 120, "20 items final")
+    private_redis.stop()
+    done_at_restart = catalog.finished(batch_id)
+    private_redis.start()  # empty: every queued message is gone
+
+    settled = settle(catalog, batch_id, private_redis.url)
+    lost = 151 - settled
+    assert lost >= 1  # the restart did lose messages
+    status = sr.json("status", batch_id, "--stuck-after", "1", expect=1)
+    assert status["stuck"] == lost == status["counts"]["accepted"]
+
+    again = sr.json("requeue", batch_id, "--stuck-after", "1", "--wait", "--timeout", "120",
+                    expect=1)  # exit 1: the bad item is rejected
+    assert again["requeued"] == lost and again["timed_out"] is False
+    items = assert_each_item_stored_exactly_once(catalog, batch_id)
+    assert Counter(row["status"] for row in items.values()) == {"stored": 150, "rejected": 1}
+    assert sr.json("audit", "verify")["ok"] is True
+    print(f"Redis restart: {done_at_restart}/151 final at the restart, {lost} messages lost "
+          f"and requeued; all final {time.monotonic() - t0:.1f} s after submit")

@@ -1,0 +1,116 @@
+"""The Celery app: the only place, with the task modules, where Celery is imported.
+
+The entry points (``strongroom worker``, ``celery -A strongroom.celery_entry``)
+parse the settings and hand in a *services factory*; this layer cannot build the
+catalog and the store itself, because the wiring lives in the layer above.
+
+Services are built once per worker process, after the fork
+(``worker_process_init``): SQLAlchemy connection pools and boto3 clients must
+never be shared by a parent and its forked children. They are also built on first
+use, in the process that uses them, for pools that do not fork (``-P solo``,
+threads) and for a process that forked after building them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from ingest.pipeline import Services
+from workers.reliability import WorkerSettings, celery_config
+
+log = logging.getLogger(__name__)
+
+ServicesFactory = Callable[[], Services]
+
+#: Every app made by create_app in this process, to open their services after a fork.
+_APPS: weakref.WeakSet[StrongroomCelery] = weakref.WeakSet()
+
+
+class StrongroomCelery(Celery):
+    """A Celery app that carries Strongroom's worker settings and services factory."""
+
+    def __init__(self, settings: WorkerSettings,
+                 services_factory: ServicesFactory | None = None) -> None:
+        super().__init__("strongroom", set_as_current=False)
+        self.worker_settings = settings
+        self._services_factory = services_factory
+        self._services: Services | None = None
+        self._services_pid: int | None = None
+        self._services_lock = threading.Lock()
+
+    def services(self) -> Services:
+        """The catalog and store of this process, built on first use.
+
+        Raises RuntimeError when the app was made without a services factory (a
+        producer only sends), and whatever the factory raises (CatalogUnavailable
+        when the database cannot be reached).
+        """
+        with self._services_lock:
+            if self._services is None or self._services_pid != os.getpid():
+                if self._services_factory is None:
+                    raise RuntimeError("this Celery app only sends tasks: it has no services")
+                self._services = self._services_factory()
+                self._services_pid = os.getpid()
+            return self._services
+
+
+def create_app(settings: WorkerSettings,
+               services_factory: ServicesFactory | None = None) -> StrongroomCelery:
+    """A Celery app configured by ``workers.reliability`` with Strongroom's tasks.
+
+    ``services_factory`` builds the catalog and store; it is called once in each
+    worker process. Leave it out for an app that only sends tasks. Raises
+    ValueError for unusable settings.
+    """
+    from workers.tasks import register_tasks
+
+    app = StrongroomCelery(settings, services_factory)
+    app.conf.update(celery_config(settings))
+    register_tasks(app)
+    _APPS.add(app)
+    return app
+
+
+@worker_process_init.connect(weak=False)
+def _open_services_after_fork(**_: Any) -> None:
+    """Build each app's services in a new pool process, before its first task.
+
+    A failure is logged, not raised: a pool process that cannot start would be
+    restarted in a tight loop. The first task builds again, and maps a database
+    that is still unreachable to a retry.
+    """
+    for app in list(_APPS):
+        if app._services_factory is None:
+            continue
+        try:
+            app.services()
+        except Exception:
+            log.exception("could not open the catalog and store in worker process %d; "
+                          "the first task will try again", os.getpid())
+
+
+def run_command(app: StrongroomCelery, argv: list[str]) -> int:
+    """Run one ``celery`` command (``worker``, ``beat``) on ``app`` in this process,
+    as ``celery -A app ARGV`` would, and return its exit code (2 for arguments
+    Celery does not accept). Blocks until the command ends."""
+    import click
+    from celery.bin.celery import celery as celery_command
+
+    app_option = celery_command.params[0]  # -A/--app
+    app_option.default = app
+    try:
+        code = celery_command.main(args=argv, prog_name="celery", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    finally:
+        app_option.default = None
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,104 @@
+"""Handing items to whoever ingests them: this process, or the Celery workers.
+
+The entry points call a dispatcher only after the batch and item rows are
+committed (``submit_batch`` returns after its commit): a worker must never
+receive an id the catalog does not yet hold.
+
+- ``InProcessDispatcher`` ingests the items itself, on a thread pool, and
+  returns when every item is final (the embedded shape).
+- ``CeleryDispatcher`` sends one message per item id to the ``ingest`` queue
+  and returns at once; the catalog tells when the items are done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ingest.errors import QueueUnavailable
+from ingest.pipeline import IngestResult, Services
+from workers.inprocess import run_items
+from workers.reliability import (
+    QUEUE_FIXITY,
+    QUEUE_INGEST,
+    TASK_INGEST_ITEM,
+    TASK_VERIFY_VERSION,
+    WorkerSettings,
+)
+
+
+class Dispatcher(Protocol):
+    #: True when ``ingest`` returns only once every item is final
+    finishes_items: bool
+
+    def ingest(self, item_ids: Sequence[str]) -> None:
+        """Have the items ingested. Raises QueueUnavailable when they could not
+        be handed over (they stay accepted in the catalog)."""
+
+    def close(self) -> None:
+        """Release what the dispatcher holds (broker connections)."""
+
+
+class InProcessDispatcher:
+    """Ingest items here and now, ``concurrency`` at a time, with retries."""
+
+    finishes_items = True
+
+    def __init__(self, services: Services, *, concurrency: int = 2, max_attempts: int = 5,
+                 backoff: float = 1.0,
+                 on_result: Callable[[IngestResult], None] | None = None) -> None:
+        self.services = services
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.on_result = on_result
+
+    def ingest(self, item_ids: Sequence[str]) -> None:
+        """Run every item to a final status. Raises CatalogUnavailable when the
+        catalog cannot say what an item is."""
+        run_items(item_ids, self.services, concurrency=self.concurrency,
+                  max_attempts=self.max_attempts, backoff=self.backoff,
+                  on_result=self.on_result)
+
+    def close(self) -> None:
+        """Nothing to release: the services belong to the caller."""
+
+
+class CeleryDispatcher:
+    """Send items and fixity checks to the Celery workers, by task name."""
+
+    finishes_items = False
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        from workers.celery_app import create_app
+
+        # A sending-only app: same broker, routes and serializer as the workers.
+        self.app = create_app(settings)
+
+    def ingest(self, item_ids: Sequence[str]) -> None:
+        """Send one ``ingest`` message per id, in order, on one connection.
+
+        Raises QueueUnavailable when the broker cannot be reached (after the
+        publish retry policy); ids sent before the failure stay sent.
+        """
+        self._send(TASK_INGEST_ITEM, QUEUE_INGEST, [[item_id] for item_id in item_ids])
+
+    def verify_version(self, package_id: str, number: int) -> None:
+        """Send one deep fixity check to the ``fixity`` queue. Raises QueueUnavailable."""
+        self._send(TASK_VERIFY_VERSION, QUEUE_FIXITY, [[package_id, number]])
+
+    def _send(self, task_name: str, queue: str, arguments: Sequence[list[object]]) -> None:
+        from kombu.exceptions import OperationalError
+
+        if not arguments:
+            return
+        try:
+            with self.app.producer_or_acquire() as producer:
+                for args in arguments:
+                    self.app.send_task(task_name, args=args, queue=queue, producer=producer)
+        except (OperationalError, ConnectionError, OSError) as exc:
+            raise QueueUnavailable(f"the broker cannot be reached ({exc})") from exc
+
+    def close(self) -> None:
+        """Release the broker connections of this process."""
+        self.app.close()

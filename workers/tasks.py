@@ -1,0 +1,193 @@
+"""The thin tasks: decode ids, call one use case, map its outcome.
+
+A task never crashes its worker and never loses an item:
+
+- bad input becomes findings on a rejected item (the use case does that);
+- a transient error is retried with backoff, up to ``max_attempts`` attempts,
+  and the last attempt fails the item with STORAGE_UNAVAILABLE;
+- a message that names nothing we know, or an error of ours, is logged and
+  dropped; the item (if any) stays ``accepted`` in the catalog, where
+  ``strongroom status`` shows it as stuck and the sweep sends it again.
+
+Every task is safe to run twice for the same message: the catalog decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from celery import Task
+
+from ingest.errors import TRANSIENT_ERRORS, NotFound
+from ingest.findings import Finding
+from ingest.fixity_audit import verify_version
+from ingest.models import ItemStatus
+from ingest.pipeline import ingest_item
+from workers.reliability import (
+    QUEUE_INGEST,
+    SWEEP_LIMIT,
+    TASK_INGEST_ITEM,
+    TASK_REQUEUE_STUCK,
+    TASK_VERIFY_VERSION,
+    lost_attempts_bound,
+    retry_delay,
+)
+
+if TYPE_CHECKING:
+    from workers.celery_app import StrongroomCelery
+
+log = logging.getLogger(__name__)
+
+
+def _app(task: Task) -> StrongroomCelery:
+    return task.app  # type: ignore[return-value]
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _retry(task: Task) -> Exception:
+    """Send the next attempt, delayed by the settings' backoff. Celery's ``retry``
+    raises Retry itself; callers write ``raise _retry(task)`` as its docs advise."""
+    settings = _app(task).worker_settings
+    return task.retry(countdown=retry_delay(settings, task.request.retries),
+                      max_retries=settings.max_attempts - 1)
+
+
+def _last_attempt(task: Task) -> bool:
+    return task.request.retries >= _app(task).worker_settings.max_attempts - 1
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def ingest_item_task(task: Task, item_id: Any) -> str:
+    """Take one item to a final status; returns the outcome, for logs and tests.
+
+    Raises celery's Retry (the task is sent again later) and nothing else.
+    """
+    if not _is_uuid(item_id):
+        log.error("ingest message with an unusable item id %r: dropped", item_id)
+        return "refused"
+    final_attempt = _last_attempt(task)
+    try:
+        outcome = _ingest(task, item_id, final_attempt)
+    except TRANSIENT_ERRORS as exc:
+        # The catalog could not even say what the item is. Nothing was decided:
+        # try again, or leave the item accepted for the stuck-item sweep.
+        if final_attempt:
+            log.warning("item %s: %s; left accepted for the stuck-item sweep", item_id, exc)
+            return "gave-up"
+        outcome = "retry"
+    except NotFound:
+        log.error("ingest message for item %s, which the catalog does not know: dropped",
+                  item_id)
+        return "unknown"
+    except Exception:
+        log.exception("item %s: unexpected error; left accepted for the stuck-item sweep",
+                      item_id)
+        return "error"
+    if outcome == "retry":
+        raise _retry(task)
+    return outcome
+
+
+def _ingest(task: Task, item_id: str, final_attempt: bool) -> str:
+    services = _app(task).services()
+    item = services.catalog.get_item(item_id)
+    if item.status.is_final:
+        return "done"
+    bound = lost_attempts_bound(_app(task).worker_settings)
+    if item.attempts >= bound:
+        # Attempts kept starting and never ending: a poison item killing its
+        # worker process. Fail it with a reason instead of redelivering it for ever.
+        finding = Finding("INGEST_FAILED", params={
+            "detail": f"{item.attempts} attempts started and none finished "
+                      f"(the worker process was lost each time)"})
+        services.catalog.finish_item(item_id, ItemStatus.FAILED, [finding])
+        log.error("item %s failed after %d unfinished attempts", item_id, item.attempts)
+        return "failed"
+    result = ingest_item(item_id, services, final_attempt=final_attempt)
+    if result.outcome == "retry":
+        log.info("item %s: %s; retrying", item_id, result.reason)
+    return result.outcome
+
+
+# --------------------------------------------------------------------------- fixity
+
+
+def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
+    """Deep-check one stored version and record the outcome; returns ok / failed.
+
+    Raises celery's Retry while the store or catalog is unreachable, up to the
+    attempt bound; then the check is dropped (an unreachable store is not
+    evidence about the bytes, and the next scheduled check will come).
+    """
+    if not _is_uuid(package_id) or not isinstance(number, int) or isinstance(number, bool):
+        log.error("fixity message with unusable arguments %r, %r: dropped", package_id, number)
+        return "refused"
+    try:
+        check = verify_version(_app(task).services(), package_id, number)
+    except TRANSIENT_ERRORS as exc:
+        if _last_attempt(task):
+            log.warning("fixity check of %s v%s: %s; given up", package_id, number, exc)
+            return "gave-up"
+        raise _retry(task) from exc
+    except NotFound:
+        log.error("fixity message for %s v%s, which the catalog does not know: dropped",
+                  package_id, number)
+        return "unknown"
+    except Exception:
+        log.exception("fixity check of %s v%s: unexpected error", package_id, number)
+        return "error"
+    return check.status
+
+
+# --------------------------------------------------------------------------- stuck items
+
+
+def requeue_stuck_items_task(task: Task) -> int:
+    """Send again every item accepted with no progress for ``stuck_after`` seconds.
+
+    Messages lost by the broker (a restart without persistence, a worker killed
+    with messages in hand) leave items accepted for ever; this finds them in the
+    catalog. A duplicate of a message still queued is harmless. Returns how many
+    items were sent; never raises (the next sweep tries again).
+    """
+    app = _app(task)
+    settings = app.worker_settings
+    try:
+        services = app.services()
+        idle_before = services.clock.now() - timedelta(seconds=settings.stuck_after)
+        stuck = services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT)
+        ids = [item.item_id for item in stuck]
+        if not ids:
+            return 0
+        with app.producer_or_acquire() as producer:
+            for item_id in ids:
+                app.send_task(TASK_INGEST_ITEM, args=[item_id], queue=QUEUE_INGEST,
+                              producer=producer)
+        # Sent: not stuck again for another stuck_after seconds.
+        services.catalog.record_requeue(ids)
+    except Exception:
+        log.exception("sweep for stuck items failed; the next sweep tries again")
+        return 0
+    log.warning("sent %d stuck items again", len(ids))
+    return len(ids)
+
+
+def register_tasks(app: StrongroomCelery) -> None:
+    """Register the tasks on ``app`` under their wire names."""
+    app.task(bind=True, name=TASK_INGEST_ITEM)(ingest_item_task)
+    app.task(bind=True, name=TASK_VERIFY_VERSION)(verify_version_task)
+    app.task(bind=True, name=TASK_REQUEUE_STUCK)(requeue_stuck_items_task)
