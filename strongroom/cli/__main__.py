@@ -1,0 +1,5 @@
+"""``python -m strongroom.cli``."""
+
+from strongroom.cli import main
+
+main()

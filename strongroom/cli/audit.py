@@ -1,0 +1,70 @@
+"""The audit log: log, verify."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _services,
+    command_errors,
+    json_option,
+    main,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@main.group()
+def audit() -> None:
+    """Read and verify the hash-chained audit log."""
+
+
+@audit.command("log")
+@click.option("--package", help="Only the events of this package (id or identifier).")
+@json_option
+@command_errors
+def audit_log(package: str | None, as_json: bool) -> None:
+    """Print audit events in chain order."""
+    from strongroom.reports import event_report
+
+    services = _services()
+    package_id = services.catalog.resolve_package(package) if package else None
+    document = {"events": [event_report(e) for e in services.catalog.events(package_id)]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for e in doc["events"]:
+            subject = e["package_id"] and f"{e['package_id']} v{e['version']}" or e["batch_id"] or ""
+            click.echo(f"{e['seq']:>6} {e['occurred_at']} {e['event_type']:<27} {e['outcome']:<8} {subject}")
+
+    _emit(as_json, document, human)
+
+
+@audit.command("verify")
+@json_option
+@command_errors
+def audit_verify(as_json: bool) -> None:
+    """Check the whole hash chain; names the first event that does not fit."""
+    from ingest.audit import verify_chain
+
+    report = verify_chain(_services().catalog.events())
+    document = {"ok": report.ok, "count": report.count, "head": report.head,
+                "first_bad_seq": report.first_bad_seq, "reason": report.reason}
+
+    def human(doc: dict[str, Any]) -> None:
+        if doc["ok"]:
+            click.echo(f"ok: {doc['count']} events, head {doc['head']}")
+        else:
+            click.echo(f"BROKEN at event {doc['first_bad_seq']}: {doc['reason']}")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)

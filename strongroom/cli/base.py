@@ -1,0 +1,77 @@
+"""The command group and what every command shares: --json output, exit codes, error mapping."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    pass
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _emit(as_json: bool, document: dict[str, Any], human: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    else:
+        human(document)
+
+
+def _fail(as_json: bool, code: int, kind: str, message: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"kind": kind, "message": message}}, indent=2))
+    click.echo(f"strongroom: {message}", err=True)
+    sys.exit(code)
+
+
+def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map domain errors to exit codes, in one place."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ingest.errors import InputError, NotFound, StrongroomError
+        from strongroom.settings import SettingsError
+
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, NotFound, SettingsError) as exc:
+            _fail(as_json, EXIT_USAGE, type(exc).__name__, str(exc))
+        except StrongroomError as exc:
+            _fail(as_json, EXIT_PROBLEMS, type(exc).__name__, str(exc))
+
+    return wrapper
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
+
+    return build_services(Settings.from_env())
+
+
+def _settings_and_services():  # type: ignore[no-untyped-def]
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env()
+    return settings, build_services(settings)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="strongroom")
+def main() -> None:
+    """Strongroom: archival ingest and preservation.
+
+    Batches of documents go in; immutable, verified BagIt packages come out,
+    with every step in a hash-chained audit log.
+    """

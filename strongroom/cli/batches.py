@@ -1,0 +1,274 @@
+"""Batches: submit, status, requeue."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _settings_and_services,
+    command_errors,
+    json_option,
+    main,
+)
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Services
+    from ingest.ports import Catalog
+    from strongroom.settings import Settings
+    from workers.dispatch import Dispatcher
+
+
+# --------------------------------------------------------------------------- submit / status
+
+
+def _print_batch(report: dict[str, Any]) -> None:
+    click.echo(f"batch {report['batch_id']}")
+    for f in report["findings"]:
+        click.echo(f"  batch: {f['code']}: {f['message']}")
+    for item in report["items"]:
+        where = f" -> {item['package_id']} v{item['version']}" if item["package_id"] else ""
+        stuck = f"  (stuck: no progress for over {report['stuck_after']:g} s)" \
+            if item.get("stuck") else ""
+        click.echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
+        for f in item["findings"]:
+            place = f.get("pointer") if f.get("pointer") is not None else f.get("path", "")
+            click.echo(f"            {f['code']} {place or ''}: {f['message']}")
+    counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
+    click.echo(f"{len(report['items'])} items: {counts or 'none'}")
+    if report.get("stuck"):
+        click.echo(f"{report['stuck']} stuck: send them again with "
+                   f"`strongroom requeue {report['batch_id']}`")
+    if "enqueued" in report and "timed_out" not in report:
+        click.echo(f"{report['enqueued']} items sent to the workers; follow with "
+                   f"`strongroom status {report['batch_id']}`")
+    if report.get("enqueue_error"):
+        click.echo(f"not sent: {report['enqueue_error']}; the items stay accepted, "
+                   f"send them with `strongroom requeue {report['batch_id']}`")
+    if report.get("timed_out"):
+        click.echo("gave up waiting: some items are not finished yet")
+
+
+def _has_problems(report: dict[str, Any]) -> bool:
+    from strongroom.reports import batch_has_problems
+
+    return (batch_has_problems(report) or bool(report.get("stuck"))
+            or bool(report.get("timed_out")) or bool(report.get("enqueue_error")))
+
+
+def _dispatcher(settings: Settings, services: Services,
+                on_result: Callable[[Any], None] | None = None) -> Dispatcher:
+    """The workers' queue when a broker is configured, else this process."""
+    from workers.dispatch import CeleryDispatcher, InProcessDispatcher
+
+    if settings.broker_url:
+        from strongroom.celery_entry import worker_settings
+
+        return CeleryDispatcher(worker_settings(settings))
+    return InProcessDispatcher(services, concurrency=settings.concurrency,
+                               max_attempts=settings.max_attempts,
+                               backoff=settings.retry_backoff, on_result=on_result)
+
+
+def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: list[str], *,
+               wait: bool, timeout: float | None, as_json: bool,
+               requeue: bool = False) -> dict[str, Any]:
+    """Have the items ingested and return the batch report.
+
+    Without a broker the items are ingested in this process before it returns.
+    With one, they are sent to the ``ingest`` queue (the rows are committed
+    already) and, with ``wait``, the catalog is polled until they are final.
+    """
+    from contextlib import nullcontext
+
+    from ingest.errors import QueueUnavailable
+    from strongroom.reports import batch_report
+
+    show_bar = (not as_json and sys.stderr.isatty() and bool(item_ids)
+                and (wait or not settings.broker_url))
+    progress = (click.progressbar(length=len(item_ids), label="ingesting", file=sys.stderr)
+                if show_bar else nullcontext())
+    extra: dict[str, Any] = {}
+    with progress as bar:
+        dispatcher = _dispatcher(settings, services,
+                                 on_result=(lambda _r: bar.update(1)) if bar else None)
+        try:
+            dispatcher.ingest(item_ids)
+        except QueueUnavailable as exc:
+            extra["enqueue_error"] = str(exc)  # the items stay accepted
+        else:
+            if not dispatcher.finishes_items:
+                extra["enqueued"] = len(item_ids)
+                if requeue:
+                    services.catalog.record_requeue(item_ids)
+                if wait:
+                    extra["timed_out"] = not _wait_until_final(services.catalog, batch_id,
+                                                               item_ids, timeout, bar)
+        finally:
+            dispatcher.close()
+    report = batch_report(services.catalog, batch_id)
+    report.update(extra)
+    return report
+
+
+def _wait_until_final(catalog: Catalog, batch_id: str, item_ids: list[str],
+                      timeout: float | None, bar: Any) -> bool:
+    """Poll the catalog until every one of ``item_ids`` is final; False on timeout.
+
+    A catalog that is briefly unreachable is waited for, like the items."""
+    import time
+
+    from ingest.errors import CatalogUnavailable
+
+    wanted = set(item_ids)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pause = 0.1
+    done = 0
+    while True:
+        try:
+            now_done = sum(1 for item in catalog.list_items(batch_id)
+                           if item.item_id in wanted and item.status.is_final)
+        except CatalogUnavailable:
+            now_done = done
+        if bar is not None and now_done > done:
+            bar.update(now_done - done)
+        done = now_done
+        if done >= len(wanted):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 1.5, 1.0)
+
+
+wait_option = click.option(
+    "--wait", is_flag=True,
+    help="With a broker: return only once every item is final (without one, always).")
+timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="With --wait: stop waiting after this long (exit 1; the items go on).")
+
+
+@main.command()
+@click.argument("batch_dir", type=click.Path(file_okay=False, path_type=str))
+@wait_option
+@timeout_option
+@json_option
+@command_errors
+def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> None:
+    """Ingest a batch folder: one item per child folder (metadata.json + payload).
+
+    Without a broker the items are ingested here and now. With
+    STRONGROOM_BROKER_URL set they are sent to the workers and the command
+    returns at once (items "accepted"), or with --wait once they are final.
+    """
+    from ingest.pipeline import submit_batch
+
+    settings, services = _settings_and_services()
+    submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
+    ids = [i.item_id for i in submitted.items]
+    report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
+                        timeout=timeout, as_json=as_json)
+    _emit(as_json, report, _print_batch)
+    sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
+
+
+stuck_after_option = click.option(
+    "--stuck-after", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="An accepted item with no progress for this long is stuck "
+         "(default STRONGROOM_STUCK_AFTER, 600).")
+
+
+def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float) -> None:
+    """Add ``stuck`` to every item of ``report`` and the count to the report."""
+    from datetime import timedelta
+
+    idle_before = now - timedelta(seconds=after)
+    stuck = {i.item_id for i in items
+             if not i.status.is_final and i.updated_at is not None and i.updated_at < idle_before}
+    for entry in report["items"]:
+        entry["stuck"] = entry["item_id"] in stuck
+    report["stuck"] = sum(1 for entry in report["items"] if entry["stuck"])
+    report["stuck_after"] = after
+
+
+@main.command()
+@click.argument("batch_id")
+@stuck_after_option
+@json_option
+@command_errors
+def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
+    """Show a batch's items and findings, from the catalog.
+
+    Items still accepted with no progress for --stuck-after seconds are marked
+    stuck (their messages were lost): `strongroom requeue` sends them again.
+    """
+    from strongroom.reports import batch_report
+
+    settings, services = _settings_and_services()
+    report = batch_report(services.catalog, batch_id)
+    after = settings.stuck_after if stuck_after is None else stuck_after
+    _mark_stuck(report, services.catalog.list_items(batch_id), services.clock.now(), after)
+    _emit(as_json, report, _print_batch)
+    sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
+
+
+@main.command()
+@click.argument("batch_id")
+@click.option("--failed", "include_failed", is_flag=True,
+              help="Also put failed items back to accepted and send them.")
+@click.option("--stuck-after", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Only accepted items with no progress for this long (default: every "
+                   "accepted item; a duplicate of a queued message is harmless).")
+@wait_option
+@timeout_option
+@json_option
+@command_errors
+def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait: bool,
+            timeout: float | None, as_json: bool) -> None:
+    """Send a batch's unfinished items to be ingested again.
+
+    Every accepted item is sent again (or only the stuck ones, with
+    --stuck-after); with --failed, failed items are first put back to accepted.
+    Without a broker they are ingested in this process.
+    """
+    from datetime import timedelta
+
+    from ingest.models import ItemStatus
+
+    settings, services = _settings_and_services()
+    catalog = services.catalog
+    items = catalog.list_items(batch_id)
+    reset = []
+    if include_failed:
+        for item in items:
+            if item.status is ItemStatus.FAILED:
+                catalog.reset_item(item.item_id)
+                reset.append(item.item_id)
+    idle_before = (None if stuck_after is None
+                   else services.clock.now() - timedelta(seconds=stuck_after))
+
+    def wanted(item: Any) -> bool:
+        if item.status is not ItemStatus.ACCEPTED:
+            return False
+        return idle_before is None or (item.updated_at is not None
+                                       and item.updated_at < idle_before)
+
+    chosen = [i.item_id for i in items if wanted(i)] + reset
+    report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
+                        as_json=as_json, requeue=True)
+    report["requeued"] = len(chosen)
+    report["reset"] = len(reset)
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(f"{doc['requeued']} items sent again ({doc['reset']} of them failed before)")
+        _print_batch(doc)
+
+    _emit(as_json, report, human)
+    sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)

@@ -1,0 +1,151 @@
+"""Running distributed mode: worker, beat, init."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from strongroom.cli.base import (
+    _emit,
+    _settings_and_services,
+    command_errors,
+    json_option,
+    main,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------- distributed mode
+
+
+QUEUES = ("ingest", "fixity")
+passthrough = {"ignore_unknown_options": True, "allow_extra_args": False}
+
+
+def _queues(value: str) -> str:
+    names = [q.strip() for q in value.split(",") if q.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if not names or unknown:
+        raise click.BadParameter(
+            f"choose from {', '.join(QUEUES)}; not {', '.join(unknown) or value!r}",
+            param_hint="--queues")
+    return ",".join(names)
+
+
+def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, Any]) -> None:
+    """Run a Celery command on our app; with --json, one document when it ends."""
+    from strongroom.celery_entry import app_for
+    from strongroom.settings import Settings
+    from workers.celery_app import run_command
+
+    app = app_for(Settings.from_env())
+    if not as_json:
+        sys.exit(run_command(app, [command, *argv]))
+    # Celery writes its banner and shutdown notes to the real stdout, and may
+    # replace sys.stdout with a logger: point file descriptor 1 at stderr while
+    # it runs, so that stdout carries nothing but our one document.
+    sys.stdout.flush()
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        code = run_command(app, ["--quiet", command, *argv])
+    finally:
+        sys.__stdout__.flush()
+        os.dup2(real_stdout, 1)
+        os.close(real_stdout)
+    document["exit_code"] = code
+    with os.fdopen(os.dup(1), "w") as out:
+        out.write(json.dumps(document, indent=2) + "\n")
+    sys.exit(code)
+
+
+@main.command(context_settings=passthrough)
+@click.option("-Q", "--queues", default="ingest,fixity", show_default=True,
+              help="Queues to take work from.")
+@click.option("-c", "--concurrency", type=click.IntRange(min=1),
+              help="Pool processes (default STRONGROOM_CONCURRENCY, 2).")
+@click.option("-l", "--loglevel", default="INFO", show_default=True)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@json_option
+@command_errors
+def worker(queues: str, concurrency: int | None, loglevel: str, celery_args: tuple[str, ...],
+           as_json: bool) -> None:
+    """Run a Celery worker (prefork pool) on the ingest and fixity queues.
+
+    Any further option goes to `celery worker` as it is (e.g. --hostname,
+    --without-gossip --without-mingle --without-heartbeat). Each pool process
+    opens its own catalog and store connections. Stop it with SIGTERM: it
+    finishes the items in hand; SIGKILL loses nothing either (their messages
+    come back, or the items show as stuck).
+    """
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env()
+    queues = _queues(queues)
+    pool = concurrency or settings.concurrency
+    argv = [f"--queues={queues}", f"--concurrency={pool}", f"--loglevel={loglevel}",
+            "--pool=prefork", *celery_args]
+    _celery("worker", argv, as_json, {"command": "worker", "queues": queues.split(","),
+                                      "concurrency": pool})
+
+
+@main.command(context_settings=passthrough)
+@click.option("-l", "--loglevel", default="INFO", show_default=True)
+@click.option("--schedule-file", type=click.Path(dir_okay=False, path_type=str),
+              help="Where beat keeps its state (default $STRONGROOM_DATA_DIR/celerybeat-schedule).")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@json_option
+@command_errors
+def beat(loglevel: str, schedule_file: str | None, celery_args: tuple[str, ...],
+         as_json: bool) -> None:
+    """Run the scheduler: every STRONGROOM_SWEEP_EVERY seconds it has a worker send
+    stuck items again, so messages the broker lost recover by themselves.
+    Run exactly one per installation."""
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env()
+    if schedule_file is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        schedule_file = str(settings.data_dir / "celerybeat-schedule")
+    argv = [f"--loglevel={loglevel}", f"--schedule={schedule_file}", *celery_args]
+    _celery("beat", argv, as_json, {"command": "beat", "schedule_file": schedule_file,
+                                    "sweep_every": settings.sweep_every,
+                                    "stuck_after": settings.stuck_after})
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+@main.command()
+@json_option
+@command_errors
+def init(as_json: bool) -> None:
+    """Prepare the catalog (migrate to the newest schema) and the object store
+    (create the S3 bucket if it does not exist). Safe to run again."""
+    settings, services = _settings_and_services()  # opening the catalog migrates it
+    store = services.store
+    ensure_bucket = getattr(store, "ensure_bucket", None)
+    if callable(ensure_bucket):  # an S3 store: its bucket must exist before any upload
+        ensure_bucket()
+    document = {"catalog": _without_password(settings.database_url), "migrated": True,
+                "store": store.location, "bucket": getattr(store, "bucket", None),
+                "broker": _without_password(settings.broker_url) if settings.broker_url else None}
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(f"catalog {doc['catalog']}: schema up to date")
+        click.echo(f"store {doc['store']}: ready")
+
+    _emit(as_json, document, human)

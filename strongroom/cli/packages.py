@@ -1,0 +1,144 @@
+"""Packages: list, show, verify, fetch."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _services,
+    command_errors,
+    json_option,
+    main,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------- list / show
+
+
+@main.command("list")
+@json_option
+@command_errors
+def list_packages(as_json: bool) -> None:
+    """List packages with their latest version."""
+    packages = _services().catalog.list_packages()
+    document = {"packages": [{"package_id": p.package_id, "identifier": p.identifier,
+                              "title": p.title, "latest_version": p.latest_version}
+                             for p in packages]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for p in doc["packages"]:
+            click.echo(f"{p['package_id']}  v{p['latest_version']:<3} {p['identifier']}  {p['title']}")
+        click.echo(f"{len(doc['packages'])} packages")
+
+    _emit(as_json, document, human)
+
+
+@main.command()
+@click.argument("package")
+@json_option
+@command_errors
+def show(package: str, as_json: bool) -> None:
+    """Show a package (by id or record identifier): metadata, versions, files, fixity."""
+    from strongroom.reports import package_report
+
+    catalog = _services().catalog
+    document = package_report(catalog, catalog.resolve_package(package))
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(f"{doc['package_id']}  {doc['identifier']}\n  {doc['title']}")
+        for v in doc["versions"]:
+            fixity = v["last_fixity"]
+            fx = f"last fixity {fixity['outcome']} at {fixity['at']}" if fixity else "never re-verified"
+            click.echo(f"  v{v['version']} {v['created_at']} oxum {v['payload_oxum']} ({fx})")
+            for f in v["files"]:
+                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {f['path']!r}")
+
+    _emit(as_json, document, human)
+
+
+# --------------------------------------------------------------------------- verify / fetch
+
+
+@main.command()
+@click.argument("packages", nargs=-1)
+@click.option("--all", "all_packages", is_flag=True, help="Verify every package.")
+@json_option
+@command_errors
+def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None:
+    """Re-read and re-hash every stored byte and tag file of the packages' versions."""
+    from ingest.fixity_audit import verify_packages
+
+    if bool(packages) == all_packages:
+        raise click.UsageError("name one or more packages, or --all")
+    results = verify_packages(_services(), None if all_packages else list(packages))
+    document = {"results": [r.to_dict() for r in results]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for r in doc["results"]:
+            click.echo(f"{r['status']:<6} {r['package_id']} v{r['version']}")
+            for f in r["findings"]:
+                click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_PROBLEMS if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.command()
+@click.argument("package")
+@click.option("--version", "number", type=int, help="Version number (default: the latest).")
+@click.option("--to", "target", type=click.Path(path_type=str), help="Write the bag into this empty folder.")
+@click.option("--format", "fmt", type=click.Choice(["tar"]), help="Stream the bag as one archive.")
+@click.option("-o", "--output", type=str, help="With --format: a file, or - for stdout.")
+@json_option
+@command_errors
+def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
+          output: str | None, as_json: bool) -> None:
+    """Fetch a package version's bag, verifying every file on the way."""
+    from ingest.retrieval import fetch_to_folder, write_tar
+
+    if (target is None) == (fmt is None):
+        raise click.UsageError("give either --to DIR or --format tar -o FILE")
+    if fmt and not output:
+        raise click.UsageError("--format tar needs -o FILE (or -o - for stdout)")
+    if fmt and output == "-" and as_json:
+        raise click.UsageError("--json cannot share stdout with -o -")
+    services = _services()
+    package_id = services.catalog.resolve_package(package)
+    if target is not None:
+        version, findings = fetch_to_folder(services, package_id, number, target)
+        where = target
+    elif output == "-":
+        version, findings = write_tar(services, package_id, number, sys.stdout.buffer)
+        where = "-"
+    else:
+        import os
+
+        with open(output, "wb") as out:  # type: ignore[arg-type]
+            version, findings = write_tar(services, package_id, number, out)
+        if findings:
+            os.unlink(output)  # type: ignore[arg-type]
+        where = output
+    document = {"package_id": package_id, "version": version.number, "to": where,
+                "status": "failed" if findings else "ok",
+                "findings": [f.to_dict() for f in findings]}
+
+    def human(doc: dict[str, Any]) -> None:
+        if doc["to"] == "-":
+            for f in doc["findings"]:
+                click.echo(f"{f['code']} {f.get('path', '')}: {f['message']}", err=True)
+            return
+        click.echo(f"{doc['status']}: {doc['package_id']} v{doc['version']} -> {doc['to']}")
+        for f in doc["findings"]:
+            click.echo(f"  {f['code']} {f.get('path', '')}: {f['message']}")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_PROBLEMS if findings else EXIT_OK)
