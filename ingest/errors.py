@@ -21,6 +21,7 @@ them in one place each.
     │   ├── ChecksumRefused         the store refused bytes whose digest did not match
     │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
     ├── PackageBusy                 another item holds this package's next version (retry)
+    ├── ItemFinished                the item already has a final status (a late duplicate task)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
     ├── AuditChainBroken            an audit event fails its hash chain
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
@@ -88,6 +89,10 @@ class PackageBusy(StrongroomError):
 class QueueUnavailable(StrongroomError):
     """The work queue (the Celery broker) cannot be reached. The items concerned
     stay accepted in the catalog and can be sent again with ``strongroom requeue``."""
+
+
+class ItemFinished(StrongroomError):
+    """The item already has a final status: a duplicate task arrived late. Nothing to do."""
 
 
 class AuditChainBroken(StrongroomError):

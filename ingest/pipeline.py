@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, read_batch, scan_item
-from ingest.errors import TRANSIENT_ERRORS, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
@@ -137,6 +137,8 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
         return _Ingest(services, item, batch).run()
     except TRANSIENT_ERRORS as exc:
         return _transient(services, item, exc, final_attempt)
+    except ItemFinished:  # a duplicate of this task finished the item meanwhile
+        return IngestResult("done", item_id, services.catalog.get_item(item_id).status)
     except Exception as exc:  # a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
@@ -275,7 +277,11 @@ class _Ingest:
                         manifest_sha256=next(t.sha256 for t in tags
                                              if t.path == "manifest-sha256.txt")),
         ]
-        self.s.catalog.commit_version(version, events)
+        if not self.s.catalog.commit_version(version, events):
+            # A duplicate of this task finished the item first; drop our claim and
+            # objects unless they are the committed version itself.
+            self._abandon(prefix, package_id, number)
+            return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
         return IngestResult("done", self.item.item_id, ItemStatus.STORED)
 
     def _store_payload(self, scan: ItemScan, prefix: str) -> list[StoredFile]:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.errors import (
+    ItemFinished,
     BatchNotFound,
     NotFound,
     PackageBusy,
@@ -262,10 +263,16 @@ class SqlCatalog:
     def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
         """Claim the next version number of a package for one item (see the
         module docstring). The same item asking again gets the same number.
-        Raises PackageBusy while another accepted item holds a claim, ValueError
-        when ``identifier`` already names another package, CatalogUnavailable."""
+        Raises PackageBusy while another accepted item holds a claim, ItemFinished
+        when the item itself already has a final status (a duplicate task that
+        came late must not claim a version it can never commit), ValueError when
+        ``identifier`` already names another package, CatalogUnavailable."""
         try:
             with self._write() as session:
+                own_status = session.execute(
+                    select(Item.status).where(Item.item_id == item_id)).scalar_one_or_none()
+                if own_status is not None and own_status != ACCEPTED:
+                    raise ItemFinished(f"item {item_id} is already {own_status}")
                 self._ensure_package(session, package_id, identifier)
                 claims = session.execute(
                     select(Version)

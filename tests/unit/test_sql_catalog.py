@@ -557,3 +557,23 @@ def test_truncated_tail_still_verifies_without_an_anchor(logged: SqlCatalog) -> 
 def _rows(catalog: SqlCatalog, sql: str) -> list[tuple[object, ...]]:
     with catalog.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(sql))]
+
+
+def test_a_late_duplicate_cannot_claim_a_version_for_a_finished_item(tmp_path) -> None:
+    """A duplicate task that reaches reserve_version after its item was stored must
+    not leave a pending claim behind (it could never be committed)."""
+    from datetime import datetime, timezone
+
+    from ingest.errors import ItemFinished
+    from ingest.models import BatchRecord, ItemStatus
+    from storage.catalog import SqlCatalog
+
+    catalog = SqlCatalog.from_url(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    batch = BatchRecord(batch_id="b-late", source="/nowhere", submitted_at=datetime.now(timezone.utc))
+    (item,) = catalog.create_batch(batch, ["only"])
+    catalog.finish_item(item.item_id, ItemStatus.REJECTED)
+    import pytest
+
+    with pytest.raises(ItemFinished):
+        catalog.reserve_version("pkg-late", "rec-late", item.item_id)
+    assert catalog.latest_version("pkg-late") is None
