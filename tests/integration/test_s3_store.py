@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import storage.s3 as s3
+import storage.s3_upload as s3_upload
 from ingest.clock import SystemClock
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.fixity import digest_stream
@@ -239,7 +240,7 @@ def test_growing_part_sizes_are_accepted_and_checked(
         multipart_store: S3ObjectStore, s3_bucket: str, raw: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Double the part size after every part instead of every 1,000: 5, 10, 20, 5 MiB.
-    monkeypatch.setattr(s3, "PARTS_PER_DOUBLING", 1)
+    monkeypatch.setattr(s3_upload, "PARTS_PER_DOUBLING", 1)
     data = pattern(40 * MiB, seed=7)
     writer = multipart_store.writer("growing")
     write_reusing_one_buffer(writer, data)
