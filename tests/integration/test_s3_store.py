@@ -19,7 +19,6 @@ import bagit
 import pytest
 from botocore.exceptions import ClientError
 
-import storage.s3 as s3
 import storage.s3_upload as s3_upload
 from ingest.clock import SystemClock
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
