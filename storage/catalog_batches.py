@@ -1,0 +1,184 @@
+"""The catalog's batches and items: registering a batch, following and finishing its items."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ingest.errors import (
+    BatchNotFound,
+    NotFound,
+)
+from ingest.findings import Finding
+from ingest.models import (
+    BatchRecord,
+    ItemRecord,
+    ItemStatus,
+    NewEvent,
+)
+from storage.audit_log import append_events
+from storage.tables import Batch, Item
+from storage.catalog_rows import (
+    ACCEPTED,
+    findings_of,
+    item_record,
+    utc_now,
+)
+
+
+class BatchesAndItems:
+    """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
+
+    def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
+                     events: Sequence[NewEvent] = ()) -> list[ItemRecord]:
+        """Register a batch, one accepted item per name, and ``events``, in one
+        transaction. Returns the items in name order. Raises ValueError for a
+        repeated name or a batch id already registered, CatalogUnavailable."""
+        names = sorted(item_names)
+        if len(set(names)) != len(names):
+            raise ValueError(f"batch {batch.batch_id} names an item twice")
+        now = utc_now()
+        try:
+            with self._write() as session:
+                session.add(Batch(
+                    batch_id=batch.batch_id,
+                    source=batch.source,
+                    submitted_at=batch.submitted_at,
+                    submitter=batch.submitter,
+                    collection=batch.collection,
+                    schema=batch.schema,
+                    findings=[finding.to_dict() for finding in batch.findings],
+                ))
+                session.flush()
+                items = [
+                    Item(item_id=str(uuid.uuid4()), batch_id=batch.batch_id, name=name,
+                         status=ACCEPTED, findings=[], attempts=0, updated_at=now)
+                    for name in names
+                ]
+                session.add_all(items)
+                session.flush()
+                append_events(session, events)
+                return [item_record(item) for item in items]
+        except IntegrityError as exc:
+            raise ValueError(f"batch {batch.batch_id} is already registered") from exc
+
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """Raises BatchNotFound, CatalogUnavailable."""
+        with self._read() as session:
+            row = session.get(Batch, batch_id)
+            if row is None:
+                raise BatchNotFound(f"no batch {batch_id}")
+            return BatchRecord(
+                batch_id=row.batch_id,
+                source=row.source,
+                submitted_at=row.submitted_at,
+                submitter=row.submitter,
+                collection=row.collection,
+                schema=row.schema,
+                findings=findings_of(row.findings),
+            )
+
+    def list_items(self, batch_id: str) -> list[ItemRecord]:
+        """Items of a batch in name order. Raises BatchNotFound, CatalogUnavailable."""
+        with self._read() as session:
+            if session.get(Batch, batch_id) is None:
+                raise BatchNotFound(f"no batch {batch_id}")
+            rows = session.execute(select(Item).where(Item.batch_id == batch_id)).scalars()
+            # Sorted here, not by the database, whose collation may differ.
+            return sorted((item_record(row) for row in rows), key=lambda item: item.name)
+
+    def get_item(self, item_id: str) -> ItemRecord:
+        """Raises NotFound, CatalogUnavailable."""
+        with self._read() as session:
+            row = session.get(Item, item_id)
+            if row is None:
+                raise NotFound(f"no item {item_id}")
+            return item_record(row)
+
+    def count_attempt(self, item_id: str) -> int:
+        """Add one to the item's attempts and return the new count. Raises
+        NotFound, CatalogUnavailable."""
+        with self._write() as session:
+            # Starting an attempt is progress: updated_at tells a working item
+            # from a stuck one (see stuck_items).
+            result = session.execute(
+                update(Item).where(Item.item_id == item_id)
+                .values(attempts=Item.attempts + 1, updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no item {item_id}")
+            return session.execute(
+                select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
+
+    def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
+                    package_id: str | None = None, version: int | None = None,
+                    events: Sequence[NewEvent] = ()) -> bool:
+        """Give an accepted item its final status and append ``events``, in one
+        transaction. Returns False, writing nothing, when the item is already
+        final. Raises ValueError for a status that is not final, NotFound,
+        CatalogUnavailable."""
+        final = ItemStatus(status)
+        if not final.is_final:
+            raise ValueError(f"{final.value} is not a final item status")
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id == item_id, Item.status == ACCEPTED)
+                .values(status=final.value, findings=[f.to_dict() for f in findings],
+                        package_id=package_id, version=version, updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 0:
+                if session.get(Item, item_id) is None:
+                    raise NotFound(f"no item {item_id}")
+                return False
+            append_events(session, events)
+            return True
+
+    def reset_item(self, item_id: str) -> None:
+        """Put a failed item back to accepted, with no attempts and no findings, for
+        a retry by hand; an item in any other status is left as it is. Raises
+        NotFound, CatalogUnavailable."""
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id == item_id, Item.status == ItemStatus.FAILED.value)
+                .values(status=ACCEPTED, attempts=0, findings=[], updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 0 and session.get(Item, item_id) is None:
+                raise NotFound(f"no item {item_id}")
+
+    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+        """Accepted items of any batch last updated before ``idle_before``, the
+        longest idle first, at most ``limit``. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Item)
+                .where(Item.status == ACCEPTED, Item.updated_at < idle_before)
+                .order_by(Item.updated_at, Item.item_id)
+                .limit(limit)
+            ).scalars()
+            return [item_record(row) for row in rows]
+
+    def record_requeue(self, item_ids: Sequence[str]) -> int:
+        """Note that the accepted items among ``item_ids`` were sent to the workers
+        again (their updated_at becomes now, so they are not stuck again at once).
+        Returns how many were accepted. Raises CatalogUnavailable."""
+        if not item_ids:
+            return 0
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id.in_(list(item_ids)), Item.status == ACCEPTED)
+                .values(updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount
+
+    # ------------------------------------------------------------------ versions

@@ -1,0 +1,72 @@
+"""What the catalog's parts share: row states, the clock, rows turned into records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ingest.findings import Finding
+from ingest.models import (
+    ItemRecord,
+    ItemStatus,
+    StoredFile,
+    VersionRecord,
+)
+from storage.tables import File, Item, Version
+
+PENDING = "pending"
+COMMITTED = "committed"
+ACCEPTED = ItemStatus.ACCEPTED.value
+
+
+class _Unchanged(Exception):
+    """Raised inside a write transaction to roll it back: nothing is to be written."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def plain_text(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+# ---------------------------------------------------------------------- rows → records
+
+
+def findings_of(data: list[Any] | None) -> tuple[Finding, ...]:
+    return tuple(Finding.from_dict(entry) for entry in data or ())
+
+
+def item_record(row: Item) -> ItemRecord:
+    return ItemRecord(
+        item_id=row.item_id,
+        batch_id=row.batch_id,
+        name=row.name,
+        status=ItemStatus(row.status),
+        package_id=row.package_id,
+        version=row.version,
+        findings=findings_of(row.findings),
+        attempts=row.attempts,
+        updated_at=row.updated_at,
+    )
+
+
+def version_record(row: Version, files: Sequence[File]) -> VersionRecord:
+    return VersionRecord(
+        package_id=row.package_id,
+        number=row.number,
+        identifier=row.identifier,
+        title=row.title or "",
+        record=row.record or {},
+        created_at=row.created_at,
+        batch_id=row.batch_id,
+        item_id=row.item_id,
+        files=tuple(
+            StoredFile(path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
+            for f in sorted(files, key=lambda f: f.path)
+        ),
+        last_fixity_at=row.last_fixity_at,
+        last_fixity_outcome=row.last_fixity_outcome,
+    )

@@ -1,0 +1,273 @@
+"""The catalog's packages and versions: claiming, committing and reading versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ingest.errors import (
+    ItemFinished,
+    PackageBusy,
+    PackageNotFound,
+    VersionNotFound,
+)
+from ingest.models import (
+    ItemStatus,
+    NewEvent,
+    PackageSummary,
+    VersionRecord,
+)
+from storage.audit_log import append_events
+from storage.tables import File, Item, Package, Version
+from storage.catalog_rows import (
+    ACCEPTED,
+    COMMITTED,
+    PENDING,
+    _Unchanged,
+    plain_text,
+    utc_now,
+    version_record,
+)
+
+
+class PackagesAndVersions:
+    """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
+
+    def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
+        """Claim the next version number of a package for one item (see the
+        module docstring). The same item asking again gets the same number.
+        Raises PackageBusy while another accepted item holds a claim, ItemFinished
+        when the item itself already has a final status (a duplicate task that
+        came late must not claim a version it can never commit), ValueError when
+        ``identifier`` already names another package, CatalogUnavailable."""
+        try:
+            with self._write() as session:
+                own_status = session.execute(
+                    select(Item.status).where(Item.item_id == item_id)).scalar_one_or_none()
+                if own_status is not None and own_status != ACCEPTED:
+                    raise ItemFinished(f"item {item_id} is already {own_status}")
+                self._ensure_package(session, package_id, identifier)
+                claims = session.execute(
+                    select(Version)
+                    .where(Version.package_id == package_id, Version.state == PENDING)
+                    .with_for_update()
+                ).scalars().all()
+                for claim in claims:
+                    if claim.item_id == item_id:
+                        return claim.number
+                    owner_status = session.execute(
+                        select(Item.status).where(Item.item_id == claim.item_id)
+                    ).scalar_one_or_none()
+                    if owner_status == ACCEPTED:
+                        raise PackageBusy(
+                            f"package {package_id} version {claim.number} is being written "
+                            f"by item {claim.item_id}")
+                    # The owner finished or failed without releasing: the claim is stale.
+                    session.delete(claim)
+                session.flush()
+                newest = session.execute(
+                    select(func.max(Version.number))
+                    .where(Version.package_id == package_id, Version.state == COMMITTED)
+                ).scalar_one()
+                number = (newest or 0) + 1
+                batch_id = session.execute(
+                    select(Item.batch_id).where(Item.item_id == item_id)).scalar_one_or_none()
+                session.add(Version(
+                    package_id=package_id, number=number, state=PENDING, item_id=item_id,
+                    batch_id=batch_id, identifier=identifier, created_at=utc_now(),
+                ))
+                session.flush()
+                return number
+        except IntegrityError as exc:
+            # Another transaction claimed the same number between our read and insert.
+            raise PackageBusy(f"package {package_id} was claimed concurrently") from exc
+
+    def _ensure_package(self, session: Session, package_id: str, identifier: str) -> None:
+        """Insert the package row unless present; raises ValueError when the
+        identifier belongs to another package."""
+        dialect = session.get_bind().dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            builder(Package)
+            .values(package_id=package_id, identifier=identifier)
+            .on_conflict_do_nothing()
+        )
+        known = session.execute(
+            select(Package.identifier).where(Package.package_id == package_id)
+        ).scalar_one_or_none()
+        if known != identifier:
+            raise ValueError(
+                f"identifier {identifier!r} and package {package_id} do not belong together")
+
+    def release_version(self, package_id: str, number: int, item_id: str) -> None:
+        """Drop an uncommitted claim held by ``item_id``; anything else is left
+        alone. Raises CatalogUnavailable."""
+        with self._write() as session:
+            session.execute(
+                delete(Version).where(
+                    Version.package_id == package_id, Version.number == number,
+                    Version.item_id == item_id, Version.state == PENDING,
+                ).execution_options(synchronize_session=False)
+            )
+
+    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored and
+        append ``events``, in one transaction. Returns False, writing nothing,
+        when there is no pending claim of this item on this number (a duplicate
+        already committed it) or the item already has a final status. Raises
+        CatalogUnavailable, ValueError when two files share a path."""
+        paths = [f.path for f in version.files]
+        if len(set(paths)) != len(paths):
+            raise ValueError(f"package {version.package_id} version {version.number} "
+                             "lists a file path twice")
+        now = utc_now()
+        try:
+            with self._write() as session:
+                claimed = session.execute(
+                    update(Version)
+                    .where(Version.package_id == version.package_id,
+                           Version.number == version.number,
+                           Version.item_id == version.item_id,
+                           Version.state == PENDING)
+                    .values(state=COMMITTED, identifier=version.identifier,
+                            title=version.title, record=version.record,
+                            batch_id=version.batch_id, created_at=version.created_at,
+                            committed_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount == 0:
+                    raise _Unchanged
+                self._mark_stored(session, version, now)
+                session.add_all(
+                    File(package_id=version.package_id, number=version.number,
+                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
+                    for f in version.files
+                )
+                session.execute(
+                    update(Package)
+                    .where(Package.package_id == version.package_id,
+                           or_(Package.latest_version.is_(None),
+                               Package.latest_version < version.number))
+                    .values(latest_version=version.number, title=version.title)
+                    .execution_options(synchronize_session=False)
+                )
+                append_events(session, events)
+                return True
+        except _Unchanged:
+            return False
+
+    def _mark_stored(self, session: Session, version: VersionRecord, now: datetime) -> None:
+        """Set the claiming item stored; raises _Unchanged when it is already final
+        (its claim is stale: committing it would make a second version)."""
+        if version.item_id is None:
+            return
+        stored = session.execute(
+            update(Item)
+            .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
+            .values(status=ItemStatus.STORED.value, package_id=version.package_id,
+                    version=version.number, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        # No item row at all (a catalog rebuilt from storage) is fine.
+        if stored.rowcount == 0 and session.get(Item, version.item_id) is not None:
+            raise _Unchanged
+
+    def latest_version(self, package_id: str) -> VersionRecord | None:
+        """The newest committed version, or None. Raises CatalogUnavailable."""
+        try:
+            return self.get_version(package_id)
+        except PackageNotFound:
+            return None
+
+    def get_version(self, package_id: str, number: int | None = None) -> VersionRecord:
+        """One committed version, the latest when ``number`` is None. Raises
+        PackageNotFound, VersionNotFound, CatalogUnavailable."""
+        with self._read() as session:
+            latest = self._visible_latest(session, package_id)
+            wanted = latest if number is None else number
+            row = session.execute(
+                select(Version).where(Version.package_id == package_id,
+                                      Version.number == wanted,
+                                      Version.state == COMMITTED)
+            ).scalar_one_or_none()
+            if row is None:
+                raise VersionNotFound(f"package {package_id} has no version {wanted}")
+            files = session.execute(
+                select(File).where(File.package_id == package_id, File.number == wanted)
+            ).scalars().all()
+            return version_record(row, files)
+
+    def list_versions(self, package_id: str) -> list[VersionRecord]:
+        """Committed versions, oldest first. Raises PackageNotFound, CatalogUnavailable."""
+        with self._read() as session:
+            self._visible_latest(session, package_id)
+            rows = session.execute(
+                select(Version)
+                .where(Version.package_id == package_id, Version.state == COMMITTED)
+                .order_by(Version.number)
+            ).scalars().all()
+            files_of: dict[int, list[File]] = {}
+            for file in session.execute(
+                    select(File).where(File.package_id == package_id)).scalars():
+                files_of.setdefault(file.number, []).append(file)
+            return [version_record(row, files_of.get(row.number, [])) for row in rows]
+
+    def _visible_latest(self, session: Session, package_id: str) -> int:
+        latest = session.execute(
+            select(Package.latest_version).where(Package.package_id == package_id)
+        ).scalar_one_or_none()
+        if latest is None:
+            raise PackageNotFound(f"no package {package_id}")
+        return latest
+
+    def list_packages(self) -> list[PackageSummary]:
+        """Packages with a committed version, by identifier. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Package).where(Package.latest_version.is_not(None))).scalars()
+            summaries = [
+                PackageSummary(package_id=row.package_id, identifier=row.identifier,
+                               title=row.title or "", latest_version=row.latest_version or 0)
+                for row in rows
+            ]
+        return sorted(summaries, key=lambda summary: summary.identifier)
+
+    def resolve_package(self, ref: str) -> str:
+        """The id of the package ``ref`` names, by package id or record identifier.
+        Raises PackageNotFound, CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Package.package_id, Package.identifier)
+                .where(or_(Package.package_id == ref, Package.identifier == ref),
+                       Package.latest_version.is_not(None))
+            ).all()
+        by_id = [row.package_id for row in rows if row.package_id == ref]
+        found = by_id or [row.package_id for row in rows]
+        if not found:
+            raise PackageNotFound(f"no package {ref!r}")
+        return found[0]
+
+    def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
+                      events: Sequence[NewEvent] = ()) -> None:
+        """Remember the last fixity result of a committed version, with its events,
+        in one transaction. Raises PackageNotFound, VersionNotFound,
+        CatalogUnavailable."""
+        with self._write() as session:
+            result = session.execute(
+                update(Version)
+                .where(Version.package_id == package_id, Version.number == number,
+                       Version.state == COMMITTED)
+                .values(last_fixity_at=checked_at, last_fixity_outcome=plain_text(outcome))
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 0:
+                self._visible_latest(session, package_id)
+                raise VersionNotFound(f"package {package_id} has no version {number}")
+            append_events(session, events)
+
+    # ------------------------------------------------------------------ AuditLog
