@@ -59,6 +59,13 @@ class Services:
     schemas: SchemaSet
     source_organization: str = "Strongroom"
     agent: str = AGENT
+    #: extra storage locations every version is also written to (STRONGROOM_REPLICAS)
+    replicas: tuple[ObjectStore, ...] = ()
+
+    @property
+    def locations(self) -> tuple[ObjectStore, ...]:
+        """Every copy's store: the primary first, then the replicas."""
+        return (self.store, *self.replicas)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,10 @@ from sqlalchemy.orm import Session
 
 from ingest.models import AuditEvent, NewEvent
 from storage.audit_log import append_events, read_events, walk_events
+from storage.catalog_access import AccessAndSearch
 from storage.catalog_batches import BatchesAndItems
+from storage.catalog_fixity import FixitySchedule
+from storage.catalog_replicas import ReplicasAndAnchors
 from storage.catalog_versions import PackagesAndVersions
 from storage.database import catalog_errors, create_engine_for, is_prepared, migrate, writing
 
@@ -34,7 +37,8 @@ __all__ = ["SqlCatalog", "create_engine_for", "migrate"]
 _migrate = migrate  # from_url's ``migrate`` flag hides the function's name
 
 
-class SqlCatalog(BatchesAndItems, PackagesAndVersions):
+class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasAndAnchors,
+                 AccessAndSearch):
     """The catalog and audit log on one SQLAlchemy engine from ``create_engine_for``."""
 
     def __init__(self, engine: Engine) -> None:

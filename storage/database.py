@@ -129,7 +129,7 @@ def alembic_config() -> Config:
 
 
 def migrate(target: Engine | str) -> None:
-    """Bring the catalog schema to the newest migration (``alembic upgrade head``).
+    """Bring the catalog schema to the newest migration (``alembic upgrade heads``).
 
     ``target`` is an engine or a database URL. Safe to run from several processes
     at once: migrations run under the database's write lock (SQLite) or an
@@ -141,7 +141,8 @@ def migrate(target: Engine | str) -> None:
         with catalog_errors(), writing(engine).connect() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": features add their tables on their own branches from 0001.
+            command.upgrade(config, "heads")
             connection.commit()
     finally:
         if isinstance(target, str):

@@ -185,3 +185,10 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# Tables of later features live in modules of their own; importing them here puts
+# them in Base.metadata, which migrations are checked against.
+import storage.tables_access  # noqa: E402,F401
+import storage.tables_fixity  # noqa: E402,F401
+import storage.tables_replicas  # noqa: E402,F401

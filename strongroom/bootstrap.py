@@ -17,10 +17,13 @@ def build_services(settings: Settings) -> Services:
     catalog = SqlCatalog.from_url(settings.database_url, migrate=True)
     store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
                            s3_region=settings.s3_region)
+    replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
+                                    s3_region=settings.s3_region) for url in settings.replicas)
     return Services(
         catalog=catalog,
         store=store,
         clock=SystemClock(),
         schemas=SchemaSet.default(),
         source_organization=settings.source_organization,
+        replicas=replicas,
     )

@@ -24,6 +24,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_STORAGE_URL": "object store: file:///absolute/path or s3://bucket/prefix",
     "STRONGROOM_S3_ENDPOINT_URL": "S3 endpoint for non-AWS stores (http://127.0.0.1:8333)",
     "STRONGROOM_S3_REGION": "S3 region name (default us-east-1)",
+    "STRONGROOM_REPLICAS": "extra storage locations, comma-separated, in the form of STRONGROOM_STORAGE_URL",
     "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
     "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
     "STRONGROOM_CONCURRENCY": "items ingested at once, in process or per worker (default 2)",
@@ -40,6 +41,7 @@ class Settings:
     data_dir: Path
     database_url: str
     storage_url: str
+    replicas: tuple[str, ...] = ()
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     broker_url: str | None = None
@@ -58,11 +60,12 @@ class Settings:
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
         database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
-        scheme = urlparse(storage_url).scheme
-        if scheme not in ("file", "s3"):
-            raise SettingsError(f"STRONGROOM_STORAGE_URL must be file:///… or s3://…, not {storage_url!r}")
-        if scheme == "file" and not urlparse(storage_url).path.startswith("/"):
-            raise SettingsError("STRONGROOM_STORAGE_URL file:// needs an absolute path")
+        _check_location("STRONGROOM_STORAGE_URL", storage_url)
+        replicas = tuple(u.strip() for u in (env.get("STRONGROOM_REPLICAS") or "").split(",") if u.strip())
+        for url in replicas:
+            _check_location("STRONGROOM_REPLICAS", url)
+        if len(set((storage_url, *replicas))) != 1 + len(replicas):
+            raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
         if not database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError(f"STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, not {database_url!r}")
         broker = env.get("STRONGROOM_BROKER_URL") or None
@@ -72,6 +75,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             storage_url=storage_url,
+            replicas=replicas,
             s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
             broker_url=broker,
@@ -83,6 +87,16 @@ class Settings:
             sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 300.0),
             visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
         )
+
+
+def _check_location(name: str, url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("file", "s3"):
+        raise SettingsError(f"{name} must be file:///… or s3://…, not {url!r}")
+    if parsed.scheme == "file" and not parsed.path.startswith("/"):
+        raise SettingsError(f"{name}: file:// needs an absolute path, not {url!r}")
+    if parsed.scheme == "s3" and len(parsed.netloc) < 3:
+        raise SettingsError(f"{name}: s3:// needs a bucket name of at least 3 characters, not {url!r}")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
