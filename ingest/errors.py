@@ -10,12 +10,15 @@ them in one place each.
     StrongroomError
     ├── InputError                  the caller's input cannot be used at all (exit 2)
     │   ├── BatchUnreadable         the batch folder is missing or unreadable
-    │   └── TargetNotEmpty          fetch refuses to write into a non-empty folder
+    │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
+    │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
+    │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
     │   ├── BatchNotFound
-    │   └── ObjectNotFound          a key is absent from an object store
+    │   ├── ObjectNotFound          a key is absent from an object store
+    │   └── LocationNotFound        a storage location that is not configured
     ├── StorageError                an object store or the catalog misbehaved
     │   ├── StorageUnavailable      transient: network, throttling, server down (retry)
     │   ├── ChecksumRefused         the store refused bytes whose digest did not match
@@ -46,6 +49,19 @@ class TargetNotEmpty(InputError):
     """A fetch target folder already holds something."""
 
 
+class CatalogNotEmpty(InputError):
+    """A catalog rebuild was pointed at a database that already holds a catalog."""
+
+
+class ArchiveRefused(InputError):
+    """An uploaded batch archive was refused before anything of it was kept;
+    ``findings`` says why (ARCHIVE_UNSAFE_MEMBER, ARCHIVE_TOO_LARGE, ARCHIVE_UNREADABLE)."""
+
+    def __init__(self, message: str, findings: "tuple[object, ...]" = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
 class NotFound(StrongroomError):
     """Something asked for by id does not exist."""
 
@@ -60,6 +76,10 @@ class VersionNotFound(NotFound):
 
 class BatchNotFound(NotFound):
     pass
+
+
+class LocationNotFound(NotFound):
+    """A storage location URL that is neither the primary nor a replica."""
 
 
 class ObjectNotFound(NotFound):

@@ -23,6 +23,9 @@ CATALOGUE: dict[str, str] = {
     "BATCH_METADATA_INVALID": "batch.json is not usable: {detail}",
     "BATCH_EMPTY": "the batch holds no item folders",
     "SCHEMA_UNKNOWN": "no metadata schema named {found!r}; expected one of {expected}",
+    "ARCHIVE_UNSAFE_MEMBER": "archive member {path!r} is refused: {detail}",
+    "ARCHIVE_TOO_LARGE": "the archive exceeds a limit: {detail}",
+    "ARCHIVE_UNREADABLE": "the archive cannot be read: {detail}",
     # -- paths and names inside an item
     "PATH_UNSAFE": "path {path!r} is refused: {detail}",
     "NAME_COLLISION": "path {path!r} collides with {other!r} after {rule}",
@@ -42,9 +45,16 @@ CATALOGUE: dict[str, str] = {
     "UNEXPECTED_FILE": "{path!r} is in storage but in no manifest",
     "TAG_MISMATCH": "tag file {path!r} does not match: {detail}",
     "BAG_INVALID": "the bag is not valid BagIt: {detail}",
+    "UNTRACKED_OBJECT": "{path!r} is in storage but belongs to no version in the catalog",
+    "INGEST_LEFTOVER": "{path!r} was left in storage by an ingest that never committed its version",
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
     "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",
+    "ANCHORED_EVENT_MISSING": "audit event {seq} was anchored with hash {expected} but the log ends at event {last_seq}: the log was truncated",
+    "ANCHORED_EVENT_CHANGED": "audit event {seq} has hash {found} but was anchored with {expected}: the log was rewritten",
+    "ANCHOR_INVALID": "{path!r} under the audit anchors is not an anchor",
+    "ANCHORS_UNREADABLE": "audit anchors could not be read: {detail}",
+    "BAG_UNUSABLE": "the bag at {path!r} cannot be taken into the catalog: {detail}",
 }
 
 

@@ -6,7 +6,9 @@ takes one item from ``accepted`` to a final status:
 
     scan the folder ─► parse + validate metadata ─► (identical to the latest
     version? ─► unchanged) ─► claim version N ─► one read per payload file feeds
-    sha256, sha512 and the upload ─► tag files ─► read-back check ─► commit
+    sha256, sha512 and the upload to every location (primary and replicas) ─►
+    tag files ─► read-back check of each copy ─► commit, with a replication event
+    per replica copy (see ``ingest.replication``)
 
 and says what happened in one of three ways (``IngestResult.outcome``): ``done``
 (stored, unchanged or rejected: a final status is in the catalog), ``retry``
@@ -28,7 +30,7 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, read_batch, scan_item
-from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError, VersionNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
@@ -44,6 +46,7 @@ from ingest.models import (
     package_id_for,
 )
 from ingest.ports import Catalog, Clock, ObjectStore
+from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
 
 AGENT = "strongroom/0.1.0"
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -257,11 +260,23 @@ class _Ingest:
         tags: list[StoredFile] = []
         for path, data in build_tag_files(payload, record_json, info):
             sha256 = hashlib.sha256(data).hexdigest()
-            self.s.store.put_bytes(prefix + path, data, sha256)
+            put_everywhere(self.s.locations, prefix + path, data, sha256)
             tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
         files = tuple(payload) + tuple(tags)
-        self._read_back(prefix, files)
+        checked = self._read_back(prefix, files)
         self._drop_strays(prefix, package_id, number, files)
+        # Every copy checked: note them before the commit (a crash in between
+        # leaves notes on a claim that a retry rewrites or that is dropped).
+        now = self.s.clock.now()
+        try:
+            self.s.catalog.record_copies(
+                package_id, number, [CopyRecord(store.location, VERIFIED, now)
+                                     for store in self.s.locations])
+        except VersionNotFound:
+            # Our claim was taken over: a duplicate of this task finished the item.
+            self._abandon(prefix, package_id, number)
+            return IngestResult("done", self.item.item_id,
+                                self.s.catalog.get_item(self.item.item_id).status)
 
         version = VersionRecord(
             package_id=package_id,
@@ -283,6 +298,11 @@ class _Ingest:
                         files=len(files), payload_oxum=_oxum(payload),
                         manifest_sha256=next(t.sha256 for t in tags
                                              if t.path == "manifest-sha256.txt")),
+            *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
+                          version=number, location=store.location, key_prefix=prefix,
+                          source=self.s.store.location, reason="ingest", files=len(files),
+                          octets=sum(f.size for f in files), checked=checked[store.location])
+              for store in self.s.replicas),
         ]
         if not self.s.catalog.commit_version(version, events):
             # A duplicate of this task finished the item first; drop our claim and
@@ -295,29 +315,26 @@ class _Ingest:
         stored = []
         for entry in scan.payload:
             path = "data/" + entry.path
-            writer = self.s.store.writer(prefix + path)
+            # One read of the source feeds both digests and every location's copy.
+            writers = CopyWriters(self.s.locations, prefix + path)
             try:
                 with open(entry.source, "rb") as source:
-                    digests = digest_stream(source, writer.write)
-                writer.commit(digests.sha256)
+                    digests = digest_stream(source, writers.write)
+                writers.commit(digests.sha256)
             except BaseException:
-                writer.abort()
+                writers.abort()
                 raise
             stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
         return stored
 
-    def _read_back(self, prefix: str, files: Sequence[StoredFile]) -> None:
-        """Every object is there with our size (and our SHA-256, where the store keeps one)."""
-        from ingest.errors import StorageUnavailable
+    def _read_back(self, prefix: str, files: Sequence[StoredFile]) -> dict[str, str]:
+        """Every copy, each on its own: every object is there with our size (and our
+        SHA-256, where the store keeps one). Returns how each location was checked.
 
-        for f in files:
-            info = self.s.store.stat(prefix + f.path)
-            if info.size != f.size or (info.sha256 is not None and info.sha256 != f.sha256):
-                # The store holds other bytes than we sent: treat as a storage
-                # fault and let the retry write the version again.
-                raise StorageUnavailable(
-                    f"read-back of {prefix + f.path!r} found size {info.size}"
-                    f" sha256 {info.sha256}, expected {f.size} {f.sha256}")
+        Raises StorageUnavailable when a store holds other bytes than we sent:
+        treated as a storage fault, the retry writes the version again.
+        """
+        return {store.location: check_copy(store, prefix, files) for store in self.s.locations}
 
     def _drop_strays(self, prefix: str, package_id: str, number: int,
                      files: Sequence[StoredFile]) -> None:
@@ -333,16 +350,18 @@ class _Ingest:
         if latest is not None and latest.number >= number:
             return
         ours = {prefix + f.path for f in files}
-        for obj in list(self.s.store.list(prefix)):
-            if obj.key not in ours:
-                self.s.store.delete(obj.key)
+        for store in self.s.locations:
+            for obj in list(store.list(prefix)):
+                if obj.key not in ours:
+                    store.delete(obj.key)
 
     def _abandon(self, prefix: str, package_id: str, number: int) -> None:
         latest = self.s.catalog.latest_version(package_id)
         if latest is not None and latest.number >= number:
             return  # a duplicate of this task committed the version meanwhile: keep it
-        for obj in list(self.s.store.list(prefix)):
-            self.s.store.delete(obj.key)
+        for store in self.s.locations:
+            for obj in list(store.list(prefix)):
+                store.delete(obj.key)
         self.s.catalog.release_version(package_id, number, self.item.item_id)
 
     def _unreadable(self, exc: OSError, validation: NewEvent) -> IngestResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ingest.findings import Finding
 from ingest.models import (
@@ -23,6 +23,10 @@ from ingest.models import (
     StoredFile,
     VersionRecord,
 )
+
+if TYPE_CHECKING:
+    from ingest.fixity_policy import CopyState, PlannedCheck, RecordedCheck
+    from ingest.replication import CopyRecord
 
 
 # --------------------------------------------------------------------------- objects
@@ -156,6 +160,62 @@ class Catalog(Protocol):
     def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
                       events: Sequence[NewEvent] = ()) -> None:
         """Remember the last fixity result of a version, with its events."""
+
+    # -- copies per location and audit anchors (ingest.replication, ingest.anchoring)
+
+    def record_copies(self, package_id: str, number: int, copies: "Sequence[CopyRecord]",
+                      events: Sequence[NewEvent] = ()) -> None:
+        """Note the state of copies of a version (claimed or committed) per location,
+        with ``events``. Raises VersionNotFound."""
+
+    def list_copies(self, package_id: str, number: int) -> "list[CopyRecord]":
+        """The noted copies of one version, by location."""
+
+    def audit_head(self) -> tuple[int, str]:
+        """(seq, hash) of the last event of the chain; (0, GENESIS) when empty."""
+
+    def last_anchor(self) -> tuple[int, str] | None:
+        """The (seq, hash) most recently noted as anchored, or None."""
+
+    def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
+        """Note that the head (seq, hash) was written to the object store."""
+
+    def is_empty(self) -> bool:
+        """True when the catalog holds no batch, package, version or event."""
+
+    def record_rebuild(self, rebuild_id: str, rebuilt_at: datetime) -> None:
+        """Note that this catalog was rebuilt from the store by rebuild ``rebuild_id``."""
+
+    def rebuild_ids(self) -> set[str]:
+        """The ids of the rebuilds this catalog came from."""
+
+    def import_version(self, version: VersionRecord, copies: "Sequence[CopyRecord]" = (),
+                       events: Sequence[NewEvent] = ()) -> None:
+        """Add a committed version found in the object store (a catalog rebuild).
+        Raises ValueError when it exists already."""
+
+    # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
+
+    def fixity_copies(self, locations: Sequence[str]) -> "list[CopyState]":
+        """Every committed version in each of ``locations``, with size and last checks."""
+
+    def enqueue_checks(self, planned: "Sequence[PlannedCheck]", queued_at: datetime,
+                       stale_before: datetime) -> "list[PlannedCheck]":
+        """Mark checks queued; returns those not already queued since ``stale_before``."""
+
+    def record_check(self, check: "RecordedCheck", events: Sequence[NewEvent] = ()) -> None:
+        """Keep one check of one copy with its events; finish its queue entry.
+        Raises VersionNotFound."""
+
+    def fixity_checks(self, since: datetime | None = None,
+                      failed_only: bool = False) -> "list[RecordedCheck]":
+        """Recorded checks, oldest first."""
+
+    def version_states(self) -> dict[tuple[str, int], str]:
+        """Every version row's state (pending or committed) by (package id, number)."""
+
+    def committed_paths(self) -> dict[tuple[str, int], set[str]]:
+        """The file paths of every committed version by (package id, number)."""
 
 
 class AuditLog(Protocol):

@@ -1,7 +1,144 @@
-"""The catalog's copies of versions in each location, and anchors of the audit chain."""
+"""The catalog's copies of versions in each location, anchors of the audit chain,
+and the one way in for a version rebuilt from the object store."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ingest.errors import VersionNotFound
+from ingest.models import NewEvent, VersionRecord
+from ingest.replication import CopyRecord
+from storage.audit_log import append_events
+from storage.catalog_rows import COMMITTED, utc_now
+from storage.tables import AuditHead, Batch, Event, File, Package, Version
+from storage.tables_replicas import AuditAnchor, CatalogRebuild, VersionCopy
 
 
 class ReplicasAndAnchors:
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
+
+    # ------------------------------------------------------------------ copies
+
+    def record_copies(self, package_id: str, number: int, copies: Sequence[CopyRecord],
+                      events: Sequence[NewEvent] = ()) -> None:
+        """Note the state of copies of a version (claimed or committed), replacing
+        earlier notes on the same locations, and append ``events``, in one
+        transaction. Raises VersionNotFound when there is no such version or
+        claim, CatalogUnavailable."""
+        with self._write() as session:  # type: ignore[attr-defined]
+            exists = session.execute(
+                select(Version.number).where(Version.package_id == package_id,
+                                             Version.number == number)).scalar_one_or_none()
+            if exists is None:
+                raise VersionNotFound(f"package {package_id} has no version {number}")
+            dialect = session.get_bind().dialect.name
+            builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for copy in copies:
+                # An upsert: two duplicate tasks may note the same copy at once.
+                statement = builder(VersionCopy).values(
+                    package_id=package_id, number=number, location=copy.location,
+                    state=copy.state, checked_at=copy.checked_at)
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["package_id", "number", "location"],
+                    set_={"state": statement.excluded.state,
+                          "checked_at": statement.excluded.checked_at}))
+            append_events(session, events)
+
+    def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
+        """The noted copies of one version, by location. Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            rows = session.execute(
+                select(VersionCopy)
+                .where(VersionCopy.package_id == package_id, VersionCopy.number == number)
+                .order_by(VersionCopy.location)).scalars().all()
+            return [CopyRecord(r.location, r.state, r.checked_at) for r in rows]
+
+    # ------------------------------------------------------------------ anchors
+
+    def audit_head(self) -> tuple[int, str]:
+        """The (seq, hash) of the last event in the chain ((0, GENESIS) when empty).
+        Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+            return head.seq, head.hash
+
+    def last_anchor(self) -> tuple[int, str] | None:
+        """The (seq, hash) most recently noted as anchored, or None. Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            row = session.execute(
+                select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)).scalar_one_or_none()
+            return (row.seq, row.hash) if row else None
+
+    def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
+        """Note that the head (seq, hash) was written to the object store. Raises
+        CatalogUnavailable."""
+        with self._write() as session:  # type: ignore[attr-defined]
+            row = session.get(AuditAnchor, seq)
+            if row is None:
+                session.add(AuditAnchor(seq=seq, hash=hash, anchored_at=anchored_at))
+            else:
+                row.hash, row.anchored_at = hash, anchored_at
+
+    # ------------------------------------------------------------------ rebuild
+
+    def record_rebuild(self, rebuild_id: str, rebuilt_at: datetime) -> None:
+        """Note that this catalog was rebuilt from the store by rebuild ``rebuild_id``.
+        Raises CatalogUnavailable."""
+        with self._write() as session:  # type: ignore[attr-defined]
+            session.add(CatalogRebuild(rebuild_id=rebuild_id, rebuilt_at=rebuilt_at))
+
+    def rebuild_ids(self) -> set[str]:
+        """The ids of the rebuilds this catalog came from. Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            return set(session.execute(select(CatalogRebuild.rebuild_id)).scalars())
+
+    def is_empty(self) -> bool:
+        """True when the catalog holds no batch, package, version or event.
+        Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            return all(
+                session.execute(select(func.count()).select_from(table)).scalar_one() == 0
+                for table in (Batch, Package, Version, Event))
+
+    def import_version(self, version: VersionRecord, copies: Sequence[CopyRecord] = (),
+                       events: Sequence[NewEvent] = ()) -> None:
+        """Add a committed version found in the object store (a catalog rebuild):
+        its package (created when new), its files, its copies and ``events``, in
+        one transaction. Raises ValueError when the version already exists or the
+        identifier names another package, CatalogUnavailable."""
+        with self._write() as session:  # type: ignore[attr-defined]
+            self._ensure_package(session, version.package_id, version.identifier)  # type: ignore[attr-defined]
+            if session.get(Version, (version.package_id, version.number)) is not None:
+                raise ValueError(f"package {version.package_id} already has version {version.number}")
+            session.add(Version(
+                package_id=version.package_id, number=version.number, state=COMMITTED,
+                item_id=version.item_id, batch_id=version.batch_id,
+                identifier=version.identifier, title=version.title, record=version.record,
+                created_at=version.created_at, committed_at=utc_now()))
+            session.flush()
+            session.add_all(
+                File(package_id=version.package_id, number=version.number, path=f.path,
+                     size=f.size, sha256=f.sha256, sha512=f.sha512) for f in version.files)
+            session.add_all(
+                VersionCopy(package_id=version.package_id, number=version.number,
+                            location=c.location, state=c.state, checked_at=c.checked_at)
+                for c in copies)
+            _raise_latest(session, version)
+            append_events(session, events)
+
+
+def _raise_latest(session: Session, version: VersionRecord) -> None:
+    session.execute(
+        update(Package)
+        .where(Package.package_id == version.package_id,
+               or_(Package.latest_version.is_(None), Package.latest_version < version.number))
+        .values(latest_version=version.number, title=version.title)
+        .execution_options(synchronize_session=False))
+
+
+__all__ = ["ReplicasAndAnchors"]

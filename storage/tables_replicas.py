@@ -1,3 +1,66 @@
 """Tables for the catalog's copies of versions in each location, and anchors of the audit chain (see storage.tables for conventions)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.tables import Base
+
+
+class VersionCopy(Base):
+    """One copy of a version's bag in one storage location, and what its last check found.
+
+    A row is written for the primary and every replica once that copy has been
+    written and checked back (before the version is committed), and again
+    whenever ``repair`` deep-verifies or rebuilds it. Dropping a version claim
+    drops its copies (ON DELETE CASCADE).
+    """
+
+    __tablename__ = "version_copies"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["package_id", "number"], ["versions.package_id", "versions.number"],
+            name="fk_version_copies_version", ondelete="CASCADE",
+        ),
+        CheckConstraint("state IN ('verified', 'damaged')", name="ck_version_copies_state"),
+    )
+
+    package_id: Mapped[str] = mapped_column(String, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the store's location URL (``file:///…``, ``s3://bucket/prefix``)
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str] = mapped_column(String)
+    checked_at: Mapped[datetime]
+
+
+class AuditAnchor(Base):
+    """An audit chain head written to the object store (``_audit/anchors/``).
+
+    Only a note of what was anchored, so that an unchanged head is not written
+    again; ``audit verify`` reads the anchors from the stores, never from here,
+    since whoever can rewrite the log can rewrite this table too.
+    """
+
+    __tablename__ = "audit_anchors"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime]
+
+
+class CatalogRebuild(Base):
+    """A catalog rebuild this database came from; its record in the object store
+    (``_audit/rebuilds/{rebuild_id}.json``) names the anchors of the log it lost.
+
+    ``audit verify`` excuses the anchors of a rebuild record only when this
+    catalog knows its id: a rebuild into some other database leaves the anchors
+    of this catalog's log in force.
+    """
+
+    __tablename__ = "catalog_rebuilds"
+
+    rebuild_id: Mapped[str] = mapped_column(String, primary_key=True)
+    rebuilt_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.settings import Settings, SettingsError
+from strongroom.settings import Settings, SettingsError, fixity_policy
 from workers.celery_app import StrongroomCelery, create_app
 from workers.reliability import WorkerSettings
 
@@ -26,6 +26,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         visibility_timeout=settings.visibility_timeout,
         stuck_after=settings.stuck_after,
         sweep_every=settings.sweep_every,
+        fixity_policy=fixity_policy(settings),
     )
 
 

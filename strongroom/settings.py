@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+
+from ingest.fixity_policy import FixityPolicy
 
 
 class SettingsError(ValueError):
@@ -33,6 +36,14 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_STUCK_AFTER": "seconds without progress after which an accepted item is stuck (default 600)",
     "STRONGROOM_SWEEP_EVERY": "seconds between two sweeps of `strongroom beat` for stuck items (default 300)",
     "STRONGROOM_VISIBILITY_TIMEOUT": "seconds before Redis redelivers an unacknowledged message (default 3600)",
+    "STRONGROOM_FIXITY_WINDOW_DAYS": "every copy of every version is deep-checked at least once in this many days (default 90)",
+    "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
+    "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS": "every copy gets a shallow check (HEAD per object) this often; 0 = never (default 7)",
+    "STRONGROOM_STAGING_DIR": "folder where uploaded batches are unpacked, one sub-folder per batch (default $DATA_DIR/staging)",
+    "STRONGROOM_API_MAX_UPLOAD_BYTES": "largest request body POST /batches accepts, in bytes (default 2147483648)",
+    "STRONGROOM_API_MAX_UNPACKED_BYTES": "most bytes one uploaded batch may unpack to (default 10737418240)",
+    "STRONGROOM_API_MAX_FILES": "most files (archive members or multipart parts) in one upload (default 10000)",
+    "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": "seconds an upload may send nothing before it is dropped (default 60)",
 }
 
 
@@ -52,6 +63,19 @@ class Settings:
     stuck_after: float = 600.0
     sweep_every: float = 300.0
     visibility_timeout: int = 3600
+    fixity_window_days: int = 90
+    fixity_bytes_per_day: int = 0
+    fixity_shallow_interval_days: int = 7
+    staging_dir: Path | None = None
+    api_max_upload_bytes: int = 2 * 1024**3
+    api_max_unpacked_bytes: int = 10 * 1024**3
+    api_max_files: int = 10_000
+    api_upload_idle_timeout: float = 60.0
+
+    @property
+    def staging(self) -> Path:
+        """Where uploaded batches are unpacked: STRONGROOM_STAGING_DIR or $DATA_DIR/staging."""
+        return self.staging_dir or self.data_dir / "staging"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -86,7 +110,38 @@ class Settings:
             stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 600.0),
             sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 300.0),
             visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
+            fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90),
+            fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
+            fixity_shallow_interval_days=_whole_number(
+                env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7),
+            staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
+            if env.get("STRONGROOM_STAGING_DIR") else None,
+            api_max_upload_bytes=_positive_int(env, "STRONGROOM_API_MAX_UPLOAD_BYTES", 2 * 1024**3),
+            api_max_unpacked_bytes=_positive_int(env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
+                                                 10 * 1024**3),
+            api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
+            api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
         )
+
+
+def fixity_policy(settings: Settings) -> FixityPolicy:
+    """The fixity policy the settings describe."""
+    return FixityPolicy(window=timedelta(days=settings.fixity_window_days),
+                        bytes_per_day=settings.fixity_bytes_per_day,
+                        shallow_interval=timedelta(days=settings.fixity_shallow_interval_days))
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
 
 
 def _check_location(name: str, url: str) -> None:

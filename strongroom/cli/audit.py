@@ -53,18 +53,33 @@ def audit_log(package: str | None, as_json: bool) -> None:
 @json_option
 @command_errors
 def audit_verify(as_json: bool) -> None:
-    """Check the whole hash chain; names the first event that does not fit."""
-    from ingest.audit import verify_chain
+    """Check the whole hash chain, and hold it to the anchors in the object store.
 
-    report = verify_chain(_services().catalog.events())
-    document = {"ok": report.ok, "count": report.count, "head": report.head,
-                "first_bad_seq": report.first_bad_seq, "reason": report.reason}
+    The chain shows edits inside the log; the anchors (heads written to every
+    storage location) show a log cut off at its end or rewritten whole. Names
+    the first event that does not fit and every anchor the log fails.
+    """
+    from ingest.anchoring import check_anchors, read_anchors
+
+    services = _services()
+    anchors, problems = read_anchors(services.locations, services.catalog.rebuild_ids())
+    checked = check_anchors(services.catalog.events(), anchors, problems)
+    report = checked.chain
+    document = {"ok": checked.ok, "count": report.count, "head": report.head,
+                "first_bad_seq": report.first_bad_seq, "reason": report.reason,
+                "anchors": checked.to_dict()}
 
     def human(doc: dict[str, Any]) -> None:
-        if doc["ok"]:
-            click.echo(f"ok: {doc['count']} events, head {doc['head']}")
+        anchored = doc["anchors"]
+        if report.ok:
+            click.echo(f"chain ok: {doc['count']} events, head {doc['head']}")
         else:
             click.echo(f"BROKEN at event {doc['first_bad_seq']}: {doc['reason']}")
+        click.echo(f"anchors: {anchored['count']} checked"
+                   + (f", {anchored['superseded']} of a log lost in a catalog rebuild"
+                      if anchored["superseded"] else ""))
+        for f in anchored["findings"]:
+            click.echo(f"  {f['code']}: {f['message']}")
 
     _emit(as_json, document, human)
-    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+    sys.exit(EXIT_OK if checked.ok else EXIT_PROBLEMS)

@@ -17,6 +17,7 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
+from strongroom.cli.replicas import anchor_after
 
 if TYPE_CHECKING:
     from ingest.pipeline import Services
@@ -175,6 +176,7 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> 
     ids = [i.item_id for i in submitted.items]
     report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
                         timeout=timeout, as_json=as_json)
+    anchor_after(services)
     _emit(as_json, report, _print_batch)
     sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
 
@@ -270,5 +272,6 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
         click.echo(f"{doc['requeued']} items sent again ({doc['reset']} of them failed before)")
         _print_batch(doc)
 
+    anchor_after(services)
     _emit(as_json, report, human)
     sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)

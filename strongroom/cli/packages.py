@@ -16,6 +16,7 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
+from strongroom.cli.replicas import anchor_after
 
 if TYPE_CHECKING:
     pass
@@ -79,7 +80,9 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
-    results = verify_packages(_services(), None if all_packages else list(packages))
+    services = _services()
+    results = verify_packages(services, None if all_packages else list(packages))
+    anchor_after(services)
     document = {"results": [r.to_dict() for r in results]}
 
     def human(doc: dict[str, Any]) -> None:

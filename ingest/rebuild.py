@@ -1,0 +1,224 @@
+"""Catalog rebuild: packages, versions and files reconstructed from the bags in the store alone.
+
+Every version's bag is self-describing (DESIGN: "the catalog can be rebuilt
+from the object store alone"):
+
+=====================  ==========================================================
+package id, version    the key: ``{package_id}/v{N}/``; the id must be
+                       uuid5(PACKAGE_NAMESPACE, External-Identifier), or the bag
+                       is skipped (BAG_UNUSABLE)
+identifier             bag-info.txt ``External-Identifier``
+record, title          ``metadata/record.json`` (the validated record); its title
+batch id               bag-info.txt ``Bag-Group-Identifier``
+files, sizes, digests  the manifests (payload) and tag manifests (tag files), the
+                       tag manifests' own digests computed; sizes from the store
+created_at             bag-info.txt ``Bagging-Date``: the day only, at 00:00 UTC
+copies                 every location holding the bag, verified or damaged
+=====================  ==========================================================
+
+Not rebuilt, because no bag holds them: batches and items (their findings,
+statuses, attempts), a version's ``item_id`` (None), the time of day it was
+created, last fixity results, and the audit events. The audit log of the new
+catalog starts empty; the anchors of the old one stay in the store, and the
+rebuild writes a record of them (``_audit/rebuilds/{rebuild_id}.json``) and
+notes its id in the new catalog, so that ``audit verify`` *of that catalog*
+reports them as belonging to the log that was lost, not as a rewrite.
+
+Each bag is deep-verified against its own manifests before it is taken in;
+one that verifies in no location is still taken from the first location where
+it can be read (its findings reported, for ``repair``), unless its
+bag-info.txt, record or manifests cannot be read at all (BAG_UNUSABLE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from ingest.anchoring import AUDIT_PREFIX, REBUILD_PREFIX, Anchor, read_anchors
+from ingest.bag import parse_bag_info, parse_manifest
+from ingest.errors import CatalogNotEmpty, ObjectNotFound
+from ingest.findings import Finding
+from ingest.fixity import ALGORITHMS, digest_stream
+from ingest.models import StoredFile, VersionRecord, package_id_for
+from ingest.pipeline import Services
+from ingest.ports import ObjectStore
+from ingest.replication import DAMAGED, VERIFIED, CopyRecord
+from ingest.verification import verify_bag
+
+_VERSION_KEY = re.compile(
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/v([1-9][0-9]*)/")
+
+
+class _Unusable(Exception):
+    """The bag in this location cannot be read into a version."""
+
+
+@dataclass
+class RebuildReport:
+    """What ``rebuild_catalog`` took in, skipped and found."""
+
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)
+    strangers: list[dict[str, str]] = field(default_factory=list)
+    anchors: list[Anchor] = field(default_factory=list)
+    rebuild_id: str | None = None
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.skipped) or any(v["findings"] for v in self.versions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "packages": len({v["package_id"] for v in self.versions}),
+            "versions": self.versions,
+            "skipped": [f.to_dict() for f in self.skipped],
+            "strangers": self.strangers,
+            "anchors": [{"seq": a.seq, "hash": a.hash} for a in self.anchors],
+            "rebuild_id": self.rebuild_id,
+            "not_rebuilt": list(NOT_REBUILT),
+        }
+
+
+#: What a rebuilt catalog lacks, by the name ``show --json`` / ``status`` use.
+NOT_REBUILT = ("batches", "items", "versions[].item_id", "versions[].created_at (time of day)",
+               "versions[].last_fixity", "audit events")
+
+
+def rebuild_catalog(services: Services) -> RebuildReport:
+    """Fill the empty catalog of ``services`` from the bags in its locations.
+
+    Raises CatalogNotEmpty when the catalog holds anything already (a rebuild
+    never merges), StorageUnavailable, CatalogUnavailable.
+    """
+    if not services.catalog.is_empty():
+        raise CatalogNotEmpty("the catalog database is not empty; a rebuild needs an empty one")
+    report = RebuildReport()
+    found: dict[tuple[str, int], list[ObjectStore]] = {}
+    for store in services.locations:
+        for info in store.list(""):
+            if info.key.startswith(AUDIT_PREFIX):
+                continue
+            match = _VERSION_KEY.match(info.key)
+            if match is None:
+                report.strangers.append({"key": info.key, "location": store.location})
+                continue
+            holders = found.setdefault((match.group(1), int(match.group(2))), [])
+            if store not in holders:
+                holders.append(store)
+    now = services.clock.now()
+    for (package_id, number), holders in sorted(found.items()):
+        _take_in(services, package_id, number, holders, now, report)
+    report.anchors, _ = read_anchors(services.locations)
+    report.rebuild_id = _note_lost_log(services, report.anchors, now)
+    return report
+
+
+def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],
+             now: datetime, report: RebuildReport) -> None:
+    prefix = f"{package_id}/v{number}/"
+    read: list[tuple[ObjectStore, VersionRecord, list[Finding]]] = []
+    for store in holders:
+        try:
+            version = read_version(store, package_id, number)
+        except _Unusable as exc:
+            report.skipped.append(Finding("BAG_UNUSABLE", path=prefix, location=store.location,
+                                          params={"detail": str(exc)}))
+            continue
+        read.append((store, version, verify_bag(store, prefix, expected=version.files)))
+    if not read:
+        return
+    chosen = next(((s, v, f) for s, v, f in read if not f), read[0])
+    store, version, findings = chosen
+    copies = [CopyRecord(s.location, VERIFIED if not f and v.files == version.files else DAMAGED, now)
+              for s, v, f in read]
+    services.catalog.import_version(version, copies)
+    report.versions.append({
+        "package_id": package_id, "version": number, "identifier": version.identifier,
+        "location": store.location,
+        "findings": [Finding(x.code, path=x.path, expected=x.expected, found=x.found,
+                             params=x.params, location=store.location).to_dict()
+                     for x in findings],
+    })
+
+
+def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRecord:
+    """The catalog's record of one stored bag, read from its tag files.
+
+    Raises _Unusable (bag-info.txt, the record or a manifest missing or
+    unreadable, or a package id that is not the identifier's), StorageUnavailable.
+    """
+    prefix = f"{package_id}/v{number}/"
+    sizes = {info.key[len(prefix):]: info.size for info in store.list(prefix)}
+
+    def text(path: str) -> bytes:
+        try:
+            with store.open(prefix + path) as stream:
+                return stream.read()
+        except ObjectNotFound as exc:
+            raise _Unusable(f"{path} is not stored") from exc
+
+    try:
+        info = dict(parse_bag_info(text("bag-info.txt")))
+        record = json.loads(text("metadata/record.json").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Unusable(str(exc)) from exc
+    identifier = info.get("External-Identifier")
+    if not identifier or not isinstance(record, dict):
+        raise _Unusable("bag-info.txt names no External-Identifier, or the record is no object")
+    if package_id_for(identifier) != package_id:
+        raise _Unusable(f"External-Identifier {identifier!r} belongs to package"
+                        f" {package_id_for(identifier)}, not {package_id}")
+    digests: dict[str, dict[str, str]] = {}
+    for kind in ("manifest", "tagmanifest"):
+        for algorithm in ALGORITHMS:
+            entries, _ = parse_manifest(text(f"{kind}-{algorithm}.txt"), f"{kind}-{algorithm}.txt")
+            for path, digest in entries.items():
+                digests.setdefault(path, {})[algorithm] = digest
+    for algorithm in ALGORITHMS:  # the tag manifests are in no manifest: hash them
+        name = f"tagmanifest-{algorithm}.txt"
+        with store.open(prefix + name) as stream:
+            d = digest_stream(stream)
+        digests[name] = {"sha256": d.sha256, "sha512": d.sha512}
+    files = tuple(
+        StoredFile(path, sizes.get(path, 0), d.get("sha256", ""), d.get("sha512", ""))
+        for path, d in sorted(digests.items()))
+    return VersionRecord(
+        package_id=package_id, number=number, identifier=identifier,
+        title=str(record.get("title", "")), record=record,
+        created_at=_bagging_day(info.get("Bagging-Date")),
+        batch_id=info.get("Bag-Group-Identifier"), item_id=None, files=files)
+
+
+def _bagging_day(value: str | None) -> datetime:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        day = date(1970, 1, 1)
+    return datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+
+
+def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime) -> str | None:
+    """Record in every location that the anchors found belong to a log this rebuild
+    lost, and note the record's id in the new catalog (see ingest.anchoring)."""
+    if not anchors:
+        return None
+    rebuild_id = f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+    body = json.dumps({"rebuild_id": rebuild_id,
+                       "rebuilt_at": now.astimezone(timezone.utc).isoformat(),
+                       "superseded": [[a.seq, a.hash] for a in anchors]},
+                      sort_keys=True).encode("utf-8")
+    sha256 = hashlib.sha256(body).hexdigest()
+    for store in services.locations:
+        store.put_bytes(f"{REBUILD_PREFIX}{rebuild_id}.json", body, sha256)
+    services.catalog.record_rebuild(rebuild_id, now)
+    return rebuild_id
+
+
+__all__ = ["NOT_REBUILT", "RebuildReport", "read_version", "rebuild_catalog"]

@@ -1,0 +1,253 @@
+"""Repair: rebuild a damaged or missing copy of a version from a copy just verified good.
+
+``repair_version`` deep-verifies every copy of a version (each byte re-read and
+re-hashed, against the bag's manifests and the catalog: ``verify_bag``) and
+then, for each damaged copy, rewrites from a good one:
+
+1. only the objects the findings name (damaged, missing; objects the version
+   does not have are deleted), then re-verifies the copy;
+2. if that copy still has findings, every object of the version, and re-verifies.
+
+A source is only ever a copy that passed the deep check moments before, and
+every byte copied is hashed again on the way and must match the catalog
+(sha256 and sha512), else the write is aborted: damage that happens after the
+check is never spread. With no good copy, nothing is written and the result
+says so (``refused``).
+
+Recorded per copy: a PREMIS ``fixity check`` event (tier deep, findings) and,
+for each rewritten copy, a PREMIS ``replication`` event with
+``detail["reason"] == "repair"`` (PREMIS has no "repair" event type: a repair
+is a replication from a good copy), plus the copy's state in the catalog.
+
+``repair_version`` is also the hook for automatic repair after a scheduled
+deep check finds damage, when the fixity policy allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
+from ingest.findings import Finding
+from ingest.fixity import digest_stream
+from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
+from ingest.pipeline import Services
+from ingest.ports import ObjectStore
+from ingest.replication import DAMAGED, VERIFIED, CopyRecord
+from ingest.verification import verify_bag
+
+#: What a copy came to.
+OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
+
+
+@dataclass
+class CopyOutcome:
+    """One copy of a version: what the deep check found and what repair did."""
+
+    location: str
+    status: str = OK                       # ok, repaired, damaged, unreachable
+    findings: tuple[Finding, ...] = ()      # found by the first deep check
+    rewritten: list[str] = field(default_factory=list)   # bag paths written again
+    deleted: list[str] = field(default_factory=list)     # objects the version lacks
+    findings_after: tuple[Finding, ...] = ()  # found by the check after repair
+    source: str | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+            "source": self.source,
+            "rewritten": list(self.rewritten),
+            "deleted": list(self.deleted),
+            "findings_after": [f.to_dict() for f in self.findings_after],
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What ``repair_version`` found and did, per copy.
+
+    ``status``: ``ok`` (every copy was good), ``repaired`` (every damaged copy
+    is good again), ``refused`` (damage, but no copy verified good to repair
+    from), ``failed`` (a copy is still damaged or could not be reached).
+    """
+
+    package_id: str
+    version: int
+    status: str
+    copies: tuple[CopyOutcome, ...]
+
+    @property
+    def has_problems(self) -> bool:
+        return self.status in ("refused", "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package_id": self.package_id, "version": self.version, "status": self.status,
+                "copies": [c.to_dict() for c in self.copies]}
+
+
+def repair_version(services: Services, package_id: str, number: int) -> RepairResult:
+    """Deep-verify every copy of one committed version and repair the damaged ones
+    from a copy verified good just now; record what was found and done.
+
+    Raises PackageNotFound, VersionNotFound, CatalogUnavailable. A location that
+    cannot be reached is reported (``unreachable``) and neither repaired nor used.
+    """
+    version = services.catalog.get_version(package_id, number)
+    prefix = f"{package_id}/v{number}/"
+    copies = [_deep_check(store, prefix, version) for store in services.locations]
+    good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
+    damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
+    if damaged and not good:
+        for _, c in damaged:
+            c.detail = "no copy verified good: nothing to repair from"
+        status = "refused"
+    else:
+        for store, c in damaged:
+            _repair_copy(good[0], store, prefix, version, c)
+        if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
+            status = "failed"
+        else:
+            status = "repaired" if damaged else OK
+    _record(services, version, copies)
+    return RepairResult(package_id, number, status, tuple(copies))
+
+
+def repair_package(services: Services, package_id: str,
+                   number: int | None = None) -> list[RepairResult]:
+    """``repair_version`` for one version, or for every version of the package.
+    Raises PackageNotFound, VersionNotFound, CatalogUnavailable."""
+    if number is not None:
+        return [repair_version(services, package_id, number)]
+    return [repair_version(services, package_id, v.number)
+            for v in services.catalog.list_versions(package_id)]
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord) -> CopyOutcome:
+    outcome = CopyOutcome(store.location)
+    try:
+        outcome.findings = _located(verify_bag(store, prefix, expected=version.files), store)
+    except StorageUnavailable as exc:
+        outcome.status, outcome.detail = UNREACHABLE, str(exc)
+        return outcome
+    if outcome.findings:
+        outcome.status = DAMAGED_LEFT
+    return outcome
+
+
+def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
+                 version: VersionRecord, outcome: CopyOutcome) -> None:
+    outcome.source = source.location
+    files = {f.path: f for f in version.files}
+    # Objects the findings show damaged or missing; other findings (a manifest
+    # line, Payload-Oxum) follow from those and mend with them.
+    damaged = {f.path for f in outcome.findings if f.path in files and (
+        f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithm" in f.params))}
+    strays = {f.path for f in outcome.findings
+              if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
+    try:
+        for path in sorted(damaged):
+            _copy_object(source, target, prefix, files[path])
+            outcome.rewritten.append(path)
+        for path in sorted(strays):
+            if _stored(target, prefix + path):
+                target.delete(prefix + path)
+                outcome.deleted.append(path)
+        after = _located(verify_bag(target, prefix, expected=version.files), target)
+        if after:
+            # The findings did not name every damaged object (a manifest that
+            # disagrees with a payload file, say): write the whole version.
+            for f in version.files:
+                if f.path not in outcome.rewritten:
+                    _copy_object(source, target, prefix, f)
+                    outcome.rewritten.append(f.path)
+            for info in list(target.list(prefix)):
+                path = info.key[len(prefix):]
+                if path not in files:
+                    target.delete(info.key)
+                    outcome.deleted.append(path)
+            after = _located(verify_bag(target, prefix, expected=version.files), target)
+    except (StorageUnavailable, ChecksumRefused, _SourceChanged) as exc:
+        outcome.detail = str(exc)
+        return
+    outcome.findings_after = after
+    outcome.status = DAMAGED_LEFT if after else REPAIRED
+
+
+_OBJECT_DAMAGE = frozenset({"FILE_MISSING", "SIZE_MISMATCH", "FIXITY_MISMATCH"})
+
+
+class _SourceChanged(Exception):
+    """The good copy's bytes no longer match the catalog while being copied."""
+
+
+def _copy_object(source: ObjectStore, target: ObjectStore, prefix: str, expected: StoredFile) -> None:
+    """Stream one object from ``source`` to ``target``, hashing it on the way; the
+    write is published only if the bytes are the catalog's."""
+    key = prefix + expected.path
+    writer = target.writer(key)
+    try:
+        with source.open(key) as stream:
+            digests = digest_stream(stream, writer.write)
+        if (digests.size, digests.sha256, digests.sha512) != (expected.size, expected.sha256,
+                                                              expected.sha512):
+            raise _SourceChanged(f"{key} at {source.location} changed since it was verified;"
+                                 " nothing was copied")
+        writer.commit(expected.sha256)
+    except ObjectNotFound as exc:
+        writer.abort()
+        raise _SourceChanged(f"{key} vanished from {source.location} since it was verified") from exc
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _stored(store: ObjectStore, key: str) -> bool:
+    try:
+        store.stat(key)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def _located(findings: Sequence[Finding], store: ObjectStore) -> tuple[Finding, ...]:
+    return tuple(Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected,
+                         found=f.found, params=f.params, location=store.location)
+                 for f in findings)
+
+
+def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOutcome]) -> None:
+    now = services.clock.now()
+    events: list[NewEvent] = []
+    notes: list[CopyRecord] = []
+
+    def event(event_type: EventType, ok: bool, **detail: Any) -> NewEvent:
+        return NewEvent(event_type=event_type, outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
+                        agent=services.agent, occurred_at=now, package_id=version.package_id,
+                        version=version.number, detail=detail)
+
+    octets = sum(f.size for f in version.files)
+    for c in copies:
+        if c.status == UNREACHABLE:
+            continue  # an unreachable store says nothing about its bytes
+        events.append(event(EventType.FIXITY_CHECK, not c.findings, location=c.location,
+                            tier="deep", files=len(version.files), octets=octets,
+                            findings=[f.to_dict() for f in c.findings]))
+        if c.source is not None:
+            events.append(event(EventType.REPLICATION, c.status == REPAIRED, reason="repair",
+                                location=c.location, source=c.source, rewritten=c.rewritten,
+                                deleted=c.deleted, detail=c.detail,
+                                findings=[f.to_dict() for f in c.findings_after]))
+        notes.append(CopyRecord(c.location, VERIFIED if c.status in (OK, REPAIRED) else DAMAGED, now))
+    services.catalog.record_copies(version.package_id, version.number, notes, events)
+
+
+__all__ = ["CopyOutcome", "RepairResult", "repair_package", "repair_version"]

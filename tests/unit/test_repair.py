@@ -1,0 +1,258 @@
+"""Repair: a damaged or missing copy is rebuilt from a copy deep-verified good just
+before, never from an unverified one; with no good copy, nothing is written.
+
+Damage is done behind the service's back on the filesystem stores (flip a
+byte, truncate, delete, add a stray object), as a failing disk or a careless
+hand would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+from ingest.models import EventType
+from ingest.repair import repair_package, repair_version
+from storage.filesystem import FilesystemObjectStore
+from tests.unit.test_replication import (
+    PACKAGE,
+    Archive,
+    bag_files,
+    make_services,
+    open_archive,
+)
+
+PAYLOAD_FILE = "data/transcription/telegram-en.txt"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    yield from open_archive(tmp_path)
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[5] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_byte_in_the_replica_is_repaired_from_the_primary(archive: Archive) -> None:
+    archive.ingest()
+    good = bag_files(archive.bag(archive.primary))
+    flip_a_byte(archive.bag(archive.replica) / PAYLOAD_FILE)
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    assert result.status == "repaired"
+    by_location = {c.location: c for c in result.copies}
+    replica = by_location[archive.replica.location]
+    assert {f.code for f in replica.findings} == {"FIXITY_MISMATCH"}
+    assert all(f.location == archive.replica.location for f in replica.findings)
+    assert replica.source == archive.primary.location
+    assert replica.rewritten == [PAYLOAD_FILE]          # only the damaged object
+    assert replica.findings_after == ()
+    assert by_location[archive.primary.location].status == "ok"
+    assert bag_files(archive.bag(archive.replica)) == good
+
+
+def test_repair_records_a_deep_check_per_copy_and_a_replication_event_for_the_repair(
+        archive: Archive) -> None:
+    archive.ingest()
+    (archive.bag(archive.replica) / PAYLOAD_FILE).unlink()
+    before = len(list(archive.services.catalog.events(PACKAGE)))
+
+    repair_version(archive.services, PACKAGE, 1)
+
+    new = list(archive.services.catalog.events(PACKAGE))[before:]
+    checks = [e for e in new if e.event_type == EventType.FIXITY_CHECK.value]
+    assert sorted((e.detail["location"], e.outcome) for e in checks) == sorted([
+        (archive.primary.location, "success"), (archive.replica.location, "failure")])
+    assert all(e.detail["tier"] == "deep" for e in checks)
+    [repaired] = [e for e in new if e.event_type == EventType.REPLICATION.value]
+    assert repaired.outcome == "success"
+    assert repaired.detail["reason"] == "repair"
+    assert repaired.detail["rewritten"] == [PAYLOAD_FILE]
+    assert (repaired.detail["source"], repaired.detail["location"]) == (
+        archive.primary.location, archive.replica.location)
+    assert {c.state for c in archive.services.catalog.list_copies(PACKAGE, 1)} == {"verified"}
+
+
+def test_a_truncated_file_and_a_stray_object_are_repaired(archive: Archive) -> None:
+    archive.ingest()
+    good = bag_files(archive.bag(archive.primary))
+    target = archive.bag(archive.replica) / "data/scan/page-01.txt"
+    target.write_bytes(target.read_bytes()[:10])
+    (archive.bag(archive.replica) / "data/stray.txt").write_bytes(b"not ours")
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    replica = next(c for c in result.copies if c.location == archive.replica.location)
+    assert {f.code for f in replica.findings} >= {"SIZE_MISMATCH", "UNEXPECTED_FILE"}
+    assert replica.deleted == ["data/stray.txt"]
+    assert result.status == "repaired"
+    assert bag_files(archive.bag(archive.replica)) == good
+
+
+def test_a_replica_that_lost_the_whole_version_gets_it_back(archive: Archive) -> None:
+    archive.ingest()
+    good = bag_files(archive.bag(archive.primary))
+    shutil.rmtree(archive.bag(archive.replica))
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    assert result.status == "repaired"
+    assert bag_files(archive.bag(archive.replica)) == good
+
+
+def test_damage_in_the_primary_is_repaired_from_the_verified_replica(archive: Archive) -> None:
+    archive.ingest()
+    good = bag_files(archive.bag(archive.replica))
+    flip_a_byte(archive.bag(archive.primary) / PAYLOAD_FILE)
+    (archive.bag(archive.primary) / "manifest-sha512.txt").unlink()
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    primary = next(c for c in result.copies if c.location == archive.primary.location)
+    assert primary.source == archive.replica.location
+    assert result.status == "repaired"
+    assert bag_files(archive.bag(archive.primary)) == good
+
+
+def test_with_every_copy_damaged_repair_refuses_and_writes_nothing(archive: Archive) -> None:
+    archive.ingest()
+    flip_a_byte(archive.bag(archive.primary) / PAYLOAD_FILE)
+    (archive.bag(archive.replica) / "data/scan/page-01.txt").unlink()
+    primary_before = bag_files(archive.bag(archive.primary))
+    replica_before = bag_files(archive.bag(archive.replica))
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    assert result.status == "refused" and result.has_problems
+    assert all(c.status == "damaged" and c.source is None for c in result.copies)
+    assert "no copy verified good" in (result.copies[0].detail or "")
+    assert bag_files(archive.bag(archive.primary)) == primary_before
+    assert bag_files(archive.bag(archive.replica)) == replica_before
+    assert {c.state for c in archive.services.catalog.list_copies(PACKAGE, 1)} == {"damaged"}
+    assert not [e for e in archive.services.catalog.events(PACKAGE)
+                if e.event_type == "replication" and e.detail.get("reason") == "repair"]
+
+
+class RotsAfterTheCheck:
+    """A store whose bytes of one object change after they were read once: the
+    copy verified good, then went bad before repair read it again."""
+
+    def __init__(self, inner: FilesystemObjectStore) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self.root = inner.root
+        self.reads = 0
+
+    def open(self, key: str) -> BinaryIO:
+        stream = self.inner.open(key)
+        if key.endswith(PAYLOAD_FILE):
+            self.reads += 1
+            if self.reads > 1:
+                data = bytearray(stream.read())
+                stream.close()
+                data[0] ^= 0xFF
+                return io.BytesIO(bytes(data))
+        return stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_repair_never_copies_bytes_that_changed_since_their_check(tmp_path: Path) -> None:
+    primary = RotsAfterTheCheck(FilesystemObjectStore(tmp_path / "primary"))
+    services = make_services(tmp_path, store=primary)  # type: ignore[arg-type]
+    archive = Archive(tmp_path, services)
+    archive.ingest()
+    primary.reads = 0
+    (archive.bag(archive.replica) / PAYLOAD_FILE).unlink()
+
+    result = repair_version(services, PACKAGE, 1)
+
+    assert result.status == "failed"
+    replica = next(c for c in result.copies if c.location == archive.replica.location)
+    assert replica.status == "damaged"
+    assert "changed since it was verified" in (replica.detail or "")
+    assert not (archive.bag(archive.replica) / PAYLOAD_FILE).exists()
+
+
+def test_nothing_to_repair_is_ok_and_writes_nothing(archive: Archive) -> None:
+    archive.ingest()
+    [result] = repair_package(archive.services, PACKAGE)
+    assert result.status == "ok" and not result.has_problems
+    assert all(c.rewritten == [] and c.source is None for c in result.copies)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def cli(data: Path, replica: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    env.update(STRONGROOM_DATA_DIR=str(data), STRONGROOM_REPLICAS=replica.as_uri(),
+               STRONGROOM_RETRY_BACKOFF="0")
+    return subprocess.run([sys.executable, "-m", "strongroom.cli", *args], env=env,
+                          capture_output=True, text=True, cwd=data.parent)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> tuple[Path, Path, str]:
+    """An embedded archive with a replica folder holding the example telegram."""
+    data, replica = tmp_path / "data", tmp_path / "replica"
+    batch = tmp_path / "batch"
+    shutil.copytree(ROOT / "examples" / "batch", batch)
+    shutil.rmtree(batch / "bad-record-missing-title")
+    for extra in [p for p in batch.iterdir() if p.is_dir() and not p.name.startswith("telegram")]:
+        shutil.rmtree(extra)
+    done = cli(data, replica, "submit", str(batch), "--json")
+    assert done.returncode == 0, done.stderr
+    [item] = json.loads(done.stdout)["items"]
+    return data, replica, item["package_id"]
+
+
+def test_repair_command_restores_a_deleted_replica_object(stored: tuple[Path, Path, str]) -> None:
+    data, replica, package_id = stored
+    bag = replica / package_id / "v1"
+    victim = next(p for p in sorted((bag / "data").rglob("*")) if p.is_file())
+    good = victim.read_bytes()
+    victim.unlink()
+
+    done = cli(data, replica, "repair", package_id, "--json")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert result["status"] == "repaired"
+    assert victim.read_bytes() == good
+    again = cli(data, replica, "verify", package_id, "--json")
+    assert again.returncode == 0
+
+
+def test_repair_command_refuses_with_exit_1_when_no_copy_is_good(
+        stored: tuple[Path, Path, str]) -> None:
+    data, replica, package_id = stored
+    for root in (data / "objects", replica):
+        victim = next(p for p in sorted((root / package_id / "v1" / "data").rglob("*"))
+                      if p.is_file())
+        victim.unlink()
+
+    done = cli(data, replica, "repair", package_id, "--json")
+
+    assert done.returncode == 1
+    [result] = json.loads(done.stdout)["results"]
+    assert result["status"] == "refused"
+    assert {c["status"] for c in result["copies"]} == {"damaged"}
+    assert {f["code"] for c in result["copies"] for f in c["findings"]} == {"FILE_MISSING", "TAG_MISMATCH"}
+    human = cli(data, replica, "repair", package_id)
+    assert human.returncode == 1 and "no copy verified good" in human.stdout
