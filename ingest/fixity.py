@@ -5,12 +5,19 @@ when the caller gives a ``sink``, on to the object store in the same pass. The
 two digests run side by side (SHA-512 on a worker thread, SHA-256 and the sink
 on the caller's thread): ``hashlib`` releases the GIL while it hashes more than
 2 KiB, so a large file takes about as long as its slower digest, not the sum.
-Memory stays flat whatever the size: one reused buffer of ``chunk_size``.
+
+The SHA-512 runs one chunk behind: while the worker hashes chunk k, the caller
+already reads chunk k+1, hashes it with SHA-256 and hands it to the sink. The
+read (a network stream, for S3) and the sink (an upload) thus overlap the
+slower digest instead of waiting for it, and the two threads meet once per
+chunk rather than twice. Memory stays flat whatever the size: two reused
+buffers of ``chunk_size``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -43,32 +50,45 @@ def digest_stream(source: BinaryIO,
     """Read ``source`` to its end once, hashing every byte and passing it to ``sink``.
 
     ``sink`` (for instance an object writer's ``write``) gets each chunk, in
-    order, as a memoryview of a buffer that is reused for the next chunk: it
-    must copy what it keeps. Whatever ``source.read``/``readinto`` or ``sink``
-    raises propagates unchanged (StorageUnavailable from a writer, OSError from
-    a file); the source is not closed here.
+    order, as a memoryview of a buffer that is reused for a later chunk: it
+    must copy what it keeps before it returns. Whatever ``source.read`` /
+    ``readinto`` or ``sink`` raises propagates unchanged (StorageUnavailable
+    from a writer, OSError from a file); the source is not closed here.
     """
     if chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
     sha256 = hashlib.sha256()
     sha512 = hashlib.sha512()
     size = 0
-    buffer = bytearray(chunk_size)
-    view = memoryview(buffer)
+    # The second buffer is made only when a second chunk comes: most small
+    # files fit in one, and a megabyte per file adds up over many.
+    views: list[memoryview] = [memoryview(bytearray(chunk_size))]
     readinto = getattr(source, "readinto", None)
-    while True:
-        if readinto is not None:
-            count = _fill(readinto, view)
-            chunk = view[:count]
-        else:
-            # A stream without readinto hands us fresh bytes each time.
-            data = source.read(chunk_size)
-            count = len(data)
-            chunk = memoryview(data)
-        if count == 0:
-            break
-        size += count
-        _hash_chunk(chunk, sha256, sha512, sink)
+    behind = _Behind(sha512)
+    try:
+        for turn in itertools.count():
+            if readinto is not None:
+                if turn == 1:
+                    views.append(memoryview(bytearray(chunk_size)))
+                view = views[turn % 2]  # not the buffer the worker may still be hashing
+                count = _fill(readinto, view)
+                chunk = view[:count]
+            else:
+                # A stream without readinto hands us fresh bytes each time.
+                data = source.read(chunk_size)
+                count = len(data)
+                chunk = memoryview(data)
+            if count == 0:
+                break
+            size += count
+            sha256.update(chunk)
+            if sink is not None:
+                sink(chunk)
+            behind.update(chunk)
+    finally:
+        # Whether we finish or a read or the sink failed, the worker must be
+        # done with our buffers before they are given up.
+        behind.wait()
     return Digests(size=size, sha256=sha256.hexdigest(), sha512=sha512.hexdigest())
 
 
@@ -99,21 +119,28 @@ def _fill(readinto: Callable[[memoryview], int | None], view: memoryview) -> int
     return filled
 
 
-def _hash_chunk(chunk: memoryview, sha256: "hashlib._Hash", sha512: "hashlib._Hash",
-                sink: Callable[[memoryview], None] | None) -> None:
-    """Feed one chunk to both digests and the sink; return once all are done with it."""
-    pending: Future[None] | None = None
-    if len(chunk) >= _PARALLEL_MIN:
-        pending = _pool().submit(sha512.update, chunk)
-    else:
-        sha512.update(chunk)
-    try:
-        sha256.update(chunk)
-        if sink is not None:
-            sink(chunk)
-    finally:
-        # The buffer is refilled as soon as we return: the other thread must
-        # be finished with it, even when the sink failed.
+class _Behind:
+    """SHA-512 of a stream's chunks, one chunk behind the caller, on a worker thread.
+
+    At most one chunk is in flight, so updates stay in order and the caller may
+    refill a buffer as soon as the chunk after it has been handed over.
+    """
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self._digest = digest
+        self._pending: Future[None] | None = None
+
+    def update(self, chunk: memoryview) -> None:
+        """Hash ``chunk`` after every chunk before it; return once it is under way."""
+        self.wait()
+        if len(chunk) >= _PARALLEL_MIN:
+            self._pending = _pool().submit(self._digest.update, chunk)
+        else:
+            self._digest.update(chunk)
+
+    def wait(self) -> None:
+        """Return once every chunk handed over is hashed; re-raise the worker's error."""
+        pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
