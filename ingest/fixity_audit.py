@@ -1,19 +1,43 @@
-"""Re-verifying stored packages: the preservation officer's fixity check, on demand.
+"""Re-verifying stored packages: the preservation officer's fixity check of one copy.
 
-Every byte and tag file of a version is re-read from the store and re-hashed
-(the deep tier), compared with the bag's own manifests and with the catalog's
-record of the version, and the outcome is written to the catalog and, as a
-PREMIS fixity-check event, to the audit log — pass or fail.
+A *copy* is one version's bag in one storage location (``services.locations``:
+the primary, then the replicas). Two tiers:
+
+- **deep** (``verify_version``): every byte and tag file is re-read and
+  re-hashed (sha256 and sha512), compared with the bag's own manifests and
+  with the catalog's record of the version (``ingest.verification.verify_bag``);
+- **shallow** (``shallow_check``): one ``stat`` (a HEAD) per catalog file:
+  FILE_MISSING, SIZE_MISMATCH, and FIXITY_MISMATCH when the store keeps its own
+  SHA-256 of the object and it is not ours; plus UNEXPECTED_FILE for any object
+  under the version's prefix that the catalog does not list. It reads no bytes.
+
+Either way the outcome is recorded in the catalog, with a PREMIS fixity-check
+event naming the location and tier, in one transaction — pass or fail. Every
+finding names its location.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
-from ingest.models import EventType, NewEvent, Outcome
+from ingest.fixity_policy import (
+    DAY,
+    DEEP,
+    SHALLOW,
+    FixityPolicy,
+    PlannedCheck,
+    RecordedCheck,
+    plan_checks,
+)
+from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.pipeline import Services
+from ingest.ports import ObjectStore
 from ingest.verification import verify_bag
 
 
@@ -23,6 +47,8 @@ class VersionCheck:
     version: int
     location: str
     findings: tuple[Finding, ...]
+    tier: str = DEEP
+    octets: int = 0
 
     @property
     def status(self) -> str:
@@ -33,7 +59,9 @@ class VersionCheck:
             "package_id": self.package_id,
             "version": self.version,
             "location": self.location,
+            "tier": self.tier,
             "status": self.status,
+            "octets": self.octets,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -43,43 +71,115 @@ def version_prefix(package_id: str, number: int) -> str:
     return f"{package_id}/v{number}/"
 
 
-def verify_version(services: Services, package_id: str, number: int) -> VersionCheck:
-    """Deep-check one committed version and record the result.
+def location_store(services: Services, location: str | None) -> ObjectStore:
+    """The store of ``location`` (a location URL) among ``services.locations``; the
+    primary when None. Raises LocationNotFound for a location not configured."""
+    if location is None:
+        return services.store
+    for store in services.locations:
+        if store.location == location:
+            return store
+    raise LocationNotFound(f"no storage location {location!r} is configured")
 
-    Raises PackageNotFound, VersionNotFound, StorageUnavailable (nothing is
-    recorded then: an unreachable store is not evidence about the bytes).
+
+def verify_version(services: Services, package_id: str, number: int,
+                   location: str | None = None) -> VersionCheck:
+    """Deep-check one committed version in one location (the primary when None) and
+    record the result.
+
+    Raises PackageNotFound, VersionNotFound, LocationNotFound, StorageUnavailable
+    (nothing is recorded then: an unreachable store is not evidence about the bytes).
     """
     version = services.catalog.get_version(package_id, number)
-    store = services.store
+    store = location_store(services, location)
     raw = verify_bag(store, version_prefix(package_id, number), expected=version.files)
+    return _record(services, version, store, DEEP, raw)
+
+
+def shallow_check(services: Services, package_id: str, number: int,
+                  location: str | None = None) -> VersionCheck:
+    """Shallow-check one committed version in one location (see the module
+    docstring) and record the result. Raises as ``verify_version`` does."""
+    version = services.catalog.get_version(package_id, number)
+    store = location_store(services, location)
+    prefix = version_prefix(package_id, number)
+    findings: list[Finding] = []
+    for f in version.files:
+        try:
+            info = store.stat(prefix + f.path)
+        except ObjectNotFound:
+            findings.append(Finding("FILE_MISSING", path=f.path))
+            continue
+        if info.size != f.size:
+            findings.append(Finding("SIZE_MISMATCH", path=f.path, expected=f.size,
+                                    found=info.size))
+        elif info.sha256 is not None and info.sha256.lower() != f.sha256:
+            findings.append(Finding("FIXITY_MISMATCH", path=f.path, expected=f.sha256,
+                                    found=info.sha256, params={"algorithm": "sha256"}))
+    known = {f.path for f in version.files}
+    findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
+                    for info in store.list(prefix) if info.key[len(prefix):] not in known)
+    return _record(services, version, store, SHALLOW, findings)
+
+
+def check_copy(services: Services, package_id: str, number: int, location: str | None,
+               tier: str) -> VersionCheck:
+    """Run the ``tier`` check (``deep`` or ``shallow``) of one copy and record it.
+    Raises ValueError for another tier, and as ``verify_version`` does."""
+    if tier == DEEP:
+        return verify_version(services, package_id, number, location)
+    if tier == SHALLOW:
+        return shallow_check(services, package_id, number, location)
+    raise ValueError(f"no fixity tier {tier!r}")
+
+
+def _record(services: Services, version: VersionRecord, store: ObjectStore, tier: str,
+            raw: Iterable[Finding]) -> VersionCheck:
     findings = tuple(
         Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
                 params=f.params, location=store.location)
-        for f in raw
+        for f in sorted(raw, key=lambda f: (f.path or "", f.code))
     )
-    check = VersionCheck(package_id, number, store.location, findings)
+    octets = sum(f.size for f in version.files)
+    check = VersionCheck(version.package_id, version.number, store.location, findings,
+                         tier=tier, octets=octets)
     now = services.clock.now()
     event = NewEvent(
         event_type=EventType.FIXITY_CHECK,
         outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
         agent=services.agent,
         occurred_at=now,
-        package_id=package_id,
-        version=number,
+        package_id=version.package_id,
+        version=version.number,
         detail={
             "location": store.location,
-            "tier": "deep",
+            "tier": tier,
+            "outcome": check.status,
             "files": len(version.files),
-            "octets": sum(f.size for f in version.files),
+            "octets": octets,
+            "digests": _digests_summary(version, tier),
             "findings": [f.to_dict() for f in findings],
         },
     )
-    services.catalog.record_fixity(package_id, number, now, check.status, [event])
+    services.catalog.record_check(
+        RecordedCheck(version.package_id, version.number, store.location, tier, now, findings),
+        [event])
     return check
 
 
+def _digests_summary(version: VersionRecord, tier: str) -> dict[str, Any]:
+    """What the copy was compared with: the algorithms, and one SHA-256 over the
+    catalog's ``sha256  path`` lines, so the event pins the exact expected state."""
+    lines = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(version.files, key=lambda f: f.path))
+    return {
+        "algorithms": ["sha256", "sha512"] if tier == DEEP else ["sha256"],
+        "catalog_sha256": hashlib.sha256(lines.encode("utf-8")).hexdigest(),
+    }
+
+
 def verify_packages(services: Services, refs: Iterable[str] | None = None) -> list[VersionCheck]:
-    """Deep-check every version of the named packages (ids or identifiers), or of all.
+    """Deep-check every version of the named packages (ids or identifiers), or of
+    all, in every location (the primary first).
 
     Raises PackageNotFound for an unknown reference before checking anything.
     """
@@ -91,5 +191,65 @@ def verify_packages(services: Services, refs: Iterable[str] | None = None) -> li
     results = []
     for package_id in package_ids:
         for version in catalog.list_versions(package_id):
-            results.append(verify_version(services, package_id, version.number))
+            for store in services.locations:
+                results.append(verify_version(services, package_id, version.number,
+                                              store.location))
     return results
+
+
+# --------------------------------------------------------------------------- due checks
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """What one run of the due checks did."""
+
+    as_of: datetime
+    planned: tuple[PlannedCheck, ...]
+    checks: tuple[VersionCheck, ...]
+    #: copies whose store could not be reached: left queued, due again later
+    unreachable: tuple[PlannedCheck, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(c.findings for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "checked": len(self.checks),
+            "failed": sum(1 for c in self.checks if c.findings),
+            "octets": sum(c.octets for c in self.checks if c.tier == DEEP),
+            "checks": [c.to_dict() for c in self.checks],
+            "unreachable": [p.to_dict() for p in self.unreachable],
+        }
+
+
+def enqueue_due(services: Services, policy: FixityPolicy, as_of: datetime,
+                period: timedelta = DAY, budget: int | None = None) -> list[PlannedCheck]:
+    """Plan the checks due at ``as_of`` for every copy in ``services.locations`` and
+    mark them queued in the catalog; returns those this call queued (a check
+    queued by another run and not yet stale is left out). Raises CatalogUnavailable."""
+    copies = services.catalog.fixity_copies([s.location for s in services.locations])
+    planned = plan_checks(copies, as_of, policy, period=period, budget=budget)
+    return services.catalog.enqueue_checks(planned, queued_at=as_of,
+                                           stale_before=as_of - policy.requeue_after)
+
+
+def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
+            budget: int | None = None) -> DueRun:
+    """Plan, queue and run in this process every check due now (``services.clock``).
+
+    A copy whose store cannot be reached is left queued: after the policy's
+    ``requeue_after`` it is planned again. Raises CatalogUnavailable.
+    """
+    as_of = services.clock.now()
+    queued = enqueue_due(services, policy, as_of, period=period, budget=budget)
+    checks, unreachable = [], []
+    for planned in queued:
+        try:
+            checks.append(check_copy(services, planned.package_id, planned.number,
+                                     planned.location, planned.tier))
+        except StorageUnavailable:
+            unreachable.append(planned)
+    return DueRun(as_of, tuple(queued), tuple(checks), tuple(unreachable))

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from kombu import Exchange, Queue
+
+from ingest.fixity_policy import FixityPolicy
 
 #: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
 #: never delays new batches, and so each can get its own workers.
@@ -30,6 +32,16 @@ QUEUE_FIXITY = "fixity"
 TASK_INGEST_ITEM = "strongroom.ingest_item"
 TASK_VERIFY_VERSION = "strongroom.verify_version"
 TASK_REQUEUE_STUCK = "strongroom.requeue_stuck_items"
+TASK_CHECK_COPY = "strongroom.check_copy"
+TASK_ENQUEUE_DUE_FIXITY = "strongroom.enqueue_due_fixity"
+TASK_ANCHOR_AUDIT = "strongroom.anchor_audit_head"
+#: How often beat has the audit chain's head anchored in the object store, on top
+#: of the anchor each task writes when it finishes (a lost one is caught here).
+ANCHOR_EVERY = timedelta(minutes=5)
+
+#: How often beat plans the due fixity checks; also the period the planner paces
+#: for (each run takes about window/period of the work).
+FIXITY_PLAN_EVERY = timedelta(hours=1)
 
 #: At most this many stuck items are sent again by one sweep; the next sweep takes the rest.
 SWEEP_LIMIT = 1000
@@ -50,6 +62,8 @@ class WorkerSettings:
     stuck_after: float = 600.0
     #: seconds between two sweeps for stuck items (run by ``strongroom beat``)
     sweep_every: float = 300.0
+    #: the fixity policy the planning task applies (STRONGROOM_FIXITY_*)
+    fixity_policy: FixityPolicy = field(default_factory=FixityPolicy)
 
     def __post_init__(self) -> None:
         if not self.broker_url.startswith(("redis://", "rediss://")):
@@ -105,9 +119,14 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "task_routes": {
             TASK_INGEST_ITEM: {"queue": QUEUE_INGEST},
             TASK_VERIFY_VERSION: {"queue": QUEUE_FIXITY},
+            TASK_CHECK_COPY: {"queue": QUEUE_FIXITY},
+            # Planning reads the catalog only; it sends the checks themselves
+            # to the fixity queue, so it waits behind no long check.
+            TASK_ENQUEUE_DUE_FIXITY: {"queue": QUEUE_INGEST},
             # With the ingest work it recovers; its message expires (see the
             # schedule) rather than piling up behind a long backlog.
             TASK_REQUEUE_STUCK: {"queue": QUEUE_INGEST},
+            TASK_ANCHOR_AUDIT: {"queue": QUEUE_INGEST},
         },
         # A worker started before Redis (docker-compose, a reboot) waits for it,
         # and one that lost Redis keeps reconnecting instead of exiting.
@@ -142,6 +161,23 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
                 "task": TASK_REQUEUE_STUCK,
                 "schedule": timedelta(seconds=settings.sweep_every),
                 "options": {"expires": settings.sweep_every},
+            },
+            # Due fixity checks, planned from the catalog and sent to the fixity
+            # queue as (package, version, location, tier). A copy already queued
+            # is not sent twice; one whose message was lost is planned again once
+            # the policy's requeue_after has passed.
+            "enqueue-due-fixity": {
+                "task": TASK_ENQUEUE_DUE_FIXITY,
+                "schedule": FIXITY_PLAN_EVERY,
+                "options": {"expires": FIXITY_PLAN_EVERY.total_seconds()},
+            },
+            # The audit chain's head, written to every location, so truncating or
+            # rewriting the log is caught by `audit verify` even if a task died
+            # before anchoring what it appended.
+            "anchor-audit-head": {
+                "task": TASK_ANCHOR_AUDIT,
+                "schedule": ANCHOR_EVERY,
+                "options": {"expires": ANCHOR_EVERY.total_seconds()},
             },
         },
     }

@@ -21,14 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Task
 
-from ingest.errors import TRANSIENT_ERRORS, NotFound
+from ingest.anchoring import anchor_audit_head
+from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
 from ingest.findings import Finding
-from ingest.fixity_audit import verify_version
+from ingest.fixity_audit import check_copy, enqueue_due, verify_version
+from ingest.fixity_policy import TIERS
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
 from workers.reliability import (
+    TASK_ANCHOR_AUDIT,
+    FIXITY_PLAN_EVERY,
+    QUEUE_FIXITY,
     QUEUE_INGEST,
     SWEEP_LIMIT,
+    TASK_CHECK_COPY,
+    TASK_ENQUEUE_DUE_FIXITY,
     TASK_INGEST_ITEM,
     TASK_REQUEUE_STUCK,
     TASK_VERIFY_VERSION,
@@ -99,7 +106,29 @@ def ingest_item_task(task: Task, item_id: Any) -> str:
         return "error"
     if outcome == "retry":
         raise _retry(task)
+    _anchor(task)
     return outcome
+
+
+def _anchor(task: Task) -> None:
+    """Anchor the audit chain's head after a task that appended events; best effort
+    (beat's periodic anchor catches up on what a failure here leaves)."""
+    try:
+        anchor_audit_head(_app(task).services())
+    except StrongroomError as exc:
+        log.warning("audit head not anchored: %s", exc)
+    except Exception:  # never let anchoring turn a finished task into a failed one
+        log.exception("audit head not anchored")
+
+
+def anchor_audit_head_task(task: Task) -> bool:
+    """Write the audit chain's head to every location unless it is anchored already.
+    Returns whether a new anchor was written; never raises (beat comes again)."""
+    try:
+        return anchor_audit_head(_app(task).services()) is not None
+    except Exception:
+        log.exception("anchoring the audit head failed; the next run tries again")
+        return False
 
 
 def _ingest(task: Task, item_id: str, final_attempt: bool) -> str:
@@ -150,7 +179,63 @@ def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
     except Exception:
         log.exception("fixity check of %s v%s: unexpected error", package_id, number)
         return "error"
+    _anchor(task)
     return check.status
+
+
+def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tier: Any) -> str:
+    """Run one planned fixity check of one copy (a version in the store at the
+    location URL ``location``) and record it; returns ok / failed.
+
+    Raises celery's Retry while the store or catalog is unreachable, up to the
+    attempt bound; then the check is dropped and its queue entry stays queued,
+    so the planner sends it again once the policy's requeue_after has passed.
+    """
+    if (not _is_uuid(package_id) or not isinstance(number, int) or isinstance(number, bool)
+            or not isinstance(location, str) or tier not in TIERS):
+        log.error("fixity message with unusable arguments %r: dropped",
+                  (package_id, number, location, tier))
+        return "refused"
+    try:
+        check = check_copy(_app(task).services(), package_id, number, location, tier)
+    except TRANSIENT_ERRORS as exc:
+        if _last_attempt(task):
+            log.warning("%s check of %s v%s in %s: %s; given up", tier, package_id, number,
+                        location, exc)
+            return "gave-up"
+        raise _retry(task) from exc
+    except NotFound:
+        log.error("fixity message for %s v%s in %s, which is unknown: dropped",
+                  package_id, number, location)
+        return "unknown"
+    except Exception:
+        log.exception("%s check of %s v%s in %s: unexpected error", tier, package_id, number,
+                      location)
+        return "error"
+    _anchor(task)
+    return check.status
+
+
+def enqueue_due_fixity_task(task: Task) -> int:
+    """Plan the fixity checks due now and send each to the fixity queue, once they
+    are queued in the catalog. Returns how many were sent; never raises (the next
+    run plans again, and a lost message is re-planned after requeue_after)."""
+    app = _app(task)
+    try:
+        services = app.services()
+        due = enqueue_due(services, app.worker_settings.fixity_policy, services.clock.now(),
+                          period=FIXITY_PLAN_EVERY)
+        if not due:
+            return 0
+        with app.producer_or_acquire() as producer:
+            for check in due:
+                app.send_task(TASK_CHECK_COPY, queue=QUEUE_FIXITY, producer=producer,
+                              args=[check.package_id, check.number, check.location, check.tier])
+    except Exception:
+        log.exception("planning due fixity checks failed; the next run tries again")
+        return 0
+    log.info("sent %d due fixity checks", len(due))
+    return len(due)
 
 
 # --------------------------------------------------------------------------- stuck items
@@ -191,3 +276,6 @@ def register_tasks(app: StrongroomCelery) -> None:
     app.task(bind=True, name=TASK_INGEST_ITEM)(ingest_item_task)
     app.task(bind=True, name=TASK_VERIFY_VERSION)(verify_version_task)
     app.task(bind=True, name=TASK_REQUEUE_STUCK)(requeue_stuck_items_task)
+    app.task(bind=True, name=TASK_CHECK_COPY)(check_copy_task)
+    app.task(bind=True, name=TASK_ENQUEUE_DUE_FIXITY)(enqueue_due_fixity_task)
+    app.task(bind=True, name=TASK_ANCHOR_AUDIT)(anchor_audit_head_task)

@@ -173,7 +173,7 @@ def test_ingest_and_fixity_work_go_to_separate_queues(app: App) -> None:
 
 
 def test_beat_sweeps_for_stuck_items_and_drops_a_sweep_that_waited_too_long(app: App) -> None:
-    (entry,) = app.conf.beat_schedule.values()
+    entry = app.conf.beat_schedule["requeue-stuck-items"]
     assert entry["task"] == TASK_REQUEUE_STUCK
     assert entry["schedule"] == timedelta(seconds=30)
     assert entry["options"]["expires"] == 30
@@ -457,3 +457,29 @@ def test_submit_with_the_broker_down_keeps_items_accepted_and_requeue_finishes_t
     assert again["requeued"] == 3
     assert sorted(i["status"] for i in again["items"]) == ["rejected", "stored", "stored"]
     assert run("status", report["batch_id"], "--stuck-after", "0", expect=1)["stuck"] == 0
+
+
+def test_a_finished_ingest_anchors_the_audit_head_and_beat_anchors_at_intervals(
+        app: App, monkeypatch: MonkeyPatch) -> None:
+    anchored: list[Any] = []
+    monkeypatch.setattr(tasks, "anchor_audit_head", anchored.append)
+    fake_pipeline(monkeypatch, "done")
+    services = services_with(FakeCatalog(accepted()))
+    run_task(app, TASK_INGEST_ITEM, ITEM, services=services)
+    assert anchored == [services]
+
+    entry = app.conf.beat_schedule["anchor-audit-head"]
+    assert entry["task"] == "strongroom.anchor_audit_head"
+    assert entry["task"] in app.tasks
+    assert run_task(app, entry["task"], services=services) is False  # recorded, returned None
+    assert len(anchored) == 2
+
+
+def test_a_retried_ingest_does_not_anchor(app: App, monkeypatch: MonkeyPatch,
+                                          retries_sent: Sent) -> None:
+    anchored: list[Any] = []
+    monkeypatch.setattr(tasks, "anchor_audit_head", anchored.append)
+    fake_pipeline(monkeypatch, "retry")
+    with pytest.raises(Retry):
+        run_task(app, TASK_INGEST_ITEM, ITEM, services=services_with(FakeCatalog(accepted())))
+    assert anchored == []

@@ -1,0 +1,106 @@
+"""Reconciliation: the catalog and each storage location, compared in both directions.
+
+- Every file of every committed version has its object in the location
+  (``FILE_MISSING`` otherwise).
+- Every object in the location belongs to a committed version:
+  an object under a committed version's prefix that the catalog does not list
+  is ``UNEXPECTED_FILE``; one under a version prefix (``{package_id}/v{N}/``)
+  with only a pending claim or no version row at all was left by an ingest that
+  crashed or is still running (``INGEST_LEFTOVER``, reported apart: the next
+  attempt of that item cleans it up); anything else is a stranger
+  (``UNTRACKED_OBJECT``).
+
+Objects under ``_audit/`` (the audit chain's anchors) belong to the service.
+Findings name the full object key as their path, and their location. Only
+listings are read, no object's bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from ingest.anchoring import AUDIT_PREFIX
+from ingest.findings import Finding
+from ingest.ports import Catalog, ObjectStore
+
+#: Key prefixes the service itself writes outside packages.
+RESERVED_PREFIXES = (AUDIT_PREFIX,)
+
+COMMITTED = "committed"
+_VERSION_KEY = re.compile(r"^(?P<package>[^/]+)/v(?P<number>[1-9][0-9]*)/(?P<path>.+)$")
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What one location holds that it should not, or lacks."""
+
+    location: str
+    objects: int
+    #: FILE_MISSING, UNEXPECTED_FILE, UNTRACKED_OBJECT
+    findings: tuple[Finding, ...]
+    #: INGEST_LEFTOVER
+    leftovers: tuple[Finding, ...]
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.findings else "ok"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"location": self.location, "objects": self.objects, "status": self.status,
+                "findings": [f.to_dict() for f in self.findings],
+                "leftovers": [f.to_dict() for f in self.leftovers]}
+
+
+def version_of_key(key: str) -> tuple[str, int, str] | None:
+    """(package id, version number, bag-relative path) of a key shaped like a
+    version's object, or None."""
+    match = _VERSION_KEY.match(key)
+    if match is None:
+        return None
+    try:
+        package_id = str(uuid.UUID(match["package"]))
+    except ValueError:
+        return None
+    if package_id != match["package"]:
+        return None
+    return package_id, int(match["number"]), match["path"]
+
+
+def reconcile_location(catalog: Catalog, store: ObjectStore) -> Reconciliation:
+    """Compare ``store`` with the catalog, both ways (see the module docstring).
+
+    Raises StorageUnavailable, CatalogUnavailable.
+    """
+    states = catalog.version_states()
+    expected = catalog.committed_paths()
+    unseen = {(*version, path) for version, paths in expected.items() for path in paths}
+    findings: list[Finding] = []
+    leftovers: list[Finding] = []
+    objects = 0
+    for info in store.list(""):
+        objects += 1
+        if info.key.startswith(RESERVED_PREFIXES):
+            continue
+        parts = version_of_key(info.key)
+        if parts is None:
+            findings.append(Finding("UNTRACKED_OBJECT", path=info.key, location=store.location))
+            continue
+        package_id, number, path = parts
+        if states.get((package_id, number)) != COMMITTED:
+            leftovers.append(Finding("INGEST_LEFTOVER", path=info.key, location=store.location))
+        elif path in expected.get((package_id, number), ()):
+            unseen.discard(parts)
+        else:
+            findings.append(Finding("UNEXPECTED_FILE", path=info.key, location=store.location))
+    findings.extend(
+        Finding("FILE_MISSING", path=f"{package_id}/v{number}/{path}", location=store.location)
+        for package_id, number, path in unseen)
+    findings.sort(key=lambda f: (f.path or "", f.code))
+    return Reconciliation(store.location, objects, tuple(findings), tuple(leftovers))
+
+
+def reconcile(catalog: Catalog, stores: tuple[ObjectStore, ...] | list[ObjectStore]) -> list[Reconciliation]:
+    """``reconcile_location`` for each of ``stores``, in order. Raises as it does."""
+    return [reconcile_location(catalog, store) for store in stores]

@@ -1,0 +1,235 @@
+"""Fixity audits on a schedule: run-due, report, reconcile."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import click
+
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _settings_and_services,
+    command_errors,
+    json_option,
+    main,
+)
+from strongroom.cli.replicas import anchor_after
+
+
+class _Moment(click.ParamType):
+    """An ISO 8601 date or date and time; without a zone, UTC."""
+
+    name = "DATETIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(value), time())
+            except ValueError:
+                self.fail(f"{value!r} is not an ISO 8601 date or date and time", param, ctx)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+MOMENT = _Moment()
+
+
+def _services_at(as_of: datetime | None):  # type: ignore[no-untyped-def]
+    """Settings, and services whose clock says ``as_of`` when given."""
+    from dataclasses import replace
+
+    from ingest.clock import FixedClock
+
+    settings, services = _settings_and_services()
+    if as_of is not None:
+        services = replace(services, clock=FixedClock(as_of))
+    return settings, services
+
+
+@main.group()
+def fixity() -> None:
+    """Fixity audits by policy: run the due checks, report coverage, reconcile."""
+
+
+# --------------------------------------------------------------------------- run-due
+
+
+@fixity.command("run-due")
+@click.option("--budget", type=click.IntRange(min=0), metavar="BYTES",
+              help="Most bytes deep checks may read in this run (default: the daily budget).")
+@click.option("--as-of", type=MOMENT, help="Plan and record as if it were this moment.")
+@json_option
+@command_errors
+def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -> None:
+    """Run, in this process, every fixity check the policy says is due.
+
+    Paced for one run a day (cron); exit 1 when any check found damage."""
+    from ingest.fixity_audit import run_due
+    from strongroom.settings import fixity_policy
+
+    settings, services = _services_at(as_of)
+    run = run_due(services, fixity_policy(settings), budget=budget)
+    anchor_after(services)
+    document = run.to_dict()
+
+    def human(doc: dict[str, Any]) -> None:
+        for c in doc["checks"]:
+            click.echo(f"{c['status']:<6} {c['tier']:<7} {c['package_id']} v{c['version']} "
+                       f"{c['location']}")
+            for f in c["findings"]:
+                click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+        for p in doc["unreachable"]:
+            click.echo(f"unreachable {p['tier']} {p['package_id']} v{p['version']} {p['location']}")
+        click.echo(f"{doc['checked']} checked, {doc['failed']} failed, "
+                   f"{doc['octets']} bytes read by deep checks")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_PROBLEMS if run.failed else EXIT_OK)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _report(services: Any, settings: Any, since: datetime | None, reconcile: bool) -> dict[str, Any]:
+    from ingest.fixity_policy import DEEP, coverage
+    from ingest.reconciliation import reconcile as reconcile_all
+    from strongroom.settings import fixity_policy
+
+    policy = fixity_policy(settings)
+    as_of = services.clock.now()
+    catalog = services.catalog
+    copies = catalog.fixity_copies([store.location for store in services.locations])
+    figure = coverage(copies, policy, as_of)
+    failed = catalog.fixity_checks(since=since, failed_only=True)
+    if since is None:
+        # Without a date: what is wrong now, the last check of each copy and tier.
+        latest = {(c.package_id, c.number, c.location, DEEP): c.last_deep for c in copies}
+        latest |= {(c.package_id, c.number, c.location, "shallow"): c.last_shallow for c in copies}
+        failed = [f for f in failed
+                  if latest.get((f.package_id, f.number, f.location, f.tier)) == f.checked_at]
+    reconciled = reconcile_all(catalog, services.locations) if reconcile else []
+    overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
+                "last_deep": c.last_deep.isoformat() if c.last_deep else None,
+                "due": c.deep_deadline(policy).isoformat()} for c in figure.overdue]
+    problems = bool(failed or overdue or any(r.findings for r in reconciled))
+    return {
+        "as_of": as_of.isoformat(),
+        "since": since.isoformat() if since else None,
+        "policy": {"window_days": settings.fixity_window_days,
+                   "bytes_per_day": settings.fixity_bytes_per_day,
+                   "shallow_interval_days": settings.fixity_shallow_interval_days},
+        "coverage": figure.to_dict(),
+        "overdue": overdue,
+        "failures": [check.to_dict() for check in failed],
+        "reconciliation": [r.to_dict() for r in reconciled],
+        "status": "failed" if problems else "ok",
+    }
+
+
+CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
+
+
+def _csv(doc: dict[str, Any]) -> str:
+    """One row per fact: coverage per location (and overall), overdue copy, finding."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    cov = doc["coverage"]
+    writer.writerow({"kind": "coverage", "at": doc["as_of"],
+                     "detail": f"{cov['covered']}/{cov['versions']}"})
+    for loc in cov["locations"]:
+        writer.writerow({"kind": "coverage", "location": loc["location"], "at": doc["as_of"],
+                         "detail": f"{loc['covered']}/{loc['versions']}"})
+    for o in doc["overdue"]:
+        writer.writerow({"kind": "overdue", "package_id": o["package_id"], "version": o["version"],
+                         "location": o["location"], "tier": "deep", "at": o["due"]})
+    for check in doc["failures"]:
+        for f in check["findings"]:
+            writer.writerow({"kind": "failure", "package_id": check["package_id"],
+                             "version": check["version"], "location": check["location"],
+                             "tier": check["tier"], "code": f["code"], "path": f.get("path"),
+                             "at": check["checked_at"], "detail": f["message"]})
+    for r in doc["reconciliation"]:
+        for kind, findings in (("reconciliation", r["findings"]), ("leftover", r["leftovers"])):
+            for f in findings:
+                writer.writerow({"kind": kind, "location": r["location"], "code": f["code"],
+                                 "path": f.get("path"), "at": doc["as_of"],
+                                 "detail": f["message"]})
+    return out.getvalue()
+
+
+@fixity.command("report")
+@json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: one row per fact.")
+@click.option("--since", type=MOMENT,
+              help="List every failed check since DATE (default: each copy's current failures).")
+@click.option("--as-of", type=MOMENT, help="Report as if it were this moment.")
+@click.option("--no-reconcile", is_flag=True,
+              help="Skip listing the stores (reconciliation).")
+@command_errors
+def report_command(as_json: bool, as_csv: bool, since: datetime | None,
+                   as_of: datetime | None, no_reconcile: bool) -> None:
+    """Coverage (versions deep-verified inside the window, overall and per location),
+    overdue copies and failures with their codes. Exit 1 when anything failed or is
+    overdue."""
+    if as_json and as_csv:
+        raise click.UsageError("choose --json or --csv, not both")
+    settings, services = _services_at(as_of)
+    doc = _report(services, settings, since, reconcile=not no_reconcile)
+
+    def human(d: dict[str, Any]) -> None:
+        cov = d["coverage"]
+        click.echo(f"coverage {cov['covered']}/{cov['versions']} versions deep-verified "
+                   f"within {cov['window_days']:g} days as of {d['as_of']}")
+        for loc in cov["locations"]:
+            click.echo(f"  {loc['covered']}/{loc['versions']} {loc['location']}")
+        for o in d["overdue"]:
+            click.echo(f"overdue {o['package_id']} v{o['version']} {o['location']} (due {o['due']})")
+        for check in d["failures"]:
+            for f in check["findings"]:
+                click.echo(f"failed  {check['tier']} {check['package_id']} v{check['version']} "
+                           f"{check['location']} {f['code']} {f.get('path', '')}")
+        for r in d["reconciliation"]:
+            for f in (*r["findings"], *r["leftovers"]):
+                click.echo(f"{f['code']} {r['location']} {f.get('path', '')}")
+
+    if as_csv:
+        click.echo(_csv(doc), nl=False)
+    else:
+        _emit(as_json, doc, human)
+    sys.exit(EXIT_PROBLEMS if doc["status"] == "failed" else EXIT_OK)
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+@fixity.command("reconcile")
+@json_option
+@command_errors
+def reconcile_command(as_json: bool) -> None:
+    """Compare the catalog with every location both ways: missing objects, objects of
+    no committed version (crashed ingests' leftovers reported apart). Exit 1 on
+    anything but leftovers."""
+    from ingest.reconciliation import reconcile
+
+    _, services = _settings_and_services()
+    results = reconcile(services.catalog, services.locations)
+    document = {"locations": [r.to_dict() for r in results]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for r in doc["locations"]:
+            click.echo(f"{r['status']:<6} {r['location']} ({r['objects']} objects)")
+            for f in (*r["findings"], *r["leftovers"]):
+                click.echo(f"       {f['code']} {f.get('path', '')}")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_PROBLEMS if any(r.findings for r in results) else EXIT_OK)
