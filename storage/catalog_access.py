@@ -1,7 +1,257 @@
-"""The catalog's API tokens and package search."""
+"""The catalog's API tokens and package search.
+
+Tokens: a secret is made here, shown to the caller once, and only its SHA-256
+is stored; a lookup hashes what a request presents and compares hashes, so the
+secret itself never reaches the database or a log line.
+
+Search: the latest committed version of each package, filtered by identifier
+(prefix), title words (each word must appear, case-insensitive), collection,
+type and a date range, in identifier order. Pages are cut by keyset on the
+identifier (unique per package), so a cursor stays right while packages are
+added: the next page starts after the last identifier seen, never at an offset.
+"""
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+
+from ingest.errors import InputError, NotFound
+from storage.tables import Package, Version
+from storage.tables_access import ROLES, ApiToken
+
+#: Secrets start with this, so a leaked one is easy to recognize and search for.
+TOKEN_PREFIX = "srt_"
+#: Rows read from the database per round while filling one page.
+_SCAN_ROWS = 200
+
+
+class TokenNotFound(NotFound):
+    """No token with that id or name."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as the catalog knows it: never the secret."""
+
+    token_id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "token_id": self.token_id,
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "revoked_at": self.revoked_at.isoformat().replace("+00:00", "Z")
+            if self.revoked_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class PackageQuery:
+    """What a search asks for; every field is optional and they all must hold."""
+
+    identifier: str | None = None
+    title: str | None = None
+    collection: str | None = None
+    type: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+@dataclass(frozen=True)
+class PackageHit:
+    package_id: str
+    identifier: str
+    title: str
+    latest_version: int
+    date: str | None
+    type: str | None
+    collection: str | None
+
+
+@dataclass(frozen=True)
+class PackagePage:
+    packages: list[PackageHit]
+    #: opaque; pass it back as ``cursor`` for the next page; None on the last page
+    next_cursor: str | None
+
+
+def secret_digest(secret: str) -> str:
+    """The SHA-256 (hex) under which a token secret is stored."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def encode_cursor(identifier: str) -> str:
+    return base64.urlsafe_b64encode(identifier.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The identifier a cursor continues after. Raises InputError for a cursor
+    this catalog did not make."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True
+                                ).decode("utf-8")
+    except (ValueError, UnicodeError) as exc:
+        raise InputError("the cursor is not one this service issued") from exc
+
+
+def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) -> bool:
+    """True when an ISO 8601 date or interval (``1951``, ``1951-06``,
+    ``1951-06-21``, ``1951-06/1951-08``) overlaps [date_from, date_to].
+
+    Works on the text: an ISO date that is a prefix of another covers it, so a
+    start compares as its earliest day and an end as its latest (``~`` sorts
+    after every digit and ``-``).
+    """
+    if date_from is None and date_to is None:
+        return True
+    if not isinstance(record_date, str) or not record_date:
+        return False
+    start, _, end = record_date.partition("/")
+    end = end or start
+    starts_in_time = date_to is None or start <= date_to + "~"
+    ends_in_time = date_from is None or end + "~" >= date_from
+    return starts_in_time and ends_in_time
 
 
 class AccessAndSearch:
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
+
+    # ------------------------------------------------------------------ tokens
+
+    def create_token(self, name: str, role: str) -> tuple[TokenInfo, str]:
+        """Make a token; returns its record and the secret, which is not kept and
+        cannot be shown again. Raises InputError for an unknown role or an empty
+        name, CatalogUnavailable."""
+        if role not in ROLES:
+            raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if not name.strip():
+            raise InputError("a token needs a name saying who or what holds it")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        info = TokenInfo(token_id=str(uuid.uuid4()), name=name, role=role,
+                         created_at=datetime.now(UTC))
+        with self._write() as session:  # type: ignore[attr-defined]
+            session.add(ApiToken(token_id=info.token_id, name=name, role=role,
+                                 secret_sha256=secret_digest(secret),
+                                 created_at=info.created_at, revoked_at=None))
+        return info, secret
+
+    def find_token(self, secret: str) -> TokenInfo | None:
+        """The live (not revoked) token whose secret this is, or None.
+        Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            row = session.execute(
+                select(ApiToken).where(ApiToken.secret_sha256 == secret_digest(secret),
+                                       ApiToken.revoked_at.is_(None))
+            ).scalar_one_or_none()
+            return _token_info(row) if row is not None else None
+
+    def revoke_token(self, ref: str) -> list[TokenInfo]:
+        """Revoke the live tokens with this id or name; returns them.
+        Raises TokenNotFound when none matches, CatalogUnavailable."""
+        now = datetime.now(UTC)
+        with self._write() as session:  # type: ignore[attr-defined]
+            rows = session.execute(
+                select(ApiToken).where((ApiToken.token_id == ref) | (ApiToken.name == ref),
+                                       ApiToken.revoked_at.is_(None))
+            ).scalars().all()
+            if not rows:
+                raise TokenNotFound(f"no live token with id or name {ref!r}")
+            session.execute(
+                update(ApiToken).where(ApiToken.token_id.in_([r.token_id for r in rows]))
+                .values(revoked_at=now).execution_options(synchronize_session=False))
+            return [_token_info(r, revoked_at=now) for r in rows]
+
+    def list_tokens(self) -> list[TokenInfo]:
+        """Every token, live and revoked, oldest first. Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            rows = session.execute(
+                select(ApiToken).order_by(ApiToken.created_at, ApiToken.token_id)).scalars().all()
+            return [_token_info(r) for r in rows]
+
+    # ------------------------------------------------------------------ search
+
+    def search_packages(self, query: PackageQuery, *, cursor: str | None = None,
+                        limit: int = 50) -> PackagePage:
+        """One page of packages matching ``query``, by identifier.
+
+        Identifier and title are filtered by the database; collection, type and
+        date come from the record of the latest version and are filtered here,
+        reading rows a batch at a time until the page is full.
+        Raises InputError for a bad cursor, CatalogUnavailable.
+        """
+        after = decode_cursor(cursor) if cursor else None
+        limit = max(1, limit)
+        hits: list[PackageHit] = []
+        while True:
+            rows = self._search_rows(query, after)
+            for package, version in rows:
+                hit = _hit(package, version)
+                if _matches_record(query, version.record or {}):
+                    hits.append(hit)
+                    if len(hits) > limit:
+                        return PackagePage(hits[:limit], encode_cursor(hits[limit - 1].identifier))
+            if len(rows) < _SCAN_ROWS:
+                return PackagePage(hits, None)
+            after = rows[-1][0].identifier
+
+    def _search_rows(self, query: PackageQuery, after: str | None) -> list[tuple[Package, Version]]:
+        conditions = [Package.latest_version.is_not(None)]
+        if after is not None:
+            conditions.append(Package.identifier > after)
+        if query.identifier:
+            conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
+        for word in (query.title or "").split():
+            conditions.append(Package.title.icontains(word, autoescape=True))
+        with self._read() as session:  # type: ignore[attr-defined]
+            return [tuple(row) for row in session.execute(  # type: ignore[misc]
+                select(Package, Version)
+                .join(Version, and_(Version.package_id == Package.package_id,
+                                    Version.number == Package.latest_version))
+                .where(*conditions)
+                .order_by(Package.identifier)
+                .limit(_SCAN_ROWS)
+            ).all()]
+
+
+def _token_info(row: ApiToken, revoked_at: datetime | None = None) -> TokenInfo:
+    return TokenInfo(token_id=row.token_id, name=row.name, role=row.role,
+                     created_at=row.created_at, revoked_at=revoked_at or row.revoked_at)
+
+
+def _hit(package: Package, version: Version) -> PackageHit:
+    record = version.record or {}
+    return PackageHit(
+        package_id=package.package_id,
+        identifier=package.identifier,
+        title=package.title or "",
+        latest_version=package.latest_version or 0,
+        date=_text(record.get("date")),
+        type=_text(record.get("type")),
+        collection=_text(record.get("collection")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _matches_record(query: PackageQuery, record: dict[str, Any]) -> bool:
+    if query.collection is not None and record.get("collection") != query.collection:
+        return False
+    if query.type is not None and record.get("type") != query.type:
+        return False
+    return date_overlaps(record.get("date"), query.date_from, query.date_to)

@@ -1,0 +1,266 @@
+"""Unpacking an uploaded batch archive (zip or tar) into a fresh staging folder.
+
+An archive from the network is hostile until proven otherwise. Before one byte
+is written, every member is listed and checked, and every problem reported at
+once: a name that is absolute, holds ``..`` or is otherwise unsafe
+(zip-slip), a link (symbolic or hard: the batch reader refuses links anyway,
+and a link is how an extraction is tricked into writing elsewhere), a device,
+FIFO or other non-regular member, a duplicate name, too many members, too many
+bytes in all, or a compression ratio only a zip bomb has. Only then are the
+members written, each with an exclusive create under the staging folder and a
+byte count that stops at the size the archive declared, so a header that lies
+cannot fill the disk either. Tar members go through ``tarfile``'s own ``data``
+filter as well, as a second line of defence.
+
+A refused archive leaves the staging folder empty.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from ingest.errors import ArchiveRefused
+from ingest.findings import Finding
+from ingest.paths import check_relative_path, display_path
+
+ArchiveKind = Literal["zip", "tar"]
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What an upload may unpack to. The defaults suit a reading-room batch."""
+
+    max_members: int = 10_000
+    max_total_bytes: int = 10 * 1024**3
+    #: uncompressed / compressed size of one member; ordinary documents stay far below
+    max_ratio: float = 200.0
+    #: members smaller than this are not ratio-checked: tiny files compress oddly
+    ratio_floor_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: str          # relative, '/'-separated, no trailing '/'
+    is_dir: bool
+    size: int
+
+
+def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
+                   limits: ArchiveLimits = ArchiveLimits()) -> Path:
+    """Check every member of ``archive``, then unpack it into ``target``.
+
+    ``target`` must not exist yet (it is created) or be empty. Returns the
+    batch folder: ``target`` itself, or its single top-level folder when the
+    archive wraps the batch in one (as ``zip -r batch.zip my-batch/`` does) and
+    that folder is not itself an item (it has no ``metadata.json``).
+    Raises ArchiveRefused with findings ARCHIVE_UNSAFE_MEMBER, ARCHIVE_TOO_LARGE
+    or ARCHIVE_UNREADABLE; ``target`` is left empty then.
+    """
+    root = Path(target)
+    root.mkdir(parents=True, exist_ok=True)
+    if any(root.iterdir()):
+        raise ArchiveRefused(f"staging folder {root} is not empty")
+    root = root.resolve()
+    try:
+        if kind == "zip":
+            _unpack_zip(Path(archive), root, limits)
+        else:
+            _unpack_tar(Path(archive), root, limits)
+    except ArchiveRefused:
+        _empty(root)
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError) as exc:
+        _empty(root)
+        raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": _reason(exc)})]) from exc
+    return _batch_root(root)
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def _unpack_zip(archive: Path, root: Path, limits: ArchiveLimits) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        findings: list[Finding] = []
+        if len(infos) > limits.max_members:
+            findings.append(_too_large(f"{len(infos)} members, at most {limits.max_members}"))
+            raise _refused(findings)
+        members: list[tuple[zipfile.ZipInfo, _Member]] = []
+        for info in infos:
+            mode = info.external_attr >> 16
+            kind = stat.S_IFMT(mode) if info.create_system == 3 and mode else 0
+            problem = None
+            if kind == stat.S_IFLNK:
+                problem = "it is a symbolic link"
+            elif kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+                problem = "it is not a regular file or folder"
+            elif info.flag_bits & 0x1:
+                problem = "it is encrypted"
+            elif (info.file_size > limits.ratio_floor_bytes
+                  and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+                findings.append(_too_large(
+                    f"member {display_path(info.filename)!r} expands {info.file_size} bytes from "
+                    f"{info.compress_size} (ratio over {limits.max_ratio:g})"))
+                continue
+            if problem:
+                findings.append(_unsafe(info.filename, problem))
+                continue
+            name = _plain_name(info.filename)
+            if name:
+                members.append((info, _Member(name, info.is_dir(), info.file_size)))
+        findings += _check_members([m for _, m in members], limits)
+        if findings:
+            raise _refused(findings)
+        for info, member in members:
+            if member.is_dir:
+                _make_folder(root, member.name)
+            else:
+                with zf.open(info) as source:
+                    _write_member(root, member, source)
+
+
+# --------------------------------------------------------------------------- tar
+
+
+def _unpack_tar(archive: Path, root: Path, limits: ArchiveLimits) -> None:
+    compressed_size = archive.stat().st_size
+    with tarfile.open(archive, mode="r:*") as tar:
+        findings: list[Finding] = []
+        members: list[tuple[tarfile.TarInfo, _Member]] = []
+        for count, info in enumerate(_bounded(tar, limits.max_members + 1), start=1):
+            if count > limits.max_members:
+                raise _refused([_too_large(f"more than {limits.max_members} members")])
+            if info.issym() or info.islnk():
+                findings.append(_unsafe(info.name, f"it is a {'symbolic' if info.issym() else 'hard'}"
+                                                   f" link to {display_path(info.linkname)!r}"))
+            elif not (info.isreg() or info.isdir()):
+                findings.append(_unsafe(info.name, "it is a device, FIFO or other special file"))
+            elif name := _plain_name(info.name):
+                members.append((info, _Member(name, info.isdir(), info.size)))
+        findings += _check_members([m for _, m in members], limits)
+        total = sum(m.size for _, m in members)
+        if (total > limits.ratio_floor_bytes
+                and total > limits.max_ratio * max(compressed_size, 1)):
+            findings.append(_too_large(f"{total} bytes unpacked from {compressed_size} "
+                                       f"(ratio over {limits.max_ratio:g})"))
+        if findings:
+            raise _refused(findings)
+        for info, member in members:
+            try:  # the standard library's own check of the same member, as well as ours
+                tarfile.data_filter(info, str(root))
+            except tarfile.FilterError as exc:
+                raise _refused([_unsafe(info.name, _reason(exc))]) from exc
+            if member.is_dir:
+                _make_folder(root, member.name)
+                continue
+            source = tar.extractfile(info)
+            if source is None:
+                raise _refused([_unsafe(info.name, "it has no readable content")])
+            with source:
+                _write_member(root, member, source)
+
+
+def _bounded(tar: tarfile.TarFile, most: int) -> Iterator[tarfile.TarInfo]:
+    """Members one header at a time, stopping after ``most`` (a tar of a
+    million empty members is a bomb of its own)."""
+    for count, info in enumerate(tar, start=1):
+        yield info
+        if count >= most:
+            return
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _check_members(members: list[_Member], limits: ArchiveLimits) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    total = 0
+    for member in members:
+        for problem in check_relative_path(member.name):
+            findings.append(_unsafe(member.name, problem.params.get("detail", "unsafe name")))
+        if member.name in seen and not member.is_dir:
+            findings.append(_unsafe(member.name, "the name appears twice"))
+        seen.add(member.name)
+        total += member.size
+    if total > limits.max_total_bytes:
+        findings.append(_too_large(f"{total} bytes unpacked, at most {limits.max_total_bytes}"))
+    return findings
+
+
+def _plain_name(name: str) -> str:
+    """The member name without a trailing ``/`` and leading ``./`` (``tar -C dir .``
+    writes those); ``""`` for the archive's own top folder."""
+    name = name.rstrip("/")
+    while name.startswith("./"):
+        name = name[2:]
+    return "" if name == "." else name
+
+
+def _make_folder(root: Path, name: str) -> Path:
+    folder = root.joinpath(*name.split("/"))
+    _inside(root, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_member(root: Path, member: _Member, source: BinaryIO) -> None:
+    parts = member.name.split("/")
+    folder = _make_folder(root, "/".join(parts[:-1])) if len(parts) > 1 else root
+    dest = folder / parts[-1]
+    _inside(root, dest)
+    written = 0
+    with open(dest, "xb") as out:  # exclusive: never through an existing name or link
+        while chunk := source.read(_CHUNK):
+            written += len(chunk)
+            if written > member.size:
+                raise _refused([_too_large(
+                    f"member {display_path(member.name)!r} holds more than the {member.size} "
+                    "bytes its header declares")])
+            out.write(chunk)
+
+
+def _inside(root: Path, path: Path) -> None:
+    resolved = path.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise _refused([_unsafe(str(path.relative_to(root)), "it resolves outside the batch")])
+
+
+def _batch_root(root: Path) -> Path:
+    entries = list(root.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / "metadata.json").exists():
+        return entries[0]
+    return root
+
+
+def _empty(root: Path) -> None:
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _unsafe(name: str, detail: str) -> Finding:
+    return Finding("ARCHIVE_UNSAFE_MEMBER", path=display_path(name), params={"detail": detail})
+
+
+def _too_large(detail: str) -> Finding:
+    return Finding("ARCHIVE_TOO_LARGE", params={"detail": detail})
+
+
+def _refused(findings: list[Finding]) -> ArchiveRefused:
+    return ArchiveRefused("; ".join(f.message for f in findings), findings)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,175 @@
+"""The HTTP API's app factory: settings and services in, a FastAPI app out.
+
+The routes call the same use cases as the CLI. Work that outlives a request
+(ingesting an uploaded batch, a fixity check without a broker) runs on a small
+thread pool owned by the app, so POST returns 202 at once; with a broker it is
+sent to the Celery workers instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+from ingest.pipeline import Services
+from strongroom.api import problems
+from strongroom.settings import Settings
+
+_log = logging.getLogger("strongroom.api")
+API_VERSION = "0.1.0"
+#: How long a callback waits for the workers to finish a batch before giving up.
+CALLBACK_WATCH_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class ApiState:
+    """What every route reaches through ``request.app.state.strongroom``."""
+
+    settings: Settings
+    services: Services
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
+    pending: list[Future[None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ingest(self, batch_id: str, item_ids: Sequence[str],
+               callback_url: str | None = None) -> str:
+        """Have a batch's items ingested: sent to the workers with a broker, else on
+        this process's background pool; then, with ``callback_url``, POST the batch
+        document there once every item is final. Returns how ("queued" or
+        "in-process"). Raises QueueUnavailable (the items stay accepted)."""
+        from workers.dispatch import CeleryDispatcher, InProcessDispatcher
+
+        if self.settings.broker_url:
+            from strongroom.celery_entry import worker_settings
+
+            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            try:
+                dispatcher.ingest(item_ids)
+            finally:
+                dispatcher.close()
+            if callback_url:
+                # The workers finish the items; a light thread watches the catalog.
+                threading.Thread(target=self._watch_then_call, args=(batch_id, callback_url),
+                                 name="batch-callback", daemon=True).start()
+            return "queued"
+        local = InProcessDispatcher(self.services, concurrency=self.settings.concurrency,
+                                    max_attempts=self.settings.max_attempts,
+                                    backoff=self.settings.retry_backoff)
+
+        def ingest_then_call() -> None:
+            local.ingest(list(item_ids))
+            if callback_url:
+                self._call_back(batch_id, callback_url)
+
+        self._run(ingest_then_call)
+        return "in-process"
+
+    def _watch_then_call(self, batch_id: str, url: str, poll: float = 2.0) -> None:
+        from ingest.models import ItemStatus
+
+        deadline = time.monotonic() + CALLBACK_WATCH_SECONDS
+        while time.monotonic() < deadline:
+            items = self.services.catalog.list_items(batch_id)
+            if all(item.status is not ItemStatus.ACCEPTED for item in items):
+                self._call_back(batch_id, url)
+                return
+            time.sleep(poll)
+
+    def _call_back(self, batch_id: str, url: str) -> None:
+        from strongroom.api.callbacks import deliver
+        from strongroom.reports import batch_report
+
+        deliver(url, batch_report(self.services.catalog, batch_id),
+                attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
+
+    def verify(self, package_id: str, numbers: Sequence[int]) -> str:
+        """Deep-check versions: on the workers' fixity queue, or in the background here.
+        Raises QueueUnavailable."""
+        from ingest.fixity_audit import verify_version
+        from workers.dispatch import CeleryDispatcher
+
+        if self.settings.broker_url:
+            from strongroom.celery_entry import worker_settings
+
+            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            try:
+                for number in numbers:
+                    dispatcher.verify_version(package_id, number)
+            finally:
+                dispatcher.close()
+            return "queued"
+        for number in numbers:
+            self._run(verify_version, self.services, package_id, number)
+        return "in-process"
+
+    def _run(self, fn: Callable[..., object], *args: object) -> None:
+        # Requests call this from several threadpool threads at once.
+        with self._lock:
+            self.pending = [f for f in self.pending if not f.done()]
+            future = self.background.submit(fn, *args)
+            future.add_done_callback(_log_failure)
+            self.pending.append(future)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background work started so far is done (tests, shutdown)."""
+        with self._lock:
+            started = list(self.pending)
+        for future in started:
+            future.result(timeout=timeout)
+
+
+def _log_failure(future: Future[object]) -> None:
+    exc = future.exception()
+    if exc is not None:  # the items stay accepted: `strongroom requeue` sends them again
+        _log.error("background work failed: %s: %s", type(exc).__name__, exc)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The API on ``services`` (built from ``settings`` when not given).
+    Raises SettingsError, CatalogUnavailable."""
+    settings = settings or Settings.from_env()
+    if services is None:
+        from strongroom.bootstrap import build_services
+
+        services = build_services(settings)
+    return _assemble(ApiState(settings, services))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the API, without opening any catalog or store."""
+    return _assemble(None).openapi()
+
+
+def _assemble(state: ApiState | None) -> FastAPI:
+    from strongroom.api import routes_batches, routes_packages, routes_preservation
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if state is not None:
+            state.background.shutdown(wait=True)
+
+    app = FastAPI(
+        title="Strongroom",
+        version=API_VERSION,
+        description="Archival ingest and preservation: submit batches, follow them, "
+                    "read, search and fetch verified BagIt packages, check fixity and "
+                    "read the audit log. Every request carries `Authorization: Bearer "
+                    "TOKEN`; errors are RFC 9457 problem details.",
+        lifespan=lifespan,
+    )
+    app.state.strongroom = state
+    problems.install(app)
+    app.include_router(routes_batches.router)
+    app.include_router(routes_packages.router)
+    app.include_router(routes_preservation.router)
+    return app

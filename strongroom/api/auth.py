@@ -1,0 +1,64 @@
+"""Who may do what: bearer tokens and the four roles.
+
+Every request carries ``Authorization: Bearer TOKEN``. The token's SHA-256 is
+looked up in the catalog (the secret itself is never stored nor logged); a
+missing, unknown or revoked token gets 401, a token whose role may not use the
+route gets 403. ``admin`` may use every route.
+
+=================  =========  =======  ======  =====
+permission         submitter  auditor  reader  admin
+=================  =========  =======  ======  =====
+submit, batches    yes                         yes
+read packages                 yes      yes     yes
+fixity, audit log             yes              yes
+=================  =========  =======  ======  =====
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from strongroom.api.problems import forbidden, unauthorized
+
+
+class Permission(str, enum.Enum):
+    SUBMIT = "submit"
+    READ_PACKAGES = "read packages"
+    PRESERVE = "fixity and audit"
+
+
+#: role -> what it may do; admin may do everything.
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "submitter": frozenset({Permission.SUBMIT}),
+    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE}),
+    "reader": frozenset({Permission.READ_PACKAGES}),
+    "admin": frozenset(Permission),
+}
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `strongroom token create`")
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """A dependency that lets the request through only with a live token whose
+    role has ``permission``; it returns the token. Raises the 401/403 problems."""
+
+    async def check(request: Request,
+                    credentials: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
+                    ) -> Any:
+        if credentials is None or not credentials.credentials:
+            raise unauthorized("send Authorization: Bearer TOKEN")
+        catalog = request.app.state.strongroom.services.catalog
+        token = await run_in_threadpool(catalog.find_token, credentials.credentials)
+        if token is None:
+            raise unauthorized("the token is unknown or revoked")
+        if permission not in ROLE_PERMISSIONS.get(token.role, frozenset()):
+            raise forbidden(f"role {token.role!r} may not {permission.value}")
+        return token
+
+    return check

@@ -1,0 +1,118 @@
+"""The JSON shapes the API answers with, for validation and the OpenAPI document.
+
+They follow ``strongroom.reports`` (the CLI's ``--json`` documents), so a tool
+reads a batch or a package the same way from either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FindingOut(BaseModel):
+    code: str = Field(description="stable code from the finding catalogue")
+    message: str
+    path: str | None = None
+    pointer: str | None = None
+    location: str | None = None
+    expected: Any = None
+    found: Any = None
+    params: dict[str, Any] | None = None
+
+
+class ItemOut(BaseModel):
+    name: str
+    item_id: str
+    status: str = Field(description="accepted, stored, unchanged, rejected or failed")
+    package_id: str | None
+    version: int | None
+    attempts: int
+    findings: list[FindingOut]
+
+
+class BatchOut(BaseModel):
+    batch_id: str
+    source: str
+    submitted_at: str | None
+    schema_: str = Field(alias="schema")
+    findings: list[FindingOut]
+    counts: dict[str, int]
+    items: list[ItemOut]
+    dispatch: str | None = Field(default=None,
+                                 description="in-process or queued (on POST only)")
+
+    model_config = {"populate_by_name": True}
+
+
+class FileOut(BaseModel):
+    path: str
+    size: int
+    sha256: str
+    sha512: str
+
+
+class FixityOut(BaseModel):
+    at: str | None
+    outcome: str | None
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: str | None
+    batch_id: str | None
+    item_id: str | None
+    payload_oxum: str
+    last_fixity: FixityOut | None
+    files: list[FileOut] = []
+
+
+class PackageOut(BaseModel):
+    package_id: str
+    identifier: str
+    title: str
+    latest_version: int
+    metadata: dict[str, Any]
+    versions: list[VersionOut]
+
+
+class PackageHitOut(BaseModel):
+    package_id: str
+    identifier: str
+    title: str
+    latest_version: int
+    date: str | None
+    type: str | None
+    collection: str | None
+
+
+class PackageListOut(BaseModel):
+    packages: list[PackageHitOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; "
+                                                "null on the last page")
+
+
+class FixityStartOut(BaseModel):
+    package_id: str
+    versions: list[int]
+    dispatch: str = Field(description="in-process or queued")
+
+
+class FixityReportOut(BaseModel):
+    package_id: str
+    versions: list[VersionOut]
+    events: list[dict[str, Any]] = Field(description="the package's fixity-check events")
+
+
+class EventsOut(BaseModel):
+    events: list[dict[str, Any]]
+    next_after: int | None = Field(description="pass as `after` for the next page")
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    count: int
+    head: str
+    first_bad_seq: int | None
+    reason: str | None

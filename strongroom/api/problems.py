@@ -1,0 +1,171 @@
+"""Errors as RFC 9457 problem details, in one place.
+
+Domain errors carry no HTTP status: this module alone decides which status and
+problem type each one becomes. A problem's ``type`` names a finding code or an
+error kind (``urn:strongroom:problem:archive-unsafe-member``), so a client keys
+on it exactly as the CLI's ``--json`` users key on finding codes; ``findings``
+lists every finding, with its path or JSON pointer, as ``strongroom status``
+shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest.errors import (
+    ArchiveRefused,
+    CatalogUnavailable,
+    InputError,
+    NotFound,
+    QueueUnavailable,
+    StorageUnavailable,
+    StrongroomError,
+)
+
+MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger("strongroom.api")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    findings: list[dict[str, Any]] | None = Field(
+        default=None, description="every finding, each with its stable code")
+
+
+class ApiProblem(Exception):
+    """A refusal decided by the HTTP layer itself (authentication, limits)."""
+
+    def __init__(self, status: int, kind: str, title: str, detail: str | None = None,
+                 headers: dict[str, str] | None = None,
+                 findings: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail or title)
+        self.status, self.kind, self.title, self.detail = status, kind, title, detail
+        self.headers = headers or {}
+        self.findings = findings
+
+
+def unauthorized(detail: str) -> ApiProblem:
+    return ApiProblem(401, "unauthorized", "Authentication required", detail,
+                      headers={"WWW-Authenticate": 'Bearer realm="strongroom"'})
+
+
+def forbidden(detail: str) -> ApiProblem:
+    return ApiProblem(403, "forbidden", "Not allowed for this token's role", detail)
+
+
+#: Domain error -> (status, problem kind, title). The first matching class wins.
+_DOMAIN: list[tuple[type[StrongroomError], int, str, str]] = [
+    (ArchiveRefused, 422, "archive-refused", "The uploaded archive was refused"),
+    (NotFound, 404, "not-found", "Not found"),
+    (InputError, 400, "bad-input", "The request cannot be used"),
+    (CatalogUnavailable, 503, "catalog-unavailable", "The catalog cannot be reached; try again"),
+    (StorageUnavailable, 503, "storage-unavailable", "Storage cannot be reached; try again"),
+    (QueueUnavailable, 503, "queue-unavailable", "The work queue cannot be reached; try again"),
+]
+
+
+def problem_type(kind: str) -> str:
+    """The ``type`` URI of a problem kind or finding code."""
+    return "urn:strongroom:problem:" + kind.lower().replace("_", "-")
+
+
+def problem_response(status: int, kind: str, title: str, detail: str | None = None, *,
+                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     findings: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """A problem+json response."""
+    body = Problem(type=problem_type(kind), title=title, status=status, detail=detail,
+                   instance=instance, findings=findings)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type=MEDIA_TYPE, headers=headers)
+
+
+def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
+    for cls, status, kind, title in _DOMAIN:
+        if isinstance(exc, cls):
+            findings = None
+            if isinstance(exc, ArchiveRefused):
+                findings = [f.to_dict() for f in exc.findings]  # type: ignore[attr-defined]
+                kind = exc.findings[0].code if exc.findings else kind  # type: ignore[attr-defined]
+            headers = {"Retry-After": "30"} if status == 503 else None
+            return problem_response(status, kind, title, str(exc), instance=request.url.path,
+                                    headers=headers, findings=findings)
+    _log.error("unexpected domain error on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(500, "internal", "Internal error", type(exc).__name__,
+                            instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json, and make the
+    OpenAPI document say so."""
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(exc.status, exc.kind, exc.title, exc.detail,
+                                instance=request.url.path, headers=exc.headers,
+                                findings=exc.findings)
+
+    @app.exception_handler(StrongroomError)
+    async def domain_error(request: Request, exc: StrongroomError) -> JSONResponse:
+        return _domain(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                           for e in exc.errors())
+        return problem_response(422, "invalid-request", "The request is not valid", detail,
+                                instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
+                                instance=request.url.path, headers=exc.headers)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[0] in "45" and "application/json" in content:
+                            content[MEDIA_TYPE] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_DESCRIPTIONS = {
+    400: "The request cannot be used (a bad cursor, a bad parameter)",
+    401: "No token, or a token that is unknown or revoked",
+    403: "The token's role may not do this",
+    404: "No such package, version, file or batch",
+    408: "The upload stalled; nothing of it was kept",
+    413: "The upload is larger than this service accepts",
+    415: "The body is neither a zip nor a tar",
+    416: "The requested range is outside the file",
+    422: "The request or the uploaded archive was refused; findings say why",
+    503: "The catalog, storage or work queue cannot be reached; try again",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route, for its OpenAPI entry (401 and 403 always)."""
+    wanted = sorted({401, 403, 422, 503, *statuses})
+    return {status: {"model": Problem, "description": _DESCRIPTIONS[status]}
+            for status in wanted}

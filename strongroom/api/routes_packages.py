@@ -1,0 +1,154 @@
+"""Reading packages: list and search, one package, a whole bag, one file (with Range)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ingest.errors import NotFound
+from strongroom.api.auth import Permission, require
+from strongroom.api.delivery import bag_chunks, file_chunks
+from strongroom.api.models import PackageListOut, PackageOut
+from strongroom.api.problems import ApiProblem, documented
+from strongroom.reports import package_report
+
+router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
+
+_ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+PackageRef = Annotated[str, Path(description="package id or record identifier")]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.strongroom.services
+
+
+@router.get("/packages", response_model=PackageListOut, responses=documented(400),
+            summary="List and search packages")
+def list_packages(
+    request: Request,
+    identifier: Annotated[str | None, Query(max_length=1000,
+                                            description="identifier starts with")] = None,
+    title: Annotated[str | None, Query(max_length=1000,
+                                       description="every word appears in the title")] = None,
+    collection: Annotated[str | None, Query(max_length=1000)] = None,
+    type: Annotated[str | None, Query(max_length=200)] = None,
+    date_from: Annotated[str | None, Query(pattern=_ISO_DATE,
+                                           description="ISO 8601 year, month or day")] = None,
+    date_to: Annotated[str | None, Query(pattern=_ISO_DATE)] = None,
+    cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Packages with a committed version, in identifier order, a page at a time.
+    Filters combine; the date range matches records whose date overlaps it."""
+    from storage.catalog_access import PackageQuery
+
+    query = PackageQuery(identifier=identifier, title=title, collection=collection, type=type,
+                         date_from=date_from, date_to=date_to)
+    page = _services(request).catalog.search_packages(query, cursor=cursor, limit=limit)
+    return {"packages": [vars(hit) for hit in page.packages], "next_cursor": page.next_cursor}
+
+
+@router.get("/packages/{package_id}", response_model=PackageOut, responses=documented(404),
+            summary="One package: metadata, versions, manifest")
+def show_package(request: Request, package_id: PackageRef) -> dict[str, Any]:
+    """The latest metadata, and every version with its files and digests."""
+    catalog = _services(request).catalog
+    return package_report(catalog, catalog.resolve_package(package_id))
+
+
+_BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
+
+
+@router.get("/packages/{package_id}/versions/{number}/bag", summary="Fetch a whole bag",
+            response_class=StreamingResponse,
+            responses={200: {"description": "the bag, streamed; cut short if stored bytes "
+                                            "do not match the catalog",
+                             "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                         for m in _BAG_MEDIA.values()}},
+                       **documented(404)})
+def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
+              format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
+    """One version's complete bag as one archive, streamed without a temporary file;
+    every byte is checked against the catalog on the way out."""
+    services = _services(request)
+    version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
+    name = f"{version.package_id}_v{version.number}.{format}"
+    return StreamingResponse(bag_chunks(services, version, format), media_type=_BAG_MEDIA[format],
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/packages/{package_id}/versions/{number}/files/{path:path}",
+            summary="Fetch one file, whole or a byte range",
+            response_class=StreamingResponse,
+            responses={200: {"description": "the whole file",
+                             "content": {"application/octet-stream":
+                                         {"schema": {"type": "string", "format": "binary"}}}},
+                       206: {"description": "one byte range of the file",
+                             "content": {"application/octet-stream":
+                                         {"schema": {"type": "string", "format": "binary"}}}},
+                       **documented(404, 416)})
+def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
+               path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
+               range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
+    """One file of a version (payload or tag file). Honours a single ``Range: bytes=``;
+    other range forms get the whole file."""
+    services = _services(request)
+    version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
+    stored = next((f for f in version.files if f.path == path), None)
+    if stored is None:
+        raise NotFound(f"version {version.number} of {version.package_id} has no file {path!r}")
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{stored.sha256}"',
+        "Repr-Digest": f"sha-256=:{_b64(stored.sha256)}:, sha-512=:{_b64(stored.sha512)}:",
+    }
+    wanted = _byte_range(range, stored.size)
+    if wanted is None:
+        first, last, status = 0, stored.size - 1, 200
+    else:
+        (first, last), status = wanted, 206
+        headers["Content-Range"] = f"bytes {first}-{last}/{stored.size}"
+    headers["Content-Length"] = str(last - first + 1)
+    return StreamingResponse(file_chunks(services, version, stored, first, last),
+                             status_code=status, media_type="application/octet-stream",
+                             headers=headers)
+
+
+def _b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) of a single satisfiable ``bytes=`` range; None to send the
+    whole file (no header, or a form we do not serve). Raises the 416 problem."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    start, end = match.group(1), match.group(2)
+    if start == "":  # the last N bytes
+        length = int(end)
+        if length == 0 or size == 0:
+            raise _unsatisfiable(header, size)
+        return max(size - length, 0), size - 1
+    first = int(start)
+    last = min(int(end), size - 1) if end else size - 1
+    if end and int(end) < first:
+        return None  # syntactically invalid: RFC 9110 says ignore it
+    if first >= size:
+        raise _unsatisfiable(header, size)
+    return first, last
+
+
+def _unsatisfiable(header: str, size: int) -> ApiProblem:
+    return ApiProblem(416, "range-not-satisfiable", "Range not satisfiable",
+                      f"{header} is outside the file's {size} bytes",
+                      headers={"Content-Range": f"bytes */{size}"})

@@ -1,0 +1,81 @@
+"""Preservation officers' routes: start fixity checks, read their results, read
+a package's audit events and verify the whole hash chain."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from ingest.models import EventType
+from strongroom.api.auth import Permission, require
+from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut
+from strongroom.api.problems import documented
+from strongroom.reports import event_report, version_report
+
+router = APIRouter(tags=["preservation"], dependencies=[Depends(require(Permission.PRESERVE))])
+
+PackageRef = Annotated[str, Path(description="package id or record identifier")]
+
+
+@router.post("/packages/{package_id}/fixity-checks", status_code=202,
+             response_model=FixityStartOut, responses=documented(404),
+             summary="Start a deep fixity check")
+async def start_fixity_check(
+    request: Request, package_id: PackageRef,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                         description="one version; all when absent")] = None,
+) -> dict[str, Any]:
+    """Re-read and re-hash every stored byte of the version(s); each check becomes a
+    fixity-check event. Runs on the workers' fixity queue, or in the background here."""
+    state = request.app.state.strongroom
+    catalog = state.services.catalog
+    found = await run_in_threadpool(catalog.resolve_package, package_id)
+    if version is None:
+        numbers = [v.number for v in await run_in_threadpool(catalog.list_versions, found)]
+    else:
+        numbers = [(await run_in_threadpool(catalog.get_version, found, version)).number]
+    how = await run_in_threadpool(state.verify, found, numbers)
+    return {"package_id": found, "versions": numbers, "dispatch": how}
+
+
+@router.get("/packages/{package_id}/fixity-checks", response_model=FixityReportOut,
+            responses=documented(404), summary="Fixity results of a package")
+def fixity_report(request: Request, package_id: PackageRef) -> dict[str, Any]:
+    """Each version's last fixity result and every fixity-check event of the package."""
+    catalog = request.app.state.strongroom.services.catalog
+    found = catalog.resolve_package(package_id)
+    versions = [version_report(v, with_files=False) for v in catalog.list_versions(found)]
+    events = [event_report(e) for e in catalog.events(found)
+              if e.event_type == EventType.FIXITY_CHECK.value]
+    return {"package_id": found, "versions": versions, "events": events}
+
+
+@router.get("/packages/{package_id}/events", response_model=EventsOut,
+            responses=documented(404), summary="Audit events of a package")
+def package_events(
+    request: Request, package_id: PackageRef,
+    after: Annotated[int, Query(ge=0, le=2**62, description="only events after this seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The package's events in chain order, a page at a time."""
+    catalog = request.app.state.strongroom.services.catalog
+    found = catalog.resolve_package(package_id)
+    page = list(islice((e for e in catalog.events(found) if e.seq > after), limit + 1))
+    more = len(page) > limit
+    page = page[:limit]
+    return {"events": [event_report(e) for e in page],
+            "next_after": page[-1].seq if more else None}
+
+
+@router.get("/audit/verify", response_model=ChainOut, responses=documented(),
+            summary="Verify the audit log's hash chain")
+def verify_audit_chain(request: Request) -> dict[str, Any]:
+    """Check every event against the one before; names the first that does not fit."""
+    from ingest.audit import verify_chain
+
+    report = verify_chain(request.app.state.strongroom.services.catalog.events())
+    return {"ok": report.ok, "count": report.count, "head": report.head,
+            "first_bad_seq": report.first_bad_seq, "reason": report.reason}

@@ -1,0 +1,83 @@
+"""The HTTP API: serve it, and manage its tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from strongroom.cli.base import _emit, _services, command_errors, json_option, main
+
+ROLES = ("submitter", "auditor", "reader", "admin")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@command_errors
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (uvicorn). Every request needs a token from `strongroom token create`."""
+    import uvicorn
+
+    from strongroom.api import create_app
+
+    # Access logs name the method and path, never a header: tokens stay out of logs.
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False,
+                server_header=False, log_level="info")
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke the HTTP API's bearer tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option("--name", required=True, help="Who or what holds the token.")
+@json_option
+@command_errors
+def token_create(role: str, name: str, as_json: bool) -> None:
+    """Make a token and print it once; only its hash is kept."""
+    info, secret = _services().catalog.create_token(name, role)
+    document = {"token": secret, **info.to_dict()}
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(doc["token"])
+        click.echo(f"token {doc['token_id']} ({doc['role']}, {doc['name']}): store it now, "
+                   "it cannot be shown again", err=True)
+
+    _emit(as_json, document, human)
+
+
+@token.command("revoke")
+@click.argument("token_ref", metavar="TOKEN_ID_OR_NAME")
+@json_option
+@command_errors
+def token_revoke(token_ref: str, as_json: bool) -> None:
+    """Revoke the live tokens with this id or name; they stop working at once."""
+    revoked = _services().catalog.revoke_token(token_ref)
+    document = {"revoked": [t.to_dict() for t in revoked]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for t in doc["revoked"]:
+            click.echo(f"revoked {t['token_id']} ({t['role']}, {t['name']})")
+
+    _emit(as_json, document, human)
+
+
+@token.command("list")
+@json_option
+@command_errors
+def token_list(as_json: bool) -> None:
+    """List tokens (never their secrets), live and revoked."""
+    document = {"tokens": [t.to_dict() for t in _services().catalog.list_tokens()]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for t in doc["tokens"]:
+            state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "live"
+            click.echo(f"{t['token_id']}  {t['role']:<9} {t['name']}  {state}")
+        click.echo(f"{len(doc['tokens'])} tokens")
+        sys.stdout.flush()
+
+    _emit(as_json, document, human)

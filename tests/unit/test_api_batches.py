@@ -1,0 +1,218 @@
+"""Uploading batches over HTTP: zip, tar and multipart bodies, the hostile
+archives and the request limits, each leaving nothing staged when refused."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.unit.api_support import EXAMPLES, Api, make_api, tar_of, zip_of
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Api:
+    return make_api(tmp_path / "data", STRONGROOM_API_MAX_UPLOAD_BYTES="200000",
+                    STRONGROOM_API_MAX_FILES="20")
+
+
+def _staged(api: Api) -> list[Path]:
+    staging = api.settings.staging
+    return sorted(staging.iterdir()) if staging.exists() else []
+
+
+def _multipart(files: dict[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("file", (name, data, "application/octet-stream")) for name, data in files.items()]
+
+
+def _example_files() -> dict[str, bytes]:
+    return {p.relative_to(EXAMPLES).as_posix(): p.read_bytes()
+            for p in sorted(EXAMPLES.rglob("*")) if p.is_file()}
+
+
+def _summary(batch: dict) -> dict[str, str]:
+    return {item["name"]: item["status"] for item in batch["items"]}
+
+
+EXPECTED = {"bad-record-missing-title": "rejected", "letter-1952-03-sample": "stored",
+            "telegram-1951-06-21-mao-to-filippov": "stored"}
+
+
+def test_zip_upload_answers_202_with_location_then_items_are_stored(api: Api) -> None:
+    reply = api.client.post("/batches", content=zip_of(EXAMPLES),
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+    assert reply.status_code == 202
+    batch = reply.json()
+    assert reply.headers["location"] == f"/batches/{batch['batch_id']}"
+    assert batch["dispatch"] == "in-process"
+    assert set(_summary(batch)) == set(EXPECTED)
+    api.app.state.strongroom.wait(timeout=60)
+    done = api.client.get(reply.headers["location"], headers=api.auth("submitter")).json()
+    assert _summary(done) == EXPECTED
+    bad = next(i for i in done["items"] if i["status"] == "rejected")
+    assert {f["code"] for f in bad["findings"]} == {"METADATA_INVALID"}
+    assert Path(done["source"]).is_relative_to(api.settings.staging)
+
+
+def test_tar_upload_without_a_wrapping_folder(api: Api) -> None:
+    assert _summary(api.upload(tar_of(EXAMPLES, top=None), "application/x-tar")) == EXPECTED
+
+
+def test_multipart_upload_one_part_per_file(api: Api) -> None:
+    reply = api.client.post("/batches", files=_multipart(_example_files()),
+                            headers=api.auth("submitter"))
+    assert reply.status_code == 202, reply.text
+    api.app.state.strongroom.wait(timeout=60)
+    done = api.client.get(reply.headers["location"], headers=api.auth("submitter")).json()
+    assert _summary(done) == EXPECTED
+
+
+def test_resubmission_is_unchanged(api: Api) -> None:
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    again = api.upload(zip_of(EXAMPLES), "application/zip")
+    assert sorted(_summary(again).values()) == ["rejected", "unchanged", "unchanged"]
+
+
+def test_zip_slip_upload_is_refused_with_its_code_and_nothing_staged(api: Api,
+                                                                   tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("item/metadata.json", b"{}")
+        zf.writestr("../../../evil.txt", b"owned")
+    reply = api.client.post("/batches", content=buffer.getvalue(),
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    problem = reply.json()
+    assert problem["type"] == "urn:strongroom:problem:archive-unsafe-member"
+    assert [f["code"] for f in problem["findings"]] == ["ARCHIVE_UNSAFE_MEMBER"]
+    assert _staged(api) == []
+    assert not list(tmp_path.rglob("evil.txt"))
+
+
+def test_multipart_path_traversal_is_refused(api: Api, tmp_path: Path) -> None:
+    files = {"item/metadata.json": b"{}", "../evil.txt": b"owned", "/abs.txt": b"owned"}
+    reply = api.client.post("/batches", files=_multipart(files), headers=api.auth("submitter"))
+    assert reply.status_code == 422
+    assert {f["code"] for f in reply.json()["findings"]} == {"ARCHIVE_UNSAFE_MEMBER"}
+    assert sorted(f["path"] for f in reply.json()["findings"]) == ["../evil.txt", "/abs.txt"]
+    assert _staged(api) == []
+    assert not list(tmp_path.rglob("evil.txt"))
+
+
+def test_too_many_multipart_files_is_refused(api: Api) -> None:
+    files = {f"item/{n}.txt": b"x" for n in range(21)}
+    reply = api.client.post("/batches", files=_multipart(files), headers=api.auth("submitter"))
+    assert reply.status_code == 422
+    assert [f["code"] for f in reply.json()["findings"]] == ["ARCHIVE_TOO_LARGE"]
+    assert _staged(api) == []
+
+
+def test_body_over_the_limit_gets_413_and_nothing_staged(api: Api) -> None:
+    reply = api.client.post("/batches", content=bytes(200_001),
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+    assert reply.status_code == 413
+    assert reply.json()["findings"][0]["code"] == "ARCHIVE_TOO_LARGE"
+    assert _staged(api) == []
+
+
+def test_body_over_the_limit_without_content_length_gets_413(api: Api) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(30):
+            yield bytes(10_000)
+
+    reply = api.client.post("/batches", content=chunks(),
+                            headers={**api.auth("submitter"), "Content-Type": "application/x-tar"})
+    assert reply.status_code == 413
+    assert _staged(api) == []
+
+
+def test_garbage_body_is_unreadable(api: Api) -> None:
+    reply = api.client.post("/batches", content=b"not an archive at all",
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+    assert reply.status_code == 422
+    assert reply.json()["findings"][0]["code"] == "ARCHIVE_UNREADABLE"
+    assert _staged(api) == []
+
+
+def test_other_media_types_get_415(api: Api) -> None:
+    reply = api.client.post("/batches", content=b"{}", headers={
+        **api.auth("submitter"), "Content-Type": "application/json"})
+    assert reply.status_code == 415
+    assert _staged(api) == []
+
+
+def test_unknown_batch_is_404(api: Api) -> None:
+    reply = api.client.get("/batches/no-such-batch", headers=api.auth("submitter"))
+    assert reply.status_code == 404
+
+
+def test_stalled_upload_times_out_and_leaves_nothing_staged(tmp_path: Path) -> None:
+    api = make_api(tmp_path / "data", STRONGROOM_API_UPLOAD_IDLE_TIMEOUT="0.2")
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        if not sent:
+            sent.append({})
+            return {"type": "http.request", "body": b"PK\x03\x04partial", "more_body": True}
+        await asyncio.sleep(30)  # the client stalls
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/batches", "raw_path": b"/batches",
+             "query_string": b"", "root_path": "", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 1234),
+             "headers": [(b"authorization", api.auth("submitter")["Authorization"].encode()),
+                         (b"content-type", b"application/zip")]}
+    asyncio.run(asyncio.wait_for(api.app(scope, receive, send), timeout=10))
+    start = next(m for m in sent if m.get("type") == "http.response.start")
+    assert start["status"] == 408
+    assert _staged(api) == []
+
+
+def test_callback_url_gets_the_finished_batch_with_retries(tmp_path: Path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append(body)
+            self.send_response(503 if len(received) == 1 else 204)  # the first try fails
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = make_api(tmp_path / "data")
+        url = f"http://127.0.0.1:{server.server_port}/hooks/strongroom?key=abc"
+        reply = api.client.post("/batches", params={"callback_url": url},
+                                content=zip_of(EXAMPLES),
+                                headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+        assert reply.status_code == 202
+        api.app.state.strongroom.wait(timeout=60)
+    finally:
+        server.shutdown()
+    assert len(received) == 2
+    assert received[-1]["batch_id"] == reply.json()["batch_id"]
+    assert _summary(received[-1]) == EXPECTED
+
+
+def test_callback_url_must_be_http(api: Api) -> None:
+    reply = api.client.post("/batches", params={"callback_url": "file:///etc/passwd"},
+                            content=zip_of(EXAMPLES),
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+    assert reply.status_code == 422
+    assert _staged(api) == []

@@ -1,0 +1,33 @@
+"""`strongroom serve` starts uvicorn on loopback by default, with the API app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+
+from strongroom.cli import main
+
+
+@pytest.mark.parametrize("args, host, port", [
+    ([], "127.0.0.1", 8000),
+    (["--host", "0.0.0.0", "--port", "9001"], "0.0.0.0", 9001),
+])
+def test_serve_runs_uvicorn_with_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         args: list[str], host: str, port: int) -> None:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    result = CliRunner().invoke(main, ["serve", *args],
+                                env={"STRONGROOM_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 0, result.output
+    assert isinstance(calls[0]["app"], FastAPI)
+    assert (calls[0]["host"], calls[0]["port"]) == (host, port)
+
+
+def test_serve_refuses_a_bad_port() -> None:
+    assert CliRunner().invoke(main, ["serve", "--port", "70000"]).exit_code == 2
