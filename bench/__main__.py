@@ -1,0 +1,104 @@
+"""``python -m bench run [--quick] [--only P1,P2] [--runs N] [--json out.json] [--keep]``
+
+Builds the corpora under a temporary folder (``--work``, default a new folder
+in the current directory's filesystem, removed at the end), runs every measure
+with both sides alternating, prints the table and writes the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6")
+_NEEDS_SERVICES = {"P3", "P4", "P5", "P6"}
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench import measures
+    from bench.report import table, write_json
+
+    only = [name.strip().upper() for name in args.only.split(",")] if args.only else list(ALL)
+    unknown = set(only) - set(ALL)
+    if unknown:
+        _log(f"unknown measures: {', '.join(sorted(unknown))} (known: {', '.join(ALL)})")
+        return 2
+    plan = measures.Plan.quick() if args.quick else measures.Plan()
+    if args.runs:
+        plan = measures.Plan(**{**plan.__dict__, "rounds": args.runs})
+    base = Path(args.work).absolute() if args.work else Path.cwd()
+    work = Path(tempfile.mkdtemp(prefix="strongroom-bench-", dir=base))
+    started = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    keep: dict[str, Any] = {}
+    try:
+        if "P7" in only:
+            _log("P7 fixed cost"); results.append(measures.p7_fixed_cost(work, plan, _log))
+        if "P1" in only or "P5" in only:
+            _log("P1 big files"); p1 = measures.p1_big_files(work, plan, _log, keep)
+            if "P1" in only:
+                results.append(p1)
+        if "P5" in only:
+            _log("P5 verify (filesystem)")
+            results.append(measures.p5_verify_filesystem(plan, _log, keep))
+        shutil.rmtree(work / "p1", ignore_errors=True)
+        if "P2" in only:
+            _log("P2 small files"); results.append(measures.p2_small_files(work, plan, _log))
+        if "P4" in only:
+            _log("P4 peak RSS (embedded)"); results.append(measures.p4_rss_embedded(work, plan, _log))
+        if {"P3", "P4", "P5"} & set(only) and not args.no_services:
+            from bench.services import p3_and_p5_s3, p4_rss_s3, services
+
+            with services(work) as svc:
+                if "P3" in only or "P5" in only:
+                    _log("P3 distributed ingest, P5 verify (S3)")
+                    results.extend(r for r in p3_and_p5_s3(work, plan, _log, svc)
+                                   if r["id"].split()[0] in only)
+                if "P4" in only:
+                    _log("P4 peak RSS (S3)"); results.append(p4_rss_s3(work, plan, _log, svc))
+        if "P6" in only and not args.no_services:
+            from bench.catalog_scale import p6_catalog
+
+            _log("P6 catalog scale"); results.append(p6_catalog(plan, _log))
+    finally:
+        if args.keep:
+            _log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    command = "python -m bench " + shlex.join(sys.argv[1:])
+    print(table(results))
+    print(f"\n{command}: {seconds:.0f} s")
+    if args.json:
+        write_json(Path(args.json), results, command, seconds)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    bench = commands.add_parser("run", help="run the benchmarks and print the table")
+    bench.add_argument("--quick", action="store_true", help="smaller corpora, fewer rounds")
+    bench.add_argument("--only", help=f"comma-separated measures of {','.join(ALL)}")
+    bench.add_argument("--runs", type=int, help="rounds of A B alternation (default 3)")
+    bench.add_argument("--json", help="also write the results to this JSON file")
+    bench.add_argument("--work", help="folder for the temporary corpora (default: here)")
+    bench.add_argument("--keep", action="store_true", help="keep the corpora folder")
+    bench.add_argument("--no-services", action="store_true",
+                       help="skip everything that needs SeaweedFS, Redis or PostgreSQL")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The measures that need real services: P3 distributed ingest vs raw PUT, P5 S3
+verify vs raw GET, P4 peak RSS with S3, P6 a catalog of a million packages.
+
+Services are started the way the integration tests start them (a ``weed mini``
+of our own, Redis and PostgreSQL on loopback), with a throwaway PostgreSQL
+database, Redis database 14 (flushed before and after) and a bucket of our own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import (
+    MiB,
+    big_file_items,
+    linked_batch,
+    warm,
+    write_record,
+    write_seeded,
+)
+from bench.measures import Log, Plan, rss_result, summary
+from bench.timing import alternate, clean_env, median, run_child, strongroom_command
+
+REDIS_DB = 14
+
+
+@contextmanager
+def services(work: Path) -> Iterator[dict[str, Any]]:
+    """SeaweedFS, Redis db 14, a fresh PostgreSQL database and bucket; all removed after."""
+    import redis
+
+    from tests.integration.services import (
+        SeaweedServer,
+        createdb,
+        dropdb,
+        ensure_postgres,
+        ensure_redis,
+        postgres_url,
+        require_loopback,
+    )
+
+    ensure_redis()
+    ensure_postgres()
+    redis_url = require_loopback(f"redis://127.0.0.1:6379/{REDIS_DB}")
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    database = f"strongroom_bench_{uuid.uuid4().hex[:12]}"
+    createdb(database)
+    server = _start_seaweed(work, SeaweedServer)
+    bucket = f"bench-{uuid.uuid4().hex[:12]}"
+    try:
+        client = server.endpoint.client()
+        env = clean_env(
+            STRONGROOM_DATABASE_URL=require_loopback(postgres_url(database)),
+            STRONGROOM_STORAGE_URL=f"s3://{bucket}/packages",
+            STRONGROOM_S3_ENDPOINT_URL=server.endpoint_url,
+            STRONGROOM_BROKER_URL=redis_url,
+            STRONGROOM_DATA_DIR=str(work / "distributed-data"),
+            AWS_ACCESS_KEY_ID=server.access_key,
+            AWS_SECRET_ACCESS_KEY=server.secret_key,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        run_child([*strongroom_command(), "init", "--json"], env)
+        yield {"env": env, "client": client, "bucket": bucket, "server": server,
+               "database": database, "postgres_url": postgres_url}
+    finally:
+        server.stop()
+        dropdb(database)
+        connection.flushdb()
+        connection.close()
+
+
+def _start_seaweed(work: Path, server_class: Any) -> Any:
+    """A started ``weed mini``; a second try in a fresh folder and ports if the
+    first exits at start-up (a port taken between the check and the bind)."""
+    for attempt in range(3):
+        server = server_class(work / f"seaweed-{attempt}")
+        try:
+            server.start()
+            return server
+        except Exception:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def worker(env: dict[str, str], log_file: Path, concurrency: int = 2) -> Iterator[None]:
+    """One ``strongroom worker`` in its own process group, stopped by its pid after."""
+    with open(log_file, "ab") as out:
+        process = subprocess.Popen(
+            [*strongroom_command(), "worker", "--queues", "ingest,fixity", "--concurrency",
+             str(concurrency), "--loglevel", "warning", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+    try:
+        yield
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Distributed ingest vs raw put_object, then deep verify vs raw GET."""
+    items = big_file_items(work / "corpus" / "big", plan.s3_items, plan.big_size, seed=1)
+    warm(items)
+    env, client, bucket = svc["env"], svc["client"], svc["bucket"]
+    total = plan.s3_items * plan.big_size
+    root = work / "p3"
+    submitted: list[list[str]] = []
+
+    def put_one(args: tuple[str, Path]) -> None:
+        key, path = args
+        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+    def raw_put(index: int) -> float:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(put_one, [(f"raw/{index}/{item.name}", item / "payload.bin")
+                                    for item in items]))
+        return total / (time.perf_counter() - start) / 1e6
+
+    def distributed(index: int) -> float:
+        batch = linked_batch(items, root / f"batch-{index}", f"-round{index}")
+        run = run_child([*strongroom_command(), "submit", str(batch), "--wait", "--json"], env)
+        report = json.loads(run.stdout)
+        stored = [item["package_id"] for item in report["items"] if item["status"] == "stored"]
+        if len(stored) != plan.s3_items:
+            raise RuntimeError(f"P3: not every item was stored: {report['items']}")
+        submitted.append(stored)
+        return total / run.seconds / 1e6
+
+    with worker(env, work / "worker.log"):
+        # Warm-up: the worker's first task imports and connects; not timed.
+        warm_batch = linked_batch(items[:1], root / "batch-warm", "-warm")
+        run_child([*strongroom_command(), "submit", str(warm_batch), "--wait", "--json"], env)
+        ingest = alternate(plan.rounds, {"strongroom submit --wait": distributed,
+                                         "raw put_object (2 threads)": raw_put}, log)
+    ratios = [s / r for s, r in zip(*ingest.values())]
+    p3 = {
+        "id": "P3", "title": f"distributed ingest (Celery worker, concurrency 2, Redis, "
+                             f"PostgreSQL, SeaweedFS) of {plan.s3_items} x {plan.big_size // MiB} MiB",
+        "figures": {name: summary(values, "MB/s") for name, values in ingest.items()},
+        "ratios": {"strongroom / raw PUT": summary(ratios, "x")},
+        "target": ">= 0.7x raw PUT", "met": median(ratios) >= 0.7,
+    }
+
+    verify_env = {k: v for k, v in env.items() if k != "STRONGROOM_BROKER_URL"}
+    packages = submitted[-1]
+    keys = [obj["Key"] for package in packages
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=f"packages/{package}/")
+            for obj in page.get("Contents", [])]
+    verified_bytes = sum(client.head_object(Bucket=bucket, Key=key)["ContentLength"] for key in keys)
+
+    def strongroom_verify(_round: int) -> float:
+        run = run_child([*strongroom_command(), "verify", *packages, "--json"], verify_env)
+        return verified_bytes / run.seconds / 1e6
+
+    def raw_get(_round: int) -> float:
+        start = time.perf_counter()
+        for key in keys:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+            while body.read(MiB):
+                pass
+        return verified_bytes / (time.perf_counter() - start) / 1e6
+
+    verify = alternate(plan.rounds, {"strongroom verify": strongroom_verify,
+                                     "raw get_object (sequential)": raw_get}, log)
+    v_ratios = [s / r for s, r in zip(*verify.values())]
+    p5 = {
+        "id": "P5 S3", "title": f"deep verify of {plan.s3_items} x {plan.big_size // MiB} MiB "
+                                f"packages on SeaweedFS",
+        "figures": {name: summary(values, "MB/s") for name, values in verify.items()},
+        "ratios": {"strongroom / raw GET": summary(v_ratios, "x")},
+        "target": ">= 0.8x raw GET", "met": median(v_ratios) >= 0.8,
+    }
+    return [p3, p5]
+
+
+def p4_rss_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> dict[str, Any]:
+    """Peak RSS of an in-process ingest (no broker) writing to S3."""
+    root = work / "p4"
+    env = {k: v for k, v in svc["env"].items()
+           if k not in ("STRONGROOM_BROKER_URL", "STRONGROOM_DATABASE_URL")}
+    figures: dict[str, float] = {}
+    for label, size in (("small", 50 * MiB), ("huge", plan.huge_size)):
+        item = root / f"batch-{label}" / f"item-{label}"
+        write_record(item, f"bench-rss-{label}")
+        if not (item / "payload.bin").exists():
+            write_seeded(item / "payload.bin", size, seed=40 + len(label))
+        data = root / f"s3-data-{label}"
+        run = run_child([*strongroom_command(), "submit", str(item.parent), "--json"],
+                        {**env, "STRONGROOM_DATA_DIR": str(data),
+                         "STRONGROOM_STORAGE_URL": f"s3://{svc['bucket']}/rss-{label}"})
+        figures[label] = run.max_rss_kib / 1024
+        log(f"  P4 S3 {label} ({size // MiB} MiB): peak RSS {figures[label]:.1f} MiB, "
+            f"{run.seconds:.1f} s")
+    return rss_result("P4 S3", plan, figures)

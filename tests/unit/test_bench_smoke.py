@@ -1,0 +1,42 @@
+"""The benchmark harness still runs end to end (tiny corpora, one round, no targets).
+
+Timings on a test machine mean nothing; what this guards is that the harness
+keeps working as the CLI and the stores change: every side runs, every figure is
+a number, and the table and JSON are written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from bench.measures import Plan, p1_big_files, p2_small_files, p5_verify_filesystem
+from bench.report import table, write_json
+
+TINY = Plan(rounds=1, big_size=64 * 1024, big_items=3, small_items=2, small_files=3,
+            small_size=1024, huge_size=1024 * 1024, s3_items=1, catalog_packages=10)
+
+
+def test_harness_runs_every_embedded_side_and_reports(tmp_path: Path) -> None:
+    keep: dict = {}
+    results = [p1_big_files(tmp_path, TINY, lambda _line: None, keep)]
+    results.append(p5_verify_filesystem(TINY, lambda _line: None, keep))
+    results.append(p2_small_files(tmp_path, TINY, lambda _line: None))
+
+    assert [r["id"] for r in results] == ["P1", "P5 fs", "P2"]
+    for result in results:
+        for name, figure in {**result["figures"], **result["ratios"]}.items():
+            assert len(figure["runs"]) == 1, name
+            # A marginal figure over tiny files may come out negative (noise
+            # larger than the difference); it must still be a number.
+            assert math.isfinite(figure["median"]), name
+    assert set(results[0]["figures"]) == {"strongroom", "bagit p=1", "bagit p=2",
+                                          "hashing limit", "hash + durable copy limit"}
+    assert results[2]["fsync_probe"]["objects"] == TINY.small_items * (TINY.small_files + 6)
+
+    text = table(results)
+    assert text.count("\n| P") == 3  # one block per measure
+    out = tmp_path / "bench.json"
+    write_json(out, results, "python -m bench run (smoke)", 1.0)
+    assert json.loads(out.read_text())["results"][2]["id"] == "P2"
