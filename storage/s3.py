@@ -94,6 +94,8 @@ _TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError",
 _ACCESS_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                            "InvalidToken", "ExpiredToken"})
 _ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+#: The longest a SigV4 presigned URL may live (seven days).
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 
 #: botocore's reader of its bundled API descriptions, shared by every client.
@@ -310,6 +312,21 @@ class S3ObjectStore:
                 yield from self._walk(name)
             else:
                 yield ObjectInfo(key=name[len(self._root):], size=size)
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that fetches ``key`` with a plain GET, without credentials, for
+        ``expires_in`` seconds (1 to 604800, SigV4's limit). It is signed here with
+        the store's credentials; no request is made, so the object may be absent
+        (the URL then answers 404). Raises ValueError for a bad key or expiry,
+        StorageUnavailable when no credentials can be found."""
+        if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+            raise ValueError(f"expires_in must be 1 to {MAX_PRESIGN_SECONDS} seconds")
+        object_key = self._object_key(key)
+        with self._translate():
+            url: str = self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": object_key},
+                ExpiresIn=expires_in)
+        return url
 
     def delete(self, key: str) -> None:
         """Remove an object; absent is fine. Raises StorageUnavailable, ValueError."""

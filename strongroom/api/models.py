@@ -77,6 +77,15 @@ class PackageOut(BaseModel):
     versions: list[VersionOut]
 
 
+class PresignedUrlOut(BaseModel):
+    url: str = Field(description="GET it without credentials until expires_at; the bytes "
+                                 "come straight from S3, unchecked by this service")
+    expires_at: str = Field(description="ISO 8601, UTC")
+    sha256: str = Field(description="check the downloaded bytes against it")
+    sha512: str
+    size: int
+
+
 class PackageHitOut(BaseModel):
     package_id: str
     identifier: str

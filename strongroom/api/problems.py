@@ -25,6 +25,7 @@ from ingest.errors import (
     CatalogUnavailable,
     InputError,
     NotFound,
+    PresignUnsupported,
     QueueUnavailable,
     StorageUnavailable,
     StrongroomError,
@@ -72,6 +73,10 @@ _DOMAIN: list[tuple[type[StrongroomError], int, str, str]] = [
     (ArchiveRefused, 422, "archive-refused", "The uploaded archive was refused"),
     (NotFound, 404, "not-found", "Not found"),
     (InputError, 400, "bad-input", "The request cannot be used"),
+    # 409, not 404: the file exists; this store (a filesystem) cannot presign, so
+    # fetch it through the API's file route instead.
+    (PresignUnsupported, 409, "presign-unsupported",
+     "The object store cannot issue presigned URLs; fetch the file through the API"),
     (CatalogUnavailable, 503, "catalog-unavailable", "The catalog cannot be reached; try again"),
     (StorageUnavailable, 503, "storage-unavailable", "Storage cannot be reached; try again"),
     (QueueUnavailable, 503, "queue-unavailable", "The work queue cannot be reached; try again"),
@@ -156,6 +161,7 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "No such package, version, file or batch",
     408: "The upload stalled; nothing of it was kept",
+    409: "The object store cannot issue presigned URLs (a filesystem store)",
     413: "The upload is larger than this service accepts",
     415: "The body is neither a zip nor a tar",
     416: "The requested range is outside the file",

@@ -1,20 +1,25 @@
-"""Reading packages: list and search, one package, a whole bag, one file (with Range)."""
+"""Reading packages: list and search, one package, a whole bag, one file (with Range),
+a presigned S3 URL of one file."""
 
 from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ingest.errors import NotFound
+from ingest.errors import NotFound, PresignUnsupported
+from ingest.fixity_audit import version_prefix
+from ingest.models import StoredFile, VersionRecord
 from strongroom.api.auth import Permission, require
 from strongroom.api.delivery import bag_chunks, file_chunks
-from strongroom.api.models import PackageListOut, PackageOut
+from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
+from strongroom.settings import MAX_PRESIGN_SECONDS
 
 router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
 
@@ -100,10 +105,7 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
     """One file of a version (payload or tag file). Honours a single ``Range: bytes=``;
     other range forms get the whole file."""
     services = _services(request)
-    version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
-    stored = next((f for f in version.files if f.path == path), None)
-    if stored is None:
-        raise NotFound(f"version {version.number} of {version.package_id} has no file {path!r}")
+    version, stored = _stored_file(services, package_id, number, path)
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{stored.sha256}"',
@@ -119,6 +121,47 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
     return StreamingResponse(file_chunks(services, version, stored, first, last),
                              status_code=status, media_type="application/octet-stream",
                              headers=headers)
+
+
+@router.get("/packages/{package_id}/versions/{number}/presigned/{path:path}",
+            response_model=PresignedUrlOut, responses=documented(404, 409),
+            summary="A short-lived presigned S3 URL of one file")
+def presign_file(request: Request, package_id: PackageRef, number: VersionNumber,
+                 path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
+                 expires: Annotated[int | None, Query(
+                     ge=1, le=MAX_PRESIGN_SECONDS,
+                     description="seconds the URL works (default "
+                                 "STRONGROOM_API_PRESIGN_SECONDS, 300)")] = None,
+                 ) -> dict[str, Any]:
+    """A URL that fetches one file of a committed version straight from S3, with no
+    token, until ``expires_at``. Such a download bypasses this service's check on
+    the way out: compare the bytes with ``sha256``/``sha512`` and ``size``. A
+    filesystem store cannot presign (409 ``presign-unsupported``)."""
+    state = request.app.state.strongroom
+    version, stored = _stored_file(state.services, package_id, number, path)
+    presign = getattr(state.services.store, "presigned_get", None)
+    if presign is None:
+        raise PresignUnsupported(f"the object store {state.services.store.location} cannot "
+                                 f"presign; GET …/versions/{number}/files/{path} instead")
+    seconds = expires or state.settings.api_presign_seconds
+    # The signature counts from the wall clock botocore signs with, so the
+    # expiry is reported from that clock too, not from services.clock.
+    signed_at = datetime.now(UTC).replace(microsecond=0)
+    url = presign(version_prefix(version.package_id, version.number) + stored.path, seconds)
+    expires_at = (signed_at + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    return {"url": url, "expires_at": expires_at,
+            "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size}
+
+
+def _stored_file(services: Any, package_ref: str, number: int,
+                 path: str) -> tuple[VersionRecord, StoredFile]:
+    """One file of a committed version. Raises PackageNotFound, VersionNotFound,
+    NotFound (no such file)."""
+    version = services.catalog.get_version(services.catalog.resolve_package(package_ref), number)
+    stored = next((f for f in version.files if f.path == path), None)
+    if stored is None:
+        raise NotFound(f"version {version.number} of {version.package_id} has no file {path!r}")
+    return version, stored
 
 
 def _b64(hex_digest: str) -> str:

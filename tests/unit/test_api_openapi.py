@@ -48,7 +48,7 @@ def test_api_holds_to_its_openapi_document(api: Api, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(strongroom.api.callbacks, "deliver", lambda url, doc, **kw: True)
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 11
 
     for operation in operations:
         @given(case=operation.as_strategy())
