@@ -27,6 +27,7 @@ them in one place each.
     ├── ItemFinished                the item already has a final status (a late duplicate task)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
     ├── AuditChainBroken            an audit event fails its hash chain
+    ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
@@ -117,6 +118,11 @@ class ItemFinished(StrongroomError):
 
 class AuditChainBroken(StrongroomError):
     """An audit event does not match its hash chain."""
+
+
+class PresignUnsupported(StrongroomError):
+    """The object store cannot hand out presigned download URLs (only S3 stores can);
+    the bytes are still served through the API."""
 
 
 class SchemaBroken(StrongroomError):

@@ -14,15 +14,20 @@ the primary, then the replicas). Two tiers:
 Either way the outcome is recorded in the catalog, with a PREMIS fixity-check
 event naming the location and tier, in one transaction — pass or fail. Every
 finding names its location.
+
+When the fixity policy allows it (``auto_repair``), a scheduled deep check
+(``check_copy``, the path of ``run_due`` and of the fixity queue's task) that
+finds a copy damaged repairs the version at once (``ingest.repair``), which
+re-verifies every copy before it copies anything.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
@@ -40,6 +45,9 @@ from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.verification import verify_bag
 
+if TYPE_CHECKING:
+    from ingest.repair import RepairResult
+
 
 @dataclass(frozen=True)
 class VersionCheck:
@@ -49,6 +57,8 @@ class VersionCheck:
     findings: tuple[Finding, ...]
     tier: str = DEEP
     octets: int = 0
+    #: the repair this check's findings set off (policy ``auto_repair``), if any
+    repair: RepairResult | None = None
 
     @property
     def status(self) -> str:
@@ -63,6 +73,7 @@ class VersionCheck:
             "status": self.status,
             "octets": self.octets,
             "findings": [f.to_dict() for f in self.findings],
+            "repair": self.repair.to_dict() if self.repair else None,
         }
 
 
@@ -93,7 +104,7 @@ def verify_version(services: Services, package_id: str, number: int,
     version = services.catalog.get_version(package_id, number)
     store = location_store(services, location)
     raw = verify_bag(store, version_prefix(package_id, number), expected=version.files)
-    return _record(services, version, store, DEEP, raw)
+    return record_copy_check(services, version, store.location, DEEP, raw)
 
 
 def shallow_check(services: Services, package_id: str, number: int,
@@ -119,29 +130,47 @@ def shallow_check(services: Services, package_id: str, number: int,
     known = {f.path for f in version.files}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)
-    return _record(services, version, store, SHALLOW, findings)
+    return record_copy_check(services, version, store.location, SHALLOW, findings)
 
 
 def check_copy(services: Services, package_id: str, number: int, location: str | None,
-               tier: str) -> VersionCheck:
+               tier: str, policy: FixityPolicy | None = None) -> VersionCheck:
     """Run the ``tier`` check (``deep`` or ``shallow``) of one copy and record it.
-    Raises ValueError for another tier, and as ``verify_version`` does."""
+
+    When a deep check finds damage and ``policy.auto_repair`` is on, the version
+    is then repaired (``ingest.repair.repair_version``: every copy re-verified,
+    damaged ones rewritten only from one just verified good) and the result is
+    the returned check's ``repair``. Raises ValueError for another tier, and as
+    ``verify_version`` does; the repair raises CatalogUnavailable.
+    """
     if tier == DEEP:
-        return verify_version(services, package_id, number, location)
-    if tier == SHALLOW:
+        check = verify_version(services, package_id, number, location)
+    elif tier == SHALLOW:
+        # A shallow finding is not proof enough to rewrite bytes: the deep check
+        # that follows it decides.
         return shallow_check(services, package_id, number, location)
-    raise ValueError(f"no fixity tier {tier!r}")
+    else:
+        raise ValueError(f"no fixity tier {tier!r}")
+    if check.findings and policy is not None and policy.auto_repair:
+        # Imported here: repair records its checks through this module.
+        from ingest.repair import repair_version
+
+        check = replace(check, repair=repair_version(services, package_id, number))
+    return check
 
 
-def _record(services: Services, version: VersionRecord, store: ObjectStore, tier: str,
-            raw: Iterable[Finding]) -> VersionCheck:
+def record_copy_check(services: Services, version: VersionRecord, location: str, tier: str,
+                      raw: Iterable[Finding], events: Iterable[NewEvent] = ()) -> VersionCheck:
+    """Record one check of one copy (its findings, located at ``location``) with a
+    PREMIS fixity-check event, after ``events``, in one transaction; it counts
+    for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
     findings = tuple(
         Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
-                params=f.params, location=store.location)
+                params=f.params, location=location)
         for f in sorted(raw, key=lambda f: (f.path or "", f.code))
     )
     octets = sum(f.size for f in version.files)
-    check = VersionCheck(version.package_id, version.number, store.location, findings,
+    check = VersionCheck(version.package_id, version.number, location, findings,
                          tier=tier, octets=octets)
     now = services.clock.now()
     event = NewEvent(
@@ -152,7 +181,7 @@ def _record(services: Services, version: VersionRecord, store: ObjectStore, tier
         package_id=version.package_id,
         version=version.number,
         detail={
-            "location": store.location,
+            "location": location,
             "tier": tier,
             "outcome": check.status,
             "files": len(version.files),
@@ -162,8 +191,8 @@ def _record(services: Services, version: VersionRecord, store: ObjectStore, tier
         },
     )
     services.catalog.record_check(
-        RecordedCheck(version.package_id, version.number, store.location, tier, now, findings),
-        [event])
+        RecordedCheck(version.package_id, version.number, location, tier, now, findings),
+        [*events, event])
     return check
 
 
@@ -212,13 +241,22 @@ class DueRun:
 
     @property
     def failed(self) -> bool:
+        """True when any check found damage, repaired since or not: damage is news."""
         return any(c.findings for c in self.checks)
+
+    @property
+    def repairs(self) -> tuple[RepairResult, ...]:
+        """The repairs the run's deep checks set off (policy ``auto_repair``)."""
+        return tuple(c.repair for c in self.checks if c.repair is not None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
             "checked": len(self.checks),
             "failed": sum(1 for c in self.checks if c.findings),
+            "repaired": sum(1 for r in self.repairs if r.status == "repaired"),
+            # repairs refused (no good copy), or that left a copy damaged or unreached
+            "unrepaired": sum(1 for r in self.repairs if r.has_problems),
             "octets": sum(c.octets for c in self.checks if c.tier == DEEP),
             "checks": [c.to_dict() for c in self.checks],
             "unreachable": [p.to_dict() for p in self.unreachable],
@@ -241,15 +279,26 @@ def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
     """Plan, queue and run in this process every check due now (``services.clock``).
 
     A copy whose store cannot be reached is left queued: after the policy's
-    ``requeue_after`` it is planned again. Raises CatalogUnavailable.
+    ``requeue_after`` it is planned again. With ``policy.auto_repair``, a deep
+    check that finds damage repairs its version in the same run, at most once per
+    version (the repair re-checks every copy itself); its reading is not counted
+    against the budget. Raises CatalogUnavailable.
     """
     as_of = services.clock.now()
     queued = enqueue_due(services, policy, as_of, period=period, budget=budget)
-    checks, unreachable = [], []
+    checks: list[VersionCheck] = []
+    unreachable: list[PlannedCheck] = []
+    attempted: set[tuple[str, int]] = set()
     for planned in queued:
+        version = (planned.package_id, planned.number)
+        this_policy = replace(policy, auto_repair=False) if version in attempted else policy
         try:
-            checks.append(check_copy(services, planned.package_id, planned.number,
-                                     planned.location, planned.tier))
+            check = check_copy(services, planned.package_id, planned.number,
+                               planned.location, planned.tier, policy=this_policy)
         except StorageUnavailable:
             unreachable.append(planned)
+            continue
+        if check.repair is not None:
+            attempted.add(version)
+        checks.append(check)
     return DueRun(as_of, tuple(queued), tuple(checks), tuple(unreachable))

@@ -14,10 +14,13 @@ every byte copied is hashed again on the way and must match the catalog
 check is never spread. With no good copy, nothing is written and the result
 says so (``refused``).
 
-Recorded per copy: a PREMIS ``fixity check`` event (tier deep, findings) and,
-for each rewritten copy, a PREMIS ``replication`` event with
-``detail["reason"] == "repair"`` (PREMIS has no "repair" event type: a repair
-is a replication from a good copy), plus the copy's state in the catalog.
+Recorded per copy: each deep check as a fixity check of that copy
+(``fixity_audit.record_copy_check``: one PREMIS ``fixity check`` event each,
+counted by the policy's schedule and coverage) — the first check, and for a
+rewritten copy the check after the rewrite — and, for each rewritten copy, a
+PREMIS ``replication`` event with ``detail["reason"] == "repair"`` (PREMIS has
+no "repair" event type: a repair is a replication from a good copy), plus the
+copy's state in the catalog.
 
 ``repair_version`` is also the hook for automatic repair after a scheduled
 deep check finds damage, when the fixity policy allows it.
@@ -32,6 +35,8 @@ from typing import Any
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
+from ingest.fixity_audit import record_copy_check
+from ingest.fixity_policy import DEEP
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
@@ -52,6 +57,7 @@ class CopyOutcome:
     rewritten: list[str] = field(default_factory=list)   # bag paths written again
     deleted: list[str] = field(default_factory=list)     # objects the version lacks
     findings_after: tuple[Finding, ...] = ()  # found by the check after repair
+    rechecked: bool = False                  # the check after repair ran to its end
     source: str | None = None
     detail: str | None = None
 
@@ -178,7 +184,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
     except (StorageUnavailable, ChecksumRefused, _SourceChanged) as exc:
         outcome.detail = str(exc)
         return
-    outcome.findings_after = after
+    outcome.findings_after, outcome.rechecked = after, True
     outcome.status = DAMAGED_LEFT if after else REPAIRED
 
 
@@ -225,29 +231,31 @@ def _located(findings: Sequence[Finding], store: ObjectStore) -> tuple[Finding, 
 
 
 def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOutcome]) -> None:
+    """Each deep check as a check of its copy, each rewrite as a replication event
+    (in the transaction of the check after it), then every copy's state."""
     now = services.clock.now()
-    events: list[NewEvent] = []
     notes: list[CopyRecord] = []
-
-    def event(event_type: EventType, ok: bool, **detail: Any) -> NewEvent:
-        return NewEvent(event_type=event_type, outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
-                        agent=services.agent, occurred_at=now, package_id=version.package_id,
-                        version=version.number, detail=detail)
-
-    octets = sum(f.size for f in version.files)
     for c in copies:
         if c.status == UNREACHABLE:
             continue  # an unreachable store says nothing about its bytes
-        events.append(event(EventType.FIXITY_CHECK, not c.findings, location=c.location,
-                            tier="deep", files=len(version.files), octets=octets,
-                            findings=[f.to_dict() for f in c.findings]))
+        record_copy_check(services, version, c.location, DEEP, c.findings)
         if c.source is not None:
-            events.append(event(EventType.REPLICATION, c.status == REPAIRED, reason="repair",
-                                location=c.location, source=c.source, rewritten=c.rewritten,
-                                deleted=c.deleted, detail=c.detail,
-                                findings=[f.to_dict() for f in c.findings_after]))
+            repaired = NewEvent(
+                event_type=EventType.REPLICATION,
+                outcome=Outcome.SUCCESS if c.status == REPAIRED else Outcome.FAILURE,
+                agent=services.agent, occurred_at=now, package_id=version.package_id,
+                version=version.number,
+                detail={"reason": "repair", "location": c.location, "source": c.source,
+                        "rewritten": c.rewritten, "deleted": c.deleted, "detail": c.detail,
+                        "findings": [f.to_dict() for f in c.findings_after]})
+            if c.rechecked:
+                record_copy_check(services, version, c.location, DEEP, c.findings_after,
+                                  events=[repaired])
+            else:
+                services.catalog.record_copies(version.package_id, version.number, [],
+                                               [repaired])
         notes.append(CopyRecord(c.location, VERIFIED if c.status in (OK, REPAIRED) else DAMAGED, now))
-    services.catalog.record_copies(version.package_id, version.number, notes, events)
+    services.catalog.record_copies(version.package_id, version.number, notes)
 
 
 __all__ = ["CopyOutcome", "RepairResult", "repair_package", "repair_version"]

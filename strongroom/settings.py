@@ -39,11 +39,13 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_FIXITY_WINDOW_DAYS": "every copy of every version is deep-checked at least once in this many days (default 90)",
     "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
     "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS": "every copy gets a shallow check (HEAD per object) this often; 0 = never (default 7)",
+    "STRONGROOM_FIXITY_AUTO_REPAIR": "1 = a scheduled deep check that finds a copy damaged repairs it at once from a copy verified good; 0 = only report it, a person decides (default 0)",
     "STRONGROOM_STAGING_DIR": "folder where uploaded batches are unpacked, one sub-folder per batch (default $DATA_DIR/staging)",
     "STRONGROOM_API_MAX_UPLOAD_BYTES": "largest request body POST /batches accepts, in bytes (default 2147483648)",
     "STRONGROOM_API_MAX_UNPACKED_BYTES": "most bytes one uploaded batch may unpack to (default 10737418240)",
     "STRONGROOM_API_MAX_FILES": "most files (archive members or multipart parts) in one upload (default 10000)",
     "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": "seconds an upload may send nothing before it is dropped (default 60)",
+    "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
 }
 
 
@@ -66,11 +68,13 @@ class Settings:
     fixity_window_days: int = 90
     fixity_bytes_per_day: int = 0
     fixity_shallow_interval_days: int = 7
+    fixity_auto_repair: bool = False
     staging_dir: Path | None = None
     api_max_upload_bytes: int = 2 * 1024**3
     api_max_unpacked_bytes: int = 10 * 1024**3
     api_max_files: int = 10_000
     api_upload_idle_timeout: float = 60.0
+    api_presign_seconds: int = 300
 
     @property
     def staging(self) -> Path:
@@ -114,6 +118,7 @@ class Settings:
             fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
             fixity_shallow_interval_days=_whole_number(
                 env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7),
+            fixity_auto_repair=_switch(env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
             api_max_upload_bytes=_positive_int(env, "STRONGROOM_API_MAX_UPLOAD_BYTES", 2 * 1024**3),
@@ -121,6 +126,7 @@ class Settings:
                                                  10 * 1024**3),
             api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
             api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
+            api_presign_seconds=_presign_seconds(env),
         )
 
 
@@ -128,7 +134,29 @@ def fixity_policy(settings: Settings) -> FixityPolicy:
     """The fixity policy the settings describe."""
     return FixityPolicy(window=timedelta(days=settings.fixity_window_days),
                         bytes_per_day=settings.fixity_bytes_per_day,
-                        shallow_interval=timedelta(days=settings.fixity_shallow_interval_days))
+                        shallow_interval=timedelta(days=settings.fixity_shallow_interval_days),
+                        auto_repair=settings.fixity_auto_repair)
+
+
+#: The longest life the API gives a presigned download URL.
+MAX_PRESIGN_SECONDS = 3600
+
+
+def _presign_seconds(env: Mapping[str, str]) -> int:
+    value = _positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300)
+    if value > MAX_PRESIGN_SECONDS:
+        raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
+    return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A 0/1 setting; absent or empty is ``default``. Raises SettingsError for anything else."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    if raw.strip() not in ("0", "1"):
+        raise SettingsError(f"{name} must be 0 or 1, not {raw!r}")
+    return raw.strip() == "1"
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

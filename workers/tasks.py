@@ -185,7 +185,9 @@ def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
 
 def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tier: Any) -> str:
     """Run one planned fixity check of one copy (a version in the store at the
-    location URL ``location``) and record it; returns ok / failed.
+    location URL ``location``) and record it; returns ok / failed, or, when the
+    policy's auto_repair set off a repair of the damage, repaired / repair-refused /
+    repair-failed (the repair's findings are in the audit log and the catalog).
 
     Raises celery's Retry while the store or catalog is unreachable, up to the
     attempt bound; then the check is dropped and its queue entry stays queued,
@@ -197,7 +199,8 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
                   (package_id, number, location, tier))
         return "refused"
     try:
-        check = check_copy(_app(task).services(), package_id, number, location, tier)
+        check = check_copy(_app(task).services(), package_id, number, location, tier,
+                           policy=_app(task).worker_settings.fixity_policy)
     except TRANSIENT_ERRORS as exc:
         if _last_attempt(task):
             log.warning("%s check of %s v%s in %s: %s; given up", tier, package_id, number,
@@ -213,6 +216,10 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
                       location)
         return "error"
     _anchor(task)
+    if check.repair is not None:
+        log.warning("%s check of %s v%s in %s found damage; repair: %s", tier, package_id,
+                    number, location, check.repair.status)
+        return "repaired" if check.repair.status == "repaired" else f"repair-{check.repair.status}"
     return check.status
 
 

@@ -72,7 +72,9 @@ def fixity() -> None:
 def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -> None:
     """Run, in this process, every fixity check the policy says is due.
 
-    Paced for one run a day (cron); exit 1 when any check found damage."""
+    Paced for one run a day (cron); with STRONGROOM_FIXITY_AUTO_REPAIR=1 damage a
+    deep check finds is repaired in the same run. Exit 1 when any check found
+    damage, repaired or not."""
     from ingest.fixity_audit import run_due
     from strongroom.settings import fixity_policy
 
@@ -87,9 +89,16 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
                        f"{c['location']}")
             for f in c["findings"]:
                 click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+            if c["repair"]:
+                click.echo(f"       repair: {c['repair']['status']}")
+                for copy in c["repair"]["copies"]:
+                    if copy["status"] != "ok" or copy["source"]:
+                        click.echo(f"         {copy['status']:<11} {copy['location']}"
+                                   + (f" from {copy['source']}" if copy["source"] else "")
+                                   + (f" ({copy['detail']})" if copy["detail"] else ""))
         for p in doc["unreachable"]:
             click.echo(f"unreachable {p['tier']} {p['package_id']} v{p['version']} {p['location']}")
-        click.echo(f"{doc['checked']} checked, {doc['failed']} failed, "
+        click.echo(f"{doc['checked']} checked, {doc['failed']} failed, {doc['repaired']} repaired, "
                    f"{doc['octets']} bytes read by deep checks")
 
     _emit(as_json, document, human)
@@ -116,6 +125,7 @@ def _report(services: Any, settings: Any, since: datetime | None, reconcile: boo
         latest |= {(c.package_id, c.number, c.location, "shallow"): c.last_shallow for c in copies}
         failed = [f for f in failed
                   if latest.get((f.package_id, f.number, f.location, f.tier)) == f.checked_at]
+        failed = _not_passed_since(catalog, copies, failed)
     reconciled = reconcile_all(catalog, services.locations) if reconcile else []
     overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
                 "last_deep": c.last_deep.isoformat() if c.last_deep else None,
@@ -126,13 +136,35 @@ def _report(services: Any, settings: Any, since: datetime | None, reconcile: boo
         "since": since.isoformat() if since else None,
         "policy": {"window_days": settings.fixity_window_days,
                    "bytes_per_day": settings.fixity_bytes_per_day,
-                   "shallow_interval_days": settings.fixity_shallow_interval_days},
+                   "shallow_interval_days": settings.fixity_shallow_interval_days,
+                   "auto_repair": settings.fixity_auto_repair},
         "coverage": figure.to_dict(),
         "overdue": overdue,
         "failures": [check.to_dict() for check in failed],
         "reconciliation": [r.to_dict() for r in reconciled],
         "status": "failed" if problems else "ok",
     }
+
+
+def _not_passed_since(catalog: Any, copies: list[Any], failed: list[Any]) -> list[Any]:
+    """Each copy's and tier's last check has the last word, also among checks made
+    at the same moment (under a fixed clock, as with --as-of, a scheduled check, a
+    repair's check and its re-check after rewriting the copy carry one time): the
+    catalog's order tells which came last. ``failed`` is oldest first."""
+    from ingest.fixity_policy import DEEP
+
+    def key(check: Any) -> tuple[str, int, str, str]:
+        return (check.package_id, check.number, check.location, check.tier)
+
+    failed = list({key(f): f for f in failed}.values())  # the last failure of each
+    passed_at = {(c.package_id, c.number, c.location): c.last_deep_ok for c in copies}
+    tied = [f for f in failed
+            if f.tier == DEEP and passed_at.get((f.package_id, f.number, f.location)) == f.checked_at]
+    if not tied:
+        return failed
+    last = {key(check): check for check in catalog.fixity_checks(
+        since=min(f.checked_at for f in tied))}
+    return [f for f in failed if f not in tied or last.get(key(f)) == f]
 
 
 CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
