@@ -30,7 +30,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_REPLICAS": "extra storage locations, comma-separated, in the form of STRONGROOM_STORAGE_URL",
     "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
     "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
-    "STRONGROOM_CONCURRENCY": "items ingested at once, in process or per worker (default 2)",
+    "STRONGROOM_CONCURRENCY": "items ingested at once, in process or per worker, and copies verified at once (default 2)",
     "STRONGROOM_MAX_ATTEMPTS": "attempts at an item on transient errors before it is failed (default 5)",
     "STRONGROOM_RETRY_BACKOFF": "first retry delay in seconds, doubled each time (default 1.0)",
     "STRONGROOM_STUCK_AFTER": "seconds without progress after which an accepted item is stuck (default 600)",

@@ -12,6 +12,7 @@ from strongroom.cli.base import (
     EXIT_PROBLEMS,
     _emit,
     _services,
+    _settings_and_services,
     command_errors,
     json_option,
     main,
@@ -80,8 +81,9 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
-    services = _services()
-    results = verify_packages(services, None if all_packages else list(packages))
+    settings, services = _settings_and_services()
+    results = verify_packages(services, None if all_packages else list(packages),
+                              concurrency=settings.concurrency)
     anchor_after(services)
     document = {"results": [r.to_dict() for r in results]}
 
