@@ -91,6 +91,8 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("batch_id", "name", name="uq_items_batch_id_name"),
+        # ``stuck_items``: accepted items, the longest idle first
+        Index("ix_items_status_updated_at", "status", "updated_at"),
         CheckConstraint(
             "status IN ('accepted', 'stored', 'unchanged', 'rejected', 'failed')",
             name="ck_items_status",
