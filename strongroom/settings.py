@@ -45,6 +45,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_MAX_UNPACKED_BYTES": "most bytes one uploaded batch may unpack to (default 10737418240)",
     "STRONGROOM_API_MAX_FILES": "most files (archive members or multipart parts) in one upload (default 10000)",
     "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": "seconds an upload may send nothing before it is dropped (default 60)",
+    "STRONGROOM_API_CALLBACK_HOSTS": "hosts POST /batches may name in callback_url, comma-separated; *.example.org for a domain's hosts (default: none, callbacks refused)",
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
 }
 
@@ -75,6 +76,8 @@ class Settings:
     api_max_files: int = 10_000
     api_upload_idle_timeout: float = 60.0
     api_presign_seconds: int = 300
+    #: host names (or ``*.domain``) callbacks may be sent to; empty: none
+    api_callback_hosts: tuple[str, ...] = ()
 
     @property
     def staging(self) -> Path:
@@ -127,6 +130,7 @@ class Settings:
             api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
             api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
             api_presign_seconds=_presign_seconds(env),
+            api_callback_hosts=_callback_hosts(env),
         )
 
 
@@ -180,6 +184,25 @@ def _check_location(name: str, url: str) -> None:
         raise SettingsError(f"{name}: file:// needs an absolute path, not {url!r}")
     if parsed.scheme == "s3" and len(parsed.netloc) < 3:
         raise SettingsError(f"{name}: s3:// needs a bucket name of at least 3 characters, not {url!r}")
+
+
+def _callback_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("STRONGROOM_API_CALLBACK_HOSTS") or ""
+    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
+    for host in hosts:
+        name = host[2:] if host.startswith("*.") else host
+        if not name or any(c in name for c in "*/:@ ?#"):
+            raise SettingsError(
+                f"STRONGROOM_API_CALLBACK_HOSTS: {host!r} is not a host name or *.domain")
+    return hosts
+
+
+def callback_host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``allowed`` (exact names, or ``*.domain`` for any
+    host under that domain, not the domain itself)."""
+    host = host.lower().rstrip(".")
+    return any(host.endswith(entry[1:]) if entry.startswith("*.") else host == entry
+               for entry in allowed)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -4,7 +4,9 @@ The batch document (as ``GET /batches/{id}`` shows it) is POSTed as JSON once
 every item is final. A failed delivery (no answer, or a status other than 2xx)
 is tried again after a doubling delay, a bounded number of times; then it is
 given up and logged. Only the URL's scheme and host are logged: its path or
-query may carry a secret of the receiver's.
+query may carry a secret of the receiver's. Redirects are not followed: the
+host was checked against the operator's allow-list when the batch was
+submitted, and a redirect could lead anywhere inside the network.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from urllib.parse import urlsplit
 _log = logging.getLogger("strongroom.api")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is an answer, not an invitation to call another host."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def deliver(url: str, document: dict[str, Any], *, attempts: int = 5, backoff: float = 1.0,
             timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> bool:
     """POST ``document`` to ``url`` until a 2xx answer, at most ``attempts`` times.
@@ -34,7 +46,7 @@ def deliver(url: str, document: dict[str, Any], *, attempts: int = 5, backoff: f
         request = urllib.request.Request(url, data=body, method="POST", headers={
             "Content-Type": "application/json", "User-Agent": "strongroom"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
+            with _opener.open(request, timeout=timeout) as answer:
                 if 200 <= answer.status < 300:
                     return True
                 problem = f"status {answer.status}"

@@ -64,7 +64,7 @@ async def upload_batch(
         raise ApiProblem(415, "unsupported-media-type", "Send a zip, a tar or a multipart form",
                          f"Content-Type {media or '(none)'} is not accepted")
     if callback_url is not None:
-        _check_callback(callback_url)
+        _check_callback(callback_url, settings.api_callback_hosts)
     staging = settings.staging / str(uuid.uuid4())
     staging.mkdir(parents=True)
     batch_dir = staging / "batch"
@@ -108,8 +108,12 @@ def batch_status(request: Request,
     return batch_report(request.app.state.strongroom.services.catalog, batch_id)
 
 
-def _check_callback(url: str) -> None:
-    """Refuse a callback URL that is not a plain absolute http(s) URL."""
+def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
+    """Refuse a callback URL that is not a plain absolute http(s) URL, or whose host
+    the operator has not allowed (STRONGROOM_API_CALLBACK_HOSTS): the server makes
+    that request itself, from inside the archive's network."""
+    from strongroom.settings import callback_host_allowed
+
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
@@ -118,6 +122,10 @@ def _check_callback(url: str) -> None:
     if not ok:
         raise ApiProblem(422, "invalid-request", "The request is not valid",
                          "callback_url must be an absolute http:// or https:// URL")
+    if not callback_host_allowed(parts.hostname or "", allowed):
+        raise ApiProblem(422, "callback-not-allowed", "Callbacks to this host are not allowed",
+                         f"callback_url's host {parts.hostname!r} is not among the hosts this "
+                         "server may call (STRONGROOM_API_CALLBACK_HOSTS)")
 
 
 def _boundary(content_type: str) -> bytes:

@@ -196,7 +196,7 @@ def test_callback_url_gets_the_finished_batch_with_retries(tmp_path: Path) -> No
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        api = make_api(tmp_path / "data")
+        api = make_api(tmp_path / "data", STRONGROOM_API_CALLBACK_HOSTS="127.0.0.1")
         url = f"http://127.0.0.1:{server.server_port}/hooks/strongroom?key=abc"
         reply = api.client.post("/batches", params={"callback_url": url},
                                 content=zip_of(EXAMPLES),
@@ -216,3 +216,71 @@ def test_callback_url_must_be_http(api: Api) -> None:
                             headers={**api.auth("submitter"), "Content-Type": "application/zip"})
     assert reply.status_code == 422
     assert _staged(api) == []
+
+
+def _upload_with_callback(api: Api, url: str):  # type: ignore[no-untyped-def]
+    return api.client.post("/batches", params={"callback_url": url}, content=zip_of(EXAMPLES),
+                           headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+
+
+def test_callback_to_a_host_not_allowed_is_refused_before_anything_is_staged(
+        tmp_path: Path) -> None:
+    # By default the server calls no one: a submitter cannot make it reach
+    # the archive's internal hosts (the metadata service, the database...).
+    closed = make_api(tmp_path / "closed")
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432/",
+                "https://hooks.example.org/done"):
+        reply = _upload_with_callback(closed, url)
+        assert reply.status_code == 422, url
+        assert reply.json()["type"] == "urn:strongroom:problem:callback-not-allowed"
+        assert "STRONGROOM_API_CALLBACK_HOSTS" in reply.json()["detail"]
+    assert _staged(closed) == []
+    assert closed.client.get("/packages", headers=closed.auth("reader")).json()["packages"] == []
+
+    # Allowed: the named host, and any host under an allowed domain, nothing else.
+    opened = make_api(tmp_path / "open",
+                      STRONGROOM_API_CALLBACK_HOSTS="receiver.archive.test, *.example.org")
+    refused = ["http://example.org/", "http://evil-example.org/", "http://archive.test/",
+               "http://receiver.archive.test.evil.net/", "http://10.0.0.1/"]
+    for url in refused:
+        assert _upload_with_callback(opened, url).status_code == 422, url
+    assert _staged(opened) == []
+
+
+def test_allowed_callback_hosts_setting_refuses_what_is_not_a_host_name(tmp_path: Path) -> None:
+    from strongroom.settings import Settings, SettingsError
+
+    for bad in ("*", "http://hooks.example.org", "hooks.example.org:8080", "*.*.org"):
+        with pytest.raises(SettingsError, match="STRONGROOM_API_CALLBACK_HOSTS"):
+            Settings.from_env({"STRONGROOM_DATA_DIR": str(tmp_path),
+                               "STRONGROOM_API_CALLBACK_HOSTS": bad})
+
+
+def test_callback_redirects_are_not_followed(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from strongroom.api.callbacks import deliver
+
+    hits: list[str] = []
+
+    class Redirector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/inside")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        delivered = deliver(f"http://127.0.0.1:{server.server_port}/hook", {"batch_id": "b"},
+                            attempts=2, sleep=lambda s: None)
+    finally:
+        server.shutdown()
+    assert delivered is False
+    assert hits == ["/hook", "/hook"]  # tried again, never sent to /inside
