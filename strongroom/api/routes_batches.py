@@ -17,6 +17,7 @@ from ingest.pipeline import submit_batch
 from strongroom.api.auth import Permission, require
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
+from strongroom.api.staging import mark
 from strongroom.api.upload import receive_file, receive_multipart
 from strongroom.reports import batch_report
 
@@ -89,6 +90,7 @@ async def upload_batch(
         # Nothing of a refused, broken or abandoned upload stays staged.
         await run_in_threadpool(shutil.rmtree, staging, True)
         raise
+    mark(staging, submitted.batch.batch_id)  # `strongroom staging prune` reads it
     item_ids = [item.item_id for item in submitted.items]
     try:
         how = await run_in_threadpool(state.ingest, submitted.batch.batch_id, item_ids,
