@@ -11,25 +11,38 @@ is set up here:
 - PostgreSQL connections are pinged before use, so a restarted server costs a
   reconnect, not an error; appends are serialized by ``SELECT … FOR UPDATE``
   on the audit head row (see ``storage.audit_log``).
+
+Every command opens the catalog, so opening one that is already up to date
+must cost little: ``migrate`` first compares the ``alembic_version`` rows with
+the heads read from the migration scripts' source (no Alembic import, no write
+lock) and runs Alembic only when the two differ.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from ingest.errors import CatalogUnavailable
+from ingest.errors import CatalogUnavailable, StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: The Alembic scripts, inside this package (no alembic.ini needed anywhere).
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: The table where Alembic records the catalog's revisions (one row per head).
+VERSION_TABLE = "alembic_version"
 
 #: Execution option marking a connection whose transactions will write.
 WRITE_OPTION = "strongroom_write"
@@ -78,7 +91,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
             # An archive's record of truth: every commit reaches the disk.
@@ -88,6 +101,29 @@ def _sqlite_engine(url: str) -> Engine:
 
     event.listen(engine, "begin", sqlite_begin)
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode (it stays so: a no-op after the first time).
+
+    Switching needs the file to itself, and SQLite does not wait for that: the
+    busy timeout does not apply, so a process starting on a new catalog while
+    another was migrating it failed at once with "database is locked" (or was
+    left in the old mode). Try again until ``SQLITE_BUSY_SECONDS`` have passed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        else:
+            if str(mode).lower() == "wal":
+                return
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError(f"the catalog stays in {mode} mode, not WAL")
+        time.sleep(0.01)
 
 
 def sqlite_begin(connection: Connection) -> None:
@@ -122,31 +158,128 @@ def catalog_errors() -> Iterator[None]:
 
 def alembic_config() -> Config:
     """An Alembic configuration for the catalog's migrations, built in code."""
+    from alembic.config import Config
+
     config = Config()
     # configparser treats '%' as interpolation: escape it in the path.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     return config
 
 
+def _literal(module: ast.Module, name: str) -> Any:
+    """The literal value a migration script assigns to ``name`` at its top level."""
+    for node in module.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(value)
+    raise ValueError(f"no literal {name!r} assignment")
+
+
+@functools.lru_cache(maxsize=1)
+def known_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, the heads) of the migration scripts, read from their source.
+
+    Importing Alembic's script machinery to ask costs about 0.1 s and loads
+    every script; parsing the few files costs milliseconds. Heads are the
+    revisions no other revision names as its ``down_revision`` (a test checks
+    that Alembic agrees).
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        module = ast.parse(script.read_text(encoding="utf-8"), filename=str(script))
+        try:
+            revision, down = _literal(module, "revision"), _literal(module, "down_revision")
+        except ValueError as error:
+            raise ValueError(f"migration script {script.name}: {error}") from error
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif down is not None:
+            parents.update(down)
+    return frozenset(revisions), frozenset(revisions - parents)
+
+
+def catalog_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions the catalog at ``engine`` is at, or None when it has never
+    been migrated (no version table). Reads only; takes no write lock. Raises
+    CatalogUnavailable when the database cannot be reached."""
+    with catalog_errors(), engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+        return frozenset(rows)
+
+
+def needs_migration(engine: Engine) -> bool:
+    """Whether the catalog at ``engine`` is behind the migration scripts (or was
+    never migrated).
+
+    Raises StorageError when the catalog is at a revision these scripts do not
+    know: a newer Strongroom migrated it, and this one must not write to it.
+    Raises CatalogUnavailable when the database cannot be reached.
+    """
+    current = catalog_revisions(engine)
+    if current is None:
+        return True
+    revisions, heads = known_revisions()
+    unknown = current - revisions
+    if unknown:
+        raise StorageError(
+            f"the catalog is at schema revision {', '.join(sorted(unknown))}, which this "
+            f"Strongroom does not know (its migrations end at {', '.join(sorted(heads))}): a newer "
+            "Strongroom has migrated it; run that version, or restore a backup of the catalog"
+        )
+    return current != heads
+
+
 def migrate(target: Engine | str) -> None:
     """Bring the catalog schema to the newest migration (``alembic upgrade heads``).
 
-    ``target`` is an engine or a database URL. Safe to run from several processes
-    at once: migrations run under the database's write lock (SQLite) or an
-    advisory lock (PostgreSQL). Raises CatalogUnavailable when the database
-    cannot be reached.
+    ``target`` is an engine or a database URL. A catalog already at the heads
+    is left alone without importing Alembic or taking the write lock. Safe to
+    run from several processes at once: every migration runs in one
+    transaction under the database's write lock (SQLite) or an advisory lock
+    (PostgreSQL), and Alembic upgrades from what it finds under that lock.
+    Raises StorageError for a catalog migrated by a newer Strongroom,
+    CatalogUnavailable when the database cannot be reached.
     """
     engine = create_engine_for(target) if isinstance(target, str) else target
     try:
-        with catalog_errors(), writing(engine).connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            # "heads": features add their tables on their own branches from 0001.
-            command.upgrade(config, "heads")
-            connection.commit()
+        if needs_migration(engine):
+            _upgrade(engine)
     finally:
         if isinstance(target, str):
             engine.dispose()
+
+
+def _upgrade(engine: Engine) -> None:
+    """``alembic upgrade heads`` in one transaction that holds the lock throughout.
+
+    On PostgreSQL Alembic runs every migration in one transaction of its own,
+    which takes the advisory lock first (``env.py``). On SQLite it commits
+    after each migration (it does not count SQLite's DDL as transactional),
+    which released the write lock between them: a second process starting on
+    a new catalog then planned its upgrade from a half-migrated catalog and
+    created a table the first had already made. So on SQLite the transaction
+    is begun here (BEGIN IMMEDIATE: the write lock, before Alembic reads the
+    catalog's revisions), and Alembic runs every migration inside it.
+    """
+    from alembic import command
+
+    with catalog_errors(), writing(engine).connect() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        held = connection.begin() if connection.dialect.name == "sqlite" else nullcontext()
+        with held:
+            # "heads": features add their tables on their own branches from 0001.
+            command.upgrade(config, "heads")
+        connection.commit()
 
 
 def lock_for_migration(connection: Connection) -> None:

@@ -8,23 +8,22 @@ receive an id the catalog does not yet hold.
   returns when every item is final (the embedded shape).
 - ``CeleryDispatcher`` sends one message per item id to the ``ingest`` queue
   and returns at once; the catalog tells when the items are done.
+
+Celery and kombu (through ``workers.reliability``) are imported only when a
+``CeleryDispatcher`` is made: the embedded shape never loads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ingest.errors import QueueUnavailable
 from ingest.pipeline import IngestResult, Services
 from workers.inprocess import run_items
-from workers.reliability import (
-    QUEUE_FIXITY,
-    QUEUE_INGEST,
-    TASK_INGEST_ITEM,
-    TASK_VERIFY_VERSION,
-    WorkerSettings,
-)
+
+if TYPE_CHECKING:
+    from workers.reliability import WorkerSettings
 
 
 class Dispatcher(Protocol):
@@ -81,10 +80,14 @@ class CeleryDispatcher:
         Raises QueueUnavailable when the broker cannot be reached (after the
         publish retry policy); ids sent before the failure stay sent.
         """
+        from workers.reliability import QUEUE_INGEST, TASK_INGEST_ITEM
+
         self._send(TASK_INGEST_ITEM, QUEUE_INGEST, [[item_id] for item_id in item_ids])
 
     def verify_version(self, package_id: str, number: int) -> None:
         """Send one deep fixity check to the ``fixity`` queue. Raises QueueUnavailable."""
+        from workers.reliability import QUEUE_FIXITY, TASK_VERIFY_VERSION
+
         self._send(TASK_VERIFY_VERSION, QUEUE_FIXITY, [[package_id, number]])
 
     def _send(self, task_name: str, queue: str, arguments: Sequence[list[object]]) -> None:

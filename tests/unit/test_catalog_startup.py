@@ -1,0 +1,211 @@
+"""What every command pays before doing its work: opening the catalog.
+
+A catalog already at the newest schema is opened without running Alembic and
+without the write lock; one left behind by an earlier release is upgraded; one
+migrated by a newer release is refused; processes starting together on a new
+catalog end with one migrated catalog; and the embedded ``submit`` loads
+neither Celery nor kombu (nor Alembic, once the catalog is up to date).
+The tests not about SQLite itself run again on PostgreSQL in
+``tests/integration/test_catalog_startup_postgres.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from ingest.errors import StorageError
+from storage import database
+from storage.catalog import SqlCatalog
+from storage.tables import Base
+
+ROOT = Path(__file__).resolve().parents[2]
+TELEGRAM = ROOT / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
+
+
+@pytest.fixture
+def catalog_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'catalog.db'}"
+
+
+@pytest.fixture
+def new_catalog_urls(tmp_path: Path) -> list[str]:
+    """Catalogs that do not exist yet, one per round of a race."""
+    return [f"sqlite:///{tmp_path / f'new-catalog-{n}.db'}" for n in range(12)]
+
+
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(database.alembic_config())
+
+
+def revisions_of(url: str) -> set[str]:
+    engine = database.create_engine_for(url)
+    try:
+        return set(database.catalog_revisions(engine) or ())
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list[Any]:
+    engine = database.create_engine_for(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def upgrade_with_alembic_to(url: str, targets: list[str]) -> None:
+    config = database.alembic_config()
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    for target in targets:
+        command.upgrade(config, target)
+
+
+# --------------------------------------------------------------------------- the heads
+
+
+def test_heads_read_from_the_scripts_are_alembics_heads() -> None:
+    revisions, heads = database.known_revisions()
+    assert heads == set(scripts().get_heads())
+    assert revisions == {script.revision for script in scripts().walk_revisions()}
+
+
+# --------------------------------------------------------------------------- shared with PostgreSQL
+
+
+def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str) -> None:
+    """The catalog of the previous release (every migration but the newest)."""
+    heads = database.known_revisions()[1]
+    newest = scripts().get_revision(max(heads))
+    down = newest.down_revision
+    parents = {down} if isinstance(down, str) else set(down or ())
+    older_heads = sorted((heads - {newest.revision}) | parents)
+    upgrade_with_alembic_to(catalog_url, older_heads)
+    assert newest.revision not in revisions_of(catalog_url)
+    assert schema_differences(catalog_url) != []
+
+    catalog = SqlCatalog.from_url(catalog_url)
+    catalog.engine.dispose()
+
+    assert revisions_of(catalog_url) == set(heads)
+    assert schema_differences(catalog_url) == []
+
+
+def test_a_catalog_migrated_by_a_newer_release_is_refused(catalog_url: str) -> None:
+    SqlCatalog.from_url(catalog_url).engine.dispose()
+    engine = database.create_engine_for(catalog_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9001')"))
+    engine.dispose()
+
+    with pytest.raises(StorageError, match="revision 9001, which this Strongroom does not know"):
+        SqlCatalog.from_url(catalog_url)
+    assert revisions_of(catalog_url) == set(database.known_revisions()[1]) | {"9001"}
+
+
+def _open_in_rounds(urls: list[str], barrier: Any, results: Any) -> None:
+    """One process: open the catalog of round ``n`` in round ``n``, all at the barrier."""
+    for n, url in enumerate(urls):
+        barrier.wait(timeout=60)
+        try:
+            SqlCatalog.from_url(url).engine.dispose()
+            results.put((n, "opened"))
+        except Exception:  # reported to the test, which fails on it
+            results.put((n, traceback.format_exc()))
+
+
+def test_processes_starting_together_on_a_new_catalog_end_with_one_migrated_catalog(
+        new_catalog_urls: list[str]) -> None:
+    """Several rounds, each on a new catalog: the race is in the timing."""
+    urls, processes = new_catalog_urls, 3
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    starters = [context.Process(target=_open_in_rounds, args=(urls, barrier, results))
+                for _ in range(processes)]
+    for starter in starters:
+        starter.start()
+    outcomes = [results.get(timeout=120) for _ in range(len(urls) * processes)]
+    for starter in starters:
+        starter.join(timeout=60)
+        assert starter.exitcode == 0
+    assert [outcome for _, outcome in outcomes if outcome != "opened"] == []
+    for url in urls:
+        assert revisions_of(url) == set(database.known_revisions()[1])
+        assert schema_differences(url) == []
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+def test_an_up_to_date_catalog_opens_while_another_process_holds_the_write_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command must not queue behind a long writer (an ingest) just to start."""
+    path = tmp_path / "catalog.db"
+    SqlCatalog.from_url(f"sqlite:///{path}").engine.dispose()
+    monkeypatch.setattr(database, "SQLITE_BUSY_SECONDS", 0.2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        catalog = SqlCatalog.from_url(f"sqlite:///{path}")
+        assert catalog.list_packages() == []
+        catalog.engine.dispose()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+# --------------------------------------------------------------------------- what submit loads
+
+_LOADED = """
+import atexit, json, runpy, sys
+out, sys.argv = sys.argv[1], ["strongroom", *sys.argv[2:]]
+def report():
+    with open(out, "w") as f:
+        json.dump(sorted({name.split(".")[0] for name in sys.modules}), f)
+atexit.register(report)
+runpy.run_module("strongroom.cli", run_name="__main__")
+"""
+
+
+def submit_and_list_modules(tmp_path: Path, data: Path, batch: Path, run: str) -> tuple[dict, set[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    env["STRONGROOM_DATA_DIR"] = str(data)
+    out = tmp_path / f"modules-{run}.json"
+    result = subprocess.run([sys.executable, "-c", _LOADED, str(out), "submit", str(batch), "--json"],
+                            env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return json.loads(result.stdout), set(json.loads(out.read_text()))
+
+
+def test_embedded_submit_loads_no_celery_kombu_and_on_an_up_to_date_catalog_no_alembic(
+        tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    shutil.copytree(TELEGRAM, batch / TELEGRAM.name)
+    data = tmp_path / "data"
+
+    first, loaded_first = submit_and_list_modules(tmp_path, data, batch, "first")
+    assert [item["status"] for item in first["items"]] == ["stored"]
+    assert not {"celery", "kombu", "billiard"} & loaded_first
+    assert "alembic" in loaded_first  # the new catalog was migrated
+
+    second, loaded_second = submit_and_list_modules(tmp_path, data, batch, "second")
+    assert [item["status"] for item in second["items"]] == ["unchanged"]
+    assert not {"celery", "kombu", "billiard", "alembic"} & loaded_second
