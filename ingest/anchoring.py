@@ -82,9 +82,11 @@ def anchor_audit_head(services: Services) -> Anchor | None:
                       sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
     written, errors = 0, []
+    key = anchor_key(seq, head)
     for store in services.locations:
         try:
-            store.put_bytes(anchor_key(seq, head), body, sha256)
+            store.put_bytes(key, body, sha256)
+            store.sync(key)  # on disk before the catalog notes it as anchored
             written += 1
         except StorageUnavailable as exc:
             errors.append(f"{store.location}: {exc}")

@@ -7,8 +7,8 @@ takes one item from ``accepted`` to a final status:
     scan the folder ─► parse + validate metadata ─► (identical to the latest
     version? ─► unchanged) ─► claim version N ─► one read per payload file feeds
     sha256, sha512 and the upload to every location (primary and replicas) ─►
-    tag files ─► read-back check of each copy ─► commit, with a replication event
-    per replica copy (see ``ingest.replication``)
+    tag files ─► sync of every copy ─► read-back check of each copy ─► commit,
+    with a replication event per replica copy (see ``ingest.replication``)
 
 and says what happened in one of three ways (``IngestResult.outcome``): ``done``
 (stored, unchanged or rejected: a final status is in the catalog), ``retry``
@@ -17,6 +17,10 @@ a transient error past the caller's bound: the item is failed with a code).
 
 It is safe to call again for the same item at any point: a finished item is
 left alone, a claimed version is reused, and the catalog's commit happens once.
+
+Objects are made durable a version at a time: every location's ``sync`` of the
+version's prefix returns before the read-back and the commit, so a committed
+version never names an object that a power cut could still take away.
 """
 
 from __future__ import annotations
@@ -263,8 +267,9 @@ class _Ingest:
             put_everywhere(self.s.locations, prefix + path, data, sha256)
             tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
         files = tuple(payload) + tuple(tags)
-        checked = self._read_back(prefix, files)
         self._drop_strays(prefix, package_id, number, files)
+        self._make_durable(prefix)
+        checked = self._read_back(prefix, files)
         # Every copy checked: note them before the commit (a crash in between
         # leaves notes on a claim that a retry rewrites or that is dropped).
         now = self.s.clock.now()
@@ -326,6 +331,15 @@ class _Ingest:
                 raise
             stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
         return stored
+
+    def _make_durable(self, prefix: str) -> None:
+        """Sync the version's prefix in every location, before anything is checked
+        or committed: a store may keep what it wrote where a power cut can lose
+        it until then. Strays are dropped first, so that nothing left by an
+        earlier attempt stands in the way. Raises StorageUnavailable (transient:
+        the retry writes the version again)."""
+        for store in self.s.locations:
+            store.sync(prefix)
 
     def _read_back(self, prefix: str, files: Sequence[StoredFile]) -> dict[str, str]:
         """Every copy, each on its own: every object is there with our size (and our

@@ -67,6 +67,15 @@ class ObjectStore(Protocol):
     def put_bytes(self, key: str, data: bytes, sha256: str) -> ObjectInfo:
         """Write a small object in one call. Raises StorageUnavailable, ChecksumRefused."""
 
+    def sync(self, prefix: str) -> None:
+        """Make every object this store has written under ``prefix`` durable (on
+        disk, with the folder entries that lead to it). A committed write is
+        visible at once but may be lost to a power cut until then: callers sync
+        a version's prefix before the catalog commits a version that names its
+        objects, and any other object before a catalog record relies on it.
+        A no-op where every write is durable when it returns (S3).
+        Raises StorageUnavailable."""
+
     def open(self, key: str) -> BinaryIO:
         """A readable stream of the object. Raises ObjectNotFound, StorageUnavailable."""
 

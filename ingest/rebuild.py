@@ -215,8 +215,10 @@ def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime)
                        "superseded": [[a.seq, a.hash] for a in anchors]},
                       sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
+    key = f"{REBUILD_PREFIX}{rebuild_id}.json"
     for store in services.locations:
-        store.put_bytes(f"{REBUILD_PREFIX}{rebuild_id}.json", body, sha256)
+        store.put_bytes(key, body, sha256)
+        store.sync(key)  # on disk before the new catalog relies on it
     services.catalog.record_rebuild(rebuild_id, now)
     return rebuild_id
 

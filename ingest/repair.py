@@ -11,8 +11,9 @@ then, for each damaged copy, rewrites from a good one:
 A source is only ever a copy that passed the deep check moments before, and
 every byte copied is hashed again on the way and must match the catalog
 (sha256 and sha512), else the write is aborted: damage that happens after the
-check is never spread. With no good copy, nothing is written and the result
-says so (``refused``).
+check is never spread. A rewritten copy is synced (``ObjectStore.sync``)
+before it is checked again and its state recorded. With no good copy, nothing
+is written and the result says so (``refused``).
 
 Recorded per copy: each deep check as a fixity check of that copy
 (``fixity_audit.record_copy_check``: one PREMIS ``fixity check`` event each,
@@ -167,6 +168,9 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
             if _stored(target, prefix + path):
                 target.delete(prefix + path)
                 outcome.deleted.append(path)
+        # Durable before it is checked, so the check (and the copy's state
+        # recorded from it) speaks for what a power cut leaves.
+        target.sync(prefix)
         after = _located(verify_bag(target, prefix, expected=version.files), target)
         if after:
             # The findings did not name every damaged object (a manifest that
@@ -180,6 +184,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
                 if path not in files:
                     target.delete(info.key)
                     outcome.deleted.append(path)
+            target.sync(prefix)
             after = _located(verify_bag(target, prefix, expected=version.files), target)
     except (StorageUnavailable, ChecksumRefused, _SourceChanged) as exc:
         outcome.detail = str(exc)

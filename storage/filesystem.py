@@ -1,11 +1,48 @@
 """An object store in a folder of the local filesystem (the embedded shape).
 
 A key ``a/b/c.txt`` is the file ``root/a/b/c.txt``. Bytes are written to a
-temporary file in ``root/.staging/`` (same filesystem, so the final rename is
-atomic), flushed to disk, renamed into place and the folder entry flushed too:
-a crash at any moment leaves either the old object, the new one, or nothing,
-never a partial file under a key. ``.staging/`` is never listed; files left in
-it by a crash are harmless and may be deleted at any time.
+temporary file in ``root/.staging/`` (same filesystem, so the final link or
+rename is atomic) and put in place at commit: a crash of the process at any
+moment leaves either the old object, the new one, or nothing, never a partial
+file under a key. ``.staging/`` is never listed; files left in it by a crash
+are harmless and may be deleted at any time.
+
+Durability is batched: ``sync(prefix)`` is what makes objects survive a power
+cut, and the pipeline calls it for a version's prefix before the catalog
+commits the version. Every fsync costs a journal commit (about a millisecond
+here), and a bag of small files used to pay two per object (the file, then its
+folder after the rename). Now commit only flushes Python's buffer and puts the
+file in place; ``sync`` then fsyncs the files still pending under the prefix
+*concurrently* (a journaling filesystem such as ext4 folds concurrent fsyncs
+into one journal commit), and then every folder on their paths, up to the root,
+once each. Why this is safe, case by case:
+
+- A *new* key (nothing under that name) is hard-linked into place without an
+  fsync of its bytes. After a power cut before ``sync`` it may be empty or
+  short. Nothing committed names it: the catalog commits a version only after
+  ``sync`` of its prefix returned, and the retry of an interrupted item writes
+  every object of its claimed version again. Anything else that finds such a
+  file (a rebuild from the store, a fixity check) verifies sizes and digests
+  and reports it as damaged, never as good.
+- A key that already holds an object is *replaced* only by a file whose bytes
+  were fsynced first, then renamed over it: a committed object (a version
+  written by a duplicate of a task, a copy being repaired) is never replaced by
+  bytes that a power cut could lose. ``os.link`` refuses an existing name
+  atomically, so the test "is the name free?" and the placing are one step,
+  also between processes.
+- A folder entry (the link, the rename, a new folder) is durable once its
+  folder is fsynced, which ``sync`` does for every folder between the object
+  and the root, whoever created them (a folder made by another process that
+  died before flushing it is covered too).
+- ``sync`` fsyncs whatever file is under the key when it runs (it opens the
+  path again): if another writer replaced ours meanwhile, that file is the one
+  that must last, and it was fsynced before its rename anyway.
+- A failed fsync may leave the kernel believing dirty pages are clean, so
+  fsyncing again proves nothing: a key whose sync failed keeps failing every
+  ``sync`` covering it until it is written again (the pipeline's retry does).
+
+``sync`` only knows the objects this store object committed (in any of its
+threads); objects written by another process are synced by that process.
 
 The filesystem keeps no checksum of its own, so the SHA-256 a writer is given
 at commit is not re-checked here (``stat`` reports ``sha256=None``); callers
@@ -23,7 +60,9 @@ import io
 import os
 import stat as stat_mode
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -42,6 +81,14 @@ _ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP)
 
 #: Errors that mean a key clashes with a folder or object already on disk.
 _CLASH = (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY)
+
+#: Errors of ``os.link`` that mean this filesystem cannot hard-link; the
+#: object is then fsynced and renamed, as a replacement is.
+_NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV)
+
+#: fsyncs run at once by ``sync``; more brings nothing on a journaling
+#: filesystem (measured: 8 and 26 threads alike on a bag of 26 files).
+SYNC_THREADS = 8
 
 
 def key_parts(key: str) -> list[str]:
@@ -76,6 +123,36 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _fsync_path(path: Path, folder: bool) -> None:
+    """fsync the file or folder now at ``path``; a path gone since (the object
+    deleted, its folder pruned) has nothing left to make durable."""
+    try:
+        if folder:
+            _fsync_folder(path)
+            return
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _all_done(work: Callable[[Path], None], paths: Iterable[Path]) -> None:
+    """Run ``work`` on every path, several at once; raise the first error after
+    every call has ended."""
+    paths = list(paths)
+    if len(paths) <= 1:
+        for path in paths:
+            work(path)
+        return
+    with ThreadPoolExecutor(min(SYNC_THREADS, len(paths)), "fsync") as pool:
+        futures = [pool.submit(work, path) for path in paths]
+    for future in futures:
+        future.result()
+
+
 class FilesystemObjectStore:
     """``ingest.ports.ObjectStore`` over a local folder. See the module docstring."""
 
@@ -86,6 +163,12 @@ class FilesystemObjectStore:
         with self._translate(None):
             self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
+        self._lock = threading.Lock()
+        #: key → file committed but not yet synced; True when its bytes still
+        #: need an fsync (a new name), False when only its folders do
+        self._pending: dict[str, tuple[Path, bool]] = {}
+        #: keys whose sync failed; every sync covering them fails until rewritten
+        self._failed: set[str] = set()
 
     # ------------------------------------------------------------------ paths
 
@@ -113,8 +196,9 @@ class FilesystemObjectStore:
             raise StorageUnavailable(f"{self.location}: {exc}") from exc
 
     def _make_folders(self, folder: Path) -> None:
-        """Create ``folder`` and its missing parents under the root, flushing each
-        new entry. Raises OSError."""
+        """Create ``folder`` and its missing parents under the root (their entries
+        are made durable by ``sync``, with every folder up to the root). Raises
+        OSError."""
         missing: list[Path] = []
         current = folder
         while current != self.root and not current.is_dir():
@@ -127,7 +211,6 @@ class FilesystemObjectStore:
                 if not new.is_dir() or new.is_symlink():
                     raise
                 continue  # another writer made it first
-            _fsync_folder(new.parent)
 
     def _staging_file(self) -> tuple[BinaryIO, Path]:
         staging = self.root / STAGING
@@ -135,13 +218,27 @@ class FilesystemObjectStore:
         fd, name = tempfile.mkstemp(dir=staging, prefix="object-", suffix=".part")
         return os.fdopen(fd, "wb"), Path(name)
 
-    def _place(self, temp: Path, key: str, target: Path) -> None:
-        """Rename a flushed temporary file onto ``target``. Raises OSError, or
-        ValueError when the key clashes with a folder or object on disk."""
-        # A concurrent delete may prune a folder between mkdir and rename.
+    def _place(self, temp: Path, fd: int, key: str, target: Path) -> None:
+        """Put a temporary file (``fd`` open on it, its buffer flushed) in place
+        under ``key`` and note it for ``sync``: linked without an fsync when the
+        name is free, else fsynced and renamed over the old object (see the
+        module docstring). Raises OSError, or ValueError when the key clashes
+        with a folder or object on disk."""
+        durable = False
+        # A concurrent delete may prune a folder between mkdir and link.
         for attempt in range(3):
             try:
                 self._make_folders(target.parent)
+                if not durable:
+                    try:
+                        os.link(temp, target, follow_symlinks=False)
+                    except OSError as exc:
+                        if exc.errno != errno.EEXIST and exc.errno not in _NO_LINKS:
+                            raise
+                    else:
+                        break
+                    os.fsync(fd)
+                    durable = True
                 os.replace(temp, target)
                 break
             except FileNotFoundError:
@@ -153,9 +250,59 @@ class FilesystemObjectStore:
                         f"object key {key!r} clashes with a folder or object already in "
                         f"{self.location}") from exc
                 raise
-        _fsync_folder(target.parent)
+        if not durable:
+            try:
+                os.unlink(temp)  # the object keeps its other name
+            except OSError:
+                pass  # a staging file left behind is harmless
+        with self._lock:
+            self._pending[key] = (target, not durable)
+            self._failed.discard(key)
+
+    def _folders_up_to_root(self, target: Path) -> Iterator[Path]:
+        folder = target.parent
+        while folder != self.root and self.root in folder.parents:
+            yield folder
+            folder = folder.parent
+        yield self.root
 
     # ------------------------------------------------------------------ ObjectStore
+
+    def sync(self, prefix: str) -> None:
+        """Make every object this store committed under ``prefix`` durable: fsync
+        the files still pending, several at once, then every folder between them
+        and the root, once each. Call it before committing a version that names
+        them. Raises StorageUnavailable (and keeps failing for those keys until
+        they are written again: see the module docstring)."""
+        with self._lock:
+            failed = sorted(key for key in self._failed if key.startswith(prefix))
+            if failed:
+                raise StorageUnavailable(
+                    f"{self.location}: {len(failed)} object(s) under {prefix!r} could not be"
+                    f" made durable, e.g. {failed[0]!r}; write them again")
+            mine = [(key, entry) for key, entry in self._pending.items()
+                    if key.startswith(prefix)]
+            for key, _ in mine:
+                del self._pending[key]
+        files = [target for _, (target, unsynced) in mine if unsynced]
+        folders = {folder for _, (target, _) in mine
+                   for folder in self._folders_up_to_root(target)}
+        try:
+            with self._translate(None):
+                _all_done(lambda path: _fsync_path(path, folder=False), files)
+                # Innermost first, though the order does not matter: nothing
+                # counts as durable before every one of them has returned.
+                _all_done(lambda path: _fsync_path(path, folder=True),
+                          sorted(folders, key=lambda path: -len(path.parts)))
+        except BaseException:
+            with self._lock:
+                self._failed.update(key for key, _ in mine)
+            raise
+
+    def unsynced(self, prefix: str = "") -> list[str]:
+        """Keys committed under ``prefix`` that no ``sync`` has made durable yet."""
+        with self._lock:
+            return sorted(key for key in self._pending if key.startswith(prefix))
 
     def writer(self, key: str) -> _FileWriter:
         """Start writing ``key``; nothing is visible under it before commit.
@@ -257,6 +404,9 @@ class FilesystemObjectStore:
         """Remove an object (absent is fine) and the folders it leaves empty.
         Raises ValueError for an unsafe key, StorageUnavailable."""
         path = self._path_for(key)
+        with self._lock:
+            self._pending.pop(key, None)
+            self._failed.discard(key)
         with self._translate(None):
             try:
                 os.unlink(path)
@@ -296,16 +446,16 @@ class _FileWriter:
         self._size += len(chunk) if isinstance(chunk, bytes) else chunk.nbytes
 
     def commit(self, sha256: str) -> ObjectInfo:
-        """Flush to disk and rename into place. ``sha256`` is not re-checked.
-        Raises StorageUnavailable, ValueError (closed writer, key clash)."""
+        """Put the object in place; durable after ``sync`` of a prefix of its key.
+        ``sha256`` is not re-checked. Raises StorageUnavailable, ValueError
+        (closed writer, key clash)."""
         if self._done:
             raise ValueError(f"writer of {self._key!r} is already closed")
         try:
             with self._store._translate(None):
                 self._file.flush()
-                os.fsync(self._file.fileno())
+                self._store._place(self._temp, self._file.fileno(), self._key, self._target)
                 self._file.close()
-                self._store._place(self._temp, self._key, self._target)
         except BaseException:
             self.abort()
             raise

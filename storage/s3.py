@@ -267,6 +267,10 @@ class S3ObjectStore:
                                     Body=data, ChecksumSHA256=checksum)
         return ObjectInfo(key=key, size=len(data), sha256=sha256.lower())
 
+    def sync(self, prefix: str) -> None:
+        """Nothing to do: S3 answers a PutObject or CompleteMultipartUpload only
+        once the object is stored durably, so every committed write already is."""
+
     def open(self, key: str) -> BinaryIO:
         """A stream of the object's bytes (``read``, ``readinto``, a context manager).
         Raises ObjectNotFound, StorageUnavailable (also while reading)."""

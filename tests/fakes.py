@@ -8,6 +8,7 @@ damage what it holds::
     del store.objects[key]                # lose an object
     store.unavailable = True              # every call raises StorageUnavailable
     store.opened[key]                     # how many times ``open`` was called for key
+    store.synced                          # the prefixes ``sync`` was called with, in order
 
 ``store_bag`` puts a complete bag into any store, as the pipeline would, and
 returns the catalog's record of its files.
@@ -72,6 +73,7 @@ class MemoryObjectStore:
         self.objects: dict[str, bytes] = {}
         self.unavailable = False
         self.opened: Counter[str] = Counter()
+        self.synced: list[str] = []
 
     def _check_available(self) -> None:
         if self.unavailable:
@@ -89,6 +91,11 @@ class MemoryObjectStore:
         except BaseException:
             writer.abort()
             raise
+
+    def sync(self, prefix: str) -> None:
+        """Nothing to flush (a dict loses nothing until the process ends); noted."""
+        self._check_available()
+        self.synced.append(prefix)
 
     def open(self, key: str) -> BinaryIO:
         self._check_available()

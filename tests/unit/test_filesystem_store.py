@@ -188,7 +188,8 @@ def test_disk_full_at_commit_is_storage_unavailable(
 
     writer = store.writer("pkg/v1/data/a")
     writer.write(b"bytes")
-    monkeypatch.setattr(os, "replace", no_space)
+    monkeypatch.setattr(os, "link", no_space)     # a new key is linked into place
+    monkeypatch.setattr(os, "replace", no_space)  # an existing one is replaced
     with pytest.raises(StorageUnavailable) as caught:
         writer.commit(digest(b"bytes"))
     assert isinstance(caught.value.__cause__, OSError)

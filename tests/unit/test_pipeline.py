@@ -94,6 +94,9 @@ class FaultyStore:
         self._before_write(key)
         return self.inner.put_bytes(key, data, sha256)
 
+    def sync(self, prefix: str) -> None:
+        self.inner.sync(prefix)
+
     def open(self, key: str) -> BinaryIO:
         return self.inner.open(key)
 
