@@ -2,12 +2,28 @@
 
 See ``storage.s3`` for the whole design; this module holds S3's multipart
 limits, the part-size schedule, the composite checksum and the writer itself.
+
+Memory and overlap. Bytes are copied once, from the caller's chunk into the
+buffer of the part being filled; that buffer is then the request body, with no
+further copy. A full part is hashed and sent on a thread of the writer's own
+while the caller fills the next one, so the server's work (and the network)
+overlaps ours. At most one part is in flight and one filling: a multipart
+upload holds two part buffers, the first reused for the third and so on.
+Before an object is known to be larger than ``multipart_threshold`` its parts
+wait in memory (it may still become one PutObject), so a writer holds at most
+the larger of two parts and the threshold plus one part.
+
+A failed part send is raised by the next ``write`` or by ``commit``, as the
+same domain exception (``StorageUnavailable``, ``ChecksumRefused``, …), and the
+upload is aborted then; ``abort`` waits for the part in flight before it aborts
+the upload, so no part can land after it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -63,18 +79,61 @@ def _b64_of_hex(sha256_hex: str) -> str:
     return _b64(digest)
 
 
+class _Part:
+    """The buffer of one part, filled from the front: either empty and growing
+    as bytes come, or made at the part's size (a new one, or that of a sent
+    part) and overwritten in place."""
+
+    __slots__ = ("number", "size", "buffer", "filled")
+
+    def __init__(self, number: int, size: int, buffer: bytearray | None = None) -> None:
+        self.number = number
+        self.size = size
+        self.buffer = bytearray() if buffer is None else buffer
+        self.filled = 0
+
+    @property
+    def full(self) -> bool:
+        return self.filled == self.size
+
+    def fill(self, view: memoryview) -> int:
+        """Copy as much of ``view`` as fits; return how many bytes were taken."""
+        take = min(self.size - self.filled, len(view))
+        end = self.filled + take
+        if len(self.buffer) == self.filled:
+            self.buffer += view[:take]
+        else:
+            # Through a memoryview: bytearray slice assignment would first copy
+            # anything that is not a bytearray into a new one.
+            with memoryview(self.buffer) as target:
+                target[self.filled:end] = view[:take]
+        self.filled = end
+        return take
+
+    def body(self) -> bytearray:
+        """The part's bytes, as the buffer itself (cut to what was filled)."""
+        if len(self.buffer) != self.filled:
+            del self.buffer[self.filled:]
+        return self.buffer
+
+
 class S3ObjectWriter:
     """Bytes of one object: buffered, then one PutObject or a multipart upload.
-    See ``ingest.ports.ObjectWriter`` and the module docstring."""
+    See ``ingest.ports.ObjectWriter`` and the module docstrings."""
 
     def __init__(self, store: S3ObjectStore, key: str) -> None:
         self._store = store
         self._client = store._client
         self._key = key
         self._object_key = store._object_key(key)
-        self._buffer = bytearray()
+        self._filling: _Part | None = None
+        self._waiting: list[_Part] = []  # full parts not sent yet, in order
+        self._spare: bytearray | None = None  # a sent part's buffer, to fill again
+        self._next_number = 1
         self._size = 0
         self._upload_id: str | None = None
+        self._sender: ThreadPoolExecutor | None = None
+        self._in_flight: tuple[_Part, Future[tuple[dict[str, Any], bytes]]] | None = None
         self._parts: list[dict[str, Any]] = []
         self._part_digests: list[bytes] = []
         self._whole = hashlib.sha256()
@@ -87,19 +146,27 @@ class S3ObjectWriter:
 
     def write(self, chunk: bytes | memoryview) -> None:
         """Append bytes (copied: the caller may reuse its buffer). Full parts are
-        uploaded at once. Raises StorageUnavailable, ChecksumRefused (the upload is
-        aborted then), ValueError after commit or abort."""
+        sent in the background as soon as the object is known to be multipart.
+        Raises StorageUnavailable, ChecksumRefused (also for an earlier part whose
+        send failed; the upload is aborted then), ValueError after commit or abort."""
         if self._done:
             raise ValueError(f"writer of {self._key!r} is already closed")
-        self._buffer += chunk
-        self._size += len(chunk) if isinstance(chunk, bytes) else memoryview(chunk).nbytes
-        if self._upload_id is None and len(self._buffer) <= self._store.multipart_threshold:
-            return
+        view = memoryview(chunk).cast("B")
         try:
-            if self._upload_id is None:
-                self._start_upload()
-            while len(self._buffer) >= self._next_part_size():
-                self._send_part(self._next_part_size())
+            self._collect(block=False)
+            while view:
+                if self._filling is None:
+                    if self._waiting and self._multipart_now(more=len(view)):
+                        self._send_waiting()  # the object just outgrew one PutObject
+                    self._filling = self._new_part()
+                taken = self._filling.fill(view)
+                view = view[taken:]
+                self._size += taken
+                if self._filling.full:
+                    self._waiting.append(self._filling)
+                    self._filling = None
+                    if self._multipart_now(more=len(view)):
+                        self._send_waiting()
         except BaseException:
             self.abort()
             raise
@@ -113,28 +180,40 @@ class S3ObjectWriter:
             raise ValueError(f"writer of {self._key!r} is already closed")
         try:
             checksum = _b64_of_hex(sha256)
-            if self._upload_id is None:
+            if self._filling is not None and self._filling.filled:
+                self._waiting.append(self._filling)
+            self._filling = None
+            if not self._multipart_now(more=0):
+                body = self._joined()
                 with self._store._translate():
                     self._client.put_object(Bucket=self._store.bucket, Key=self._object_key,
-                                            Body=self._buffer, ChecksumSHA256=checksum)
-                self._buffer = bytearray()
-                self._done = True
+                                            Body=body, ChecksumSHA256=checksum)
+                self._finish()
                 return ObjectInfo(key=self._key, size=self._size, sha256=sha256.lower())
-            if self._buffer:
-                self._send_part(len(self._buffer))
+            self._send_waiting()
+            self._collect(block=True)
             self._complete(sha256.lower())
         except BaseException:
             self.abort()
             raise
-        self._done = True
+        self._finish()
         return ObjectInfo(key=self._key, size=self._size)
 
     def abort(self) -> None:
-        """Drop everything written and abort the multipart upload, if any; never raises."""
+        """Drop everything written and abort the multipart upload, if any; never
+        raises. A part in flight is waited for first, so none lands afterwards."""
         if self._done:
             return
         self._done = True
-        self._buffer = bytearray()
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            future = in_flight[1]
+            future.cancel()  # only a part not yet started can be called back
+            try:
+                future.result()
+            except Exception:  # reported already by write or commit, or moot now
+                pass
+        self._drop()
         upload_id, self._upload_id = self._upload_id, None
         if upload_id is None:
             return
@@ -146,10 +225,50 @@ class S3ObjectWriter:
             # bytes were never visible under the key either way.
             pass
 
-    # ------------------------------------------------------------------ multipart
+    # ------------------------------------------------------------------ buffers
 
-    def _next_part_size(self) -> int:
-        return part_size_for(len(self._parts) + 1, self._store.part_size)
+    def _multipart_now(self, more: int) -> bool:
+        """Whether the object is (or, with ``more`` bytes to come, will be) a
+        multipart upload rather than one PutObject."""
+        return (self._upload_id is not None
+                or self._size + more > self._store.multipart_threshold)
+
+    def _new_part(self) -> _Part:
+        number = self._next_number
+        if number > MAX_PARTS:
+            raise ValueError(f"{self._key!r} needs more than {MAX_PARTS} parts")
+        self._next_number += 1
+        size = part_size_for(number, self._store.part_size)
+        spare, self._spare = self._spare, None
+        if spare is None or len(spare) != size:
+            if self._upload_id is None:
+                # Maybe one PutObject yet, and most objects are much smaller than
+                # a part: the buffer grows with the bytes.
+                return _Part(number, size)
+            spare = bytearray(size)  # a whole part will come: no growing, no slack
+        return _Part(number, size, spare)
+
+    def _joined(self) -> bytearray:
+        """Every byte written, as one buffer, for a single PutObject."""
+        parts, self._waiting = self._waiting, []
+        if not parts:
+            return bytearray()
+        whole = parts[0].body()
+        for part in parts[1:]:
+            whole += part.body()
+        return whole
+
+    def _drop(self) -> None:
+        self._filling, self._waiting, self._spare = None, [], None
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.shutdown(wait=False)
+
+    def _finish(self) -> None:
+        self._done = True
+        self._drop()
+
+    # ------------------------------------------------------------------ multipart
 
     def _start_upload(self) -> None:
         with self._store._translate():
@@ -157,24 +276,51 @@ class S3ObjectWriter:
                 Bucket=self._store.bucket, Key=self._object_key, ChecksumAlgorithm="SHA256")
         self._upload_id = response["UploadId"]
 
-    def _send_part(self, size: int) -> None:
-        number = len(self._parts) + 1
-        if number > MAX_PARTS:
-            raise ValueError(f"{self._key!r} needs more than {MAX_PARTS} parts")
-        # Hand the buffer itself over as the part and keep only what follows it:
-        # no copy of the part, so memory holds one part (and one chunk) at most.
-        part, self._buffer = self._buffer, self._buffer[size:]
-        del part[size:]
-        digest = hashlib.sha256(part).digest()
-        self._whole.update(part)
+    def _send_waiting(self) -> None:
+        """Send every full part not sent yet, one at a time in the background:
+        each waits for the one before it (whose buffer becomes the spare)."""
+        if self._upload_id is None:
+            self._start_upload()
+        while self._waiting:
+            self._collect(block=True)
+            part = self._waiting.pop(0)
+            if self._sender is None:
+                self._sender = ThreadPoolExecutor(max_workers=1,
+                                                  thread_name_prefix="s3-upload-part")
+            self._in_flight = (part, self._sender.submit(self._upload_part, part))
+
+    def _collect(self, *, block: bool) -> None:
+        """Take in the result of the part in flight, if it is done (or, with
+        ``block``, once it is). Re-raises the exception its send raised."""
+        if self._in_flight is None:
+            return
+        part, future = self._in_flight
+        if not block and not future.done():
+            return
+        try:
+            entry, digest = future.result()
+        finally:
+            if future.done():  # not when the wait itself was interrupted: abort waits again
+                self._in_flight = None
+        self._parts.append(entry)
+        self._part_digests.append(digest)
+        if len(part.buffer) == part.size:
+            self._spare = part.buffer
+
+    def _upload_part(self, part: _Part) -> tuple[dict[str, Any], bytes]:
+        """On the sender thread: hash the part, add it to the object's SHA-256
+        (parts are sent one after another, so in order), and upload it with its
+        SHA-256 for the server to check."""
+        body = part.body()
+        digest = hashlib.sha256(body).digest()
+        self._whole.update(body)
         with self._store._translate():
             response = self._client.upload_part(
                 Bucket=self._store.bucket, Key=self._object_key, UploadId=self._upload_id,
-                PartNumber=number, Body=part, ChecksumAlgorithm="SHA256",
+                PartNumber=part.number, Body=body, ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=_b64(digest))
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"],
-                            "ChecksumSHA256": _b64(digest)})
-        self._part_digests.append(digest)
+        return ({"PartNumber": part.number, "ETag": response["ETag"],
+                 "ChecksumSHA256": _b64(digest)}, digest)
 
     def _complete(self, sha256: str) -> None:
         if self._whole.hexdigest() != sha256:
