@@ -2,7 +2,11 @@
 
 Rows are made with ``INSERT … SELECT generate_series`` in a throwaway database
 migrated by Strongroom itself; the queries are timed through ``SqlCatalog``,
-the same code the CLI and workers use.
+the same code the CLI and workers use. The fixity state is generated too: one
+copy per version in one location, two thirds of them deep-checked at some
+moment of the last 85 days (one in a thousand of those failed), half
+shallow-checked in the last week, with a ``fixity_checks`` row behind every
+last check and the backlog summed from the rows, as the catalog keeps it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import islice, takewhile
 from typing import Any
 
 from bench.measures import Log, Plan, summary
@@ -37,6 +43,55 @@ SELECT md5('p' || i)::uuid::text, 1, 'data/page-01.tif', 8192,
        encode(sha256(i::text::bytea), 'hex'), encode(sha512(i::text::bytea), 'hex')
 FROM generate_series(1, :n) AS i
 """
+#: the one location of the generated copies
+LOCATION = "file:///bench-objects"
+# Copy i: deep-checked when i % 3 <> 0, at now() minus (i * 7919 mod 85 days)
+# seconds; that check failed when i % 1000 = 1; shallow-checked when i is even.
+_DEEP_AT = "(now() - ((i::bigint * 7919) % (85 * 86400)) * interval '1 second')"
+_SHALLOW_AT = "(now() - (i % (7 * 86400)) * interval '1 second')"
+_CHECKS = f"""
+INSERT INTO fixity_checks (check_id, package_id, number, location, tier, checked_at, outcome,
+                           findings)
+SELECT i, md5('p' || i)::uuid::text, 1, '{LOCATION}', 'deep', {_DEEP_AT},
+       CASE WHEN i % 1000 = 1 THEN 'failed' ELSE 'ok' END,
+       CASE WHEN i % 1000 = 1
+            THEN '[{{"code": "FIXITY_MISMATCH", "path": "data/page-01.tif"}}]'::json
+            ELSE '[]'::json END
+FROM generate_series(1, :n) AS i WHERE i % 3 <> 0
+UNION ALL
+SELECT :n + i, md5('p' || i)::uuid::text, 1, '{LOCATION}', 'shallow', {_SHALLOW_AT}, 'ok',
+       '[]'::json
+FROM generate_series(1, :n) AS i WHERE i % 2 = 0
+"""
+_STATE = f"""
+INSERT INTO fixity_state (package_id, number, location, octets, made_at, deep_base_at,
+                          shallow_base_at, last_deep_at, last_deep_ok_at, last_deep_check_id,
+                          last_deep_outcome, last_shallow_at, last_shallow_check_id,
+                          last_shallow_outcome)
+SELECT package_id, 1, '{LOCATION}', 8192, made_at, COALESCE(deep_at, made_at),
+       GREATEST(made_at, deep_at, shallow_at), deep_at,
+       CASE WHEN i % 1000 = 1 THEN NULL ELSE deep_at END,
+       CASE WHEN deep_at IS NULL THEN NULL ELSE i END,
+       CASE WHEN deep_at IS NULL THEN NULL WHEN i % 1000 = 1 THEN 'failed' ELSE 'ok' END,
+       shallow_at, CASE WHEN shallow_at IS NULL THEN NULL ELSE :n + i END,
+       CASE WHEN shallow_at IS NULL THEN NULL ELSE 'ok' END
+FROM (SELECT i, md5('p' || i)::uuid::text AS package_id,
+             now() - i * interval '1 second' AS made_at,
+             CASE WHEN i % 3 <> 0 THEN {_DEEP_AT} END AS deep_at,
+             CASE WHEN i % 2 = 0 THEN {_SHALLOW_AT} END AS shallow_at
+      FROM generate_series(1, :n) AS i) AS copies
+"""
+_BACKLOG = f"""
+INSERT INTO fixity_backlog (location, hour, copies, octets)
+SELECT location, CAST(FLOOR(EXTRACT(EPOCH FROM deep_base_at) / 3600) AS BIGINT), COUNT(*),
+       SUM(octets)
+FROM fixity_state GROUP BY 1, 2
+"""
+_LOCATIONS = f"INSERT INTO fixity_locations (location, added_at) VALUES ('{LOCATION}', now())"
+
+#: figures held to the target; the others are there to show what the rest costs
+TARGETED = ("lookup by identifier (resolve + get_version)", "one page of the listing",
+            "next due for fixity (the first 100 checks enqueue_due plans)")
 
 
 def _timed_ms(action: Callable[[], Any], repeats: int) -> list[float]:
@@ -67,7 +122,8 @@ def p6_catalog(plan: Plan, log: Log) -> dict[str, Any]:
         catalog = SqlCatalog.from_url(postgres_url(database), migrate=True)
         start = time.perf_counter()
         with catalog._write() as session:
-            for statement in (_PACKAGES, _VERSIONS, _FILES):
+            for statement in (_PACKAGES, _VERSIONS, _FILES, _CHECKS, _STATE, _BACKLOG,
+                              _LOCATIONS):
                 session.execute(text(statement), {"n": plan.catalog_packages})
         with catalog._write() as session:
             session.execute(text("ANALYZE"))
@@ -100,18 +156,13 @@ def p6_catalog(plan: Plan, log: Log) -> dict[str, Any]:
                         "ORDER BY identifier LIMIT 50"), {"after": "bench-00500000"}).all()
             figures["one page in SQL (keyset, 50 rows; what a paged listing would cost)"] = \
                 summary(_timed_ms(page_in_sql, 30), "ms")
-        due = _next_due(catalog)
-        if due is not None:
-            figures["next due for fixity (fixity_copies: every copy's state)"] = summary(
-                _timed_ms(due, 1), "ms")
-            notes.append("fixity_copies reads every committed version; the fixity_checks "
-                         "table is empty here, so this is its lower bound")
-        else:
-            notes.append("next due for fixity not measured: the catalog has no fixity schedule yet")
+        figures.update(_fixity_figures(catalog))
         catalog.engine.dispose()  # dropdb needs no open connection
     finally:
         dropdb(database)
-    met = all(fig["median"] < 20 for fig in figures.values())
+    met = all(figures[name]["median"] < 20 for name in TARGETED if name in figures)
+    notes.append("the target applies to lookup, page and next due; every due deep check and "
+                 "the report's counts are shown for what they cost")
     return {"id": "P6", "title": f"catalog of {plan.catalog_packages:,} packages in PostgreSQL",
             "figures": figures, "ratios": {}, "target": "each < 20 ms median", "met": met,
             "notes": notes}
@@ -127,9 +178,36 @@ def _paged_listing(catalog: Any) -> Callable[[], Any] | None:
     return lambda: search(PackageQuery(), limit=50)
 
 
-def _next_due(catalog: Any) -> Callable[[], Any] | None:
-    """What the fixity scheduler reads to decide what is due, if the catalog has it."""
-    copies = getattr(catalog, "fixity_copies", None)
-    if copies is None:
-        return None
-    return lambda: copies(["file:///bench-objects"])
+def _fixity_figures(catalog: Any) -> dict[str, Any]:
+    """What the fixity scheduler and the report read, the way ``enqueue_due`` and
+    ``strongroom fixity report`` read it (default policy: a 90-day window, no
+    budget, a shallow check a week)."""
+    from ingest.fixity_audit import plan_due
+    from ingest.fixity_policy import DEEP, FixityPolicy, tally_cutoffs
+
+    policy = FixityPolicy()
+    now = datetime.now(UTC)
+    locations = [LOCATION]
+
+    def next_due() -> None:
+        list(islice(plan_due(catalog, locations, policy, now), 100))
+
+    def every_deep_check() -> None:
+        sum(1 for _ in takewhile(lambda p: p.tier == DEEP,
+                                 plan_due(catalog, locations, policy, now)))
+
+    def report() -> None:
+        verified_since, due_before = tally_cutoffs(policy, now)
+        catalog.fixity_tally(locations, verified_since, due_before)
+        list(islice(takewhile(lambda c: c.deep_since < due_before,
+                              catalog.fixity_oldest(locations, stale_before=None)), 1000))
+        catalog.fixity_failures(locations, limit=1000)
+
+    return {
+        "next due for fixity (the first 100 checks enqueue_due plans)":
+            summary(_timed_ms(next_due, 30), "ms"),
+        "every deep check due today (the whole run's deep plan)":
+            summary(_timed_ms(every_deep_check, 3), "ms"),
+        "fixity report (counts, first 1,000 overdue and failures)":
+            summary(_timed_ms(report, 5), "ms"),
+    }

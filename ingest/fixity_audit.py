@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
@@ -39,11 +40,11 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
     RecordedCheck,
-    plan_checks,
+    due_checks,
 )
 from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.pipeline import Services
-from ingest.ports import ObjectStore
+from ingest.ports import Catalog, ObjectStore
 from ingest.verification import verify_bag
 
 if TYPE_CHECKING:
@@ -282,15 +283,34 @@ class DueRun:
         }
 
 
+#: checks planned, then queued in the catalog, per transaction
+ENQUEUE_BATCH = 500
+
+
+def plan_due(catalog: Catalog, locations: Sequence[str], policy: FixityPolicy,
+             as_of: datetime, period: timedelta = DAY,
+             budget: int | None = None) -> Iterator[PlannedCheck]:
+    """The checks due at ``as_of`` in ``locations``, planned from the catalog's
+    state of each copy as the caller takes them (``due_checks``): the first ones
+    cost a few indexed reads however large the archive. Raises CatalogUnavailable
+    (also while iterating)."""
+    return due_checks(catalog, locations, as_of, policy, period=period, budget=budget)
+
+
 def enqueue_due(services: Services, policy: FixityPolicy, as_of: datetime,
                 period: timedelta = DAY, budget: int | None = None) -> list[PlannedCheck]:
     """Plan the checks due at ``as_of`` for every copy in ``services.locations`` and
-    mark them queued in the catalog; returns those this call queued (a check
-    queued by another run and not yet stale is left out). Raises CatalogUnavailable."""
-    copies = services.catalog.fixity_copies([s.location for s in services.locations])
-    planned = plan_checks(copies, as_of, policy, period=period, budget=budget)
-    return services.catalog.enqueue_checks(planned, queued_at=as_of,
-                                           stale_before=as_of - policy.requeue_after)
+    mark them queued in the catalog, ``ENQUEUE_BATCH`` at a time as they are
+    planned; returns those this call queued (a check queued by another run and
+    not yet stale is left out). Raises CatalogUnavailable."""
+    catalog = services.catalog
+    planned = plan_due(catalog, [s.location for s in services.locations], policy, as_of,
+                       period=period, budget=budget)
+    queued: list[PlannedCheck] = []
+    while batch := list(islice(planned, ENQUEUE_BATCH)):
+        queued += catalog.enqueue_checks(batch, queued_at=as_of,
+                                         stale_before=as_of - policy.requeue_after)
+    return queued
 
 
 def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,

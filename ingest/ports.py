@@ -25,7 +25,13 @@ from ingest.models import (
 )
 
 if TYPE_CHECKING:
-    from ingest.fixity_policy import CopyState, PlannedCheck, RecordedCheck
+    from ingest.fixity_policy import (
+        CopyState,
+        CopyTally,
+        OrderKey,
+        PlannedCheck,
+        RecordedCheck,
+    )
     from ingest.replication import CopyRecord
 
 
@@ -206,7 +212,33 @@ class Catalog(Protocol):
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
 
     def fixity_copies(self, locations: Sequence[str]) -> "list[CopyState]":
-        """Every committed version in each of ``locations``, with size and last checks."""
+        """Every committed version in each of ``locations``, with size and last checks
+        (reads every copy: small catalogs and tests)."""
+
+    def fixity_backlog(self, locations: Sequence[str],
+                       collapse_before: datetime) -> "list[tuple[datetime, int]]":
+        """Bytes of every copy by when its deep deadline counts from, earliest first
+        (``ingest.fixity_policy.DueSource``)."""
+
+    def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
+                      larger_than: int | None = None, at_most: int | None = None,
+                      after: "OrderKey | None" = None) -> "Iterator[CopyState]":
+        """Copies not queued for a deep check since ``stale_before``, earliest deep
+        deadline first, by size when asked, read a page at a time (``DueSource``)."""
+
+    def fixity_shallow_due(self, locations: Sequence[str], checked_before: datetime,
+                           stale_before: datetime) -> "Iterator[CopyState]":
+        """Copies unchecked since ``checked_before`` and not queued, longest
+        unchecked first, read a page at a time (``DueSource``)."""
+
+    def fixity_tally(self, locations: Sequence[str], verified_since: datetime,
+                     due_before: datetime) -> "CopyTally":
+        """Counts of covered and overdue copies and versions, summed in the catalog."""
+
+    def fixity_failures(self, locations: Sequence[str], since: datetime | None = None,
+                        limit: int | None = None) -> "tuple[list[RecordedCheck], int]":
+        """The first ``limit`` failed checks (each copy's current failures when
+        ``since`` is None), oldest first, and how many there are."""
 
     def enqueue_checks(self, planned: "Sequence[PlannedCheck]", queued_at: datetime,
                        stale_before: datetime) -> "list[PlannedCheck]":

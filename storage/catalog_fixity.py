@@ -1,78 +1,398 @@
-"""The catalog's fixity checks of every copy: when each was last checked, by which tier, what is due."""
+"""The catalog's fixity checks of every copy: when each was last checked, by which tier, what is due.
+
+Each copy (a committed version in one location) has a row in ``fixity_state``,
+kept as versions are committed or imported (``_track_version``, called by
+``commit_version``, ``import_version`` and ``record_copies``) and as checks are
+queued and recorded, and ``fixity_backlog`` holds the bytes of each location's
+copies by the hour their deep deadline counts from. So the planner's questions
+(``ingest.fixity_policy.DueSource``) are index scans read a page at a time, and
+the pace of deep checks is a sum over a few thousand rows, however large the
+archive.
+
+A location gets its rows the first time the schedule is asked about it
+(``_cover``). On PostgreSQL that backfill holds an exclusive advisory lock and
+every insert of rows a shared one, so a version committed meanwhile cannot be
+missed; SQLite's writers are serialized anyway.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import and_, func, literal, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    union,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ingest.errors import VersionNotFound
-from ingest.fixity_policy import DEEP, CopyState, PlannedCheck, RecordedCheck
+from ingest.fixity_policy import (
+    DEEP,
+    CopyState,
+    CopyTally,
+    OrderKey,
+    PlannedCheck,
+    RecordedCheck,
+    merge_copies,
+)
 from ingest.models import NewEvent
 from storage.audit_log import append_events
-from storage.catalog_rows import COMMITTED, findings_of
+from storage.catalog_rows import COMMITTED, findings_of, utc_now
 from storage.tables import File, Version
-from storage.tables_fixity import FixityCheck, FixityQueueEntry
+from storage.tables_fixity import (
+    FAILING,
+    FixityBacklog,
+    FixityCheck,
+    FixityLocation,
+    FixityState,
+)
+from storage.tables_replicas import VersionCopy
 
-QUEUED, DONE = "queued", "done"
+#: copies read per query while walking a location's copies in order (the first
+#: query of a walk reads FIRST_PAGE, each next one four times more up to PAGE)
+PAGE = 500
+FIRST_PAGE = 32
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_HOUR = timedelta(hours=1)
+_LOCATIONS_LOCK = "strongroom-fixity-locations"
+
+
+def hour_of(moment: datetime) -> int:
+    """Whole hours since 1970 (the ``fixity_backlog`` bucket of a time)."""
+    return (moment - _EPOCH) // _HOUR
+
+
+def _hour_sql(session: Session, column: ColumnElement) -> ColumnElement:
+    """``hour_of`` in this database's SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / 3600), BigInteger)
+    # SQLite keeps UTC wall time as text; strftime('%s') would round the
+    # microseconds up into the next second (and hour): cut them first
+    return cast(func.strftime("%s", func.substr(column, 1, 19)), Integer) / 3600
+
+
+def _upsert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _hold_locations(session: Session, shared: bool) -> None:
+    """Serialize adding a location's rows with adding any copy's row (PostgreSQL;
+    SQLite's write transactions are serial already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        name = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {name}(hashtext(:key))"), {"key": _LOCATIONS_LOCK})
+
+
+def _copy_state(row: Any) -> CopyState:
+    return CopyState(
+        package_id=row.package_id, number=row.number, location=row.location, size=row.octets,
+        committed_at=row.made_at, last_deep=row.last_deep_at, last_deep_ok=row.last_deep_ok_at,
+        last_shallow=row.last_shallow_at, queued_deep=row.queued_deep_at,
+        queued_shallow=row.queued_shallow_at)
+
+
+def _free(column: InstrumentedAttribute, stale_before: datetime) -> ColumnElement[bool]:
+    """Not queued after ``stale_before``."""
+    return or_(column.is_(None), column <= stale_before)
 
 
 class FixitySchedule:
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
-    def fixity_copies(self, locations: Sequence[str]) -> list[CopyState]:
-        """Every committed version in every one of ``locations``, with its size and
-        the times of its last checks and unfinished queued checks, read in one
-        query. Raises CatalogUnavailable."""
+    # ------------------------------------------------------------------ keeping the rows
+
+    def _track_version(self, session: Session, package_id: str, number: int,
+                       locations: Iterable[str] = ()) -> None:
+        """Give a committed version a ``fixity_state`` row in every location the
+        schedule covers, every location a copy of it is noted in, and
+        ``locations``, where it has none yet. A version not committed gets none:
+        only committed versions are checked. Called inside the write transaction
+        that commits, imports or notes copies, before its events are appended."""
+        _hold_locations(session, shared=True)
+        version = session.execute(
+            select(Version.state, Version.created_at)
+            .where(Version.package_id == package_id, Version.number == number)).one_or_none()
+        if version is None or version.state != COMMITTED:
+            return
+        wanted = set(locations)
+        wanted.update(session.execute(select(FixityLocation.location)).scalars())
+        wanted.update(session.execute(
+            select(VersionCopy.location)
+            .where(VersionCopy.package_id == package_id, VersionCopy.number == number)).scalars())
+        octets = int(session.execute(
+            select(func.coalesce(func.sum(File.size), 0))
+            .where(File.package_id == package_id, File.number == number)).scalar_one())
+        made_at = version.created_at
+        added = []
+        for location in sorted(wanted):
+            inserted = session.execute(
+                _upsert(session)(FixityState).values(
+                    package_id=package_id, number=number, location=location, octets=octets,
+                    made_at=made_at, deep_base_at=made_at, shallow_base_at=made_at)
+                .on_conflict_do_nothing())
+            if inserted.rowcount:
+                added.append((location, hour_of(made_at), 1, octets))
+        self._shift_backlog(session, added)
+
+    def _shift_backlog(self, session: Session,
+                       changes: Iterable[tuple[str, int, int, int]]) -> None:
+        """Add (location, hour, copies, bytes) changes to the backlog, in (location,
+        hour) order so that two transactions never wait for each other's rows in
+        turn; rows left with no copies go."""
+        emptied = []
+        for location, hour, copies, octets in sorted(changes):
+            statement = _upsert(session)(FixityBacklog).values(
+                location=location, hour=hour, copies=copies, octets=octets)
+            table = FixityBacklog.__table__
+            session.execute(statement.on_conflict_do_update(
+                index_elements=["location", "hour"],
+                set_={"copies": table.c.copies + statement.excluded.copies,
+                      "octets": table.c.octets + statement.excluded.octets}))
+            if copies < 0:
+                emptied.append((location, hour))
+        for location, hour in emptied:
+            session.execute(delete(FixityBacklog).where(
+                FixityBacklog.location == location, FixityBacklog.hour == hour,
+                FixityBacklog.copies <= 0))
+
+    def _cover(self, locations: Sequence[str]) -> None:
+        """Make sure the schedule covers ``locations``: the first time a location is
+        named, every committed version gets its row there, and its bytes are
+        added to the backlog. Raises CatalogUnavailable."""
+        covered: set[str] = self.__dict__.setdefault("_fixity_covered", set())
+        wanted = set(locations) - covered
+        if not wanted:
+            return  # a location once covered stays covered
+        with self._read() as session:  # type: ignore[attr-defined]
+            known = set(session.execute(
+                select(FixityLocation.location)
+                .where(FixityLocation.location.in_(wanted))).scalars())
+        if wanted <= known:
+            covered.update(known)
+            return
+        with self._write() as session:  # type: ignore[attr-defined]
+            _hold_locations(session, shared=False)
+            for location in sorted(wanted - known):
+                if session.get(FixityLocation, location) is not None:
+                    continue  # another process added it meanwhile
+                session.add(FixityLocation(location=location, added_at=utc_now()))
+                self._add_location_rows(session, location)
+        covered.update(wanted)
+
+    def _add_location_rows(self, session: Session, location: str) -> None:
         sizes = (select(File.package_id, File.number, func.sum(File.size).label("octets"))
                  .group_by(File.package_id, File.number).subquery())
-        last = (select(FixityCheck.package_id, FixityCheck.number, FixityCheck.location,
-                       FixityCheck.tier.label("kind"), func.max(FixityCheck.checked_at).label("at"))
-                .group_by(FixityCheck.package_id, FixityCheck.number, FixityCheck.location,
-                          FixityCheck.tier))
-        last_ok = (select(FixityCheck.package_id, FixityCheck.number, FixityCheck.location,
-                          literal("deep-ok").label("kind"),
-                          func.max(FixityCheck.checked_at).label("at"))
-                   .where(FixityCheck.tier == DEEP, FixityCheck.outcome == "ok")
-                   .group_by(FixityCheck.package_id, FixityCheck.number, FixityCheck.location))
-        queued = (select(FixityQueueEntry.package_id, FixityQueueEntry.number,
-                         FixityQueueEntry.location,
-                         (literal("queued-") + FixityQueueEntry.tier).label("kind"),
-                         FixityQueueEntry.queued_at.label("at"))
-                  .where(FixityQueueEntry.state == QUEUED))
-        times = union_all(last, last_ok, queued).subquery()
-        query = (
+        has_row = exists().where(FixityState.package_id == Version.package_id,
+                                 FixityState.number == Version.number,
+                                 FixityState.location == location)
+        missing = (
             select(Version.package_id, Version.number, Version.created_at,
-                   sizes.c.octets, times.c.location, times.c.kind, times.c.at)
+                   func.coalesce(sizes.c.octets, 0).label("octets"))
             .join(sizes, and_(sizes.c.package_id == Version.package_id,
                               sizes.c.number == Version.number), isouter=True)
-            .join(times, and_(times.c.package_id == Version.package_id,
-                              times.c.number == Version.number), isouter=True)
-            .where(Version.state == COMMITTED)
-        )
-        wanted = list(dict.fromkeys(locations))
-        base: dict[tuple[str, int], tuple[datetime, int]] = {}
-        seen: dict[tuple[str, int, str], dict[str, datetime]] = {}
+            .where(Version.state == COMMITTED, ~has_row)
+            .subquery())
+        hour = _hour_sql(session, missing.c.created_at)
+        buckets = session.execute(
+            select(hour.label("hour"), func.count(), func.sum(missing.c.octets))
+            .group_by(hour)).all()
+        session.execute(
+            FixityState.__table__.insert().from_select(
+                ["package_id", "number", "location", "octets", "made_at", "deep_base_at",
+                 "shallow_base_at"],
+                select(missing.c.package_id, missing.c.number, literal(location, Text),
+                       missing.c.octets, missing.c.created_at, missing.c.created_at,
+                       missing.c.created_at)))
+        self._shift_backlog(session, [(location, int(h), int(n), int(o or 0))
+                                      for h, n, o in buckets])
+
+    # ------------------------------------------------------------------ planning
+
+    def fixity_backlog(self, locations: Sequence[str],
+                       collapse_before: datetime) -> list[tuple[datetime, int]]:
+        """The bytes of every copy in ``locations`` by the hour its deep deadline
+        counts from, earliest first (``DueSource.fixity_backlog``); every hour
+        before ``collapse_before``'s is summed in one pair. Raises CatalogUnavailable."""
+        self._cover(locations)
+        cut = hour_of(collapse_before)
+        ours = and_(FixityBacklog.location.in_(set(locations)), FixityBacklog.copies > 0)
         with self._read() as session:  # type: ignore[attr-defined]
-            for row in session.execute(query):
-                version = (row.package_id, row.number)
-                base[version] = (row.created_at, int(row.octets or 0))
-                if row.location in wanted and row.at is not None:
-                    seen.setdefault((*version, row.location), {})[row.kind] = row.at
-        copies = []
-        for (package_id, number), (committed_at, size) in sorted(base.items()):
-            for location in wanted:
-                times_of = seen.get((package_id, number, location), {})
-                copies.append(CopyState(
-                    package_id=package_id, number=number, location=location, size=size,
-                    committed_at=committed_at, last_deep=times_of.get("deep"),
-                    last_deep_ok=times_of.get("deep-ok"), last_shallow=times_of.get("shallow"),
-                    queued_deep=times_of.get("queued-deep"),
-                    queued_shallow=times_of.get("queued-shallow"),
-                ))
-        return copies
+            connection = session.connection()  # Core rows: no ORM result machinery
+            # sums cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC (Decimal)
+            early = connection.execute(
+                select(func.min(FixityBacklog.hour),
+                       cast(func.sum(FixityBacklog.octets), BigInteger))
+                .where(ours, FixityBacklog.hour < cut)).one()
+            rows = connection.execute(
+                select(FixityBacklog.hour, cast(func.sum(FixityBacklog.octets), BigInteger))
+                .where(ours, FixityBacklog.hour >= cut)
+                .group_by(FixityBacklog.hour).order_by(FixityBacklog.hour)).all()
+        pairs = [(early[0], early[1])] if early[0] is not None else []
+        pairs += [(hour, octets) for hour, octets in rows]
+        return [(_EPOCH + int(hour) * _HOUR, int(octets)) for hour, octets in pairs]
+
+    def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
+                      larger_than: int | None = None, at_most: int | None = None,
+                      after: OrderKey | None = None) -> Iterator[CopyState]:
+        """Copies earliest deep deadline first, then by key: those not queued for a
+        deep check after ``stale_before`` (every copy when None); of more than
+        ``larger_than`` bytes, of at most ``at_most``, after ``after`` in that
+        order, when given. Read a page at a time as the caller goes on. Raises
+        CatalogUnavailable (also while iterating)."""
+        self._cover(locations)
+        conditions = []
+        if stale_before is not None:
+            conditions.append(_free(FixityState.queued_deep_at, stale_before))
+        if larger_than is not None:
+            conditions.append(FixityState.octets > larger_than)
+        if at_most is not None:
+            conditions.append(FixityState.octets <= at_most)
+        return merge_copies(
+            (self._walk(location, FixityState.deep_base_at, conditions, after)
+             for location in dict.fromkeys(locations)), "deep_since")
+
+    def fixity_shallow_due(self, locations: Sequence[str], checked_before: datetime,
+                           stale_before: datetime) -> Iterator[CopyState]:
+        """Copies with no check of either tier (nor their making) after
+        ``checked_before``, queued for neither tier after ``stale_before``, the
+        longest unchecked first, then by key; read a page at a time. Raises
+        CatalogUnavailable (also while iterating)."""
+        self._cover(locations)
+        conditions = [FixityState.shallow_base_at <= checked_before,
+                      _free(FixityState.queued_deep_at, stale_before),
+                      _free(FixityState.queued_shallow_at, stale_before)]
+        return merge_copies(
+            (self._walk(location, FixityState.shallow_base_at, conditions)
+             for location in dict.fromkeys(locations)), "checked_since")
+
+    def _walk(self, location: str, since: InstrumentedAttribute,
+              conditions: Sequence[ColumnElement[bool]],
+              start: OrderKey | None = None) -> Iterator[CopyState]:
+        """One location's copies meeting ``conditions`` in (``since``, package,
+        number) order, after ``start`` (a (time, key) in the order of every
+        location): keyset pages along the index that begins with those columns.
+        The first page is small, so the first copies come quickly."""
+        order = (since, FixityState.package_id, FixityState.number)
+        after: tuple | None = None
+        inclusive = False
+        if start is not None:
+            at, (package_id, number, other) = start
+            after, inclusive = (at, package_id, number), location > other
+        size = FIRST_PAGE
+        while True:
+            query = select(*FixityState.__table__.c).where(
+                FixityState.location == location, *conditions)
+            if after is not None:
+                key = tuple_(*order)
+                query = query.where(key >= tuple_(*after) if inclusive else key > tuple_(*after))
+            with self._read() as session:  # type: ignore[attr-defined]
+                rows = session.connection().execute(query.order_by(*order).limit(size)).all()
+            yield from (_copy_state(row) for row in rows)
+            if len(rows) < size:
+                return
+            last = rows[-1]
+            after, inclusive = (getattr(last, since.key), last.package_id, last.number), False
+            size = min(size * 4, PAGE)
+
+    def fixity_copies(self, locations: Sequence[str]) -> list[CopyState]:
+        """Every committed version in every one of ``locations``, with its size and
+        the times of its last checks and unfinished queued checks: by version,
+        then in the order of ``locations``. Reads every row: for small catalogs
+        and tests; planning and the report ask narrower questions. Raises
+        CatalogUnavailable."""
+        wanted = list(dict.fromkeys(locations))
+        self._cover(wanted)
+        rank = {location: n for n, location in enumerate(wanted)}
+        with self._read() as session:  # type: ignore[attr-defined]
+            rows = session.execute(
+                select(FixityState).where(FixityState.location.in_(wanted))).scalars().all()
+            copies = [_copy_state(row) for row in rows]
+        return sorted(copies, key=lambda c: (c.package_id, c.number, rank[c.location]))
+
+    # ------------------------------------------------------------------ the report
+
+    def fixity_tally(self, locations: Sequence[str], verified_since: datetime,
+                     due_before: datetime) -> CopyTally:
+        """Counts for the coverage figure, summed in the database: per location, the
+        copies and those deep-verified whole at or after ``verified_since``; the
+        versions, and those covered in every one of ``locations``; the copies
+        whose deep deadline counts from before ``due_before`` (overdue). Raises
+        CatalogUnavailable."""
+        wanted = list(dict.fromkeys(locations))
+        self._cover(wanted)
+        ok = case((FixityState.last_deep_ok_at >= verified_since, 1), else_=0)
+        late = case((FixityState.deep_base_at < due_before, 1), else_=0)
+        ours = FixityState.location.in_(wanted)
+        with self._read() as session:  # type: ignore[attr-defined]
+            rows = {row.location: row for row in session.execute(
+                select(FixityState.location, func.count().label("copies"),
+                       func.sum(ok).label("covered"), func.sum(late).label("overdue"))
+                .where(ours).group_by(FixityState.location))}
+            if len(rows) > 1:
+                per_version = (select(func.sum(ok).label("covered"))
+                               .where(ours)
+                               .group_by(FixityState.package_id, FixityState.number)
+                               .subquery())
+                versions, covered = session.execute(
+                    select(func.count(),
+                           func.sum(case((per_version.c.covered == len(rows), 1), else_=0)))
+                ).one()
+            else:  # one location: its figures are the versions'
+                only = next(iter(rows.values()), None)
+                versions, covered = (only.copies, only.covered) if only else (0, 0)
+        per_location = {location: (int(rows[location].covered or 0), int(rows[location].copies))
+                        for location in wanted if location in rows}
+        return CopyTally(versions=int(versions or 0), covered=int(covered or 0),
+                         per_location=per_location,
+                         overdue=sum(int(row.overdue or 0) for row in rows.values()))
+
+    def fixity_failures(self, locations: Sequence[str], since: datetime | None = None,
+                        limit: int | None = None) -> tuple[list[RecordedCheck], int]:
+        """Failed checks, oldest first, the first ``limit`` of them, and how many
+        there are in all. With ``since``: every failed check at or after it. Without:
+        what is wrong now, each copy's (in ``locations``) last check of a tier when
+        it failed. Raises CatalogUnavailable."""
+        if since is not None:
+            chosen = (select(FixityCheck.check_id)
+                      .where(FixityCheck.checked_at >= since, FixityCheck.outcome == "failed"))
+        else:
+            wanted = list(dict.fromkeys(locations))
+            self._cover(wanted)
+            failing = and_(FixityState.location.in_(wanted), text(f"({FAILING})"))
+            chosen = union(
+                select(FixityState.last_deep_check_id.label("check_id"))
+                .where(failing, FixityState.last_deep_outcome == "failed"),
+                select(FixityState.last_shallow_check_id.label("check_id"))
+                .where(failing, FixityState.last_shallow_outcome == "failed"))
+        ids = chosen.subquery()
+        query = (select(FixityCheck).where(FixityCheck.check_id.in_(select(ids.c.check_id)))
+                 .order_by(FixityCheck.checked_at, FixityCheck.check_id))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as session:  # type: ignore[attr-defined]
+            total = session.execute(select(func.count()).select_from(ids)).scalar_one()
+            checks = [_recorded(row) for row in session.execute(query).scalars()]
+        return checks, int(total)
+
+    # ------------------------------------------------------------------ queue and record
 
     def enqueue_checks(self, planned: Sequence[PlannedCheck], queued_at: datetime,
                        stale_before: datetime) -> list[PlannedCheck]:
@@ -81,27 +401,26 @@ class FixitySchedule:
         planner) is left out, so no copy is queued twice. Raises CatalogUnavailable."""
         taken = []
         with self._write() as session:  # type: ignore[attr-defined]
-            dialect = session.get_bind().dialect.name
-            builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
             for check in planned:
-                statement = builder(FixityQueueEntry).values(
-                    package_id=check.package_id, number=check.number, location=check.location,
-                    tier=check.tier, state=QUEUED, queued_at=queued_at, finished_at=None)
-                table = FixityQueueEntry.__table__
-                statement = statement.on_conflict_do_update(
-                    index_elements=["package_id", "number", "location", "tier"],
-                    set_={"state": QUEUED, "queued_at": queued_at, "finished_at": None},
-                    where=(table.c.state != QUEUED) | (table.c.queued_at < stale_before),
-                )
-                if session.execute(statement).rowcount:
+                column = (FixityState.queued_deep_at if check.tier == DEEP
+                          else FixityState.queued_shallow_at)
+                result = session.execute(
+                    FixityState.__table__.update()
+                    .where(FixityState.package_id == check.package_id,
+                           FixityState.number == check.number,
+                           FixityState.location == check.location,
+                           or_(column.is_(None), column < stale_before))
+                    .values({column.key: queued_at}))
+                if result.rowcount:
                     taken.append(check)
         return taken
 
     def record_check(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
-        """Keep one check of one copy with its events, and finish its queue entry, in
-        one transaction; a deep check also becomes the version's last fixity result
-        (``show``). Raises VersionNotFound (also for a version never committed),
-        CatalogUnavailable."""
+        """Keep one check of one copy with its events, and finish its queued check, in
+        one transaction; the copy's row takes it as its last check of the tier when
+        it is the latest (a check recorded later at the same time wins); a deep
+        check also becomes the version's last fixity result (``show``). Raises
+        VersionNotFound (also for a version never committed), CatalogUnavailable."""
         with self._write() as session:  # type: ignore[attr-defined]
             state = session.execute(
                 select(Version.state).where(Version.package_id == check.package_id,
@@ -110,26 +429,36 @@ class FixitySchedule:
             if state != COMMITTED:
                 raise VersionNotFound(
                     f"package {check.package_id} has no version {check.number}")
-            session.add(FixityCheck(
+            key = (check.package_id, check.number, check.location)
+            row = self._locked_state(session, key)
+            if row is None:  # a copy in a location the schedule does not cover (yet)
+                self._track_version(session, check.package_id, check.number, [check.location])
+                row = self._locked_state(session, key)
+                assert row is not None
+            recorded = FixityCheck(
                 package_id=check.package_id, number=check.number, location=check.location,
                 tier=check.tier, checked_at=check.checked_at, outcome=check.outcome,
-                findings=[f.to_dict() for f in check.findings]))
-            session.execute(
-                update(FixityQueueEntry)
-                .where(FixityQueueEntry.package_id == check.package_id,
-                       FixityQueueEntry.number == check.number,
-                       FixityQueueEntry.location == check.location,
-                       FixityQueueEntry.tier == check.tier)
-                .values(state=DONE, finished_at=check.checked_at)
-                .execution_options(synchronize_session=False))
+                findings=[f.to_dict() for f in check.findings])
+            session.add(recorded)
+            session.flush()
+            self._shift_backlog(session, _note_check(row, check, recorded.check_id))
             if check.tier == DEEP:
                 session.execute(
-                    update(Version)
+                    Version.__table__.update()
                     .where(Version.package_id == check.package_id,
                            Version.number == check.number)
-                    .values(last_fixity_at=check.checked_at, last_fixity_outcome=check.outcome)
-                    .execution_options(synchronize_session=False))
+                    .values(last_fixity_at=check.checked_at, last_fixity_outcome=check.outcome))
             append_events(session, events)
+
+    @staticmethod
+    def _locked_state(session: Session, key: tuple[str, int, str]) -> FixityState | None:
+        return session.execute(
+            select(FixityState)
+            .where(FixityState.package_id == key[0], FixityState.number == key[1],
+                   FixityState.location == key[2])
+            .with_for_update()).scalar_one_or_none()
+
+    # ------------------------------------------------------------------ other readers
 
     def fixity_checks(self, since: datetime | None = None,
                       failed_only: bool = False) -> list[RecordedCheck]:
@@ -141,12 +470,7 @@ class FixitySchedule:
         if failed_only:
             query = query.where(FixityCheck.outcome == "failed")
         with self._read() as session:  # type: ignore[attr-defined]
-            return [
-                RecordedCheck(package_id=row.package_id, number=row.number,
-                              location=row.location, tier=row.tier,
-                              checked_at=row.checked_at, findings=findings_of(row.findings))
-                for row in session.execute(query).scalars()
-            ]
+            return [_recorded(row) for row in session.execute(query).scalars()]
 
     def version_states(self) -> dict[tuple[str, int], str]:
         """Every version row's state (``pending`` claim or ``committed``), by
@@ -168,3 +492,35 @@ class FixitySchedule:
             for row in session.execute(query):
                 paths.setdefault((row.package_id, row.number), set()).add(row.path)
         return paths
+
+
+def _recorded(row: FixityCheck) -> RecordedCheck:
+    return RecordedCheck(package_id=row.package_id, number=row.number, location=row.location,
+                         tier=row.tier, checked_at=row.checked_at,
+                         findings=findings_of(row.findings))
+
+
+def _note_check(row: FixityState, check: RecordedCheck,
+                check_id: int) -> list[tuple[str, int, int, int]]:
+    """Update a copy's row for a recorded check; returns the backlog changes (the
+    copy's bytes move to the hour of its new deep baseline)."""
+    at = check.checked_at
+    moves: list[tuple[str, int, int, int]] = []
+    if check.tier == DEEP:
+        if row.last_deep_at is None or at >= row.last_deep_at:
+            before, after = hour_of(row.deep_base_at), hour_of(at)
+            if before != after:
+                moves = [(row.location, before, -1, -row.octets),
+                         (row.location, after, 1, row.octets)]
+            row.last_deep_at, row.deep_base_at = at, at
+            row.last_deep_check_id, row.last_deep_outcome = check_id, check.outcome
+        if check.outcome == "ok" and (row.last_deep_ok_at is None or at >= row.last_deep_ok_at):
+            row.last_deep_ok_at = at
+        row.queued_deep_at = None
+    else:
+        if row.last_shallow_at is None or at >= row.last_shallow_at:
+            row.last_shallow_at = at
+            row.last_shallow_check_id, row.last_shallow_outcome = check_id, check.outcome
+        row.queued_shallow_at = None
+    row.shallow_base_at = max(row.shallow_base_at, at)
+    return moves

@@ -47,6 +47,8 @@ class ReplicasAndAnchors:
                     index_elements=["package_id", "number", "location"],
                     set_={"state": statement.excluded.state,
                           "checked_at": statement.excluded.checked_at}))
+            # a copy of a committed version is one the fixity schedule checks
+            self._track_version(session, package_id, number)  # type: ignore[attr-defined]
             append_events(session, events)
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
@@ -129,6 +131,7 @@ class ReplicasAndAnchors:
                             location=c.location, state=c.state, checked_at=c.checked_at)
                 for c in copies)
             _raise_latest(session, version)
+            self._track_version(session, version.package_id, version.number)  # type: ignore[attr-defined]
             append_events(session, events)
 
 

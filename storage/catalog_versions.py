@@ -156,6 +156,7 @@ class PackagesAndVersions:
                     .values(latest_version=version.number, title=version.title)
                     .execution_options(synchronize_session=False)
                 )
+                self._track_version(session, version.package_id, version.number)  # type: ignore[attr-defined]
                 append_events(session, events)
                 return True
         except _Unchanged:

@@ -6,16 +6,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKeyConstraint,
     Index,
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base
+
+#: a copy whose last check of either tier failed
+FAILING = "last_deep_outcome = 'failed' OR last_shallow_outcome = 'failed'"
 
 
 class FixityCheck(Base):
@@ -48,27 +53,82 @@ class FixityCheck(Base):
     findings: Mapped[list[Any]]
 
 
-class FixityQueueEntry(Base):
-    """A check of one copy and tier that was planned and sent, until it is recorded.
+class FixityState(Base):
+    """What the fixity schedule knows of one copy (a committed version in one location).
 
-    While a row is ``queued`` the copy is not planned again for that tier; a row
-    queued for longer than the policy's ``requeue_after`` is taken for lost (its
-    worker or run crashed) and may be queued again.
+    One row per copy, kept by the catalog as versions are committed or imported,
+    copies noted and checks queued and recorded, so that "what is due next" is
+    an index scan, not a pass over every version and file: ``deep_base_at`` is
+    when the copy's deep deadline counts from (its last deep check, or its
+    version's making), ``shallow_base_at`` when its shallow interval counts from
+    (its last check of either tier, or its making). A location's rows are added
+    for every committed version the first time the schedule is asked about it
+    (``FixityLocation``).
     """
 
-    __tablename__ = "fixity_queue"
+    __tablename__ = "fixity_state"
     __table_args__ = (
         ForeignKeyConstraint(
             ["package_id", "number"], ["versions.package_id", "versions.number"],
-            name="fk_fixity_queue_version", ondelete="CASCADE",
+            name="fk_fixity_state_version", ondelete="CASCADE",
         ),
-        CheckConstraint("state IN ('queued', 'done')", name="ck_fixity_queue_state"),
+        CheckConstraint("last_deep_outcome IN ('ok', 'failed')",
+                        name="ck_fixity_state_last_deep_outcome"),
+        CheckConstraint("last_shallow_outcome IN ('ok', 'failed')",
+                        name="ck_fixity_state_last_shallow_outcome"),
+        # the oldest deep-verified copies of a location first
+        Index("ix_fixity_state_deep_due", "location", "deep_base_at", "package_id", "number"),
+        # the longest unchecked copies of a location first
+        Index("ix_fixity_state_shallow_due", "location", "shallow_base_at", "package_id",
+              "number"),
+        # copies bigger than a run's allowance
+        Index("ix_fixity_state_size", "location", "octets"),
+        # copies whose last check of a tier failed
+        Index("ix_fixity_state_failing", "location",
+              postgresql_where=text(FAILING), sqlite_where=text(FAILING)),
     )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the store's location URL (``file:///…``, ``s3://bucket/prefix``)
     location: Mapped[str] = mapped_column(Text, primary_key=True)
-    tier: Mapped[str] = mapped_column(String, primary_key=True)
-    state: Mapped[str] = mapped_column(String)
-    queued_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
+    #: bytes a deep check reads (every file of the version)
+    octets: Mapped[int] = mapped_column(BigInteger)
+    #: the version's ``created_at``: the baseline of a copy never checked
+    made_at: Mapped[datetime]
+    deep_base_at: Mapped[datetime]
+    shallow_base_at: Mapped[datetime]
+    last_deep_at: Mapped[datetime | None]
+    last_deep_ok_at: Mapped[datetime | None]
+    last_deep_check_id: Mapped[int | None] = mapped_column(Integer)
+    last_deep_outcome: Mapped[str | None] = mapped_column(String)
+    last_shallow_at: Mapped[datetime | None]
+    last_shallow_check_id: Mapped[int | None] = mapped_column(Integer)
+    last_shallow_outcome: Mapped[str | None] = mapped_column(String)
+    #: when a check of each tier was queued and not yet recorded
+    queued_deep_at: Mapped[datetime | None]
+    queued_shallow_at: Mapped[datetime | None]
+
+
+class FixityLocation(Base):
+    """A location the fixity schedule covers: every committed version has a
+    ``FixityState`` row there."""
+
+    __tablename__ = "fixity_locations"
+
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    added_at: Mapped[datetime]
+
+
+class FixityBacklog(Base):
+    """The bytes of a location's copies by the hour their deep deadline counts from
+    (``FixityState.deep_base_at``, whole hours since 1970), kept up to date with
+    the rows: the pace of deep checks needs these sums, and summing a million
+    rows at every planning run would not be quick."""
+
+    __tablename__ = "fixity_backlog"
+
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    copies: Mapped[int] = mapped_column(BigInteger)
+    octets: Mapped[int] = mapped_column(BigInteger)

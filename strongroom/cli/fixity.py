@@ -108,29 +108,35 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
 # --------------------------------------------------------------------------- report
 
 
-def _report(services: Any, settings: Any, since: datetime | None, reconcile: bool) -> dict[str, Any]:
-    from ingest.fixity_policy import DEEP, coverage
+#: overdue copies and failures a report lists at most (each figure counts them all)
+REPORT_LIMIT = 1000
+
+
+def _report(services: Any, settings: Any, since: datetime | None, reconcile: bool,
+            limit: int = REPORT_LIMIT) -> dict[str, Any]:
+    from itertools import islice, takewhile
+
+    from ingest.fixity_policy import coverage_of, tally_cutoffs
     from ingest.reconciliation import reconcile as reconcile_all
     from strongroom.settings import fixity_policy
 
     policy = fixity_policy(settings)
     as_of = services.clock.now()
     catalog = services.catalog
-    copies = catalog.fixity_copies([store.location for store in services.locations])
-    figure = coverage(copies, policy, as_of)
-    failed = catalog.fixity_checks(since=since, failed_only=True)
-    if since is None:
-        # Without a date: what is wrong now, the last check of each copy and tier.
-        latest = {(c.package_id, c.number, c.location, DEEP): c.last_deep for c in copies}
-        latest |= {(c.package_id, c.number, c.location, "shallow"): c.last_shallow for c in copies}
-        failed = [f for f in failed
-                  if latest.get((f.package_id, f.number, f.location, f.tier)) == f.checked_at]
-        failed = _not_passed_since(catalog, copies, failed)
+    locations = [store.location for store in services.locations]
+    verified_since, due_before = tally_cutoffs(policy, as_of)
+    tally = catalog.fixity_tally(locations, verified_since, due_before)
+    late = takewhile(lambda c: c.deep_since < due_before,
+                     catalog.fixity_oldest(locations, stale_before=None))
+    figure = coverage_of(tally, islice(late, limit), policy, as_of)
+    # Without a date: what is wrong now, the last check of each copy and tier.
+    failed, failed_total = catalog.fixity_failures(locations, since=since, limit=limit)
     reconciled = reconcile_all(catalog, services.locations) if reconcile else []
     overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
                 "last_deep": c.last_deep.isoformat() if c.last_deep else None,
                 "due": c.deep_deadline(policy).isoformat()} for c in figure.overdue]
-    problems = bool(failed or overdue or any(r.findings for r in reconciled))
+    problems = bool(failed_total or figure.overdue_count
+                    or any(r.findings for r in reconciled))
     return {
         "as_of": as_of.isoformat(),
         "since": since.isoformat() if since else None,
@@ -140,31 +146,13 @@ def _report(services: Any, settings: Any, since: datetime | None, reconcile: boo
                    "auto_repair": settings.fixity_auto_repair},
         "coverage": figure.to_dict(),
         "overdue": overdue,
+        # the lists above hold at most --limit entries; these count them all
+        "overdue_total": figure.overdue_count,
         "failures": [check.to_dict() for check in failed],
+        "failures_total": failed_total,
         "reconciliation": [r.to_dict() for r in reconciled],
         "status": "failed" if problems else "ok",
     }
-
-
-def _not_passed_since(catalog: Any, copies: list[Any], failed: list[Any]) -> list[Any]:
-    """Each copy's and tier's last check has the last word, also among checks made
-    at the same moment (under a fixed clock, as with --as-of, a scheduled check, a
-    repair's check and its re-check after rewriting the copy carry one time): the
-    catalog's order tells which came last. ``failed`` is oldest first."""
-    from ingest.fixity_policy import DEEP
-
-    def key(check: Any) -> tuple[str, int, str, str]:
-        return (check.package_id, check.number, check.location, check.tier)
-
-    failed = list({key(f): f for f in failed}.values())  # the last failure of each
-    passed_at = {(c.package_id, c.number, c.location): c.last_deep_ok for c in copies}
-    tied = [f for f in failed
-            if f.tier == DEEP and passed_at.get((f.package_id, f.number, f.location)) == f.checked_at]
-    if not tied:
-        return failed
-    last = {key(check): check for check in catalog.fixity_checks(
-        since=min(f.checked_at for f in tied))}
-    return [f for f in failed if f not in tied or last.get(key(f)) == f]
 
 
 CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
@@ -207,16 +195,18 @@ def _csv(doc: dict[str, Any]) -> str:
 @click.option("--as-of", type=MOMENT, help="Report as if it were this moment.")
 @click.option("--no-reconcile", is_flag=True,
               help="Skip listing the stores (reconciliation).")
+@click.option("--limit", type=click.IntRange(min=0), default=REPORT_LIMIT, show_default=True,
+              help="List at most this many overdue copies and failures (all are counted).")
 @command_errors
 def report_command(as_json: bool, as_csv: bool, since: datetime | None,
-                   as_of: datetime | None, no_reconcile: bool) -> None:
+                   as_of: datetime | None, no_reconcile: bool, limit: int) -> None:
     """Coverage (versions deep-verified inside the window, overall and per location),
     overdue copies and failures with their codes. Exit 1 when anything failed or is
     overdue."""
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
     settings, services = _services_at(as_of)
-    doc = _report(services, settings, since, reconcile=not no_reconcile)
+    doc = _report(services, settings, since, reconcile=not no_reconcile, limit=limit)
 
     def human(d: dict[str, Any]) -> None:
         cov = d["coverage"]
@@ -226,10 +216,14 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
             click.echo(f"  {loc['covered']}/{loc['versions']} {loc['location']}")
         for o in d["overdue"]:
             click.echo(f"overdue {o['package_id']} v{o['version']} {o['location']} (due {o['due']})")
+        if d["overdue_total"] > len(d["overdue"]):
+            click.echo(f"overdue … and {d['overdue_total'] - len(d['overdue'])} more copies")
         for check in d["failures"]:
             for f in check["findings"]:
                 click.echo(f"failed  {check['tier']} {check['package_id']} v{check['version']} "
                            f"{check['location']} {f['code']} {f.get('path', '')}")
+        if d["failures_total"] > len(d["failures"]):
+            click.echo(f"failed  … and {d['failures_total'] - len(d['failures'])} more checks")
         for r in d["reconciliation"]:
             for f in (*r["findings"], *r["leftovers"]):
                 click.echo(f"{f['code']} {r['location']} {f.get('path', '')}")

@@ -81,6 +81,14 @@ def test_run_due_checks_every_copy_once_due_and_the_report_shows_full_coverage(
     # past the window with no new check: overdue, and exit 1 for cron
     late = sr.json("fixity", "report", "--as-of", days_from_now(80), expect=1)
     assert late["coverage"]["covered"] == 0 and len(late["overdue"]) == 4
+    assert late["overdue_total"] == 4 and late["failures_total"] == 0
+    # a long list is cut at --limit, oldest first; the count and the exit status are not
+    capped = sr.json("fixity", "report", "--as-of", days_from_now(80), "--limit", "1",
+                     "--no-reconcile", expect=1)
+    assert capped["overdue"] == late["overdue"][:1] and capped["overdue_total"] == 4
+    text = sr.run("fixity", "report", "--as-of", days_from_now(80), "--limit", "1",
+                  "--no-reconcile", expect=1).stdout
+    assert text.count("\noverdue ") == 2 and "… and 3 more copies" in text
     bad = sr.run("fixity", "report", "--as-of", "next tuesday", expect=2)
     assert "not an ISO 8601" in bad.stderr
 

@@ -15,7 +15,9 @@ from ingest.fixity_policy import (
     CopyState,
     FixityPolicy,
     coverage,
+    pace,
     plan_checks,
+    steady_rate,
 )
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -158,6 +160,27 @@ def test_coverage_counts_only_deep_checks_that_found_the_copy_whole() -> None:
     assert figure.overdue == ()
     late = copy("late", 1, committed=as_of - 91 * DAY)
     assert [c.package_id for c in coverage([late], policy, as_of).overdue] == ["late"]
+
+
+def test_bytes_summed_by_the_hour_never_pace_slower_and_at_most_an_hour_faster() -> None:
+    """The catalog keeps bytes per hour of deadline, not per copy: the pace from
+    those sums must still meet every deadline, and be no more than an hour early."""
+    rng = random.Random(9)
+    as_of = START + 100 * DAY
+    copies = [copy(f"p{n}", rng.randrange(1, 10**7),
+                   last_deep=as_of - timedelta(seconds=rng.randrange(0, 120 * 86400)))
+              for n in range(500)]
+    hourly: dict[datetime, int] = {}
+    for c in copies:
+        hour = c.deep_since.replace(minute=0, second=0, microsecond=0)
+        hourly[hour] = hourly.get(hour, 0) + c.size
+    policy = FixityPolicy(window=WINDOW)
+    for period in (DAY, timedelta(hours=1)):
+        exact = pace(copies, policy, as_of, period)
+        summed = steady_rate(sorted(hourly.items()), policy, as_of, period)
+        an_hour_early = pace([replace(c, last_deep=c.last_deep - timedelta(hours=1))
+                              for c in copies], policy, as_of, period)
+        assert exact <= summed <= an_hour_early
 
 
 def test_a_policy_without_a_window_is_refused() -> None:

@@ -1,0 +1,39 @@
+"""The catalog's fixity state of every copy on PostgreSQL: the same behaviour as on SQLite.
+
+Every test of ``tests/unit/test_fixity_state.py`` that takes the ``catalog`` or
+``catalog_url`` fixture runs here again on a throwaway PostgreSQL database
+(keyset pages over ``timestamptz``, the advisory locks, ``GREATEST`` and the
+epoch arithmetic of the migration are PostgreSQL's own).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+import pytest
+
+import tests.unit.test_fixity_state as on_sqlite
+from storage.catalog import SqlCatalog
+
+_SHARED = sorted(
+    name for name, test in vars(on_sqlite).items()
+    if name.startswith("test_")
+    and {"catalog", "catalog_url"} & set(inspect.signature(test).parameters))
+assert len(_SHARED) >= 6, _SHARED
+
+# Collected here, they resolve ``catalog``/``catalog_url`` to the fixtures of this module.
+globals().update({name: getattr(on_sqlite, name) for name in _SHARED})
+small_pages = on_sqlite.small_pages
+
+
+@pytest.fixture
+def catalog_url(pg_url: str) -> str:
+    return pg_url
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
+    catalog = SqlCatalog.from_url(catalog_url, migrate=True)
+    yield catalog
+    catalog.engine.dispose()
