@@ -42,7 +42,8 @@ class Plan:
 
     @classmethod
     def quick(cls, rounds: int = 2) -> Plan:
-        return cls(rounds=rounds, big_size=16 * MiB, big_items=6, small_items=20,
+        # 24 MiB: above the S3 store's single-PUT threshold, so multipart is measured
+        return cls(rounds=rounds, big_size=24 * MiB, big_items=6, small_items=20,
                    huge_size=256 * MiB, s3_items=4, catalog_packages=50_000)
 
 
