@@ -237,7 +237,7 @@ def p4_rss_embedded(work: Path, plan: Plan, log: Log) -> dict[str, Any]:
         write_record(item, f"bench-rss-{label}")
         if not (item / "payload.bin").exists():
             write_seeded(item / "payload.bin", size, seed=40 + len(label))
-        run = submit_embedded(item.parent, root / f"data-{label}")
+        run = submit_embedded(item.parent, root / f"data-{label}", peak_rss=True)
         figures[label] = run.max_rss_kib / 1024
         log(f"  P4 embedded {label} ({size // MiB} MiB): peak RSS {figures[label]:.1f} MiB, "
             f"{run.seconds:.1f} s")

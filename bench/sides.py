@@ -14,7 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.corpus import MiB, link_tree
-from bench.timing import Run, clean_env, python, run_child, strongroom_command
+from bench.timing import (
+    Run,
+    clean_env,
+    python,
+    run_child,
+    run_child_peak_rss,
+    strongroom_command,
+)
 
 _MAKE_BAGS = ("import sys, logging, bagit\n"
               "logging.disable(logging.CRITICAL)\n"
@@ -26,12 +33,15 @@ _VALIDATE_BAGS = ("import sys, logging, bagit\n"
                   "    bagit.Bag(folder).validate(processes=int(sys.argv[1]))\n")
 
 
-def submit_embedded(batch: Path, data_dir: Path, *, concurrency: int | None = None) -> Run:
-    """``strongroom submit BATCH`` with the embedded catalog and store in ``data_dir``."""
+def submit_embedded(batch: Path, data_dir: Path, *, concurrency: int | None = None,
+                    peak_rss: bool = False) -> Run:
+    """``strongroom submit BATCH`` with the embedded catalog and store in ``data_dir``
+    (with ``peak_rss``, its peak RSS measured apart from this harness's own)."""
     extra = {"STRONGROOM_DATA_DIR": str(data_dir)}
     if concurrency is not None:
         extra["STRONGROOM_CONCURRENCY"] = str(concurrency)
-    return run_child([*strongroom_command(), "submit", str(batch), "--json"], clean_env(**extra))
+    run = run_child_peak_rss if peak_rss else run_child
+    return run([*strongroom_command(), "submit", str(batch), "--json"], clean_env(**extra))
 
 
 def verify_embedded(data_dir: Path) -> Run:

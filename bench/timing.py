@@ -47,6 +47,30 @@ def run_child(args: Sequence[str], env: Mapping[str, str] | None = None,
     return Run(seconds, rss, code, stdout_text)
 
 
+#: Runs a command as its own child and writes that child's peak RSS (KiB) to a file.
+_PEAK_RSS = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_child_peak_rss(args: Sequence[str], env: Mapping[str, str] | None = None) -> Run:
+    """``run_child``, with ``max_rss_kib`` measured truly for ``args`` alone.
+
+    A child's ``ru_maxrss`` counts the pages it shared with its parent between
+    fork and exec: a child of this (large, long-running) harness would be
+    charged the harness's own size. So ``args`` is started by a small launcher
+    Python, whose few MiB are all that can be charged that way, and which
+    reports its own child's peak. ``seconds`` includes the launcher's start."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as figure:
+        run = run_child([sys.executable, "-c", _PEAK_RSS, figure.name, *args], env)
+        return Run(run.seconds, int(figure.read() or 0), run.returncode, run.stdout)
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

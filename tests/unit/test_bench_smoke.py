@@ -40,3 +40,18 @@ def test_harness_runs_every_embedded_side_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     write_json(out, results, "python -m bench run (smoke)", 1.0)
     assert json.loads(out.read_text())["results"][2]["id"] == "P2"
+
+
+def test_peak_rss_of_a_child_is_its_own_not_the_harness_size() -> None:
+    """A forked child is charged its parent's pages until it execs: the harness
+    must not report its own size as the product's (this once read 180 MiB)."""
+    import sys
+
+    from bench.timing import run_child, run_child_peak_rss
+
+    ballast = bytearray(200 * 1024 * 1024)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page
+    small = [sys.executable, "-c", "pass"]
+    assert run_child(small).max_rss_kib > 200 * 1024  # the naive figure is the parent's
+    assert run_child_peak_rss(small).max_rss_kib < 64 * 1024
+    del ballast
