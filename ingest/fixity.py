@@ -65,6 +65,7 @@ def digest_stream(source: BinaryIO,
     views: list[memoryview] = [memoryview(bytearray(chunk_size))]
     readinto = getattr(source, "readinto", None)
     behind = _Behind(sha512)
+    _streams.enter()
     try:
         for turn in itertools.count():
             if readinto is not None:
@@ -89,6 +90,7 @@ def digest_stream(source: BinaryIO,
         # Whether we finish or a read or the sink failed, the worker must be
         # done with our buffers before they are given up.
         behind.wait()
+        _streams.leave()
     return Digests(size=size, sha256=sha256.hexdigest(), sha512=sha512.hexdigest())
 
 
@@ -133,7 +135,7 @@ class _Behind:
     def update(self, chunk: memoryview) -> None:
         """Hash ``chunk`` after every chunk before it; return once it is under way."""
         self.wait()
-        if len(chunk) >= _PARALLEL_MIN:
+        if len(chunk) >= _PARALLEL_MIN and not _streams.cores_busy():
             self._pending = _pool().submit(self._digest.update, chunk)
         else:
             self._digest.update(chunk)
@@ -144,6 +146,35 @@ class _Behind:
         if pending is not None:
             pending.result()
 
+
+class _StreamCount:
+    """How many ``digest_stream`` calls of this process are running now.
+
+    Handing SHA-512 to another thread pays only while a core is free for it: one
+    stream alone gains from it, but as many streams as cores (two copies
+    verified at once, two items ingested at once) already keep every core busy,
+    and each hand-over then only adds a thread switch per chunk. So a stream
+    hashes SHA-512 itself, in line, whenever the streams fill the cores.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._cores = os.cpu_count() or 1
+
+    def enter(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+    def cores_busy(self) -> bool:
+        return self._count >= self._cores
+
+
+_streams = _StreamCount()
 
 _pool_lock = threading.Lock()
 _pool_instance: ThreadPoolExecutor | None = None

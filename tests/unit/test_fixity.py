@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import io
 import random
 import threading
@@ -198,3 +199,66 @@ def test_algorithms_are_the_ones_digests_carry() -> None:
     d = digest_bytes(b"x")
     assert ALGORITHMS == ("sha256", "sha512")
     assert all(len(getattr(d, alg)) == hashlib.new(alg).digest_size * 2 for alg in ALGORITHMS)
+
+
+class _GatedStream(io.RawIOBase):
+    """``size`` seeded bytes, each read waiting until every stream has started."""
+
+    def __init__(self, size: int, seed: int, gate: threading.Barrier) -> None:
+        self._data = random.Random(seed).randbytes(size)
+        self._offset = 0
+        self._gate = gate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        if self._offset == 0:
+            self._gate.wait(timeout=10)
+        count = min(len(buffer), len(self._data) - self._offset)
+        buffer[:count] = self._data[self._offset:self._offset + count]
+        self._offset += count
+        return count
+
+
+def _count_handovers(monkeypatch: pytest.MonkeyPatch, streams: int) -> tuple[int, bool]:
+    import ingest.fixity as fixity
+
+    real_pool = fixity._pool()
+    handed: list[int] = []
+
+    class CountingPool:
+        def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+            handed.append(1)
+            return real_pool.submit(fn, *args)
+
+    monkeypatch.setattr(fixity, "_pool", lambda: CountingPool())
+    gate = threading.Barrier(streams)
+    size = 4 * CHUNK_SIZE + 123
+    results: dict[int, Digests] = {}
+
+    def one(index: int) -> None:
+        results[index] = digest_stream(_GatedStream(size, index, gate))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    right = all(results[i] == digest_bytes(random.Random(i).randbytes(size))
+                for i in range(streams))
+    return len(handed), right
+
+
+def test_one_stream_hands_sha512_to_a_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    handed, right = _count_handovers(monkeypatch, 1)
+    assert right
+    if (os.cpu_count() or 1) > 1:
+        assert handed >= 4
+
+
+def test_as_many_streams_as_cores_hash_sha512_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every core already has a stream: a hand-over would only add a thread switch.
+    handed, right = _count_handovers(monkeypatch, os.cpu_count() or 1)
+    assert right
+    assert handed == 0
