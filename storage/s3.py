@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -158,7 +159,22 @@ class S3ObjectStore:
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self._root = self.prefix + "/" if self.prefix else ""
-        self._client = client if client is not None else make_client(endpoint_url, region)
+        self._region = region
+        self._made_client = client
+        self._client_lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        """The boto3 client, made on first use: commands that never touch the
+        store (``status``, ``list``, a ``submit`` handed to workers) do not pay
+        for it (about a quarter of a second)."""
+        client = self._made_client
+        if client is None:
+            with self._client_lock:
+                if self._made_client is None:
+                    self._made_client = make_client(self.endpoint_url, self._region)
+                client = self._made_client
+        return client
 
     # ------------------------------------------------------------------ keys and errors
 
