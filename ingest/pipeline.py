@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, read_batch, scan_item
-from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError, VersionNotFound
+from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
@@ -270,18 +270,9 @@ class _Ingest:
         self._drop_strays(prefix, package_id, number, files)
         self._make_durable(prefix)
         checked = self._read_back(prefix, files)
-        # Every copy checked: note them before the commit (a crash in between
-        # leaves notes on a claim that a retry rewrites or that is dropped).
+        # Every copy checked: noted in the transaction that commits the version.
         now = self.s.clock.now()
-        try:
-            self.s.catalog.record_copies(
-                package_id, number, [CopyRecord(store.location, VERIFIED, now)
-                                     for store in self.s.locations])
-        except VersionNotFound:
-            # Our claim was taken over: a duplicate of this task finished the item.
-            self._abandon(prefix, package_id, number)
-            return IngestResult("done", self.item.item_id,
-                                self.s.catalog.get_item(self.item.item_id).status)
+        copies = [CopyRecord(store.location, VERIFIED, now) for store in self.s.locations]
 
         version = VersionRecord(
             package_id=package_id,
@@ -309,7 +300,7 @@ class _Ingest:
                           octets=sum(f.size for f in files), checked=checked[store.location])
               for store in self.s.replicas),
         ]
-        if not self.s.catalog.commit_version(version, events):
+        if not self.s.catalog.commit_version(version, events, copies):
             # A duplicate of this task finished the item first; drop our claim and
             # objects unless they are the committed version itself.
             self._abandon(prefix, package_id, number)

@@ -151,7 +151,8 @@ class Catalog(Protocol):
     def release_version(self, package_id: str, number: int, item_id: str) -> None:
         """Give up an uncommitted claim (the item turned out unchanged or bad)."""
 
-    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = ()) -> bool:
+    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
+                       copies: "Sequence[CopyRecord]" = ()) -> bool:
         """Make a claimed version visible with its files, mark its item stored and
         append ``events``, in one transaction. Returns False when that version was
         already committed (a duplicate task): nothing is written then."""

@@ -36,20 +36,27 @@ class ReplicasAndAnchors:
                                              Version.number == number)).scalar_one_or_none()
             if exists is None:
                 raise VersionNotFound(f"package {package_id} has no version {number}")
-            dialect = session.get_bind().dialect.name
-            builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            for copy in copies:
-                # An upsert: two duplicate tasks may note the same copy at once.
-                statement = builder(VersionCopy).values(
-                    package_id=package_id, number=number, location=copy.location,
-                    state=copy.state, checked_at=copy.checked_at)
-                session.execute(statement.on_conflict_do_update(
-                    index_elements=["package_id", "number", "location"],
-                    set_={"state": statement.excluded.state,
-                          "checked_at": statement.excluded.checked_at}))
+            self._note_copies(session, package_id, number, copies)
             # a copy of a committed version is one the fixity schedule checks
             self._track_version(session, package_id, number)  # type: ignore[attr-defined]
             append_events(session, events)
+
+    def _note_copies(self, session: Session, package_id: str, number: int,
+                     copies: Sequence[CopyRecord]) -> None:
+        """Upsert the notes on ``copies`` of a version, inside ``session``'s
+        transaction (``record_copies``, and ``commit_version``, which notes the
+        copies checked back in the transaction that commits them)."""
+        dialect = session.get_bind().dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        for copy in copies:
+            # An upsert: two duplicate tasks may note the same copy at once.
+            statement = builder(VersionCopy).values(
+                package_id=package_id, number=number, location=copy.location,
+                state=copy.state, checked_at=copy.checked_at)
+            session.execute(statement.on_conflict_do_update(
+                index_elements=["package_id", "number", "location"],
+                set_={"state": statement.excluded.state,
+                      "checked_at": statement.excluded.checked_at}))
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""

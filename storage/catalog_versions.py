@@ -22,6 +22,7 @@ from ingest.models import (
     PackageSummary,
     VersionRecord,
 )
+from ingest.replication import CopyRecord
 from storage.audit_log import append_events
 from storage.tables import File, Item, Package, Version
 from storage.catalog_rows import (
@@ -115,9 +116,11 @@ class PackagesAndVersions:
                 ).execution_options(synchronize_session=False)
             )
 
-    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = ()) -> bool:
-        """Make a claimed version visible with its files, mark its item stored and
-        append ``events``, in one transaction. Returns False, writing nothing,
+    def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
+                       copies: Sequence[CopyRecord] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored, note
+        its ``copies`` (each checked back) and append ``events``, in one
+        transaction. Returns False, writing nothing,
         when there is no pending claim of this item on this number (a duplicate
         already committed it) or the item already has a final status. Raises
         CatalogUnavailable, ValueError when two files share a path."""
@@ -156,6 +159,8 @@ class PackagesAndVersions:
                     .values(latest_version=version.number, title=version.title)
                     .execution_options(synchronize_session=False)
                 )
+                self._note_copies(session, version.package_id, version.number,  # type: ignore[attr-defined]
+                                  copies)
                 self._track_version(session, version.package_id, version.number)  # type: ignore[attr-defined]
                 append_events(session, events)
                 return True

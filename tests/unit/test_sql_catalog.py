@@ -301,6 +301,25 @@ def test_stale_claim_of_a_finished_item_is_taken_over(catalog: SqlCatalog) -> No
     assert catalog.get_version(PACKAGE).item_id == next_one
 
 
+def test_copies_are_noted_with_the_commit_and_not_at_all_when_it_is_refused(
+        catalog: SqlCatalog) -> None:
+    from ingest.replication import VERIFIED, CopyRecord
+
+    first, late = item_ids(catalog, "a", "b")
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+    catalog.reserve_version(PACKAGE, IDENTIFIER, first)
+    copies = [CopyRecord("file:///primary", VERIFIED, at), CopyRecord("s3://replica/", VERIFIED, at)]
+    assert catalog.commit_version(version(1, first), [event(EventType.INGESTION, PACKAGE)], copies)
+    assert {c.location for c in catalog.list_copies(PACKAGE, 1)} == {"file:///primary",
+                                                                     "s3://replica/"}
+    # A stale claim's commit writes nothing: not its copies either.
+    catalog.finish_item(late, ItemStatus.REJECTED)
+    assert not catalog.commit_version(version(1, late),
+                                      copies=[CopyRecord("file:///elsewhere", VERIFIED, at)])
+    assert {c.location for c in catalog.list_copies(PACKAGE, 1)} == {"file:///primary",
+                                                                     "s3://replica/"}
+
+
 def test_claim_of_an_item_finished_elsewhere_cannot_commit(catalog: SqlCatalog) -> None:
     [item] = item_ids(catalog, "a")
     catalog.reserve_version(PACKAGE, IDENTIFIER, item)

@@ -235,15 +235,11 @@ class RecordingStore:
 
 
 class RecordingCatalog:
-    """A real catalog that notes, in the same log, when copies and versions are committed."""
+    """A real catalog that notes, in the same log, when versions are committed."""
 
     def __init__(self, inner: Any, log: list[tuple[Any, ...]]) -> None:
         self.inner = inner
         self.log = log
-
-    def record_copies(self, package_id: str, number: int, *args: Any, **kwargs: Any) -> Any:
-        self.log.append(("record_copies", package_id, number))
-        return self.inner.record_copies(package_id, number, *args, **kwargs)
 
     def commit_version(self, version: Any, *args: Any, **kwargs: Any) -> Any:
         self.log.append(("commit_version", version.package_id, version.number))
@@ -272,7 +268,6 @@ def test_every_location_is_synced_for_the_version_before_its_read_back_and_commi
 
     assert ingest_item(item.item_id, services).status == ItemStatus.STORED
 
-    noted = log.index(("record_copies", PACKAGE, 1))
     committed = log.index(("commit_version", PACKAGE, 1))
     for store in services.locations:
         last_write = max(i for i, entry in enumerate(log)
@@ -280,7 +275,7 @@ def test_every_location_is_synced_for_the_version_before_its_read_back_and_commi
         synced = log.index(("sync", store.location, PREFIX))
         read_back = min(i for i, entry in enumerate(log)
                         if entry[:2] == ("stat", store.location) and i > last_write)
-        assert last_write < synced < read_back < noted < committed
+        assert last_write < synced < read_back < committed
         assert store.inner.unsynced() == []
 
 
