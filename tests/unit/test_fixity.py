@@ -202,7 +202,8 @@ def test_algorithms_are_the_ones_digests_carry() -> None:
 
 
 class _GatedStream(io.RawIOBase):
-    """``size`` seeded bytes, each read waiting until every stream has started."""
+    """``size`` seeded bytes, read in step with the other streams: every read
+    waits for every stream's same read, so all are running until all are done."""
 
     def __init__(self, size: int, seed: int, gate: threading.Barrier) -> None:
         self._data = random.Random(seed).randbytes(size)
@@ -213,8 +214,7 @@ class _GatedStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
-        if self._offset == 0:
-            self._gate.wait(timeout=10)
+        self._gate.wait(timeout=10)
         count = min(len(buffer), len(self._data) - self._offset)
         buffer[:count] = self._data[self._offset:self._offset + count]
         self._offset += count
@@ -233,6 +233,8 @@ def _count_handovers(monkeypatch: pytest.MonkeyPatch, streams: int) -> tuple[int
             return real_pool.submit(fn, *args)
 
     monkeypatch.setattr(fixity, "_pool", lambda: CountingPool())
+    # Only this test's streams count (not a stream another test left running).
+    monkeypatch.setattr(fixity, "_streams", fixity._StreamCount())
     gate = threading.Barrier(streams)
     size = 4 * CHUNK_SIZE + 123
     results: dict[int, Digests] = {}
