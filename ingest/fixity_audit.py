@@ -40,8 +40,8 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
     RecordedCheck,
-    due_checks,
 )
+from ingest.fixity_planner import due_checks
 from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import Catalog, ObjectStore

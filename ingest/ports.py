@@ -219,7 +219,7 @@ class Catalog(Protocol):
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> "list[tuple[datetime, int]]":
         """Bytes of every copy by when its deep deadline counts from, earliest first
-        (``ingest.fixity_policy.DueSource``)."""
+        (``ingest.fixity_planner.DueSource``)."""
 
     def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
                       larger_than: int | None = None, at_most: int | None = None,

@@ -15,10 +15,8 @@ from ingest.fixity_policy import (
     CopyState,
     FixityPolicy,
     coverage,
-    pace,
-    plan_checks,
-    steady_rate,
 )
+from ingest.fixity_planner import pace, plan_checks, steady_rate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

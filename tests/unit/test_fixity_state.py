@@ -32,13 +32,13 @@ from ingest.fixity_policy import (
     PlannedCheck,
     RecordedCheck,
     coverage,
-    plan_checks,
     tally_cutoffs,
 )
+from ingest.fixity_planner import plan_checks
 from ingest.models import BatchRecord, StoredFile, VersionRecord, package_id_for
 from ingest.replication import VERIFIED, CopyRecord
 from storage.catalog import SqlCatalog
-from storage.catalog_fixity import hour_of
+from storage.catalog_fixity_state import hour_of
 from storage.database import alembic_config, create_engine_for, migrate, writing
 from storage.tables import File, Package, UtcDateTime, Version
 from storage.tables_fixity import FixityBacklog, FixityCheck, FixityState
