@@ -82,6 +82,12 @@ class ObjectStore(Protocol):
         A no-op where every write is durable when it returns (S3).
         Raises StorageUnavailable."""
 
+    def sweep_abandoned(self, idle_since: datetime) -> int:
+        """Remove the remains of writes abandoned by a crash (never committed) that
+        nothing has touched since ``idle_since``; return how many. A write in
+        progress is never touched: give it a generous margin. Raises
+        StorageUnavailable."""
+
     def open(self, key: str) -> BinaryIO:
         """A readable stream of the object. Raises ObjectNotFound, StorageUnavailable."""
 

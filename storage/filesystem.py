@@ -5,7 +5,8 @@ temporary file in ``root/.staging/`` (same filesystem, so the final link or
 rename is atomic) and put in place at commit: a crash of the process at any
 moment leaves either the old object, the new one, or nothing, never a partial
 file under a key. ``.staging/`` is never listed; files left in it by a crash
-are harmless and may be deleted at any time.
+are harmless, and ``sweep_abandoned`` (``strongroom fixity reconcile
+--sweep-abandoned HOURS``) removes those idle that long.
 
 Durability is batched: ``sync(prefix)`` is what makes objects survive a power
 cut, and the pipeline calls it for a version's prefix before the catalog
@@ -64,6 +65,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -298,6 +300,31 @@ class FilesystemObjectStore:
             with self._lock:
                 self._failed.update(key for key, _ in mine)
             raise
+
+    def sweep_abandoned(self, idle_since: datetime) -> int:
+        """Delete temporary files in ``.staging/`` not written to since
+        ``idle_since`` (a writer killed before commit or abort leaves its file
+        there; one still writing keeps its modification time fresh). Returns how
+        many. Raises StorageUnavailable."""
+        staging = self.root / STAGING
+        cutoff = idle_since.timestamp()
+        removed = 0
+        with self._translate(None):
+            try:
+                entries = list(os.scandir(staging))
+            except FileNotFoundError:
+                return 0
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                    continue
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # its writer finished (or another sweep ran) meanwhile
+                removed += 1
+        return removed
 
     def unsynced(self, prefix: str = "") -> list[str]:
         """Keys committed under ``prefix`` that no ``sync`` has made durable yet."""

@@ -60,6 +60,7 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import boto3
@@ -359,6 +360,34 @@ class S3ObjectStore:
         """Remove an object; absent is fine. Raises StorageUnavailable, ValueError."""
         with self._translate():
             self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+    def sweep_abandoned(self, idle_since: datetime) -> int:
+        """Abort the multipart uploads under this store's prefix that a crashed
+        writer left (S3 keeps their parts, and bills them, until aborted): those
+        started before ``idle_since`` whose newest part is older too, so an upload
+        still sending parts is left alone. Returns how many. Raises
+        StorageUnavailable."""
+        aborted = 0
+        with self._translate():
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self._root)
+            stale = [(upload["Key"], upload["UploadId"])
+                     for page in pages for upload in page.get("Uploads", ())
+                     if upload["Initiated"] < idle_since]
+            for key, upload_id in stale:
+                try:
+                    parts = self._client.list_parts(Bucket=self.bucket, Key=key,
+                                                    UploadId=upload_id).get("Parts", ())
+                    if any(part["LastModified"] >= idle_since for part in parts):
+                        continue  # still being written
+                    self._client.abort_multipart_upload(Bucket=self.bucket, Key=key,
+                                                        UploadId=upload_id)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                        continue  # completed or aborted meanwhile
+                    raise
+                aborted += 1
+        return aborted
 
 
 class _ObjectStream(io.RawIOBase):

@@ -239,23 +239,35 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
 
 
 @fixity.command("reconcile")
+@click.option("--sweep-abandoned", "sweep_hours", type=click.FloatRange(min=1),
+              metavar="HOURS",
+              help="Also remove the remains of writes abandoned by a crash and untouched "
+                   "for HOURS (temporary files; S3 multipart uploads).")
 @json_option
 @command_errors
-def reconcile_command(as_json: bool) -> None:
+def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
     """Compare the catalog with every location both ways: missing objects, objects of
     no committed version (crashed ingests' leftovers reported apart). Exit 1 on
     anything but leftovers."""
+    from datetime import timedelta
+
     from ingest.reconciliation import reconcile
 
     _, services = _settings_and_services()
     results = reconcile(services.catalog, services.locations)
-    document = {"locations": [r.to_dict() for r in results]}
+    document: dict[str, Any] = {"locations": [r.to_dict() for r in results]}
+    if sweep_hours is not None:
+        idle_since = services.clock.now() - timedelta(hours=sweep_hours)
+        document["swept"] = {store.location: store.sweep_abandoned(idle_since)
+                             for store in services.locations}
 
     def human(doc: dict[str, Any]) -> None:
         for r in doc["locations"]:
             click.echo(f"{r['status']:<6} {r['location']} ({r['objects']} objects)")
             for f in (*r["findings"], *r["leftovers"]):
                 click.echo(f"       {f['code']} {f.get('path', '')}")
+        for location, count in doc.get("swept", {}).items():
+            click.echo(f"swept  {location}: {count} abandoned write(s) removed")
 
     _emit(as_json, document, human)
     sys.exit(EXIT_PROBLEMS if any(r.findings for r in results) else EXIT_OK)

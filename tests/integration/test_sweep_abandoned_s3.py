@@ -1,0 +1,61 @@
+"""Multipart uploads a crashed writer left behind are aborted by the sweep, and
+only those: an upload still sending parts, or one outside the store's prefix,
+is left alone."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from storage.s3 import MiB, S3ObjectStore
+from tests.integration.services import S3Endpoint
+
+
+@pytest.fixture
+def aws_credentials(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
+                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _wait_for_a_part(raw: Any, bucket: str, key: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for upload in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            if upload["Key"] == key and raw.list_parts(
+                    Bucket=bucket, Key=key, UploadId=upload["UploadId"]).get("Parts"):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"no part of {key} reached the server")
+
+
+def _uploads(raw: Any, bucket: str) -> set[str]:
+    return {u["Key"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
+
+
+def test_sweep_aborts_abandoned_uploads_under_the_prefix_only(
+        s3_server: S3Endpoint, s3_bucket: str, aws_credentials: None) -> None:
+    raw = s3_server.client()
+    store = S3ObjectStore(bucket=s3_bucket, prefix="packages",
+                          endpoint_url=s3_server.endpoint_url)
+    # A writer that crashed after sending one part of a large object.
+    crashed = store.writer("p1/v1/data/scan.tif")
+    crashed.write(b"\x00" * (26 * MiB))  # past the single-PUT threshold: multipart
+    _wait_for_a_part(raw, s3_bucket, "packages/p1/v1/data/scan.tif")
+    # Someone else's upload beside our prefix.
+    raw.create_multipart_upload(Bucket=s3_bucket, Key="other-system/big.bin")
+    assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
+
+    # Nothing is older than an hour ago: the sweep leaves everything.
+    assert store.sweep_abandoned(datetime.now(timezone.utc) - timedelta(hours=1)) == 0
+    assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
+
+    # As if a day had passed since: ours is aborted, the other system's is not.
+    assert store.sweep_abandoned(datetime.now(timezone.utc) + timedelta(minutes=1)) == 1
+    assert _uploads(raw, s3_bucket) == {"other-system/big.bin"}
