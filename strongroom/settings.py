@@ -164,16 +164,7 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return value
+    return _int_at_least(env, name, default, 0, "must not be negative")
 
 
 def _check_location(name: str, url: str) -> None:
@@ -206,6 +197,13 @@ def callback_host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _int_at_least(env, name, default, 1, "must be at least 1")
+
+
+def _int_at_least(env: Mapping[str, str], name: str, default: int, least: int,
+                  below: str) -> int:
+    """The whole number ``name`` holds (``default`` when unset); SettingsError naming
+    the variable for anything else, or with ``below`` for a value under ``least``."""
     raw = env.get(name)
     if not raw:
         return default
@@ -213,8 +211,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1")
+    if value < least:
+        raise SettingsError(f"{name} {below}")
     return value
 
 

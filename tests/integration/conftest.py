@@ -142,3 +142,15 @@ def distributed_env(pg_url: str, s3_storage_url: str, s3_server: S3Endpoint, red
         "STRONGROOM_RETRY_BACKOFF": "0.2",
     })
     return env
+
+
+@pytest.fixture
+def aws_credentials(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test server's credentials in the environment, where the AWS chain finds them
+    (and nothing of the machine's own AWS configuration)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
+                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

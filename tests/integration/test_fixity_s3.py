@@ -35,16 +35,6 @@ PREFIX = "fixity"
 PACKAGE = package_id_for("telegram-1951")
 
 
-@pytest.fixture
-def aws_credentials(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
 def ingested(tmp_path: Path, catalog: SqlCatalog, s3_server: S3Endpoint,
              s3_bucket: str) -> Services:
     """One telegram ingested into a filesystem primary and an S3 replica."""

@@ -20,16 +20,6 @@ TAG_FILE = "bag-info.txt"
 
 
 @pytest.fixture
-def aws_credentials(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
 def archive(tmp_path: Path, s3_server: S3Endpoint, s3_storage_url: str,
             aws_credentials: None) -> Archive:
     replica = store_from_url(s3_storage_url, s3_endpoint_url=s3_server.endpoint_url)

@@ -8,20 +8,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 
 from storage.s3 import MiB, S3ObjectStore
 from tests.integration.services import S3Endpoint
-
-
-@pytest.fixture
-def aws_credentials(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def _wait_for_a_part(raw: Any, bucket: str, key: str) -> None:
