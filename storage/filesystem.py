@@ -61,9 +61,7 @@ import io
 import os
 import stat as stat_mode
 import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +69,7 @@ from typing import BinaryIO
 
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.ports import ObjectInfo
+from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
 
 #: Folder under the root that holds objects being written; never a key.
 STAGING = ".staging"
@@ -87,11 +86,6 @@ _CLASH = (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY)
 #: Errors of ``os.link`` that mean this filesystem cannot hard-link; the
 #: object is then fsynced and renamed, as a replacement is.
 _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV)
-
-#: fsyncs run at once by ``sync``; more brings nothing on a journaling
-#: filesystem (measured: 8 and 26 threads alike on a bag of 26 files).
-SYNC_THREADS = 8
-
 
 def key_parts(key: str) -> list[str]:
     """The path components of a key. Raises ValueError for an unsafe key: empty,
@@ -114,47 +108,6 @@ def key_parts(key: str) -> list[str]:
     return parts
 
 
-def _fsync_folder(folder: Path) -> None:
-    # A rename or a new entry is durable only once its folder is flushed.
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_path(path: Path, folder: bool) -> None:
-    """fsync the file or folder now at ``path``; a path gone since (the object
-    deleted, its folder pruned) has nothing left to make durable."""
-    try:
-        if folder:
-            _fsync_folder(path)
-            return
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _all_done(work: Callable[[Path], None], paths: Iterable[Path]) -> None:
-    """Run ``work`` on every path, several at once; raise the first error after
-    every call has ended."""
-    paths = list(paths)
-    if len(paths) <= 1:
-        for path in paths:
-            work(path)
-        return
-    with ThreadPoolExecutor(min(SYNC_THREADS, len(paths)), "fsync") as pool:
-        futures = [pool.submit(work, path) for path in paths]
-    for future in futures:
-        future.result()
-
-
 class FilesystemObjectStore:
     """``ingest.ports.ObjectStore`` over a local folder. See the module docstring."""
 
@@ -165,12 +118,7 @@ class FilesystemObjectStore:
         with self._translate(None):
             self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
-        self._lock = threading.Lock()
-        #: key → file committed but not yet synced; True when its bytes still
-        #: need an fsync (a new name), False when only its folders do
-        self._pending: dict[str, tuple[Path, bool]] = {}
-        #: keys whose sync failed; every sync covering them fails until rewritten
-        self._failed: set[str] = set()
+        self._ledger = SyncLedger(self.root)
 
     # ------------------------------------------------------------------ paths
 
@@ -257,49 +205,21 @@ class FilesystemObjectStore:
                 os.unlink(temp)  # the object keeps its other name
             except OSError:
                 pass  # a staging file left behind is harmless
-        with self._lock:
-            self._pending[key] = (target, not durable)
-            self._failed.discard(key)
-
-    def _folders_up_to_root(self, target: Path) -> Iterator[Path]:
-        folder = target.parent
-        while folder != self.root and self.root in folder.parents:
-            yield folder
-            folder = folder.parent
-        yield self.root
+        self._ledger.note(key, target, bytes_unsynced=not durable)
 
     # ------------------------------------------------------------------ ObjectStore
 
     def sync(self, prefix: str) -> None:
         """Make every object this store committed under ``prefix`` durable: fsync
         the files still pending, several at once, then every folder between them
-        and the root, once each. Call it before committing a version that names
-        them. Raises StorageUnavailable (and keeps failing for those keys until
-        they are written again: see the module docstring)."""
-        with self._lock:
-            failed = sorted(key for key in self._failed if key.startswith(prefix))
-            if failed:
-                raise StorageUnavailable(
-                    f"{self.location}: {len(failed)} object(s) under {prefix!r} could not be"
-                    f" made durable, e.g. {failed[0]!r}; write them again")
-            mine = [(key, entry) for key, entry in self._pending.items()
-                    if key.startswith(prefix)]
-            for key, _ in mine:
-                del self._pending[key]
-        files = [target for _, (target, unsynced) in mine if unsynced]
-        folders = {folder for _, (target, _) in mine
-                   for folder in self._folders_up_to_root(target)}
+        and the root, once each (``storage.filesystem_sync``). Call it before
+        committing a version that names them. Raises StorageUnavailable (and keeps
+        failing for those keys until they are written again)."""
         try:
             with self._translate(None):
-                _all_done(lambda path: _fsync_path(path, folder=False), files)
-                # Innermost first, though the order does not matter: nothing
-                # counts as durable before every one of them has returned.
-                _all_done(lambda path: _fsync_path(path, folder=True),
-                          sorted(folders, key=lambda path: -len(path.parts)))
-        except BaseException:
-            with self._lock:
-                self._failed.update(key for key, _ in mine)
-            raise
+                self._ledger.sync(prefix)
+        except UnsyncedFailure as exc:
+            raise StorageUnavailable(f"{self.location}: {exc}") from None
 
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Delete temporary files in ``.staging/`` not written to since
@@ -328,8 +248,7 @@ class FilesystemObjectStore:
 
     def unsynced(self, prefix: str = "") -> list[str]:
         """Keys committed under ``prefix`` that no ``sync`` has made durable yet."""
-        with self._lock:
-            return sorted(key for key in self._pending if key.startswith(prefix))
+        return self._ledger.unsynced(prefix)
 
     def writer(self, key: str) -> _FileWriter:
         """Start writing ``key``; nothing is visible under it before commit.
@@ -431,9 +350,7 @@ class FilesystemObjectStore:
         """Remove an object (absent is fine) and the folders it leaves empty.
         Raises ValueError for an unsafe key, StorageUnavailable."""
         path = self._path_for(key)
-        with self._lock:
-            self._pending.pop(key, None)
-            self._failed.discard(key)
+        self._ledger.forget(key)
         with self._translate(None):
             try:
                 os.unlink(path)
@@ -441,7 +358,7 @@ class FilesystemObjectStore:
                 if exc.errno in _ABSENT or exc.errno == errno.EPERM and path.is_dir():
                     return
                 raise
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
             folder = path.parent
             while folder != self.root:
                 try:

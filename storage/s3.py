@@ -63,10 +63,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
-import boto3
-import botocore.loaders
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -77,7 +73,7 @@ from botocore.exceptions import (
 
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import ObjectInfo
-
+from storage.s3_client import make_client
 from storage.s3_upload import (  # noqa: F401  (MiB, GiB, part_size_for, composite_sha256: public here too)
     MAX_PART_SIZE,
     MAX_SINGLE_PUT,
@@ -99,42 +95,6 @@ _ACCESS_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesN
 _ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 #: The longest a SigV4 presigned URL may live (seven days).
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
-
-
-#: botocore's reader of its bundled API descriptions, shared by every client.
-_MODEL_LOADER = botocore.loaders.create_loader()
-
-
-def make_client(endpoint_url: str | None = None, region: str | None = None, *,
-                max_attempts: int = 4, connect_timeout: float = 5,
-                read_timeout: float = 60) -> Any:
-    """A boto3 S3 client for the store: standard retries, path-style addressing,
-    SigV4 with unsigned payloads, botocore's default request checksums.
-    Credentials come from the AWS chain."""
-    config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        signature_version="s3v4",
-        # No SHA-256 of the body in the signature: every write of ours carries its
-        # SHA-256 in a signed x-amz-checksum-sha256 header that the server checks,
-        # so on plain http (where botocore would otherwise sign every body) that
-        # would hash each byte once more for nothing; on https botocore already
-        # leaves such bodies unsigned.
-        s3={"addressing_style": "path", "payload_signing_enabled": False},
-        # The fixity audit checks what it reads itself (see the module docstring).
-        response_checksum_validation="when_required",
-    )
-    # A session per client: boto3's default session is not safe to share
-    # between threads while clients are being made, and each resolves its own
-    # credentials. The loader of API models is shared: loading them is most of
-    # the cost of a new session, and they never change.
-    core = botocore.session.Session()
-    core.register_component("data_loader", _MODEL_LOADER)
-    session = boto3.session.Session(botocore_session=core)
-    # No region: the AWS chain's (AWS_DEFAULT_REGION, config files), else us-east-1.
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region or None,
-                          config=config)
 
 
 class S3ObjectStore:
