@@ -32,7 +32,7 @@ from tests.integration.services import (
 
 S3_ENDPOINT_VARIABLE = "STRONGROOM_TEST_S3_ENDPOINT"
 #: Redis database number the tests own; flushed before and after each test.
-REDIS_TEST_DB = 13
+REDIS_TEST_DB = int(os.environ.get("STRONGROOM_TEST_REDIS_DB", "13"))  # one per concurrent run
 #: AWS settings of the caller that would mix other credentials into the test ones.
 _FOREIGN_AWS = frozenset({"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
                           "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"})
