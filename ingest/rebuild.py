@@ -7,7 +7,8 @@ from the object store alone"):
 package id, version    the key: ``{package_id}/v{N}/``; the id must be
                        uuid5(PACKAGE_NAMESPACE, External-Identifier), or the bag
                        is skipped (BAG_UNUSABLE)
-identifier             bag-info.txt ``External-Identifier``
+identifier             ``metadata/record.json``'s ``identifier``, else bag-info.txt
+                       ``External-Identifier`` (percent-decoded if need be)
 record, title          ``metadata/record.json`` (the validated record); its title
 batch id               bag-info.txt ``Bag-Group-Identifier``
 files, sizes, digests  the manifests (payload) and tag manifests (tag files), the
@@ -34,12 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from ingest.anchoring import AUDIT_PREFIX, REBUILD_PREFIX, Anchor, read_anchors
 from ingest.bag import parse_bag_info, parse_manifest
@@ -49,11 +50,9 @@ from ingest.fixity import ALGORITHMS, digest_stream
 from ingest.models import StoredFile, VersionRecord, package_id_for
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
+from ingest.reconciliation import version_of_key
 from ingest.replication import DAMAGED, VERIFIED, CopyRecord
 from ingest.verification import verify_bag
-
-_VERSION_KEY = re.compile(
-    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/v([1-9][0-9]*)/")
 
 
 class _Unusable(Exception):
@@ -105,11 +104,11 @@ def rebuild_catalog(services: Services) -> RebuildReport:
         for info in store.list(""):
             if info.key.startswith(AUDIT_PREFIX):
                 continue
-            match = _VERSION_KEY.match(info.key)
-            if match is None:
+            parts = version_of_key(info.key)
+            if parts is None:
                 report.strangers.append({"key": info.key, "location": store.location})
                 continue
-            holders = found.setdefault((match.group(1), int(match.group(2))), [])
+            holders = found.setdefault(parts[:2], [])
             if store not in holders:
                 holders.append(store)
     now = services.clock.now()
@@ -169,12 +168,9 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         record = json.loads(text("metadata/record.json").decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Unusable(str(exc)) from exc
-    identifier = info.get("External-Identifier")
-    if not identifier or not isinstance(record, dict):
-        raise _Unusable("bag-info.txt names no External-Identifier, or the record is no object")
-    if package_id_for(identifier) != package_id:
-        raise _Unusable(f"External-Identifier {identifier!r} belongs to package"
-                        f" {package_id_for(identifier)}, not {package_id}")
+    if not isinstance(record, dict):
+        raise _Unusable("the record is no object")
+    identifier = _identifier(record, info.get("External-Identifier"), package_id)
     digests: dict[str, dict[str, str]] = {}
     for kind in ("manifest", "tagmanifest"):
         for algorithm in ALGORITHMS:
@@ -194,6 +190,22 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         title=str(record.get("title", "")), record=record,
         created_at=_bagging_day(info.get("Bagging-Date")),
         batch_id=info.get("Bag-Group-Identifier"), item_id=None, files=files)
+
+
+def _identifier(record: dict[str, Any], external: str | None, package_id: str) -> str:
+    """The identifier the bag was stored under: the record's (exact, JSON), else
+    bag-info's External-Identifier as written or percent-decoded (see
+    ``ingest.bag.EXACT_FIELDS``); the one whose package id is ``package_id``.
+    Raises _Unusable when none is."""
+    candidates = [record.get("identifier"), external, unquote(external) if external else None]
+    usable = [c for c in candidates if isinstance(c, str) and c]
+    for candidate in usable:
+        if package_id_for(candidate) == package_id:
+            return candidate
+    if not usable:
+        raise _Unusable("neither the record nor bag-info.txt names an identifier")
+    raise _Unusable(f"identifier {usable[0]!r} belongs to package"
+                    f" {package_id_for(usable[0])}, not {package_id}")
 
 
 def _bagging_day(value: str | None) -> datetime:

@@ -29,7 +29,9 @@ from ingest.ports import Catalog, ObjectStore
 RESERVED_PREFIXES = (AUDIT_PREFIX,)
 
 COMMITTED = "committed"
-_VERSION_KEY = re.compile(r"^(?P<package>[^/]+)/v(?P<number>[1-9][0-9]*)/(?P<path>.+)$")
+# Matched against the whole key (fullmatch, DOTALL): a payload name may hold a
+# line feed, which ``.`` and ``$`` would otherwise stop at or step over.
+_VERSION_KEY = re.compile(r"(?P<package>[^/]+)/v(?P<number>[1-9][0-9]*)/(?P<path>.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Reconciliation:
 def version_of_key(key: str) -> tuple[str, int, str] | None:
     """(package id, version number, bag-relative path) of a key shaped like a
     version's object, or None."""
-    match = _VERSION_KEY.match(key)
+    match = _VERSION_KEY.fullmatch(key)
     if match is None:
         return None
     try:

@@ -12,6 +12,7 @@ from strongroom.cli.base import (
     EXIT_PROBLEMS,
     _emit,
     _services,
+    _warn,
     command_errors,
     json_option,
     main,
@@ -33,7 +34,7 @@ def anchor_after(services: Services) -> None:
     try:
         anchor_audit_head(services)
     except StrongroomError as exc:
-        click.echo(f"strongroom: warning: the audit log head was not anchored: {exc}", err=True)
+        _warn(f"the audit log head was not anchored: {exc}")
 
 
 # --------------------------------------------------------------------------- repair
