@@ -5,8 +5,9 @@ from the object store alone"):
 
 =====================  ==========================================================
 package id, version    the key: ``{package_id}/v{N}/``; the id must be
-                       uuid5(PACKAGE_NAMESPACE, External-Identifier), or the bag
-                       is skipped (BAG_UNUSABLE)
+                       uuid5(PACKAGE_NAMESPACE, identifier), or the bag is
+                       skipped (BAG_UNUSABLE); the version must have a commit
+                       record (see below)
 identifier             ``metadata/record.json``'s ``identifier``, else bag-info.txt
                        ``External-Identifier`` (percent-decoded if need be)
 record, title          ``metadata/record.json`` (the validated record); its title
