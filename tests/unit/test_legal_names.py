@@ -18,6 +18,8 @@ from typing import Any
 import bagit
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strongroom.cli import main
 from strongroom.reports import printable
@@ -156,6 +158,13 @@ def test_printable_escapes_every_control_and_leaves_text_alone() -> None:
     assert printable("a\nb\rc\td\x00e\x7ff\x85g\x9bh") == r"a\nb\rc\td\x00e\x7ff\x85g\x9bh"
     assert printable("\u2028\u2029\u202a\u202e\u2066\u2069\u200e\u200f\u061c") == \
         r"\u2028\u2029\u202a\u202e\u2066\u2069\u200e\u200f\u061c"
+
+
+@given(st.text())
+def test_printable_text_is_one_line_whatever_the_name(name: str) -> None:
+    shown = printable(name)
+    assert len(shown.splitlines()) <= 1 and not shown.endswith(("\n", "\r"))
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in shown)
 
 
 # --------------------------------------------------------------------------- U+2028 in an identifier
