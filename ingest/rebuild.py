@@ -138,7 +138,7 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
                 holders.append(store)
     if found and not recorded and not trust_unmarked:
         raise CommitRecordsMissing(
-            f"the store holds {len(found)} version(s) of bags but no commit record"
+            f"the store holds the bags of {len(found)} version(s) but no commit record"
             f" ({COMMIT_PREFIX}…) in any location: it was written before commit records"
             " existed, so committed versions cannot be told from what a crash left. Run"
             " `strongroom fixity reconcile` against the old catalog if you still have it"
