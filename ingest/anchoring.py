@@ -372,5 +372,6 @@ class HeadAnchorer:
 
 
 __all__ = ["ANCHOR_PREFIX", "AUDIT_PREFIX", "Anchor", "AnchorReport", "AuditVerification",
-           "HeadAnchorer", "LOGS_PREFIX", "REBUILD_PREFIX", "anchor_audit_head", "anchor_key", "check_anchors",
-           "log_anchor_prefix", "read_all_anchors", "read_anchors", "verify_audit_log"]
+           "HeadAnchorer", "LOGS_PREFIX", "REBUILD_PREFIX", "anchor_audit_head", "anchor_key",
+           "check_anchors", "log_anchor_prefix", "read_all_anchors", "read_anchors",
+           "verify_audit_log"]
