@@ -294,7 +294,9 @@ class _Ingest:
                         version=number, location=self.s.store.location, key_prefix=prefix,
                         files=len(files), payload_oxum=_oxum(payload),
                         manifest_sha256=next(t.sha256 for t in tags
-                                             if t.path == "manifest-sha256.txt")),
+                                             if t.path == "manifest-sha256.txt"),
+                        tagmanifest_sha256=next(t.sha256 for t in tags
+                                                if t.path == "tagmanifest-sha256.txt")),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
                           version=number, location=store.location, key_prefix=prefix,
                           source=self.s.store.location, reason="ingest", files=len(files),

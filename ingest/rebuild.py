@@ -20,11 +20,15 @@ copies                 every location holding the bag, verified or damaged
 
 Not rebuilt, because no bag holds them: batches and items (their findings,
 statuses, attempts), a version's ``item_id`` (None), the time of day it was
-created, last fixity results, and the audit events. The audit log of the new
-catalog starts empty; the anchors of the old one stay in the store, and the
-rebuild writes a record of them (``_audit/rebuilds/{rebuild_id}.json``) and
-notes its id in the new catalog, so that ``audit verify`` *of that catalog*
-reports them as belonging to the log that was lost, not as a rewrite.
+created, last fixity results, and the audit events. The new catalog has a new
+audit log (its own ``log_id``, see ingest.anchoring), which starts with one
+ingestion event per version taken in, sealing the digests of its manifests
+(``manifest_sha256``, ``tagmanifest_sha256``) as ``verify`` later holds the bag
+to them; its head is anchored at the end. The anchors of the old logs stay in
+the store, and the rebuild writes a record of what it found
+(``_audit/rebuilds/{rebuild_id}.json``) and notes its id in the new catalog, so
+that ``audit verify`` *of that catalog* reports them as belonging to a log
+that was lost.
 
 Only committed versions are taken in: those with a commit record
 (``_commits/{package_id}/v{N}.json``, ``ingest.commit_records``) in some
@@ -52,13 +56,19 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from ingest.anchoring import AUDIT_PREFIX, REBUILD_PREFIX, Anchor, read_anchors
+from ingest.anchoring import (
+    AUDIT_PREFIX,
+    REBUILD_PREFIX,
+    Anchor,
+    anchor_audit_head,
+    read_all_anchors,
+)
 from ingest.bag import parse_bag_info, parse_manifest
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
-from ingest.models import StoredFile, VersionRecord, package_id_for
+from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
@@ -93,7 +103,8 @@ class RebuildReport:
             "skipped": [f.to_dict() for f in self.skipped],
             "strangers": self.strangers,
             "uncommitted": self.uncommitted,
-            "anchors": [{"seq": a.seq, "hash": a.hash} for a in self.anchors],
+            "anchors": [{"seq": a.seq, "hash": a.hash, "log_id": a.log_id}
+                        for a in self.anchors],
             "rebuild_id": self.rebuild_id,
             "not_rebuilt": list(NOT_REBUILT),
         }
@@ -154,8 +165,9 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
         if version is not None and (package_id, number) not in recorded:
             for store in holders:  # vouched for: now it is committed, say so
                 write_commit_record(store, version)
-    report.anchors, _ = read_anchors(services.locations)
+    report.anchors, _ = read_all_anchors(services.locations)
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
+    anchor_audit_head(services)  # the new log's seals, outside the database too
     return report
 
 
@@ -177,7 +189,8 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
     store, version, findings = chosen
     copies = [CopyRecord(s.location, VERIFIED if not f and v.files == version.files else DAMAGED, now)
               for s, v, f in read]
-    services.catalog.import_version(version, copies)
+    services.catalog.import_version(version, copies,
+                                    [_sealing_event(services, version, store, now)])
     report.versions.append({
         "package_id": package_id, "version": number, "identifier": version.identifier,
         "location": store.location,
@@ -186,6 +199,24 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
                      for x in findings],
     })
     return version
+
+
+def _sealing_event(services: Services, version: VersionRecord, store: ObjectStore,
+                   now: datetime) -> NewEvent:
+    """The ingestion event that takes a rebuilt version into the new log, sealing
+    the digests of its manifests as they are stored now (see ingest.verification)."""
+    digests = {f.path: f.sha256 for f in version.files}
+    payload = [f for f in version.files if f.path.startswith("data/")]
+    return NewEvent(
+        event_type=EventType.INGESTION, outcome=Outcome.SUCCESS, agent=services.agent,
+        occurred_at=now, batch_id=version.batch_id, package_id=version.package_id,
+        version=version.number,
+        detail={"reason": "catalog rebuild", "location": store.location,
+                "key_prefix": f"{version.package_id}/v{version.number}/",
+                "files": len(version.files),
+                "payload_oxum": f"{sum(f.size for f in payload)}.{len(payload)}",
+                "manifest_sha256": digests.get("manifest-sha256.txt"),
+                "tagmanifest_sha256": digests.get("tagmanifest-sha256.txt")})
 
 
 def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRecord:
@@ -258,14 +289,19 @@ def _bagging_day(value: str | None) -> datetime:
 
 
 def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime) -> str | None:
-    """Record in every location that the anchors found belong to a log this rebuild
-    lost, and note the record's id in the new catalog (see ingest.anchoring)."""
+    """Record in every location the anchors found (by log: ``logs``, legacy ones
+    under "legacy"), those of the logs this rebuild lost, and note the record's
+    id in the new catalog (see ingest.anchoring)."""
     if not anchors:
         return None
     rebuild_id = f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+    logs: dict[str, list[list[Any]]] = {}
+    for a in anchors:
+        logs.setdefault(a.log_id or "legacy", []).append([a.seq, a.hash])
     body = json.dumps({"rebuild_id": rebuild_id,
                        "rebuilt_at": now.astimezone(timezone.utc).isoformat(),
-                       "superseded": [[a.seq, a.hash] for a in anchors]},
+                       "superseded": [[a.seq, a.hash] for a in anchors],
+                       "logs": logs},
                       sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
     key = f"{REBUILD_PREFIX}{rebuild_id}.json"

@@ -40,11 +40,11 @@ from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import record_copy_check
 from ingest.fixity_policy import DEEP
-from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
+from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.replication import DAMAGED, VERIFIED, CopyRecord
-from ingest.verification import verify_bag
+from ingest.verification import sealed_manifests, verify_bag
 
 #: What a copy came to.
 OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
@@ -109,7 +109,8 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     """
     version = services.catalog.get_version(package_id, number)
     prefix = f"{package_id}/v{number}/"
-    copies = [_deep_check(store, prefix, version) for store in services.locations]
+    sealing = services.catalog.sealing_event(version.package_id, version.number)
+    copies = [_deep_check(store, prefix, version, sealing) for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
     if damaged and not good:
@@ -141,10 +142,13 @@ def repair_package(services: Services, package_id: str,
 # --------------------------------------------------------------------------- steps
 
 
-def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord) -> CopyOutcome:
+def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
+                sealing: AuditEvent | None) -> CopyOutcome:
     outcome = CopyOutcome(store.location)
     try:
-        outcome.findings = _located(verify_bag(store, prefix, expected=version.files), store)
+        # a copy whose manifests are not as sealed in the chain is no source
+        outcome.findings = _located(verify_bag(store, prefix, expected=version.files)
+                                    + sealed_manifests(store, prefix, sealing), store)
     except StorageUnavailable as exc:
         outcome.status, outcome.detail = UNREACHABLE, str(exc)
         return outcome
