@@ -237,6 +237,15 @@ def _check_members(members: list[_Member], limits: ArchiveLimits) -> list[Findin
             findings.append(_unsafe(member.name, "the name appears twice"))
         seen.add(member.name)
         total += member.size
+    files = {m.name for m in members if not m.is_dir}
+    for member in members:  # "a" a file, "a/b" needing it to be a folder
+        parts = member.name.split("/")
+        for depth in range(1, len(parts)):
+            if (parent := "/".join(parts[:depth])) in files:
+                findings.append(_unsafe(parent, f"it is a file, and member "
+                                                f"{display_path(member.name)!r} needs it to be a folder"))
+                files.discard(parent)  # once per file
+                break
     if total > limits.max_total_bytes:
         findings.append(_too_large(f"{total} bytes unpacked, at most {limits.max_total_bytes}"))
     return findings
@@ -316,5 +325,5 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, NotImplementedError):
         return "it uses a feature (a compression method or encryption) this service cannot unpack"
     if isinstance(exc, OSError):
-        return f"it could not be read ({exc.strerror or 'input/output error'})"
+        return f"it could not be unpacked ({exc.strerror or 'input/output error'})"
     return "its structure is damaged"

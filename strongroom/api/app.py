@@ -86,9 +86,12 @@ class ApiState:
 
     def _call_back(self, batch_id: str, url: str) -> None:
         from strongroom.api.callbacks import deliver
+        from strongroom.api.staging import client_view
         from strongroom.reports import batch_report
 
-        deliver(url, batch_report(self.services.catalog, batch_id),
+        document = client_view(batch_report(self.services.catalog, batch_id),
+                               self.settings.staging)
+        deliver(url, document,
                 attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
 
     def verify(self, package_id: str, numbers: Sequence[int]) -> str:

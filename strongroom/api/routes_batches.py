@@ -17,7 +17,7 @@ from ingest.pipeline import submit_batch
 from strongroom.api.auth import Permission, require
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
-from strongroom.api.staging import mark
+from strongroom.api.staging import client_view, mark
 from strongroom.api.upload import receive_file, receive_multipart
 from strongroom.reports import batch_report
 
@@ -99,7 +99,7 @@ async def upload_batch(
         how = "not-sent"  # the items stay accepted; `strongroom requeue` sends them
     report = await run_in_threadpool(batch_report, state.services.catalog, submitted.batch.batch_id)
     response.headers["Location"] = f"/batches/{submitted.batch.batch_id}"
-    return {**report, "dispatch": how}
+    return {**client_view(report, settings.staging), "dispatch": how}
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, responses=documented(404),
@@ -107,7 +107,8 @@ async def upload_batch(
 def batch_status(request: Request,
                  batch_id: Annotated[str, PathParam(max_length=100)]) -> dict[str, Any]:
     """Per-item status and findings, the same document as ``strongroom status --json``."""
-    return batch_report(request.app.state.strongroom.services.catalog, batch_id)
+    state = request.app.state.strongroom
+    return client_view(batch_report(state.services.catalog, batch_id), state.settings.staging)
 
 
 def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
