@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from ingest.pipeline import Services
 from strongroom.api import problems
+from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
 _log = logging.getLogger("strongroom.api")
@@ -39,6 +40,12 @@ class ApiState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
     pending: list[Future[None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: callbacks go out on threads of their own: a receiver that never answers
+    #: must not hold the threads that ingest
+    callbacks: CallbackSender = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.callbacks = CallbackSender(self.settings.max_attempts, self.settings.retry_backoff)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
                callback_url: str | None = None) -> str:
@@ -85,14 +92,12 @@ class ApiState:
             time.sleep(poll)
 
     def _call_back(self, batch_id: str, url: str) -> None:
-        from strongroom.api.callbacks import deliver
         from strongroom.api.staging import client_view
         from strongroom.reports import batch_report
 
         document = client_view(batch_report(self.services.catalog, batch_id),
                                self.settings.staging)
-        deliver(url, document,
-                attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
+        self.callbacks.send(url, document)
 
     def verify(self, package_id: str, numbers: Sequence[int]) -> str:
         """Deep-check versions: on the workers' fixity queue, or in the background here.
@@ -123,11 +128,13 @@ class ApiState:
             self.pending.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background work started so far is done (tests, shutdown)."""
+        """Block until the background work started so far is done, and the callbacks
+        it sent delivered or given up (tests, shutdown)."""
         with self._lock:
             started = list(self.pending)
         for future in started:
             future.result(timeout=timeout)
+        self.callbacks.wait(timeout)
 
 
 def _log_failure(future: Future[object]) -> None:
@@ -160,6 +167,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
         yield
         if state is not None:
             state.background.shutdown(wait=True)
+            state.callbacks.close()
 
     app = FastAPI(
         title="Strongroom",

@@ -15,6 +15,7 @@ from ingest.archive_intake import ArchiveLimits, unpack_archive
 from ingest.errors import QueueUnavailable
 from ingest.pipeline import submit_batch
 from strongroom.api.auth import Permission, require
+from strongroom.api.callbacks import has_userinfo
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.api.staging import client_view, mark
@@ -125,6 +126,11 @@ def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
     if not ok:
         raise ApiProblem(422, "invalid-request", "The request is not valid",
                          "callback_url must be an absolute http:// or https:// URL")
+    if has_userinfo(url):  # the host checked must be the host called, with no parser between
+        raise ApiProblem(422, "callback-userinfo-refused",
+                         "A callback URL may not carry a user name or password",
+                         "callback_url holds a user name or password before its host (…@); "
+                         "put a secret for the receiver in its path or query instead")
     if not callback_host_allowed(parts.hostname or "", allowed):
         raise ApiProblem(422, "callback-not-allowed", "Callbacks to this host are not allowed",
                          f"callback_url's host {parts.hostname!r} is not among the hosts this "
