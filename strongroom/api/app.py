@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.pipeline import Services
 from strongroom.api import problems
+from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
 _log = logging.getLogger("strongroom.api")
@@ -42,8 +43,12 @@ class ApiState:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: anchors the audit head after requests and background work (see ingest.anchoring)
     anchorer: HeadAnchorer | None = None
+    #: callbacks go out on threads of their own: a receiver that never answers
+    #: must not hold the threads that ingest
+    callbacks: CallbackSender = field(init=False)
 
     def __post_init__(self) -> None:
+        self.callbacks = CallbackSender(self.settings.max_attempts, self.settings.retry_backoff)
         if self.anchorer is None:
             services = self.services
             self.anchorer = HeadAnchorer(lambda: anchor_audit_head(services),
@@ -94,11 +99,12 @@ class ApiState:
             time.sleep(poll)
 
     def _call_back(self, batch_id: str, url: str) -> None:
-        from strongroom.api.callbacks import deliver
+        from strongroom.api.staging import client_view
         from strongroom.reports import batch_report
 
-        deliver(url, batch_report(self.services.catalog, batch_id),
-                attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
+        document = client_view(batch_report(self.services.catalog, batch_id),
+                               self.settings.staging)
+        self.callbacks.send(url, document)
 
     def verify(self, package_id: str, numbers: Sequence[int]) -> str:
         """Deep-check versions: on the workers' fixity queue, or in the background here.
@@ -132,11 +138,13 @@ class ApiState:
             self.pending.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background work started so far is done (tests, shutdown)."""
+        """Block until the background work started so far is done, and the callbacks
+        it sent delivered or given up (tests, shutdown)."""
         with self._lock:
             started = list(self.pending)
         for future in started:
             future.result(timeout=timeout)
+        self.callbacks.wait(timeout)
 
 
 def _log_failure(future: Future[object]) -> None:
@@ -169,6 +177,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
         yield
         if state is not None:
             state.background.shutdown(wait=True)
+            state.callbacks.close()
             if state.anchorer is not None:  # events appended here are anchored at the end
                 state.anchorer.close()
 
