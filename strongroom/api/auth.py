@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models import Actor
+from ingest.pipeline import Services
 from strongroom.api.problems import forbidden, unauthorized
 
 
@@ -46,7 +49,8 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `strongroom tok
 
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
     """A dependency that lets the request through only with a live token whose
-    role has ``permission``; it returns the token. Raises the 401/403 problems."""
+    role has ``permission``; it returns the token and keeps its agent in
+    ``request.state.actor``. Raises the 401/403 problems."""
 
     async def check(request: Request,
                     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
@@ -59,6 +63,19 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
             raise unauthorized("the token is unknown or revoked")
         if permission not in ROLE_PERMISSIONS.get(token.role, frozenset()):
             raise forbidden(f"role {token.role!r} may not {permission.value}")
+        request.state.actor = token_actor(token)
         return token
 
     return check
+
+
+def token_actor(token: Any) -> Actor:
+    """The agent the audit log names for a request made with ``token``."""
+    return Actor(token.name, kind="token", role=token.role, token_id=token.token_id)
+
+
+def acting_services(request: Request) -> Services:
+    """The app's services, acting for the token of this request: every event a
+    use case records through them names that token."""
+    services: Services = request.app.state.strongroom.services
+    return replace(services, actor=getattr(request.state, "actor", None))

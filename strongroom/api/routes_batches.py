@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.archive_intake import ArchiveLimits, unpack_archive
 from ingest.errors import QueueUnavailable
 from ingest.pipeline import submit_batch
-from strongroom.api.auth import Permission, require
+from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.api.staging import mark
@@ -57,8 +57,11 @@ async def upload_batch(
 ) -> dict[str, Any]:
     """Unpack a zip or tar of a batch folder (or the files of a multipart form) into a
     fresh staging folder, register the batch and start ingesting it. Answers 202 at
-    once; follow the batch at the ``Location`` given, or pass a ``callback_url``."""
+    once; follow the batch at the ``Location`` given, or pass a ``callback_url``.
+    The batch is recorded as submitted by the request's token; batch.json's
+    ``submitter`` is kept only as ``claimed_submitter``."""
     state = request.app.state.strongroom
+    services = acting_services(request)
     settings = state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in _KINDS and media != "multipart/form-data":
@@ -85,7 +88,7 @@ async def upload_batch(
                                    max_total_bytes=settings.api_max_unpacked_bytes)
             root = await run_in_threadpool(unpack_archive, body, _KINDS[media], batch_dir, limits)
             body.unlink()
-        submitted = await run_in_threadpool(submit_batch, root, state.services)
+        submitted = await run_in_threadpool(submit_batch, root, services)
     except BaseException:
         # Nothing of a refused, broken or abandoned upload stays staged.
         await run_in_threadpool(shutil.rmtree, staging, True)
@@ -94,7 +97,7 @@ async def upload_batch(
     item_ids = [item.item_id for item in submitted.items]
     try:
         how = await run_in_threadpool(state.ingest, submitted.batch.batch_id, item_ids,
-                                      callback_url)
+                                      callback_url, services.actor)
     except QueueUnavailable:
         how = "not-sent"  # the items stay accepted; `strongroom requeue` sends them
     report = await run_in_threadpool(batch_report, state.services.catalog, submitted.batch.batch_id)
