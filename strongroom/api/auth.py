@@ -9,9 +9,13 @@ route gets 403. ``admin`` may use every route.
 permission         submitter  auditor  reader  admin
 =================  =========  =======  ======  =====
 submit, batches    yes                         yes
+read a batch       own        yes              yes
 read packages                 yes      yes     yes
 fixity, audit log             yes              yes
 =================  =========  =======  ======  =====
+
+A submitter reads only the batches its own token submitted; anyone else's batch
+answers 404, exactly as a batch that does not exist, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from strongroom.api.problems import forbidden, unauthorized
 
 class Permission(str, enum.Enum):
     SUBMIT = "submit"
+    READ_BATCHES = "read batches"
     READ_PACKAGES = "read packages"
     PRESERVE = "fixity and audit"
 
 
 #: role -> what it may do; admin may do everything.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "submitter": frozenset({Permission.SUBMIT}),
-    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE}),
+    "submitter": frozenset({Permission.SUBMIT, Permission.READ_BATCHES}),
+    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE,
+                          Permission.READ_BATCHES}),
     "reader": frozenset({Permission.READ_PACKAGES}),
     "admin": frozenset(Permission),
 }

@@ -12,7 +12,8 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from ingest.archive_intake import ArchiveLimits, unpack_archive
-from ingest.errors import QueueUnavailable
+from ingest.batch_readers import may_read_batch
+from ingest.errors import BatchNotFound, QueueUnavailable
 from ingest.pipeline import submit_batch
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.models import BatchOut
@@ -21,7 +22,7 @@ from strongroom.api.staging import mark
 from strongroom.api.upload import receive_file, receive_multipart
 from strongroom.reports import batch_report
 
-router = APIRouter(tags=["batches"], dependencies=[Depends(require(Permission.SUBMIT))])
+router = APIRouter(tags=["batches"])
 
 _KINDS = {
     "application/zip": "zip",
@@ -36,7 +37,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 @router.post(
     "/batches", status_code=202, response_model=BatchOut, summary="Upload a batch",
-    responses=documented(408, 413, 415),
+    responses=documented(408, 413, 415), dependencies=[Depends(require(Permission.SUBMIT))],
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/zip": _BINARY,
         "application/x-tar": _BINARY,
@@ -106,11 +107,17 @@ async def upload_batch(
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, responses=documented(404),
-            summary="Follow a batch")
+            summary="Follow a batch", dependencies=[Depends(require(Permission.READ_BATCHES))])
 def batch_status(request: Request,
                  batch_id: Annotated[str, PathParam(max_length=100)]) -> dict[str, Any]:
-    """Per-item status and findings, the same document as ``strongroom status --json``."""
-    return batch_report(request.app.state.strongroom.services.catalog, batch_id)
+    """Per-item status and findings, the same document as ``strongroom status --json``.
+
+    Readable by the token that submitted the batch, auditors and admins; to any
+    other token a batch answers 404, as one that does not exist."""
+    catalog = request.app.state.strongroom.services.catalog
+    if not may_read_batch(request.state.actor, catalog.get_batch(batch_id)):
+        raise BatchNotFound(f"no batch {batch_id}")
+    return batch_report(catalog, batch_id)
 
 
 def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
