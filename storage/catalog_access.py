@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ingest.errors import InputError, NotFound
+from ingest.errors import CatalogUnavailable, InputError, NotFound
 from storage.tables import Package, Version
 from storage.tables_access import ROLES, ApiToken
 
@@ -181,10 +181,13 @@ class AccessAndSearch:
             info = _token_info(row)
         now = datetime.now(UTC)
         if info.last_used_at is None or now - info.last_used_at >= LAST_USE_PRECISION:
-            with self._write() as session:  # type: ignore[attr-defined]
-                session.execute(
-                    update(ApiToken).where(ApiToken.token_id == info.token_id)
-                    .values(last_used_at=now).execution_options(synchronize_session=False))
+            try:
+                with self._write() as session:  # type: ignore[attr-defined]
+                    session.execute(
+                        update(ApiToken).where(ApiToken.token_id == info.token_id)
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+            except CatalogUnavailable:
+                return info  # a busy catalog must not refuse the request; the next use writes
             info = _token_info(row, last_used_at=now)
         return info
 

@@ -272,10 +272,14 @@ def requeue_stuck_items_task(task: Task) -> int:
         ids = [item.item_id for item in stuck]
         if not ids:
             return 0
+        # The scheduler sends them again on behalf of whoever submitted each batch.
+        submitters = {batch_id: services.catalog.get_batch(batch_id).submitted_by
+                      for batch_id in {item.batch_id for item in stuck}}
         with app.producer_or_acquire() as producer:
-            for item_id in ids:
-                app.send_task(TASK_INGEST_ITEM, args=[item_id], queue=QUEUE_INGEST,
-                              producer=producer, kwargs=requester_kwargs(SCHEDULER))
+            for item in stuck:
+                requester = SCHEDULER.acting_for(submitters[item.batch_id])
+                app.send_task(TASK_INGEST_ITEM, args=[item.item_id], queue=QUEUE_INGEST,
+                              producer=producer, kwargs=requester_kwargs(requester))
         # Sent: not stuck again for another stuck_after seconds.
         services.catalog.record_requeue(ids)
     except Exception:

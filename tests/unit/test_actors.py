@@ -135,3 +135,47 @@ def test_http_events_name_the_token_and_its_role(tmp_path: Path) -> None:
     assert {e.event_type for e in events} >= {"accession", "validation", "ingestion"}
     assert all(e.actor is not None and e.actor.to_dict() == expected for e in events)
     assert all(e.agent == SOFTWARE_AGENT for e in events)
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+
+def test_the_stuck_item_sweep_resends_on_behalf_of_the_batchs_submitter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beat's sweep sends a stuck item again as the scheduler acting for whoever
+    submitted its batch, so the worker's events still lead to the original requester."""
+    from ingest.models import Actor, BatchRecord
+    from tests.unit.test_celery_config import (
+        NOW,
+        SETTINGS,
+        FakeCatalog,
+        accepted,
+        no_services,
+        run_task,
+        services_with,
+    )
+    from workers.celery_app import create_app
+    from workers.reliability import TASK_REQUEUE_STUCK
+
+    alice = Actor("alice", kind="token", role="submitter", token_id="t-1")
+
+    class SubmittedByAlice(FakeCatalog):
+        def get_batch(self, batch_id: str) -> BatchRecord:
+            return BatchRecord(batch_id=batch_id, source="/b", submitted_at=NOW,
+                               submitted_by=alice)
+
+    app = create_app(SETTINGS, services_factory=no_services)
+    try:
+        sent: list[dict] = []
+        monkeypatch.setattr(app, "send_task", lambda name, args, queue, kwargs=None, **_:
+                            sent.append(kwargs or {}))
+        catalog = SubmittedByAlice(accepted(), stuck=[accepted()])
+        assert run_task(app, TASK_REQUEUE_STUCK, services=services_with(catalog)) == 1
+    finally:
+        app.close()
+    requester = Actor.from_dict(sent[0]["requested_by"])
+    assert requester == Actor("scheduler", kind="scheduler", on_behalf_of=alice)
+
+    from workers.actors import worker_actor
+
+    assert worker_actor(sent[0]["requested_by"]).names()[1:] == ("scheduler", "alice")
