@@ -47,7 +47,7 @@ AUDIT_PREFIX = "_audit/"
 ANCHOR_PREFIX = AUDIT_PREFIX + "anchors/"
 #: Records written by a catalog rebuild: the anchors of the log it could not bring back.
 REBUILD_PREFIX = AUDIT_PREFIX + "rebuilds/"
-_ANCHOR_KEY = re.compile(r"^(\d{12})-([0-9a-f]{64})\.json$")
+_ANCHOR_KEY = re.compile(r"(\d{12})-([0-9a-f]{64})\.json")  # fullmatch: "$" passes a final LF
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def read_anchors(stores: Sequence[ObjectStore], rebuilds: Collection[str] = ()
                                     params={"detail": str(exc)}))
             continue
         for info in infos:
-            match = _ANCHOR_KEY.match(info.key[len(ANCHOR_PREFIX):])
+            match = _ANCHOR_KEY.fullmatch(info.key[len(ANCHOR_PREFIX):])
             if not match:
                 problems.append(Finding("ANCHOR_INVALID", path=info.key, location=store.location))
                 continue

@@ -21,7 +21,8 @@ counted by the policy's schedule and coverage) — the first check, and for a
 rewritten copy the check after the rewrite — and, for each rewritten copy, a
 PREMIS ``replication`` event with ``detail["reason"] == "repair"`` (PREMIS has
 no "repair" event type: a repair is a replication from a good copy), plus the
-copy's state in the catalog.
+copy's state in the catalog. Every copy found or made good also gets the
+version's commit record if it lacks one (``ingest.commit_records``).
 
 ``repair_version`` is also the hook for automatic repair after a scheduled
 deep check finds damage, when the fixity policy allows it.
@@ -33,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.commit_records import ensure_commit_record
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
@@ -117,6 +119,7 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     else:
         for store, c in damaged:
             _repair_copy(good[0], store, prefix, version, c)
+        _ensure_commit_records(services.locations, copies, version)
         if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
             status = "failed"
         else:
@@ -191,6 +194,18 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
         return
     outcome.findings_after, outcome.rechecked = after, True
     outcome.status = DAMAGED_LEFT if after else REPAIRED
+
+
+def _ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyOutcome],
+                           version: VersionRecord) -> None:
+    """Every good copy carries the version's commit record (ingest.commit_records),
+    so that a catalog rebuild from that location alone takes it in."""
+    for store, c in zip(stores, copies, strict=True):
+        if c.status in (OK, REPAIRED):
+            try:
+                ensure_commit_record(store, version)
+            except (StorageUnavailable, ChecksumRefused) as exc:
+                c.detail = f"the commit record could not be written: {exc}"
 
 
 _OBJECT_DAMAGE = frozenset({"FILE_MISSING", "SIZE_MISMATCH", "FIXITY_MISMATCH"})

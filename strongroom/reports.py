@@ -109,3 +109,26 @@ def describe_actor(actor: dict[str, Any]) -> str:
     text = f"{actor.get('name')} ({kind})" if kind else str(actor.get("name"))
     behalf = actor.get("on_behalf_of")
     return f"{text} for {describe_actor(behalf)}" if isinstance(behalf, dict) else text
+
+
+# Characters that move the cursor, end a line or reorder text on a terminal:
+# C0 controls, DEL, C1 controls, the Unicode line and paragraph separators and
+# the bidirectional formatting controls (a right-to-left override makes
+# "exe.txt" read as "txt.exe").
+_UNPRINTABLE = {
+    *range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029,
+    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+}
+_ESCAPES = str.maketrans({
+    code: {0x09: r"\t", 0x0A: r"\n", 0x0D: r"\r"}.get(
+        code, f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in _UNPRINTABLE
+})
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could forge or hide a line of terminal
+    output (see ``_UNPRINTABLE``) written as a Python-style escape (``\\n``,
+    ``\\x1b``, ``\\u202e``); any other text is left as it is. For human output
+    only: JSON output carries names exactly."""
+    return text.translate(_ESCAPES)

@@ -103,6 +103,8 @@ def test_a_bag_under_a_package_id_that_is_not_its_identifiers_is_skipped(
     for store in archive.services.locations:
         shutil.copytree(archive.folder(store) / PACKAGE,
                         archive.folder(store) / stranger)
+        shutil.copytree(archive.folder(store) / "_commits" / PACKAGE,  # recorded as committed
+                        archive.folder(store) / "_commits" / stranger)
     (archive.folder(archive.primary) / "notes.txt").write_text("left here by hand")
     fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
                           store=archive.primary)
