@@ -40,6 +40,8 @@ from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
 from ingest.models import (
+    SOFTWARE_AGENT,
+    Actor,
     BatchRecord,
     EventType,
     ItemRecord,
@@ -53,7 +55,7 @@ from ingest.models import (
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
 
-AGENT = "strongroom/0.1.0"
+AGENT = SOFTWARE_AGENT
 DEFAULT_SCHEMA = "archival-record/v1"
 
 
@@ -69,6 +71,8 @@ class Services:
     agent: str = AGENT
     #: extra storage locations every version is also written to (STRONGROOM_REPLICAS)
     replicas: tuple[ObjectStore, ...] = ()
+    #: who the work is done for, named in every event (set by each entry point)
+    actor: Actor | None = None
 
     @property
     def locations(self) -> tuple[ObjectStore, ...]:
@@ -118,11 +122,13 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
         collection=layout.fields.get("collection"),
         schema=schema,
         findings=tuple(findings),
+        submitted_by=services.actor,
     )
     event = NewEvent(
         event_type=EventType.ACCESSION,
         outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
         agent=services.agent,
+        actor=services.actor,
         occurred_at=now,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
@@ -195,6 +201,7 @@ class _Ingest:
             event_type=event_type,
             outcome=outcome,
             agent=self.s.agent,
+            actor=self.s.actor,
             occurred_at=self.s.clock.now(),
             batch_id=self.batch.batch_id,
             item_id=self.item.item_id,

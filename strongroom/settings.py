@@ -50,6 +50,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_CALLBACK_HOSTS": "hosts POST /batches may name in callback_url, comma-separated; *.example.org for a domain's hosts (default: none, callbacks refused)",
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
+    "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
 }
 
 

@@ -14,12 +14,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import FastAPI
 
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
+from ingest.models import Actor
 from ingest.pipeline import Services
 from strongroom.api import problems
 from strongroom.api.callbacks import CallbackSender
@@ -55,17 +56,18 @@ class ApiState:
                                          every=self.settings.anchor_every, log=_log)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
-               callback_url: str | None = None) -> str:
+               callback_url: str | None = None, actor: Actor | None = None) -> str:
         """Have a batch's items ingested: sent to the workers with a broker, else on
         this process's background pool; then, with ``callback_url``, POST the batch
         document there once every item is final. Returns how ("queued" or
-        "in-process"). Raises QueueUnavailable (the items stay accepted)."""
+        "in-process"). ``actor`` asked for the work: the events name it (the
+        workers act on its behalf). Raises QueueUnavailable (the items stay accepted)."""
         from workers.dispatch import CeleryDispatcher, InProcessDispatcher
 
         if self.settings.broker_url:
             from strongroom.celery_entry import worker_settings
 
-            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
             try:
                 dispatcher.ingest(item_ids)
             finally:
@@ -75,7 +77,8 @@ class ApiState:
                 threading.Thread(target=self._watch_then_call, args=(batch_id, callback_url),
                                  name="batch-callback", daemon=True).start()
             return "queued"
-        local = InProcessDispatcher(self.services, concurrency=self.settings.concurrency,
+        local = InProcessDispatcher(replace(self.services, actor=actor),
+                                    concurrency=self.settings.concurrency,
                                     max_attempts=self.settings.max_attempts,
                                     backoff=self.settings.retry_backoff)
 
@@ -106,7 +109,7 @@ class ApiState:
                                self.settings.staging)
         self.callbacks.send(url, document)
 
-    def verify(self, package_id: str, numbers: Sequence[int]) -> str:
+    def verify(self, package_id: str, numbers: Sequence[int], actor: Actor | None = None) -> str:
         """Deep-check versions: on the workers' fixity queue, or in the background here.
         Raises QueueUnavailable."""
         from ingest.fixity_audit import verify_version
@@ -115,7 +118,7 @@ class ApiState:
         if self.settings.broker_url:
             from strongroom.celery_entry import worker_settings
 
-            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
             try:
                 for number in numbers:
                     dispatcher.verify_version(package_id, number)
@@ -123,7 +126,7 @@ class ApiState:
                 dispatcher.close()
             return "queued"
         for number in numbers:
-            self._run(verify_version, self.services, package_id, number)
+            self._run(verify_version, replace(self.services, actor=actor), package_id, number)
         return "in-process"
 
     def _run(self, fn: Callable[..., object], *args: object) -> None:
