@@ -40,7 +40,8 @@ from ingest.replication import VERIFIED, CopyRecord
 from storage.catalog import SqlCatalog
 from storage.catalog_fixity_state import hour_of
 from storage.database import alembic_config, create_engine_for, migrate, writing
-from storage.tables import File, Package, UtcDateTime, Version
+from storage.tables import File, Package, Version
+from storage.tables_base import UtcDateTime
 from storage.tables_fixity import FixityBacklog, FixityCheck, FixityState
 from storage.tables_replicas import VersionCopy
 
