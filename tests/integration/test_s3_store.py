@@ -30,7 +30,9 @@ from ingest.models import ItemStatus
 from ingest.pipeline import Services, ingest_item, submit_batch
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
-from storage.s3 import MiB, S3ObjectStore, composite_sha256, make_client, part_size_for
+from storage.s3 import S3ObjectStore
+from storage.s3_client import make_client
+from storage.s3_upload import MiB, composite_sha256, part_size_for
 from tests.contract_object_store import ObjectStoreContract, digest
 from tests.integration.services import S3Endpoint
 
