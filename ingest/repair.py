@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.commit_records import ensure_commit_record
+from ingest.copies import DAMAGED, VERIFIED, CopyRecord
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
@@ -43,7 +44,6 @@ from ingest.fixity_policy import DEEP
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
-from ingest.replication import DAMAGED, VERIFIED, CopyRecord
 from ingest.verification import sealed_manifests, verify_bag
 
 #: What a copy came to.

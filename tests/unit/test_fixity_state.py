@@ -22,6 +22,7 @@ from sqlalchemy import union_all
 from sqlalchemy.engine import Engine
 
 import storage.catalog_fixity as catalog_fixity
+from ingest.copies import VERIFIED, CopyRecord
 from ingest.findings import Finding
 from ingest.fixity_audit import plan_due, run_due
 from ingest.fixity_policy import (
@@ -36,7 +37,6 @@ from ingest.fixity_policy import (
 )
 from ingest.fixity_planner import plan_checks
 from ingest.models import BatchRecord, StoredFile, VersionRecord, package_id_for
-from ingest.replication import VERIFIED, CopyRecord
 from storage.catalog import SqlCatalog
 from storage.catalog_fixity_state import hour_of
 from storage.database import alembic_config, create_engine_for, migrate, writing
