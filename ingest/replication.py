@@ -23,6 +23,7 @@ from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.models import StoredFile
 from ingest.ports import ObjectStore, ObjectWriter
 
+
 class CopyWriters:
     """One object written to several stores from one stream of chunks.
 

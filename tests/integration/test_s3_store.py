@@ -25,9 +25,9 @@ from ingest.clock import SystemClock
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import verify_version
-from ingest.metadata import SchemaSet
 from ingest.models import ItemStatus
 from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from storage.s3 import S3ObjectStore
