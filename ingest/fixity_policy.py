@@ -91,12 +91,6 @@ class CopyState:
         """When this copy's next deep check is due."""
         return self.deep_since + policy.window
 
-    def shallow_due(self, policy: FixityPolicy, as_of: datetime) -> bool:
-        """True when the copy has had no check of either tier for the shallow interval."""
-        if policy.shallow_interval <= timedelta(0):
-            return False
-        return as_of - self.checked_since >= policy.shallow_interval
-
     @property
     def deep_order(self) -> OrderKey:
         """Where the copy stands among those due for a deep check: earliest deadline
