@@ -222,10 +222,6 @@ class Catalog(Protocol):
 
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
 
-    def fixity_copies(self, locations: Sequence[str]) -> "list[CopyState]":
-        """Every committed version in each of ``locations``, with size and last checks
-        (reads every copy: small catalogs and tests)."""
-
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> "list[tuple[datetime, int]]":
         """Bytes of every copy by when its deep deadline counts from, earliest first
