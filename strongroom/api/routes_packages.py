@@ -15,7 +15,8 @@ from ingest.errors import NotFound, PresignUnsupported
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
 from strongroom.api.auth import Permission, require
-from strongroom.api.delivery import bag_chunks, file_chunks
+from ingest.retrieval import file_range
+from strongroom.api.delivery import bag_chunks, primed
 from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
@@ -77,7 +78,7 @@ _BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
                                             "do not match the catalog",
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in _BAG_MEDIA.values()}},
-                       **documented(404)})
+                       **documented(404, 500)})
 def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
               format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
     """One version's complete bag as one archive, streamed without a temporary file;
@@ -85,7 +86,7 @@ def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
     services = _services(request)
     version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
     name = f"{version.package_id}_v{version.number}.{format}"
-    return StreamingResponse(bag_chunks(services, version, format), media_type=_BAG_MEDIA[format],
+    return StreamingResponse(primed(bag_chunks(services, version, format)), media_type=_BAG_MEDIA[format],
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -98,7 +99,7 @@ def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
                        206: {"description": "one byte range of the file",
                              "content": {"application/octet-stream":
                                          {"schema": {"type": "string", "format": "binary"}}}},
-                       **documented(404, 416)})
+                       **documented(404, 416, 500)})
 def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
                path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
@@ -118,7 +119,7 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
         (first, last), status = wanted, 206
         headers["Content-Range"] = f"bytes {first}-{last}/{stored.size}"
     headers["Content-Length"] = str(last - first + 1)
-    return StreamingResponse(file_chunks(services, version, stored, first, last),
+    return StreamingResponse(primed(file_range(services, version, stored, first, last)),
                              status_code=status, media_type="application/octet-stream",
                              headers=headers)
 

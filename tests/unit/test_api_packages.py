@@ -11,7 +11,6 @@ from pathlib import Path
 import bagit
 import pytest
 
-from strongroom.api.delivery import DeliveryAborted
 from tests.unit.api_support import EXAMPLES, Api, make_api, tar_of, zip_of
 
 TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
@@ -176,35 +175,42 @@ def _fixity_events(api: Api, package: str) -> list[dict]:
     return report.json()["events"]
 
 
-def test_damaged_file_aborts_the_file_response_and_records_failed_fixity(
+def _refused(reply) -> list[str]:  # type: ignore[no-untyped-def]
+    """A damage found before the first byte went out: a problem, nothing of the file."""
+    assert reply.status_code == 500, reply.text
+    problem = reply.json()
+    assert problem["type"] == "urn:strongroom:problem:delivery-refused"
+    return [f["code"] for f in problem["findings"]]
+
+
+def test_damaged_file_is_refused_and_records_failed_fixity(
         damaged: tuple[Api, str, Path]) -> None:
     api, package, _ = damaged
     url = f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt"
-    with pytest.raises(DeliveryAborted):
-        api.client.get(url, headers=api.auth("reader"))
+    assert "FIXITY_MISMATCH" in _refused(api.client.get(url, headers=api.auth("reader")))
     events = _fixity_events(api, package)
     assert [(e["outcome"], e["detail"]["tier"]) for e in events] == [("failure", "delivery")]
     assert events[0]["detail"]["findings"][0]["code"] == "FIXITY_MISMATCH"
 
 
-def test_damaged_file_aborts_the_bag_and_records_failed_fixity(
+def test_damaged_file_refuses_the_bag_and_records_failed_fixity(
         damaged: tuple[Api, str, Path]) -> None:
     api, package, _ = damaged
     for fmt in ("tar", "zip"):
-        with pytest.raises(DeliveryAborted):
-            api.client.get(f"/packages/{package}/versions/1/bag?format={fmt}",
-                           headers=api.auth("reader"))
+        reply = api.client.get(f"/packages/{package}/versions/1/bag?format={fmt}",
+                               headers=api.auth("reader"))
+        assert "FIXITY_MISMATCH" in _refused(reply)
     events = _fixity_events(api, package)
     assert [e["outcome"] for e in events] == ["failure", "failure"]
     shown = _package(api, package)["versions"][0]["last_fixity"]
     assert shown["outcome"] == "failed"
 
 
-def test_missing_stored_file_aborts_the_response(damaged: tuple[Api, str, Path]) -> None:
+def test_missing_stored_file_refuses_the_response(damaged: tuple[Api, str, Path]) -> None:
     api, package, stored = damaged
     stored.unlink()
-    with pytest.raises(DeliveryAborted):
-        api.client.get(f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt",
-                       headers=api.auth("reader"))
+    reply = api.client.get(f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt",
+                           headers=api.auth("reader"))
+    assert _refused(reply) == ["FILE_MISSING"]
     codes = [e["detail"]["findings"][0]["code"] for e in _fixity_events(api, package)]
     assert codes == ["FILE_MISSING"]
