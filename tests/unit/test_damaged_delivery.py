@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("tar", "unzip"
                                 reason="needs tar, unzip and curl")
 
 
-def _batch(folder: Path) -> Path:
+def damage_sample_batch(folder: Path) -> Path:
     """A batch of one item: a 2 MB report, a small note and an empty file."""
     item = folder / "damage-sample"
     (item / "scan").mkdir(parents=True)
@@ -107,7 +107,7 @@ def damaged_store(request: pytest.FixtureRequest,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[DamagedStore]:
     root = tmp_path_factory.mktemp(request.param)
     api = make_api(root / "data")
-    document = api.upload(tar_of(_batch(root / "batch")), "application/x-tar")
+    document = api.upload(tar_of(damage_sample_batch(root / "batch")), "application/x-tar")
     (item,) = document["items"]
     assert item["status"] == "stored", item
     package = item["package_id"]
