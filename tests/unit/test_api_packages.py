@@ -150,6 +150,40 @@ def test_range_past_the_end_gets_416(api: Api) -> None:
     assert reply.headers["content-range"] == f"bytes */{len(data)}"
 
 
+def test_range_unit_in_capitals_is_still_a_range(api: Api) -> None:
+    url, data = _file_url(api)
+    reply = api.client.get(url, headers={**api.auth("reader"), "Range": "BYTES=0-5"})
+    assert reply.status_code == 206
+    assert reply.content == data[:6]
+    assert reply.headers["content-range"] == f"bytes 0-5/{len(data)}"
+
+
+def test_head_on_a_file_answers_its_headers_without_a_body(api: Api) -> None:
+    url, data = _file_url(api)
+    got = api.client.get(url, headers=api.auth("reader"))
+    head = api.client.head(url, headers=api.auth("reader"))
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-length", "etag", "repr-digest", "accept-ranges", "content-type"):
+        assert head.headers[name] == got.headers[name], name
+    ranged = api.client.head(url, headers={**api.auth("reader"), "Range": "bytes=0-5"})
+    assert ranged.status_code == 206 and ranged.headers["content-length"] == "6"
+    assert api.client.head(url + ".missing", headers=api.auth("reader")).status_code == 404
+    assert api.client.head(url).status_code == 401
+
+
+def test_head_on_a_bag_answers_its_headers_without_a_body(api: Api) -> None:
+    package = _package(api, TELEGRAM)["package_id"]
+    for fmt, media in (("tar", "application/x-tar"), ("zip", "application/zip")):
+        head = api.client.head(f"/packages/{package}/versions/1/bag?format={fmt}",
+                               headers=api.auth("reader"))
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == media
+        assert head.headers["content-disposition"].endswith(f'_v1.{fmt}"')
+        assert "content-length" not in head.headers  # the size is known only once streamed
+    assert api.client.head(f"/packages/{package}/versions/9/bag",
+                           headers=api.auth("reader")).status_code == 404
+
+
 def test_multiple_ranges_get_the_whole_file(api: Api) -> None:
     url, data = _file_url(api)
     reply = api.client.get(url, headers={**api.auth("reader"), "Range": "bytes=0-1,5-6"})
