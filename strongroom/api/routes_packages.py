@@ -14,10 +14,11 @@ from fastapi.responses import Response, StreamingResponse
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
-from strongroom.api.auth import Permission, require
 from ingest.retrieval import file_range
+from strongroom.api.auth import Permission, require
 from strongroom.api.delivery import bag_chunks, primed
 from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
+from strongroom.api.paths import PackageRef, VersionRef
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
 from strongroom.settings import MAX_PRESIGN_SECONDS
@@ -27,8 +28,6 @@ router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.R
 _ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)  # units are case-insensitive
 
-PackageRef = Annotated[str, Path(description="package id or record identifier")]
-VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _services(request: Request) -> Any:
@@ -79,7 +78,7 @@ _BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in _BAG_MEDIA.values()}},
                        **documented(404, 500)})
-def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
+def fetch_bag(request: Request, package_id: PackageRef, number: VersionRef,
               format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
     """One version's complete bag as one archive, streamed without a temporary file;
     every byte is checked against the catalog on the way out. ``HEAD`` answers the
@@ -91,7 +90,7 @@ def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
 
 
 @router.head("/packages/{package_id}/versions/{number}/bag", include_in_schema=False)
-def bag_headers(request: Request, package_id: PackageRef, number: VersionNumber,
+def bag_headers(request: Request, package_id: PackageRef, number: VersionRef,
                 format: Literal["tar", "zip"] = "tar") -> Response:
     """What GET would answer, without reading the bag (its length is known only once streamed)."""
     services = _services(request)
@@ -116,7 +115,7 @@ def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
                              "content": {"application/octet-stream":
                                          {"schema": {"type": "string", "format": "binary"}}}},
                        **documented(404, 416, 500)})
-def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
+def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
                path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
     """One file of a version (payload or tag file). Honours a single ``Range: bytes=``
@@ -131,7 +130,7 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
 
 
 @router.head("/packages/{package_id}/versions/{number}/files/{path:path}", include_in_schema=False)
-def file_headers(request: Request, package_id: PackageRef, number: VersionNumber,
+def file_headers(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path()],
                  range: Annotated[str | None, Header(max_length=200)] = None) -> Response:
     """What GET would answer (status, length, digests), without reading the file."""
@@ -160,7 +159,7 @@ def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, 
 @router.get("/packages/{package_id}/versions/{number}/presigned/{path:path}",
             response_model=PresignedUrlOut, responses=documented(404, 409),
             summary="A short-lived presigned S3 URL of one file")
-def presign_file(request: Request, package_id: PackageRef, number: VersionNumber,
+def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                  expires: Annotated[int | None, Query(
                      ge=1, le=MAX_PRESIGN_SECONDS,
@@ -177,7 +176,7 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionNumber
     if presign is None:
         # No store location here: problem details never show the server's paths.
         raise PresignUnsupported(f"this object store cannot presign; "
-                                 f"GET …/versions/{number}/files/{path} instead")
+                                 f"GET …/versions/{version.number}/files/{path} instead")
     seconds = expires or state.settings.api_presign_seconds
     # The signature counts from the wall clock botocore signs with, so the
     # expiry is reported from that clock too, not from services.clock.
@@ -188,7 +187,7 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionNumber
             "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size}
 
 
-def _stored_file(services: Any, package_ref: str, number: int,
+def _stored_file(services: Any, package_ref: str, number: int | None,
                  path: str) -> tuple[VersionRecord, StoredFile]:
     """One file of a committed version. Raises PackageNotFound, VersionNotFound,
     NotFound (no such file)."""

@@ -10,6 +10,8 @@ import click
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    LATEST,
+    VERSION,
     _emit,
     _services,
     _settings_and_services,
@@ -99,7 +101,8 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
 @main.command()
 @click.argument("package")
-@click.option("--version", "number", type=int, help="Version number (default: the latest).")
+@click.option("--version", "number", type=VERSION,
+              help="Version number or 'latest' (default: the latest).")
 @click.option("--to", "target", type=click.Path(path_type=str),
               help="Write the bag into this folder (absent or empty); it appears only once "
                    "every file verified.")
@@ -110,7 +113,7 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 @click.option("--force", is_flag=True, help="With -o FILE: replace an existing regular file.")
 @json_option
 @command_errors
-def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
+def fetch(package: str, number: int | str | None, target: str | None, fmt: str | None,
           output: str | None, force: bool, as_json: bool) -> None:
     """Fetch a package version's bag, verifying every file on the way.
 
@@ -126,6 +129,8 @@ def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
         raise click.UsageError("--json cannot share stdout with -o -")
     services = _services()
     package_id = services.catalog.resolve_package(package)
+    if number == LATEST:
+        number = None
     if target is not None:
         version, findings = fetch_to_folder(services, package_id, number, target)
         where = target
