@@ -345,6 +345,7 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
                  shown: Path) -> list[Finding]:
     prefix = version_prefix(version.package_id, version.number)
     findings: list[Finding] = []
+    build = build.resolve()
     for f in version.files:
         dest = build / f.path
         if build not in dest.resolve().parents:  # the catalog only holds safe paths; be sure anyway
@@ -355,14 +356,15 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
             raw = open(dest, "xb")
         except OSError as exc:
             raise _unwritable(shown, exc) from exc
-        with raw:
-            problems = _copy_checked(services, prefix + f.path, f, _TargetWriter(raw, shown).write)
-            if not problems:
-                try:
+        try:
+            with raw:
+                problems = _copy_checked(services, prefix + f.path, f,
+                                         _TargetWriter(raw, shown).write)
+                if not problems:
                     raw.flush()
                     os.fsync(raw.fileno())
-                except OSError as exc:
-                    raise _unwritable(shown, exc) from exc
+        except OSError as exc:  # flushing or closing our own file
+            raise _unwritable(shown, exc) from exc
         if problems:
             findings.extend(problems)
             dest.unlink()

@@ -18,7 +18,6 @@ damage found before any byte could go out gets a problem response instead.
 from __future__ import annotations
 
 import itertools
-import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from ingest.pipeline import Services
 from ingest.retrieval import write_tar, write_zip
 
 CHUNK = 256 * 1024
-_log = logging.getLogger("strongroom.api")
+
 
 class DeliveryAborted(Exception):
     """Stored bytes did not match the catalog after the response had started: it
