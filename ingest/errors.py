@@ -13,6 +13,7 @@ them in one place each.
     │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
     │   ├── TargetUnwritable        fetch refuses a link, folder, device or existing file, or cannot write
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
+    │   ├── CommitRecordsMissing    catalog rebuild refuses a store with no commit record at all
     │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
     ├── NotFound
     │   ├── PackageNotFound
@@ -60,6 +61,11 @@ class TargetUnwritable(InputError):
 
 class CatalogNotEmpty(InputError):
     """A catalog rebuild was pointed at a database that already holds a catalog."""
+
+
+class CommitRecordsMissing(InputError):
+    """A catalog rebuild found bags but no commit record in any location, so it
+    cannot tell committed versions from crash leftovers (see ingest.commit_records)."""
 
 
 class ArchiveRefused(InputError):

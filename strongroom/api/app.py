@@ -19,8 +19,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.pipeline import Services
 from strongroom.api import problems
+from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
 _log = logging.getLogger("strongroom.api")
@@ -39,6 +41,18 @@ class ApiState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
     pending: list[Future[None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: anchors the audit head after requests and background work (see ingest.anchoring)
+    anchorer: HeadAnchorer | None = None
+    #: callbacks go out on threads of their own: a receiver that never answers
+    #: must not hold the threads that ingest
+    callbacks: CallbackSender = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.callbacks = CallbackSender(self.settings.max_attempts, self.settings.retry_backoff)
+        if self.anchorer is None:
+            services = self.services
+            self.anchorer = HeadAnchorer(lambda: anchor_audit_head(services),
+                                         every=self.settings.anchor_every, log=_log)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
                callback_url: str | None = None) -> str:
@@ -85,11 +99,12 @@ class ApiState:
             time.sleep(poll)
 
     def _call_back(self, batch_id: str, url: str) -> None:
-        from strongroom.api.callbacks import deliver
+        from strongroom.api.staging import client_view
         from strongroom.reports import batch_report
 
-        deliver(url, batch_report(self.services.catalog, batch_id),
-                attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
+        document = client_view(batch_report(self.services.catalog, batch_id),
+                               self.settings.staging)
+        self.callbacks.send(url, document)
 
     def verify(self, package_id: str, numbers: Sequence[int]) -> str:
         """Deep-check versions: on the workers' fixity queue, or in the background here.
@@ -117,14 +132,19 @@ class ApiState:
             self.pending = [f for f in self.pending if not f.done()]
             future = self.background.submit(fn, *args)
             future.add_done_callback(_log_failure)
+            if self.anchorer is not None:
+                anchorer = self.anchorer
+                future.add_done_callback(lambda _: anchorer.poke())
             self.pending.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background work started so far is done (tests, shutdown)."""
+        """Block until the background work started so far is done, and the callbacks
+        it sent delivered or given up (tests, shutdown)."""
         with self._lock:
             started = list(self.pending)
         for future in started:
             future.result(timeout=timeout)
+        self.callbacks.wait(timeout)
 
 
 def _log_failure(future: Future[object]) -> None:
@@ -158,6 +178,9 @@ def _assemble(state: ApiState | None) -> FastAPI:
         yield
         if state is not None:
             state.background.shutdown(wait=True)
+            state.callbacks.close()
+            if state.anchorer is not None:  # events appended here are anchored at the end
+                state.anchorer.close()
 
     app = FastAPI(
         title="Strongroom",
@@ -174,4 +197,21 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_batches.router)
     app.include_router(routes_packages.router)
     app.include_router(routes_preservation.router)
+    if state is not None and state.anchorer is not None:
+        app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
     return app
+
+
+class _AnchorAfter:
+    """ASGI middleware: once a request's response is fully sent (a streamed download
+    records its fixity event while sending), have the audit head anchored soon."""
+
+    def __init__(self, app: Any, anchorer: HeadAnchorer) -> None:
+        self.app, self.anchorer = app, anchorer
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self.anchorer.poke()

@@ -15,9 +15,10 @@ from ingest.archive_intake import ArchiveLimits, unpack_archive
 from ingest.errors import QueueUnavailable
 from ingest.pipeline import submit_batch
 from strongroom.api.auth import Permission, require
+from strongroom.api.callbacks import has_userinfo
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
-from strongroom.api.staging import mark
+from strongroom.api.staging import client_view, mark
 from strongroom.api.upload import receive_file, receive_multipart
 from strongroom.reports import batch_report
 
@@ -99,7 +100,7 @@ async def upload_batch(
         how = "not-sent"  # the items stay accepted; `strongroom requeue` sends them
     report = await run_in_threadpool(batch_report, state.services.catalog, submitted.batch.batch_id)
     response.headers["Location"] = f"/batches/{submitted.batch.batch_id}"
-    return {**report, "dispatch": how}
+    return {**client_view(report, settings.staging), "dispatch": how}
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, responses=documented(404),
@@ -107,7 +108,8 @@ async def upload_batch(
 def batch_status(request: Request,
                  batch_id: Annotated[str, PathParam(max_length=100)]) -> dict[str, Any]:
     """Per-item status and findings, the same document as ``strongroom status --json``."""
-    return batch_report(request.app.state.strongroom.services.catalog, batch_id)
+    state = request.app.state.strongroom
+    return client_view(batch_report(state.services.catalog, batch_id), state.settings.staging)
 
 
 def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
@@ -124,6 +126,11 @@ def _check_callback(url: str, allowed: tuple[str, ...]) -> None:
     if not ok:
         raise ApiProblem(422, "invalid-request", "The request is not valid",
                          "callback_url must be an absolute http:// or https:// URL")
+    if has_userinfo(url):  # the host checked must be the host called, with no parser between
+        raise ApiProblem(422, "callback-userinfo-refused",
+                         "A callback URL may not carry a user name or password",
+                         "callback_url holds a user name or password before its host (…@); "
+                         "put a secret for the receiver in its path or query instead")
     if not callback_host_allowed(parts.hostname or "", allowed):
         raise ApiProblem(422, "callback-not-allowed", "Callbacks to this host are not allowed",
                          f"callback_url's host {parts.hostname!r} is not among the hosts this "

@@ -21,10 +21,13 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from strongroom.api import create_app
+    from strongroom.api.server import serve_options
+    from strongroom.settings import Settings
 
+    settings = Settings.from_env()
     # Access logs name the method and path, never a header: tokens stay out of logs.
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False,
-                server_header=False, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                **serve_options(settings.api_header_timeout, settings.api_upload_timeout))
 
 
 @main.group()
