@@ -11,6 +11,7 @@ them in one place each.
     ├── InputError                  the caller's input cannot be used at all (exit 2)
     │   ├── BatchUnreadable         the batch folder is missing or unreadable
     │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
+    │   ├── TargetUnwritable        fetch refuses a link, folder, device or existing file, or cannot write
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
     │   ├── CommitRecordsMissing    catalog rebuild refuses a store with no commit record at all
     │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
@@ -29,6 +30,7 @@ them in one place each.
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
     ├── AuditChainBroken            an audit event fails its hash chain
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
+    ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
@@ -49,6 +51,12 @@ class BatchUnreadable(InputError):
 
 class TargetNotEmpty(InputError):
     """A fetch target folder already holds something."""
+
+
+class TargetUnwritable(InputError):
+    """A fetch target that is a symbolic link, a folder where a file is wanted, a
+    device or pipe, an existing file without ``--force``, or that cannot be
+    written (no such folder, no permission, a full disk). Nothing is left behind."""
 
 
 class CatalogNotEmpty(InputError):
@@ -129,6 +137,16 @@ class AuditChainBroken(StrongroomError):
 class PresignUnsupported(StrongroomError):
     """The object store cannot hand out presigned download URLs (only S3 stores can);
     the bytes are still served through the API."""
+
+
+class DeliveryRefused(StrongroomError):
+    """Stored bytes did not match the catalog while they were being delivered: the
+    delivery was cut short inside the damaged file's entry, so that no reader takes
+    it for whole, and a failed fixity-check event was recorded. ``findings`` say what."""
+
+    def __init__(self, findings: "tuple[object, ...] | list[object]") -> None:
+        super().__init__("; ".join(str(getattr(f, "message", f)) for f in findings))
+        self.findings = tuple(findings)
 
 
 class SchemaBroken(StrongroomError):

@@ -10,6 +10,8 @@ import click
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    LATEST,
+    VERSION,
     _emit,
     _services,
     _settings_and_services,
@@ -99,16 +101,25 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
 @main.command()
 @click.argument("package")
-@click.option("--version", "number", type=int, help="Version number (default: the latest).")
-@click.option("--to", "target", type=click.Path(path_type=str), help="Write the bag into this empty folder.")
+@click.option("--version", "number", type=VERSION,
+              help="Version number or 'latest' (default: the latest).")
+@click.option("--to", "target", type=click.Path(path_type=str),
+              help="Write the bag into this folder (absent or empty); it appears only once "
+                   "every file verified.")
 @click.option("--format", "fmt", type=click.Choice(["tar"]), help="Stream the bag as one archive.")
-@click.option("-o", "--output", type=str, help="With --format: a file, or - for stdout.")
+@click.option("-o", "--output", type=str,
+              help="With --format: a new file (it appears only once every file verified), "
+                   "or - for stdout.")
+@click.option("--force", is_flag=True, help="With -o FILE: replace an existing regular file.")
 @json_option
 @command_errors
-def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
-          output: str | None, as_json: bool) -> None:
-    """Fetch a package version's bag, verifying every file on the way."""
-    from ingest.retrieval import fetch_to_folder, write_tar
+def fetch(package: str, number: int | str | None, target: str | None, fmt: str | None,
+          output: str | None, force: bool, as_json: bool) -> None:
+    """Fetch a package version's bag, verifying every file on the way.
+
+    A damaged file never arrives looking whole: a folder or file is left only
+    when every file matched, and a stream is cut inside the damaged entry."""
+    from ingest.retrieval import fetch_to_file, fetch_to_folder, write_tar
 
     if (target is None) == (fmt is None):
         raise click.UsageError("give either --to DIR or --format tar -o FILE")
@@ -118,6 +129,8 @@ def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
         raise click.UsageError("--json cannot share stdout with -o -")
     services = _services()
     package_id = services.catalog.resolve_package(package)
+    if number == LATEST:
+        number = None
     if target is not None:
         version, findings = fetch_to_folder(services, package_id, number, target)
         where = target
@@ -125,12 +138,8 @@ def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
         version, findings = write_tar(services, package_id, number, sys.stdout.buffer)
         where = "-"
     else:
-        import os
-
-        with open(output, "wb") as out:  # type: ignore[arg-type]
-            version, findings = write_tar(services, package_id, number, out)
-        if findings:
-            os.unlink(output)  # type: ignore[arg-type]
+        version, findings = fetch_to_file(services, package_id, number, output,  # type: ignore[arg-type]
+                                          replace=force)
         where = output
     document = {"package_id": package_id, "version": version.number, "to": where,
                 "status": "failed" if findings else "ok",
