@@ -105,9 +105,9 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
     layout = read_batch(batch_dir)
     findings = list(layout.findings)
     schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in services.schemas.names():
+    if schema not in services.schemas.record_names():
         findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=services.schemas.names()))
+                                expected=services.schemas.record_names()))
     now = services.clock.now()
     batch = BatchRecord(
         batch_id=str(uuid.uuid4()),
@@ -175,8 +175,25 @@ def _transient(services: Services, item: ItemRecord, exc: Exception,
 def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
             *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
             version: int | None = None) -> None:
+    if status is ItemStatus.FAILED or (status is ItemStatus.REJECTED and not any(
+            e.outcome is Outcome.FAILURE for e in events)):
+        # Failing is an event too: the log says which item did not go in, and why.
+        events = [*events, _failure_event(services, item, batch_id, findings)]
     services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
                                  version=version, events=events)
+
+
+def _failure_event(services: Services, item: ItemRecord, batch_id: str,
+                   findings: Sequence[Finding]) -> NewEvent:
+    return NewEvent(
+        event_type=EventType.INGESTION,
+        outcome=Outcome.FAILURE,
+        agent=services.agent,
+        occurred_at=services.clock.now(),
+        batch_id=batch_id,
+        item_id=item.item_id,
+        detail={"item": item.name, "findings": [f.to_dict() for f in findings]},
+    )
 
 
 class _Ingest:
@@ -215,7 +232,11 @@ class _Ingest:
         if scan.metadata is not None:
             record, parse_findings = parse_metadata(scan.metadata)
             findings += parse_findings
-            if record is not None:
+            if record is not None and self.batch.schema not in self.s.schemas.record_names():
+                # Only a record schema may describe an item (batch/v1 would let {} pass).
+                findings.append(Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
+                                        expected=self.s.schemas.record_names()))
+            elif record is not None:
                 findings += self.s.schemas.validate(record, self.batch.schema)
         validation = self._event(
             EventType.VALIDATION,
