@@ -12,7 +12,8 @@ them in one place each.
     │   ├── BatchUnreadable         the batch folder is missing or unreadable
     │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
-    │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   ├── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   └── ContentRefused          a submitted file is a link, a special file or changed since listed
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
@@ -61,6 +62,16 @@ class ArchiveRefused(InputError):
     def __init__(self, message: str, findings: "tuple[object, ...]" = ()) -> None:
         super().__init__(message)
         self.findings = tuple(findings)
+
+
+class ContentRefused(InputError):
+    """A submitted file, at the moment of reading, is a link, not a regular file,
+    or not the file that was listed; ``finding`` says which (SYMLINK_REFUSED,
+    FILE_TYPE_REFUSED, FILE_CHANGED)."""
+
+    def __init__(self, finding: object) -> None:
+        super().__init__(getattr(finding, "message", str(finding)))
+        self.finding = finding
 
 
 class NotFound(StrongroomError):

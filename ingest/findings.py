@@ -33,6 +33,7 @@ CATALOGUE: dict[str, str] = {
     "FILE_TYPE_REFUSED": "{path!r} is a {found}, not a regular file",
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
+    "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.bag import build_tag_files
-from ingest.batch import ItemScan, read_batch, scan_item
-from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError
+from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
+from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
@@ -51,6 +51,7 @@ from ingest.models import (
 )
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
+from ingest.submitted import open_submitted
 
 AGENT = "strongroom/0.1.0"
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -226,7 +227,8 @@ class _Ingest:
 
     # -- the steps
     def run(self) -> IngestResult:
-        scan = scan_item(self.folder)
+        # Read walking from the batch folder: an item folder swapped for a link is refused.
+        scan = scan_item(self.folder, within=self.folder.parent)
         findings = list(scan.findings)
         record: dict[str, Any] | None = None
         if scan.metadata is not None:
@@ -256,7 +258,9 @@ class _Ingest:
             # Sizes and record match: most likely an identical resubmission, so
             # hash without uploading (one read); upload only if a digest differs.
             try:
-                digests = {e.path: _digest_file(e.source) for e in scan.payload}
+                digests = {e.path: self._digest_file(e) for e in scan.payload}
+            except ContentRefused as refused:
+                return self._reject([refused.finding], [validation])  # type: ignore[list-item]
             except OSError as exc:
                 return self._unreadable(exc, validation)
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
@@ -269,6 +273,9 @@ class _Ingest:
         prefix = f"{package_id}/v{number}/"
         try:
             payload = self._store_payload(scan, prefix)
+        except ContentRefused as refused:
+            self._abandon(prefix, package_id, number)
+            return self._reject([refused.finding], [validation])  # type: ignore[list-item]
         except OSError as exc:
             self._abandon(prefix, package_id, number)
             return self._unreadable(exc, validation)
@@ -335,7 +342,7 @@ class _Ingest:
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
             try:
-                with open(entry.source, "rb") as source:
+                with self._open(entry) as source:
                     digests = digest_stream(source, writers.write)
                 writers.commit(digests.sha256)
             except BaseException:
@@ -343,6 +350,16 @@ class _Ingest:
                 raise
             stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
         return stored
+
+    def _open(self, entry: PayloadEntry) -> Any:
+        """The payload file as the scan listed it, opened walking from the batch
+        folder (see ``ingest.submitted``). Raises ContentRefused, OSError."""
+        return open_submitted(self.folder.parent, f"{self.item.name}/{entry.path}",
+                              entry.identity, hidden=1)
+
+    def _digest_file(self, entry: PayloadEntry) -> Digests:
+        with self._open(entry) as source:
+            return digest_stream(source)
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked
@@ -405,11 +422,6 @@ class _Ingest:
         return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,
                            package_id=package_id, version=number, algorithms=list(ALGORITHMS),
                            files=len(digests), octets=sum(d.size for d in digests))
-
-
-def _digest_file(path: Path) -> Digests:
-    with open(path, "rb") as source:
-        return digest_stream(source)
 
 
 def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bool:
