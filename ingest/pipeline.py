@@ -328,9 +328,14 @@ class _Ingest:
                           octets=sum(f.size for f in files), checked=checked[store.location])
               for store in self.s.replicas),
         ]
-        if not self.s.catalog.commit_version(version, events, copies):
-            # A duplicate of this task finished the item first; drop our claim and
-            # objects unless they are the committed version itself.
+        # Decided again at the commit: another submission of the same change may
+        # have committed it since we compared (then this item is unchanged).
+        unchanged = [validation, self._digest_event(
+            package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
+        if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged):
+            # A duplicate of this task finished the item first, or an identical
+            # version came first; drop our claim and objects unless they are the
+            # committed version itself.
             self._abandon(prefix, package_id, number)
             return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
         return IngestResult("done", self.item.item_id, ItemStatus.STORED)
@@ -416,7 +421,7 @@ class _Ingest:
         finding = Finding("FILE_UNREADABLE", path=rel, params={"detail": exc.strerror or str(exc)})
         return self._reject([finding], [validation])
 
-    def _digest_event(self, package_id: str, number: int,
+    def _digest_event(self, package_id: str, number: int | None,
                       digests: Sequence[Digests] | Any) -> NewEvent:
         digests = list(digests)
         return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,

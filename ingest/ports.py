@@ -158,10 +158,13 @@ class Catalog(Protocol):
         """Give up an uncommitted claim (the item turned out unchanged or bad)."""
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: "Sequence[CopyRecord]" = ()) -> bool:
+                       copies: "Sequence[CopyRecord]" = (), *,
+                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored and
         append ``events``, in one transaction. Returns False when that version was
-        already committed (a duplicate task): nothing is written then."""
+        already committed (a duplicate task): nothing is written then. With
+        ``unchanged_events``, returns False too after marking the item unchanged
+        (with those events) when the latest version now has the same content."""
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
         """The newest committed version, or None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -117,12 +118,21 @@ class PackagesAndVersions:
             )
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: Sequence[CopyRecord] = ()) -> bool:
+                       copies: Sequence[CopyRecord] = (), *,
+                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored, note
         its ``copies`` (each checked back) and append ``events``, in one
         transaction. Returns False, writing nothing,
         when there is no pending claim of this item on this number (a duplicate
-        already committed it) or the item already has a final status. Raises
+        already committed it) or the item already has a final status.
+
+        With ``unchanged_events``, the "is it new?" decision is taken again
+        here, under the package's lock, against the version that is latest
+        now: if that one has the same content (``VersionRecord.same_content``;
+        another submission of the same change committed it meanwhile), the
+        claim is dropped, the item is marked unchanged at that version, the
+        ``unchanged_events`` are appended (their version set to it) and False
+        is returned: the caller removes what it wrote. Raises
         CatalogUnavailable, ValueError when two files share a path."""
         paths = [f.path for f in version.files]
         if len(set(paths)) != len(paths):
@@ -131,6 +141,13 @@ class PackagesAndVersions:
         now = utc_now()
         try:
             with self._write() as session:
+                # One commit of a package at a time (PostgreSQL; SQLite writes serialize).
+                session.execute(select(Package.package_id)
+                                .where(Package.package_id == version.package_id)
+                                .with_for_update()).all()
+                if unchanged_events is not None and self._commit_if_unchanged(
+                        session, version, unchanged_events, now):
+                    return False
                 claimed = session.execute(
                     update(Version)
                     .where(Version.package_id == version.package_id,
@@ -166,6 +183,46 @@ class PackagesAndVersions:
                 return True
         except _Unchanged:
             return False
+
+    def _commit_if_unchanged(self, session: Session, version: VersionRecord,
+                             events: Sequence[NewEvent], now: datetime) -> bool:
+        """Inside ``commit_version``: when the latest committed version below ours
+        has the same content, record the item unchanged at it and return True;
+        otherwise return False, writing nothing."""
+        latest = session.execute(
+            select(Version)
+            .where(Version.package_id == version.package_id, Version.state == COMMITTED,
+                   Version.number < version.number)
+            .order_by(Version.number.desc()).limit(1)
+        ).scalar_one_or_none()
+        if latest is None:
+            return False
+        files = session.execute(
+            select(File).where(File.package_id == version.package_id,
+                               File.number == latest.number)).scalars().all()
+        if not version.same_content(version_record(latest, files)):
+            return False
+        pending = session.execute(
+            select(Version).where(Version.package_id == version.package_id,
+                                  Version.number == version.number,
+                                  Version.item_id == version.item_id,
+                                  Version.state == PENDING)).scalar_one_or_none()
+        if pending is None:
+            raise _Unchanged  # not ours to decide: a duplicate task committed or released it
+        session.delete(pending)
+        if version.item_id is not None:
+            marked = session.execute(
+                update(Item)
+                .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
+                .values(status=ItemStatus.UNCHANGED.value, package_id=version.package_id,
+                        version=latest.number, findings=[], updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount == 0 and session.get(Item, version.item_id) is not None:
+                raise _Unchanged
+        append_events(session, [replace(e, version=latest.number) if e.package_id else e
+                                for e in events])
+        return True
 
     def _mark_stored(self, session: Session, version: VersionRecord, now: datetime) -> None:
         """Set the claiming item stored; raises _Unchanged when it is already final
