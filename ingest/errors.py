@@ -115,7 +115,14 @@ class CatalogUnavailable(StorageError):
 
 
 class PackageBusy(StrongroomError):
-    """Another item is writing the next version of this package. Worth a retry."""
+    """Another item is writing the next version of this package. Worth a retry.
+    ``holder`` and ``number`` name the item and the version it claimed, when known."""
+
+    def __init__(self, message: str, *, holder: str | None = None,
+                 number: int | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.number = number
 
 
 class QueueUnavailable(StrongroomError):

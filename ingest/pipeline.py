@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
-from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
@@ -51,6 +51,7 @@ from ingest.models import (
 )
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
+from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
 
 AGENT = "strongroom/0.1.0"
@@ -69,6 +70,8 @@ class Services:
     agent: str = AGENT
     #: extra storage locations every version is also written to (STRONGROOM_REPLICAS)
     replicas: tuple[ObjectStore, ...] = ()
+    #: seconds without progress after which an accepted item is stuck (ingest.stuck)
+    stuck_after: float = DEFAULT_STUCK_AFTER
 
     @property
     def locations(self) -> tuple[ObjectStore, ...]:
@@ -269,7 +272,7 @@ class _Ingest:
                         events=[validation, calc], package_id=package_id, version=latest.number)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
 
-        number = self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        number = self._reserve(package_id, identifier)
         prefix = f"{package_id}/v{number}/"
         try:
             payload = self._store_payload(scan, prefix)
@@ -340,15 +343,43 @@ class _Ingest:
             return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
         return IngestResult("done", self.item.item_id, ItemStatus.STORED)
 
+    def _reserve(self, package_id: str, identifier: str) -> int:
+        """Claim the next version; a claim held by a stuck item (its process is
+        gone, ``ingest.stuck``) is taken over, the stuck item failing with
+        CLAIM_TAKEN_OVER. Raises PackageBusy while the holder is at work."""
+        try:
+            return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        except PackageBusy as busy:
+            if busy.holder is None or busy.number is None:
+                raise
+            finding = Finding("CLAIM_TAKEN_OVER", params={
+                "version": busy.number, "by": self.item.item_id, "idle": self.s.stuck_after})
+            event = NewEvent(
+                event_type=EventType.INGESTION, outcome=Outcome.FAILURE, agent=self.s.agent,
+                occurred_at=self.s.clock.now(), item_id=busy.holder, package_id=package_id,
+                version=busy.number, detail={"findings": [finding.to_dict()]})
+            idle_before = stuck_before(self.s.clock.now(), self.s.stuck_after)
+            if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,
+                                                  idle_before, finding, [event]):
+                raise
+        return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+
     def _store_payload(self, scan: ItemScan, prefix: str) -> list[StoredFile]:
         stored = []
+        # While writing, the item shows progress: a claim of a live item is never taken over.
+        heart = Heartbeat(lambda: self.s.catalog.touch_item(self.item.item_id),
+                          heartbeat_every(self.s.stuck_after))
         for entry in scan.payload:
             path = "data/" + entry.path
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
+
+            def write(chunk: Any, writers: CopyWriters = writers) -> None:
+                writers.write(chunk)
+                heart.beat()
             try:
                 with self._open(entry) as source:
-                    digests = digest_stream(source, writers.write)
+                    digests = digest_stream(source, write)
                 writers.commit(digests.sha256)
             except BaseException:
                 writers.abort()

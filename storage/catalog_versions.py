@@ -17,6 +17,7 @@ from ingest.errors import (
     PackageNotFound,
     VersionNotFound,
 )
+from ingest.findings import Finding
 from ingest.models import (
     ItemStatus,
     NewEvent,
@@ -68,7 +69,7 @@ class PackagesAndVersions:
                     if owner_status == ACCEPTED:
                         raise PackageBusy(
                             f"package {package_id} version {claim.number} is being written "
-                            f"by item {claim.item_id}")
+                            f"by item {claim.item_id}", holder=claim.item_id, number=claim.number)
                     # The owner finished or failed without releasing: the claim is stale.
                     session.delete(claim)
                 session.flush()
@@ -105,6 +106,34 @@ class PackagesAndVersions:
         if known != identifier:
             raise ValueError(
                 f"identifier {identifier!r} and package {package_id} do not belong together")
+
+    def take_over_claim(self, package_id: str, number: int, holder: str, idle_before: datetime,
+                        finding: Finding, events: Sequence[NewEvent] = ()) -> bool:
+        """Drop the claim of ``holder`` on ``number`` when that item is accepted
+        and was not updated since ``idle_before`` (its worker is gone, see
+        ``ingest.stuck``): the item fails with ``finding`` and ``events`` are
+        appended, in one transaction. Returns False, writing nothing, when the
+        claim is gone or its item is still at work. Raises CatalogUnavailable."""
+        with self._write() as session:
+            claim = session.execute(
+                select(Version).where(Version.package_id == package_id, Version.number == number,
+                                      Version.item_id == holder, Version.state == PENDING)
+                .with_for_update()).scalar_one_or_none()
+            if claim is None:
+                return False
+            failed = session.execute(
+                update(Item)
+                .where(Item.item_id == holder, Item.status == ACCEPTED,
+                       Item.updated_at < idle_before)
+                .values(status=ItemStatus.FAILED.value, findings=[finding.to_dict()],
+                        updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if failed.rowcount == 0:
+                return False
+            session.delete(claim)
+            append_events(session, events)
+            return True
 
     def release_version(self, package_id: str, number: int, item_id: str) -> None:
         """Drop an uncommitted claim held by ``item_id``; anything else is left
