@@ -147,7 +147,11 @@ def test_claim_of_an_item_at_work_is_not_taken_over(tmp_path: Path) -> None:
 
 def test_claim_of_a_crashed_item_is_taken_over_by_the_next_submission(tmp_path: Path) -> None:
     """In one process: a claim left by an item nobody touched for the stuck interval."""
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    take_over_a_crashed_claim("sqlite:///" + str(tmp_path / "catalog.sqlite"), tmp_path)
+
+
+def take_over_a_crashed_claim(url: str, tmp_path: Path) -> None:
+    catalog = SqlCatalog.from_url(url)
     later = datetime.now(timezone.utc) + timedelta(seconds=700)  # the crashed item idles past 600 s
     services = Services(catalog=catalog, store=MemoryObjectStore(), schemas=SchemaSet.default(),
                         clock=FixedClock(later), stuck_after=600)
