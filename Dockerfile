@@ -9,13 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 # Only what the package needs: no tests, no virtualenv, no local data.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY ingest ./ingest
 COPY storage ./storage
 COPY workers ./workers
 COPY strongroom ./strongroom
 COPY schemas ./schemas
-RUN pip install . \
+# Every dependency at the version and hash the lock file names (as reproducible as the
+# compose file's pinned service images); then the package itself, adding nothing.
+RUN pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps . \
+    && pip check \
     && rm -rf /src \
     && useradd --system --uid 10001 --create-home --home-dir /home/strongroom strongroom
 

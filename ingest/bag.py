@@ -44,10 +44,15 @@ _COMPUTED_FIELDS = ("Payload-Oxum", "Bag-Size")
 _PROFILE_FIELD = "BagIt-Profile-Identifier"
 
 # Every character str.splitlines() breaks on: any reader may take them for line ends.
-_LINE_BREAKS = re.compile(r"\s*[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+\s*")
-_MANIFEST_NAME = re.compile(r"^(?:tag)?manifest-([a-z0-9]+)\.txt$")
-_MANIFEST_LINE = re.compile(r"^(\S+)[ \t]+(.+)$")
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_BREAK_CHARS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAKS = re.compile(rf"\s*[{_BREAK_CHARS}]+\s*")
+#: bag-info fields whose value must come back exactly (the package id is derived
+#: from it): percent-encoded when one line cannot hold it, never flattened.
+EXACT_FIELDS = ("External-Identifier",)
+# Matched with fullmatch: "$" would let a final line feed through.
+_MANIFEST_NAME = re.compile(r"(?:tag)?manifest-([a-z0-9]+)\.txt")
+_MANIFEST_LINE = re.compile(r"(\S+)[ \t]+(.+)", re.DOTALL)
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _BAG_SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
@@ -63,7 +68,7 @@ def tagmanifest_name(algorithm: str) -> str:
 
 def manifest_algorithm(name: str) -> str | None:
     """The algorithm a (tag)manifest file name declares, or None if it names none."""
-    match = _MANIFEST_NAME.match(name)
+    match = _MANIFEST_NAME.fullmatch(name)
     return match.group(1) if match else None
 
 
@@ -95,13 +100,17 @@ def bag_info_txt(fields: Sequence[tuple[str, str]]) -> bytes:
 
     bag-info is line-oriented, so line breaks inside a value (with the
     whitespace around them) become one space, and a value's outer whitespace
-    is dropped, as every reader would drop it. Raises ValueError for a label
+    is dropped, as every reader would drop it; except in ``EXACT_FIELDS``,
+    whose value, when one line cannot hold it as it is, is written with ``%``,
+    line breaks and outer whitespace percent-encoded (UTF-8, ``%E2%80%A8`` for
+    U+2028), so that it can be read back exactly. Raises ValueError for a label
     that is empty, holds ``:`` or a line break, or starts or ends with whitespace.
     """
     lines = []
     for label, value in fields:
         _check_label(label)
-        lines.append(f"{label}: {_one_line(value)}\n")
+        one_line = _exact_line(value) if label in EXACT_FIELDS else _one_line(value)
+        lines.append(f"{label}: {one_line}\n")
     return "".join(lines).encode("utf-8")
 
 
@@ -193,12 +202,12 @@ def parse_manifest(text: bytes, name: str) -> tuple[dict[str, str], list[Finding
         except UnicodeDecodeError:
             problem(f"line {number} is not UTF-8")
             continue
-        match = _MANIFEST_LINE.match(line)
+        match = _MANIFEST_LINE.fullmatch(line)
         if match is None:
             problem(f"line {number} is not 'digest path'")
             continue
         digest, encoded = match.groups()
-        if not _HEX.match(digest) or (length is not None and len(digest) != length):
+        if not _HEX.fullmatch(digest) or (length is not None and len(digest) != length):
             expected = f"{length} hex digits" if length is not None else "hex digits"
             problem(f"line {number} has digest {digest!r}; expected {expected}")
             continue
@@ -256,6 +265,17 @@ def _one_line(value: str) -> str:
     return _LINE_BREAKS.sub(" ", value).strip()
 
 
+def _exact_line(value: str) -> str:
+    if _one_line(value) == value:
+        return value
+    last = len(value) - 1
+    return "".join(
+        "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        if char == "%" or char in _BREAK_CHARS or (char.isspace() and index in (0, last))
+        else char
+        for index, char in enumerate(value))
+
+
 def _hex_length(algorithm: str | None) -> int | None:
     if algorithm is None:
         return None
@@ -267,6 +287,7 @@ def _hex_length(algorithm: str | None) -> int | None:
 
 __all__ = [
     "BAGIT_TXT",
+    "EXACT_FIELDS",
     "PROFILE_IDENTIFIER",
     "RECORD_JSON",
     "REQUIRED_TAG_FILES",

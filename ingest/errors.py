@@ -12,6 +12,7 @@ them in one place each.
     │   ├── BatchUnreadable         the batch folder is missing or unreadable
     │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
+    │   ├── CommitRecordsMissing    catalog rebuild refuses a store with no commit record at all
     │   ├── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
     │   └── ContentRefused          a submitted file is a link, a special file or changed since listed
     ├── NotFound
@@ -53,6 +54,11 @@ class TargetNotEmpty(InputError):
 
 class CatalogNotEmpty(InputError):
     """A catalog rebuild was pointed at a database that already holds a catalog."""
+
+
+class CommitRecordsMissing(InputError):
+    """A catalog rebuild found bags but no commit record in any location, so it
+    cannot tell committed versions from crash leftovers (see ingest.commit_records)."""
 
 
 class ArchiveRefused(InputError):

@@ -48,6 +48,7 @@ CATALOGUE: dict[str, str] = {
     "BAG_INVALID": "the bag is not valid BagIt: {detail}",
     "UNTRACKED_OBJECT": "{path!r} is in storage but belongs to no version in the catalog",
     "INGEST_LEFTOVER": "{path!r} was left in storage by an ingest that never committed its version",
+    "MANIFEST_NOT_AS_SEALED": "{path!r} has sha256 {found}, but audit event {seq} sealed it as {expected}: the bag was rewritten after it was stored",
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
     "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",

@@ -5,7 +5,9 @@ the primary, then the replicas). Two tiers:
 
 - **deep** (``verify_version``): every byte and tag file is re-read and
   re-hashed (sha256 and sha512), compared with the bag's own manifests and
-  with the catalog's record of the version (``ingest.verification.verify_bag``);
+  with the catalog's record of the version (``ingest.verification.verify_bag``),
+  and the manifests with the digests sealed in the audit chain when the version
+  was stored (``ingest.verification.sealed_manifests``);
 - **shallow** (``shallow_check``): one ``stat`` (a HEAD) per catalog file:
   FILE_MISSING, SIZE_MISMATCH, and FIXITY_MISMATCH when the store keeps its own
   SHA-256 of the object and it is not ours; plus UNEXPECTED_FILE for any object
@@ -45,7 +47,7 @@ from ingest.fixity_planner import due_checks
 from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import Catalog, ObjectStore
-from ingest.verification import verify_bag
+from ingest.verification import sealed_manifests, verify_bag
 
 if TYPE_CHECKING:
     from ingest.repair import RepairResult
@@ -105,7 +107,9 @@ def verify_version(services: Services, package_id: str, number: int,
     """
     version = services.catalog.get_version(package_id, number)
     store = location_store(services, location)
-    raw = verify_bag(store, version_prefix(package_id, number), expected=version.files)
+    prefix = version_prefix(package_id, number)
+    raw = verify_bag(store, prefix, expected=version.files)
+    raw += sealed_manifests(store, prefix, services.catalog.sealing_event(package_id, number))
     return record_copy_check(services, version, store.location, DEEP, raw)
 
 

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
+from ingest.commit_records import record_commit
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
@@ -324,7 +325,9 @@ class _Ingest:
                         version=number, location=self.s.store.location, key_prefix=prefix,
                         files=len(files), payload_oxum=_oxum(payload),
                         manifest_sha256=next(t.sha256 for t in tags
-                                             if t.path == "manifest-sha256.txt")),
+                                             if t.path == "manifest-sha256.txt"),
+                        tagmanifest_sha256=next(t.sha256 for t in tags
+                                                if t.path == "tagmanifest-sha256.txt")),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
                           version=number, location=store.location, key_prefix=prefix,
                           source=self.s.store.location, reason="ingest", files=len(files),
@@ -341,6 +344,7 @@ class _Ingest:
             # committed version itself.
             self._abandon(prefix, package_id, number)
             return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
+        record_commit(self.s.locations, version)  # what tells a rebuild it was committed
         return IngestResult("done", self.item.item_id, ItemStatus.STORED)
 
     def _reserve(self, package_id: str, identifier: str) -> int:

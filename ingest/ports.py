@@ -214,6 +214,13 @@ class Catalog(Protocol):
     def last_anchor(self) -> tuple[int, str] | None:
         """The (seq, hash) most recently noted as anchored, or None."""
 
+    def log_identity(self) -> tuple[str, bool]:
+        """(log_id, legacy_anchors): the identity of this catalog's audit log, and
+        whether the anchors under the shared legacy prefix are its own."""
+
+    def sealing_event(self, package_id: str, number: int) -> AuditEvent | None:
+        """The first successful ingestion event of a version, or None."""
+
     def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
         """Note that the head (seq, hash) was written to the object store."""
 

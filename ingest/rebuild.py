@@ -5,9 +5,11 @@ from the object store alone"):
 
 =====================  ==========================================================
 package id, version    the key: ``{package_id}/v{N}/``; the id must be
-                       uuid5(PACKAGE_NAMESPACE, External-Identifier), or the bag
-                       is skipped (BAG_UNUSABLE)
-identifier             bag-info.txt ``External-Identifier``
+                       uuid5(PACKAGE_NAMESPACE, identifier), or the bag is
+                       skipped (BAG_UNUSABLE); the version must have a commit
+                       record (see below)
+identifier             ``metadata/record.json``'s ``identifier``, else bag-info.txt
+                       ``External-Identifier`` (percent-decoded if need be)
 record, title          ``metadata/record.json`` (the validated record); its title
 batch id               bag-info.txt ``Bag-Group-Identifier``
 files, sizes, digests  the manifests (payload) and tag manifests (tag files), the
@@ -18,11 +20,24 @@ copies                 every location holding the bag, verified or damaged
 
 Not rebuilt, because no bag holds them: batches and items (their findings,
 statuses, attempts), a version's ``item_id`` (None), the time of day it was
-created, last fixity results, and the audit events. The audit log of the new
-catalog starts empty; the anchors of the old one stay in the store, and the
-rebuild writes a record of them (``_audit/rebuilds/{rebuild_id}.json``) and
-notes its id in the new catalog, so that ``audit verify`` *of that catalog*
-reports them as belonging to the log that was lost, not as a rewrite.
+created, last fixity results, and the audit events. The new catalog has a new
+audit log (its own ``log_id``, see ingest.anchoring), which starts with one
+ingestion event per version taken in, sealing the digests of its manifests
+(``manifest_sha256``, ``tagmanifest_sha256``) as ``verify`` later holds the bag
+to them; its head is anchored at the end. The anchors of the old logs stay in
+the store, and the rebuild writes a record of what it found
+(``_audit/rebuilds/{rebuild_id}.json``) and notes its id in the new catalog, so
+that ``audit verify`` *of that catalog* reports them as belonging to a log
+that was lost.
+
+Only committed versions are taken in: those with a commit record
+(``_commits/{package_id}/v{N}.json``, ``ingest.commit_records``) in some
+location. A complete bag without one is what a crash just before the catalog
+commit leaves: it is listed as ``uncommitted`` and left in the store, untouched.
+A store with bags but no commit record at all was written before records
+existed: the rebuild refuses it (CommitRecordsMissing) unless told to trust
+every bag it finds (``trust_unmarked``); it then writes the records of the
+versions it took in.
 
 Each bag is deep-verified against its own manifests before it is taken in;
 one that verifies in no location is still taken from the first location where
@@ -34,26 +49,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
+from urllib.parse import unquote
 
-from ingest.anchoring import AUDIT_PREFIX, REBUILD_PREFIX, Anchor, read_anchors
+from ingest.anchoring import (
+    AUDIT_PREFIX,
+    REBUILD_PREFIX,
+    Anchor,
+    anchor_audit_head,
+    read_all_anchors,
+)
 from ingest.bag import parse_bag_info, parse_manifest
-from ingest.errors import CatalogNotEmpty, ObjectNotFound
+from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
+from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
-from ingest.models import StoredFile, VersionRecord, package_id_for
+from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
+from ingest.reconciliation import version_of_key
 from ingest.replication import DAMAGED, VERIFIED, CopyRecord
 from ingest.verification import verify_bag
-
-_VERSION_KEY = re.compile(
-    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/v([1-9][0-9]*)/")
 
 
 class _Unusable(Exception):
@@ -67,6 +87,8 @@ class RebuildReport:
     versions: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[Finding] = field(default_factory=list)
     strangers: list[dict[str, str]] = field(default_factory=list)
+    #: bags without a commit record in any location: not taken in
+    uncommitted: list[dict[str, Any]] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
     rebuild_id: str | None = None
 
@@ -80,7 +102,9 @@ class RebuildReport:
             "versions": self.versions,
             "skipped": [f.to_dict() for f in self.skipped],
             "strangers": self.strangers,
-            "anchors": [{"seq": a.seq, "hash": a.hash} for a in self.anchors],
+            "uncommitted": self.uncommitted,
+            "anchors": [{"seq": a.seq, "hash": a.hash, "log_id": a.log_id}
+                        for a in self.anchors],
             "rebuild_id": self.rebuild_id,
             "not_rebuilt": list(NOT_REBUILT),
         }
@@ -91,37 +115,64 @@ NOT_REBUILT = ("batches", "items", "versions[].item_id", "versions[].created_at 
                "versions[].last_fixity", "audit events")
 
 
-def rebuild_catalog(services: Services) -> RebuildReport:
-    """Fill the empty catalog of ``services`` from the bags in its locations.
+def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> RebuildReport:
+    """Fill the empty catalog of ``services`` from the committed versions' bags in
+    its locations (see the module docstring); with ``trust_unmarked``, from every
+    bag, committed or not.
 
     Raises CatalogNotEmpty when the catalog holds anything already (a rebuild
-    never merges), StorageUnavailable, CatalogUnavailable.
+    never merges), CommitRecordsMissing when bags but no commit record were found
+    and ``trust_unmarked`` is not given, StorageUnavailable, CatalogUnavailable.
     """
     if not services.catalog.is_empty():
         raise CatalogNotEmpty("the catalog database is not empty; a rebuild needs an empty one")
     report = RebuildReport()
     found: dict[tuple[str, int], list[ObjectStore]] = {}
+    recorded: set[tuple[str, int]] = set()
     for store in services.locations:
         for info in store.list(""):
             if info.key.startswith(AUDIT_PREFIX):
                 continue
-            match = _VERSION_KEY.match(info.key)
-            if match is None:
+            if info.key.startswith(COMMIT_PREFIX):
+                record = version_of_record(info.key)
+                if record is None:
+                    report.strangers.append({"key": info.key, "location": store.location})
+                else:
+                    recorded.add(record)
+                continue
+            parts = version_of_key(info.key)
+            if parts is None:
                 report.strangers.append({"key": info.key, "location": store.location})
                 continue
-            holders = found.setdefault((match.group(1), int(match.group(2))), [])
+            holders = found.setdefault(parts[:2], [])
             if store not in holders:
                 holders.append(store)
+    if found and not recorded and not trust_unmarked:
+        raise CommitRecordsMissing(
+            f"the store holds the bags of {len(found)} version(s) but no commit record"
+            f" ({COMMIT_PREFIX}…) in any location: it was written before commit records"
+            " existed, so committed versions cannot be told from what a crash left. Run"
+            " `strongroom fixity reconcile` against the old catalog if you still have it"
+            " (it writes the records), or rebuild with --trust-unmarked to take every"
+            " complete bag as committed")
     now = services.clock.now()
     for (package_id, number), holders in sorted(found.items()):
-        _take_in(services, package_id, number, holders, now, report)
-    report.anchors, _ = read_anchors(services.locations)
+        if (package_id, number) not in recorded and not trust_unmarked:
+            report.uncommitted.append({"package_id": package_id, "version": number,
+                                       "locations": [s.location for s in holders]})
+            continue
+        version = _take_in(services, package_id, number, holders, now, report)
+        if version is not None and (package_id, number) not in recorded:
+            for store in holders:  # vouched for: now it is committed, say so
+                write_commit_record(store, version)
+    report.anchors, _ = read_all_anchors(services.locations)
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
+    anchor_audit_head(services)  # the new log's seals, outside the database too
     return report
 
 
 def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],
-             now: datetime, report: RebuildReport) -> None:
+             now: datetime, report: RebuildReport) -> VersionRecord | None:
     prefix = f"{package_id}/v{number}/"
     read: list[tuple[ObjectStore, VersionRecord, list[Finding]]] = []
     for store in holders:
@@ -133,12 +184,13 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
             continue
         read.append((store, version, verify_bag(store, prefix, expected=version.files)))
     if not read:
-        return
+        return None
     chosen = next(((s, v, f) for s, v, f in read if not f), read[0])
     store, version, findings = chosen
     copies = [CopyRecord(s.location, VERIFIED if not f and v.files == version.files else DAMAGED, now)
               for s, v, f in read]
-    services.catalog.import_version(version, copies)
+    services.catalog.import_version(version, copies,
+                                    [_sealing_event(services, version, store, now)])
     report.versions.append({
         "package_id": package_id, "version": number, "identifier": version.identifier,
         "location": store.location,
@@ -146,6 +198,25 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
                              params=x.params, location=store.location).to_dict()
                      for x in findings],
     })
+    return version
+
+
+def _sealing_event(services: Services, version: VersionRecord, store: ObjectStore,
+                   now: datetime) -> NewEvent:
+    """The ingestion event that takes a rebuilt version into the new log, sealing
+    the digests of its manifests as they are stored now (see ingest.verification)."""
+    digests = {f.path: f.sha256 for f in version.files}
+    payload = [f for f in version.files if f.path.startswith("data/")]
+    return NewEvent(
+        event_type=EventType.INGESTION, outcome=Outcome.SUCCESS, agent=services.agent,
+        occurred_at=now, batch_id=version.batch_id, package_id=version.package_id,
+        version=version.number,
+        detail={"reason": "catalog rebuild", "location": store.location,
+                "key_prefix": f"{version.package_id}/v{version.number}/",
+                "files": len(version.files),
+                "payload_oxum": f"{sum(f.size for f in payload)}.{len(payload)}",
+                "manifest_sha256": digests.get("manifest-sha256.txt"),
+                "tagmanifest_sha256": digests.get("tagmanifest-sha256.txt")})
 
 
 def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRecord:
@@ -169,12 +240,9 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         record = json.loads(text("metadata/record.json").decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Unusable(str(exc)) from exc
-    identifier = info.get("External-Identifier")
-    if not identifier or not isinstance(record, dict):
-        raise _Unusable("bag-info.txt names no External-Identifier, or the record is no object")
-    if package_id_for(identifier) != package_id:
-        raise _Unusable(f"External-Identifier {identifier!r} belongs to package"
-                        f" {package_id_for(identifier)}, not {package_id}")
+    if not isinstance(record, dict):
+        raise _Unusable("the record is no object")
+    identifier = _identifier(record, info.get("External-Identifier"), package_id)
     digests: dict[str, dict[str, str]] = {}
     for kind in ("manifest", "tagmanifest"):
         for algorithm in ALGORITHMS:
@@ -196,6 +264,22 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         batch_id=info.get("Bag-Group-Identifier"), item_id=None, files=files)
 
 
+def _identifier(record: dict[str, Any], external: str | None, package_id: str) -> str:
+    """The identifier the bag was stored under: the record's (exact, JSON), else
+    bag-info's External-Identifier as written or percent-decoded (see
+    ``ingest.bag.EXACT_FIELDS``); the one whose package id is ``package_id``.
+    Raises _Unusable when none is."""
+    candidates = [record.get("identifier"), external, unquote(external) if external else None]
+    usable = [c for c in candidates if isinstance(c, str) and c]
+    for candidate in usable:
+        if package_id_for(candidate) == package_id:
+            return candidate
+    if not usable:
+        raise _Unusable("neither the record nor bag-info.txt names an identifier")
+    raise _Unusable(f"identifier {usable[0]!r} belongs to package"
+                    f" {package_id_for(usable[0])}, not {package_id}")
+
+
 def _bagging_day(value: str | None) -> datetime:
     try:
         day = date.fromisoformat(value or "")
@@ -205,14 +289,19 @@ def _bagging_day(value: str | None) -> datetime:
 
 
 def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime) -> str | None:
-    """Record in every location that the anchors found belong to a log this rebuild
-    lost, and note the record's id in the new catalog (see ingest.anchoring)."""
+    """Record in every location the anchors found (by log: ``logs``, legacy ones
+    under "legacy"), those of the logs this rebuild lost, and note the record's
+    id in the new catalog (see ingest.anchoring)."""
     if not anchors:
         return None
     rebuild_id = f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+    logs: dict[str, list[list[Any]]] = {}
+    for a in anchors:
+        logs.setdefault(a.log_id or "legacy", []).append([a.seq, a.hash])
     body = json.dumps({"rebuild_id": rebuild_id,
                        "rebuilt_at": now.astimezone(timezone.utc).isoformat(),
-                       "superseded": [[a.seq, a.hash] for a in anchors]},
+                       "superseded": [[a.seq, a.hash] for a in anchors],
+                       "logs": logs},
                       sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
     key = f"{REBUILD_PREFIX}{rebuild_id}.json"

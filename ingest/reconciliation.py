@@ -10,7 +10,11 @@
   attempt of that item cleans it up); anything else is a stranger
   (``UNTRACKED_OBJECT``).
 
-Objects under ``_audit/`` (the audit chain's anchors) belong to the service.
+Objects under ``_audit/`` (the audit chain's anchors) belong to the service,
+and so do the commit records under ``_commits/`` (``ingest.commit_records``):
+each committed version should have one in each location (with ``backfill``,
+the missing ones are written), and a record of a version the catalog does not
+hold committed is ``UNTRACKED_OBJECT``.
 Findings name the full object key as their path, and their location. Only
 listings are read, no object's bytes.
 """
@@ -22,14 +26,17 @@ import uuid
 from dataclasses import dataclass
 
 from ingest.anchoring import AUDIT_PREFIX
+from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.findings import Finding
 from ingest.ports import Catalog, ObjectStore
 
 #: Key prefixes the service itself writes outside packages.
-RESERVED_PREFIXES = (AUDIT_PREFIX,)
+RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX)
 
 COMMITTED = "committed"
-_VERSION_KEY = re.compile(r"^(?P<package>[^/]+)/v(?P<number>[1-9][0-9]*)/(?P<path>.+)$")
+# Matched against the whole key (fullmatch, DOTALL): a payload name may hold a
+# line feed, which ``.`` and ``$`` would otherwise stop at or step over.
+_VERSION_KEY = re.compile(r"(?P<package>[^/]+)/v(?P<number>[1-9][0-9]*)/(?P<path>.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,9 @@ class Reconciliation:
     findings: tuple[Finding, ...]
     #: INGEST_LEFTOVER
     leftovers: tuple[Finding, ...]
+    #: committed versions that had no commit record here, and how many were written
+    commit_records_missing: int = 0
+    commit_records_written: int = 0
 
     @property
     def status(self) -> str:
@@ -50,13 +60,15 @@ class Reconciliation:
     def to_dict(self) -> dict[str, object]:
         return {"location": self.location, "objects": self.objects, "status": self.status,
                 "findings": [f.to_dict() for f in self.findings],
-                "leftovers": [f.to_dict() for f in self.leftovers]}
+                "leftovers": [f.to_dict() for f in self.leftovers],
+                "commit_records_missing": self.commit_records_missing,
+                "commit_records_written": self.commit_records_written}
 
 
 def version_of_key(key: str) -> tuple[str, int, str] | None:
     """(package id, version number, bag-relative path) of a key shaped like a
     version's object, or None."""
-    match = _VERSION_KEY.match(key)
+    match = _VERSION_KEY.fullmatch(key)
     if match is None:
         return None
     try:
@@ -68,10 +80,13 @@ def version_of_key(key: str) -> tuple[str, int, str] | None:
     return package_id, int(match["number"]), match["path"]
 
 
-def reconcile_location(catalog: Catalog, store: ObjectStore) -> Reconciliation:
-    """Compare ``store`` with the catalog, both ways (see the module docstring).
+def reconcile_location(catalog: Catalog, store: ObjectStore, *,
+                       backfill: bool = False) -> Reconciliation:
+    """Compare ``store`` with the catalog, both ways (see the module docstring);
+    with ``backfill``, write the commit record of each committed version that
+    has none in ``store``.
 
-    Raises StorageUnavailable, CatalogUnavailable.
+    Raises StorageUnavailable, ChecksumRefused, CatalogUnavailable.
     """
     states = catalog.version_states()
     expected = catalog.committed_paths()
@@ -79,8 +94,17 @@ def reconcile_location(catalog: Catalog, store: ObjectStore) -> Reconciliation:
     findings: list[Finding] = []
     leftovers: list[Finding] = []
     objects = 0
+    recorded: set[tuple[str, int]] = set()
+    strange_records: dict[tuple[str, int] | None, list[str]] = {}
     for info in store.list(""):
         objects += 1
+        if info.key.startswith(COMMIT_PREFIX):
+            record = version_of_record(info.key)
+            if record is not None and states.get(record) == COMMITTED:
+                recorded.add(record)
+            else:
+                strange_records.setdefault(record, []).append(info.key)
+            continue
         if info.key.startswith(RESERVED_PREFIXES):
             continue
         parts = version_of_key(info.key)
@@ -97,10 +121,24 @@ def reconcile_location(catalog: Catalog, store: ObjectStore) -> Reconciliation:
     findings.extend(
         Finding("FILE_MISSING", path=f"{package_id}/v{number}/{path}", location=store.location)
         for package_id, number, path in unseen)
+    if strange_records:
+        # A version committed (and recorded) while the store was listed is no stranger.
+        states_now = catalog.version_states()
+        for record, keys in strange_records.items():
+            if record is None or states_now.get(record) != COMMITTED:
+                findings.extend(Finding("UNTRACKED_OBJECT", path=key, location=store.location)
+                                for key in keys)
     findings.sort(key=lambda f: (f.path or "", f.code))
-    return Reconciliation(store.location, objects, tuple(findings), tuple(leftovers))
+    unrecorded = sorted(v for v, state in states.items() if state == COMMITTED and v not in recorded)
+    if backfill:
+        for package_id, number in unrecorded:
+            write_commit_record(store, catalog.get_version(package_id, number))
+    return Reconciliation(store.location, objects, tuple(findings), tuple(leftovers),
+                          commit_records_missing=len(unrecorded),
+                          commit_records_written=len(unrecorded) if backfill else 0)
 
 
-def reconcile(catalog: Catalog, stores: tuple[ObjectStore, ...] | list[ObjectStore]) -> list[Reconciliation]:
+def reconcile(catalog: Catalog, stores: tuple[ObjectStore, ...] | list[ObjectStore], *,
+              backfill: bool = False) -> list[Reconciliation]:
     """``reconcile_location`` for each of ``stores``, in order. Raises as it does."""
-    return [reconcile_location(catalog, store) for store in stores]
+    return [reconcile_location(catalog, store, backfill=backfill) for store in stores]

@@ -21,7 +21,8 @@ counted by the policy's schedule and coverage) — the first check, and for a
 rewritten copy the check after the rewrite — and, for each rewritten copy, a
 PREMIS ``replication`` event with ``detail["reason"] == "repair"`` (PREMIS has
 no "repair" event type: a repair is a replication from a good copy), plus the
-copy's state in the catalog.
+copy's state in the catalog. Every copy found or made good also gets the
+version's commit record if it lacks one (``ingest.commit_records``).
 
 ``repair_version`` is also the hook for automatic repair after a scheduled
 deep check finds damage, when the fixity policy allows it.
@@ -33,16 +34,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.commit_records import ensure_commit_record
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import record_copy_check
 from ingest.fixity_policy import DEEP
-from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
+from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.replication import DAMAGED, VERIFIED, CopyRecord
-from ingest.verification import verify_bag
+from ingest.verification import sealed_manifests, verify_bag
 
 #: What a copy came to.
 OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
@@ -107,7 +109,8 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     """
     version = services.catalog.get_version(package_id, number)
     prefix = f"{package_id}/v{number}/"
-    copies = [_deep_check(store, prefix, version) for store in services.locations]
+    sealing = services.catalog.sealing_event(version.package_id, version.number)
+    copies = [_deep_check(store, prefix, version, sealing) for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
     if damaged and not good:
@@ -117,6 +120,7 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     else:
         for store, c in damaged:
             _repair_copy(good[0], store, prefix, version, c)
+        _ensure_commit_records(services.locations, copies, version)
         if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
             status = "failed"
         else:
@@ -138,10 +142,13 @@ def repair_package(services: Services, package_id: str,
 # --------------------------------------------------------------------------- steps
 
 
-def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord) -> CopyOutcome:
+def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
+                sealing: AuditEvent | None) -> CopyOutcome:
     outcome = CopyOutcome(store.location)
     try:
-        outcome.findings = _located(verify_bag(store, prefix, expected=version.files), store)
+        # a copy whose manifests are not as sealed in the chain is no source
+        outcome.findings = _located(verify_bag(store, prefix, expected=version.files)
+                                    + sealed_manifests(store, prefix, sealing), store)
     except StorageUnavailable as exc:
         outcome.status, outcome.detail = UNREACHABLE, str(exc)
         return outcome
@@ -191,6 +198,18 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
         return
     outcome.findings_after, outcome.rechecked = after, True
     outcome.status = DAMAGED_LEFT if after else REPAIRED
+
+
+def _ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyOutcome],
+                           version: VersionRecord) -> None:
+    """Every good copy carries the version's commit record (ingest.commit_records),
+    so that a catalog rebuild from that location alone takes it in."""
+    for store, c in zip(stores, copies, strict=True):
+        if c.status in (OK, REPAIRED):
+            try:
+                ensure_commit_record(store, version)
+            except (StorageUnavailable, ChecksumRefused) as exc:
+                c.detail = f"the commit record could not be written: {exc}"
 
 
 _OBJECT_DAMAGE = frozenset({"FILE_MISSING", "SIZE_MISMATCH", "FIXITY_MISMATCH"})

@@ -17,6 +17,11 @@ UNEXPECTED_FILE     a payload object in no manifest, any other object in no tag
                     manifest, or (with the catalog) any object the catalog lacks
 ==================  ==============================================================
 
+``sealed_manifests`` holds a stored bag to the audit chain: the digests of its
+manifests sealed in the version's ingestion event (MANIFEST_NOT_AS_SEALED), so
+that a bag rewritten consistently — payload, manifests, tag manifests,
+Payload-Oxum and the catalog's file rows — is still caught.
+
 A defect is reported once even when the manifests and the catalog both see it:
 a flipped byte is one FIXITY_MISMATCH per algorithm, not one per source.
 """
@@ -36,7 +41,7 @@ from ingest.bag import (
 from ingest.errors import ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
-from ingest.models import StoredFile
+from ingest.models import AuditEvent, StoredFile
 from ingest.ports import ObjectStore
 
 
@@ -63,6 +68,39 @@ def verify_bag(store: ObjectStore, prefix: str,
     if expected is not None:
         _check_catalog(stored, expected, report)
     return report.sorted()
+
+
+#: The manifests whose digests the ingestion event seals: (file, detail key).
+SEALED_MANIFESTS = (("manifest-sha256.txt", "manifest_sha256"),
+                    ("tagmanifest-sha256.txt", "tagmanifest_sha256"))
+
+
+def sealed_manifests(store: ObjectStore, prefix: str,
+                     sealing: AuditEvent | None) -> list[Finding]:
+    """Compare the SHA-256 of the manifests stored under ``prefix`` with those
+    sealed in ``sealing``, the version's ingestion event
+    (``Catalog.sealing_event``): MANIFEST_NOT_AS_SEALED for each that differs.
+
+    A digest the event does not hold (an event of an older release, or no event
+    at all) is not compared; a manifest not stored is left to ``verify_bag``
+    (FILE_MISSING). Raises StorageUnavailable.
+    """
+    if sealing is None:
+        return []
+    findings = []
+    for name, key in SEALED_MANIFESTS:
+        sealed = sealing.detail.get(key)
+        if not isinstance(sealed, str):
+            continue
+        try:
+            with store.open(prefix + name) as stream:
+                found = digest_stream(stream).sha256
+        except ObjectNotFound:
+            continue
+        if found != sealed:
+            findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
+                                    found=found, params={"seq": sealing.seq}))
+    return findings
 
 
 def verify_stream(stream: BinaryIO, expected: StoredFile,

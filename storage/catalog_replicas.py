@@ -11,12 +11,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.errors import VersionNotFound
-from ingest.models import NewEvent, VersionRecord
+from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
 from ingest.replication import CopyRecord
-from storage.audit_log import append_events
+from storage.audit_log import append_events, audit_event
 from storage.catalog_rows import COMMITTED, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
-from storage.tables_replicas import AuditAnchor, CatalogRebuild, VersionCopy
+from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
 
 
 class ReplicasAndAnchors:
@@ -75,6 +75,28 @@ class ReplicasAndAnchors:
         with self._read() as session:  # type: ignore[attr-defined]
             head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             return head.seq, head.hash
+
+    def log_identity(self) -> tuple[str, bool]:
+        """(log_id, legacy_anchors) of this catalog's audit log: its anchors are
+        under ``_audit/logs/{log_id}/anchors/``, and also under the shared
+        ``_audit/anchors/`` when ``legacy_anchors``. Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            row = session.execute(
+                select(AuditLogIdentity).where(AuditLogIdentity.id == 1)).scalar_one()
+            return row.log_id, row.legacy_anchors
+
+    def sealing_event(self, package_id: str, number: int) -> AuditEvent | None:
+        """The first successful ingestion event of a version (the one that sealed
+        its manifests' digests into the chain), or None. One indexed read
+        (``ix_events_sealing``). Raises CatalogUnavailable."""
+        with self._read() as session:  # type: ignore[attr-defined]
+            row = session.execute(
+                select(Event)
+                .where(Event.package_id == package_id, Event.version == number,
+                       Event.event_type == EventType.INGESTION.value,
+                       Event.outcome == Outcome.SUCCESS.value)
+                .order_by(Event.seq).limit(1)).scalar_one_or_none()
+            return audit_event(row) if row is not None else None
 
     def last_anchor(self) -> tuple[int, str] | None:
         """The (seq, hash) most recently noted as anchored, or None. Raises CatalogUnavailable."""

@@ -161,7 +161,9 @@ class File(Base):
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_package_id", "package_id"),)
+    __table_args__ = (Index("ix_events_package_id", "package_id"),
+                      # ``sealing_event``: the ingestion event of one version
+                      Index("ix_events_sealing", "package_id", "version", "event_type"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String, unique=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base
@@ -64,3 +72,20 @@ class CatalogRebuild(Base):
 
     rebuild_id: Mapped[str] = mapped_column(String, primary_key=True)
     rebuilt_at: Mapped[datetime]
+
+
+class AuditLogIdentity(Base):
+    """The single row (id 1) naming this catalog's audit log (``log_id``, made when
+    the log was created): its anchors are ``_audit/logs/{log_id}/anchors/``.
+
+    ``legacy_anchors``: this log anchored itself before logs had an identity, so
+    the anchors under the shared ``_audit/anchors/`` are its own too.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_log_single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    log_id: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+    legacy_anchors: Mapped[bool] = mapped_column(Boolean)

@@ -97,3 +97,26 @@ def event_report(e: AuditEvent) -> dict[str, Any]:
         "prev_hash": e.prev_hash,
         "hash": e.hash,
     }
+
+
+# Characters that move the cursor, end a line or reorder text on a terminal:
+# C0 controls, DEL, C1 controls, the Unicode line and paragraph separators and
+# the bidirectional formatting controls (a right-to-left override makes
+# "exe.txt" read as "txt.exe").
+_UNPRINTABLE = {
+    *range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029,
+    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+}
+_ESCAPES = str.maketrans({
+    code: {0x09: r"\t", 0x0A: r"\n", 0x0D: r"\r"}.get(
+        code, f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in _UNPRINTABLE
+})
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could forge or hide a line of terminal
+    output (see ``_UNPRINTABLE``) written as a Python-style escape (``\\n``,
+    ``\\x1b``, ``\\u202e``); any other text is left as it is. For human output
+    only: JSON output carries names exactly."""
+    return text.translate(_ESCAPES)

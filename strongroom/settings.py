@@ -47,6 +47,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": "seconds an upload may send nothing before it is dropped (default 60)",
     "STRONGROOM_API_CALLBACK_HOSTS": "hosts POST /batches may name in callback_url, comma-separated; *.example.org for a domain's hosts (default: none, callbacks refused)",
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
+    "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
 }
 
 
@@ -78,6 +79,8 @@ class Settings:
     api_presign_seconds: int = 300
     #: host names (or ``*.domain``) callbacks may be sent to; empty: none
     api_callback_hosts: tuple[str, ...] = ()
+    #: seconds between two anchors of the audit head by ``serve``, at most
+    anchor_every: float = 5.0
 
     @property
     def staging(self) -> Path:
@@ -131,6 +134,7 @@ class Settings:
             api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
             api_presign_seconds=_presign_seconds(env),
             api_callback_hosts=_callback_hosts(env),
+            anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
         )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.pipeline import Services
 from strongroom.api import problems
 from strongroom.settings import Settings
@@ -39,6 +40,14 @@ class ApiState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
     pending: list[Future[None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: anchors the audit head after requests and background work (see ingest.anchoring)
+    anchorer: HeadAnchorer | None = None
+
+    def __post_init__(self) -> None:
+        if self.anchorer is None:
+            services = self.services
+            self.anchorer = HeadAnchorer(lambda: anchor_audit_head(services),
+                                         every=self.settings.anchor_every, log=_log)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
                callback_url: str | None = None) -> str:
@@ -117,6 +126,9 @@ class ApiState:
             self.pending = [f for f in self.pending if not f.done()]
             future = self.background.submit(fn, *args)
             future.add_done_callback(_log_failure)
+            if self.anchorer is not None:
+                anchorer = self.anchorer
+                future.add_done_callback(lambda _: anchorer.poke())
             self.pending.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -157,6 +169,8 @@ def _assemble(state: ApiState | None) -> FastAPI:
         yield
         if state is not None:
             state.background.shutdown(wait=True)
+            if state.anchorer is not None:  # events appended here are anchored at the end
+                state.anchorer.close()
 
     app = FastAPI(
         title="Strongroom",
@@ -172,4 +186,21 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_batches.router)
     app.include_router(routes_packages.router)
     app.include_router(routes_preservation.router)
+    if state is not None and state.anchorer is not None:
+        app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
     return app
+
+
+class _AnchorAfter:
+    """ASGI middleware: once a request's response is fully sent (a streamed download
+    records its fixity event while sending), have the audit head anchored soon."""
+
+    def __init__(self, app: Any, anchorer: HeadAnchorer) -> None:
+        self.app, self.anchorer = app, anchorer
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self.anchorer.poke()

@@ -119,9 +119,20 @@ class EventsOut(BaseModel):
     next_after: int | None = Field(description="pass as `after` for the next page")
 
 
+class AnchorsOut(BaseModel):
+    ok: bool = Field(description="the log agrees with every anchor of it in the object store")
+    count: int = Field(description="anchors of this log checked")
+    superseded: int = Field(description="anchors of a log lost in a catalog rebuild (not checked)")
+    latest_seq: int | None
+    findings: list[FindingOut]
+
+
 class ChainOut(BaseModel):
-    ok: bool
+    ok: bool = Field(description="the chain is whole and agrees with its anchors")
     count: int
     head: str
     first_bad_seq: int | None
     reason: str | None
+    log_id: str = Field(description="this catalog's audit log; its anchors are "
+                                    "`_audit/logs/{log_id}/anchors/`")
+    anchors: AnchorsOut

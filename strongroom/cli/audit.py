@@ -56,18 +56,17 @@ def audit_verify(as_json: bool) -> None:
     """Check the whole hash chain, and hold it to the anchors in the object store.
 
     The chain shows edits inside the log; the anchors (heads written to every
-    storage location) show a log cut off at its end or rewritten whole. Names
-    the first event that does not fit and every anchor the log fails.
+    storage location) show a log cut off at its end or rewritten whole. Only
+    this catalog's log's anchors count (another catalog on the same store has
+    its own). Names the first event that does not fit and every anchor the log
+    fails. The same check as GET /audit/verify.
     """
-    from ingest.anchoring import check_anchors, read_anchors
+    from ingest.anchoring import verify_audit_log
 
     services = _services()
-    anchors, problems = read_anchors(services.locations, services.catalog.rebuild_ids())
-    checked = check_anchors(services.catalog.events(), anchors, problems)
+    checked = verify_audit_log(services)
     report = checked.chain
-    document = {"ok": checked.ok, "count": report.count, "head": report.head,
-                "first_bad_seq": report.first_bad_seq, "reason": report.reason,
-                "anchors": checked.to_dict()}
+    document = checked.to_dict()
 
     def human(doc: dict[str, Any]) -> None:
         anchored = doc["anchors"]

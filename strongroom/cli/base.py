@@ -17,17 +17,41 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def _emit(as_json: bool, document: dict[str, Any], human: Callable[[dict[str, Any]], None]) -> None:
+    """Print ``document`` as JSON (exact), or have ``human`` print it for a person:
+    then every string in it, keys too, has its control characters escaped
+    (``strongroom.reports.printable``), so that no name can add or hide a line."""
     if as_json:
         click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
     else:
-        human(document)
+        human(_printable(document))
+
+
+def _printable(value: Any) -> Any:
+    from strongroom.reports import printable
+
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _fail(as_json: bool, code: int, kind: str, message: str) -> None:
+    from strongroom.reports import printable
+
     if as_json:
         click.echo(json.dumps({"error": {"kind": kind, "message": message}}, indent=2))
-    click.echo(f"strongroom: {message}", err=True)
+    click.echo(f"strongroom: {printable(message)}", err=True)
     sys.exit(code)
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr, its control characters escaped like any human output."""
+    from strongroom.reports import printable
+
+    click.echo(f"strongroom: warning: {printable(message)}", err=True)
 
 
 def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

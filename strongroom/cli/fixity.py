@@ -253,16 +253,16 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
 @command_errors
 def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
     """Compare the catalog with every location both ways: missing objects, objects of
-    no committed version (crashed ingests' leftovers reported apart). Exit 1 on
-    anything but leftovers."""
+    no committed version (crashed ingests' leftovers reported apart). Writes the
+    commit record (_commits/) of every committed version a location lacks, so that
+    a catalog rebuild takes it in. Exit 1 on anything but leftovers."""
     from datetime import timedelta
 
     from ingest.reconciliation import reconcile
-
     from ingest.stuck import crash_remains
 
     _, services = _settings_and_services()
-    results = reconcile(services.catalog, services.locations)
+    results = reconcile(services.catalog, services.locations, backfill=True)
     swept = None
     if sweep_hours is not None:
         idle_since = services.clock.now() - timedelta(hours=sweep_hours)
@@ -280,6 +280,9 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
             click.echo(f"{r['status']:<6} {r['location']} ({r['objects']} objects)")
             for f in (*r["findings"], *r["leftovers"]):
                 click.echo(f"       {f['code']} {f.get('path', '')}")
+            if r["commit_records_written"]:
+                click.echo(f"       {r['commit_records_written']} missing commit record(s)"
+                           " of committed versions written")
         _human_remains(doc)
         for location, count in doc.get("swept", {}).items():
             click.echo(f"swept  {location}: {count} abandoned write(s) removed")

@@ -12,6 +12,7 @@ from strongroom.cli.base import (
     EXIT_PROBLEMS,
     _emit,
     _services,
+    _warn,
     command_errors,
     json_option,
     main,
@@ -33,7 +34,7 @@ def anchor_after(services: Services) -> None:
     try:
         anchor_audit_head(services)
     except StrongroomError as exc:
-        click.echo(f"strongroom: warning: the audit log head was not anchored: {exc}", err=True)
+        _warn(f"the audit log head was not anchored: {exc}")
 
 
 # --------------------------------------------------------------------------- repair
@@ -82,18 +83,24 @@ def catalog_group() -> None:
 
 
 @catalog_group.command("rebuild")
+@click.option("--trust-unmarked", is_flag=True,
+              help="Take every complete bag as a committed version, with or without a commit "
+                   "record (for stores written before commit records existed).")
 @json_option
 @command_errors
-def catalog_rebuild(as_json: bool) -> None:
+def catalog_rebuild(trust_unmarked: bool, as_json: bool) -> None:
     """Rebuild packages, versions and files from the bags in the store, into the
     empty database STRONGROOM_DATABASE_URL names (exit 2 when it is not empty).
 
-    Batches, items, item ids, the time of day a version was made, fixity
-    results and audit events are not in the bags and are not rebuilt.
+    Only versions with a commit record (_commits/) are taken in; bags without one
+    (what a crash just before a commit leaves) are listed as uncommitted and left
+    alone. A store with no commit record at all is refused (exit 2) unless
+    --trust-unmarked. Batches, items, item ids, the time of day a version was
+    made, fixity results and audit events are not in the bags and are not rebuilt.
     """
     from ingest.rebuild import rebuild_catalog
 
-    report = rebuild_catalog(_services())
+    report = rebuild_catalog(_services(), trust_unmarked=trust_unmarked)
     document = report.to_dict()
 
     def human(doc: dict[str, Any]) -> None:
@@ -105,6 +112,9 @@ def catalog_rebuild(as_json: bool) -> None:
             click.echo(f"  skipped: {f['message']}")
         for s in doc["strangers"]:
             click.echo(f"  not a bag: {s['key']} at {s['location']}")
+        for u in doc["uncommitted"]:
+            click.echo(f"  uncommitted: {u['package_id']} v{u['version']} (no commit record;"
+                       " left in the store, not taken in)")
         click.echo(f"{len(doc['anchors'])} audit anchors of the earlier log found"
                    " (recorded as superseded)" if doc["anchors"] else "no audit anchors found")
 

@@ -70,5 +70,5 @@ def test_the_audit_head_is_anchored_on_the_s3_replica(
     archive.ingest()
     anchor = anchor_audit_head(archive.services)
     assert anchor is not None
-    key = "packages/" + anchor_key(anchor.seq, anchor.hash)
+    key = "packages/" + anchor_key(anchor.seq, anchor.hash, anchor.log_id)
     assert b'"seq": %d' % anchor.seq in s3_bytes(s3_server.client(), s3_bucket, key)

@@ -7,6 +7,7 @@ to the database (and not to the object store) could.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -18,15 +19,15 @@ from pathlib import Path
 import pytest
 
 from ingest.anchoring import (
-    ANCHOR_PREFIX,
     anchor_audit_head,
     anchor_key,
-    check_anchors,
-    read_anchors,
+    log_anchor_prefix,
+    verify_audit_log,
 )
 from ingest.audit import GENESIS, seal
 from ingest.models import EventType, NewEvent, Outcome
-from tests.unit.test_replication import AT, Archive, open_archive
+from ingest.rebuild import rebuild_catalog
+from tests.unit.test_replication import AT, PACKAGE, Archive, make_services, open_archive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +50,11 @@ def truncate_log(db: sqlite3.Connection, keep: int) -> None:
 
 
 def report(archive: Archive):  # type: ignore[no-untyped-def]
-    anchors, problems = read_anchors(archive.services.locations)
-    return check_anchors(archive.services.catalog.events(), anchors, problems)
+    return verify_audit_log(archive.services).anchored
+
+
+def log_id(archive: Archive) -> str:
+    return archive.services.catalog.log_identity()[0]
 
 
 def test_the_head_is_written_to_the_primary_and_every_replica(archive: Archive) -> None:
@@ -59,17 +63,18 @@ def test_the_head_is_written_to_the_primary_and_every_replica(archive: Archive) 
     anchor = anchor_audit_head(archive.services)
     assert anchor is not None and (anchor.seq, anchor.hash) == (seq, head)
     for store in archive.services.locations:
-        with store.open(anchor_key(seq, head)) as stream:
+        with store.open(anchor_key(seq, head, log_id(archive))) as stream:
             body = json.loads(stream.read())
         assert body == {"seq": seq, "hash": head, "anchored_at": "2024-05-01T12:00:00.000000Z"}
-    assert anchor_key(seq, head).startswith("_audit/anchors/")
+    assert anchor_key(seq, head, log_id(archive)).startswith(
+        f"_audit/logs/{log_id(archive)}/anchors/")
 
 
 def test_an_unchanged_head_is_not_anchored_again(archive: Archive) -> None:
     archive.ingest()
     assert anchor_audit_head(archive.services) is not None
     assert anchor_audit_head(archive.services) is None
-    assert len(list(archive.primary.list(ANCHOR_PREFIX))) == 1
+    assert len(list(archive.primary.list(log_anchor_prefix(log_id(archive))))) == 1
 
 
 def test_an_empty_log_has_nothing_to_anchor(archive: Archive) -> None:
@@ -146,7 +151,7 @@ def test_an_anchor_deleted_from_the_primary_still_counts_from_the_replica(
     archive.ingest()
     seq, head = archive.services.catalog.audit_head()
     anchor_audit_head(archive.services)
-    archive.primary.delete(anchor_key(seq, head))
+    archive.primary.delete(anchor_key(seq, head, log_id(archive)))
     with database(archive) as db:
         truncate_log(db, seq - 1)
     assert [f.code for f in report(archive).findings] == ["ANCHORED_EVENT_MISSING"]
@@ -154,20 +159,21 @@ def test_an_anchor_deleted_from_the_primary_still_counts_from_the_replica(
 
 def test_an_object_under_the_anchor_prefix_that_is_no_anchor_is_reported(
         archive: Archive) -> None:
-    archive.primary.put_bytes(ANCHOR_PREFIX + "junk.json", b"{}",
+    junk = log_anchor_prefix(log_id(archive)) + "junk.json"
+    archive.primary.put_bytes(junk, b"{}",
                               "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
     result = report(archive)
-    assert [(f.code, f.path) for f in result.findings] == [
-        ("ANCHOR_INVALID", ANCHOR_PREFIX + "junk.json")]
+    assert [(f.code, f.path) for f in result.findings] == [("ANCHOR_INVALID", junk)]
 
 
 # --------------------------------------------------------------------------- the command
 
 
-def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env.update(STRONGROOM_DATA_DIR=str(data), STRONGROOM_RETRY_BACKOFF="0")
-    return subprocess.run([sys.executable, "-m", "strongroom.cli", *args], env=env,
+def cli(data: Path, *args: str, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    environ.update(STRONGROOM_DATA_DIR=str(data), STRONGROOM_RETRY_BACKOFF="0", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "strongroom.cli", *args], env=environ,
                           capture_output=True, text=True, cwd=data.parent)
 
 
@@ -175,7 +181,8 @@ def test_submit_anchors_the_head_and_audit_verify_catches_a_truncated_log(tmp_pa
     data = tmp_path / "data"
     submitted = cli(data, "submit", str(ROOT / "examples" / "batch"), "--json")
     assert submitted.returncode == 1  # the example's bad item
-    anchors = sorted((data / "objects" / "_audit" / "anchors").iterdir())
+    [log] = (data / "objects" / "_audit" / "logs").iterdir()
+    anchors = sorted((log / "anchors").iterdir())
     assert len(anchors) == 1
     anchored = json.loads(anchors[0].read_text())
 
@@ -197,3 +204,117 @@ def test_submit_anchors_the_head_and_audit_verify_catches_a_truncated_log(tmp_pa
     assert finding["params"]["seq"] == anchored["seq"]
     human = cli(data, "audit", "verify")
     assert f"audit event {anchored['seq']} was anchored" in human.stdout
+
+
+# --------------------------------------------------------------------------- one log, its anchors
+
+
+def test_a_trial_rebuild_into_another_catalog_never_disturbs_the_real_logs_verification(
+        tmp_path: Path) -> None:
+    """A rebuild into a scratch database and one ``verify`` there (whose events are
+    anchored) once made the real catalog fail ``audit verify`` for ever with
+    ANCHORED_EVENT_CHANGED: both logs wrote their anchors to the same place."""
+    data = tmp_path / "data"
+    cli(data, "submit", str(ROOT / "examples" / "batch"), "--json")
+    assert cli(data, "audit", "verify", "--json").returncode == 0
+
+    other = {"STRONGROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}"}
+    rebuilt = cli(data, "catalog", "rebuild", "--json", env=other)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["anchors"]  # the real log's anchors, found and recorded
+    assert cli(data, "verify", "--all", "--json", env=other).returncode == 0
+    trial = cli(data, "audit", "verify", "--json", env=other)
+    assert trial.returncode == 0, trial.stdout
+
+    real = cli(data, "audit", "verify", "--json")
+
+    assert real.returncode == 0, real.stdout
+    document = json.loads(real.stdout)
+    assert document["ok"] is True and document["anchors"]["findings"] == []
+    assert document["log_id"] != json.loads(trial.stdout)["log_id"]
+    # each log anchored under its own identity
+    logs = sorted(p.name for p in (data / "objects" / "_audit" / "logs").iterdir())
+    assert logs == sorted([document["log_id"], json.loads(trial.stdout)["log_id"]])
+
+
+def test_a_second_catalog_on_the_same_store_is_held_to_its_own_anchors_only(
+        archive: Archive, tmp_path: Path) -> None:
+    archive.ingest()
+    anchor_audit_head(archive.services)
+    second = make_services(tmp_path / "second", replicas=archive.services.replicas,
+                           store=archive.primary)
+    second.catalog.append([NewEvent(EventType.VALIDATION, Outcome.SUCCESS, "test/1", AT)])
+    anchor_audit_head(second)
+    seq, _ = archive.services.catalog.audit_head()
+    with database(archive) as db:
+        truncate_log(db, seq - 1)
+
+    mine, theirs = report(archive), verify_audit_log(second)
+
+    assert [f.code for f in mine.findings] == ["ANCHORED_EVENT_MISSING"]
+    assert theirs.ok and theirs.anchored.anchors == 1
+    second.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_anchors_written_before_logs_had_an_identity_stay_their_catalogs(
+        tmp_path: Path) -> None:
+    """A catalog that anchored under the shared ``_audit/anchors/`` keeps those anchors
+    as its own after the upgrade (legacy_anchors); a new catalog does not read them."""
+    from storage.catalog import SqlCatalog
+    from tests.unit.test_catalog_startup import upgrade_with_alembic_to
+
+    old = tmp_path / "old"
+    old.mkdir()
+    url = f"sqlite:///{old / 'catalog.sqlite3'}"
+    upgrade_with_alembic_to(url, ["0004", "0005", "0006"])  # the schema before log ids
+    with sqlite3.connect(old / "catalog.sqlite3") as db:
+        db.execute("INSERT INTO audit_anchors (seq, hash, anchored_at) VALUES (1, ?, ?)",
+                   ("a" * 64, "2024-05-01 12:00:00.000000"))
+    legacy = SqlCatalog.from_url(url)
+    log, owns_legacy = legacy.log_identity()
+    assert owns_legacy is True and len(log) == 36
+    fresh = SqlCatalog.from_url(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    assert fresh.log_identity()[1] is False and fresh.log_identity()[0] != log
+    legacy.engine.dispose()
+    fresh.engine.dispose()
+
+
+def test_legacy_anchors_are_checked_for_the_log_that_owns_them(archive: Archive,
+                                                                 tmp_path: Path) -> None:
+    archive.ingest()
+    seq, head = archive.services.catalog.audit_head()
+    body = json.dumps({"seq": seq, "hash": head}).encode()
+    for store in archive.services.locations:  # as a release before log ids wrote it
+        store.put_bytes(anchor_key(seq, head, None), body, hashlib.sha256(body).hexdigest())
+    with database(archive) as db:
+        db.execute("UPDATE audit_log SET legacy_anchors = 1")
+        db.commit()
+    other = make_services(tmp_path / "other", replicas=archive.services.replicas,
+                          store=archive.primary)
+    assert report(archive).anchors == 1 and report(archive).ok
+    assert verify_audit_log(other).anchored.anchors == 0  # not its anchors
+
+    with database(archive) as db:
+        truncate_log(db, seq - 1)
+    assert [f.code for f in report(archive).findings] == ["ANCHORED_EVENT_MISSING"]
+    other.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_rebuild_seals_the_versions_it_takes_in_and_anchors_its_new_log(
+        archive: Archive, tmp_path: Path) -> None:
+    archive.ingest()
+    anchor_audit_head(archive.services)
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+    report_ = rebuild_catalog(fresh)
+
+    assert [(a.seq, a.log_id) for a in report_.anchors] == [
+        (archive.services.catalog.audit_head()[0], log_id(archive))]
+    sealed = fresh.catalog.sealing_event(PACKAGE, 1)
+    assert sealed is not None and sealed.detail["reason"] == "catalog rebuild"
+    original = archive.services.catalog.sealing_event(PACKAGE, 1)
+    assert original is not None
+    for key in ("manifest_sha256", "tagmanifest_sha256"):
+        assert sealed.detail[key] == original.detail[key]
+    assert fresh.catalog.last_anchor() == fresh.catalog.audit_head()
+    fresh.catalog.engine.dispose()  # type: ignore[attr-defined]

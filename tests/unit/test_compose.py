@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from strongroom.cli import main
 from strongroom.settings import KNOWN_VARIABLES, Settings
@@ -133,6 +136,33 @@ def test_dockerfile_base_image_is_pinned_and_the_image_does_not_run_as_root() ->
     assert bases and all(image_is_pinned(base) for base in bases)
     users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
+
+
+def _locked_versions() -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^ \\]+)", (ROOT / "requirements.lock").read_text(), re.M)
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def test_the_image_installs_every_dependency_from_the_lock_file_by_hash() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements.lock" in text
+    assert "pip install --no-deps ." in text  # the package itself adds nothing unlocked
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    blocks = [b for b in re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock) if "==" in b]
+    assert blocks and all("--hash=sha256:" in block for block in blocks)
+
+
+def test_the_lock_file_pins_every_dependency_within_its_bound() -> None:
+    """A dependency added to pyproject.toml without re-locking would leave the image unbuildable."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    locked = _locked_versions()
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{requirement.name} is not in requirements.lock"
+        assert requirement.specifier.contains(locked[name], prereleases=True), (
+            f"requirements.lock pins {name}=={locked[name]}, outside {requirement.specifier}"
+        )
 
 
 # --------------------------------------------------------------------------- commands

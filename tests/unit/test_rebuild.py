@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ingest.anchoring import anchor_audit_head, check_anchors, read_anchors
+from ingest.anchoring import anchor_audit_head, verify_audit_log
 from ingest.errors import CatalogNotEmpty
 from ingest.models import package_id_for
 from ingest.rebuild import NOT_REBUILT, rebuild_catalog
@@ -83,10 +83,13 @@ def test_list_and_show_are_the_same_after_a_rebuild_into_an_empty_catalog(tmp_pa
         assert all(v["item_id"] is None and v["last_fixity"] is None for v in again["versions"])
         assert [v["created_at"][:10] for v in again["versions"]] == [
             v["created_at"][:10] for v in document["versions"]]
-    # the new catalog's log starts empty; the old log's anchors are known as superseded
+    # the new catalog's log starts with the seals of the versions it took in, anchored;
+    # the old log's anchors are known as superseded
     verified = after.json("audit", "verify")
-    assert verified["ok"] is True and verified["count"] == 0
+    assert verified["ok"] is True and verified["count"] == 3
+    assert verified["anchors"]["count"] == 1 and verified["anchors"]["findings"] == []
     assert verified["anchors"]["superseded"] == len(rebuilt["anchors"])
+    assert verified["log_id"] != before.json("audit", "verify")["log_id"]
     # the original catalog, were it still about, is held to all its anchors
     original = before.json("audit", "verify")
     assert original["anchors"]["superseded"] == 0
@@ -103,6 +106,8 @@ def test_a_bag_under_a_package_id_that_is_not_its_identifiers_is_skipped(
     for store in archive.services.locations:
         shutil.copytree(archive.folder(store) / PACKAGE,
                         archive.folder(store) / stranger)
+        shutil.copytree(archive.folder(store) / "_commits" / PACKAGE,  # recorded as committed
+                        archive.folder(store) / "_commits" / stranger)
     (archive.folder(archive.primary) / "notes.txt").write_text("left here by hand")
     fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
                           store=archive.primary)
@@ -155,10 +160,8 @@ def test_a_rebuild_elsewhere_does_not_excuse_a_truncated_original_log(
     with sqlite3.connect(archive.root / "catalog.sqlite3") as db:
         truncate_log(db, seq - 1)
 
-    anchors, problems = read_anchors(archive.services.locations,
-                                     archive.services.catalog.rebuild_ids())
-    report = check_anchors(archive.services.catalog.events(), anchors, problems)
+    report = verify_audit_log(archive.services).anchored
 
     assert [f.code for f in report.findings] == ["ANCHORED_EVENT_MISSING"]
-    rebuilt, _ = read_anchors(fresh.locations, fresh.catalog.rebuild_ids())
-    assert all(a.superseded for a in rebuilt)
+    rebuilt = verify_audit_log(fresh)
+    assert rebuilt.ok and rebuilt.anchored.superseded == 1

@@ -55,7 +55,8 @@ def test_a_whole_archive_reconciles_cleanly_in_every_location(services: Services
     results = reconcile(services.catalog, services.locations)
     assert [(r.location, r.status, r.findings, r.leftovers) for r in results] == [
         ("memory://primary", "ok", (), ()), ("memory://replica", "ok", (), ())]
-    assert results[0].objects == 8  # one payload file and seven tag files
+    assert results[0].objects == 9  # one payload file, seven tag files, the commit record
+    assert [(r.commit_records_missing, r.commit_records_written) for r in results] == [(0, 0)] * 2
 
 
 def test_an_object_of_no_version_is_untracked_and_anchors_are_ours(services: Services) -> None:

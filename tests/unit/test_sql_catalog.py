@@ -596,3 +596,44 @@ def test_a_late_duplicate_cannot_claim_a_version_for_a_finished_item(tmp_path) -
     with pytest.raises(ItemFinished):
         catalog.reserve_version("pkg-late", "rec-late", item.item_id)
     assert catalog.latest_version("pkg-late") is None
+
+
+# ------------------------------------------------------------------ the log's identity, seals
+
+
+def test_a_new_catalogs_log_has_an_identity_of_its_own_and_no_legacy_anchors(
+        catalog: SqlCatalog) -> None:
+    log_id, legacy = catalog.log_identity()
+    assert len(log_id) == 36 and legacy is False
+    assert catalog.log_identity() == (log_id, False)  # made once, when the log was created
+
+
+def test_a_catalog_that_anchored_before_logs_had_an_identity_keeps_its_legacy_anchors(
+        catalog_url: str) -> None:
+    from tests.unit.test_catalog_startup import upgrade_with_alembic_to
+
+    upgrade_with_alembic_to(catalog_url, ["0004", "0005", "0006"])  # the schema before log ids
+    engine = create_engine_for(catalog_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO audit_anchors (seq, hash, anchored_at) "
+                                "VALUES (1, :hash, :at)"), {"hash": "a" * 64, "at": T0})
+    engine.dispose()
+    upgraded = SqlCatalog.from_url(catalog_url)
+    try:
+        assert upgraded.log_identity()[1] is True
+    finally:
+        upgraded.engine.dispose()
+
+
+def test_the_sealing_event_of_a_version_is_its_first_successful_ingestion(
+        catalog: SqlCatalog) -> None:
+    def ingestion(version: int, outcome: Outcome = Outcome.SUCCESS, **detail: object) -> NewEvent:
+        return NewEvent(event_type=EventType.INGESTION, outcome=outcome, agent="strongroom/test",
+                        occurred_at=T0, package_id=PACKAGE, version=version, detail=dict(detail))
+
+    catalog.append([ingestion(1, Outcome.FAILURE, manifest_sha256="x"),
+                    ingestion(1, manifest_sha256="first"), ingestion(2, manifest_sha256="two"),
+                    ingestion(1, manifest_sha256="later")])
+    sealed = catalog.sealing_event(PACKAGE, 1)
+    assert sealed is not None and sealed.detail == {"manifest_sha256": "first"}
+    assert catalog.sealing_event(PACKAGE, 3) is None

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from ingest.anchoring import anchor_audit_head
+from ingest.commit_records import commit_record_key
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item, submit_batch
@@ -271,11 +272,15 @@ def test_every_location_is_synced_for_the_version_before_its_read_back_and_commi
     committed = log.index(("commit_version", PACKAGE, 1))
     for store in services.locations:
         last_write = max(i for i, entry in enumerate(log)
-                         if entry[:2] == ("write", store.location))
+                         if entry[:2] == ("write", store.location) and entry[2].startswith(PREFIX))
         synced = log.index(("sync", store.location, PREFIX))
         read_back = min(i for i, entry in enumerate(log)
                         if entry[:2] == ("stat", store.location) and i > last_write)
         assert last_write < synced < read_back < committed
+        # the commit record follows the commit, durable like the version
+        record = commit_record_key(PACKAGE, 1)
+        assert committed < log.index(("write", store.location, record)) \
+            < log.index(("sync", store.location, record))
         assert store.inner.unsynced() == []
 
 

@@ -1,0 +1,168 @@
+"""The audit chain vouches for the bags: each version's ingestion event seals the
+SHA-256 of its manifest and tag manifest, and ``verify`` (and the scheduled deep
+check) holds every stored copy to them.
+
+The attack is done for real, as someone with write access to the store and the
+catalog database (but not to the chain's anchors) could: a payload file is
+replaced and everything that describes it rewritten to match — both manifests,
+bag-info.txt's Payload-Oxum, both tag manifests and the catalog's ``files``
+rows. LOC ``bagit`` then finds the bag valid and the catalog agrees with every
+byte; only the digests sealed in the chain still say what was stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import bagit
+import pytest
+
+from ingest.fixity_audit import check_copy
+from ingest.fixity_policy import DEEP
+from ingest.models import EventType
+from ingest.rebuild import rebuild_catalog
+from tests.unit.test_anchoring import cli
+from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYLOAD_FILE = "data/transcription/telegram-en.txt"
+FORGED = b"A different text, put in its place after ingest.\n"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    yield from open_archive(tmp_path / "archive")
+
+
+def _rewrite_manifest(manifest: Path, digests: dict[str, str]) -> None:
+    lines = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        digest, path = line.split(maxsplit=1)
+        lines.append(f"{digests.get(path, digest)}  {path}")
+    manifest.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def rewrite_consistently(bag: Path, catalog: Path, package_id: str, number: int,
+                         path: str, data: bytes) -> None:
+    """Replace ``path`` in the stored bag and rewrite every description of it: the
+    manifests, Payload-Oxum, the tag manifests and the catalog's file rows."""
+    (bag / path).write_bytes(data)
+    for algorithm in ("sha256", "sha512"):
+        _rewrite_manifest(bag / f"manifest-{algorithm}.txt",
+                          {path: hashlib.new(algorithm, data).hexdigest()})
+    payload = [p for p in (bag / "data").rglob("*") if p.is_file()]
+    oxum = f"{sum(p.stat().st_size for p in payload)}.{len(payload)}"
+    info = bag / "bag-info.txt"
+    info.write_text(re.sub(r"^Payload-Oxum: .*$", f"Payload-Oxum: {oxum}",
+                           info.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+    for algorithm in ("sha256", "sha512"):
+        tagmanifest = bag / f"tagmanifest-{algorithm}.txt"
+        listed = [line.split(maxsplit=1)[1]
+                  for line in tagmanifest.read_text(encoding="utf-8").splitlines()]
+        _rewrite_manifest(tagmanifest, {p: hashlib.new(algorithm, (bag / p).read_bytes())
+                                        .hexdigest() for p in listed})
+    with sqlite3.connect(catalog) as db:
+        for file in [p for p in bag.rglob("*") if p.is_file()]:
+            content = file.read_bytes()
+            db.execute("UPDATE files SET size = ?, sha256 = ?, sha512 = ?"
+                       " WHERE package_id = ? AND number = ? AND path = ?",
+                       (len(content), hashlib.sha256(content).hexdigest(),
+                        hashlib.sha512(content).hexdigest(), package_id, number,
+                        file.relative_to(bag).as_posix()))
+        db.commit()
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_ingestion_event_seals_the_manifest_and_the_tag_manifest(archive: Archive) -> None:
+    archive.ingest()
+    [ingestion] = [e for e in archive.services.catalog.events(PACKAGE)
+                   if e.event_type == EventType.INGESTION.value]
+    bag = archive.bag(archive.primary)
+    assert ingestion.detail["manifest_sha256"] == sha256_of(bag / "manifest-sha256.txt")
+    assert ingestion.detail["tagmanifest_sha256"] == sha256_of(bag / "tagmanifest-sha256.txt")
+    assert archive.services.catalog.sealing_event(PACKAGE, 1) == ingestion
+
+
+def test_a_bag_rewritten_consistently_passes_bagit_but_verify_finds_it_not_as_sealed(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    submitted = cli(data, "submit", str(ROOT / "examples" / "batch"), "--json")
+    assert submitted.returncode == 1  # the example's bad item
+    listed = json.loads(cli(data, "list", "--json").stdout)["packages"]
+    [package] = [p for p in listed if p["identifier"].startswith("telegram")]
+    package_id = package["package_id"]
+    bag = data / "objects" / package_id / "v1"
+    sealed_manifest = sha256_of(bag / "manifest-sha256.txt")
+    assert cli(data, "verify", package_id, "--json").returncode == 0
+
+    rewrite_consistently(bag, data / "catalog.sqlite3", package_id, 1, PAYLOAD_FILE, FORGED)
+
+    bagit.Bag(str(bag)).validate()  # LOC bagit: a valid bag
+    assert cli(data, "audit", "verify", "--json").returncode == 0  # the chain itself is whole
+    verified = cli(data, "verify", package_id, "--json")
+    assert verified.returncode == 1, verified.stdout
+    findings = [f for check in json.loads(verified.stdout)["results"] for f in check["findings"]]
+    assert sorted((f["code"], f["path"]) for f in findings) == [
+        ("MANIFEST_NOT_AS_SEALED", "manifest-sha256.txt"),
+        ("MANIFEST_NOT_AS_SEALED", "tagmanifest-sha256.txt")]
+    manifest = next(f for f in findings if f["path"] == "manifest-sha256.txt")
+    assert manifest["expected"] == sealed_manifest
+    assert manifest["found"] == sha256_of(bag / "manifest-sha256.txt")
+    assert "sealed" in manifest["message"]
+    human = cli(data, "verify", package_id)
+    assert human.returncode == 1 and "MANIFEST_NOT_AS_SEALED" in human.stdout
+
+
+def test_the_scheduled_deep_check_finds_every_rewritten_copy_not_as_sealed(
+        archive: Archive) -> None:
+    archive.ingest()
+    for store in archive.services.locations:
+        rewrite_consistently(archive.bag(store), archive.root / "catalog.sqlite3", PACKAGE, 1,
+                             PAYLOAD_FILE, FORGED)
+        bagit.Bag(str(archive.bag(store))).validate()
+
+    for store in archive.services.locations:
+        check = check_copy(archive.services, PACKAGE, 1, store.location, DEEP)
+        assert {f.code for f in check.findings} == {"MANIFEST_NOT_AS_SEALED"}
+        assert all(f.location == store.location for f in check.findings)
+
+
+def test_a_rebuilt_catalog_holds_the_bags_to_the_seals_it_made(archive: Archive,
+                                                                tmp_path: Path) -> None:
+    archive.ingest()
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+    rebuild_catalog(fresh)
+    assert check_copy(fresh, PACKAGE, 1, None, DEEP).findings == ()
+
+    rewrite_consistently(archive.bag(archive.primary), tmp_path / "fresh" / "catalog.sqlite3",
+                         PACKAGE, 1, PAYLOAD_FILE, FORGED)
+
+    assert {f.code for f in check_copy(fresh, PACKAGE, 1, None, DEEP).findings} == {
+        "MANIFEST_NOT_AS_SEALED"}
+    fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_repair_takes_no_copy_that_is_not_as_sealed_for_a_source(archive: Archive) -> None:
+    from ingest.repair import repair_version
+
+    archive.ingest()
+    rewrite_consistently(archive.bag(archive.primary), archive.root / "catalog.sqlite3",
+                         PACKAGE, 1, PAYLOAD_FILE, FORGED)
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    # the rewritten primary is not as sealed; the replica no longer matches the
+    # rewritten catalog: no copy is good, and nothing is overwritten
+    assert result.status != "repaired" and result.has_problems
+    assert (archive.bag(archive.primary) / PAYLOAD_FILE).read_bytes() == FORGED
+    assert {f["code"] for c in result.to_dict()["copies"] for f in c["findings"]
+            if c["location"] == archive.primary.location} >= {"MANIFEST_NOT_AS_SEALED"}
