@@ -249,9 +249,8 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     --stuck-after); with --failed, failed items are first put back to accepted.
     Without a broker they are ingested in this process.
     """
-    from datetime import timedelta
-
     from ingest.models import ItemStatus
+    from ingest.stuck import stuck_before
 
     settings, services = _settings_and_services()
     catalog = services.catalog
@@ -263,7 +262,7 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
                 catalog.reset_item(item.item_id)
                 reset.append(item.item_id)
     idle_before = (None if stuck_after is None
-                   else services.clock.now() - timedelta(seconds=stuck_after))
+                   else stuck_before(services.clock.now(), stuck_after))
 
     def wanted(item: Any) -> bool:
         if item.status is not ItemStatus.ACCEPTED:
