@@ -12,6 +12,11 @@ byte count that stops at the size the archive declared, so a header that lies
 cannot fill the disk either. Tar members go through ``tarfile``'s own ``data``
 filter as well, as a second line of defence.
 
+Memory stays flat whatever the archive claims: a zip's end record and central
+directory are checked by ``ingest.zip_directory`` before ``zipfile`` reads them,
+and a tar's extended headers (PAX, GNU long names) are refused past a bound
+before ``tarfile`` reads them; sparse tar members are refused outright.
+
 A refused archive leaves the staging folder empty.
 """
 
@@ -29,6 +34,7 @@ from typing import BinaryIO, Literal
 from ingest.errors import ArchiveRefused
 from ingest.findings import Finding
 from ingest.paths import check_relative_path, display_path
+from ingest.zip_directory import check_directory
 
 ArchiveKind = Literal["zip", "tar"]
 
@@ -45,6 +51,8 @@ class ArchiveLimits:
     max_ratio: float = 200.0
     #: members smaller than this are not ratio-checked: tiny files compress oddly
     ratio_floor_bytes: int = 1024 * 1024
+    #: largest PAX or GNU long-name header of a tar member (names are at most 1024 bytes)
+    max_extended_header_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,8 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
     except ArchiveRefused:
         _empty(root)
         raise
-    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError,
+            NotImplementedError) as exc:
         _empty(root)
         raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": _reason(exc)})]) from exc
     return _batch_root(root)
@@ -88,6 +97,10 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
 
 
 def _unpack_zip(archive: Path, root: Path, limits: ArchiveLimits) -> None:
+    with open(archive, "rb") as source:
+        checked = check_directory(source, limits.max_members)
+    if checked.findings:
+        raise _refused(checked.findings)
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         findings: list[Finding] = []
@@ -133,7 +146,8 @@ def _unpack_zip(archive: Path, root: Path, limits: ArchiveLimits) -> None:
 
 def _unpack_tar(archive: Path, root: Path, limits: ArchiveLimits) -> None:
     compressed_size = archive.stat().st_size
-    with tarfile.open(archive, mode="r:*") as tar:
+    guarded = _guarded_tarinfo(limits.max_extended_header_bytes)
+    with tarfile.open(archive, mode="r:*", tarinfo=guarded) as tar:
         findings: list[Finding] = []
         members: list[tuple[tarfile.TarInfo, _Member]] = []
         for count, info in enumerate(_bounded(tar, limits.max_members + 1), start=1):
@@ -158,7 +172,8 @@ def _unpack_tar(archive: Path, root: Path, limits: ArchiveLimits) -> None:
             try:  # the standard library's own check of the same member, as well as ours
                 tarfile.data_filter(info, str(root))
             except tarfile.FilterError as exc:
-                raise _refused([_unsafe(info.name, _reason(exc))]) from exc
+                raise _refused([_unsafe(info.name, "the standard library's data filter refuses it "
+                                                   f"({type(exc).__name__})")]) from exc
             if member.is_dir:
                 _make_folder(root, member.name)
                 continue
@@ -167,6 +182,36 @@ def _unpack_tar(archive: Path, root: Path, limits: ArchiveLimits) -> None:
                 raise _refused([_unsafe(info.name, "it has no readable content")])
             with source:
                 _write_member(root, member, source)
+
+
+def _guarded_tarinfo(most: int) -> type[tarfile.TarInfo]:
+    """A ``TarInfo`` that refuses, before ``tarfile`` reads them whole into memory,
+    extended headers (PAX, GNU long name or link) over ``most`` bytes, and
+    refuses sparse members (whose maps are read whole as well)."""
+
+    class GuardedTarInfo(tarfile.TarInfo):
+        # ``_proc_member`` and the ``_proc_gnusparse_*`` methods are the stdlib's
+        # per-header hooks (unchanged from 3.11 to 3.13); the size is known here
+        # from the header block alone, before a byte of the extended data is read.
+        def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+            if self.type in _EXTENDED_HEADERS and self.size > most:
+                raise _refused([_too_large(
+                    f"an extended tar header (PAX or GNU long name) of {self.size} bytes, "
+                    f"at most {most}")])
+            if self.type == tarfile.GNUTYPE_SPARSE:
+                raise _refused([_unsafe(self.name, "it is a sparse file")])
+            return super()._proc_member(tar)  # type: ignore[misc,no-any-return]
+
+        def _proc_gnusparse_00(self, next: tarfile.TarInfo, *args: object) -> None:
+            raise _refused([_unsafe(next.name, "it is a sparse file")])
+
+        _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+    return GuardedTarInfo
+
+
+_EXTENDED_HEADERS = {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                     tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
 
 
 def _bounded(tar: tarfile.TarFile, most: int) -> Iterator[tarfile.TarInfo]:
@@ -192,6 +237,15 @@ def _check_members(members: list[_Member], limits: ArchiveLimits) -> list[Findin
             findings.append(_unsafe(member.name, "the name appears twice"))
         seen.add(member.name)
         total += member.size
+    files = {m.name for m in members if not m.is_dir}
+    for member in members:  # "a" a file, "a/b" needing it to be a folder
+        parts = member.name.split("/")
+        for depth in range(1, len(parts)):
+            if (parent := "/".join(parts[:depth])) in files:
+                findings.append(_unsafe(parent, f"it is a file, and member "
+                                                f"{display_path(member.name)!r} needs it to be a folder"))
+                files.discard(parent)  # once per file
+                break
     if total > limits.max_total_bytes:
         findings.append(_too_large(f"{total} bytes unpacked, at most {limits.max_total_bytes}"))
     return findings
@@ -263,4 +317,13 @@ def _refused(findings: list[Finding]) -> ArchiveRefused:
 
 
 def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """A plain sentence for a library's complaint, without the server's paths."""
+    if isinstance(exc, zipfile.BadZipFile | tarfile.ReadError):
+        return "it is damaged or not an archive of the kind its Content-Type says"
+    if isinstance(exc, EOFError | tarfile.TarError):
+        return "it ends before its last member is complete"
+    if isinstance(exc, NotImplementedError):
+        return "it uses a feature (a compression method or encryption) this service cannot unpack"
+    if isinstance(exc, OSError):
+        return f"it could not be unpacked ({exc.strerror or 'input/output error'})"
+    return "its structure is damaged"

@@ -9,6 +9,10 @@ that is still valid: only a head recorded elsewhere (an anchor) can show that,
 and ``verify_chain`` reports the head it reached so that it can be compared
 with one.
 
+An event that names who caused it (``actor``: see ``ingest.models.Actor``) has
+its actor sealed too, under the key ``actor``; an event without one is hashed
+exactly as before actors were recorded, so older chains still verify.
+
 The canonical form is JSON with sorted keys, no whitespace, UTF-8 text, and
 datetimes written as ISO 8601 UTC with microseconds and a ``Z``
 (``2024-05-01T12:00:00.000000Z``). Storage adapters store the values the hash
@@ -26,7 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ingest.errors import AuditChainBroken
-from ingest.models import AuditEvent, NewEvent
+from ingest.models import Actor, AuditEvent, NewEvent
 
 #: ``prev_hash`` of the first event of every chain.
 GENESIS = "0" * 64
@@ -46,6 +50,8 @@ CHAINED_FIELDS: tuple[str, ...] = (
     "detail",
     "prev_hash",
 )
+#: Also covered by the hash, when the event has one.
+ACTOR_FIELD = "actor"
 
 
 def utc_text(moment: datetime) -> str:
@@ -94,8 +100,12 @@ def canonical_event(fields: dict[str, Any]) -> bytes:
     missing = [name for name in CHAINED_FIELDS if name not in fields]
     if missing:
         raise ValueError(f"audit event lacks {', '.join(missing)}")
+    chained = {name: fields[name] for name in CHAINED_FIELDS}
+    actor = fields.get(ACTOR_FIELD)
+    if actor is not None:  # sealed only when present: older events hash as they did
+        chained[ACTOR_FIELD] = actor.to_dict() if isinstance(actor, Actor) else actor
     try:
-        text = _dumps({name: fields[name] for name in CHAINED_FIELDS})
+        text = _dumps(chained)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
     return text.encode("utf-8")
@@ -108,7 +118,9 @@ def event_hash(fields: dict[str, Any]) -> str:
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
     """The chained fields of a stored event, as ``canonical_event`` takes them."""
-    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+    fields = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    fields[ACTOR_FIELD] = event.actor
+    return fields
 
 
 def json_detail(detail: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +157,14 @@ def seal(event: NewEvent, seq: int, event_id: str, prev_hash: str) -> AuditEvent
         "detail": json_detail(event.detail),
         "prev_hash": prev_hash,
     }
-    return AuditEvent(**fields, hash=event_hash(fields))
+    return AuditEvent(**fields, hash=event_hash({**fields, ACTOR_FIELD: event.actor}),
+                      actor=event.actor)
+
+
+def caused_by(event: AuditEvent, name: str) -> bool:
+    """True when ``name`` caused ``event``, itself or through someone acting on
+    its behalf (a worker host ingesting alice's batch was caused by both)."""
+    return event.actor is not None and name in event.actor.names()
 
 
 @dataclass

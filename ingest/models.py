@@ -21,6 +21,57 @@ from ingest.findings import Finding
 PACKAGE_NAMESPACE = uuid.UUID("6f1c7a52-3b0e-5a8e-9d0c-2a4f1e7b9c31")
 
 
+#: This software, as every audit event names it (PREMIS software agent).
+VERSION = "0.1.0"
+SOFTWARE_AGENT = f"strongroom/{VERSION}"
+
+#: The kinds of agent that cause events (PREMIS linking agents).
+ACTOR_KINDS = ("person", "token", "service", "scheduler", "worker")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: a person at the command line, an API token, a service
+    account, the scheduler, or a worker host acting ``on_behalf_of`` whoever asked
+    for the work. ``token_id`` names the token of an HTTP call (names are unique
+    only among live tokens)."""
+
+    name: str
+    kind: str = "person"
+    role: str | None = None
+    on_behalf_of: Actor | None = None
+    token_id: str | None = None
+
+    def acting_for(self, requester: Actor | None) -> Actor:
+        """This actor doing work that ``requester`` asked for."""
+        return Actor(self.name, self.kind, self.role, requester, self.token_id)
+
+    def names(self) -> tuple[str, ...]:
+        """This actor's name and those it acted on behalf of."""
+        rest = self.on_behalf_of.names() if self.on_behalf_of else ()
+        return (self.name, *rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form sealed into the audit chain (only the keys that are set)."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.role is not None:
+            out["role"] = self.role
+        if self.token_id is not None:
+            out["token_id"] = self.token_id
+        if self.on_behalf_of is not None:
+            out["on_behalf_of"] = self.on_behalf_of.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Actor | None:
+        """The actor of ``to_dict``'s form; None for None or anything without a name."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return None
+        return cls(name=data["name"], kind=str(data.get("kind") or "person"),
+                   role=data.get("role"), on_behalf_of=cls.from_dict(data.get("on_behalf_of")),
+                   token_id=data.get("token_id"))
+
+
 def package_id_for(identifier: str) -> str:
     """The stable package id of a record identifier."""
     return str(uuid.uuid5(PACKAGE_NAMESPACE, identifier))
@@ -60,10 +111,19 @@ class BatchRecord:
     batch_id: str
     source: str
     submitted_at: datetime
+    #: batch.json's ``submitter``: a name the file claims, not checked (see
+    #: ``submitted_by`` for who actually submitted the batch)
     submitter: str | None = None
     collection: str | None = None
     schema: str = "archival-record/v1"
     findings: tuple[Finding, ...] = ()
+    #: who submitted the batch: the token of an upload, the user of the CLI
+    submitted_by: Actor | None = None
+
+    @property
+    def claimed_submitter(self) -> str | None:
+        """batch.json's ``submitter``: what the file claims, kept beside ``submitted_by``."""
+        return self.submitter
 
 
 @dataclass(frozen=True)
@@ -143,6 +203,8 @@ class NewEvent:
     package_id: str | None = None
     version: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    #: who caused the event (``agent`` is the software that recorded it)
+    actor: Actor | None = None
 
 
 @dataclass(frozen=True)
@@ -162,3 +224,5 @@ class AuditEvent:
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+    #: who caused the event; None in events recorded before actors were kept
+    actor: Actor | None = None

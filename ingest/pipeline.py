@@ -40,6 +40,8 @@ from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import SchemaSet, canonical_record, parse_metadata
 from ingest.models import (
+    SOFTWARE_AGENT,
+    Actor,
     BatchRecord,
     EventType,
     ItemRecord,
@@ -55,7 +57,7 @@ from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, pu
 from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
 
-AGENT = "strongroom/0.1.0"
+AGENT = SOFTWARE_AGENT
 DEFAULT_SCHEMA = "archival-record/v1"
 
 
@@ -71,6 +73,8 @@ class Services:
     agent: str = AGENT
     #: extra storage locations every version is also written to (STRONGROOM_REPLICAS)
     replicas: tuple[ObjectStore, ...] = ()
+    #: who the work is done for, named in every event (set by each entry point)
+    actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
 
@@ -122,11 +126,13 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
         collection=layout.fields.get("collection"),
         schema=schema,
         findings=tuple(findings),
+        submitted_by=services.actor,
     )
     event = NewEvent(
         event_type=EventType.ACCESSION,
         outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
         agent=services.agent,
+        actor=services.actor,
         occurred_at=now,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
@@ -194,6 +200,7 @@ def _failure_event(services: Services, item: ItemRecord, batch_id: str,
         event_type=EventType.INGESTION,
         outcome=Outcome.FAILURE,
         agent=services.agent,
+        actor=services.actor,
         occurred_at=services.clock.now(),
         batch_id=batch_id,
         item_id=item.item_id,
@@ -216,6 +223,7 @@ class _Ingest:
             event_type=event_type,
             outcome=outcome,
             agent=self.s.agent,
+            actor=self.s.actor,
             occurred_at=self.s.clock.now(),
             batch_id=self.batch.batch_id,
             item_id=self.item.item_id,
@@ -360,7 +368,7 @@ class _Ingest:
                 "version": busy.number, "by": self.item.item_id, "idle": self.s.stuck_after})
             event = NewEvent(
                 event_type=EventType.INGESTION, outcome=Outcome.FAILURE, agent=self.s.agent,
-                occurred_at=self.s.clock.now(), item_id=busy.holder, package_id=package_id,
+                actor=self.s.actor, occurred_at=self.s.clock.now(), item_id=busy.holder, package_id=package_id,
                 version=busy.number, detail={"findings": [finding.to_dict()]})
             idle_before = stuck_before(self.s.clock.now(), self.s.stuck_after)
             if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,

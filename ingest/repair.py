@@ -267,7 +267,8 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
             repaired = NewEvent(
                 event_type=EventType.REPLICATION,
                 outcome=Outcome.SUCCESS if c.status == REPAIRED else Outcome.FAILURE,
-                agent=services.agent, occurred_at=now, package_id=version.package_id,
+                agent=services.agent, actor=services.actor, occurred_at=now,
+                package_id=version.package_id,
                 version=version.number,
                 detail={"reason": "repair", "location": c.location, "source": c.source,
                         "rewritten": c.rewritten, "deleted": c.deleted, "detail": c.detail,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.audit import seal
-from ingest.models import AuditEvent, NewEvent
+from ingest.models import Actor, AuditEvent, NewEvent
 from storage.tables import AuditHead, Event
 
 #: Events read per query when walking the log.
@@ -55,6 +55,7 @@ def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEve
             detail=event.detail,
             prev_hash=event.prev_hash,
             hash=event.hash,
+            actor=event.actor.to_dict() if event.actor else None,
         ))
         sealed.append(event)
         prev_hash = event.hash
@@ -101,4 +102,5 @@ def audit_event(row: Event) -> AuditEvent:
         detail=row.detail,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        actor=Actor.from_dict(row.actor),
     )

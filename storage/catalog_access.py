@@ -18,12 +18,13 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from ingest.errors import InputError, NotFound
+from ingest.errors import CatalogUnavailable, InputError, NotFound
 from storage.tables import Package, Version
 from storage.tables_access import ROLES, ApiToken
 
@@ -31,6 +32,9 @@ from storage.tables_access import ROLES, ApiToken
 TOKEN_PREFIX = "srt_"
 #: Rows read from the database per round while filling one page.
 _SCAN_ROWS = 200
+#: ``last_used_at`` is written at most this often per token, so requests do not
+#: each write to the catalog.
+LAST_USE_PRECISION = timedelta(minutes=1)
 
 
 class TokenNotFound(NotFound):
@@ -46,16 +50,22 @@ class TokenInfo:
     role: str
     created_at: datetime
     revoked_at: datetime | None = None
+    #: when a request last presented it, to the minute; None if never
+    last_used_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "token_id": self.token_id,
             "name": self.name,
             "role": self.role,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-            "revoked_at": self.revoked_at.isoformat().replace("+00:00", "Z")
-            if self.revoked_at else None,
+            "created_at": _iso(self.created_at),
+            "revoked_at": _iso(self.revoked_at),
+            "last_used_at": _iso(self.last_used_at),
         }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
 
 
 @dataclass(frozen=True)
@@ -143,25 +153,48 @@ class AccessAndSearch:
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         info = TokenInfo(token_id=str(uuid.uuid4()), name=name, role=role,
                          created_at=datetime.now(UTC))
-        with self._write() as session:  # type: ignore[attr-defined]
-            session.add(ApiToken(token_id=info.token_id, name=name, role=role,
-                                 secret_sha256=secret_digest(secret),
-                                 created_at=info.created_at, revoked_at=None))
+        taken = InputError(f"a live token is already named {name!r}: revoke it first "
+                           "(`strongroom token revoke NAME`) or choose another name")
+        try:
+            with self._write() as session:  # type: ignore[attr-defined]
+                if _live_named(session, name):
+                    raise taken
+                session.add(ApiToken(token_id=info.token_id, name=name, role=role,
+                                     secret_sha256=secret_digest(secret),
+                                     created_at=info.created_at, revoked_at=None))
+        except IntegrityError as exc:  # the same name created at the same moment
+            raise taken from exc
         return info, secret
 
     def find_token(self, secret: str) -> TokenInfo | None:
         """The live (not revoked) token whose secret this is, or None.
-        Raises CatalogUnavailable."""
+
+        Records the use in ``last_used_at`` when the one recorded is older than
+        ``LAST_USE_PRECISION`` (so most requests only read). Raises CatalogUnavailable."""
         with self._read() as session:  # type: ignore[attr-defined]
             row = session.execute(
                 select(ApiToken).where(ApiToken.secret_sha256 == secret_digest(secret),
                                        ApiToken.revoked_at.is_(None))
             ).scalar_one_or_none()
-            return _token_info(row) if row is not None else None
+            if row is None:
+                return None
+            info = _token_info(row)
+        now = datetime.now(UTC)
+        if info.last_used_at is None or now - info.last_used_at >= LAST_USE_PRECISION:
+            try:
+                with self._write() as session:  # type: ignore[attr-defined]
+                    session.execute(
+                        update(ApiToken).where(ApiToken.token_id == info.token_id)
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+            except CatalogUnavailable:
+                return info  # a busy catalog must not refuse the request; the next use writes
+            info = _token_info(row, last_used_at=now)
+        return info
 
     def revoke_token(self, ref: str) -> list[TokenInfo]:
-        """Revoke the live tokens with this id or name; returns them.
-        Raises TokenNotFound when none matches, CatalogUnavailable."""
+        """Revoke the one live token with this id or name; returns it (in a list).
+        Raises TokenNotFound when none matches, InputError when the reference
+        fits more than one (an id of one and the name of another), CatalogUnavailable."""
         now = datetime.now(UTC)
         with self._write() as session:  # type: ignore[attr-defined]
             rows = session.execute(
@@ -170,6 +203,9 @@ class AccessAndSearch:
             ).scalars().all()
             if not rows:
                 raise TokenNotFound(f"no live token with id or name {ref!r}")
+            if len(rows) > 1:
+                raise InputError(f"{ref!r} names {len(rows)} live tokens "
+                                 f"({', '.join(r.token_id for r in rows)}): give the token id")
             session.execute(
                 update(ApiToken).where(ApiToken.token_id.in_([r.token_id for r in rows]))
                 .values(revoked_at=now).execution_options(synchronize_session=False))
@@ -227,9 +263,17 @@ class AccessAndSearch:
             ).all()]
 
 
-def _token_info(row: ApiToken, revoked_at: datetime | None = None) -> TokenInfo:
+def _token_info(row: ApiToken, revoked_at: datetime | None = None,
+                last_used_at: datetime | None = None) -> TokenInfo:
     return TokenInfo(token_id=row.token_id, name=row.name, role=row.role,
-                     created_at=row.created_at, revoked_at=revoked_at or row.revoked_at)
+                     created_at=row.created_at, revoked_at=revoked_at or row.revoked_at,
+                     last_used_at=last_used_at or row.last_used_at)
+
+
+def _live_named(session: Any, name: str) -> bool:
+    return session.execute(
+        select(ApiToken.token_id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    ).first() is not None
 
 
 def _hit(package: Package, version: Version) -> PackageHit:

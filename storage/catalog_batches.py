@@ -15,6 +15,7 @@ from ingest.errors import (
 )
 from ingest.findings import Finding
 from ingest.models import (
+    Actor,
     BatchRecord,
     ItemRecord,
     ItemStatus,
@@ -52,6 +53,7 @@ class BatchesAndItems:
                     collection=batch.collection,
                     schema=batch.schema,
                     findings=[finding.to_dict() for finding in batch.findings],
+                    submitted_by=batch.submitted_by.to_dict() if batch.submitted_by else None,
                 ))
                 session.flush()
                 items = [
@@ -80,6 +82,7 @@ class BatchesAndItems:
                 collection=row.collection,
                 schema=row.schema,
                 findings=findings_of(row.findings),
+                submitted_by=Actor.from_dict(row.submitted_by),
             )
 
     def list_items(self, batch_id: str) -> list[ItemRecord]:

@@ -81,10 +81,13 @@ class Batch(Base):
     batch_id: Mapped[str] = mapped_column(String, primary_key=True)
     source: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime]
+    #: batch.json's submitter: the name the file claims
     submitter: Mapped[str | None] = mapped_column(String)
     collection: Mapped[str | None] = mapped_column(String)
     schema: Mapped[str] = mapped_column(String)
     findings: Mapped[list[Any]]
+    #: who submitted the batch (ingest.models.Actor.to_dict)
+    submitted_by: Mapped[dict[str, Any] | None]
 
 
 class Item(Base):
@@ -178,6 +181,8 @@ class Event(Base):
     detail: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: who caused the event (ingest.models.Actor.to_dict); sealed in the hash when set
+    actor: Mapped[dict[str, Any] | None]
 
 
 class AuditHead(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base
@@ -21,6 +21,10 @@ class ApiToken(Base):
     __table_args__ = (
         CheckConstraint("role IN ('submitter', 'auditor', 'reader', 'admin')",
                         name="ck_api_tokens_role"),
+        # One live token per name: a name says who did something in the audit log.
+        Index("uq_api_tokens_live_name", "name", unique=True,
+              sqlite_where=text("revoked_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL")),
     )
 
     token_id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -29,3 +33,5 @@ class ApiToken(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    #: when a request last presented it (written at most once a minute)
+    last_used_at: Mapped[datetime | None]

@@ -40,6 +40,8 @@ def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
         "source": batch.source,
         "submitted_at": _iso(batch.submitted_at),
         "schema": batch.schema,
+        "submitted_by": batch.submitted_by.to_dict() if batch.submitted_by else None,
+        "claimed_submitter": batch.claimed_submitter,
         "findings": [f.to_dict() for f in batch.findings],
         "counts": counts,
         "items": [item_report(i) for i in items],
@@ -88,6 +90,7 @@ def event_report(e: AuditEvent) -> dict[str, Any]:
         "event_type": e.event_type,
         "outcome": e.outcome,
         "agent": e.agent,
+        "actor": e.actor.to_dict() if e.actor else None,
         "occurred_at": _iso(e.occurred_at),
         "batch_id": e.batch_id,
         "item_id": e.item_id,
@@ -97,6 +100,15 @@ def event_report(e: AuditEvent) -> dict[str, Any]:
         "prev_hash": e.prev_hash,
         "hash": e.hash,
     }
+
+
+def describe_actor(actor: dict[str, Any]) -> str:
+    """An actor document (``Actor.to_dict``) in words: ``alice (token, submitter)``,
+    ``worker-1 (worker) for alice (token, submitter)``."""
+    kind = ", ".join(str(part) for part in (actor.get("kind"), actor.get("role")) if part)
+    text = f"{actor.get('name')} ({kind})" if kind else str(actor.get("name"))
+    behalf = actor.get("on_behalf_of")
+    return f"{text} for {describe_actor(behalf)}" if isinstance(behalf, dict) else text
 
 
 # Characters that move the cursor, end a line or reorder text on a terminal:

@@ -45,9 +45,12 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_MAX_UNPACKED_BYTES": "most bytes one uploaded batch may unpack to (default 10737418240)",
     "STRONGROOM_API_MAX_FILES": "most files (archive members or multipart parts) in one upload (default 10000)",
     "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": "seconds an upload may send nothing before it is dropped (default 60)",
+    "STRONGROOM_API_HEADER_TIMEOUT": "seconds a client may take to send a request's line and headers (default 30)",
+    "STRONGROOM_API_UPLOAD_TIMEOUT": "seconds a request body may take in all, however steadily it trickles (default 900)",
     "STRONGROOM_API_CALLBACK_HOSTS": "hosts POST /batches may name in callback_url, comma-separated; *.example.org for a domain's hosts (default: none, callbacks refused)",
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
+    "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
 }
 
 
@@ -77,6 +80,8 @@ class Settings:
     api_max_files: int = 10_000
     api_upload_idle_timeout: float = 60.0
     api_presign_seconds: int = 300
+    api_header_timeout: float = 30.0
+    api_upload_timeout: float = 900.0
     #: host names (or ``*.domain``) callbacks may be sent to; empty: none
     api_callback_hosts: tuple[str, ...] = ()
     #: seconds between two anchors of the audit head by ``serve``, at most
@@ -133,6 +138,8 @@ class Settings:
             api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
             api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
             api_presign_seconds=_presign_seconds(env),
+            api_header_timeout=_above_zero(env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
+            api_upload_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
             api_callback_hosts=_callback_hosts(env),
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
         )

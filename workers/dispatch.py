@@ -19,7 +19,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ingest.errors import QueueUnavailable
+from ingest.models import Actor
 from ingest.pipeline import IngestResult, Services
+from workers.actors import requester_kwargs
 from workers.inprocess import run_items
 
 if TYPE_CHECKING:
@@ -68,11 +70,13 @@ class CeleryDispatcher:
 
     finishes_items = False
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: WorkerSettings, *, requested_by: Actor | None = None) -> None:
         from workers.celery_app import create_app
 
         # A sending-only app: same broker, routes and serializer as the workers.
         self.app = create_app(settings)
+        #: who asks for the work: each message carries it, the workers act for it
+        self.requested_by = requested_by
 
     def ingest(self, item_ids: Sequence[str]) -> None:
         """Send one ``ingest`` message per id, in order, on one connection.
@@ -95,10 +99,12 @@ class CeleryDispatcher:
 
         if not arguments:
             return
+        kwargs = requester_kwargs(self.requested_by)
         try:
             with self.app.producer_or_acquire() as producer:
                 for args in arguments:
-                    self.app.send_task(task_name, args=args, queue=queue, producer=producer)
+                    self.app.send_task(task_name, args=args, kwargs=kwargs, queue=queue,
+                                       producer=producer)
         except (OperationalError, ConnectionError, OSError) as exc:
             raise QueueUnavailable(f"the broker cannot be reached ({exc})") from exc
 

@@ -28,6 +28,7 @@ from ingest.fixity_policy import TIERS
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
 from ingest.stuck import stuck_before
+from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.reliability import (
     TASK_ANCHOR_AUDIT,
     FIXITY_PLAN_EVERY,
@@ -78,8 +79,9 @@ def _last_attempt(task: Task) -> bool:
 # --------------------------------------------------------------------------- ingest
 
 
-def ingest_item_task(task: Task, item_id: Any) -> str:
-    """Take one item to a final status; returns the outcome, for logs and tests.
+def ingest_item_task(task: Task, item_id: Any, requested_by: Any = None) -> str:
+    """Take one item to a final status, acting for ``requested_by`` (see
+    ``workers.actors``); returns the outcome, for logs and tests.
 
     Raises celery's Retry (the task is sent again later) and nothing else.
     """
@@ -88,7 +90,7 @@ def ingest_item_task(task: Task, item_id: Any) -> str:
         return "refused"
     final_attempt = _last_attempt(task)
     try:
-        outcome = _ingest(task, item_id, final_attempt)
+        outcome = _ingest(task, item_id, final_attempt, requested_by)
     except TRANSIENT_ERRORS as exc:
         # The catalog could not even say what the item is. Nothing was decided:
         # try again, or leave the item accepted for the stuck-item sweep.
@@ -131,8 +133,8 @@ def anchor_audit_head_task(task: Task) -> bool:
         return False
 
 
-def _ingest(task: Task, item_id: str, final_attempt: bool) -> str:
-    services = _app(task).services()
+def _ingest(task: Task, item_id: str, final_attempt: bool, requester: Any) -> str:
+    services = acting_for(_app(task).services(), requester)
     item = services.catalog.get_item(item_id)
     if item.status.is_final:
         return "done"
@@ -155,7 +157,8 @@ def _ingest(task: Task, item_id: str, final_attempt: bool) -> str:
 # --------------------------------------------------------------------------- fixity
 
 
-def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
+def verify_version_task(task: Task, package_id: Any, number: Any,
+                        requested_by: Any = None) -> str:
     """Deep-check one stored version and record the outcome; returns ok / failed.
 
     Raises celery's Retry while the store or catalog is unreachable, up to the
@@ -166,7 +169,8 @@ def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
         log.error("fixity message with unusable arguments %r, %r: dropped", package_id, number)
         return "refused"
     try:
-        check = verify_version(_app(task).services(), package_id, number)
+        check = verify_version(acting_for(_app(task).services(), requested_by), package_id,
+                               number)
     except TRANSIENT_ERRORS as exc:
         if _last_attempt(task):
             log.warning("fixity check of %s v%s: %s; given up", package_id, number, exc)
@@ -183,7 +187,8 @@ def verify_version_task(task: Task, package_id: Any, number: Any) -> str:
     return check.status
 
 
-def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tier: Any) -> str:
+def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tier: Any,
+                    requested_by: Any = None) -> str:
     """Run one planned fixity check of one copy (a version in the store at the
     location URL ``location``) and record it; returns ok / failed, or, when the
     policy's auto_repair set off a repair of the damage, repaired / repair-refused /
@@ -199,7 +204,8 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
                   (package_id, number, location, tier))
         return "refused"
     try:
-        check = check_copy(_app(task).services(), package_id, number, location, tier,
+        check = check_copy(acting_for(_app(task).services(), requested_by), package_id,
+                           number, location, tier,
                            policy=_app(task).worker_settings.fixity_policy)
     except TRANSIENT_ERRORS as exc:
         if _last_attempt(task):
@@ -237,7 +243,8 @@ def enqueue_due_fixity_task(task: Task) -> int:
         with app.producer_or_acquire() as producer:
             for check in due:
                 app.send_task(TASK_CHECK_COPY, queue=QUEUE_FIXITY, producer=producer,
-                              args=[check.package_id, check.number, check.location, check.tier])
+                              args=[check.package_id, check.number, check.location, check.tier],
+                              kwargs=requester_kwargs(SCHEDULER))
     except Exception:
         log.exception("planning due fixity checks failed; the next run tries again")
         return 0
@@ -265,10 +272,14 @@ def requeue_stuck_items_task(task: Task) -> int:
         ids = [item.item_id for item in stuck]
         if not ids:
             return 0
+        # The scheduler sends them again on behalf of whoever submitted each batch.
+        submitters = {batch_id: services.catalog.get_batch(batch_id).submitted_by
+                      for batch_id in {item.batch_id for item in stuck}}
         with app.producer_or_acquire() as producer:
-            for item_id in ids:
-                app.send_task(TASK_INGEST_ITEM, args=[item_id], queue=QUEUE_INGEST,
-                              producer=producer)
+            for item in stuck:
+                requester = SCHEDULER.acting_for(submitters[item.batch_id])
+                app.send_task(TASK_INGEST_ITEM, args=[item.item_id], queue=QUEUE_INGEST,
+                              producer=producer, kwargs=requester_kwargs(requester))
         # Sent: not stuck again for another stuck_after seconds.
         services.catalog.record_requeue(ids)
     except Exception:

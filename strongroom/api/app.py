@@ -14,14 +14,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import FastAPI
 
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
+from ingest.models import Actor
 from ingest.pipeline import Services
 from strongroom.api import problems
+from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
 _log = logging.getLogger("strongroom.api")
@@ -42,25 +44,30 @@ class ApiState:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: anchors the audit head after requests and background work (see ingest.anchoring)
     anchorer: HeadAnchorer | None = None
+    #: callbacks go out on threads of their own: a receiver that never answers
+    #: must not hold the threads that ingest
+    callbacks: CallbackSender = field(init=False)
 
     def __post_init__(self) -> None:
+        self.callbacks = CallbackSender(self.settings.max_attempts, self.settings.retry_backoff)
         if self.anchorer is None:
             services = self.services
             self.anchorer = HeadAnchorer(lambda: anchor_audit_head(services),
                                          every=self.settings.anchor_every, log=_log)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
-               callback_url: str | None = None) -> str:
+               callback_url: str | None = None, actor: Actor | None = None) -> str:
         """Have a batch's items ingested: sent to the workers with a broker, else on
         this process's background pool; then, with ``callback_url``, POST the batch
         document there once every item is final. Returns how ("queued" or
-        "in-process"). Raises QueueUnavailable (the items stay accepted)."""
+        "in-process"). ``actor`` asked for the work: the events name it (the
+        workers act on its behalf). Raises QueueUnavailable (the items stay accepted)."""
         from workers.dispatch import CeleryDispatcher, InProcessDispatcher
 
         if self.settings.broker_url:
             from strongroom.celery_entry import worker_settings
 
-            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
             try:
                 dispatcher.ingest(item_ids)
             finally:
@@ -70,7 +77,8 @@ class ApiState:
                 threading.Thread(target=self._watch_then_call, args=(batch_id, callback_url),
                                  name="batch-callback", daemon=True).start()
             return "queued"
-        local = InProcessDispatcher(self.services, concurrency=self.settings.concurrency,
+        local = InProcessDispatcher(replace(self.services, actor=actor),
+                                    concurrency=self.settings.concurrency,
                                     max_attempts=self.settings.max_attempts,
                                     backoff=self.settings.retry_backoff)
 
@@ -94,13 +102,14 @@ class ApiState:
             time.sleep(poll)
 
     def _call_back(self, batch_id: str, url: str) -> None:
-        from strongroom.api.callbacks import deliver
+        from strongroom.api.staging import client_view
         from strongroom.reports import batch_report
 
-        deliver(url, batch_report(self.services.catalog, batch_id),
-                attempts=self.settings.max_attempts, backoff=self.settings.retry_backoff)
+        document = client_view(batch_report(self.services.catalog, batch_id),
+                               self.settings.staging)
+        self.callbacks.send(url, document)
 
-    def verify(self, package_id: str, numbers: Sequence[int]) -> str:
+    def verify(self, package_id: str, numbers: Sequence[int], actor: Actor | None = None) -> str:
         """Deep-check versions: on the workers' fixity queue, or in the background here.
         Raises QueueUnavailable."""
         from ingest.fixity_audit import verify_version
@@ -109,7 +118,7 @@ class ApiState:
         if self.settings.broker_url:
             from strongroom.celery_entry import worker_settings
 
-            dispatcher = CeleryDispatcher(worker_settings(self.settings))
+            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
             try:
                 for number in numbers:
                     dispatcher.verify_version(package_id, number)
@@ -117,7 +126,7 @@ class ApiState:
                 dispatcher.close()
             return "queued"
         for number in numbers:
-            self._run(verify_version, self.services, package_id, number)
+            self._run(verify_version, replace(self.services, actor=actor), package_id, number)
         return "in-process"
 
     def _run(self, fn: Callable[..., object], *args: object) -> None:
@@ -132,11 +141,13 @@ class ApiState:
             self.pending.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background work started so far is done (tests, shutdown)."""
+        """Block until the background work started so far is done, and the callbacks
+        it sent delivered or given up (tests, shutdown)."""
         with self._lock:
             started = list(self.pending)
         for future in started:
             future.result(timeout=timeout)
+        self.callbacks.wait(timeout)
 
 
 def _log_failure(future: Future[object]) -> None:
@@ -169,6 +180,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
         yield
         if state is not None:
             state.background.shutdown(wait=True)
+            state.callbacks.close()
             if state.anchorer is not None:  # events appended here are anchored at the end
                 state.anchorer.close()
 

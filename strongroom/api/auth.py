@@ -9,34 +9,43 @@ route gets 403. ``admin`` may use every route.
 permission         submitter  auditor  reader  admin
 =================  =========  =======  ======  =====
 submit, batches    yes                         yes
+read a batch       own        yes              yes
 read packages                 yes      yes     yes
 fixity, audit log             yes              yes
 =================  =========  =======  ======  =====
+
+A submitter reads only the batches its own token submitted; anyone else's batch
+answers 404, exactly as a batch that does not exist, so ids cannot be probed.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models import Actor
+from ingest.pipeline import Services
 from strongroom.api.problems import forbidden, unauthorized
 
 
 class Permission(str, enum.Enum):
     SUBMIT = "submit"
+    READ_BATCHES = "read batches"
     READ_PACKAGES = "read packages"
     PRESERVE = "fixity and audit"
 
 
 #: role -> what it may do; admin may do everything.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "submitter": frozenset({Permission.SUBMIT}),
-    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE}),
+    "submitter": frozenset({Permission.SUBMIT, Permission.READ_BATCHES}),
+    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE,
+                          Permission.READ_BATCHES}),
     "reader": frozenset({Permission.READ_PACKAGES}),
     "admin": frozenset(Permission),
 }
@@ -46,7 +55,8 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `strongroom tok
 
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
     """A dependency that lets the request through only with a live token whose
-    role has ``permission``; it returns the token. Raises the 401/403 problems."""
+    role has ``permission``; it returns the token and keeps its agent in
+    ``request.state.actor``. Raises the 401/403 problems."""
 
     async def check(request: Request,
                     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
@@ -59,6 +69,19 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
             raise unauthorized("the token is unknown or revoked")
         if permission not in ROLE_PERMISSIONS.get(token.role, frozenset()):
             raise forbidden(f"role {token.role!r} may not {permission.value}")
+        request.state.actor = token_actor(token)
         return token
 
     return check
+
+
+def token_actor(token: Any) -> Actor:
+    """The agent the audit log names for a request made with ``token``."""
+    return Actor(token.name, kind="token", role=token.role, token_id=token.token_id)
+
+
+def acting_services(request: Request) -> Services:
+    """The app's services, acting for the token of this request: every event a
+    use case records through them names that token."""
+    services: Services = request.app.state.strongroom.services
+    return replace(services, actor=getattr(request.state, "actor", None))

@@ -32,11 +32,25 @@ class ItemOut(BaseModel):
     findings: list[FindingOut]
 
 
+class ActorOut(BaseModel):
+    name: str
+    kind: str = Field(description="person, token, service, scheduler or worker")
+    role: str | None = None
+    token_id: str | None = None
+    on_behalf_of: ActorOut | None = Field(default=None,
+                                          description="whom a worker or service acted for")
+
+
 class BatchOut(BaseModel):
     batch_id: str
     source: str
     submitted_at: str | None
     schema_: str = Field(alias="schema")
+    submitted_by: ActorOut | None = Field(
+        default=None, description="who submitted the batch: the token of an upload, the "
+                                  "user (or --agent) of the command line")
+    claimed_submitter: str | None = Field(
+        default=None, description="batch.json's `submitter`, as the file claims it (not checked)")
     findings: list[FindingOut]
     counts: dict[str, int]
     items: list[ItemOut]

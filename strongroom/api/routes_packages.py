@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
-from strongroom.api.auth import Permission, require
+from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.delivery import bag_chunks, file_chunks
 from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
 from strongroom.api.problems import ApiProblem, documented
@@ -31,7 +31,8 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _services(request: Request) -> Any:
-    return request.app.state.strongroom.services
+    # Acting for the request's token: damage found while serving names it.
+    return acting_services(request)
 
 
 @router.get("/packages", response_model=PackageListOut, responses=documented(400),

@@ -37,7 +37,8 @@ async def start_fixity_check(
         numbers = [v.number for v in await run_in_threadpool(catalog.list_versions, found)]
     else:
         numbers = [(await run_in_threadpool(catalog.get_version, found, version)).number]
-    how = await run_in_threadpool(state.verify, found, numbers)
+    how = await run_in_threadpool(state.verify, found, numbers,
+                                  getattr(request.state, "actor", None))
     return {"package_id": found, "versions": numbers, "dispatch": how}
 
 

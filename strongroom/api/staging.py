@@ -10,6 +10,9 @@ were refused, and the folder is only taking space.
 
 Nothing else is removed: a folder with no batch id (an upload still arriving)
 or whose batch the catalog does not know is kept and reported.
+
+Clients never see the staging path: a batch document names its source
+``upload:{upload_id}/batch…`` (see ``shown_source``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,23 @@ def mark(upload_dir: Path, batch_id: str) -> None:
         os.replace(temporary, upload_dir / MARKER)
     except OSError:
         _log.warning("could not mark staged upload %s with its batch %s", upload_dir, batch_id)
+
+
+def shown_source(source: str, staging: Path) -> str:
+    """A batch's ``source`` as a client may see it: ``upload:{upload_id}/…`` for an
+    uploaded batch, ``folder:{name}`` for one submitted from a folder on the server
+    (its path says how the server's disks are laid out). Raises nothing."""
+    path = Path(source)
+    try:
+        return "upload:" + path.relative_to(staging).as_posix()
+    except ValueError:
+        return "folder:" + path.name
+
+
+def client_view(report: dict[str, Any], staging: Path) -> dict[str, Any]:
+    """The batch document of ``strongroom.reports.batch_report`` as the API shows it:
+    the same, with the source named by ``shown_source``."""
+    return {**report, "source": shown_source(report["source"], staging)}
 
 
 @dataclass(frozen=True)

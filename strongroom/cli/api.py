@@ -21,10 +21,13 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from strongroom.api import create_app
+    from strongroom.api.server import serve_options
+    from strongroom.settings import Settings
 
+    settings = Settings.from_env()
     # Access logs name the method and path, never a header: tokens stay out of logs.
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False,
-                server_header=False, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                **serve_options(settings.api_header_timeout, settings.api_upload_timeout))
 
 
 @main.group()
@@ -34,7 +37,9 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
-@click.option("--name", required=True, help="Who or what holds the token.")
+@click.option("--name", required=True,
+              help="Who or what holds the token; unique among live tokens, and the name "
+                   "the audit log gives what the token does.")
 @json_option
 @command_errors
 def token_create(role: str, name: str, as_json: bool) -> None:
@@ -55,7 +60,7 @@ def token_create(role: str, name: str, as_json: bool) -> None:
 @json_option
 @command_errors
 def token_revoke(token_ref: str, as_json: bool) -> None:
-    """Revoke the live tokens with this id or name; they stop working at once."""
+    """Revoke the one live token with this id or name; it stops working at once."""
     revoked = _services().catalog.revoke_token(token_ref)
     document = {"revoked": [t.to_dict() for t in revoked]}
 
@@ -70,13 +75,15 @@ def token_revoke(token_ref: str, as_json: bool) -> None:
 @json_option
 @command_errors
 def token_list(as_json: bool) -> None:
-    """List tokens (never their secrets), live and revoked."""
+    """List tokens (never their secrets), live and revoked, with their last use
+    (to the minute)."""
     document = {"tokens": [t.to_dict() for t in _services().catalog.list_tokens()]}
 
     def human(doc: dict[str, Any]) -> None:
         for t in doc["tokens"]:
             state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "live"
-            click.echo(f"{t['token_id']}  {t['role']:<9} {t['name']}  {state}")
+            used = f"last used {t['last_used_at']}" if t["last_used_at"] else "never used"
+            click.echo(f"{t['token_id']}  {t['role']:<9} {t['name']}  {state}, {used}")
         click.echo(f"{len(doc['tokens'])} tokens")
         sys.stdout.flush()
 

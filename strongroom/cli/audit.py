@@ -31,20 +31,29 @@ def audit() -> None:
 
 @audit.command("log")
 @click.option("--package", help="Only the events of this package (id or identifier).")
+@click.option("--agent", "agent_name", metavar="NAME",
+              help="Only the events caused by this agent (a token's name, a user, a worker "
+                   "host, scheduler), directly or on its behalf.")
 @json_option
 @command_errors
-def audit_log(package: str | None, as_json: bool) -> None:
-    """Print audit events in chain order."""
-    from strongroom.reports import event_report
+def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> None:
+    """Print audit events in chain order, each with who caused it."""
+    from ingest.audit import caused_by
+    from strongroom.reports import describe_actor, event_report
 
     services = _services()
     package_id = services.catalog.resolve_package(package) if package else None
-    document = {"events": [event_report(e) for e in services.catalog.events(package_id)]}
+    events = services.catalog.events(package_id)
+    if agent_name is not None:
+        events = (e for e in events if caused_by(e, agent_name))
+    document = {"events": [event_report(e) for e in events]}
 
     def human(doc: dict[str, Any]) -> None:
         for e in doc["events"]:
             subject = e["package_id"] and f"{e['package_id']} v{e['version']}" or e["batch_id"] or ""
-            click.echo(f"{e['seq']:>6} {e['occurred_at']} {e['event_type']:<27} {e['outcome']:<8} {subject}")
+            who = describe_actor(e["actor"]) if e["actor"] else "(not recorded)"
+            click.echo(f"{e['seq']:>6} {e['occurred_at']} {e['event_type']:<27} {e['outcome']:<8} "
+                       f"{subject}  by {who}")
 
     _emit(as_json, document, human)
 

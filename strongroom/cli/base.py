@@ -74,18 +74,36 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _services():  # type: ignore[no-untyped-def]
-    from strongroom.bootstrap import build_services
-    from strongroom.settings import Settings
-
-    return build_services(Settings.from_env())
+    return _settings_and_services()[1]
 
 
 def _settings_and_services():  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
     from strongroom.bootstrap import build_services
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    return settings, build_services(settings)
+    return settings, replace(build_services(settings), actor=cli_actor())
+
+
+def cli_actor():  # type: ignore[no-untyped-def]
+    """Who runs this command, for the audit log: ``--agent NAME`` (or
+    STRONGROOM_AGENT), a service account; else the operating-system user."""
+    import getpass
+    import os
+
+    from ingest.models import Actor
+
+    context = click.get_current_context(silent=True)
+    named = context.find_root().params.get("agent") if context is not None else None
+    if named:
+        return Actor(named, kind="service")
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry for this uid
+        user = f"uid {os.getuid()}"
+    return Actor(user, kind="person")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
@@ -93,7 +111,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option("0.1.0", prog_name="strongroom")
-def main() -> None:
+@click.option("--agent", envvar="STRONGROOM_AGENT", metavar="NAME",
+              help="Name the audit log gives whoever runs this command (a service account); "
+                   "default: the operating-system user. Also STRONGROOM_AGENT.")
+def main(agent: str | None) -> None:
     """Strongroom: archival ingest and preservation.
 
     Batches of documents go in; immutable, verified BagIt packages come out,

@@ -18,6 +18,7 @@ from strongroom.cli.base import (
     main,
 )
 from strongroom.cli.replicas import anchor_after
+from strongroom.reports import describe_actor
 
 if TYPE_CHECKING:
     from ingest.pipeline import Services
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 
 def _print_batch(report: dict[str, Any]) -> None:
     click.echo(f"batch {report['batch_id']}")
+    by = report.get("submitted_by")
+    if by or report.get("claimed_submitter"):
+        who = describe_actor(by) if by else "unknown"
+        claim = report.get("claimed_submitter")
+        click.echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
     for f in report["findings"]:
         click.echo(f"  batch: {f['code']}: {f['message']}")
     for item in report["items"]:
@@ -73,7 +79,7 @@ def _dispatcher(settings: Settings, services: Services,
     if settings.broker_url:
         from strongroom.celery_entry import worker_settings
 
-        return CeleryDispatcher(worker_settings(settings))
+        return CeleryDispatcher(worker_settings(settings), requested_by=services.actor)
     return InProcessDispatcher(services, concurrency=settings.concurrency,
                                max_attempts=settings.max_attempts,
                                backoff=settings.retry_backoff, on_result=on_result)

@@ -20,6 +20,7 @@ from tests.integration.services import createdb, dropdb, postgres_url, require_l
 SHARED = (
     "test_a_catalog_one_revision_behind_is_upgraded_when_opened",
     "test_a_catalog_migrated_by_a_newer_release_is_refused",
+    "test_catalog_before_actors_upgrades_with_its_chain_intact_and_one_live_token_per_name",
     "test_processes_starting_together_on_a_new_catalog_end_with_one_migrated_catalog",
 )
 # Collected here, they resolve ``catalog_url``/``new_catalog_urls`` to the fixtures below.

@@ -27,6 +27,8 @@ def test_serve_runs_uvicorn_with_the_app(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     assert isinstance(calls[0]["app"], FastAPI)
     assert (calls[0]["host"], calls[0]["port"]) == (host, port)
+    # h11 with a clock on headers and bodies (STRONGROOM_API_HEADER/UPLOAD_TIMEOUT)
+    assert (calls[0]["http"].header_timeout, calls[0]["http"].upload_timeout) == (30.0, 900.0)
 
 
 def test_serve_refuses_a_bad_port() -> None:

@@ -30,7 +30,7 @@ def _routes(api: Api) -> list[tuple[str, str, dict, set[str], int]]:
     v1 = f"/packages/{package}/versions/1"
     return [
         ("POST", "/batches", body, SUBMIT, 202),
-        ("GET", f"/batches/{batch['batch_id']}", {}, SUBMIT, 200),
+        ("GET", f"/batches/{batch['batch_id']}", {}, SUBMIT | {"auditor"}, 200),
         ("GET", "/packages", {}, READ, 200),
         ("GET", f"/packages/{package}", {}, READ, 200),
         ("GET", f"{v1}/bag", {}, READ, 200),

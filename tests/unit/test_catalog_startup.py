@@ -108,6 +108,59 @@ def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str)
     assert schema_differences(catalog_url) == []
 
 
+def test_catalog_before_actors_upgrades_with_its_chain_intact_and_one_live_token_per_name(
+        catalog_url: str) -> None:
+    """Migration 0007 on a catalog of the release before it: events recorded without
+    an actor still verify beside new ones that have one, and two live tokens that
+    shared a name both keep working under names of their own."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from ingest.audit import GENESIS, seal, verify_chain
+    from ingest.errors import InputError
+    from ingest.models import Actor, EventType, NewEvent, Outcome
+
+    upgrade_with_alembic_to(catalog_url, ["0004", "0005", "0006"])
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    old = seal(NewEvent(EventType.ACCESSION, Outcome.SUCCESS, "strongroom/0.1.0", at,
+                        batch_id="b-1"), seq=1, event_id="e-1", prev_hash=GENESIS)
+    engine = database.create_engine_for(catalog_url)
+    try:
+        stored_at = at if engine.dialect.name == "postgresql" else at.replace(tzinfo=None)
+        tables = sa.MetaData()
+        events = sa.Table("events", tables, autoload_with=engine)
+        tokens = sa.Table("api_tokens", tables, autoload_with=engine)
+        with engine.begin() as connection:
+            connection.execute(events.insert().values(
+                seq=1, event_id=old.event_id, event_type=old.event_type, outcome=old.outcome,
+                agent=old.agent, occurred_at=stored_at, batch_id=old.batch_id, detail=old.detail,
+                prev_hash=old.prev_hash, hash=old.hash))
+            connection.execute(text("UPDATE audit_head SET seq = 1, hash = :hash"),
+                               {"hash": old.hash})
+            for n, token_id in enumerate(("aaaaaaaa-0001", "bbbbbbbb-0002")):
+                connection.execute(tokens.insert().values(
+                    token_id=token_id, name="alice", role="submitter", secret_sha256=f"{n}" * 64,
+                    created_at=stored_at.replace(minute=n)))
+    finally:
+        engine.dispose()
+
+    catalog = SqlCatalog.from_url(catalog_url)
+    try:
+        bob = Actor("bob", kind="person")
+        catalog.append([NewEvent(EventType.VALIDATION, Outcome.SUCCESS, "strongroom/0.1.0", at,
+                                 batch_id="b-1", actor=bob)])
+        chain = list(catalog.events())
+        assert verify_chain(chain).ok
+        assert [e.actor for e in chain] == [None, bob]
+        names = {t.token_id: t.name for t in catalog.list_tokens()}
+        assert names == {"aaaaaaaa-0001": "alice", "bbbbbbbb-0002": "alice~bbbbbbbb"}
+        with pytest.raises(InputError):
+            catalog.create_token("alice", "reader")
+    finally:
+        catalog.engine.dispose()
+
+
 def test_a_catalog_migrated_by_a_newer_release_is_refused(catalog_url: str) -> None:
     SqlCatalog.from_url(catalog_url).engine.dispose()
     engine = database.create_engine_for(catalog_url)

@@ -75,6 +75,9 @@ class FakeCatalog:
         self.idle_before.append(idle_before)
         return self.stuck
 
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        return BatchRecord(batch_id=batch_id, source="/batches/b", submitted_at=NOW)
+
     def record_requeue(self, item_ids: list[str]) -> int:
         self.requeued.append(list(item_ids))
         return len(item_ids)
@@ -85,8 +88,17 @@ def accepted(attempts: int = 0) -> ItemRecord:
                       attempts=attempts, updated_at=NOW)
 
 
-def services_with(catalog: FakeCatalog) -> SimpleNamespace:
-    return SimpleNamespace(catalog=catalog, clock=SimpleNamespace(now=lambda: NOW))
+@dataclass(frozen=True)
+class FakeServices:
+    """The part of ``Services`` the tasks use (a dataclass: a task gives it its actor)."""
+
+    catalog: Any
+    clock: Any
+    actor: Any = None
+
+
+def services_with(catalog: FakeCatalog) -> FakeServices:
+    return FakeServices(catalog=catalog, clock=SimpleNamespace(now=lambda: NOW))
 
 
 def no_services() -> Any:
