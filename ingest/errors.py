@@ -14,7 +14,8 @@ them in one place each.
     │   ├── TargetUnwritable        fetch refuses a link, folder, device or existing file, or cannot write
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
     │   ├── CommitRecordsMissing    catalog rebuild refuses a store with no commit record at all
-    │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   ├── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   └── ContentRefused          a submitted file is a link, a special file or changed since listed
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
@@ -77,6 +78,16 @@ class ArchiveRefused(InputError):
         self.findings = tuple(findings)
 
 
+class ContentRefused(InputError):
+    """A submitted file, at the moment of reading, is a link, not a regular file,
+    or not the file that was listed; ``finding`` says which (SYMLINK_REFUSED,
+    FILE_TYPE_REFUSED, FILE_CHANGED)."""
+
+    def __init__(self, finding: object) -> None:
+        super().__init__(getattr(finding, "message", str(finding)))
+        self.finding = finding
+
+
 class NotFound(StrongroomError):
     """Something asked for by id does not exist."""
 
@@ -118,7 +129,14 @@ class CatalogUnavailable(StorageError):
 
 
 class PackageBusy(StrongroomError):
-    """Another item is writing the next version of this package. Worth a retry."""
+    """Another item is writing the next version of this package. Worth a retry.
+    ``holder`` and ``number`` name the item and the version it claimed, when known."""
+
+    def __init__(self, message: str, *, holder: str | None = None,
+                 number: int | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.number = number
 
 
 class QueueUnavailable(StrongroomError):

@@ -80,6 +80,7 @@ def show(package: str, as_json: bool) -> None:
 def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None:
     """Re-read and re-hash every stored byte and tag file of the packages' versions."""
     from ingest.fixity_audit import verify_packages
+    from ingest.stuck import crash_remains
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
@@ -87,16 +88,25 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
     results = verify_packages(services, None if all_packages else list(packages),
                               concurrency=settings.concurrency)
     anchor_after(services)
-    document = {"results": [r.to_dict() for r in results]}
+    document: dict[str, Any] = {"results": [r.to_dict() for r in results]}
+    remains = None
+    if all_packages:
+        # Everything, said once: crashed ingests that hold packages up are shown too.
+        remains = crash_remains(services.catalog, services.locations, services.clock.now(),
+                                services.stuck_after)
+        document.update(remains.to_dict())
 
     def human(doc: dict[str, Any]) -> None:
         for r in doc["results"]:
             click.echo(f"{r['status']:<6} {r['package_id']} v{r['version']}")
             for f in r["findings"]:
                 click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+        from strongroom.cli.fixity import _human_remains
+        _human_remains(doc)
 
     _emit(as_json, document, human)
-    sys.exit(EXIT_PROBLEMS if any(r.status == "failed" for r in results) else EXIT_OK)
+    failed = any(r.status == "failed" for r in results) or bool(remains and remains.found)
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
 @main.command()
