@@ -79,6 +79,10 @@ class ObjectStore(Protocol):
         A no-op where every write is durable when it returns (S3).
         Raises StorageUnavailable."""
 
+    def abandoned_writes(self, idle_since: datetime) -> list[ObjectInfo]:
+        """What writes killed by a crash left and nothing touched since
+        ``idle_since`` (what ``sweep_abandoned`` removes), with sizes."""
+
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Remove the remains of writes abandoned by a crash (never committed) that
         nothing has touched since ``idle_since``; return how many. A write in
@@ -151,14 +155,25 @@ class Catalog(Protocol):
         crash). Raises PackageBusy while another item holds an uncommitted claim.
         """
 
+    def touch_item(self, item_id: str) -> None:
+        """Show that an accepted item is being worked on (not stuck)."""
+
+    def take_over_claim(self, package_id: str, number: int, holder: str, idle_before: datetime,
+                        finding: Finding, events: Sequence[NewEvent] = ()) -> bool:
+        """Drop the claim of a stuck item (accepted, not updated since
+        ``idle_before``), failing it with ``finding``; False when not stuck."""
+
     def release_version(self, package_id: str, number: int, item_id: str) -> None:
         """Give up an uncommitted claim (the item turned out unchanged or bad)."""
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: "Sequence[CopyRecord]" = ()) -> bool:
+                       copies: "Sequence[CopyRecord]" = (), *,
+                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored and
         append ``events``, in one transaction. Returns False when that version was
-        already committed (a duplicate task): nothing is written then."""
+        already committed (a duplicate task): nothing is written then. With
+        ``unchanged_events``, returns False too after marking the item unchanged
+        (with those events) when the latest version now has the same content."""
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
         """The newest committed version, or None."""

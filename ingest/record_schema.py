@@ -291,6 +291,10 @@ def _check_schema(name: str, document: Mapping[str, Any]) -> None:
         raise SchemaBroken(f"schema {name!r} is not a valid JSON Schema: {exc.message}") from exc
 
 
+#: Schema families that describe something other than a record: never chosen for items.
+_NOT_RECORD_SCHEMAS = ("batch/",)
+
+
 class SchemaSet:
     """Named JSON Schemas (draft 2020-12) that resolve ``$ref`` only among themselves."""
 
@@ -346,6 +350,12 @@ class SchemaSet:
     def names(self) -> list[str]:
         """The schema names, sorted: ``["archival-record/v1", "batch/v1"]``."""
         return sorted(self._documents)
+
+    def record_names(self) -> list[str]:
+        """The names of the schemas an item's metadata may be validated against:
+        every schema but those describing something else (``batch/…``, the
+        schema of batch.json), sorted."""
+        return [name for name in self.names() if not name.startswith(_NOT_RECORD_SCHEMAS)]
 
     def document(self, name: str) -> dict[str, Any]:
         """A copy of the named schema document. Raises KeyError for an unknown name."""

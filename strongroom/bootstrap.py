@@ -26,4 +26,5 @@ def build_services(settings: Settings) -> Services:
         schemas=SchemaSet.default(),
         source_organization=settings.source_organization,
         replicas=replicas,
+        stuck_after=settings.stuck_after,
     )

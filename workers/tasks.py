@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from celery import Task
@@ -28,6 +27,7 @@ from ingest.fixity_audit import check_copy, enqueue_due, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
+from ingest.stuck import stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.celery_base import StrongroomCelery
 from workers.reliability import (
@@ -265,7 +265,7 @@ def requeue_stuck_items_task(task: Task) -> int:
     settings = app.worker_settings
     try:
         services = app.services()
-        idle_before = services.clock.now() - timedelta(seconds=settings.stuck_after)
+        idle_before = stuck_before(services.clock.now(), settings.stuck_after)
         stuck = services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT)
         ids = [item.item_id for item in stuck]
         if not ids:
