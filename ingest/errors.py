@@ -29,7 +29,6 @@ them in one place each.
     ├── PackageBusy                 another item holds this package's next version (retry)
     ├── ItemFinished                the item already has a final status (a late duplicate task)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
-    ├── AuditChainBroken            an audit event fails its hash chain
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
     ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
@@ -146,10 +145,6 @@ class QueueUnavailable(StrongroomError):
 
 class ItemFinished(StrongroomError):
     """The item already has a final status: a duplicate task arrived late. Nothing to do."""
-
-
-class AuditChainBroken(StrongroomError):
-    """An audit event does not match its hash chain."""
 
 
 class PresignUnsupported(StrongroomError):

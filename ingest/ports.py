@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
+from ingest.copies import CopyRecord
 from ingest.findings import Finding
+from ingest.fixity_policy import (
+    CopyState,
+    CopyTally,
+    OrderKey,
+    PlannedCheck,
+    RecordedCheck,
+)
 from ingest.models import (
     AuditEvent,
     BatchRecord,
@@ -23,17 +31,6 @@ from ingest.models import (
     StoredFile,
     VersionRecord,
 )
-
-if TYPE_CHECKING:
-    from ingest.fixity_policy import (
-        CopyState,
-        CopyTally,
-        OrderKey,
-        PlannedCheck,
-        RecordedCheck,
-    )
-    from ingest.replication import CopyRecord
-
 
 # --------------------------------------------------------------------------- objects
 
@@ -239,10 +236,6 @@ class Catalog(Protocol):
         Raises ValueError when it exists already."""
 
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
-
-    def fixity_copies(self, locations: Sequence[str]) -> "list[CopyState]":
-        """Every committed version in each of ``locations``, with size and last checks
-        (reads every copy: small catalogs and tests)."""
 
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> "list[tuple[datetime, int]]":

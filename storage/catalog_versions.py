@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ingest.copies import CopyRecord
 from ingest.errors import (
     ItemFinished,
     PackageBusy,
@@ -24,7 +25,6 @@ from ingest.models import (
     PackageSummary,
     VersionRecord,
 )
-from ingest.replication import CopyRecord
 from storage.audit_log import append_events
 from storage.tables import File, Item, Package, Version
 from storage.catalog_rows import (

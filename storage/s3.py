@@ -74,16 +74,13 @@ from botocore.exceptions import (
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.s3_client import make_client
-from storage.s3_upload import (  # noqa: F401  (MiB, GiB, part_size_for, composite_sha256: public here too)
+from storage.s3_upload import (
     MAX_PART_SIZE,
     MAX_SINGLE_PUT,
     MIN_PART_SIZE,
-    GiB,
     MiB,
     S3ObjectWriter,
     _b64_of_hex,
-    composite_sha256,
-    part_size_for,
 )
 
 _CHECKSUM_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Task
 
@@ -29,6 +29,7 @@ from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
 from ingest.stuck import stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
+from workers.celery_base import StrongroomCelery
 from workers.reliability import (
     TASK_ANCHOR_AUDIT,
     FIXITY_PLAN_EVERY,
@@ -43,9 +44,6 @@ from workers.reliability import (
     lost_attempts_bound,
     retry_delay,
 )
-
-if TYPE_CHECKING:
-    from workers.celery_app import StrongroomCelery
 
 log = logging.getLogger(__name__)
 

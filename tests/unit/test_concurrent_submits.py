@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.clock import FixedClock
-from ingest.metadata import SchemaSet
 from ingest.models import EventType, ItemStatus, VersionRecord
 from ingest.pipeline import IngestResult, Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, PACKAGE, PAYLOAD, write_item

@@ -24,10 +24,10 @@ import ingest.pipeline as pipeline
 from ingest.clock import FixedClock
 from ingest.errors import PackageBusy, PackageNotFound, StorageUnavailable
 from ingest.fixity_audit import verify_version
-from ingest.metadata import SchemaSet
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore

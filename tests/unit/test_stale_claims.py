@@ -27,9 +27,9 @@ import pytest
 
 from ingest.clock import FixedClock
 from ingest.errors import PackageBusy
-from ingest.metadata import SchemaSet
 from ingest.models import ItemStatus
 from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_pipeline import PACKAGE, PAYLOAD, write_item
