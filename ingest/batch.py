@@ -28,8 +28,9 @@ from typing import Any
 
 from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
-from ingest.metadata import SchemaSet, parse_metadata
+from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
+from ingest.record_schema import SchemaSet
 from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
 
 BATCH_METADATA = "batch.json"

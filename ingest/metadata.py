@@ -197,9 +197,4 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-# The schema side lives in ingest.record_schema. ingest.pipeline and ingest.batch still import
-# SchemaSet from here; once they import it from ingest.record_schema this line goes, and
-# record_schema imports parse_metadata at its top.
-from ingest.record_schema import SchemaSet  # noqa: E402
-
-__all__ = ["MAX_DEPTH", "MAX_METADATA_BYTES", "SchemaSet", "canonical_record", "parse_metadata"]
+__all__ = ["MAX_DEPTH", "MAX_METADATA_BYTES", "canonical_record", "parse_metadata"]

@@ -38,7 +38,7 @@ from ingest.commit_records import record_commit
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
-from ingest.metadata import SchemaSet, canonical_record, parse_metadata
+from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
     SOFTWARE_AGENT,
     Actor,
@@ -53,7 +53,9 @@ from ingest.models import (
     package_id_for,
 )
 from ingest.ports import Catalog, Clock, ObjectStore
-from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
+from ingest.copies import VERIFIED, CopyRecord
+from ingest.record_schema import SchemaSet
+from ingest.replication import CopyWriters, check_copy, put_everywhere
 from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
 

@@ -34,6 +34,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ingest.errors import SchemaBroken
 from ingest.findings import Finding, json_pointer
+from ingest.metadata import parse_metadata  # the same limits as for records
 
 SCHEMA_BASE_URI = "https://strongroom.invalid/schemas/"
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -392,7 +393,6 @@ def _schema_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, Trave
 
 @functools.lru_cache(maxsize=1)
 def _shipped_schema_set() -> SchemaSet:
-    from ingest.metadata import parse_metadata  # the same limits as for records; imported late (cycle)
 
     documents: dict[str, dict[str, Any]] = {}
     for name, entry in _schema_files(importlib.resources.files("schemas"), ""):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# The copy notes are ingest.copies'; ingest.pipeline still imports these two from here.
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.models import StoredFile
@@ -86,4 +85,4 @@ def check_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> 
     return how
 
 
-__all__ = ["VERIFIED", "CopyRecord", "CopyWriters", "check_copy", "put_everywhere"]
+__all__ = ["CopyWriters", "check_copy", "put_everywhere"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -20,9 +20,6 @@ from strongroom.cli.base import (
     main,
 )
 from strongroom.cli.replicas import anchor_after
-
-if TYPE_CHECKING:
-    pass
 
 
 # --------------------------------------------------------------------------- list / show
