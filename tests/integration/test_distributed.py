@@ -157,10 +157,10 @@ class Catalog:
     def pending_versions(self) -> int:
         return self._rows("SELECT count(*) FROM versions WHERE state = 'pending'")[0][0]
 
-    def events_per_item(self, event_type: str) -> Counter[str]:
+    def events_per_item(self, event_type: str, outcome: str = "success") -> Counter[str]:
         return Counter(dict(self._rows(
-            "SELECT item_id, count(*) FROM events WHERE event_type = %s GROUP BY item_id",
-            event_type)))
+            "SELECT item_id, count(*) FROM events WHERE event_type = %s AND outcome = %s"
+            " GROUP BY item_id", event_type, outcome)))
 
 
 def make_batch(folder: Path, count: int, *, tag: str, bad: int = 0) -> Path:
@@ -180,7 +180,8 @@ def make_batch(folder: Path, count: int, *, tag: str, bad: int = 0) -> Path:
 
 def assert_each_item_stored_exactly_once(catalog: Catalog, batch_id: str) -> dict[str, Any]:
     """Every good item stored with version 1, one committed version per package and
-    exactly one ingestion event per stored item; returns the items."""
+    exactly one successful ingestion event per stored item (an attempt that failed
+    before a requeue leaves its failure event too); returns the items."""
     items = catalog.items(batch_id)
     stored = {i: row for i, row in items.items() if row["status"] == "stored"}
     versions = catalog.committed_versions()
