@@ -202,10 +202,32 @@ def test_settings_reach_the_worker_and_a_missing_broker_is_refused() -> None:
         Settings.from_env({"STRONGROOM_STUCK_AFTER": "0"})
 
 
+@pytest.mark.parametrize("command", ["worker", "beat"])
+@pytest.mark.parametrize("env, args, level", [
+    ({}, [], "INFO"),
+    ({"STRONGROOM_LOG_LEVEL": "debug"}, [], "DEBUG"),
+    ({"STRONGROOM_LOG_LEVEL": "debug"}, ["--loglevel", "ERROR"], "ERROR"),  # the option wins
+])
+def test_strongroom_log_level_is_the_default_loglevel_of_worker_and_beat(
+        tmp_path: Path, monkeypatch: MonkeyPatch, command: str, env: dict[str, str],
+        args: list[str], level: str) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    argv: list[list[str]] = []
+    monkeypatch.setattr(celery_app, "run_command", lambda app, args: argv.append(args) or 0)
+    result = CliRunner().invoke(main, [command, *args], env={
+        "STRONGROOM_DATA_DIR": str(tmp_path / "data"),
+        "STRONGROOM_BROKER_URL": "redis://127.0.0.1:1/13", **env})
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert argv[0][0] == command and f"--loglevel={level}" in argv[0]
+
+
 def test_every_worker_setting_is_documented() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in ("STRONGROOM_STUCK_AFTER", "STRONGROOM_SWEEP_EVERY",
-                 "STRONGROOM_VISIBILITY_TIMEOUT", "STRONGROOM_BROKER_URL"):
+                 "STRONGROOM_VISIBILITY_TIMEOUT", "STRONGROOM_BROKER_URL", "STRONGROOM_LOG_LEVEL"):
         assert name in KNOWN_VARIABLES
         assert f"#{name}=" in example
 
