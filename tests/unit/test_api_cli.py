@@ -65,8 +65,12 @@ def test_serve_logs_at_the_level_of_strongroom_log_level(
     assert root_logger_restored.level == logging.getLevelName(level.upper())
 
 
-def test_serve_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+def test_serve_refuses_an_unknown_log_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(app))
     result = CliRunner().invoke(main, ["serve"], env={"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
                                                       "STRONGROOM_LOG_LEVEL": "chatty"})
     assert result.exit_code == 2
-    assert "STRONGROOM_LOG_LEVEL" in result.output
+    assert "STRONGROOM_LOG_LEVEL" in result.output and started == []
