@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ingest.errors import AuditChainBroken
 from ingest.models import Actor, AuditEvent, NewEvent
 
 #: ``prev_hash`` of the first event of every chain.
@@ -182,11 +181,6 @@ class ChainReport:
     head: str
     first_bad_seq: int | None = None
     reason: str | None = None
-
-    def raise_if_broken(self) -> None:
-        """Raises AuditChainBroken naming the first bad event, when there is one."""
-        if not self.ok:
-            raise AuditChainBroken(f"audit event {self.first_bad_seq}: {self.reason}")
 
 
 def verify_chain(events: Iterable[AuditEvent]) -> ChainReport:

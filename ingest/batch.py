@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import BatchUnreadable
+from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
-from ingest.metadata import SchemaSet, parse_metadata
+from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
+from ingest.record_schema import SchemaSet
+from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
 
 BATCH_METADATA = "batch.json"
 ITEM_METADATA = "metadata.json"
@@ -55,6 +57,8 @@ class PayloadEntry:
     path: str      # relative to the item, '/'-separated, original name
     source: Path   # absolute
     size: int
+    #: what the scan saw; the read refuses any other file (FILE_CHANGED)
+    identity: FileIdentity | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
     return BatchLayout(root=root, fields=fields, items=tuple(items), findings=tuple(findings))
 
 
-def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024) -> ItemScan:
+def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
+              within: Path | None = None) -> ItemScan:
     """Walk an item folder and sort what is in it into metadata, payload and problems.
 
     ``metadata.json`` at the item root is the metadata; every other regular
@@ -131,9 +136,13 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024) -> ItemS
     ``FILE_TYPE_REFUSED`` (found "named pipe", "socket", "device" or "folder"
     for a folder named metadata.json), ``FILE_UNREADABLE``, ``PATH_UNSAFE``,
     ``NAME_COLLISION`` and ``PAYLOAD_EMPTY``. Refused files are not payload.
-    Raises nothing for problems inside the folder.
+    Raises nothing for problems inside the folder. ``within`` is the batch
+    folder holding the item: ``metadata.json`` is then read walking from it, so
+    that an item folder swapped for a link is refused too.
     """
     root = Path(os.path.abspath(item_dir))
+    base, hidden = (root, 0) if within is None else (Path(os.path.abspath(within)), 1)
+    above = root.name + "/" if hidden else ""
     findings: list[Finding] = []
     payload: list[PayloadEntry] = []
     metadata: bytes | None = None
@@ -168,7 +177,8 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024) -> ItemS
 
             if not prefix and entry.name == ITEM_METADATA:
                 metadata_seen = True
-                metadata, problems = _item_metadata(entry, kind, max_metadata_bytes)
+                metadata, problems = _item_metadata(entry, kind, max_metadata_bytes,
+                                                    base, above, hidden)
                 findings += problems
                 continue
 
@@ -186,13 +196,14 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024) -> ItemS
                 subfolders.append((entry.path, rel, refused))
                 continue
             try:
-                size = entry.stat(follow_symlinks=False).st_size
+                identity = FileIdentity.of(entry.stat(follow_symlinks=False))
                 _check_readable(entry.path)
             except OSError as exc:
                 findings.append(_unreadable(rel, exc))
                 continue
             if not refused:
-                payload.append(PayloadEntry(path=rel, source=Path(entry.path), size=size))
+                payload.append(PayloadEntry(path=rel, source=Path(entry.path), size=identity.size,
+                                            identity=identity))
         # Reversed, so that the first name in sorted order is walked first.
         pending.extend(reversed(subfolders))
 
@@ -238,14 +249,7 @@ def _kind(entry: os.DirEntry[str]) -> str:
         return "folder"
     if entry.is_file(follow_symlinks=False):
         return "file"
-    mode = entry.stat(follow_symlinks=False).st_mode
-    if stat.S_ISFIFO(mode):
-        return "named pipe"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    return "special file"
+    return kind_of_mode(entry.stat(follow_symlinks=False).st_mode)
 
 
 def _name_findings(rel: str, name: str, refused_above: bool) -> list[Finding]:
@@ -256,38 +260,21 @@ def _name_findings(rel: str, name: str, refused_above: bool) -> list[Finding]:
     return [replace(f, path=display_path(rel)) for f in check_relative_path(name)]
 
 
-def _read_capped(path: str, limit: int) -> bytes:
-    """Up to ``limit`` bytes of a regular file, refusing to open a link."""
-    # O_NOFOLLOW: the entry was a regular file when listed; if a link has
-    # replaced it since, opening fails instead of reading the target.
-    # O_NONBLOCK: a named pipe put in its place cannot hang the read.
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        chunks: list[bytes] = []
-        remaining = limit
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1024 * 1024))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def _check_readable(path: str) -> None:
     """Open and close a payload file, so a permission problem shows now, not mid-ingest."""
     os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
 
 
-def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int) -> tuple[bytes | None, list[Finding]]:
+def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int, base: Path, above: str,
+                   hidden: int) -> tuple[bytes | None, list[Finding]]:
     if kind == "symlink":
         return None, [Finding("SYMLINK_REFUSED", path=ITEM_METADATA)]
     if kind != "file":
         return None, [Finding("FILE_TYPE_REFUSED", path=ITEM_METADATA, found=kind)]
     try:
-        raw = _read_capped(entry.path, limit + 1)
+        raw = read_submitted(base, above + ITEM_METADATA, limit + 1, _seen(entry), hidden=hidden)
+    except ContentRefused as refused:
+        return None, [refused.finding]  # type: ignore[list-item]
     except OSError as exc:
         return None, [_unreadable(ITEM_METADATA, exc)]
     if len(raw) > limit:
@@ -303,7 +290,10 @@ def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], l
     if kind != "file":
         return {}, [_batch_invalid(f"it is a {kind}, not a file")]
     try:
-        raw = _read_capped(entry.path, MAX_BATCH_METADATA_BYTES + 1)
+        raw = read_submitted(os.path.dirname(entry.path), BATCH_METADATA,
+                             MAX_BATCH_METADATA_BYTES + 1, _seen(entry))
+    except ContentRefused as refused:
+        return {}, [refused.finding]  # type: ignore[list-item]
     except OSError as exc:
         return {}, [_batch_invalid(f"it could not be read: {exc.strerror or exc}")]
     if len(raw) > MAX_BATCH_METADATA_BYTES:
@@ -314,6 +304,14 @@ def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], l
     if problems or fields is None:
         return {}, [_batch_problem(p) for p in problems] or [_batch_invalid("it holds no JSON object")]
     return fields, []
+
+
+def _seen(entry: os.DirEntry[str]) -> FileIdentity | None:
+    """What the listing saw of a file, or None when that cannot be said."""
+    try:
+        return FileIdentity.of(entry.stat(follow_symlinks=False))
+    except OSError:
+        return None
 
 
 def _batch_problem(problem: Finding) -> Finding:

@@ -11,9 +11,11 @@ them in one place each.
     ├── InputError                  the caller's input cannot be used at all (exit 2)
     │   ├── BatchUnreadable         the batch folder is missing or unreadable
     │   ├── TargetNotEmpty          fetch refuses to write into a non-empty folder
+    │   ├── TargetUnwritable        fetch refuses a link, folder, device or existing file, or cannot write
     │   ├── CatalogNotEmpty         catalog rebuild refuses a database that holds a catalog
     │   ├── CommitRecordsMissing    catalog rebuild refuses a store with no commit record at all
-    │   └── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   ├── ArchiveRefused          an uploaded zip or tar is unsafe, too large or unreadable
+    │   └── ContentRefused          a submitted file is a link, a special file or changed since listed
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
@@ -27,8 +29,8 @@ them in one place each.
     ├── PackageBusy                 another item holds this package's next version (retry)
     ├── ItemFinished                the item already has a final status (a late duplicate task)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
-    ├── AuditChainBroken            an audit event fails its hash chain
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
+    ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
@@ -51,6 +53,12 @@ class TargetNotEmpty(InputError):
     """A fetch target folder already holds something."""
 
 
+class TargetUnwritable(InputError):
+    """A fetch target that is a symbolic link, a folder where a file is wanted, a
+    device or pipe, an existing file without ``--force``, or that cannot be
+    written (no such folder, no permission, a full disk). Nothing is left behind."""
+
+
 class CatalogNotEmpty(InputError):
     """A catalog rebuild was pointed at a database that already holds a catalog."""
 
@@ -67,6 +75,16 @@ class ArchiveRefused(InputError):
     def __init__(self, message: str, findings: "tuple[object, ...]" = ()) -> None:
         super().__init__(message)
         self.findings = tuple(findings)
+
+
+class ContentRefused(InputError):
+    """A submitted file, at the moment of reading, is a link, not a regular file,
+    or not the file that was listed; ``finding`` says which (SYMLINK_REFUSED,
+    FILE_TYPE_REFUSED, FILE_CHANGED)."""
+
+    def __init__(self, finding: object) -> None:
+        super().__init__(getattr(finding, "message", str(finding)))
+        self.finding = finding
 
 
 class NotFound(StrongroomError):
@@ -110,7 +128,14 @@ class CatalogUnavailable(StorageError):
 
 
 class PackageBusy(StrongroomError):
-    """Another item is writing the next version of this package. Worth a retry."""
+    """Another item is writing the next version of this package. Worth a retry.
+    ``holder`` and ``number`` name the item and the version it claimed, when known."""
+
+    def __init__(self, message: str, *, holder: str | None = None,
+                 number: int | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.number = number
 
 
 class QueueUnavailable(StrongroomError):
@@ -122,13 +147,19 @@ class ItemFinished(StrongroomError):
     """The item already has a final status: a duplicate task arrived late. Nothing to do."""
 
 
-class AuditChainBroken(StrongroomError):
-    """An audit event does not match its hash chain."""
-
-
 class PresignUnsupported(StrongroomError):
     """The object store cannot hand out presigned download URLs (only S3 stores can);
     the bytes are still served through the API."""
+
+
+class DeliveryRefused(StrongroomError):
+    """Stored bytes did not match the catalog while they were being delivered: the
+    delivery was cut short inside the damaged file's entry, so that no reader takes
+    it for whole, and a failed fixity-check event was recorded. ``findings`` say what."""
+
+    def __init__(self, findings: "tuple[object, ...] | list[object]") -> None:
+        super().__init__("; ".join(str(getattr(f, "message", f)) for f in findings))
+        self.findings = tuple(findings)
 
 
 class SchemaBroken(StrongroomError):

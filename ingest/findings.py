@@ -33,6 +33,7 @@ CATALOGUE: dict[str, str] = {
     "FILE_TYPE_REFUSED": "{path!r} is a {found}, not a regular file",
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
+    "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
@@ -51,6 +52,9 @@ CATALOGUE: dict[str, str] = {
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
     "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",
+    "CLAIM_TAKEN_OVER": "this item stopped writing version {version} (no progress for over {idle} s: its process is gone); item {by} took the version over, submit again if needed",
+    "ITEM_STUCK": "item {path!r} has made no progress for over {idle} s; its worker is gone: requeue it",
+    "STAGING_LEFTOVER": "{path!r} ({size} bytes) was left by a write that never finished; `fixity reconcile --sweep-abandoned HOURS` removes it",
     "ANCHORED_EVENT_MISSING": "audit event {seq} was anchored with hash {expected} but the log ends at event {last_seq}: the log was truncated",
     "ANCHORED_EVENT_CHANGED": "audit event {seq} has hash {found} but was anchored with {expected}: the log was rewritten",
     "ANCHOR_INVALID": "{path!r} under the audit anchors is not an anchor",

@@ -25,14 +25,14 @@ re-verifies every copy before it copies anything.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
 from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity_policy import (
@@ -41,44 +41,12 @@ from ingest.fixity_policy import (
     SHALLOW,
     FixityPolicy,
     PlannedCheck,
-    RecordedCheck,
 )
 from ingest.fixity_planner import due_checks
-from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import Catalog, ObjectStore
+from ingest.repair import repair_version
 from ingest.verification import sealed_manifests, verify_bag
-
-if TYPE_CHECKING:
-    from ingest.repair import RepairResult
-
-
-@dataclass(frozen=True)
-class VersionCheck:
-    package_id: str
-    version: int
-    location: str
-    findings: tuple[Finding, ...]
-    tier: str = DEEP
-    octets: int = 0
-    #: the repair this check's findings set off (policy ``auto_repair``), if any
-    repair: RepairResult | None = None
-
-    @property
-    def status(self) -> str:
-        return "failed" if self.findings else "ok"
-
-    def to_dict(self) -> dict:
-        return {
-            "package_id": self.package_id,
-            "version": self.version,
-            "location": self.location,
-            "tier": self.tier,
-            "status": self.status,
-            "octets": self.octets,
-            "findings": [f.to_dict() for f in self.findings],
-            "repair": self.repair.to_dict() if self.repair else None,
-        }
 
 
 def version_prefix(package_id: str, number: int) -> str:
@@ -158,59 +126,8 @@ def check_copy(services: Services, package_id: str, number: int, location: str |
     else:
         raise ValueError(f"no fixity tier {tier!r}")
     if check.findings and policy is not None and policy.auto_repair:
-        # Imported here: repair records its checks through this module.
-        from ingest.repair import repair_version
-
         check = replace(check, repair=repair_version(services, package_id, number))
     return check
-
-
-def record_copy_check(services: Services, version: VersionRecord, location: str, tier: str,
-                      raw: Iterable[Finding], events: Iterable[NewEvent] = ()) -> VersionCheck:
-    """Record one check of one copy (its findings, located at ``location``) with a
-    PREMIS fixity-check event, after ``events``, in one transaction; it counts
-    for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
-    findings = tuple(
-        Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
-                params=f.params, location=location)
-        for f in sorted(raw, key=lambda f: (f.path or "", f.code))
-    )
-    octets = sum(f.size for f in version.files)
-    check = VersionCheck(version.package_id, version.number, location, findings,
-                         tier=tier, octets=octets)
-    now = services.clock.now()
-    event = NewEvent(
-        event_type=EventType.FIXITY_CHECK,
-        outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
-        agent=services.agent,
-        actor=services.actor,
-        occurred_at=now,
-        package_id=version.package_id,
-        version=version.number,
-        detail={
-            "location": location,
-            "tier": tier,
-            "outcome": check.status,
-            "files": len(version.files),
-            "octets": octets,
-            "digests": _digests_summary(version, tier),
-            "findings": [f.to_dict() for f in findings],
-        },
-    )
-    services.catalog.record_check(
-        RecordedCheck(version.package_id, version.number, location, tier, now, findings),
-        [*events, event])
-    return check
-
-
-def _digests_summary(version: VersionRecord, tier: str) -> dict[str, Any]:
-    """What the copy was compared with: the algorithms, and one SHA-256 over the
-    catalog's ``sha256  path`` lines, so the event pins the exact expected state."""
-    lines = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(version.files, key=lambda f: f.path))
-    return {
-        "algorithms": ["sha256", "sha512"] if tier == DEEP else ["sha256"],
-        "catalog_sha256": hashlib.sha256(lines.encode("utf-8")).hexdigest(),
-    }
 
 
 def verify_packages(services: Services, refs: Iterable[str] | None = None,

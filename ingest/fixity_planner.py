@@ -1,6 +1,6 @@
 """Which copies fall due for a check at a given moment: the planner of fixity runs.
 
-How a run chooses its deep checks (``plan_checks``), planned as if runs came
+How a run chooses its deep checks (``due_checks``), planned as if runs came
 every ``period`` (a day for cron, shorter under Celery beat):
 
 - Every copy has a *deadline*: its last deep check (of any outcome), or, never
@@ -28,8 +28,7 @@ An interval of zero turns the shallow tier off.
 
 The planner (``due_checks``) reads the copies through a ``DueSource``: the
 catalog, which answers each question with an index scan or a sum it keeps, a
-page at a time, so planning does not grow with the archive; or ``CopyList``, a
-list in memory (``plan_checks``). Either way the same rules run.
+page at a time, so planning does not grow with the archive.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ def run_allowance(policy: FixityPolicy, period: timedelta, budget: int | None) -
 
 class DueSource(Protocol):
     """What the planner asks about the copies in some locations. The catalog answers
-    from its indexes, a page at a time; ``CopyList`` from a list."""
+    from its indexes, a page at a time."""
 
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> list[tuple[datetime, int]]:
@@ -88,38 +87,6 @@ class DueSource(Protocol):
         longest unchecked first (then by key)."""
 
 
-class CopyList:
-    """A ``DueSource`` over copies in memory."""
-
-    def __init__(self, copies: Iterable[CopyState]) -> None:
-        self.copies = list(copies)
-
-    def _in(self, locations: Sequence[str]) -> list[CopyState]:
-        wanted = set(locations)
-        return [c for c in self.copies if c.location in wanted]
-
-    def fixity_backlog(self, locations: Sequence[str],
-                       collapse_before: datetime) -> list[tuple[datetime, int]]:
-        return sorted((c.deep_since, c.size) for c in self._in(locations))
-
-    def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
-                      larger_than: int | None = None, at_most: int | None = None,
-                      after: OrderKey | None = None) -> Iterator[CopyState]:
-        chosen = [c for c in self._in(locations)
-                  if (stale_before is None or not c.busy(DEEP, stale_before))
-                  and (larger_than is None or c.size > larger_than)
-                  and (at_most is None or c.size <= at_most)
-                  and (after is None or c.deep_order > after)]
-        return iter(sorted(chosen, key=lambda c: c.deep_order))
-
-    def fixity_shallow_due(self, locations: Sequence[str], checked_before: datetime,
-                           stale_before: datetime) -> Iterator[CopyState]:
-        due = [c for c in self._in(locations)
-               if c.checked_since <= checked_before
-               and not c.busy(DEEP, stale_before) and not c.busy(SHALLOW, stale_before)]
-        return iter(sorted(due, key=lambda c: (c.checked_since, c.key)))
-
-
 def steady_rate(backlog: Iterable[tuple[datetime, int]], policy: FixityPolicy,
                 as_of: datetime, period: timedelta) -> int:
     """Bytes a run must read for every deadline to be met at a steady rate.
@@ -140,12 +107,6 @@ def steady_rate(backlog: Iterable[tuple[datetime, int]], policy: FixityPolicy,
         if share > rate:
             rate = share
     return math.ceil(rate)
-
-
-def pace(copies: Iterable[CopyState], policy: FixityPolicy, as_of: datetime,
-         period: timedelta) -> int:
-    """``steady_rate`` of the copies themselves."""
-    return steady_rate(sorted((c.deep_since, c.size) for c in copies), policy, as_of, period)
 
 
 def due_checks(source: DueSource, locations: Sequence[str], as_of: datetime,
@@ -224,17 +185,6 @@ def _gets_its_own_run(first: CopyState, others: Iterator[CopyState], policy: Fix
     enough = max(0, math.ceil((deadline - as_of) / period)) + 1
     count = 1 + sum(1 for _ in islice(others, enough))
     return deadline < as_of + period * (count + 1)
-
-
-def plan_checks(copies: Iterable[CopyState], as_of: datetime, policy: FixityPolicy,
-                period: timedelta = DAY, budget: int | None = None) -> list[PlannedCheck]:
-    """Every check due at ``as_of`` among ``copies`` (``due_checks`` over a list).
-
-    Raises ValueError for a period that is not positive.
-    """
-    source = CopyList(copies)
-    locations = sorted({c.location for c in source.copies})
-    return list(due_checks(source, locations, as_of, policy, period=period, budget=budget))
 
 
 def merge_copies(streams: Iterable[Iterable[CopyState]], since: str) -> Iterator[CopyState]:

@@ -91,12 +91,6 @@ class CopyState:
         """When this copy's next deep check is due."""
         return self.deep_since + policy.window
 
-    def shallow_due(self, policy: FixityPolicy, as_of: datetime) -> bool:
-        """True when the copy has had no check of either tier for the shallow interval."""
-        if policy.shallow_interval <= timedelta(0):
-            return False
-        return as_of - self.checked_since >= policy.shallow_interval
-
     @property
     def deep_order(self) -> OrderKey:
         """Where the copy stands among those due for a deep check: earliest deadline
@@ -123,17 +117,6 @@ class PlannedCheck:
     def to_dict(self) -> dict[str, object]:
         return {"package_id": self.package_id, "version": self.number,
                 "location": self.location, "tier": self.tier, "octets": self.size}
-
-
-def is_overdue(copy: CopyState, policy: FixityPolicy, as_of: datetime) -> bool:
-    """True when the copy's deep check is past its deadline."""
-    return copy.deep_deadline(policy) < as_of
-
-
-def is_covered(copy: CopyState, policy: FixityPolicy, as_of: datetime) -> bool:
-    """True when a deep check inside the window found the copy whole (shallow
-    checks never count)."""
-    return copy.last_deep_ok is not None and as_of - copy.last_deep_ok <= policy.window
 
 
 @dataclass(frozen=True)
@@ -218,8 +201,8 @@ class CopyTally:
 
 def tally_cutoffs(policy: FixityPolicy, as_of: datetime) -> tuple[datetime, datetime]:
     """(verified since, due before): a copy deep-verified whole at or after the first
-    is covered at ``as_of``; one whose deep deadline counts from before the second
-    is overdue (``is_covered``, ``is_overdue``)."""
+    is covered at ``as_of`` (shallow checks never count); one whose deep deadline
+    counts from before the second is overdue (its ``deep_deadline`` is past)."""
     return as_of - policy.window, as_of - policy.window
 
 
@@ -230,23 +213,3 @@ def coverage_of(tally: CopyTally, overdue: Iterable[CopyState], policy: FixityPo
     return Coverage(as_of=as_of, window=policy.window, versions=tally.versions,
                     covered=tally.covered, per_location=tally.per_location,
                     overdue=tuple(overdue), overdue_total=tally.overdue)
-
-
-def coverage(copies: Iterable[CopyState], policy: FixityPolicy, as_of: datetime) -> Coverage:
-    """The coverage figure and the overdue copies, from the catalog's copies."""
-    by_version: dict[tuple[str, int], list[bool]] = {}
-    per_location: dict[str, tuple[int, int]] = {}
-    overdue = []
-    for copy in copies:
-        covered = is_covered(copy, policy, as_of)
-        by_version.setdefault((copy.package_id, copy.number), []).append(covered)
-        done, total = per_location.get(copy.location, (0, 0))
-        per_location[copy.location] = (done + covered, total + 1)
-        if is_overdue(copy, policy, as_of):
-            overdue.append(copy)
-    return Coverage(
-        as_of=as_of, window=policy.window, versions=len(by_version),
-        covered=sum(all(flags) for flags in by_version.values()),
-        per_location=per_location,
-        overdue=tuple(sorted(overdue, key=lambda c: (c.deep_deadline(policy), c.key))),
-    )

@@ -197,14 +197,4 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-# The schema side lives in ingest.record_schema; these names are part of this module's API.
-from ingest.record_schema import (  # noqa: E402
-    DATE_FORMAT,
-    DEFAULT_SCHEMA,
-    SCHEMA_BASE_URI,
-    SchemaSet,
-    is_date_or_interval,
-)
-
-__all__ = ["DATE_FORMAT", "DEFAULT_SCHEMA", "MAX_DEPTH", "MAX_METADATA_BYTES", "SCHEMA_BASE_URI",
-           "SchemaSet", "canonical_record", "is_date_or_interval", "parse_metadata"]
+__all__ = ["MAX_DEPTH", "MAX_METADATA_BYTES", "canonical_record", "parse_metadata"]

@@ -171,6 +171,16 @@ class VersionRecord:
     def payload(self) -> tuple[StoredFile, ...]:
         return tuple(f for f in self.files if f.is_payload)
 
+    def same_content(self, other: VersionRecord) -> bool:
+        """True when both versions hold the same payload (paths, sizes, both
+        digests) and the same record (``metadata/record.json``): a submission
+        identical to ``other`` is unchanged, not a new version. Tag files that
+        name the batch or the date do not count."""
+        def content(v: VersionRecord) -> set[tuple[str, int, str, str]]:
+            return {(f.path, f.size, f.sha256, f.sha512) for f in v.files
+                    if f.is_payload or f.path == "metadata/record.json"}
+        return content(self) == content(other)
+
 
 @dataclass(frozen=True)
 class PackageSummary:

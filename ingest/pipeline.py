@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.bag import build_tag_files
-from ingest.batch import ItemScan, read_batch, scan_item
+from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
 from ingest.commit_records import record_commit
-from ingest.errors import TRANSIENT_ERRORS, ItemFinished, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
-from ingest.metadata import SchemaSet, canonical_record, parse_metadata
+from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
     SOFTWARE_AGENT,
     Actor,
@@ -53,7 +53,11 @@ from ingest.models import (
     package_id_for,
 )
 from ingest.ports import Catalog, Clock, ObjectStore
-from ingest.replication import VERIFIED, CopyRecord, CopyWriters, check_copy, put_everywhere
+from ingest.copies import VERIFIED, CopyRecord
+from ingest.record_schema import SchemaSet
+from ingest.replication import CopyWriters, check_copy, put_everywhere
+from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
+from ingest.submitted import open_submitted
 
 AGENT = SOFTWARE_AGENT
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -73,6 +77,8 @@ class Services:
     replicas: tuple[ObjectStore, ...] = ()
     #: who the work is done for, named in every event (set by each entry point)
     actor: Actor | None = None
+    #: seconds without progress after which an accepted item is stuck (ingest.stuck)
+    stuck_after: float = DEFAULT_STUCK_AFTER
 
     @property
     def locations(self) -> tuple[ObjectStore, ...]:
@@ -110,9 +116,9 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
     layout = read_batch(batch_dir)
     findings = list(layout.findings)
     schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in services.schemas.names():
+    if schema not in services.schemas.record_names():
         findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=services.schemas.names()))
+                                expected=services.schemas.record_names()))
     now = services.clock.now()
     batch = BatchRecord(
         batch_id=str(uuid.uuid4()),
@@ -182,8 +188,26 @@ def _transient(services: Services, item: ItemRecord, exc: Exception,
 def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
             *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
             version: int | None = None) -> None:
+    if status is ItemStatus.FAILED or (status is ItemStatus.REJECTED and not any(
+            e.outcome is Outcome.FAILURE for e in events)):
+        # Failing is an event too: the log says which item did not go in, and why.
+        events = [*events, _failure_event(services, item, batch_id, findings)]
     services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
                                  version=version, events=events)
+
+
+def _failure_event(services: Services, item: ItemRecord, batch_id: str,
+                   findings: Sequence[Finding]) -> NewEvent:
+    return NewEvent(
+        event_type=EventType.INGESTION,
+        outcome=Outcome.FAILURE,
+        agent=services.agent,
+        actor=services.actor,
+        occurred_at=services.clock.now(),
+        batch_id=batch_id,
+        item_id=item.item_id,
+        detail={"item": item.name, "findings": [f.to_dict() for f in findings]},
+    )
 
 
 class _Ingest:
@@ -217,13 +241,18 @@ class _Ingest:
 
     # -- the steps
     def run(self) -> IngestResult:
-        scan = scan_item(self.folder)
+        # Read walking from the batch folder: an item folder swapped for a link is refused.
+        scan = scan_item(self.folder, within=self.folder.parent)
         findings = list(scan.findings)
         record: dict[str, Any] | None = None
         if scan.metadata is not None:
             record, parse_findings = parse_metadata(scan.metadata)
             findings += parse_findings
-            if record is not None:
+            if record is not None and self.batch.schema not in self.s.schemas.record_names():
+                # Only a record schema may describe an item (batch/v1 would let {} pass).
+                findings.append(Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
+                                        expected=self.s.schemas.record_names()))
+            elif record is not None:
                 findings += self.s.schemas.validate(record, self.batch.schema)
         validation = self._event(
             EventType.VALIDATION,
@@ -243,7 +272,9 @@ class _Ingest:
             # Sizes and record match: most likely an identical resubmission, so
             # hash without uploading (one read); upload only if a digest differs.
             try:
-                digests = {e.path: _digest_file(e.source) for e in scan.payload}
+                digests = {e.path: self._digest_file(e) for e in scan.payload}
+            except ContentRefused as refused:
+                return self._reject([refused.finding], [validation])  # type: ignore[list-item]
             except OSError as exc:
                 return self._unreadable(exc, validation)
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
@@ -252,10 +283,13 @@ class _Ingest:
                         events=[validation, calc], package_id=package_id, version=latest.number)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
 
-        number = self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        number = self._reserve(package_id, identifier)
         prefix = f"{package_id}/v{number}/"
         try:
             payload = self._store_payload(scan, prefix)
+        except ContentRefused as refused:
+            self._abandon(prefix, package_id, number)
+            return self._reject([refused.finding], [validation])  # type: ignore[list-item]
         except OSError as exc:
             self._abandon(prefix, package_id, number)
             return self._unreadable(exc, validation)
@@ -310,29 +344,72 @@ class _Ingest:
                           octets=sum(f.size for f in files), checked=checked[store.location])
               for store in self.s.replicas),
         ]
-        if not self.s.catalog.commit_version(version, events, copies):
-            # A duplicate of this task finished the item first; drop our claim and
-            # objects unless they are the committed version itself.
+        # Decided again at the commit: another submission of the same change may
+        # have committed it since we compared (then this item is unchanged).
+        unchanged = [validation, self._digest_event(
+            package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
+        if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged):
+            # A duplicate of this task finished the item first, or an identical
+            # version came first; drop our claim and objects unless they are the
+            # committed version itself.
             self._abandon(prefix, package_id, number)
             return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
         record_commit(self.s.locations, version)  # what tells a rebuild it was committed
         return IngestResult("done", self.item.item_id, ItemStatus.STORED)
 
+    def _reserve(self, package_id: str, identifier: str) -> int:
+        """Claim the next version; a claim held by a stuck item (its process is
+        gone, ``ingest.stuck``) is taken over, the stuck item failing with
+        CLAIM_TAKEN_OVER. Raises PackageBusy while the holder is at work."""
+        try:
+            return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        except PackageBusy as busy:
+            if busy.holder is None or busy.number is None:
+                raise
+            finding = Finding("CLAIM_TAKEN_OVER", params={
+                "version": busy.number, "by": self.item.item_id, "idle": self.s.stuck_after})
+            event = NewEvent(
+                event_type=EventType.INGESTION, outcome=Outcome.FAILURE, agent=self.s.agent,
+                actor=self.s.actor, occurred_at=self.s.clock.now(), item_id=busy.holder, package_id=package_id,
+                version=busy.number, detail={"findings": [finding.to_dict()]})
+            idle_before = stuck_before(self.s.clock.now(), self.s.stuck_after)
+            if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,
+                                                  idle_before, finding, [event]):
+                raise
+        return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+
     def _store_payload(self, scan: ItemScan, prefix: str) -> list[StoredFile]:
         stored = []
+        # While writing, the item shows progress: a claim of a live item is never taken over.
+        heart = Heartbeat(lambda: self.s.catalog.touch_item(self.item.item_id),
+                          heartbeat_every(self.s.stuck_after))
         for entry in scan.payload:
             path = "data/" + entry.path
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
+
+            def write(chunk: Any, writers: CopyWriters = writers) -> None:
+                writers.write(chunk)
+                heart.beat()
             try:
-                with open(entry.source, "rb") as source:
-                    digests = digest_stream(source, writers.write)
+                with self._open(entry) as source:
+                    digests = digest_stream(source, write)
                 writers.commit(digests.sha256)
             except BaseException:
                 writers.abort()
                 raise
             stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
         return stored
+
+    def _open(self, entry: PayloadEntry) -> Any:
+        """The payload file as the scan listed it, opened walking from the batch
+        folder (see ``ingest.submitted``). Raises ContentRefused, OSError."""
+        return open_submitted(self.folder.parent, f"{self.item.name}/{entry.path}",
+                              entry.identity, hidden=1)
+
+    def _digest_file(self, entry: PayloadEntry) -> Digests:
+        with self._open(entry) as source:
+            return digest_stream(source)
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked
@@ -389,17 +466,12 @@ class _Ingest:
         finding = Finding("FILE_UNREADABLE", path=rel, params={"detail": exc.strerror or str(exc)})
         return self._reject([finding], [validation])
 
-    def _digest_event(self, package_id: str, number: int,
+    def _digest_event(self, package_id: str, number: int | None,
                       digests: Sequence[Digests] | Any) -> NewEvent:
         digests = list(digests)
         return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,
                            package_id=package_id, version=number, algorithms=list(ALGORITHMS),
                            files=len(digests), octets=sum(d.size for d in digests))
-
-
-def _digest_file(path: Path) -> Digests:
-    with open(path, "rb") as source:
-        return digest_stream(source)
 
 
 def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bool:

@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
+from ingest.copies import CopyRecord
 from ingest.findings import Finding
+from ingest.fixity_policy import (
+    CopyState,
+    CopyTally,
+    OrderKey,
+    PlannedCheck,
+    RecordedCheck,
+)
 from ingest.models import (
     AuditEvent,
     BatchRecord,
@@ -23,17 +31,6 @@ from ingest.models import (
     StoredFile,
     VersionRecord,
 )
-
-if TYPE_CHECKING:
-    from ingest.fixity_policy import (
-        CopyState,
-        CopyTally,
-        OrderKey,
-        PlannedCheck,
-        RecordedCheck,
-    )
-    from ingest.replication import CopyRecord
-
 
 # --------------------------------------------------------------------------- objects
 
@@ -81,6 +78,10 @@ class ObjectStore(Protocol):
         objects, and any other object before a catalog record relies on it.
         A no-op where every write is durable when it returns (S3).
         Raises StorageUnavailable."""
+
+    def abandoned_writes(self, idle_since: datetime) -> list[ObjectInfo]:
+        """What writes killed by a crash left and nothing touched since
+        ``idle_since`` (what ``sweep_abandoned`` removes), with sizes."""
 
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Remove the remains of writes abandoned by a crash (never committed) that
@@ -154,14 +155,25 @@ class Catalog(Protocol):
         crash). Raises PackageBusy while another item holds an uncommitted claim.
         """
 
+    def touch_item(self, item_id: str) -> None:
+        """Show that an accepted item is being worked on (not stuck)."""
+
+    def take_over_claim(self, package_id: str, number: int, holder: str, idle_before: datetime,
+                        finding: Finding, events: Sequence[NewEvent] = ()) -> bool:
+        """Drop the claim of a stuck item (accepted, not updated since
+        ``idle_before``), failing it with ``finding``; False when not stuck."""
+
     def release_version(self, package_id: str, number: int, item_id: str) -> None:
         """Give up an uncommitted claim (the item turned out unchanged or bad)."""
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: "Sequence[CopyRecord]" = ()) -> bool:
+                       copies: "Sequence[CopyRecord]" = (), *,
+                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored and
         append ``events``, in one transaction. Returns False when that version was
-        already committed (a duplicate task): nothing is written then."""
+        already committed (a duplicate task): nothing is written then. With
+        ``unchanged_events``, returns False too after marking the item unchanged
+        (with those events) when the latest version now has the same content."""
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
         """The newest committed version, or None."""
@@ -224,10 +236,6 @@ class Catalog(Protocol):
         Raises ValueError when it exists already."""
 
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
-
-    def fixity_copies(self, locations: Sequence[str]) -> "list[CopyState]":
-        """Every committed version in each of ``locations``, with size and last checks
-        (reads every copy: small catalogs and tests)."""
 
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> "list[tuple[datetime, int]]":

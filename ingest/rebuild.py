@@ -65,6 +65,7 @@ from ingest.anchoring import (
 )
 from ingest.bag import parse_bag_info, parse_manifest
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
+from ingest.copies import DAMAGED, VERIFIED, CopyRecord
 from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
@@ -72,7 +73,6 @@ from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecor
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
-from ingest.replication import DAMAGED, VERIFIED, CopyRecord
 from ingest.verification import verify_bag
 
 

@@ -34,6 +34,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ingest.errors import SchemaBroken
 from ingest.findings import Finding, json_pointer
+from ingest.metadata import parse_metadata  # the same limits as for records
 
 SCHEMA_BASE_URI = "https://strongroom.invalid/schemas/"
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -291,6 +292,10 @@ def _check_schema(name: str, document: Mapping[str, Any]) -> None:
         raise SchemaBroken(f"schema {name!r} is not a valid JSON Schema: {exc.message}") from exc
 
 
+#: Schema families that describe something other than a record: never chosen for items.
+_NOT_RECORD_SCHEMAS = ("batch/",)
+
+
 class SchemaSet:
     """Named JSON Schemas (draft 2020-12) that resolve ``$ref`` only among themselves."""
 
@@ -347,6 +352,12 @@ class SchemaSet:
         """The schema names, sorted: ``["archival-record/v1", "batch/v1"]``."""
         return sorted(self._documents)
 
+    def record_names(self) -> list[str]:
+        """The names of the schemas an item's metadata may be validated against:
+        every schema but those describing something else (``batch/…``, the
+        schema of batch.json), sorted."""
+        return [name for name in self.names() if not name.startswith(_NOT_RECORD_SCHEMAS)]
+
     def document(self, name: str) -> dict[str, Any]:
         """A copy of the named schema document. Raises KeyError for an unknown name."""
         if name not in self._documents:
@@ -382,7 +393,6 @@ def _schema_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, Trave
 
 @functools.lru_cache(maxsize=1)
 def _shipped_schema_set() -> SchemaSet:
-    from ingest.metadata import parse_metadata  # the same limits as for records; imported late (cycle)
 
     documents: dict[str, dict[str, Any]] = {}
     for name, entry in _schema_files(importlib.resources.files("schemas"), ""):

@@ -16,7 +16,7 @@ before it is checked again and its state recorded. With no good copy, nothing
 is written and the result says so (``refused``).
 
 Recorded per copy: each deep check as a fixity check of that copy
-(``fixity_audit.record_copy_check``: one PREMIS ``fixity check`` event each,
+(``copy_checks.record_copy_check``: one PREMIS ``fixity check`` event each,
 counted by the policy's schedule and coverage) — the first check, and for a
 rewritten copy the check after the rewrite — and, for each rewritten copy, a
 PREMIS ``replication`` event with ``detail["reason"] == "repair"`` (PREMIS has
@@ -31,73 +31,26 @@ deep check finds damage, when the fixity policy allows it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from ingest.commit_records import ensure_commit_record
+from ingest.copies import DAMAGED, VERIFIED, CopyRecord
+from ingest.copy_checks import (
+    DAMAGED_LEFT,
+    OK,
+    REPAIRED,
+    UNREACHABLE,
+    CopyOutcome,
+    RepairResult,
+    record_copy_check,
+)
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
-from ingest.fixity_audit import record_copy_check
 from ingest.fixity_policy import DEEP
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.ports import ObjectStore
-from ingest.replication import DAMAGED, VERIFIED, CopyRecord
 from ingest.verification import sealed_manifests, verify_bag
-
-#: What a copy came to.
-OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
-
-
-@dataclass
-class CopyOutcome:
-    """One copy of a version: what the deep check found and what repair did."""
-
-    location: str
-    status: str = OK                       # ok, repaired, damaged, unreachable
-    findings: tuple[Finding, ...] = ()      # found by the first deep check
-    rewritten: list[str] = field(default_factory=list)   # bag paths written again
-    deleted: list[str] = field(default_factory=list)     # objects the version lacks
-    findings_after: tuple[Finding, ...] = ()  # found by the check after repair
-    rechecked: bool = False                  # the check after repair ran to its end
-    source: str | None = None
-    detail: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "location": self.location,
-            "status": self.status,
-            "findings": [f.to_dict() for f in self.findings],
-            "source": self.source,
-            "rewritten": list(self.rewritten),
-            "deleted": list(self.deleted),
-            "findings_after": [f.to_dict() for f in self.findings_after],
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    """What ``repair_version`` found and did, per copy.
-
-    ``status``: ``ok`` (every copy was good), ``repaired`` (every damaged copy
-    is good again), ``refused`` (damage, but no copy verified good to repair
-    from), ``failed`` (a copy is still damaged or could not be reached).
-    """
-
-    package_id: str
-    version: int
-    status: str
-    copies: tuple[CopyOutcome, ...]
-
-    @property
-    def has_problems(self) -> bool:
-        return self.status in ("refused", "failed")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"package_id": self.package_id, "version": self.version, "status": self.status,
-                "copies": [c.to_dict() for c in self.copies]}
 
 
 def repair_version(services: Services, package_id: str, number: int) -> RepairResult:
@@ -283,4 +236,4 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
     services.catalog.record_copies(version.package_id, version.number, notes)
 
 
-__all__ = ["CopyOutcome", "RepairResult", "repair_package", "repair_version"]
+__all__ = ["repair_package", "repair_version"]

@@ -16,25 +16,11 @@ committed with fewer copies than configured.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
+from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.models import StoredFile
 from ingest.ports import ObjectStore, ObjectWriter
-
-#: Copy states the catalog keeps per (version, location).
-VERIFIED = "verified"
-DAMAGED = "damaged"
-
-
-@dataclass(frozen=True)
-class CopyRecord:
-    """The catalog's note on one copy of a version: where, and what its last check found."""
-
-    location: str
-    state: str          # VERIFIED or DAMAGED
-    checked_at: datetime
 
 
 class CopyWriters:
@@ -99,4 +85,4 @@ def check_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> 
     return how
 
 
-__all__ = ["DAMAGED", "VERIFIED", "CopyRecord", "CopyWriters", "check_copy", "put_everywhere"]
+__all__ = ["CopyWriters", "check_copy", "put_everywhere"]

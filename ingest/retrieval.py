@@ -1,126 +1,440 @@
-"""Fetching a package version back out: as a folder or as one streamed tar.
+"""Fetching a package version back out: as a folder, a tar or zip stream, a tar
+file, or one file (whole or a byte range).
 
-Every byte is checked against the catalog's sizes and digests on its way out.
-A folder fetch writes each file under a temporary name and renames it only
-once its digests match, so a damaged file is never left looking like a good
-one. A tar stream cannot take bytes back: on a mismatch it stops, leaving a
-truncated (invalid) archive, and reports the finding.
+Nothing damaged leaves looking whole. Every byte is checked against the
+catalog's size and digests on its way out, and a **hold-back gate** keeps the
+end of each file back until both digests of the whole file matched:
+
+- a stream (tar, zip, one file) passes a file's bytes on except the last
+  ``HOLD_BACK`` bytes of its entry; when the file matches they follow, and when
+  it does not the stream is cut *inside that entry* (the tar's end blocks and
+  the zip's central directory are never written), so tar, unzip, zipfile,
+  tarfile and an HTTP client all see a broken archive, never a complete one.
+  An empty file's entry is cut inside its header: every tar entry carries a
+  PAX header, so even a cut before the data breaks every reader;
+- a folder is built in a hidden sibling folder and renamed to its name only
+  when every file matched; a tar file is written beside its name and linked
+  into place only when complete. On failure nothing is left under either name.
+
+Each refused delivery is recorded as a failed PREMIS fixity-check event on the
+version, naming the copy (the store's location) it was read from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import stat
 import tarfile
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.errors import ObjectNotFound, TargetNotEmpty
+from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
 from ingest.fixity import Digests
 from ingest.fixity_audit import version_prefix
-from ingest.models import StoredFile, VersionRecord
+from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.pipeline import Services
 from ingest.verification import check_digests, verify_stream
 
+#: Bytes of each file kept back until its digests match: more than a tar
+#: entry's padding (511) and a zip data descriptor, so a cut is always inside.
+HOLD_BACK = 64 * 1024
+#: Bytes passed on at a time past the held part.
+PASS_ON = 256 * 1024
 
-def fetch_to_folder(services: Services, package_id: str, number: int | None,
-                    target: str | os.PathLike) -> tuple[VersionRecord, list[Finding]]:
-    """Write one version's bag into ``target`` (absent or empty), verifying each file.
-
-    Returns the version and the findings (empty when every file matched).
-    Raises TargetNotEmpty, PackageNotFound, VersionNotFound, StorageUnavailable.
-    """
-    version = services.catalog.get_version(package_id, number)
-    root = Path(target)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise TargetNotEmpty(f"{root} is not an empty folder")
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
-    prefix = version_prefix(package_id, version.number)
-    findings: list[Finding] = []
-    for f in version.files:
-        dest = (root / f.path).resolve()
-        if root not in dest.parents:  # the catalog only holds safe paths; be sure anyway
-            findings.append(Finding("PATH_UNSAFE", path=f.path, params={"detail": "escapes the target"}))
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # A short temporary name: the real one may already be at the 255-byte limit.
-        partial = dest.with_name(f".strongroom-partial-{uuid.uuid4().hex[:12]}")
-        try:
-            with services.store.open(prefix + f.path) as source, open(partial, "wb") as out:
-                problems = verify_stream(source, f, out.write)
-                out.flush()
-                os.fsync(out.fileno())
-        except ObjectNotFound:
-            findings.append(Finding("FILE_MISSING", path=f.path))
-            partial.unlink(missing_ok=True)
-            continue
-        if problems:
-            findings.extend(problems)
-            partial.unlink()
-        else:
-            os.replace(partial, dest)
-    return version, findings
+_log = logging.getLogger("strongroom.delivery")
 
 
-class _CheckedReader:
-    """Passes an object's bytes on while hashing them; tarfile reads exactly ``size``."""
+def record_damage(services: Services, package_id: str, number: int,
+                  findings: Sequence[Finding]) -> None:
+    """Write a failed fixity-check event for damage found while delivering a version."""
+    now = services.clock.now()
+    event = NewEvent(
+        event_type=EventType.FIXITY_CHECK,
+        outcome=Outcome.FAILURE,
+        agent=services.agent,
+        actor=services.actor,
+        occurred_at=now,
+        package_id=package_id,
+        version=number,
+        detail={"location": services.store.location, "tier": "delivery",
+                "findings": [f.to_dict() for f in findings]},
+    )
+    services.catalog.record_fixity(package_id, number, now, "failed", [event])
+    _log.warning("damage found while delivering %s v%s: %s", package_id, number,
+                 ", ".join(f.code for f in findings))
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-        self.sha512 = hashlib.sha512()
 
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.size += len(data)
-        self.sha256.update(data)
-        self.sha512.update(data)
-        return data
+# --------------------------------------------------------------------------- the gate
 
 
-def write_tar(services: Services, package_id: str, number: int | None, out: BinaryIO,
-              on_file: Callable[[StoredFile], None] | None = None) -> tuple[VersionRecord, list[Finding]]:
-    """Stream one version's bag as an uncompressed tar to ``out``; no temp file.
+class _Refused(OSError):
+    """A write after the gate cut the stream (an archive writer tidying up)."""
 
-    Members are ``{package_id}_v{N}/{bag path}``. Stops at the first damaged or
-    missing file (the archive is then truncated, so no reader mistakes it for a
-    whole bag) and returns that finding. Raises PackageNotFound, VersionNotFound,
-    StorageUnavailable.
+
+class _HoldBackGate:
+    """A write-only stream to ``out`` that keeps the last ``HOLD_BACK`` bytes
+    written since the last ``release()`` back. ``refuse(upto)`` passes on what
+    lies before stream position ``upto`` and drops the rest for good."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.held = bytearray()
+        self.position = 0
+        self.refused = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        if self.refused:
+            raise _Refused("the delivery was cut short")
+        self.held += data
+        self.position += len(data)
+        if len(self.held) >= HOLD_BACK + PASS_ON:
+            cut = len(self.held) - HOLD_BACK
+            self.out.write(bytes(self.held[:cut]))
+            del self.held[:cut]
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        """Held bytes stay held: only ``release`` lets them go."""
+
+    def release(self) -> None:
+        """Everything written so far has been checked: pass it on."""
+        if self.held:
+            self.out.write(bytes(self.held))
+            self.held.clear()
+
+    def refuse(self, upto: int) -> None:
+        """Cut the stream at position ``upto`` (or where it already is, if later)."""
+        passed = self.position - len(self.held)
+        keep = min(max(upto - passed, 0), len(self.held))
+        if keep:
+            self.out.write(bytes(self.held[:keep]))
+        self.held.clear()
+        self.refused = True
+
+
+class _Capped:
+    """Passes on at most ``limit`` bytes: an object longer than the catalog says
+    must not spill past its entry (it is refused anyway)."""
+
+    def __init__(self, write: Callable[[bytes | memoryview], object], limit: int) -> None:
+        self.write, self.left = write, limit
+
+    def __call__(self, data: memoryview) -> None:
+        if self.left > 0:
+            piece = data[:self.left]
+            self.left -= len(piece)
+            self.write(piece)
+
+
+def _copy_checked(services: Services, key: str, f: StoredFile,
+                  write: Callable[[bytes | memoryview], object]) -> list[Finding]:
+    """Read one stored object once, passing at most its catalog size on; its findings."""
+    try:
+        with services.store.open(key) as source:
+            return verify_stream(source, f, _Capped(write, f.size))
+    except ObjectNotFound:
+        return [Finding("FILE_MISSING", path=f.path)]
+
+
+def _cut_inside(entry_start: int, header_size: int, f: StoredFile) -> int:
+    """Where to cut a refused entry: halfway through its data, or through its
+    header when it has no data, so that no reader finds the entry complete."""
+    if f.size:
+        return entry_start + header_size + f.size // 2
+    return entry_start + header_size // 2
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def write_tar(services: Services, package_id: str, number: int | None,
+              out: BinaryIO) -> tuple[VersionRecord, list[Finding]]:
+    """Stream one version's bag as an uncompressed (PAX) tar to ``out``; no temp file.
+
+    Members are ``{package_id}_v{N}/{bag path}``. At the first damaged or missing
+    file the stream is cut inside that file's entry (see the module docstring),
+    the damage is recorded, and the findings are returned. Raises
+    PackageNotFound, VersionNotFound, StorageUnavailable; whatever ``out.write``
+    raises propagates.
     """
     version = services.catalog.get_version(package_id, number)
     prefix = version_prefix(package_id, version.number)
     top = f"{package_id}_v{version.number}"
     mtime = int(version.created_at.timestamp())
-    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+    gate = _HoldBackGate(out)
     for f in version.files:
         info = tarfile.TarInfo(f"{top}/{f.path}")
         info.size = f.size
         info.mtime = mtime
         info.mode = 0o644
-        try:
-            with services.store.open(prefix + f.path) as source:
-                reader = _CheckedReader(source)
-                try:
-                    tar.addfile(info, reader)
-                except OSError:  # the object is shorter than the catalog says
-                    return version, [Finding("SIZE_MISMATCH", path=f.path, expected=f.size,
-                                             found=reader.size)]
-                extra = source.read(1)
-        except ObjectNotFound:
-            return version, [Finding("FILE_MISSING", path=f.path)]
-        if extra:
-            return version, [Finding("SIZE_MISMATCH", path=f.path, expected=f.size,
-                                     found=f"more than {f.size}")]
-        problems = check_digests(f, Digests(reader.size, reader.sha256.hexdigest(),
-                                            reader.sha512.hexdigest()))
+        # Always a PAX header (a standard ``path`` record): an entry cut before its
+        # data is then still broken for every reader, Python's tarfile included.
+        info.pax_headers = {"path": info.name}
+        header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        start = gate.tell()
+        gate.write(header)
+        problems = _copy_checked(services, prefix + f.path, f, gate.write)
         if problems:
+            gate.refuse(_cut_inside(start, len(header), f))
+            record_damage(services, package_id, version.number, problems)
             return version, problems
-        if on_file:
-            on_file(f)
-    tar.close()
+        padding = -f.size % tarfile.BLOCKSIZE
+        gate.write(tarfile.NUL * padding)
+        gate.release()
+    gate.write(tarfile.NUL * (2 * tarfile.BLOCKSIZE))
+    gate.write(tarfile.NUL * (-gate.tell() % tarfile.RECORDSIZE))
+    gate.release()
     return version, []
+
+
+def write_zip(services: Services, package_id: str, number: int | None,
+              out: BinaryIO) -> tuple[VersionRecord, list[Finding]]:
+    """Stream one version's bag as a zip (stored, not compressed) to ``out``.
+
+    Members are ``{package_id}_v{N}/{bag path}``, as in the tar. At the first
+    damaged or missing file the stream is cut inside that file's entry, without
+    the central directory, the damage is recorded, and the findings are
+    returned. Raises PackageNotFound, VersionNotFound, StorageUnavailable.
+    """
+    version = services.catalog.get_version(package_id, number)
+    prefix = version_prefix(package_id, version.number)
+    top = f"{package_id}_v{version.number}"
+    stamp = version.created_at.timetuple()[:6]
+    gate = _HoldBackGate(out)
+    # The gate can tell but not seek: zipfile writes data descriptors, in order.
+    archive = zipfile.ZipFile(gate, "w", compression=zipfile.ZIP_STORED,  # type: ignore[arg-type]
+                              allowZip64=True)
+    for f in version.files:
+        info = zipfile.ZipInfo(f"{top}/{f.path}", date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
+        info.file_size = f.size
+        info.external_attr = 0o644 << 16
+        start = gate.tell()
+        entry = archive.open(info, "w", force_zip64=f.size >= zipfile.ZIP64_LIMIT)
+        header_size = gate.tell() - start
+        problems = _copy_checked(services, prefix + f.path, f, entry.write)
+        if problems:
+            gate.refuse(_cut_inside(start, header_size, f))
+            for tidy in (entry.close, archive.close):  # write nothing more; free them
+                try:
+                    tidy()
+                except _Refused:
+                    pass
+            record_damage(services, package_id, version.number, problems)
+            return version, problems
+        entry.close()
+        gate.release()
+    archive.close()
+    gate.release()
+    return version, []
+
+
+def file_range(services: Services, version: VersionRecord, f: StoredFile,
+               first: int, last: int) -> Iterator[bytes]:
+    """Bytes ``first``..``last`` (inclusive) of one stored file, in pieces.
+
+    The whole object is read and hashed; the last ``HOLD_BACK`` bytes of the
+    range are yielded only once both digests match. Raises DeliveryRefused (after
+    recording the damage) on a mismatch or a missing object.
+    """
+    key = version_prefix(version.package_id, version.number) + f.path
+    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+    held = bytearray()
+    position = 0
+    try:
+        with services.store.open(key) as source:
+            while chunk := source.read(PASS_ON):
+                sha256.update(chunk)
+                sha512.update(chunk)
+                start, position = position, position + len(chunk)
+                held += chunk[max(first - start, 0):max(min(last + 1, position) - start, 0)]
+                if len(held) >= HOLD_BACK + PASS_ON:
+                    cut = len(held) - HOLD_BACK
+                    yield bytes(held[:cut])
+                    del held[:cut]
+    except ObjectNotFound:
+        problems = [Finding("FILE_MISSING", path=f.path)]
+    else:
+        problems = check_digests(f, Digests(position, sha256.hexdigest(), sha512.hexdigest()))
+    if problems:
+        record_damage(services, version.package_id, version.number, problems)
+        raise DeliveryRefused(problems)
+    if held:
+        yield bytes(held)
+
+
+# --------------------------------------------------------------------------- local targets
+
+
+class _TargetWriter:
+    """A local file being written; an OSError writing it is the target's fault."""
+
+    def __init__(self, raw: BinaryIO, shown: Path) -> None:
+        self.raw, self.shown = raw, shown
+
+    def write(self, data: bytes | memoryview) -> int:
+        try:
+            return self.raw.write(data)
+        except OSError as exc:
+            raise _unwritable(self.shown, exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except OSError as exc:
+            raise _unwritable(self.shown, exc) from exc
+
+
+def _unwritable(shown: Path, exc: OSError) -> TargetUnwritable:
+    return TargetUnwritable(f"cannot write {shown}: {exc.strerror or exc}; nothing was left there")
+
+
+def _partial_name(final: Path) -> Path:
+    """A hidden name beside ``final``, short enough for any file system."""
+    return final.with_name(f".{final.name[:100]}.partial-{uuid.uuid4().hex[:12]}")
+
+
+def fetch_to_folder(services: Services, package_id: str, number: int | None,
+                    target: str | os.PathLike) -> tuple[VersionRecord, list[Finding]]:
+    """Write one version's bag into the folder ``target`` (absent or empty), verifying each file.
+
+    The bag is built in a hidden sibling folder and renamed to ``target`` only
+    when every file matched; on any failure nothing is left under its name.
+    Returns the version and the findings (empty when every file matched; each
+    refusal is recorded as a failed fixity-check event). Raises TargetNotEmpty,
+    TargetUnwritable, PackageNotFound, VersionNotFound, StorageUnavailable.
+    """
+    root = Path(os.path.abspath(target))
+    if root.is_symlink():
+        raise TargetUnwritable(f"{target} is a symbolic link; give a folder to write the bag into")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise TargetNotEmpty(f"{target} is not an empty folder")
+    version = services.catalog.get_version(package_id, number)
+    build = _partial_name(root)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        build.mkdir()
+    except OSError as exc:
+        raise _unwritable(root, exc) from exc
+    try:
+        findings = _fill_folder(services, version, build, Path(target))
+        if findings:
+            record_damage(services, version.package_id, version.number, findings)
+            return version, findings
+        try:
+            os.rename(build, root)  # onto an absent name or an empty folder
+        except OSError as exc:
+            if root.exists() and any(root.iterdir()):
+                raise TargetNotEmpty(f"{target} is not an empty folder") from exc
+            raise _unwritable(root, exc) from exc
+        return version, []
+    finally:
+        if build.exists():
+            shutil.rmtree(build, ignore_errors=True)
+
+
+def _fill_folder(services: Services, version: VersionRecord, build: Path,
+                 shown: Path) -> list[Finding]:
+    prefix = version_prefix(version.package_id, version.number)
+    findings: list[Finding] = []
+    build = build.resolve()
+    for f in version.files:
+        dest = build / f.path
+        if build not in dest.resolve().parents:  # the catalog only holds safe paths; be sure anyway
+            findings.append(Finding("PATH_UNSAFE", path=f.path, params={"detail": "escapes the target"}))
+            continue
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            raw = open(dest, "xb")
+        except OSError as exc:
+            raise _unwritable(shown, exc) from exc
+        try:
+            with raw:
+                problems = _copy_checked(services, prefix + f.path, f,
+                                         _TargetWriter(raw, shown).write)
+                if not problems:
+                    raw.flush()
+                    os.fsync(raw.fileno())
+        except OSError as exc:  # flushing or closing our own file
+            raise _unwritable(shown, exc) from exc
+        if problems:
+            findings.extend(problems)
+            dest.unlink()
+    return findings
+
+
+def _check_file_target(path: Path, shown: str, replace: bool) -> None:
+    """Refuse what ``fetch -o`` must never write to or through."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _unwritable(path, exc) from exc
+    if stat.S_ISLNK(st.st_mode):
+        raise TargetUnwritable(f"{shown} is a symbolic link; nothing is written through a link")
+    if stat.S_ISDIR(st.st_mode):
+        raise TargetUnwritable(f"{shown} is a folder; give a file name (or --to for a folder)")
+    if not stat.S_ISREG(st.st_mode):
+        raise TargetUnwritable(f"{shown} is not a regular file (a device, pipe or socket); "
+                               f"use -o - to write to standard output")
+    if not replace:
+        raise TargetUnwritable(f"{shown} already exists; give --force to replace it")
+
+
+def fetch_to_file(services: Services, package_id: str, number: int | None,
+                  target: str | os.PathLike, *, replace: bool = False
+                  ) -> tuple[VersionRecord, list[Finding]]:
+    """Write one version's bag as a tar file ``target``, which appears only once
+    every file matched.
+
+    The tar is written to a new hidden file beside ``target`` and linked into
+    place (or, with ``replace``, renamed over an existing regular file) on
+    success; on any failure that file is removed and ``target`` is untouched.
+    Never writes to or through a symbolic link, a folder or a special file.
+    Returns the version and the findings (each refusal recorded as a failed
+    fixity-check event). Raises TargetUnwritable, PackageNotFound,
+    VersionNotFound, StorageUnavailable.
+    """
+    path = Path(os.path.abspath(target))
+    shown = str(target)
+    _check_file_target(path, shown, replace)
+    version = services.catalog.get_version(package_id, number)
+    partial = _partial_name(path)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise _unwritable(Path(shown), exc) from exc
+    try:
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                version, findings = write_tar(services, package_id, version.number,
+                                              _TargetWriter(raw, Path(shown)))  # type: ignore[arg-type]
+                if findings:
+                    return version, findings
+                raw.flush()
+                os.fsync(raw.fileno())
+        except OSError as exc:  # flushing or closing our own file
+            raise _unwritable(Path(shown), exc) from exc
+        try:
+            if replace:
+                _check_file_target(path, shown, replace)
+                os.replace(partial, path)
+            else:
+                os.link(partial, path)  # fails, and changes nothing, if the name was taken
+        except FileExistsError as exc:
+            raise TargetUnwritable(f"{shown} already exists; give --force to replace it") from exc
+        except OSError as exc:
+            raise _unwritable(Path(shown), exc) from exc
+        return version, []
+    finally:
+        partial.unlink(missing_ok=True)

@@ -118,6 +118,17 @@ class BatchesAndItems:
             return session.execute(
                 select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
 
+    def touch_item(self, item_id: str) -> None:
+        """Show that an accepted item is being worked on (its updated_at becomes
+        now), so that it is not taken for stuck (``ingest.stuck``). Raises
+        CatalogUnavailable."""
+        with self._write() as session:
+            session.execute(
+                update(Item).where(Item.item_id == item_id, Item.status == ACCEPTED)
+                .values(updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+
     def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
                     package_id: str | None = None, version: int | None = None,
                     events: Sequence[NewEvent] = ()) -> bool:

@@ -171,21 +171,6 @@ class FixitySchedule(FixityStateUpkeep):
             after, inclusive = (getattr(last, since.key), last.package_id, last.number), False
             size = min(size * 4, PAGE)
 
-    def fixity_copies(self, locations: Sequence[str]) -> list[CopyState]:
-        """Every committed version in every one of ``locations``, with its size and
-        the times of its last checks and unfinished queued checks: by version,
-        then in the order of ``locations``. Reads every row: for small catalogs
-        and tests; planning and the report ask narrower questions. Raises
-        CatalogUnavailable."""
-        wanted = list(dict.fromkeys(locations))
-        self._cover(wanted)
-        rank = {location: n for n, location in enumerate(wanted)}
-        with self._read() as session:  # type: ignore[attr-defined]
-            rows = session.execute(
-                select(FixityState).where(FixityState.location.in_(wanted))).scalars().all()
-            copies = [_copy_state(row) for row in rows]
-        return sorted(copies, key=lambda c: (c.package_id, c.number, rank[c.location]))
-
     # ------------------------------------------------------------------ the report
 
     def fixity_tally(self, locations: Sequence[str], verified_since: datetime,

@@ -10,9 +10,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ingest.copies import CopyRecord
 from ingest.errors import VersionNotFound
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
-from ingest.replication import CopyRecord
 from storage.audit_log import append_events, audit_event
 from storage.catalog_rows import COMMITTED, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -10,19 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ingest.copies import CopyRecord
 from ingest.errors import (
     ItemFinished,
     PackageBusy,
     PackageNotFound,
     VersionNotFound,
 )
+from ingest.findings import Finding
 from ingest.models import (
     ItemStatus,
     NewEvent,
     PackageSummary,
     VersionRecord,
 )
-from ingest.replication import CopyRecord
 from storage.audit_log import append_events
 from storage.tables import File, Item, Package, Version
 from storage.catalog_rows import (
@@ -67,7 +69,7 @@ class PackagesAndVersions:
                     if owner_status == ACCEPTED:
                         raise PackageBusy(
                             f"package {package_id} version {claim.number} is being written "
-                            f"by item {claim.item_id}")
+                            f"by item {claim.item_id}", holder=claim.item_id, number=claim.number)
                     # The owner finished or failed without releasing: the claim is stale.
                     session.delete(claim)
                 session.flush()
@@ -105,6 +107,34 @@ class PackagesAndVersions:
             raise ValueError(
                 f"identifier {identifier!r} and package {package_id} do not belong together")
 
+    def take_over_claim(self, package_id: str, number: int, holder: str, idle_before: datetime,
+                        finding: Finding, events: Sequence[NewEvent] = ()) -> bool:
+        """Drop the claim of ``holder`` on ``number`` when that item is accepted
+        and was not updated since ``idle_before`` (its worker is gone, see
+        ``ingest.stuck``): the item fails with ``finding`` and ``events`` are
+        appended, in one transaction. Returns False, writing nothing, when the
+        claim is gone or its item is still at work. Raises CatalogUnavailable."""
+        with self._write() as session:
+            claim = session.execute(
+                select(Version).where(Version.package_id == package_id, Version.number == number,
+                                      Version.item_id == holder, Version.state == PENDING)
+                .with_for_update()).scalar_one_or_none()
+            if claim is None:
+                return False
+            failed = session.execute(
+                update(Item)
+                .where(Item.item_id == holder, Item.status == ACCEPTED,
+                       Item.updated_at < idle_before)
+                .values(status=ItemStatus.FAILED.value, findings=[finding.to_dict()],
+                        updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if failed.rowcount == 0:
+                return False
+            session.delete(claim)
+            append_events(session, events)
+            return True
+
     def release_version(self, package_id: str, number: int, item_id: str) -> None:
         """Drop an uncommitted claim held by ``item_id``; anything else is left
         alone. Raises CatalogUnavailable."""
@@ -117,12 +147,21 @@ class PackagesAndVersions:
             )
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: Sequence[CopyRecord] = ()) -> bool:
+                       copies: Sequence[CopyRecord] = (), *,
+                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored, note
         its ``copies`` (each checked back) and append ``events``, in one
         transaction. Returns False, writing nothing,
         when there is no pending claim of this item on this number (a duplicate
-        already committed it) or the item already has a final status. Raises
+        already committed it) or the item already has a final status.
+
+        With ``unchanged_events``, the "is it new?" decision is taken again
+        here, under the package's lock, against the version that is latest
+        now: if that one has the same content (``VersionRecord.same_content``;
+        another submission of the same change committed it meanwhile), the
+        claim is dropped, the item is marked unchanged at that version, the
+        ``unchanged_events`` are appended (their version set to it) and False
+        is returned: the caller removes what it wrote. Raises
         CatalogUnavailable, ValueError when two files share a path."""
         paths = [f.path for f in version.files]
         if len(set(paths)) != len(paths):
@@ -131,6 +170,13 @@ class PackagesAndVersions:
         now = utc_now()
         try:
             with self._write() as session:
+                # One commit of a package at a time (PostgreSQL; SQLite writes serialize).
+                session.execute(select(Package.package_id)
+                                .where(Package.package_id == version.package_id)
+                                .with_for_update()).all()
+                if unchanged_events is not None and self._commit_if_unchanged(
+                        session, version, unchanged_events, now):
+                    return False
                 claimed = session.execute(
                     update(Version)
                     .where(Version.package_id == version.package_id,
@@ -166,6 +212,46 @@ class PackagesAndVersions:
                 return True
         except _Unchanged:
             return False
+
+    def _commit_if_unchanged(self, session: Session, version: VersionRecord,
+                             events: Sequence[NewEvent], now: datetime) -> bool:
+        """Inside ``commit_version``: when the latest committed version below ours
+        has the same content, record the item unchanged at it and return True;
+        otherwise return False, writing nothing."""
+        latest = session.execute(
+            select(Version)
+            .where(Version.package_id == version.package_id, Version.state == COMMITTED,
+                   Version.number < version.number)
+            .order_by(Version.number.desc()).limit(1)
+        ).scalar_one_or_none()
+        if latest is None:
+            return False
+        files = session.execute(
+            select(File).where(File.package_id == version.package_id,
+                               File.number == latest.number)).scalars().all()
+        if not version.same_content(version_record(latest, files)):
+            return False
+        pending = session.execute(
+            select(Version).where(Version.package_id == version.package_id,
+                                  Version.number == version.number,
+                                  Version.item_id == version.item_id,
+                                  Version.state == PENDING)).scalar_one_or_none()
+        if pending is None:
+            raise _Unchanged  # not ours to decide: a duplicate task committed or released it
+        session.delete(pending)
+        if version.item_id is not None:
+            marked = session.execute(
+                update(Item)
+                .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
+                .values(status=ItemStatus.UNCHANGED.value, package_id=version.package_id,
+                        version=latest.number, findings=[], updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount == 0 and session.get(Item, version.item_id) is not None:
+                raise _Unchanged
+        append_events(session, [replace(e, version=latest.number) if e.package_id else e
+                                for e in events])
+        return True
 
     def _mark_stored(self, session: Session, version: VersionRecord, now: datetime) -> None:
         """Set the claiming item stored; raises _Unchanged when it is already final

@@ -221,6 +221,27 @@ class FilesystemObjectStore:
         except UnsyncedFailure as exc:
             raise StorageUnavailable(f"{self.location}: {exc}") from None
 
+    def abandoned_writes(self, idle_since: datetime) -> list[ObjectInfo]:
+        """The temporary files in ``.staging/`` not written to since ``idle_since``
+        (what ``sweep_abandoned`` would remove), each as its path under the store
+        root and its size. Raises StorageUnavailable."""
+        staging = self.root / STAGING
+        cutoff = idle_since.timestamp()
+        found = []
+        with self._translate(None):
+            try:
+                entries = list(os.scandir(staging))
+            except FileNotFoundError:
+                return []
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if entry.is_file(follow_symlinks=False) and st.st_mtime < cutoff:
+                    found.append(ObjectInfo(f"{STAGING}/{entry.name}", st.st_size))
+        return sorted(found, key=lambda info: info.key)
+
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Delete temporary files in ``.staging/`` not written to since
         ``idle_since`` (a writer killed before commit or abort leaves its file

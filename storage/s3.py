@@ -74,16 +74,13 @@ from botocore.exceptions import (
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.s3_client import make_client
-from storage.s3_upload import (  # noqa: F401  (MiB, GiB, part_size_for, composite_sha256: public here too)
+from storage.s3_upload import (
     MAX_PART_SIZE,
     MAX_SINGLE_PUT,
     MIN_PART_SIZE,
-    GiB,
     MiB,
     S3ObjectWriter,
     _b64_of_hex,
-    composite_sha256,
-    part_size_for,
 )
 
 _CHECKSUM_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
@@ -320,6 +317,29 @@ class S3ObjectStore:
         """Remove an object; absent is fine. Raises StorageUnavailable, ValueError."""
         with self._translate():
             self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+    def abandoned_writes(self, idle_since: datetime) -> list[ObjectInfo]:
+        """The multipart uploads ``sweep_abandoned`` would abort, each as its key
+        and the bytes of its parts. Raises StorageUnavailable."""
+        found = []
+        with self._translate():
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self._root)
+            stale = [(upload["Key"], upload["UploadId"])
+                     for page in pages for upload in page.get("Uploads", ())
+                     if upload["Initiated"] < idle_since]
+            for key, upload_id in stale:
+                try:
+                    parts = self._client.list_parts(Bucket=self.bucket, Key=key,
+                                                    UploadId=upload_id).get("Parts", ())
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                        continue
+                    raise
+                if any(part["LastModified"] >= idle_since for part in parts):
+                    continue
+                found.append(ObjectInfo(key, sum(int(part.get("Size", 0)) for part in parts)))
+        return found
 
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Abort the multipart uploads under this store's prefix that a crashed

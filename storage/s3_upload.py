@@ -24,7 +24,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -33,9 +34,6 @@ from botocore.exceptions import (
 
 from ingest.errors import ChecksumRefused
 from ingest.ports import ObjectInfo
-
-if TYPE_CHECKING:
-    from storage.s3 import S3ObjectStore
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -117,11 +115,29 @@ class _Part:
         return self.buffer
 
 
+class UploadTarget(Protocol):
+    """What a writer needs of its store (``storage.s3.S3ObjectStore``): the client,
+    bucket and part sizes, the key mapping and the translation of boto3's errors."""
+
+    bucket: str
+    multipart_threshold: int
+    part_size: int
+
+    @property
+    def _client(self) -> Any: ...
+
+    def _object_key(self, key: str) -> str: ...
+
+    def _where(self) -> str: ...
+
+    def _translate(self, key: str | None = None) -> AbstractContextManager[None]: ...
+
+
 class S3ObjectWriter:
     """Bytes of one object: buffered, then one PutObject or a multipart upload.
     See ``ingest.ports.ObjectWriter`` and the module docstrings."""
 
-    def __init__(self, store: S3ObjectStore, key: str) -> None:
+    def __init__(self, store: UploadTarget, key: str) -> None:
         self._store = store
         self._client = store._client
         self._key = key

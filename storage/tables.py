@@ -5,74 +5,34 @@ dataclasses of ``ingest.models``. The schema is created and changed only by the
 Alembic migrations in ``storage/migrations``; a test checks that they agree
 with these models.
 
-Times are stored in UTC and always read back timezone-aware (``UtcDateTime``),
-on SQLite as well, which has no time zones of its own.
+The declarative base, its naming convention and the UTC datetime type are in
+``storage.tables_base``, beneath this module and the ``storage.tables_*`` ones.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime, stored as UTC; naive values are refused."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"datetime {value!r} has no timezone; the catalog stores UTC")
-        value = value.astimezone(timezone.utc)
-        # SQLite keeps text without an offset: store the UTC wall time.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-#: Constraint names the same on every database, so later migrations can name them.
-NAMING_CONVENTION = {
-    "pk": "pk_%(table_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
-        datetime: UtcDateTime,
-        # SQL NULL for None, not the JSON text 'null'
-        dict[str, Any]: JSON(none_as_null=True),
-        list[Any]: JSON(none_as_null=True),
-    }
+# Tables of later features live in modules of their own, on the same base;
+# importing them here puts them in Base.metadata, which migrations are checked against.
+import storage.tables_access  # noqa: F401
+import storage.tables_fixity  # noqa: F401
+import storage.tables_replicas  # noqa: F401
+from storage.tables_base import Base
 
 
 class Batch(Base):
@@ -194,10 +154,3 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
-
-
-# Tables of later features live in modules of their own; importing them here puts
-# them in Base.metadata, which migrations are checked against.
-import storage.tables_access  # noqa: E402,F401
-import storage.tables_fixity  # noqa: E402,F401
-import storage.tables_replicas  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Tables for the catalog's API tokens and package search (see storage.tables for conventions)."""
+"""Tables for the catalog's API tokens and package search (see storage.tables_base for conventions)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables import Base
+from storage.tables_base import Base
 
 #: The roles a token can carry; the API decides what each may do.
 ROLES = ("submitter", "auditor", "reader", "admin")

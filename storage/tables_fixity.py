@@ -1,4 +1,4 @@
-"""Tables for the catalog's fixity checks of every copy: when each was last checked, by which tier, what is due (see storage.tables for conventions)."""
+"""Tables for the catalog's fixity checks of every copy: when each was last checked, by which tier, what is due (see storage.tables_base for conventions)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables import Base
+from storage.tables_base import Base
 
 #: a copy whose last check of either tier failed
 FAILING = "last_deep_outcome = 'failed' OR last_shallow_outcome = 'failed'"

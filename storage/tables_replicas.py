@@ -1,4 +1,4 @@
-"""Tables for the catalog's copies of versions in each location, and anchors of the audit chain (see storage.tables for conventions)."""
+"""Tables for the catalog's copies of versions in each location, and anchors of the audit chain (see storage.tables_base for conventions)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables import Base
+from storage.tables_base import Base
 
 
 class VersionCopy(Base):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ingest.clock import SystemClock
-from ingest.metadata import SchemaSet
 from ingest.pipeline import Services
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from strongroom.settings import Settings
@@ -26,4 +26,5 @@ def build_services(settings: Settings) -> Services:
         schemas=SchemaSet.default(),
         source_organization=settings.source_organization,
         replicas=replicas,
+        stuck_after=settings.stuck_after,
     )

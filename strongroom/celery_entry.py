@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.settings import Settings, SettingsError, fixity_policy
-from workers.celery_app import StrongroomCelery, create_app
+from workers.celery_app import create_app
+from workers.celery_base import StrongroomCelery
 from workers.reliability import WorkerSettings
 
 

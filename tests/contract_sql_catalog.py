@@ -246,7 +246,7 @@ class SqlCatalogContract:
 
     def test_copies_are_noted_with_the_commit_and_not_at_all_when_it_is_refused(self, 
             catalog: SqlCatalog) -> None:
-        from ingest.replication import VERIFIED, CopyRecord
+        from ingest.copies import VERIFIED, CopyRecord
 
         first, late = item_ids(catalog, "a", "b")
         at = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)

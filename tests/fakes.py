@@ -92,6 +92,9 @@ class MemoryObjectStore:
             writer.abort()
             raise
 
+    def abandoned_writes(self, idle_since: object) -> list[ObjectInfo]:
+        return []
+
     def sweep_abandoned(self, idle_since: object) -> int:
         """An abandoned write in memory vanishes with its writer: nothing is left."""
         self._check_available()

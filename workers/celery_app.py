@@ -1,5 +1,7 @@
 """The Celery app: the only place, with the task modules, where Celery is imported.
 
+The app class itself (settings, services per process) is ``workers.celery_base``.
+
 The entry points (``strongroom worker``, ``celery -A strongroom.celery_entry``)
 parse the settings and hand in a *services factory*; this layer cannot build the
 catalog and the store itself, because the wiring lives in the layer above.
@@ -15,51 +17,19 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
 from celery.signals import worker_process_init
 
-from ingest.pipeline import Services
+from workers.celery_base import ServicesFactory, StrongroomCelery
 from workers.reliability import WorkerSettings, celery_config
+from workers.tasks import register_tasks
 
 log = logging.getLogger(__name__)
 
-ServicesFactory = Callable[[], Services]
-
 #: Every app made by create_app in this process, to open their services after a fork.
 _APPS: weakref.WeakSet[StrongroomCelery] = weakref.WeakSet()
-
-
-class StrongroomCelery(Celery):
-    """A Celery app that carries Strongroom's worker settings and services factory."""
-
-    def __init__(self, settings: WorkerSettings,
-                 services_factory: ServicesFactory | None = None) -> None:
-        super().__init__("strongroom", set_as_current=False)
-        self.worker_settings = settings
-        self._services_factory = services_factory
-        self._services: Services | None = None
-        self._services_pid: int | None = None
-        self._services_lock = threading.Lock()
-
-    def services(self) -> Services:
-        """The catalog and store of this process, built on first use.
-
-        Raises RuntimeError when the app was made without a services factory (a
-        producer only sends), and whatever the factory raises (CatalogUnavailable
-        when the database cannot be reached).
-        """
-        with self._services_lock:
-            if self._services is None or self._services_pid != os.getpid():
-                if self._services_factory is None:
-                    raise RuntimeError("this Celery app only sends tasks: it has no services")
-                self._services = self._services_factory()
-                self._services_pid = os.getpid()
-            return self._services
 
 
 def create_app(settings: WorkerSettings,
@@ -70,8 +40,6 @@ def create_app(settings: WorkerSettings,
     worker process. Leave it out for an app that only sends tasks. Raises
     ValueError for unusable settings.
     """
-    from workers.tasks import register_tasks
-
     app = StrongroomCelery(settings, services_factory)
     app.conf.update(celery_config(settings))
     register_tasks(app)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Task
 
@@ -28,7 +27,9 @@ from ingest.fixity_audit import check_copy, enqueue_due, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
+from ingest.stuck import stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
+from workers.celery_base import StrongroomCelery
 from workers.reliability import (
     TASK_ANCHOR_AUDIT,
     FIXITY_PLAN_EVERY,
@@ -43,9 +44,6 @@ from workers.reliability import (
     lost_attempts_bound,
     retry_delay,
 )
-
-if TYPE_CHECKING:
-    from workers.celery_app import StrongroomCelery
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +265,7 @@ def requeue_stuck_items_task(task: Task) -> int:
     settings = app.worker_settings
     try:
         services = app.services()
-        idle_before = services.clock.now() - timedelta(seconds=settings.stuck_after)
+        idle_before = stuck_before(services.clock.now(), settings.stuck_after)
         stuck = services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT)
         ids = [item.item_id for item in stuck]
         if not ids:

@@ -174,6 +174,7 @@ def openapi_document() -> dict[str, Any]:
 
 def _assemble(state: ApiState | None) -> FastAPI:
     from strongroom.api import routes_batches, routes_packages, routes_preservation
+    from strongroom.api.paths import PackageSegment
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,6 +195,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.strongroom = state
+    app.add_middleware(PackageSegment)  # identifiers with `/` sent as %2F: one segment
     problems.install(app)
     app.include_router(routes_batches.router)
     app.include_router(routes_packages.router)

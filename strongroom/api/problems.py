@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingest.errors import (
     ArchiveRefused,
     CatalogUnavailable,
+    DeliveryRefused,
     InputError,
     NotFound,
     PresignUnsupported,
@@ -77,6 +78,9 @@ _DOMAIN: list[tuple[type[StrongroomError], int, str, str]] = [
     # fetch it through the API's file route instead.
     (PresignUnsupported, 409, "presign-unsupported",
      "The object store cannot issue presigned URLs; fetch the file through the API"),
+    # The stored copy failed its check on the way out; nothing of it was sent.
+    (DeliveryRefused, 500, "delivery-refused",
+     "A stored file does not match its digests; it was not delivered"),
     (CatalogUnavailable, 503, "catalog-unavailable", "The catalog cannot be reached; try again"),
     (StorageUnavailable, 503, "storage-unavailable", "Storage cannot be reached; try again"),
     (QueueUnavailable, 503, "queue-unavailable", "The work queue cannot be reached; try again"),
@@ -102,9 +106,10 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
     for cls, status, kind, title in _DOMAIN:
         if isinstance(exc, cls):
             findings = None
-            if isinstance(exc, ArchiveRefused):
+            if isinstance(exc, (ArchiveRefused, DeliveryRefused)):
                 findings = [f.to_dict() for f in exc.findings]  # type: ignore[attr-defined]
-                kind = exc.findings[0].code if exc.findings else kind  # type: ignore[attr-defined]
+                if isinstance(exc, ArchiveRefused):
+                    kind = exc.findings[0].code if exc.findings else kind  # type: ignore[attr-defined]
             headers = {"Retry-After": "30"} if status == 503 else None
             return problem_response(status, kind, title, str(exc), instance=request.url.path,
                                     headers=headers, findings=findings)
@@ -166,6 +171,8 @@ _DESCRIPTIONS = {
     415: "The body is neither a zip nor a tar",
     416: "The requested range is outside the file",
     422: "The request or the uploaded archive was refused; findings say why",
+    500: "A stored file does not match its digests: nothing of it was sent (the damage "
+         "is recorded as a failed fixity check)",
     503: "The catalog, storage or work queue cannot be reached; try again",
 }
 

@@ -9,14 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
+from ingest.retrieval import file_range
 from strongroom.api.auth import Permission, acting_services, require
-from strongroom.api.delivery import bag_chunks, file_chunks
+from strongroom.api.delivery import bag_chunks, primed
 from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
+from strongroom.api.paths import PackageRef, VersionRef
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
 from strongroom.settings import MAX_PRESIGN_SECONDS
@@ -24,10 +26,8 @@ from strongroom.settings import MAX_PRESIGN_SECONDS
 router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
 
 _ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)  # units are case-insensitive
 
-PackageRef = Annotated[str, Path(description="package id or record identifier")]
-VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _services(request: Request) -> Any:
@@ -78,16 +78,32 @@ _BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
                                             "do not match the catalog",
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in _BAG_MEDIA.values()}},
-                       **documented(404)})
-def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
+                       **documented(404, 500)})
+def fetch_bag(request: Request, package_id: PackageRef, number: VersionRef,
               format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
     """One version's complete bag as one archive, streamed without a temporary file;
-    every byte is checked against the catalog on the way out."""
+    every byte is checked against the catalog on the way out. ``HEAD`` answers the
+    headers without reading the bag."""
     services = _services(request)
     version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
-    name = f"{version.package_id}_v{version.number}.{format}"
-    return StreamingResponse(bag_chunks(services, version, format), media_type=_BAG_MEDIA[format],
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(primed(bag_chunks(services, version, format)), media_type=_BAG_MEDIA[format],
+                             headers=_bag_headers(version, format))
+
+
+@router.head("/packages/{package_id}/versions/{number}/bag", include_in_schema=False)
+def bag_headers(request: Request, package_id: PackageRef, number: VersionRef,
+                format: Literal["tar", "zip"] = "tar") -> Response:
+    """What GET would answer, without reading the bag (its length is known only once streamed)."""
+    services = _services(request)
+    version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
+    reply = Response(media_type=_BAG_MEDIA[format], headers=_bag_headers(version, format))
+    del reply.headers["content-length"]
+    return reply
+
+
+def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
+    name = f"{version.package_id}_v{version.number}.{fmt}"
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
 @router.get("/packages/{package_id}/versions/{number}/files/{path:path}",
@@ -99,14 +115,33 @@ def fetch_bag(request: Request, package_id: PackageRef, number: VersionNumber,
                        206: {"description": "one byte range of the file",
                              "content": {"application/octet-stream":
                                          {"schema": {"type": "string", "format": "binary"}}}},
-                       **documented(404, 416)})
-def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
+                       **documented(404, 416, 500)})
+def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
                path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
-    """One file of a version (payload or tag file). Honours a single ``Range: bytes=``;
-    other range forms get the whole file."""
+    """One file of a version (payload or tag file). Honours a single ``Range: bytes=``
+    (the unit in any case); other range forms get the whole file. ``HEAD`` answers
+    the same headers without the body."""
     services = _services(request)
     version, stored = _stored_file(services, package_id, number, path)
+    first, last, status, headers = _file_answer(stored, range)
+    return StreamingResponse(primed(file_range(services, version, stored, first, last)),
+                             status_code=status, media_type="application/octet-stream",
+                             headers=headers)
+
+
+@router.head("/packages/{package_id}/versions/{number}/files/{path:path}", include_in_schema=False)
+def file_headers(request: Request, package_id: PackageRef, number: VersionRef,
+                 path: Annotated[str, Path()],
+                 range: Annotated[str | None, Header(max_length=200)] = None) -> Response:
+    """What GET would answer (status, length, digests), without reading the file."""
+    _, stored = _stored_file(_services(request), package_id, number, path)
+    _, _, status, headers = _file_answer(stored, range)
+    return Response(status_code=status, media_type="application/octet-stream", headers=headers)
+
+
+def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, dict[str, str]]:
+    """(first, last, status, headers) of the answer to a GET of one file. Raises the 416 problem."""
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{stored.sha256}"',
@@ -119,15 +154,13 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionNumber,
         (first, last), status = wanted, 206
         headers["Content-Range"] = f"bytes {first}-{last}/{stored.size}"
     headers["Content-Length"] = str(last - first + 1)
-    return StreamingResponse(file_chunks(services, version, stored, first, last),
-                             status_code=status, media_type="application/octet-stream",
-                             headers=headers)
+    return first, last, status, headers
 
 
 @router.get("/packages/{package_id}/versions/{number}/presigned/{path:path}",
             response_model=PresignedUrlOut, responses=documented(404, 409),
             summary="A short-lived presigned S3 URL of one file")
-def presign_file(request: Request, package_id: PackageRef, number: VersionNumber,
+def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                  expires: Annotated[int | None, Query(
                      ge=1, le=MAX_PRESIGN_SECONDS,
@@ -142,8 +175,9 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionNumber
     version, stored = _stored_file(state.services, package_id, number, path)
     presign = getattr(state.services.store, "presigned_get", None)
     if presign is None:
-        raise PresignUnsupported(f"the object store {state.services.store.location} cannot "
-                                 f"presign; GET …/versions/{number}/files/{path} instead")
+        # No store location here: problem details never show the server's paths.
+        raise PresignUnsupported(f"this object store cannot presign; "
+                                 f"GET …/versions/{version.number}/files/{path} instead")
     seconds = expires or state.settings.api_presign_seconds
     # The signature counts from the wall clock botocore signs with, so the
     # expiry is reported from that clock too, not from services.clock.
@@ -154,7 +188,7 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionNumber
             "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size}
 
 
-def _stored_file(services: Any, package_ref: str, number: int,
+def _stored_file(services: Any, package_ref: str, number: int | None,
                  path: str) -> tuple[VersionRecord, StoredFile]:
     """One file of a committed version. Raises PackageNotFound, VersionNotFound,
     NotFound (no such file)."""

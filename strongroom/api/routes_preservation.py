@@ -6,18 +6,18 @@ from __future__ import annotations
 from itertools import islice
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ingest.models import EventType
 from strongroom.api.auth import Permission, require
 from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut
+from strongroom.api.paths import PackageRef
 from strongroom.api.problems import documented
 from strongroom.reports import event_report, version_report
 
 router = APIRouter(tags=["preservation"], dependencies=[Depends(require(Permission.PRESERVE))])
 
-PackageRef = Annotated[str, Path(description="package id or record identifier")]
 
 
 @router.post("/packages/{package_id}/fixity-checks", status_code=202,

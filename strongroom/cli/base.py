@@ -6,12 +6,9 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    pass
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -120,3 +117,24 @@ def main(agent: str | None) -> None:
     Batches of documents go in; immutable, verified BagIt packages come out,
     with every step in a hash-chained audit log.
     """
+
+
+#: What ``--version latest`` stands for.
+LATEST = "latest"
+
+
+class VersionParam(click.ParamType):
+    """A version number (1 or more), or ``latest`` (kept as the string ``LATEST``)."""
+
+    name = "N|latest"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) or value == LATEST:
+            return value
+        if isinstance(value, str) and value.isdigit() and int(value) >= 1:
+            return int(value)
+        self.fail(f"{value!r} is neither a version number nor 'latest'", param, ctx)
+
+
+VERSION = VersionParam()

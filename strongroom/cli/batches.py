@@ -49,6 +49,8 @@ def _print_batch(report: dict[str, Any]) -> None:
             click.echo(f"            {f['code']} {place or ''}: {f['message']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
     click.echo(f"{len(report['items'])} items: {counts or 'none'}")
+    for left in report.get("staging_leftovers", []):
+        click.echo(f"STAGING_LEFTOVER {left['location']} {left['path']} ({left['size']} bytes)")
     if report.get("stuck"):
         click.echo(f"{report['stuck']} stuck: send them again with "
                    f"`strongroom requeue {report['batch_id']}`")
@@ -198,11 +200,9 @@ stuck_after_option = click.option(
 
 def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float) -> None:
     """Add ``stuck`` to every item of ``report`` and the count to the report."""
-    from datetime import timedelta
+    from ingest.stuck import is_stuck
 
-    idle_before = now - timedelta(seconds=after)
-    stuck = {i.item_id for i in items
-             if not i.status.is_final and i.updated_at is not None and i.updated_at < idle_before}
+    stuck = {i.item_id for i in items if is_stuck(i, now, after)}
     for entry in report["items"]:
         entry["stuck"] = entry["item_id"] in stuck
     report["stuck"] = sum(1 for entry in report["items"] if entry["stuck"])
@@ -226,6 +226,12 @@ def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     report = batch_report(services.catalog, batch_id)
     after = settings.stuck_after if stuck_after is None else stuck_after
     _mark_stuck(report, services.catalog.list_items(batch_id), services.clock.now(), after)
+    if report["stuck"]:
+        # What the stuck items' crashed writes may have left, with sizes.
+        from ingest.stuck import crash_remains
+        report["staging_leftovers"] = crash_remains(
+            services.catalog, services.locations, services.clock.now(), after,
+            limit=0).to_dict()["staging_leftovers"]
     _emit(as_json, report, _print_batch)
     sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
 
@@ -249,9 +255,8 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     --stuck-after); with --failed, failed items are first put back to accepted.
     Without a broker they are ingested in this process.
     """
-    from datetime import timedelta
-
     from ingest.models import ItemStatus
+    from ingest.stuck import stuck_before
 
     settings, services = _settings_and_services()
     catalog = services.catalog
@@ -263,7 +268,7 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
                 catalog.reset_item(item.item_id)
                 reset.append(item.item_id)
     idle_before = (None if stuck_after is None
-                   else services.clock.now() - timedelta(seconds=stuck_after))
+                   else stuck_before(services.clock.now(), stuck_after))
 
     def wanted(item: Any) -> bool:
         if item.status is not ItemStatus.ACCEPTED:

@@ -131,12 +131,16 @@ def _report(services: Any, settings: Any, since: datetime | None, reconcile: boo
     figure = coverage_of(tally, islice(late, limit), policy, as_of)
     # Without a date: what is wrong now, the last check of each copy and tier.
     failed, failed_total = catalog.fixity_failures(locations, since=since, limit=limit)
+    from ingest.stuck import crash_remains
+
     reconciled = reconcile_all(catalog, services.locations) if reconcile else []
+    remains = crash_remains(catalog, services.locations, as_of, services.stuck_after,
+                            limit=limit)
     overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
                 "last_deep": c.last_deep.isoformat() if c.last_deep else None,
                 "due": c.deep_deadline(policy).isoformat()} for c in figure.overdue]
     problems = bool(failed_total or figure.overdue_count
-                    or any(r.findings for r in reconciled))
+                    or any(r.findings for r in reconciled) or remains.found)
     return {
         "as_of": as_of.isoformat(),
         "since": since.isoformat() if since else None,
@@ -151,6 +155,7 @@ def _report(services: Any, settings: Any, since: datetime | None, reconcile: boo
         "failures": [check.to_dict() for check in failed],
         "failures_total": failed_total,
         "reconciliation": [r.to_dict() for r in reconciled],
+        **remains.to_dict(),
         "status": "failed" if problems else "ok",
     }
 
@@ -227,6 +232,7 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
         for r in d["reconciliation"]:
             for f in (*r["findings"], *r["leftovers"]):
                 click.echo(f"{f['code']} {r['location']} {f.get('path', '')}")
+        _human_remains(d)
 
     if as_csv:
         click.echo(_csv(doc), nl=False)
@@ -253,14 +259,21 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
     from datetime import timedelta
 
     from ingest.reconciliation import reconcile
+    from ingest.stuck import crash_remains
 
     _, services = _settings_and_services()
     results = reconcile(services.catalog, services.locations, backfill=True)
-    document: dict[str, Any] = {"locations": [r.to_dict() for r in results]}
+    swept = None
     if sweep_hours is not None:
         idle_since = services.clock.now() - timedelta(hours=sweep_hours)
-        document["swept"] = {store.location: store.sweep_abandoned(idle_since)
-                             for store in services.locations}
+        swept = {store.location: store.sweep_abandoned(idle_since)
+                 for store in services.locations}
+    # After the sweep: what is still left is reported (and exits 1).
+    remains = crash_remains(services.catalog, services.locations, services.clock.now(),
+                            services.stuck_after)
+    document: dict[str, Any] = {"locations": [r.to_dict() for r in results], **remains.to_dict()}
+    if swept is not None:
+        document["swept"] = swept
 
     def human(doc: dict[str, Any]) -> None:
         for r in doc["locations"]:
@@ -270,8 +283,18 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
             if r["commit_records_written"]:
                 click.echo(f"       {r['commit_records_written']} missing commit record(s)"
                            " of committed versions written")
+        _human_remains(doc)
         for location, count in doc.get("swept", {}).items():
             click.echo(f"swept  {location}: {count} abandoned write(s) removed")
 
     _emit(as_json, document, human)
-    sys.exit(EXIT_PROBLEMS if any(r.findings for r in results) else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if any(r.findings for r in results) or remains.found else EXIT_OK)
+
+
+def _human_remains(doc: dict[str, Any]) -> None:
+    """Stuck items and crash leftovers, one line each (see ``ingest.stuck``)."""
+    for item in doc.get("stuck_items", []):
+        click.echo(f"stuck  item {item['name']} ({item['item_id']}) of batch {item['batch_id']}: "
+                   f"no progress for over {item['idle']:g} s")
+    for left in doc.get("staging_leftovers", []):
+        click.echo(f"STAGING_LEFTOVER {left['location']} {left['path']} ({left['size']} bytes)")

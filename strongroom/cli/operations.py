@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -16,9 +16,6 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 # --------------------------------------------------------------------------- distributed mode

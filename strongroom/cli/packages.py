@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    LATEST,
+    VERSION,
     _emit,
     _services,
     _settings_and_services,
@@ -18,9 +20,6 @@ from strongroom.cli.base import (
     main,
 )
 from strongroom.cli.replicas import anchor_after
-
-if TYPE_CHECKING:
-    pass
 
 
 # --------------------------------------------------------------------------- list / show
@@ -78,6 +77,7 @@ def show(package: str, as_json: bool) -> None:
 def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None:
     """Re-read and re-hash every stored byte and tag file of the packages' versions."""
     from ingest.fixity_audit import verify_packages
+    from ingest.stuck import crash_remains
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
@@ -85,30 +85,48 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
     results = verify_packages(services, None if all_packages else list(packages),
                               concurrency=settings.concurrency)
     anchor_after(services)
-    document = {"results": [r.to_dict() for r in results]}
+    document: dict[str, Any] = {"results": [r.to_dict() for r in results]}
+    remains = None
+    if all_packages:
+        # Everything, said once: crashed ingests that hold packages up are shown too.
+        remains = crash_remains(services.catalog, services.locations, services.clock.now(),
+                                services.stuck_after)
+        document.update(remains.to_dict())
 
     def human(doc: dict[str, Any]) -> None:
         for r in doc["results"]:
             click.echo(f"{r['status']:<6} {r['package_id']} v{r['version']}")
             for f in r["findings"]:
                 click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+        from strongroom.cli.fixity import _human_remains
+        _human_remains(doc)
 
     _emit(as_json, document, human)
-    sys.exit(EXIT_PROBLEMS if any(r.status == "failed" for r in results) else EXIT_OK)
+    failed = any(r.status == "failed" for r in results) or bool(remains and remains.found)
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
 @main.command()
 @click.argument("package")
-@click.option("--version", "number", type=int, help="Version number (default: the latest).")
-@click.option("--to", "target", type=click.Path(path_type=str), help="Write the bag into this empty folder.")
+@click.option("--version", "number", type=VERSION,
+              help="Version number or 'latest' (default: the latest).")
+@click.option("--to", "target", type=click.Path(path_type=str),
+              help="Write the bag into this folder (absent or empty); it appears only once "
+                   "every file verified.")
 @click.option("--format", "fmt", type=click.Choice(["tar"]), help="Stream the bag as one archive.")
-@click.option("-o", "--output", type=str, help="With --format: a file, or - for stdout.")
+@click.option("-o", "--output", type=str,
+              help="With --format: a new file (it appears only once every file verified), "
+                   "or - for stdout.")
+@click.option("--force", is_flag=True, help="With -o FILE: replace an existing regular file.")
 @json_option
 @command_errors
-def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
-          output: str | None, as_json: bool) -> None:
-    """Fetch a package version's bag, verifying every file on the way."""
-    from ingest.retrieval import fetch_to_folder, write_tar
+def fetch(package: str, number: int | str | None, target: str | None, fmt: str | None,
+          output: str | None, force: bool, as_json: bool) -> None:
+    """Fetch a package version's bag, verifying every file on the way.
+
+    A damaged file never arrives looking whole: a folder or file is left only
+    when every file matched, and a stream is cut inside the damaged entry."""
+    from ingest.retrieval import fetch_to_file, fetch_to_folder, write_tar
 
     if (target is None) == (fmt is None):
         raise click.UsageError("give either --to DIR or --format tar -o FILE")
@@ -118,6 +136,8 @@ def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
         raise click.UsageError("--json cannot share stdout with -o -")
     services = _services()
     package_id = services.catalog.resolve_package(package)
+    if number == LATEST:
+        number = None
     if target is not None:
         version, findings = fetch_to_folder(services, package_id, number, target)
         where = target
@@ -125,12 +145,8 @@ def fetch(package: str, number: int | None, target: str | None, fmt: str | None,
         version, findings = write_tar(services, package_id, number, sys.stdout.buffer)
         where = "-"
     else:
-        import os
-
-        with open(output, "wb") as out:  # type: ignore[arg-type]
-            version, findings = write_tar(services, package_id, number, out)
-        if findings:
-            os.unlink(output)  # type: ignore[arg-type]
+        version, findings = fetch_to_file(services, package_id, number, output,  # type: ignore[arg-type]
+                                          replace=force)
         where = output
     document = {"package_id": package_id, "version": version.number, "to": where,
                 "status": "failed" if findings else "ok",

@@ -10,6 +10,8 @@ import click
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    LATEST,
+    VERSION,
     _emit,
     _services,
     _warn,
@@ -42,10 +44,11 @@ def anchor_after(services: Services) -> None:
 
 @main.command()
 @click.argument("package")
-@click.option("--version", "number", type=int, help="Only this version (default: every version).")
+@click.option("--version", "number", type=VERSION,
+              help="Only this version, a number or 'latest' (default: every version).")
 @json_option
 @command_errors
-def repair(package: str, number: int | None, as_json: bool) -> None:
+def repair(package: str, number: int | str | None, as_json: bool) -> None:
     """Deep-verify every copy of a package and rebuild damaged copies from a good one.
 
     A copy is only ever rebuilt from a copy that was deep-verified good moments
@@ -55,6 +58,8 @@ def repair(package: str, number: int | None, as_json: bool) -> None:
 
     services = _services()
     package_id = services.catalog.resolve_package(package)
+    if number == LATEST:
+        number = services.catalog.get_version(package_id, None).number
     results = repair_package(services, package_id, number)
     anchor_after(services)
     document = {"results": [r.to_dict() for r in results]}

@@ -83,3 +83,18 @@ def test_a_rebuilt_catalogs_sealing_events_name_who_ran_the_rebuild(
     assert events and all(e["actor"] == {"name": "recovery-operator", "kind": "service"}
                           for e in events)
 
+
+def test_a_refused_delivery_names_who_asked_for_the_bytes(
+        sr: Strongroom, batch_claiming_someone_else: Path, tmp_path: Path) -> None:
+    sr.json("submit", str(batch_claiming_someone_else))
+    package = sr.json("list")["packages"][0]["package_id"]
+    stored = max((p for p in (sr.objects / package / "v1" / "data").rglob("*") if p.is_file()),
+                 key=lambda p: p.stat().st_size)
+    damaged = bytearray(stored.read_bytes())
+    damaged[0] ^= 0xFF
+    stored.write_bytes(bytes(damaged))
+    sr.run("--agent", "reading-room-desk", "fetch", package, "--to", str(tmp_path / "out"), expect=1)
+    refused = [e for e in sr.json("audit", "log")["events"]
+               if e["event_type"] == "fixity check" and e["outcome"] == "failure"]
+    assert refused and all(e["actor"] == {"name": "reading-room-desk", "kind": "service"}
+                           for e in refused)

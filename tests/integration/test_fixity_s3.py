@@ -22,13 +22,14 @@ import pytest
 from ingest.clock import FixedClock, SystemClock
 from ingest.fixity_audit import enqueue_due, run_due, shallow_check, verify_version
 from ingest.fixity_policy import DEEP, FixityPolicy
-from ingest.metadata import SchemaSet
 from ingest.models import package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.reconciliation import reconcile_location
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from storage.s3 import S3ObjectStore
+from tests.fixity_oracles import fixity_copies
 from tests.integration.services import S3Endpoint
 
 PREFIX = "fixity"
@@ -118,7 +119,7 @@ def test_the_schedule_queues_each_copy_once_and_records_checks_on_postgresql(
                       policy)
         assert [(c.location, c.status) for c in run.checks] == [
             (store.location, "ok") for store in services.locations]
-        (primary, replica) = catalog.fixity_copies([s.location for s in services.locations])
+        (primary, replica) = fixity_copies(catalog, [s.location for s in services.locations])
         assert primary.last_deep == replica.last_deep == later + policy.requeue_after * 2
         assert primary.queued_deep is None and replica.last_deep_ok == replica.last_deep
     finally:

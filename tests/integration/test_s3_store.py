@@ -25,12 +25,14 @@ from ingest.clock import SystemClock
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import verify_version
-from ingest.metadata import SchemaSet
 from ingest.models import ItemStatus
 from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
-from storage.s3 import MiB, S3ObjectStore, composite_sha256, make_client, part_size_for
+from storage.s3 import S3ObjectStore
+from storage.s3_client import make_client
+from storage.s3_upload import MiB, composite_sha256, part_size_for
 from tests.contract_object_store import ObjectStoreContract, digest
 from tests.integration.services import S3Endpoint
 

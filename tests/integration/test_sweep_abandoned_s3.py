@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 
-from storage.s3 import MiB, S3ObjectStore
+from storage.s3 import S3ObjectStore
+from storage.s3_upload import MiB
 from tests.integration.services import S3Endpoint
 
 

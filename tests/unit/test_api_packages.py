@@ -11,7 +11,6 @@ from pathlib import Path
 import bagit
 import pytest
 
-from strongroom.api.delivery import DeliveryAborted
 from tests.unit.api_support import EXAMPLES, Api, make_api, tar_of, zip_of
 
 TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
@@ -151,6 +150,40 @@ def test_range_past_the_end_gets_416(api: Api) -> None:
     assert reply.headers["content-range"] == f"bytes */{len(data)}"
 
 
+def test_range_unit_in_capitals_is_still_a_range(api: Api) -> None:
+    url, data = _file_url(api)
+    reply = api.client.get(url, headers={**api.auth("reader"), "Range": "BYTES=0-5"})
+    assert reply.status_code == 206
+    assert reply.content == data[:6]
+    assert reply.headers["content-range"] == f"bytes 0-5/{len(data)}"
+
+
+def test_head_on_a_file_answers_its_headers_without_a_body(api: Api) -> None:
+    url, data = _file_url(api)
+    got = api.client.get(url, headers=api.auth("reader"))
+    head = api.client.head(url, headers=api.auth("reader"))
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-length", "etag", "repr-digest", "accept-ranges", "content-type"):
+        assert head.headers[name] == got.headers[name], name
+    ranged = api.client.head(url, headers={**api.auth("reader"), "Range": "bytes=0-5"})
+    assert ranged.status_code == 206 and ranged.headers["content-length"] == "6"
+    assert api.client.head(url + ".missing", headers=api.auth("reader")).status_code == 404
+    assert api.client.head(url).status_code == 401
+
+
+def test_head_on_a_bag_answers_its_headers_without_a_body(api: Api) -> None:
+    package = _package(api, TELEGRAM)["package_id"]
+    for fmt, media in (("tar", "application/x-tar"), ("zip", "application/zip")):
+        head = api.client.head(f"/packages/{package}/versions/1/bag?format={fmt}",
+                               headers=api.auth("reader"))
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == media
+        assert head.headers["content-disposition"].endswith(f'_v1.{fmt}"')
+        assert "content-length" not in head.headers  # the size is known only once streamed
+    assert api.client.head(f"/packages/{package}/versions/9/bag",
+                           headers=api.auth("reader")).status_code == 404
+
+
 def test_multiple_ranges_get_the_whole_file(api: Api) -> None:
     url, data = _file_url(api)
     reply = api.client.get(url, headers={**api.auth("reader"), "Range": "bytes=0-1,5-6"})
@@ -176,35 +209,42 @@ def _fixity_events(api: Api, package: str) -> list[dict]:
     return report.json()["events"]
 
 
-def test_damaged_file_aborts_the_file_response_and_records_failed_fixity(
+def _refused(reply) -> list[str]:  # type: ignore[no-untyped-def]
+    """A damage found before the first byte went out: a problem, nothing of the file."""
+    assert reply.status_code == 500, reply.text
+    problem = reply.json()
+    assert problem["type"] == "urn:strongroom:problem:delivery-refused"
+    return [f["code"] for f in problem["findings"]]
+
+
+def test_damaged_file_is_refused_and_records_failed_fixity(
         damaged: tuple[Api, str, Path]) -> None:
     api, package, _ = damaged
     url = f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt"
-    with pytest.raises(DeliveryAborted):
-        api.client.get(url, headers=api.auth("reader"))
+    assert "FIXITY_MISMATCH" in _refused(api.client.get(url, headers=api.auth("reader")))
     events = _fixity_events(api, package)
     assert [(e["outcome"], e["detail"]["tier"]) for e in events] == [("failure", "delivery")]
     assert events[0]["detail"]["findings"][0]["code"] == "FIXITY_MISMATCH"
 
 
-def test_damaged_file_aborts_the_bag_and_records_failed_fixity(
+def test_damaged_file_refuses_the_bag_and_records_failed_fixity(
         damaged: tuple[Api, str, Path]) -> None:
     api, package, _ = damaged
     for fmt in ("tar", "zip"):
-        with pytest.raises(DeliveryAborted):
-            api.client.get(f"/packages/{package}/versions/1/bag?format={fmt}",
-                           headers=api.auth("reader"))
+        reply = api.client.get(f"/packages/{package}/versions/1/bag?format={fmt}",
+                               headers=api.auth("reader"))
+        assert "FIXITY_MISMATCH" in _refused(reply)
     events = _fixity_events(api, package)
     assert [e["outcome"] for e in events] == ["failure", "failure"]
     shown = _package(api, package)["versions"][0]["last_fixity"]
     assert shown["outcome"] == "failed"
 
 
-def test_missing_stored_file_aborts_the_response(damaged: tuple[Api, str, Path]) -> None:
+def test_missing_stored_file_refuses_the_response(damaged: tuple[Api, str, Path]) -> None:
     api, package, stored = damaged
     stored.unlink()
-    with pytest.raises(DeliveryAborted):
-        api.client.get(f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt",
-                       headers=api.auth("reader"))
+    reply = api.client.get(f"/packages/{package}/versions/1/files/data/transcription/telegram-en.txt",
+                           headers=api.auth("reader"))
+    assert _refused(reply) == ["FILE_MISSING"]
     codes = [e["detail"]["findings"][0]["code"] for e in _fixity_events(api, package)]
     assert codes == ["FILE_MISSING"]

@@ -45,6 +45,13 @@ def test_filesystem_store_refuses_to_presign_with_409(api: Api) -> None:
     assert reply.json()["instance"] == url
 
 
+def test_presign_problem_detail_leaks_no_server_path(api: Api) -> None:
+    url = f"/packages/{api.package}/versions/1/presigned/bagit.txt"  # type: ignore[attr-defined]
+    detail = api.client.get(url, headers=api.auth("reader")).json()["detail"]
+    assert str(api.settings.data_dir) not in detail and "file:" not in detail, detail
+    assert "/files/bagit.txt" in detail
+
+
 @pytest.mark.parametrize("path", ["data/no-such-file.txt", "data"])
 def test_unknown_file_gets_404_not_409(api: Api, path: str) -> None:
     reply = api.client.get(f"/packages/{api.package}/versions/1/presigned/{path}",  # type: ignore[attr-defined]

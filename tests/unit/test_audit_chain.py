@@ -19,7 +19,6 @@ from ingest.audit import (
     seal,
     verify_chain,
 )
-from ingest.errors import AuditChainBroken
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome
 
 T0 = datetime(1951, 3, 14, 9, 30, 0, 123456, tzinfo=timezone.utc)
@@ -174,7 +173,6 @@ def test_intact_chain_verifies_to_its_head() -> None:
     report = verify_chain(events)
     assert (report.ok, report.count, report.head) == (True, 5, events[-1].hash)
     assert report.first_bad_seq is None and report.reason is None
-    report.raise_if_broken()
 
 
 def test_empty_chain_verifies_to_genesis() -> None:
@@ -189,8 +187,6 @@ def test_edited_event_is_named() -> None:
     assert (report.ok, report.first_bad_seq, report.count) == (False, 3, 2)
     assert report.head == events[1].hash
     assert "changed" in (report.reason or "")
-    with pytest.raises(AuditChainBroken, match="audit event 3"):
-        report.raise_if_broken()
 
 
 def test_edited_and_rehashed_event_breaks_the_next_link() -> None:

@@ -29,7 +29,8 @@ from ingest.models import BatchRecord, ItemRecord, ItemStatus
 from ingest.pipeline import IngestResult
 from strongroom.celery_entry import worker_settings
 from strongroom.settings import KNOWN_VARIABLES, Settings, SettingsError
-from workers.celery_app import StrongroomCelery, create_app
+from workers.celery_app import create_app
+from workers.celery_base import StrongroomCelery
 from workers.reliability import (
     TASK_INGEST_ITEM,
     TASK_REQUEUE_STUCK,

@@ -9,14 +9,14 @@ from itertools import pairwise
 
 import pytest
 
+from ingest.fixity_planner import steady_rate
 from ingest.fixity_policy import (
     DEEP,
     SHALLOW,
     CopyState,
     FixityPolicy,
-    coverage,
 )
-from ingest.fixity_planner import pace, plan_checks, steady_rate
+from tests.fixity_oracles import coverage, pace, plan_checks
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

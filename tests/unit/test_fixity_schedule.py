@@ -27,9 +27,9 @@ from ingest.fixity_audit import (
     verify_version,
 )
 from ingest.fixity_policy import DEEP, SHALLOW, FixityPolicy
-from ingest.metadata import SchemaSet
 from ingest.models import EventType, package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore

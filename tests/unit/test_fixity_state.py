@@ -22,6 +22,7 @@ from sqlalchemy import union_all
 from sqlalchemy.engine import Engine
 
 import storage.catalog_fixity as catalog_fixity
+from ingest.copies import VERIFIED, CopyRecord
 from ingest.findings import Finding
 from ingest.fixity_audit import plan_due, run_due
 from ingest.fixity_policy import (
@@ -31,18 +32,17 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
     RecordedCheck,
-    coverage,
     tally_cutoffs,
 )
-from ingest.fixity_planner import plan_checks
 from ingest.models import BatchRecord, StoredFile, VersionRecord, package_id_for
-from ingest.replication import VERIFIED, CopyRecord
 from storage.catalog import SqlCatalog
 from storage.catalog_fixity_state import hour_of
 from storage.database import alembic_config, create_engine_for, migrate, writing
-from storage.tables import File, Package, UtcDateTime, Version
+from storage.tables import File, Package, Version
+from storage.tables_base import UtcDateTime
 from storage.tables_fixity import FixityBacklog, FixityCheck, FixityState
 from storage.tables_replicas import VersionCopy
+from tests.fixity_oracles import coverage, fixity_copies, plan_checks
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -141,7 +141,7 @@ def unqueued(copies: Sequence[CopyState]) -> list[CopyState]:
 
 
 def assert_state_follows_history(catalog: SqlCatalog, locations: Sequence[str]) -> None:
-    assert unqueued(catalog.fixity_copies(locations)) == from_history(catalog, locations)
+    assert unqueued(fixity_copies(catalog, locations)) == from_history(catalog, locations)
     with catalog.engine.connect() as connection:
         rows = connection.execute(
             select(FixityState.location, FixityState.deep_base_at, FixityState.octets)).all()
@@ -171,7 +171,7 @@ def test_a_committed_version_gets_a_row_in_every_location_a_copy_is_noted_in(
         catalog: SqlCatalog) -> None:
     made = START + timedelta(hours=5, minutes=59, seconds=59, microseconds=999_999)
     ingest(catalog, [(1, made, 1_000)])
-    (primary, replica) = catalog.fixity_copies(LOCATIONS)
+    (primary, replica) = fixity_copies(catalog, LOCATIONS)
     assert (primary.location, replica.location) == LOCATIONS
     assert primary.size == replica.size == 1_055
     assert primary.committed_at == made and primary.last_deep is None
@@ -184,7 +184,7 @@ def test_a_claim_not_yet_committed_has_no_row_and_is_never_planned(catalog: SqlC
     package_id = package_id_for(identifier(1))
     number = catalog.reserve_version(package_id, identifier(1), items[0].item_id)
     catalog.record_copies(package_id, number, [CopyRecord(PRIMARY, VERIFIED, START)])
-    assert catalog.fixity_copies(LOCATIONS) == []
+    assert fixity_copies(catalog, LOCATIONS) == []
     assert list(plan_due(catalog, LOCATIONS, FixityPolicy(), START + 400 * DAY)) == []
 
 
@@ -200,7 +200,7 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
     stale = as_of - policy.requeue_after
     assert catalog.enqueue_checks(planned, as_of, stale) == planned
     assert catalog.enqueue_checks(planned, as_of + timedelta(hours=1), stale) == []
-    assert all(c.queued_deep == as_of for c in catalog.fixity_copies(LOCATIONS))
+    assert all(c.queued_deep == as_of for c in fixity_copies(catalog, LOCATIONS))
 
     catalog.record_check(check(planned[0], as_of, failed=True))
     catalog.record_check(check(planned[0], as_of))  # a re-check at the same moment wins
@@ -209,7 +209,7 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
     shallow = replace(planned[2], tier=SHALLOW)
     catalog.record_check(check(shallow, as_of, failed=True))
     assert_state_follows_history(catalog, LOCATIONS)
-    state = {c.key: c for c in catalog.fixity_copies(LOCATIONS)}
+    state = {c.key: c for c in fixity_copies(catalog, LOCATIONS)}
     first, second, third = (state[(p.package_id, p.number, p.location)] for p in planned[:3])
     assert first.queued_deep is None and first.last_deep_ok == as_of
     assert second.last_deep == as_of - 10 * DAY and second.last_deep_ok == as_of - 20 * DAY
@@ -226,10 +226,10 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
 def test_a_location_named_later_gets_every_committed_version_and_every_new_one(
         catalog: SqlCatalog) -> None:
     ingest(catalog, [(n, START + n * timedelta(hours=7), 100 * n) for n in range(1, 6)])
-    assert catalog.fixity_copies(LOCATIONS)  # the schedule covers the first two
-    assert len(catalog.fixity_copies([LATER])) == 5  # a third, named now
+    assert fixity_copies(catalog, LOCATIONS)  # the schedule covers the first two
+    assert len(fixity_copies(catalog, [LATER])) == 5  # a third, named now
     ingest(catalog, [(9, START + 3 * DAY, 900)], locations=[PRIMARY], batch_id="b2")
-    assert len(catalog.fixity_copies([LATER])) == 6
+    assert len(fixity_copies(catalog, [LATER])) == 6
     everywhere = (*LOCATIONS, LATER)
     assert_state_follows_history(catalog, everywhere)
     # noted later (a replica filled after ingest): the row is there at once
@@ -253,7 +253,7 @@ def test_the_catalog_plans_what_the_planner_plans_from_a_list_day_after_day(
     deep_days = 0
     for day in range(1, 80):
         as_of = START + day * DAY
-        expected = plan_checks(catalog.fixity_copies(LOCATIONS), as_of, policy)
+        expected = plan_checks(fixity_copies(catalog, LOCATIONS), as_of, policy)
         planned = list(plan_due(catalog, LOCATIONS, policy, as_of))
         assert planned == expected, day
         deep_days += any(p.tier == DEEP for p in planned)
@@ -267,7 +267,7 @@ def test_the_catalog_plans_what_the_planner_plans_from_a_list_day_after_day(
             assert_state_follows_history(catalog, LOCATIONS)
             verified_since, due_before = tally_cutoffs(policy, as_of)
             tally = catalog.fixity_tally(LOCATIONS, verified_since, due_before)
-            figure = coverage(catalog.fixity_copies(LOCATIONS), policy, as_of)
+            figure = coverage(fixity_copies(catalog, LOCATIONS), policy, as_of)
             assert (tally.versions, tally.covered, tally.per_location, tally.overdue) == (
                 figure.versions, figure.covered, figure.per_location, len(figure.overdue))
             late = [c for c in catalog.fixity_oldest(LOCATIONS, stale_before=None)
@@ -410,7 +410,7 @@ def test_the_migration_fills_the_state_of_an_existing_catalog_and_plans_stay_the
 
         migrate(engine)
         catalog = SqlCatalog(engine)
-        assert catalog.fixity_copies(locations) == before
+        assert fixity_copies(catalog, locations) == before
         assert_state_follows_history(catalog, locations)
         assert [list(plan_due(catalog, locations, policy, as_of))
                 for policy in policies for as_of in moments] == plans
@@ -434,7 +434,7 @@ def test_a_rebuilt_catalog_plans_every_copy_it_found(tmp_path: Path) -> None:
                             replicas=(archive.replica,))
     rebuild_catalog(rebuilt)
     locations = [store.location for store in rebuilt.locations]
-    assert len(rebuilt.catalog.fixity_copies(locations)) == 4
+    assert len(fixity_copies(rebuilt.catalog, locations)) == 4
     assert_state_follows_history(rebuilt.catalog, locations)  # type: ignore[arg-type]
     run = run_due(replace(rebuilt, clock=FixedClock(AT + 91 * DAY)), FixityPolicy())
     assert len(run.checks) == 4 and not run.failed

@@ -20,10 +20,10 @@ from ingest.findings import Finding
 from ingest.metadata import (
     MAX_DEPTH,
     MAX_METADATA_BYTES,
-    SchemaSet,
     canonical_record,
     parse_metadata,
 )
+from ingest.record_schema import SchemaSet
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "batch"
 TELEGRAM = EXAMPLES / "telegram-1951-06-21-mao-to-filippov" / "metadata.json"

@@ -9,11 +9,11 @@ finding codes, the objects in the store, the audit events.
 
 from __future__ import annotations
 
-import builtins
 import json
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,10 +24,10 @@ import ingest.pipeline as pipeline
 from ingest.clock import FixedClock
 from ingest.errors import PackageBusy, PackageNotFound, StorageUnavailable
 from ingest.fixity_audit import verify_version
-from ingest.metadata import SchemaSet
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
@@ -405,13 +405,16 @@ def test_each_payload_byte_is_read_from_the_source_once(
     opened: Counter[str] = Counter()
     read: Counter[str] = Counter()
 
-    def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        raw = builtins.open(file, mode, *args, **kwargs)
-        name = Path(file).relative_to(item).as_posix()
-        opened[name] += 1
-        return CountingFile(raw, read, name)
+    real_open = pipeline.open_submitted
 
-    monkeypatch.setattr(pipeline, "open", counting_open, raising=False)
+    @contextmanager
+    def counting_open(base: Any, rel: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with real_open(base, rel, *args, **kwargs) as raw:
+            name = (Path(base) / rel).relative_to(item).as_posix()
+            opened[name] += 1
+            yield CountingFile(raw, read, name)
+
+    monkeypatch.setattr(pipeline, "open_submitted", counting_open)
 
     for expected in (ItemStatus.STORED, ItemStatus.UNCHANGED):
         opened.clear()
@@ -435,8 +438,8 @@ def test_payload_file_gone_between_scan_and_read_is_rejected_and_leaves_nothing_
     vanishing = item / "scan" / "page-02.txt"
     real_scan = pipeline.scan_item
 
-    def scan_then_lose_a_file(folder: Path) -> Any:
-        scan = real_scan(folder)
+    def scan_then_lose_a_file(folder: Path, **options: Any) -> Any:
+        scan = real_scan(folder, **options)
         vanishing.unlink()  # moved away by someone else after the listing
         return scan
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from ingest.clock import FixedClock
-from ingest.metadata import SchemaSet
 from ingest.models import package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.reconciliation import reconcile, reconcile_location, version_of_key
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 

@@ -9,7 +9,6 @@ anchoring and rebuild tests.
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,12 +18,13 @@ from typing import Any
 
 import pytest
 
+import ingest.pipeline as pipeline
 from ingest.clock import FixedClock
 from ingest.errors import PackageNotFound, StorageUnavailable
-from ingest.metadata import SchemaSet
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 
@@ -147,14 +147,14 @@ def test_each_copy_is_noted_verified_and_each_replica_copy_has_a_replication_eve
 def test_each_payload_file_is_read_once_for_every_copy(
         archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[str] = []
-    real_open = builtins.open
+    real_open = pipeline.open_submitted
 
-    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(file).endswith("telegram-en.txt") and "batch-" in str(file):
-            opened.append(str(file))
-        return real_open(file, *args, **kwargs)
+    def counting_open(base: Any, rel: str, *args: Any, **kwargs: Any) -> Any:
+        if rel.endswith("telegram-en.txt") and "batch-" in str(base):
+            opened.append(rel)
+        return real_open(base, rel, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(pipeline, "open_submitted", counting_open)
     archive.ingest()
     assert len(opened) == 1
 

@@ -33,10 +33,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.clock import FixedClock
-from ingest.metadata import SchemaSet
 from ingest.models import ItemStatus, package_id_for
 from ingest.paths import check_relative_path, find_collisions
 from ingest.pipeline import Services, submit_batch
+from ingest.record_schema import SchemaSet
 from ingest.retrieval import fetch_to_folder, write_tar
 from ingest.verification import verify_bag
 from storage.catalog import SqlCatalog

@@ -17,7 +17,7 @@ import pytest
 from jsonschema.validators import validator_for
 
 from ingest.errors import SchemaBroken
-from ingest.metadata import SchemaSet
+from ingest.record_schema import SchemaSet
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

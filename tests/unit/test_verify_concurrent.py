@@ -19,9 +19,9 @@ import pytest
 from ingest.clock import FixedClock
 from ingest.errors import StorageUnavailable
 from ingest.fixity_audit import verify_packages
-from ingest.metadata import SchemaSet
 from ingest.models import package_id_for
 from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 

@@ -45,7 +45,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     anchored = bind.execute(sa.text("SELECT COUNT(*) FROM audit_anchors")).scalar_one()
     now = datetime.now(timezone.utc)
-    if bind.dialect.name == "sqlite":  # UTC wall time, as storage.tables.UtcDateTime keeps it
+    if bind.dialect.name == "sqlite":  # UTC wall time, as storage.tables_base.UtcDateTime keeps it
         now = now.replace(tzinfo=None)
     op.bulk_insert(table, [{"id": 1, "log_id": str(uuid.uuid4()), "created_at": now,
                             "legacy_anchors": anchored > 0}])

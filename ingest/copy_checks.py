@@ -1,0 +1,151 @@
+"""What a check or a repair of one version's copies found, and how one check is recorded.
+
+Beneath ``ingest.fixity_audit`` (which checks copies, and repairs them when the
+policy allows it) and ``ingest.repair`` (which records the checks it makes as
+fixity checks of copies): both import these from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.findings import Finding
+from ingest.fixity_policy import DEEP, RecordedCheck
+from ingest.models import EventType, NewEvent, Outcome, VersionRecord
+from ingest.pipeline import Services
+
+#: What a copy came to.
+OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
+
+
+@dataclass
+class CopyOutcome:
+    """One copy of a version: what the deep check found and what repair did."""
+
+    location: str
+    status: str = OK                       # ok, repaired, damaged, unreachable
+    findings: tuple[Finding, ...] = ()      # found by the first deep check
+    rewritten: list[str] = field(default_factory=list)   # bag paths written again
+    deleted: list[str] = field(default_factory=list)     # objects the version lacks
+    findings_after: tuple[Finding, ...] = ()  # found by the check after repair
+    rechecked: bool = False                  # the check after repair ran to its end
+    source: str | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+            "source": self.source,
+            "rewritten": list(self.rewritten),
+            "deleted": list(self.deleted),
+            "findings_after": [f.to_dict() for f in self.findings_after],
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What ``repair_version`` found and did, per copy.
+
+    ``status``: ``ok`` (every copy was good), ``repaired`` (every damaged copy
+    is good again), ``refused`` (damage, but no copy verified good to repair
+    from), ``failed`` (a copy is still damaged or could not be reached).
+    """
+
+    package_id: str
+    version: int
+    status: str
+    copies: tuple[CopyOutcome, ...]
+
+    @property
+    def has_problems(self) -> bool:
+        return self.status in ("refused", "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package_id": self.package_id, "version": self.version, "status": self.status,
+                "copies": [c.to_dict() for c in self.copies]}
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    package_id: str
+    version: int
+    location: str
+    findings: tuple[Finding, ...]
+    tier: str = DEEP
+    octets: int = 0
+    #: the repair this check's findings set off (policy ``auto_repair``), if any
+    repair: RepairResult | None = None
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.findings else "ok"
+
+    def to_dict(self) -> dict:
+        return {
+            "package_id": self.package_id,
+            "version": self.version,
+            "location": self.location,
+            "tier": self.tier,
+            "status": self.status,
+            "octets": self.octets,
+            "findings": [f.to_dict() for f in self.findings],
+            "repair": self.repair.to_dict() if self.repair else None,
+        }
+
+
+def record_copy_check(services: Services, version: VersionRecord, location: str, tier: str,
+                      raw: Iterable[Finding], events: Iterable[NewEvent] = ()) -> VersionCheck:
+    """Record one check of one copy (its findings, located at ``location``) with a
+    PREMIS fixity-check event, after ``events``, in one transaction; it counts
+    for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
+    findings = tuple(
+        Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
+                params=f.params, location=location)
+        for f in sorted(raw, key=lambda f: (f.path or "", f.code))
+    )
+    octets = sum(f.size for f in version.files)
+    check = VersionCheck(version.package_id, version.number, location, findings,
+                         tier=tier, octets=octets)
+    now = services.clock.now()
+    event = NewEvent(
+        event_type=EventType.FIXITY_CHECK,
+        outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
+        agent=services.agent,
+        actor=services.actor,
+        occurred_at=now,
+        package_id=version.package_id,
+        version=version.number,
+        detail={
+            "location": location,
+            "tier": tier,
+            "outcome": check.status,
+            "files": len(version.files),
+            "octets": octets,
+            "digests": _digests_summary(version, tier),
+            "findings": [f.to_dict() for f in findings],
+        },
+    )
+    services.catalog.record_check(
+        RecordedCheck(version.package_id, version.number, location, tier, now, findings),
+        [*events, event])
+    return check
+
+
+def _digests_summary(version: VersionRecord, tier: str) -> dict[str, Any]:
+    """What the copy was compared with: the algorithms, and one SHA-256 over the
+    catalog's ``sha256  path`` lines, so the event pins the exact expected state."""
+    lines = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(version.files, key=lambda f: f.path))
+    return {
+        "algorithms": ["sha256", "sha512"] if tier == DEEP else ["sha256"],
+        "catalog_sha256": hashlib.sha256(lines.encode("utf-8")).hexdigest(),
+    }
+
+
+__all__ = ["DAMAGED_LEFT", "OK", "REPAIRED", "UNREACHABLE", "CopyOutcome", "RepairResult",
+           "VersionCheck", "record_copy_check"]
