@@ -51,6 +51,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
     "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
+    "STRONGROOM_LOG_LEVEL": "least severe log records `serve`, `worker` and `beat` write: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
 }
 
 
@@ -86,6 +87,8 @@ class Settings:
     api_callback_hosts: tuple[str, ...] = ()
     #: seconds between two anchors of the audit head by ``serve``, at most
     anchor_every: float = 5.0
+    #: least severe log records ``serve``, ``worker`` and ``beat`` write
+    log_level: str = "INFO"
 
     @property
     def staging(self) -> Path:
@@ -142,6 +145,7 @@ class Settings:
             api_upload_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
             api_callback_hosts=_callback_hosts(env),
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
+            log_level=_log_level(env),
         )
 
 
@@ -162,6 +166,17 @@ def _presign_seconds(env: Mapping[str, str]) -> int:
     if value > MAX_PRESIGN_SECONDS:
         raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
     return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    raw = (env.get("STRONGROOM_LOG_LEVEL") or "INFO").strip().upper()
+    if raw not in LOG_LEVELS:
+        raise SettingsError(f"STRONGROOM_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                            f"not {env.get('STRONGROOM_LOG_LEVEL')!r}")
+    return raw
 
 
 def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -1,4 +1,5 @@
-"""Markers by folder: tests/unit needs nothing running; tests/integration needs real services."""
+"""Markers by folder: tests/unit needs nothing running; tests/integration needs real services;
+tests/e2e runs the real ``strongroom`` command in a subprocess (helpers: tests/cli_runner.py)."""
 
 from __future__ import annotations
 
@@ -14,5 +15,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = Path(str(item.fspath))
         if HERE / "integration" in path.parents:
             item.add_marker(pytest.mark.integration)
+        elif HERE / "e2e" in path.parents:
+            item.add_marker(pytest.mark.e2e)
         elif HERE / "unit" in path.parents:
             item.add_marker(pytest.mark.unit)

@@ -22,11 +22,13 @@ def serve(host: str, port: int) -> None:
 
     from strongroom.api import create_app
     from strongroom.api.server import serve_options
+    from strongroom.cli.logs import configure_logging
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
+    configure_logging(settings.log_level)
     # Access logs name the method and path, never a header: tokens stay out of logs.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 **serve_options(settings.api_header_timeout, settings.api_upload_timeout))
 
 

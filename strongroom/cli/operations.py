@@ -67,12 +67,13 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
               help="Queues to take work from.")
 @click.option("-c", "--concurrency", type=click.IntRange(min=1),
               help="Pool processes (default STRONGROOM_CONCURRENCY, 2).")
-@click.option("-l", "--loglevel", default="INFO", show_default=True)
+@click.option("-l", "--loglevel",
+              help="Least severe log records written (default STRONGROOM_LOG_LEVEL, INFO).")
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 @json_option
 @command_errors
-def worker(queues: str, concurrency: int | None, loglevel: str, celery_args: tuple[str, ...],
-           as_json: bool) -> None:
+def worker(queues: str, concurrency: int | None, loglevel: str | None,
+           celery_args: tuple[str, ...], as_json: bool) -> None:
     """Run a Celery worker (prefork pool) on the ingest and fixity queues.
 
     Any further option goes to `celery worker` as it is (e.g. --hostname,
@@ -86,20 +87,22 @@ def worker(queues: str, concurrency: int | None, loglevel: str, celery_args: tup
     settings = Settings.from_env()
     queues = _queues(queues)
     pool = concurrency or settings.concurrency
-    argv = [f"--queues={queues}", f"--concurrency={pool}", f"--loglevel={loglevel}",
+    argv = [f"--queues={queues}", f"--concurrency={pool}",
+            f"--loglevel={loglevel or settings.log_level}",
             "--pool=prefork", *celery_args]
     _celery("worker", argv, as_json, {"command": "worker", "queues": queues.split(","),
                                       "concurrency": pool})
 
 
 @main.command(context_settings=passthrough)
-@click.option("-l", "--loglevel", default="INFO", show_default=True)
+@click.option("-l", "--loglevel",
+              help="Least severe log records written (default STRONGROOM_LOG_LEVEL, INFO).")
 @click.option("--schedule-file", type=click.Path(dir_okay=False, path_type=str),
               help="Where beat keeps its state (default $STRONGROOM_DATA_DIR/celerybeat-schedule).")
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 @json_option
 @command_errors
-def beat(loglevel: str, schedule_file: str | None, celery_args: tuple[str, ...],
+def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str, ...],
          as_json: bool) -> None:
     """Run the scheduler: every STRONGROOM_SWEEP_EVERY seconds it has a worker send
     stuck items again, so messages the broker lost recover by themselves.
@@ -110,7 +113,8 @@ def beat(loglevel: str, schedule_file: str | None, celery_args: tuple[str, ...],
     if schedule_file is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         schedule_file = str(settings.data_dir / "celerybeat-schedule")
-    argv = [f"--loglevel={loglevel}", f"--schedule={schedule_file}", *celery_args]
+    argv = [f"--loglevel={loglevel or settings.log_level}", f"--schedule={schedule_file}",
+            *celery_args]
     _celery("beat", argv, as_json, {"command": "beat", "schedule_file": schedule_file,
                                     "sweep_every": settings.sweep_every,
                                     "stuck_after": settings.stuck_after})

@@ -1,9 +1,9 @@
 """The SQL catalog and audit log on PostgreSQL: the same behaviour as on SQLite.
 
-Every test of ``tests/unit/test_sql_catalog.py`` that is not about SQLite itself
-runs here again, on a throwaway PostgreSQL database (the ``catalog_url`` and
-``catalog`` fixtures below replace the SQLite ones). Then what only real
-processes can show: two processes racing for the same version number, and
+The contract of ``tests/contract_sql_catalog.py`` (which
+``tests/unit/test_sql_catalog.py`` runs on SQLite) runs here on a throwaway
+PostgreSQL database, with PostgreSQL counterparts of the SQLite-only tests. Then
+what only real processes can show: two processes racing for the same version number, and
 two appending to the audit log at once.
 """
 
@@ -17,32 +17,18 @@ from typing import Any
 
 import pytest
 
-import tests.unit.test_sql_catalog as on_sqlite
 from ingest.audit import verify_chain
 from ingest.errors import CatalogUnavailable, PackageBusy
 from ingest.models import package_id_for
 from storage.catalog import SqlCatalog
-from tests.unit.test_sql_catalog import IDENTIFIER, PACKAGE, event, item_ids, raw
-
-#: Tests of the SQLite module that are about SQLite itself (pragmas, files,
-#: locks, in-memory databases) or read a time as SQLite's text; each has a
-#: PostgreSQL counterpart below where one makes sense.
-SQLITE_ONLY = {
-    "test_sqlite_catalog_runs_in_wal_mode_with_foreign_keys",
-    "test_in_memory_catalog_works",
-    "test_engine_without_the_sqlite_setup_is_refused",
-    "test_unreachable_database_is_catalog_unavailable",
-    "test_database_locked_too_long_is_catalog_unavailable",
-    "test_other_databases_are_refused",
-    "test_edited_event_time_is_named",
-}
-_SHARED = sorted(name for name in vars(on_sqlite) if name.startswith("test_"))
-assert SQLITE_ONLY <= set(_SHARED), "a SQLite-only test was renamed: update SQLITE_ONLY"
-
-# Collected here, they resolve ``catalog``/``catalog_url`` to the fixtures of this module.
-globals().update({name: getattr(on_sqlite, name) for name in _SHARED
-                  if name not in SQLITE_ONLY})
-logged = on_sqlite.logged
+from tests.contract_sql_catalog import (
+    IDENTIFIER,
+    PACKAGE,
+    SqlCatalogContract,
+    event,
+    item_ids,
+    raw,
+)
 
 
 @pytest.fixture
@@ -55,6 +41,16 @@ def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
     catalog = SqlCatalog.from_url(catalog_url, migrate=True)
     yield catalog
     catalog.engine.dispose()
+
+
+@pytest.fixture
+def logged(catalog: SqlCatalog) -> SqlCatalog:
+    catalog.append([event(n=n) for n in range(1, 7)])
+    return catalog
+
+
+class TestSqlCatalogOnPostgres(SqlCatalogContract):
+    """The contract, on the throwaway PostgreSQL database of ``catalog_url`` above."""
 
 
 # --------------------------------------------------------------------------- PostgreSQL counterparts

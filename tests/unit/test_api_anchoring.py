@@ -9,16 +9,12 @@ database (and not to the object store) could.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from ingest.anchoring import anchor_audit_head
 from tests.unit.api_support import EXAMPLES, Api, make_api, wait_until, zip_of
-from tests.unit.test_anchoring import cli, truncate_log
 
 TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
 
@@ -26,31 +22,6 @@ TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
 def anchored(api: Api) -> bool:
     catalog = api.services.catalog
     return catalog.last_anchor() == catalog.audit_head()
-
-
-def test_get_audit_verify_reports_a_truncated_log_as_audit_verify_does(tmp_path: Path) -> None:
-    api = make_api(tmp_path / "data")
-    api.upload(zip_of(EXAMPLES), "application/zip")
-    anchor = anchor_audit_head(api.services)
-    assert anchor is not None
-    with sqlite3.connect(tmp_path / "data" / "catalog.sqlite3") as db:
-        truncate_log(db, anchor.seq - 1)
-
-    reply = api.client.get("/audit/verify", headers=api.auth("auditor"))
-
-    assert reply.status_code == 200
-    document = reply.json()
-    assert document["ok"] is False and document["first_bad_seq"] is None  # the chain is whole
-    [finding] = document["anchors"]["findings"]
-    assert finding["code"] == "ANCHORED_EVENT_MISSING"
-    assert finding["params"]["seq"] == anchor.seq
-    command = cli(tmp_path / "data", "audit", "verify", "--json")
-    assert command.returncode == 1
-    same = json.loads(command.stdout)  # one use case behind both
-    assert {k: v for k, v in same.items() if k != "anchors"} == {
-        k: v for k, v in document.items() if k != "anchors"}
-    assert [(f["code"], f["params"], f["message"]) for f in same["anchors"]["findings"]] == [
-        (f["code"], f["params"], f["message"]) for f in document["anchors"]["findings"]]
 
 
 def test_events_appended_through_serve_are_anchored_soon_after_the_request(

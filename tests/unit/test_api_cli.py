@@ -33,3 +33,44 @@ def test_serve_runs_uvicorn_with_the_app(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_serve_refuses_a_bad_port() -> None:
     assert CliRunner().invoke(main, ["serve", "--port", "70000"]).exit_code == 2
+
+
+@pytest.fixture
+def root_logger_restored() -> Any:
+    """``serve`` configures logging for its process; put the root logger back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield root
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
+@pytest.mark.parametrize("env, level", [({}, "info"), ({"STRONGROOM_LOG_LEVEL": "warning"}, "warning"),
+                                        ({"STRONGROOM_LOG_LEVEL": "DEBUG"}, "debug")])
+def test_serve_logs_at_the_level_of_strongroom_log_level(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root_logger_restored: Any,
+        env: dict[str, str], level: str) -> None:
+    import logging
+
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    result = CliRunner().invoke(main, ["serve"],
+                                env={"STRONGROOM_DATA_DIR": str(tmp_path / "data"), **env})
+    assert result.exit_code == 0, result.output
+    assert calls[0]["log_level"] == level
+    assert root_logger_restored.level == logging.getLevelName(level.upper())
+
+
+def test_serve_refuses_an_unknown_log_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(app))
+    result = CliRunner().invoke(main, ["serve"], env={"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
+                                                      "STRONGROOM_LOG_LEVEL": "chatty"})
+    assert result.exit_code == 2
+    assert "STRONGROOM_LOG_LEVEL" in result.output and started == []

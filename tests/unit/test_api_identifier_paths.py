@@ -1,15 +1,13 @@
 """Identifiers as archives write them: a reference code such as `GB 123 ABC/1/2`
 holds `/`. Sent percent-encoded (`GB%20123%20ABC%2F1%2F2`) it is one path
 segment on every package route, and `versions/latest` works wherever a version
-number does (HTTP and CLI)."""
+number does (HTTP; the CLI in tests/e2e/test_api_identifier_paths_cli.py)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from urllib.parse import quote
@@ -82,18 +80,6 @@ def test_versions_latest_works_wherever_a_version_number_does(api: Api) -> None:
         assert api.client.get(f"{base}/presigned/bagit.txt", headers=reader).status_code == 409
     assert api.client.get(f"/packages/{ENCODED}/versions/newest/bag",
                           headers=reader).status_code == 422
-
-
-def test_cli_fetch_takes_version_latest(api: Api, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env["STRONGROOM_DATA_DIR"] = str(api.settings.data_dir)
-    out = tmp_path / "bag.tar"
-    done = subprocess.run([sys.executable, "-m", "strongroom.cli", "fetch", REFERENCE_CODE,
-                           "--version", "latest", "--format", "tar", "-o", str(out)],
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    with tarfile.open(out) as tar:
-        assert any(m.name.endswith("/data/page-01.txt") for m in tar.getmembers())
 
 
 def test_identifier_with_slashes_through_a_real_server_and_curl(api: Api) -> None:

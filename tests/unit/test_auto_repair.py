@@ -29,7 +29,6 @@ from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from strongroom.cli.fixity import _report
 from strongroom.settings import Settings, SettingsError
-from tests.unit.test_fixity_cli import Strongroom, days_from_now, sr  # noqa: F401 (fixture)
 from tests.unit.test_fixity_schedule import AT, DAY, package, write_batch
 
 PAGE = "data/scan/page-01.txt"
@@ -189,25 +188,3 @@ def test_auto_repair_is_off_unless_the_setting_says_1(tmp_path: Path) -> None:
     assert Settings.from_env({**env, "STRONGROOM_FIXITY_AUTO_REPAIR": "0"}).fixity_auto_repair is False
     with pytest.raises(SettingsError, match="STRONGROOM_FIXITY_AUTO_REPAIR"):
         Settings.from_env({**env, "STRONGROOM_FIXITY_AUTO_REPAIR": "yes"})
-
-
-def test_run_due_from_the_command_line_repairs_and_the_report_at_that_moment_is_clean(
-        sr: Strongroom) -> None:  # noqa: F811 (the fixture)
-    sr.env["STRONGROOM_FIXITY_AUTO_REPAIR"] = "1"
-    package_id = sr.packages[0]  # type: ignore[attr-defined]
-    replica_page = max((p for p in (sr.replica / package_id / "v1" / "data").rglob("*")
-                        if p.is_file()), key=lambda p: p.stat().st_size)
-    good = replica_page.read_bytes()
-    flip_a_byte(replica_page)
-    moment = days_from_now(31)
-
-    run = sr.json("fixity", "run-due", "--as-of", moment, expect=1)
-
-    assert run["repaired"] == 1
-    (failed,) = [c for c in run["checks"] if c["status"] == "failed"]
-    assert failed["repair"]["status"] == "repaired"
-    assert replica_page.read_bytes() == good
-    # the same moment (a fixed clock): the re-check after the repair is the last word
-    report = sr.json("fixity", "report", "--as-of", moment)
-    assert report["failures"] == [] and report["coverage"]["covered"] == 2
-    assert report["policy"]["auto_repair"] is True

@@ -1,30 +1,59 @@
-"""Questions asked of large catalogs are answered from an index, not a scan."""
+"""Questions asked of large catalogs are answered from an index, not a scan.
+
+The plan is asked of the very statement the catalog method sends to the database
+(captured on the engine), so a change to the method's query is held to the index.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects import sqlite
+import pytest
+from sqlalchemy import event
 
 from storage.catalog import SqlCatalog
-from storage.tables import Item
 
 
-def test_finding_stuck_items_reads_the_status_index_not_every_item(tmp_path: Path) -> None:
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[SqlCatalog]:
     catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    yield catalog
+    catalog.engine.dispose()
+
+
+def statements_run_by(catalog: SqlCatalog, call: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """The SQL statements (with their parameters) that ``call`` sends to the database."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", capture)
     try:
-        query = (select(Item)
-                 .where(Item.status == "accepted",
-                        Item.updated_at < datetime(2026, 1, 1, tzinfo=UTC))
-                 .order_by(Item.updated_at, Item.item_id).limit(1000))
-        sql = str(query.compile(dialect=sqlite.dialect(),
-                                compile_kwargs={"literal_binds": True}))
-        with catalog.engine.connect() as connection:
-            plan = " ".join(str(row[-1]) for row in
-                            connection.execute(text("EXPLAIN QUERY PLAN " + sql)))
-        assert "USING INDEX ix_items_status_updated_at" in plan, plan
-        assert "SCAN items" not in plan.replace("SCAN items USING", ""), plan
+        call()
     finally:
-        catalog.engine.dispose()
+        event.remove(catalog.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def query_plan(catalog: SqlCatalog, statement: str, parameters: Any) -> str:
+    with catalog.engine.connect() as connection:
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        return " | ".join(str(row[-1]) for row in rows)
+
+
+def test_finding_stuck_items_reads_the_status_index_not_every_item(catalog: SqlCatalog) -> None:
+    idle_before = datetime(2026, 1, 1, tzinfo=UTC)
+    ran = statements_run_by(catalog, lambda: catalog.stuck_items(idle_before))
+    on_items = [(sql, params) for sql, params in ran if "FROM items" in sql]
+    assert len(on_items) == 1, ran
+    [(sql, params)] = on_items
+
+    plan = query_plan(catalog, sql, params)
+
+    assert "USING INDEX ix_items_status_updated_at" in plan, (sql, plan)
+    assert "SCAN items" not in plan.replace("SCAN items USING", ""), (sql, plan)

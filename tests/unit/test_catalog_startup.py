@@ -11,13 +11,8 @@ The tests not about SQLite itself run again on PostgreSQL in
 
 from __future__ import annotations
 
-import json
 import multiprocessing
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -33,9 +28,6 @@ from ingest.errors import StorageError
 from storage import database
 from storage.catalog import SqlCatalog
 from storage.tables import Base
-
-ROOT = Path(__file__).resolve().parents[2]
-TELEGRAM = ROOT / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
 
 
 @pytest.fixture
@@ -223,42 +215,3 @@ def test_an_up_to_date_catalog_opens_while_another_process_holds_the_write_lock(
     finally:
         other.execute("ROLLBACK")
         other.close()
-
-
-# --------------------------------------------------------------------------- what submit loads
-
-_LOADED = """
-import atexit, json, runpy, sys
-out, sys.argv = sys.argv[1], ["strongroom", *sys.argv[2:]]
-def report():
-    with open(out, "w") as f:
-        json.dump(sorted({name.split(".")[0] for name in sys.modules}), f)
-atexit.register(report)
-runpy.run_module("strongroom.cli", run_name="__main__")
-"""
-
-
-def submit_and_list_modules(tmp_path: Path, data: Path, batch: Path, run: str) -> tuple[dict, set[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env["STRONGROOM_DATA_DIR"] = str(data)
-    out = tmp_path / f"modules-{run}.json"
-    result = subprocess.run([sys.executable, "-c", _LOADED, str(out), "submit", str(batch), "--json"],
-                            env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    return json.loads(result.stdout), set(json.loads(out.read_text()))
-
-
-def test_embedded_submit_loads_no_celery_kombu_and_on_an_up_to_date_catalog_no_alembic(
-        tmp_path: Path) -> None:
-    batch = tmp_path / "batch"
-    shutil.copytree(TELEGRAM, batch / TELEGRAM.name)
-    data = tmp_path / "data"
-
-    first, loaded_first = submit_and_list_modules(tmp_path, data, batch, "first")
-    assert [item["status"] for item in first["items"]] == ["stored"]
-    assert not {"celery", "kombu", "billiard"} & loaded_first
-    assert "alembic" in loaded_first  # the new catalog was migrated
-
-    second, loaded_second = submit_and_list_modules(tmp_path, data, batch, "second")
-    assert [item["status"] for item in second["items"]] == ["unchanged"]
-    assert not {"celery", "kombu", "billiard", "alembic"} & loaded_second

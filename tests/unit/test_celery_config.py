@@ -7,10 +7,7 @@ on a real broker is in tests/integration.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -206,10 +203,32 @@ def test_settings_reach_the_worker_and_a_missing_broker_is_refused() -> None:
         Settings.from_env({"STRONGROOM_STUCK_AFTER": "0"})
 
 
+@pytest.mark.parametrize("command", ["worker", "beat"])
+@pytest.mark.parametrize("env, args, level", [
+    ({}, [], "INFO"),
+    ({"STRONGROOM_LOG_LEVEL": "debug"}, [], "DEBUG"),
+    ({"STRONGROOM_LOG_LEVEL": "debug"}, ["--loglevel", "ERROR"], "ERROR"),  # the option wins
+])
+def test_strongroom_log_level_is_the_default_loglevel_of_worker_and_beat(
+        tmp_path: Path, monkeypatch: MonkeyPatch, command: str, env: dict[str, str],
+        args: list[str], level: str) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    argv: list[list[str]] = []
+    monkeypatch.setattr(celery_app, "run_command", lambda app, args: argv.append(args) or 0)
+    result = CliRunner().invoke(main, [command, *args], env={
+        "STRONGROOM_DATA_DIR": str(tmp_path / "data"),
+        "STRONGROOM_BROKER_URL": "redis://127.0.0.1:1/13", **env})
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert argv[0][0] == command and f"--loglevel={level}" in argv[0]
+
+
 def test_every_worker_setting_is_documented() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in ("STRONGROOM_STUCK_AFTER", "STRONGROOM_SWEEP_EVERY",
-                 "STRONGROOM_VISIBILITY_TIMEOUT", "STRONGROOM_BROKER_URL"):
+                 "STRONGROOM_VISIBILITY_TIMEOUT", "STRONGROOM_BROKER_URL", "STRONGROOM_LOG_LEVEL"):
         assert name in KNOWN_VARIABLES
         assert f"#{name}=" in example
 
@@ -437,39 +456,6 @@ def test_a_failed_sweep_does_not_note_items_as_sent(app: App, monkeypatch: Monke
     monkeypatch.setattr(app, "send_task", broker_down)
     assert run_task(app, TASK_REQUEUE_STUCK, services=services_with(catalog)) == 0
     assert catalog.requeued == []  # still stuck: the next sweep tries again
-
-
-# ------------------------------------------------------------------- the CLI, broker unreachable
-
-
-def test_submit_with_the_broker_down_keeps_items_accepted_and_requeue_finishes_them(
-        tmp_path: Path) -> None:
-    """Enqueue happens after commit: when the broker cannot be reached, the batch is
-    registered, its items stay accepted, the report says so, and `requeue` (here in
-    process, the broker setting removed) ingests them."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env.update({"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0",
-                "STRONGROOM_BROKER_URL": "redis://127.0.0.1:1/13"})
-    cli = [sys.executable, "-m", "strongroom.cli"]
-
-    def run(*args: str, expect: int) -> dict[str, Any]:
-        done = subprocess.run([*cli, *args, "--json"], env=env, capture_output=True, text=True,
-                              timeout=120)
-        assert done.returncode == expect, (done.stdout, done.stderr)
-        return json.loads(done.stdout)
-
-    report = run("submit", str(ROOT / "examples" / "batch"), expect=1)
-    assert "broker cannot be reached" in report["enqueue_error"]
-    assert {i["status"] for i in report["items"]} == {"accepted"}
-
-    status = run("status", report["batch_id"], "--stuck-after", "0", expect=1)
-    assert status["stuck"] == 3 and all(i["stuck"] for i in status["items"])
-
-    del env["STRONGROOM_BROKER_URL"]
-    again = run("requeue", report["batch_id"], expect=1)  # one item is rejected on its merits
-    assert again["requeued"] == 3
-    assert sorted(i["status"] for i in again["items"]) == ["rejected", "stored", "stored"]
-    assert run("status", report["batch_id"], "--stuck-after", "0", expect=1)["stuck"] == 0
 
 
 def test_a_finished_ingest_anchors_the_audit_head_and_beat_anchors_at_intervals(

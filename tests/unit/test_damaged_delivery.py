@@ -2,7 +2,7 @@
 
 One byte of a stored file is changed behind the service's back; then the bag
 and the file are fetched every way bytes leave (HTTP tar, zip, single file with
-and without Range; CLI tar to a file and to stdout; CLI folder), and the
+and without Range; the CLI's ways are in tests/e2e/test_damaged_delivery_cli.py), and the
 ordinary tools a reader uses (curl --fail, tar, unzip, Python's tarfile and
 zipfile, LOC bagit) must all refuse what arrived. Each refusal is a failed
 fixity-check event naming the copy.
@@ -11,11 +11,9 @@ fixity-check event naming the copy.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
-import sys
 import tarfile
 import threading
 import time
@@ -30,7 +28,6 @@ import uvicorn
 
 from tests.unit.api_support import Api, make_api, tar_of
 
-CLI = [sys.executable, "-m", "strongroom.cli"]
 REPORT_SIZE = 2_000_000
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("tar", "unzip", "curl")),
@@ -65,13 +62,6 @@ class DamagedStore:
         return subprocess.run(["curl", "--fail", "-sS", "-o", str(out), *extra,
                                "-H", f"Authorization: Bearer {self.api.tokens['reader']}",
                                self.base + path], capture_output=True, text=True, timeout=60)
-
-    def cli(self, *args: str, **kw: object) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-        env["STRONGROOM_DATA_DIR"] = str(self.data)
-        kw.setdefault("stdout", subprocess.PIPE)
-        return subprocess.run([*CLI, *args], env=env, stderr=subprocess.PIPE, timeout=120,
-                              **kw)  # type: ignore[call-overload]
 
     def failed_fixity_events(self) -> list[dict]:
         reply = self.api.client.get(f"/packages/{self.package}/fixity-checks",
@@ -178,32 +168,3 @@ def test_http_damaged_file_is_refused_by_curl_whole_or_in_part(
     got = damaged_store.curl(
         f"/packages/{damaged_store.package}/versions/1/files/{damaged_store.damaged}", out, *extra)
     assert got.returncode != 0, got
-
-
-def test_cli_tar_to_a_file_of_a_damaged_bag_leaves_no_file(
-        damaged_store: DamagedStore, tmp_path: Path) -> None:
-    before = len(damaged_store.failed_fixity_events())
-    archive = tmp_path / "bag.tar"
-    got = damaged_store.cli("fetch", damaged_store.package, "--format", "tar", "-o", str(archive))
-    assert got.returncode == 1, got
-    assert sorted(tmp_path.iterdir()) == []
-    assert len(damaged_store.failed_fixity_events()) == before + 1
-
-
-def test_cli_tar_to_stdout_of_a_damaged_bag_is_refused_by_tar_and_bagit(
-        damaged_store: DamagedStore, tmp_path: Path) -> None:
-    archive = tmp_path / "bag.tar"
-    with archive.open("wb") as out:
-        got = damaged_store.cli("fetch", damaged_store.package, "--format", "tar", "-o", "-",
-                                stdout=out)
-    assert got.returncode == 1, got
-    _refused_by_tar(archive, tmp_path)
-
-
-def test_cli_fetch_to_folder_of_a_damaged_bag_leaves_nothing_under_its_name(
-        damaged_store: DamagedStore, tmp_path: Path) -> None:
-    target = tmp_path / "bag"
-    got = damaged_store.cli("fetch", damaged_store.package, "--to", str(target), "--json")
-    assert got.returncode == 1, got
-    assert "FIXITY_MISMATCH" in got.stdout.decode() or "SIZE_MISMATCH" in got.stdout.decode()
-    assert sorted(tmp_path.iterdir()) == []  # no bag, no hidden build folder

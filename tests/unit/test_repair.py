@@ -9,11 +9,7 @@ hand would.
 from __future__ import annotations
 
 import io
-import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,7 +28,6 @@ from tests.unit.test_replication import (
 )
 
 PAYLOAD_FILE = "data/transcription/telegram-en.txt"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -196,65 +191,3 @@ def test_nothing_to_repair_is_ok_and_writes_nothing(archive: Archive) -> None:
     [result] = repair_package(archive.services, PACKAGE)
     assert result.status == "ok" and not result.has_problems
     assert all(c.rewritten == [] and c.source is None for c in result.copies)
-
-
-# --------------------------------------------------------------------------- the command
-
-
-def cli(data: Path, replica: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env.update(STRONGROOM_DATA_DIR=str(data), STRONGROOM_REPLICAS=replica.as_uri(),
-               STRONGROOM_RETRY_BACKOFF="0")
-    return subprocess.run([sys.executable, "-m", "strongroom.cli", *args], env=env,
-                          capture_output=True, text=True, cwd=data.parent)
-
-
-@pytest.fixture
-def stored(tmp_path: Path) -> tuple[Path, Path, str]:
-    """An embedded archive with a replica folder holding the example telegram."""
-    data, replica = tmp_path / "data", tmp_path / "replica"
-    batch = tmp_path / "batch"
-    shutil.copytree(ROOT / "examples" / "batch", batch)
-    shutil.rmtree(batch / "bad-record-missing-title")
-    for extra in [p for p in batch.iterdir() if p.is_dir() and not p.name.startswith("telegram")]:
-        shutil.rmtree(extra)
-    done = cli(data, replica, "submit", str(batch), "--json")
-    assert done.returncode == 0, done.stderr
-    [item] = json.loads(done.stdout)["items"]
-    return data, replica, item["package_id"]
-
-
-def test_repair_command_restores_a_deleted_replica_object(stored: tuple[Path, Path, str]) -> None:
-    data, replica, package_id = stored
-    bag = replica / package_id / "v1"
-    victim = next(p for p in sorted((bag / "data").rglob("*")) if p.is_file())
-    good = victim.read_bytes()
-    victim.unlink()
-
-    done = cli(data, replica, "repair", package_id, "--json")
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    [result] = json.loads(done.stdout)["results"]
-    assert result["status"] == "repaired"
-    assert victim.read_bytes() == good
-    again = cli(data, replica, "verify", package_id, "--json")
-    assert again.returncode == 0
-
-
-def test_repair_command_refuses_with_exit_1_when_no_copy_is_good(
-        stored: tuple[Path, Path, str]) -> None:
-    data, replica, package_id = stored
-    for root in (data / "objects", replica):
-        victim = next(p for p in sorted((root / package_id / "v1" / "data").rglob("*"))
-                      if p.is_file())
-        victim.unlink()
-
-    done = cli(data, replica, "repair", package_id, "--json")
-
-    assert done.returncode == 1
-    [result] = json.loads(done.stdout)["results"]
-    assert result["status"] == "refused"
-    assert {c["status"] for c in result["copies"]} == {"damaged"}
-    assert {f["code"] for c in result["copies"] for f in c["findings"]} == {"FILE_MISSING", "TAG_MISMATCH"}
-    human = cli(data, replica, "repair", package_id)
-    assert human.returncode == 1 and "no copy verified good" in human.stdout

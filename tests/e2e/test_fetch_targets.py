@@ -12,15 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import CLI
 from tests.unit.test_damaged_delivery import damage_sample_batch
-
-CLI = [sys.executable, "-m", "strongroom.cli"]
 
 
 class Cli:

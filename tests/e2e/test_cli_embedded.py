@@ -9,11 +9,9 @@ and our BagIt profile), fetch, verify and the audit chain.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -21,35 +19,10 @@ import bagit
 import bagit_profile
 import pytest
 
+from tests.cli_runner import CLI, EXAMPLES, Strongroom
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "batch"
 PROFILE = json.loads((ROOT / "schemas" / "bagit-profile.json").read_text())
-CLI = [sys.executable, "-m", "strongroom.cli"]
-
-
-class Strongroom:
-    """Runs the CLI against one data folder."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-        self.env["STRONGROOM_DATA_DIR"] = str(data)
-        self.env["STRONGROOM_RETRY_BACKOFF"] = "0"
-
-    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
-        result = subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True,
-                                cwd=self.data.parent)
-        if expect is not None:
-            assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> dict:
-        result = self.run(*args, "--json", expect=expect)
-        return json.loads(result.stdout)  # exactly one JSON document on stdout
-
-    @property
-    def objects(self) -> Path:
-        return self.data / "objects"
 
 
 @pytest.fixture

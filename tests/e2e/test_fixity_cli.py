@@ -9,41 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "batch"
-CLI = [sys.executable, "-m", "strongroom.cli"]
+from tests import cli_runner
+from tests.cli_runner import EXAMPLES
 
 
-class Strongroom:
+class Strongroom(cli_runner.Strongroom):
     """Runs the CLI against one data folder, with a replica folder beside it."""
 
     def __init__(self, data: Path) -> None:
-        self.data = data
+        super().__init__(data)
         self.replica = data.parent / "replica"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-        self.env["STRONGROOM_DATA_DIR"] = str(data)
-        self.env["STRONGROOM_REPLICAS"] = self.replica.as_uri()
-        self.env["STRONGROOM_FIXITY_WINDOW_DAYS"] = "30"
-
-    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
-        result = subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True, check=False,
-                                cwd=self.data.parent)
-        if expect is not None:
-            assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> dict:
-        return json.loads(self.run(*args, "--json", expect=expect).stdout)
+        self.env = cli_runner.cli_env(STRONGROOM_DATA_DIR=str(data),
+                                      STRONGROOM_REPLICAS=self.replica.as_uri(),
+                                      STRONGROOM_FIXITY_WINDOW_DAYS="30")
 
 
 def days_from_now(days: int) -> str:
