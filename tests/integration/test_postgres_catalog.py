@@ -37,7 +37,7 @@ SQLITE_ONLY = {
     "test_edited_event_time_is_named",
 }
 _SHARED = sorted(name for name in vars(on_sqlite) if name.startswith("test_"))
-assert SQLITE_ONLY <= set(_SHARED), "a SQLite-only test was renamed: update SQLITE_ONLY"
+assert set(_SHARED) >= SQLITE_ONLY, "a SQLite-only test was renamed: update SQLITE_ONLY"
 
 # Collected here, they resolve ``catalog``/``catalog_url`` to the fixtures of this module.
 globals().update({name: getattr(on_sqlite, name) for name in _SHARED
@@ -93,7 +93,7 @@ def _claim_in_rounds(url: str, items: list[str], rounds: int, barrier: Any, resu
                 results.put((n, catalog.reserve_version(package, f"{IDENTIFIER} #{n}", items[n])))
             except PackageBusy:
                 results.put((n, "busy"))
-            except Exception as exc:  # reported to the test, which fails on it
+            except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
                 results.put((n, f"{type(exc).__name__}: {exc}"))
     finally:
         catalog.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ from storage import database
 from storage.catalog import SqlCatalog, create_engine_for, migrate
 from storage.tables import Base
 
-T0 = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 IDENTIFIER = "APRF, f. 45, op. 1, d. 339, ll. 64-65"
 PACKAGE = package_id_for(IDENTIFIER)
 
@@ -306,7 +306,7 @@ def test_copies_are_noted_with_the_commit_and_not_at_all_when_it_is_refused(
     from ingest.copies import VERIFIED, CopyRecord
 
     first, late = item_ids(catalog, "a", "b")
-    at = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     catalog.reserve_version(PACKAGE, IDENTIFIER, first)
     copies = [CopyRecord("file:///primary", VERIFIED, at), CopyRecord("s3://replica/", VERIFIED, at)]
     assert catalog.commit_version(version(1, first), [event(EventType.INGESTION, PACKAGE)], copies)
@@ -511,7 +511,7 @@ def test_concurrent_appends_form_one_unbroken_chain(catalog: SqlCatalog) -> None
         try:
             for n in range(50):
                 catalog.append([event(worker=worker, n=n)])
-        except BaseException as exc:  # surfaced by the assertion below
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=append_fifty, args=(w,)) for w in range(4)]
@@ -581,14 +581,14 @@ def _rows(catalog: SqlCatalog, sql: str) -> list[tuple[object, ...]]:
 def test_a_late_duplicate_cannot_claim_a_version_for_a_finished_item(tmp_path) -> None:
     """A duplicate task that reaches reserve_version after its item was stored must
     not leave a pending claim behind (it could never be committed)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from ingest.errors import ItemFinished
     from ingest.models import BatchRecord, ItemStatus
     from storage.catalog import SqlCatalog
 
     catalog = SqlCatalog.from_url(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    batch = BatchRecord(batch_id="b-late", source="/nowhere", submitted_at=datetime.now(timezone.utc))
+    batch = BatchRecord(batch_id="b-late", source="/nowhere", submitted_at=datetime.now(UTC))
     (item,) = catalog.create_batch(batch, ["only"])
     catalog.finish_item(item.item_id, ItemStatus.REJECTED)
     import pytest
