@@ -81,7 +81,7 @@ FROM (SELECT i, md5('p' || i)::uuid::text AS package_id,
              CASE WHEN i % 2 = 0 THEN {_SHALLOW_AT} END AS shallow_at
       FROM generate_series(1, :n) AS i) AS copies
 """
-_BACKLOG = f"""
+_BACKLOG = """
 INSERT INTO fixity_backlog (location, hour, copies, octets)
 SELECT location, CAST(FLOOR(EXTRACT(EPOCH FROM deep_base_at) / 3600) AS BIGINT), COUNT(*),
        SUM(octets)

@@ -371,7 +371,20 @@ class HeadAnchorer:
         self._run()
 
 
-__all__ = ["ANCHOR_PREFIX", "AUDIT_PREFIX", "Anchor", "AnchorReport", "AuditVerification",
-           "HeadAnchorer", "LOGS_PREFIX", "REBUILD_PREFIX", "anchor_audit_head", "anchor_key",
-           "check_anchors", "log_anchor_prefix", "read_all_anchors", "read_anchors",
-           "verify_audit_log"]
+__all__ = [
+    "ANCHOR_PREFIX",
+    "AUDIT_PREFIX",
+    "LOGS_PREFIX",
+    "REBUILD_PREFIX",
+    "Anchor",
+    "AnchorReport",
+    "AuditVerification",
+    "HeadAnchorer",
+    "anchor_audit_head",
+    "anchor_key",
+    "check_anchors",
+    "log_anchor_prefix",
+    "read_all_anchors",
+    "read_anchors",
+    "verify_audit_log",
+]

@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, Literal
 
 from ingest.errors import ArchiveRefused
 from ingest.findings import Finding
@@ -267,7 +267,7 @@ def _make_folder(root: Path, name: str) -> Path:
     return folder
 
 
-def _write_member(root: Path, member: _Member, source: BinaryIO) -> None:
+def _write_member(root: Path, member: _Member, source: IO[bytes]) -> None:
     parts = member.name.split("/")
     folder = _make_folder(root, "/".join(parts[:-1])) if len(parts) > 1 else root
     dest = folder / parts[-1]

@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ingest.models import Actor, AuditEvent, NewEvent
@@ -61,7 +61,7 @@ def utc_text(moment: datetime) -> str:
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"datetime {moment!r} has no timezone; audit times must be aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_value(value: Any) -> Any:
@@ -128,7 +128,8 @@ def json_detail(detail: dict[str, Any]) -> dict[str, Any]:
     try:
         # Unsorted: keys of mixed types (7 and "a") cannot be compared before
         # they become text.
-        return json.loads(_dumps(detail, sort_keys=False))
+        loaded: dict[str, Any] = json.loads(_dumps(detail, sort_keys=False))
+        return loaded
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 
@@ -148,7 +149,7 @@ def seal(event: NewEvent, seq: int, event_id: str, prev_hash: str) -> AuditEvent
         "event_type": _enum_text(event.event_type),
         "outcome": _enum_text(event.outcome),
         "agent": event.agent,
-        "occurred_at": event.occurred_at.astimezone(timezone.utc),
+        "occurred_at": event.occurred_at.astimezone(UTC),
         "batch_id": event.batch_id,
         "item_id": event.item_id,
         "package_id": event.package_id,

@@ -274,7 +274,7 @@ def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int, base: Path, a
     try:
         raw = read_submitted(base, above + ITEM_METADATA, limit + 1, _seen(entry), hidden=hidden)
     except ContentRefused as refused:
-        return None, [refused.finding]  # type: ignore[list-item]
+        return None, [refused.finding]
     except OSError as exc:
         return None, [_unreadable(ITEM_METADATA, exc)]
     if len(raw) > limit:
@@ -293,7 +293,7 @@ def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], l
         raw = read_submitted(os.path.dirname(entry.path), BATCH_METADATA,
                              MAX_BATCH_METADATA_BYTES + 1, _seen(entry))
     except ContentRefused as refused:
-        return {}, [refused.finding]  # type: ignore[list-item]
+        return {}, [refused.finding]
     except OSError as exc:
         return {}, [_batch_invalid(f"it could not be read: {exc.strerror or exc}")]
     if len(raw) > MAX_BATCH_METADATA_BYTES:

@@ -86,7 +86,7 @@ class VersionCheck:
     def status(self) -> str:
         return "failed" if self.findings else "ok"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "package_id": self.package_id,
             "version": self.version,

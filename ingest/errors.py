@@ -36,6 +36,10 @@ them in one place each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ingest.findings import Finding
+
 
 class StrongroomError(Exception):
     """Base of every error Strongroom raises on purpose."""
@@ -72,7 +76,7 @@ class ArchiveRefused(InputError):
     """An uploaded batch archive was refused before anything of it was kept;
     ``findings`` says why (ARCHIVE_UNSAFE_MEMBER, ARCHIVE_TOO_LARGE, ARCHIVE_UNREADABLE)."""
 
-    def __init__(self, message: str, findings: "tuple[object, ...]" = ()) -> None:
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
         super().__init__(message)
         self.findings = tuple(findings)
 
@@ -82,8 +86,8 @@ class ContentRefused(InputError):
     or not the file that was listed; ``finding`` says which (SYMLINK_REFUSED,
     FILE_TYPE_REFUSED, FILE_CHANGED)."""
 
-    def __init__(self, finding: object) -> None:
-        super().__init__(getattr(finding, "message", str(finding)))
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
         self.finding = finding
 
 
@@ -157,8 +161,8 @@ class DeliveryRefused(StrongroomError):
     delivery was cut short inside the damaged file's entry, so that no reader takes
     it for whole, and a failed fixity-check event was recorded. ``findings`` say what."""
 
-    def __init__(self, findings: "tuple[object, ...] | list[object]") -> None:
-        super().__init__("; ".join(str(getattr(f, "message", f)) for f in findings))
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        super().__init__("; ".join(f.message for f in findings))
         self.findings = tuple(findings)
 
 

@@ -114,7 +114,7 @@ class Finding:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(
             code=data["code"],
             path=data.get("path"),
@@ -126,6 +126,6 @@ class Finding:
         )
 
 
-def json_pointer(parts: "list[str | int] | tuple[str | int, ...]") -> str:
+def json_pointer(parts: list[str | int] | tuple[str | int, ...]) -> str:
     """The RFC 6901 JSON pointer of a path of keys and indexes."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)

@@ -25,8 +25,8 @@ re-verifies every copy before it copies anything.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import islice
@@ -35,6 +35,7 @@ from typing import Any
 from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
 from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
+from ingest.fixity_planner import due_checks
 from ingest.fixity_policy import (
     DAY,
     DEEP,
@@ -42,7 +43,6 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
 )
-from ingest.fixity_planner import due_checks
 from ingest.pipeline import Services
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version

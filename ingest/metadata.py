@@ -28,7 +28,6 @@ from typing import Any
 
 from ingest.findings import Finding, json_pointer
 
-
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 
@@ -98,7 +97,8 @@ def _unsafe_values(value: Any, path: list[str | int], name: str) -> Iterator[Fin
             yield Finding(
                 "METADATA_UNPARSABLE", path=name, pointer=where, expected="each key once",
                 found=f"key {key!r} more than once",
-                params={"detail": f"duplicate key {key!r} at {where!r}: the later value would silently replace the earlier"},
+                params={"detail": f"duplicate key {key!r} at {where!r}: "
+                                  "the later value would silently replace the earlier"},
             )
         for key, item in value.items():
             yield from _surrogates(key, [*path, key], name)

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
 from ingest.commit_records import record_commit
+from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
@@ -53,7 +54,6 @@ from ingest.models import (
     package_id_for,
 )
 from ingest.ports import Catalog, Clock, ObjectStore
-from ingest.copies import VERIFIED, CopyRecord
 from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, check_copy, put_everywhere
 from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
@@ -166,7 +166,7 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
         return _transient(services, item, exc, final_attempt)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
         return IngestResult("done", item_id, services.catalog.get_item(item_id).status)
-    except Exception as exc:  # a defect of ours: fail this item, keep the worker alive
+    except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
             _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id)
@@ -274,7 +274,7 @@ class _Ingest:
             try:
                 digests = {e.path: self._digest_file(e) for e in scan.payload}
             except ContentRefused as refused:
-                return self._reject([refused.finding], [validation])  # type: ignore[list-item]
+                return self._reject([refused.finding], [validation])
             except OSError as exc:
                 return self._unreadable(exc, validation)
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
@@ -289,7 +289,7 @@ class _Ingest:
             payload = self._store_payload(scan, prefix)
         except ContentRefused as refused:
             self._abandon(prefix, package_id, number)
-            return self._reject([refused.finding], [validation])  # type: ignore[list-item]
+            return self._reject([refused.finding], [validation])
         except OSError as exc:
             self._abandon(prefix, package_id, number)
             return self._unreadable(exc, validation)
@@ -500,5 +500,11 @@ def _oxum(files: Sequence[StoredFile]) -> str:
     return f"{sum(f.size for f in files)}.{len(files)}"
 
 
-__all__ = ["IngestResult", "Services", "SubmittedBatch", "ingest_item", "submit_batch",
-           "StrongroomError"]
+__all__ = [
+    "IngestResult",
+    "Services",
+    "StrongroomError",
+    "SubmittedBatch",
+    "ingest_item",
+    "submit_batch",
+]

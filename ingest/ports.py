@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
+from ingest.access import PackagePage, PackageQuery, TokenInfo
 from ingest.copies import CopyRecord
 from ingest.findings import Finding
 from ingest.fixity_policy import (
@@ -108,12 +109,10 @@ class ObjectStore(Protocol):
 # --------------------------------------------------------------------------- catalog
 
 
-class Catalog(Protocol):
-    """Batches, items, packages, versions and files; the record of truth.
-
-    Every write method commits before it returns. Transient database failures
-    raise CatalogUnavailable.
-    """
+class IngestCatalog(Protocol):
+    """Batches, items, packages, versions and files: what ingest, status and
+    retrieval need. Every write method commits before it returns; transient
+    database failures raise CatalogUnavailable."""
 
     def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
                      events: Sequence[NewEvent] = ()) -> list[ItemRecord]:
@@ -167,7 +166,7 @@ class Catalog(Protocol):
         """Give up an uncommitted claim (the item turned out unchanged or bad)."""
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
-                       copies: "Sequence[CopyRecord]" = (), *,
+                       copies: Sequence[CopyRecord] = (), *,
                        unchanged_events: Sequence[NewEvent] | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored and
         append ``events``, in one transaction. Returns False when that version was
@@ -191,19 +190,78 @@ class Catalog(Protocol):
     def resolve_package(self, ref: str) -> str:
         """A package id from a package id or a record identifier. Raises PackageNotFound."""
 
+
+class FixityCatalog(Protocol):
+    """The fixity schedule, the checks of every copy and the notes on copies:
+    what fixity audits, reconciliation and repair need."""
+
     def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
                       events: Sequence[NewEvent] = ()) -> None:
         """Remember the last fixity result of a version, with its events."""
 
     # -- copies per location and audit anchors (ingest.replication, ingest.anchoring)
 
-    def record_copies(self, package_id: str, number: int, copies: "Sequence[CopyRecord]",
+    def record_copies(self, package_id: str, number: int, copies: Sequence[CopyRecord],
                       events: Sequence[NewEvent] = ()) -> None:
         """Note the state of copies of a version (claimed or committed) per location,
         with ``events``. Raises VersionNotFound."""
 
-    def list_copies(self, package_id: str, number: int) -> "list[CopyRecord]":
+    def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location."""
+
+    def fixity_backlog(self, locations: Sequence[str],
+                       collapse_before: datetime) -> list[tuple[datetime, int]]:
+        """Bytes of every copy by when its deep deadline counts from, earliest first
+        (``ingest.fixity_planner.DueSource``)."""
+
+    def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
+                      larger_than: int | None = None, at_most: int | None = None,
+                      after: OrderKey | None = None) -> Iterator[CopyState]:
+        """Copies not queued for a deep check since ``stale_before``, earliest deep
+        deadline first, by size when asked, read a page at a time (``DueSource``)."""
+
+    def fixity_shallow_due(self, locations: Sequence[str], checked_before: datetime,
+                           stale_before: datetime) -> Iterator[CopyState]:
+        """Copies unchecked since ``checked_before`` and not queued, longest
+        unchecked first, read a page at a time (``DueSource``)."""
+
+    def fixity_tally(self, locations: Sequence[str], verified_since: datetime,
+                     due_before: datetime) -> CopyTally:
+        """Counts of covered and overdue copies and versions, summed in the catalog."""
+
+    def fixity_failures(self, locations: Sequence[str], since: datetime | None = None,
+                        limit: int | None = None) -> tuple[list[RecordedCheck], int]:
+        """The first ``limit`` failed checks (each copy's current failures when
+        ``since`` is None), oldest first, and how many there are."""
+
+    def enqueue_checks(self, planned: Sequence[PlannedCheck], queued_at: datetime,
+                       stale_before: datetime) -> list[PlannedCheck]:
+        """Mark checks queued; returns those not already queued since ``stale_before``."""
+
+    def record_check(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
+        """Keep one check of one copy with its events; finish its queue entry.
+        Raises VersionNotFound."""
+
+    def fixity_checks(self, since: datetime | None = None,
+                      failed_only: bool = False) -> list[RecordedCheck]:
+        """Recorded checks, oldest first."""
+
+    def version_states(self) -> dict[tuple[str, int], str]:
+        """Every version row's state (pending or committed) by (package id, number)."""
+
+    def committed_paths(self) -> dict[tuple[str, int], set[str]]:
+        """The file paths of every committed version by (package id, number)."""
+
+
+class AuditCatalog(Protocol):
+    """The append-only, hash-chained event log, its anchors, and the rebuild of a
+    catalog from the store."""
+
+    def append(self, events: Sequence[NewEvent]) -> list[AuditEvent]:
+        """Add events at the end of the chain, in order, in one transaction."""
+
+    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]:
+        """Events in chain order, all or those of one package."""
 
     def audit_head(self) -> tuple[int, str]:
         """(seq, hash) of the last event of the chain; (0, GENESIS) when empty."""
@@ -230,65 +288,45 @@ class Catalog(Protocol):
     def rebuild_ids(self) -> set[str]:
         """The ids of the rebuilds this catalog came from."""
 
-    def import_version(self, version: VersionRecord, copies: "Sequence[CopyRecord]" = (),
+    def import_version(self, version: VersionRecord, copies: Sequence[CopyRecord] = (),
                        events: Sequence[NewEvent] = ()) -> None:
         """Add a committed version found in the object store (a catalog rebuild).
         Raises ValueError when it exists already."""
 
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
 
-    def fixity_backlog(self, locations: Sequence[str],
-                       collapse_before: datetime) -> "list[tuple[datetime, int]]":
-        """Bytes of every copy by when its deep deadline counts from, earliest first
-        (``ingest.fixity_planner.DueSource``)."""
 
-    def fixity_oldest(self, locations: Sequence[str], stale_before: datetime | None,
-                      larger_than: int | None = None, at_most: int | None = None,
-                      after: "OrderKey | None" = None) -> "Iterator[CopyState]":
-        """Copies not queued for a deep check since ``stale_before``, earliest deep
-        deadline first, by size when asked, read a page at a time (``DueSource``)."""
+class AccessCatalog(Protocol):
+    """API tokens and package search: what the HTTP API and the token commands need."""
 
-    def fixity_shallow_due(self, locations: Sequence[str], checked_before: datetime,
-                           stale_before: datetime) -> "Iterator[CopyState]":
-        """Copies unchecked since ``checked_before`` and not queued, longest
-        unchecked first, read a page at a time (``DueSource``)."""
+    def create_token(self, name: str, role: str) -> tuple[TokenInfo, str]:
+        """A new token and its secret (shown once; only its digest is kept).
+        Raises InputError for an unknown role or a name a live token holds."""
 
-    def fixity_tally(self, locations: Sequence[str], verified_since: datetime,
-                     due_before: datetime) -> "CopyTally":
-        """Counts of covered and overdue copies and versions, summed in the catalog."""
+    def find_token(self, secret: str) -> TokenInfo | None:
+        """The live token with this secret, or None; notes its use."""
 
-    def fixity_failures(self, locations: Sequence[str], since: datetime | None = None,
-                        limit: int | None = None) -> "tuple[list[RecordedCheck], int]":
-        """The first ``limit`` failed checks (each copy's current failures when
-        ``since`` is None), oldest first, and how many there are."""
+    def revoke_token(self, ref: str) -> list[TokenInfo]:
+        """Revoke the one live token with this id or name. Raises TokenNotFound,
+        InputError when the reference fits two."""
 
-    def enqueue_checks(self, planned: "Sequence[PlannedCheck]", queued_at: datetime,
-                       stale_before: datetime) -> "list[PlannedCheck]":
-        """Mark checks queued; returns those not already queued since ``stale_before``."""
+    def list_tokens(self) -> list[TokenInfo]:
+        """Every token, live and revoked."""
 
-    def record_check(self, check: "RecordedCheck", events: Sequence[NewEvent] = ()) -> None:
-        """Keep one check of one copy with its events; finish its queue entry.
-        Raises VersionNotFound."""
-
-    def fixity_checks(self, since: datetime | None = None,
-                      failed_only: bool = False) -> "list[RecordedCheck]":
-        """Recorded checks, oldest first."""
-
-    def version_states(self) -> dict[tuple[str, int], str]:
-        """Every version row's state (pending or committed) by (package id, number)."""
-
-    def committed_paths(self) -> dict[tuple[str, int], set[str]]:
-        """The file paths of every committed version by (package id, number)."""
+    def search_packages(self, query: PackageQuery, *, cursor: str | None = None,
+                        limit: int = 50) -> PackagePage:
+        """Packages matching ``query``, a page at a time, by identifier.
+        Raises InputError for a cursor this catalog did not make."""
 
 
-class AuditLog(Protocol):
-    """The append-only, hash-chained event log."""
+class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, Protocol):
+    """The whole catalog: the SQL catalog implements every part on one database,
+    so that a change and the events that record it commit together. A use case
+    that needs one part may ask for that part alone."""
 
-    def append(self, events: Sequence[NewEvent]) -> list[AuditEvent]:
-        """Add events at the end of the chain, in order, in one transaction."""
 
-    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]:
-        """Events in chain order, all or those of one package."""
+#: The event log is part of the catalog (same database, same transactions).
+AuditLog = AuditCatalog
 
 
 class Clock(Protocol):
@@ -297,9 +335,13 @@ class Clock(Protocol):
 
 
 __all__ = [
+    "AccessCatalog",
+    "AuditCatalog",
     "AuditLog",
     "Catalog",
     "Clock",
+    "FixityCatalog",
+    "IngestCatalog",
     "ObjectInfo",
     "ObjectStore",
     "ObjectWriter",

@@ -52,7 +52,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import unquote
 
@@ -285,7 +285,7 @@ def _bagging_day(value: str | None) -> datetime:
         day = date.fromisoformat(value or "")
     except ValueError:
         day = date(1970, 1, 1)
-    return datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
 def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime) -> str | None:
@@ -294,12 +294,12 @@ def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime)
     id in the new catalog (see ingest.anchoring)."""
     if not anchors:
         return None
-    rebuild_id = f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+    rebuild_id = f"{now.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
     logs: dict[str, list[list[Any]]] = {}
     for a in anchors:
         logs.setdefault(a.log_id or "legacy", []).append([a.seq, a.hash])
     body = json.dumps({"rebuild_id": rebuild_id,
-                       "rebuilt_at": now.astimezone(timezone.utc).isoformat(),
+                       "rebuilt_at": now.astimezone(UTC).isoformat(),
                        "superseded": [[a.seq, a.hash] for a in anchors],
                        "logs": logs},
                       sort_keys=True).encode("utf-8")

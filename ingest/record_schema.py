@@ -255,7 +255,7 @@ def _findings_of(error: ValidationError) -> Iterator[tuple[_SortKey, Finding]]:
 
 def _refuse_retrieval(uri: str) -> Resource:
     """Registry retrieval hook: a ``$ref`` outside the set is never fetched."""
-    raise NoSuchResource(ref=uri)
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs class; its fields are its arguments
 
 
 _DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})  # hold data, not schemas
@@ -323,7 +323,8 @@ class SchemaSet:
         ids = [uri for uri, _ in resources]
         if len(set(ids)) != len(ids):
             raise SchemaBroken(f"two schemas share an $id: {sorted(ids)}")
-        self._registry: Registry[Any] = Registry(retrieve=_refuse_retrieval).with_resources(resources).crawl()
+        self._registry: Registry[Any] = Registry(  # type: ignore[call-arg]  # attrs field, as above
+            retrieve=_refuse_retrieval).with_resources(resources).crawl()
         for name, doc in self._documents.items():
             for base, ref, where in _references(doc, doc["$id"], []):
                 try:
@@ -378,7 +379,8 @@ class SchemaSet:
         keyed: dict[tuple[str, str, str], tuple[_SortKey, Finding]] = {}
         for error in validator.iter_errors(record):
             for key, finding in _findings_of(error):
-                keyed.setdefault((finding.pointer or "", finding.params["keyword"], finding.params["detail"]), (key, finding))
+                where = (finding.pointer or "", finding.params["keyword"], finding.params["detail"])
+                keyed.setdefault(where, (key, finding))
         return [finding for _, finding in sorted(keyed.values(), key=lambda pair: pair[0])]
 
 
@@ -400,7 +402,8 @@ def _shipped_schema_set() -> SchemaSet:
         if document is None:
             raise SchemaBroken("; ".join(f.message for f in findings))
         if document.get("$id") != f"{SCHEMA_BASE_URI}{name}.json":
-            raise SchemaBroken(f"schema {name!r} has $id {document.get('$id')!r}, expected {SCHEMA_BASE_URI}{name}.json")
+            raise SchemaBroken(f"schema {name!r} has $id {document.get('$id')!r}, "
+                               f"expected {SCHEMA_BASE_URI}{name}.json")
         documents[name] = document
     # Every shipped file passes the metaschema: the test suite checks it, once.
     return SchemaSet(documents, metaschema_checked=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.models import StoredFile
 from ingest.ports import ObjectStore, ObjectWriter

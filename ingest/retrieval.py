@@ -212,7 +212,7 @@ def write_zip(services: Services, package_id: str, number: int | None,
     stamp = version.created_at.timetuple()[:6]
     gate = _HoldBackGate(out)
     # The gate can tell but not seek: zipfile writes data descriptors, in order.
-    archive = zipfile.ZipFile(gate, "w", compression=zipfile.ZIP_STORED,  # type: ignore[arg-type]
+    archive = zipfile.ZipFile(gate, "w", compression=zipfile.ZIP_STORED,  # type: ignore[call-overload]  # writes only
                               allowZip64=True)
     for f in version.files:
         info = zipfile.ZipInfo(f"{top}/{f.path}", date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
@@ -304,7 +304,7 @@ def _partial_name(final: Path) -> Path:
 
 
 def fetch_to_folder(services: Services, package_id: str, number: int | None,
-                    target: str | os.PathLike) -> tuple[VersionRecord, list[Finding]]:
+                    target: str | os.PathLike[str]) -> tuple[VersionRecord, list[Finding]]:
     """Write one version's bag into the folder ``target`` (absent or empty), verifying each file.
 
     The bag is built in a hidden sibling folder and renamed to ``target`` only
@@ -354,7 +354,7 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
             continue
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            raw = open(dest, "xb")
+            raw = open(dest, "xb")  # noqa: SIM115 - closed by the `with raw` below, apart from its errors
         except OSError as exc:
             raise _unwritable(shown, exc) from exc
         try:
@@ -392,7 +392,7 @@ def _check_file_target(path: Path, shown: str, replace: bool) -> None:
 
 
 def fetch_to_file(services: Services, package_id: str, number: int | None,
-                  target: str | os.PathLike, *, replace: bool = False
+                  target: str | os.PathLike[str], *, replace: bool = False
                   ) -> tuple[VersionRecord, list[Finding]]:
     """Write one version's bag as a tar file ``target``, which appears only once
     every file matched.

@@ -98,4 +98,5 @@ def crash_remains(catalog: Catalog, stores: Sequence[ObjectStore], now: datetime
     return CrashRemains(stuck, leftovers)
 
 
-__all__ = ["CrashRemains", "crash_remains", "DEFAULT_STUCK_AFTER", "Heartbeat", "heartbeat_every", "is_stuck", "stuck_before"]
+__all__ = ["DEFAULT_STUCK_AFTER", "CrashRemains", "Heartbeat", "crash_remains", "heartbeat_every", "is_stuck",
+           "stuck_before"]

@@ -141,7 +141,7 @@ class _Stored:
         return [p for p in self.digests if not p.startswith("data/")]
 
 
-def _read_all(store: ObjectStore, prefix: str, report: "_Report") -> _Stored:
+def _read_all(store: ObjectStore, prefix: str, report: _Report) -> _Stored:
     stored = _Stored()
     for info in list(store.list(prefix)):
         path = info.key[len(prefix):]
@@ -149,7 +149,7 @@ def _read_all(store: ObjectStore, prefix: str, report: "_Report") -> _Stored:
         chunks: list[bytes] = []
         try:
             with store.open(info.key) as stream:
-                digests = digest_stream(stream, (lambda c: chunks.append(bytes(c))) if keep else None)
+                digests = digest_stream(stream, (lambda c: chunks.append(bytes(c))) if keep else None)  # noqa: B023
         except ObjectNotFound:
             # Deleted between the listing and the read: as good as never stored.
             report.add(Finding("FILE_MISSING", path=path))
@@ -173,7 +173,7 @@ class _ManifestSet:
         self.tag: dict[str, dict[str, str]] = {}
 
     @classmethod
-    def read(cls, stored: _Stored, report: "_Report") -> "_ManifestSet":
+    def read(cls, stored: _Stored, report: _Report) -> _ManifestSet:
         found = cls()
         for name in sorted(stored.texts):
             algorithm = manifest_algorithm(name)
@@ -212,13 +212,13 @@ def _entry_refused(path: str, is_tag: bool) -> str | None:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_required(stored: _Stored, report: "_Report") -> None:
+def _check_required(stored: _Stored, report: _Report) -> None:
     for name in REQUIRED_TAG_FILES:
         if name not in stored:
             report.add(Finding("FILE_MISSING", path=name))
 
 
-def _check_bagit_txt(stored: _Stored, report: "_Report") -> None:
+def _check_bagit_txt(stored: _Stored, report: _Report) -> None:
     text = stored.texts.get("bagit.txt")
     if text is None or text == BAGIT_TXT:
         return
@@ -241,7 +241,7 @@ def _check_bagit_txt(stored: _Stored, report: "_Report") -> None:
                            params={"detail": "bagit.txt starts with a byte-order mark"}))
 
 
-def _check_payload(stored: _Stored, manifests: _ManifestSet, report: "_Report") -> None:
+def _check_payload(stored: _Stored, manifests: _ManifestSet, report: _Report) -> None:
     _check_listed(stored, manifests.payload, "manifest", report)
     listed = set().union(*manifests.payload.values()) if manifests.payload else set()
     for path in stored.payload():
@@ -249,7 +249,7 @@ def _check_payload(stored: _Stored, manifests: _ManifestSet, report: "_Report") 
             report.add(Finding("UNEXPECTED_FILE", path=path))
 
 
-def _check_tag_files(stored: _Stored, manifests: _ManifestSet, report: "_Report") -> None:
+def _check_tag_files(stored: _Stored, manifests: _ManifestSet, report: _Report) -> None:
     _check_listed(stored, manifests.tag, "tagmanifest", report)
     listed = set().union(*manifests.tag.values()) if manifests.tag else set()
     for path in stored.tags():
@@ -259,7 +259,7 @@ def _check_tag_files(stored: _Stored, manifests: _ManifestSet, report: "_Report"
 
 
 def _check_listed(stored: _Stored, by_algorithm: dict[str, dict[str, str]], kind: str,
-                  report: "_Report") -> None:
+                  report: _Report) -> None:
     """Every file a manifest lists is stored with that digest, and every manifest lists it."""
     every = set().union(*by_algorithm.values()) if by_algorithm else set()
     for algorithm, entries in sorted(by_algorithm.items()):
@@ -277,7 +277,7 @@ def _check_listed(stored: _Stored, by_algorithm: dict[str, dict[str, str]], kind
                 report.add(_digest_finding(path, algorithm, digest, found, name))
 
 
-def _check_oxum(stored: _Stored, report: "_Report") -> None:
+def _check_oxum(stored: _Stored, report: _Report) -> None:
     text = stored.texts.get("bag-info.txt")
     if text is None:
         return  # reported as a missing required tag file
@@ -296,7 +296,7 @@ def _check_oxum(stored: _Stored, report: "_Report") -> None:
                            params={"detail": f"Payload-Oxum is {values[0]}, the payload is {actual}"}))
 
 
-def _check_catalog(stored: _Stored, expected: Sequence[StoredFile], report: "_Report") -> None:
+def _check_catalog(stored: _Stored, expected: Sequence[StoredFile], report: _Report) -> None:
     known = {f.path for f in expected}
     for f in expected:
         digests = stored.digests.get(f.path)
@@ -309,7 +309,7 @@ def _check_catalog(stored: _Stored, expected: Sequence[StoredFile], report: "_Re
             report.add(Finding("UNEXPECTED_FILE", path=path))
 
 
-def _compare(f: StoredFile, digests: Digests, source: str, report: "_Report") -> None:
+def _compare(f: StoredFile, digests: Digests, source: str, report: _Report) -> None:
     if digests.size != f.size:
         report.add(Finding("SIZE_MISMATCH", path=f.path, expected=f.size, found=digests.size))
     for algorithm in ALGORITHMS:

@@ -18,10 +18,8 @@ item takes it over.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from ingest.models import AuditEvent, NewEvent
 from storage.audit_log import append_events, read_events, walk_events
@@ -30,7 +28,7 @@ from storage.catalog_batches import BatchesAndItems
 from storage.catalog_fixity import FixitySchedule
 from storage.catalog_replicas import ReplicasAndAnchors
 from storage.catalog_versions import PackagesAndVersions
-from storage.database import catalog_errors, create_engine_for, is_prepared, migrate, writing
+from storage.database import create_engine_for, is_prepared, migrate, writing
 
 __all__ = ["SqlCatalog", "create_engine_for", "migrate"]
 
@@ -62,18 +60,6 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
                 engine.dispose()
                 raise
         return cls(engine)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with catalog_errors(), Session(self._writer, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with catalog_errors(), Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
 
     # ------------------------------------------------------------------ the audit log
 

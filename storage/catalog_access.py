@@ -17,16 +17,25 @@ import base64
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ingest.errors import CatalogUnavailable, InputError, NotFound
+from ingest.access import (
+    ROLES,
+    PackageHit,
+    PackagePage,
+    PackageQuery,
+    TokenInfo,
+    TokenNotFound,
+    date_overlaps,
+)
+from ingest.errors import CatalogUnavailable, InputError
+from storage.catalog_base import CatalogBase
 from storage.tables import Package, Version
-from storage.tables_access import ROLES, ApiToken
+from storage.tables_access import ApiToken
 
 #: Secrets start with this, so a leaked one is easy to recognize and search for.
 TOKEN_PREFIX = "srt_"
@@ -35,67 +44,6 @@ _SCAN_ROWS = 200
 #: ``last_used_at`` is written at most this often per token, so requests do not
 #: each write to the catalog.
 LAST_USE_PRECISION = timedelta(minutes=1)
-
-
-class TokenNotFound(NotFound):
-    """No token with that id or name."""
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """A token as the catalog knows it: never the secret."""
-
-    token_id: str
-    name: str
-    role: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-    #: when a request last presented it, to the minute; None if never
-    last_used_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "token_id": self.token_id,
-            "name": self.name,
-            "role": self.role,
-            "created_at": _iso(self.created_at),
-            "revoked_at": _iso(self.revoked_at),
-            "last_used_at": _iso(self.last_used_at),
-        }
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat().replace("+00:00", "Z") if at else None
-
-
-@dataclass(frozen=True)
-class PackageQuery:
-    """What a search asks for; every field is optional and they all must hold."""
-
-    identifier: str | None = None
-    title: str | None = None
-    collection: str | None = None
-    type: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-
-@dataclass(frozen=True)
-class PackageHit:
-    package_id: str
-    identifier: str
-    title: str
-    latest_version: int
-    date: str | None
-    type: str | None
-    collection: str | None
-
-
-@dataclass(frozen=True)
-class PackagePage:
-    packages: list[PackageHit]
-    #: opaque; pass it back as ``cursor`` for the next page; None on the last page
-    next_cursor: str | None
 
 
 def secret_digest(secret: str) -> str:
@@ -118,26 +66,7 @@ def decode_cursor(cursor: str) -> str:
         raise InputError("the cursor is not one this service issued") from exc
 
 
-def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) -> bool:
-    """True when an ISO 8601 date or interval (``1951``, ``1951-06``,
-    ``1951-06-21``, ``1951-06/1951-08``) overlaps [date_from, date_to].
-
-    Works on the text: an ISO date that is a prefix of another covers it, so a
-    start compares as its earliest day and an end as its latest (``~`` sorts
-    after every digit and ``-``).
-    """
-    if date_from is None and date_to is None:
-        return True
-    if not isinstance(record_date, str) or not record_date:
-        return False
-    start, _, end = record_date.partition("/")
-    end = end or start
-    starts_in_time = date_to is None or start <= date_to + "~"
-    ends_in_time = date_from is None or end + "~" >= date_from
-    return starts_in_time and ends_in_time
-
-
-class AccessAndSearch:
+class AccessAndSearch(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     # ------------------------------------------------------------------ tokens
@@ -156,7 +85,7 @@ class AccessAndSearch:
         taken = InputError(f"a live token is already named {name!r}: revoke it first "
                            "(`strongroom token revoke NAME`) or choose another name")
         try:
-            with self._write() as session:  # type: ignore[attr-defined]
+            with self._write() as session:
                 if _live_named(session, name):
                     raise taken
                 session.add(ApiToken(token_id=info.token_id, name=name, role=role,
@@ -171,7 +100,7 @@ class AccessAndSearch:
 
         Records the use in ``last_used_at`` when the one recorded is older than
         ``LAST_USE_PRECISION`` (so most requests only read). Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             row = session.execute(
                 select(ApiToken).where(ApiToken.secret_sha256 == secret_digest(secret),
                                        ApiToken.revoked_at.is_(None))
@@ -182,7 +111,7 @@ class AccessAndSearch:
         now = datetime.now(UTC)
         if info.last_used_at is None or now - info.last_used_at >= LAST_USE_PRECISION:
             try:
-                with self._write() as session:  # type: ignore[attr-defined]
+                with self._write() as session:
                     session.execute(
                         update(ApiToken).where(ApiToken.token_id == info.token_id)
                         .values(last_used_at=now).execution_options(synchronize_session=False))
@@ -196,7 +125,7 @@ class AccessAndSearch:
         Raises TokenNotFound when none matches, InputError when the reference
         fits more than one (an id of one and the name of another), CatalogUnavailable."""
         now = datetime.now(UTC)
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             rows = session.execute(
                 select(ApiToken).where((ApiToken.token_id == ref) | (ApiToken.name == ref),
                                        ApiToken.revoked_at.is_(None))
@@ -213,7 +142,7 @@ class AccessAndSearch:
 
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, live and revoked, oldest first. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             rows = session.execute(
                 select(ApiToken).order_by(ApiToken.created_at, ApiToken.token_id)).scalars().all()
             return [_token_info(r) for r in rows]
@@ -245,14 +174,14 @@ class AccessAndSearch:
             after = rows[-1][0].identifier
 
     def _search_rows(self, query: PackageQuery, after: str | None) -> list[tuple[Package, Version]]:
-        conditions = [Package.latest_version.is_not(None)]
+        conditions: list[ColumnElement[bool]] = [Package.latest_version.is_not(None)]
         if after is not None:
             conditions.append(Package.identifier > after)
         if query.identifier:
             conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
         for word in (query.title or "").split():
             conditions.append(Package.title.icontains(word, autoescape=True))
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             return [tuple(row) for row in session.execute(  # type: ignore[misc]
                 select(Package, Version)
                 .join(Version, and_(Version.package_id == Package.package_id,

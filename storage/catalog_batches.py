@@ -22,16 +22,17 @@ from ingest.models import (
     NewEvent,
 )
 from storage.audit_log import append_events
-from storage.tables import Batch, Item
+from storage.catalog_base import CatalogBase, rows_changed
 from storage.catalog_rows import (
     ACCEPTED,
     findings_of,
     item_record,
     utc_now,
 )
+from storage.tables import Batch, Item
 
 
-class BatchesAndItems:
+class BatchesAndItems(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
@@ -113,7 +114,7 @@ class BatchesAndItems:
                 .values(attempts=Item.attempts + 1, updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 0:
+            if rows_changed(result) == 0:
                 raise NotFound(f"no item {item_id}")
             return session.execute(
                 select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
@@ -147,7 +148,7 @@ class BatchesAndItems:
                         package_id=package_id, version=version, updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 0:
+            if rows_changed(result) == 0:
                 if session.get(Item, item_id) is None:
                     raise NotFound(f"no item {item_id}")
                 return False
@@ -165,7 +166,7 @@ class BatchesAndItems:
                 .values(status=ACCEPTED, attempts=0, findings=[], updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 0 and session.get(Item, item_id) is None:
+            if rows_changed(result) == 0 and session.get(Item, item_id) is None:
                 raise NotFound(f"no item {item_id}")
 
     def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
@@ -193,6 +194,6 @@ class BatchesAndItems:
                 .values(updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount
+            return rows_changed(result)
 
     # ------------------------------------------------------------------ versions

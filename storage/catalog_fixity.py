@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
+    Select,
     and_,
     case,
     cast,
@@ -35,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ingest.errors import VersionNotFound
+from ingest.fixity_planner import merge_copies
 from ingest.fixity_policy import (
     DEEP,
     CopyState,
@@ -43,9 +46,9 @@ from ingest.fixity_policy import (
     PlannedCheck,
     RecordedCheck,
 )
-from ingest.fixity_planner import merge_copies
 from ingest.models import NewEvent
 from storage.audit_log import append_events
+from storage.catalog_base import cast_table, rows_changed
 from storage.catalog_fixity_state import (
     _EPOCH,
     _HOUR,
@@ -93,7 +96,7 @@ class FixitySchedule(FixityStateUpkeep):
         self._cover(locations)
         cut = hour_of(collapse_before)
         ours = and_(FixityBacklog.location.in_(set(locations)), FixityBacklog.copies > 0)
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             connection = session.connection()  # Core rows: no ORM result machinery
             # sums cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC (Decimal)
             early = connection.execute(
@@ -162,7 +165,7 @@ class FixitySchedule(FixityStateUpkeep):
             if after is not None:
                 key = tuple_(*order)
                 query = query.where(key >= tuple_(*after) if inclusive else key > tuple_(*after))
-            with self._read() as session:  # type: ignore[attr-defined]
+            with self._read() as session:
                 rows = session.connection().execute(query.order_by(*order).limit(size)).all()
             yield from (_copy_state(row) for row in rows)
             if len(rows) < size:
@@ -185,7 +188,7 @@ class FixitySchedule(FixityStateUpkeep):
         ok = case((FixityState.last_deep_ok_at >= verified_since, 1), else_=0)
         late = case((FixityState.deep_base_at < due_before, 1), else_=0)
         ours = FixityState.location.in_(wanted)
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             rows = {row.location: row for row in session.execute(
                 select(FixityState.location, func.count().label("copies"),
                        func.sum(ok).label("covered"), func.sum(late).label("overdue"))
@@ -214,6 +217,7 @@ class FixitySchedule(FixityStateUpkeep):
         there are in all. With ``since``: every failed check at or after it. Without:
         what is wrong now, each copy's (in ``locations``) last check of a tier when
         it failed. Raises CatalogUnavailable."""
+        chosen: Select[Any] | CompoundSelect[Any]
         if since is not None:
             chosen = (select(FixityCheck.check_id)
                       .where(FixityCheck.checked_at >= since, FixityCheck.outcome == "failed"))
@@ -231,7 +235,7 @@ class FixitySchedule(FixityStateUpkeep):
                  .order_by(FixityCheck.checked_at, FixityCheck.check_id))
         if limit is not None:
             query = query.limit(limit)
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             total = session.execute(select(func.count()).select_from(ids)).scalar_one()
             checks = [_recorded(row) for row in session.execute(query).scalars()]
         return checks, int(total)
@@ -244,18 +248,18 @@ class FixitySchedule(FixityStateUpkeep):
         already queued since ``stale_before`` (by a run still going, or another
         planner) is left out, so no copy is queued twice. Raises CatalogUnavailable."""
         taken = []
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             for check in planned:
                 column = (FixityState.queued_deep_at if check.tier == DEEP
                           else FixityState.queued_shallow_at)
                 result = session.execute(
-                    FixityState.__table__.update()
+                    cast_table(FixityState).update()
                     .where(FixityState.package_id == check.package_id,
                            FixityState.number == check.number,
                            FixityState.location == check.location,
                            or_(column.is_(None), column < stale_before))
                     .values({column.key: queued_at}))
-                if result.rowcount:
+                if rows_changed(result):
                     taken.append(check)
         return taken
 
@@ -265,7 +269,7 @@ class FixitySchedule(FixityStateUpkeep):
         it is the latest (a check recorded later at the same time wins); a deep
         check also becomes the version's last fixity result (``show``). Raises
         VersionNotFound (also for a version never committed), CatalogUnavailable."""
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             state = session.execute(
                 select(Version.state).where(Version.package_id == check.package_id,
                                             Version.number == check.number)
@@ -288,7 +292,7 @@ class FixitySchedule(FixityStateUpkeep):
             self._shift_backlog(session, _note_check(row, check, recorded.check_id))
             if check.tier == DEEP:
                 session.execute(
-                    Version.__table__.update()
+                    cast_table(Version).update()
                     .where(Version.package_id == check.package_id,
                            Version.number == check.number)
                     .values(last_fixity_at=check.checked_at, last_fixity_outcome=check.outcome))
@@ -313,14 +317,14 @@ class FixitySchedule(FixityStateUpkeep):
             query = query.where(FixityCheck.checked_at >= since)
         if failed_only:
             query = query.where(FixityCheck.outcome == "failed")
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             return [_recorded(row) for row in session.execute(query).scalars()]
 
     def version_states(self) -> dict[tuple[str, int], str]:
         """Every version row's state (``pending`` claim or ``committed``), by
         (package id, number): reconciliation tells crashed ingests from strangers
         with it. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             rows = session.execute(select(Version.package_id, Version.number, Version.state))
             return {(row.package_id, row.number): row.state for row in rows}
 
@@ -332,7 +336,7 @@ class FixitySchedule(FixityStateUpkeep):
                                      Version.number == File.number))
                  .where(Version.state == COMMITTED))
         paths: dict[tuple[str, int], set[str]] = {}
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             for row in session.execute(query):
                 paths.setdefault((row.package_id, row.number), set()).add(row.path)
         return paths

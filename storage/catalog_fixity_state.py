@@ -14,7 +14,8 @@ meanwhile cannot be missed; SQLite's writers are serialized anyway.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,16 +31,16 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.fixity_policy import DEEP, RecordedCheck
+from storage.catalog_base import CatalogBase, cast_table, rows_changed, upsert
 from storage.catalog_rows import COMMITTED, utc_now
 from storage.tables import File, Version
 from storage.tables_fixity import FixityBacklog, FixityLocation, FixityState
 from storage.tables_replicas import VersionCopy
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR = timedelta(hours=1)
 _LOCATIONS_LOCK = "strongroom-fixity-locations"
 
@@ -49,7 +50,7 @@ def hour_of(moment: datetime) -> int:
     return (moment - _EPOCH) // _HOUR
 
 
-def _hour_sql(session: Session, column: ColumnElement) -> ColumnElement:
+def _hour_sql(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """``hour_of`` in this database's SQL."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.floor(func.extract("epoch", column) / 3600), BigInteger)
@@ -58,8 +59,6 @@ def _hour_sql(session: Session, column: ColumnElement) -> ColumnElement:
     return cast(func.strftime("%s", func.substr(column, 1, 19)), Integer) / 3600
 
 
-def _upsert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _hold_locations(session: Session, shared: bool) -> None:
@@ -70,7 +69,7 @@ def _hold_locations(session: Session, shared: bool) -> None:
         session.execute(text(f"SELECT {name}(hashtext(:key))"), {"key": _LOCATIONS_LOCK})
 
 
-class FixityStateUpkeep:
+class FixityStateUpkeep(CatalogBase):
     """Part of ``SqlCatalog`` (through ``FixitySchedule``): needs ``self._write()``
     and ``self._read()`` sessions."""
 
@@ -99,11 +98,11 @@ class FixityStateUpkeep:
         added = []
         for location in sorted(wanted):
             inserted = session.execute(
-                _upsert(session)(FixityState).values(
+                upsert(session)(FixityState).values(
                     package_id=package_id, number=number, location=location, octets=octets,
                     made_at=made_at, deep_base_at=made_at, shallow_base_at=made_at)
                 .on_conflict_do_nothing())
-            if inserted.rowcount:
+            if rows_changed(inserted):
                 added.append((location, hour_of(made_at), 1, octets))
         self._shift_backlog(session, added)
 
@@ -114,7 +113,7 @@ class FixityStateUpkeep:
         turn; rows left with no copies go."""
         emptied = []
         for location, hour, copies, octets in sorted(changes):
-            statement = _upsert(session)(FixityBacklog).values(
+            statement = upsert(session)(FixityBacklog).values(
                 location=location, hour=hour, copies=copies, octets=octets)
             table = FixityBacklog.__table__
             session.execute(statement.on_conflict_do_update(
@@ -136,14 +135,14 @@ class FixityStateUpkeep:
         wanted = set(locations) - covered
         if not wanted:
             return  # a location once covered stays covered
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             known = set(session.execute(
                 select(FixityLocation.location)
                 .where(FixityLocation.location.in_(wanted))).scalars())
         if wanted <= known:
             covered.update(known)
             return
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             _hold_locations(session, shared=False)
             for location in sorted(wanted - known):
                 if session.get(FixityLocation, location) is not None:
@@ -170,7 +169,7 @@ class FixityStateUpkeep:
             select(hour.label("hour"), func.count(), func.sum(missing.c.octets))
             .group_by(hour)).all()
         session.execute(
-            FixityState.__table__.insert().from_select(
+            cast_table(FixityState).insert().from_select(
                 ["package_id", "number", "location", "octets", "made_at", "deep_base_at",
                  "shallow_base_at"],
                 select(missing.c.package_id, missing.c.number, literal(location, Text),

@@ -7,19 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.copies import CopyRecord
 from ingest.errors import VersionNotFound
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
 from storage.audit_log import append_events, audit_event
+from storage.catalog_base import CatalogBase, upsert
 from storage.catalog_rows import COMMITTED, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
 from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
 
 
-class ReplicasAndAnchors:
+class ReplicasAndAnchors(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     # ------------------------------------------------------------------ copies
@@ -30,7 +30,7 @@ class ReplicasAndAnchors:
         earlier notes on the same locations, and append ``events``, in one
         transaction. Raises VersionNotFound when there is no such version or
         claim, CatalogUnavailable."""
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             exists = session.execute(
                 select(Version.number).where(Version.package_id == package_id,
                                              Version.number == number)).scalar_one_or_none()
@@ -38,7 +38,7 @@ class ReplicasAndAnchors:
                 raise VersionNotFound(f"package {package_id} has no version {number}")
             self._note_copies(session, package_id, number, copies)
             # a copy of a committed version is one the fixity schedule checks
-            self._track_version(session, package_id, number)  # type: ignore[attr-defined]
+            self._track_version(session, package_id, number)
             append_events(session, events)
 
     def _note_copies(self, session: Session, package_id: str, number: int,
@@ -46,8 +46,7 @@ class ReplicasAndAnchors:
         """Upsert the notes on ``copies`` of a version, inside ``session``'s
         transaction (``record_copies``, and ``commit_version``, which notes the
         copies checked back in the transaction that commits them)."""
-        dialect = session.get_bind().dialect.name
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        builder = upsert(session)
         for copy in copies:
             # An upsert: two duplicate tasks may note the same copy at once.
             statement = builder(VersionCopy).values(
@@ -60,7 +59,7 @@ class ReplicasAndAnchors:
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             rows = session.execute(
                 select(VersionCopy)
                 .where(VersionCopy.package_id == package_id, VersionCopy.number == number)
@@ -72,7 +71,7 @@ class ReplicasAndAnchors:
     def audit_head(self) -> tuple[int, str]:
         """The (seq, hash) of the last event in the chain ((0, GENESIS) when empty).
         Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             return head.seq, head.hash
 
@@ -80,7 +79,7 @@ class ReplicasAndAnchors:
         """(log_id, legacy_anchors) of this catalog's audit log: its anchors are
         under ``_audit/logs/{log_id}/anchors/``, and also under the shared
         ``_audit/anchors/`` when ``legacy_anchors``. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             row = session.execute(
                 select(AuditLogIdentity).where(AuditLogIdentity.id == 1)).scalar_one()
             return row.log_id, row.legacy_anchors
@@ -89,7 +88,7 @@ class ReplicasAndAnchors:
         """The first successful ingestion event of a version (the one that sealed
         its manifests' digests into the chain), or None. One indexed read
         (``ix_events_sealing``). Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             row = session.execute(
                 select(Event)
                 .where(Event.package_id == package_id, Event.version == number,
@@ -100,7 +99,7 @@ class ReplicasAndAnchors:
 
     def last_anchor(self) -> tuple[int, str] | None:
         """The (seq, hash) most recently noted as anchored, or None. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             row = session.execute(
                 select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)).scalar_one_or_none()
             return (row.seq, row.hash) if row else None
@@ -108,7 +107,7 @@ class ReplicasAndAnchors:
     def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
         """Note that the head (seq, hash) was written to the object store. Raises
         CatalogUnavailable."""
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             row = session.get(AuditAnchor, seq)
             if row is None:
                 session.add(AuditAnchor(seq=seq, hash=hash, anchored_at=anchored_at))
@@ -120,18 +119,18 @@ class ReplicasAndAnchors:
     def record_rebuild(self, rebuild_id: str, rebuilt_at: datetime) -> None:
         """Note that this catalog was rebuilt from the store by rebuild ``rebuild_id``.
         Raises CatalogUnavailable."""
-        with self._write() as session:  # type: ignore[attr-defined]
+        with self._write() as session:
             session.add(CatalogRebuild(rebuild_id=rebuild_id, rebuilt_at=rebuilt_at))
 
     def rebuild_ids(self) -> set[str]:
         """The ids of the rebuilds this catalog came from. Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             return set(session.execute(select(CatalogRebuild.rebuild_id)).scalars())
 
     def is_empty(self) -> bool:
         """True when the catalog holds no batch, package, version or event.
         Raises CatalogUnavailable."""
-        with self._read() as session:  # type: ignore[attr-defined]
+        with self._read() as session:
             return all(
                 session.execute(select(func.count()).select_from(table)).scalar_one() == 0
                 for table in (Batch, Package, Version, Event))
@@ -142,8 +141,8 @@ class ReplicasAndAnchors:
         its package (created when new), its files, its copies and ``events``, in
         one transaction. Raises ValueError when the version already exists or the
         identifier names another package, CatalogUnavailable."""
-        with self._write() as session:  # type: ignore[attr-defined]
-            self._ensure_package(session, version.package_id, version.identifier)  # type: ignore[attr-defined]
+        with self._write() as session:
+            self._ensure_package(session, version.package_id, version.identifier)
             if session.get(Version, (version.package_id, version.number)) is not None:
                 raise ValueError(f"package {version.package_id} already has version {version.number}")
             session.add(Version(
@@ -160,7 +159,7 @@ class ReplicasAndAnchors:
                             location=c.location, state=c.state, checked_at=c.checked_at)
                 for c in copies)
             _raise_latest(session, version)
-            self._track_version(session, version.package_id, version.number)  # type: ignore[attr-defined]
+            self._track_version(session, version.package_id, version.number)
             append_events(session, events)
 
 

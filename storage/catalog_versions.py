@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,7 @@ from ingest.models import (
     VersionRecord,
 )
 from storage.audit_log import append_events
-from storage.tables import File, Item, Package, Version
+from storage.catalog_base import CatalogBase, rows_changed, upsert
 from storage.catalog_rows import (
     ACCEPTED,
     COMMITTED,
@@ -36,9 +35,10 @@ from storage.catalog_rows import (
     utc_now,
     version_record,
 )
+from storage.tables import File, Item, Package, Version
 
 
-class PackagesAndVersions:
+class PackagesAndVersions(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
@@ -93,8 +93,7 @@ class PackagesAndVersions:
     def _ensure_package(self, session: Session, package_id: str, identifier: str) -> None:
         """Insert the package row unless present; raises ValueError when the
         identifier belongs to another package."""
-        dialect = session.get_bind().dialect.name
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        builder = upsert(session)
         session.execute(
             builder(Package)
             .values(package_id=package_id, identifier=identifier)
@@ -129,7 +128,7 @@ class PackagesAndVersions:
                         updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
-            if failed.rowcount == 0:
+            if rows_changed(failed) == 0:
                 return False
             session.delete(claim)
             append_events(session, events)
@@ -189,7 +188,7 @@ class PackagesAndVersions:
                             committed_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if claimed.rowcount == 0:
+                if rows_changed(claimed) == 0:
                     raise _Unchanged
                 self._mark_stored(session, version, now)
                 session.add_all(
@@ -205,9 +204,9 @@ class PackagesAndVersions:
                     .values(latest_version=version.number, title=version.title)
                     .execution_options(synchronize_session=False)
                 )
-                self._note_copies(session, version.package_id, version.number,  # type: ignore[attr-defined]
+                self._note_copies(session, version.package_id, version.number,
                                   copies)
-                self._track_version(session, version.package_id, version.number)  # type: ignore[attr-defined]
+                self._track_version(session, version.package_id, version.number)
                 append_events(session, events)
                 return True
         except _Unchanged:
@@ -247,7 +246,7 @@ class PackagesAndVersions:
                         version=latest.number, findings=[], updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if marked.rowcount == 0 and session.get(Item, version.item_id) is not None:
+            if rows_changed(marked) == 0 and session.get(Item, version.item_id) is not None:
                 raise _Unchanged
         append_events(session, [replace(e, version=latest.number) if e.package_id else e
                                 for e in events])
@@ -266,7 +265,7 @@ class PackagesAndVersions:
             .execution_options(synchronize_session=False)
         )
         # No item row at all (a catalog rebuilt from storage) is fine.
-        if stored.rowcount == 0 and session.get(Item, version.item_id) is not None:
+        if rows_changed(stored) == 0 and session.get(Item, version.item_id) is not None:
             raise _Unchanged
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
@@ -357,7 +356,7 @@ class PackagesAndVersions:
                 .values(last_fixity_at=checked_at, last_fixity_outcome=plain_text(outcome))
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 0:
+            if rows_changed(result) == 0:
                 self._visible_latest(session, package_id)
                 raise VersionNotFound(f"package {package_id} has no version {number}")
             append_events(session, events)

@@ -57,7 +57,6 @@ side is refused with ValueError. Bags never need both.
 from __future__ import annotations
 
 import errno
-import io
 import os
 import stat as stat_mode
 import tempfile
@@ -299,7 +298,7 @@ class FilesystemObjectStore:
             try:
                 if not stat_mode.S_ISREG(os.fstat(fd).st_mode):
                     raise OSError(errno.EISDIR, "not a regular file", str(path))
-                return io.open(fd, "rb")
+                return open(fd, "rb")
             except BaseException:
                 os.close(fd)
                 raise
@@ -376,7 +375,7 @@ class FilesystemObjectStore:
             try:
                 os.unlink(path)
             except OSError as exc:
-                if exc.errno in _ABSENT or exc.errno == errno.EPERM and path.is_dir():
+                if exc.errno in _ABSENT or (exc.errno == errno.EPERM and path.is_dir()):
                     return
                 raise
             fsync_folder(path.parent)

@@ -17,7 +17,7 @@ def store_from_url(url: str, *, s3_endpoint_url: str | None = None,
 
         return FilesystemObjectStore(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
-        from storage.s3 import S3ObjectStore  # type: ignore[import-not-found]
+        from storage.s3 import S3ObjectStore
 
         return S3ObjectStore(bucket=parsed.netloc, prefix=parsed.path.lstrip("/"),
                              endpoint_url=s3_endpoint_url, region=s3_region)

@@ -56,6 +56,7 @@ Errors, translated at the boundary (``raise … from exc``):
 from __future__ import annotations
 
 import base64
+import builtins
 import io
 import threading
 from collections.abc import Iterator
@@ -318,7 +319,7 @@ class S3ObjectStore:
         with self._translate():
             self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
-    def abandoned_writes(self, idle_since: datetime) -> list[ObjectInfo]:
+    def abandoned_writes(self, idle_since: datetime) -> builtins.list[ObjectInfo]:
         """The multipart uploads ``sweep_abandoned`` would abort, each as its key
         and the bytes of its parts. Raises StorageUnavailable."""
         found = []

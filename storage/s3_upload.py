@@ -82,7 +82,7 @@ class _Part:
     as bytes come, or made at the part's size (a new one, or that of a sent
     part) and overwritten in place."""
 
-    __slots__ = ("number", "size", "buffer", "filled")
+    __slots__ = ("buffer", "filled", "number", "size")
 
     def __init__(self, number: int, size: int, buffer: bytearray | None = None) -> None:
         self.number = number
@@ -227,7 +227,7 @@ class S3ObjectWriter:
             future.cancel()  # only a part not yet started can be called back
             try:
                 future.result()
-            except Exception:  # reported already by write or commit, or moot now
+            except Exception:  # noqa: BLE001, S110 - reported already by write or commit, or moot now
                 pass
         self._drop()
         upload_id, self._upload_id = self._upload_id, None

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables_base import Base
 
-#: The roles a token can carry; the API decides what each may do.
-ROLES = ("submitter", "auditor", "reader", "admin")
-
 
 class ApiToken(Base):
     """One bearer token. Only the SHA-256 of the secret is kept: a stolen

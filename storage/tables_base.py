@@ -10,7 +10,7 @@ on SQLite as well, which has no time zones of its own.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData
@@ -30,7 +30,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"datetime {value!r} has no timezone; the catalog stores UTC")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite keeps text without an offset: store the UTC wall time.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -38,8 +38,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 #: Constraint names the same on every database, so later migrations can name them.
@@ -53,7 +53,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it from the class
         datetime: UtcDateTime,
         # SQL NULL for None, not the JSON text 'null'
         dict[str, Any]: JSON(none_as_null=True),

@@ -1,4 +1,5 @@
-"""Tables for the catalog's fixity checks of every copy: when each was last checked, by which tier, what is due (see storage.tables_base for conventions)."""
+"""Tables for the catalog's fixity checks of every copy: when each was last checked, by which tier,
+what is due (see storage.tables_base for conventions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tables for the catalog's copies of versions in each location, and anchors of the audit chain (see storage.tables_base for conventions)."""
+"""Tables for the catalog's copies of versions in each location, and anchors of the audit chain (see
+storage.tables_base for conventions)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ class Settings:
         return self.staging_dir or self.data_dir / "staging"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse the environment. Raises SettingsError naming the variable at fault."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -47,7 +47,7 @@ from ingest.models import (
 from storage.catalog import SqlCatalog, create_engine_for, migrate
 from storage.tables import Base
 
-T0 = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 IDENTIFIER = "APRF, f. 45, op. 1, d. 339, ll. 64-65"
 PACKAGE = package_id_for(IDENTIFIER)
 
@@ -244,12 +244,12 @@ class SqlCatalogContract:
         assert catalog.commit_version(version(1, next_one))
         assert catalog.get_version(PACKAGE).item_id == next_one
 
-    def test_copies_are_noted_with_the_commit_and_not_at_all_when_it_is_refused(self, 
+    def test_copies_are_noted_with_the_commit_and_not_at_all_when_it_is_refused(self,
             catalog: SqlCatalog) -> None:
         from ingest.copies import VERIFIED, CopyRecord
 
         first, late = item_ids(catalog, "a", "b")
-        at = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+        at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
         catalog.reserve_version(PACKAGE, IDENTIFIER, first)
         copies = [CopyRecord("file:///primary", VERIFIED, at), CopyRecord("s3://replica/", VERIFIED, at)]
         assert catalog.commit_version(version(1, first), [event(EventType.INGESTION, PACKAGE)], copies)
@@ -436,7 +436,7 @@ class SqlCatalogContract:
             try:
                 for n in range(50):
                     catalog.append([event(worker=worker, n=n)])
-            except BaseException as exc:  # surfaced by the assertion below
+            except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
                 errors.append(exc)
 
         threads = [threading.Thread(target=append_fifty, args=(w,)) for w in range(4)]
@@ -487,14 +487,14 @@ class SqlCatalogContract:
     def test_a_late_duplicate_cannot_claim_a_version_for_a_finished_item(self, tmp_path) -> None:
         """A duplicate task that reaches reserve_version after its item was stored must
         not leave a pending claim behind (it could never be committed)."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from ingest.errors import ItemFinished
         from ingest.models import BatchRecord, ItemStatus
         from storage.catalog import SqlCatalog
 
         catalog = SqlCatalog.from_url(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-        batch = BatchRecord(batch_id="b-late", source="/nowhere", submitted_at=datetime.now(timezone.utc))
+        batch = BatchRecord(batch_id="b-late", source="/nowhere", submitted_at=datetime.now(UTC))
         (item,) = catalog.create_batch(batch, ["only"])
         catalog.finish_item(item.item_id, ItemStatus.REJECTED)
         import pytest
@@ -505,13 +505,13 @@ class SqlCatalogContract:
 
     # ------------------------------------------------------------------ the log's identity, seals
 
-    def test_a_new_catalogs_log_has_an_identity_of_its_own_and_no_legacy_anchors(self, 
+    def test_a_new_catalogs_log_has_an_identity_of_its_own_and_no_legacy_anchors(self,
             catalog: SqlCatalog) -> None:
         log_id, legacy = catalog.log_identity()
         assert len(log_id) == 36 and legacy is False
         assert catalog.log_identity() == (log_id, False)  # made once, when the log was created
 
-    def test_a_catalog_that_anchored_before_logs_had_an_identity_keeps_its_legacy_anchors(self, 
+    def test_a_catalog_that_anchored_before_logs_had_an_identity_keeps_its_legacy_anchors(self,
             catalog_url: str) -> None:
         from tests.unit.test_catalog_startup import upgrade_with_alembic_to
 
@@ -527,7 +527,7 @@ class SqlCatalogContract:
         finally:
             upgraded.engine.dispose()
 
-    def test_the_sealing_event_of_a_version_is_its_first_successful_ingestion(self, 
+    def test_the_sealing_event_of_a_version_is_its_first_successful_ingestion(self,
             catalog: SqlCatalog) -> None:
         def ingestion(version: int, outcome: Outcome = Outcome.SUCCESS, **detail: object) -> NewEvent:
             return NewEvent(event_type=EventType.INGESTION, outcome=outcome, agent="strongroom/test",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from celery import Task
 
@@ -31,11 +31,11 @@ from ingest.stuck import stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.celery_base import StrongroomCelery
 from workers.reliability import (
-    TASK_ANCHOR_AUDIT,
     FIXITY_PLAN_EVERY,
     QUEUE_FIXITY,
     QUEUE_INGEST,
     SWEEP_LIMIT,
+    TASK_ANCHOR_AUDIT,
     TASK_CHECK_COPY,
     TASK_ENQUEUE_DUE_FIXITY,
     TASK_INGEST_ITEM,
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 def _app(task: Task) -> StrongroomCelery:
-    return task.app  # type: ignore[return-value]
+    return cast(StrongroomCelery, task.app)
 
 
 def _is_uuid(value: Any) -> bool:

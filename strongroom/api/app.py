@@ -40,7 +40,7 @@ class ApiState:
     services: Services
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
-    pending: list[Future[None]] = field(default_factory=list)
+    pending: list[Future[object]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: anchors the audit head after requests and background work (see ingest.anchoring)
     anchorer: HeadAnchorer | None = None

@@ -13,7 +13,7 @@ Every other segment is decoded as usual.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, unquote
 
 from fastapi import Path
@@ -30,9 +30,12 @@ def _version_number(value: str) -> int | None:
 
 
 #: A version number, or ``latest`` (the route then gets None: the latest version).
-VersionRef = Annotated[str, Path(pattern=r"^([1-9][0-9]{0,8}|latest)$",
-                                 description="a version number, or `latest`"),
-                       AfterValidator(_version_number)]
+if TYPE_CHECKING:
+    VersionRef = int | None  # what the route receives, once validated
+else:
+    VersionRef = Annotated[str, Path(pattern=r"^([1-9][0-9]{0,8}|latest)$",
+                                     description="a version number, or `latest`"),
+                           AfterValidator(_version_number)]
 
 _PREFIX = b"/packages/"
 

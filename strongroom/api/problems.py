@@ -11,6 +11,7 @@ shows them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -93,13 +94,13 @@ def problem_type(kind: str) -> str:
 
 
 def problem_response(status: int, kind: str, title: str, detail: str | None = None, *,
-                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     instance: str | None = None, headers: Mapping[str, str] | None = None,
                      findings: list[dict[str, Any]] | None = None) -> JSONResponse:
     """A problem+json response."""
     body = Problem(type=problem_type(kind), title=title, status=status, detail=detail,
                    instance=instance, findings=findings)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
-                        media_type=MEDIA_TYPE, headers=headers)
+                        media_type=MEDIA_TYPE, headers=dict(headers) if headers else None)
 
 
 def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
@@ -107,9 +108,9 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
         if isinstance(exc, cls):
             findings = None
             if isinstance(exc, (ArchiveRefused, DeliveryRefused)):
-                findings = [f.to_dict() for f in exc.findings]  # type: ignore[attr-defined]
+                findings = [f.to_dict() for f in exc.findings]
                 if isinstance(exc, ArchiveRefused):
-                    kind = exc.findings[0].code if exc.findings else kind  # type: ignore[attr-defined]
+                    kind = exc.findings[0].code if exc.findings else kind
             headers = {"Retry-After": "30"} if status == 503 else None
             return problem_response(status, kind, title, str(exc), instance=request.url.path,
                                     headers=headers, findings=findings)

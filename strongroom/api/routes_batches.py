@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -25,7 +25,7 @@ from strongroom.reports import batch_report
 
 router = APIRouter(tags=["batches"])
 
-_KINDS = {
+_KINDS: dict[str, Literal["zip", "tar"]] = {
     "application/zip": "zip",
     "application/x-zip-compressed": "zip",
     "application/x-tar": "tar",

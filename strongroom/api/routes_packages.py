@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from ingest.access import PackageQuery
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.fixity_audit import version_prefix
 from ingest.models import StoredFile, VersionRecord
@@ -53,7 +54,6 @@ def list_packages(
 ) -> dict[str, Any]:
     """Packages with a committed version, in identifier order, a page at a time.
     Filters combine; the date range matches records whose date overlaps it."""
-    from storage.catalog_access import PackageQuery
 
     query = PackageQuery(identifier=identifier, title=title, collection=collection, type=type,
                          date_from=date_from, date_to=date_to)

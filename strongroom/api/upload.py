@@ -57,7 +57,7 @@ async def receive_file(request: Request, dest: Path, max_bytes: int, idle_timeou
     """Write the body to ``dest`` (a new file); returns its size."""
     size = 0
     # Local-disk writes of one received chunk at a time: brief enough for the event loop.
-    with open(dest, "xb") as out:  # noqa: ASYNC230
+    with open(dest, "xb") as out:
         async for chunk in body_chunks(request, max_bytes, idle_timeout):
             out.write(chunk)
             size += len(chunk)

@@ -16,10 +16,15 @@ Heavy libraries are imported inside the commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
-from strongroom.cli import audit, batches, operations, packages  # noqa: F401  (registers commands)
-from strongroom.cli import fixity  # noqa: F401  (registers commands)
-from strongroom.cli import replicas  # noqa: F401  (registers commands)
-from strongroom.cli import api  # noqa: F401  (registers commands)
+from strongroom.cli import (  # noqa: F401  (registers commands)
+    api,
+    audit,
+    batches,
+    fixity,
+    operations,
+    packages,
+    replicas,
+)
 from strongroom.cli.base import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]

@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
+from ingest.access import ROLES
 from strongroom.cli.base import _emit, _services, command_errors, json_option, main
-
-ROLES = ("submitter", "auditor", "reader", "admin")
 
 
 @main.command()

@@ -17,7 +17,6 @@ from strongroom.cli.base import (
     main,
 )
 
-
 # --------------------------------------------------------------------------- audit
 
 
@@ -47,7 +46,7 @@ def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> Non
 
     def human(doc: dict[str, Any]) -> None:
         for e in doc["events"]:
-            subject = e["package_id"] and f"{e['package_id']} v{e['version']}" or e["batch_id"] or ""
+            subject = (e["package_id"] and f"{e['package_id']} v{e['version']}") or e["batch_id"] or ""
             who = describe_actor(e["actor"]) if e["actor"] else "(not recorded)"
             click.echo(f"{e['seq']:>6} {e['occurred_at']} {e['event_type']:<27} {e['outcome']:<8} "
                        f"{subject}  by {who}")

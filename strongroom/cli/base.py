@@ -6,9 +6,14 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:  # the CLI imports them late: most commands need little
+    from ingest.models import Actor
+    from ingest.pipeline import Services
+    from strongroom.settings import Settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -70,11 +75,11 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _services():  # type: ignore[no-untyped-def]
+def _services() -> Services:
     return _settings_and_services()[1]
 
 
-def _settings_and_services():  # type: ignore[no-untyped-def]
+def _settings_and_services() -> tuple[Settings, Services]:
     from dataclasses import replace
 
     from strongroom.bootstrap import build_services
@@ -84,7 +89,7 @@ def _settings_and_services():  # type: ignore[no-untyped-def]
     return settings, replace(build_services(settings), actor=cli_actor())
 
 
-def cli_actor():  # type: ignore[no-untyped-def]
+def cli_actor() -> Actor:
     """Who runs this command, for the audit log: ``--agent NAME`` (or
     STRONGROOM_AGENT), a service account; else the operating-system user."""
     import getpass
@@ -138,3 +143,9 @@ class VersionParam(click.ParamType):
 
 
 VERSION = VersionParam()
+
+
+def chosen_version(value: int | str | None) -> int | None:
+    """The version ``--version`` names: its number, or None (the latest) for
+    ``latest`` or when the option was not given."""
+    return value if isinstance(value, int) else None

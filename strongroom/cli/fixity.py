@@ -6,7 +6,7 @@ import csv
 import io
 import sys
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,10 @@ from strongroom.cli.base import (
     main,
 )
 from strongroom.cli.replicas import anchor_after
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Services
+    from strongroom.settings import Settings
 
 
 class _Moment(click.ParamType):
@@ -43,7 +47,7 @@ class _Moment(click.ParamType):
 MOMENT = _Moment()
 
 
-def _services_at(as_of: datetime | None):  # type: ignore[no-untyped-def]
+def _services_at(as_of: datetime | None) -> tuple[Settings, Services]:
     """Settings, and services whose clock says ``as_of`` when given."""
     from dataclasses import replace
 

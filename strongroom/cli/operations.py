@@ -17,7 +17,6 @@ from strongroom.cli.base import (
     main,
 )
 
-
 # --------------------------------------------------------------------------- distributed mode
 
 
@@ -53,7 +52,8 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
     try:
         code = run_command(app, ["--quiet", command, *argv])
     finally:
-        sys.__stdout__.flush()
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()
         os.dup2(real_stdout, 1)
         os.close(real_stdout)
     document["exit_code"] = code

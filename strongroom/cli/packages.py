@@ -10,17 +10,16 @@ import click
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    LATEST,
     VERSION,
     _emit,
     _services,
     _settings_and_services,
+    chosen_version,
     command_errors,
     json_option,
     main,
 )
 from strongroom.cli.replicas import anchor_after
-
 
 # --------------------------------------------------------------------------- list / show
 
@@ -136,17 +135,17 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
         raise click.UsageError("--json cannot share stdout with -o -")
     services = _services()
     package_id = services.catalog.resolve_package(package)
-    if number == LATEST:
-        number = None
+    wanted = chosen_version(number)
+    where: str
     if target is not None:
-        version, findings = fetch_to_folder(services, package_id, number, target)
+        version, findings = fetch_to_folder(services, package_id, wanted, target)
         where = target
     elif output == "-":
-        version, findings = write_tar(services, package_id, number, sys.stdout.buffer)
+        version, findings = write_tar(services, package_id, wanted, sys.stdout.buffer)
         where = "-"
     else:
-        version, findings = fetch_to_file(services, package_id, number, output,  # type: ignore[arg-type]
-                                          replace=force)
+        assert output is not None  # checked above: --format needs -o
+        version, findings = fetch_to_file(services, package_id, wanted, output, replace=force)
         where = output
     document = {"package_id": package_id, "version": version.number, "to": where,
                 "status": "failed" if findings else "ok",

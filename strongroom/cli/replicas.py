@@ -15,6 +15,7 @@ from strongroom.cli.base import (
     _emit,
     _services,
     _warn,
+    chosen_version,
     command_errors,
     json_option,
     main,
@@ -60,7 +61,7 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
     package_id = services.catalog.resolve_package(package)
     if number == LATEST:
         number = services.catalog.get_version(package_id, None).number
-    results = repair_package(services, package_id, number)
+    results = repair_package(services, package_id, chosen_version(number))
     anchor_after(services)
     document = {"results": [r.to_dict() for r in results]}
 

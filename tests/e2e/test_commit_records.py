@@ -106,7 +106,7 @@ def never_committed_bag(tmp_path: Path) -> tuple[Strongroom, str]:
 def test_never_committed_bag_is_not_imported_by_rebuild(
         never_committed_bag: tuple[Strongroom, str]) -> None:
     sr, package_id = never_committed_bag
-    (location, replica) = sr.json("fixity", "reconcile")["locations"]
+    (location, _replica) = sr.json("fixity", "reconcile")["locations"]
     assert {f["path"].split("/")[1] for f in location["leftovers"]} == {"v2"}
     shown = sr.json("show", package_id)
     assert shown["latest_version"] == 1
@@ -140,7 +140,7 @@ def test_commit_records_are_in_every_location_and_not_untracked(
 
 def test_store_without_commit_records_is_refused_by_rebuild_unless_trusted(
         never_committed_bag: tuple[Strongroom, str]) -> None:
-    sr, package_id = never_committed_bag
+    sr, _package_id = never_committed_bag
     for root in (sr.objects(), sr.replica):
         shutil.rmtree(root / "_commits")  # a store written before commit records existed
 

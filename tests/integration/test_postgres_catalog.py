@@ -89,7 +89,7 @@ def _claim_in_rounds(url: str, items: list[str], rounds: int, barrier: Any, resu
                 results.put((n, catalog.reserve_version(package, f"{IDENTIFIER} #{n}", items[n])))
             except PackageBusy:
                 results.put((n, "busy"))
-            except Exception as exc:  # reported to the test, which fails on it
+            except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
                 results.put((n, f"{type(exc).__name__}: {exc}"))
     finally:
         catalog.engine.dispose()

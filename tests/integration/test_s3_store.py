@@ -266,7 +266,7 @@ def test_growing_part_sizes_are_accepted_and_checked(
     writer.commit(digest(data))
     sizes = [5 * MiB, 10 * MiB, 20 * MiB, 5 * MiB]
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-    parts = [data[o:o + n] for o, n in zip(offsets, sizes)]
+    parts = [data[o:o + n] for o, n in zip(offsets, sizes, strict=True)]
     head = raw.head_object(Bucket=s3_bucket, Key=f"{PREFIX}/growing", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == composite_sha256([hashlib.sha256(p).digest() for p in parts])
     with multipart_store.open("growing") as stream:
@@ -533,7 +533,7 @@ def test_server_down_is_storage_unavailable_quickly(s3_bucket: str, aws_credenti
     calls = [lambda: store.put_bytes("k", b"v", digest(b"v")), lambda: store.stat("k"),
              lambda: store.open("k"), lambda: list(store.list("")), lambda: store.delete("k")]
     for call in calls:
-        with pytest.raises(StorageUnavailable, match="127.0.0.1"):
+        with pytest.raises(StorageUnavailable, match=r"127\.0\.0\.1"):
             call()
     writer = store.writer("k")
     writer.write(b"v")

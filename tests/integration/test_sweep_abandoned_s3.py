@@ -5,9 +5,8 @@ is left alone."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
 
 from storage.s3 import S3ObjectStore
 from storage.s3_upload import MiB
@@ -43,9 +42,9 @@ def test_sweep_aborts_abandoned_uploads_under_the_prefix_only(
     assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
 
     # Nothing is older than an hour ago: the sweep leaves everything.
-    assert store.sweep_abandoned(datetime.now(timezone.utc) - timedelta(hours=1)) == 0
+    assert store.sweep_abandoned(datetime.now(UTC) - timedelta(hours=1)) == 0
     assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
 
     # As if a day had passed since: ours is aborted, the other system's is not.
-    assert store.sweep_abandoned(datetime.now(timezone.utc) + timedelta(minutes=1)) == 1
+    assert store.sweep_abandoned(datetime.now(UTC) + timedelta(minutes=1)) == 1
     assert _uploads(raw, s3_bucket) == {"other-system/big.bin"}

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.access import ROLES
 from ingest.pipeline import Services
 from strongroom.api import create_app
 from strongroom.bootstrap import build_services
@@ -20,7 +21,6 @@ from strongroom.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "batch"
-ROLES = ("submitter", "auditor", "reader", "admin")
 
 
 @dataclass

@@ -159,7 +159,7 @@ def test_range_unit_in_capitals_is_still_a_range(api: Api) -> None:
 
 
 def test_head_on_a_file_answers_its_headers_without_a_body(api: Api) -> None:
-    url, data = _file_url(api)
+    url, _data = _file_url(api)
     got = api.client.get(url, headers=api.auth("reader"))
     head = api.client.head(url, headers=api.auth("reader"))
     assert head.status_code == 200 and head.content == b""

@@ -124,3 +124,10 @@ def test_token_commands_create_list_and_revoke(tmp_path: Path) -> None:
     assert unknown.exit_code == 2
     bad_role = runner.invoke(main, ["token", "create", "--role", "root", "--name", "x"], env=env)
     assert bad_role.exit_code == 2
+
+
+def test_every_role_a_token_can_carry_has_its_permissions_in_the_api() -> None:
+    from ingest.access import ROLES as TOKEN_ROLES
+    from strongroom.api.auth import ROLE_PERMISSIONS
+
+    assert set(ROLE_PERMISSIONS) == set(TOKEN_ROLES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -21,7 +21,7 @@ from ingest.audit import (
 )
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome
 
-T0 = datetime(1951, 3, 14, 9, 30, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(1951, 3, 14, 9, 30, 0, 123456, tzinfo=UTC)
 
 
 def fields(**changes: object) -> dict[str, object]:
@@ -85,7 +85,7 @@ def test_times_are_written_in_utc_with_microseconds() -> None:
     moscow = timezone(timedelta(hours=3))
     same_instant = T0.astimezone(moscow)
     assert event_hash(fields(occurred_at=same_instant)) == event_hash(fields())
-    whole_second = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    whole_second = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert b'"occurred_at":"2024-05-01T12:00:00.000000Z"' in canonical_event(
         fields(occurred_at=whole_second))
 

@@ -99,7 +99,7 @@ def test_bag_info_keeps_field_order_and_duplicates() -> None:
 
 def test_line_breaks_in_a_value_cannot_forge_a_field() -> None:
     text = bag_info_txt([("External-Description", "Telegram\r\nPayload-Oxum: 1.1\n  and more \u2028end")])
-    assert text == "External-Description: Telegram Payload-Oxum: 1.1 and more end\n".encode()
+    assert text == b"External-Description: Telegram Payload-Oxum: 1.1 and more end\n"
     assert parse_bag_info(text) == [("External-Description", "Telegram Payload-Oxum: 1.1 and more end")]
 
 

@@ -11,15 +11,15 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pytest import MonkeyPatch
 from celery.exceptions import Retry
 from celery.signals import worker_process_init
+from pytest import MonkeyPatch
 
 import workers.celery_app as celery_app
 import workers.tasks as tasks
@@ -45,7 +45,7 @@ Sent = list[dict[str, Any]]
 ROOT = Path(__file__).resolve().parents[2]
 ITEM = "0b7c6a1e-3f4d-4c59-9e38-6f2d8f0a1b2c"
 PACKAGE = "6f1c7a52-3b0e-5a8e-9d0c-2a4f1e7b9c31"
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 #: A broker nobody listens on: creating an app never connects.
 SETTINGS = WorkerSettings(broker_url="redis://127.0.0.1:1/13", max_attempts=4,
                           retry_backoff=2.0, visibility_timeout=600, stuck_after=120,
@@ -427,13 +427,13 @@ def test_the_sweep_finds_items_idle_too_long_in_a_real_catalog(tmp_path: Path) -
 
     catalog = SqlCatalog.from_url(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
     try:
-        before = datetime.now(timezone.utc)
+        before = datetime.now(UTC)
         time.sleep(0.01)
         batch = BatchRecord(batch_id="b-1", source=str(tmp_path), submitted_at=before)
         a, b, c = catalog.create_batch(batch, ["a", "b", "c"])
         catalog.finish_item(b.item_id, ItemStatus.REJECTED)
         time.sleep(0.01)
-        cut = datetime.now(timezone.utc)
+        cut = datetime.now(UTC)
         time.sleep(0.01)
         assert {i.name for i in catalog.stuck_items(cut)} == {"a", "c"}
         assert catalog.stuck_items(before) == []

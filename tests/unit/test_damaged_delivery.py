@@ -120,9 +120,8 @@ def _refused_by_tar(archive: Path, tmp_path: Path) -> None:
     into.mkdir()
     assert subprocess.run(["tar", "xf", str(archive), "-C", str(into)],
                           capture_output=True).returncode != 0
-    with pytest.raises(tarfile.TarError):
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp_path / "python-untarred", filter="data")
+    with pytest.raises(tarfile.TarError), tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "python-untarred", filter="data")
     _refused_by_bagit(into)
 
 
@@ -155,9 +154,8 @@ def test_http_zip_of_a_damaged_bag_is_refused_by_curl_unzip_and_zipfile(
     into = tmp_path / "unzipped"
     subprocess.run(["unzip", "-q", str(archive), "-d", str(into)], capture_output=True)
     _refused_by_bagit(into)
-    with pytest.raises(zipfile.BadZipFile):
-        with zipfile.ZipFile(archive) as zf:
-            zf.testzip()
+    with pytest.raises(zipfile.BadZipFile), zipfile.ZipFile(archive) as zf:
+        zf.testzip()
 
 
 @pytest.mark.parametrize("byte_range", [None, "bytes=0-5", "BYTES=0-5"])

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, and_, func, literal, select
-from sqlalchemy import union_all
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, and_, func, literal, select, union_all
 from sqlalchemy.engine import Engine
 
 import storage.catalog_fixity as catalog_fixity
@@ -127,7 +126,7 @@ def from_history(catalog: SqlCatalog, locations: Sequence[str]) -> list[CopyStat
                     == (package_id, number, location)]
 
             def last(tier: str, outcome: str | None = None) -> datetime | None:
-                return max((c.checked_at for c in mine if c.tier == tier
+                return max((c.checked_at for c in mine if c.tier == tier  # noqa: B023 - called at once
                             and outcome in (None, c.outcome)), default=None)
 
             copies.append(CopyState(package_id, number, location, int(size), made_at,

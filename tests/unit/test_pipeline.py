@@ -14,7 +14,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,7 +35,7 @@ from workers.inprocess import run_items
 
 IDENTIFIER = "letter-1952-03-sample"
 PACKAGE = package_id_for(IDENTIFIER)
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 PAYLOAD = {
     "scan/page-01.txt": b"Dear Sir,\nwe acknowledge receipt of your letter.\n",
@@ -506,6 +506,6 @@ def test_a_name_at_the_255_byte_limit_can_be_fetched_back(services: Services, tm
     write_item(tmp_path / "batch", "item", payload={long_name: b"page one"})
     (item_id,) = submit(services, tmp_path / "batch")
     assert ingest_item(item_id, services).status is ItemStatus.STORED
-    version, findings = fetch_to_folder(services, package_id_for(IDENTIFIER), None, tmp_path / "out")
+    _version, findings = fetch_to_folder(services, package_id_for(IDENTIFIER), None, tmp_path / "out")
     assert findings == []
     assert (tmp_path / "out" / "data" / long_name).read_bytes() == b"page one"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from storage.filesystem import FilesystemObjectStore
 
 IDENTIFIER = "telegram-1951-06-21-sample"
 PACKAGE = package_id_for(IDENTIFIER)
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PAYLOAD = {
     "transcription/telegram-en.txt": b"ARRIVED SAFELY STOP LETTER FOLLOWS STOP\n",
     "scan/page-01.txt": b"page one of the telegram form\n" * 50,

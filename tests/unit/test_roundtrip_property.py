@@ -25,7 +25,7 @@ import os
 import tarfile
 import tempfile
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bagit
@@ -44,7 +44,7 @@ from storage.filesystem import FilesystemObjectStore
 from workers.inprocess import run_items
 
 IDENTIFIER = "roundtrip-record-1"
-RECORD_TIME = datetime(2024, 5, 1, tzinfo=timezone.utc)
+RECORD_TIME = datetime(2024, 5, 1, tzinfo=UTC)
 RECORD = {
     "identifier": IDENTIFIER,
     "title": "A record of odd file names",

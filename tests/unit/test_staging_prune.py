@@ -99,7 +99,7 @@ def test_unmarked_unknown_and_linked_folders_are_left_alone(tmp_path: Path) -> N
 def test_the_command_reports_each_folder_and_removes_the_done(tmp_path: Path) -> None:
     data = tmp_path / "data"
     api = make_api(data)
-    done, done_batch = stage(api, "done")
+    _done, done_batch = stage(api, "done")
     for item in api.services.catalog.list_items(done_batch):
         ingest_item(item.item_id, api.services)
     stage(api, "waiting")

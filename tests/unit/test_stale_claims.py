@@ -19,7 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from ingest.pipeline import Services, ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import PACKAGE, PAYLOAD, write_item
+from tests.unit.test_pipeline import PACKAGE, write_item
 
 STUCK_AFTER = 1.0
 BIG = 160 * 1024 * 1024  # long enough to write that the kill lands mid-ingest
@@ -129,7 +129,7 @@ def test_claim_of_an_item_at_work_is_not_taken_over(tmp_path: Path) -> None:
     """A live writer touches its item: its claim stays its own, the other waits."""
     catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
     services = Services(catalog=catalog, store=MemoryObjectStore(), schemas=SchemaSet.default(),
-                        clock=FixedClock(datetime.now(timezone.utc)), stuck_after=600)
+                        clock=FixedClock(datetime.now(UTC)), stuck_after=600)
     batch = tmp_path / "batch"
     write_item(batch, "letter")
     (first,) = submit_batch(batch, services).items
@@ -152,7 +152,7 @@ def test_claim_of_a_crashed_item_is_taken_over_by_the_next_submission(tmp_path: 
 
 def take_over_a_crashed_claim(url: str, tmp_path: Path) -> None:
     catalog = SqlCatalog.from_url(url)
-    later = datetime.now(timezone.utc) + timedelta(seconds=700)  # the crashed item idles past 600 s
+    later = datetime.now(UTC) + timedelta(seconds=700)  # the crashed item idles past 600 s
     services = Services(catalog=catalog, store=MemoryObjectStore(), schemas=SchemaSet.default(),
                         clock=FixedClock(later), stuck_after=600)
     batch = tmp_path / "batch"

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -36,7 +36,7 @@ def test_an_abandoned_write_is_swept_and_a_live_one_is_not(tmp_path: Path) -> No
     assert crashed_file in staged
     _age(crashed_file, days=2)
 
-    day_ago = datetime.now(timezone.utc) - timedelta(days=1)
+    day_ago = datetime.now(UTC) - timedelta(days=1)
     assert store.sweep_abandoned(day_ago) == 1
     assert not crashed_file.exists()
     live.write(b", now whole")

@@ -19,7 +19,7 @@ Create Date: 2026-12-01
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -119,7 +119,7 @@ def _same_copy(alias: str) -> str:
 def _backfill() -> None:
     """One pass: every committed version in every location, joined with its size,
     its last checks and its queued checks."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if op.get_bind().dialect.name == "sqlite":
         now = now.replace(tzinfo=None)
     op.get_bind().execute(sa.text(

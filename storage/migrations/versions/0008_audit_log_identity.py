@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -44,7 +44,7 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     anchored = bind.execute(sa.text("SELECT COUNT(*) FROM audit_anchors")).scalar_one()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if bind.dialect.name == "sqlite":  # UTC wall time, as storage.tables_base.UtcDateTime keeps it
         now = now.replace(tzinfo=None)
     op.bulk_insert(table, [{"id": 1, "log_id": str(uuid.uuid4()), "created_at": now,
