@@ -53,8 +53,8 @@ from ingest.audit import ChainReport, utc_text, verify_chain
 from ingest.errors import StorageUnavailable
 from ingest.findings import Finding
 from ingest.models import AuditEvent
-from ingest.pipeline import Services
 from ingest.ports import ObjectStore
+from ingest.services import Services
 
 #: Keys under this prefix belong to the audit log, not to any package.
 AUDIT_PREFIX = "_audit/"

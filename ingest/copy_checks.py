@@ -15,7 +15,7 @@ from typing import Any
 from ingest.findings import Finding
 from ingest.fixity_policy import DEEP, RecordedCheck
 from ingest.models import EventType, NewEvent, Outcome, VersionRecord
-from ingest.pipeline import Services
+from ingest.services import Services
 
 #: What a copy came to.
 OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"

@@ -43,9 +43,9 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
 )
-from ingest.pipeline import Services
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
+from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
 
 

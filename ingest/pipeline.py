@@ -41,8 +41,6 @@ from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
-    SOFTWARE_AGENT,
-    Actor,
     BatchRecord,
     EventType,
     ItemRecord,
@@ -53,37 +51,12 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
-from ingest.ports import Catalog, Clock, ObjectStore
-from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, check_copy, put_everywhere
-from ingest.stuck import DEFAULT_STUCK_AFTER, Heartbeat, heartbeat_every, stuck_before
+from ingest.services import Services
+from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
 
-AGENT = SOFTWARE_AGENT
 DEFAULT_SCHEMA = "archival-record/v1"
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the use cases work with; built once at start-up by the entry point."""
-
-    catalog: Catalog
-    store: ObjectStore
-    clock: Clock
-    schemas: SchemaSet
-    source_organization: str = "Strongroom"
-    agent: str = AGENT
-    #: extra storage locations every version is also written to (STRONGROOM_REPLICAS)
-    replicas: tuple[ObjectStore, ...] = ()
-    #: who the work is done for, named in every event (set by each entry point)
-    actor: Actor | None = None
-    #: seconds without progress after which an accepted item is stuck (ingest.stuck)
-    stuck_after: float = DEFAULT_STUCK_AFTER
-
-    @property
-    def locations(self) -> tuple[ObjectStore, ...]:
-        """Every copy's store: the primary first, then the replicas."""
-        return (self.store, *self.replicas)
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,9 @@ from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
-from ingest.pipeline import Services
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
+from ingest.services import Services
 from ingest.verification import verify_bag
 
 

@@ -48,8 +48,8 @@ from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
-from ingest.pipeline import Services
 from ingest.ports import ObjectStore
+from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
 
 

@@ -39,7 +39,7 @@ from ingest.findings import Finding
 from ingest.fixity import Digests
 from ingest.fixity_audit import version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
-from ingest.pipeline import Services
+from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
 
 #: Bytes of each file kept back until its digests match: more than a tar

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ingest.clock import SystemClock
-from ingest.pipeline import Services
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from strongroom.settings import Settings

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ingest.models import Actor
-from ingest.pipeline import Services
+from ingest.services import Services
 
 #: The agent of work that beat's schedule started.
 SCHEDULER = Actor("scheduler", kind="scheduler")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from celery import Celery
 
-from ingest.pipeline import Services
+from ingest.services import Services
 from workers.reliability import WorkerSettings
 
 ServicesFactory = Callable[[], Services]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from ingest.errors import QueueUnavailable
 from ingest.models import Actor
-from ingest.pipeline import IngestResult, Services
+from ingest.pipeline import IngestResult
+from ingest.services import Services
 from workers.actors import requester_kwargs
 from workers.inprocess import run_items
 

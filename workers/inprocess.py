@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from ingest.pipeline import IngestResult, Services, ingest_item
+from ingest.pipeline import IngestResult, ingest_item
+from ingest.services import Services
 
 
 def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int = 5,

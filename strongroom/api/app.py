@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.models import Actor
-from ingest.pipeline import Services
+from ingest.services import Services
 from strongroom.api import problems
 from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings

@@ -30,7 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from ingest.models import Actor
-from ingest.pipeline import Services
+from ingest.services import Services
 from strongroom.api.problems import forbidden, unauthorized
 
 

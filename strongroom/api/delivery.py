@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from ingest.errors import DeliveryRefused
 from ingest.findings import Finding
 from ingest.models import VersionRecord
-from ingest.pipeline import Services
 from ingest.retrieval import write_tar, write_zip
+from ingest.services import Services
 
 CHUNK = 256 * 1024
 

@@ -12,7 +12,7 @@ import click
 
 if TYPE_CHECKING:  # the CLI imports them late: most commands need little
     from ingest.models import Actor
-    from ingest.pipeline import Services
+    from ingest.services import Services
     from strongroom.settings import Settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -21,8 +21,8 @@ from strongroom.cli.replicas import anchor_after
 from strongroom.reports import describe_actor
 
 if TYPE_CHECKING:
-    from ingest.pipeline import Services
     from ingest.ports import Catalog
+    from ingest.services import Services
     from strongroom.settings import Settings
     from workers.dispatch import Dispatcher
 

@@ -22,7 +22,7 @@ from strongroom.cli.base import (
 from strongroom.cli.replicas import anchor_after
 
 if TYPE_CHECKING:
-    from ingest.pipeline import Services
+    from ingest.services import Services
     from strongroom.settings import Settings
 
 

@@ -22,7 +22,7 @@ from strongroom.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from ingest.pipeline import Services
+    from ingest.services import Services
 
 
 def anchor_after(services: Services) -> None:

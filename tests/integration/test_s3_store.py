@@ -26,8 +26,9 @@ from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import verify_version
 from ingest.models import ItemStatus
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from storage.s3 import S3ObjectStore

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.access import ROLES
-from ingest.pipeline import Services
+from ingest.services import Services
 from strongroom.api import create_app
 from strongroom.bootstrap import build_services
 from strongroom.settings import Settings

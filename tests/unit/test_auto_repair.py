@@ -23,8 +23,9 @@ from ingest.clock import FixedClock
 from ingest.fixity_audit import run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.models import EventType
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from strongroom.cli.fixity import _report

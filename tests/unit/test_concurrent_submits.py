@@ -17,8 +17,9 @@ from typing import Any
 
 from ingest.clock import FixedClock
 from ingest.models import EventType, ItemStatus, VersionRecord
-from ingest.pipeline import IngestResult, Services, ingest_item, submit_batch
+from ingest.pipeline import IngestResult, ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, PACKAGE, PAYLOAD, write_item

@@ -28,8 +28,9 @@ from ingest.fixity_audit import (
 )
 from ingest.fixity_policy import DEEP, SHALLOW, FixityPolicy
 from ingest.models import EventType, package_id_for
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore

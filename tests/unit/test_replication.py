@@ -22,9 +22,10 @@ import ingest.pipeline as pipeline
 from ingest.clock import FixedClock
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import EventType, ItemStatus, package_id_for
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 

@@ -25,8 +25,9 @@ import ingest.pipeline as pipeline
 from ingest.batch import read_batch, scan_item
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_pipeline import AT, PACKAGE, record, write_item

@@ -20,8 +20,9 @@ from ingest.clock import FixedClock
 from ingest.errors import StorageUnavailable
 from ingest.fixity_audit import verify_packages
 from ingest.models import package_id_for
-from ingest.pipeline import Services, ingest_item, submit_batch
+from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
+from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 
