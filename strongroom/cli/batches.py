@@ -255,28 +255,12 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     --stuck-after); with --failed, failed items are first put back to accepted.
     Without a broker they are ingested in this process.
     """
-    from ingest.models import ItemStatus
-    from ingest.stuck import stuck_before
+    from ingest.requeue import choose_requeue
 
     settings, services = _settings_and_services()
-    catalog = services.catalog
-    items = catalog.list_items(batch_id)
-    reset = []
-    if include_failed:
-        for item in items:
-            if item.status is ItemStatus.FAILED:
-                catalog.reset_item(item.item_id)
-                reset.append(item.item_id)
-    idle_before = (None if stuck_after is None
-                   else stuck_before(services.clock.now(), stuck_after))
-
-    def wanted(item: Any) -> bool:
-        if item.status is not ItemStatus.ACCEPTED:
-            return False
-        return idle_before is None or (item.updated_at is not None
-                                       and item.updated_at < idle_before)
-
-    chosen = [i.item_id for i in items if wanted(i)] + reset
+    choice = choose_requeue(services.catalog, batch_id, include_failed=include_failed,
+                            now=services.clock.now(), stuck_after=stuck_after)
+    chosen, reset = list(choice.item_ids), choice.reset
     report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
                         as_json=as_json, requeue=True)
     report["requeued"] = len(chosen)
