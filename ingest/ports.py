@@ -334,12 +334,35 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
 
 
+# --------------------------------------------------------------------------- work
+
+
+class Dispatcher(Protocol):
+    """Hands work to whoever does it: this process, or the workers' queues
+    (``workers.dispatch``). Called only once the rows it names are committed."""
+
+    #: True when ``ingest`` returns only once every item is final (this process)
+    finishes_items: bool
+
+    def ingest(self, item_ids: Sequence[str]) -> None:
+        """Have the items ingested. Raises QueueUnavailable when they could not
+        be handed over (they stay accepted in the catalog)."""
+
+    def verify_version(self, package_id: str, number: int) -> None:
+        """Have a committed version deep-checked (its primary copy) and the result
+        recorded. Raises QueueUnavailable."""
+
+    def close(self) -> None:
+        """Release what the dispatcher holds (broker connections)."""
+
+
 __all__ = [
     "AccessCatalog",
     "AuditCatalog",
     "AuditLog",
     "Catalog",
     "Clock",
+    "Dispatcher",
     "FixityCatalog",
     "IngestCatalog",
     "ObjectInfo",

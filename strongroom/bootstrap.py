@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from ingest.clock import SystemClock
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from strongroom.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestResult
+    from ingest.ports import Dispatcher
 
 
 def build_services(settings: Settings) -> Services:
@@ -28,3 +35,20 @@ def build_services(settings: Settings) -> Services:
         replicas=replicas,
         stuck_after=settings.stuck_after,
     )
+
+
+def build_dispatcher(settings: Settings, services: Services,
+                     on_result: Callable[[IngestResult], None] | None = None) -> Dispatcher:
+    """Who does the work: the workers' queues when a broker is configured, else
+    this process (``on_result`` is told of each item it finishes). The work is
+    done for ``services.actor``."""
+    from workers.dispatch import make_dispatcher
+
+    broker = None
+    if settings.broker_url:  # only then are Celery and kombu loaded
+        from strongroom.celery_entry import worker_settings
+
+        broker = worker_settings(settings)
+    return make_dispatcher(services, broker, concurrency=settings.concurrency,
+                           max_attempts=settings.max_attempts, backoff=settings.retry_backoff,
+                           on_result=on_result)

@@ -9,6 +9,7 @@ receive an id the catalog does not yet hold.
 - ``CeleryDispatcher`` sends one message per item id to the ``ingest`` queue
   and returns at once; the catalog tells when the items are done.
 
+Both implement ``ingest.ports.Dispatcher``; ``make_dispatcher`` chooses one.
 Celery and kombu (through ``workers.reliability``) are imported only when a
 ``CeleryDispatcher`` is made: the embedded shape never loads them.
 """
@@ -16,29 +17,19 @@ Celery and kombu (through ``workers.reliability``) are imported only when a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ingest.errors import QueueUnavailable
+from ingest.fixity_audit import verify_version
 from ingest.models import Actor
 from ingest.pipeline import IngestResult
+from ingest.ports import Dispatcher
 from ingest.services import Services
 from workers.actors import requester_kwargs
 from workers.inprocess import run_items
 
 if TYPE_CHECKING:
     from workers.reliability import WorkerSettings
-
-
-class Dispatcher(Protocol):
-    #: True when ``ingest`` returns only once every item is final
-    finishes_items: bool
-
-    def ingest(self, item_ids: Sequence[str]) -> None:
-        """Have the items ingested. Raises QueueUnavailable when they could not
-        be handed over (they stay accepted in the catalog)."""
-
-    def close(self) -> None:
-        """Release what the dispatcher holds (broker connections)."""
 
 
 class InProcessDispatcher:
@@ -61,6 +52,11 @@ class InProcessDispatcher:
         run_items(item_ids, self.services, concurrency=self.concurrency,
                   max_attempts=self.max_attempts, backoff=self.backoff,
                   on_result=self.on_result)
+
+    def verify_version(self, package_id: str, number: int) -> None:
+        """Deep-check the version here and now and record the result. Raises
+        NotFound, StorageUnavailable, CatalogUnavailable."""
+        verify_version(self.services, package_id, number)
 
     def close(self) -> None:
         """Nothing to release: the services belong to the caller."""
@@ -112,3 +108,14 @@ class CeleryDispatcher:
     def close(self) -> None:
         """Release the broker connections of this process."""
         self.app.close()
+
+
+def make_dispatcher(services: Services, broker: WorkerSettings | None, *, concurrency: int = 2,
+                    max_attempts: int = 5, backoff: float = 1.0,
+                    on_result: Callable[[IngestResult], None] | None = None) -> Dispatcher:
+    """The workers' queues when a broker is configured (``broker``), else this
+    process. The work is done for ``services.actor``."""
+    if broker is not None:
+        return CeleryDispatcher(broker, requested_by=services.actor)
+    return InProcessDispatcher(services, concurrency=concurrency, max_attempts=max_attempts,
+                               backoff=backoff, on_result=on_result)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -57,33 +56,29 @@ class ApiState:
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
                callback_url: str | None = None, actor: Actor | None = None) -> str:
-        """Have a batch's items ingested: sent to the workers with a broker, else on
-        this process's background pool; then, with ``callback_url``, POST the batch
-        document there once every item is final. Returns how ("queued" or
-        "in-process"). ``actor`` asked for the work: the events name it (the
-        workers act on its behalf). Raises QueueUnavailable (the items stay accepted)."""
-        from workers.dispatch import CeleryDispatcher, InProcessDispatcher
+        """Have a batch's items ingested (``ingest.handover``): sent to the workers
+        with a broker, else on this process's background pool; then, with
+        ``callback_url``, POST the batch document there once every item is final.
+        Returns how ("queued" or "in-process"). ``actor`` asked for the work: the
+        events name it (the workers act on its behalf). Raises QueueUnavailable
+        (the items stay accepted)."""
+        from ingest.handover import hand_over
+        from strongroom.bootstrap import build_dispatcher
 
-        if self.settings.broker_url:
-            from strongroom.celery_entry import worker_settings
-
-            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
-            try:
-                dispatcher.ingest(item_ids)
-            finally:
-                dispatcher.close()
+        services = replace(self.services, actor=actor)
+        dispatcher = build_dispatcher(self.settings, services)
+        if not dispatcher.finishes_items:
+            handed = hand_over(services, dispatcher, batch_id, item_ids)
+            if handed.error is not None:
+                raise handed.error
             if callback_url:
                 # The workers finish the items; a light thread watches the catalog.
                 threading.Thread(target=self._watch_then_call, args=(batch_id, callback_url),
                                  name="batch-callback", daemon=True).start()
             return "queued"
-        local = InProcessDispatcher(replace(self.services, actor=actor),
-                                    concurrency=self.settings.concurrency,
-                                    max_attempts=self.settings.max_attempts,
-                                    backoff=self.settings.retry_backoff)
 
         def ingest_then_call() -> None:
-            local.ingest(list(item_ids))
+            hand_over(services, dispatcher, batch_id, item_ids)
             if callback_url:
                 self._call_back(batch_id, callback_url)
 
@@ -91,15 +86,11 @@ class ApiState:
         return "in-process"
 
     def _watch_then_call(self, batch_id: str, url: str, poll: float = 2.0) -> None:
-        from ingest.models import ItemStatus
+        from ingest.handover import wait_until_final
 
-        deadline = time.monotonic() + CALLBACK_WATCH_SECONDS
-        while time.monotonic() < deadline:
-            items = self.services.catalog.list_items(batch_id)
-            if all(item.status is not ItemStatus.ACCEPTED for item in items):
-                self._call_back(batch_id, url)
-                return
-            time.sleep(poll)
+        if wait_until_final(self.services.catalog, batch_id, None, CALLBACK_WATCH_SECONDS,
+                            max_pause=poll):
+            self._call_back(batch_id, url)
 
     def _call_back(self, batch_id: str, url: str) -> None:
         from strongroom.api.staging import client_view
@@ -110,23 +101,19 @@ class ApiState:
         self.callbacks.send(url, document)
 
     def verify(self, package_id: str, numbers: Sequence[int], actor: Actor | None = None) -> str:
-        """Deep-check versions: on the workers' fixity queue, or in the background here.
-        Raises QueueUnavailable."""
-        from ingest.fixity_audit import verify_version
-        from workers.dispatch import CeleryDispatcher
+        """Deep-check versions (``ingest.handover.check_versions``): on the workers'
+        fixity queue, or in the background here. Raises QueueUnavailable."""
+        from ingest.handover import check_versions
+        from strongroom.bootstrap import build_dispatcher
 
-        if self.settings.broker_url:
-            from strongroom.celery_entry import worker_settings
-
-            dispatcher = CeleryDispatcher(worker_settings(self.settings), requested_by=actor)
-            try:
-                for number in numbers:
-                    dispatcher.verify_version(package_id, number)
-            finally:
-                dispatcher.close()
+        services = replace(self.services, actor=actor)
+        dispatcher = build_dispatcher(self.settings, services)
+        if not dispatcher.finishes_items:
+            check_versions(dispatcher, package_id, numbers)
             return "queued"
-        for number in numbers:
-            self._run(verify_version, replace(self.services, actor=actor), package_id, number)
+        for number in numbers:  # one background task each, as many at once as the pool runs
+            self._run(check_versions, build_dispatcher(self.settings, services), package_id,
+                      [number])
         return "in-process"
 
     def _run(self, fn: Callable[..., object], *args: object) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,10 +20,8 @@ from strongroom.cli.replicas import anchor_after
 from strongroom.reports import describe_actor
 
 if TYPE_CHECKING:
-    from ingest.ports import Catalog
     from ingest.services import Services
     from strongroom.settings import Settings
-    from workers.dispatch import Dispatcher
 
 
 # --------------------------------------------------------------------------- submit / status
@@ -71,92 +68,29 @@ def _has_problems(report: dict[str, Any]) -> bool:
             or bool(report.get("timed_out")) or bool(report.get("enqueue_error")))
 
 
-def _dispatcher(settings: Settings, services: Services,
-                on_result: Callable[[Any], None] | None = None) -> Dispatcher:
-    """The workers' queue when a broker is configured, else this process."""
-    from workers.dispatch import CeleryDispatcher, InProcessDispatcher
-
-    if settings.broker_url:
-        from strongroom.celery_entry import worker_settings
-
-        return CeleryDispatcher(worker_settings(settings), requested_by=services.actor)
-    return InProcessDispatcher(services, concurrency=settings.concurrency,
-                               max_attempts=settings.max_attempts,
-                               backoff=settings.retry_backoff, on_result=on_result)
-
-
 def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: list[str], *,
                wait: bool, timeout: float | None, as_json: bool,
                requeue: bool = False) -> dict[str, Any]:
-    """Have the items ingested and return the batch report.
-
-    Without a broker the items are ingested in this process before it returns.
-    With one, they are sent to the ``ingest`` queue (the rows are committed
-    already) and, with ``wait``, the catalog is polled until they are final.
-    """
+    """Have the items ingested (``ingest.handover``) and return the batch report,
+    with a progress bar on a terminal."""
     from contextlib import nullcontext
 
-    from ingest.errors import QueueUnavailable
+    from ingest.handover import hand_over
+    from strongroom.bootstrap import build_dispatcher
     from strongroom.reports import batch_report
 
     show_bar = (not as_json and sys.stderr.isatty() and bool(item_ids)
                 and (wait or not settings.broker_url))
     progress = (click.progressbar(length=len(item_ids), label="ingesting", file=sys.stderr)
                 if show_bar else nullcontext())
-    extra: dict[str, Any] = {}
     with progress as bar:
-        dispatcher = _dispatcher(settings, services,
-                                 on_result=(lambda _r: bar.update(1)) if bar else None)
-        try:
-            dispatcher.ingest(item_ids)
-        except QueueUnavailable as exc:
-            extra["enqueue_error"] = str(exc)  # the items stay accepted
-        else:
-            if not dispatcher.finishes_items:
-                extra["enqueued"] = len(item_ids)
-                if requeue:
-                    services.catalog.record_requeue(item_ids)
-                if wait:
-                    extra["timed_out"] = not _wait_until_final(services.catalog, batch_id,
-                                                               item_ids, timeout, bar)
-        finally:
-            dispatcher.close()
+        dispatcher = build_dispatcher(settings, services,
+                                      on_result=(lambda _r: bar.update(1)) if bar else None)
+        handed = hand_over(services, dispatcher, batch_id, item_ids, wait=wait, timeout=timeout,
+                           requeue=requeue, on_progress=bar.update if bar else None)
     report = batch_report(services.catalog, batch_id)
-    report.update(extra)
+    report.update(handed.to_dict())
     return report
-
-
-def _wait_until_final(catalog: Catalog, batch_id: str, item_ids: list[str],
-                      timeout: float | None, bar: Any) -> bool:
-    """Poll the catalog until every one of ``item_ids`` is final; False on timeout.
-
-    A catalog that is briefly unreachable is waited for, like the items."""
-    import time
-
-    from ingest.errors import CatalogUnavailable
-
-    wanted = set(item_ids)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    pause = 0.1
-    done = 0
-    while True:
-        try:
-            now_done = sum(1 for item in catalog.list_items(batch_id)
-                           if item.item_id in wanted and item.status.is_final)
-        except CatalogUnavailable:
-            now_done = done
-        progressed = now_done > done
-        if bar is not None and progressed:
-            bar.update(now_done - done)
-        done = now_done
-        if done >= len(wanted):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(pause)
-        # Items that are finishing are looked for again soon, so the last one is
-        # seen at once; a batch that is quiet is asked less and less often.
-        pause = 0.1 if progressed else min(pause * 1.5, 1.0)
 
 
 wait_option = click.option(
@@ -255,28 +189,12 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     --stuck-after); with --failed, failed items are first put back to accepted.
     Without a broker they are ingested in this process.
     """
-    from ingest.models import ItemStatus
-    from ingest.stuck import stuck_before
+    from ingest.requeue import choose_requeue
 
     settings, services = _settings_and_services()
-    catalog = services.catalog
-    items = catalog.list_items(batch_id)
-    reset = []
-    if include_failed:
-        for item in items:
-            if item.status is ItemStatus.FAILED:
-                catalog.reset_item(item.item_id)
-                reset.append(item.item_id)
-    idle_before = (None if stuck_after is None
-                   else stuck_before(services.clock.now(), stuck_after))
-
-    def wanted(item: Any) -> bool:
-        if item.status is not ItemStatus.ACCEPTED:
-            return False
-        return idle_before is None or (item.updated_at is not None
-                                       and item.updated_at < idle_before)
-
-    chosen = [i.item_id for i in items if wanted(i)] + reset
+    choice = choose_requeue(services.catalog, batch_id, include_failed=include_failed,
+                            now=services.clock.now(), stuck_after=stuck_after)
+    chosen, reset = list(choice.item_ids), choice.reset
     report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
                         as_json=as_json, requeue=True)
     report["requeued"] = len(chosen)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest.fixity_report import REPORT_LIMIT
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -112,58 +113,6 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
 # --------------------------------------------------------------------------- report
 
 
-#: overdue copies and failures a report lists at most (each figure counts them all)
-REPORT_LIMIT = 1000
-
-
-def _report(services: Any, settings: Any, since: datetime | None, reconcile: bool,
-            limit: int = REPORT_LIMIT) -> dict[str, Any]:
-    from itertools import islice, takewhile
-
-    from ingest.fixity_policy import coverage_of, tally_cutoffs
-    from ingest.reconciliation import reconcile as reconcile_all
-    from strongroom.settings import fixity_policy
-
-    policy = fixity_policy(settings)
-    as_of = services.clock.now()
-    catalog = services.catalog
-    locations = [store.location for store in services.locations]
-    verified_since, due_before = tally_cutoffs(policy, as_of)
-    tally = catalog.fixity_tally(locations, verified_since, due_before)
-    late = takewhile(lambda c: c.deep_since < due_before,
-                     catalog.fixity_oldest(locations, stale_before=None))
-    figure = coverage_of(tally, islice(late, limit), policy, as_of)
-    # Without a date: what is wrong now, the last check of each copy and tier.
-    failed, failed_total = catalog.fixity_failures(locations, since=since, limit=limit)
-    from ingest.stuck import crash_remains
-
-    reconciled = reconcile_all(catalog, services.locations) if reconcile else []
-    remains = crash_remains(catalog, services.locations, as_of, services.stuck_after,
-                            limit=limit)
-    overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
-                "last_deep": c.last_deep.isoformat() if c.last_deep else None,
-                "due": c.deep_deadline(policy).isoformat()} for c in figure.overdue]
-    problems = bool(failed_total or figure.overdue_count
-                    or any(r.findings for r in reconciled) or remains.found)
-    return {
-        "as_of": as_of.isoformat(),
-        "since": since.isoformat() if since else None,
-        "policy": {"window_days": settings.fixity_window_days,
-                   "bytes_per_day": settings.fixity_bytes_per_day,
-                   "shallow_interval_days": settings.fixity_shallow_interval_days,
-                   "auto_repair": settings.fixity_auto_repair},
-        "coverage": figure.to_dict(),
-        "overdue": overdue,
-        # the lists above hold at most --limit entries; these count them all
-        "overdue_total": figure.overdue_count,
-        "failures": [check.to_dict() for check in failed],
-        "failures_total": failed_total,
-        "reconciliation": [r.to_dict() for r in reconciled],
-        **remains.to_dict(),
-        "status": "failed" if problems else "ok",
-    }
-
-
 CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
 
 
@@ -214,8 +163,12 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
     overdue."""
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
+    from ingest.fixity_report import fixity_report
+    from strongroom.settings import fixity_policy
+
     settings, services = _services_at(as_of)
-    doc = _report(services, settings, since, reconcile=not no_reconcile, limit=limit)
+    doc = fixity_report(services, fixity_policy(settings), since=since,
+                        reconcile_stores=not no_reconcile, limit=limit).to_dict()
 
     def human(d: dict[str, Any]) -> None:
         cov = d["coverage"]

@@ -22,14 +22,14 @@ import pytest
 from ingest.clock import FixedClock
 from ingest.fixity_audit import run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
+from ingest.fixity_report import fixity_report
 from ingest.models import EventType
 from ingest.pipeline import ingest_item, submit_batch
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
-from strongroom.cli.fixity import _report
-from strongroom.settings import Settings, SettingsError
+from strongroom.settings import Settings, SettingsError, fixity_policy
 from tests.unit.test_fixity_schedule import AT, DAY, package, write_batch
 
 PAGE = "data/scan/page-01.txt"
@@ -71,7 +71,7 @@ def report(services: Services, tmp_path: Path, auto_repair: bool) -> dict[str, A
     settings = Settings(data_dir=tmp_path, database_url="sqlite://",
                         storage_url=services.store.location, fixity_window_days=90,
                         fixity_shallow_interval_days=0, fixity_auto_repair=auto_repair)
-    return _report(services, settings, since=None, reconcile=True)
+    return fixity_report(services, fixity_policy(settings)).to_dict()
 
 
 def coverage_by_location(doc: dict[str, Any]) -> dict[str, tuple[int, int]]:

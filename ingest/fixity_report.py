@@ -1,0 +1,87 @@
+"""The fixity report: coverage, overdue copies, failures and crash remains.
+
+What ``strongroom fixity report`` shows (as JSON, CSV or lines), computed from
+the catalog and, unless told not to, a listing of every store (reconciliation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice, takewhile
+from typing import Any
+
+from ingest.fixity_policy import Coverage, FixityPolicy, RecordedCheck, coverage_of, tally_cutoffs
+from ingest.reconciliation import Reconciliation, reconcile
+from ingest.services import Services
+from ingest.stuck import CrashRemains, crash_remains
+
+#: overdue copies and failures a report lists at most (each figure counts them all)
+REPORT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class FixityReport:
+    as_of: datetime
+    since: datetime | None
+    policy: FixityPolicy
+    coverage: Coverage
+    #: the failed checks listed (at most the limit) and how many there are in all
+    failures: tuple[RecordedCheck, ...]
+    failures_total: int
+    reconciliation: tuple[Reconciliation, ...]
+    remains: CrashRemains
+
+    @property
+    def failed(self) -> bool:
+        """Anything failed, overdue, out of place or left by a crash."""
+        return bool(self.failures_total or self.coverage.overdue_count
+                    or any(r.findings for r in self.reconciliation) or self.remains.found)
+
+    def to_dict(self) -> dict[str, Any]:
+        policy = self.policy
+        overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
+                    "last_deep": c.last_deep.isoformat() if c.last_deep else None,
+                    "due": c.deep_deadline(policy).isoformat()} for c in self.coverage.overdue]
+        return {
+            "as_of": self.as_of.isoformat(),
+            "since": self.since.isoformat() if self.since else None,
+            "policy": {"window_days": policy.window.days,
+                       "bytes_per_day": policy.bytes_per_day,
+                       "shallow_interval_days": policy.shallow_interval.days,
+                       "auto_repair": policy.auto_repair},
+            "coverage": self.coverage.to_dict(),
+            "overdue": overdue,
+            # the lists above hold at most the limit's entries; these count them all
+            "overdue_total": self.coverage.overdue_count,
+            "failures": [check.to_dict() for check in self.failures],
+            "failures_total": self.failures_total,
+            "reconciliation": [r.to_dict() for r in self.reconciliation],
+            **self.remains.to_dict(),
+            "status": "failed" if self.failed else "ok",
+        }
+
+
+def fixity_report(services: Services, policy: FixityPolicy, *, since: datetime | None = None,
+                  reconcile_stores: bool = True, limit: int = REPORT_LIMIT) -> FixityReport:
+    """The report as of ``services.clock.now()``. Failures: without ``since``, what
+    is wrong now (the last check of each copy and tier); with it, every failed
+    check since then. Raises CatalogUnavailable, StorageUnavailable."""
+    as_of = services.clock.now()
+    catalog = services.catalog
+    locations = [store.location for store in services.locations]
+    verified_since, due_before = tally_cutoffs(policy, as_of)
+    tally = catalog.fixity_tally(locations, verified_since, due_before)
+    late = takewhile(lambda c: c.deep_since < due_before,
+                     catalog.fixity_oldest(locations, stale_before=None))
+    figure = coverage_of(tally, islice(late, limit), policy, as_of)
+    failed, failed_total = catalog.fixity_failures(locations, since=since, limit=limit)
+    reconciled = reconcile(catalog, services.locations) if reconcile_stores else []
+    remains = crash_remains(catalog, services.locations, as_of, services.stuck_after,
+                            limit=limit)
+    return FixityReport(as_of=as_of, since=since, policy=policy, coverage=figure,
+                        failures=tuple(failed), failures_total=failed_total,
+                        reconciliation=tuple(reconciled), remains=remains)
+
+
+__all__ = ["REPORT_LIMIT", "FixityReport", "fixity_report"]

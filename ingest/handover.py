@@ -1,0 +1,125 @@
+"""Handing a batch's items to a dispatcher and following them to the end.
+
+The same use case for every entry point: ``strongroom submit`` and ``requeue``,
+``POST /batches`` and the fixity checks of ``POST /packages/{id}/fixity``. The
+dispatcher (``ingest.ports.Dispatcher``) is this process, which returns once
+every item is final, or the workers' queues, which return at once: then the
+catalog is polled until the items are final (``wait_until_final``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.errors import CatalogUnavailable, QueueUnavailable
+from ingest.ports import Dispatcher, IngestCatalog
+from ingest.services import Services
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """What became of the items handed over."""
+
+    #: how many items went to the workers' queue (None: ingested here, or not sent)
+    enqueued: int | None = None
+    #: why the items could not be sent (they stay accepted)
+    error: QueueUnavailable | None = None
+    #: with ``wait``: True when the items were not all final in time
+    timed_out: bool | None = None
+
+    @property
+    def in_process(self) -> bool:
+        """The items were ingested by this process (they are final)."""
+        return self.enqueued is None and self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys a batch report gains: ``enqueued``, ``enqueue_error``, ``timed_out``."""
+        doc: dict[str, Any] = {}
+        if self.error is not None:
+            doc["enqueue_error"] = str(self.error)
+        if self.enqueued is not None:
+            doc["enqueued"] = self.enqueued
+        if self.timed_out is not None:
+            doc["timed_out"] = self.timed_out
+        return doc
+
+
+def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_ids: Sequence[str],
+              *, wait: bool = False, timeout: float | None = None, requeue: bool = False,
+              on_progress: Callable[[int], None] | None = None) -> HandOver:
+    """Have the items ingested, then close the dispatcher.
+
+    A dispatcher that finishes the items returns when they are final. One that
+    sends them returns at once; ``requeue`` notes that they were sent again (so
+    they are not stuck again at once) and ``wait`` polls the catalog until they
+    are final or ``timeout`` seconds have passed (``on_progress`` is told how
+    many more are final). A queue that cannot be reached is reported, not
+    raised: the items stay accepted. Raises CatalogUnavailable.
+    """
+    ids = list(item_ids)
+    try:
+        try:
+            dispatcher.ingest(ids)
+        except QueueUnavailable as exc:
+            return HandOver(error=exc)
+        if dispatcher.finishes_items:
+            return HandOver()
+        if requeue:
+            services.catalog.record_requeue(ids)
+        timed_out = None
+        if wait:
+            timed_out = not wait_until_final(services.catalog, batch_id, ids, timeout,
+                                             on_progress=on_progress)
+        return HandOver(enqueued=len(ids), timed_out=timed_out)
+    finally:
+        dispatcher.close()
+
+
+def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[str] | None,
+                     timeout: float | None, *, on_progress: Callable[[int], None] | None = None,
+                     max_pause: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                     monotonic: Callable[[], float] = time.monotonic) -> bool:
+    """Poll the catalog until every one of ``item_ids`` (every item of the batch
+    when None) is final; False when ``timeout`` seconds passed first.
+
+    A catalog that is briefly unreachable is waited for, like the items."""
+    wanted = None if item_ids is None else set(item_ids)
+    deadline = None if timeout is None else monotonic() + timeout
+    pause = 0.1
+    done = 0
+    while True:
+        try:
+            items = [item for item in catalog.list_items(batch_id)
+                     if wanted is None or item.item_id in wanted]
+            now_done = sum(1 for item in items if item.status.is_final)
+            total = len(wanted) if wanted is not None else len(items)
+        except CatalogUnavailable:
+            now_done, total = done, None
+        progressed = now_done > done
+        if on_progress is not None and progressed:
+            on_progress(now_done - done)
+        done = now_done
+        if total is not None and done >= total:
+            return True
+        if deadline is not None and monotonic() >= deadline:
+            return False
+        sleep(pause)
+        # Items that are finishing are looked for again soon, so the last one is
+        # seen at once; a batch that is quiet is asked less and less often.
+        pause = 0.1 if progressed else min(pause * 1.5, max_pause)
+
+
+def check_versions(dispatcher: Dispatcher, package_id: str, numbers: Sequence[int]) -> None:
+    """Have versions of a package deep-checked, then close the dispatcher.
+    Raises QueueUnavailable, and what the dispatcher's checks raise."""
+    try:
+        for number in numbers:
+            dispatcher.verify_version(package_id, number)
+    finally:
+        dispatcher.close()
+
+
+__all__ = ["HandOver", "check_versions", "hand_over", "wait_until_final"]
