@@ -43,15 +43,11 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
 )
+from ingest.layout import version_prefix
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
 from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
-
-
-def version_prefix(package_id: str, number: int) -> str:
-    """The object-store prefix of one version's bag: ``{package_id}/v{N}/``."""
-    return f"{package_id}/v{number}/"
 
 
 def location_store(services: Services, location: str | None) -> ObjectStore:

@@ -39,6 +39,7 @@ from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.layout import version_prefix
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
     BatchRecord,
@@ -257,7 +258,7 @@ class _Ingest:
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
 
         number = self._reserve(package_id, identifier)
-        prefix = f"{package_id}/v{number}/"
+        prefix = version_prefix(package_id, number)
         try:
             payload = self._store_payload(scan, prefix)
         except ContentRefused as refused:

@@ -37,7 +37,7 @@ from typing import BinaryIO
 from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
 from ingest.fixity import Digests
-from ingest.fixity_audit import version_prefix
+from ingest.layout import version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ingest.access import PackageQuery
 from ingest.errors import NotFound, PresignUnsupported
-from ingest.fixity_audit import version_prefix
+from ingest.layout import version_prefix
 from ingest.models import StoredFile, VersionRecord
 from ingest.retrieval import file_range
 from strongroom.api.auth import Permission, acting_services, require

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from ingest.fixity_audit import version_prefix
+from ingest.layout import version_prefix
 from storage.s3 import S3ObjectStore
 from strongroom.settings import Settings, SettingsError
 from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of

@@ -1,0 +1,38 @@
+"""One rule, one place: each rule of the domain is written once and used everywhere.
+
+These tests read the source of the production packages, so that a second copy
+of a rule (a key layout, a digest loop, a backoff formula, a limit) is caught
+when it is added, not when the copies begin to disagree.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("ingest", "storage", "workers", "strongroom")
+
+
+def production_modules() -> Iterator[tuple[str, ast.Module]]:
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _version_key_fstring(node: ast.JoinedStr) -> bool:
+    """An f-string that spells ``.../v{N}/``: a literal ending in ``/v`` followed by a value
+    and then a literal starting with ``/``."""
+    parts = node.values
+    return any(isinstance(a, ast.Constant) and str(a.value).endswith("/v")
+               and isinstance(b, ast.FormattedValue)
+               and isinstance(c, ast.Constant) and str(c.value).startswith("/")
+               for a, b, c in zip(parts, parts[1:], parts[2:], strict=False))
+
+
+def test_the_version_key_prefix_is_spelled_in_one_place() -> None:
+    spelled = [f"{name}:{node.lineno}" for name, tree in production_modules()
+               for node in ast.walk(tree)
+               if isinstance(node, ast.JoinedStr) and _version_key_fstring(node)]
+    assert spelled == ["ingest/layout.py:14"], spelled
