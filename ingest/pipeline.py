@@ -38,7 +38,7 @@ from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
-from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ingest.layout import version_prefix
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
@@ -279,9 +279,9 @@ class _Ingest:
         ]
         tags: list[StoredFile] = []
         for path, data in build_tag_files(payload, record_json, info):
-            sha256 = hashlib.sha256(data).hexdigest()
-            put_everywhere(self.s.locations, prefix + path, data, sha256)
-            tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
+            tag = digest_bytes(data)
+            put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
+            tags.append(StoredFile(path, tag.size, tag.sha256, tag.sha512))
         files = tuple(payload) + tuple(tags)
         self._drop_strays(prefix, package_id, number, files)
         self._make_durable(prefix)

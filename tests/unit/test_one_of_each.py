@@ -36,3 +36,31 @@ def test_the_version_key_prefix_is_spelled_in_one_place() -> None:
                for node in ast.walk(tree)
                if isinstance(node, ast.JoinedStr) and _version_key_fstring(node)]
     assert spelled == ["ingest/layout.py:14"], spelled
+
+
+def _calls(tree: ast.Module, dotted: str) -> list[int]:
+    """Lines where ``tree`` calls ``dotted`` (e.g. ``hashlib.sha512``) by that name."""
+    head, _, attr = dotted.rpartition(".")
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == attr and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == head]
+
+
+def test_the_fixity_digests_are_computed_by_ingest_fixity_alone() -> None:
+    # SHA-512 is computed only as one of the two fixity digests: a module that
+    # makes one hashes both by hand instead of asking ingest.fixity.
+    by_hand = [f"{name}:{line}" for name, tree in production_modules()
+               if name != "ingest/fixity.py" for line in _calls(tree, "hashlib.sha512")]
+    assert by_hand == [], by_hand
+
+
+def test_running_digests_match_the_digests_of_the_whole() -> None:
+    from ingest.fixity import RunningDigests, digest_bytes, digest_stream
+
+    data = bytes(range(256)) * 5000
+    running = RunningDigests()
+    for start in range(0, len(data), 70_000):
+        running.update(memoryview(data)[start:start + 70_000])
+    import io
+    assert running.digests() == digest_bytes(data) == digest_stream(io.BytesIO(data))
