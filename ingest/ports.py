@@ -195,9 +195,12 @@ class FixityCatalog(Protocol):
     """The fixity schedule, the checks of every copy and the notes on copies:
     what fixity audits, reconciliation and repair need."""
 
-    def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
-                      events: Sequence[NewEvent] = ()) -> None:
-        """Remember the last fixity result of a version, with its events."""
+    def record_version_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
+                              events: Sequence[NewEvent] = ()) -> None:
+        """Remember the last fixity result of a version (what ``show`` reports), with its
+        events, and nothing else: for damage found outside the schedule (a delivery),
+        which is neither a check of one copy nor an end of a queued check. A check of
+        one copy is ``record_check_of_copy``, which also sets this result when deep."""
 
     # -- copies per location and audit anchors (ingest.replication, ingest.anchoring)
 
@@ -238,9 +241,10 @@ class FixityCatalog(Protocol):
                        stale_before: datetime) -> list[PlannedCheck]:
         """Mark checks queued; returns those not already queued since ``stale_before``."""
 
-    def record_check(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
-        """Keep one check of one copy with its events; finish its queue entry.
-        Raises VersionNotFound."""
+    def record_check_of_copy(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
+        """Keep one check of one copy with its events (the fixity report lists it), move
+        the copy on the schedule and finish its queue entry; a deep check also becomes
+        the version's last fixity result (``record_version_fixity``). Raises VersionNotFound."""
 
     def fixity_checks(self, since: datetime | None = None,
                       failed_only: bool = False) -> list[RecordedCheck]:

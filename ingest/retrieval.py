@@ -65,7 +65,7 @@ def record_damage(services: Services, package_id: str, number: int,
         detail={"location": services.store.location, "tier": "delivery",
                 "findings": [f.to_dict() for f in findings]},
     )
-    services.catalog.record_fixity(package_id, number, now, "failed", [event])
+    services.catalog.record_version_fixity(package_id, number, now, "failed", [event])
     _log.warning("damage found while delivering %s v%s: %s", package_id, number,
                  ", ".join(f.code for f in findings))
 

@@ -64,3 +64,13 @@ def test_running_digests_match_the_digests_of_the_whole() -> None:
         running.update(memoryview(data)[start:start + 70_000])
     import io
     assert running.digests() == digest_bytes(data) == digest_stream(io.BytesIO(data))
+
+
+def test_the_two_ways_to_record_fixity_say_what_each_records() -> None:
+    # One records a check of one copy (schedule, report, queue); the other only the
+    # version's last result, for damage found outside the schedule (a delivery).
+    from ingest.ports import FixityCatalog
+
+    recording = sorted(name for name in dir(FixityCatalog)
+                       if name.startswith("record_") and ("fixity" in name or "check" in name))
+    assert recording == ["record_check_of_copy", "record_version_fixity"]
