@@ -74,3 +74,17 @@ def test_the_two_ways_to_record_fixity_say_what_each_records() -> None:
     recording = sorted(name for name in dir(FixityCatalog)
                        if name.startswith("record_") and ("fixity" in name or "check" in name))
     assert recording == ["record_check_of_copy", "record_version_fixity"]
+
+
+def test_every_retry_waits_by_the_one_backoff() -> None:
+    from ingest.retry import backoff_delay
+
+    assert [backoff_delay(n, 1.5) for n in (0, 1, 2, 3, 4)] == [1.5, 1.5, 3.0, 6.0, 12.0]
+    assert backoff_delay(10, 1.0, cap=30.0) == 30.0
+    # Nowhere else doubles a delay by hand.
+    by_hand = [f"{name}:{node.lineno}" for name, tree in production_modules()
+               if name != "ingest/retry.py" for node in ast.walk(tree)
+               if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+               and isinstance(node.left, ast.Constant) and node.left.value == 2
+               and not isinstance(node.right, ast.Constant)]
+    assert by_hand == [], by_hand
