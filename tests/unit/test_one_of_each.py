@@ -88,3 +88,22 @@ def test_every_retry_waits_by_the_one_backoff() -> None:
                and isinstance(node.left, ast.Constant) and node.left.value == 2
                and not isinstance(node.right, ast.Constant)]
     assert by_hand == [], by_hand
+
+
+def test_the_version_comes_from_the_package_metadata_alone() -> None:
+    import importlib.metadata
+
+    from click.testing import CliRunner
+
+    from ingest.models import SOFTWARE_AGENT, VERSION
+    from strongroom.api.app import openapi_document
+    from strongroom.cli import main
+
+    assert importlib.metadata.version("strongroom") == VERSION
+    assert f"strongroom/{VERSION}" == SOFTWARE_AGENT
+    assert openapi_document()["info"]["version"] == VERSION
+    shown = CliRunner().invoke(main, ["--version"])
+    assert shown.exit_code == 0 and VERSION in shown.output
+    written = [f"{name}:{node.lineno}" for name, tree in production_modules() for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and node.value == VERSION]
+    assert written == [], written
