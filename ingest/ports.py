@@ -59,6 +59,11 @@ class ObjectWriter(Protocol):
         """Drop everything written; never raises."""
 
 
+#: The longest life of a presigned download URL, in seconds (``ObjectStore.presigned_get``,
+#: the API's ``expires`` and ``STRONGROOM_API_PRESIGN_SECONDS``): one hour.
+MAX_PRESIGN_SECONDS = 3600
+
+
 class ObjectStore(Protocol):
     """A flat space of keys under one location (a folder, an S3 bucket and prefix)."""
 

@@ -15,6 +15,7 @@ from ingest.access import PackageQuery
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.layout import version_prefix
 from ingest.models import StoredFile, VersionRecord
+from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.retrieval import file_range
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.delivery import bag_chunks, primed
@@ -22,7 +23,6 @@ from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
 from strongroom.api.paths import PackageRef, VersionRef
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
-from strongroom.settings import MAX_PRESIGN_SECONDS
 
 router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
 

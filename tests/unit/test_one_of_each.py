@@ -107,3 +107,10 @@ def test_the_version_comes_from_the_package_metadata_alone() -> None:
     written = [f"{name}:{node.lineno}" for name, tree in production_modules() for node in ast.walk(tree)
                if isinstance(node, ast.Constant) and node.value == VERSION]
     assert written == [], written
+
+
+def test_the_presign_limit_is_defined_once() -> None:
+    defined = [f"{name}:{node.lineno}" for name, tree in production_modules() for node in ast.walk(tree)
+               if isinstance(node, ast.Assign)
+               and any(isinstance(t, ast.Name) and t.id == "MAX_PRESIGN_SECONDS" for t in node.targets)]
+    assert len(defined) == 1 and defined[0].startswith("ingest/"), defined
