@@ -52,7 +52,7 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
-from ingest.replication import CopyWriters, check_copy, put_everywhere
+from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
@@ -401,7 +401,7 @@ class _Ingest:
         Raises StorageUnavailable when a store holds other bytes than we sent:
         treated as a storage fault, the retry writes the version again.
         """
-        return {store.location: check_copy(store, prefix, files) for store in self.s.locations}
+        return {store.location: confirm_written_copy(store, prefix, files) for store in self.s.locations}
 
     def _drop_strays(self, prefix: str, package_id: str, number: int,
                      files: Sequence[StoredFile]) -> None:

@@ -114,3 +114,16 @@ def test_the_presign_limit_is_defined_once() -> None:
                if isinstance(node, ast.Assign)
                and any(isinstance(t, ast.Name) and t.id == "MAX_PRESIGN_SECONDS" for t in node.targets)]
     assert len(defined) == 1 and defined[0].startswith("ingest/"), defined
+
+
+def test_no_two_functions_of_the_domain_share_a_name() -> None:
+    # Two check_copy functions (one confirming a write, one running a fixity check)
+    # read as one; a public function's name says what it does, once.
+    where: dict[str, list[str]] = {}
+    for name, tree in production_modules():
+        if name.startswith("ingest/"):
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                    where.setdefault(node.name, []).append(name)
+    shared = {function: modules for function, modules in where.items() if len(modules) > 1}
+    assert shared == {}, shared
