@@ -127,3 +127,13 @@ def test_no_two_functions_of_the_domain_share_a_name() -> None:
                     where.setdefault(node.name, []).append(name)
     shared = {function: modules for function, modules in where.items() if len(modules) > 1}
     assert shared == {}, shared
+
+
+def test_each_cli_module_is_named_after_the_commands_it_holds() -> None:
+    from strongroom.cli import main
+
+    where = {name: (command.callback.__module__ if command.callback else None)
+             for name, command in main.commands.items()}
+    assert where["repair"] == "strongroom.cli.repair"
+    assert where["catalog"] == "strongroom.cli.catalog"
+    assert where["staging"] == "strongroom.cli.staging"
