@@ -110,6 +110,23 @@ class ObjectStore(Protocol):
         """Remove an object that no committed version refers to; absent is fine.
         Raises StorageUnavailable."""
 
+    # -- what not every backend can do is still asked the same way of each
+
+    @property
+    def bucket(self) -> str | None:
+        """The S3 bucket that holds the objects; None for a store without one (a folder)."""
+
+    def ensure_ready(self) -> None:
+        """Prepare the store to take objects, safe to repeat: an S3 store creates its
+        bucket when it does not exist yet; a no-op where nothing needs preparing (a
+        folder is made when the store is opened). Raises StorageUnavailable, StorageError."""
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that fetches ``key`` with a plain GET, without credentials, for
+        ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
+        where the store cannot issue one (a filesystem), ValueError for a bad key or
+        expiry, StorageUnavailable."""
+
 
 # --------------------------------------------------------------------------- catalog
 

@@ -231,6 +231,10 @@ class S3ObjectStore:
                 if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
                     raise
 
+    def ensure_ready(self) -> None:
+        """Create the bucket if it does not exist yet (``ensure_bucket``)."""
+        self.ensure_bucket()
+
     def writer(self, key: str) -> S3ObjectWriter:
         """Start writing ``key``; nothing is visible under it before commit.
         Raises ValueError for an empty key or one ending in '/'."""

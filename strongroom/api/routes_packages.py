@@ -173,16 +173,17 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     filesystem store cannot presign (409 ``presign-unsupported``)."""
     state = request.app.state.strongroom
     version, stored = _stored_file(state.services, package_id, number, path)
-    presign = getattr(state.services.store, "presigned_get", None)
-    if presign is None:
-        # No store location here: problem details never show the server's paths.
-        raise PresignUnsupported(f"this object store cannot presign; "
-                                 f"GET …/versions/{version.number}/files/{path} instead")
     seconds = expires or state.settings.api_presign_seconds
     # The signature counts from the wall clock botocore signs with, so the
     # expiry is reported from that clock too, not from services.clock.
     signed_at = datetime.now(UTC).replace(microsecond=0)
-    url = presign(version_prefix(version.package_id, version.number) + stored.path, seconds)
+    try:
+        url = state.services.store.presigned_get(
+            version_prefix(version.package_id, version.number) + stored.path, seconds)
+    except PresignUnsupported:
+        # No store location here: problem details never show the server's paths.
+        raise PresignUnsupported(f"this object store cannot presign; "
+                                 f"GET …/versions/{version.number}/files/{path} instead") from None
     expires_at = (signed_at + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
     return {"url": url, "expires_at": expires_at,
             "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size}

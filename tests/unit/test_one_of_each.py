@@ -137,3 +137,14 @@ def test_each_cli_module_is_named_after_the_commands_it_holds() -> None:
     assert where["repair"] == "strongroom.cli.repair"
     assert where["catalog"] == "strongroom.cli.catalog"
     assert where["staging"] == "strongroom.cli.staging"
+
+
+def test_stores_are_asked_not_probed() -> None:
+    # What a store can do is part of the ObjectStore port: no caller looks for a
+    # method or attribute with getattr and falls back when it is missing.
+    capabilities = {"ensure_bucket", "ensure_ready", "bucket", "presigned_get"}
+    probed = [f"{name}:{node.lineno}" for name, tree in production_modules() for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in {"getattr", "hasattr"} and len(node.args) >= 2
+              and isinstance(node.args[1], ast.Constant) and node.args[1].value in capabilities]
+    assert probed == [], probed
