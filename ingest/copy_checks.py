@@ -131,7 +131,7 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
             "findings": [f.to_dict() for f in findings],
         },
     )
-    services.catalog.record_check(
+    services.catalog.record_check_of_copy(
         RecordedCheck(version.package_id, version.number, location, tier, now, findings),
         [*events, event])
     return check

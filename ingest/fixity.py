@@ -96,8 +96,28 @@ def digest_stream(source: BinaryIO,
 
 def digest_bytes(data: bytes) -> Digests:
     """Size and digests of bytes already in memory (tag files). Raises nothing."""
-    return Digests(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   sha512=hashlib.sha512(data).hexdigest())
+    running = RunningDigests()
+    running.update(data)
+    return running.digests()
+
+
+class RunningDigests:
+    """Size and digests of bytes that pass by piece by piece (a delivery that streams
+    a stored file on while it checks it): each piece is hashed in line, as it is
+    handed over, and never copied. ``digests()`` gives the result so far."""
+
+    def __init__(self) -> None:
+        self._sha256 = hashlib.sha256()
+        self._sha512 = hashlib.sha512()
+        self._size = 0
+
+    def update(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._sha256.update(chunk)
+        self._sha512.update(chunk)
+        self._size += len(chunk)
+
+    def digests(self) -> Digests:
+        return Digests(size=self._size, sha256=self._sha256.hexdigest(), sha512=self._sha512.hexdigest())
 
 
 # --------------------------------------------------------------------------- internals

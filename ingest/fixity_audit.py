@@ -18,7 +18,7 @@ event naming the location and tier, in one transaction — pass or fail. Every
 finding names its location.
 
 When the fixity policy allows it (``auto_repair``), a scheduled deep check
-(``check_copy``, the path of ``run_due`` and of the fixity queue's task) that
+(``run_fixity_check``, the path of ``run_due`` and of the fixity queue's task) that
 finds a copy damaged repairs the version at once (``ingest.repair``), which
 re-verifies every copy before it copies anything.
 """
@@ -43,15 +43,11 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
 )
+from ingest.layout import version_prefix
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
 from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
-
-
-def version_prefix(package_id: str, number: int) -> str:
-    """The object-store prefix of one version's bag: ``{package_id}/v{N}/``."""
-    return f"{package_id}/v{number}/"
 
 
 def location_store(services: Services, location: str | None) -> ObjectStore:
@@ -107,8 +103,8 @@ def shallow_check(services: Services, package_id: str, number: int,
     return record_copy_check(services, version, store.location, SHALLOW, findings)
 
 
-def check_copy(services: Services, package_id: str, number: int, location: str | None,
-               tier: str, policy: FixityPolicy | None = None) -> VersionCheck:
+def run_fixity_check(services: Services, package_id: str, number: int, location: str | None,
+                     tier: str, policy: FixityPolicy | None = None) -> VersionCheck:
     """Run the ``tier`` check (``deep`` or ``shallow``) of one copy and record it.
 
     When a deep check finds damage and ``policy.auto_repair`` is on, the version
@@ -254,7 +250,7 @@ def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
         version = (planned.package_id, planned.number)
         this_policy = replace(policy, auto_repair=False) if version in attempted else policy
         try:
-            check = check_copy(services, planned.package_id, planned.number,
+            check = run_fixity_check(services, planned.package_id, planned.number,
                                planned.location, planned.tier, policy=this_policy)
         except StorageUnavailable:
             unreachable.append(planned)

@@ -8,9 +8,12 @@ leaves an *event* in the audit log.
 from __future__ import annotations
 
 import enum
+import importlib.metadata
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ingest.findings import Finding
@@ -21,8 +24,23 @@ from ingest.findings import Finding
 PACKAGE_NAMESPACE = uuid.UUID("6f1c7a52-3b0e-5a8e-9d0c-2a4f1e7b9c31")
 
 
-#: This software, as every audit event names it (PREMIS software agent).
-VERSION = "0.1.0"
+def _own_version() -> str:
+    """This software's version, from the installed package's metadata (``pyproject.toml``
+    is where it is written); in a source tree run without installing, read from that file."""
+    try:
+        return importlib.metadata.version("strongroom")
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                                    .read_text(encoding="utf-8"))
+            return str(project["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "0+unknown"
+
+
+#: This software's version: the CLI's ``--version``, the HTTP API's, and the audit
+#: events' software agent (PREMIS) all take it from here.
+VERSION = _own_version()
 SOFTWARE_AGENT = f"strongroom/{VERSION}"
 
 #: The kinds of agent that cause events (PREMIS linking agents).

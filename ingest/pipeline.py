@@ -38,7 +38,8 @@ from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
 from ingest.findings import Finding
-from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
+from ingest.layout import version_prefix
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
     BatchRecord,
@@ -51,7 +52,7 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
-from ingest.replication import CopyWriters, check_copy, put_everywhere
+from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
@@ -257,7 +258,7 @@ class _Ingest:
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
 
         number = self._reserve(package_id, identifier)
-        prefix = f"{package_id}/v{number}/"
+        prefix = version_prefix(package_id, number)
         try:
             payload = self._store_payload(scan, prefix)
         except ContentRefused as refused:
@@ -278,9 +279,9 @@ class _Ingest:
         ]
         tags: list[StoredFile] = []
         for path, data in build_tag_files(payload, record_json, info):
-            sha256 = hashlib.sha256(data).hexdigest()
-            put_everywhere(self.s.locations, prefix + path, data, sha256)
-            tags.append(StoredFile(path, len(data), sha256, hashlib.sha512(data).hexdigest()))
+            tag = digest_bytes(data)
+            put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
+            tags.append(StoredFile(path, tag.size, tag.sha256, tag.sha512))
         files = tuple(payload) + tuple(tags)
         self._drop_strays(prefix, package_id, number, files)
         self._make_durable(prefix)
@@ -400,7 +401,7 @@ class _Ingest:
         Raises StorageUnavailable when a store holds other bytes than we sent:
         treated as a storage fault, the retry writes the version again.
         """
-        return {store.location: check_copy(store, prefix, files) for store in self.s.locations}
+        return {store.location: confirm_written_copy(store, prefix, files) for store in self.s.locations}
 
     def _drop_strays(self, prefix: str, package_id: str, number: int,
                      files: Sequence[StoredFile]) -> None:

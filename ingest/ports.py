@@ -59,6 +59,11 @@ class ObjectWriter(Protocol):
         """Drop everything written; never raises."""
 
 
+#: The longest life of a presigned download URL, in seconds (``ObjectStore.presigned_get``,
+#: the API's ``expires`` and ``STRONGROOM_API_PRESIGN_SECONDS``): one hour.
+MAX_PRESIGN_SECONDS = 3600
+
+
 class ObjectStore(Protocol):
     """A flat space of keys under one location (a folder, an S3 bucket and prefix)."""
 
@@ -104,6 +109,23 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove an object that no committed version refers to; absent is fine.
         Raises StorageUnavailable."""
+
+    # -- what not every backend can do is still asked the same way of each
+
+    @property
+    def bucket(self) -> str | None:
+        """The S3 bucket that holds the objects; None for a store without one (a folder)."""
+
+    def ensure_ready(self) -> None:
+        """Prepare the store to take objects, safe to repeat: an S3 store creates its
+        bucket when it does not exist yet; a no-op where nothing needs preparing (a
+        folder is made when the store is opened). Raises StorageUnavailable, StorageError."""
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that fetches ``key`` with a plain GET, without credentials, for
+        ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
+        where the store cannot issue one (a filesystem), ValueError for a bad key or
+        expiry, StorageUnavailable."""
 
 
 # --------------------------------------------------------------------------- catalog
@@ -195,9 +217,12 @@ class FixityCatalog(Protocol):
     """The fixity schedule, the checks of every copy and the notes on copies:
     what fixity audits, reconciliation and repair need."""
 
-    def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
-                      events: Sequence[NewEvent] = ()) -> None:
-        """Remember the last fixity result of a version, with its events."""
+    def record_version_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
+                              events: Sequence[NewEvent] = ()) -> None:
+        """Remember the last fixity result of a version (what ``show`` reports), with its
+        events, and nothing else: for damage found outside the schedule (a delivery),
+        which is neither a check of one copy nor an end of a queued check. A check of
+        one copy is ``record_check_of_copy``, which also sets this result when deep."""
 
     # -- copies per location and audit anchors (ingest.replication, ingest.anchoring)
 
@@ -238,9 +263,10 @@ class FixityCatalog(Protocol):
                        stale_before: datetime) -> list[PlannedCheck]:
         """Mark checks queued; returns those not already queued since ``stale_before``."""
 
-    def record_check(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
-        """Keep one check of one copy with its events; finish its queue entry.
-        Raises VersionNotFound."""
+    def record_check_of_copy(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
+        """Keep one check of one copy with its events (the fixity report lists it), move
+        the copy on the schedule and finish its queue entry; a deep check also becomes
+        the version's last fixity result (``record_version_fixity``). Raises VersionNotFound."""
 
     def fixity_checks(self, since: datetime | None = None,
                       failed_only: bool = False) -> list[RecordedCheck]:

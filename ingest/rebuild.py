@@ -69,6 +69,7 @@ from ingest.copies import DAMAGED, VERIFIED, CopyRecord
 from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
+from ingest.layout import version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
@@ -173,7 +174,7 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
 
 def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],
              now: datetime, report: RebuildReport) -> VersionRecord | None:
-    prefix = f"{package_id}/v{number}/"
+    prefix = version_prefix(package_id, number)
     read: list[tuple[ObjectStore, VersionRecord, list[Finding]]] = []
     for store in holders:
         try:
@@ -212,7 +213,7 @@ def _sealing_event(services: Services, version: VersionRecord, store: ObjectStor
         occurred_at=now, batch_id=version.batch_id, package_id=version.package_id,
         version=version.number,
         detail={"reason": "catalog rebuild", "location": store.location,
-                "key_prefix": f"{version.package_id}/v{version.number}/",
+                "key_prefix": version_prefix(version.package_id, version.number),
                 "files": len(version.files),
                 "payload_oxum": f"{sum(f.size for f in payload)}.{len(payload)}",
                 "manifest_sha256": digests.get("manifest-sha256.txt"),
@@ -225,7 +226,7 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
     Raises _Unusable (bag-info.txt, the record or a manifest missing or
     unreadable, or a package id that is not the identifier's), StorageUnavailable.
     """
-    prefix = f"{package_id}/v{number}/"
+    prefix = version_prefix(package_id, number)
     sizes = {info.key[len(prefix):]: info.size for info in store.list(prefix)}
 
     def text(path: str) -> bytes:

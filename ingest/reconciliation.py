@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.findings import Finding
+from ingest.layout import version_prefix
 from ingest.ports import Catalog, ObjectStore
 
 #: Key prefixes the service itself writes outside packages.
@@ -119,7 +120,7 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
         else:
             findings.append(Finding("UNEXPECTED_FILE", path=info.key, location=store.location))
     findings.extend(
-        Finding("FILE_MISSING", path=f"{package_id}/v{number}/{path}", location=store.location)
+        Finding("FILE_MISSING", path=version_prefix(package_id, number) + path, location=store.location)
         for package_id, number, path in unseen)
     if strange_records:
         # A version committed (and recorded) while the store was listed is no stranger.

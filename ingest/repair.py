@@ -47,6 +47,7 @@ from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
+from ingest.layout import version_prefix
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.ports import ObjectStore
 from ingest.services import Services
@@ -61,7 +62,7 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     cannot be reached is reported (``unreachable``) and neither repaired nor used.
     """
     version = services.catalog.get_version(package_id, number)
-    prefix = f"{package_id}/v{number}/"
+    prefix = version_prefix(package_id, number)
     sealing = services.catalog.sealing_event(version.package_id, version.number)
     copies = [_deep_check(store, prefix, version, sealing) for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]

@@ -3,7 +3,7 @@
 The pipeline writes a version to all of ``Services.locations`` at once: each
 payload file is read from the batch folder once and every chunk goes to a
 writer per location (``CopyWriters``), so adding a replica adds no read of the
-source. Each copy is then checked back on its own (``check_copy``: every object
+source. Each copy is then checked back on its own (``confirm_written_copy``: every object
 there, with our size and, where the store keeps one, our SHA-256). Only when
 every copy checks is the version committed, with a PREMIS ``replication`` event
 per replica copy, so a committed version *is* a replicated one.
@@ -60,7 +60,7 @@ def put_everywhere(stores: Sequence[ObjectStore], key: str, data: bytes, sha256:
         store.put_bytes(key, data, sha256)
 
 
-def check_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> str:
+def confirm_written_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> str:
     """Check one copy right after writing it: every object is there with our size,
     and our SHA-256 where the store keeps one. Returns how it was checked
     (``"size+sha256"`` or ``"size"``), for the event.
@@ -84,4 +84,4 @@ def check_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> 
     return how
 
 
-__all__ = ["CopyWriters", "check_copy", "put_everywhere"]
+__all__ = ["CopyWriters", "confirm_written_copy", "put_everywhere"]

@@ -22,7 +22,6 @@ version, naming the copy (the store's location) it was read from.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -36,8 +35,8 @@ from typing import BinaryIO
 
 from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
-from ingest.fixity import Digests
-from ingest.fixity_audit import version_prefix
+from ingest.fixity import RunningDigests
+from ingest.layout import version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
@@ -66,7 +65,7 @@ def record_damage(services: Services, package_id: str, number: int,
         detail={"location": services.store.location, "tier": "delivery",
                 "findings": [f.to_dict() for f in findings]},
     )
-    services.catalog.record_fixity(package_id, number, now, "failed", [event])
+    services.catalog.record_version_fixity(package_id, number, now, "failed", [event])
     _log.warning("damage found while delivering %s v%s: %s", package_id, number,
                  ", ".join(f.code for f in findings))
 
@@ -247,14 +246,13 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     recording the damage) on a mismatch or a missing object.
     """
     key = version_prefix(version.package_id, version.number) + f.path
-    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+    running = RunningDigests()
     held = bytearray()
     position = 0
     try:
         with services.store.open(key) as source:
             while chunk := source.read(PASS_ON):
-                sha256.update(chunk)
-                sha512.update(chunk)
+                running.update(chunk)
                 start, position = position, position + len(chunk)
                 held += chunk[max(first - start, 0):max(min(last + 1, position) - start, 0)]
                 if len(held) >= HOLD_BACK + PASS_ON:
@@ -264,7 +262,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     except ObjectNotFound:
         problems = [Finding("FILE_MISSING", path=f.path)]
     else:
-        problems = check_digests(f, Digests(position, sha256.hexdigest(), sha512.hexdigest()))
+        problems = check_digests(f, running.digests())
     if problems:
         record_damage(services, version.package_id, version.number, problems)
         raise DeliveryRefused(problems)

@@ -263,7 +263,7 @@ class FixitySchedule(FixityStateUpkeep):
                     taken.append(check)
         return taken
 
-    def record_check(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
+    def record_check_of_copy(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
         """Keep one check of one copy with its events, and finish its queued check, in
         one transaction; the copy's row takes it as its last check of the tier when
         it is the latest (a check recorded later at the same time wins); a deep

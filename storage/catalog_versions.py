@@ -343,8 +343,8 @@ class PackagesAndVersions(CatalogBase):
             raise PackageNotFound(f"no package {ref!r}")
         return found[0]
 
-    def record_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
-                      events: Sequence[NewEvent] = ()) -> None:
+    def record_version_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
+                              events: Sequence[NewEvent] = ()) -> None:
         """Remember the last fixity result of a committed version, with its events,
         in one transaction. Raises PackageNotFound, VersionNotFound,
         CatalogUnavailable."""

@@ -66,7 +66,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.errors import ObjectNotFound, StorageUnavailable
+from ingest.errors import ObjectNotFound, PresignUnsupported, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
 
@@ -109,6 +109,9 @@ def key_parts(key: str) -> list[str]:
 
 class FilesystemObjectStore:
     """``ingest.ports.ObjectStore`` over a local folder. See the module docstring."""
+
+    #: a folder is no bucket
+    bucket: str | None = None
 
     def __init__(self, root: Path) -> None:
         """Use (and create, if needed) the folder ``root``. Raises StorageUnavailable."""
@@ -365,6 +368,13 @@ class FilesystemObjectStore:
             except FileNotFoundError:
                 continue
             yield ObjectInfo(key=key_prefix + entry.name, size=size)
+
+    def ensure_ready(self) -> None:
+        """Nothing to prepare: the folder was made when the store was opened."""
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A folder cannot hand out URLs: raises PresignUnsupported."""
+        raise PresignUnsupported(f"{self.location} is a folder; it cannot issue presigned URLs")
 
     def delete(self, key: str) -> None:
         """Remove an object (absent is fine) and the folders it leaves empty.

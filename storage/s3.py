@@ -73,7 +73,7 @@ from botocore.exceptions import (
 )
 
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
-from ingest.ports import ObjectInfo
+from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
 from storage.s3_client import make_client
 from storage.s3_upload import (
     MAX_PART_SIZE,
@@ -91,8 +91,6 @@ _TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError",
 _ACCESS_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                            "InvalidToken", "ExpiredToken"})
 _ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-#: The longest a SigV4 presigned URL may live (seven days).
-MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 
 class S3ObjectStore:
@@ -233,6 +231,10 @@ class S3ObjectStore:
                 if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
                     raise
 
+    def ensure_ready(self) -> None:
+        """Create the bucket if it does not exist yet (``ensure_bucket``)."""
+        self.ensure_bucket()
+
     def writer(self, key: str) -> S3ObjectWriter:
         """Start writing ``key``; nothing is visible under it before commit.
         Raises ValueError for an empty key or one ending in '/'."""
@@ -301,7 +303,7 @@ class S3ObjectStore:
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that fetches ``key`` with a plain GET, without credentials, for
-        ``expires_in`` seconds (1 to 604800, SigV4's limit). It is signed here with
+        ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). It is signed here with
         the store's credentials; no request is made, so the object may be absent
         (the URL then answers 404). Raises ValueError for a bad key or expiry,
         StorageUnavailable when no credentials can be found."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest.fixity_policy import FixityPolicy
+from ingest.ports import MAX_PRESIGN_SECONDS
 
 
 class SettingsError(ValueError):
@@ -155,10 +156,6 @@ def fixity_policy(settings: Settings) -> FixityPolicy:
                         bytes_per_day=settings.fixity_bytes_per_day,
                         shallow_interval=timedelta(days=settings.fixity_shallow_interval_days),
                         auto_repair=settings.fixity_auto_repair)
-
-
-#: The longest life the API gives a presigned download URL.
-MAX_PRESIGN_SECONDS = 3600
 
 
 def _presign_seconds(env: Mapping[str, str]) -> int:

@@ -16,7 +16,7 @@ import hashlib
 
 import pytest
 
-from ingest.errors import ObjectNotFound
+from ingest.errors import ObjectNotFound, PresignUnsupported
 from ingest.ports import ObjectInfo, ObjectStore
 
 
@@ -233,3 +233,20 @@ class ObjectStoreContract:
         for key in ODD_KEYS:
             put(store, key, b"x")
         assert keys(store) == sorted(ODD_KEYS)
+
+    # ------------------------------------------------------------- capabilities
+
+    def test_every_store_answers_what_it_can_do(self, store: ObjectStore) -> None:
+        # Asked the same way of every store, never probed: readiness, the bucket,
+        # a presigned URL or the refusal that says the store cannot make one.
+        put(store, "pkg/v1/bagit.txt", b"kept")
+        store.ensure_ready()
+        store.ensure_ready()
+        assert read(store, "pkg/v1/bagit.txt") == b"kept"
+        assert store.bucket is None or isinstance(store.bucket, str)
+        try:
+            url = store.presigned_get("pkg/v1/bagit.txt", 60)
+        except PresignUnsupported:
+            assert store.bucket is None
+        else:
+            assert url.startswith(("http://", "https://"))

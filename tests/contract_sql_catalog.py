@@ -373,15 +373,15 @@ class SqlCatalogContract:
         catalog.reserve_version(PACKAGE, IDENTIFIER, item)
         catalog.commit_version(version(1, item))
         checked = T0 + timedelta(days=30)
-        catalog.record_fixity(PACKAGE, 1, checked, "success",
+        catalog.record_version_fixity(PACKAGE, 1, checked, "success",
                               [event(EventType.FIXITY_CHECK, PACKAGE)])
         stored = catalog.get_version(PACKAGE)
         assert (stored.last_fixity_at, stored.last_fixity_outcome) == (checked, "success")
         assert [e.event_type for e in catalog.events(PACKAGE)] == ["fixity check"]
         with pytest.raises(VersionNotFound):
-            catalog.record_fixity(PACKAGE, 2, checked, "success", [event()])
+            catalog.record_version_fixity(PACKAGE, 2, checked, "success", [event()])
         with pytest.raises(PackageNotFound):
-            catalog.record_fixity("no-such-package", 1, checked, "success", [event()])
+            catalog.record_version_fixity("no-such-package", 1, checked, "success", [event()])
         assert len(list(catalog.events())) == 1
 
     # ------------------------------------------------------------------ the audit log

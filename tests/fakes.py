@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ingest.bag import build_tag_files
-from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
+from ingest.errors import ChecksumRefused, ObjectNotFound, PresignUnsupported, StorageUnavailable
 from ingest.fixity import digest_bytes
 from ingest.models import StoredFile
 from ingest.ports import ObjectInfo, ObjectStore
@@ -133,6 +133,15 @@ class MemoryObjectStore:
     def delete(self, key: str) -> None:
         self._check_available()
         self.objects.pop(key, None)
+
+    bucket: str | None = None
+
+    def ensure_ready(self) -> None:
+        """Nothing to prepare."""
+        self._check_available()
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        raise PresignUnsupported(f"{self.location} cannot issue presigned URLs")
 
 
 #: bag-info fields a pipeline passes to build_tag_files (the profile requires them).

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ingest.pipeline import IngestResult, ingest_item
+from ingest.retry import backoff_delay
 from ingest.services import Services
 
 
@@ -23,7 +24,7 @@ def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int =
         result = ingest_item(item_id, services, final_attempt=attempt == max_attempts)
         if result.outcome != "retry":
             return result
-        sleep(backoff * 2 ** (attempt - 1))
+        sleep(backoff_delay(attempt, backoff))
     raise AssertionError("unreachable: the last attempt never returns retry")
 
 

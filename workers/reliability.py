@@ -22,6 +22,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from ingest.fixity_policy import FixityPolicy
+from ingest.retry import backoff_delay
 
 #: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
 #: never delays new batches, and so each can get its own workers.
@@ -192,8 +193,7 @@ def retry_delay(settings: WorkerSettings, retries: int,
     timeout, because a retry waits on the worker as an unacknowledged message and
     Redis would hand it to a second worker once the timeout passed.
     """
-    delay = settings.retry_backoff * 2 ** max(0, retries)
-    delay = min(delay, settings.visibility_timeout / 2)
+    delay = backoff_delay(retries + 1, settings.retry_backoff, cap=settings.visibility_timeout / 2)
     return delay / 2 + rng() * delay / 2
 
 

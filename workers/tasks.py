@@ -23,7 +23,7 @@ from celery import Task
 from ingest.anchoring import anchor_audit_head
 from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
 from ingest.findings import Finding
-from ingest.fixity_audit import check_copy, enqueue_due, verify_version
+from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
@@ -202,7 +202,7 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
                   (package_id, number, location, tier))
         return "refused"
     try:
-        check = check_copy(acting_for(_app(task).services(), requested_by), package_id,
+        check = run_fixity_check(acting_for(_app(task).services(), requested_by), package_id,
                            number, location, tier,
                            policy=_app(task).worker_settings.fixity_policy)
     except TRANSIENT_ERRORS as exc:

@@ -19,14 +19,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
-from ingest.models import Actor
+from ingest.models import VERSION, Actor
 from ingest.services import Services
 from strongroom.api import problems
 from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
 _log = logging.getLogger("strongroom.api")
-API_VERSION = "0.1.0"
 #: How long a callback waits for the workers to finish a batch before giving up.
 CALLBACK_WATCH_SECONDS = 24 * 3600.0
 
@@ -174,7 +173,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
 
     app = FastAPI(
         title="Strongroom",
-        version=API_VERSION,
+        version=VERSION,
         description="Archival ingest and preservation: submit batches, follow them, "
                     "read, search and fetch verified BagIt packages, check fixity and "
                     "read the audit log. Every request carries `Authorization: Bearer "

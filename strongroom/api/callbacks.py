@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingest.retry import backoff_delay
+
 _log = logging.getLogger("strongroom.api")
 
 #: seconds one attempt may wait to connect, and then for each part of the answer
@@ -97,7 +99,7 @@ def deliver(url: str, document: dict[str, Any], *, attempts: int = 5, backoff: f
         _log.warning("callback to %s failed (%s), attempt %d of %d", _where(url), problem,
                      attempt, attempts)
         if attempt < attempts:
-            sleep(backoff * 2 ** (attempt - 1))
+            sleep(backoff_delay(attempt, backoff))
     _log.error("callback to %s given up after %d attempts", _where(url), attempts)
     return False
 
@@ -142,7 +144,7 @@ class CallbackSender:
             _log.error("callback to %s given up after %d attempts", _where(url), self.attempts)
             self._settled()
             return
-        when = time.monotonic() + self.backoff * 2 ** (attempt - 1)
+        when = time.monotonic() + backoff_delay(attempt, self.backoff)
         with self._lock:
             heapq.heappush(self._due, (when, next(self._tie), url, body, attempt + 1))
             if self._timer is None:

@@ -13,8 +13,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from ingest.access import PackageQuery
 from ingest.errors import NotFound, PresignUnsupported
-from ingest.fixity_audit import version_prefix
+from ingest.layout import version_prefix
 from ingest.models import StoredFile, VersionRecord
+from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.retrieval import file_range
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.delivery import bag_chunks, primed
@@ -22,7 +23,6 @@ from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
 from strongroom.api.paths import PackageRef, VersionRef
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.reports import package_report
-from strongroom.settings import MAX_PRESIGN_SECONDS
 
 router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
 
@@ -173,16 +173,17 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     filesystem store cannot presign (409 ``presign-unsupported``)."""
     state = request.app.state.strongroom
     version, stored = _stored_file(state.services, package_id, number, path)
-    presign = getattr(state.services.store, "presigned_get", None)
-    if presign is None:
-        # No store location here: problem details never show the server's paths.
-        raise PresignUnsupported(f"this object store cannot presign; "
-                                 f"GET …/versions/{version.number}/files/{path} instead")
     seconds = expires or state.settings.api_presign_seconds
     # The signature counts from the wall clock botocore signs with, so the
     # expiry is reported from that clock too, not from services.clock.
     signed_at = datetime.now(UTC).replace(microsecond=0)
-    url = presign(version_prefix(version.package_id, version.number) + stored.path, seconds)
+    try:
+        url = state.services.store.presigned_get(
+            version_prefix(version.package_id, version.number) + stored.path, seconds)
+    except PresignUnsupported:
+        # No store location here: problem details never show the server's paths.
+        raise PresignUnsupported(f"this object store cannot presign; "
+                                 f"GET …/versions/{version.number}/files/{path} instead") from None
     expires_at = (signed_at + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
     return {"url": url, "expires_at": expires_at,
             "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size}

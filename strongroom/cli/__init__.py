@@ -20,10 +20,12 @@ from strongroom.cli import (  # noqa: F401  (registers commands)
     api,
     audit,
     batches,
+    catalog,
     fixity,
     operations,
     packages,
-    replicas,
+    repair,
+    staging,
 )
 from strongroom.cli.base import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest import models
+
 if TYPE_CHECKING:  # the CLI imports them late: most commands need little
     from ingest.models import Actor
     from ingest.services import Services
@@ -112,7 +114,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option("0.1.0", prog_name="strongroom")
+@click.version_option(models.VERSION, prog_name="strongroom")
 @click.option("--agent", envvar="STRONGROOM_AGENT", metavar="NAME",
               help="Name the audit log gives whoever runs this command (a service account); "
                    "default: the operating-system user. Also STRONGROOM_AGENT.")

@@ -138,11 +138,9 @@ def init(as_json: bool) -> None:
     (create the S3 bucket if it does not exist). Safe to run again."""
     settings, services = _settings_and_services()  # opening the catalog migrates it
     store = services.store
-    ensure_bucket = getattr(store, "ensure_bucket", None)
-    if callable(ensure_bucket):  # an S3 store: its bucket must exist before any upload
-        ensure_bucket()
+    store.ensure_ready()  # an S3 store: its bucket must exist before any upload
     document = {"catalog": _without_password(settings.database_url), "migrated": True,
-                "store": store.location, "bucket": getattr(store, "bucket", None),
+                "store": store.location, "bucket": store.bucket,
                 "broker": _without_password(settings.broker_url) if settings.broker_url else None}
 
     def human(doc: dict[str, Any]) -> None:

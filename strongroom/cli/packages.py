@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -19,7 +20,6 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
-from strongroom.cli.replicas import anchor_after
 
 # --------------------------------------------------------------------------- list / show
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from ingest.fixity_audit import version_prefix
+from ingest.layout import version_prefix
 from storage.s3 import S3ObjectStore
 from strongroom.settings import Settings, SettingsError
 from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
@@ -131,3 +131,13 @@ def test_presign_seconds_setting_is_bounded(tmp_path: Path) -> None:
     for bad in ("0", "3601", "five"):
         with pytest.raises(SettingsError):
             Settings.from_env({**base, "STRONGROOM_API_PRESIGN_SECONDS": bad})
+
+
+def test_the_store_and_the_api_keep_one_presign_limit() -> None:
+    from ingest.ports import MAX_PRESIGN_SECONDS
+
+    # A URL the store signs never lives longer than the API lets anyone ask for.
+    assert MAX_PRESIGN_SECONDS == 3600
+    assert _offline_s3_store().presigned_get("pkg/v1/bagit.txt", MAX_PRESIGN_SECONDS)
+    with pytest.raises(ValueError):
+        _offline_s3_store().presigned_get("pkg/v1/bagit.txt", MAX_PRESIGN_SECONDS + 1)

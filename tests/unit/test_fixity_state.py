@@ -201,12 +201,12 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
     assert catalog.enqueue_checks(planned, as_of + timedelta(hours=1), stale) == []
     assert all(c.queued_deep == as_of for c in fixity_copies(catalog, LOCATIONS))
 
-    catalog.record_check(check(planned[0], as_of, failed=True))
-    catalog.record_check(check(planned[0], as_of))  # a re-check at the same moment wins
-    catalog.record_check(check(planned[1], as_of - 20 * DAY))  # arrives late, is older
-    catalog.record_check(check(planned[1], as_of - 10 * DAY, failed=True))
+    catalog.record_check_of_copy(check(planned[0], as_of, failed=True))
+    catalog.record_check_of_copy(check(planned[0], as_of))  # a re-check at the same moment wins
+    catalog.record_check_of_copy(check(planned[1], as_of - 20 * DAY))  # arrives late, is older
+    catalog.record_check_of_copy(check(planned[1], as_of - 10 * DAY, failed=True))
     shallow = replace(planned[2], tier=SHALLOW)
-    catalog.record_check(check(shallow, as_of, failed=True))
+    catalog.record_check_of_copy(check(shallow, as_of, failed=True))
     assert_state_follows_history(catalog, LOCATIONS)
     state = {c.key: c for c in fixity_copies(catalog, LOCATIONS)}
     first, second, third = (state[(p.package_id, p.number, p.location)] for p in planned[:3])
@@ -217,7 +217,7 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
     assert failures == current_failures(catalog, LOCATIONS) and total == 2
     assert [(f.location, f.tier) for f in failures] == [(REPLICA, DEEP), (PRIMARY, SHALLOW)]
     # a later good check clears the copy's current failure
-    catalog.record_check(check(planned[1], as_of + timedelta(minutes=1)))
+    catalog.record_check_of_copy(check(planned[1], as_of + timedelta(minutes=1)))
     assert catalog.fixity_failures(LOCATIONS, limit=0) == ([], 1)
     assert catalog.fixity_failures(LOCATIONS, since=START)[1] == 3
 
@@ -261,7 +261,7 @@ def test_the_catalog_plans_what_the_planner_plans_from_a_list_day_after_day(
         for p in queued:
             if rng.random() < 0.05:
                 continue  # a lost check: still queued, due again after requeue_after
-            catalog.record_check(check(p, as_of, failed=rng.random() < 0.05))
+            catalog.record_check_of_copy(check(p, as_of, failed=rng.random() < 0.05))
         if day % 10 == 0:
             assert_state_follows_history(catalog, LOCATIONS)
             verified_since, due_before = tally_cutoffs(policy, as_of)

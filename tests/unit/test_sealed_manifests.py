@@ -21,7 +21,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from ingest.fixity_audit import check_copy
+from ingest.fixity_audit import run_fixity_check
 from ingest.fixity_policy import DEEP
 from ingest.models import EventType
 from ingest.rebuild import rebuild_catalog
@@ -98,7 +98,7 @@ def test_the_scheduled_deep_check_finds_every_rewritten_copy_not_as_sealed(
         bagit.Bag(str(archive.bag(store))).validate()
 
     for store in archive.services.locations:
-        check = check_copy(archive.services, PACKAGE, 1, store.location, DEEP)
+        check = run_fixity_check(archive.services, PACKAGE, 1, store.location, DEEP)
         assert {f.code for f in check.findings} == {"MANIFEST_NOT_AS_SEALED"}
         assert all(f.location == store.location for f in check.findings)
 
@@ -109,12 +109,12 @@ def test_a_rebuilt_catalog_holds_the_bags_to_the_seals_it_made(archive: Archive,
     fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
                           store=archive.primary)
     rebuild_catalog(fresh)
-    assert check_copy(fresh, PACKAGE, 1, None, DEEP).findings == ()
+    assert run_fixity_check(fresh, PACKAGE, 1, None, DEEP).findings == ()
 
     rewrite_consistently(archive.bag(archive.primary), tmp_path / "fresh" / "catalog.sqlite3",
                          PACKAGE, 1, PAYLOAD_FILE, FORGED)
 
-    assert {f.code for f in check_copy(fresh, PACKAGE, 1, None, DEEP).findings} == {
+    assert {f.code for f in run_fixity_check(fresh, PACKAGE, 1, None, DEEP).findings} == {
         "MANIFEST_NOT_AS_SEALED"}
     fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
 

@@ -1,0 +1,59 @@
+"""``strongroom repair``: deep-verify every copy of a package and rebuild damaged copies."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from strongroom.cli.anchors import anchor_after
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    LATEST,
+    VERSION,
+    _emit,
+    _services,
+    chosen_version,
+    command_errors,
+    json_option,
+    main,
+)
+
+
+@main.command()
+@click.argument("package")
+@click.option("--version", "number", type=VERSION,
+              help="Only this version, a number or 'latest' (default: every version).")
+@json_option
+@command_errors
+def repair(package: str, number: int | str | None, as_json: bool) -> None:
+    """Deep-verify every copy of a package and rebuild damaged copies from a good one.
+
+    A copy is only ever rebuilt from a copy that was deep-verified good moments
+    before. Exit 1 when a copy stays damaged or no good copy exists.
+    """
+    from ingest.repair import repair_package
+
+    services = _services()
+    package_id = services.catalog.resolve_package(package)
+    if number == LATEST:
+        number = services.catalog.get_version(package_id, None).number
+    results = repair_package(services, package_id, chosen_version(number))
+    anchor_after(services)
+    document = {"results": [r.to_dict() for r in results]}
+
+    def human(doc: dict[str, Any]) -> None:
+        for r in doc["results"]:
+            click.echo(f"{r['status']:<8} {r['package_id']} v{r['version']}")
+            for c in r["copies"]:
+                source = f" from {c['source']}" if c["source"] else ""
+                click.echo(f"  {c['status']:<11} {c['location']}{source}")
+                for f in c["findings"]:
+                    click.echo(f"      {f['code']} {f.get('path', '')}: {f['message']}")
+                if c["detail"]:
+                    click.echo(f"      {c['detail']}")
+
+    _emit(as_json, document, human)
+    sys.exit(EXIT_PROBLEMS if any(r.has_problems for r in results) else EXIT_OK)
