@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -16,7 +17,6 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
-from strongroom.cli.replicas import anchor_after
 from strongroom.reports import describe_actor
 
 if TYPE_CHECKING:

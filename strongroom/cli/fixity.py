@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ingest.fixity_report import REPORT_LIMIT
+from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -20,7 +21,6 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
-from strongroom.cli.replicas import anchor_after
 
 if TYPE_CHECKING:
     from ingest.services import Services
