@@ -25,10 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 
 from ingest.errors import ObjectNotFound, StorageUnavailable
+from ingest.layout import canonical_package_id
 from ingest.models import VersionRecord
 from ingest.ports import ObjectStore
 
@@ -49,13 +49,8 @@ def version_of_record(key: str) -> tuple[str, int] | None:
     match = _COMMIT_KEY.fullmatch(key)
     if match is None:
         return None
-    try:
-        package_id = str(uuid.UUID(match["package"]))
-    except ValueError:
-        return None
-    if package_id != match["package"]:
-        return None
-    return package_id, int(match["number"])
+    package_id = canonical_package_id(match["package"])
+    return None if package_id is None else (package_id, int(match["number"]))
 
 
 def commit_record_body(version: VersionRecord) -> bytes:

@@ -22,13 +22,12 @@ listings are read, no object's bytes.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 
 from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.findings import Finding
-from ingest.layout import version_prefix
+from ingest.layout import canonical_package_id, version_prefix
 from ingest.ports import Catalog, ObjectStore
 
 #: Key prefixes the service itself writes outside packages.
@@ -72,13 +71,8 @@ def version_of_key(key: str) -> tuple[str, int, str] | None:
     match = _VERSION_KEY.fullmatch(key)
     if match is None:
         return None
-    try:
-        package_id = str(uuid.UUID(match["package"]))
-    except ValueError:
-        return None
-    if package_id != match["package"]:
-        return None
-    return package_id, int(match["number"]), match["path"]
+    package_id = canonical_package_id(match["package"])
+    return None if package_id is None else (package_id, int(match["number"]), match["path"])
 
 
 def reconcile_location(catalog: Catalog, store: ObjectStore, *,

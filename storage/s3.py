@@ -324,25 +324,30 @@ class S3ObjectStore:
     def abandoned_writes(self, idle_since: datetime) -> builtins.list[ObjectInfo]:
         """The multipart uploads ``sweep_abandoned`` would abort, each as its key
         and the bytes of its parts. Raises StorageUnavailable."""
-        found = []
         with self._translate():
-            pages = self._client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=self._root)
-            stale = [(upload["Key"], upload["UploadId"])
-                     for page in pages for upload in page.get("Uploads", ())
-                     if upload["Initiated"] < idle_since]
-            for key, upload_id in stale:
-                try:
-                    parts = self._client.list_parts(Bucket=self.bucket, Key=key,
-                                                    UploadId=upload_id).get("Parts", ())
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
-                        continue
-                    raise
-                if any(part["LastModified"] >= idle_since for part in parts):
-                    continue
-                found.append(ObjectInfo(key, sum(int(part.get("Size", 0)) for part in parts)))
-        return found
+            return [ObjectInfo(key, sum(int(part.get("Size", 0)) for part in parts))
+                    for key, _, parts in self._idle_uploads(idle_since)]
+
+    def _idle_uploads(self, idle_since: datetime
+                      ) -> Iterator[tuple[str, str, builtins.list[dict[str, Any]]]]:
+        """(key, upload id, parts) of each multipart upload under this store's
+        prefix started before ``idle_since`` whose newest part is older too (an
+        upload still sending parts is not idle). Call inside ``_translate``."""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self._root)
+        stale = [(upload["Key"], upload["UploadId"])
+                 for page in pages for upload in page.get("Uploads", ())
+                 if upload["Initiated"] < idle_since]
+        for key, upload_id in stale:
+            try:
+                parts = list(self._client.list_parts(Bucket=self.bucket, Key=key,
+                                                     UploadId=upload_id).get("Parts", ()))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                    continue  # completed or aborted meanwhile
+                raise
+            if not any(part["LastModified"] >= idle_since for part in parts):
+                yield key, upload_id, parts
 
     def sweep_abandoned(self, idle_since: datetime) -> int:
         """Abort the multipart uploads under this store's prefix that a crashed
@@ -352,17 +357,8 @@ class S3ObjectStore:
         StorageUnavailable."""
         aborted = 0
         with self._translate():
-            pages = self._client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=self._root)
-            stale = [(upload["Key"], upload["UploadId"])
-                     for page in pages for upload in page.get("Uploads", ())
-                     if upload["Initiated"] < idle_since]
-            for key, upload_id in stale:
+            for key, upload_id, _ in list(self._idle_uploads(idle_since)):
                 try:
-                    parts = self._client.list_parts(Bucket=self.bucket, Key=key,
-                                                    UploadId=upload_id).get("Parts", ())
-                    if any(part["LastModified"] >= idle_since for part in parts):
-                        continue  # still being written
                     self._client.abort_multipart_upload(Bucket=self.bucket, Key=key,
                                                         UploadId=upload_id)
                 except ClientError as exc:

@@ -41,10 +41,17 @@ def test_sweep_aborts_abandoned_uploads_under_the_prefix_only(
     raw.create_multipart_upload(Bucket=s3_bucket, Key="other-system/big.bin")
     assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
 
-    # Nothing is older than an hour ago: the sweep leaves everything.
+    # Nothing is older than an hour ago: reports list nothing, the sweep leaves everything.
+    assert store.abandoned_writes(datetime.now(UTC) - timedelta(hours=1)) == []
     assert store.sweep_abandoned(datetime.now(UTC) - timedelta(hours=1)) == 0
     assert "packages/p1/v1/data/scan.tif" in _uploads(raw, s3_bucket)
 
-    # As if a day had passed since: ours is aborted, the other system's is not.
-    assert store.sweep_abandoned(datetime.now(UTC) + timedelta(minutes=1)) == 1
+    # As if a day had passed since: the reports show ours with the bytes its parts
+    # hold (at least the first 5 MiB part), never the other system's ...
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    (left,) = store.abandoned_writes(later)
+    assert left.key == "packages/p1/v1/data/scan.tif" and left.size >= 5 * MiB
+    # ... and the sweep aborts ours, not the other system's.
+    assert store.sweep_abandoned(later) == 1
     assert _uploads(raw, s3_bucket) == {"other-system/big.bin"}
+    assert store.abandoned_writes(later) == []
