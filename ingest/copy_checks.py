@@ -113,11 +113,9 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     check = VersionCheck(version.package_id, version.number, location, findings,
                          tier=tier, octets=octets)
     now = services.clock.now()
-    event = NewEvent(
-        event_type=EventType.FIXITY_CHECK,
-        outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
-        agent=services.agent,
-        actor=services.actor,
+    event = services.event(
+        EventType.FIXITY_CHECK,
+        Outcome.FAILURE if findings else Outcome.SUCCESS,
         occurred_at=now,
         package_id=version.package_id,
         version=version.number,

@@ -104,11 +104,9 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
         findings=tuple(findings),
         submitted_by=services.actor,
     )
-    event = NewEvent(
-        event_type=EventType.ACCESSION,
-        outcome=Outcome.FAILURE if findings else Outcome.SUCCESS,
-        agent=services.agent,
-        actor=services.actor,
+    event = services.event(
+        EventType.ACCESSION,
+        Outcome.FAILURE if findings else Outcome.SUCCESS,
         occurred_at=now,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
@@ -172,12 +170,9 @@ def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: 
 
 def _failure_event(services: Services, item: ItemRecord, batch_id: str,
                    findings: Sequence[Finding]) -> NewEvent:
-    return NewEvent(
-        event_type=EventType.INGESTION,
-        outcome=Outcome.FAILURE,
-        agent=services.agent,
-        actor=services.actor,
-        occurred_at=services.clock.now(),
+    return services.event(
+        EventType.INGESTION,
+        Outcome.FAILURE,
         batch_id=batch_id,
         item_id=item.item_id,
         detail={"item": item.name, "findings": [f.to_dict() for f in findings]},
@@ -195,12 +190,9 @@ class _Ingest:
 
     # -- helpers
     def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
-        return NewEvent(
-            event_type=event_type,
-            outcome=outcome,
-            agent=self.s.agent,
-            actor=self.s.actor,
-            occurred_at=self.s.clock.now(),
+        return self.s.event(
+            event_type,
+            outcome,
             batch_id=self.batch.batch_id,
             item_id=self.item.item_id,
             package_id=detail.pop("package_id", None),
@@ -342,9 +334,8 @@ class _Ingest:
                 raise
             finding = Finding("CLAIM_TAKEN_OVER", params={
                 "version": busy.number, "by": self.item.item_id, "idle": self.s.stuck_after})
-            event = NewEvent(
-                event_type=EventType.INGESTION, outcome=Outcome.FAILURE, agent=self.s.agent,
-                actor=self.s.actor, occurred_at=self.s.clock.now(), item_id=busy.holder, package_id=package_id,
+            event = self.s.event(
+                EventType.INGESTION, Outcome.FAILURE, item_id=busy.holder, package_id=package_id,
                 version=busy.number, detail={"findings": [finding.to_dict()]})
             idle_before = stuck_before(self.s.clock.now(), self.s.stuck_after)
             if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,

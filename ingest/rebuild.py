@@ -208,8 +208,8 @@ def _sealing_event(services: Services, version: VersionRecord, store: ObjectStor
     the digests of its manifests as they are stored now (see ingest.verification)."""
     digests = {f.path: f.sha256 for f in version.files}
     payload = [f for f in version.files if f.path.startswith("data/")]
-    return NewEvent(
-        event_type=EventType.INGESTION, outcome=Outcome.SUCCESS, agent=services.agent, actor=services.actor,
+    return services.event(
+        EventType.INGESTION, Outcome.SUCCESS,
         occurred_at=now, batch_id=version.batch_id, package_id=version.package_id,
         version=version.number,
         detail={"reason": "catalog rebuild", "location": store.location,

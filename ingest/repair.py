@@ -48,7 +48,7 @@ from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
 from ingest.layout import version_prefix
-from ingest.models import AuditEvent, EventType, NewEvent, Outcome, StoredFile, VersionRecord
+from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRecord
 from ingest.ports import ObjectStore
 from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
@@ -218,10 +218,10 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
             continue  # an unreachable store says nothing about its bytes
         record_copy_check(services, version, c.location, DEEP, c.findings)
         if c.source is not None:
-            repaired = NewEvent(
-                event_type=EventType.REPLICATION,
-                outcome=Outcome.SUCCESS if c.status == REPAIRED else Outcome.FAILURE,
-                agent=services.agent, actor=services.actor, occurred_at=now,
+            repaired = services.event(
+                EventType.REPLICATION,
+                Outcome.SUCCESS if c.status == REPAIRED else Outcome.FAILURE,
+                occurred_at=now,
                 package_id=version.package_id,
                 version=version.number,
                 detail={"reason": "repair", "location": c.location, "source": c.source,

@@ -37,7 +37,7 @@ from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, Targe
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
 from ingest.layout import version_prefix
-from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord
+from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
 
@@ -54,11 +54,9 @@ def record_damage(services: Services, package_id: str, number: int,
                   findings: Sequence[Finding]) -> None:
     """Write a failed fixity-check event for damage found while delivering a version."""
     now = services.clock.now()
-    event = NewEvent(
-        event_type=EventType.FIXITY_CHECK,
-        outcome=Outcome.FAILURE,
-        agent=services.agent,
-        actor=services.actor,
+    event = services.event(
+        EventType.FIXITY_CHECK,
+        Outcome.FAILURE,
         occurred_at=now,
         package_id=package_id,
         version=number,

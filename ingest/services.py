@@ -5,8 +5,10 @@ one at start-up (strongroom.bootstrap) and hands it to the use cases."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from ingest.models import SOFTWARE_AGENT, Actor
+from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
@@ -28,6 +30,18 @@ class Services:
     actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
+
+    def event(self, event_type: EventType, outcome: Outcome, *,
+              occurred_at: datetime | None = None, batch_id: str | None = None,
+              item_id: str | None = None, package_id: str | None = None,
+              version: int | None = None, detail: dict[str, Any] | None = None) -> NewEvent:
+        """An audit event of this work: the software (``agent``) and who caused it
+        (``actor``) filled in here, so that no event is made without them; at
+        ``occurred_at``, else now."""
+        return NewEvent(event_type=event_type, outcome=outcome, agent=self.agent, actor=self.actor,
+                        occurred_at=occurred_at if occurred_at is not None else self.clock.now(),
+                        batch_id=batch_id, item_id=item_id, package_id=package_id,
+                        version=version, detail=detail if detail is not None else {})
 
     @property
     def locations(self) -> tuple[ObjectStore, ...]:
