@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import QueueUnavailable
+from ingest.errors import QueueUnavailable, StorageUnavailable
 from ingest.health import check_readiness, without_credentials
 from ingest.services import Services
 from storage.filesystem import FilesystemObjectStore
@@ -137,3 +137,23 @@ def test_an_unexpected_error_of_a_part_is_an_answer_not_a_crash(services: Servic
 def test_credentials_in_urls_are_hidden() -> None:
     assert without_credentials("redis://:pw@h:6379/0 and postgresql://u:p@db/x, s3://bucket/a") \
         == "redis://:***@h:6379/0 and postgresql://u:***@db/x, s3://bucket/a"
+
+
+def test_s3_location_without_its_bucket_is_unreachable_in_a_sentence() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from storage.s3 import S3ObjectStore
+
+    client = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="k",
+                          aws_secret_access_key="s", endpoint_url="http://127.0.0.1:9")
+    stubber = Stubber(client)
+    stubber.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
+    stubber.add_response("head_bucket", {}, {"Bucket": "archive"})
+    store = S3ObjectStore("archive", "packages", client=client)
+
+    with stubber:
+        with pytest.raises(StorageUnavailable, match="the bucket 'archive' does not exist"):
+            store.probe()
+        store.probe()  # the bucket is there now
+    stubber.assert_no_pending_responses()
