@@ -121,6 +121,11 @@ class ObjectStore(Protocol):
         bucket when it does not exist yet; a no-op where nothing needs preparing (a
         folder is made when the store is opened). Raises StorageUnavailable, StorageError."""
 
+    def probe(self) -> None:
+        """Reach the store cheaply, changing nothing (readiness, ``ingest.health``):
+        a folder is there and may be read and written; a bucket exists and answers.
+        Raises StorageUnavailable, saying what is wrong, when the store cannot be used."""
+
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that fetches ``key`` with a plain GET, without credentials, for
         ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported

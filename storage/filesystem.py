@@ -372,6 +372,15 @@ class FilesystemObjectStore:
     def ensure_ready(self) -> None:
         """Nothing to prepare: the folder was made when the store was opened."""
 
+    def probe(self) -> None:
+        """The root is still a folder this process may read and write. Raises
+        StorageUnavailable (removed, replaced by a file, no permission)."""
+        with self._translate(None):
+            if not self.root.is_dir():
+                raise OSError(errno.ENOENT, "the folder is gone or is not a folder")
+            if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
+                raise OSError(errno.EACCES, "the folder may not be read and written")
+
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A folder cannot hand out URLs: raises PresignUnsupported."""
         raise PresignUnsupported(f"{self.location} is a folder; it cannot issue presigned URLs")

@@ -235,6 +235,13 @@ class S3ObjectStore:
         """Create the bucket if it does not exist yet (``ensure_bucket``)."""
         self.ensure_bucket()
 
+    def probe(self) -> None:
+        """The bucket exists and answers (one HEAD request). Raises
+        StorageUnavailable (no such bucket, refused credentials, no answer)."""
+        with self._translate():
+            if not self._bucket_exists():
+                raise self._no_bucket()
+
     def writer(self, key: str) -> S3ObjectWriter:
         """Start writing ``key``; nothing is visible under it before commit.
         Raises ValueError for an empty key or one ending in '/'."""

@@ -163,6 +163,11 @@ class ObjectStoreContract:
             with pytest.raises(ObjectNotFound):
                 store.stat(key)
 
+    def test_probe_of_a_reachable_store_passes_and_writes_nothing(self, store: ObjectStore) -> None:
+        put(store, "present/file", b"x")
+        store.probe()
+        assert [info.key for info in store.list("")] == ["present/file"]
+
     # ------------------------------------------------------------- listing
 
     def test_list_is_in_full_key_order(self, store: ObjectStore) -> None:

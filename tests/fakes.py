@@ -140,6 +140,10 @@ class MemoryObjectStore:
         """Nothing to prepare."""
         self._check_available()
 
+    def probe(self) -> None:
+        """Reachable unless ``unavailable``."""
+        self._check_available()
+
     def presigned_get(self, key: str, expires_in: int) -> str:
         raise PresignUnsupported(f"{self.location} cannot issue presigned URLs")
 

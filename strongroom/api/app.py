@@ -159,7 +159,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _assemble(state: ApiState | None) -> FastAPI:
-    from strongroom.api import routes_batches, routes_packages, routes_preservation
+    from strongroom.api import routes_batches, routes_health, routes_packages, routes_preservation
     from strongroom.api.paths import PackageSegment
 
     @asynccontextmanager
@@ -177,7 +177,8 @@ def _assemble(state: ApiState | None) -> FastAPI:
         description="Archival ingest and preservation: submit batches, follow them, "
                     "read, search and fetch verified BagIt packages, check fixity and "
                     "read the audit log. Every request carries `Authorization: Bearer "
-                    "TOKEN`; errors are RFC 9457 problem details.",
+                    "TOKEN` (but `/healthz` and `/readyz`); errors are RFC 9457 problem "
+                    "details.",
         lifespan=lifespan,
     )
     app.state.strongroom = state
@@ -186,6 +187,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_batches.router)
     app.include_router(routes_packages.router)
     app.include_router(routes_preservation.router)
+    app.include_router(routes_health.router)  # /healthz, /readyz: no token
     if state is not None and state.anchorer is not None:
         app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
     return app
@@ -202,5 +204,9 @@ class _AnchorAfter:
         try:
             await self.app(scope, receive, send)
         finally:
-            if scope["type"] == "http":
+            if scope["type"] == "http" and scope.get("path") not in _UNTOUCHED:
                 self.anchorer.poke()
+
+
+#: Probed every few seconds by load balancers; they change nothing, so no anchoring after them.
+_UNTOUCHED = frozenset({"/healthz", "/readyz"})
