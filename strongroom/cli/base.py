@@ -77,18 +77,20 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _services() -> Services:
-    return _settings_and_services()[1]
+def _services(read_only: bool = False) -> Services:
+    return _settings_and_services(read_only)[1]
 
 
-def _settings_and_services() -> tuple[Settings, Services]:
+def _settings_and_services(read_only: bool = False) -> tuple[Settings, Services]:
+    """Settings and services; a ``read_only`` command creates no catalog or
+    store folder (CatalogMissing, exit 2, when there is no catalog)."""
     from dataclasses import replace
 
     from strongroom.bootstrap import build_services
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    return settings, replace(build_services(settings), actor=cli_actor())
+    return settings, replace(build_services(settings, create=not read_only), actor=cli_actor())
 
 
 def cli_actor() -> Actor:

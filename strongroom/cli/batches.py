@@ -156,7 +156,7 @@ def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     """
     from strongroom.reports import batch_report
 
-    settings, services = _settings_and_services()
+    settings, services = _settings_and_services(read_only=True)
     report = batch_report(services.catalog, batch_id)
     after = settings.stuck_after if stuck_after is None else stuck_after
     _mark_stuck(report, services.catalog.list_items(batch_id), services.clock.now(), after)
