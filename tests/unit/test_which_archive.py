@@ -71,3 +71,36 @@ def test_writing_command_still_creates_the_catalog_then_reads_it(
     listed = runner.invoke(main, ["list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout) == {"packages": []}
+
+
+def test_human_output_names_the_default_catalog_and_store_first(
+        folder_without_catalog: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--json"]).exit_code == 0
+    data = (folder_without_catalog / "strongroom-data").resolve()
+    listed = runner.invoke(main, ["list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.stderr.splitlines()[0] == (
+        f"catalog sqlite:///{data / 'catalog.sqlite3'}, store {(data / 'objects').as_uri()}")
+    assert listed.stdout == "0 packages\n"
+    as_json = runner.invoke(main, ["list", "--json"])
+    assert as_json.stderr == ""
+    assert json.loads(as_json.stdout) == {"packages": []}
+
+
+def test_catalog_named_by_the_environment_is_not_announced(
+        folder_without_catalog: Path) -> None:
+    env = {"STRONGROOM_DATA_DIR": str(folder_without_catalog / "archive")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--json"], env=env).exit_code == 0
+    listed = runner.invoke(main, ["list"], env=env)
+    assert listed.exit_code == 0
+    assert listed.stderr == ""
+
+
+def test_database_password_is_never_printed() -> None:
+    from strongroom.bootstrap import without_password
+
+    url = "postgresql+psycopg://archivist:s3cret@db.example.org:5432/strongroom"
+    assert without_password(url) == "postgresql+psycopg://archivist:***@db.example.org:5432/strongroom"
+    assert without_password("sqlite:////srv/catalog.sqlite3") == "sqlite:////srv/catalog.sqlite3"
