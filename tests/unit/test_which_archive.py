@@ -19,6 +19,7 @@ READ_ONLY = [
     ["audit", "log"],
     ["audit", "verify"],
     ["fixity", "report"],
+    ["batches"],
 ]
 
 
@@ -104,3 +105,54 @@ def test_database_password_is_never_printed() -> None:
     url = "postgresql+psycopg://archivist:s3cret@db.example.org:5432/strongroom"
     assert without_password(url) == "postgresql+psycopg://archivist:***@db.example.org:5432/strongroom"
     assert without_password("sqlite:////srv/catalog.sqlite3") == "sqlite:////srv/catalog.sqlite3"
+
+
+@pytest.fixture
+def archive_with_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    from tests.cli_runner import EXAMPLES
+
+    monkeypatch.delenv("STRONGROOM_BROKER_URL", raising=False)
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0"}
+    submitted = CliRunner().invoke(main, ["--agent", "intake-bot", "submit", str(EXAMPLES),
+                                          "--json"], env=env)
+    assert submitted.exit_code in (0, 1), submitted.output
+    env["batch_id"] = json.loads(submitted.stdout)["batch_id"]
+    return env
+
+
+def test_batches_lists_a_submitted_batch_with_who_and_item_counts(
+        archive_with_one_batch: dict[str, str]) -> None:
+    env = dict(archive_with_one_batch)
+    batch_id = env.pop("batch_id")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["batches", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    [entry] = json.loads(listed.stdout)["batches"]
+    assert entry["batch_id"] == batch_id
+    assert entry["submitted_by"]["name"] == "intake-bot"
+    assert entry["status"] == "done"
+    assert entry["item_count"] == sum(entry["items"].values()) > 0
+    human = runner.invoke(main, ["batches"], env=env)
+    assert human.exit_code == 0
+    assert batch_id in human.stdout and "intake-bot" in human.stdout
+    assert human.stdout.endswith("1 batches\n")
+    assert human.stderr == ""
+
+
+def test_batches_filters_by_date_and_status(archive_with_one_batch: dict[str, str]) -> None:
+    env = dict(archive_with_one_batch)
+    env.pop("batch_id")
+    runner = CliRunner()
+
+    def ids(*args: str) -> int:
+        done = runner.invoke(main, ["batches", *args, "--json"], env=env)
+        assert done.exit_code == 0, done.output
+        return len(json.loads(done.stdout)["batches"])
+
+    assert ids("--since", "2000-01-01") == 1
+    assert ids("--since", "2999-01-01") == 0
+    assert ids("--status", "done") == 1
+    assert ids("--status", "accepted") == 0
+    assert ids("--limit", "1") == 1
+    assert runner.invoke(main, ["batches", "--status", "lost"], env=env).exit_code == 2
+    assert runner.invoke(main, ["batches", "--since", "yesterday"], env=env).exit_code == 2
