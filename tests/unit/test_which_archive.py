@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from strongroom.cli import main
 
+EXAMPLE_BATCH = Path(__file__).parents[2] / "examples" / "batch"
+
 READ_ONLY = [
     ["list"],
     ["show", "pkg-1"],
@@ -109,11 +111,9 @@ def test_database_password_is_never_printed() -> None:
 
 @pytest.fixture
 def archive_with_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    from tests.cli_runner import EXAMPLES
-
     monkeypatch.delenv("STRONGROOM_BROKER_URL", raising=False)
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0"}
-    submitted = CliRunner().invoke(main, ["--agent", "intake-bot", "submit", str(EXAMPLES),
+    submitted = CliRunner().invoke(main, ["--agent", "intake-bot", "submit", str(EXAMPLE_BATCH),
                                           "--json"], env=env)
     assert submitted.exit_code in (0, 1), submitted.output
     env["batch_id"] = json.loads(submitted.stdout)["batch_id"]
