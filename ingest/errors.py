@@ -20,6 +20,7 @@ them in one place each.
     │   ├── PackageNotFound
     │   ├── VersionNotFound
     │   ├── BatchNotFound
+    │   ├── CatalogMissing          a read-only command found no catalog where the settings point
     │   ├── ObjectNotFound          a key is absent from an object store
     │   └── LocationNotFound        a storage location that is not configured
     ├── StorageError                an object store or the catalog misbehaved
@@ -177,3 +178,8 @@ TRANSIENT_ERRORS: tuple[type[StrongroomError], ...] = (
     CatalogUnavailable,
     PackageBusy,
 )
+
+
+class CatalogMissing(NotFound):
+    """No catalog where the settings point (no SQLite file, or a database
+    without Strongroom's tables): a read-only command creates none."""

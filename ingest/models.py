@@ -244,3 +244,23 @@ class AuditEvent:
     hash: str
     #: who caused the event; None in events recorded before actors were kept
     actor: Actor | None = None
+
+
+#: What ``strongroom batches --status`` filters on: ``accepted`` (items still
+#: waiting), ``done`` (every item has a final status), or an item status (at
+#: least one item has it).
+BATCH_FILTERS = ("accepted", "done", "stored", "unchanged", "rejected", "failed")
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch and how many of its items have each status."""
+
+    batch: BatchRecord
+    #: item status value → count, statuses with no item left out
+    items: dict[str, int]
+
+    @property
+    def status(self) -> str:
+        """``accepted`` while any item waits, else ``done``."""
+        return "accepted" if self.items.get(ItemStatus.ACCEPTED.value) else "done"

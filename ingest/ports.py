@@ -25,6 +25,7 @@ from ingest.fixity_policy import (
 from ingest.models import (
     AuditEvent,
     BatchRecord,
+    BatchSummary,
     ItemRecord,
     ItemStatus,
     NewEvent,
@@ -150,6 +151,12 @@ class IngestCatalog(Protocol):
 
     def list_items(self, batch_id: str) -> list[ItemRecord]:
         """Items of a batch in name order. Raises BatchNotFound."""
+
+    def list_batches(self, since: datetime | None = None, status: str | None = None,
+                     limit: int = 50) -> list[BatchSummary]:
+        """Batches submitted at or after ``since``, newest first, at most ``limit``,
+        with their item counts; ``status`` is one of ``models.BATCH_FILTERS``.
+        Raises ValueError for another status."""
 
     def get_item(self, item_id: str) -> ItemRecord:
         """Raises NotFound."""

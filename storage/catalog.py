@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Engine
 
+from ingest.errors import CatalogMissing
 from ingest.models import AuditEvent, NewEvent
 from storage.audit_log import append_events, read_events, walk_events
 from storage.catalog_access import AccessAndSearch
@@ -28,7 +29,14 @@ from storage.catalog_batches import BatchesAndItems
 from storage.catalog_fixity import FixitySchedule
 from storage.catalog_replicas import ReplicasAndAnchors
 from storage.catalog_versions import PackagesAndVersions
-from storage.database import create_engine_for, is_prepared, migrate, writing
+from storage.database import (
+    catalog_revisions,
+    create_engine_for,
+    is_prepared,
+    migrate,
+    sqlite_file,
+    writing,
+)
 
 __all__ = ["SqlCatalog", "create_engine_for", "migrate"]
 
@@ -59,6 +67,25 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
             except BaseException:
                 engine.dispose()
                 raise
+        return cls(engine)
+
+    @classmethod
+    def open_existing(cls, url: str) -> SqlCatalog:
+        """The catalog at ``url`` only if one exists there, brought to the newest
+        schema like ``from_url``; nothing is created. A SQLite file that does not
+        exist or is empty, or a database without the catalog's version table,
+        is no catalog. Raises CatalogMissing, CatalogUnavailable, ValueError."""
+        path = sqlite_file(url)
+        if path is not None and (not path.is_file() or path.stat().st_size == 0):
+            raise CatalogMissing("no catalog there")
+        engine = create_engine_for(url)
+        try:
+            if catalog_revisions(engine) is None:
+                raise CatalogMissing("no catalog there")
+            _migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     # ------------------------------------------------------------------ the audit log

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.errors import (
@@ -15,8 +15,10 @@ from ingest.errors import (
 )
 from ingest.findings import Finding
 from ingest.models import (
+    BATCH_FILTERS,
     Actor,
     BatchRecord,
+    BatchSummary,
     ItemRecord,
     ItemStatus,
     NewEvent,
@@ -75,16 +77,7 @@ class BatchesAndItems(CatalogBase):
             row = session.get(Batch, batch_id)
             if row is None:
                 raise BatchNotFound(f"no batch {batch_id}")
-            return BatchRecord(
-                batch_id=row.batch_id,
-                source=row.source,
-                submitted_at=row.submitted_at,
-                submitter=row.submitter,
-                collection=row.collection,
-                schema=row.schema,
-                findings=findings_of(row.findings),
-                submitted_by=Actor.from_dict(row.submitted_by),
-            )
+            return batch_record(row)
 
     def list_items(self, batch_id: str) -> list[ItemRecord]:
         """Items of a batch in name order. Raises BatchNotFound, CatalogUnavailable."""
@@ -94,6 +87,34 @@ class BatchesAndItems(CatalogBase):
             rows = session.execute(select(Item).where(Item.batch_id == batch_id)).scalars()
             # Sorted here, not by the database, whose collation may differ.
             return sorted((item_record(row) for row in rows), key=lambda item: item.name)
+
+    def list_batches(self, since: datetime | None = None, status: str | None = None,
+                     limit: int = 50) -> list[BatchSummary]:
+        """Batches submitted at or after ``since``, newest first, at most ``limit``,
+        with their item counts; ``status``: ``accepted`` (an item still waits),
+        ``done`` (none does) or an item status (an item has it). Raises
+        ValueError for another status, CatalogUnavailable."""
+        if status is not None and status not in BATCH_FILTERS:
+            raise ValueError(f"unknown batch status {status!r}: use one of {', '.join(BATCH_FILTERS)}")
+        query = select(Batch)
+        if since is not None:
+            query = query.where(Batch.submitted_at >= since)
+        if status is not None:
+            wanted = ACCEPTED if status == "done" else status
+            has_item = exists().where(Item.batch_id == Batch.batch_id, Item.status == wanted)
+            query = query.where(~has_item if status == "done" else has_item)
+        query = query.order_by(Batch.submitted_at.desc(), Batch.batch_id.desc()).limit(limit)
+        with self._read() as session:
+            rows = session.execute(query).scalars().all()
+            counts: dict[str, dict[str, int]] = {row.batch_id: {} for row in rows}
+            if counts:
+                tally = session.execute(
+                    select(Item.batch_id, Item.status, func.count())
+                    .where(Item.batch_id.in_(list(counts)))
+                    .group_by(Item.batch_id, Item.status))
+                for batch_id, item_status, count in tally:
+                    counts[batch_id][item_status] = count
+            return [BatchSummary(batch_record(row), counts[row.batch_id]) for row in rows]
 
     def get_item(self, item_id: str) -> ItemRecord:
         """Raises NotFound, CatalogUnavailable."""
@@ -197,3 +218,17 @@ class BatchesAndItems(CatalogBase):
             return rows_changed(result)
 
     # ------------------------------------------------------------------ versions
+
+
+def batch_record(row: Batch) -> BatchRecord:
+    """The record of a batches row."""
+    return BatchRecord(
+        batch_id=row.batch_id,
+        source=row.source,
+        submitted_at=row.submitted_at,
+        submitter=row.submitter,
+        collection=row.collection,
+        schema=row.schema,
+        findings=findings_of(row.findings),
+        submitted_by=Actor.from_dict(row.submitted_by),
+    )

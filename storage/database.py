@@ -73,6 +73,14 @@ def create_engine_for(url: str) -> Engine:
     raise ValueError(f"unsupported catalog database {backend!r}: use sqlite or postgresql")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or one in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     in_memory = parsed.database in (None, "", ":memory:")

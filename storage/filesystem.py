@@ -113,12 +113,14 @@ class FilesystemObjectStore:
     #: a folder is no bucket
     bucket: str | None = None
 
-    def __init__(self, root: Path) -> None:
-        """Use (and create, if needed) the folder ``root``. Raises StorageUnavailable."""
+    def __init__(self, root: Path, create: bool = True) -> None:
+        """Use the folder ``root``, creating it if needed unless ``create`` is
+        False (a reader: a missing folder holds no object). Raises StorageUnavailable."""
         self.root = Path(root).absolute()
         self.location = self.root.as_uri()
-        with self._translate(None):
-            self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            with self._translate(None):
+                self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
         self._ledger = SyncLedger(self.root)
 

@@ -9,13 +9,14 @@ from ingest.ports import ObjectStore
 
 
 def store_from_url(url: str, *, s3_endpoint_url: str | None = None,
-                   s3_region: str | None = None) -> ObjectStore:
-    """Open the object store a URL names. Raises ValueError for an unknown scheme."""
+                   s3_region: str | None = None, create: bool = True) -> ObjectStore:
+    """Open the object store a URL names; a folder is created unless ``create``
+    is False. Raises ValueError for an unknown scheme."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         from storage.filesystem import FilesystemObjectStore
 
-        return FilesystemObjectStore(Path(unquote(parsed.path)))
+        return FilesystemObjectStore(Path(unquote(parsed.path)), create=create)
     if parsed.scheme == "s3":
         from storage.s3 import S3ObjectStore
 

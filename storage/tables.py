@@ -37,6 +37,8 @@ from storage.tables_base import Base
 
 class Batch(Base):
     __tablename__ = "batches"
+    #: ``list_batches``: newest first, from a date
+    __table_args__ = (Index("ix_batches_submitted_at", "submitted_at", "batch_id"),)
 
     batch_id: Mapped[str] = mapped_column(String, primary_key=True)
     source: Mapped[str] = mapped_column(Text)

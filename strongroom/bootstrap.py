@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ingest.clock import SystemClock
+from ingest.errors import CatalogMissing
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
@@ -17,15 +18,30 @@ if TYPE_CHECKING:
     from ingest.ports import Dispatcher
 
 
-def build_services(settings: Settings) -> Services:
-    """Open the catalog (migrating it to the current schema) and the object store."""
-    if settings.database_url.startswith("sqlite:") or settings.storage_url.startswith("file:"):
+def build_services(settings: Settings, create: bool = True) -> Services:
+    """Open the catalog (migrating it to the current schema) and the object store.
+
+    With ``create`` False (a read-only command) nothing is created: no data
+    folder, no catalog, no store folder. Raises CatalogMissing, saying how to
+    point at a catalog, when none exists where the settings point."""
+    if create and (settings.database_url.startswith("sqlite:")
+                   or settings.storage_url.startswith("file:")):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = SqlCatalog.from_url(settings.database_url, migrate=True)
+    if create:
+        catalog = SqlCatalog.from_url(settings.database_url, migrate=True)
+    else:
+        try:
+            catalog = SqlCatalog.open_existing(settings.database_url)
+        except CatalogMissing:
+            raise CatalogMissing(
+                f"no catalog exists at {without_password(settings.database_url)}: set "
+                "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
+                "to its database (`strongroom init` creates one)") from None
     store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
-                           s3_region=settings.s3_region)
+                           s3_region=settings.s3_region, create=create)
     replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
-                                    s3_region=settings.s3_region) for url in settings.replicas)
+                                    s3_region=settings.s3_region, create=create)
+                     for url in settings.replicas)
     return Services(
         catalog=catalog,
         store=store,
@@ -35,6 +51,17 @@ def build_services(settings: Settings) -> Services:
         replicas=replicas,
         stuck_after=settings.stuck_after,
     )
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user info, if any, masked as ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def build_dispatcher(settings: Settings, services: Services,

@@ -90,6 +90,9 @@ class Settings:
     anchor_every: float = 5.0
     #: least severe log records ``serve``, ``worker`` and ``beat`` write
     log_level: str = "INFO"
+    #: the catalog or the store is in the default place (./strongroom-data),
+    #: named by no environment variable
+    default_place: bool = False
 
     @property
     def staging(self) -> Path:
@@ -147,6 +150,8 @@ class Settings:
             api_callback_hosts=_callback_hosts(env),
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
             log_level=_log_level(env),
+            default_place=not env.get("STRONGROOM_DATA_DIR") and not (
+                env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
 
 

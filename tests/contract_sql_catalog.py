@@ -28,6 +28,7 @@ from sqlalchemy import inspect, text
 from ingest.audit import GENESIS, verify_chain
 from ingest.errors import (
     BatchNotFound,
+    CatalogMissing,
     NotFound,
     PackageBusy,
     PackageNotFound,
@@ -35,6 +36,7 @@ from ingest.errors import (
 )
 from ingest.findings import Finding
 from ingest.models import (
+    Actor,
     BatchRecord,
     EventType,
     ItemStatus,
@@ -117,6 +119,19 @@ class SqlCatalogContract:
         migrate(catalog.engine)
         assert [item.name for item in catalog.list_items("b1")] == ["a"]
 
+    def test_empty_database_is_no_catalog_to_open_and_is_left_empty(self, catalog_url: str) -> None:
+        with pytest.raises(CatalogMissing):
+            SqlCatalog.open_existing(catalog_url)
+        engine = create_engine_for(catalog_url)
+        try:
+            assert inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
+        SqlCatalog.from_url(catalog_url).engine.dispose()
+        opened = SqlCatalog.open_existing(catalog_url)
+        assert opened.list_packages() == []
+        opened.engine.dispose()
+
     # ------------------------------------------------------------------ batches and items
 
     def test_batch_registers_items_in_name_order_with_its_events(self, catalog: SqlCatalog) -> None:
@@ -138,6 +153,32 @@ class SqlCatalogContract:
         assert stored == submitted
         assert stored.submitted_at.utcoffset() == timedelta(0)
         assert stored.findings == (finding,)
+
+    def test_batches_are_listed_newest_first_with_item_counts(self, catalog: SqlCatalog) -> None:
+        for n in range(3):
+            catalog.create_batch(batch(f"b{n}", submitted_at=T0 + timedelta(days=n),
+                                       submitted_by=Actor("alice")), ["a", "b"])
+        [first, _] = catalog.list_items("b1")
+        catalog.finish_item(first.item_id, ItemStatus.REJECTED)
+        for item in catalog.list_items("b0"):
+            catalog.finish_item(item.item_id, ItemStatus.FAILED)
+
+        listed = catalog.list_batches()
+        assert [s.batch.batch_id for s in listed] == ["b2", "b1", "b0"]
+        assert listed[1].batch == catalog.get_batch("b1")
+        assert listed[1].batch.submitted_by == Actor("alice")
+        assert [s.items for s in listed] == [{"accepted": 2}, {"accepted": 1, "rejected": 1},
+                                             {"failed": 2}]
+        assert [s.status for s in listed] == ["accepted", "accepted", "done"]
+        assert [s.batch.batch_id for s in catalog.list_batches(since=T0 + timedelta(days=1))
+                ] == ["b2", "b1"]
+        assert [s.batch.batch_id for s in catalog.list_batches(limit=1)] == ["b2"]
+        assert [s.batch.batch_id for s in catalog.list_batches(status="done")] == ["b0"]
+        assert [s.batch.batch_id for s in catalog.list_batches(status="accepted")] == ["b2", "b1"]
+        assert [s.batch.batch_id for s in catalog.list_batches(status="rejected")] == ["b1"]
+        assert catalog.list_batches(status="stored") == []
+        with pytest.raises(ValueError, match="unknown batch status"):
+            catalog.list_batches(status="lost")
 
     def test_registering_a_batch_twice_is_refused_and_writes_nothing(self, catalog: SqlCatalog) -> None:
         catalog.create_batch(batch(), ["a"], [event()])

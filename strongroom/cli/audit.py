@@ -37,7 +37,7 @@ def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> Non
     from ingest.audit import caused_by
     from strongroom.reports import describe_actor, event_report
 
-    services = _services()
+    services = _services(read_only=True)
     package_id = services.catalog.resolve_package(package) if package else None
     events = services.catalog.events(package_id)
     if agent_name is not None:
@@ -68,7 +68,7 @@ def audit_verify(as_json: bool) -> None:
     """
     from ingest.anchoring import verify_audit_log
 
-    services = _services()
+    services = _services(read_only=True)
     checked = verify_audit_log(services)
     report = checked.chain
     document = checked.to_dict()

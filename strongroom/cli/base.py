@@ -77,18 +77,34 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _services() -> Services:
-    return _settings_and_services()[1]
+def _services(read_only: bool = False) -> Services:
+    return _settings_and_services(read_only)[1]
 
 
-def _settings_and_services() -> tuple[Settings, Services]:
+def _settings_and_services(read_only: bool = False) -> tuple[Settings, Services]:
+    """Settings and services; a ``read_only`` command creates no catalog or
+    store folder (CatalogMissing, exit 2, when there is no catalog)."""
     from dataclasses import replace
 
     from strongroom.bootstrap import build_services
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    return settings, replace(build_services(settings), actor=cli_actor())
+    services = replace(build_services(settings, create=not read_only), actor=cli_actor())
+    _name_the_place(settings)
+    return settings, services
+
+
+def _name_the_place(settings: Settings) -> None:
+    """Human output starts, on stderr, with the catalog and store in use when
+    they are in the default place (no environment variable named them)."""
+    from strongroom.bootstrap import without_password
+
+    context = click.get_current_context(silent=True)
+    if not settings.default_place or (context is not None and context.params.get("as_json")):
+        return
+    click.echo(click.style(f"catalog {without_password(settings.database_url)}, "
+                           f"store {settings.storage_url}", dim=True), err=True)
 
 
 def cli_actor() -> Actor:

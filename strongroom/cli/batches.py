@@ -1,12 +1,14 @@
-"""Batches: submit, status, requeue."""
+"""Batches: submit, status, requeue, batches."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest.models import BATCH_FILTERS
 from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
@@ -17,6 +19,7 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
+from strongroom.cli.fixity import MOMENT
 from strongroom.reports import describe_actor
 
 if TYPE_CHECKING:
@@ -156,7 +159,7 @@ def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     """
     from strongroom.reports import batch_report
 
-    settings, services = _settings_and_services()
+    settings, services = _settings_and_services(read_only=True)
     report = batch_report(services.catalog, batch_id)
     after = settings.stuck_after if stuck_after is None else stuck_after
     _mark_stuck(report, services.catalog.list_items(batch_id), services.clock.now(), after)
@@ -207,3 +210,34 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     anchor_after(services)
     _emit(as_json, report, human)
     sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@main.command("batches")
+@click.option("--since", type=MOMENT, metavar="DATE", help="Only batches submitted at or after this ISO 8601 "
+              "date or date and time (UTC without a zone).")
+@click.option("--status", type=click.Choice(BATCH_FILTERS),
+              help="accepted: items still waiting; done: every item finished; an item status: "
+                   "at least one item has it.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show at most this many batches.")
+@json_option
+@command_errors
+def batches(since: datetime | None, status: str | None, limit: int, as_json: bool) -> None:
+    """List batches, newest first: id, when and by whom submitted, source, item counts."""
+    from ingest.batches_list import list_batches
+    _, services = _settings_and_services(read_only=True)
+    document = list_batches(services.catalog, since=since, status=status, limit=limit)
+
+    def human(doc: dict[str, Any]) -> None:
+        for b in doc["batches"]:
+            who = describe_actor(b["submitted_by"]) if b["submitted_by"] else "unknown"
+            claims = f" (batch.json: {b['claimed_submitter']})" if b["claimed_submitter"] else ""
+            counts = ", ".join(f"{n} {s}" for s, n in b["items"].items()) or "no items"
+            click.echo(f"{b['batch_id']}  {b['submitted_at']}  {b['status']:<8} by {who}{claims}")
+            click.echo(f"  {b['source']}  {counts}")
+        click.echo(f"{len(doc['batches'])} batches")
+
+    _emit(as_json, document, human)

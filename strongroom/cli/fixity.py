@@ -48,13 +48,13 @@ class _Moment(click.ParamType):
 MOMENT = _Moment()
 
 
-def _services_at(as_of: datetime | None) -> tuple[Settings, Services]:
+def _services_at(as_of: datetime | None, read_only: bool = False) -> tuple[Settings, Services]:
     """Settings, and services whose clock says ``as_of`` when given."""
     from dataclasses import replace
 
     from ingest.clock import FixedClock
 
-    settings, services = _settings_and_services()
+    settings, services = _settings_and_services(read_only)
     if as_of is not None:
         services = replace(services, clock=FixedClock(as_of))
     return settings, services
@@ -166,7 +166,7 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
     from ingest.fixity_report import fixity_report
     from strongroom.settings import fixity_policy
 
-    settings, services = _services_at(as_of)
+    settings, services = _services_at(as_of, read_only=True)
     doc = fixity_report(services, fixity_policy(settings), since=since,
                         reconcile_stores=not no_reconcile, limit=limit).to_dict()
 

@@ -29,7 +29,7 @@ from strongroom.cli.base import (
 @command_errors
 def list_packages(as_json: bool) -> None:
     """List packages with their latest version."""
-    packages = _services().catalog.list_packages()
+    packages = _services(read_only=True).catalog.list_packages()
     document = {"packages": [{"package_id": p.package_id, "identifier": p.identifier,
                               "title": p.title, "latest_version": p.latest_version}
                              for p in packages]}
@@ -50,7 +50,7 @@ def show(package: str, as_json: bool) -> None:
     """Show a package (by id or record identifier): metadata, versions, files, fixity."""
     from strongroom.reports import package_report
 
-    catalog = _services().catalog
+    catalog = _services(read_only=True).catalog
     document = package_report(catalog, catalog.resolve_package(package))
 
     def human(doc: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
-    settings, services = _settings_and_services()
+    settings, services = _settings_and_services(read_only=True)
     results = verify_packages(services, None if all_packages else list(packages),
                               concurrency=settings.concurrency)
     anchor_after(services)

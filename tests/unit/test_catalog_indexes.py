@@ -57,3 +57,16 @@ def test_finding_stuck_items_reads_the_status_index_not_every_item(catalog: SqlC
 
     assert "USING INDEX ix_items_status_updated_at" in plan, (sql, plan)
     assert "SCAN items" not in plan.replace("SCAN items USING", ""), (sql, plan)
+
+
+def test_listing_batches_reads_the_submitted_at_index_not_every_batch(catalog: SqlCatalog) -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    ran = statements_run_by(catalog, lambda: catalog.list_batches(since=since, limit=10))
+    on_batches = [(sql, params) for sql, params in ran if "FROM batches" in sql]
+    assert len(on_batches) == 1, ran
+    [(sql, params)] = on_batches
+
+    plan = query_plan(catalog, sql, params)
+
+    assert "ix_batches_submitted_at" in plan, (sql, plan)
+    assert "USE TEMP B-TREE FOR ORDER BY" not in plan, (sql, plan)
