@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ingest.clock import SystemClock
 from ingest.errors import CatalogMissing
+from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
@@ -34,7 +35,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
             catalog = SqlCatalog.open_existing(settings.database_url)
         except CatalogMissing:
             raise CatalogMissing(
-                f"no catalog exists at {without_password(settings.database_url)}: set "
+                f"no catalog exists at {without_credentials(settings.database_url)}: set "
                 "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
                 "to its database (`strongroom init` creates one)") from None
     store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
@@ -53,15 +54,6 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     )
 
 
-def without_password(url: str) -> str:
-    """``url`` with the password of its user info, if any, masked as ``***``."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def build_dispatcher(settings: Settings, services: Services,

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest.fixity_policy import FixityPolicy
+from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 
 
@@ -113,7 +114,8 @@ class Settings:
         if len(set((storage_url, *replicas))) != 1 + len(replicas):
             raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
         if not database_url.startswith(("sqlite:", "postgresql")):
-            raise SettingsError(f"STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, not {database_url!r}")
+            raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
+                                f"not {without_credentials(database_url)!r}")
         broker = env.get("STRONGROOM_BROKER_URL") or None
         if broker and not broker.startswith(("redis://", "rediss://")):
             raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")

@@ -98,12 +98,12 @@ def _settings_and_services(read_only: bool = False) -> tuple[Settings, Services]
 def _name_the_place(settings: Settings) -> None:
     """Human output starts, on stderr, with the catalog and store in use when
     they are in the default place (no environment variable named them)."""
-    from strongroom.bootstrap import without_password
+    from ingest.health import without_credentials
 
     context = click.get_current_context(silent=True)
     if not settings.default_place or (context is not None and context.params.get("as_json")):
         return
-    click.echo(click.style(f"catalog {without_password(settings.database_url)}, "
+    click.echo(click.style(f"catalog {without_credentials(settings.database_url)}, "
                            f"store {settings.storage_url}", dim=True), err=True)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ingest.health import without_credentials
 from strongroom.cli.base import (
     _emit,
     _settings_and_services,
@@ -120,14 +121,6 @@ def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str
                                     "stuck_after": settings.stuck_after})
 
 
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 @main.command()
@@ -139,9 +132,9 @@ def init(as_json: bool) -> None:
     settings, services = _settings_and_services()  # opening the catalog migrates it
     store = services.store
     store.ensure_ready()  # an S3 store: its bucket must exist before any upload
-    document = {"catalog": _without_password(settings.database_url), "migrated": True,
+    document = {"catalog": without_credentials(settings.database_url), "migrated": True,
                 "store": store.location, "bucket": store.bucket,
-                "broker": _without_password(settings.broker_url) if settings.broker_url else None}
+                "broker": without_credentials(settings.broker_url) if settings.broker_url else None}
 
     def human(doc: dict[str, Any]) -> None:
         click.echo(f"catalog {doc['catalog']}: schema up to date")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -40,8 +41,9 @@ def test_doctor_names_the_unreachable_replica_and_exits_1(
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_REPLICAS": replica.as_uri()}
     opened = storage.filesystem.FilesystemObjectStore.__init__
 
-    def opened_then_lost(self: storage.filesystem.FilesystemObjectStore, root: Path) -> None:
-        opened(self, root)
+    def opened_then_lost(self: storage.filesystem.FilesystemObjectStore, root: Path,
+                         **options: Any) -> None:
+        opened(self, root, **options)
         if self.root == replica:  # the mount goes away after start-up
             shutil.rmtree(replica)
 

@@ -102,7 +102,7 @@ def test_catalog_named_by_the_environment_is_not_announced(
 
 
 def test_database_password_is_never_printed() -> None:
-    from strongroom.bootstrap import without_password
+    from ingest.health import without_credentials as without_password
 
     url = "postgresql+psycopg://archivist:s3cret@db.example.org:5432/strongroom"
     assert without_password(url) == "postgresql+psycopg://archivist:***@db.example.org:5432/strongroom"
@@ -156,3 +156,14 @@ def test_batches_filters_by_date_and_status(archive_with_one_batch: dict[str, st
     assert ids("--limit", "1") == 1
     assert runner.invoke(main, ["batches", "--status", "lost"], env=env).exit_code == 2
     assert runner.invoke(main, ["batches", "--since", "yesterday"], env=env).exit_code == 2
+
+
+def test_a_refused_database_url_is_told_without_its_password() -> None:
+    import pytest
+
+    from strongroom.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"STRONGROOM_DATABASE_URL": "mysql://archivist:s3cret-pw@db.example.org/strongroom"})
+    assert "s3cret-pw" not in str(refused.value)
+    assert "mysql://archivist:***@db.example.org/strongroom" in str(refused.value)
