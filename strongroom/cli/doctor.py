@@ -40,7 +40,7 @@ def _check() -> list[PartHealth]:
                            problem="The settings cannot be used.")]
     catalog_where = without_credentials(settings.database_url)
     try:
-        services = build_services(settings)
+        services = build_services(settings, create=False)  # a check never makes an archive
     except (StrongroomError, ValueError, OSError) as exc:  # opening the catalog or a store
         return [PartHealth("settings", ok=True),
                 PartHealth("start-up", ok=False,

@@ -14,6 +14,13 @@ import storage.filesystem
 from strongroom.cli import main
 
 
+def _archive(env: dict[str, str]) -> None:
+    """Make the archive ``env`` names (catalog and stores), as ``strongroom init`` does."""
+    made = CliRunner().invoke(main, ["init"], env={k: v for k, v in env.items()
+                                                   if k != "STRONGROOM_BROKER_URL"})
+    assert made.exit_code == 0, made.output
+
+
 def _doctor(env: dict[str, str], *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["doctor", *args], env=env)
     return result.exit_code, result.output
@@ -22,6 +29,7 @@ def _doctor(env: dict[str, str], *args: str) -> tuple[int, str]:
 def test_doctor_with_every_part_reachable_says_ok_and_exits_0(tmp_path: Path) -> None:
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
            "STRONGROOM_REPLICAS": (tmp_path / "replica").as_uri()}
+    _archive(env)
 
     code, output = _doctor(env, "--json")
 
@@ -39,6 +47,7 @@ def test_doctor_names_the_unreachable_replica_and_exits_1(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     replica = tmp_path / "replica"
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_REPLICAS": replica.as_uri()}
+    _archive(env)
     opened = storage.filesystem.FilesystemObjectStore.__init__
 
     def opened_then_lost(self: storage.filesystem.FilesystemObjectStore, root: Path,
@@ -61,6 +70,7 @@ def test_doctor_names_the_unreachable_replica_and_exits_1(
 def test_doctor_names_an_unreachable_broker_without_its_password(tmp_path: Path) -> None:
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
            "STRONGROOM_BROKER_URL": "redis://:s3cret-pw@127.0.0.1:1/0"}
+    _archive(env)
 
     code, output = _doctor(env, "--json")
 
@@ -83,8 +93,9 @@ def test_doctor_says_which_setting_is_wrong_without_its_password(tmp_path: Path)
     assert "hunter2" not in output
 
 
-def test_doctor_says_when_a_location_cannot_even_be_opened(tmp_path: Path) -> None:
+def test_doctor_names_a_location_that_cannot_exist_and_makes_nothing(tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"a file, not a folder")
+    _archive({"STRONGROOM_DATA_DIR": str(tmp_path / "data")})
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
            "STRONGROOM_REPLICAS": (tmp_path / "file" / "replica").as_uri()}
 
@@ -92,6 +103,17 @@ def test_doctor_says_when_a_location_cannot_even_be_opened(tmp_path: Path) -> No
 
     assert code == 1
     part = json.loads(output)["parts"][-1]
-    assert (part["part"], part["problem"]) == (
-        "start-up", "The catalog or a storage location could not be opened.")
-    assert "StorageUnavailable" in part["detail"]
+    assert (part["part"], part["ok"], part["problem"]) == (
+        "replica 1", False, "Storage replica 1 cannot be reached.")
+    assert not (tmp_path / "file").is_dir()  # nothing was made in its place
+
+
+def test_doctor_where_no_archive_exists_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
+
+    code, output = _doctor(env, "--json")
+
+    assert code == 1
+    part = json.loads(output)["parts"][-1]
+    assert part["part"] == "start-up" and "no catalog exists" in part["detail"]
+    assert not (tmp_path / "data").exists()
