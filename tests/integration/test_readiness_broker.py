@@ -27,6 +27,8 @@ def test_reachable_broker_is_ready_and_left_untouched(tmp_path: Path, redis_url:
 
 def test_doctor_with_a_reachable_broker_exits_0(tmp_path: Path, redis_url: str) -> None:
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_BROKER_URL": redis_url}
+    made = CliRunner().invoke(main, ["init"], env=env)  # doctor never makes an archive itself
+    assert made.exit_code == 0, made.output
 
     result = CliRunner().invoke(main, ["doctor", "--json"], env=env)
 
