@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.findings import Finding
@@ -105,8 +105,7 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     PREMIS fixity-check event, after ``events``, in one transaction; it counts
     for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
     findings = tuple(
-        Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
-                params=f.params, location=location)
+        replace(f, location=location)
         for f in sorted(raw, key=lambda f: (f.path or "", f.code))
     )
     octets = sum(f.size for f in version.files)

@@ -31,6 +31,7 @@ deep check finds damage, when the fixity policy allows it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ingest.commit_records import ensure_commit_record
 from ingest.copies import DAMAGED, VERIFIED, CopyRecord
@@ -118,7 +119,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
     # Objects the findings show damaged or missing; other findings (a manifest
     # line, Payload-Oxum) follow from those and mend with them.
     damaged = {f.path for f in outcome.findings if f.path in files and (
-        f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithm" in f.params))}
+        f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithms" in f.params))}
     strays = {f.path for f in outcome.findings
               if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
     try:
@@ -203,9 +204,7 @@ def _stored(store: ObjectStore, key: str) -> bool:
 
 
 def _located(findings: Sequence[Finding], store: ObjectStore) -> tuple[Finding, ...]:
-    return tuple(Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected,
-                         found=f.found, params=f.params, location=store.location)
-                 for f in findings)
+    return tuple(replace(f, location=store.location) for f in findings)
 
 
 def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOutcome]) -> None:
