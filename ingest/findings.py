@@ -40,7 +40,7 @@ CATALOGUE: dict[str, str] = {
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
     "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
-    "SYSTEM_FILE_SKIPPED": "{path!r} is a file the operating system made ({rule}), not part of the record; it was skipped",
+    "SYSTEM_FILE_SKIPPED": "{path!r} was skipped: the operating system made it ({rule}), it is not part of the record",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",

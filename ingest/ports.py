@@ -201,9 +201,11 @@ class IngestCatalog(Protocol):
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
                        copies: Sequence[CopyRecord] = (), *,
-                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
-        """Make a claimed version visible with its files, mark its item stored and
-        append ``events``, in one transaction. Returns False when that version was
+                       unchanged_events: Sequence[NewEvent] | None = None,
+                       findings: Sequence[Finding] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored
+        (or unchanged) with ``findings`` (warnings only) and append ``events``,
+        in one transaction. Returns False when that version was
         already committed (a duplicate task): nothing is written then. With
         ``unchanged_events``, returns False too after marking the item unchanged
         (with those events) when the latest version now has the same content."""

@@ -12,6 +12,7 @@ from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
+from ingest.system_files import DEFAULT_SYSTEM_FILES
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Services:
     actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
+    #: glob patterns of system files skipped in batches (STRONGROOM_SKIP_SYSTEM_FILES,
+    #: ingest.system_files); empty: every file is payload
+    skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

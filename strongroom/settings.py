@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from ingest.fixity_policy import FixityPolicy
 from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
+from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
 
 
 class SettingsError(ValueError):
@@ -53,6 +54,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
     "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
+    "STRONGROOM_SKIP_SYSTEM_FILES": "file and folder names skipped in batches with a warning, comma-separated glob patterns, a trailing / for a folder (default .DS_Store,Thumbs.db,desktop.ini,._*,__MACOSX/; empty = ingest every file)",
     "STRONGROOM_LOG_LEVEL": "least severe log records `serve`, `worker` and `beat` write: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
 }
 
@@ -91,6 +93,8 @@ class Settings:
     anchor_every: float = 5.0
     #: least severe log records ``serve``, ``worker`` and ``beat`` write
     log_level: str = "INFO"
+    #: glob patterns of system files skipped in batches (ingest.system_files)
+    skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
     #: the catalog or the store is in the default place (./strongroom-data),
     #: named by no environment variable
     default_place: bool = False
@@ -152,9 +156,21 @@ class Settings:
             api_callback_hosts=_callback_hosts(env),
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
             log_level=_log_level(env),
+            skip_system_files=_skip_system_files(env),
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
+
+
+def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:
+    """STRONGROOM_SKIP_SYSTEM_FILES: absent, the default list; set but empty, none."""
+    name = "STRONGROOM_SKIP_SYSTEM_FILES"
+    if name not in env:
+        return DEFAULT_SYSTEM_FILES
+    try:
+        return parse_patterns(env[name])
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
 
 
 def fixity_policy(settings: Settings) -> FixityPolicy:
