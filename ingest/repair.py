@@ -43,6 +43,7 @@ from ingest.copy_checks import (
     CopyOutcome,
     RepairResult,
     record_copy_check,
+    what_a_copy_had,
 )
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
@@ -68,9 +69,9 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     copies = [_deep_check(store, prefix, version, sealing) for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
+    detail = None
     if damaged and not good:
-        for _, c in damaged:
-            c.detail = "no copy verified good: nothing to repair from"
+        detail = _nothing_to_repair_from(copies)
         status = "refused"
     else:
         for store, c in damaged:
@@ -81,7 +82,7 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
         else:
             status = "repaired" if damaged else OK
     _record(services, version, copies)
-    return RepairResult(package_id, number, status, tuple(copies))
+    return RepairResult(package_id, number, status, tuple(copies), detail)
 
 
 def repair_package(services: Services, package_id: str,
@@ -107,9 +108,18 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
     except StorageUnavailable as exc:
         outcome.status, outcome.detail = UNREACHABLE, str(exc)
         return outcome
+    outcome.had = what_a_copy_had([f.path for f in version.files], outcome.findings)
     if outcome.findings:
         outcome.status = DAMAGED_LEFT
     return outcome
+
+
+def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
+    """Why a repair was refused, naming the copies checked (each copy's ``had``
+    says what it held)."""
+    checked = ", ".join(f"{c.location} ({c.status})" for c in copies)
+    return (f"no copy verified good, so there is nothing to repair from and nothing was "
+            f"rewritten; {len(copies)} {'copy' if len(copies) == 1 else 'copies'} checked: {checked}")
 
 
 def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
