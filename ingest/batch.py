@@ -351,13 +351,13 @@ def _batch_problem(problem: Finding) -> Finding:
     elif problem.pointer:
         detail = f"at {problem.pointer!r}: {detail}"
     return _batch_invalid(detail, pointer=problem.pointer,
-                          expected=problem.expected, found=problem.found)
+                          expected=problem.expected, found=problem.found, hint=problem.hint)
 
 
 def _batch_invalid(detail: str, *, pointer: str | None = None,
-                   expected: Any = None, found: Any = None) -> Finding:
+                   expected: Any = None, found: Any = None, hint: str | None = None) -> Finding:
     return Finding("BATCH_METADATA_INVALID", path=BATCH_METADATA, pointer=pointer,
-                   expected=expected, found=found, params={"detail": detail})
+                   expected=expected, found=found, params={"detail": detail}, hint=hint)
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:

@@ -686,6 +686,12 @@ def test_batch_json_against_its_schema_reports_each_problem(tmp_path: Path) -> N
     assert [name for name, _ in layout.items] == ["item-1", "item-2"]
 
 
+def test_a_misspelt_batch_json_property_keeps_its_hint(tmp_path: Path) -> None:
+    batch_json = json.dumps({"colection": "Telegrams"}).encode()
+    [finding] = read_batch(good_batch(tmp_path, batch_json=batch_json)).findings
+    assert finding.hint == 'did you mean "collection"?'
+
+
 def test_batch_json_that_is_not_an_object_is_reported(tmp_path: Path) -> None:
     layout = read_batch(good_batch(tmp_path, batch_json=b'["telegrams"]'))
     assert codes(layout.findings) == [("BATCH_METADATA_INVALID", "batch.json")]
