@@ -140,13 +140,13 @@ def _pages(package_id: str, batch_id: str) -> list[tuple[str, str]]:
 def _package_id(i: int) -> str:
     import hashlib
 
-    return str(uuid.UUID(hashlib.md5(f"p{i}".encode()).hexdigest()))  # noqa: S324 - as the SQL makes it
+    return str(uuid.UUID(hashlib.md5(f"p{i}".encode()).hexdigest()))
 
 
 def _batch_id(b: int) -> str:
     import hashlib
 
-    return str(uuid.UUID(hashlib.md5(f"b{b}".encode()).hexdigest()))  # noqa: S324
+    return str(uuid.UUID(hashlib.md5(f"b{b}".encode()).hexdigest()))
 
 
 def _timed_ms(action: Any, repeats: int) -> list[float]:
