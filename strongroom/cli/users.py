@@ -72,7 +72,7 @@ def user_disable(name: str, as_json: bool) -> None:
     The name stays taken, so the audit log keeps naming one person."""
     from ingest.accounts import disable_account
 
-    services = _services()
+    services = _services(read_only=True)
     account = disable_account(services.catalog, name, services.clock.now())
     _emit(as_json, account.to_dict(), lambda doc: click.echo(f"account {doc['name']} disabled"))
 
@@ -86,6 +86,6 @@ def user_password(name: str, password_stdin: bool) -> None:
     """Set a new password for an account (an administrator's reset); its sessions end."""
     from ingest.accounts import change_password
 
-    services = _services()
+    services = _services(read_only=True)
     change_password(services.catalog, name, None, _read_password(password_stdin), services.clock.now())
     click.echo(f"password of {name} changed; its sessions were ended")
