@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 
 from ingest.access import PackagePage, PackageQuery, TokenInfo
+from ingest.accounts import AccountCatalog
 from ingest.copies import CopyRecord
 from ingest.findings import Finding
 from ingest.fixity_policy import (
@@ -359,7 +360,7 @@ class AccessCatalog(Protocol):
         Raises InputError for a cursor this catalog did not make."""
 
 
-class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, Protocol):
+class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, Protocol):
     """The whole catalog: the SQL catalog implements every part on one database,
     so that a change and the events that record it commit together. A use case
     that needs one part may ask for that part alone."""

@@ -55,6 +55,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
     "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
     "STRONGROOM_SKIP_SYSTEM_FILES": "file and folder names skipped in batches with a warning, comma-separated glob patterns, a trailing / for a folder (default .DS_Store,Thumbs.db,desktop.ini,._*,__MACOSX/; empty = ingest every file)",
+    "STRONGROOM_SESSION_IDLE_MINUTES": "a console session idle this many minutes is signed out (default 30)",
+    "STRONGROOM_COOKIE_SECURE": "console cookies marked Secure: auto = when the request came over https (behind a proxy, run uvicorn with --proxy-headers), always, never (default auto)",
     "STRONGROOM_LOG_LEVEL": "least severe log records `serve`, `worker` and `beat` write: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
 }
 
@@ -95,6 +97,10 @@ class Settings:
     log_level: str = "INFO"
     #: glob patterns of system files skipped in batches (ingest.system_files)
     skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
+    #: minutes a console session may sit idle
+    session_idle_minutes: float = 30.0
+    #: console cookies Secure: "auto" (when the request came over https), "always", "never"
+    cookie_secure: str = "auto"
     #: the catalog or the store is in the default place (./strongroom-data),
     #: named by no environment variable
     default_place: bool = False
@@ -157,6 +163,8 @@ class Settings:
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
             log_level=_log_level(env),
             skip_system_files=_skip_system_files(env),
+            session_idle_minutes=_above_zero(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0),
+            cookie_secure=_cookie_secure(env),
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
@@ -185,6 +193,13 @@ def _presign_seconds(env: Mapping[str, str]) -> int:
     value = _positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300)
     if value > MAX_PRESIGN_SECONDS:
         raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
+    return value
+
+
+def _cookie_secure(env: Mapping[str, str]) -> str:
+    value = env.get("STRONGROOM_COOKIE_SECURE", "auto").strip().lower() or "auto"
+    if value not in ("auto", "always", "never"):
+        raise SettingsError(f"STRONGROOM_COOKIE_SECURE must be auto, always or never, not {value!r}")
     return value
 
 

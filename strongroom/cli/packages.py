@@ -133,7 +133,7 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
         raise click.UsageError("--format tar needs -o FILE (or -o - for stdout)")
     if fmt and output == "-" and as_json:
         raise click.UsageError("--json cannot share stdout with -o -")
-    services = _services()
+    services = _services(read_only=True)  # fetch records events in an archive; it never makes one
     package_id = services.catalog.resolve_package(package)
     wanted = chosen_version(number)
     where: str

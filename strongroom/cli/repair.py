@@ -36,7 +36,7 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
     """
     from ingest.repair import repair_package
 
-    services = _services()
+    services = _services(read_only=True)  # repairs an archive that exists; never makes one
     package_id = services.catalog.resolve_package(package)
     if number == LATEST:
         number = services.catalog.get_version(package_id, None).number
