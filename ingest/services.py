@@ -12,6 +12,7 @@ from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
+from ingest.work_metrics import NO_METRICS, WorkMetrics
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Services:
     actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
+    #: told of the work done (items finished, checks recorded); nothing by default
+    metrics: WorkMetrics = NO_METRICS
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

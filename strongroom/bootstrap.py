@@ -43,6 +43,8 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
                                     s3_region=settings.s3_region, create=create)
                      for url in settings.replicas)
+    from strongroom.metrics import work_metrics  # loaded only once settings are read
+
     return Services(
         catalog=catalog,
         store=store,
@@ -51,6 +53,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         source_organization=settings.source_organization,
         replicas=replicas,
         stuck_after=settings.stuck_after,
+        metrics=work_metrics(),
     )
 
 
