@@ -69,7 +69,8 @@ class HumanLines(logging.Formatter):
 def configure_logging(level: str, log_format: str = "human", stream: TextIO | None = None) -> None:
     """Write log records of ``level`` (a name such as ``INFO``) and above to ``stream``
     (stderr), one line each in ``log_format`` (``human`` or ``json``); the handlers
-    the process had on its root logger are replaced, so nothing is written twice."""
+    the process had on its root logger are replaced, so nothing is written twice;
+    Python warnings become records of the ``py.warnings`` logger."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLines() if log_format == "json" else HumanLines())
     root = logging.getLogger()
@@ -77,6 +78,7 @@ def configure_logging(level: str, log_format: str = "human", stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a record too: one line, same format
 
 
 __all__ = ["HumanLines", "JsonLines", "configure_logging", "work_fields"]

@@ -47,6 +47,7 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
 
     settings = Settings.from_env()
     app = app_for(settings)
+    configure_from(settings)  # from the start: Celery warns before it sets logging up
     use_logging(lambda level: configure_from(settings, level))
     if not as_json:
         sys.exit(run_command(app, [command, *argv]))
