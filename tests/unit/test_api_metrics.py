@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ingest.anchoring import anchor_audit_head
 from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
 
 TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
@@ -51,8 +52,13 @@ def test_metrics_count_the_items_and_bytes_the_api_ingested(api: Api, tmp_path: 
     assert samples[("strongroom_items_finished_total", (("status", "rejected"),))] == 1
     assert samples[("strongroom_ingested_bytes_total", ())] == payload_bytes_stored(api) > 0
     assert samples[("strongroom_ingest_duration_seconds_count", (("status", "stored"),))] == 2
-    # the audit chain has events, and the head is anchored
+    # the audit chain has events; once its head is anchored, the anchor's age shows
     assert samples[("strongroom_audit_head_sequence", ())] > 0
+    anchor_audit_head(api.services)
+    anchored = scrape(api)
+    assert anchored[("strongroom_audit_anchor_sequence", ())] == \
+        anchored[("strongroom_audit_head_sequence", ())]
+    assert 0 <= anchored[("strongroom_audit_anchor_age_seconds", ())] < 60
 
 
 def test_metrics_show_coverage_per_location_and_a_damaged_copy_as_a_failure(
