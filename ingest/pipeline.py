@@ -83,6 +83,8 @@ class IngestResult:
     octets: int = 0
     #: the package of the version stored, where this attempt stored one
     package_id: str | None = None
+    #: False when a duplicate of this task finished the item meanwhile (counted there)
+    finished_here: bool = True
 
 
 # --------------------------------------------------------------------------- submit
@@ -141,7 +143,7 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
     with working_on(batch=item.batch_id, item=item_id, actor=services.actor):
         started = time.monotonic()
         result = _attempt(services, item, final_attempt)
-        if result.status is not None and result.status.is_final:
+        if result.status is not None and result.status.is_final and result.finished_here:
             seconds = time.monotonic() - started
             services.metrics.item_finished(result.status.value, result.octets, seconds)
             _log.info("item %s %s in %.3f s", item.name, result.status.value, seconds,
@@ -161,7 +163,8 @@ def _attempt(services: Services, item: ItemRecord, final_attempt: bool) -> Inges
     except TRANSIENT_ERRORS as exc:
         return _transient(services, item, exc, final_attempt)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
-        return IngestResult("done", item_id, services.catalog.get_item(item_id).status)
+        return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
+                            finished_here=False)
     except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
@@ -343,7 +346,11 @@ class _Ingest:
             # version came first; drop our claim and objects unless they are the
             # committed version itself.
             self._abandon(prefix, package_id, number)
-            return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
+            finished = self.s.catalog.get_item(self.item.item_id).status
+            # Marked unchanged by this commit (an identical version came first), or
+            # finished by a duplicate task (which counted it).
+            return IngestResult("done", self.item.item_id, finished,
+                                finished_here=finished is ItemStatus.UNCHANGED)
         record_commit(self.s.locations, version)  # what tells a rebuild it was committed
         return IngestResult("done", self.item.item_id, ItemStatus.STORED,
                             octets=sum(f.size for f in payload), package_id=package_id)
