@@ -43,7 +43,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
                                     s3_region=settings.s3_region, create=create)
                      for url in settings.replicas)
-    from strongroom.metrics import work_metrics  # loaded only once settings are read
+    from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
 
     return Services(
         catalog=catalog,

@@ -5,7 +5,8 @@ Two kinds, kept apart on purpose (``docs/monitoring.md`` lists every metric):
 
 - *Work done* (items finished, bytes ingested, ingest durations, fixity checks by
   tier and outcome): counters and a histogram, observed by the use cases through
-  ``ingest.work_metrics.WorkMetrics``, implemented here. Each process counts its
+  ``ingest.work_metrics.WorkMetrics``, implemented by ``strongroom.work_metrics``.
+  Each process counts its
   own work; in a Celery worker's pool (many processes) they are kept in
   Prometheus's multiprocess files (``PROMETHEUS_MULTIPROC_DIR``) and served by the
   worker's main process (``serve_worker_metrics``).
@@ -18,12 +19,11 @@ Two kinds, kept apart on purpose (``docs/monitoring.md`` lists every metric):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from ingest.archive_figures import archive_figures
 from ingest.errors import CatalogUnavailable, QueueUnavailable
 from ingest.health import without_credentials
+from strongroom.work_metrics import PrometheusWorkMetrics
 
 if TYPE_CHECKING:
     from ingest.services import Services
@@ -38,42 +39,6 @@ if TYPE_CHECKING:
 
 #: The media type of the text exposition format.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-#: Ingest durations (seconds): from a small record to a multi-gigabyte item.
-DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-
-
-class PrometheusWorkMetrics:
-    """``ingest.work_metrics.WorkMetrics`` on Prometheus counters of a registry of
-    its own (``registry``), so that two archives served from one process (tests)
-    never mix their counts."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self._items = Counter("strongroom_items_finished", "Items this process brought to a "
-                              "final status, by status", ["status"], registry=self.registry)
-        self._bytes = Counter("strongroom_ingested_bytes", "Payload bytes of the versions this "
-                              "process stored", registry=self.registry)
-        self._duration = Histogram("strongroom_ingest_duration_seconds", "Time from the start of "
-                                   "the attempt that finished an item to its final status, by "
-                                   "status", ["status"], buckets=DURATION_BUCKETS,
-                                   registry=self.registry)
-        self._checks = Counter("strongroom_fixity_checks", "Fixity checks of one copy recorded "
-                               "by this process, by tier and outcome", ["tier", "outcome"],
-                               registry=self.registry)
-        self._checked = Counter("strongroom_fixity_checked_bytes", "Bytes of the copies checked "
-                                "by this process, by tier (a shallow check reads none of them)",
-                                ["tier"], registry=self.registry)
-        self._lock = threading.Lock()
-
-    def item_finished(self, status: str, payload_octets: int, seconds: float) -> None:
-        self._items.labels(status).inc()
-        self._duration.labels(status).observe(seconds)
-        if payload_octets:
-            self._bytes.inc(payload_octets)
-
-    def copy_checked(self, tier: str, outcome: str, octets: int) -> None:
-        self._checks.labels(tier, outcome).inc()
-        self._checked.labels(tier).inc(octets)
 
 
 class _Registered(Collector):
@@ -171,11 +136,6 @@ class ArchiveCollector(Collector):
         yield waiting
 
 
-def work_metrics() -> PrometheusWorkMetrics:
-    """A new set of work counters (one per ``Services``)."""
-    return PrometheusWorkMetrics()
-
-
 def exposition(services: Services, settings: Settings) -> bytes:
     """The text a scrape of the API gets: the archive's state, and the work done
     by this process, or by every process that shares ``PROMETHEUS_MULTIPROC_DIR``."""
@@ -183,7 +143,7 @@ def exposition(services: Services, settings: Settings) -> bytes:
     if settings.prometheus_multiproc_dir is not None:
         MultiProcessCollector(registry, path=str(settings.prometheus_multiproc_dir))
     elif isinstance(services.metrics, PrometheusWorkMetrics):
-        registry.register(_Registered(services.metrics.registry))
+        registry.register(_Registered(services.metrics.registry()))
     registry.register(ArchiveCollector(services, settings))
     return generate_latest(registry)
 
@@ -199,5 +159,4 @@ def serve_worker_metrics(host: str, port: int, multiproc_dir: Path) -> None:
     start_http_server(port, addr=host, registry=registry)
 
 
-__all__ = ["CONTENT_TYPE", "ArchiveCollector", "PrometheusWorkMetrics", "exposition",
-           "serve_worker_metrics", "work_metrics"]
+__all__ = ["CONTENT_TYPE", "ArchiveCollector", "exposition", "serve_worker_metrics"]
