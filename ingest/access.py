@@ -13,6 +13,7 @@ read a batch       own        yes              yes
 read packages                 yes      yes     yes
 fixity, audit log             yes              yes
 repair, accounts                               yes
+metrics                                        yes
 =================  =========  =======  ======  =====
 """
 
@@ -35,6 +36,7 @@ class Permission(str, enum.Enum):
     READ_PACKAGES = "read packages"
     PRESERVE = "fixity and audit"
     ADMINISTER = "repair and manage accounts"
+    METRICS = "read metrics"
 
 
 #: role -> what it may do; admin may do everything.

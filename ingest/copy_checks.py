@@ -8,6 +8,7 @@ fixity checks of copies): both import these from here.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,6 +17,8 @@ from ingest.findings import Finding
 from ingest.fixity_policy import DEEP, RecordedCheck
 from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.services import Services
+
+_log = logging.getLogger("strongroom.fixity")
 
 #: What a copy came to.
 OK, REPAIRED, DAMAGED_LEFT, UNREACHABLE = "ok", "repaired", "damaged", "unreachable"
@@ -169,6 +172,9 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     services.catalog.record_check_of_copy(
         RecordedCheck(version.package_id, version.number, location, tier, now, findings),
         [*events, event])
+    services.metrics.copy_checked(tier, check.status, octets)
+    _log.info("%s check of %s v%d in %s: %s", tier, version.identifier, version.number, location,
+              check.status, extra={"event": "fixity check", "package": version.package_id})
     return check
 
 

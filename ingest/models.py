@@ -268,3 +268,14 @@ class BatchSummary:
     def status(self) -> str:
         """``accepted`` while any item waits, else ``done``."""
         return "accepted" if self.items.get(ItemStatus.ACCEPTED.value) else "done"
+
+
+@dataclass(frozen=True)
+class ItemTally:
+    """How many items the catalog holds in each status, and how many of the
+    accepted ones are stuck (``ingest.stuck``), counted in the catalog."""
+
+    #: status value -> items in it; every status is present (0 when none)
+    by_status: dict[str, int]
+    #: accepted items not updated since the moment the count was asked for
+    stuck: int

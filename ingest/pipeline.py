@@ -26,6 +26,8 @@ version never names an object that a power cut could still take away.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,8 +58,10 @@ from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
+from ingest.work_context import working_on
 
 DEFAULT_SCHEMA = "archival-record/v1"
+_log = logging.getLogger("strongroom.ingest")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,12 @@ class IngestResult:
     status: ItemStatus | None = None
     reason: str = ""
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    #: payload bytes of the version this attempt stored (0 when it stored none)
+    octets: int = 0
+    #: the package of the version stored, where this attempt stored one
+    package_id: str | None = None
+    #: False when a duplicate of this task finished the item meanwhile (counted there)
+    finished_here: bool = True
 
 
 # --------------------------------------------------------------------------- submit
@@ -131,6 +141,22 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
     item = services.catalog.get_item(item_id)
     if item.status.is_final:
         return IngestResult("done", item_id, item.status)
+    with working_on(batch=item.batch_id, item=item_id, actor=services.actor):
+        started = time.monotonic()
+        result = _attempt(services, item, final_attempt)
+        if result.status is not None and result.status.is_final and result.finished_here:
+            seconds = time.monotonic() - started
+            services.metrics.item_finished(result.status.value, result.octets, seconds)
+            _log.info("item %s %s in %.3f s", item.name, result.status.value, seconds,
+                      extra={"event": "ingestion", "package": result.package_id})
+        elif result.outcome == "retry":
+            _log.info("item %s will be tried again: %s", item.name, result.reason,
+                      extra={"event": "ingestion"})
+    return result
+
+
+def _attempt(services: Services, item: ItemRecord, final_attempt: bool) -> IngestResult:
+    item_id = item.item_id
     services.catalog.count_attempt(item_id)
     try:
         batch = services.catalog.get_batch(item.batch_id)
@@ -138,7 +164,8 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
     except TRANSIENT_ERRORS as exc:
         return _transient(services, item, exc, final_attempt)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
-        return IngestResult("done", item_id, services.catalog.get_item(item_id).status)
+        return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
+                            finished_here=False)
     except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
@@ -325,9 +352,14 @@ class _Ingest:
             # version came first; drop our claim and objects unless they are the
             # committed version itself.
             self._abandon(prefix, package_id, number)
-            return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
+            finished = self.s.catalog.get_item(self.item.item_id).status
+            # Marked unchanged by this commit (an identical version came first), or
+            # finished by a duplicate task (which counted it).
+            return IngestResult("done", self.item.item_id, finished,
+                                finished_here=finished is ItemStatus.UNCHANGED)
         record_commit(self.s.locations, version)  # what tells a rebuild it was committed
-        return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings)
+        return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings,
+                            octets=sum(f.size for f in payload), package_id=package_id)
 
     def _reserve(self, package_id: str, identifier: str) -> int:
         """Claim the next version; a claim held by a stuck item (its process is

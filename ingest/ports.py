@@ -29,6 +29,7 @@ from ingest.models import (
     BatchSummary,
     ItemRecord,
     ItemStatus,
+    ItemTally,
     NewEvent,
     PackageSummary,
     StoredFile,
@@ -178,6 +179,10 @@ class IngestCatalog(Protocol):
         """Accepted items of any batch last updated (created, attempted, sent
         again) before ``idle_before``, the longest idle first, at most ``limit``."""
 
+    def item_tally(self, idle_before: datetime) -> ItemTally:
+        """Items by status, and the accepted ones last updated before ``idle_before``
+        (stuck), counted in the catalog (one aggregate query, whatever the size)."""
+
     def record_requeue(self, item_ids: Sequence[str]) -> int:
         """Note that these items were sent to the workers again (updated_at = now,
         accepted items only); returns how many were accepted."""
@@ -316,6 +321,9 @@ class AuditCatalog(Protocol):
 
     def sealing_event(self, package_id: str, number: int) -> AuditEvent | None:
         """The first successful ingestion event of a version, or None."""
+
+    def newest_anchor(self) -> tuple[int, datetime] | None:
+        """(seq, anchored_at) of the anchor noted most recently, or None."""
 
     def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
         """Note that the head (seq, hash) was written to the object store."""

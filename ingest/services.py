@@ -13,6 +13,7 @@ from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
 from ingest.system_files import DEFAULT_SYSTEM_FILES
+from ingest.work_metrics import NO_METRICS, WorkMetrics
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Services:
     #: glob patterns of system files skipped in batches (STRONGROOM_SKIP_SYSTEM_FILES,
     #: ingest.system_files); empty: every file is payload
     skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
+    #: told of the work done (items finished, checks recorded); nothing by default
+    metrics: WorkMetrics = NO_METRICS
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.errors import (
@@ -21,6 +21,7 @@ from ingest.models import (
     BatchSummary,
     ItemRecord,
     ItemStatus,
+    ItemTally,
     NewEvent,
 )
 from storage.audit_log import append_events
@@ -201,6 +202,17 @@ class BatchesAndItems(CatalogBase):
                 .limit(limit)
             ).scalars()
             return [item_record(row) for row in rows]
+
+    def item_tally(self, idle_before: datetime) -> ItemTally:
+        """Items by status, and the accepted ones last updated before ``idle_before``,
+        in one aggregate over the status index. Raises CatalogUnavailable."""
+        stuck = case((and_(Item.status == ACCEPTED, Item.updated_at < idle_before), 1), else_=0)
+        with self._read() as session:
+            rows = session.execute(
+                select(Item.status, func.count(), func.sum(stuck)).group_by(Item.status)).all()
+        by_status = {status.value: 0 for status in ItemStatus}
+        by_status.update({status: int(count) for status, count, _ in rows})
+        return ItemTally(by_status=by_status, stuck=sum(int(s or 0) for _, _, s in rows))
 
     def record_requeue(self, item_ids: Sequence[str]) -> int:
         """Note that the accepted items among ``item_ids`` were sent to the workers

@@ -104,6 +104,15 @@ class ReplicasAndAnchors(CatalogBase):
                 select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)).scalar_one_or_none()
             return (row.seq, row.hash) if row else None
 
+    def newest_anchor(self) -> tuple[int, datetime] | None:
+        """(seq, anchored_at) of the newest anchor (the highest head anchored), or
+        None; one read of the primary key's end. Raises CatalogUnavailable."""
+        with self._read() as session:
+            row = session.execute(
+                select(AuditAnchor.seq, AuditAnchor.anchored_at)
+                .order_by(AuditAnchor.seq.desc()).limit(1)).first()
+            return (int(row[0]), row[1]) if row else None
+
     def record_anchor(self, seq: int, hash: str, anchored_at: datetime) -> None:
         """Note that the head (seq, hash) was written to the object store. Raises
         CatalogUnavailable."""

@@ -43,6 +43,8 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
                                     s3_region=settings.s3_region, create=create)
                      for url in settings.replicas)
+    from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
+
     return Services(
         catalog=catalog,
         store=store,
@@ -52,6 +54,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         replicas=replicas,
         stuck_after=settings.stuck_after,
         skip_system_files=settings.skip_system_files,
+        metrics=work_metrics(),
     )
 
 

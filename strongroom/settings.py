@@ -58,6 +58,10 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_SESSION_IDLE_MINUTES": "a console session idle this many minutes is signed out (default 30)",
     "STRONGROOM_COOKIE_SECURE": "console cookies marked Secure: auto = when the request came over https (behind a proxy, run uvicorn with --proxy-headers), always, never (default auto)",
     "STRONGROOM_LOG_LEVEL": "least severe log records `serve`, `worker` and `beat` write: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
+    "STRONGROOM_LOG_FORMAT": "how `serve`, `worker` and `beat` write log records: human (one readable line each) or json (one JSON object per line, with batch, item, package, agent and event where known) (default human)",
+    "STRONGROOM_WORKER_METRICS_PORT": "port where `strongroom worker` serves the Prometheus metrics of its work (every pool process); 0 = none (default 0)",
+    "STRONGROOM_WORKER_METRICS_HOST": "address the worker's metrics port listens on (default 127.0.0.1; 0.0.0.0 in a container)",
+    "PROMETHEUS_MULTIPROC_DIR": "folder where processes that share it count their work for Prometheus (multiprocess mode); `serve` then reports them all. Default for `worker`: a fresh temporary folder",
 }
 
 
@@ -101,6 +105,13 @@ class Settings:
     session_idle_minutes: float = 30.0
     #: console cookies Secure: "auto" (when the request came over https), "always", "never"
     cookie_secure: str = "auto"
+    #: how log records are written: ``human`` or ``json`` (one object per line)
+    log_format: str = "human"
+    #: port of the worker's Prometheus metrics; 0: not served
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
+    #: Prometheus multiprocess folder shared by the processes that count work
+    prometheus_multiproc_dir: Path | None = None
     #: the catalog or the store is in the default place (./strongroom-data),
     #: named by no environment variable
     default_place: bool = False
@@ -112,8 +123,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Parse the environment. Raises SettingsError naming the variable at fault."""
-        env = os.environ if env is None else env
+        """Parse ``env``; by default the environment, with what a ``.env`` file in the
+        current folder sets for variables the environment does not (``read_dotenv``).
+        Raises SettingsError naming the variable at fault."""
+        if env is None:
+            read_dotenv()
+            env = os.environ
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
         database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
@@ -165,6 +180,11 @@ class Settings:
             skip_system_files=_skip_system_files(env),
             session_idle_minutes=_above_zero(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0),
             cookie_secure=_cookie_secure(env),
+            log_format=_log_format(env),
+            worker_metrics_port=_port(env, "STRONGROOM_WORKER_METRICS_PORT"),
+            worker_metrics_host=(env.get("STRONGROOM_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
+            prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
+            if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
@@ -203,7 +223,39 @@ def _cookie_secure(env: Mapping[str, str]) -> str:
     return value
 
 
+def read_dotenv(path: Path | None = None) -> bool:
+    """Set, from a ``.env`` file (by default the one in the current folder), each
+    variable the environment does not already hold: a real environment variable
+    always wins over the file. So AWS credentials there reach the S3 client too.
+    Returns whether a file was read. Raises SettingsError for a file that cannot be read."""
+    from dotenv import load_dotenv
+
+    path = path or Path.cwd() / ".env"
+    if not path.is_file():
+        return False
+    try:
+        return load_dotenv(path, override=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"the settings file {path} cannot be read: {exc}") from exc
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("human", "json")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("STRONGROOM_LOG_FORMAT") or "human").strip().lower()
+    if raw not in LOG_FORMATS:
+        raise SettingsError(f"STRONGROOM_LOG_FORMAT must be human or json, "
+                            f"not {env.get('STRONGROOM_LOG_FORMAT')!r}")
+    return raw
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    value = _whole_number(env, name, 0)
+    if value > 65535:
+        raise SettingsError(f"{name} must be a port number, 1 to 65535 (0: none)")
+    return value
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -250,6 +250,30 @@ class SqlCatalogContract:
         assert catalog.get_item(stored).status is ItemStatus.STORED
         assert catalog.finish_item(failed, ItemStatus.REJECTED)
 
+    def test_items_are_counted_by_status_with_the_stuck_ones_in_one_tally(self,
+            catalog: SqlCatalog) -> None:
+        stored, rejected, idle, busy = item_ids(catalog, "a", "b", "c", "d")
+        catalog.finish_item(stored, ItemStatus.STORED, package_id=PACKAGE, version=1)
+        catalog.finish_item(rejected, ItemStatus.REJECTED)
+        raw(catalog, "UPDATE items SET updated_at = :old WHERE item_id IN (:idle, :rejected)",
+            old=datetime(2020, 1, 1), idle=idle, rejected=rejected)
+        tally = catalog.item_tally(idle_before=datetime(2021, 1, 1, tzinfo=UTC))
+        assert tally.by_status == {"accepted": 2, "stored": 1, "unchanged": 0, "rejected": 1,
+                                   "failed": 0}
+        assert tally.stuck == 1  # the idle accepted one; an old rejected one is not stuck
+        assert busy not in {i.item_id for i in catalog.stuck_items(datetime(2021, 1, 1, tzinfo=UTC))}
+
+    def test_an_empty_catalog_tallies_no_items(self, catalog: SqlCatalog) -> None:
+        tally = catalog.item_tally(idle_before=T0)
+        assert (set(tally.by_status.values()), tally.stuck) == ({0}, 0)
+
+    def test_the_newest_anchor_is_the_highest_head_with_when_it_was_anchored(self,
+            catalog: SqlCatalog) -> None:
+        assert catalog.newest_anchor() is None
+        catalog.record_anchor(3, "a" * 64, T0)
+        catalog.record_anchor(7, "b" * 64, T0 + timedelta(minutes=5))
+        assert catalog.newest_anchor() == (7, T0 + timedelta(minutes=5))
+
     # ------------------------------------------------------------------ claiming versions
 
     def test_first_claim_is_version_one_and_a_retry_gets_it_again(self, catalog: SqlCatalog) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from workers.celery_base import ServicesFactory, StrongroomCelery
 from workers.reliability import WorkerSettings, celery_config
@@ -63,6 +64,19 @@ def _open_services_after_fork(**_: Any) -> None:
         except Exception:
             log.exception("could not open the catalog and store in worker process %d; "
                           "the first task will try again", os.getpid())
+
+
+def use_logging(configure: Callable[[str], None]) -> None:
+    """Have Celery leave logging to ``configure`` (called with the level name that
+    ``--loglevel`` gave) instead of setting up its own handlers, in the worker, its
+    pool processes and beat: the entry point's format (human or JSON lines) holds."""
+
+    def _configure(loglevel: int | str | None = None, **_: Any) -> None:
+        if isinstance(loglevel, int):
+            loglevel = logging.getLevelName(loglevel)
+        configure(str(loglevel or "INFO"))
+
+    setup_logging.connect(_configure, weak=False)
 
 
 def run_command(app: StrongroomCelery, argv: list[str]) -> int:

@@ -163,7 +163,14 @@ def openapi_document() -> dict[str, Any]:
 
 def _assemble(state: ApiState | None) -> FastAPI:
     from strongroom import web
-    from strongroom.api import explorer, routes_batches, routes_health, routes_packages, routes_preservation
+    from strongroom.api import (
+        explorer,
+        routes_batches,
+        routes_health,
+        routes_metrics,
+        routes_packages,
+        routes_preservation,
+    )
     from strongroom.api.paths import PackageSegment
 
     @asynccontextmanager
@@ -196,6 +203,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_health.router)  # /healthz, /readyz: no token
     app.include_router(explorer.router)  # /docs, from files served here
     web.install(app)  # the console at /console/, its assets at /static/
+    app.include_router(routes_metrics.router)  # /metrics: Prometheus, admin token
     if state is not None and state.anchorer is not None:
         app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
     return app

@@ -21,13 +21,15 @@ def serve(host: str, port: int) -> None:
 
     from strongroom.api import create_app
     from strongroom.api.server import serve_options
-    from strongroom.cli.logs import configure_logging
+    from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
-    # Access logs name the method and path, never a header: tokens stay out of logs.
+    configure_from(settings)
+    # Access logs name the method and path, never a header: tokens stay out of logs. Every
+    # record, uvicorn's too, goes through the one handler (STRONGROOM_LOG_FORMAT).
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                log_config=None,
                 **serve_options(settings.api_header_timeout, settings.api_upload_timeout))
 
 

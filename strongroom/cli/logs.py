@@ -1,15 +1,14 @@
-"""Logging of the long-running commands (``serve``; ``worker`` and ``beat`` leave it to Celery)."""
+"""Logging of the long-running commands (``serve``, ``worker``, ``beat``), from the settings."""
 
 from __future__ import annotations
 
-import logging
-import sys
-
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from strongroom.log_format import configure_logging
+from strongroom.settings import Settings
 
 
-def configure_logging(level: str) -> None:
-    """Write log records of ``level`` (a name such as ``INFO``) and above to stderr, one
-    line each; the level applies to whatever handlers the process already has too."""
-    logging.basicConfig(level=level, format=FORMAT, stream=sys.stderr)
-    logging.getLogger().setLevel(level)
+def configure_from(settings: Settings, level: str | None = None) -> None:
+    """Log at ``level`` (default STRONGROOM_LOG_LEVEL) in STRONGROOM_LOG_FORMAT to stderr."""
+    configure_logging((level or settings.log_level).upper(), settings.log_format)
+
+
+__all__ = ["configure_from", "configure_logging"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from strongroom.cli.base import (
     json_option,
     main,
 )
+
+if TYPE_CHECKING:
+    from strongroom.settings import Settings
 
 # --------------------------------------------------------------------------- distributed mode
 
@@ -38,10 +41,14 @@ def _queues(value: str) -> str:
 def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, Any]) -> None:
     """Run a Celery command on our app; with --json, one document when it ends."""
     from strongroom.celery_entry import app_for
+    from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
-    from workers.celery_app import run_command
+    from workers.celery_app import run_command, use_logging
 
-    app = app_for(Settings.from_env())
+    settings = Settings.from_env()
+    app = app_for(settings)
+    configure_from(settings)  # from the start: Celery warns before it sets logging up
+    use_logging(lambda level: configure_from(settings, level))
     if not as_json:
         sys.exit(run_command(app, [command, *argv]))
     # Celery writes its banner and shutdown notes to the real stdout, and may
@@ -88,11 +95,40 @@ def worker(queues: str, concurrency: int | None, loglevel: str | None,
     settings = Settings.from_env()
     queues = _queues(queues)
     pool = concurrency or settings.concurrency
+    if settings.worker_metrics_port:
+        _serve_worker_metrics(settings)
     argv = [f"--queues={queues}", f"--concurrency={pool}",
             f"--loglevel={loglevel or settings.log_level}",
             "--pool=prefork", *celery_args]
     _celery("worker", argv, as_json, {"command": "worker", "queues": queues.split(","),
                                       "concurrency": pool})
+
+
+def _serve_worker_metrics(settings: Settings) -> None:
+    """Serve the work of this worker's every pool process (Prometheus multiprocess
+    mode) on STRONGROOM_WORKER_METRICS_HOST:PORT. The folder where the processes
+    count is PROMETHEUS_MULTIPROC_DIR, else a fresh one removed when the worker ends;
+    it is named in the environment before any process counts anything, and the pool
+    processes inherit it."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = settings.prometheus_multiproc_dir
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="strongroom-worker-metrics-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # read by prometheus-client on import
+    from strongroom.metrics import serve_worker_metrics
+
+    try:
+        serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port, folder)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve the worker's metrics on {settings.worker_metrics_host}:"
+            f"{settings.worker_metrics_port}: {exc.strerror or exc}") from exc
 
 
 @main.command(context_settings=passthrough)
