@@ -21,6 +21,7 @@ from ingest.fixity_activity import checks_per_day
 from ingest.fixity_report import fixity_report, report_csv
 from ingest.handover import versions_to_check
 from ingest.repair import repair_package
+from strongroom.api.auth import acting_services
 from strongroom.settings import fixity_policy
 from strongroom.web.chart import chart_of
 from strongroom.web.guard import check_form, person
@@ -99,7 +100,7 @@ def repair(request: Request, session: Annotated[SessionInfo, Depends(person(Perm
            package: Annotated[str, Form(max_length=2000)] = "",
            version: Annotated[str, Form(max_length=20)] = "") -> Response:
     check_form(request, session, csrf)
-    services = request.app.state.strongroom.services
+    services = acting_services(request)  # the events of the repair name the person
     form = {"repair_package": package, "repair_version": version}
     if not package.strip():
         return _page(request, status=400, field="repair-package", form=form,
