@@ -37,8 +37,9 @@ class Chart:
     axis_y: int
     most: int
     bars: tuple[Bar, ...]
-    #: (x, text) of the day labels under the axis: the first, the middle and today
-    labels: tuple[tuple[float, str], ...]
+    #: (x, text, anchor) of the day labels under the axis: the first, the middle and
+    #: today, each anchored so that it stays inside the drawing
+    labels: tuple[tuple[float, str, str], ...]
 
 
 def chart_of(figures: ChecksPerDay) -> Chart:
@@ -59,7 +60,13 @@ def chart_of(figures: ChecksPerDay) -> Chart:
                         ok_y=round(axis_y - ok_height, 2), ok_height=round(ok_height, 2),
                         failed_y=round(axis_y - ok_height - failed_height, 2),
                         failed_height=round(failed_height, 2)))
-    picks = sorted({0, len(days) // 2, len(days) - 1}) if days else []
-    labels = tuple((round(LEFT + n * step + step / 2, 2), days[n].day.isoformat()) for n in picks)
+    labels = []
+    if days:
+        labels.append((float(LEFT), days[0].day.isoformat(), "start"))
+        if len(days) > 2:
+            middle = len(days) // 2
+            labels.append((round(LEFT + middle * step + step / 2, 2), days[middle].day.isoformat(), "middle"))
+        if len(days) > 1:
+            labels.append((float(WIDTH), days[-1].day.isoformat(), "end"))
     return Chart(width=WIDTH, height=HEIGHT, left=LEFT, top=TOP, axis_y=axis_y,
-                 most=figures.most, bars=tuple(bars), labels=labels)
+                 most=figures.most, bars=tuple(bars), labels=tuple(labels))
