@@ -6,6 +6,8 @@ the catalog and, unless told not to, a listing of every store (reconciliation).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice, takewhile
@@ -84,4 +86,38 @@ def fixity_report(services: Services, policy: FixityPolicy, *, since: datetime |
                         reconciliation=tuple(reconciled), remains=remains)
 
 
-__all__ = ["REPORT_LIMIT", "FixityReport", "fixity_report"]
+CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
+
+
+def report_csv(doc: dict[str, Any]) -> str:
+    """The report (``FixityReport.to_dict()``) as CSV, one row per fact: coverage
+    overall and per location, overdue copy, finding of a failed check, finding of
+    reconciliation, leftover. What ``strongroom fixity report --csv`` prints."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    cov = doc["coverage"]
+    writer.writerow({"kind": "coverage", "at": doc["as_of"],
+                     "detail": f"{cov['covered']}/{cov['versions']}"})
+    for loc in cov["locations"]:
+        writer.writerow({"kind": "coverage", "location": loc["location"], "at": doc["as_of"],
+                         "detail": f"{loc['covered']}/{loc['versions']}"})
+    for o in doc["overdue"]:
+        writer.writerow({"kind": "overdue", "package_id": o["package_id"], "version": o["version"],
+                         "location": o["location"], "tier": "deep", "at": o["due"]})
+    for check in doc["failures"]:
+        for f in check["findings"]:
+            writer.writerow({"kind": "failure", "package_id": check["package_id"],
+                             "version": check["version"], "location": check["location"],
+                             "tier": check["tier"], "code": f["code"], "path": f.get("path"),
+                             "at": check["checked_at"], "detail": f["message"]})
+    for r in doc["reconciliation"]:
+        for kind, findings in (("reconciliation", r["findings"]), ("leftover", r["leftovers"])):
+            for f in findings:
+                writer.writerow({"kind": kind, "location": r["location"], "code": f["code"],
+                                 "path": f.get("path"), "at": doc["as_of"],
+                                 "detail": f["message"]})
+    return out.getvalue()
+
+
+__all__ = ["CSV_FIELDS", "REPORT_LIMIT", "FixityReport", "fixity_report", "report_csv"]

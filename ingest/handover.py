@@ -112,6 +112,16 @@ def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[s
         pause = 0.1 if progressed else min(pause * 1.5, max_pause)
 
 
+def versions_to_check(catalog: IngestCatalog, package: str, number: int | None = None) -> tuple[str, list[int]]:
+    """The package (by id or identifier) and the numbers of its versions a deep
+    check asked for covers: ``number`` alone, or every committed version when it
+    is None. Raises PackageNotFound, VersionNotFound, CatalogUnavailable."""
+    package_id = catalog.resolve_package(package)
+    if number is None:
+        return package_id, [v.number for v in catalog.list_versions(package_id)]
+    return package_id, [catalog.get_version(package_id, number).number]
+
+
 def check_versions(dispatcher: Dispatcher, package_id: str, numbers: Sequence[int]) -> None:
     """Have versions of a package deep-checked, then close the dispatcher.
     Raises QueueUnavailable, and what the dispatcher's checks raise."""
@@ -122,4 +132,4 @@ def check_versions(dispatcher: Dispatcher, package_id: str, numbers: Sequence[in
         dispatcher.close()
 
 
-__all__ = ["HandOver", "check_versions", "hand_over", "wait_until_final"]
+__all__ = ["HandOver", "check_versions", "hand_over", "versions_to_check", "wait_until_final"]

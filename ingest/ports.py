@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import BinaryIO, Protocol
 
 from ingest.access import PackagePage, PackageQuery, TokenInfo
@@ -291,6 +291,11 @@ class FixityCatalog(Protocol):
     def fixity_checks(self, since: datetime | None = None,
                       failed_only: bool = False) -> list[RecordedCheck]:
         """Recorded checks, oldest first."""
+
+    def fixity_checks_per_day(self, since: datetime,
+                              until: datetime) -> list[tuple[date, str, str, int]]:
+        """Checks recorded per UTC day in [since, until), by tier and outcome:
+        (day, tier, outcome, checks), days in order; days without a check left out."""
 
     def version_states(self) -> dict[tuple[str, int], str]:
         """Every version row's state (pending or committed) by (package id, number)."""

@@ -16,7 +16,7 @@ the planner's and the report's questions and records checks.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -319,6 +319,27 @@ class FixitySchedule(FixityStateUpkeep):
             query = query.where(FixityCheck.outcome == "failed")
         with self._read() as session:
             return [_recorded(row) for row in session.execute(query).scalars()]
+
+    def fixity_checks_per_day(self, since: datetime,
+                              until: datetime) -> list[tuple[date, str, str, int]]:
+        """How many checks were recorded on each UTC day from ``since`` up to (not
+        including) ``until``, by tier and outcome: (day, tier, outcome, checks),
+        days in order; a day without a check has no row. Counted in the catalog
+        (the index on ``checked_at``), however many checks there are. Raises
+        CatalogUnavailable."""
+        with self._read() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                day: ColumnElement[Any] = func.date(func.timezone("UTC", FixityCheck.checked_at))
+            else:  # SQLite keeps the UTC wall time: its date is the UTC day
+                day = func.date(FixityCheck.checked_at)
+            day = day.label("day")
+            rows = session.connection().execute(
+                select(day, FixityCheck.tier, FixityCheck.outcome, func.count())
+                .where(FixityCheck.checked_at >= since, FixityCheck.checked_at < until)
+                .group_by(day, FixityCheck.tier, FixityCheck.outcome)
+                .order_by(day, FixityCheck.tier, FixityCheck.outcome)).all()
+        return [(row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0])),
+                 str(row[1]), str(row[2]), int(row[3])) for row in rows]
 
     def version_states(self) -> dict[tuple[str, int], str]:
         """Every version row's state (``pending`` claim or ``committed``), by

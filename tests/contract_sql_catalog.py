@@ -449,6 +449,35 @@ class SqlCatalogContract:
             catalog.record_version_fixity("no-such-package", 1, checked, "success", [event()])
         assert len(list(catalog.events())) == 1
 
+    def test_checks_are_counted_per_utc_day_by_tier_and_outcome(self, catalog: SqlCatalog) -> None:
+        from datetime import date
+
+        from ingest.fixity_policy import DEEP, SHALLOW, RecordedCheck
+
+        [item] = item_ids(catalog, "a")
+        catalog.reserve_version(PACKAGE, IDENTIFIER, item)
+        catalog.commit_version(version(1, item))
+        damage = (Finding("FIXITY_MISMATCH", path="data/telegram.pdf"),)
+        late = datetime(2024, 5, 2, 23, 59, 59, 500_000, tzinfo=UTC)
+        east = timezone(timedelta(hours=3))
+        for at, tier, findings in [
+            (datetime(2024, 5, 1, 23, 0, tzinfo=UTC), DEEP, ()),        # before the span
+            (datetime(2024, 5, 2, 0, 0, tzinfo=UTC), DEEP, ()),
+            (late, DEEP, damage),
+            (late, DEEP, ()),
+            # 01:30 at UTC+3 is 22:30 UTC the day before: counted on the UTC day
+            (datetime(2024, 5, 3, 1, 30, tzinfo=east), SHALLOW, ()),
+            (datetime(2024, 5, 4, 12, 0, tzinfo=UTC), SHALLOW, damage),
+            (datetime(2024, 5, 5, 0, 0, tzinfo=UTC), DEEP, ()),         # at the span's end: out
+        ]:
+            catalog.record_check_of_copy(RecordedCheck(PACKAGE, 1, "file:///primary", tier, at, findings))
+        counted = catalog.fixity_checks_per_day(datetime(2024, 5, 2, tzinfo=UTC),
+                                                datetime(2024, 5, 5, tzinfo=UTC))
+        assert counted == [(date(2024, 5, 2), DEEP, "failed", 1), (date(2024, 5, 2), DEEP, "ok", 2),
+                           (date(2024, 5, 2), SHALLOW, "ok", 1), (date(2024, 5, 4), SHALLOW, "failed", 1)]
+        assert catalog.fixity_checks_per_day(datetime(2025, 1, 1, tzinfo=UTC),
+                                             datetime(2025, 2, 1, tzinfo=UTC)) == []
+
     # ------------------------------------------------------------------ the audit log
 
     def test_events_chain_from_genesis_and_verify(self, catalog: SqlCatalog) -> None:

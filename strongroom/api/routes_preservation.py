@@ -30,13 +30,11 @@ async def start_fixity_check(
 ) -> dict[str, Any]:
     """Re-read and re-hash every stored byte of the version(s); each check becomes a
     fixity-check event. Runs on the workers' fixity queue, or in the background here."""
+    from ingest.handover import versions_to_check
+
     state = request.app.state.strongroom
-    catalog = state.services.catalog
-    found = await run_in_threadpool(catalog.resolve_package, package_id)
-    if version is None:
-        numbers = [v.number for v in await run_in_threadpool(catalog.list_versions, found)]
-    else:
-        numbers = [(await run_in_threadpool(catalog.get_version, found, version)).number]
+    found, numbers = await run_in_threadpool(versions_to_check, state.services.catalog,
+                                             package_id, version)
     how = await run_in_threadpool(state.verify, found, numbers,
                                   getattr(request.state, "actor", None))
     return {"package_id": found, "versions": numbers, "dispatch": how}

@@ -34,14 +34,11 @@ def audit() -> None:
 @command_errors
 def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> None:
     """Print audit events in chain order, each with who caused it."""
-    from ingest.audit import caused_by
+    from ingest.audit_query import EventQuery, matching_events
     from strongroom.reports import describe_actor, event_report
 
     services = _services(read_only=True)
-    package_id = services.catalog.resolve_package(package) if package else None
-    events = services.catalog.events(package_id)
-    if agent_name is not None:
-        events = (e for e in events if caused_by(e, agent_name))
+    events = matching_events(services.catalog, EventQuery(package=package, agent=agent_name))
     document = {"events": [event_report(e) for e in events]}
 
     def human(doc: dict[str, Any]) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ingest.fixity_report import REPORT_LIMIT
+from ingest.fixity_report import REPORT_LIMIT, report_csv
 from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
@@ -113,38 +111,6 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
 # --------------------------------------------------------------------------- report
 
 
-CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")
-
-
-def _csv(doc: dict[str, Any]) -> str:
-    """One row per fact: coverage per location (and overall), overdue copy, finding."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    cov = doc["coverage"]
-    writer.writerow({"kind": "coverage", "at": doc["as_of"],
-                     "detail": f"{cov['covered']}/{cov['versions']}"})
-    for loc in cov["locations"]:
-        writer.writerow({"kind": "coverage", "location": loc["location"], "at": doc["as_of"],
-                         "detail": f"{loc['covered']}/{loc['versions']}"})
-    for o in doc["overdue"]:
-        writer.writerow({"kind": "overdue", "package_id": o["package_id"], "version": o["version"],
-                         "location": o["location"], "tier": "deep", "at": o["due"]})
-    for check in doc["failures"]:
-        for f in check["findings"]:
-            writer.writerow({"kind": "failure", "package_id": check["package_id"],
-                             "version": check["version"], "location": check["location"],
-                             "tier": check["tier"], "code": f["code"], "path": f.get("path"),
-                             "at": check["checked_at"], "detail": f["message"]})
-    for r in doc["reconciliation"]:
-        for kind, findings in (("reconciliation", r["findings"]), ("leftover", r["leftovers"])):
-            for f in findings:
-                writer.writerow({"kind": kind, "location": r["location"], "code": f["code"],
-                                 "path": f.get("path"), "at": doc["as_of"],
-                                 "detail": f["message"]})
-    return out.getvalue()
-
-
 @fixity.command("report")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV: one row per fact.")
@@ -192,7 +158,7 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
         _human_remains(d)
 
     if as_csv:
-        click.echo(_csv(doc), nl=False)
+        click.echo(report_csv(doc), nl=False)
     else:
         _emit(as_json, doc, human)
     sys.exit(EXIT_PROBLEMS if doc["status"] == "failed" else EXIT_OK)

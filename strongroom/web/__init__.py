@@ -25,6 +25,9 @@ STATIC = Path(__file__).parent / "static"
 PAGE_MODULES = (
     "sign_in",
     "home",
+    "preservation",
+    "audit",
+    "admin",
 )
 
 #: What every response carries: no script but our own files, no framing, no

@@ -1,0 +1,113 @@
+"""Admin: people's accounts and machines' API tokens: list, create, disable or revoke.
+
+The same use cases as ``strongroom user create|list|disable`` (``ingest.accounts``)
+and ``strongroom token create|list|revoke`` (the catalog's tokens). A token's
+secret is shown once, on the page that answers its creation; only its hash is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ingest.access import ROLES, Permission
+from ingest.accounts import SessionInfo, create_account, disable_account
+from ingest.errors import InputError, NotFound
+from strongroom.web.guard import check_form, person
+from strongroom.web.render import render
+
+router = APIRouter()
+
+ADMIN = Depends(person(Permission.ADMINISTER))
+
+#: what the page says after a change (``?done=``), never anything the request made up
+DONE = {
+    "account-created": "The account was created. Tell its person the password by a safe way.",
+    "account-disabled": "The account was disabled; its sessions have ended.",
+    "token-revoked": "The token was revoked: it stops working at once.",
+}
+
+
+def _page(request: Request, *, status: int = 200, error: str | None = None, field: str | None = None,
+          form: dict[str, str] | None = None, new_token: dict[str, Any] | None = None) -> Response:
+    catalog = request.app.state.strongroom.services.catalog
+    return render(request, "admin.html", status=status, title="Admin",
+                  accounts=catalog.list_accounts(), tokens=catalog.list_tokens(), roles=ROLES,
+                  done=DONE.get(request.query_params.get("done", "")), error=error, field=field,
+                  form=form or {}, new_token=new_token)
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+@router.get("/console/admin")
+def admin(request: Request, session: Annotated[SessionInfo, ADMIN]) -> Response:
+    return _page(request)
+
+
+@router.post("/console/admin/accounts")
+def account_create(request: Request, session: Annotated[SessionInfo, ADMIN],
+                   csrf: Annotated[str, Form(max_length=200)] = "",
+                   name: Annotated[str, Form(max_length=200)] = "",
+                   role: Annotated[str, Form(max_length=40)] = "",
+                   password: Annotated[str, Form(max_length=2000)] = "",
+                   repeat: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    check_form(request, session, csrf)
+    form = {"account_name": name, "account_role": role}
+    if password != repeat:
+        return _page(request, status=400, field="account-password", form=form,
+                     error="The password and its repetition differ.")
+    services = request.app.state.strongroom.services
+    try:
+        create_account(services.catalog, name, role, password, services.clock.now())
+    except InputError as exc:
+        field = ("account-password" if "password" in str(exc) else
+                 "account-role" if "role" in str(exc) else "account-name")
+        return _page(request, status=400, field=field, form=form, error=_sentence(exc))
+    return RedirectResponse("/console/admin?done=account-created", status_code=303)
+
+
+@router.post("/console/admin/accounts/disable")
+def account_disable(request: Request, session: Annotated[SessionInfo, ADMIN],
+                    csrf: Annotated[str, Form(max_length=200)] = "",
+                    name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_form(request, session, csrf)
+    services = request.app.state.strongroom.services
+    try:
+        disable_account(services.catalog, name, services.clock.now())
+    except (InputError, NotFound) as exc:
+        return _page(request, status=404 if isinstance(exc, NotFound) else 400, error=_sentence(exc))
+    return RedirectResponse("/console/admin?done=account-disabled", status_code=303)
+
+
+@router.post("/console/admin/tokens")
+def token_create(request: Request, session: Annotated[SessionInfo, ADMIN],
+                 csrf: Annotated[str, Form(max_length=200)] = "",
+                 name: Annotated[str, Form(max_length=200)] = "",
+                 role: Annotated[str, Form(max_length=40)] = "") -> Response:
+    check_form(request, session, csrf)
+    catalog = request.app.state.strongroom.services.catalog
+    form = {"token_name": name, "token_role": role}
+    try:
+        info, secret = catalog.create_token(name, role)
+    except InputError as exc:
+        field = "token-role" if "role" in str(exc) else "token-name"
+        return _page(request, status=400, field=field, form=form, error=_sentence(exc))
+    # The secret is shown on this answer alone; reloading the list never shows it again.
+    return _page(request, status=201, new_token={"secret": secret, **info.to_dict()})
+
+
+@router.post("/console/admin/tokens/revoke")
+def token_revoke(request: Request, session: Annotated[SessionInfo, ADMIN],
+                 csrf: Annotated[str, Form(max_length=200)] = "",
+                 token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_form(request, session, csrf)
+    try:
+        request.app.state.strongroom.services.catalog.revoke_token(token)
+    except (InputError, NotFound) as exc:
+        return _page(request, status=404 if isinstance(exc, NotFound) else 400, error=_sentence(exc))
+    return RedirectResponse("/console/admin?done=token-revoked", status_code=303)
