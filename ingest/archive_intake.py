@@ -90,7 +90,7 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
             NotImplementedError) as exc:
         _empty(root)
         raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": _reason(exc)})]) from exc
-    return _batch_root(root)
+    return batch_root(root)
 
 
 # --------------------------------------------------------------------------- zip
@@ -289,7 +289,11 @@ def _inside(root: Path, path: Path) -> None:
         raise _refused([_unsafe(str(path.relative_to(root)), "it resolves outside the batch")])
 
 
-def _batch_root(root: Path) -> Path:
+def batch_root(root: Path) -> Path:
+    """The batch folder among what was unpacked or uploaded into ``root``: ``root``
+    itself, or its single top-level folder when everything sits in one (a zipped
+    folder, a folder picked in a browser) and that folder is not itself an item
+    (it has no ``metadata.json``). Raises OSError if ``root`` cannot be listed."""
     entries = list(root.iterdir())
     if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / "metadata.json").exists():
         return entries[0]

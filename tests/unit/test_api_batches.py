@@ -285,3 +285,15 @@ def test_callback_redirects_are_not_followed(tmp_path: Path) -> None:
         server.shutdown()
     assert delivered is False
     assert hits == ["/hook", "/hook"]  # tried again, never sent to /inside
+
+
+def test_a_folder_picked_in_a_browser_is_the_batch_with_its_form_fields(api: Api) -> None:
+    """A browser sends a picked folder's files named ``folder/item/…``: that one
+    folder is the batch, as a zipped folder is."""
+    files = [("file", ("my-batch/" + name, data, "application/octet-stream"))
+             for name, data in _example_files().items() if name != "batch.json"]
+    reply = api.client.post("/batches", files=files, headers=api.auth("submitter"))
+    assert reply.status_code == 202, reply.text
+    api.app.state.strongroom.wait(timeout=60)
+    done = api.client.get(reply.headers["location"], headers=api.auth("submitter")).json()
+    assert _summary(done) == EXPECTED
