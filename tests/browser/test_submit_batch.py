@@ -260,8 +260,8 @@ def test_a_submitter_cannot_read_another_submitters_batch(console: Console, tmp_
 def test_markup_in_a_collection_and_a_file_name_is_shown_as_text(console: Console, browser,
                                                                  tmp_path: Path) -> None:
     folder = tmp_path / "markup"
-    item(folder, "<img src=x onerror=alert(2)> item", {"identifier": "letter-0500", "title": "<script>alert(1)</script>",
-                                      "date": "1952-13"})
+    item(folder, "<img src=x onerror=alert(2)> item",
+         {"identifier": "letter-0500", "title": "<script>alert(1)</script>", "date": "1952-13"})
     client = console.client("submitter")
     batch_id = send_folder(client, console, folder, collection="<script>alert(1)</script>")
     env = {k: v for k, v in console.env.items() if k != "STRONGROOM_BROKER_URL"}
@@ -301,7 +301,7 @@ def test_the_batch_page_is_usable_at_phone_width(console: Console, phone, tmp_pa
                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     sign_in(phone, console, "submitter", next_path=f"/console/batches/{batch_id}")
     assert phone.execute_script("return window.innerWidth") == 390
-    for path in (f"/console/batches/{batch_id}", "/console/submit", "/console/"):
+    for path in (f"/console/batches/{batch_id}", "/console/", "/console/submit"):
         phone.get(console.url + path)
         # nothing but a table's own box scrolls sideways
         assert phone.execute_script("return document.documentElement.scrollWidth") <= 390, path
