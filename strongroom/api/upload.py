@@ -68,6 +68,10 @@ async def receive_file(request: Request, dest: Path, max_bytes: int, idle_timeou
     return size
 
 
+class NoFileSent(ArchiveRefused):
+    """The form carried no file at all (a form sent with nothing chosen)."""
+
+
 #: The longest text field of a form kept (a batch description is a few paragraphs).
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -251,9 +255,11 @@ async def receive_multipart(request: Request, root: Path, *, boundary: bytes, ma
                                                 params={"detail": str(exc)}),)) from exc
     finally:
         parts.close()
+    if parts.before_files is not None:  # no file came: the check is still owed
+        parts.before_files(parts.form.fields)
     if parts.findings:
         raise ArchiveRefused("; ".join(f.message for f in parts.findings), tuple(parts.findings))
     if parts.files == 0 and parts.form.archive_kind is None:
-        raise ArchiveRefused("no file part", (Finding(
+        raise NoFileSent("no file part", (Finding(
             "ARCHIVE_UNREADABLE", params={"detail": "the form has no `file` part"}),))
     return parts.form

@@ -307,3 +307,34 @@ def test_the_batch_page_is_usable_at_phone_width(console: Console, phone, tmp_pa
         assert phone.execute_script("return document.documentElement.scrollWidth") <= 390, path
     labels = {el.get_attribute("for") for el in phone.find_elements(By.CSS_SELECTOR, "label")}
     assert {"folder", "archive", "collection", "description"} <= labels
+
+
+def test_sending_the_form_with_nothing_chosen_says_what_to_choose(console: Console, browser) -> None:
+    sign_in(browser, console, "submitter", next_path="/console/submit")
+    browser.find_element(By.CSS_SELECTOR, "form[data-upload] button[type=submit]").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#submit-errors [role=alert]"),
+             what="the error summary")
+    summary = browser.find_element(By.CSS_SELECTOR, "#submit-errors [role=alert]")
+    assert "Choose a batch folder, or a zip or tar of one" in summary.text
+    assert browser.switch_to.active_element == summary  # focus moves to what went wrong
+    assert browser.current_url == console.url + "/console/submit"
+
+
+def test_without_script_the_picked_folder_is_posted_and_the_batch_page_opens(
+        console: Console, browser, tmp_path: Path) -> None:
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    folder = tmp_path / "plain"
+    item(folder, "letter-0800", record("letter-0800"))
+    item(folder, "letter-0801", record("letter-0801"))
+    sign_in(browser, console, "submitter")
+    batch_id = upload_folder(browser, console, folder, collection="Sent without script")
+    # the console's own scripts did not run: the form was posted by the browser itself
+    assert browser.execute_script("return typeof window.Strongroom") == "undefined"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Batch Sent without script"
+    names = {row.find_element(By.TAG_NAME, "th").text
+             for row in browser.find_elements(By.CSS_SELECTOR, "table.items tbody tr")}
+    assert names == {"letter-0800", "letter-0801"}  # the picked folder is the batch, paths kept
+    requeue(console, batch_id)
+    browser.find_element(By.LINK_TEXT, "Refresh").click()
+    wait_for(lambda: state_line(browser).startswith("Finished"), what="the finished batch after Refresh")
+    assert "2 stored" in state_line(browser)

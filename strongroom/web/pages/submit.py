@@ -21,8 +21,9 @@ from ingest.accounts import SessionInfo
 from ingest.batch import check_batch_fields
 from ingest.errors import ArchiveRefused
 from strongroom.api.auth import acting_services
-from strongroom.api.intake import receive_upload, register_upload
+from strongroom.api.intake import MULTIPART, receive_upload, register_upload
 from strongroom.api.problems import ApiProblem
+from strongroom.api.upload import NoFileSent
 from strongroom.web.guard import FormRefused, check_form, person
 from strongroom.web.render import render
 from strongroom.web.session import same_origin
@@ -36,7 +37,9 @@ BATCH_FIELDS = {"collection": "Collection", "description": "Description"}
 def _page(request: Request, *, status: int = 200, fields: Mapping[str, str] | None = None,
           errors: list[dict[str, str]] | None = None,
           refused: list[dict[str, object]] | None = None) -> Response:
+    settings = request.app.state.strongroom.settings
     return render(request, "submit.html", status=status, title="Submit a batch",
+                  max_bytes=settings.api_max_upload_bytes, max_files=settings.api_max_files,
                   fields={name: (fields or {}).get(name, "") for name in BATCH_FIELDS},
                   errors=errors or [], refused=refused or [], labels=BATCH_FIELDS)
 
@@ -53,11 +56,15 @@ async def submit_upload(request: Request,
     def checked(form: Mapping[str, str]) -> None:
         check_form(request, session, form.get("csrf"))
 
-    if not same_origin(request):
-        raise FormRefused()  # before a byte of the body is read
+    if not same_origin(request) or not request.headers.get("content-type", "").lower().startswith(
+            MULTIPART):
+        raise FormRefused()  # before a byte of the body is read: the form is always multipart
     try:
         upload = await receive_upload(request, fields=("csrf", *BATCH_FIELDS), archive_part=True,
                                       before_files=checked)
+    except NoFileSent:
+        return _page(request, status=422, errors=[{
+            "field": "folder", "text": "Choose a batch folder, or a zip or tar of one, to send."}])
     except ArchiveRefused as exc:
         return _page(request, status=422, errors=[{
             "field": "folder", "text": "The upload was refused: nothing of it was kept. "
@@ -66,11 +73,6 @@ async def submit_upload(request: Request,
     except ApiProblem as exc:
         text = exc.title + (f": {exc.detail}" if exc.detail else "") + "."
         return _page(request, status=exc.status, errors=[{"field": "folder", "text": text}])
-    try:
-        checked(upload.fields)  # a form without any file never reached the check
-    except BaseException:
-        await run_in_threadpool(upload.discard)
-        raise
     fields = {name: upload.fields.get(name, "").strip() for name in BATCH_FIELDS}
     problems = check_batch_fields(fields)
     if problems:
