@@ -26,3 +26,10 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised() ->
     assert safe_cell("en_US") == "en_US"
     assert safe_cell(None) == ""
     assert safe_cell(["=x"]) == '["=x"]'
+
+
+def test_a_pattern_expected_is_folded_away_and_words_are_shown() -> None:
+    pattern = finding_view({"code": "METADATA_INVALID", "expected": "string matching ^[a-z]{2}$"})
+    assert pattern["expected"] is None and pattern["rule"] == "string matching ^[a-z]{2}$"
+    words = finding_view({"code": "METADATA_INVALID", "expected": "an ISO 8601 date (YYYY-MM-DD)"})
+    assert words["expected"] == "an ISO 8601 date (YYYY-MM-DD)" and words["rule"] is None

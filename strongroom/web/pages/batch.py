@@ -59,9 +59,18 @@ def value_words(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _is_rule(expected: str) -> bool:
+    """An expectation written for a program (a regular expression, a long
+    schema excerpt) rather than for a person: shown folded away."""
+    return len(expected) > 120 or expected.startswith(("^", "string matching ^"))
+
+
 def finding_view(finding: dict[str, Any]) -> dict[str, Any]:
     """A finding document as the page shows it: the sentence, the field or file,
-    what was expected and found, and the hint when there is one."""
+    what was expected and found, and the hint when there is one. An expectation
+    that only a program reads (a pattern) is kept apart as the exact rule."""
+    expected = value_words(finding.get("expected"))
+    rule = expected is not None and _is_rule(expected)
     return {
         "code": finding.get("code"),
         "message": finding.get("message") or finding.get("code"),
@@ -69,7 +78,8 @@ def finding_view(finding: dict[str, Any]) -> dict[str, Any]:
         "warning": finding.get("severity") == "warning",
         "field": field_words(finding.get("pointer")),
         "file": finding.get("path"),
-        "expected": value_words(finding.get("expected")),
+        "expected": None if rule else expected,
+        "rule": expected if rule else None,
         "found": value_words(finding.get("found")),
     }
 
