@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 
-from ingest.batch_readers import may_read_batch
-from ingest.errors import BatchNotFound
+from ingest.batch_progress import readable_batch
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.callbacks import has_userinfo
 from strongroom.api.intake import check_media_type, receive_upload, register_upload
@@ -68,8 +67,7 @@ def batch_status(request: Request,
     Readable by the token that submitted the batch, auditors and admins; to any
     other token a batch answers 404, as one that does not exist."""
     catalog = request.app.state.strongroom.services.catalog
-    if not may_read_batch(request.state.actor, catalog.get_batch(batch_id)):
-        raise BatchNotFound(f"no batch {batch_id}")
+    readable_batch(catalog, request.state.actor, batch_id)  # BatchNotFound, as one that does not exist
     return client_view(batch_report(catalog, batch_id), request.app.state.strongroom.settings.staging)
 
 

@@ -151,7 +151,8 @@ class _Parts:
             if part in self.wanted:
                 self.field_name, self.field_value = part, bytearray()
             return  # other fields are ignored
-        if not options[b"filename"] or part not in ("file", "archive"):
+        if not options[b"filename"] or part not in ("file", "archive") or (
+                part == "archive" and self.archive_to is None):
             return  # a file input left empty, or a part this form does not take
         if self.before_files is not None:
             check, self.before_files = self.before_files, None
@@ -196,8 +197,9 @@ class _Parts:
                                          params={"detail": exc.strerror or str(exc)}))
 
     def _archive(self, filename: str, content_type: str) -> None:
+        assert self.archive_to is not None  # headers_done takes no archive part without it
         kind = archive_kind_of(filename, content_type)
-        if self.archive_to is None or self.files or self.form.archive_kind is not None:
+        if self.files or self.form.archive_kind is not None:
             self._refuse_mixed()
         elif kind is None:
             self.findings.append(Finding("ARCHIVE_UNREADABLE", path=display_path(filename), params={
