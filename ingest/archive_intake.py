@@ -95,7 +95,7 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
             NotImplementedError) as exc:
         _empty(root)
         raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": _reason(exc)})]) from exc
-    return _batch_root(root, skip)
+    return batch_root(root, skip)
 
 
 # --------------------------------------------------------------------------- zip
@@ -294,7 +294,12 @@ def _inside(root: Path, path: Path) -> None:
         raise _refused([_unsafe(str(path.relative_to(root)), "it resolves outside the batch")])
 
 
-def _batch_root(root: Path, skip: Sequence[str]) -> Path:
+def batch_root(root: Path, skip: Sequence[str] = DEFAULT_SYSTEM_FILES) -> Path:
+    """The batch folder among what was unpacked or uploaded into ``root``: ``root``
+    itself, or its single top-level folder when everything sits in one (a zipped
+    folder, a folder picked in a browser) and that folder is not itself an item
+    (it has no ``metadata.json``); system files (``skip``) beside that folder are
+    moved into it, to be reported as skipped. Raises OSError if ``root`` cannot be listed."""
     entries = list(root.iterdir())
     system = [e for e in entries
               if system_file_rule(e.name, is_folder=e.is_dir(), patterns=skip) is not None]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,15 @@ class ItemScan:
     findings: tuple[Finding, ...] = ()
 
 
-def read_batch(batch_dir: str | os.PathLike[str], *, skip: Sequence[str] = ()) -> BatchLayout:
+def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | None = None, *,
+               skip: Sequence[str] = ()) -> BatchLayout:
     """List the items of a batch folder and read its ``batch.json``.
+
+    ``given`` holds batch fields typed beside the folder (a form's collection
+    and description): they are checked by the same schema as batch.json and
+    take the place of the file's fields of the same name; an empty value is
+    no field. A given field the schema refuses is ``BATCH_METADATA_INVALID``
+    with its JSON pointer, and no given field is kept.
 
     Problems with the contents become findings and never stop the good items:
     ``BATCH_METADATA_INVALID`` (batch.json unusable; the batch goes on with no
@@ -127,6 +134,10 @@ def read_batch(batch_dir: str | os.PathLike[str], *, skip: Sequence[str] = ()) -
             findings.append(Finding("BATCH_STRAY_FILE", path=display_path(name)))
         else:
             findings.append(Finding("FILE_TYPE_REFUSED", path=display_path(name), found=kind))
+    if given:
+        typed, problems = _given_fields(given)
+        fields = {**fields, **typed}
+        findings += problems
     if not items:
         findings.append(Finding("BATCH_EMPTY"))
     return BatchLayout(root=root, fields=fields, items=tuple(items), findings=tuple(findings))
@@ -333,6 +344,24 @@ def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], l
     return fields, []
 
 
+def check_batch_fields(given: Mapping[str, str]) -> list[Finding]:
+    """Every way the batch fields typed beside a folder (empty ones left out) break
+    the batch schema, each METADATA_INVALID at the field's JSON pointer
+    (``/collection``), so a form can say it beside the field before anything is
+    registered. Raises nothing."""
+    typed = {name: value for name, value in given.items() if value}
+    return SchemaSet.default().validate(typed, BATCH_SCHEMA) if typed else []
+
+
+def _given_fields(given: Mapping[str, str]) -> tuple[dict[str, Any], list[Finding]]:
+    """The non-empty given fields, or none and why (each BATCH_METADATA_INVALID)."""
+    typed = {name: value for name, value in given.items() if value}
+    problems = check_batch_fields(typed)
+    if problems:
+        return {}, [replace(_batch_problem(p), path=None) for p in problems]
+    return typed, []
+
+
 def _seen(entry: os.DirEntry[str]) -> FileIdentity | None:
     """What the listing saw of a file, or None when that cannot be said."""
     try:
@@ -373,6 +402,7 @@ __all__ = [
     "BatchLayout",
     "ItemScan",
     "PayloadEntry",
+    "check_batch_fields",
     "read_batch",
     "scan_item",
 ]

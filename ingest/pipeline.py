@@ -29,7 +29,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,15 +90,20 @@ class IngestResult:
 # --------------------------------------------------------------------------- submit
 
 
-def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
+def submit_batch(batch_dir: str | Path, services: Services,
+                 fields: Mapping[str, str] | None = None) -> SubmittedBatch:
     """Register a batch folder and its items (status accepted) in the catalog.
+
+    ``fields`` are batch fields given beside the folder (a form's collection and
+    description): they count as batch.json's (``read_batch``). The batch's
+    fields, from either, are kept in its accession event.
 
     Batch-level problems (stray files, a bad batch.json, an unknown schema) are
     findings on the batch; they never stop the good items. System files at the
     batch root are skipped with a warning (``Services.skip_system_files``). Raises BatchUnreadable
     when the folder itself cannot be read, CatalogUnavailable.
     """
-    layout = read_batch(batch_dir, skip=services.skip_system_files)
+    layout = read_batch(batch_dir, fields, skip=services.skip_system_files)
     findings = list(layout.findings)
     schema = layout.fields.get("schema") or DEFAULT_SCHEMA
     if schema not in services.schemas.record_names():
@@ -121,7 +126,8 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
         occurred_at=now,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
-                "findings": [f.to_dict() for f in findings]},
+                "findings": [f.to_dict() for f in findings],
+                **({"fields": dict(layout.fields)} if layout.fields else {})},
     )
     items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
     return SubmittedBatch(batch=batch, items=items)

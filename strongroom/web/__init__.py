@@ -28,6 +28,8 @@ PAGE_MODULES = (
     "preservation",
     "audit",
     "admin",
+    "submit",
+    "batch",
 )
 
 #: What every response carries: no script but our own files, no framing, no

@@ -285,3 +285,55 @@ def test_callback_redirects_are_not_followed(tmp_path: Path) -> None:
         server.shutdown()
     assert delivered is False
     assert hits == ["/hook", "/hook"]  # tried again, never sent to /inside
+
+
+def test_a_folder_picked_in_a_browser_is_the_batch_with_its_form_fields(api: Api) -> None:
+    """A browser sends a picked folder's files named ``folder/item/…``: that one
+    folder is the batch, as a zipped folder is."""
+    files = [("file", ("my-batch/" + name, data, "application/octet-stream"))
+             for name, data in _example_files().items() if name != "batch.json"]
+    reply = api.client.post("/batches", files=files, headers=api.auth("submitter"))
+    assert reply.status_code == 202, reply.text
+    api.app.state.strongroom.wait(timeout=60)
+    done = api.client.get(reply.headers["location"], headers=api.auth("submitter")).json()
+    assert _summary(done) == EXPECTED
+
+
+
+def _form_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A bare app that receives a form as the console's submit page does."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from ingest.errors import ArchiveRefused
+    from strongroom.api.upload import receive_multipart
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        boundary = request.headers["content-type"].split("boundary=")[1].encode()
+        try:
+            form = await receive_multipart(request, tmp_path / "batch", boundary=boundary, max_bytes=10**6,
+                                           max_files=10, idle_timeout=10, fields=("collection",),
+                                           archive_to=tmp_path / "upload")
+        except ArchiveRefused as exc:
+            return PlainTextResponse(" / ".join(f.message for f in exc.findings), status_code=422)
+        return PlainTextResponse(f"{form.archive_kind} {form.fields['collection']}")
+
+    return TestClient(Starlette(routes=[Route("/", endpoint, methods=["POST"])]))
+
+
+def test_a_form_takes_one_archive_part_and_its_fields_and_skips_an_empty_file_input(tmp_path: Path) -> None:
+    reply = _form_app(tmp_path).post("/", data={"collection": "Letters"}, files=[
+        ("file", ("", b"", "application/octet-stream")),
+        ("archive", ("b.zip", zip_of(EXAMPLES), "application/zip"))])
+    assert reply.status_code == 200 and reply.text == "zip Letters"
+    assert (tmp_path / "upload").read_bytes()[:2] == b"PK"
+
+
+def test_a_form_with_an_archive_and_a_folders_files_is_refused(tmp_path: Path) -> None:
+    both = _form_app(tmp_path).post("/", data={"collection": "Letters"}, files=[
+        ("archive", ("b.zip", zip_of(EXAMPLES), "application/zip")),
+        ("file", ("b/item/metadata.json", b"{}", "application/json"))])
+    assert both.status_code == 422 and "not both" in both.text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.batch import PayloadEntry, read_batch, scan_item
+from ingest.batch import PayloadEntry, check_batch_fields, read_batch, scan_item
 from ingest.errors import BatchUnreadable
 from ingest.findings import Finding
 from ingest.system_files import DEFAULT_SYSTEM_FILES
@@ -733,3 +733,25 @@ def test_batch_folder_that_cannot_be_listed_is_unreadable(
     monkeypatch.setattr(os, "scandir", _refuse(os.scandir, "/batch"))
     with pytest.raises(BatchUnreadable, match="cannot be listed"):
         read_batch(batch)
+
+
+def test_fields_given_beside_the_folder_take_the_place_of_batch_json(tmp_path: Path) -> None:
+    batch = good_batch(tmp_path, batch_json=b'{"collection": "from the file", "submitter": "Reading Room"}')
+    layout = read_batch(batch, {"collection": "typed in the form", "description": "Two letters.\nScanned."})
+    assert layout.fields == {"collection": "typed in the form", "submitter": "Reading Room",
+                             "description": "Two letters.\nScanned."}
+    assert layout.findings == ()
+
+
+def test_empty_given_fields_leave_batch_json_as_it_is(tmp_path: Path) -> None:
+    layout = read_batch(good_batch(tmp_path, batch_json=b'{"collection": "telegrams"}'),
+                        {"collection": "", "description": ""})
+    assert layout.fields == {"collection": "telegrams"}
+
+
+def test_a_given_field_the_batch_schema_refuses_is_said_with_its_pointer(tmp_path: Path) -> None:
+    given = {"collection": "two\nlines"}
+    assert [f.pointer for f in check_batch_fields(given)] == ["/collection"]
+    layout = read_batch(good_batch(tmp_path), given)
+    assert [(f.code, f.pointer) for f in layout.findings] == [("BATCH_METADATA_INVALID", "/collection")]
+    assert layout.fields == {}

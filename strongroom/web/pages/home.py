@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from ingest.access import Permission, may
 from ingest.accounts import SessionInfo
-from ingest.batch_readers import may_read_batch
-from ingest.batches_list import list_batches
+from ingest.batch_progress import recent_batches_for
+from ingest.batch_readers import READ_EVERY_BATCH
+from ingest.batches_list import batch_entry
 from ingest.fixity_report import fixity_report
 from strongroom.settings import fixity_policy
 from strongroom.web.guard import person
@@ -22,6 +23,10 @@ router = APIRouter()
 RECENT = 10
 
 
+def may_read_every_batch(role: str) -> bool:
+    return role in READ_EVERY_BATCH
+
+
 @router.get("/console/")
 def home(request: Request, session: Annotated[SessionInfo, Depends(person())]) -> Response:
     state = request.app.state.strongroom
@@ -29,16 +34,11 @@ def home(request: Request, session: Annotated[SessionInfo, Depends(person())]) -
     role = session.account.role
     batches: list[dict[str, Any]] = []
     if may(role, Permission.READ_BATCHES):
-        actor = session.account.actor()
         # a submitter sees the batches they submitted; auditors and admins every batch
-        listing = list_batches(services.catalog, limit=RECENT if role != "submitter" else 200)["batches"]
-        for entry in listing:
-            batch = services.catalog.get_batch(entry["batch_id"]) if role == "submitter" else None
-            if batch is None or may_read_batch(actor, batch):
-                batches.append(entry)
-            if len(batches) >= RECENT:
-                break
+        batches = [batch_entry(summary) for summary in
+                   recent_batches_for(services.catalog, session.account.actor(), RECENT)]
     report = None
     if may(role, Permission.PRESERVE):
         report = fixity_report(services, fixity_policy(state.settings), reconcile_stores=False, limit=10)
-    return render(request, "home.html", title="Home", batches=batches, report=report)
+    return render(request, "home.html", title="Home", batches=batches, report=report,
+                  every_batch=may_read_every_batch(role))

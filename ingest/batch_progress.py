@@ -1,0 +1,105 @@
+"""How far a batch has got, for the person following it: its counts, one page of
+its items, and every finding of its items.
+
+The same rule of who reads a batch as the API's (``batch_readers``): a batch the
+reader may not read is answered exactly as one that does not exist. Everything
+comes from two catalog reads (the batch and its items), whatever the number of
+items: a page never asks the catalog once per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.batch_readers import READ_EVERY_BATCH, may_read_batch
+from ingest.errors import BatchNotFound
+from ingest.models import Actor, BatchRecord, BatchSummary, ItemRecord, ItemStatus
+from ingest.ports import IngestCatalog
+
+#: Items shown on one page of a batch.
+PAGE_SIZE = 200
+
+#: How many recent batches are looked through for a person's own (a submitter's).
+SCAN_FOR_OWN = 500
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A batch, how many of its items have each status, and one page of them."""
+
+    batch: BatchRecord
+    #: every item status value → count (zero included)
+    counts: dict[str, int]
+    #: the items of ``page``, in name order
+    items: tuple[ItemRecord, ...]
+    page: int
+    pages: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def in_progress(self) -> int:
+        return self.counts[ItemStatus.ACCEPTED.value]
+
+    @property
+    def done(self) -> bool:
+        """Every item has a final status."""
+        return self.in_progress == 0
+
+    @property
+    def needs_attention(self) -> bool:
+        """The batch or one of its items has a problem a person must act on."""
+        return bool(self.batch.findings) or bool(
+            self.counts[ItemStatus.REJECTED.value] or self.counts[ItemStatus.FAILED.value])
+
+
+def readable_batch(catalog: IngestCatalog, reader: Actor, batch_id: str) -> BatchRecord:
+    """The batch, if ``reader`` may read it. Raises BatchNotFound for a batch that
+    does not exist and, in the same words, for one the reader may not read;
+    CatalogUnavailable."""
+    batch = catalog.get_batch(batch_id)
+    if not may_read_batch(reader, batch):
+        raise BatchNotFound(f"no batch {batch_id}")
+    return batch
+
+
+def batch_progress(catalog: IngestCatalog, reader: Actor, batch_id: str, page: int = 1,
+                   page_size: int = PAGE_SIZE) -> BatchProgress:
+    """The batch's counts and its items of ``page`` (from 1; a page past the last
+    is the last). Raises BatchNotFound (see ``readable_batch``), CatalogUnavailable."""
+    batch = readable_batch(catalog, reader, batch_id)
+    items = catalog.list_items(batch_id)
+    counts = {status.value: 0 for status in ItemStatus}
+    for item in items:
+        counts[item.status.value] += 1
+    pages = max(1, -(-len(items) // page_size))
+    page = min(max(1, page), pages)
+    start = (page - 1) * page_size
+    return BatchProgress(batch, counts, tuple(items[start:start + page_size]), page, pages)
+
+
+def batch_findings(catalog: IngestCatalog, reader: Actor,
+                   batch_id: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every finding of the batch as (item name, item status, finding document),
+    the batch's own first (item name empty, status ``batch``), then each item's
+    in name order. Raises BatchNotFound (see ``readable_batch``), CatalogUnavailable."""
+    batch = readable_batch(catalog, reader, batch_id)
+    items = catalog.list_items(batch_id)
+    for finding in batch.findings:
+        yield "", "batch", finding.to_dict()
+    for item in items:
+        for finding in item.findings:
+            yield item.name, item.status.value, finding.to_dict()
+
+
+def recent_batches_for(catalog: IngestCatalog, reader: Actor, limit: int) -> list[BatchSummary]:
+    """The newest batches ``reader`` may read, at most ``limit``: every batch for a
+    role that reads every batch, else those the reader submitted among the latest
+    ``SCAN_FOR_OWN``. Raises CatalogUnavailable."""
+    scan = limit if reader.role in READ_EVERY_BATCH else max(limit, SCAN_FOR_OWN)
+    own = [s for s in catalog.list_batches(limit=scan) if may_read_batch(reader, s.batch)]
+    return own[:limit]
