@@ -4,12 +4,13 @@ one at start-up (strongroom.bootstrap) and hands it to the use cases."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
+from ingest.progress import NO_PROGRESS, Progress, StopFlag
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
 
@@ -30,6 +31,10 @@ class Services:
     actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
+    #: where long use cases say how far they have gone (a terminal's progress bar)
+    progress: Progress = NO_PROGRESS
+    #: set by the entry point to have the work stop between items and chunks (Ctrl-C)
+    stop: StopFlag = field(default_factory=StopFlag)
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,
