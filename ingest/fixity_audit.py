@@ -253,18 +253,26 @@ def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
     """
     as_of = services.clock.now()
     queued = enqueue_due(services, policy, as_of, period=period, budget=budget)
+    progress = services.progress
+    progress.plan(len(queued), sum(p.size for p in queued if p.tier == DEEP))
     checks: list[VersionCheck] = []
     unreachable: list[PlannedCheck] = []
     attempted: set[tuple[str, int]] = set()
     for planned in queued:
         version = (planned.package_id, planned.number)
         this_policy = replace(policy, auto_repair=False) if version in attempted else policy
+        shallow_key = f"{planned.tier}:{planned.package_id}/v{planned.number}@{planned.location}"
+        if planned.tier != DEEP:  # a deep check tells the progress itself (verify_version)
+            progress.item_started(shallow_key, f"{planned.package_id} v{planned.number}", 0)
         try:
             check = run_fixity_check(services, planned.package_id, planned.number,
                                planned.location, planned.tier, policy=this_policy)
         except StorageUnavailable:
             unreachable.append(planned)
             continue
+        finally:
+            if planned.tier != DEEP:
+                progress.item_finished(shallow_key)
         if check.repair is not None:
             attempted.add(version)
         checks.append(check)

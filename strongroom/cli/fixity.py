@@ -81,10 +81,12 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
     deep check finds is repaired in the same run. Exit 1 when any check found
     damage, repaired or not."""
     from ingest.fixity_audit import run_due
+    from strongroom.cli.terminal import progress_for
     from strongroom.settings import fixity_policy
 
     settings, services = _services_at(as_of)
-    run = run_due(services, fixity_policy(settings), budget=budget)
+    with progress_for(services, as_json, "checking") as watched:
+        run = run_due(watched, fixity_policy(settings), budget=budget)
     anchor_after(services)
     document = run.to_dict()
 

@@ -167,20 +167,25 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
         raise click.UsageError("--format tar needs -o FILE (or -o - for stdout)")
     if fmt and output == "-" and as_json:
         raise click.UsageError("--json cannot share stdout with -o -")
+    from strongroom.cli.terminal import progress_for
+
     services = _services()
     package_id = services.catalog.resolve_package(package)
     wanted = chosen_version(number)
     where: str
-    if target is not None:
-        version, findings = fetch_to_folder(services, package_id, wanted, target)
-        where = target
-    elif output == "-":
-        version, findings = write_tar(services, package_id, wanted, sys.stdout.buffer)
-        where = "-"
-    else:
-        assert output is not None  # checked above: --format needs -o
-        version, findings = fetch_to_file(services, package_id, wanted, output, replace=force)
-        where = output
+    # The bag on stdout is no place for a progress bar, even on a terminal.
+    with progress_for(services, as_json or output == "-", "fetching") as watched:
+        if target is not None:
+            version, findings = fetch_to_folder(watched, package_id, wanted, target)
+            where = target
+        elif output == "-":
+            version, findings = write_tar(watched, package_id, wanted, sys.stdout.buffer)
+            where = "-"
+        else:
+            assert output is not None  # checked above: --format needs -o
+            version, findings = fetch_to_file(watched, package_id, wanted, output,
+                                              replace=force)
+            where = output
     document = {"package_id": package_id, "version": version.number, "to": where,
                 "status": "failed" if findings else "ok",
                 "findings": [f.to_dict() for f in findings]}

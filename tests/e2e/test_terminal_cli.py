@@ -61,14 +61,30 @@ def test_submit_on_a_terminal_shows_bytes_moving_through_a_large_item(sr: Strong
     assert "stored    scan-01" in screen
 
 
-def test_verify_on_a_terminal_shows_progress(sr: Strongroom, tmp_path: Path) -> None:
+LONG_COMMANDS = {
+    "verify": (["verify", "--all"], "verifying"),
+    "fetch": (["fetch", "scan-01", "--to", "{tmp}/fetched"], "fetching"),
+    "fetch-tar": (["fetch", "scan-01", "--format", "tar", "-o", "{tmp}/bag.tar"], "fetching"),
+    "repair": (["repair", "scan-01"], "checking copies"),
+    "fixity-run-due": (["fixity", "run-due", "--as-of", "2999-01-01T00:00:00Z"], "checking"),
+    "catalog-rebuild": (["catalog", "rebuild"], "reading bags"),
+}
+
+
+@pytest.mark.parametrize("command", LONG_COMMANDS)
+def test_long_command_on_a_terminal_shows_bytes_moving(sr: Strongroom, tmp_path: Path,
+                                                       command: str) -> None:
     batch = make_batch(tmp_path, items=1, size=160 * MB)
     sr.run("submit", str(batch))
-    term = Terminal("verify", "--all", env=sr.env, cwd=tmp_path)
+    args, verb = LONG_COMMANDS[command]
+    env = sr.env
+    if command == "catalog-rebuild":  # into an empty catalog, from the same store
+        env = {**env, "STRONGROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}"}
+    term = Terminal(*[a.format(tmp=tmp_path) for a in args], env=env, cwd=tmp_path)
     code, screen, _ = term.finish()
     assert code == 0, screen
     assert any(0 < done < total for done, total in fractions_shown(screen)), screen
-    assert "verifying" in screen and "MB/s" in screen
+    assert verb in screen and "MB/s" in screen and "items" in screen
 
 
 @pytest.mark.parametrize("how", ["stdout-a-pipe", "json"])
