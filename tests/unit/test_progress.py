@@ -112,3 +112,16 @@ def test_a_stop_mid_file_leaves_the_item_accepted_and_nothing_visible_then_it_re
     assert {r.status for r in results} == {ItemStatus.STORED}
     assert sorted(p.identifier for p in services.catalog.list_packages()) == ["a", "b"]
     assert package_id_for("a") in {p.package_id for p in services.catalog.list_packages()}
+
+
+def test_a_stop_ends_the_wait_for_the_workers_without_waiting_out_the_timeout(
+        services: Services, tmp_path: Path) -> None:
+    from ingest.handover import wait_until_final
+
+    batch = submit_batch(make_batch(tmp_path, ["a"]), services)
+    stop = StopFlag()
+    stop.request()
+    slept: list[float] = []
+    finished = wait_until_final(services.catalog, batch.batch.batch_id, None, timeout=3600,
+                                sleep=slept.append, stop=stop)
+    assert finished is False and slept == []  # the item is still accepted: nothing waited for
