@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -103,18 +104,25 @@ def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: 
     return report
 
 
-def _ctrl_c_stops(settings: Settings, services: Services, batch_id: str) -> Any:
+def _ctrl_c_stops(settings: Settings, services: Services, batch: Callable[[], str | None]) -> Any:
     """Ctrl-C for the rest of the command: the first stops cleanly (the file in
     hand abandoned, the items not finished left accepted, the report then says
-    which batch and how to resume it), a second stops at once, naming them too."""
+    which batch and how to resume it), a second stops at once, naming them too.
+    ``batch`` gives the batch id once there is one."""
     from strongroom.cli.terminal import ctrl_c_stops
 
-    resume = _resume_command(settings, batch_id)
+    def at_once() -> str:
+        batch_id = batch()
+        if batch_id is None:
+            return ("stopped at once while the batch was being registered: nothing was "
+                    "ingested; `strongroom batches` lists it if its registration was committed")
+        return (f"stopped at once: batch {batch_id}; resume with "
+                f"`{_resume_command(settings, batch_id)}`")
+
     return ctrl_c_stops(
         services.stop,
         "stopping: the file in hand is abandoned, finished items are kept "
-        "(Ctrl-C again to stop at once)",
-        lambda: f"stopped at once: batch {batch_id}; resume with `{resume}`")
+        "(Ctrl-C again to stop at once)", at_once)
 
 
 def _resume_command(settings: Settings, batch_id: str) -> str:
@@ -149,9 +157,13 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> 
     from ingest.pipeline import submit_batch
 
     settings, services = _settings_and_services()
-    submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
-    ids = [i.item_id for i in submitted.items]
-    with _ctrl_c_stops(settings, services, submitted.batch.batch_id):
+    registered: list[str] = []
+    # From before the batch is registered: a Ctrl-C during it leaves every item
+    # accepted, and the report still names the batch and how to resume it.
+    with _ctrl_c_stops(settings, services, lambda: registered[0] if registered else None):
+        submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
+        registered.append(submitted.batch.batch_id)
+        ids = [i.item_id for i in submitted.items]
         report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
                             timeout=timeout, as_json=as_json)
         anchor_after(services)
@@ -241,7 +253,7 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
         click.echo(f"{doc['requeued']} items sent again ({doc['reset']} of them failed before)")
         _print_batch(doc)
 
-    with _ctrl_c_stops(settings, services, batch_id):
+    with _ctrl_c_stops(settings, services, lambda: batch_id):
         report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
                             as_json=as_json, requeue=True)
         report["requeued"] = len(chosen)
