@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6")
-_NEEDS_SERVICES = {"P3", "P4", "P5", "P6"}
+ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6", "P9")
+_NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P9"}
 
 
 def _log(line: str) -> None:
@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
             from bench.catalog_scale import p6_catalog
 
             _log("P6 catalog scale"); results.append(p6_catalog(plan, _log))
+        if "P9" in only and not args.no_services:
+            from bench.console_scale import p9_console
+
+            _log("P9 console pages"); results.append(p9_console(plan, _log))
     finally:
         if args.keep:
             _log(f"kept {work}")

@@ -94,6 +94,18 @@ TARGETED = ("lookup by identifier (resolve + get_version)", "one page of the lis
             "next due for fixity (the first 100 checks enqueue_due plans)")
 
 
+def generate(catalog: Any, packages: int) -> None:
+    """Fill a freshly migrated PostgreSQL catalog with ``packages`` packages, their
+    files and their fixity state (see the module's text), then ANALYZE."""
+    from sqlalchemy import text
+
+    with catalog._write() as session:
+        for statement in (_PACKAGES, _VERSIONS, _FILES, _CHECKS, _STATE, _BACKLOG, _LOCATIONS):
+            session.execute(text(statement), {"n": packages})
+    with catalog._write() as session:
+        session.execute(text("ANALYZE"))
+
+
 def _timed_ms(action: Callable[[], Any], repeats: int) -> list[float]:
     values = []
     for _ in range(repeats):
@@ -121,12 +133,7 @@ def p6_catalog(plan: Plan, log: Log) -> dict[str, Any]:
     try:
         catalog = SqlCatalog.from_url(postgres_url(database), migrate=True)
         start = time.perf_counter()
-        with catalog._write() as session:
-            for statement in (_PACKAGES, _VERSIONS, _FILES, _CHECKS, _STATE, _BACKLOG,
-                              _LOCATIONS):
-                session.execute(text(statement), {"n": plan.catalog_packages})
-        with catalog._write() as session:
-            session.execute(text("ANALYZE"))
+        generate(catalog, plan.catalog_packages)
         log(f"  P6: {plan.catalog_packages} packages generated in "
             f"{time.perf_counter() - start:.1f} s")
         rng = random.Random(6)

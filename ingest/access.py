@@ -1,20 +1,55 @@
-"""API tokens and package search as the domain sees them: the records the
-catalog keeps and returns, and the rules that need no database.
+"""Who may do what, API tokens and package search as the domain sees them: the
+records the catalog keeps and returns, and the rules that need no database.
 
-Roles are listed here once; what each may do over HTTP is the API's to decide
-(strongroom.api.auth).
+Roles and what each may do are listed here once: a machine's bearer token and a
+person's console account carry the same roles, and the HTTP API and the web
+console check the same table.
+
+=================  =========  =======  ======  =====
+permission         submitter  auditor  reader  admin
+=================  =========  =======  ======  =====
+submit, batches    yes                         yes
+read a batch       own        yes              yes
+read packages                 yes      yes     yes
+fixity, audit log             yes              yes
+repair, accounts                               yes
+=================  =========  =======  ======  =====
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ingest.errors import NotFound
 
-#: The roles a token can carry.
+#: The roles a token or an account can carry.
 ROLES = ("submitter", "auditor", "reader", "admin")
+
+
+class Permission(str, enum.Enum):
+    SUBMIT = "submit"
+    READ_BATCHES = "read batches"
+    READ_PACKAGES = "read packages"
+    PRESERVE = "fixity and audit"
+    ADMINISTER = "repair and manage accounts"
+
+
+#: role -> what it may do; admin may do everything.
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "submitter": frozenset({Permission.SUBMIT, Permission.READ_BATCHES}),
+    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE,
+                          Permission.READ_BATCHES}),
+    "reader": frozenset({Permission.READ_PACKAGES}),
+    "admin": frozenset(Permission),
+}
+
+
+def may(role: str | None, permission: Permission) -> bool:
+    """True when ``role`` has ``permission`` (an unknown role has none)."""
+    return role is not None and permission in ROLE_PERMISSIONS.get(role, frozenset())
 
 
 class TokenNotFound(NotFound):
@@ -97,4 +132,7 @@ def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) 
     return starts_in_time and ends_in_time
 
 
-__all__ = ["ROLES", "PackageHit", "PackagePage", "PackageQuery", "TokenInfo", "TokenNotFound", "date_overlaps"]
+__all__ = [
+    "ROLES", "ROLE_PERMISSIONS", "PackageHit", "PackagePage", "PackageQuery", "Permission", "TokenInfo",
+    "TokenNotFound", "date_overlaps", "may",
+]

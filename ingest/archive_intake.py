@@ -26,7 +26,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -34,6 +34,7 @@ from typing import IO, Literal
 from ingest.errors import ArchiveRefused
 from ingest.findings import Finding
 from ingest.paths import check_relative_path, display_path
+from ingest.system_files import DEFAULT_SYSTEM_FILES, system_file_rule
 from ingest.zip_directory import check_directory
 
 ArchiveKind = Literal["zip", "tar"]
@@ -63,13 +64,17 @@ class _Member:
 
 
 def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
-                   limits: ArchiveLimits = ArchiveLimits()) -> Path:
+                   limits: ArchiveLimits = ArchiveLimits(),
+                   skip: Sequence[str] = DEFAULT_SYSTEM_FILES) -> Path:
     """Check every member of ``archive``, then unpack it into ``target``.
 
     ``target`` must not exist yet (it is created) or be empty. Returns the
     batch folder: ``target`` itself, or its single top-level folder when the
     archive wraps the batch in one (as ``zip -r batch.zip my-batch/`` does) and
-    that folder is not itself an item (it has no ``metadata.json``).
+    that folder is not itself an item (it has no ``metadata.json``). System
+    files beside that folder (``skip``, ``ingest.system_files``: the
+    ``__MACOSX/`` that Finder's "Compress" adds) do not hide it; they are moved
+    into it, so that reading the batch reports them skipped.
     Raises ArchiveRefused with findings ARCHIVE_UNSAFE_MEMBER, ARCHIVE_TOO_LARGE
     or ARCHIVE_UNREADABLE; ``target`` is left empty then.
     """
@@ -90,7 +95,7 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
             NotImplementedError) as exc:
         _empty(root)
         raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": _reason(exc)})]) from exc
-    return _batch_root(root)
+    return _batch_root(root, skip)
 
 
 # --------------------------------------------------------------------------- zip
@@ -289,10 +294,17 @@ def _inside(root: Path, path: Path) -> None:
         raise _refused([_unsafe(str(path.relative_to(root)), "it resolves outside the batch")])
 
 
-def _batch_root(root: Path) -> Path:
+def _batch_root(root: Path, skip: Sequence[str]) -> Path:
     entries = list(root.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / "metadata.json").exists():
-        return entries[0]
+    system = [e for e in entries
+              if system_file_rule(e.name, is_folder=e.is_dir(), patterns=skip) is not None]
+    others = [e for e in entries if e not in system]
+    if len(others) == 1 and others[0].is_dir() and not (others[0] / "metadata.json").exists():
+        wrapper = others[0]
+        for entry in system:  # staging is ours: nothing submitted is changed
+            if not (wrapper / entry.name).exists():
+                entry.rename(wrapper / entry.name)
+        return wrapper
     return root
 
 

@@ -4,12 +4,15 @@ A batch is a folder: each child folder is one item, and an optional
 ``batch.json`` describes the batch as a whole. An item folder holds
 ``metadata.json`` and payload files in any nesting.
 
-Reading is strict and complete. Nothing is skipped silently: a hidden entry
-such as ``.DS_Store`` at the batch root is reported as a stray file like any
-other, and a hidden folder there is an item like any other (it will most likely
-be rejected for lacking metadata, which staff then see), because an archive
-must not quietly leave behind something that was handed in. Every problem in a
-folder is collected before answering, so staff can fix a batch in one round.
+Reading is strict and complete. Nothing is skipped silently: files the
+operating system made (``.DS_Store``, ``Thumbs.db``, ``._*``, ``__MACOSX/``;
+the ``skip`` patterns, see ``ingest.system_files``) are skipped with a
+SYSTEM_FILE_SKIPPED warning, at the batch root and in items; any other hidden
+entry at the batch root is reported as a stray file like any other, and a
+hidden folder there is an item like any other (it will most likely be rejected
+for lacking metadata, which staff then see), because an archive must not
+quietly leave behind something that was handed in. Every problem in a folder is
+collected before answering, so staff can fix a batch in one round.
 
 Symbolic links are never followed: not at the batch root, not in an item, not
 when reading ``metadata.json``. They are refused, because a link could pull in
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
 from ingest.record_schema import SchemaSet
 from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
+from ingest.system_files import system_file_rule
 
 BATCH_METADATA = "batch.json"
 ITEM_METADATA = "metadata.json"
@@ -70,7 +75,7 @@ class ItemScan:
     findings: tuple[Finding, ...] = ()
 
 
-def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
+def read_batch(batch_dir: str | os.PathLike[str], *, skip: Sequence[str] = ()) -> BatchLayout:
     """List the items of a batch folder and read its ``batch.json``.
 
     Problems with the contents become findings and never stop the good items:
@@ -78,8 +83,10 @@ def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
     fields), ``BATCH_STRAY_FILE`` (any other file at the root, hidden or not),
     ``SYMLINK_REFUSED``, ``FILE_TYPE_REFUSED``, ``PATH_UNSAFE`` (an item folder
     whose name is refused, including one with a line break; it is not listed
-    as an item), ``FILE_UNREADABLE`` and ``BATCH_EMPTY``. A hidden folder is an
-    item like any other. Raises ``BatchUnreadable`` if the folder does not
+    as an item), ``FILE_UNREADABLE`` and ``BATCH_EMPTY``, and the warning
+    ``SYSTEM_FILE_SKIPPED`` for a file or folder that ``skip`` (glob patterns,
+    ``ingest.system_files``) names: it is neither a stray file nor an item.
+    Any other hidden folder is an item like any other. Raises ``BatchUnreadable`` if the folder does not
     exist, is not a folder, or cannot be listed.
     """
     root = Path(os.path.abspath(batch_dir))
@@ -106,6 +113,8 @@ def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
         if name == BATCH_METADATA:
             fields, problems = _batch_fields(entry, kind)
             findings += problems
+        elif skipped := _skipped(name, name, kind, skip):
+            findings.append(skipped)
         elif kind == "symlink":
             findings.append(Finding("SYMLINK_REFUSED", path=display_path(name)))
         elif kind == "folder":
@@ -124,7 +133,7 @@ def read_batch(batch_dir: str | os.PathLike[str]) -> BatchLayout:
 
 
 def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
-              within: Path | None = None) -> ItemScan:
+              within: Path | None = None, skip: Sequence[str] = ()) -> ItemScan:
     """Walk an item folder and sort what is in it into metadata, payload and problems.
 
     ``metadata.json`` at the item root is the metadata; every other regular
@@ -136,6 +145,9 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     ``FILE_TYPE_REFUSED`` (found "named pipe", "socket", "device" or "folder"
     for a folder named metadata.json), ``FILE_UNREADABLE``, ``PATH_UNSAFE``,
     ``NAME_COLLISION`` and ``PAYLOAD_EMPTY``. Refused files are not payload.
+    A file or folder that ``skip`` (glob patterns, ``ingest.system_files``)
+    names is not payload: it gives the warning ``SYSTEM_FILE_SKIPPED`` (once for
+    a folder, not for what it holds).
     Raises nothing for problems inside the folder. ``within`` is the batch
     folder holding the item: ``metadata.json`` is then read walking from it, so
     that an item folder swapped for a link is refused too.
@@ -182,6 +194,9 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
                 findings += problems
                 continue
 
+            if skipped := _skipped(rel, entry.name, kind, skip):
+                findings.append(skipped)
+                continue
             if kind == "symlink":
                 findings.append(Finding("SYMLINK_REFUSED", path=display_path(rel)))
                 continue
@@ -239,6 +254,18 @@ def _item_name_findings(name: str) -> list[Finding]:
             detail = findings[0].params["detail"] + "; " + detail
         findings = [Finding("PATH_UNSAFE", path=display_path(name), params={"detail": detail})]
     return findings
+
+
+def _skipped(rel: str, name: str, kind: str, skip: Sequence[str]) -> Finding | None:
+    """SYSTEM_FILE_SKIPPED when ``skip`` names this file or folder (never a link
+    or a special file: those are refused as ever)."""
+    if kind not in ("file", "folder"):
+        return None
+    rule = system_file_rule(name, is_folder=kind == "folder", patterns=skip)
+    if rule is None:
+        return None
+    shown = display_path(rel) + ("/" if kind == "folder" else "")
+    return Finding("SYSTEM_FILE_SKIPPED", path=shown, params={"rule": rule})
 
 
 def _kind(entry: os.DirEntry[str]) -> str:
@@ -324,13 +351,13 @@ def _batch_problem(problem: Finding) -> Finding:
     elif problem.pointer:
         detail = f"at {problem.pointer!r}: {detail}"
     return _batch_invalid(detail, pointer=problem.pointer,
-                          expected=problem.expected, found=problem.found)
+                          expected=problem.expected, found=problem.found, hint=problem.hint)
 
 
 def _batch_invalid(detail: str, *, pointer: str | None = None,
-                   expected: Any = None, found: Any = None) -> Finding:
+                   expected: Any = None, found: Any = None, hint: str | None = None) -> Finding:
     return Finding("BATCH_METADATA_INVALID", path=BATCH_METADATA, pointer=pointer,
-                   expected=expected, found=found, params={"detail": detail})
+                   expected=expected, found=found, params={"detail": detail}, hint=hint)
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:

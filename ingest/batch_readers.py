@@ -16,11 +16,15 @@ READ_EVERY_BATCH = frozenset({"auditor", "admin"})
 
 
 def may_read_batch(reader: Actor, batch: BatchRecord) -> bool:
-    """True when ``reader`` (the agent of an API token) may read ``batch``: it has
-    a role that reads every batch, or it is the very token that submitted it (a
-    new token given the same name is another token)."""
+    """True when ``reader`` (the agent of an API token or of a console account)
+    may read ``batch``: it has a role that reads every batch, or it is the very
+    token or account that submitted it (a new token given the same name is
+    another token)."""
     if reader.role in READ_EVERY_BATCH:
         return True
     submitted_by = batch.submitted_by
-    return (submitted_by is not None and submitted_by.token_id is not None
-            and submitted_by.token_id == reader.token_id)
+    if submitted_by is None:
+        return False
+    if submitted_by.token_id is not None and submitted_by.token_id == reader.token_id:
+        return True
+    return submitted_by.account_id is not None and submitted_by.account_id == reader.account_id

@@ -8,8 +8,8 @@ fixity checks of copies): both import these from here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.findings import Finding
@@ -34,11 +34,14 @@ class CopyOutcome:
     rechecked: bool = False                  # the check after repair ran to its end
     source: str | None = None
     detail: str | None = None
+    #: what the deep check found this copy to hold, in words (``what_a_copy_had``)
+    had: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "location": self.location,
             "status": self.status,
+            "had": self.had,
             "findings": [f.to_dict() for f in self.findings],
             "source": self.source,
             "rewritten": list(self.rewritten),
@@ -46,6 +49,39 @@ class CopyOutcome:
             "findings_after": [f.to_dict() for f in self.findings_after],
             "detail": self.detail,
         }
+
+
+_DAMAGE = frozenset({"FIXITY_MISMATCH", "SIZE_MISMATCH"})
+
+
+def what_a_copy_had(files: Sequence[str], findings: Iterable[Finding]) -> str:
+    """What one copy of a version held, by the findings of its deep check, in
+    words: ``"8 of 9 files as recorded; not as recorded: data/a.tif; missing:
+    data/b.tif"``. ``files`` are the version's bag paths."""
+    known = set(files)
+    damaged: set[str] = set()
+    missing: set[str] = set()
+    strays: set[str] = set()
+    unsealed: set[str] = set()
+    for f in findings:
+        path = f.path or ""
+        if f.code in _DAMAGE or (f.code == "TAG_MISMATCH" and "algorithms" in f.params):
+            damaged.add(path)
+        elif f.code == "FILE_MISSING":
+            missing.add(path)
+        elif f.code == "UNEXPECTED_FILE":
+            strays.add(path)
+        elif f.code == "MANIFEST_NOT_AS_SEALED":
+            unsealed.add(path)
+    damaged -= missing
+    good = len(known - damaged - missing - unsealed)
+    parts = [f"{good} of {len(known)} files as recorded"]
+    for words, paths in (("not as recorded", damaged), ("missing", missing),
+                         ("not as sealed in the audit log", unsealed),
+                         ("not of this version", strays)):
+        if paths:
+            parts.append(f"{words}: {', '.join(sorted(paths))}")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -61,6 +97,8 @@ class RepairResult:
     version: int
     status: str
     copies: tuple[CopyOutcome, ...]
+    #: why nothing was repaired, in words, naming each copy checked (``refused``)
+    detail: str | None = None
 
     @property
     def has_problems(self) -> bool:
@@ -68,7 +106,7 @@ class RepairResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"package_id": self.package_id, "version": self.version, "status": self.status,
-                "copies": [c.to_dict() for c in self.copies]}
+                "detail": self.detail, "copies": [c.to_dict() for c in self.copies]}
 
 
 @dataclass(frozen=True)
@@ -110,8 +148,7 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     PREMIS fixity-check event, after ``events``, in one transaction; it counts
     for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
     findings = tuple(
-        Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected, found=f.found,
-                params=f.params, location=location)
+        replace(f, location=location)
         for f in sorted(raw, key=lambda f: (f.path or "", f.code))
     )
     octets = sum(f.size for f in version.files)
@@ -152,4 +189,4 @@ def _digests_summary(version: VersionRecord, tier: str) -> dict[str, Any]:
 
 
 __all__ = ["DAMAGED_LEFT", "OK", "REPAIRED", "UNREACHABLE", "CopyOutcome", "RepairResult",
-           "VersionCheck", "record_copy_check"]
+           "VersionCheck", "record_copy_check", "what_a_copy_had"]

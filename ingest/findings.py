@@ -7,11 +7,17 @@ metadata document) it concerns, and what was ``expected`` and ``found``. The
 message is rendered from the template below, so the same finding always reads
 the same way; the audit log stores the code and its parameters, not the text.
 
+A finding is an error unless its code is in ``WARNINGS``: a warning is told and
+kept (in the item's findings and its events) but never rejects an item or
+fails a batch. A finding may carry a ``hint``: what the person most likely
+meant (``ingest.hints``), in words, shown after the message.
+
 Codes are never renamed or reused. Add new ones at the end of their group.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,13 +40,14 @@ CATALOGUE: dict[str, str] = {
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
     "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
+    "SYSTEM_FILE_SKIPPED": "{path!r} was skipped: the operating system made it ({rule}), it is not part of the record",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
     "METADATA_TOO_LARGE": "{path} exceeds a limit: {detail}",
     "METADATA_INVALID": "metadata at {pointer!r} is invalid: {detail}",
     # -- stored bytes (ingest read-back, verify, fetch)
-    "FIXITY_MISMATCH": "{path!r} has {algorithm} {found}, expected {expected}",
+    "FIXITY_MISMATCH": "{path!r} is not as recorded: {algorithms} {differ}",
     "SIZE_MISMATCH": "{path!r} has {found} bytes, expected {expected}",
     "FILE_MISSING": "{path!r} is listed in the manifest but is not in storage",
     "UNEXPECTED_FILE": "{path!r} is in storage but in no manifest",
@@ -63,6 +70,21 @@ CATALOGUE: dict[str, str] = {
 }
 
 
+#: Codes that are warnings: told and kept, never a reason to reject or fail.
+WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED"})
+
+ERROR, WARNING = "error", "warning"
+
+
+def in_words(names: list[str] | tuple[str, ...]) -> str:
+    """``["sha256", "sha512"]`` as ``"sha256 and sha512"``; ``["a", "b", "c"]`` as
+    ``"a, b and c"``."""
+    names = [str(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem, with the place it concerns and what was expected."""
@@ -74,10 +96,21 @@ class Finding:
     found: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     location: str | None = None
+    #: what the person most likely meant, in words (``ingest.hints``), if known
+    hint: str | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise ValueError(f"unknown finding code {self.code!r}")
+
+    @property
+    def severity(self) -> str:
+        """``"warning"`` (told, never a reason to reject) or ``"error"``."""
+        return WARNING if self.code in WARNINGS else ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.code not in WARNINGS
 
     @property
     def message(self) -> str:
@@ -90,14 +123,23 @@ class Finding:
             "other": None,
             "rule": None,
             "algorithm": None,
+            "algorithms": "a digest",
+            "differ": "differs",
             "attempts": None,
             **self.params,
         }
+        algorithms = self.params.get("algorithms")
+        if isinstance(self.params.get("algorithm"), str) and algorithms is None:
+            algorithms = [self.params["algorithm"]]  # stored by an older release
+        if isinstance(algorithms, list | tuple):
+            values["algorithms"] = in_words(algorithms)
+            values["differ"] = "differs" if len(algorithms) == 1 else "differ"
         return CATALOGUE[self.code].format(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON-ready data: code, place, expected/found, message."""
-        out: dict[str, Any] = {"code": self.code}
+        """The finding as JSON-ready data: code, severity, place, expected/found,
+        message, and hint when there is one."""
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity}
         if self.path is not None:
             out["path"] = self.path
         if self.pointer is not None:
@@ -111,6 +153,8 @@ class Finding:
         if self.params:
             out["params"] = dict(self.params)
         out["message"] = self.message
+        if self.hint is not None:
+            out["hint"] = self.hint
         return out
 
     @classmethod
@@ -123,7 +167,13 @@ class Finding:
             found=data.get("found"),
             params=dict(data.get("params") or {}),
             location=data.get("location"),
+            hint=data.get("hint"),
         )
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that are errors (not warnings)."""
+    return [f for f in findings if f.is_error]
 
 
 def json_pointer(parts: list[str | int] | tuple[str | int, ...]) -> str:

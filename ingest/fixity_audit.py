@@ -47,7 +47,7 @@ from ingest.layout import version_prefix
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
 from ingest.services import Services
-from ingest.verification import sealed_manifests, verify_bag
+from ingest.verification import digest_mismatch, sealed_manifests, verify_bag
 
 
 def location_store(services: Services, location: str | None) -> ObjectStore:
@@ -103,8 +103,7 @@ def shallow_check(services: Services, package_id: str, number: int,
             findings.append(Finding("SIZE_MISMATCH", path=f.path, expected=f.size,
                                     found=info.size))
         elif info.sha256 is not None and info.sha256.lower() != f.sha256:
-            findings.append(Finding("FIXITY_MISMATCH", path=f.path, expected=f.sha256,
-                                    found=info.sha256, params={"algorithm": "sha256"}))
+            findings.append(digest_mismatch(f.path, {"sha256": f.sha256}, {"sha256": info.sha256}))
     known = {f.path for f in version.files}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)

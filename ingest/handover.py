@@ -145,7 +145,7 @@ def payload_octets(services: Services, item_ids: Sequence[str]) -> int | None:
             return None
         folder = sources[item.batch_id] / item.name
         try:
-            scan = scan_item(folder, within=folder.parent)
+            scan = scan_item(folder, within=folder.parent, skip=services.skip_system_files)
         except OSError:
             return None
         total += sum(entry.size for entry in scan.payload)

@@ -59,10 +59,12 @@ class Actor:
     role: str | None = None
     on_behalf_of: Actor | None = None
     token_id: str | None = None
+    #: the console account of a person who signed in (names are never reused)
+    account_id: str | None = None
 
     def acting_for(self, requester: Actor | None) -> Actor:
         """This actor doing work that ``requester`` asked for."""
-        return Actor(self.name, self.kind, self.role, requester, self.token_id)
+        return Actor(self.name, self.kind, self.role, requester, self.token_id, self.account_id)
 
     def names(self) -> tuple[str, ...]:
         """This actor's name and those it acted on behalf of."""
@@ -76,6 +78,8 @@ class Actor:
             out["role"] = self.role
         if self.token_id is not None:
             out["token_id"] = self.token_id
+        if self.account_id is not None:
+            out["account_id"] = self.account_id
         if self.on_behalf_of is not None:
             out["on_behalf_of"] = self.on_behalf_of.to_dict()
         return out
@@ -87,7 +91,7 @@ class Actor:
             return None
         return cls(name=data["name"], kind=str(data.get("kind") or "person"),
                    role=data.get("role"), on_behalf_of=cls.from_dict(data.get("on_behalf_of")),
-                   token_id=data.get("token_id"))
+                   token_id=data.get("token_id"), account_id=data.get("account_id"))
 
 
 def package_id_for(identifier: str) -> str:

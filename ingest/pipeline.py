@@ -49,7 +49,7 @@ from ingest.errors import (
     StopRequested,
     StrongroomError,
 )
-from ingest.findings import Finding
+from ingest.findings import Finding, errors
 from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ingest.layout import version_prefix
 from ingest.metadata import canonical_record, parse_metadata
@@ -96,10 +96,11 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
     """Register a batch folder and its items (status accepted) in the catalog.
 
     Batch-level problems (stray files, a bad batch.json, an unknown schema) are
-    findings on the batch; they never stop the good items. Raises BatchUnreadable
+    findings on the batch; they never stop the good items. System files at the
+    batch root are skipped with a warning (``Services.skip_system_files``). Raises BatchUnreadable
     when the folder itself cannot be read, CatalogUnavailable.
     """
-    layout = read_batch(batch_dir)
+    layout = read_batch(batch_dir, skip=services.skip_system_files)
     findings = list(layout.findings)
     schema = layout.fields.get("schema") or DEFAULT_SCHEMA
     if schema not in services.schemas.record_names():
@@ -118,7 +119,7 @@ def submit_batch(batch_dir: str | Path, services: Services) -> SubmittedBatch:
     )
     event = services.event(
         EventType.ACCESSION,
-        Outcome.FAILURE if findings else Outcome.SUCCESS,
+        Outcome.FAILURE if errors(findings) else Outcome.SUCCESS,
         occurred_at=now,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
@@ -226,7 +227,7 @@ class _Ingest:
     # -- the steps
     def run(self) -> IngestResult:
         # Read walking from the batch folder: an item folder swapped for a link is refused.
-        scan = scan_item(self.folder, within=self.folder.parent)
+        scan = scan_item(self.folder, within=self.folder.parent, skip=self.s.skip_system_files)
         progress = self.s.progress
         progress.item_started(self.item.item_id, self.item.name,
                               sum(entry.size for entry in scan.payload))
@@ -249,12 +250,15 @@ class _Ingest:
                 findings += self.s.schemas.validate(record, self.batch.schema)
         validation = self._event(
             EventType.VALIDATION,
-            Outcome.FAILURE if findings else Outcome.SUCCESS,
+            Outcome.FAILURE if errors(findings) else Outcome.SUCCESS,
             schema=self.batch.schema,
             findings=[f.to_dict() for f in findings],
         )
-        if findings or record is None:
+        if errors(findings) or record is None:
             return self._reject(findings, [validation])
+        # Only warnings are left (system files skipped): told, kept with the
+        # item and in its ingestion event, never a reason to refuse it.
+        warnings = tuple(findings)
 
         identifier: str = record["identifier"]
         package_id = package_id_for(identifier)
@@ -267,14 +271,14 @@ class _Ingest:
             try:
                 digests = {e.path: self._digest_file(e) for e in scan.payload}
             except ContentRefused as refused:
-                return self._reject([refused.finding], [validation])
+                return self._reject([*warnings, refused.finding], [validation])
             except OSError as exc:
-                return self._unreadable(exc, validation)
+                return self._unreadable(exc, validation, warnings)
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
                 calc = self._digest_event(package_id, latest.number, digests.values())
-                _finish(self.s, self.item, ItemStatus.UNCHANGED, (), batch_id=self.batch.batch_id,
+                _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
                         events=[validation, calc], package_id=package_id, version=latest.number)
-                return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED)
+                return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
@@ -285,10 +289,10 @@ class _Ingest:
             raise
         except ContentRefused as refused:
             self._abandon(prefix, package_id, number)
-            return self._reject([refused.finding], [validation])
+            return self._reject([*warnings, refused.finding], [validation])
         except OSError as exc:
             self._abandon(prefix, package_id, number)
-            return self._unreadable(exc, validation)
+            return self._unreadable(exc, validation, warnings)
 
         title = str(record.get("title", ""))
         info = [
@@ -333,7 +337,8 @@ class _Ingest:
                         manifest_sha256=next(t.sha256 for t in tags
                                              if t.path == "manifest-sha256.txt"),
                         tagmanifest_sha256=next(t.sha256 for t in tags
-                                                if t.path == "tagmanifest-sha256.txt")),
+                                                if t.path == "tagmanifest-sha256.txt"),
+                        findings=[f.to_dict() for f in warnings]),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
                           version=number, location=store.location, key_prefix=prefix,
                           source=self.s.store.location, reason="ingest", files=len(files),
@@ -344,14 +349,15 @@ class _Ingest:
         # have committed it since we compared (then this item is unchanged).
         unchanged = [validation, self._digest_event(
             package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
-        if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged):
+        if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged,
+                                             findings=warnings):
             # A duplicate of this task finished the item first, or an identical
             # version came first; drop our claim and objects unless they are the
             # committed version itself.
             self._abandon(prefix, package_id, number)
             return IngestResult("done", self.item.item_id, self.s.catalog.get_item(self.item.item_id).status)
         record_commit(self.s.locations, version)  # what tells a rebuild it was committed
-        return IngestResult("done", self.item.item_id, ItemStatus.STORED)
+        return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings)
 
     def _reserve(self, package_id: str, identifier: str) -> int:
         """Claim the next version; a claim held by a stuck item (its process is
@@ -457,14 +463,15 @@ class _Ingest:
                 store.delete(obj.key)
         self.s.catalog.release_version(package_id, number, self.item.item_id)
 
-    def _unreadable(self, exc: OSError, validation: NewEvent) -> IngestResult:
+    def _unreadable(self, exc: OSError, validation: NewEvent,
+                    warnings: Sequence[Finding] = ()) -> IngestResult:
         path = exc.filename
         try:
             rel = Path(path).relative_to(self.folder).as_posix() if path else None
         except ValueError:
             rel = str(path)
         finding = Finding("FILE_UNREADABLE", path=rel, params={"detail": exc.strerror or str(exc)})
-        return self._reject([finding], [validation])
+        return self._reject([*warnings, finding], [validation])
 
     def _digest_event(self, package_id: str, number: int | None,
                       digests: Sequence[Digests] | Any) -> NewEvent:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 
 from ingest.access import PackagePage, PackageQuery, TokenInfo
+from ingest.accounts import AccountCatalog
 from ingest.copies import CopyRecord
 from ingest.findings import Finding
 from ingest.fixity_policy import (
@@ -201,9 +202,11 @@ class IngestCatalog(Protocol):
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
                        copies: Sequence[CopyRecord] = (), *,
-                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
-        """Make a claimed version visible with its files, mark its item stored and
-        append ``events``, in one transaction. Returns False when that version was
+                       unchanged_events: Sequence[NewEvent] | None = None,
+                       findings: Sequence[Finding] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored
+        (or unchanged) with ``findings`` (warnings only) and append ``events``,
+        in one transaction. Returns False when that version was
         already committed (a duplicate task): nothing is written then. With
         ``unchanged_events``, returns False too after marking the item unchanged
         (with those events) when the latest version now has the same content."""
@@ -357,7 +360,7 @@ class AccessCatalog(Protocol):
         Raises InputError for a cursor this catalog did not make."""
 
 
-class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, Protocol):
+class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, Protocol):
     """The whole catalog: the SQL catalog implements every part on one database,
     so that a change and the events that record it commit together. A use case
     that needs one part may ask for that part alone."""

@@ -31,6 +31,7 @@ deep check finds damage, when the fixity policy allows it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ingest.commit_records import ensure_commit_record
 from ingest.copies import DAMAGED, VERIFIED, CopyRecord
@@ -42,6 +43,7 @@ from ingest.copy_checks import (
     CopyOutcome,
     RepairResult,
     record_copy_check,
+    what_a_copy_had,
 )
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
@@ -70,9 +72,9 @@ def repair_version(services: Services, package_id: str, number: int, *,
               for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
+    detail = None
     if damaged and not good:
-        for _, c in damaged:
-            c.detail = "no copy verified good: nothing to repair from"
+        detail = _nothing_to_repair_from(copies)
         status = "refused"
     else:
         for store, c in damaged:
@@ -83,7 +85,7 @@ def repair_version(services: Services, package_id: str, number: int, *,
         else:
             status = "repaired" if damaged else OK
     _record(services, version, copies)
-    return RepairResult(package_id, number, status, tuple(copies))
+    return RepairResult(package_id, number, status, tuple(copies), detail)
 
 
 def repair_package(services: Services, package_id: str,
@@ -120,9 +122,18 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
         return outcome
     finally:
         progress.item_finished(key)
+    outcome.had = what_a_copy_had([f.path for f in version.files], outcome.findings)
     if outcome.findings:
         outcome.status = DAMAGED_LEFT
     return outcome
+
+
+def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
+    """Why a repair was refused, naming the copies checked (each copy's ``had``
+    says what it held)."""
+    checked = ", ".join(f"{c.location} ({c.status})" for c in copies)
+    return (f"no copy verified good, so there is nothing to repair from and nothing was "
+            f"rewritten; {len(copies)} {'copy' if len(copies) == 1 else 'copies'} checked: {checked}")
 
 
 def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
@@ -132,7 +143,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
     # Objects the findings show damaged or missing; other findings (a manifest
     # line, Payload-Oxum) follow from those and mend with them.
     damaged = {f.path for f in outcome.findings if f.path in files and (
-        f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithm" in f.params))}
+        f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithms" in f.params))}
     strays = {f.path for f in outcome.findings
               if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
     try:
@@ -217,9 +228,7 @@ def _stored(store: ObjectStore, key: str) -> bool:
 
 
 def _located(findings: Sequence[Finding], store: ObjectStore) -> tuple[Finding, ...]:
-    return tuple(Finding(f.code, path=f.path, pointer=f.pointer, expected=f.expected,
-                         found=f.found, params=f.params, location=store.location)
-                 for f in findings)
+    return tuple(replace(f, location=store.location) for f in findings)
 
 
 def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOutcome]) -> None:

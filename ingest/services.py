@@ -13,6 +13,7 @@ from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.progress import NO_PROGRESS, Progress, StopFlag
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
+from ingest.system_files import DEFAULT_SYSTEM_FILES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Services:
     progress: Progress = NO_PROGRESS
     #: set by the entry point to have the work stop between items and chunks (Ctrl-C)
     stop: StopFlag = field(default_factory=StopFlag)
+    #: glob patterns of system files skipped in batches (STRONGROOM_SKIP_SYSTEM_FILES,
+    #: ingest.system_files); empty: every file is payload
+    skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

@@ -10,8 +10,10 @@ BAG_INVALID         bagit.txt is not BagIt 1.0 in UTF-8; a manifest of an algori
 TAG_MISMATCH        a manifest line cannot be read or lists a path it must not; the
                     manifests disagree on which files there are; a tag file differs
                     from a tag manifest or the catalog; Payload-Oxum is wrong
-FIXITY_MISMATCH     a payload file differs from a manifest or the catalog, once per
-                    algorithm (``params["algorithm"]``)
+FIXITY_MISMATCH     a payload file differs from a manifest or the catalog: one finding
+                    per file naming every algorithm that disagrees
+                    (``params["algorithms"]``; ``expected`` and ``found`` map each
+                    of them to its digest)
 SIZE_MISMATCH       a file's size differs from the catalog's
 UNEXPECTED_FILE     a payload object in no manifest, any other object in no tag
                     manifest, or (with the catalog) any object the catalog lacks
@@ -23,7 +25,9 @@ that a bag rewritten consistently — payload, manifests, tag manifests,
 Payload-Oxum and the catalog's file rows — is still caught.
 
 A defect is reported once even when the manifests and the catalog both see it:
-a flipped byte is one FIXITY_MISMATCH per algorithm, not one per source.
+a flipped byte is one FIXITY_MISMATCH ("sha256 and sha512 differ"), not one
+per algorithm or per source. A tag file's digest mismatch is likewise one
+TAG_MISMATCH naming its algorithms.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ingest.bag import (
     parse_manifest,
 )
 from ingest.errors import ObjectNotFound
-from ingest.findings import Finding
+from ingest.findings import Finding, in_words
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
 from ingest.models import AuditEvent, StoredFile
 from ingest.ports import ObjectStore
@@ -109,8 +113,8 @@ def verify_stream(stream: BinaryIO, expected: StoredFile,
                   sink: Callable[[memoryview], None] | None = None) -> list[Finding]:
     """Read ``stream`` once, passing its bytes to ``sink``; findings if it is not ``expected``.
 
-    SIZE_MISMATCH for another size; FIXITY_MISMATCH per algorithm whose digest
-    differs (TAG_MISMATCH for a tag file). Whatever the stream or the sink
+    SIZE_MISMATCH for another size; one FIXITY_MISMATCH naming each algorithm
+    whose digest differs (TAG_MISMATCH for a tag file). Whatever the stream or the sink
     raises propagates (StorageUnavailable, OSError).
     """
     return check_digests(expected, digest_stream(stream, sink))
@@ -328,15 +332,47 @@ def _compare(f: StoredFile, digests: Digests, source: str, report: _Report) -> N
 
 
 def _digest_finding(path: str, algorithm: str, expected: str, found: str, source: str) -> Finding:
+    """One algorithm's mismatch; ``_Report`` joins those of one file into one finding."""
     if path.startswith("data/"):
-        return Finding("FIXITY_MISMATCH", path=path, expected=expected, found=found,
-                       params={"algorithm": algorithm})
-    return Finding("TAG_MISMATCH", path=path, expected=expected, found=found, params={
-        "algorithm": algorithm, "detail": f"its {algorithm} differs from {source}"})
+        return digest_mismatch(path, {algorithm: expected}, {algorithm: found})
+    return Finding("TAG_MISMATCH", path=path, expected={algorithm: expected}, found={algorithm: found},
+                   params={"algorithms": [algorithm], "source": source,
+                           "detail": f"its {algorithm} differs from {source}"})
+
+
+def digest_mismatch(path: str, expected: dict[str, str], found: dict[str, str]) -> Finding:
+    """One FIXITY_MISMATCH for a payload file, naming every algorithm whose digest
+    differs: ``expected`` and ``found`` map each such algorithm to its digest."""
+    algorithms = [a for a in ALGORITHMS if a in expected] + sorted(set(expected) - set(ALGORITHMS))
+    return Finding("FIXITY_MISMATCH", path=path,
+                   expected={a: expected[a] for a in algorithms},
+                   found={a: found.get(a) for a in algorithms},
+                   params={"algorithms": algorithms})
+
+
+def _joined(first: Finding, later: Finding) -> Finding:
+    """``first`` with the algorithms of ``later`` it does not name yet (the same
+    file's digest mismatch seen for another algorithm)."""
+    expected, found = dict(first.expected), dict(first.found)
+    for algorithm in later.params["algorithms"]:
+        if algorithm not in expected:
+            expected[algorithm] = later.expected[algorithm]
+            found[algorithm] = later.found[algorithm]
+    if first.code == "FIXITY_MISMATCH":
+        assert first.path is not None
+        return digest_mismatch(first.path, expected, found)
+    algorithms = [a for a in ALGORITHMS if a in expected] + sorted(set(expected) - set(ALGORITHMS))
+    source = first.params.get("source", "the catalog")
+    differ = "differs" if len(algorithms) == 1 else "differ"
+    return Finding(first.code, path=first.path, expected={a: expected[a] for a in algorithms},
+                   found={a: found[a] for a in algorithms},
+                   params={"algorithms": algorithms, "source": source,
+                           "detail": f"its {in_words(algorithms)} {differ} from {source}"})
 
 
 class _Report:
-    """Findings, each defect of each path once."""
+    """Findings, each defect of each path once; a file's digest mismatches in one
+    finding naming every algorithm that disagrees."""
 
     def __init__(self) -> None:
         self._findings: dict[tuple[Any, ...], Finding] = {}
@@ -344,9 +380,12 @@ class _Report:
     def add(self, finding: Finding) -> None:
         # A digest defect is the same whichever source saw it; other
         # defects differ by what they say.
-        algorithm = finding.params.get("algorithm")
-        aspect = ("algorithm", algorithm) if algorithm else ("detail", finding.params.get("detail"))
-        key = (finding.code, finding.path, aspect)
+        if "algorithms" in finding.params:
+            key: tuple[Any, ...] = (finding.code, finding.path, "digests")
+            seen = self._findings.get(key)
+            self._findings[key] = finding if seen is None else _joined(seen, finding)
+            return
+        key = (finding.code, finding.path, finding.params.get("detail"))
         self._findings.setdefault(key, finding)
 
     def extend(self, findings: Iterable[Finding]) -> None:
@@ -355,7 +394,7 @@ class _Report:
 
     def sorted(self) -> list[Finding]:
         return sorted(self._findings.values(),
-                      key=lambda f: (f.path or "", f.code, str(f.params.get("algorithm", ""))))
+                      key=lambda f: (f.path or "", f.code, str(f.params.get("detail", ""))))
 
 
-__all__ = ["verify_bag", "verify_stream"]
+__all__ = ["digest_mismatch", "verify_bag", "verify_stream"]

@@ -147,8 +147,10 @@ class PackagesAndVersions(CatalogBase):
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
                        copies: Sequence[CopyRecord] = (), *,
-                       unchanged_events: Sequence[NewEvent] | None = None) -> bool:
-        """Make a claimed version visible with its files, mark its item stored, note
+                       unchanged_events: Sequence[NewEvent] | None = None,
+                       findings: Sequence[Finding] = ()) -> bool:
+        """Make a claimed version visible with its files, mark its item stored
+        with ``findings`` (warnings only, such as system files skipped), note
         its ``copies`` (each checked back) and append ``events``, in one
         transaction. Returns False, writing nothing,
         when there is no pending claim of this item on this number (a duplicate
@@ -174,7 +176,7 @@ class PackagesAndVersions(CatalogBase):
                                 .where(Package.package_id == version.package_id)
                                 .with_for_update()).all()
                 if unchanged_events is not None and self._commit_if_unchanged(
-                        session, version, unchanged_events, now):
+                        session, version, unchanged_events, now, findings):
                     return False
                 claimed = session.execute(
                     update(Version)
@@ -190,7 +192,7 @@ class PackagesAndVersions(CatalogBase):
                 )
                 if rows_changed(claimed) == 0:
                     raise _Unchanged
-                self._mark_stored(session, version, now)
+                self._mark_stored(session, version, now, findings)
                 session.add_all(
                     File(package_id=version.package_id, number=version.number,
                          path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
@@ -213,7 +215,8 @@ class PackagesAndVersions(CatalogBase):
             return False
 
     def _commit_if_unchanged(self, session: Session, version: VersionRecord,
-                             events: Sequence[NewEvent], now: datetime) -> bool:
+                             events: Sequence[NewEvent], now: datetime,
+                             findings: Sequence[Finding] = ()) -> bool:
         """Inside ``commit_version``: when the latest committed version below ours
         has the same content, record the item unchanged at it and return True;
         otherwise return False, writing nothing."""
@@ -243,7 +246,8 @@ class PackagesAndVersions(CatalogBase):
                 update(Item)
                 .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
                 .values(status=ItemStatus.UNCHANGED.value, package_id=version.package_id,
-                        version=latest.number, findings=[], updated_at=now)
+                        version=latest.number, findings=[f.to_dict() for f in findings],
+                        updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if rows_changed(marked) == 0 and session.get(Item, version.item_id) is not None:
@@ -252,7 +256,8 @@ class PackagesAndVersions(CatalogBase):
                                 for e in events])
         return True
 
-    def _mark_stored(self, session: Session, version: VersionRecord, now: datetime) -> None:
+    def _mark_stored(self, session: Session, version: VersionRecord, now: datetime,
+                     findings: Sequence[Finding] = ()) -> None:
         """Set the claiming item stored; raises _Unchanged when it is already final
         (its claim is stale: committing it would make a second version)."""
         if version.item_id is None:
@@ -261,7 +266,8 @@ class PackagesAndVersions(CatalogBase):
             update(Item)
             .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
             .values(status=ItemStatus.STORED.value, package_id=version.package_id,
-                    version=version.number, updated_at=now)
+                    version=version.number, findings=[f.to_dict() for f in findings],
+                    updated_at=now)
             .execution_options(synchronize_session=False)
         )
         # No item row at all (a catalog rebuilt from storage) is fine.

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 # Tables of later features live in modules of their own, on the same base;
 # importing them here puts them in Base.metadata, which migrations are checked against.
 import storage.tables_access
+import storage.tables_accounts
 import storage.tables_fixity
 import storage.tables_replicas  # noqa: F401
 from storage.tables_base import Base

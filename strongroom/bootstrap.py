@@ -51,6 +51,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         source_organization=settings.source_organization,
         replicas=replicas,
         stuck_after=settings.stuck_after,
+        skip_system_files=settings.skip_system_files,
     )
 
 

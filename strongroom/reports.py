@@ -49,9 +49,11 @@ def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
 
 
 def batch_has_problems(report: dict[str, Any]) -> bool:
-    """True when the batch or any item needs a person's attention (exit 1)."""
+    """True when the batch or any item needs a person's attention (exit 1); a
+    warning alone (a system file skipped) does not."""
     bad = {ItemStatus.REJECTED.value, ItemStatus.FAILED.value}
-    return bool(report["findings"]) or any(i["status"] in bad for i in report["items"])
+    return (any(f.get("severity") != "warning" for f in report["findings"])
+            or any(i["status"] in bad for i in report["items"]))
 
 
 def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, Any]:

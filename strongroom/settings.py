@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from ingest.fixity_policy import FixityPolicy
 from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
+from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
 
 
 class SettingsError(ValueError):
@@ -53,6 +54,9 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_API_PRESIGN_SECONDS": "default life of a presigned S3 download URL, 1 to 3600 seconds (default 300)",
     "STRONGROOM_ANCHOR_EVERY": "`serve` anchors the audit log's head after requests that appended events, at most once in this many seconds, and on shutdown (default 5)",
     "STRONGROOM_AGENT": "name the audit log gives whoever runs a command, for service accounts (default: the operating-system user); same as --agent",
+    "STRONGROOM_SKIP_SYSTEM_FILES": "file and folder names skipped in batches with a warning, comma-separated glob patterns, a trailing / for a folder (default .DS_Store,Thumbs.db,desktop.ini,._*,__MACOSX/; empty = ingest every file)",
+    "STRONGROOM_SESSION_IDLE_MINUTES": "a console session idle this many minutes is signed out (default 30)",
+    "STRONGROOM_COOKIE_SECURE": "console cookies marked Secure: auto = when the request came over https (behind a proxy, run uvicorn with --proxy-headers), always, never (default auto)",
     "STRONGROOM_LOG_LEVEL": "least severe log records `serve`, `worker` and `beat` write: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
 }
 
@@ -91,6 +95,12 @@ class Settings:
     anchor_every: float = 5.0
     #: least severe log records ``serve``, ``worker`` and ``beat`` write
     log_level: str = "INFO"
+    #: glob patterns of system files skipped in batches (ingest.system_files)
+    skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
+    #: minutes a console session may sit idle
+    session_idle_minutes: float = 30.0
+    #: console cookies Secure: "auto" (when the request came over https), "always", "never"
+    cookie_secure: str = "auto"
     #: the catalog or the store is in the default place (./strongroom-data),
     #: named by no environment variable
     default_place: bool = False
@@ -152,9 +162,23 @@ class Settings:
             api_callback_hosts=_callback_hosts(env),
             anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
             log_level=_log_level(env),
+            skip_system_files=_skip_system_files(env),
+            session_idle_minutes=_above_zero(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0),
+            cookie_secure=_cookie_secure(env),
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
+
+
+def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:
+    """STRONGROOM_SKIP_SYSTEM_FILES: absent, the default list; set but empty, none."""
+    name = "STRONGROOM_SKIP_SYSTEM_FILES"
+    if name not in env:
+        return DEFAULT_SYSTEM_FILES
+    try:
+        return parse_patterns(env[name])
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
 
 
 def fixity_policy(settings: Settings) -> FixityPolicy:
@@ -169,6 +193,13 @@ def _presign_seconds(env: Mapping[str, str]) -> int:
     value = _positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300)
     if value > MAX_PRESIGN_SECONDS:
         raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
+    return value
+
+
+def _cookie_secure(env: Mapping[str, str]) -> str:
+    value = env.get("STRONGROOM_COOKIE_SECURE", "auto").strip().lower() or "auto"
+    if value not in ("auto", "always", "never"):
+        raise SettingsError(f"STRONGROOM_COOKIE_SECURE must be auto, always or never, not {value!r}")
     return value
 
 

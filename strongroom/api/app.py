@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ingest.accounts import SignInThrottle
 from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.models import VERSION, Actor
 from ingest.services import Services
@@ -45,6 +46,8 @@ class ApiState:
     #: callbacks go out on threads of their own: a receiver that never answers
     #: must not hold the threads that ingest
     callbacks: CallbackSender = field(init=False)
+    #: the console's failed sign-ins, per name and per address (ingest.accounts)
+    sign_in_throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
     def __post_init__(self) -> None:
         self.callbacks = CallbackSender(self.settings.max_attempts, self.settings.retry_backoff)
@@ -159,7 +162,8 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _assemble(state: ApiState | None) -> FastAPI:
-    from strongroom.api import routes_batches, routes_health, routes_packages, routes_preservation
+    from strongroom import web
+    from strongroom.api import explorer, routes_batches, routes_health, routes_packages, routes_preservation
     from strongroom.api.paths import PackageSegment
 
     @asynccontextmanager
@@ -177,9 +181,11 @@ def _assemble(state: ApiState | None) -> FastAPI:
         description="Archival ingest and preservation: submit batches, follow them, "
                     "read, search and fetch verified BagIt packages, check fixity and "
                     "read the audit log. Every request carries `Authorization: Bearer "
-                    "TOKEN` (but `/healthz` and `/readyz`); errors are RFC 9457 problem "
-                    "details.",
+                    "TOKEN` (but `/healthz` and `/readyz`; a GET from a browser signed in "
+                    "to the console carries its session instead); errors are RFC 9457 "
+                    "problem details.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # the explorer is served from local files (strongroom.api.explorer)
     )
     app.state.strongroom = state
     app.add_middleware(PackageSegment)  # identifiers with `/` sent as %2F: one segment
@@ -188,6 +194,8 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_packages.router)
     app.include_router(routes_preservation.router)
     app.include_router(routes_health.router)  # /healthz, /readyz: no token
+    app.include_router(explorer.router)  # /docs, from files served here
+    web.install(app)  # the console at /console/, its assets at /static/
     if state is not None and state.anchorer is not None:
         app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
     return app

@@ -5,14 +5,11 @@ looked up in the catalog (the secret itself is never stored nor logged); a
 missing, unknown or revoked token gets 401, a token whose role may not use the
 route gets 403. ``admin`` may use every route.
 
-=================  =========  =======  ======  =====
-permission         submitter  auditor  reader  admin
-=================  =========  =======  ======  =====
-submit, batches    yes                         yes
-read a batch       own        yes              yes
-read packages                 yes      yes     yes
-fixity, audit log             yes              yes
-=================  =========  =======  ======  =====
+The role table is the domain's (``ingest.access.ROLE_PERMISSIONS``): the web
+console checks the same one. A GET or HEAD without a token but with a console
+session cookie (a download link on a page) is judged by the session's account
+under the same table; anything that changes state needs a token (or a console
+form with its CSRF token).
 
 A submitter reads only the batches its own token submitted; anyone else's batch
 answers 404, exactly as a batch that does not exist, so ids cannot be probed.
@@ -20,7 +17,6 @@ answers 404, exactly as a batch that does not exist, so ids cannot be probed.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -29,26 +25,11 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ingest.access import ROLE_PERMISSIONS, Permission, may
 from ingest.models import Actor
 from ingest.services import Services
 from strongroom.api.problems import forbidden, unauthorized
-
-
-class Permission(str, enum.Enum):
-    SUBMIT = "submit"
-    READ_BATCHES = "read batches"
-    READ_PACKAGES = "read packages"
-    PRESERVE = "fixity and audit"
-
-
-#: role -> what it may do; admin may do everything.
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "submitter": frozenset({Permission.SUBMIT, Permission.READ_BATCHES}),
-    "auditor": frozenset({Permission.READ_PACKAGES, Permission.PRESERVE,
-                          Permission.READ_BATCHES}),
-    "reader": frozenset({Permission.READ_PACKAGES}),
-    "admin": frozenset(Permission),
-}
+from strongroom.web.session import current_session
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `strongroom token create`")
 
@@ -62,6 +43,13 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Any]]:
                     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
                     ) -> Any:
         if credentials is None or not credentials.credentials:
+            if request.method in ("GET", "HEAD"):  # a download from a console page
+                session = await run_in_threadpool(current_session, request)
+                if session is not None:
+                    if not may(session.account.role, permission):
+                        raise forbidden(f"role {session.account.role!r} may not {permission.value}")
+                    request.state.actor = session.account.actor()
+                    return session.account
             raise unauthorized("send Authorization: Bearer TOKEN")
         catalog = request.app.state.strongroom.services.catalog
         token = await run_in_threadpool(catalog.find_token, credentials.credentials)

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 
 class FindingOut(BaseModel):
     code: str = Field(description="stable code from the finding catalogue")
+    severity: str = Field(default="error", description="error, or warning (told, never a reason to reject)")
     message: str
+    hint: str | None = Field(default=None, description="what was most likely meant, in words")
     path: str | None = None
     pointer: str | None = None
     location: str | None = None

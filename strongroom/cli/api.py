@@ -62,7 +62,7 @@ def token_create(role: str, name: str, as_json: bool) -> None:
 @command_errors
 def token_revoke(token_ref: str, as_json: bool) -> None:
     """Revoke the one live token with this id or name; it stops working at once."""
-    revoked = _services().catalog.revoke_token(token_ref)
+    revoked = _services(read_only=True).catalog.revoke_token(token_ref)
     document = {"revoked": [t.to_dict() for t in revoked]}
 
     def human(doc: dict[str, Any]) -> None:
@@ -78,7 +78,7 @@ def token_revoke(token_ref: str, as_json: bool) -> None:
 def token_list(as_json: bool) -> None:
     """List tokens (never their secrets), live and revoked, with their last use
     (to the minute)."""
-    document = {"tokens": [t.to_dict() for t in _services().catalog.list_tokens()]}
+    document = {"tokens": [t.to_dict() for t in _services(read_only=True).catalog.list_tokens()]}
 
     def human(doc: dict[str, Any]) -> None:
         for t in doc["tokens"]:

@@ -39,7 +39,9 @@ def _print_batch(report: dict[str, Any]) -> None:
         claim = report.get("claimed_submitter")
         click.echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
     for f in report["findings"]:
-        click.echo(f"  batch: {f['code']}: {f['message']}")
+        click.echo(f"  batch: {_label(f)}{f['code']}: {f['message']}")
+        if f.get("hint"):
+            click.echo(f"         hint: {f['hint']}")
     for item in report["items"]:
         where = f" -> {item['package_id']} v{item['version']}" if item["package_id"] else ""
         stuck = f"  (stuck: no progress for over {report['stuck_after']:g} s)" \
@@ -47,7 +49,9 @@ def _print_batch(report: dict[str, Any]) -> None:
         click.echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
         for f in item["findings"]:
             place = f.get("pointer") if f.get("pointer") is not None else f.get("path", "")
-            click.echo(f"            {f['code']} {place or ''}: {f['message']}")
+            click.echo(f"            {_label(f)}{f['code']} {place or ''}: {f['message']}")
+            if f.get("hint"):
+                click.echo(f"              hint: {f['hint']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
     click.echo(f"{len(report['items'])} items: {counts or 'none'}")
     for left in report.get("staging_leftovers", []):
@@ -68,6 +72,11 @@ def _print_batch(report: dict[str, Any]) -> None:
         left = report["counts"].get("accepted", 0)
         click.echo(f"interrupted: {finished} of {len(report['items'])} items finished, "
                    f"{left} left accepted; resume with `{report['resume']}`")
+
+
+def _label(finding: dict[str, Any]) -> str:
+    """``warning: `` before a warning; errors go unmarked, as they always have."""
+    return "warning: " if finding.get("severity") == "warning" else ""
 
 
 def _has_problems(report: dict[str, Any]) -> bool:

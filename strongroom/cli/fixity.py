@@ -232,7 +232,7 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
     from ingest.reconciliation import reconcile
     from ingest.stuck import crash_remains
 
-    _, services = _settings_and_services()
+    _, services = _settings_and_services(read_only=True)  # an archive that exists, never a new one
     results = reconcile(services.catalog, services.locations, backfill=True)
     swept = None
     if sweep_hours is not None:

@@ -169,7 +169,7 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
         raise click.UsageError("--json cannot share stdout with -o -")
     from strongroom.cli.terminal import progress_for
 
-    services = _services()
+    services = _services(read_only=True)  # fetch records events in an archive; it never makes one
     package_id = services.catalog.resolve_package(package)
     wanted = chosen_version(number)
     where: str

@@ -36,7 +36,7 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
     """
     from ingest.repair import repair_package
 
-    services = _services()
+    services = _services(read_only=True)  # repairs an archive that exists; never makes one
     package_id = services.catalog.resolve_package(package)
     if number == LATEST:
         number = services.catalog.get_version(package_id, None).number
@@ -50,9 +50,13 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
     def human(doc: dict[str, Any]) -> None:
         for r in doc["results"]:
             click.echo(f"{r['status']:<8} {r['package_id']} v{r['version']}")
+            if r.get("detail"):
+                click.echo(f"  {r['detail']}")
             for c in r["copies"]:
                 source = f" from {c['source']}" if c["source"] else ""
                 click.echo(f"  {c['status']:<11} {c['location']}{source}")
+                if c.get("had") and c["status"] != "ok":
+                    click.echo(f"      had {c['had']}")
                 for f in c["findings"]:
                     click.echo(f"      {f['code']} {f.get('path', '')}: {f['message']}")
                 if c["detail"]:

@@ -65,6 +65,11 @@ def test_repair_command_refuses_with_exit_1_when_no_copy_is_good(
     assert result["status"] == "refused"
     assert {c["status"] for c in result["copies"]} == {"damaged"}
     assert {f["code"] for c in result["copies"] for f in c["findings"]} == {"FILE_MISSING", "TAG_MISMATCH"}
+    assert all(c["had"].startswith("8 of 9 files as recorded; missing: data/") for c in result["copies"])
     human = cli(data, replica, "repair", package_id)
     assert human.returncode == 1 and "no copy verified good" in human.stdout
+    # which copies were checked, and what each had
+    assert f"2 copies checked: {(data / 'objects').as_uri()} (damaged), {replica.as_uri()} (damaged)" \
+        in human.stdout
+    assert human.stdout.count("had 8 of 9 files as recorded; missing: data/") == 2
 

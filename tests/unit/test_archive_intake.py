@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from ingest.archive_intake import ArchiveLimits, unpack_archive
+from ingest.batch import read_batch, scan_item
 from ingest.errors import ArchiveRefused
+from ingest.system_files import DEFAULT_SYSTEM_FILES
 
 GOOD = b'{"identifier": "x", "title": "t", "date": "1951"}'
 
@@ -151,6 +153,30 @@ def test_a_wrapping_folder_becomes_the_batch_root(tmp_path: Path) -> None:
     root = unpack_archive(archive, "zip", tmp_path / "staging")
     assert root == (tmp_path / "staging" / "my-batch").resolve()
     assert (root / "item" / "scan" / "page.txt").read_bytes() == b"page"
+
+
+FINDER_MEMBERS = [("my-batch/item/metadata.json", GOOD), ("my-batch/item/scan/page.txt", b"page"),
+                  ("my-batch/item/.DS_Store", b"finder"), ("my-batch/.DS_Store", b"finder"),
+                  ("__MACOSX/my-batch/item/scan/._page.txt", b"AppleDouble")]
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_system_files_of_an_upload_are_skipped_with_warnings_and_do_not_hide_the_wrapper(
+        tmp_path: Path, kind: str) -> None:
+    # What Finder's "Compress" makes of a batch folder: __MACOSX/ beside the batch.
+    if kind == "zip":
+        archive = _zip(tmp_path / "finder.zip", list(FINDER_MEMBERS))
+    else:
+        archive = _tar(tmp_path / "finder.tar", [(_info(name), data) for name, data in FINDER_MEMBERS])
+    root = unpack_archive(archive, "zip" if kind == "zip" else "tar", tmp_path / "staging")
+    assert root == (tmp_path / "staging" / "my-batch").resolve()
+    layout = read_batch(root, skip=DEFAULT_SYSTEM_FILES)
+    assert [name for name, _ in layout.items] == ["item"]
+    assert sorted((f.code, f.path) for f in layout.findings) == [
+        ("SYSTEM_FILE_SKIPPED", ".DS_Store"), ("SYSTEM_FILE_SKIPPED", "__MACOSX/")]
+    scan = scan_item(root / "item", skip=DEFAULT_SYSTEM_FILES)
+    assert [p.path for p in scan.payload] == ["scan/page.txt"]
+    assert [(f.code, f.path) for f in scan.findings] == [("SYSTEM_FILE_SKIPPED", ".DS_Store")]
 
 
 def test_a_single_item_at_the_top_is_not_taken_for_a_wrapper(tmp_path: Path) -> None:

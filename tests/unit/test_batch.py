@@ -20,6 +20,7 @@ import pytest
 from ingest.batch import PayloadEntry, read_batch, scan_item
 from ingest.errors import BatchUnreadable
 from ingest.findings import Finding
+from ingest.system_files import DEFAULT_SYSTEM_FILES
 
 METADATA = b'{"identifier": "APRF-45-1-339", "title": "Telegram"}'
 running_as_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -244,11 +245,61 @@ def test_metadata_json_in_a_subfolder_is_payload(tmp_path: Path) -> None:
     assert paths(scan.payload) == ["attachments/metadata.json", "letter.txt"]
 
 
-def test_hidden_files_in_an_item_are_payload_not_skipped(tmp_path: Path) -> None:
+def test_hidden_files_in_an_item_are_payload_when_nothing_is_skipped(tmp_path: Path) -> None:
     item = good_item(tmp_path)
     (item / ".DS_Store").write_bytes(b"finder")
-    scan = scan_item(item)
+    scan = scan_item(item)  # STRONGROOM_SKIP_SYSTEM_FILES set empty: ingest everything
     assert paths(scan.payload) == [".DS_Store", "letter.txt"]
+
+
+def system_files_in_an_item(parent: Path) -> Path:
+    item = good_item(parent)
+    (item / ".DS_Store").write_bytes(b"finder")
+    (item / "scans").mkdir()
+    (item / "scans" / "page-1.tif").write_bytes(b"II*\x00")
+    (item / "scans" / "THUMBS.DB").write_bytes(b"explorer")
+    (item / "scans" / "desktop.ini").write_bytes(b"[.ShellClassInfo]")
+    (item / "scans" / "._page-1.tif").write_bytes(b"AppleDouble")
+    (item / "__MACOSX" / "scans").mkdir(parents=True)
+    (item / "__MACOSX" / "scans" / "._page-1.tif").write_bytes(b"AppleDouble")
+    (item / ".notes").write_bytes(b"a hidden file of the record itself")
+    return item
+
+
+def test_system_files_in_an_item_are_skipped_with_a_warning_not_payload(tmp_path: Path) -> None:
+    scan = scan_item(system_files_in_an_item(tmp_path), skip=DEFAULT_SYSTEM_FILES)
+    assert paths(scan.payload) == [".notes", "letter.txt", "scans/page-1.tif"]
+    assert codes(scan.findings) == [
+        ("SYSTEM_FILE_SKIPPED", ".DS_Store"),
+        ("SYSTEM_FILE_SKIPPED", "__MACOSX/"),  # once for the folder, not for what it holds
+        ("SYSTEM_FILE_SKIPPED", "scans/._page-1.tif"),
+        ("SYSTEM_FILE_SKIPPED", "scans/THUMBS.DB"),
+        ("SYSTEM_FILE_SKIPPED", "scans/desktop.ini"),
+    ]
+    assert {f.severity for f in scan.findings} == {"warning"}
+    skipped = next(f for f in scan.findings if f.path == "scans/THUMBS.DB")
+    assert skipped.params == {"rule": "Thumbs.db"}
+    assert skipped.message == ("'scans/THUMBS.DB' was skipped: the operating system made it "
+                               "(Thumbs.db), it is not part of the record")
+
+
+def test_skipped_names_are_a_setting_and_a_folder_pattern_skips_only_folders(tmp_path: Path) -> None:
+    item = system_files_in_an_item(tmp_path)
+    (item / "drafts").mkdir()
+    (item / "drafts" / "v1.txt").write_bytes(b"draft")
+    (item / "scans" / "drafts").write_bytes(b"a file named like the folder pattern")
+    scan = scan_item(item, skip=("drafts/",))
+    assert codes(scan.findings) == [("SYSTEM_FILE_SKIPPED", "drafts/")]
+    assert "scans/drafts" in paths(scan.payload) and ".DS_Store" in paths(scan.payload)
+
+
+def test_an_item_of_system_files_only_has_no_payload(tmp_path: Path) -> None:
+    item = tmp_path / "item-1"
+    item.mkdir()
+    (item / "metadata.json").write_bytes(METADATA)
+    (item / ".DS_Store").write_bytes(b"finder")
+    scan = scan_item(item, skip=DEFAULT_SYSTEM_FILES)
+    assert codes(scan.findings) == [("PAYLOAD_EMPTY", None), ("SYSTEM_FILE_SKIPPED", ".DS_Store")]
 
 
 def test_scanning_twice_gives_the_same_answer(tmp_path: Path) -> None:
@@ -553,6 +604,16 @@ def test_stray_file_at_batch_root_is_reported_and_items_go_on(tmp_path: Path) ->
     assert [name for name, _ in layout.items] == ["item-1", "item-2"]
 
 
+def test_system_files_at_batch_root_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    batch = stray_file_at_batch_root(tmp_path)
+    (batch / "__MACOSX" / "item-1").mkdir(parents=True)
+    layout = read_batch(batch, skip=DEFAULT_SYSTEM_FILES)
+    assert codes(layout.findings) == [("BATCH_STRAY_FILE", "notes.txt"),
+                                      ("SYSTEM_FILE_SKIPPED", ".DS_Store"),
+                                      ("SYSTEM_FILE_SKIPPED", "__MACOSX/")]
+    assert [name for name, _ in layout.items] == ["item-1", "item-2"]
+
+
 def test_hidden_folder_at_batch_root_is_an_item(tmp_path: Path) -> None:
     batch = good_batch(tmp_path)
     (batch / ".thumbnails").mkdir()
@@ -623,6 +684,12 @@ def test_batch_json_against_its_schema_reports_each_problem(tmp_path: Path) -> N
     ]
     assert layout.fields == {}
     assert [name for name, _ in layout.items] == ["item-1", "item-2"]
+
+
+def test_a_misspelt_batch_json_property_keeps_its_hint(tmp_path: Path) -> None:
+    batch_json = json.dumps({"colection": "Telegrams"}).encode()
+    [finding] = read_batch(good_batch(tmp_path, batch_json=batch_json)).findings
+    assert finding.hint == 'did you mean "collection"?'
 
 
 def test_batch_json_that_is_not_an_object_is_reported(tmp_path: Path) -> None:

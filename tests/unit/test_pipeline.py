@@ -510,3 +510,65 @@ def test_a_name_at_the_255_byte_limit_can_be_fetched_back(services: Services, tm
     _version, findings = fetch_to_folder(services, package_id_for(IDENTIFIER), None, tmp_path / "out")
     assert findings == []
     assert (tmp_path / "out" / "data" / long_name).read_bytes() == b"page one"
+
+
+# --------------------------------------------------------------------------- system files
+
+
+SYSTEM_FILES = {".DS_Store": b"finder", "scan/Thumbs.db": b"explorer", "scan/._page-01.txt": b"AppleDouble"}
+
+
+def test_system_files_are_skipped_with_a_warning_and_the_item_is_still_stored(
+        tmp_path: Path, services: Services, memory: MemoryObjectStore) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "letter", {**PAYLOAD, **SYSTEM_FILES})
+    (batch / ".DS_Store").write_bytes(b"finder, at the batch root")
+    submitted = submit_batch(batch, services)
+    assert [(f.code, f.path, f.severity) for f in submitted.batch.findings] == [
+        ("SYSTEM_FILE_SKIPPED", ".DS_Store", "warning")]
+    [accession] = events_of(services, EventType.ACCESSION)
+    assert accession.outcome == "success"
+
+    result = ingest_item(submitted.items[0].item_id, services)
+
+    assert result.status is ItemStatus.STORED
+    version = services.catalog.get_version(PACKAGE)
+    assert [f.path for f in version.payload] == ["data/scan/page-01.txt", "data/scan/page-02.txt"]
+    assert not any("Thumbs" in key or "DS_Store" in key or "._" in key for key in memory.objects)
+    item = services.catalog.get_item(submitted.items[0].item_id)
+    skipped = [".DS_Store", "scan/._page-01.txt", "scan/Thumbs.db"]
+    assert sorted(f.path for f in item.findings if f.code == "SYSTEM_FILE_SKIPPED") == skipped
+    [ingestion] = events_of(services, EventType.INGESTION)
+    assert ingestion.outcome == "success"
+    assert sorted(f["path"] for f in ingestion.detail["findings"]) == skipped
+    assert {f["severity"] for f in ingestion.detail["findings"]} == {"warning"}
+    assert_sound(services, 1)
+
+
+def test_a_resubmission_that_differs_only_by_system_files_is_unchanged_and_keeps_the_warning(
+        tmp_path: Path, services: Services) -> None:
+    write_item(tmp_path / "first", "letter")
+    assert ingest_item(submit_one(services, tmp_path / "first"), services).status is ItemStatus.STORED
+    write_item(tmp_path / "again", "letter", {**PAYLOAD, ".DS_Store": b"finder"})
+    item_id = submit_one(services, tmp_path / "again")
+    assert ingest_item(item_id, services).status is ItemStatus.UNCHANGED
+    assert [f.code for f in services.catalog.get_item(item_id).findings] == ["SYSTEM_FILE_SKIPPED"]
+
+
+def test_a_warning_does_not_hide_an_error_and_both_are_kept(tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "letter", {**PAYLOAD, ".DS_Store": b"finder"}, metadata=record() | {"date": "21/06/1951"})
+    result = ingest_item(submit_one(services, batch), services)
+    assert result.status is ItemStatus.REJECTED
+    assert sorted((f.code, f.severity) for f in result.findings) == [
+        ("METADATA_INVALID", "error"), ("SYSTEM_FILE_SKIPPED", "warning")]
+
+
+def test_with_no_patterns_every_file_is_payload(tmp_path: Path, services: Services) -> None:
+    from dataclasses import replace
+
+    batch = tmp_path / "batch"
+    write_item(batch, "letter", {**PAYLOAD, ".DS_Store": b"finder"})
+    everything = replace(services, skip_system_files=())
+    assert ingest_item(submit_one(everything, batch), everything).status is ItemStatus.STORED
+    assert "data/.DS_Store" in [f.path for f in services.catalog.get_version(PACKAGE).payload]

@@ -125,7 +125,7 @@ def test_damage_in_the_primary_is_repaired_from_the_verified_replica(archive: Ar
     assert bag_files(archive.bag(archive.primary)) == good
 
 
-def test_with_every_copy_damaged_repair_refuses_and_writes_nothing(archive: Archive) -> None:
+def test_with_every_copy_damaged_repair_refuses_writes_nothing_and_says_what_each_copy_had(archive: Archive) -> None:
     archive.ingest()
     flip_a_byte(archive.bag(archive.primary) / PAYLOAD_FILE)
     (archive.bag(archive.replica) / "data/scan/page-01.txt").unlink()
@@ -136,7 +136,14 @@ def test_with_every_copy_damaged_repair_refuses_and_writes_nothing(archive: Arch
 
     assert result.status == "refused" and result.has_problems
     assert all(c.status == "damaged" and c.source is None for c in result.copies)
-    assert "no copy verified good" in (result.copies[0].detail or "")
+    assert result.detail == (
+        "no copy verified good, so there is nothing to repair from and nothing was rewritten; "
+        f"2 copies checked: {archive.primary.location} (damaged), {archive.replica.location} (damaged)")
+    files = len(archive.services.catalog.get_version(PACKAGE, 1).files)
+    assert [(c.location, c.had) for c in result.copies] == [
+        (archive.primary.location, f"{files - 1} of {files} files as recorded; not as recorded: {PAYLOAD_FILE}"),
+        (archive.replica.location, f"{files - 1} of {files} files as recorded; missing: data/scan/page-01.txt")]
+    assert result.to_dict()["copies"][1]["had"] == result.copies[1].had
     assert bag_files(archive.bag(archive.primary)) == primary_before
     assert bag_files(archive.bag(archive.replica)) == replica_before
     assert {c.state for c in archive.services.catalog.list_copies(PACKAGE, 1)} == {"damaged"}

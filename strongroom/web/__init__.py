@@ -1,0 +1,94 @@
+"""The web console: pages for archive staff, preservation officers and readers.
+
+Served by ``strongroom serve`` on the same port as the API, under
+``/console/``; assets under ``/static/`` (nothing from another site). Each
+page parses the request, calls a use case of ``ingest`` and renders a Jinja2
+template: no business rule lives here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from strongroom.web.guard import FormRefused, PageForbidden, SignInNeeded, sign_in_path
+from strongroom.web.render import render
+
+STATIC = Path(__file__).parent / "static"
+
+#: The page modules (strongroom.web.pages.*), each with a ``router``.
+PAGE_MODULES = (
+    "sign_in",
+    "home",
+)
+
+#: What every response carries: no script but our own files, no framing, no
+#: sniffing, no referrer to other sites.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Add the console's pages, its assets and its security headers to ``app``."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for name in PAGE_MODULES:
+        module = importlib.import_module(f"strongroom.web.pages.{name}")
+        app.include_router(module.router, include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=303)
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
+        return RedirectResponse(sign_in_path(exc.back_to), status_code=303)
+
+    @app.exception_handler(PageForbidden)
+    async def forbidden(request: Request, exc: PageForbidden) -> Response:
+        return render(request, "error.html", status=403, title="Not for your role",
+                      message=exc.message + " Ask an administrator if you need it.")
+
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, exc: FormRefused) -> Response:
+        return render(request, "error.html", status=403, title="Form refused",
+                      message="This form was not sent from a page of this console in your "
+                              "current session (it may be old, or come from another site). "
+                              "Open the page again and resend it.")
+
+    app.add_middleware(SecurityHeaders)
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every response it starts.
+    Pure ASGI, not ``BaseHTTPMiddleware``: a streamed download that is cut short
+    on damage must reach the client cut, exactly as the route ended it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in self.extra if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
