@@ -122,6 +122,9 @@ class VersionCheck:
     octets: int = 0
     #: the repair this check's findings set off (policy ``auto_repair``), if any
     repair: RepairResult | None = None
+    #: the record's identifier and title, for people reading the result
+    identifier: str | None = None
+    title: str | None = None
 
     @property
     def status(self) -> str:
@@ -137,6 +140,8 @@ class VersionCheck:
             "octets": self.octets,
             "findings": [f.to_dict() for f in self.findings],
             "repair": self.repair.to_dict() if self.repair else None,
+            "identifier": self.identifier,
+            "title": self.title,
         }
 
 
@@ -151,7 +156,8 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     )
     octets = sum(f.size for f in version.files)
     check = VersionCheck(version.package_id, version.number, location, findings,
-                         tier=tier, octets=octets)
+                         tier=tier, octets=octets, identifier=version.identifier,
+                         title=version.title)
     now = services.clock.now()
     event = services.event(
         EventType.FIXITY_CHECK,

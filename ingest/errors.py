@@ -30,6 +30,7 @@ them in one place each.
     ├── PackageBusy                 another item holds this package's next version (retry)
     ├── ItemFinished                the item already has a final status (a late duplicate task)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
+    ├── StopRequested               the person running the work asked it to stop (Ctrl-C); items stay accepted
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
     ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
@@ -146,6 +147,11 @@ class PackageBusy(StrongroomError):
 class QueueUnavailable(StrongroomError):
     """The work queue (the Celery broker) cannot be reached. The items concerned
     stay accepted in the catalog and can be sent again with ``strongroom requeue``."""
+
+
+class StopRequested(StrongroomError):
+    """The person running the work asked it to stop (``ingest.progress.StopFlag``).
+    The item at work abandons its unfinished version and stays accepted."""
 
 
 class ItemFinished(StrongroomError):

@@ -72,8 +72,16 @@ def verify_version(services: Services, package_id: str, number: int,
     version = services.catalog.get_version(package_id, number)
     store = location_store(services, location)
     prefix = version_prefix(package_id, number)
-    raw = verify_bag(store, prefix, expected=version.files)
-    raw += sealed_manifests(store, prefix, services.catalog.sealing_event(package_id, number))
+    progress = services.progress
+    key = f"{prefix}@{store.location}"
+    progress.item_started(key, f"{version.identifier} v{number}",
+                          sum(f.size for f in version.files))
+    try:
+        raw = verify_bag(store, prefix, expected=version.files,
+                         on_bytes=lambda octets: progress.bytes_done(key, octets))
+        raw += sealed_manifests(store, prefix, services.catalog.sealing_event(package_id, number))
+    finally:
+        progress.item_finished(key)
     return record_copy_check(services, version, store.location, DEEP, raw)
 
 
@@ -147,10 +155,12 @@ def verify_packages(services: Services, refs: Iterable[str] | None = None,
         package_ids = [p.package_id for p in catalog.list_packages()]
     else:
         package_ids = [catalog.resolve_package(ref) for ref in refs]
-    copies = [(package_id, version.number, store.location)
-              for package_id in package_ids
-              for version in catalog.list_versions(package_id)
-              for store in services.locations]
+    versions = [version for package_id in package_ids
+                for version in catalog.list_versions(package_id)]
+    copies = [(version.package_id, version.number, store.location)
+              for version in versions for store in services.locations]
+    services.progress.plan(len(copies), len(services.locations) * sum(
+        f.size for version in versions for f in version.files))
     if concurrency == 1 or len(copies) < 2:
         return [verify_version(services, *copy) for copy in copies]
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(copies)),
@@ -242,18 +252,26 @@ def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
     """
     as_of = services.clock.now()
     queued = enqueue_due(services, policy, as_of, period=period, budget=budget)
+    progress = services.progress
+    progress.plan(len(queued), sum(p.size for p in queued if p.tier == DEEP))
     checks: list[VersionCheck] = []
     unreachable: list[PlannedCheck] = []
     attempted: set[tuple[str, int]] = set()
     for planned in queued:
         version = (planned.package_id, planned.number)
         this_policy = replace(policy, auto_repair=False) if version in attempted else policy
+        shallow_key = f"{planned.tier}:{planned.package_id}/v{planned.number}@{planned.location}"
+        if planned.tier != DEEP:  # a deep check tells the progress itself (verify_version)
+            progress.item_started(shallow_key, f"{planned.package_id} v{planned.number}", 0)
         try:
             check = run_fixity_check(services, planned.package_id, planned.number,
                                planned.location, planned.tier, policy=this_policy)
         except StorageUnavailable:
             unreachable.append(planned)
             continue
+        finally:
+            if planned.tier != DEEP:
+                progress.item_finished(shallow_key)
         if check.repair is not None:
             attempted.add(version)
         checks.append(check)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ingest.errors import CatalogUnavailable, QueueUnavailable
+from ingest.batch import scan_item
+from ingest.errors import CatalogUnavailable, NotFound, QueueUnavailable
 from ingest.ports import Dispatcher, IngestCatalog
+from ingest.progress import NO_PROGRESS, StopFlag
 from ingest.services import Services
 
 
@@ -29,6 +32,8 @@ class HandOver:
     error: QueueUnavailable | None = None
     #: with ``wait``: True when the items were not all final in time
     timed_out: bool | None = None
+    #: True when a stop was asked for (``services.stop``) before every item was final
+    stopped: bool = False
 
     @property
     def in_process(self) -> bool:
@@ -44,6 +49,8 @@ class HandOver:
             doc["enqueued"] = self.enqueued
         if self.timed_out is not None:
             doc["timed_out"] = self.timed_out
+        if self.stopped:
+            doc["interrupted"] = True
         return doc
 
 
@@ -57,22 +64,29 @@ def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_id
     they are not stuck again at once) and ``wait`` polls the catalog until they
     are final or ``timeout`` seconds have passed (``on_progress`` is told how
     many more are final). A queue that cannot be reached is reported, not
-    raised: the items stay accepted. Raises CatalogUnavailable.
+    raised: the items stay accepted. A stop asked for (``services.stop``) leaves
+    the items not yet begun accepted, or ends the wait, and says so (``stopped``).
+    The dispatcher that finishes the items here reports their bytes to
+    ``services.progress``, which is first told the whole. Raises CatalogUnavailable.
     """
     ids = list(item_ids)
     try:
+        if dispatcher.finishes_items and services.progress is not NO_PROGRESS:
+            services.progress.plan(len(ids), payload_octets(services, ids))
         try:
             dispatcher.ingest(ids)
         except QueueUnavailable as exc:
             return HandOver(error=exc)
         if dispatcher.finishes_items:
-            return HandOver()
+            return HandOver(stopped=services.stop.requested)
         if requeue:
             services.catalog.record_requeue(ids)
         timed_out = None
         if wait:
             timed_out = not wait_until_final(services.catalog, batch_id, ids, timeout,
-                                             on_progress=on_progress)
+                                             on_progress=on_progress, stop=services.stop)
+            if services.stop.requested:
+                return HandOver(enqueued=len(ids), stopped=True)
         return HandOver(enqueued=len(ids), timed_out=timed_out)
     finally:
         dispatcher.close()
@@ -81,9 +95,11 @@ def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_id
 def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[str] | None,
                      timeout: float | None, *, on_progress: Callable[[int], None] | None = None,
                      max_pause: float = 1.0, sleep: Callable[[float], None] = time.sleep,
-                     monotonic: Callable[[], float] = time.monotonic) -> bool:
+                     monotonic: Callable[[], float] = time.monotonic,
+                     stop: StopFlag | None = None) -> bool:
     """Poll the catalog until every one of ``item_ids`` (every item of the batch
-    when None) is final; False when ``timeout`` seconds passed first.
+    when None) is final; False when ``timeout`` seconds passed first, or a
+    ``stop`` was asked for (the items go on with the workers).
 
     A catalog that is briefly unreachable is waited for, like the items."""
     wanted = None if item_ids is None else set(item_ids)
@@ -106,6 +122,8 @@ def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[s
             return True
         if deadline is not None and monotonic() >= deadline:
             return False
+        if stop is not None and stop.requested:
+            return False
         sleep(pause)
         # Items that are finishing are looked for again soon, so the last one is
         # seen at once; a batch that is quiet is asked less and less often.
@@ -122,6 +140,28 @@ def versions_to_check(catalog: IngestCatalog, package: str, number: int | None =
     return package_id, [catalog.get_version(package_id, number).number]
 
 
+def payload_octets(services: Services, item_ids: Sequence[str]) -> int | None:
+    """How many payload bytes the items' folders hold, as listed now (no byte is
+    read): the whole a progress bar is drawn against. None when an item or its
+    folder cannot be found. Raises CatalogUnavailable."""
+    total = 0
+    sources: dict[str, Path] = {}
+    for item_id in item_ids:
+        try:
+            item = services.catalog.get_item(item_id)
+            if item.batch_id not in sources:
+                sources[item.batch_id] = Path(services.catalog.get_batch(item.batch_id).source)
+        except NotFound:
+            return None
+        folder = sources[item.batch_id] / item.name
+        try:
+            scan = scan_item(folder, within=folder.parent, skip=services.skip_system_files)
+        except OSError:
+            return None
+        total += sum(entry.size for entry in scan.payload)
+    return total
+
+
 def check_versions(dispatcher: Dispatcher, package_id: str, numbers: Sequence[int]) -> None:
     """Have versions of a package deep-checked, then close the dispatcher.
     Raises QueueUnavailable, and what the dispatcher's checks raise."""
@@ -132,4 +172,4 @@ def check_versions(dispatcher: Dispatcher, package_id: str, numbers: Sequence[in
         dispatcher.close()
 
 
-__all__ = ["HandOver", "check_versions", "hand_over", "versions_to_check", "wait_until_final"]
+__all__ = ["HandOver", "check_versions", "hand_over", "payload_octets", "versions_to_check", "wait_until_final"]

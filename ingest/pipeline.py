@@ -13,7 +13,12 @@ takes one item from ``accepted`` to a final status:
 and says what happened in one of three ways (``IngestResult.outcome``): ``done``
 (stored, unchanged or rejected: a final status is in the catalog), ``retry``
 (a transient error; the same call later may succeed) or ``failed`` (given up on
-a transient error past the caller's bound: the item is failed with a code).
+a transient error past the caller's bound: the item is failed with a code) —
+or ``stopped``, when the entry point asked the work to stop (``services.stop``,
+a Ctrl-C): the item abandoned its unfinished version and stays accepted.
+
+Bytes are reported to ``services.progress`` as the one read of each payload
+file goes (``ingest.progress``), and the stop is looked at between chunks.
 
 It is safe to call again for the same item at any point: a finished item is
 left alone, a claimed version is reused, and the catalog's commit happens once.
@@ -38,7 +43,14 @@ from ingest.bag import build_tag_files
 from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
-from ingest.errors import TRANSIENT_ERRORS, ContentRefused, ItemFinished, PackageBusy, StrongroomError
+from ingest.errors import (
+    TRANSIENT_ERRORS,
+    ContentRefused,
+    ItemFinished,
+    PackageBusy,
+    StopRequested,
+    StrongroomError,
+)
 from ingest.findings import Finding, errors
 from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ingest.layout import version_prefix
@@ -74,7 +86,7 @@ class SubmittedBatch:
 class IngestResult:
     """How one attempt at one item ended."""
 
-    outcome: Literal["done", "retry", "failed"]
+    outcome: Literal["done", "retry", "failed", "stopped"]
     item_id: str
     status: ItemStatus | None = None
     reason: str = ""
@@ -142,11 +154,15 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
     Never raises for bad input: it becomes findings on a rejected item. Transient
     errors (store or catalog unavailable, the package busy with another item)
     give ``retry``, or ``failed`` with STORAGE_UNAVAILABLE when ``final_attempt``.
+    A stop asked for (``services.stop``) gives ``stopped``: before the item
+    starts, or at the next chunk read, its unfinished version abandoned.
     Raises only when the catalog itself cannot say what the item is.
     """
     item = services.catalog.get_item(item_id)
     if item.status.is_final:
         return IngestResult("done", item_id, item.status)
+    if services.stop.requested:
+        return IngestResult("stopped", item_id, item.status, "stopped on request")
     with working_on(batch=item.batch_id, item=item_id, actor=services.actor):
         started = time.monotonic()
         result = _attempt(services, item, final_attempt)
@@ -167,6 +183,8 @@ def _attempt(services: Services, item: ItemRecord, final_attempt: bool) -> Inges
     try:
         batch = services.catalog.get_batch(item.batch_id)
         return _Ingest(services, item, batch).run()
+    except StopRequested as exc:
+        return IngestResult("stopped", item_id, ItemStatus.ACCEPTED, str(exc))
     except TRANSIENT_ERRORS as exc:
         return _transient(services, item, exc, final_attempt)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
@@ -243,6 +261,15 @@ class _Ingest:
     def run(self) -> IngestResult:
         # Read walking from the batch folder: an item folder swapped for a link is refused.
         scan = scan_item(self.folder, within=self.folder.parent, skip=self.s.skip_system_files)
+        progress = self.s.progress
+        progress.item_started(self.item.item_id, self.item.name,
+                              sum(entry.size for entry in scan.payload))
+        try:
+            return self._run(scan)
+        finally:
+            progress.item_finished(self.item.item_id)
+
+    def _run(self, scan: ItemScan) -> IngestResult:
         findings = list(scan.findings)
         record: dict[str, Any] | None = None
         if scan.metadata is not None:
@@ -290,6 +317,9 @@ class _Ingest:
         prefix = version_prefix(package_id, number)
         try:
             payload = self._store_payload(scan, prefix)
+        except StopRequested:
+            self._abandon(prefix, package_id, number)  # nothing of it was committed
+            raise
         except ContentRefused as refused:
             self._abandon(prefix, package_id, number)
             return self._reject([*warnings, refused.finding], [validation])
@@ -398,8 +428,10 @@ class _Ingest:
             writers = CopyWriters(self.s.locations, prefix + path)
 
             def write(chunk: Any, writers: CopyWriters = writers) -> None:
+                self.s.stop.check()  # a stop asked for: abandon between chunks
                 writers.write(chunk)
                 heart.beat()
+                self.s.progress.bytes_done(self.item.item_id, len(chunk))
             try:
                 with self._open(entry) as source:
                     digests = digest_stream(source, write)
@@ -417,8 +449,11 @@ class _Ingest:
                               entry.identity, hidden=1)
 
     def _digest_file(self, entry: PayloadEntry) -> Digests:
+        def counted(chunk: Any) -> None:
+            self.s.stop.check()
+            self.s.progress.bytes_done(self.item.item_id, len(chunk))
         with self._open(entry) as source:
-            return digest_stream(source)
+            return digest_stream(source, counted)
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked

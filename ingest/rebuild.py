@@ -130,6 +130,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     report = RebuildReport()
     found: dict[tuple[str, int], list[ObjectStore]] = {}
     recorded: set[tuple[str, int]] = set()
+    #: bytes of each version's bag in each location, from the listing (for the progress)
+    sizes: dict[tuple[str, int, str], int] = {}
     for store in services.locations:
         for info in store.list(""):
             if info.key.startswith(AUDIT_PREFIX):
@@ -148,6 +150,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             holders = found.setdefault(parts[:2], [])
             if store not in holders:
                 holders.append(store)
+            copy = (parts[0], parts[1], store.location)
+            sizes[copy] = sizes.get(copy, 0) + info.size
     if found and not recorded and not trust_unmarked:
         raise CommitRecordsMissing(
             f"the store holds the bags of {len(found)} version(s) but no commit record"
@@ -157,12 +161,17 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             " (it writes the records), or rebuild with --trust-unmarked to take every"
             " complete bag as committed")
     now = services.clock.now()
+    taken = [(version, holders) for version, holders in found.items()
+             if version in recorded or trust_unmarked]
+    services.progress.plan(sum(len(holders) for _, holders in taken),
+                           sum(sizes.get((*version, s.location), 0)
+                               for version, holders in taken for s in holders))
     for (package_id, number), holders in sorted(found.items()):
         if (package_id, number) not in recorded and not trust_unmarked:
             report.uncommitted.append({"package_id": package_id, "version": number,
                                        "locations": [s.location for s in holders]})
             continue
-        version = _take_in(services, package_id, number, holders, now, report)
+        version = _take_in(services, package_id, number, holders, now, report, sizes)
         if version is not None and (package_id, number) not in recorded:
             for store in holders:  # vouched for: now it is committed, say so
                 write_commit_record(store, version)
@@ -173,17 +182,31 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
 
 
 def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],
-             now: datetime, report: RebuildReport) -> VersionRecord | None:
+             now: datetime, report: RebuildReport,
+             sizes: dict[tuple[str, int, str], int]) -> VersionRecord | None:
     prefix = version_prefix(package_id, number)
     read: list[tuple[ObjectStore, VersionRecord, list[Finding]]] = []
+    progress = services.progress
     for store in holders:
+        key = f"{prefix}@{store.location}"
+
+        def counted(octets: int, key: str = key) -> None:
+            progress.bytes_done(key, octets)
+        progress.item_started(key, f"{package_id} v{number}",
+                              sizes.get((package_id, number, store.location)))
         try:
-            version = read_version(store, package_id, number)
-        except _Unusable as exc:
-            report.skipped.append(Finding("BAG_UNUSABLE", path=prefix, location=store.location,
-                                          params={"detail": str(exc)}))
-            continue
-        read.append((store, version, verify_bag(store, prefix, expected=version.files)))
+            try:
+                version = read_version(store, package_id, number)
+            except _Unusable as exc:
+                report.skipped.append(Finding("BAG_UNUSABLE", path=prefix,
+                                              location=store.location,
+                                              params={"detail": str(exc)}))
+                continue
+            read.append((store, version, verify_bag(
+                store, prefix, expected=version.files,
+                on_bytes=counted)))
+        finally:
+            progress.item_finished(key)
     if not read:
         return None
     chosen = next(((s, v, f) for s, v, f in read if not f), read[0])

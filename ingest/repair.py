@@ -52,11 +52,13 @@ from ingest.fixity_policy import DEEP
 from ingest.layout import version_prefix
 from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRecord
 from ingest.ports import ObjectStore
+from ingest.progress import NO_PROGRESS, Progress
 from ingest.services import Services
 from ingest.verification import sealed_manifests, verify_bag
 
 
-def repair_version(services: Services, package_id: str, number: int) -> RepairResult:
+def repair_version(services: Services, package_id: str, number: int, *,
+                   progress: Progress = NO_PROGRESS) -> RepairResult:
     """Deep-verify every copy of one committed version and repair the damaged ones
     from a copy verified good just now; record what was found and done.
 
@@ -66,7 +68,8 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
     version = services.catalog.get_version(package_id, number)
     prefix = version_prefix(package_id, number)
     sealing = services.catalog.sealing_event(version.package_id, version.number)
-    copies = [_deep_check(store, prefix, version, sealing) for store in services.locations]
+    copies = [_deep_check(store, prefix, version, sealing, progress)
+              for store in services.locations]
     good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
     detail = None
@@ -87,27 +90,38 @@ def repair_version(services: Services, package_id: str, number: int) -> RepairRe
 
 def repair_package(services: Services, package_id: str,
                    number: int | None = None) -> list[RepairResult]:
-    """``repair_version`` for one version, or for every version of the package.
+    """``repair_version`` for one version, or for every version of the package;
+    the first deep check of every copy is told to ``services.progress``.
     Raises PackageNotFound, VersionNotFound, CatalogUnavailable."""
-    if number is not None:
-        return [repair_version(services, package_id, number)]
-    return [repair_version(services, package_id, v.number)
-            for v in services.catalog.list_versions(package_id)]
+    versions = ([services.catalog.get_version(package_id, number)] if number is not None
+                else services.catalog.list_versions(package_id))
+    locations = len(services.locations)
+    services.progress.plan(len(versions) * locations,
+                           locations * sum(f.size for v in versions for f in v.files))
+    return [repair_version(services, package_id, v.number, progress=services.progress)
+            for v in versions]
 
 
 # --------------------------------------------------------------------------- steps
 
 
 def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
-                sealing: AuditEvent | None) -> CopyOutcome:
+                sealing: AuditEvent | None, progress: Progress = NO_PROGRESS) -> CopyOutcome:
     outcome = CopyOutcome(store.location)
+    key = f"{prefix}@{store.location}"
+    progress.item_started(key, f"{version.identifier} v{version.number} at {store.location}",
+                          sum(f.size for f in version.files))
     try:
         # a copy whose manifests are not as sealed in the chain is no source
-        outcome.findings = _located(verify_bag(store, prefix, expected=version.files)
-                                    + sealed_manifests(store, prefix, sealing), store)
+        outcome.findings = _located(
+            verify_bag(store, prefix, expected=version.files,
+                       on_bytes=lambda octets: progress.bytes_done(key, octets))
+            + sealed_manifests(store, prefix, sealing), store)
     except StorageUnavailable as exc:
         outcome.status, outcome.detail = UNREACHABLE, str(exc)
         return outcome
+    finally:
+        progress.item_finished(key)
     outcome.had = what_a_copy_had([f.path for f in version.files], outcome.findings)
     if outcome.findings:
         outcome.status = DAMAGED_LEFT

@@ -135,12 +135,25 @@ class _Capped:
 
 def _copy_checked(services: Services, key: str, f: StoredFile,
                   write: Callable[[bytes | memoryview], object]) -> list[Finding]:
-    """Read one stored object once, passing at most its catalog size on; its findings."""
+    """Read one stored object once, passing at most its catalog size on (and
+    telling ``services.progress`` of it); its findings."""
+    progress = services.progress
+
+    def counted(data: bytes | memoryview) -> None:
+        write(data)
+        progress.bytes_done(f.path, len(data))
+    progress.item_started(f.path, f.path, f.size)
     try:
         with services.store.open(key) as source:
-            return verify_stream(source, f, _Capped(write, f.size))
+            return verify_stream(source, f, _Capped(counted, f.size))
     except ObjectNotFound:
         return [Finding("FILE_MISSING", path=f.path)]
+    finally:
+        progress.item_finished(f.path)
+
+
+def _plan(services: Services, version: VersionRecord) -> None:
+    services.progress.plan(len(version.files), sum(f.size for f in version.files))
 
 
 def _cut_inside(entry_start: int, header_size: int, f: StoredFile) -> int:
@@ -165,6 +178,7 @@ def write_tar(services: Services, package_id: str, number: int | None,
     raises propagates.
     """
     version = services.catalog.get_version(package_id, number)
+    _plan(services, version)
     prefix = version_prefix(package_id, version.number)
     top = f"{package_id}_v{version.number}"
     mtime = int(version.created_at.timestamp())
@@ -204,6 +218,7 @@ def write_zip(services: Services, package_id: str, number: int | None,
     returned. Raises PackageNotFound, VersionNotFound, StorageUnavailable.
     """
     version = services.catalog.get_version(package_id, number)
+    _plan(services, version)
     prefix = version_prefix(package_id, version.number)
     top = f"{package_id}_v{version.number}"
     stamp = version.created_at.timetuple()[:6]
@@ -343,6 +358,7 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
     prefix = version_prefix(version.package_id, version.number)
     findings: list[Finding] = []
     build = build.resolve()
+    _plan(services, version)
     for f in version.files:
         dest = build / f.path
         if build not in dest.resolve().parents:  # the catalog only holds safe paths; be sure anyway

@@ -4,12 +4,13 @@ one at start-up (strongroom.bootstrap) and hands it to the use cases."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
+from ingest.progress import NO_PROGRESS, Progress, StopFlag
 from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
 from ingest.system_files import DEFAULT_SYSTEM_FILES
@@ -32,6 +33,10 @@ class Services:
     actor: Actor | None = None
     #: seconds without progress after which an accepted item is stuck (ingest.stuck)
     stuck_after: float = DEFAULT_STUCK_AFTER
+    #: where long use cases say how far they have gone (a terminal's progress bar)
+    progress: Progress = NO_PROGRESS
+    #: set by the entry point to have the work stop between items and chunks (Ctrl-C)
+    stop: StopFlag = field(default_factory=StopFlag)
     #: glob patterns of system files skipped in batches (STRONGROOM_SKIP_SYSTEM_FILES,
     #: ingest.system_files); empty: every file is payload
     skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES

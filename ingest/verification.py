@@ -50,19 +50,21 @@ from ingest.ports import ObjectStore
 
 
 def verify_bag(store: ObjectStore, prefix: str,
-               expected: Sequence[StoredFile] | None = None) -> list[Finding]:
+               expected: Sequence[StoredFile] | None = None,
+               on_bytes: Callable[[int], None] | None = None) -> list[Finding]:
     """Check the bag stored under ``prefix`` (``"{package_id}/v{N}/"``); return every finding.
 
     An empty list means the bag is complete and every byte matches its
     manifests and, when ``expected`` (the catalog's files of the version,
     payload and tag files) is given, the catalog too. Findings are sorted by
-    path. Raises StorageUnavailable (nothing can be said about the bytes then)
+    path. ``on_bytes`` is told of each chunk's size as it is read (a progress
+    bar). Raises StorageUnavailable (nothing can be said about the bytes then)
     and ValueError for a prefix that does not end with ``/``.
     """
     if not prefix.endswith("/"):
         raise ValueError(f"bag prefix {prefix!r} must end with '/'")
     report = _Report()
-    stored = _read_all(store, prefix, report)
+    stored = _read_all(store, prefix, report, on_bytes)
     manifests = _ManifestSet.read(stored, report)
     _check_required(stored, report)
     _check_bagit_txt(stored, report)
@@ -145,15 +147,22 @@ class _Stored:
         return [p for p in self.digests if not p.startswith("data/")]
 
 
-def _read_all(store: ObjectStore, prefix: str, report: _Report) -> _Stored:
+def _read_all(store: ObjectStore, prefix: str, report: _Report,
+              on_bytes: Callable[[int], None] | None = None) -> _Stored:
     stored = _Stored()
     for info in list(store.list(prefix)):
         path = info.key[len(prefix):]
         keep = _is_parsed(path)
         chunks: list[bytes] = []
+
+        def sink(chunk: memoryview, keep: bool = keep, chunks: list[bytes] = chunks) -> None:
+            if keep:
+                chunks.append(bytes(chunk))
+            if on_bytes is not None:
+                on_bytes(len(chunk))
         try:
             with store.open(info.key) as stream:
-                digests = digest_stream(stream, (lambda c: chunks.append(bytes(c))) if keep else None)  # noqa: B023
+                digests = digest_stream(stream, sink if keep or on_bytes is not None else None)
         except ObjectNotFound:
             # Deleted between the listing and the read: as good as never stored.
             report.add(Finding("FILE_MISSING", path=path))

@@ -63,6 +63,8 @@ def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, An
         "batch_id": v.batch_id,
         "item_id": v.item_id,
         "payload_oxum": f"{sum(f.size for f in v.payload)}.{len(v.payload)}",
+        "payload_octets": sum(f.size for f in v.payload),
+        "payload_files": len(v.payload),
         "last_fixity": {"at": _iso(v.last_fixity_at), "outcome": v.last_fixity_outcome}
         if v.last_fixity_at else None,
     }
@@ -102,6 +104,93 @@ def event_report(e: AuditEvent) -> dict[str, Any]:
         "prev_hash": e.prev_hash,
         "hash": e.hash,
     }
+
+
+def describe_record(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """A descriptive record (``archival-record/v1``) as labelled lines for a person:
+    date, type, creators, recipients, citation, rights and the rest, in the order a
+    catalogue card gives them. Fields a record lacks are left out; a field of
+    another shape than the schema's is shown as it is."""
+    def agents(value: Any) -> str:
+        if not isinstance(value, list):
+            return str(value)
+        return "; ".join(agent(a) for a in value)
+
+    def agent(value: Any) -> str:
+        if not isinstance(value, dict):
+            return str(value)
+        text = str(value.get("name", ""))
+        if value.get("name_as_written"):
+            text += f", written as \u201c{value['name_as_written']}\u201d"
+        return text + (f" ({value['role']})" if value.get("role") else "")
+
+    def joined(value: Any) -> str:
+        return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+    def source(value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return str(value)
+        held = [str(value[k]) for k in ("repository",) if value.get(k)]
+        if value.get("document_number"):
+            held.append(f"document no. {value['document_number']}")
+        if value.get("url"):
+            held.append(str(value["url"]))
+        if not value.get("citation"):
+            return "; ".join(held) or None
+        return str(value["citation"]) + (f" ({'; '.join(held)})" if held else "")
+
+    def rights(value: Any) -> str:
+        if not isinstance(value, dict):
+            return str(value)
+        text = str(value.get("statement", ""))
+        extra = [f"{label} {value[key]}" for key, label in
+                 (("holder", "holder:"), ("contact", "contact:"), ("uri", "see"))
+                 if value.get(key)]
+        return text + (f" ({'; '.join(extra)})" if extra else "")
+
+    def system(value: Any) -> str:
+        if not isinstance(value, dict):
+            return str(value)
+        parts = [str(value.get("name", ""))]
+        if value.get("record_id"):
+            parts.append(f"record {value['record_id']}")
+        if value.get("uploaded"):
+            parts.append(f"uploaded {value['uploaded']}")
+        return ", ".join(parts)
+
+    shown: list[tuple[str, str, Any]] = [
+        ("date", "date", str), ("type", "type", str), ("creators", "creators", agents),
+        ("recipients", "recipients", agents), ("citation", "source", source),
+        ("rights", "rights", rights), ("language", "language", joined),
+        ("collection", "collection", str), ("subjects", "subjects", joined),
+        ("places", "places", joined), ("from", "source_system", system),
+        ("description", "description", str),
+    ]
+    lines = []
+    for label, key, render in shown:
+        if record.get(key) in (None, "", [], {}):
+            continue
+        text = render(record[key])
+        if text:
+            lines.append((label, text))
+    return lines
+
+
+def describe_size(octets: int) -> str:
+    """A number of bytes as a person reads it: ``834 bytes``, ``1 byte``,
+    ``3.3 kB (3,317 bytes)``, ``1.1 GB (1,073,741,824 bytes)``."""
+    if octets < 1000:
+        return f"{octets} byte{'' if octets == 1 else 's'}"
+    value, units = float(octets) / 1000, ["kB", "MB", "GB", "TB", "PB"]
+    while value >= 1000 and len(units) > 1:
+        value /= 1000
+        units.pop(0)
+    return f"{value:.1f} {units[0]} ({octets:,} bytes)"
+
+
+def describe_payload(octets: int, files: int) -> str:
+    """``834 bytes in 2 files``."""
+    return f"{describe_size(octets)} in {files} file{'' if files == 1 else 's'}"
 
 
 def describe_actor(actor: dict[str, Any]) -> str:

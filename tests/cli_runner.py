@@ -54,3 +54,51 @@ class Strongroom:
     @property
     def objects(self) -> Path:
         return self.data / "objects"
+
+
+class Terminal:
+    """``strongroom ARGS`` run on a pseudo-terminal, as a person at a terminal runs it:
+    stdin, stdout and stderr are the terminal (or stdout a pipe, with ``stdout_to_pipe``)."""
+
+    def __init__(self, *args: str, env: dict[str, str], cwd: Path | None = None,
+                 stdout_to_pipe: bool = False) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        out = subprocess.PIPE if stdout_to_pipe else slave
+        env = {**env, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
+        self.process = subprocess.Popen([*CLI, *args], env=env, cwd=cwd, stdin=slave, stdout=out,
+                                        stderr=slave, start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.output = b""
+
+    def read_until(self, wanted: bytes, timeout: float = 60.0) -> bool:
+        """Read what the terminal shows until ``wanted`` appears (True) or the
+        command ends or ``timeout`` passes (False)."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while wanted not in self.output:
+            if time.monotonic() > deadline:
+                return False
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # the command ended and closed the terminal
+                return False
+            if not data:
+                return False
+            self.output += data
+        return True
+
+    def finish(self, timeout: float = 120.0) -> tuple[int, str, str]:
+        """Wait for the end: the exit code, what the terminal showed (escapes and
+        all) and what went to the stdout pipe, if any."""
+        self.read_until(b"\0never\0", timeout=timeout)
+        code = self.process.wait(timeout=timeout)
+        piped = self.process.stdout.read().decode() if self.process.stdout else ""
+        os.close(self.master)
+        return code, self.output.decode(errors="replace"), piped

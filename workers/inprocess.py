@@ -3,7 +3,8 @@
 Used when no broker is configured. Each item gets up to ``max_attempts``
 attempts; only transient outcomes (``retry``) are tried again, after an
 exponential backoff, and the last attempt fails the item with a code rather
-than dropping it. Threads suit the work: hashing and file I/O release the GIL.
+than dropping it. Once ``services.stop`` is set, items not started and items
+between attempts are left accepted (outcome ``stopped``). Threads suit the work: hashing and file I/O release the GIL.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int =
         result = ingest_item(item_id, services, final_attempt=attempt == max_attempts)
         if result.outcome != "retry":
             return result
+        if services.stop.requested:  # asked to stop: no further attempt, the item stays accepted
+            return IngestResult("stopped", item_id, result.status, result.reason)
         sleep(backoff_delay(attempt, backoff))
     raise AssertionError("unreachable: the last attempt never returns retry")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,11 @@ def _print_batch(report: dict[str, Any]) -> None:
                    f"send them with `strongroom requeue {report['batch_id']}`")
     if report.get("timed_out"):
         click.echo("gave up waiting: some items are not finished yet")
+    if report.get("interrupted"):
+        finished = sum(n for s, n in report["counts"].items() if s != "accepted")
+        left = report["counts"].get("accepted", 0)
+        click.echo(f"interrupted: {finished} of {len(report['items'])} items finished, "
+                   f"{left} left accepted; resume with `{report['resume']}`")
 
 
 def _label(finding: dict[str, Any]) -> str:
@@ -77,32 +83,63 @@ def _has_problems(report: dict[str, Any]) -> bool:
     from strongroom.reports import batch_has_problems
 
     return (batch_has_problems(report) or bool(report.get("stuck"))
+            or bool(report.get("interrupted"))
             or bool(report.get("timed_out")) or bool(report.get("enqueue_error")))
 
 
 def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: list[str], *,
                wait: bool, timeout: float | None, as_json: bool,
                requeue: bool = False) -> dict[str, Any]:
-    """Have the items ingested (``ingest.handover``) and return the batch report,
-    with a progress bar on a terminal."""
-    from contextlib import nullcontext
+    """Have the items ingested (``ingest.handover``) and return the batch report.
 
+    On a terminal a progress bar follows the bytes and items (``strongroom.cli.terminal``).
+    Stopped by Ctrl-C (``_ctrl_c_stops``), the report says so, with the command
+    that resumes the batch."""
     from ingest.handover import hand_over
     from strongroom.bootstrap import build_dispatcher
+    from strongroom.cli.terminal import progress_for, terminal_progress
     from strongroom.reports import batch_report
 
-    show_bar = (not as_json and sys.stderr.isatty() and bool(item_ids)
-                and (wait or not settings.broker_url))
-    progress = (click.progressbar(length=len(item_ids), label="ingesting", file=sys.stderr)
-                if show_bar else nullcontext())
-    with progress as bar:
-        dispatcher = build_dispatcher(settings, services,
-                                      on_result=(lambda _r: bar.update(1)) if bar else None)
+    watched = bool(item_ids) and (wait or not settings.broker_url)
+    with progress_for(services, as_json or not watched, "ingesting") as services:
+        bar = terminal_progress(services)
+        dispatcher = build_dispatcher(settings, services)
         handed = hand_over(services, dispatcher, batch_id, item_ids, wait=wait, timeout=timeout,
-                           requeue=requeue, on_progress=bar.update if bar else None)
+                           requeue=requeue, on_progress=bar.items_finished if bar else None)
     report = batch_report(services.catalog, batch_id)
     report.update(handed.to_dict())
+    if handed.stopped:
+        report["resume"] = _resume_command(settings, batch_id)
     return report
+
+
+def _ctrl_c_stops(settings: Settings, services: Services, batch: Callable[[], str | None]) -> Any:
+    """Ctrl-C for the rest of the command: the first stops cleanly (the file in
+    hand abandoned, the items not finished left accepted, the report then says
+    which batch and how to resume it), a second stops at once, naming them too.
+    ``batch`` gives the batch id once there is one."""
+    from strongroom.cli.terminal import ctrl_c_stops
+
+    def at_once() -> str:
+        batch_id = batch()
+        if batch_id is None:
+            return ("stopped at once while the batch was being registered: nothing was "
+                    "ingested; `strongroom batches` lists it if its registration was committed")
+        return (f"stopped at once: batch {batch_id}; resume with "
+                f"`{_resume_command(settings, batch_id)}`")
+
+    return ctrl_c_stops(
+        services.stop,
+        "stopping: the file in hand is abandoned, finished items are kept "
+        "(Ctrl-C again to stop at once)", at_once)
+
+
+def _resume_command(settings: Settings, batch_id: str) -> str:
+    """The command that takes up a batch stopped by Ctrl-C: with a broker the items
+    are with the workers already, so it follows them; else it ingests the rest."""
+    if settings.broker_url:
+        return f"strongroom status {batch_id}"
+    return f"strongroom requeue {batch_id}"
 
 
 wait_option = click.option(
@@ -129,13 +166,26 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> 
     from ingest.pipeline import submit_batch
 
     settings, services = _settings_and_services()
-    submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
-    ids = [i.item_id for i in submitted.items]
-    report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
-                        timeout=timeout, as_json=as_json)
-    anchor_after(services)
-    _emit(as_json, report, _print_batch)
-    sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
+    registered: list[str] = []
+    # From before the batch is registered: a Ctrl-C during it leaves every item
+    # accepted, and the report still names the batch and how to resume it.
+    with _ctrl_c_stops(settings, services, lambda: registered[0] if registered else None):
+        submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
+        registered.append(submitted.batch.batch_id)
+        ids = [i.item_id for i in submitted.items]
+        report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
+                            timeout=timeout, as_json=as_json)
+        anchor_after(services)
+        _emit(as_json, report, _print_batch)
+    sys.exit(_exit_code(report))
+
+
+def _exit_code(report: dict[str, Any]) -> int:
+    from strongroom.cli.terminal import EXIT_INTERRUPTED
+
+    if report.get("interrupted"):
+        return EXIT_INTERRUPTED
+    return EXIT_PROBLEMS if _has_problems(report) else EXIT_OK
 
 
 stuck_after_option = click.option(
@@ -207,18 +257,19 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     choice = choose_requeue(services.catalog, batch_id, include_failed=include_failed,
                             now=services.clock.now(), stuck_after=stuck_after)
     chosen, reset = list(choice.item_ids), choice.reset
-    report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
-                        as_json=as_json, requeue=True)
-    report["requeued"] = len(chosen)
-    report["reset"] = len(reset)
 
     def human(doc: dict[str, Any]) -> None:
         click.echo(f"{doc['requeued']} items sent again ({doc['reset']} of them failed before)")
         _print_batch(doc)
 
-    anchor_after(services)
-    _emit(as_json, report, human)
-    sys.exit(EXIT_PROBLEMS if _has_problems(report) else EXIT_OK)
+    with _ctrl_c_stops(settings, services, lambda: batch_id):
+        report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
+                            as_json=as_json, requeue=True)
+        report["requeued"] = len(chosen)
+        report["reset"] = len(reset)
+        anchor_after(services)
+        _emit(as_json, report, human)
+    sys.exit(_exit_code(report))
 
 
 # --------------------------------------------------------------------------- batches

@@ -32,8 +32,10 @@ def catalog_rebuild(trust_unmarked: bool, as_json: bool) -> None:
     made, fixity results and audit events are not in the bags and are not rebuilt.
     """
     from ingest.rebuild import rebuild_catalog
+    from strongroom.cli.terminal import progress_for
 
-    report = rebuild_catalog(_services(), trust_unmarked=trust_unmarked)
+    with progress_for(_services(), as_json, "reading bags") as services:
+        report = rebuild_catalog(services, trust_unmarked=trust_unmarked)
     document = report.to_dict()
 
     def human(doc: dict[str, Any]) -> None:

@@ -79,10 +79,12 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
     deep check finds is repaired in the same run. Exit 1 when any check found
     damage, repaired or not."""
     from ingest.fixity_audit import run_due
+    from strongroom.cli.terminal import progress_for
     from strongroom.settings import fixity_policy
 
     settings, services = _services_at(as_of)
-    run = run_due(services, fixity_policy(settings), budget=budget)
+    with progress_for(services, as_json, "checking") as watched:
+        run = run_due(watched, fixity_policy(settings), budget=budget)
     anchor_after(services)
     document = run.to_dict()
 
@@ -138,10 +140,22 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
 
     def human(d: dict[str, Any]) -> None:
         cov = d["coverage"]
-        click.echo(f"coverage {cov['covered']}/{cov['versions']} versions deep-verified "
-                   f"within {cov['window_days']:g} days as of {d['as_of']}")
+        # The headline counts what is wrong: a copy checked and found damaged
+        # is checked, not verified good.
+        failing = {(c["package_id"], c["version"]) for c in d["failures"]}
+        failing_at: dict[str, int] = {}
+        for loc, _ in {(c["location"], (c["package_id"], c["version"])) for c in d["failures"]}:
+            failing_at[loc] = failing_at.get(loc, 0) + 1
+        more = "+" if d["failures_total"] > len(d["failures"]) else ""
+        verdict = "ok" if d["status"] == "ok" else "PROBLEMS"
+        when = f"failed a check since {d['since']}" if d["since"] else "failing their last check"
+        click.echo(f"{verdict}: {cov['versions']} versions, {len(failing)}{more} {when}, "
+                   f"{d['overdue_total']} copies overdue; "
+                   f"coverage {cov['covered']}/{cov['versions']} (found whole by a deep check "
+                   f"within {cov['window_days']:g} days), as of {d['as_of']}")
         for loc in cov["locations"]:
-            click.echo(f"  {loc['covered']}/{loc['versions']} {loc['location']}")
+            click.echo(f"  {loc['location']}: {loc['covered']}/{loc['versions']} covered, "
+                       f"{failing_at.get(loc['location'], 0)} failing")
         for o in d["overdue"]:
             click.echo(f"overdue {o['package_id']} v{o['version']} {o['location']} (due {o['due']})")
         if d["overdue_total"] > len(d["overdue"]):

@@ -54,11 +54,26 @@ def show(package: str, as_json: bool) -> None:
     document = package_report(catalog, catalog.resolve_package(package))
 
     def human(doc: dict[str, Any]) -> None:
-        click.echo(f"{doc['package_id']}  {doc['identifier']}\n  {doc['title']}")
+        import textwrap
+
+        from strongroom.reports import describe_payload, describe_record
+
+        click.echo(f"{doc['title']}")
+        click.echo(f"  identifier   {doc['identifier']}  (package {doc['package_id']})")
+        for label, text in describe_record(doc["metadata"]):
+            # Prose keeps its paragraphs; each is wrapped under its label.
+            paragraphs = [p for p in text.splitlines() if p.strip()] or [text]
+            for n, paragraph in enumerate(paragraphs):
+                wrapped = textwrap.wrap(paragraph, width=96) or [paragraph]
+                head = f"{label:<12} " if n == 0 else " " * 13
+                click.echo(f"  {head}{wrapped[0]}")
+                for rest in wrapped[1:]:
+                    click.echo(f"  {' ' * 13}{rest}")
         for v in doc["versions"]:
             fixity = v["last_fixity"]
             fx = f"last fixity {fixity['outcome']} at {fixity['at']}" if fixity else "never re-verified"
-            click.echo(f"  v{v['version']} {v['created_at']} oxum {v['payload_oxum']} ({fx})")
+            payload = describe_payload(v["payload_octets"], v["payload_files"])
+            click.echo(f"  v{v['version']} stored {v['created_at']}: {payload} ({fx})")
             for f in v["files"]:
                 click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {f['path']!r}")
 
@@ -80,9 +95,12 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
 
     if bool(packages) == all_packages:
         raise click.UsageError("name one or more packages, or --all")
+    from strongroom.cli.terminal import progress_for
+
     settings, services = _settings_and_services(read_only=True)
-    results = verify_packages(services, None if all_packages else list(packages),
-                              concurrency=settings.concurrency)
+    with progress_for(services, as_json, "verifying") as watched:
+        results = verify_packages(watched, None if all_packages else list(packages),
+                                  concurrency=settings.concurrency)
     anchor_after(services)
     document: dict[str, Any] = {"results": [r.to_dict() for r in results]}
     remains = None
@@ -93,12 +111,28 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
         document.update(remains.to_dict())
 
     def human(doc: dict[str, Any]) -> None:
-        for r in doc["results"]:
-            click.echo(f"{r['status']:<6} {r['package_id']} v{r['version']}")
-            for f in r["findings"]:
-                click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
         from strongroom.cli.fixity import _human_remains
+        from strongroom.reports import describe_size
+
+        # Every line names the copy it is about: the version, and where it is kept.
+        for r in doc["results"]:
+            name = r["identifier"] or r["package_id"]
+            title = f"  \u201c{r['title']}\u201d" if r["title"] else ""
+            click.echo(f"{r['status']:<6} {name} v{r['version']} at {r['location']}{title}")
+            for f in r["findings"]:
+                click.echo(f"       at {r['location']}: {f['code']} {f.get('path', '')}: "
+                           f"{f['message']}")
         _human_remains(doc)
+        results = doc["results"]
+        failed = sum(1 for r in results if r["status"] != "ok")
+        packages_seen = len({r["package_id"] for r in results})
+        versions = len({(r["package_id"], r["version"]) for r in results})
+        click.echo(f"{packages_seen} package{'' if packages_seen == 1 else 's'} "
+                   f"({versions} version{'' if versions == 1 else 's'}), "
+                   f"{len(results)} cop{'y' if len(results) == 1 else 'ies'}, "
+                   f"{describe_size(sum(r['octets'] for r in results))} read: "
+                   + (f"{failed} cop{'y' if failed == 1 else 'ies'} failed" if failed
+                      else "no failures"))
 
     _emit(as_json, document, human)
     failed = any(r.status == "failed" for r in results) or bool(remains and remains.found)
@@ -133,20 +167,25 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
         raise click.UsageError("--format tar needs -o FILE (or -o - for stdout)")
     if fmt and output == "-" and as_json:
         raise click.UsageError("--json cannot share stdout with -o -")
+    from strongroom.cli.terminal import progress_for
+
     services = _services(read_only=True)  # fetch records events in an archive; it never makes one
     package_id = services.catalog.resolve_package(package)
     wanted = chosen_version(number)
     where: str
-    if target is not None:
-        version, findings = fetch_to_folder(services, package_id, wanted, target)
-        where = target
-    elif output == "-":
-        version, findings = write_tar(services, package_id, wanted, sys.stdout.buffer)
-        where = "-"
-    else:
-        assert output is not None  # checked above: --format needs -o
-        version, findings = fetch_to_file(services, package_id, wanted, output, replace=force)
-        where = output
+    # The bag on stdout is no place for a progress bar, even on a terminal.
+    with progress_for(services, as_json or output == "-", "fetching") as watched:
+        if target is not None:
+            version, findings = fetch_to_folder(watched, package_id, wanted, target)
+            where = target
+        elif output == "-":
+            version, findings = write_tar(watched, package_id, wanted, sys.stdout.buffer)
+            where = "-"
+        else:
+            assert output is not None  # checked above: --format needs -o
+            version, findings = fetch_to_file(watched, package_id, wanted, output,
+                                              replace=force)
+            where = output
     document = {"package_id": package_id, "version": version.number, "to": where,
                 "status": "failed" if findings else "ok",
                 "findings": [f.to_dict() for f in findings]}

@@ -40,7 +40,10 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
     package_id = services.catalog.resolve_package(package)
     if number == LATEST:
         number = services.catalog.get_version(package_id, None).number
-    results = repair_package(services, package_id, chosen_version(number))
+    from strongroom.cli.terminal import progress_for
+
+    with progress_for(services, as_json, "checking copies") as watched:
+        results = repair_package(watched, package_id, chosen_version(number))
     anchor_after(services)
     document = {"results": [r.to_dict() for r in results]}
 
