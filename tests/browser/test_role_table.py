@@ -40,6 +40,8 @@ class Row:
     url: str
     expected: dict[str | None, int | str]
     data: dict[str, str] = field(default_factory=dict)
+    #: sent as multipart/form-data with an empty file part, as a browser sends a form with nothing chosen
+    multipart: bool = False
 
 
 #: (method, route path) -> what each role gets
@@ -54,6 +56,17 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/console/account"): Row("/console/account", only(*EVERYONE)),
     ("POST", "/console/account"): Row("/console/account", only(*EVERYONE, ok=400),
                                       {"current": "x", "new": "a" * 12, "repeat": "b" * 12}),
+    ("GET", "/console/submit"): Row("/console/submit", only("submitter", "admin")),
+    # nothing chosen: the form answers what to choose (422), to those who may submit
+    ("POST", "/console/submit"): Row("/console/submit", only("submitter", "admin", ok=422), {"collection": ""},
+                                       multipart=True),
+    # a batch that does not exist: 404 to whoever may read batches, as one that is not theirs
+    ("GET", "/console/batches/{batch_id}"): Row("/console/batches/no-such-batch",
+                                                only("submitter", "auditor", "admin", ok=404)),
+    ("GET", "/console/batches/{batch_id}/progress"): Row("/console/batches/no-such-batch/progress",
+                                                         only("submitter", "auditor", "admin", ok=404)),
+    ("GET", "/console/batches/{batch_id}/findings.csv"): Row("/console/batches/no-such-batch/findings.csv",
+                                                             only("submitter", "auditor", "admin", ok=404)),
     ("GET", "/console/preservation"): Row("/console/preservation", only("auditor", "admin")),
     ("GET", "/console/preservation/report.csv"): Row("/console/preservation/report.csv",
                                                      only("auditor", "admin")),
@@ -125,7 +138,9 @@ def test_each_role_and_a_stranger_get_what_the_role_table_says(console: Console)
                     client, token = signed_in(role)
                 if path == "/console/sign-in":  # no session's token: the sign-in form has its own
                     token = {}
-                answer = client.post(row.url, data={**row.data, **token}, headers={"Origin": console.url})
+                files = {"archive": ("", b"", "application/octet-stream")} if row.multipart else None
+                answer = client.post(row.url, data={**row.data, **token}, files=files,
+                                     headers={"Origin": console.url})
             found[(method, path)][role] = outcome(answer)
     wrong = {key: (found[key], row.expected) for key, row in TABLE.items() if found[key] != row.expected}
     assert not wrong, "\n".join(f"{m} {p}: got {got}, expected {want}" for (m, p), (got, want) in wrong.items())
