@@ -21,9 +21,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from ingest.errors import NotFound
+from ingest.errors import InputError, NotFound
 
 #: The roles a token or an account can carry.
 ROLES = ("submitter", "auditor", "reader", "admin")
@@ -95,6 +95,42 @@ class PackageQuery:
     date_to: str | None = None
 
 
+class PackageSort(str, enum.Enum):
+    """The orders a package search can be read in. Each is a total order (ties
+    are broken by identifier), so that a page boundary is never ambiguous."""
+
+    IDENTIFIER = "identifier"
+    TITLE = "title"                    # A to Z, case-insensitive
+    DATE = "date"                      # the record's date, earliest first
+    DATE_LATEST = "-date"              # the record's date, latest first
+    NEWEST = "newest"                  # the package whose latest version is newest first
+
+    @classmethod
+    def named(cls, name: str | None) -> PackageSort:
+        """The sort called ``name`` (identifier when None). Raises InputError."""
+        if name is None or name == "":
+            return cls.IDENTIFIER
+        try:
+            return cls(name)
+        except ValueError:
+            raise InputError(f"sort must be one of {', '.join(s.value for s in cls)}, "
+                             f"not {name!r}") from None
+
+
+def date_sort_key(record_date: Any) -> str:
+    """What a record's date sorts by: its start (``1951-06`` of ``1951-06/1951-08``);
+    the empty text for a record without one, so that it sorts first. As ISO 8601
+    text, a month sorts before the days of that month."""
+    if not isinstance(record_date, str):
+        return ""
+    return record_date.partition("/")[0]
+
+
+def title_sort_key(title: str | None) -> str:
+    """What a title sorts by: case-folded, so that 'apple' and 'Banana' read A to Z."""
+    return (title or "").casefold()
+
+
 @dataclass(frozen=True)
 class PackageHit:
     package_id: str
@@ -104,6 +140,8 @@ class PackageHit:
     date: str | None
     type: str | None
     collection: str | None
+    #: when the latest version was committed
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +149,32 @@ class PackagePage:
     packages: list[PackageHit]
     #: opaque; pass it back as ``cursor`` for the next page; None on the last page
     next_cursor: str | None
+
+
+class PackageSearch(Protocol):
+    """The catalog's part a package search needs."""
+
+    def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
+                        cursor: str | None = None, limit: int = 50) -> PackagePage:
+        """Packages matching ``query`` in the order ``sort``, a page at a time."""
+
+
+#: most packages one page may hold
+MAX_PAGE = 500
+
+
+def find_packages(catalog: PackageSearch, query: PackageQuery, *, sort: str | None = None,
+                  cursor: str | None = None, limit: int = 50) -> PackagePage:
+    """Search packages (the API's ``GET /packages`` and the console's Packages page).
+
+    ``sort`` names a ``PackageSort`` (identifier when None); ``cursor`` continues a
+    page of the same query and sort. Raises InputError for an unknown sort, a
+    limit outside 1..MAX_PAGE, or a cursor of another sort or another service;
+    CatalogUnavailable."""
+    order = PackageSort.named(sort)
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
+    return catalog.search_packages(query, sort=order, cursor=cursor, limit=limit)
 
 
 def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) -> bool:
@@ -133,6 +197,6 @@ def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) 
 
 
 __all__ = [
-    "ROLES", "ROLE_PERMISSIONS", "PackageHit", "PackagePage", "PackageQuery", "Permission", "TokenInfo",
-    "TokenNotFound", "date_overlaps", "may",
+    "ROLES", "ROLE_PERMISSIONS", "PackageHit", "PackagePage", "PackageQuery", "PackageSort", "Permission", "TokenInfo",
+    "TokenNotFound", "date_overlaps", "date_sort_key", "find_packages", "may", "title_sort_key",
 ]

@@ -72,6 +72,29 @@ class FixityOut(BaseModel):
     outcome: str | None
 
 
+class FileChangeOut(BaseModel):
+    change: str = Field(description="added, removed, changed or moved")
+    path: str = Field(description="the path in the newer version (the older one when removed)")
+    before: FileOut | None
+    after: FileOut | None
+
+
+class FieldChangeOut(BaseModel):
+    change: str = Field(description="added, removed or changed")
+    pointer: str = Field(description="JSON pointer into the record, e.g. /source/citation")
+    label: str = Field(description="what the record schema calls the field")
+    before: Any = None
+    after: Any = None
+
+
+class VersionChangesOut(BaseModel):
+    package_id: str
+    from_version: int
+    to_version: int
+    files: list[FileChangeOut] = Field(description="payload files that differ (tag files left out)")
+    metadata: list[FieldChangeOut] = Field(description="fields of the record that differ")
+
+
 class VersionOut(BaseModel):
     version: int
     created_at: str | None
@@ -80,6 +103,9 @@ class VersionOut(BaseModel):
     payload_oxum: str
     last_fixity: FixityOut | None
     files: list[FileOut] = []
+    changes: VersionChangesOut | None = Field(
+        None, description="what changed since the version before; null for the first "
+                          "(and in fixity reports)")
 
 
 class PackageOut(BaseModel):
@@ -108,6 +134,7 @@ class PackageHitOut(BaseModel):
     date: str | None
     type: str | None
     collection: str | None
+    updated_at: str | None = Field(None, description="when the latest version was committed")
 
 
 class PackageListOut(BaseModel):
