@@ -19,6 +19,7 @@ repair, accounts                               yes
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -151,6 +152,41 @@ class PackagePage:
     next_cursor: str | None
 
 
+class QueryInvalid(InputError):
+    """A search whose fields cannot be used; ``problems`` says which and why (every
+    problem at once, by field name)."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
+        self.problems = problems
+
+
+_DATE_BOUND = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
+
+
+def package_query(*, identifier: str = "", title: str = "", collection: str = "",
+                  type: str = "", date_from: str = "", date_to: str = "") -> PackageQuery:
+    """A search from what a person typed: blank fields ask for nothing, dates are a
+    year, a month or a day (1951, 1951-06, 1951-06-21). Raises QueryInvalid naming
+    every field that cannot be used."""
+    problems: dict[str, str] = {}
+    bounds: dict[str, str | None] = {}
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        value = value.strip()
+        if value and not _DATE_BOUND.match(value):
+            problems[name] = (f"{value!r} is not a date: give a year, a month or a day, "
+                              "as 1951, 1951-06 or 1951-06-21")
+        bounds[name] = value or None
+    start, end = bounds["date_from"], bounds["date_to"]
+    if not problems and start and end and start > end + "~":
+        problems["date_to"] = f"the range ends ({end}) before it starts ({start})"
+    if problems:
+        raise QueryInvalid(problems)
+    return PackageQuery(identifier=identifier.strip() or None, title=title.strip() or None,
+                        collection=collection.strip() or None, type=type.strip() or None,
+                        date_from=start, date_to=end)
+
+
 class PackageSearch(Protocol):
     """The catalog's part a package search needs."""
 
@@ -197,6 +233,20 @@ def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) 
 
 
 __all__ = [
-    "ROLES", "ROLE_PERMISSIONS", "PackageHit", "PackagePage", "PackageQuery", "PackageSort", "Permission", "TokenInfo",
-    "TokenNotFound", "date_overlaps", "date_sort_key", "find_packages", "may", "title_sort_key",
+    "ROLES",
+    "ROLE_PERMISSIONS",
+    "PackageHit",
+    "PackagePage",
+    "PackageQuery",
+    "PackageSort",
+    "Permission",
+    "QueryInvalid",
+    "TokenInfo",
+    "TokenNotFound",
+    "date_overlaps",
+    "date_sort_key",
+    "find_packages",
+    "may",
+    "package_query",
+    "title_sort_key",
 ]

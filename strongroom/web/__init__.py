@@ -25,6 +25,7 @@ STATIC = Path(__file__).parent / "static"
 PAGE_MODULES = (
     "sign_in",
     "home",
+    "packages",
 )
 
 #: What every response carries: no script but our own files, no framing, no

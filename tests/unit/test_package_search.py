@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from ingest.access import PackagePage, PackageQuery, PackageSort, date_sort_key, find_packages, title_sort_key
+from ingest.access import (
+    PackagePage,
+    PackageQuery,
+    PackageSort,
+    QueryInvalid,
+    date_sort_key,
+    find_packages,
+    package_query,
+    title_sort_key,
+)
 from ingest.errors import InputError
 
 
@@ -43,3 +52,20 @@ def test_dates_sort_by_their_start_and_titles_whatever_their_case() -> None:
     assert date_sort_key("1951-06/1951-08") == "1951-06" < date_sort_key("1951-06-21")
     assert date_sort_key(None) == "" and date_sort_key(1951) == ""
     assert sorted(["banana", "Apple", "cherry"], key=title_sort_key) == ["Apple", "banana", "cherry"]
+
+
+def test_a_search_from_a_form_ignores_blank_fields() -> None:
+    assert package_query(title="  telegram ", collection="", date_from="1951") == PackageQuery(
+        title="telegram", date_from="1951")
+
+
+def test_every_unusable_date_is_named_with_what_was_expected() -> None:
+    with pytest.raises(QueryInvalid) as raised:
+        package_query(date_from="June 1951", date_to="1951-13")
+    assert set(raised.value.problems) == {"date_from", "date_to"}
+    assert "1951-06-21" in raised.value.problems["date_from"]
+    with pytest.raises(QueryInvalid) as backwards:
+        package_query(date_from="1952", date_to="1951-12")
+    assert "ends (1951-12) before it starts (1952)" in backwards.value.problems["date_to"]
+    assert package_query(date_from="1951-06", date_to="1951-06") == PackageQuery(
+        date_from="1951-06", date_to="1951-06")
