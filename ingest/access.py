@@ -127,6 +127,16 @@ def date_sort_key(record_date: Any) -> str:
     return record_date.partition("/")[0]
 
 
+def date_end_key(record_date: Any) -> str:
+    """The end of a record's date (``1951-08`` of ``1951-06/1951-08``; the date itself
+    when it is no interval); the empty text for a record without one. With
+    ``date_sort_key`` it lets the catalog filter a date range (``date_overlaps``)."""
+    if not isinstance(record_date, str):
+        return ""
+    start, _, end = record_date.partition("/")
+    return end or start
+
+
 def title_sort_key(title: str | None) -> str:
     """What a title sorts by: case-folded, so that 'apple' and 'Banana' read A to Z."""
     return (title or "").casefold()
@@ -243,6 +253,7 @@ __all__ = [
     "QueryInvalid",
     "TokenInfo",
     "TokenNotFound",
+    "date_end_key",
     "date_overlaps",
     "date_sort_key",
     "find_packages",

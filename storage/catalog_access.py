@@ -220,6 +220,7 @@ class AccessAndSearch(CatalogBase):
             conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
         for word in (query.title or "").split():
             conditions.append(Package.title.icontains(word, autoescape=True))
+        conditions.extend(_record_conditions(query))
         order = ([column.desc(), Package.identifier.desc()] if descending
                  else [column, Package.identifier])
         if column is Package.identifier:
@@ -243,6 +244,26 @@ _ORDERS: dict[PackageSort, tuple[Any, bool]] = {
     PackageSort.DATE_LATEST: (Package.sort_date, True),
     PackageSort.NEWEST: (Package.latest_at, True),
 }
+
+
+def _record_conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
+    """Collection, type and date range asked of the database, so that a rare match
+    costs one query, not a walk through every package a batch at a time (the rows
+    are checked again by ``_matches_record``). A date range compares ISO 8601 text
+    as ``ingest.access.date_overlaps`` does: the start against the range's end
+    (``~`` sorts after every digit and ``-``), the end against the range's start."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.collection is not None:
+        conditions.append(Version.record["collection"].as_string() == query.collection)
+    if query.type is not None:
+        conditions.append(Version.record["type"].as_string() == query.type)
+    if query.date_from is not None or query.date_to is not None:
+        conditions.append(Package.sort_date != "")
+    if query.date_to is not None:
+        conditions.append(Package.sort_date <= query.date_to + "~")
+    if query.date_from is not None:
+        conditions.append(Package.date_end + "~" >= query.date_from)
+    return conditions
 
 
 def _after(column: Any, descending: bool, after: tuple[Any, str]) -> ColumnElement[bool]:

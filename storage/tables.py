@@ -94,6 +94,8 @@ class Package(Base):
     sort_title: Mapped[str] = mapped_column(Text, server_default="")
     #: the start of the latest version's record date (``ingest.access.date_sort_key``)
     sort_date: Mapped[str] = mapped_column(String, server_default="")
+    #: the end of the latest version's record date (``ingest.access.date_end_key``)
+    date_end: Mapped[str] = mapped_column(String, server_default="")
     #: when the latest version was committed
     latest_at: Mapped[datetime | None]
 

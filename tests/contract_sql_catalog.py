@@ -467,6 +467,29 @@ class SqlCatalogContract:
         assert self._every_page(catalog, PackageSort.DATE_LATEST, limit=1, query=words) == ["a-1", "c-1"]
         assert self._every_page(catalog, PackageSort.TITLE, limit=1, query=words) == ["c-1", "a-1"]
 
+    def test_collection_type_and_date_range_are_filtered_by_the_database(self, catalog: SqlCatalog) -> None:
+        records = [("a-1", {"date": "1951-06/1951-08", "type": "telegram", "collection": "Korea"}),
+                   ("b-1", {"date": "1951-09-01", "type": "letter", "collection": "Korea"}),
+                   ("c-1", {"type": "telegram", "collection": "Korea"}),           # no date
+                   ("d-1", {"date": "1950", "type": "telegram", "collection": "Other"})]
+        items = item_ids(catalog, *[r[0] for r in records], batch_id="filters")
+        for (identifier, record), item in zip(records, items, strict=True):
+            package = package_id_for(identifier)
+            catalog.reserve_version(package, identifier, item)
+            catalog.commit_version(version(1, item, package_id=package, identifier=identifier,
+                                           batch_id="filters", record={"title": "T", **record}))
+
+        def found(**asked: str) -> list[str]:
+            return self._every_page(catalog, PackageSort.DATE, limit=1, query=PackageQuery(**asked))
+
+        assert found(collection="Korea") == ["c-1", "a-1", "b-1"]   # no date sorts first
+        assert found(type="telegram", collection="Korea") == ["c-1", "a-1"]
+        assert found(date_from="1951-08-31", date_to="1951-08-31") == ["a-1"]  # inside the interval
+        assert found(date_from="1951-08") == ["a-1", "b-1"]
+        assert found(date_to="1951-05") == ["d-1"]
+        assert found(date_from="1950-12", date_to="1951-06-01") == ["d-1", "a-1"]
+        assert found(type="report") == []
+
     def test_a_cursor_of_another_order_is_refused(self, catalog: SqlCatalog) -> None:
         self._stock(catalog, [("a-1", "Apple", "1951"), ("b-1", "Banana", "1952")])
         cursor = catalog.search_packages(PackageQuery(), sort=PackageSort.TITLE, limit=1).next_cursor
