@@ -149,10 +149,29 @@ class FixityStartOut(BaseModel):
     dispatch: str = Field(description="in-process or queued")
 
 
+class CopyCheckOut(BaseModel):
+    seq: int = Field(description="the check's audit event")
+    checked_at: str
+    tier: str | None = Field(description="deep or shallow")
+    outcome: str = Field(description="success or failure")
+    findings: list[dict[str, Any]]
+    actor: dict[str, Any] | None = Field(description="who caused the check")
+
+
+class CopyHistoryOut(BaseModel):
+    version: int
+    location: str | None = Field(description="the copy's storage location; null for damage found "
+                                             "while delivering")
+    checks: list[CopyCheckOut]
+
+
 class FixityReportOut(BaseModel):
     package_id: str
     versions: list[VersionOut]
     events: list[dict[str, Any]] = Field(description="the package's fixity-check events")
+    copies: list[CopyHistoryOut] = Field(
+        [], description="the same checks by copy (a version in one location), newest version "
+                        "first, each copy's checks newest first")
 
 
 class EventsOut(BaseModel):
