@@ -189,3 +189,10 @@ def test_signed_out_the_packages_pages_send_to_sign_in(archive: Console) -> None
         reply = client.get(path)
         assert reply.status_code == 303
         assert reply.headers["location"].startswith("/console/sign-in?next=" + path)
+
+
+def test_a_page_link_that_is_not_ours_says_to_search_again(archive: Console) -> None:
+    reply = archive.client("reader").get("/console/packages?sort=title&cursor=not-a-cursor")
+    assert reply.status_code == 400 and "Search again from the first page" in reply.text
+    unknown_order = archive.client("reader").get("/console/packages?sort=size")
+    assert unknown_order.status_code == 200 and "Letter about rubber trees" in unknown_order.text

@@ -77,15 +77,16 @@ def packages_page(
     try:
         query = package_query(identifier=identifier, title=title, collection=collection,
                               type=type, date_from=date_from, date_to=date_to)
-        found = find_packages(request.app.state.strongroom.services.catalog, query, sort=sort,
-                              cursor=cursor, limit=PAGE)
+        found = find_packages(request.app.state.strongroom.services.catalog, query,
+                              sort=form["sort"], cursor=cursor, limit=PAGE)
         hits = found.packages
         if found.next_cursor:
             next_url = _search_url(form, cursor=found.next_cursor, page=page + 1)
     except QueryInvalid as exc:
         problems = exc.problems
-    except InputError as exc:  # an unknown order, or a cursor that is not ours
-        problems = {"sort" if "sort" in str(exc) else "cursor": str(exc)}
+    except InputError:  # a cursor that is not ours, or of another order
+        problems = {"cursor": "This link to a page of results is out of date or incomplete. "
+                              "Search again from the first page."}
     searched = any(form[name] for name in _FIELDS)
     return render(request, "packages.html", title="Packages", form=form, sorts=SORTS,
                   types=RECORD_TYPES, hits=hits, problems=problems, searched=searched,
