@@ -23,7 +23,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.access import (
@@ -251,7 +251,8 @@ def _record_conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
     costs one query, not a walk through every package a batch at a time (the rows
     are checked again by ``_matches_record``). A date range compares ISO 8601 text
     as ``ingest.access.date_overlaps`` does: the start against the range's end
-    (``~`` sorts after every digit and ``-``), the end against the range's start."""
+    (a start inside the end's month or year counts), the end against the range's
+    start (likewise)."""
     conditions: list[ColumnElement[bool]] = []
     if query.collection is not None:
         conditions.append(Version.record["collection"].as_string() == query.collection)
@@ -259,10 +260,14 @@ def _record_conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
         conditions.append(Version.record["type"].as_string() == query.type)
     if query.date_from is not None or query.date_to is not None:
         conditions.append(Package.sort_date != "")
+    # "x + '~' >= y" written as "x >= y, or y starts with x": the same in byte order,
+    # and also under a collation that ignores punctuation (glibc's en_US, say)
     if query.date_to is not None:
-        conditions.append(Package.sort_date <= query.date_to + "~")
+        conditions.append(or_(Package.sort_date <= query.date_to,
+                              Package.sort_date.startswith(query.date_to, autoescape=True)))
     if query.date_from is not None:
-        conditions.append(Package.date_end + "~" >= query.date_from)
+        conditions.append(or_(Package.date_end >= query.date_from,
+                              literal(query.date_from).startswith(Package.date_end)))
     return conditions
 
 
