@@ -22,8 +22,10 @@ from typing import Any
 from bench.measures import Log, Plan, summary
 
 _PACKAGES = """
-INSERT INTO packages (package_id, identifier, title, latest_version)
-SELECT md5('p' || i)::uuid::text, 'bench-' || lpad(i::text, 8, '0'), 'Benchmark package ' || i, 1
+INSERT INTO packages (package_id, identifier, title, latest_version, sort_title, sort_date,
+                      date_end, latest_at)
+SELECT md5('p' || i)::uuid::text, 'bench-' || lpad(i::text, 8, '0'), 'Benchmark package ' || i, 1,
+       'benchmark package ' || i, '1951-06', '1951-06', now() - i * interval '1 second'
 FROM generate_series(1, :n) AS i
 """
 _VERSIONS = """

@@ -20,11 +20,12 @@ metrics                                        yes
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from ingest.errors import NotFound
+from ingest.errors import InputError, NotFound
 
 #: The roles a token or an account can carry.
 ROLES = ("submitter", "auditor", "reader", "admin")
@@ -97,6 +98,52 @@ class PackageQuery:
     date_to: str | None = None
 
 
+class PackageSort(str, enum.Enum):
+    """The orders a package search can be read in. Each is a total order (ties
+    are broken by identifier), so that a page boundary is never ambiguous."""
+
+    IDENTIFIER = "identifier"
+    TITLE = "title"                    # A to Z, case-insensitive
+    DATE = "date"                      # the record's date, earliest first
+    DATE_LATEST = "-date"              # the record's date, latest first
+    NEWEST = "newest"                  # the package whose latest version is newest first
+
+    @classmethod
+    def named(cls, name: str | None) -> PackageSort:
+        """The sort called ``name`` (identifier when None). Raises InputError."""
+        if name is None or name == "":
+            return cls.IDENTIFIER
+        try:
+            return cls(name)
+        except ValueError:
+            raise InputError(f"sort must be one of {', '.join(s.value for s in cls)}, "
+                             f"not {name!r}") from None
+
+
+def date_sort_key(record_date: Any) -> str:
+    """What a record's date sorts by: its start (``1951-06`` of ``1951-06/1951-08``);
+    the empty text for a record without one, so that it sorts first. As ISO 8601
+    text, a month sorts before the days of that month."""
+    if not isinstance(record_date, str):
+        return ""
+    return record_date.partition("/")[0]
+
+
+def date_end_key(record_date: Any) -> str:
+    """The end of a record's date (``1951-08`` of ``1951-06/1951-08``; the date itself
+    when it is no interval); the empty text for a record without one. With
+    ``date_sort_key`` it lets the catalog filter a date range (``date_overlaps``)."""
+    if not isinstance(record_date, str):
+        return ""
+    start, _, end = record_date.partition("/")
+    return end or start
+
+
+def title_sort_key(title: str | None) -> str:
+    """What a title sorts by: case-folded, so that 'apple' and 'Banana' read A to Z."""
+    return (title or "").casefold()
+
+
 @dataclass(frozen=True)
 class PackageHit:
     package_id: str
@@ -106,6 +153,8 @@ class PackageHit:
     date: str | None
     type: str | None
     collection: str | None
+    #: when the latest version was committed
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +162,67 @@ class PackagePage:
     packages: list[PackageHit]
     #: opaque; pass it back as ``cursor`` for the next page; None on the last page
     next_cursor: str | None
+
+
+class QueryInvalid(InputError):
+    """A search whose fields cannot be used; ``problems`` says which and why (every
+    problem at once, by field name)."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
+        self.problems = problems
+
+
+_DATE_BOUND = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
+
+
+def package_query(*, identifier: str = "", title: str = "", collection: str = "",
+                  type: str = "", date_from: str = "", date_to: str = "") -> PackageQuery:
+    """A search from what a person typed: blank fields ask for nothing, dates are a
+    year, a month or a day (1951, 1951-06, 1951-06-21). Raises QueryInvalid naming
+    every field that cannot be used."""
+    problems: dict[str, str] = {}
+    bounds: dict[str, str | None] = {}
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        value = value.strip()
+        if value and not _DATE_BOUND.match(value):
+            problems[name] = (f"{value!r} is not a date: give a year, a month or a day, "
+                              "as 1951, 1951-06 or 1951-06-21")
+        bounds[name] = value or None
+    start, end = bounds["date_from"], bounds["date_to"]
+    if not problems and start and end and start > end + "~":
+        problems["date_to"] = f"the range ends ({end}) before it starts ({start})"
+    if problems:
+        raise QueryInvalid(problems)
+    return PackageQuery(identifier=identifier.strip() or None, title=title.strip() or None,
+                        collection=collection.strip() or None, type=type.strip() or None,
+                        date_from=start, date_to=end)
+
+
+class PackageSearch(Protocol):
+    """The catalog's part a package search needs."""
+
+    def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
+                        cursor: str | None = None, limit: int = 50) -> PackagePage:
+        """Packages matching ``query`` in the order ``sort``, a page at a time."""
+
+
+#: most packages one page may hold
+MAX_PAGE = 500
+
+
+def find_packages(catalog: PackageSearch, query: PackageQuery, *, sort: str | None = None,
+                  cursor: str | None = None, limit: int = 50) -> PackagePage:
+    """Search packages (the API's ``GET /packages`` and the console's Packages page).
+
+    ``sort`` names a ``PackageSort`` (identifier when None); ``cursor`` continues a
+    page of the same query and sort. Raises InputError for an unknown sort, a
+    limit outside 1..MAX_PAGE, or a cursor of another sort or another service;
+    CatalogUnavailable."""
+    order = PackageSort.named(sort)
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
+    return catalog.search_packages(query, sort=order, cursor=cursor, limit=limit)
 
 
 def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) -> bool:
@@ -135,6 +245,21 @@ def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) 
 
 
 __all__ = [
-    "ROLES", "ROLE_PERMISSIONS", "PackageHit", "PackagePage", "PackageQuery", "Permission", "TokenInfo",
-    "TokenNotFound", "date_overlaps", "may",
+    "ROLES",
+    "ROLE_PERMISSIONS",
+    "PackageHit",
+    "PackagePage",
+    "PackageQuery",
+    "PackageSort",
+    "Permission",
+    "QueryInvalid",
+    "TokenInfo",
+    "TokenNotFound",
+    "date_end_key",
+    "date_overlaps",
+    "date_sort_key",
+    "find_packages",
+    "may",
+    "package_query",
+    "title_sort_key",
 ]

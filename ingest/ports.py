@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO, Protocol
 
-from ingest.access import PackagePage, PackageQuery, TokenInfo
+from ingest.access import PackagePage, PackageQuery, PackageSort, TokenInfo
 from ingest.accounts import AccountCatalog
 from ingest.copies import CopyRecord
 from ingest.findings import Finding
@@ -367,10 +367,10 @@ class AccessCatalog(Protocol):
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, live and revoked."""
 
-    def search_packages(self, query: PackageQuery, *, cursor: str | None = None,
-                        limit: int = 50) -> PackagePage:
-        """Packages matching ``query``, a page at a time, by identifier.
-        Raises InputError for a cursor this catalog did not make."""
+    def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
+                        cursor: str | None = None, limit: int = 50) -> PackagePage:
+        """Packages matching ``query``, a page at a time, in the order ``sort``.
+        Raises InputError for a cursor this catalog did not make for that order."""
 
 
 class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, Protocol):

@@ -6,21 +6,24 @@ secret itself never reaches the database or a log line.
 
 Search: the latest committed version of each package, filtered by identifier
 (prefix), title words (each word must appear, case-insensitive), collection,
-type and a date range, in identifier order. Pages are cut by keyset on the
-identifier (unique per package), so a cursor stays right while packages are
-added: the next page starts after the last identifier seen, never at an offset.
+type and a date range, in one of the orders of ``ingest.access.PackageSort``
+(identifier, title, date either way, newest version first). Pages are cut by
+keyset on (sort key, identifier), the identifier being unique per package, so a
+cursor stays right while packages are added: the next page starts after the
+last key seen, never at an offset, and each order is read from its own index.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.access import (
@@ -28,6 +31,7 @@ from ingest.access import (
     PackageHit,
     PackagePage,
     PackageQuery,
+    PackageSort,
     TokenInfo,
     TokenNotFound,
     date_overlaps,
@@ -51,19 +55,49 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def encode_cursor(identifier: str) -> str:
-    return base64.urlsafe_b64encode(identifier.encode("utf-8")).decode("ascii").rstrip("=")
+def encode_cursor(sort: PackageSort, key: tuple[Any, str]) -> str:
+    """An opaque cursor continuing after ``key`` (sort key, identifier) in ``sort``.
+    In identifier order it is the identifier alone, as cursors always were."""
+    value, identifier = key
+    if sort is PackageSort.IDENTIFIER:
+        text = identifier
+    else:
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        text = json.dumps([sort.value, value, identifier], ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
-    """The identifier a cursor continues after. Raises InputError for a cursor
-    this catalog did not make."""
+def decode_cursor(cursor: str, sort: PackageSort = PackageSort.IDENTIFIER) -> tuple[Any, str]:
+    """The (sort key, identifier) a cursor continues after. Raises InputError for a
+    cursor this catalog did not make, or made for another order."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True
+        text = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True
                                 ).decode("utf-8")
     except (ValueError, UnicodeError) as exc:
         raise InputError("the cursor is not one this service issued") from exc
+    if sort is PackageSort.IDENTIFIER:
+        return text, text
+    try:
+        named, value, identifier = json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise _other_order() from exc
+    if named != sort.value or not isinstance(identifier, str):
+        raise _other_order()
+    if sort is PackageSort.NEWEST:
+        try:
+            value = datetime.fromisoformat(value) if value is not None else None
+        except (TypeError, ValueError) as exc:
+            raise _other_order() from exc
+    elif not isinstance(value, str):
+        raise _other_order()
+    return value, identifier
+
+
+def _other_order() -> InputError:
+    return InputError("the cursor belongs to another order of packages: "
+                      "start again from the first page")
 
 
 class AccessAndSearch(CatalogBase):
@@ -149,47 +183,108 @@ class AccessAndSearch(CatalogBase):
 
     # ------------------------------------------------------------------ search
 
-    def search_packages(self, query: PackageQuery, *, cursor: str | None = None,
-                        limit: int = 50) -> PackagePage:
-        """One page of packages matching ``query``, by identifier.
+    def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
+                        cursor: str | None = None, limit: int = 50) -> PackagePage:
+        """One page of packages matching ``query``, in the order ``sort``.
 
         Identifier and title are filtered by the database; collection, type and
         date come from the record of the latest version and are filtered here,
-        reading rows a batch at a time until the page is full.
-        Raises InputError for a bad cursor, CatalogUnavailable.
+        reading rows a batch at a time, in order, until the page is full. Every
+        order is (sort key, identifier), read from an index after the last key
+        seen (keyset), so a page costs the same at the first package and at the
+        hundred-thousandth. Raises InputError for a bad cursor or one of another
+        sort, CatalogUnavailable.
         """
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor, sort) if cursor else None
         limit = max(1, limit)
-        hits: list[PackageHit] = []
+        hits: list[tuple[PackageHit, tuple[Any, str]]] = []
         while True:
-            rows = self._search_rows(query, after)
+            rows = self._search_rows(query, sort, after)
             for package, version in rows:
-                hit = _hit(package, version)
                 if _matches_record(query, version.record or {}):
-                    hits.append(hit)
+                    hits.append((_hit(package, version), _sort_key(package, sort)))
                     if len(hits) > limit:
-                        return PackagePage(hits[:limit], encode_cursor(hits[limit - 1].identifier))
+                        return PackagePage([hit for hit, _ in hits[:limit]],
+                                           encode_cursor(sort, hits[limit - 1][1]))
             if len(rows) < _SCAN_ROWS:
-                return PackagePage(hits, None)
-            after = rows[-1][0].identifier
+                return PackagePage([hit for hit, _ in hits], None)
+            after = _sort_key(rows[-1][0], sort)
 
-    def _search_rows(self, query: PackageQuery, after: str | None) -> list[tuple[Package, Version]]:
+    def _search_rows(self, query: PackageQuery, sort: PackageSort,
+                     after: tuple[Any, str] | None) -> list[tuple[Package, Version]]:
         conditions: list[ColumnElement[bool]] = [Package.latest_version.is_not(None)]
+        column, descending = _ORDERS[sort]
         if after is not None:
-            conditions.append(Package.identifier > after)
+            conditions.append(_after(column, descending, after))
         if query.identifier:
             conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
         for word in (query.title or "").split():
             conditions.append(Package.title.icontains(word, autoescape=True))
+        conditions.extend(_record_conditions(query))
+        order = ([column.desc(), Package.identifier.desc()] if descending
+                 else [column, Package.identifier])
+        if column is Package.identifier:
+            order = order[1:]
         with self._read() as session:
             return [tuple(row) for row in session.execute(  # type: ignore[misc]
                 select(Package, Version)
                 .join(Version, and_(Version.package_id == Package.package_id,
                                     Version.number == Package.latest_version))
                 .where(*conditions)
-                .order_by(Package.identifier)
+                .order_by(*order)
                 .limit(_SCAN_ROWS)
             ).all()]
+
+
+#: each order: the package column it sorts by (then by identifier), descending or not
+_ORDERS: dict[PackageSort, tuple[Any, bool]] = {
+    PackageSort.IDENTIFIER: (Package.identifier, False),
+    PackageSort.TITLE: (Package.sort_title, False),
+    PackageSort.DATE: (Package.sort_date, False),
+    PackageSort.DATE_LATEST: (Package.sort_date, True),
+    PackageSort.NEWEST: (Package.latest_at, True),
+}
+
+
+def _record_conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
+    """Collection, type and date range asked of the database, so that a rare match
+    costs one query, not a walk through every package a batch at a time (the rows
+    are checked again by ``_matches_record``). A date range compares ISO 8601 text
+    as ``ingest.access.date_overlaps`` does: the start against the range's end
+    (a start inside the end's month or year counts), the end against the range's
+    start (likewise)."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.collection is not None:
+        conditions.append(Version.record["collection"].as_string() == query.collection)
+    if query.type is not None:
+        conditions.append(Version.record["type"].as_string() == query.type)
+    if query.date_from is not None or query.date_to is not None:
+        conditions.append(Package.sort_date != "")
+    # "x + '~' >= y" written as "x >= y, or y starts with x": the same in byte order,
+    # and also under a collation that ignores punctuation (glibc's en_US, say)
+    if query.date_to is not None:
+        conditions.append(or_(Package.sort_date <= query.date_to,
+                              Package.sort_date.startswith(query.date_to, autoescape=True)))
+    if query.date_from is not None:
+        conditions.append(or_(Package.date_end >= query.date_from,
+                              literal(query.date_from).startswith(Package.date_end)))
+    return conditions
+
+
+def _after(column: Any, descending: bool, after: tuple[Any, str]) -> ColumnElement[bool]:
+    """Rows after (key, identifier) in the order: a strict comparison written out,
+    not a row-value one, so that every database uses the (key, identifier) index."""
+    key, identifier = after
+    if column is Package.identifier:
+        return Package.identifier > identifier
+    if descending:
+        return or_(column < key, and_(column == key, Package.identifier < identifier))
+    return or_(column > key, and_(column == key, Package.identifier > identifier))
+
+
+def _sort_key(package: Package, sort: PackageSort) -> tuple[Any, str]:
+    column, _ = _ORDERS[sort]
+    return getattr(package, column.key), package.identifier
 
 
 def _token_info(row: ApiToken, revoked_at: datetime | None = None,
@@ -215,6 +310,7 @@ def _hit(package: Package, version: Version) -> PackageHit:
         date=_text(record.get("date")),
         type=_text(record.get("type")),
         collection=_text(record.get("collection")),
+        updated_at=package.latest_at,
     )
 
 

@@ -14,7 +14,7 @@ from ingest.errors import VersionNotFound
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
 from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, upsert
-from storage.catalog_rows import COMMITTED, utc_now
+from storage.catalog_rows import COMMITTED, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
 from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
 
@@ -158,7 +158,7 @@ class ReplicasAndAnchors(CatalogBase):
                 package_id=version.package_id, number=version.number, state=COMMITTED,
                 item_id=version.item_id, batch_id=version.batch_id,
                 identifier=version.identifier, title=version.title, record=version.record,
-                created_at=version.created_at, committed_at=utc_now()))
+                created_at=version.created_at, committed_at=(committed_at := utc_now())))
             session.flush()
             session.add_all(
                 File(package_id=version.package_id, number=version.number, path=f.path,
@@ -167,17 +167,18 @@ class ReplicasAndAnchors(CatalogBase):
                 VersionCopy(package_id=version.package_id, number=version.number,
                             location=c.location, state=c.state, checked_at=c.checked_at)
                 for c in copies)
-            _raise_latest(session, version)
+            _raise_latest(session, version, committed_at)
             self._track_version(session, version.package_id, version.number)
             append_events(session, events)
 
 
-def _raise_latest(session: Session, version: VersionRecord) -> None:
+def _raise_latest(session: Session, version: VersionRecord, committed_at: datetime) -> None:
     session.execute(
         update(Package)
         .where(Package.package_id == version.package_id,
                or_(Package.latest_version.is_(None), Package.latest_version < version.number))
-        .values(latest_version=version.number, title=version.title)
+        .values(latest_version=version.number, title=version.title,
+                **package_sort_keys(version, committed_at))
         .execution_options(synchronize_session=False))
 
 

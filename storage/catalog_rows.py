@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ingest.access import date_end_key, date_sort_key, title_sort_key
 from ingest.findings import Finding
 from ingest.models import (
     ItemRecord,
@@ -26,6 +27,14 @@ class _Unchanged(Exception):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def package_sort_keys(version: VersionRecord, committed_at: datetime) -> dict[str, Any]:
+    """The package row's sort keys once ``version`` is its latest (package search)."""
+    return {"sort_title": title_sort_key(version.title),
+            "sort_date": date_sort_key(version.record.get("date")),
+            "date_end": date_end_key(version.record.get("date")),
+            "latest_at": committed_at}
 
 
 def plain_text(value: Any) -> Any:

@@ -31,6 +31,7 @@ from storage.catalog_rows import (
     COMMITTED,
     PENDING,
     _Unchanged,
+    package_sort_keys,
     plain_text,
     utc_now,
     version_record,
@@ -203,7 +204,8 @@ class PackagesAndVersions(CatalogBase):
                     .where(Package.package_id == version.package_id,
                            or_(Package.latest_version.is_(None),
                                Package.latest_version < version.number))
-                    .values(latest_version=version.number, title=version.title)
+                    .values(latest_version=version.number, title=version.title,
+                            **package_sort_keys(version, now))
                     .execution_options(synchronize_session=False)
                 )
                 self._note_copies(session, version.package_id, version.number,

@@ -78,12 +78,26 @@ class Item(Base):
 
 class Package(Base):
     __tablename__ = "packages"
+    #: package search reads each order a page at a time from an index (keyset)
+    __table_args__ = (
+        Index("ix_packages_sort_title", "sort_title", "identifier"),
+        Index("ix_packages_sort_date", "sort_date", "identifier"),
+        Index("ix_packages_latest_at", "latest_at", "identifier"),
+    )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
     identifier: Mapped[str] = mapped_column(Text, unique=True)
     title: Mapped[str | None] = mapped_column(Text)
     #: None until the first version is committed; such a package is invisible
     latest_version: Mapped[int | None] = mapped_column(Integer)
+    #: the latest version's title, case-folded (``ingest.access.title_sort_key``)
+    sort_title: Mapped[str] = mapped_column(Text, server_default="")
+    #: the start of the latest version's record date (``ingest.access.date_sort_key``)
+    sort_date: Mapped[str] = mapped_column(String, server_default="")
+    #: the end of the latest version's record date (``ingest.access.date_end_key``)
+    date_end: Mapped[str] = mapped_column(String, server_default="")
+    #: when the latest version was committed
+    latest_at: Mapped[datetime | None]
 
 
 class Version(Base):

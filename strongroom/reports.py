@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
 from ingest.ports import Catalog
+from ingest.version_changes import version_history
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -75,15 +76,22 @@ def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, An
 
 
 def package_report(catalog: Catalog, package_id: str) -> dict[str, Any]:
-    versions = catalog.list_versions(package_id)
-    latest = versions[-1]
+    """The package document of ``show`` and ``GET /packages/{id}``: each version
+    with its files and, from version 2 on, what changed since the one before."""
+    steps = version_history(catalog, package_id)
+    latest = steps[-1].version
+    versions = []
+    for step in steps:
+        out = version_report(step.version)
+        out["changes"] = step.changes.to_dict() if step.changes else None
+        versions.append(out)
     return {
         "package_id": package_id,
         "identifier": latest.identifier,
         "title": latest.title,
         "latest_version": latest.number,
         "metadata": latest.record,
-        "versions": [version_report(v) for v in versions],
+        "versions": versions,
     }
 
 

@@ -25,10 +25,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from ingest.access import PackageQuery, PackageSort
 from ingest.audit import GENESIS, verify_chain
 from ingest.errors import (
     BatchNotFound,
     CatalogMissing,
+    InputError,
     NotFound,
     PackageBusy,
     PackageNotFound,
@@ -423,6 +425,103 @@ class SqlCatalogContract:
             ("AAA first identifier", 1, "Other"), (IDENTIFIER, 2, "Telegram v2")]
         with pytest.raises(VersionNotFound):
             catalog.get_version(PACKAGE, 3)
+
+    # ------------------------------------------------------------------ package search order
+
+    def _stock(self, catalog: SqlCatalog, records: list[tuple[str, str, str]]) -> None:
+        """Commit version 1 of a package per (identifier, title, date), in this order."""
+        items = item_ids(catalog, *[identifier for identifier, _, _ in records], batch_id="stock")
+        for (identifier, title, date), item in zip(records, items, strict=True):
+            package = package_id_for(identifier)
+            catalog.reserve_version(package, identifier, item)
+            catalog.commit_version(version(1, item, package_id=package, identifier=identifier,
+                                           title=title, batch_id="stock",
+                                           record={"title": title, "date": date}))
+
+    @staticmethod
+    def _every_page(catalog: SqlCatalog, sort: PackageSort, limit: int = 2,
+                    query: PackageQuery | None = None) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = catalog.search_packages(query or PackageQuery(), sort=sort, cursor=cursor,
+                                           limit=limit)
+            seen.extend(hit.identifier for hit in page.packages)
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    def test_packages_are_found_in_each_order_a_page_at_a_time(self, catalog: SqlCatalog) -> None:
+        self._stock(catalog, [("c-1", "banana letter", "1951-06-21"),
+                              ("a-1", "Apple telegram", "1952"),
+                              ("b-1", "cherry report", "1951-06/1951-08"),
+                              ("d-1", "apple note", "1951-06-21"),
+                              ("e-1", "Date memo", "1950-12-31")])
+        assert self._every_page(catalog, PackageSort.IDENTIFIER) == ["a-1", "b-1", "c-1", "d-1", "e-1"]
+        # titles A to Z whatever their case; the same title key: by identifier
+        assert self._every_page(catalog, PackageSort.TITLE) == ["d-1", "a-1", "c-1", "b-1", "e-1"]
+        # an interval sorts by its start, a month before the days in it; ties by identifier
+        assert self._every_page(catalog, PackageSort.DATE) == ["e-1", "b-1", "c-1", "d-1", "a-1"]
+        assert self._every_page(catalog, PackageSort.DATE_LATEST) == ["a-1", "d-1", "c-1", "b-1", "e-1"]
+        # the latest committed first
+        assert self._every_page(catalog, PackageSort.NEWEST) == ["e-1", "d-1", "b-1", "a-1", "c-1"]
+        for sort in PackageSort:  # one page of all reads the same as pages of one
+            assert self._every_page(catalog, sort, limit=1) == self._every_page(catalog, sort, limit=50)
+
+    def test_a_new_version_moves_its_package_in_the_orders(self, catalog: SqlCatalog) -> None:
+        self._stock(catalog, [("a-1", "Apple", "1951"), ("b-1", "Banana", "1952")])
+        [item] = item_ids(catalog, "again", batch_id="again")
+        package = package_id_for("a-1")
+        catalog.reserve_version(package, "a-1", item)
+        catalog.commit_version(version(2, item, package_id=package, identifier="a-1",
+                                       title="Zebra", batch_id="again",
+                                       record={"title": "Zebra", "date": "1960"}))
+        assert self._every_page(catalog, PackageSort.NEWEST) == ["a-1", "b-1"]
+        assert self._every_page(catalog, PackageSort.TITLE) == ["b-1", "a-1"]
+        assert self._every_page(catalog, PackageSort.DATE) == ["b-1", "a-1"]
+        page = catalog.search_packages(PackageQuery(), sort=PackageSort.NEWEST)
+        assert page.packages[0].latest_version == 2 and page.packages[0].updated_at is not None
+
+    def test_orders_combine_with_filters(self, catalog: SqlCatalog) -> None:
+        self._stock(catalog, [("a-1", "Telegram to Moscow", "1951-06-21"),
+                              ("b-1", "Letter to Beijing", "1951-07"),
+                              ("c-1", "telegram from Beijing", "1950"),
+                              ("d-1", "Telegram, no date known", "1953")])
+        words = PackageQuery(title="telegram", date_from="1950", date_to="1951-12")
+        assert self._every_page(catalog, PackageSort.DATE_LATEST, limit=1, query=words) == ["a-1", "c-1"]
+        assert self._every_page(catalog, PackageSort.TITLE, limit=1, query=words) == ["c-1", "a-1"]
+
+    def test_collection_type_and_date_range_are_filtered_by_the_database(self, catalog: SqlCatalog) -> None:
+        records = [("a-1", {"date": "1951-06/1951-08", "type": "telegram", "collection": "Korea"}),
+                   ("b-1", {"date": "1951-09-01", "type": "letter", "collection": "Korea"}),
+                   ("c-1", {"type": "telegram", "collection": "Korea"}),           # no date
+                   ("d-1", {"date": "1950", "type": "telegram", "collection": "Other"})]
+        items = item_ids(catalog, *[r[0] for r in records], batch_id="filters")
+        for (identifier, record), item in zip(records, items, strict=True):
+            package = package_id_for(identifier)
+            catalog.reserve_version(package, identifier, item)
+            catalog.commit_version(version(1, item, package_id=package, identifier=identifier,
+                                           batch_id="filters", record={"title": "T", **record}))
+
+        def found(**asked: str) -> list[str]:
+            return self._every_page(catalog, PackageSort.DATE, limit=1, query=PackageQuery(**asked))
+
+        assert found(collection="Korea") == ["c-1", "a-1", "b-1"]   # no date sorts first
+        assert found(type="telegram", collection="Korea") == ["c-1", "a-1"]
+        assert found(date_from="1951-08-31", date_to="1951-08-31") == ["a-1"]  # inside the interval
+        assert found(date_from="1951-08") == ["a-1", "b-1"]
+        assert found(date_to="1951-05") == ["d-1"]
+        assert found(date_from="1950-12", date_to="1951-06-01") == ["d-1", "a-1"]
+        assert found(type="report") == []
+
+    def test_a_cursor_of_another_order_is_refused(self, catalog: SqlCatalog) -> None:
+        self._stock(catalog, [("a-1", "Apple", "1951"), ("b-1", "Banana", "1952")])
+        cursor = catalog.search_packages(PackageQuery(), sort=PackageSort.TITLE, limit=1).next_cursor
+        assert cursor is not None
+        with pytest.raises(InputError, match="another order"):
+            catalog.search_packages(PackageQuery(), sort=PackageSort.DATE, cursor=cursor)
+        with pytest.raises(InputError):
+            catalog.search_packages(PackageQuery(), sort=PackageSort.TITLE, cursor="%%%")
 
     def test_package_is_resolved_by_id_or_identifier(self, catalog: SqlCatalog) -> None:
         [item] = item_ids(catalog, "a")

@@ -74,6 +74,29 @@ class FixityOut(BaseModel):
     outcome: str | None
 
 
+class FileChangeOut(BaseModel):
+    change: str = Field(description="added, removed, changed or moved")
+    path: str = Field(description="the path in the newer version (the older one when removed)")
+    before: FileOut | None
+    after: FileOut | None
+
+
+class FieldChangeOut(BaseModel):
+    change: str = Field(description="added, removed or changed")
+    pointer: str = Field(description="JSON pointer into the record, e.g. /source/citation")
+    label: str = Field(description="what the record schema calls the field")
+    before: Any = None
+    after: Any = None
+
+
+class VersionChangesOut(BaseModel):
+    package_id: str
+    from_version: int
+    to_version: int
+    files: list[FileChangeOut] = Field(description="payload files that differ (tag files left out)")
+    metadata: list[FieldChangeOut] = Field(description="fields of the record that differ")
+
+
 class VersionOut(BaseModel):
     version: int
     created_at: str | None
@@ -82,6 +105,9 @@ class VersionOut(BaseModel):
     payload_oxum: str
     last_fixity: FixityOut | None
     files: list[FileOut] = []
+    changes: VersionChangesOut | None = Field(
+        None, description="what changed since the version before; null for the first "
+                          "(and in fixity reports)")
 
 
 class PackageOut(BaseModel):
@@ -110,6 +136,7 @@ class PackageHitOut(BaseModel):
     date: str | None
     type: str | None
     collection: str | None
+    updated_at: str | None = Field(None, description="when the latest version was committed")
 
 
 class PackageListOut(BaseModel):
@@ -124,10 +151,29 @@ class FixityStartOut(BaseModel):
     dispatch: str = Field(description="in-process or queued")
 
 
+class CopyCheckOut(BaseModel):
+    seq: int = Field(description="the check's audit event")
+    checked_at: str
+    tier: str | None = Field(description="deep or shallow")
+    outcome: str = Field(description="success or failure")
+    findings: list[dict[str, Any]]
+    actor: dict[str, Any] | None = Field(description="who caused the check")
+
+
+class CopyHistoryOut(BaseModel):
+    version: int
+    location: str | None = Field(description="the copy's storage location; null for damage found "
+                                             "while delivering")
+    checks: list[CopyCheckOut]
+
+
 class FixityReportOut(BaseModel):
     package_id: str
     versions: list[VersionOut]
     events: list[dict[str, Any]] = Field(description="the package's fixity-check events")
+    copies: list[CopyHistoryOut] = Field(
+        [], description="the same checks by copy (a version in one location), newest version "
+                        "first, each copy's checks newest first")
 
 
 class EventsOut(BaseModel):

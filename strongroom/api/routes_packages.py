@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ingest.access import PackageQuery
+from ingest.access import MAX_PAGE, PackageHit, PackageQuery, PackageSort, find_packages
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.layout import version_prefix
 from ingest.models import StoredFile, VersionRecord
@@ -49,16 +49,27 @@ def list_packages(
     date_from: Annotated[str | None, Query(pattern=_ISO_DATE,
                                            description="ISO 8601 year, month or day")] = None,
     date_to: Annotated[str | None, Query(pattern=_ISO_DATE)] = None,
+    sort: Annotated[PackageSort, Query(
+        description="identifier; title (A to Z); date (the record's, earliest first); "
+                    "-date (latest first); newest (latest version committed most recently "
+                    "first). A cursor continues the order it came from.")] = PackageSort.IDENTIFIER,
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
-    """Packages with a committed version, in identifier order, a page at a time.
-    Filters combine; the date range matches records whose date overlaps it."""
+    """Packages with a committed version, in identifier order (or ``sort``), a page
+    at a time. Filters combine; the date range matches records whose date overlaps it."""
 
     query = PackageQuery(identifier=identifier, title=title, collection=collection, type=type,
                          date_from=date_from, date_to=date_to)
-    page = _services(request).catalog.search_packages(query, cursor=cursor, limit=limit)
-    return {"packages": [vars(hit) for hit in page.packages], "next_cursor": page.next_cursor}
+    page = find_packages(_services(request).catalog, query, sort=sort.value, cursor=cursor,
+                         limit=limit)
+    return {"packages": [_hit_out(hit) for hit in page.packages], "next_cursor": page.next_cursor}
+
+
+def _hit_out(hit: PackageHit) -> dict[str, Any]:
+    out = vars(hit).copy()
+    out["updated_at"] = hit.updated_at.isoformat().replace("+00:00", "Z") if hit.updated_at else None
+    return out
 
 
 @router.get("/packages/{package_id}", response_model=PackageOut, responses=documented(404),

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from ingest.fixity_history import copy_histories
 from ingest.models import EventType
 from strongroom.api.auth import Permission, require
 from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut
@@ -47,9 +48,14 @@ def fixity_report(request: Request, package_id: PackageRef) -> dict[str, Any]:
     catalog = request.app.state.strongroom.services.catalog
     found = catalog.resolve_package(package_id)
     versions = [version_report(v, with_files=False) for v in catalog.list_versions(found)]
-    events = [event_report(e) for e in catalog.events(found)
-              if e.event_type == EventType.FIXITY_CHECK.value]
-    return {"package_id": found, "versions": versions, "events": events}
+    checks = [e for e in catalog.events(found) if e.event_type == EventType.FIXITY_CHECK.value]
+    copies = [{"version": h.version, "location": h.location,
+               "checks": [{"seq": c.seq, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
+                           "tier": c.tier, "outcome": c.outcome, "findings": list(c.findings),
+                           "actor": c.actor} for c in h.checks]}
+              for h in copy_histories(checks)]
+    return {"package_id": found, "versions": versions,
+            "events": [event_report(e) for e in checks], "copies": copies}
 
 
 @router.get("/packages/{package_id}/events", response_model=EventsOut,

@@ -74,10 +74,25 @@ def show(package: str, as_json: bool) -> None:
             fx = f"last fixity {fixity['outcome']} at {fixity['at']}" if fixity else "never re-verified"
             payload = describe_payload(v["payload_octets"], v["payload_files"])
             click.echo(f"  v{v['version']} stored {v['created_at']}: {payload} ({fx})")
+            if v.get("changes"):
+                click.echo(f"    {_changes_line(v['changes'])}")
             for f in v["files"]:
                 click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {f['path']!r}")
 
     _emit(as_json, document, human)
+
+
+def _changes_line(changes: dict[str, Any]) -> str:
+    """'since v1: 1 file added, 1 changed; record: Title, Language' (printable)."""
+    from strongroom.reports import printable
+
+    counts: dict[str, int] = {}
+    for f in changes["files"]:
+        counts[f["change"]] = counts.get(f["change"], 0) + 1
+    files = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    fields = ", ".join(printable(f["label"]) for f in changes["metadata"])
+    parts = [f"files: {files}" if files else "", f"record: {fields}" if fields else ""]
+    return f"since v{changes['from_version']}: " + ("; ".join(p for p in parts if p) or "no change")
 
 
 # --------------------------------------------------------------------------- verify / fetch

@@ -30,6 +30,7 @@ PAGE_MODULES = (
     "admin",
     "submit",
     "batch",
+    "packages",
 )
 
 #: What every response carries: no script but our own files, no framing, no

@@ -248,3 +248,35 @@ def test_missing_stored_file_refuses_the_response(damaged: tuple[Api, str, Path]
     assert _refused(reply) == ["FILE_MISSING"]
     codes = [e["detail"]["findings"][0]["code"] for e in _fixity_events(api, package)]
     assert codes == ["FILE_MISSING"]
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("identifier", [LETTER, TELEGRAM]),
+    ("title", [LETTER, TELEGRAM]),      # "Letter …" before "Telegram …"
+    ("date", [TELEGRAM, LETTER]),       # 1951-06-21 before 1952-03
+    ("-date", [LETTER, TELEGRAM]),
+])
+def test_search_in_the_order_asked_for_a_page_at_a_time(api: Api, sort: str, expected: list[str]) -> None:
+    seen, cursor = [], None
+    while True:
+        url = f"/packages?limit=1&sort={sort}" + (f"&cursor={cursor}" if cursor else "")
+        reply = api.client.get(url, headers=api.auth("reader"))
+        assert reply.status_code == 200, reply.text
+        seen += [p["identifier"] for p in reply.json()["packages"]]
+        cursor = reply.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert all(p["updated_at"] for p in api.client.get(f"/packages?sort={sort}",
+                                                       headers=api.auth("reader")).json()["packages"])
+
+
+def test_an_unknown_order_is_refused(api: Api) -> None:
+    reply = api.client.get("/packages?sort=size", headers=api.auth("reader"))
+    assert reply.status_code in (400, 422)
+    assert "newest" in reply.text
+
+
+def test_the_first_version_has_no_changes_to_tell(api: Api) -> None:
+    package = _package(api, TELEGRAM)
+    assert package["versions"][0]["changes"] is None

@@ -47,6 +47,11 @@ def test_fixity_check_finds_damage(api: Api, tmp_path: Path) -> None:
     assert report["versions"][0]["last_fixity"]["outcome"] == "failed"
     codes = {f["code"] for f in report["events"][-1]["detail"]["findings"]}
     assert "SIZE_MISMATCH" in codes
+    # the same check, by copy: version 1 in the one location, its damage with its code
+    [copy] = report["copies"]
+    assert copy["version"] == 1 and copy["location"].startswith("file://")
+    assert copy["checks"][0]["outcome"] == "failure"
+    assert "SIZE_MISMATCH" in {f["code"] for f in copy["checks"][0]["findings"]}
 
 
 def test_fixity_check_of_unknown_version_is_404(api: Api) -> None:
