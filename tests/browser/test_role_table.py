@@ -67,6 +67,10 @@ TABLE: dict[tuple[str, str], Row] = {
                                                          only("submitter", "auditor", "admin", ok=404)),
     ("GET", "/console/batches/{batch_id}/findings.csv"): Row("/console/batches/no-such-batch/findings.csv",
                                                              only("submitter", "auditor", "admin", ok=404)),
+    ("GET", "/console/packages"): Row("/console/packages", only("auditor", "reader", "admin")),
+    # a package that does not exist: 404 to whoever may read packages
+    ("GET", "/console/packages/{package_ref:path}"): Row("/console/packages/no-such-package",
+                                                         only("auditor", "reader", "admin", ok=404)),
     ("GET", "/console/preservation"): Row("/console/preservation", only("auditor", "admin")),
     ("GET", "/console/preservation/report.csv"): Row("/console/preservation/report.csv",
                                                      only("auditor", "admin")),
