@@ -41,6 +41,8 @@ from ingest.system_files import system_file_rule
 BATCH_METADATA = "batch.json"
 ITEM_METADATA = "metadata.json"
 BATCH_SCHEMA = "batch/v1"
+#: batch.json fields that every item's record takes when it lacks them.
+RECORD_DEFAULTS = ("collection", "rights", "source")
 #: batch.json is a handful of fields; anything larger is a mistake.
 MAX_BATCH_METADATA_BYTES = 1024 * 1024
 
@@ -344,6 +346,34 @@ def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], l
     return fields, []
 
 
+def read_batch_fields(batch_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The fields of a batch folder's ``batch.json`` as read now, or none when it
+    is absent or unusable (its problems were the batch's findings at submission).
+    Never follows a link. Raises nothing."""
+    try:
+        raw = read_submitted(batch_dir, BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1)
+    except (ContentRefused, OSError):
+        return {}
+    if len(raw) > MAX_BATCH_METADATA_BYTES:
+        return {}
+    fields, problems = parse_metadata(raw, name=BATCH_METADATA)
+    if fields is None or problems or SchemaSet.default().validate(fields, BATCH_SCHEMA):
+        return {}
+    return fields
+
+
+def with_batch_fields(record: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with the batch's ``collection``, ``rights`` and ``source``
+    (``RECORD_DEFAULTS``) wherever it has none of its own: the record's own
+    value always wins, and a field is taken whole (a record's own ``rights``
+    is not mixed with the batch's)."""
+    merged = dict(record)
+    for name in RECORD_DEFAULTS:
+        if name not in merged and fields.get(name) not in (None, ""):
+            merged[name] = fields[name]
+    return merged
+
+
 def check_batch_fields(given: Mapping[str, str]) -> list[Finding]:
     """Every way the batch fields typed beside a folder (empty ones left out) break
     the batch schema, each METADATA_INVALID at the field's JSON pointer
@@ -399,10 +429,13 @@ __all__ = [
     "BATCH_SCHEMA",
     "ITEM_METADATA",
     "MAX_BATCH_METADATA_BYTES",
+    "RECORD_DEFAULTS",
     "BatchLayout",
     "ItemScan",
     "PayloadEntry",
     "check_batch_fields",
     "read_batch",
+    "read_batch_fields",
     "scan_item",
+    "with_batch_fields",
 ]

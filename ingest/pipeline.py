@@ -40,7 +40,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.bag import build_tag_files
-from ingest.batch import ItemScan, PayloadEntry, read_batch, scan_item
+from ingest.batch import (
+    ItemScan,
+    PayloadEntry,
+    read_batch,
+    read_batch_fields,
+    scan_item,
+    with_batch_fields,
+)
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import (
@@ -257,6 +264,14 @@ class _Ingest:
                 events=events)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
+    def _batch_fields(self) -> dict[str, Any]:
+        """The batch's fields for its records: batch.json's as read now, the
+        collection as registered (which a form's collection replaces)."""
+        fields = read_batch_fields(self.batch.source)
+        if self.batch.collection:
+            fields["collection"] = self.batch.collection
+        return fields
+
     # -- the steps
     def run(self) -> IngestResult:
         # Read walking from the batch folder: an item folder swapped for a link is refused.
@@ -275,6 +290,10 @@ class _Ingest:
         if scan.metadata is not None:
             record, parse_findings = parse_metadata(scan.metadata)
             findings += parse_findings
+            if record is not None:
+                # The batch's collection, rights and source fill what the record
+                # lacks; the merged record is what is validated and stored.
+                record = with_batch_fields(record, self._batch_fields())
             if record is not None and self.batch.schema not in self.s.schemas.record_names():
                 # Only a record schema may describe an item (batch/v1 would let {} pass).
                 findings.append(Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
