@@ -35,6 +35,7 @@ from ingest.findings import Finding
 from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
 from ingest.record_schema import SchemaSet
+from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet, parse_sheet, unmatched_rows
 from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
 from ingest.system_files import system_file_rule
 
@@ -112,6 +113,7 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
     fields: dict[str, Any] = {}
     items: list[tuple[str, Path]] = []
     findings: list[Finding] = []
+    sheet: Sheet | None = None
     for entry in entries:
         name = entry.name
         try:
@@ -121,6 +123,9 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
             continue
         if name == BATCH_METADATA:
             fields, problems = _batch_fields(entry, kind)
+            findings += problems
+        elif name == METADATA_CSV and kind in ("file", "symlink"):
+            sheet, problems = _sheet_of(root, kind, {}, _seen(entry))
             findings += problems
         elif skipped := _skipped(name, name, kind, skip):
             findings.append(skipped)
@@ -140,6 +145,9 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
         typed, problems = _given_fields(given)
         fields = {**fields, **typed}
         findings += problems
+    if sheet is not None:
+        findings += sheet.findings
+        findings += unmatched_rows(sheet, [name for name, _ in items])
     if not items:
         findings.append(Finding("BATCH_EMPTY"))
     return BatchLayout(root=root, fields=fields, items=tuple(items), findings=tuple(findings))
@@ -362,6 +370,48 @@ def read_batch_fields(batch_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return fields
 
 
+def read_sheet(batch_dir: str | os.PathLike[str],
+               schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
+    """The batch folder's ``metadata.csv`` as read now, shaped by ``schema``
+    (``ingest.spreadsheet``), or None when there is none; and the problems
+    that make it unusable. Never follows a link. Raises nothing."""
+    try:
+        kind = _kind_at(Path(batch_dir) / METADATA_CSV)
+    except FileNotFoundError:
+        return None, []
+    except OSError as exc:
+        return None, [_unreadable(METADATA_CSV, exc)]
+    return _sheet_of(Path(batch_dir), kind, schema, None)
+
+
+def _kind_at(path: Path) -> str:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISREG(mode):
+        return "file"
+    return kind_of_mode(mode)
+
+
+def _sheet_of(root: Path, kind: str, schema: Mapping[str, Any],
+              seen: FileIdentity | None) -> tuple[Sheet | None, list[Finding]]:
+    if kind == "symlink":
+        return None, [Finding("SYMLINK_REFUSED", path=METADATA_CSV)]
+    if kind != "file":
+        return None, [Finding("FILE_TYPE_REFUSED", path=METADATA_CSV, found=kind)]
+    try:
+        raw = read_submitted(root, METADATA_CSV, MAX_METADATA_CSV_BYTES + 1, seen)
+    except ContentRefused as refused:
+        return None, [refused.finding]
+    except OSError as exc:
+        return None, [_unreadable(METADATA_CSV, exc)]
+    sheet = parse_sheet(raw, schema)
+    if any(f.code in ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN")
+           for f in sheet.findings):
+        return None, list(sheet.findings)
+    return sheet, []
+
+
 def with_batch_fields(record: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
     """The record with the batch's ``collection``, ``rights`` and ``source``
     (``RECORD_DEFAULTS``) wherever it has none of its own: the record's own
@@ -436,6 +486,7 @@ __all__ = [
     "check_batch_fields",
     "read_batch",
     "read_batch_fields",
+    "read_sheet",
     "scan_item",
     "with_batch_fields",
 ]

@@ -46,6 +46,11 @@ CATALOGUE: dict[str, str] = {
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
     "METADATA_TOO_LARGE": "{path} exceeds a limit: {detail}",
     "METADATA_INVALID": "metadata at {pointer!r} is invalid: {detail}",
+    "METADATA_CSV_UNREADABLE": "metadata.csv cannot be read: {detail}",
+    "METADATA_CSV_NO_FOLDER_COLUMN": "metadata.csv has no 'folder' column naming each row's item folder",
+    "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",
+    "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
+    "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
     # -- stored bytes (ingest read-back, verify, fetch)
     "FIXITY_MISMATCH": "{path!r} is not as recorded: {algorithms} {differ}",
     "SIZE_MISMATCH": "{path!r} has {found} bytes, expected {expected}",

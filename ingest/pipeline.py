@@ -41,10 +41,12 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import (
+    ITEM_METADATA,
     ItemScan,
     PayloadEntry,
     read_batch,
     read_batch_fields,
+    read_sheet,
     scan_item,
     with_batch_fields,
 )
@@ -75,6 +77,7 @@ from ingest.models import (
 )
 from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
+from ingest.spreadsheet import SheetRow
 from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
 from ingest.submitted import open_submitted
 from ingest.work_context import working_on
@@ -264,6 +267,28 @@ class _Ingest:
                 events=events)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
+    def _sheet_row(self, scan: ItemScan, known: bool) -> tuple[SheetRow | None, list[Finding]]:
+        """This item's row of the batch's metadata.csv, if it has one to use,
+        and the findings that stop it (two rows, a row and a metadata.json)."""
+        schema = self.s.schemas.document(self.batch.schema) if known else {}
+        sheet, problems = read_sheet(self.batch.source, schema)
+        if sheet is None:
+            missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
+            return None, problems if missing else []
+        rows = sheet.rows_for(self.item.name)
+        if not rows:
+            return None, []
+        if len(rows) > 1:
+            return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=self.item.name,
+                                  params={"rows": ", ".join(str(r.row) for r in rows)})]
+        if not any(f.code == "METADATA_MISSING" for f in scan.findings):
+            return None, [Finding("METADATA_CSV_AND_JSON", path=ITEM_METADATA,
+                                  params={"row": rows[0].row})]
+        if not known:
+            return None, [Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
+                                  expected=self.s.schemas.record_names())]
+        return rows[0], []
+
     def _batch_fields(self) -> dict[str, Any]:
         """The batch's fields for its records: batch.json's as read now, the
         collection as registered (which a form's collection replaces)."""
@@ -287,14 +312,23 @@ class _Ingest:
     def _run(self, scan: ItemScan) -> IngestResult:
         findings = list(scan.findings)
         record: dict[str, Any] | None = None
-        if scan.metadata is not None:
+        known = self.batch.schema in self.s.schemas.record_names()
+        row, row_findings = self._sheet_row(scan, known)
+        if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
+            # The item's metadata is in metadata.csv, not a metadata.json.
+            findings = [f for f in findings if f.code != "METADATA_MISSING"]
+        if row is not None:
+            record = with_batch_fields(row.record, self._batch_fields())
+            findings += [row.locate(f) for f in self.s.schemas.validate(record, self.batch.schema)]
+        findings += row_findings
+        if row is None and scan.metadata is not None:
             record, parse_findings = parse_metadata(scan.metadata)
             findings += parse_findings
             if record is not None:
                 # The batch's collection, rights and source fill what the record
                 # lacks; the merged record is what is validated and stored.
                 record = with_batch_fields(record, self._batch_fields())
-            if record is not None and self.batch.schema not in self.s.schemas.record_names():
+            if record is not None and not known:
                 # Only a record schema may describe an item (batch/v1 would let {} pass).
                 findings.append(Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
                                         expected=self.s.schemas.record_names()))

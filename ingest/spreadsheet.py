@@ -1,0 +1,306 @@
+"""Descriptive metadata from a spreadsheet: ``metadata.csv`` at the batch root.
+
+Archives keep descriptions in spreadsheets. A batch may hold, instead of one
+``metadata.json`` per item, one ``metadata.csv`` (UTF-8, with or without a byte
+order mark, comma-separated, RFC 4180 quoting) with one row per item folder:
+
+- the ``folder`` column names the item folder the row describes;
+- every other column is a field of the batch's schema, by name (``title``);
+  a field inside an object by its dotted name (``source.citation``,
+  ``rights.statement``);
+- a list field (``subjects``, ``places``, ``creators``) holds its values
+  separated by ``|`` (so a value cannot hold a ``|`` itself);
+- a list of people or bodies (``creators``, ``recipients``) writes each as
+  ``Name``, ``Name (role)`` or ``Name [name as written] (role)``:
+  ``I. V. Stalin [Filippov] (addressee)`` is
+  ``{"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}``;
+- an empty cell is no field.
+
+Each row becomes a record that the schema then validates like a
+``metadata.json``; a finding about it names the row (as a spreadsheet numbers
+it: the header is row 1) and the column beside the JSON pointer. Rows are
+numbered by records, so a quoted cell with a line break stays one row.
+
+Pure: bytes in, records and findings out; nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ingest.findings import Finding
+
+METADATA_CSV = "metadata.csv"
+FOLDER_COLUMN = "folder"
+LIST_SEPARATOR = "|"
+#: a spreadsheet of descriptions is small; anything larger is a mistake.
+MAX_METADATA_CSV_BYTES = 64 * 1024 * 1024
+
+_AGENT = re.compile(r"^(?P<name>.*?)(?:\s*\[(?P<written>[^\]]*)\])?(?:\s*\((?P<role>[^)]*)\))?$",
+                    re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One row of metadata.csv: where it is, the record it makes, its columns."""
+
+    row: int                    # as a spreadsheet numbers it: the header is row 1
+    folder: str
+    record: dict[str, Any]
+    #: JSON pointer of each filled column's field -> the column's name
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, finding: Finding) -> Finding:
+        """The finding with this row and the column of its JSON pointer in its
+        params, and ``metadata.csv`` as its path."""
+        params: dict[str, Any] = {**finding.params, "row": self.row}
+        column = self.column_of(finding.pointer)
+        if column is not None:
+            params["column"] = column
+        return replace(finding, path=METADATA_CSV, params=params)
+
+    def column_of(self, pointer: str | None) -> str | None:
+        """The column holding the field at ``pointer`` (or the field above it)."""
+        if pointer is None:
+            return None
+        best: tuple[int, str] | None = None
+        for at, column in self.columns.items():
+            if (pointer == at or pointer.startswith(at + "/")) and (best is None or len(at) > best[0]):
+                best = (len(at), column)
+        if best is not None:
+            return best[1]
+        # a required field left out: its column is the pointer's first name, dotted
+        return ".".join(part for part in pointer.split("/")[1:]) or None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What metadata.csv says: its rows by folder, and its problems (batch findings)."""
+
+    rows: dict[str, list[SheetRow]]
+    findings: tuple[Finding, ...] = ()
+
+    def rows_for(self, folder: str) -> list[SheetRow]:
+        return self.rows.get(folder, [])
+
+
+def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
+    """Read metadata.csv's bytes into one record per row, shaped by ``schema``
+    (a JSON Schema document: which fields are lists, and of what).
+
+    Batch findings: ``METADATA_CSV_UNREADABLE`` (not UTF-8, not CSV, too
+    large; no row is used), ``METADATA_CSV_NO_FOLDER_COLUMN`` (no row is used)
+    and ``METADATA_CSV_DUPLICATE_ROW`` (two rows for one folder: both are
+    kept, the item is refused when it is ingested). Raises nothing.
+    """
+    def unreadable(detail: str) -> Sheet:
+        return Sheet({}, (Finding("METADATA_CSV_UNREADABLE", path=METADATA_CSV,
+                                  params={"detail": detail}),))
+
+    if len(raw) > MAX_METADATA_CSV_BYTES:
+        return unreadable(f"it is larger than {MAX_METADATA_CSV_BYTES} bytes")
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return unreadable(f"it is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
+    try:
+        table = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        return unreadable(f"it is not CSV: {exc}")
+    if not table:
+        return unreadable("it is empty")
+    header = [name.strip() for name in table[0]]
+    if FOLDER_COLUMN not in header:
+        return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV),))
+    if len(set(header)) != len(header):
+        twice = sorted({name for name in header if header.count(name) > 1})
+        return unreadable(f"the header names {', '.join(map(repr, twice))} more than once")
+
+    rows: dict[str, list[SheetRow]] = {}
+    for index, cells in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, as spreadsheets leave at the end
+        if len(cells) > len(header):
+            return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}")
+        values = dict(zip(header, cells, strict=False))
+        folder = values.pop(FOLDER_COLUMN, "").strip()
+        record, columns = _record(values, schema)
+        rows.setdefault(folder, []).append(SheetRow(index, folder, record, columns))
+    findings = [
+        Finding("METADATA_CSV_DUPLICATE_ROW", path=folder,
+                params={"rows": ", ".join(str(r.row) for r in found)})
+        for folder, found in sorted(rows.items()) if len(found) > 1 and folder
+    ]
+    return Sheet(rows, tuple(findings))
+
+
+def unmatched_rows(sheet: Sheet, folders: Sequence[str]) -> list[Finding]:
+    """A ``METADATA_CSV_ROW_UNMATCHED`` batch finding for each row naming no item folder."""
+    present = set(folders)
+    return [
+        Finding("METADATA_CSV_ROW_UNMATCHED", path=METADATA_CSV, found=row.folder,
+                params={"row": row.row, "column": FOLDER_COLUMN})
+        for folder, found in sorted(sheet.rows.items()) if folder not in present
+        for row in found
+    ]
+
+
+# --------------------------------------------------------------------------- template
+
+
+def template_columns(schema: Mapping[str, Any]) -> list[str]:
+    """The columns of a metadata.csv for ``schema``: folder, then each field in
+    the schema's order, an object's fields by dotted name."""
+    return [FOLDER_COLUMN, *(".".join(path) for path, _ in _leaves(schema, schema, ()))]
+
+
+def template_csv(schema: Mapping[str, Any], folder: str = "") -> str:
+    """A metadata.csv for ``schema``: the header and one example row, the
+    schema's own first example record (its top-level ``examples``) written as
+    this module reads it; an empty row when the schema gives none."""
+    examples = schema.get("examples") or [{}]
+    example = examples[0]
+    columns = template_columns(schema)
+    row = [folder or str(example.get("identifier", ""))]
+    for path, node in _leaves(schema, schema, ()):
+        row.append(_cell(_dig(example, path), node, schema))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerow(row)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _resolve(node: Any, root: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema node, following local ``$ref``s (``#/$defs/...``, ``#/properties/...``)."""
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
+        ref: str = node["$ref"]
+        if "#" not in ref:
+            break
+        target: Any = root
+        for part in ref.split("#", 1)[1].split("/")[1:]:
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node = {**{k: v for k, v in node.items() if k != "$ref"}, **target}
+        seen += 1
+    return node if isinstance(node, dict) else {}
+
+
+def _field(schema: Mapping[str, Any], path: Sequence[str]) -> dict[str, Any]:
+    node = _resolve(schema, schema)
+    for part in path:
+        node = _resolve(node.get("properties", {}).get(part, {}), schema)
+    return node
+
+
+def _is_agent(node: Mapping[str, Any]) -> bool:
+    return node.get("type") == "object" and "name" in node.get("properties", {})
+
+
+def _leaves(node: Any, root: Mapping[str, Any],
+            path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    resolved = _resolve(node, root)
+    properties = resolved.get("properties")
+    if resolved.get("type") == "object" and isinstance(properties, dict):
+        for name, child in properties.items():
+            child_node = _resolve(child, root)
+            if child_node.get("type") == "object" and isinstance(child_node.get("properties"), dict):
+                yield from _leaves(child_node, root, (*path, name))
+            else:
+                yield (*path, name), child_node
+
+
+def _record(values: Mapping[str, str], schema: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    record: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    for column, cell in values.items():
+        text = cell.strip()
+        if not text or not column:
+            continue
+        path = column.split(".")
+        value = _value(text, _field(schema, path), schema)
+        target = record
+        for part in path[:-1]:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                break
+            target = nested
+        else:
+            target[path[-1]] = value
+            columns["/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)] = column
+    return record, columns
+
+
+def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    kind = node.get("type")
+    if kind == "array":
+        items = _resolve(node.get("items", {}), root)
+        parts = [part.strip() for part in text.split(LIST_SEPARATOR)]
+        return [_value(part, items, root) if part else part for part in parts]
+    if _is_agent(node):
+        match = _AGENT.match(text)
+        assert match is not None  # the pattern matches any text
+        agent = {"name": match["name"].strip()}
+        if match["written"] is not None and match["written"].strip():
+            agent["name_as_written"] = match["written"].strip()
+        if match["role"] is not None and match["role"].strip():
+            agent["role"] = match["role"].strip()
+        return agent
+    if kind == "integer" and re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    if kind == "number" and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        return float(text) if "." in text else int(text)
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _dig(record: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = record
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _cell(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(_cell(v, _resolve(node.get("items", {}), root), root) for v in value)
+    if isinstance(value, dict):
+        text = str(value.get("name", ""))
+        if value.get("name_as_written"):
+            text += f" [{value['name_as_written']}]"
+        if value.get("role"):
+            text += f" ({value['role']})"
+        return text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+__all__ = [
+    "FOLDER_COLUMN",
+    "LIST_SEPARATOR",
+    "MAX_METADATA_CSV_BYTES",
+    "METADATA_CSV",
+    "Sheet",
+    "SheetRow",
+    "parse_sheet",
+    "template_columns",
+    "template_csv",
+    "unmatched_rows",
+]

@@ -1,0 +1,198 @@
+"""Descriptive metadata from a spreadsheet: metadata.csv at the batch root.
+
+Staff describe a batch in one spreadsheet, a row per item folder, instead of
+one metadata.json per item. Each row is checked as a metadata.json would be,
+and every problem names the row and column a person fixes in the spreadsheet.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.clock import FixedClock
+from ingest.models import ItemStatus, package_id_for
+from ingest.pipeline import IngestResult, ingest_item, submit_batch
+from ingest.record_schema import SchemaSet
+from ingest.services import Services
+from ingest.spreadsheet import parse_sheet, template_csv
+from storage.catalog import SqlCatalog
+from tests.fakes import MemoryObjectStore
+from tests.unit.test_pipeline import AT, record, write_item
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata-csv"
+TELEGRAM = Path(__file__).parents[2] / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    yield Services(catalog=catalog, store=MemoryObjectStore(), clock=FixedClock(AT),
+                   schemas=SchemaSet.default(), source_organization="Strongroom test archive")
+    catalog.engine.dispose()
+
+
+def payload_only(batch: Path, name: str) -> None:
+    """An item folder with payload and no metadata.json."""
+    write_item(batch, name)
+    (batch / name / "metadata.json").unlink()
+
+
+def csv_batch(tmp_path: Path, fixture: str, folders: tuple[str, ...] = ("letter-a", "letter-b")) -> Path:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in folders:
+        payload_only(batch, name)
+    shutil.copyfile(FIXTURES / fixture, batch / "metadata.csv")
+    return batch
+
+
+def ingest_all(services: Services, batch: Path) -> tuple[Any, dict[str, IngestResult]]:
+    submitted = submit_batch(batch, services)
+    return submitted, {item.name: ingest_item(item.item_id, services) for item in submitted.items}
+
+
+def stored_record(services: Services, identifier: str) -> dict[str, Any]:
+    version = services.catalog.latest_version(package_id_for(identifier))
+    assert version is not None
+    return version.record
+
+
+def test_each_row_describes_its_folder_and_lists_are_split_on_bars(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,creators,recipients,subjects,source.citation,rights.statement\n"
+        "letter-a,letter-a,First letter,1952-03,A. N. Example (sender),"
+        "I. V. Stalin [Filippov] (addressee),Trade|Shipping,\"APRF, f. 45\",Free to copy\n",
+        encoding="utf-8")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED
+    assert stored_record(services, "letter-a") == {
+        "identifier": "letter-a", "title": "First letter", "date": "1952-03",
+        "creators": [{"name": "A. N. Example", "role": "sender"}],
+        "recipients": [{"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}],
+        "subjects": ["Trade", "Shipping"],
+        "source": {"citation": "APRF, f. 45"},
+        "rights": {"statement": "Free to copy"},
+    }
+
+
+def test_a_bad_date_in_row_3_rejects_that_item_naming_the_row_and_column(
+        tmp_path: Path, services: Services) -> None:
+    batch = csv_batch(tmp_path, "bad-date-in-row-3.csv")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED  # the BOM is no part of 'folder'
+    assert results["letter-b"].status is ItemStatus.REJECTED
+    (finding,) = results["letter-b"].findings
+    assert (finding.code, finding.path, finding.pointer) == ("METADATA_INVALID", "metadata.csv", "/date")
+    assert (finding.params["row"], finding.params["column"]) == (3, "date")
+    assert finding.hint and "1951-06-21" in finding.hint
+
+
+def test_a_row_whose_folder_is_missing_is_a_batch_finding_and_the_others_go_in(
+        tmp_path: Path, services: Services) -> None:
+    batch = csv_batch(tmp_path, "missing-folder.csv")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert [(f.code, f.found, f.params["row"]) for f in submitted.batch.findings] == [
+        ("METADATA_CSV_ROW_UNMATCHED", "letter-gone", 4)]
+    assert {name: r.status for name, r in results.items()} == {
+        "letter-a": ItemStatus.STORED, "letter-b": ItemStatus.STORED}
+
+
+def test_a_duplicate_row_is_a_batch_finding_and_refuses_that_item(
+        tmp_path: Path, services: Services) -> None:
+    batch = csv_batch(tmp_path, "duplicate-row.csv")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert [(f.code, f.path, f.params["rows"]) for f in submitted.batch.findings] == [
+        ("METADATA_CSV_DUPLICATE_ROW", "letter-b", "3, 4")]
+    assert results["letter-a"].status is ItemStatus.STORED
+    assert results["letter-b"].status is ItemStatus.REJECTED
+    assert [f.code for f in results["letter-b"].findings] == ["METADATA_CSV_DUPLICATE_ROW"]
+
+
+def test_a_folder_with_a_metadata_json_and_a_row_is_refused(tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "letter-a", metadata=record("letter-a"))
+    (batch / "metadata.csv").write_text("folder,identifier,title,date\nletter-a,letter-a,A,1952\n",
+                                        encoding="utf-8")
+
+    _, results = ingest_all(services, batch)
+
+    assert [(f.code, f.params["row"]) for f in results["letter-a"].findings] == [
+        ("METADATA_CSV_AND_JSON", 2)]
+
+
+def test_a_folder_with_neither_a_row_nor_a_metadata_json_is_refused(
+        tmp_path: Path, services: Services) -> None:
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=("letter-a", "letter-b", "letter-c"))
+
+    _, results = ingest_all(services, batch)
+
+    assert [f.code for f in results["letter-c"].findings] == ["METADATA_MISSING"]
+
+
+def test_a_sheet_without_a_folder_column_is_a_batch_finding(tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text("identifier,title,date\nletter-a,A,1952\n", encoding="utf-8")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert [f.code for f in submitted.batch.findings] == ["METADATA_CSV_NO_FOLDER_COLUMN"]
+    assert [f.code for f in results["letter-a"].findings] == [
+        "METADATA_MISSING", "METADATA_CSV_NO_FOLDER_COLUMN"]
+
+
+def test_the_batch_fields_fill_what_a_row_leaves_empty(tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text("folder,identifier,title,date,collection\n"
+                                        "letter-a,letter-a,A,1952,\n", encoding="utf-8")
+    (batch / "batch.json").write_text(json.dumps({"collection": "Batch collection"}), encoding="utf-8")
+
+    ingest_all(services, batch)
+
+    assert stored_record(services, "letter-a")["collection"] == "Batch collection"
+
+
+def test_the_template_filled_in_is_accepted_as_the_telegram_it_shows(
+        tmp_path: Path, services: Services) -> None:
+    """The template's example row is the seed's telegram; saved as a batch's
+    metadata.csv beside the telegram's payload, it stores that very record."""
+    schemas = SchemaSet.default()
+    template = template_csv(schemas.document("archival-record/v1"))
+    telegram = json.loads((TELEGRAM / "metadata.json").read_text(encoding="utf-8"))
+    batch = tmp_path / "batch"
+    shutil.copytree(TELEGRAM, batch / telegram["identifier"])
+    (batch / telegram["identifier"] / "metadata.json").unlink()
+    (batch / "metadata.csv").write_text(template, encoding="utf-8")
+
+    submitted, results = ingest_all(services, batch)
+
+    assert submitted.batch.findings == ()
+    assert results[telegram["identifier"]].status is ItemStatus.STORED
+    assert stored_record(services, telegram["identifier"]) == telegram
+
+
+def test_a_sheet_that_is_not_utf8_is_unreadable() -> None:
+    sheet = parse_sheet("folder,title\nletter-a,Caf\u00e9\n".encode("latin-1"), {})
+    assert [f.code for f in sheet.findings] == ["METADATA_CSV_UNREADABLE"]
+
