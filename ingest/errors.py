@@ -93,6 +93,10 @@ class ContentRefused(InputError):
         self.finding = finding
 
 
+class SchemaNotFound(InputError):
+    """No metadata schema by that name describes a record."""
+
+
 class NotFound(StrongroomError):
     """Something asked for by id does not exist."""
 

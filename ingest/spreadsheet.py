@@ -34,7 +34,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ingest.errors import SchemaNotFound
 from ingest.findings import Finding
+from ingest.record_schema import SchemaSet
 
 METADATA_CSV = "metadata.csv"
 FOLDER_COLUMN = "folder"
@@ -179,6 +181,15 @@ def template_csv(schema: Mapping[str, Any], folder: str = "") -> str:
     return out.getvalue()
 
 
+def metadata_template(schemas: SchemaSet, name: str) -> str:
+    """``template_csv`` for the record schema ``name``; raises SchemaNotFound
+    when no record schema has that name."""
+    if name not in schemas.record_names():
+        raise SchemaNotFound(f"no record schema named {name!r}; expected one of "
+                             f"{', '.join(schemas.record_names())}")
+    return template_csv(schemas.document(name))
+
+
 # --------------------------------------------------------------------------- internals
 
 
@@ -299,6 +310,7 @@ __all__ = [
     "METADATA_CSV",
     "Sheet",
     "SheetRow",
+    "metadata_template",
     "parse_sheet",
     "template_columns",
     "template_csv",

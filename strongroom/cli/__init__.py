@@ -27,6 +27,7 @@ from strongroom.cli import (  # noqa: F401  (registers commands)
     packages,
     repair,
     staging,
+    template,
     users,
 )
 from strongroom.cli.base import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
