@@ -75,6 +75,7 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
+from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
@@ -153,6 +154,76 @@ def submit_batch(batch_dir: str | Path, services: Services,
     )
     items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
     return SubmittedBatch(batch=batch, items=items)
+
+
+# --------------------------------------------------------------------------- describe
+
+
+def describe_item(scan: ItemScan, name: str, batch: BatchRecord,
+                  schemas: SchemaSet) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The record that describes an item and every finding about it: the scan's,
+    then its metadata's, from its metadata.json or its row of the batch's
+    metadata.csv, with the batch's collection, rights and source filled in
+    where the record has none; the merged record is the one validated.
+    Reads batch.json and metadata.csv from the batch folder as they are now;
+    writes nothing. Raises nothing for bad input."""
+    findings = list(scan.findings)
+    record: dict[str, Any] | None = None
+    known = batch.schema in schemas.record_names()
+    row, row_findings = _sheet_row(scan, name, batch, schemas, known)
+    if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
+        # The item's metadata is in metadata.csv, not a metadata.json.
+        findings = [f for f in findings if f.code != "METADATA_MISSING"]
+    if row is not None:
+        record = with_batch_fields(row.record, _batch_fields(batch))
+        findings += [row.locate(f) for f in schemas.validate(record, batch.schema)]
+    findings += row_findings
+    if row is None and scan.metadata is not None:
+        record, parse_findings = parse_metadata(scan.metadata)
+        findings += parse_findings
+        if record is not None:
+            # The batch's collection, rights and source fill what the record
+            # lacks; the merged record is what is validated and stored.
+            record = with_batch_fields(record, _batch_fields(batch))
+        if record is not None and not known:
+            # Only a record schema may describe an item (batch/v1 would let {} pass).
+            findings.append(Finding("SCHEMA_UNKNOWN", found=batch.schema,
+                                    expected=schemas.record_names()))
+        elif record is not None:
+            findings += schemas.validate(record, batch.schema)
+    return record, findings
+
+
+def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,
+               known: bool) -> tuple[SheetRow | None, list[Finding]]:
+    """The item's row of the batch's metadata.csv, if it has one to use, and
+    the findings that stop it (two rows, a row and a metadata.json)."""
+    sheet, problems = read_sheet(batch.source, schemas.document(batch.schema) if known else {})
+    missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
+    if sheet is None:
+        return None, problems if missing else []
+    rows = sheet.rows_for(name)
+    if not rows:
+        return None, []
+    if len(rows) > 1:
+        return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=name,
+                              params={"rows": ", ".join(str(r.row) for r in rows)})]
+    if not missing:
+        return None, [Finding("METADATA_CSV_AND_JSON", path=ITEM_METADATA,
+                              params={"row": rows[0].row})]
+    if not known:
+        return None, [Finding("SCHEMA_UNKNOWN", found=batch.schema,
+                              expected=schemas.record_names())]
+    return rows[0], []
+
+
+def _batch_fields(batch: BatchRecord) -> dict[str, Any]:
+    """The batch's fields for its records: batch.json's as read now, the
+    collection as registered (which a form's collection replaces)."""
+    fields = read_batch_fields(batch.source)
+    if batch.collection:
+        fields["collection"] = batch.collection
+    return fields
 
 
 # --------------------------------------------------------------------------- ingest
@@ -267,36 +338,6 @@ class _Ingest:
                 events=events)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
-    def _sheet_row(self, scan: ItemScan, known: bool) -> tuple[SheetRow | None, list[Finding]]:
-        """This item's row of the batch's metadata.csv, if it has one to use,
-        and the findings that stop it (two rows, a row and a metadata.json)."""
-        schema = self.s.schemas.document(self.batch.schema) if known else {}
-        sheet, problems = read_sheet(self.batch.source, schema)
-        if sheet is None:
-            missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
-            return None, problems if missing else []
-        rows = sheet.rows_for(self.item.name)
-        if not rows:
-            return None, []
-        if len(rows) > 1:
-            return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=self.item.name,
-                                  params={"rows": ", ".join(str(r.row) for r in rows)})]
-        if not any(f.code == "METADATA_MISSING" for f in scan.findings):
-            return None, [Finding("METADATA_CSV_AND_JSON", path=ITEM_METADATA,
-                                  params={"row": rows[0].row})]
-        if not known:
-            return None, [Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
-                                  expected=self.s.schemas.record_names())]
-        return rows[0], []
-
-    def _batch_fields(self) -> dict[str, Any]:
-        """The batch's fields for its records: batch.json's as read now, the
-        collection as registered (which a form's collection replaces)."""
-        fields = read_batch_fields(self.batch.source)
-        if self.batch.collection:
-            fields["collection"] = self.batch.collection
-        return fields
-
     # -- the steps
     def run(self) -> IngestResult:
         # Read walking from the batch folder: an item folder swapped for a link is refused.
@@ -310,30 +351,7 @@ class _Ingest:
             progress.item_finished(self.item.item_id)
 
     def _run(self, scan: ItemScan) -> IngestResult:
-        findings = list(scan.findings)
-        record: dict[str, Any] | None = None
-        known = self.batch.schema in self.s.schemas.record_names()
-        row, row_findings = self._sheet_row(scan, known)
-        if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
-            # The item's metadata is in metadata.csv, not a metadata.json.
-            findings = [f for f in findings if f.code != "METADATA_MISSING"]
-        if row is not None:
-            record = with_batch_fields(row.record, self._batch_fields())
-            findings += [row.locate(f) for f in self.s.schemas.validate(record, self.batch.schema)]
-        findings += row_findings
-        if row is None and scan.metadata is not None:
-            record, parse_findings = parse_metadata(scan.metadata)
-            findings += parse_findings
-            if record is not None:
-                # The batch's collection, rights and source fill what the record
-                # lacks; the merged record is what is validated and stored.
-                record = with_batch_fields(record, self._batch_fields())
-            if record is not None and not known:
-                # Only a record schema may describe an item (batch/v1 would let {} pass).
-                findings.append(Finding("SCHEMA_UNKNOWN", found=self.batch.schema,
-                                        expected=self.s.schemas.record_names()))
-            elif record is not None:
-                findings += self.s.schemas.validate(record, self.batch.schema)
+        record, findings = describe_item(scan, self.item.name, self.batch, self.s.schemas)
         validation = self._event(
             EventType.VALIDATION,
             Outcome.FAILURE if errors(findings) else Outcome.SUCCESS,
