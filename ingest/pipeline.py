@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,6 +85,8 @@ from ingest.submitted import open_submitted
 from ingest.work_context import working_on
 
 DEFAULT_SCHEMA = "archival-record/v1"
+#: the submission time of a batch that is only checked, never registered
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _log = logging.getLogger("strongroom.ingest")
 
 
@@ -154,6 +157,60 @@ def submit_batch(batch_dir: str | Path, services: Services,
     )
     items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
     return SubmittedBatch(batch=batch, items=items)
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+@dataclass(frozen=True)
+class CheckedItem:
+    """What submitting would make of one item: accepted (it would be ingested)
+    or rejected, and why."""
+
+    name: str
+    accepted: bool
+    findings: tuple[Finding, ...]
+    #: the package its record's identifier names, when it has a record
+    package_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    source: str
+    schema: str
+    fields: dict[str, Any]
+    findings: tuple[Finding, ...]
+    items: tuple[CheckedItem, ...]
+
+    @property
+    def all_accepted(self) -> bool:
+        return not errors(self.findings) and all(item.accepted for item in self.items)
+
+
+def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, str] | None = None,
+                *, skip: Sequence[str] = ()) -> CheckedBatch:
+    """Every check ``submit_batch`` and ``ingest_item`` make before storing
+    anything — the batch's names, batch.json and metadata.csv, each item's
+    names and files (listed and opened, not read through) and its metadata
+    against the schema — and nothing else: no catalog row, no object, no event
+    is written. Raises BatchUnreadable when the folder cannot be read."""
+    layout = read_batch(batch_dir, fields, skip=skip)
+    findings = list(layout.findings)
+    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
+    if schema not in schemas.record_names():
+        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
+                                expected=schemas.record_names()))
+    batch = BatchRecord(batch_id="", source=str(layout.root), submitted_at=_NEVER,
+                        collection=layout.fields.get("collection"), schema=schema)
+    items = []
+    for name, folder in layout.items:
+        scan = scan_item(folder, within=layout.root, skip=skip)
+        record, item_findings = describe_item(scan, name, batch, schemas)
+        accepted = record is not None and not errors(item_findings)
+        package_id = package_id_for(record["identifier"]) if accepted and record else None
+        items.append(CheckedItem(name, accepted, tuple(item_findings), package_id))
+    return CheckedBatch(source=str(layout.root), schema=schema, fields=dict(layout.fields),
+                        findings=tuple(findings), items=tuple(items))
 
 
 # --------------------------------------------------------------------------- describe

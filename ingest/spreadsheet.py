@@ -65,6 +65,9 @@ class SheetRow:
         column = self.column_of(finding.pointer)
         if column is not None:
             params["column"] = column
+        if "detail" in params:
+            where = f"row {self.row}" + (f", column {column!r}" if column is not None else "")
+            params["detail"] = f"{where}: {params['detail']}"
         return replace(finding, path=METADATA_CSV, params=params)
 
     def column_of(self, pointer: str | None) -> str | None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
+from ingest.pipeline import CheckedBatch
 from ingest.ports import Catalog
 from ingest.version_changes import version_history
 
@@ -46,6 +47,32 @@ def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
         "findings": [f.to_dict() for f in batch.findings],
         "counts": counts,
         "items": [item_report(i) for i in items],
+    }
+
+
+def check_report(checked: CheckedBatch) -> dict[str, Any]:
+    """The submit document for a dry run (``ingest.pipeline.check_batch``):
+    ``"check": true``, no batch id, and each item "accepted" (it would be
+    ingested) or "rejected"."""
+    counts: dict[str, int] = {s.value: 0 for s in ItemStatus}
+    items = []
+    for item in checked.items:
+        status = ItemStatus.ACCEPTED if item.accepted else ItemStatus.REJECTED
+        counts[status.value] += 1
+        items.append({"name": item.name, "item_id": None, "status": status.value,
+                      "package_id": item.package_id, "version": None, "attempts": 0,
+                      "findings": [f.to_dict() for f in item.findings]})
+    return {
+        "check": True,
+        "batch_id": None,
+        "source": checked.source,
+        "submitted_at": None,
+        "schema": checked.schema,
+        "submitted_by": None,
+        "claimed_submitter": checked.fields.get("submitter"),
+        "findings": [f.to_dict() for f in checked.findings],
+        "counts": counts,
+        "items": items,
     }
 
 

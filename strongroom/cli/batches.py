@@ -32,9 +32,12 @@ if TYPE_CHECKING:
 
 
 def _print_batch(report: dict[str, Any]) -> None:
-    click.echo(f"batch {report['batch_id']}")
+    if report.get("check"):
+        click.echo(f"check of {report['source']}: nothing was registered or stored")
+    else:
+        click.echo(f"batch {report['batch_id']}")
     by = report.get("submitted_by")
-    if by or report.get("claimed_submitter"):
+    if (by or report.get("claimed_submitter")) and not report.get("check"):
         who = describe_actor(by) if by else "unknown"
         claim = report.get("claimed_submitter")
         click.echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
@@ -43,7 +46,8 @@ def _print_batch(report: dict[str, Any]) -> None:
         if f.get("hint"):
             click.echo(f"         hint: {f['hint']}")
     for item in report["items"]:
-        where = f" -> {item['package_id']} v{item['version']}" if item["package_id"] else ""
+        where = f" -> {item['package_id']} v{item['version']}" \
+            if item["package_id"] and item["version"] is not None else ""
         stuck = f"  (stuck: no progress for over {report['stuck_after']:g} s)" \
             if item.get("stuck") else ""
         click.echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
@@ -154,17 +158,25 @@ timeout_option = click.option(
 @click.argument("batch_dir", type=click.Path(file_okay=False, path_type=str))
 @wait_option
 @timeout_option
+@click.option("--check", is_flag=True,
+              help="A dry run: make every check and write nothing (exit 1 when any item "
+                   "would be rejected).")
 @json_option
 @command_errors
-def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> None:
+def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, as_json: bool) -> None:
     """Ingest a batch folder: one item per child folder (metadata.json + payload).
 
     Without a broker the items are ingested here and now. With
     STRONGROOM_BROKER_URL set they are sent to the workers and the command
     returns at once (items "accepted"), or with --wait once they are final.
+    With --check nothing is registered or stored: each item is "accepted"
+    (it would be ingested) or "rejected", with the findings a submission gives.
     """
     from ingest.pipeline import submit_batch
 
+    if check:
+        _check(batch_dir, as_json)
+        return
     settings, services = _settings_and_services()
     registered: list[str] = []
     # From before the batch is registered: a Ctrl-C during it leaves every item
@@ -178,6 +190,20 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, as_json: bool) -> 
         anchor_after(services)
         _emit(as_json, report, _print_batch)
     sys.exit(_exit_code(report))
+
+
+def _check(batch_dir: str, as_json: bool) -> None:
+    """``submit --check``: the report a submission would give, writing nothing."""
+    from ingest.pipeline import check_batch
+    from ingest.record_schema import SchemaSet
+    from strongroom.reports import check_report
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env()
+    checked = check_batch(batch_dir, SchemaSet.default(), skip=settings.skip_system_files)
+    report = check_report(checked)
+    _emit(as_json, report, _print_batch)
+    sys.exit(EXIT_OK if checked.all_accepted else EXIT_PROBLEMS)
 
 
 def _exit_code(report: dict[str, Any]) -> int:

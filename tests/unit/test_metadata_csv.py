@@ -100,6 +100,7 @@ def test_a_bad_date_in_row_3_rejects_that_item_naming_the_row_and_column(
     (finding,) = results["letter-b"].findings
     assert (finding.code, finding.path, finding.pointer) == ("METADATA_INVALID", "metadata.csv", "/date")
     assert (finding.params["row"], finding.params["column"]) == (3, "date")
+    assert "row 3, column 'date'" in finding.message
     assert finding.hint and "1951-06-21" in finding.hint
 
 
