@@ -26,7 +26,7 @@ class FindingOut(BaseModel):
 
 class ItemOut(BaseModel):
     name: str
-    item_id: str
+    item_id: str | None = Field(description="none in a check (`?check=true`): nothing was registered")
     status: str = Field(description="accepted, stored, unchanged, rejected or failed")
     package_id: str | None
     version: int | None
@@ -44,7 +44,9 @@ class ActorOut(BaseModel):
 
 
 class BatchOut(BaseModel):
-    batch_id: str
+    batch_id: str | None = Field(description="none in a check (`?check=true`): nothing was registered")
+    check: bool = Field(default=False, description="a dry run: nothing was registered or stored; "
+                                                  "each item accepted (it would be ingested) or rejected")
     source: str
     submitted_at: str | None
     schema_: str = Field(alias="schema")

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 
 from ingest.batch_progress import readable_batch
+from ingest.services import Services
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.callbacks import has_userinfo
-from strongroom.api.intake import check_media_type, receive_upload, register_upload
+from strongroom.api.intake import Upload, check_media_type, receive_upload, register_upload
 from strongroom.api.models import BatchOut
 from strongroom.api.problems import ApiProblem, documented
 from strongroom.api.staging import client_view
@@ -42,6 +43,9 @@ async def upload_batch(
     callback_url: Annotated[str | None, Query(
         max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$",
         description="POSTed the batch document once every item is final")] = None,
+    check: Annotated[bool, Query(
+        description="a dry run: make every check and answer 200 with what a submission would "
+                    "give; nothing is registered, stored or kept")] = False,
 ) -> dict[str, Any]:
     """Unpack a zip or tar of a batch folder (or the files of a multipart form) into a
     fresh staging folder, register the batch and start ingesting it. Answers 202 at
@@ -53,9 +57,29 @@ async def upload_batch(
     if callback_url is not None:
         _check_callback(callback_url, request.app.state.strongroom.settings.api_callback_hosts)
     upload = await receive_upload(request)
+    if check:
+        response.status_code = 200
+        return await _check_upload(request, services, upload)
     registered = await register_upload(request, services, upload, callback_url=callback_url)
     response.headers["Location"] = f"/batches/{registered.batch_id}"
     return {**registered.report, "dispatch": registered.dispatch}
+
+
+async def _check_upload(request: Request, services: Services, upload: Upload) -> dict[str, Any]:
+    """The dry run of an upload (``ingest.pipeline.check_batch``); the staged
+    upload is removed whatever happens."""
+    from starlette.concurrency import run_in_threadpool
+
+    from ingest.pipeline import check_batch
+    from strongroom.reports import check_report
+
+    try:
+        checked = await run_in_threadpool(check_batch, upload.root, services.schemas,
+                                          skip=services.skip_system_files)
+    finally:
+        await run_in_threadpool(upload.discard)
+    staging = request.app.state.strongroom.settings.staging
+    return {**client_view(check_report(checked), staging), "dispatch": None}
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, responses=documented(404),

@@ -337,3 +337,22 @@ def test_a_form_with_an_archive_and_a_folders_files_is_refused(tmp_path: Path) -
         ("archive", ("b.zip", zip_of(EXAMPLES), "application/zip")),
         ("file", ("b/item/metadata.json", b"{}", "application/json"))])
     assert both.status_code == 422 and "not both" in both.text
+
+
+def test_check_answers_what_a_submission_would_and_registers_stores_and_stages_nothing(
+        api: Api) -> None:
+    events = list(api.services.catalog.events())
+
+    reply = api.client.post("/batches?check=true", content=zip_of(EXAMPLES),
+                            headers={**api.auth("submitter"), "Content-Type": "application/zip"})
+
+    assert reply.status_code == 200
+    checked = reply.json()
+    assert checked["check"] is True and checked["batch_id"] is None
+    assert _summary(checked) == {**EXPECTED, "letter-1952-03-sample": "accepted",
+                                 "telegram-1951-06-21-mao-to-filippov": "accepted"}
+    assert "location" not in reply.headers
+    assert api.services.catalog.list_batches() == []
+    assert list(api.services.catalog.events()) == events
+    assert list(api.services.store.list("")) == []
+    assert _staged(api) == []
