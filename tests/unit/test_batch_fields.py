@@ -100,10 +100,10 @@ def test_a_collection_typed_in_the_submit_form_reaches_the_records(
     assert stored_record(services, "letter-a")["collection"] == COLLECTION
 
 
-def test_the_merged_record_is_what_the_schema_validates(tmp_path: Path, services: Services) -> None:
-    """A batch's rights fill a record's missing rights, so such an item is
-    valid; the same record in a batch without rights would still be valid
-    (rights are optional), but a batch.json with bad rights is refused whole."""
+def test_batch_rights_without_a_statement_are_a_batch_finding_and_reach_no_record(
+        tmp_path: Path, services: Services) -> None:
+    """batch.json's rights are checked as a record's are (a statement is
+    required); refused, the file gives its items nothing."""
     batch = tmp_path / "batch"
     write_item(batch, "a", metadata=bare("letter-a"))
     (batch / "batch.json").write_text(json.dumps({"rights": {"holder": "No statement"}}),
