@@ -8,6 +8,7 @@ fetched and validated by LOC ``bagit`` as well as by our own deep check.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import bagit
 import pytest
 
+from ingest.archive_intake import unpack_archive
 from ingest.clock import FixedClock
 from ingest.fixity_audit import verify_version
 from ingest.models import EventType, ItemStatus, package_id_for
@@ -273,3 +275,13 @@ def test_bag_info_mapping_takes_the_first_field_present() -> None:
             ("Date", "1999"), ("Title", "Titled")]
     assert record_from_bag_info(info) == {"identifier": "x-1", "title": "Titled", "date": "1999"}
     assert record_from_bag_info([("Contact-Name", "Someone")]) == {}
+
+
+def test_zip_holding_one_received_bag_is_a_batch_of_that_bag_not_a_wrapper(
+        services: Services, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "made", checksums=("sha1",))
+    archive = shutil.make_archive(str(tmp_path / "upload"), "zip", root_dir=item.parent)
+    batch = unpack_archive(archive, "zip", tmp_path / "staging")
+    (done,) = ingest_batch(services, batch)
+    assert (done.name, done.status) == ("deposit", ItemStatus.STORED), codes(done)
+    fetched_and_validated(services, tmp_path)
