@@ -167,6 +167,12 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     A file or folder that ``skip`` (glob patterns, ``ingest.system_files``)
     names is not payload: it gives the warning ``SYSTEM_FILE_SKIPPED`` (once for
     a folder, not for what it holds).
+    An item with ``bagit.txt`` at its root is a received bag
+    (``ingest.received_bag``): its payload is what is below ``data/`` (paths
+    relative to data/, ``PayloadEntry.within`` "data/"), every other file is a
+    tag file, read into memory and checked (``ItemScan.received``, its
+    findings added), and the metadata is the bag's (metadata.json, its
+    metadata/record.json, or mapped from bag-info.txt).
     Raises nothing for problems inside the folder. ``within`` is the batch
     folder holding the item: ``metadata.json`` is then read walking from it, so
     that an item folder swapped for a link is refused too.
