@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import bagit
+import bagit_profile
 import pytest
 
 from ingest.archive_intake import unpack_archive
@@ -29,6 +30,8 @@ from ingest.services import Services
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 
+PROFILE = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "bagit-profile.json")
+                     .read_text(encoding="utf-8"))
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 IDENTIFIER = "deposit-2024-017"
 PACKAGE = package_id_for(IDENTIFIER)
@@ -86,7 +89,11 @@ def fetched_and_validated(services: Services, tmp_path: Path, name: str = "fetch
     assert check.findings == (), [f.to_dict() for f in check.findings]
     target = tmp_path / name
     fetch_to_folder(services, PACKAGE, 1, target)
-    bagit.Bag(str(target)).validate()
+    bag = bagit.Bag(str(target))
+    bag.validate()
+    profile = bagit_profile.Profile(PROFILE["BagIt-Profile-Info"]["BagIt-Profile-Identifier"],
+                                    profile=PROFILE)
+    assert profile.validate(bag), profile.report
     return target
 
 
