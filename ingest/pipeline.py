@@ -348,6 +348,7 @@ class _Ingest:
         tags: list[StoredFile] = []
         bag_info = scan.received.info_bytes if scan.received else None
         extra = [(RECEIVED_BAG_INFO, bag_info)] if bag_info is not None else []
+        extra += scan.received.other_tags if scan.received else ()
         for path, data in build_tag_files(payload, record_json, info, extra):
             tag = digest_bytes(data)
             put_everywhere(self.s.locations, prefix + path, data, tag.sha256)

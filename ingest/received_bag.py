@@ -22,6 +22,9 @@ Payload digests are checked by the caller in its one read of each file
 (``ReceivedBag.extra_algorithms`` names the digests beyond sha256 and sha512
 to compute on the way; ``ReceivedBag.check_payload`` compares).
 
+Every other tag file (``aptrust-info.txt``, say) is carried into the new bag
+as it is (``ReceivedBag.other_tags``): nothing handed in is quietly left behind.
+
 Descriptive metadata comes from ``metadata.json`` at the bag's root, else its
 ``metadata/record.json`` (a bag Strongroom wrote), else is mapped from
 bag-info.txt (``record_from_bag_info``). Nothing here touches a disk.
@@ -73,6 +76,8 @@ class ReceivedBag:
     #: metadata.json or metadata/record.json of the bag, or a record mapped from bag-info.txt
     metadata: bytes | None
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    #: the bag's other tag files (``aptrust-info.txt``, say), carried into the new bag as they are
+    other_tags: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def extra_algorithms(self) -> tuple[str, ...]:
@@ -141,7 +146,8 @@ def read_received_bag(tags: Mapping[str, bytes], payload: Mapping[str, int]) -> 
     _check_oxum(info, payload, findings)
     return ReceivedBag(version=version, info=tuple(info), info_bytes=info_bytes,
                        manifests=manifests, metadata=_metadata(tags, info),
-                       findings=tuple(findings))
+                       findings=tuple(findings),
+                       other_tags=tuple((p, tags[p]) for p in sorted(tags) if _carried(p)))
 
 
 def record_from_bag_info(info: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> dict[str, Any]:
@@ -228,6 +234,14 @@ def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes |
             return tags[name]
     mapped = record_from_bag_info(info)
     return json.dumps(mapped, ensure_ascii=False).encode("utf-8") if mapped else None
+
+
+def _carried(path: str) -> bool:
+    """Whether a received tag file goes into the new bag as it is: not one the new bag
+    writes afresh (bagit.txt, bag-info.txt, the manifests, the record) or refuses."""
+    rewritten = (BAG_DECLARATION, "bag-info.txt", "fetch.txt", ITEM_METADATA, RECORD_JSON,
+                 RECEIVED_BAG_INFO)
+    return path not in rewritten and manifest_algorithm(path) is None
 
 
 def _invalid(path: str, detail: str) -> Finding:

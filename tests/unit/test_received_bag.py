@@ -292,3 +292,18 @@ def test_zip_holding_one_received_bag_is_a_batch_of_that_bag_not_a_wrapper(
     (done,) = ingest_batch(services, batch)
     assert (done.name, done.status) == ("deposit", ItemStatus.STORED), codes(done)
     fetched_and_validated(services, tmp_path)
+
+
+def test_other_tag_files_of_a_received_bag_are_kept_in_the_new_bag(
+        services: Services, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "batch")
+    (item / "aptrust-info.txt").write_text("Title: Letters\nAccess: Institution\n")
+    (item / "notes").mkdir()
+    (item / "notes" / "transfer.txt").write_text("Received on paper first.\n")
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.STORED, codes(done)
+    bag = fetched_and_validated(services, tmp_path)
+    assert (bag / "aptrust-info.txt").read_bytes() == (item / "aptrust-info.txt").read_bytes()
+    assert (bag / "notes" / "transfer.txt").read_text() == "Received on paper first.\n"
+    listed = (bag / "tagmanifest-sha512.txt").read_text()
+    assert "aptrust-info.txt" in listed and "notes/transfer.txt" in listed
