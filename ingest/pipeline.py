@@ -17,6 +17,12 @@ a transient error past the caller's bound: the item is failed with a code) —
 or ``stopped``, when the entry point asked the work to stop (``services.stop``,
 a Ctrl-C): the item abandoned its unfinished version and stays accepted.
 
+An item that is a ready-made bag (``ingest.received_bag``) was checked as
+received by the scan; its received manifests' digests (md5 and sha1 too, when
+it has them) are compared in that same one read of each payload file, and any
+mismatch rejects the item, dropping what was written. Its bag-info.txt and
+other tag files go into the new bag beside the tag files written afresh.
+
 Bytes are reported to ``services.progress`` as the one read of each payload
 file goes (``ingest.progress``), and the stop is looked at between chunks.
 
