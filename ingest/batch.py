@@ -262,7 +262,11 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
         metadata = received.metadata
         metadata_seen = metadata is not None
     if not metadata_seen:
-        findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA))
+        hint = None if received is None else (
+            "a bag is described by a metadata.json beside its bagit.txt, its"
+            " metadata/record.json, or External-Identifier, Title and Bagging-Date in its"
+            " bag-info.txt")
+        findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA, hint=hint))
     if not payload:
         findings.append(Finding("PAYLOAD_EMPTY"))
     return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings),

@@ -307,3 +307,24 @@ def test_other_tag_files_of_a_received_bag_are_kept_in_the_new_bag(
     assert (bag / "notes" / "transfer.txt").read_text() == "Received on paper first.\n"
     listed = (bag / "tagmanifest-sha512.txt").read_text()
     assert "aptrust-info.txt" in listed and "notes/transfer.txt" in listed
+
+
+def test_bag_described_by_nothing_says_where_a_bag_can_be_described(
+        services: Services, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "batch")
+    (item / "bag-info.txt").write_text("Contact-Name: Someone\n")  # no date, no identifier
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    (finding,) = done.findings
+    assert finding.code == "METADATA_MISSING"
+    assert finding.hint is not None and "bag-info.txt" in finding.hint
+
+
+def test_bag_info_mapping_without_a_title_is_judged_by_the_schema(
+        services: Services, tmp_path: Path) -> None:
+    received_bag(tmp_path / "batch", info={"External-Identifier": IDENTIFIER})
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    assert {(f.code, f.pointer) for f in done.findings} == {("METADATA_INVALID", "/title")}
