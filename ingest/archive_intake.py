@@ -34,6 +34,7 @@ from typing import IO, Literal
 from ingest.errors import ArchiveRefused
 from ingest.findings import Finding
 from ingest.paths import check_relative_path, display_path
+from ingest.received_bag import BAG_DECLARATION
 from ingest.system_files import DEFAULT_SYSTEM_FILES, system_file_rule
 from ingest.zip_directory import check_directory
 
@@ -71,7 +72,8 @@ def unpack_archive(archive: str | Path, kind: ArchiveKind, target: str | Path,
     ``target`` must not exist yet (it is created) or be empty. Returns the
     batch folder: ``target`` itself, or its single top-level folder when the
     archive wraps the batch in one (as ``zip -r batch.zip my-batch/`` does) and
-    that folder is not itself an item (it has no ``metadata.json``). System
+    that folder is not itself an item (it has no ``metadata.json`` or
+    ``bagit.txt``). System
     files beside that folder (``skip``, ``ingest.system_files``: the
     ``__MACOSX/`` that Finder's "Compress" adds) do not hide it; they are moved
     into it, so that reading the batch reports them skipped.
@@ -298,19 +300,24 @@ def batch_root(root: Path, skip: Sequence[str] = DEFAULT_SYSTEM_FILES) -> Path:
     """The batch folder among what was unpacked or uploaded into ``root``: ``root``
     itself, or its single top-level folder when everything sits in one (a zipped
     folder, a folder picked in a browser) and that folder is not itself an item
-    (it has no ``metadata.json``); system files (``skip``) beside that folder are
+    (it has no ``metadata.json``, and no ``bagit.txt``: a received bag is an item);
+    system files (``skip``) beside that folder are
     moved into it, to be reported as skipped. Raises OSError if ``root`` cannot be listed."""
     entries = list(root.iterdir())
     system = [e for e in entries
               if system_file_rule(e.name, is_folder=e.is_dir(), patterns=skip) is not None]
     others = [e for e in entries if e not in system]
-    if len(others) == 1 and others[0].is_dir() and not (others[0] / "metadata.json").exists():
+    if len(others) == 1 and others[0].is_dir() and not _is_item(others[0]):
         wrapper = others[0]
         for entry in system:  # staging is ours: nothing submitted is changed
             if not (wrapper / entry.name).exists():
                 entry.rename(wrapper / entry.name)
         return wrapper
     return root
+
+
+def _is_item(folder: Path) -> bool:
+    return any((folder / name).exists() for name in ("metadata.json", BAG_DECLARATION))
 
 
 def _empty(root: Path) -> None:

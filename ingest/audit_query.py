@@ -25,7 +25,7 @@ MAX_PAGE_EVENTS = 1000
 
 
 class EventSource(Protocol):
-    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]: ...
+    def events(self, package_id: str | None = None, after: int = 0) -> Iterator[AuditEvent]: ...
 
     def resolve_package(self, ref: str) -> str: ...
 
@@ -80,9 +80,7 @@ def matching_events(catalog: EventSource, query: EventQuery) -> Iterator[AuditEv
 
 
 def _filtered(catalog: EventSource, query: EventQuery, package_id: str | None) -> Iterator[AuditEvent]:
-    for event in catalog.events(package_id):
-        if event.seq <= query.after:
-            continue
+    for event in catalog.events(package_id, after=query.after):  # a later page starts where it is
         if query.until is not None and event.occurred_at >= query.until:
             continue
         if query.since is not None and event.occurred_at < query.since:

@@ -34,6 +34,7 @@ from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
 from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
+from ingest.received_bag import BAG_DECLARATION, ReceivedBag, read_received_bag
 from ingest.record_schema import SchemaSet
 from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet, parse_sheet, unmatched_rows
 from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
@@ -46,6 +47,8 @@ BATCH_SCHEMA = "batch/v1"
 RECORD_DEFAULTS = ("collection", "rights", "source")
 #: batch.json is a handful of fields; anything larger is a mistake.
 MAX_BATCH_METADATA_BYTES = 1024 * 1024
+#: A received bag's tag files (manifests, bag-info.txt) are read into memory up to this size each.
+MAX_TAG_FILE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class PayloadEntry:
     size: int
     #: what the scan saw; the read refuses any other file (FILE_CHANGED)
     identity: FileIdentity | None = field(default=None, compare=False)
+    #: the folder (relative to the item, ending in '/') that ``path`` is below:
+    #: "data/" for the payload of a received bag, else ""
+    within: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class ItemScan:
     metadata: bytes | None
     payload: tuple[PayloadEntry, ...]  # sorted by path
     findings: tuple[Finding, ...] = ()
+    #: the item is a ready-made bag (``ingest.received_bag``): what it declares
+    received: ReceivedBag | None = None
 
 
 def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | None = None, *,
@@ -169,6 +177,12 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     A file or folder that ``skip`` (glob patterns, ``ingest.system_files``)
     names is not payload: it gives the warning ``SYSTEM_FILE_SKIPPED`` (once for
     a folder, not for what it holds).
+    An item with ``bagit.txt`` at its root is a received bag
+    (``ingest.received_bag``): its payload is what is below ``data/`` (paths
+    relative to data/, ``PayloadEntry.within`` "data/"), every other file is a
+    tag file, read into memory and checked (``ItemScan.received``, its
+    findings added), and the metadata is the bag's (metadata.json, its
+    metadata/record.json, or mapped from bag-info.txt).
     Raises nothing for problems inside the folder. ``within`` is the batch
     folder holding the item: ``metadata.json`` is then read walking from it, so
     that an item folder swapped for a link is refused too.
@@ -251,11 +265,50 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
         # lost its metadata or that payload file, so staff must choose.
         names.append(ITEM_METADATA)
     findings += find_collisions(names)
+    received: ReceivedBag | None = None
+    if any(p.path == BAG_DECLARATION for p in payload):
+        payload, received, problems = _received_bag(payload, metadata, base, above, hidden)
+        findings += problems
+        metadata = received.metadata
+        metadata_seen = metadata is not None
     if not metadata_seen:
-        findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA))
+        hint = None if received is None else (
+            "a bag is described by a metadata.json beside its bagit.txt, its"
+            " metadata/record.json, or External-Identifier, Title and Bagging-Date in its"
+            " bag-info.txt")
+        findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA, hint=hint))
     if not payload:
         findings.append(Finding("PAYLOAD_EMPTY"))
-    return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings))
+    return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings),
+                    received=received)
+
+
+def _received_bag(payload: list[PayloadEntry], metadata: bytes | None, base: Path, above: str,
+                  hidden: int) -> tuple[list[PayloadEntry], ReceivedBag, list[Finding]]:
+    """Split a received bag's files into its payload (``data/``, paths made relative
+    to it) and its tag files (read into memory), and check it as received."""
+    data: list[PayloadEntry] = []
+    tags: dict[str, bytes] = {}
+    findings: list[Finding] = []
+    for entry in payload:
+        if entry.path.startswith("data/"):
+            data.append(replace(entry, path=entry.path.removeprefix("data/"), within="data/"))
+            continue
+        if entry.size > MAX_TAG_FILE_BYTES:
+            findings.append(Finding("RECEIVED_BAG_INVALID", path=display_path(entry.path), params={
+                "detail": f"a tag file larger than {MAX_TAG_FILE_BYTES} bytes is not read"}))
+            continue
+        try:
+            tags[entry.path] = read_submitted(base, above + entry.path, MAX_TAG_FILE_BYTES,
+                                              entry.identity, hidden=hidden)
+        except ContentRefused as refused:
+            findings.append(refused.finding)
+        except OSError as exc:
+            findings.append(_unreadable(entry.path, exc))
+    if metadata is not None:
+        tags[ITEM_METADATA] = metadata
+    bag = read_received_bag(tags, {e.path: e.size for e in data})
+    return data, bag, findings + list(bag.findings)
 
 
 # --------------------------------------------------------------------------- internals

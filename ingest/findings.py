@@ -72,11 +72,18 @@ CATALOGUE: dict[str, str] = {
     "ANCHOR_INVALID": "{path!r} under the audit anchors is not an anchor",
     "ANCHORS_UNREADABLE": "audit anchors could not be read: {detail}",
     "BAG_UNUSABLE": "the bag at {path!r} cannot be taken into the catalog: {detail}",
+    # -- a ready-made bag handed in as an item (ingest.received_bag)
+    "RECEIVED_BAG_INVALID": "the received bag is not valid BagIt at {path!r}: {detail}",
+    "RECEIVED_BAG_FETCH_REFUSED": "the received bag has {path!r}, which asks for files to be fetched from URLs; nothing a bag names is fetched (RFC 8493 §5): put the files in data/ and remove fetch.txt",
+    "RECEIVED_BAG_INCOMPLETE": "the received bag is incomplete: {path!r} {detail}",
+    "RECEIVED_BAG_DIGEST_MISMATCH": "{path!r} does not match the received bag's {manifest}: expected {expected}, read {found}",
+    "RECEIVED_BAG_OXUM_MISMATCH": "the received bag's Payload-Oxum is {expected}, but its payload holds {found} (bytes.files)",
+    "RECEIVED_BAG_PATH_UNENCODED": "{path!r} is listed in {manifest} with '%' not percent-encoded (as some tools write it, against RFC 8493 §2.1.3); read as written",
 }
 
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
-WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED"})
+WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED"})
 
 ERROR, WARNING = "error", "warning"
 

@@ -17,6 +17,12 @@ a transient error past the caller's bound: the item is failed with a code) —
 or ``stopped``, when the entry point asked the work to stop (``services.stop``,
 a Ctrl-C): the item abandoned its unfinished version and stays accepted.
 
+An item that is a ready-made bag (``ingest.received_bag``) was checked as
+received by the scan; its received manifests' digests (md5 and sha1 too, when
+it has them) are compared in that same one read of each payload file, and any
+mismatch rejects the item, dropping what was written. Its bag-info.txt and
+other tag files go into the new bag beside the tag files written afresh.
+
 Bytes are reported to ``services.progress`` as the one read of each payload
 file goes (``ingest.progress``), and the stop is looked at between chunks.
 
@@ -76,6 +82,7 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
+from ingest.received_bag import RECEIVED_BAG_INFO
 from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
@@ -429,12 +436,15 @@ class _Ingest:
         if latest is not None and _same_shape(latest, scan, record_json):
             # Sizes and record match: most likely an identical resubmission, so
             # hash without uploading (one read); upload only if a digest differs.
+            received = _ReceivedCheck(scan)
             try:
-                digests = {e.path: self._digest_file(e) for e in scan.payload}
+                digests = {e.path: self._digest_file(e, received) for e in scan.payload}
             except ContentRefused as refused:
                 return self._reject([*warnings, refused.finding], [validation])
             except OSError as exc:
                 return self._unreadable(exc, validation, warnings)
+            if received.findings:
+                return self._reject([*warnings, *received.findings], [validation])
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
                 calc = self._digest_event(package_id, latest.number, digests.values())
                 _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
@@ -443,8 +453,9 @@ class _Ingest:
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
+        received = _ReceivedCheck(scan)
         try:
-            payload = self._store_payload(scan, prefix)
+            payload = self._store_payload(scan, prefix, received)
         except StopRequested:
             self._abandon(prefix, package_id, number)  # nothing of it was committed
             raise
@@ -454,6 +465,10 @@ class _Ingest:
         except OSError as exc:
             self._abandon(prefix, package_id, number)
             return self._unreadable(exc, validation, warnings)
+        if received.findings:
+            # Checked in the same read as the upload: what was written is dropped.
+            self._abandon(prefix, package_id, number)
+            return self._reject([*warnings, *received.findings], [validation])
 
         title = str(record.get("title", ""))
         info = [
@@ -465,7 +480,10 @@ class _Ingest:
             ("Internal-Sender-Identifier", self.item.name),
         ]
         tags: list[StoredFile] = []
-        for path, data in build_tag_files(payload, record_json, info):
+        bag_info = scan.received.info_bytes if scan.received else None
+        extra = [(RECEIVED_BAG_INFO, bag_info)] if bag_info is not None else []
+        extra += scan.received.other_tags if scan.received else ()
+        for path, data in build_tag_files(payload, record_json, info, extra):
             tag = digest_bytes(data)
             put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
             tags.append(StoredFile(path, tag.size, tag.sha256, tag.sha512))
@@ -499,7 +517,8 @@ class _Ingest:
                                              if t.path == "manifest-sha256.txt"),
                         tagmanifest_sha256=next(t.sha256 for t in tags
                                                 if t.path == "tagmanifest-sha256.txt"),
-                        findings=[f.to_dict() for f in warnings]),
+                        findings=[f.to_dict() for f in warnings],
+                        **_received_detail(scan)),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
                           version=number, location=store.location, key_prefix=prefix,
                           source=self.s.store.location, reason="ingest", files=len(files),
@@ -545,7 +564,8 @@ class _Ingest:
                 raise
         return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
 
-    def _store_payload(self, scan: ItemScan, prefix: str) -> list[StoredFile]:
+    def _store_payload(self, scan: ItemScan, prefix: str,
+                       received: _ReceivedCheck) -> list[StoredFile]:
         stored = []
         # While writing, the item shows progress: a claim of a live item is never taken over.
         heart = Heartbeat(lambda: self.s.catalog.touch_item(self.item.item_id),
@@ -554,10 +574,15 @@ class _Ingest:
             path = "data/" + entry.path
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
+            # The received bag's other digests (md5, sha1) ride on the same read.
+            extra = received.hashers()
 
-            def write(chunk: Any, writers: CopyWriters = writers) -> None:
+            def write(chunk: Any, writers: CopyWriters = writers,
+                      extra: dict[str, Any] = extra) -> None:
                 self.s.stop.check()  # a stop asked for: abandon between chunks
                 writers.write(chunk)
+                for hasher in extra.values():
+                    hasher.update(chunk)
                 heart.beat()
                 self.s.progress.bytes_done(self.item.item_id, len(chunk))
             try:
@@ -567,21 +592,28 @@ class _Ingest:
             except BaseException:
                 writers.abort()
                 raise
+            received.check(entry.path, digests, extra)
             stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
         return stored
 
     def _open(self, entry: PayloadEntry) -> Any:
         """The payload file as the scan listed it, opened walking from the batch
         folder (see ``ingest.submitted``). Raises ContentRefused, OSError."""
-        return open_submitted(self.folder.parent, f"{self.item.name}/{entry.path}",
+        return open_submitted(self.folder.parent, f"{self.item.name}/{entry.within}{entry.path}",
                               entry.identity, hidden=1)
 
-    def _digest_file(self, entry: PayloadEntry) -> Digests:
+    def _digest_file(self, entry: PayloadEntry, received: _ReceivedCheck) -> Digests:
+        extra = received.hashers()
+
         def counted(chunk: Any) -> None:
             self.s.stop.check()
+            for hasher in extra.values():
+                hasher.update(chunk)
             self.s.progress.bytes_done(self.item.item_id, len(chunk))
         with self._open(entry) as source:
-            return digest_stream(source, counted)
+            digests = digest_stream(source, counted)
+        received.check(entry.path, digests, extra)
+        return digests
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked
@@ -645,6 +677,38 @@ class _Ingest:
         return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,
                            package_id=package_id, version=number, algorithms=list(ALGORITHMS),
                            files=len(digests), octets=sum(d.size for d in digests))
+
+
+class _ReceivedCheck:
+    """The received bag's manifests checked against each payload file as it is read
+    (nothing to check for an item that is not a bag): every mismatch is kept."""
+
+    def __init__(self, scan: ItemScan) -> None:
+        self.bag = scan.received
+        self.findings: list[Finding] = []
+
+    def hashers(self) -> dict[str, Any]:
+        """Fresh hashers for the received digests beyond sha256 and sha512."""
+        if self.bag is None:
+            return {}
+        return {algorithm: hashlib.new(algorithm) for algorithm in self.bag.extra_algorithms}
+
+    def check(self, path: str, digests: Digests, extra: Mapping[str, Any]) -> None:
+        if self.bag is None:
+            return
+        read = {"sha256": digests.sha256, "sha512": digests.sha512,
+                **{algorithm: hasher.hexdigest() for algorithm, hasher in extra.items()}}
+        self.findings += self.bag.check_payload(path, read)
+
+
+def _received_detail(scan: ItemScan) -> dict[str, Any]:
+    """What the ingestion event records of a received bag: its version and bag-info fields."""
+    if scan.received is None:
+        return {}
+    return {"received_bag": {"bagit_version": scan.received.version,
+                             "bag_info": [[label, value] for label, value in scan.received.info],
+                             "kept_as": RECEIVED_BAG_INFO if scan.received.info_bytes is not None
+                             else None}}
 
 
 def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bool:

@@ -311,8 +311,8 @@ class AuditCatalog(Protocol):
     def append(self, events: Sequence[NewEvent]) -> list[AuditEvent]:
         """Add events at the end of the chain, in order, in one transaction."""
 
-    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]:
-        """Events in chain order, all or those of one package."""
+    def events(self, package_id: str | None = None, after: int = 0) -> Iterator[AuditEvent]:
+        """Events in chain order after seq ``after``, all or those of one package."""
 
     def audit_head(self) -> tuple[int, str]:
         """(seq, hash) of the last event of the chain; (0, GENESIS) when empty."""

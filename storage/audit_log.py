@@ -24,7 +24,9 @@ from storage.tables import AuditHead, Event
 PAGE_SIZE = 1000
 
 #: Reads one page of events: (after_seq, package_id) -> events.
-PageReader = Callable[[int, "str | None"], list[AuditEvent]]
+PageReader = Callable[[int, "str | None", int], list[AuditEvent]]
+#: the first page a walk reads: a reader of one screenful reads little; the pages grow to PAGE_SIZE
+FIRST_PAGE_SIZE = 100
 
 
 def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
@@ -75,16 +77,18 @@ def read_events(session: Session, after_seq: int, package_id: str | None,
     return [audit_event(row) for row in rows]
 
 
-def walk_events(read_page: PageReader, package_id: str | None) -> Iterator[AuditEvent]:
-    """Every event in seq order, fetched a page at a time through ``read_page``
-    (each page in its own short transaction: a long walk holds no lock)."""
-    after = 0
+def walk_events(read_page: PageReader, package_id: str | None, after: int = 0) -> Iterator[AuditEvent]:
+    """Every event in seq order after ``after``, fetched a page at a time through
+    ``read_page`` (each page in its own short transaction: a long walk holds no
+    lock). Pages start small and grow, so that reading the first few costs little."""
+    size = FIRST_PAGE_SIZE
     while True:
-        page = read_page(after, package_id)
+        page = read_page(after, package_id, size)
         yield from page
-        if len(page) < PAGE_SIZE:
+        if len(page) < size:
             return
         after = page[-1].seq
+        size = min(size * 4, PAGE_SIZE)
 
 
 def audit_event(row: Event) -> AuditEvent:

@@ -99,11 +99,11 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
         with self._write() as session:
             return append_events(session, events)
 
-    def events(self, package_id: str | None = None) -> Iterator[AuditEvent]:
-        """Events in chain order, all or those of one package, read a page at a
-        time. Raises CatalogUnavailable while iterating."""
-        def read_page(after_seq: int, package: str | None) -> list[AuditEvent]:
+    def events(self, package_id: str | None = None, after: int = 0) -> Iterator[AuditEvent]:
+        """Events in chain order after seq ``after``, all or those of one package,
+        read a page at a time. Raises CatalogUnavailable while iterating."""
+        def read_page(after_seq: int, package: str | None, limit: int) -> list[AuditEvent]:
             with self._read() as session:
-                return read_events(session, after_seq, package)
+                return read_events(session, after_seq, package, limit)
 
-        return walk_events(read_page, package_id)
+        return walk_events(read_page, package_id, after)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import islice
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -614,6 +615,14 @@ class SqlCatalogContract:
         events = list(catalog.events())
         assert [e.detail["n"] for e in events] == list(range(2500))
         assert verify_chain(events).ok
+
+    def test_a_later_page_of_the_log_starts_after_the_last_event_seen(self, catalog: SqlCatalog) -> None:
+        # the audit page's "next" reads on from there, not from the start of a long log
+        catalog.append([event(package_id="p1" if n % 2 else None, n=n) for n in range(1500)])
+        assert [e.seq for e in islice(catalog.events(after=1200), 3)] == [1201, 1202, 1203]
+        assert [e.detail["n"] for e in catalog.events(after=1400)] == list(range(1400, 1500))
+        assert [e.seq for e in islice(catalog.events("p1", after=1000), 2)] == [1002, 1004]
+        assert list(catalog.events(after=1500)) == []
 
     def test_naive_event_time_is_refused_and_nothing_written(self, catalog: SqlCatalog) -> None:
         naive = NewEvent(event_type=EventType.VALIDATION, outcome=Outcome.SUCCESS, agent="a",

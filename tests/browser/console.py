@@ -140,6 +140,9 @@ def new_browser(width: int = 1280, height: int = 900):  # type: ignore[no-untype
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
     driver.set_page_load_timeout(60)
+    if width < 500:  # headless Chromium keeps windows at least 500 px wide: emulate a phone's viewport
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
     return driver
 
 
