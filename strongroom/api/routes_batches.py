@@ -25,7 +25,10 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 @router.post(
     "/batches", status_code=202, response_model=BatchOut, summary="Upload a batch",
-    responses=documented(408, 413, 415), dependencies=[Depends(require(Permission.SUBMIT))],
+    responses={200: {"model": BatchOut, "description": "With `check=true`: what a submission would "
+                                                        "do; nothing is registered, stored or recorded"},
+               **documented(408, 413, 415)},
+    dependencies=[Depends(require(Permission.SUBMIT))],
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/zip": _BINARY,
         "application/x-tar": _BINARY,
