@@ -132,14 +132,16 @@ def manifest_txt(algorithm: str, files: Iterable[StoredFile]) -> bytes:
 
 
 def build_tag_files(payload: Sequence[StoredFile], record_json: bytes,
-                    info: Sequence[tuple[str, str]]) -> list[tuple[str, bytes]]:
+                    info: Sequence[tuple[str, str]],
+                    extra: Sequence[tuple[str, bytes]] = ()) -> list[tuple[str, bytes]]:
     """The tag files of one version, as ``(bag path, bytes)`` in the order to write them.
 
     bagit.txt; bag-info.txt (the caller's ``info`` in order, then
     BagIt-Profile-Identifier unless given, Payload-Oxum and Bag-Size computed
-    from ``payload``); metadata/record.json (``record_json`` as is); the sha256
-    and sha512 payload manifests; then the two tag manifests, covering every
-    tag file before them. Raises ValueError for a payload path outside
+    from ``payload``); metadata/record.json (``record_json`` as is); the
+    optional tag files ``extra`` (such as metadata/formats.json), as given; the
+    sha256 and sha512 payload manifests; then the two tag manifests, covering
+    every tag file before them. Raises ValueError for a payload path outside
     ``data/``, a path given twice, a bad label, Payload-Oxum or Bag-Size in
     ``info``, or a BagIt-Profile-Identifier other than ours.
     """
@@ -165,6 +167,10 @@ def build_tag_files(payload: Sequence[StoredFile], record_json: bytes,
         ("bag-info.txt", bag_info_txt(fields)),
         (RECORD_JSON, record_json),
     ]
+    for path, _ in extra:
+        if path in REQUIRED_TAG_FILES or path.startswith("data/") or manifest_algorithm(path):
+            raise ValueError(f"extra tag file {path!r} would stand for a file this module writes")
+    tags += list(extra)
     tags += [(manifest_name(alg), manifest_txt(alg, payload)) for alg in ALGORITHMS]
     covered = [_stored(path, data) for path, data in tags]
     tags += [(tagmanifest_name(alg), manifest_txt(alg, covered)) for alg in ALGORITHMS]

@@ -117,6 +117,7 @@ class EventType(str, enum.Enum):
     ACCESSION = "accession"
     VALIDATION = "validation"
     MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    FORMAT_IDENTIFICATION = "format identification"
     INGESTION = "ingestion"
     FIXITY_CHECK = "fixity check"
     REPLICATION = "replication"

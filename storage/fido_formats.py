@@ -1,0 +1,84 @@
+"""Format identification by fido (Open Preservation Foundation), with the PRONOM
+signatures it ships: the ``FormatIdentifier`` of ``ingest.format_identification``.
+
+fido is given the head and tail buffers the pipeline kept while hashing; it
+never opens the file. Signatures are matched first; only when none matches is
+the file's extension looked up, as fido itself does, and the result says so
+(``basis="extension"``). Loading the signatures takes a fraction of a second:
+one identifier is built per process (``fido_identifier``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import threading
+from typing import Any
+
+from ingest.format_identification import IdentifiedFormat
+
+#: bytes of a file's head and of its tail fido matches signatures against (its default)
+BUFSIZE = 128 * 1024
+
+
+class FidoIdentifier:
+    """fido behind the ``FormatIdentifier`` port."""
+
+    def __init__(self) -> None:
+        from fido import CONFIG_DIR
+        from fido.versions import get_local_versions
+
+        self._conf_dir = CONFIG_DIR
+        self._versions = get_local_versions(CONFIG_DIR)
+        self.tool = f"fido {importlib.metadata.version('opf-fido')}"
+        self.signatures = f"PRONOM v{self._versions.pronom_version}"
+        self.bufsize: int = BUFSIZE
+        self._fido: Any = None
+        # fido keeps the format it is matching on itself: one match at a time
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        """fido with its signatures, loaded on the first file (a command that
+        ingests nothing never pays for it)."""
+        if self._fido is None:
+            from fido.fido import Fido
+
+            # fido's own default names a signature file it no longer ships: name
+            # the files its versions.xml says are current.
+            self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=self._conf_dir,
+                              bufsize=self.bufsize,
+                              format_files=[self._versions.pronom_signature,
+                                            self._versions.fido_extension_signature])
+        return self._fido
+
+    def identify(self, head: bytes, tail: bytes, name: str) -> IdentifiedFormat | None:
+        with self._lock:
+            fido = self._loaded()
+            matches = fido.match_formats(head, tail)
+            basis = "signature"
+            if not matches:
+                matches = fido.match_extensions(name)
+                basis = "extension"
+        if not matches:
+            return None
+        element = matches[0][0]
+        return IdentifiedFormat(
+            puid=element.findtext("puid") or "",
+            name=element.findtext("name") or "",
+            version=element.findtext("version") or "",
+            mime=element.findtext("mime") or "",
+            basis=basis,
+        )
+
+
+def _ignore(*_args: Any, **_kwargs: Any) -> None:
+    """fido's match handler prints; the pipeline reads the matches itself."""
+
+
+@functools.cache
+def fido_identifier() -> FidoIdentifier:
+    """The process's one fido identifier, built on first use."""
+    return FidoIdentifier()
+
+
+__all__ = ["FidoIdentifier", "fido_identifier"]
