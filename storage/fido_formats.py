@@ -4,7 +4,11 @@ signatures it ships: the ``FormatIdentifier`` of ``ingest.format_identification`
 fido is given the head and tail buffers the pipeline kept while hashing; it
 never opens the file. Signatures are matched first; only when none matches is
 the file's extension looked up, as fido itself does, and the result says so
-(``basis="extension"``). Loading the signatures takes a fraction of a second:
+(``basis="extension"``). The signatures' patterns are compiled once: fido's own
+matcher leaves that to ``re``'s cache, which holds fewer patterns than PRONOM
+has, so it compiled every pattern again for every file. The matching rules
+(BOF anchored at the head, EOF and VAR searched, formats that others have
+priority over dropped) are fido's ``match_formats``. Loading the signatures takes a fraction of a second:
 one identifier is built per process (``fido_identifier``).
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import threading
 from typing import Any
 
@@ -34,6 +39,8 @@ class FidoIdentifier:
         self.signatures = f"PRONOM v{self._versions.pronom_version}"
         self.bufsize: int = BUFSIZE
         self._fido: Any = None
+        #: per format: (its element, [(signature name, [(position, compiled pattern)])])
+        self._compiled: list[tuple[Any, list[tuple[str, list[tuple[str, re.Pattern[bytes]]]]]]] = []
         # fido keeps the format it is matching on itself: one match at a time
         self._lock = threading.Lock()
 
@@ -49,12 +56,31 @@ class FidoIdentifier:
                               bufsize=self.bufsize,
                               format_files=[self._versions.pronom_signature,
                                             self._versions.fido_extension_signature])
+            fido = self._fido
+            self._compiled = [
+                (element, [(signature.findtext("name") or "",
+                            [(fido.get_pos(pattern), re.compile(fido.get_regex(pattern)))
+                             for pattern in fido.get_patterns(signature)])
+                           for signature in fido.get_signatures(element)])
+                for element in fido.formats]
         return self._fido
+
+    def _match_formats(self, head: bytes, tail: bytes) -> list[tuple[Any, str]]:
+        """fido's ``match_formats`` with the patterns compiled once."""
+        fido = self._fido
+        result: list[tuple[Any, str]] = []
+        for element, signatures in self._compiled:
+            if not fido.as_good_as_any(element, result):
+                continue
+            for name, patterns in signatures:
+                if all(_matches(position, pattern, head, tail) for position, pattern in patterns):
+                    result.append((element, name))
+        return [match for match in result if fido.as_good_as_any(match[0], result)]
 
     def identify(self, head: bytes, tail: bytes, name: str) -> IdentifiedFormat | None:
         with self._lock:
             fido = self._loaded()
-            matches = fido.match_formats(head, tail)
+            matches = self._match_formats(head, tail)
             basis = "signature"
             if not matches:
                 matches = fido.match_extensions(name)
@@ -69,6 +95,14 @@ class FidoIdentifier:
             mime=element.findtext("mime") or "",
             basis=basis,
         )
+
+
+def _matches(position: str, pattern: re.Pattern[bytes], head: bytes, tail: bytes) -> bool:
+    if position == "BOF":
+        return pattern.match(head) is not None
+    if position == "EOF":
+        return pattern.search(tail) is not None
+    return pattern.search(head) is not None  # VAR, IFB: anywhere in the head
 
 
 def _ignore(*_args: Any, **_kwargs: Any) -> None:

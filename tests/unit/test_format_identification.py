@@ -200,3 +200,17 @@ def test_identifying_formats_reads_no_payload_byte_twice(
     status, bag = ingest(services, tmp_path, PAYLOAD)
     assert status is ItemStatus.STORED and formats_of(bag)["data/minutes.pdf"] is not None
     assert sorted(opened) == sorted(f"minutes/{path}" for path in PAYLOAD)
+
+
+SAMPLES = [PDF, TIFF, TEXT, NOISE, b"", b"\x89PNG\r\n\x1a\n" + bytes(64), b"GIF89a" + bytes(32),
+           b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9", b"PK\x03\x04" + bytes(64),
+           b"<?xml version=\"1.0\"?>\n<root/>\n", b"MM\x00*\x00\x00\x00\x08" + bytes(16)]
+
+
+@pytest.mark.parametrize("data", SAMPLES, ids=range(len(SAMPLES)))
+def test_signatures_match_as_fidos_own_matcher_would(data: bytes) -> None:
+    identifier = fido_identifier()
+    ours = identifier.identify(data, data, "no-extension")
+    theirs = identifier._loaded().match_formats(data, data)
+    assert (ours.puid if ours and ours.basis == "signature" else None) == (
+        theirs[0][0].findtext("puid") if theirs else None)
