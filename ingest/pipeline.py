@@ -467,10 +467,11 @@ class _Ingest:
             except BaseException:
                 writers.abort()
                 raise
-            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
+            found = None
             if identifier is not None and ends is not None:
                 found = identifier.identify(ends.head, ends.tail, entry.path)
                 formats.append(FileFormat(path, digests.size, found))
+            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512, format=found))
         return stored, formats
 
     def _open(self, entry: PayloadEntry) -> Any:

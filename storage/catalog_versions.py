@@ -31,6 +31,7 @@ from storage.catalog_rows import (
     COMMITTED,
     PENDING,
     _Unchanged,
+    format_columns,
     package_sort_keys,
     plain_text,
     utc_now,
@@ -196,7 +197,8 @@ class PackagesAndVersions(CatalogBase):
                 self._mark_stored(session, version, now, findings)
                 session.add_all(
                     File(package_id=version.package_id, number=version.number,
-                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
+                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
+                         **format_columns(f))
                     for f in version.files
                 )
                 session.execute(

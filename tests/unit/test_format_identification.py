@@ -214,3 +214,50 @@ def test_signatures_match_as_fidos_own_matcher_would(data: bytes) -> None:
     theirs = identifier._loaded().match_formats(data, data)
     assert (ours.puid if ours and ours.basis == "signature" else None) == (
         theirs[0][0].findtext("puid") if theirs else None)
+
+
+# --------------------------------------------------------------------------- catalog, show, API
+
+
+def test_the_catalog_keeps_each_files_format(services: Services, tmp_path: Path) -> None:
+    ingest(services, tmp_path, PAYLOAD)
+    version = services.catalog.latest_version(package_id_for(IDENTIFIER))
+    assert version is not None
+    puids = {f.path: f.format.puid if f.format else None for f in version.files}
+    assert puids["data/minutes.pdf"] == "fmt/18" and puids["data/scans/page-01.tif"] == "fmt/353"
+    assert puids["data/noise"] is None and puids["metadata/record.json"] is None
+
+
+def test_show_and_the_api_file_listing_give_each_files_format(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("STRONGROOM_") and not name.startswith("STRONGROOM_TEST_"):
+            monkeypatch.delenv(name)
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0"}
+    write_item(tmp_path / "batch", PAYLOAD)
+    submitted = CliRunner().invoke(main, ["submit", str(tmp_path / "batch"), "--json"], env=env)
+    assert json.loads(submitted.stdout)["items"][0]["status"] == "stored", submitted.output
+
+    shown = CliRunner().invoke(main, ["show", IDENTIFIER, "--json"], env=env)
+    (version,) = json.loads(shown.stdout)["versions"]
+    formats = {f["path"]: f["format"] for f in version["files"]}
+    assert formats["data/minutes.pdf"]["puid"] == "fmt/18"  # type: ignore[index]
+    assert formats["data/minutes.pdf"]["mime"] == "application/pdf"  # type: ignore[index]
+    assert formats["data/noise"] is None
+    human = CliRunner().invoke(main, ["show", IDENTIFIER], env=env).output
+    assert any("fmt/18" in line and "minutes.pdf" in line for line in human.splitlines())
+
+    from tests.unit.api_support import make_api, tar_of
+
+    api = make_api(tmp_path / "api-data")
+    api.upload(tar_of(tmp_path / "batch"), "application/x-tar")
+    reply = api.client.get(f"/packages/{IDENTIFIER}", headers=api.auth("auditor"))
+    assert reply.status_code == 200, reply.text
+    listed = {f["path"]: f["format"] for f in reply.json()["versions"][0]["files"]}
+    assert listed["data/minutes.txt"] == {**listed["data/minutes.txt"], "puid": "x-fmt/111",
+                                          "basis": "extension"}
+    assert listed["data/noise"] is None
