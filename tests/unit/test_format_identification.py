@@ -261,3 +261,34 @@ def test_show_and_the_api_file_listing_give_each_files_format(
     assert listed["data/minutes.txt"] == {**listed["data/minutes.txt"], "puid": "x-fmt/111",
                                           "basis": "extension"}
     assert listed["data/noise"] is None
+
+
+def test_formats_report_counts_files_and_bytes_per_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("STRONGROOM_") and not name.startswith("STRONGROOM_TEST_"):
+            monkeypatch.delenv(name)
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0"}
+    write_item(tmp_path / "batch", {**PAYLOAD, "copy.pdf": PDF + b"%"})
+    CliRunner().invoke(main, ["submit", str(tmp_path / "batch")], env=env)
+
+    result = CliRunner().invoke(main, ["formats", "report", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = {row["puid"]: (row["files"], row["octets"]) for row in report["formats"]}
+    assert rows == {"fmt/18": (2, 2 * len(PDF) + 1), "fmt/353": (1, len(TIFF)),
+                    "x-fmt/111": (1, len(TEXT)), None: (1, len(NOISE))}
+    assert report["formats"][0]["puid"] == "fmt/18"  # most files first
+    assert (report["files"], report["unidentified_files"]) == (5, 1)
+
+    csv_text = CliRunner().invoke(main, ["formats", "report", "--csv"], env=env).stdout
+    lines = csv_text.splitlines()
+    assert lines[0] == "puid,name,version,mime,files,octets"
+    assert lines[1].startswith("fmt/18,") and lines[1].endswith(f",2,{2 * len(PDF) + 1}")
+    assert any(line.startswith(",,,,1,") for line in lines)  # no format on record
+
+    human = CliRunner().invoke(main, ["formats", "report"], env=env).output
+    assert "fmt/18" in human and "no format on record" in human
