@@ -110,6 +110,26 @@ def formats_json(files: Sequence[FileFormat], tool: str, signatures: str) -> byt
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def parse_formats_json(data: bytes) -> dict[str, IdentifiedFormat]:
+    """Bag path -> format, read back from a ``formats_json`` document (a catalog
+    rebuilt from the bags keeps the formats). Files with no format, and entries
+    or a document that cannot be read, are left out. Raises nothing."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    files = document.get("files") if isinstance(document, dict) else None
+    out: dict[str, IdentifiedFormat] = {}
+    for entry in files if isinstance(files, list) else []:
+        fmt = entry.get("format") if isinstance(entry, dict) else None
+        if not isinstance(fmt, dict) or not isinstance(entry.get("path"), str):
+            continue
+        fields = {key: fmt.get(key) for key in ("puid", "name", "version", "mime", "basis")}
+        if all(isinstance(value, str) for value in fields.values()) and fields["puid"]:
+            out[entry["path"]] = IdentifiedFormat(**fields)  # type: ignore[arg-type]
+    return out
+
+
 def unidentified(files: Sequence[FileFormat], tool: str, signatures: str) -> list[Finding]:
     """A ``FORMAT_UNIDENTIFIED`` warning for every file with no format."""
     return [Finding("FORMAT_UNIDENTIFIED", path=f.path, params={"tool": tool, "signatures": signatures})
@@ -135,5 +155,6 @@ __all__ = [
     "IdentifiedFormat",
     "event_detail",
     "formats_json",
+    "parse_formats_json",
     "unidentified",
 ]

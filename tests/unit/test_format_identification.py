@@ -292,3 +292,34 @@ def test_formats_report_counts_files_and_bytes_per_format(tmp_path: Path, monkey
 
     human = CliRunner().invoke(main, ["formats", "report"], env=env).output
     assert "fmt/18" in human and "no format on record" in human
+
+
+def test_a_catalog_rebuilt_from_the_bags_keeps_each_files_format(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("STRONGROOM_") and not name.startswith("STRONGROOM_TEST_"):
+            monkeypatch.delenv(name)
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "0"}
+    write_item(tmp_path / "batch", PAYLOAD)
+    CliRunner().invoke(main, ["submit", str(tmp_path / "batch")], env=env)
+
+    rebuilt = {**env, "STRONGROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}"}
+    result = CliRunner().invoke(main, ["catalog", "rebuild", "--json"], env=rebuilt)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(CliRunner().invoke(main, ["show", IDENTIFIER, "--json"], env=rebuilt).stdout)
+    formats = {f["path"]: f["format"] for f in shown["versions"][0]["files"]}
+    assert formats["data/minutes.pdf"]["puid"] == "fmt/18"  # type: ignore[index]
+    assert formats["data/scans/page-01.tif"]["puid"] == "fmt/353"  # type: ignore[index]
+    assert formats["data/noise"] is None
+
+
+@pytest.mark.parametrize("data", [b"", b"not json", b"[]", b'{"files": [{"path": 1}]}',
+                                  b'{"files": [{"path": "data/a", "format": {"puid": 5}}]}'])
+def test_an_unreadable_formats_file_gives_no_formats_and_no_error(data: bytes) -> None:
+    from ingest.format_identification import parse_formats_json
+
+    assert parse_formats_json(data) == {}
