@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import re
 import threading
 from typing import Any
@@ -41,6 +42,8 @@ class FidoIdentifier:
         self._fido: Any = None
         #: per format: (its element, [(signature name, [(position, compiled pattern)])])
         self._compiled: list[tuple[Any, list[tuple[str, list[tuple[str, re.Pattern[bytes]]]]]]] = []
+        #: extension (lower case, no dot) -> the formats that list it, in fido's order
+        self._by_extension: dict[str, list[Any]] = {}
         # fido keeps the format it is matching on itself: one match at a time
         self._lock = threading.Lock()
 
@@ -63,6 +66,9 @@ class FidoIdentifier:
                              for pattern in fido.get_patterns(signature)])
                            for signature in fido.get_signatures(element)])
                 for element in fido.formats]
+            for element in fido.formats:
+                for extension in dict.fromkeys(e.text for e in element.findall("extension")):
+                    self._by_extension.setdefault(extension, []).append(element)
         return self._fido
 
     def _match_formats(self, head: bytes, tail: bytes) -> list[tuple[Any, str]]:
@@ -70,20 +76,31 @@ class FidoIdentifier:
         fido = self._fido
         result: list[tuple[Any, str]] = []
         for element, signatures in self._compiled:
-            if not fido.as_good_as_any(element, result):
+            if result and not fido.as_good_as_any(element, result):
                 continue
             for name, patterns in signatures:
-                if all(_matches(position, pattern, head, tail) for position, pattern in patterns):
+                for position, pattern in patterns:
+                    if not _matches(position, pattern, head, tail):
+                        break
+                else:
                     result.append((element, name))
         return [match for match in result if fido.as_good_as_any(match[0], result)]
 
+    def _match_extensions(self, name: str) -> list[tuple[Any, str]]:
+        """fido's ``match_extensions`` with the formats indexed by extension once."""
+        extension = os.path.splitext(name)[1].lower().lstrip(".")
+        if not extension:
+            return []
+        result = [(element, "External") for element in self._by_extension.get(extension, [])]
+        return [match for match in result if self._fido.as_good_as_any(match[0], result)]
+
     def identify(self, head: bytes, tail: bytes, name: str) -> IdentifiedFormat | None:
         with self._lock:
-            fido = self._loaded()
+            self._loaded()
             matches = self._match_formats(head, tail)
             basis = "signature"
             if not matches:
-                matches = fido.match_extensions(name)
+                matches = self._match_extensions(name)
                 basis = "extension"
         if not matches:
             return None

@@ -323,3 +323,11 @@ def test_an_unreadable_formats_file_gives_no_formats_and_no_error(data: bytes) -
     from ingest.format_identification import parse_formats_json
 
     assert parse_formats_json(data) == {}
+
+
+@pytest.mark.parametrize("name", ["a.txt", "B.PDF", "c.tiff", "d.bin", "e.DOCX", "f", "g.no-such-extension"])
+def test_extensions_match_as_fidos_own_matcher_would(name: str) -> None:
+    identifier = fido_identifier()
+    ours = identifier.identify(b"", b"", name)  # no bytes: no signature, the name alone
+    theirs = identifier._loaded().match_extensions(name)
+    assert (ours.puid if ours else None) == (theirs[0][0].findtext("puid") if theirs else None)
