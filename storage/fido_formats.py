@@ -8,8 +8,11 @@ the file's extension looked up, as fido itself does, and the result says so
 matcher leaves that to ``re``'s cache, which holds fewer patterns than PRONOM
 has, so it compiled every pattern again for every file. The matching rules
 (BOF anchored at the head, EOF and VAR searched, formats that others have
-priority over dropped) are fido's ``match_formats``. Loading the signatures takes a fraction of a second:
-one identifier is built per process (``fido_identifier``).
+priority over dropped) are fido's ``match_formats``. A file of no bytes is
+told by its name alone: fido's converted signature of generic RTF (fmt/46) is
+``\\A\\Z``, which matches nothing but the empty file. Loading the signatures
+takes a fraction of a second: one identifier is built per process
+(``fido_identifier``).
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ class FidoIdentifier:
     def identify(self, head: bytes, tail: bytes, name: str) -> IdentifiedFormat | None:
         with self._lock:
             self._loaded()
-            matches = self._match_formats(head, tail)
+            matches = self._match_formats(head, tail) if head else []
             basis = "signature"
             if not matches:
                 matches = self._match_extensions(name)

@@ -202,7 +202,7 @@ def test_identifying_formats_reads_no_payload_byte_twice(
     assert sorted(opened) == sorted(f"minutes/{path}" for path in PAYLOAD)
 
 
-SAMPLES = [PDF, TIFF, TEXT, NOISE, b"", b"\x89PNG\r\n\x1a\n" + bytes(64), b"GIF89a" + bytes(32),
+SAMPLES = [PDF, TIFF, TEXT, NOISE, b"\x89PNG\r\n\x1a\n" + bytes(64), b"GIF89a" + bytes(32),
            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9", b"PK\x03\x04" + bytes(64),
            b"<?xml version=\"1.0\"?>\n<root/>\n", b"MM\x00*\x00\x00\x00\x08" + bytes(16)]
 
@@ -323,6 +323,14 @@ def test_an_unreadable_formats_file_gives_no_formats_and_no_error(data: bytes) -
     from ingest.format_identification import parse_formats_json
 
     assert parse_formats_json(data) == {}
+
+
+def test_an_empty_file_is_told_by_its_name_alone() -> None:
+    # fido's converted signature of generic Rich Text Format (fmt/46) matches
+    # the empty file and nothing else: an empty file is not an RTF document.
+    found = fido_identifier().identify(b"", b"", "empty.txt")
+    assert found is not None and (found.puid, found.basis) == ("x-fmt/111", "extension")
+    assert fido_identifier().identify(b"", b"", "empty") is None
 
 
 @pytest.mark.parametrize("name", ["a.txt", "B.PDF", "c.tiff", "d.bin", "e.DOCX", "f", "g.no-such-extension"])
