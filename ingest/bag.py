@@ -139,9 +139,10 @@ def build_tag_files(payload: Sequence[StoredFile], record_json: bytes,
     bagit.txt; bag-info.txt (the caller's ``info`` in order, then
     BagIt-Profile-Identifier unless given, Payload-Oxum and Bag-Size computed
     from ``payload``); metadata/record.json (``record_json`` as is); the
-    ``extra`` tag files (such as the bag-info.txt of a received bag); the sha256
-    and sha512 payload manifests; then the two tag manifests, covering every
-    tag file before them. Raises ValueError for a payload path outside
+    optional tag files ``extra`` (such as metadata/formats.json, or the
+    bag-info.txt of a received bag), as given; the sha256 and sha512 payload
+    manifests; then the two tag manifests, covering every tag file before them.
+    Raises ValueError for a payload path outside
     ``data/``, a path given twice, a bad label, Payload-Oxum or Bag-Size in
     ``info``, or a BagIt-Profile-Identifier other than ours.
     """

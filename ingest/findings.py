@@ -41,6 +41,7 @@ CATALOGUE: dict[str, str] = {
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
     "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
     "SYSTEM_FILE_SKIPPED": "{path!r} was skipped: the operating system made it ({rule}), it is not part of the record",
+    "FORMAT_UNIDENTIFIED": "{path!r} matched no known file format ({tool}, {signatures}); it was kept as it is, but its format is not on record",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
@@ -83,7 +84,7 @@ CATALOGUE: dict[str, str] = {
 
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
-WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED"})
+WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED"})
 
 ERROR, WARNING = "error", "warning"
 

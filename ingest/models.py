@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.findings import Finding
+from ingest.format_identification import IdentifiedFormat
 
 #: Namespace for package ids: a package id is uuid5(PACKAGE_NAMESPACE, identifier),
 #: so the same record identifier always names the same package, in any catalog,
@@ -117,6 +118,7 @@ class EventType(str, enum.Enum):
     ACCESSION = "accession"
     VALIDATION = "validation"
     MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    FORMAT_IDENTIFICATION = "format identification"
     INGESTION = "ingestion"
     FIXITY_CHECK = "fixity check"
     REPLICATION = "replication"
@@ -169,6 +171,9 @@ class StoredFile:
     size: int
     sha256: str
     sha512: str
+    #: the format identified at ingest (payload files only); not part of a
+    #: file's identity: two records of the same bytes are equal with or without it
+    format: IdentifiedFormat | None = field(default=None, compare=False)
 
     @property
     def is_payload(self) -> bool:

@@ -6,8 +6,9 @@ takes one item from ``accepted`` to a final status:
 
     scan the folder ─► parse + validate metadata ─► (identical to the latest
     version? ─► unchanged) ─► claim version N ─► one read per payload file feeds
-    sha256, sha512 and the upload to every location (primary and replicas) ─►
-    tag files ─► sync of every copy ─► read-back check of each copy ─► commit,
+    sha256, sha512, the upload to every location (primary and replicas) and the
+    head and tail its format is identified from ─► tag files ─► sync of every
+    copy ─► read-back check of each copy ─► commit,
     with a replication event per replica copy (see ``ingest.replication``)
 
 and says what happened in one of three ways (``IngestResult.outcome``): ``done``
@@ -69,6 +70,14 @@ from ingest.errors import (
 )
 from ingest.findings import Finding, errors
 from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
+from ingest.format_identification import (
+    FORMATS_JSON,
+    FileFormat,
+    HeadTail,
+    event_detail,
+    formats_json,
+    unidentified,
+)
 from ingest.layout import version_prefix
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
@@ -455,7 +464,7 @@ class _Ingest:
         prefix = version_prefix(package_id, number)
         received = _ReceivedCheck(scan)
         try:
-            payload = self._store_payload(scan, prefix, received)
+            payload, formats = self._store_payload(scan, prefix, received)
         except StopRequested:
             self._abandon(prefix, package_id, number)  # nothing of it was committed
             raise
@@ -479,10 +488,22 @@ class _Ingest:
             ("Bag-Group-Identifier", self.batch.batch_id),
             ("Internal-Sender-Identifier", self.item.name),
         ]
+        extra: list[tuple[str, bytes]] = []
+        identification: list[NewEvent] = []
+        identifier_port = self.s.formats
+        if identifier_port is not None:
+            tool, signatures = identifier_port.tool, identifier_port.signatures
+            extra.append((FORMATS_JSON, formats_json(formats, tool, signatures)))
+            # A file no signature matched is told, never refused.
+            warnings = (*warnings, *unidentified(formats, tool, signatures))
+            identification.append(self._event(
+                EventType.FORMAT_IDENTIFICATION, Outcome.SUCCESS, package_id=package_id,
+                version=number, **event_detail(formats, tool, signatures)))
         tags: list[StoredFile] = []
-        bag_info = scan.received.info_bytes if scan.received else None
-        extra = [(RECEIVED_BAG_INFO, bag_info)] if bag_info is not None else []
-        extra += scan.received.other_tags if scan.received else ()
+        if scan.received is not None:
+            if scan.received.info_bytes is not None:
+                extra.append((RECEIVED_BAG_INFO, scan.received.info_bytes))
+            extra += scan.received.other_tags
         for path, data in build_tag_files(payload, record_json, info, extra):
             tag = digest_bytes(data)
             put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
@@ -510,6 +531,7 @@ class _Ingest:
             validation,
             self._digest_event(package_id, number,
                                [Digests(f.size, f.sha256, f.sha512) for f in payload]),
+            *identification,
             self._event(EventType.INGESTION, Outcome.SUCCESS, package_id=package_id,
                         version=number, location=self.s.store.location, key_prefix=prefix,
                         files=len(files), payload_oxum=_oxum(payload),
@@ -565,8 +587,12 @@ class _Ingest:
         return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
 
     def _store_payload(self, scan: ItemScan, prefix: str,
-                       received: _ReceivedCheck) -> list[StoredFile]:
+                       received: _ReceivedCheck) -> tuple[list[StoredFile], list[FileFormat]]:
+        """Write every payload file to every location; with a format identifier,
+        also tell each file's format from the head and tail kept in the same read."""
         stored = []
+        formats = []
+        identifier = self.s.formats
         # While writing, the item shows progress: a claim of a live item is never taken over.
         heart = Heartbeat(lambda: self.s.catalog.touch_item(self.item.item_id),
                           heartbeat_every(self.s.stuck_after))
@@ -576,13 +602,16 @@ class _Ingest:
             writers = CopyWriters(self.s.locations, prefix + path)
             # The received bag's other digests (md5, sha1) ride on the same read.
             extra = received.hashers()
+            ends = HeadTail(identifier.bufsize) if identifier is not None else None
 
-            def write(chunk: Any, writers: CopyWriters = writers,
-                      extra: dict[str, Any] = extra) -> None:
+            def write(chunk: Any, writers: CopyWriters = writers, extra: dict[str, Any] = extra,
+                      ends: HeadTail | None = ends) -> None:
                 self.s.stop.check()  # a stop asked for: abandon between chunks
                 writers.write(chunk)
                 for hasher in extra.values():
                     hasher.update(chunk)
+                if ends is not None:
+                    ends.update(chunk)
                 heart.beat()
                 self.s.progress.bytes_done(self.item.item_id, len(chunk))
             try:
@@ -593,8 +622,12 @@ class _Ingest:
                 writers.abort()
                 raise
             received.check(entry.path, digests, extra)
-            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
-        return stored
+            found = None
+            if identifier is not None and ends is not None:
+                found = identifier.identify(ends.head, ends.tail, entry.path)
+                formats.append(FileFormat(path, digests.size, found))
+            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512, format=found))
+        return stored, formats
 
     def _open(self, entry: PayloadEntry) -> Any:
         """The payload file as the scan listed it, opened walking from the batch

@@ -373,7 +373,26 @@ class AccessCatalog(Protocol):
         Raises InputError for a cursor this catalog did not make for that order."""
 
 
-class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, Protocol):
+@dataclass(frozen=True)
+class FormatCount:
+    """Payload files of one format (None: no format on record) and their bytes."""
+
+    puid: str | None
+    name: str
+    version: str
+    mime: str
+    files: int
+    octets: int
+
+
+class FormatTally(Protocol):
+    def format_tally(self) -> list[FormatCount]:
+        """Files and bytes per format over the payload of each package's latest
+        version (``ingest.format_report``). Raises CatalogUnavailable."""
+
+
+class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, FormatTally,
+              Protocol):
     """The whole catalog: the SQL catalog implements every part on one database,
     so that a change and the events that record it commit together. A use case
     that needs one part may ask for that part alone."""
@@ -418,6 +437,8 @@ __all__ = [
     "Clock",
     "Dispatcher",
     "FixityCatalog",
+    "FormatCount",
+    "FormatTally",
     "IngestCatalog",
     "ObjectInfo",
     "ObjectStore",

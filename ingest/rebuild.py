@@ -69,6 +69,7 @@ from ingest.copies import DAMAGED, VERIFIED, CopyRecord
 from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
+from ingest.format_identification import FORMATS_JSON, parse_formats_json
 from ingest.layout import version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.ports import ObjectStore
@@ -278,8 +279,11 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         with store.open(prefix + name) as stream:
             d = digest_stream(stream)
         digests[name] = {"sha256": d.sha256, "sha512": d.sha512}
+    # The formats identified at ingest, where the bag says them.
+    formats = parse_formats_json(text(FORMATS_JSON)) if FORMATS_JSON in digests else {}
     files = tuple(
-        StoredFile(path, sizes.get(path, 0), d.get("sha256", ""), d.get("sha512", ""))
+        StoredFile(path, sizes.get(path, 0), d.get("sha256", ""), d.get("sha512", ""),
+                   format=formats.get(path))
         for path, d in sorted(digests.items()))
     return VersionRecord(
         package_id=package_id, number=number, identifier=identifier,

@@ -42,6 +42,7 @@ from typing import Any
 from ingest.bag import RECORD_JSON, manifest_algorithm, parse_bag_info
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS
+from ingest.format_identification import FORMATS_JSON
 from ingest.paths import decode_manifest_path
 
 #: Where the received bag-info.txt is kept in the bag Strongroom writes.
@@ -238,9 +239,10 @@ def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes |
 
 def _carried(path: str) -> bool:
     """Whether a received tag file goes into the new bag as it is: not one the new bag
-    writes afresh (bagit.txt, bag-info.txt, the manifests, the record) or refuses."""
+    writes afresh (bagit.txt, bag-info.txt, the manifests, the record, the formats
+    identified) or refuses."""
     rewritten = (BAG_DECLARATION, "bag-info.txt", "fetch.txt", ITEM_METADATA, RECORD_JSON,
-                 RECEIVED_BAG_INFO)
+                 RECEIVED_BAG_INFO, FORMATS_JSON)
     return path not in rewritten and manifest_algorithm(path) is None
 
 

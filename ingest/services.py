@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ingest.format_identification import FormatIdentifier
 from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.progress import NO_PROGRESS, Progress, StopFlag
@@ -42,6 +43,9 @@ class Services:
     skip_system_files: tuple[str, ...] = DEFAULT_SYSTEM_FILES
     #: told of the work done (items finished, checks recorded); nothing by default
     metrics: WorkMetrics = NO_METRICS
+    #: tells each payload file's format at ingest (ingest.format_identification);
+    #: None: formats are not identified, and bags have no metadata/formats.json
+    formats: FormatIdentifier | None = None
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

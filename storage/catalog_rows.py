@@ -8,6 +8,7 @@ from typing import Any
 
 from ingest.access import date_end_key, date_sort_key, title_sort_key
 from ingest.findings import Finding
+from ingest.format_identification import IdentifiedFormat
 from ingest.models import (
     ItemRecord,
     ItemStatus,
@@ -62,6 +63,22 @@ def item_record(row: Item) -> ItemRecord:
     )
 
 
+def format_columns(f: StoredFile) -> dict[str, str | None]:
+    """The files row's format columns of ``f`` (all null when it has no format)."""
+    fmt = f.format
+    return {"puid": fmt.puid if fmt else None, "format_name": fmt.name if fmt else None,
+            "format_version": fmt.version if fmt else None, "mime_type": fmt.mime if fmt else None,
+            "format_basis": fmt.basis if fmt else None}
+
+
+def stored_format(row: File) -> IdentifiedFormat | None:
+    """The format a files row records, or None."""
+    if row.puid is None:
+        return None
+    return IdentifiedFormat(puid=row.puid, name=row.format_name or "", version=row.format_version or "",
+                            mime=row.mime_type or "", basis=row.format_basis or "signature")
+
+
 def version_record(row: Version, files: Sequence[File]) -> VersionRecord:
     return VersionRecord(
         package_id=row.package_id,
@@ -73,7 +90,8 @@ def version_record(row: Version, files: Sequence[File]) -> VersionRecord:
         batch_id=row.batch_id,
         item_id=row.item_id,
         files=tuple(
-            StoredFile(path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
+            StoredFile(path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
+                       format=stored_format(f))
             for f in sorted(files, key=lambda f: f.path)
         ),
         last_fixity_at=row.last_fixity_at,

@@ -24,6 +24,7 @@ from ingest.models import (
     PackageSummary,
     VersionRecord,
 )
+from ingest.ports import FormatCount
 from storage.audit_log import append_events
 from storage.catalog_base import CatalogBase, rows_changed, upsert
 from storage.catalog_rows import (
@@ -31,6 +32,7 @@ from storage.catalog_rows import (
     COMMITTED,
     PENDING,
     _Unchanged,
+    format_columns,
     package_sort_keys,
     plain_text,
     utc_now,
@@ -196,7 +198,8 @@ class PackagesAndVersions(CatalogBase):
                 self._mark_stored(session, version, now, findings)
                 session.add_all(
                     File(package_id=version.package_id, number=version.number,
-                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512)
+                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
+                         **format_columns(f))
                     for f in version.files
                 )
                 session.execute(
@@ -275,6 +278,21 @@ class PackagesAndVersions(CatalogBase):
         # No item row at all (a catalog rebuilt from storage) is fine.
         if rows_changed(stored) == 0 and session.get(Item, version.item_id) is not None:
             raise _Unchanged
+
+    def format_tally(self) -> list[FormatCount]:
+        """Files and bytes per format over the payload of each package's latest
+        version, in one aggregate query. Raises CatalogUnavailable."""
+        columns = (File.puid, File.format_name, File.format_version, File.mime_type)
+        with self._read() as session:
+            rows = session.execute(
+                select(*columns, func.count(), func.coalesce(func.sum(File.size), 0))
+                .join(Package, (Package.package_id == File.package_id)
+                      & (Package.latest_version == File.number))
+                .where(File.path.like("data/%"))
+                .group_by(*columns)).all()
+        return [FormatCount(puid=puid, name=name or "", version=version or "", mime=mime or "",
+                            files=int(files), octets=int(octets))
+                for puid, name, version, mime, files, octets in rows]
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
         """The newest committed version, or None. Raises CatalogUnavailable."""

@@ -137,6 +137,12 @@ class File(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     sha512: Mapped[str] = mapped_column(String(128))
+    # the format identified at ingest (ingest.format_identification); null if none
+    puid: Mapped[str | None] = mapped_column(String)
+    format_name: Mapped[str | None] = mapped_column(Text)
+    format_version: Mapped[str | None] = mapped_column(Text)
+    mime_type: Mapped[str | None] = mapped_column(String)
+    format_basis: Mapped[str | None] = mapped_column(String)
 
 
 class Event(Base):

@@ -11,6 +11,7 @@ from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
+from storage.fido_formats import fido_identifier
 from storage.locations import store_from_url
 from strongroom.settings import Settings
 
@@ -55,6 +56,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         stuck_after=settings.stuck_after,
         skip_system_files=settings.skip_system_files,
         metrics=work_metrics(),
+        formats=fido_identifier(),
     )
 
 

@@ -97,7 +97,8 @@ def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, An
         if v.last_fixity_at else None,
     }
     if with_files:
-        out["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512}
+        out["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512,
+                         "format": f.format.to_dict() if f.format else None}
                         for f in v.files]
     return out
 

@@ -64,11 +64,22 @@ class BatchOut(BaseModel):
     model_config = {"populate_by_name": True}
 
 
+class FormatOut(BaseModel):
+    puid: str = Field(description="PRONOM identifier, such as fmt/18")
+    name: str
+    version: str
+    mime: str
+    basis: str = Field(description="signature (told from the bytes) or extension (from the name alone)")
+
+
 class FileOut(BaseModel):
     path: str
     size: int
     sha256: str
     sha512: str
+    format: FormatOut | None = Field(
+        default=None, description="the format identified at ingest; null for tag files, files "
+                                  "nothing identified and versions stored before formats were")
 
 
 class FixityOut(BaseModel):

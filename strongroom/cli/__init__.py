@@ -23,6 +23,7 @@ from strongroom.cli import (  # noqa: F401  (registers commands)
     catalog,
     doctor,
     fixity,
+    formats,
     operations,
     packages,
     repair,

@@ -77,7 +77,8 @@ def show(package: str, as_json: bool) -> None:
             if v.get("changes"):
                 click.echo(f"    {_changes_line(v['changes'])}")
             for f in v["files"]:
-                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {f['path']!r}")
+                puid = f["format"]["puid"] if f.get("format") else ""
+                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} {f['path']!r}")
 
     _emit(as_json, document, human)
 

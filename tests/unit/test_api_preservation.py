@@ -69,7 +69,8 @@ def test_package_events_page_in_chain_order(api: Api) -> None:
         if page["next_after"] is None:
             break
         after = page["next_after"]
-    assert [e["event_type"] for e in seen] == ["message digest calculation", "ingestion"]
+    assert [e["event_type"] for e in seen] == ["message digest calculation", "format identification",
+                                               "ingestion"]
     assert [e["seq"] for e in seen] == sorted(e["seq"] for e in seen)
 
 

@@ -204,6 +204,21 @@ def test_fields_that_would_contradict_the_bag_are_refused(info) -> None:
         build_tag_files([stored("data/a", b"a")], b"{}", info)
 
 
+def test_optional_tag_files_come_after_the_record_and_are_in_the_tag_manifests() -> None:
+    tags = build_tag_files([stored("data/a.txt", b"a")], b"{}\n", BAG_INFO,
+                           [("metadata/formats.json", b"{}\n")])
+    names = [name for name, _ in tags]
+    assert names[names.index("metadata/record.json") + 1] == "metadata/formats.json"
+    entries, _ = parse_manifest(dict(tags)["tagmanifest-sha256.txt"], "tagmanifest-sha256.txt")
+    assert "metadata/formats.json" in entries
+
+
+@pytest.mark.parametrize("path", ["bag-info.txt", "manifest-md5.txt", "data/extra.txt"])
+def test_an_optional_tag_file_may_not_stand_for_one_the_bag_writes(path: str) -> None:
+    with pytest.raises(ValueError):
+        build_tag_files([stored("data/a", b"a")], b"{}", BAG_INFO, [(path, b"x")])
+
+
 def test_payload_outside_data_is_refused() -> None:
     with pytest.raises(ValueError):
         build_tag_files([stored("bag-info.txt", b"a")], b"{}", BAG_INFO)
