@@ -54,9 +54,10 @@ def test_submit_on_a_terminal_shows_bytes_moving_through_a_large_item(sr: Strong
     code, screen, _ = term.finish()
     assert code == 0, screen
     shown = fractions_shown(screen)
-    # Not stuck at 0% then 100%: the bar passes through the item's bytes.
-    between = {done for done, total in shown if 0 < done < total}
-    assert len(between) >= 2, screen
+    # Not stuck at 0% then 100%: the bar shows the item's bytes part-way through. How many
+    # steps a terminal sees depends on the machine's speed (8 refreshes a second); that bytes
+    # are reported chunk by chunk is asserted in tests/unit/test_progress.py.
+    assert any(0 < done < total for done, total in shown), screen
     assert "scan-01" in screen and "1/1 items" in screen and "MB/s" in screen
     assert "stored    scan-01" in screen
 
