@@ -1,9 +1,10 @@
 """A file's format as far as its name tells: the media type its extension
 usually means, and a name people read ("TIFF image").
 
-This is a guess from the name alone, said as such: nothing here reads the
-file's bytes (format identification against a registry such as PRONOM is a
-separate task). A name with no known extension has no format.
+``format_by_name`` is a guess from the name alone, said as such: it reads no
+bytes. ``file_format`` is what a person or a program is told about a stored
+file: the format identified at ingest against PRONOM (``ingest.format_identification``)
+when there is one, else that guess, each saying how it was told.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from ingest.models import StoredFile
 
 #: extension -> (media type, name); the formats archives most often hold, named
 #: as people call them, ahead of what the platform's table would say
@@ -41,14 +44,31 @@ _KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
+#: what a file whose format nobody could tell is served as
+UNKNOWN_MEDIA_TYPE = "application/octet-stream"
+
+
 @dataclass(frozen=True)
 class FileFormat:
-    """What a file's name suggests it holds."""
+    """What a file holds, as far as it was told."""
 
     media_type: str
     name: str
-    #: how it was told: always "extension" here
-    basis: str = "extension"
+    #: how it was told: "signature" (its bytes, against PRONOM), "extension"
+    #: (PRONOM's extension match, no signature matched) or "name" (the name
+    #: alone, for files stored before identification, or unidentified ones)
+    basis: str = "name"
+    #: the PRONOM identifier and the format's version, when identified
+    puid: str = ""
+    version: str = ""
+
+    @property
+    def label(self) -> str:
+        """"Portable Document Format 1.4 (fmt/18)", "TIFF image (from its name)"."""
+        named = f"{self.name} {self.version}".strip()
+        if self.puid:
+            return f"{named} ({self.puid})"
+        return f"{named} (from its name)"
 
 
 def format_by_name(path: str) -> FileFormat | None:
@@ -66,4 +86,24 @@ def format_by_name(path: str) -> FileFormat | None:
     return FileFormat(guessed, f"{suffix[1:].upper()} file")
 
 
-__all__ = ["FileFormat", "format_by_name"]
+def file_format(stored: StoredFile) -> FileFormat | None:
+    """The format of a stored file: identified at ingest when it was (PRONOM's
+    name, version and identifier; its media type, or the name's when PRONOM
+    registers none), else what the name suggests, else None."""
+    by_name = format_by_name(stored.path)
+    found = stored.format
+    if found is None:
+        return by_name
+    media_type = found.mime or (by_name.media_type if by_name else UNKNOWN_MEDIA_TYPE)
+    return FileFormat(media_type, found.name, found.basis, found.puid, found.version)
+
+
+def served_media_type(stored: StoredFile) -> str:
+    """The Content-Type a stored file is served with: its identified media type,
+    else its name's, else ``application/octet-stream``."""
+    known = file_format(stored)
+    return known.media_type if known else UNKNOWN_MEDIA_TYPE
+
+
+__all__ = ["UNKNOWN_MEDIA_TYPE", "FileFormat", "file_format", "format_by_name",
+           "served_media_type"]

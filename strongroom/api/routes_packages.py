@@ -7,12 +7,14 @@ import base64
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ingest.access import MAX_PAGE, PackageHit, PackageQuery, PackageSort, find_packages
 from ingest.errors import NotFound, PresignUnsupported
+from ingest.file_formats import served_media_type
 from ingest.layout import version_prefix
 from ingest.models import StoredFile, VersionRecord
 from ingest.ports import MAX_PRESIGN_SECONDS
@@ -120,11 +122,12 @@ def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
 @router.get("/packages/{package_id}/versions/{number}/files/{path:path}",
             summary="Fetch one file, whole or a byte range",
             response_class=StreamingResponse,
-            responses={200: {"description": "the whole file",
-                             "content": {"application/octet-stream":
+            responses={200: {"description": "the whole file, as the media type identified "
+                                            "at ingest (application/octet-stream when unknown)",
+                             "content": {"*/*":
                                          {"schema": {"type": "string", "format": "binary"}}}},
                        206: {"description": "one byte range of the file",
-                             "content": {"application/octet-stream":
+                             "content": {"*/*":
                                          {"schema": {"type": "string", "format": "binary"}}}},
                        **documented(404, 416, 500)})
 def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
@@ -137,7 +140,7 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
     version, stored = _stored_file(services, package_id, number, path)
     first, last, status, headers = _file_answer(stored, range)
     return StreamingResponse(primed(file_range(services, version, stored, first, last)),
-                             status_code=status, media_type="application/octet-stream",
+                             status_code=status, media_type=served_media_type(stored),
                              headers=headers)
 
 
@@ -148,7 +151,7 @@ def file_headers(request: Request, package_id: PackageRef, number: VersionRef,
     """What GET would answer (status, length, digests), without reading the file."""
     _, stored = _stored_file(_services(request), package_id, number, path)
     _, _, status, headers = _file_answer(stored, range)
-    return Response(status_code=status, media_type="application/octet-stream", headers=headers)
+    return Response(status_code=status, media_type=served_media_type(stored), headers=headers)
 
 
 def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, dict[str, str]]:
@@ -157,6 +160,7 @@ def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, 
         "Accept-Ranges": "bytes",
         "ETag": f'"{stored.sha256}"',
         "Repr-Digest": f"sha-256=:{_b64(stored.sha256)}:, sha-512=:{_b64(stored.sha512)}:",
+        **_served_file_headers(stored),
     }
     wanted = _byte_range(range, stored.size)
     if wanted is None:
@@ -209,6 +213,31 @@ def _stored_file(services: Any, package_ref: str, number: int | None,
     if stored is None:
         raise NotFound(f"version {version.number} of {version.package_id} has no file {path!r}")
     return version, stored
+
+
+#: Served files a browser may show in place: images and plain text, which run
+#: nothing. Every other type (HTML, SVG, PDF, scripts...) is an attachment.
+_SHOWN_IN_PLACE = ("image/png", "image/jpeg", "image/gif", "image/tiff", "image/jp2",
+                   "image/webp", "text/plain")
+
+
+def _served_file_headers(stored: StoredFile) -> dict[str, str]:
+    """Headers that keep a stored file from acting on this site. Files are
+    served with their identified media type, and an archive holds whatever its
+    depositors sent: HTML with scripts too. Served from the console's own
+    origin, such a file must not run with a person's session, so every file is
+    sandboxed (a unique origin, no script, no form, no plugin) and anything but
+    an image or plain text is downloaded, not shown."""
+    media_type = served_media_type(stored)
+    name = stored.path.rsplit("/", 1)[-1]
+    how = "inline" if media_type in _SHOWN_IN_PLACE else "attachment"
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_").replace("\\", "_")
+    return {
+        "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; "
+                                   "style-src 'unsafe-inline'",
+        "Content-Disposition": f'{how}; filename="{ascii_name}"; '
+                               f"filename*=UTF-8''{quote(name, safe='')}",
+    }
 
 
 def _b64(hex_digest: str) -> str:

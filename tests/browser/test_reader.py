@@ -116,6 +116,12 @@ def test_a_reader_searches_opens_the_telegram_and_downloads_a_bag_bagit_validate
     latest = browser.find_element(By.CSS_SELECTOR, "ol.timeline > li").text
     assert "Version 2" in latest and "notes/provenance.md" in latest and "Language" in latest
     assert "“en” → “en-GB”" in latest
+    # each file's format as identified against PRONOM when it was stored
+    files = {f.find_element(By.CSS_SELECTOR, ".file-name").text: f.text
+             for f in browser.find_elements(By.CSS_SELECTOR, "ul.files > li")}
+    assert "Plain Text File (x-fmt/111)" in files["transcription/telegram-en.txt"]
+    assert "text/plain" in files["transcription/telegram-en.txt"]
+    assert "Markdown (fmt/1149)" in files["notes/provenance.md"]
     # digests in monospace, to select and copy
     digest = browser.find_element(By.CSS_SELECTOR, "ul.files code.digest")
     assert len(digest.text) == 64 and "monospace" in digest.value_of_css_property("font-family")

@@ -44,7 +44,7 @@ def test_each_copy_has_its_checks_newest_first_and_other_events_are_left_out() -
 
 def test_a_format_is_told_by_the_name_only_and_said_as_such() -> None:
     tif = format_by_name("data/scan/PAGE-01.TIF")
-    assert tif is not None and (tif.media_type, tif.name, tif.basis) == ("image/tiff", "TIFF image", "extension")
+    assert tif is not None and (tif.media_type, tif.name, tif.basis) == ("image/tiff", "TIFF image", "name")
     assert format_by_name("data/README") is None
     assert format_by_name("data/file.unknown-extension") is None
 

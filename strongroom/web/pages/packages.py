@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from ingest.access import PackageSort, Permission, QueryInvalid, find_packages, may, package_query
 from ingest.accounts import SessionInfo
 from ingest.errors import InputError, NotFound
-from ingest.file_formats import format_by_name
+from ingest.file_formats import file_format
 from ingest.fixity_history import copy_histories
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.version_changes import version_history
@@ -162,7 +162,7 @@ def _record_view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _file_view(package_id: str, number: int, stored: Any) -> dict[str, Any]:
-    found = format_by_name(stored.path)
+    found = file_format(stored)
     return {"path": stored.path, "size": stored.size, "sha256": stored.sha256,
             "sha512": stored.sha512, "payload": stored.is_payload,
             "format": found,
