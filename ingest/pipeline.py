@@ -43,7 +43,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,7 +101,6 @@ from ingest.work_context import working_on
 
 DEFAULT_SCHEMA = "archival-record/v1"
 #: the submission time of a batch that is only checked, never registered
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _log = logging.getLogger("strongroom.ingest")
 
 
@@ -173,60 +171,6 @@ def submit_batch(batch_dir: str | Path, services: Services,
     )
     items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
     return SubmittedBatch(batch=batch, items=items)
-
-
-# --------------------------------------------------------------------------- dry run
-
-
-@dataclass(frozen=True)
-class CheckedItem:
-    """What submitting would make of one item: accepted (it would be ingested)
-    or rejected, and why."""
-
-    name: str
-    accepted: bool
-    findings: tuple[Finding, ...]
-    #: the package its record's identifier names, when it has a record
-    package_id: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckedBatch:
-    source: str
-    schema: str
-    fields: dict[str, Any]
-    findings: tuple[Finding, ...]
-    items: tuple[CheckedItem, ...]
-
-    @property
-    def all_accepted(self) -> bool:
-        return not errors(self.findings) and all(item.accepted for item in self.items)
-
-
-def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, str] | None = None,
-                *, skip: Sequence[str] = ()) -> CheckedBatch:
-    """Every check ``submit_batch`` and ``ingest_item`` make before storing
-    anything — the batch's names, batch.json and metadata.csv, each item's
-    names and files (listed and opened, not read through) and its metadata
-    against the schema — and nothing else: no catalog row, no object, no event
-    is written. Raises BatchUnreadable when the folder cannot be read."""
-    layout = read_batch(batch_dir, fields, skip=skip)
-    findings = list(layout.findings)
-    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in schemas.record_names():
-        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=schemas.record_names()))
-    batch = BatchRecord(batch_id="", source=str(layout.root), submitted_at=_NEVER,
-                        collection=layout.fields.get("collection"), schema=schema)
-    items = []
-    for name, folder in layout.items:
-        scan = scan_item(folder, within=layout.root, skip=skip)
-        record, item_findings = describe_item(scan, name, batch, schemas)
-        accepted = record is not None and not errors(item_findings)
-        package_id = package_id_for(record["identifier"]) if accepted and record else None
-        items.append(CheckedItem(name, accepted, tuple(item_findings), package_id))
-    return CheckedBatch(source=str(layout.root), schema=schema, fields=dict(layout.fields),
-                        findings=tuple(findings), items=tuple(items))
 
 
 # --------------------------------------------------------------------------- describe
@@ -445,7 +389,7 @@ class _Ingest:
         if latest is not None and _same_shape(latest, scan, record_json):
             # Sizes and record match: most likely an identical resubmission, so
             # hash without uploading (one read); upload only if a digest differs.
-            received = _ReceivedCheck(scan)
+            received = ReceivedCheck(scan)
             try:
                 digests = {e.path: self._digest_file(e, received) for e in scan.payload}
             except ContentRefused as refused:
@@ -462,7 +406,7 @@ class _Ingest:
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
-        received = _ReceivedCheck(scan)
+        received = ReceivedCheck(scan)
         try:
             payload, formats = self._store_payload(scan, prefix, received)
         except StopRequested:
@@ -587,7 +531,7 @@ class _Ingest:
         return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
 
     def _store_payload(self, scan: ItemScan, prefix: str,
-                       received: _ReceivedCheck) -> tuple[list[StoredFile], list[FileFormat]]:
+                       received: ReceivedCheck) -> tuple[list[StoredFile], list[FileFormat]]:
         """Write every payload file to every location; with a format identifier,
         also tell each file's format from the head and tail kept in the same read."""
         stored = []
@@ -635,7 +579,7 @@ class _Ingest:
         return open_submitted(self.folder.parent, f"{self.item.name}/{entry.within}{entry.path}",
                               entry.identity, hidden=1)
 
-    def _digest_file(self, entry: PayloadEntry, received: _ReceivedCheck) -> Digests:
+    def _digest_file(self, entry: PayloadEntry, received: ReceivedCheck) -> Digests:
         extra = received.hashers()
 
         def counted(chunk: Any) -> None:
@@ -712,7 +656,7 @@ class _Ingest:
                            files=len(digests), octets=sum(d.size for d in digests))
 
 
-class _ReceivedCheck:
+class ReceivedCheck:
     """The received bag's manifests checked against each payload file as it is read
     (nothing to check for an item that is not a bag): every mismatch is kept."""
 

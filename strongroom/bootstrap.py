@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ingest.clock import SystemClock
 from ingest.errors import CatalogMissing
+from ingest.format_identification import FormatIdentifier
 from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
@@ -56,8 +57,13 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         stuck_after=settings.stuck_after,
         skip_system_files=settings.skip_system_files,
         metrics=work_metrics(),
-        formats=fido_identifier(),
+        formats=format_identifier(),
     )
+
+
+def format_identifier() -> FormatIdentifier:
+    """The format identifier every ingest uses (and the dry run, which has no archive)."""
+    return fido_identifier()
 
 
 

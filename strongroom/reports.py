@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ingest.dry_run import CheckedBatch
 from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
-from ingest.pipeline import CheckedBatch
 from ingest.ports import Catalog
 from ingest.version_changes import version_history
 
@@ -51,7 +51,7 @@ def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
 
 
 def check_report(checked: CheckedBatch) -> dict[str, Any]:
-    """The submit document for a dry run (``ingest.pipeline.check_batch``):
+    """The submit document for a dry run (``ingest.dry_run.check_batch``):
     ``"check": true``, no batch id, and each item "accepted" (it would be
     ingested) or "rejected"."""
     counts: dict[str, int] = {s.value: 0 for s in ItemStatus}

@@ -69,16 +69,17 @@ async def upload_batch(
 
 
 async def _check_upload(request: Request, services: Services, upload: Upload) -> dict[str, Any]:
-    """The dry run of an upload (``ingest.pipeline.check_batch``); the staged
+    """The dry run of an upload (``ingest.dry_run.check_batch``); the staged
     upload is removed whatever happens."""
     from starlette.concurrency import run_in_threadpool
 
-    from ingest.pipeline import check_batch
+    from ingest.dry_run import check_batch
     from strongroom.reports import check_report
 
     try:
         checked = await run_in_threadpool(check_batch, upload.root, services.schemas,
-                                          skip=services.skip_system_files)
+                                          skip=services.skip_system_files,
+                                          formats=services.formats)
     finally:
         await run_in_threadpool(upload.discard)
     staging = request.app.state.strongroom.settings.staging

@@ -170,7 +170,8 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, as_js
     STRONGROOM_BROKER_URL set they are sent to the workers and the command
     returns at once (items "accepted"), or with --wait once they are final.
     With --check nothing is registered or stored: each item is "accepted"
-    (it would be ingested) or "rejected", with the findings a submission gives.
+    (it would be ingested) or "rejected", with the findings a submission gives;
+    every payload file is read once (a received bag's digests, each format).
     """
     from ingest.pipeline import submit_batch
 
@@ -194,13 +195,15 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, as_js
 
 def _check(batch_dir: str, as_json: bool) -> None:
     """``submit --check``: the report a submission would give, writing nothing."""
-    from ingest.pipeline import check_batch
+    from ingest.dry_run import check_batch
     from ingest.record_schema import SchemaSet
+    from strongroom.bootstrap import format_identifier
     from strongroom.reports import check_report
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    checked = check_batch(batch_dir, SchemaSet.default(), skip=settings.skip_system_files)
+    checked = check_batch(batch_dir, SchemaSet.default(), skip=settings.skip_system_files,
+                          formats=format_identifier())
     report = check_report(checked)
     _emit(as_json, report, _print_batch)
     sys.exit(EXIT_OK if checked.all_accepted else EXIT_PROBLEMS)

@@ -66,3 +66,44 @@ def test_check_names_the_row_and_column_of_a_bad_date_in_row_3_of_metadata_csv(
     assert (finding["params"]["row"], finding["params"]["column"]) == (3, "date")
     assert "row 3, column 'date'" in finding["message"]
     assert not (tmp_path / "data").exists() or everything_in(tmp_path / "data") == {}
+
+
+def test_check_reads_a_received_bag_through_and_finds_a_bad_checksum_a_listing_cannot_see(
+        tmp_path: Path) -> None:
+    """A bag whose file changed but kept its size passes every listing check; the
+    dry run reads the bytes, as the ingest will, and rejects it with the same findings."""
+    from tests.unit.test_received_bag import received_bag
+
+    batch = tmp_path / "batch"
+    bag = received_bag(batch, checksums=("md5", "sha256"))
+    (bag / "data/scan/page-02.txt").write_bytes(b"Yours faithfully,\nA. N. Exampl!\n")  # same size
+    received_bag(batch, "intact", info={"External-Identifier": "deposit-2024-018",
+                                        "Title": "Another deposit", "Bagging-Date": "2024-04-30"})
+    sr = Strongroom(tmp_path / "data")
+
+    checked = sr.json("submit", "--check", str(batch), expect=1)
+
+    items = {i["name"]: i for i in checked["items"]}
+    assert items["intact"]["status"] == "accepted"
+    assert items["deposit"]["status"] == "rejected"
+    assert {(f["code"], f["path"], f["params"]["manifest"]) for f in items["deposit"]["findings"]} == {
+        ("RECEIVED_BAG_DIGEST_MISMATCH", "data/scan/page-02.txt", "manifest-md5.txt"),
+        ("RECEIVED_BAG_DIGEST_MISMATCH", "data/scan/page-02.txt", "manifest-sha256.txt")}
+    assert not (tmp_path / "data").exists() or everything_in(tmp_path / "data") == {}
+
+
+def test_check_tells_which_files_no_format_matched_without_refusing_them(tmp_path: Path) -> None:
+    from tests.unit.test_format_identification import NOISE, PDF
+
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
+    (batch / LETTER / "scan" / "report.pdf").write_bytes(PDF)
+    (batch / LETTER / "scan" / "noise").write_bytes(NOISE)
+    sr = Strongroom(tmp_path / "data")
+
+    checked = sr.json("submit", "--check", str(batch), expect=0)
+
+    (item,) = checked["items"]
+    assert item["status"] == "accepted"
+    assert [(f["code"], f["path"]) for f in item["findings"]] == [
+        ("FORMAT_UNIDENTIFIED", "data/scan/noise")]
