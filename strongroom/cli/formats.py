@@ -28,12 +28,14 @@ def report_command(as_json: bool, as_csv: bool) -> None:
     doc = format_report(_services(read_only=True).catalog)
 
     def human(d: dict[str, Any]) -> None:
-        click.echo(f"{describe_payload(d['octets'], d['files'])} in {len(d['formats'])} formats "
+        kinds = f"{len(d['formats'])} format" + ("" if len(d["formats"]) == 1 else "s")
+        click.echo(f"{describe_payload(d['octets'], d['files'])} in {kinds} "
                    f"({d['scope']}); {d['unidentified_files']} with no format on record")
         for row in d["formats"]:
             name = " ".join(part for part in (row["name"], row["version"]) if part) or "no format on record"
-            click.echo(f"  {row['puid'] or '-':<12} {row['files']:>8} files "
-                       f"{row['octets']:>14} bytes  {name}")
+            files = "file " if row["files"] == 1 else "files"
+            click.echo(f"  {row['puid'] or '-':<12} {row['files']:>8} {files} "
+                       f"{row['octets']:>14,} bytes  {name}")
 
     if as_csv:
         click.echo(format_report_csv(doc), nl=False)
