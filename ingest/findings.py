@@ -46,7 +46,7 @@ CATALOGUE: dict[str, str] = {
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
     "METADATA_TOO_LARGE": "{path} exceeds a limit: {detail}",
-    "METADATA_INVALID": "metadata at {pointer!r} is invalid: {detail}",
+    "METADATA_INVALID": "{detail}",
     "METADATA_CSV_UNREADABLE": "metadata.csv cannot be read: {detail}",
     "METADATA_CSV_NO_FOLDER_COLUMN": "metadata.csv has no 'folder' column naming each row's item folder",
     "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",

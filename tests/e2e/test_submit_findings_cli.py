@@ -37,7 +37,7 @@ def test_submit_tells_each_mistake_once_in_words_with_a_hint_and_skips_system_fi
     done = sr.run("submit", str(mistaken_batch(tmp_path)), expect=1)
     lines = [line.strip() for line in done.stdout.splitlines()]
 
-    assert ("METADATA_INVALID /date: metadata at '/date' is invalid: Date is \"21/06/1951\", which is not "
+    assert ("METADATA_INVALID /date: Date is \"21/06/1951\", which is not "
             "an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD) or interval (start/end) that exists in the "
             "calendar") in lines
     assert 'hint: dates are ISO 8601, year first: "1951-06-21"' in lines

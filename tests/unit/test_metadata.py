@@ -484,7 +484,7 @@ def test_the_example_letter_has_an_empty_payload_file() -> None:
 def test_a_day_first_date_is_one_finding_with_a_hint_and_no_regular_expression(schemas: SchemaSet) -> None:
     [finding] = schemas.validate(minimal(date="21/06/1951"))
     assert finding.message == (
-        "metadata at '/date' is invalid: Date is \"21/06/1951\", which is not an ISO 8601 date "
+        "Date is \"21/06/1951\", which is not an ISO 8601 date "
         "(YYYY, YYYY-MM or YYYY-MM-DD) or interval (start/end) that exists in the calendar")
     assert finding.hint == 'dates are ISO 8601, year first: "1951-06-21"'
     assert finding.to_dict()["hint"] == finding.hint
@@ -493,7 +493,7 @@ def test_a_day_first_date_is_one_finding_with_a_hint_and_no_regular_expression(s
 def test_a_posix_locale_as_language_hints_at_the_tag(schemas: SchemaSet) -> None:
     [finding] = schemas.validate(minimal(language="en_US"))
     assert finding.hint is not None and finding.hint.startswith('did you mean "en-US"?')
-    assert finding.message == ("metadata at '/language' is invalid: Language is \"en_US\", which is "
+    assert finding.message == ("Language is \"en_US\", which is "
                                'not in the form expected, such as "en", "ru", "zh-Hans" or "en-GB"')
     # the machine-readable expectation keeps the pattern; the message never shows it
     assert finding.expected.startswith("string matching ^")
