@@ -22,7 +22,8 @@ RUN pip install --require-hashes -r requirements.lock \
     && pip check \
     && rm -rf /src \
     && useradd --system --uid 10001 --create-home --home-dir /home/strongroom strongroom \
-    && install -d -o strongroom -g strongroom /var/lib/strongroom /var/lib/strongroom/staging
+    && mkdir -p /var/lib/strongroom/staging \
+    && chown strongroom: /var/lib/strongroom /var/lib/strongroom/staging
 # /var/lib/strongroom/staging: where the API unpacks uploads (STRONGROOM_STAGING_DIR in
 # docker-compose.yml). A fresh named volume mounted there takes this owner, so the
 # API and the workers, both uid 10001, can write and read it.

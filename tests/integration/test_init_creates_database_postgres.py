@@ -117,3 +117,19 @@ def test_a_role_that_may_not_create_databases_is_told_in_one_sentence_what_to_ru
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["database_created"] is False
     assert catalog_revisions(database_name)
+
+
+def test_a_database_that_exists_but_refuses_the_role_is_reported_as_it_is_not_recreated(
+        role_that_may_create: str, database_name: str, tmp_path: Path) -> None:
+    with _admin_connection() as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database_name)))
+        connection.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
+            sql.Identifier(database_name)))
+
+    refused = init(role_that_may_create, database_name, tmp_path)
+
+    assert refused.returncode == 1, refused.stderr
+    assert "permission denied for database" in refused.stderr
+    assert "createdb" not in refused.stderr
+    assert json.loads(refused.stdout)["error"]["kind"] == "CatalogUnavailable"
+    assert database_owner(database_name) == POSTGRES_USER  # the same database, untouched

@@ -11,6 +11,7 @@ tests/integration/test_compose_layout.py runs the same services as processes.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -297,7 +298,7 @@ def test_docker_compose_config_refuses_the_file_without_dotenv_and_takes_it_with
         tmp_path: Path) -> None:
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
     (tmp_path / ".env").write_text("", encoding="utf-8")
-    env = {k: v for k, v in __import__("os").environ.items() if k not in CREDENTIALS}
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
 
     refused = subprocess.run(["docker", "compose", "config", "-q"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=60, check=False)
@@ -388,4 +389,14 @@ def test_the_api_and_the_workers_share_the_staging_volume_where_the_setting_poin
     assert len({source for source in sources.values()}) == 1, sources
     source, read_only = sources["api"] or ("", True)
     assert source in compose["volumes"] and read_only is False
+
+
+def test_the_image_gives_its_user_the_staging_folder_a_fresh_volume_starts_from(
+        services: dict[str, dict[str, Any]]) -> None:
+    """A named volume mounted on an empty path would belong to root: the uid-10001
+    api could not unpack an upload there."""
+    staging = environment(services["api"])["STRONGROOM_STAGING_DIR"]
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert f"mkdir -p {staging}" in text
+    assert re.search(rf"chown strongroom: [^\n]*{re.escape(staging)}", text)
 
