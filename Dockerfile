@@ -1,5 +1,5 @@
 # The Strongroom image: the `strongroom` command and nothing else.
-# docker-compose.yml runs it as `init`, `worker`, `beat` and the `cli` service.
+# docker-compose.yml runs it as `init`, `api`, `worker`, `beat` and the `cli` service.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,7 +21,12 @@ RUN pip install --require-hashes -r requirements.lock \
     && pip install --no-deps . \
     && pip check \
     && rm -rf /src \
-    && useradd --system --uid 10001 --create-home --home-dir /home/strongroom strongroom
+    && useradd --system --uid 10001 --create-home --home-dir /home/strongroom strongroom \
+    && mkdir -p /var/lib/strongroom/staging \
+    && chown strongroom: /var/lib/strongroom /var/lib/strongroom/staging
+# /var/lib/strongroom/staging: where the API unpacks uploads (STRONGROOM_STAGING_DIR in
+# docker-compose.yml). A fresh named volume mounted there takes this owner, so the
+# API and the workers, both uid 10001, can write and read it.
 
 # Never run as root: a worker only reads batches and talks to the services.
 USER strongroom

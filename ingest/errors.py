@@ -20,7 +20,7 @@ them in one place each.
     │   ├── PackageNotFound
     │   ├── VersionNotFound
     │   ├── BatchNotFound
-    │   ├── CatalogMissing          a read-only command found no catalog where the settings point
+    │   ├── CatalogMissing          no catalog where the settings point (or a database init may not create)
     │   ├── ObjectNotFound          a key is absent from an object store
     │   └── LocationNotFound        a storage location that is not configured
     ├── StorageError                an object store or the catalog misbehaved
@@ -192,4 +192,6 @@ TRANSIENT_ERRORS: tuple[type[StrongroomError], ...] = (
 
 class CatalogMissing(NotFound):
     """No catalog where the settings point (no SQLite file, or a database
-    without Strongroom's tables): a read-only command creates none."""
+    without Strongroom's tables): a read-only command creates none. Also a
+    PostgreSQL database that does not exist and that ``init``'s role may not
+    create: the message says what to run."""

@@ -68,6 +68,16 @@ def format_identifier() -> FormatIdentifier:
 
 
 
+def create_catalog_database(settings: Settings) -> bool:
+    """Create the PostgreSQL database the catalog URL names when it does not exist
+    and the role may (``storage.database_creation``); return whether it was created.
+    Raises CatalogMissing, saying what to run, when the role may not;
+    CatalogUnavailable when the server cannot be reached."""
+    from storage.database_creation import create_database_if_missing
+
+    return create_database_if_missing(settings.database_url)
+
+
 def build_dispatcher(settings: Settings, services: Services,
                      on_result: Callable[[IngestResult], None] | None = None) -> Dispatcher:
     """Who does the work: the workers' queues when a broker is configured, else

@@ -163,16 +163,24 @@ def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str
 @json_option
 @command_errors
 def init(as_json: bool) -> None:
-    """Prepare the catalog (migrate to the newest schema) and the object store
-    (create the S3 bucket if it does not exist). Safe to run again."""
+    """Prepare the catalog (create its PostgreSQL database if it does not exist and
+    the role may, then migrate to the newest schema) and the object store (create
+    the S3 bucket if it does not exist). Safe to run again."""
+    from strongroom.bootstrap import create_catalog_database
+    from strongroom.settings import Settings
+
+    created = create_catalog_database(Settings.from_env())
     settings, services = _settings_and_services()  # opening the catalog migrates it
     store = services.store
     store.ensure_ready()  # an S3 store: its bucket must exist before any upload
-    document = {"catalog": without_credentials(settings.database_url), "migrated": True,
+    document = {"catalog": without_credentials(settings.database_url),
+                "database_created": created, "migrated": True,
                 "store": store.location, "bucket": store.bucket,
                 "broker": without_credentials(settings.broker_url) if settings.broker_url else None}
 
     def human(doc: dict[str, Any]) -> None:
+        if doc["database_created"]:
+            click.echo(f"catalog {doc['catalog']}: database created")
         click.echo(f"catalog {doc['catalog']}: schema up to date")
         click.echo(f"store {doc['store']}: ready")
 

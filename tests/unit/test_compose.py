@@ -2,15 +2,20 @@
 
 What an operator would trip over: an image that drifts because it is not
 pinned, a `strongroom` command or option the CLI does not have, a setting the
-code never reads (or a value it refuses), a dependency on a service that does
-not exist, workers starting before the catalog is migrated, or a batch folder
-that a worker could write to.
+code never reads (or a value it refuses), a placeholder credential nobody
+changed, a dependency on a service that does not exist, workers starting before
+the catalog is migrated, an API published beyond the host, a healthcheck that
+asks the wrong port, or a batch folder that a worker could write to.
+tests/integration/test_compose_layout.py runs the same services as processes.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,15 +28,30 @@ from packaging.utils import canonicalize_name
 
 from strongroom.cli import main
 from strongroom.settings import KNOWN_VARIABLES, Settings
+from tests.compose_file import (
+    COMPOSE,
+    MissingVariable,
+    all_strings,
+    argv,
+    env_files,
+    environment,
+    interpolate,
+    interpolate_tree,
+    mounts,
+    references,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+#: The secrets a .env must give; Compose refuses to start without any of them.
+CREDENTIALS = {"POSTGRES_PASSWORD": "pg-secret-1", "AWS_ACCESS_KEY_ID": "key-id-1",
+               "AWS_SECRET_ACCESS_KEY": "secret-key-1"}
 
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 #: Services that run Strongroom itself, and what they must run.
 STRONGROOM_SERVICES = {
     "init": ["init"],
+    "api": ["serve"],
     "worker": ["worker"],
     "beat": ["beat"],
 }
@@ -46,33 +66,6 @@ def compose() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return compose["services"]
-
-
-_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}")
-
-
-def interpolated(value: str) -> str:
-    """A value as Compose reads it when no variable is set: each default in place."""
-    return _VARIABLE.sub(lambda m: m.group("default") if m.group("op") in (":-", "-") else "",
-                         value)
-
-
-def environment(service: dict[str, Any]) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {name: "" if value is None else str(value) for name, value in env.items()}
-
-
-def argv(service: dict[str, Any]) -> list[str]:
-    """What the container runs: entrypoint then command, each as a list."""
-    out: list[str] = []
-    for key in ("entrypoint", "command"):
-        part = service.get(key)
-        if part is None:
-            continue
-        out += shlex.split(part) if isinstance(part, str) else [str(p) for p in part]
-    return out
 
 
 def parse_with_cli(args: list[str]) -> list[str]:
@@ -206,16 +199,64 @@ def test_every_strongroom_variable_is_one_strongroom_reads(services: dict[str, d
 @pytest.mark.parametrize("name", sorted(STRONGROOM_SERVICES) + ["cli"])
 def test_strongroom_services_get_settings_the_code_accepts(
         services: dict[str, dict[str, Any]], name: str) -> None:
-    env = {k: interpolated(v) for k, v in environment(services[name]).items()}
+    env = {k: interpolate(v, CREDENTIALS) for k, v in environment(services[name]).items()}
 
     settings = Settings.from_env(env)
 
-    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.database_url == (
+        "postgresql+psycopg://strongroom:pg-secret-1@postgres:5432/strongroom")
     assert settings.storage_url == "s3://strongroom-packages/packages"
     assert settings.s3_endpoint_url == "http://seaweedfs:8333"
     assert settings.broker_url == "redis://redis:6379/0"
-    assert env["STRONGROOM_SOURCE_ORGANIZATION"]
-    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
+    assert str(settings.staging) == "/var/lib/strongroom/staging"
+    assert env["AWS_ACCESS_KEY_ID"] == "key-id-1" and env["AWS_SECRET_ACCESS_KEY"] == "secret-key-1"
+    # every other setting comes from the same .env file, under the names .env.example gives
+    assert env_files(services[name]) == [".env"]
+
+
+def test_a_setting_in_dotenv_points_the_services_elsewhere_under_its_own_name(
+        services: dict[str, dict[str, Any]]) -> None:
+    elsewhere = {**CREDENTIALS,
+                 "STRONGROOM_DATABASE_URL": "postgresql+psycopg://archive@db.example.org/catalog",
+                 "STRONGROOM_STORAGE_URL": "s3://archive-packages/sr",
+                 "STRONGROOM_S3_ENDPOINT_URL": "https://s3.example.org",
+                 "STRONGROOM_BROKER_URL": "redis://queue.example.org:6379/2"}
+    env = {k: interpolate(v, elsewhere) for k, v in environment(services["worker"]).items()}
+    for name in ("STRONGROOM_DATABASE_URL", "STRONGROOM_STORAGE_URL",
+                 "STRONGROOM_S3_ENDPOINT_URL", "STRONGROOM_BROKER_URL"):
+        assert env[name] == elsewhere[name]
+
+
+def test_every_variable_the_compose_file_reads_is_documented_in_the_example_file(
+        compose: dict[str, Any]) -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    read = {ref.name for text in all_strings(compose) for ref in references(text)}
+    assert set(CREDENTIALS) <= read
+    undocumented = {name for name in read if f"#{name}=" not in example}
+    assert undocumented == set()
+    assert {name for name in read if name.startswith("STRONGROOM_")} <= set(KNOWN_VARIABLES)
+
+
+def test_every_credential_is_required_and_none_has_a_placeholder(compose: dict[str, Any]) -> None:
+    secret = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN|CREDENTIAL", re.IGNORECASE)
+    refs = [ref for text in all_strings(compose) for ref in references(text)]
+    credentials = [ref for ref in refs if secret.search(ref.name)]
+    assert {ref.name for ref in credentials} == set(CREDENTIALS)
+    for ref in credentials:  # ${NAME:?explanation}: unset or empty, Compose refuses to start
+        assert ref.operator == ":?" and ref.argument.strip(), ref
+    assert not any("change-me" in text.lower() for text in all_strings(compose))
+
+
+@pytest.mark.parametrize("missing", sorted(CREDENTIALS))
+def test_the_compose_file_refuses_to_start_without_each_credential(
+        compose: dict[str, Any], missing: str) -> None:
+    given = {k: v for k, v in CREDENTIALS.items() if k != missing}
+    with pytest.raises(MissingVariable) as refused:
+        interpolate_tree(compose, given)
+    assert refused.value.name == missing and ".env" in refused.value.message
+    with pytest.raises(MissingVariable):
+        interpolate_tree(compose, {**given, missing: ""})  # empty is refused too
+    interpolate_tree(compose, CREDENTIALS)  # all three given: it loads
 
 
 def test_seaweedfs_is_given_the_key_pair_strongroom_uses(
@@ -225,7 +266,49 @@ def test_seaweedfs_is_given_the_key_pair_strongroom_uses(
     worker = environment(services["worker"])
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert f"${{{variable}" in worker[variable]
-        assert interpolated(worker[variable]) in interpolated(content)
+        assert interpolate(worker[variable], CREDENTIALS) in interpolate(content, CREDENTIALS)
+
+
+@pytest.mark.parametrize("text, env, expected", [
+    ("${A}", {"A": "1"}, "1"),
+    ("${A:-x}", {"A": ""}, "x"),
+    ("${A-x}", {"A": ""}, ""),
+    ("${A:-${B:-y}}/z", {}, "y/z"),
+    ("${A:+on}", {"A": "1"}, "on"),
+    ("$$A $A", {"A": "1"}, "$A 1"),
+])
+def test_interpolation_reads_values_as_compose_does(text: str, env: dict[str, str],
+                                                    expected: str) -> None:
+    assert interpolate(text, env) == expected
+
+
+# --------------------------------------------------------------------------- docker compose itself
+
+
+def _compose_works() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30,
+                           check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _compose_works(), reason="no `docker compose` on this machine")
+def test_docker_compose_config_refuses_the_file_without_dotenv_and_takes_it_with_one(
+        tmp_path: Path) -> None:
+    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
+    (tmp_path / ".env").write_text("", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+
+    refused = subprocess.run(["docker", "compose", "config", "-q"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode != 0 and "POSTGRES_PASSWORD" in refused.stderr + refused.stdout
+
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in CREDENTIALS.items()),
+                                   encoding="utf-8")
+    taken = subprocess.run(["docker", "compose", "config", "-q"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert taken.returncode == 0, taken.stderr
 
 
 # --------------------------------------------------------------------------- start-up order
@@ -248,7 +331,7 @@ def test_depends_on_names_existing_services_with_valid_conditions(
 def test_workers_start_only_after_init_has_migrated_and_created_the_bucket(
         services: dict[str, dict[str, Any]]) -> None:
     assert "healthcheck" in services["postgres"]
-    for name in ("worker", "beat", "cli"):
+    for name in ("api", "worker", "beat", "cli"):
         assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert services["init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["init"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
@@ -257,21 +340,63 @@ def test_workers_start_only_after_init_has_migrated_and_created_the_bucket(
 # --------------------------------------------------------------------------- batches
 
 
-def _mounts(service: dict[str, Any]) -> dict[str, bool]:
-    """target -> read-only, for every mount of a service."""
-    out = {}
-    for volume in service.get("volumes") or []:
-        if isinstance(volume, str):
-            parts = volume.split(":")
-            out[parts[1]] = len(parts) > 2 and "ro" in parts[2].split(",")
-        else:
-            out[volume["target"]] = bool(volume.get("read_only"))
-    return out
-
-
 def test_the_batch_folder_is_mounted_read_only_where_batches_are_read(
         services: dict[str, dict[str, Any]]) -> None:
     assert "cli" in services["cli"].get("profiles", [])
     for name in ("worker", "cli"):
-        assert _mounts(services[name]).get("/batches") is True, name
+        assert mounts(services[name])["/batches"][1] is True, name
     assert services["seaweedfs"].get("expose") == ["8333"]
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def _published(service: dict[str, Any]) -> list[str]:
+    return [str(p) for p in service.get("ports") or []]
+
+
+def test_the_api_listens_on_every_address_inside_and_is_published_on_loopback_only(
+        services: dict[str, dict[str, Any]]) -> None:
+    command = argv(services["api"])
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    port = command[command.index("--port") + 1]
+    assert _published(services["api"]) == [f"127.0.0.1:{port}:{port}"]
+    for name, service in services.items():  # nothing is published beyond the host
+        for published in _published(service):
+            assert published.startswith("127.0.0.1:"), (name, published)
+
+
+def test_the_api_healthcheck_asks_a_health_route_on_the_port_it_serves(
+        services: dict[str, dict[str, Any]]) -> None:
+    from strongroom.api.routes_health import router
+
+    command = argv(services["api"])
+    port = command[command.index("--port") + 1]
+    test = services["api"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    [url] = re.findall(r"https?://[^'\" ]+", " ".join(test))
+    assert url.startswith(f"http://127.0.0.1:{port}/")
+    path = "/" + url.split("/", 3)[3]
+    assert path in ("/healthz", "/readyz")
+    assert path in {route.path for route in router.routes}  # a route the API has, with no token
+    assert services["api"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_api_and_the_workers_share_the_staging_volume_where_the_setting_points(
+        compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    staging = environment(services["api"])["STRONGROOM_STAGING_DIR"]
+    sources = {name: mounts(services[name]).get(staging) for name in ("api", "worker", "cli")}
+    assert len({source for source in sources.values()}) == 1, sources
+    source, read_only = sources["api"] or ("", True)
+    assert source in compose["volumes"] and read_only is False
+
+
+def test_the_image_gives_its_user_the_staging_folder_a_fresh_volume_starts_from(
+        services: dict[str, dict[str, Any]]) -> None:
+    """A named volume mounted on an empty path would belong to root: the uid-10001
+    api could not unpack an upload there."""
+    staging = environment(services["api"])["STRONGROOM_STAGING_DIR"]
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert f"mkdir -p {staging}" in text
+    assert re.search(rf"chown strongroom: [^\n]*{re.escape(staging)}", text)
+

@@ -73,8 +73,14 @@ def test_without_a_dotenv_file_nothing_is_read(clean_env: Path) -> None:
 
 def test_every_variable_strongroom_reads_is_in_the_example_file_and_no_other() -> None:
     example = (ROOT / ".env.example").read_text()
-    documented = set(re.findall(r"^#([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    # the last section: what docker-compose.yml alone reads (its credentials, its bind mount)
+    strongroom, _, compose = example.partition("\n# docker-compose.yml. ")
+    documented = set(re.findall(r"^#([A-Z][A-Z0-9_]+)=", strongroom, flags=re.MULTILINE))
     assert documented == set(KNOWN_VARIABLES)
+    for_compose = set(re.findall(r"^#([A-Z][A-Z0-9_]+)=", compose, flags=re.MULTILINE))
+    assert for_compose == {"POSTGRES_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                           "BATCHES_DIR"}
+    assert all(f"${{{name}" in (ROOT / "docker-compose.yml").read_text() for name in for_compose)
 
 
 def test_compose_passes_each_setting_from_dotenv_under_the_name_strongroom_reads() -> None:
