@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, takewhile
 from typing import Any
 
+from ingest.errors import NotFound
 from ingest.fixity_policy import Coverage, FixityPolicy, RecordedCheck, coverage_of, tally_cutoffs
 from ingest.reconciliation import Reconciliation, reconcile
 from ingest.services import Services
@@ -33,6 +34,9 @@ class FixityReport:
     failures_total: int
     reconciliation: tuple[Reconciliation, ...]
     remains: CrashRemains
+    #: (package id, version) of each listed copy -> its identifier and title,
+    #: so that people read which record a copy holds, not a UUID
+    names: dict[tuple[str, int], tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -43,6 +47,7 @@ class FixityReport:
     def to_dict(self) -> dict[str, Any]:
         policy = self.policy
         overdue = [{"package_id": c.package_id, "version": c.number, "location": c.location,
+                    **self._named(c.package_id, c.number),
                     "last_deep": c.last_deep.isoformat() if c.last_deep else None,
                     "due": c.deep_deadline(policy).isoformat()} for c in self.coverage.overdue]
         return {
@@ -56,12 +61,17 @@ class FixityReport:
             "overdue": overdue,
             # the lists above hold at most the limit's entries; these count them all
             "overdue_total": self.coverage.overdue_count,
-            "failures": [check.to_dict() for check in self.failures],
+            "failures": [{**check.to_dict(), **self._named(check.package_id, check.number)}
+                         for check in self.failures],
             "failures_total": self.failures_total,
             "reconciliation": [r.to_dict() for r in self.reconciliation],
             **self.remains.to_dict(),
             "status": "failed" if self.failed else "ok",
         }
+
+    def _named(self, package_id: str, number: int) -> dict[str, str | None]:
+        identifier, title = self.names.get((package_id, number), (None, None))
+        return {"identifier": identifier, "title": title}
 
 
 def fixity_report(services: Services, policy: FixityPolicy, *, since: datetime | None = None,
@@ -81,9 +91,25 @@ def fixity_report(services: Services, policy: FixityPolicy, *, since: datetime |
     reconciled = reconcile(catalog, services.locations) if reconcile_stores else []
     remains = crash_remains(catalog, services.locations, as_of, services.stuck_after,
                             limit=limit)
+    listed = {(c.package_id, c.number) for c in figure.overdue}
+    listed |= {(check.package_id, check.number) for check in failed}
     return FixityReport(as_of=as_of, since=since, policy=policy, coverage=figure,
                         failures=tuple(failed), failures_total=failed_total,
-                        reconciliation=tuple(reconciled), remains=remains)
+                        reconciliation=tuple(reconciled), remains=remains,
+                        names=_names(services, listed))
+
+
+def _names(services: Services, copies: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """The identifier and title of each listed version (one lookup each: the
+    lists are short, at most the report's limit)."""
+    names: dict[tuple[str, int], tuple[str, str | None]] = {}
+    for package_id, number in sorted(copies):
+        try:
+            version = services.catalog.get_version(package_id, number)
+        except NotFound:  # a pending claim, or gone since: the package id says it
+            continue
+        names[(package_id, number)] = (version.identifier, version.title)
+    return names
 
 
 CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path", "at", "detail")

@@ -157,12 +157,14 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
             click.echo(f"  {loc['location']}: {loc['covered']}/{loc['versions']} covered, "
                        f"{failing_at.get(loc['location'], 0)} failing")
         for o in d["overdue"]:
-            click.echo(f"overdue {o['package_id']} v{o['version']} {o['location']} (due {o['due']})")
+            click.echo(f"overdue {o['identifier'] or o['package_id']} v{o['version']} {o['location']} "
+                       f"(due {o['due']})")
         if d["overdue_total"] > len(d["overdue"]):
             click.echo(f"overdue … and {d['overdue_total'] - len(d['overdue'])} more copies")
         for check in d["failures"]:
             for f in check["findings"]:
-                click.echo(f"failed  {check['tier']} {check['package_id']} v{check['version']} "
+                click.echo(f"failed  {check['tier']} {check['identifier'] or check['package_id']} "
+                           f"v{check['version']} "
                            f"{check['location']} {f['code']} {f.get('path', '')}")
         if d["failures_total"] > len(d["failures"]):
             click.echo(f"failed  … and {d['failures_total'] - len(d['failures'])} more checks")

@@ -44,6 +44,10 @@ def package_named(console: Console, word: str) -> str:
     return next(pid for identifier, pid in packages(console).items() if word in identifier.lower())
 
 
+def identifier_of(console: Console, package_id: str) -> str:
+    return next(identifier for identifier, pid in packages(console).items() if pid == package_id)
+
+
 def damage(console: Console, package_id: str) -> Path:
     """Flip one byte of a payload file of version 1 in the primary location,
     behind the service's back."""
@@ -96,9 +100,10 @@ def test_an_auditor_sees_coverage_per_location_and_the_checks_per_day(console: C
 
 def test_a_damaged_copy_is_found_by_check_now_and_shown_as_a_failure(console: Console, browser) -> None:
     telegram = package_named(console, "telegram")
+    identifier = identifier_of(console, telegram)
     damaged = damage(console, telegram)
     sign_in(browser, console, "auditor", "/console/preservation")
-    assert telegram not in failures_text(browser)  # nobody has looked yet
+    assert identifier not in failures_text(browser)  # nobody has looked yet
     browser.find_element(By.ID, "check-package").send_keys(telegram)
     browser.find_element(By.ID, "check-version").send_keys("1")
     browser.find_element(By.XPATH, "//button[text()='Deep-check this package now']").click()
@@ -106,10 +111,12 @@ def test_a_damaged_copy_is_found_by_check_now_and_shown_as_a_failure(console: Co
 
     def failure_shown() -> bool:
         browser.get(console.url + "/console/preservation")
-        return telegram in failures_text(browser)
+        return identifier in failures_text(browser)
 
     wait_for(failure_shown, what="the failed check on the page")
-    row = browser.find_element(By.XPATH, f"//table[contains(@class,'failures')]//tr[contains(., '{telegram}')]").text
+    # the copy is named by its record's title and identifier, not by a UUID
+    row = browser.find_element(By.XPATH, f"//table[contains(@class,'failures')]//tr[contains(., '{identifier}')]").text
+    assert "Telegram" in row and telegram not in row
     assert (console.data / "objects").as_uri() in row  # the damaged copy: the primary location
     assert damaged.relative_to(console.data / "objects" / telegram / "v1").as_posix() in row
     assert "FIXITY" in row or "MISMATCH" in row or "CHECKSUM" in row, row
@@ -128,12 +135,13 @@ def test_an_admin_repairs_a_damaged_copy_from_the_page_and_the_failure_clears(co
              .split('id="overdue-h"', 1)[0], what="the failed check")
 
     sign_in(browser, console, "admin", "/console/preservation")
-    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='Repair {letter} version 1']").click()
+    browser.find_element(By.CSS_SELECTOR,
+                         f"button[aria-label='Repair {identifier_of(console, letter)} version 1']").click()
     says(browser, f"{letter} v1: repaired")
     result = browser.find_element(By.ID, "repaired-h").find_element(By.XPATH, "..").text
     assert f"{letter} v1: repaired" in result
     assert "rebuilt from " + (console.root / "replica").as_uri() in result
-    assert letter not in failures_text(browser)
+    assert identifier_of(console, letter) not in failures_text(browser)
     # the bytes are whole again: the same as the good copy's, and a new check passes
     good = console.root / "replica" / damaged.relative_to(console.data / "objects")
     assert damaged.read_bytes() == good.read_bytes()
