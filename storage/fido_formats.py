@@ -13,6 +13,19 @@ told by its name alone: fido's converted signature of generic RTF (fmt/46) is
 ``\\A\\Z``, which matches nothing but the empty file. Loading the signatures
 takes a fraction of a second: one identifier is built per process
 (``fido_identifier``).
+
+Matching every PRONOM signature against every file costs milliseconds a file,
+more than hashing a small file does; three prefilters, each of which can only
+rule out what could never match, keep it to a fraction of that (fido's own
+``match_formats`` is the reference the tests compare with):
+
+- a signature whose BOF pattern must begin with one of a few bytes is only
+  tried on files that begin with one of them (most of PRONOM begins with a
+  fixed magic number): the signatures are sorted by first byte once;
+- a pattern that must contain a run of literal bytes is only run where that
+  run occurs (``bytes.__contains__`` is far cheaper than a regex that scans);
+- an EOF pattern that ends at the end of the file and matches at most N bytes
+  is searched in the last N bytes of the tail only, not the whole tail.
 """
 
 from __future__ import annotations
@@ -25,6 +38,14 @@ import threading
 from typing import Any
 
 from ingest.format_identification import IdentifiedFormat
+
+# Python's own reading of a regular expression (private modules, stable since
+# 3.11); without them, no prefilter: matching is then as slow as before, and as right.
+try:
+    _sre_constants: Any = importlib.import_module("re._constants")
+    _sre_parser: Any = importlib.import_module("re._parser")
+except ImportError:  # pragma: no cover - another Python
+    _sre_constants = _sre_parser = None
 
 #: bytes of a file's head and of its tail fido matches signatures against (its default)
 BUFSIZE = 128 * 1024
@@ -43,8 +64,11 @@ class FidoIdentifier:
         self.signatures = f"PRONOM v{self._versions.pronom_version}"
         self.bufsize: int = BUFSIZE
         self._fido: Any = None
-        #: per format: (its element, [(signature name, [(position, compiled pattern)])])
-        self._compiled: list[tuple[Any, list[tuple[str, list[tuple[str, re.Pattern[bytes]]]]]]] = []
+        #: per format: (its element, [its signatures]), in fido's order
+        self._compiled: list[tuple[Any, list[_Signature]]] = []
+        #: first byte of a file -> the formats (and of each, the signatures) that
+        #: could match a file beginning with it, in fido's order; built on demand
+        self._by_first_byte: dict[int, list[tuple[Any, list[_Signature]]]] = {}
         #: extension (lower case, no dot) -> the formats that list it, in fido's order
         self._by_extension: dict[str, list[Any]] = {}
         # fido keeps the format it is matching on itself: one match at a time
@@ -64,9 +88,9 @@ class FidoIdentifier:
                                             self._versions.fido_extension_signature])
             fido = self._fido
             self._compiled = [
-                (element, [(signature.findtext("name") or "",
-                            [(fido.get_pos(pattern), re.compile(fido.get_regex(pattern)))
-                             for pattern in fido.get_patterns(signature)])
+                (element, [_Signature(signature.findtext("name") or "",
+                                      [_Pattern(fido.get_pos(pattern), fido.get_regex(pattern))
+                                       for pattern in fido.get_patterns(signature)])
                            for signature in fido.get_signatures(element)])
                 for element in fido.formats]
             for element in fido.formats:
@@ -74,19 +98,34 @@ class FidoIdentifier:
                     self._by_extension.setdefault(extension, []).append(element)
         return self._fido
 
+    def _candidates(self, first: int) -> list[tuple[Any, list[_Signature]]]:
+        """The formats, each with its signatures, that a file beginning with the
+        byte ``first`` could match (a format with none left could add nothing to
+        fido's result, so leaving it out changes nothing)."""
+        found = self._by_first_byte.get(first)
+        if found is None:
+            found = []
+            for element, signatures in self._compiled:
+                fitting = [s for s in signatures if s.first_bytes is None or first in s.first_bytes]
+                if fitting:
+                    found.append((element, fitting))
+            self._by_first_byte[first] = found
+        return found
+
     def _match_formats(self, head: bytes, tail: bytes) -> list[tuple[Any, str]]:
-        """fido's ``match_formats`` with the patterns compiled once."""
+        """fido's ``match_formats``: the same matches, found with the patterns
+        compiled once and the prefilters above. ``head`` is not empty."""
         fido = self._fido
         result: list[tuple[Any, str]] = []
-        for element, signatures in self._compiled:
+        for element, signatures in self._candidates(head[0]):
             if result and not fido.as_good_as_any(element, result):
                 continue
-            for name, patterns in signatures:
-                for position, pattern in patterns:
-                    if not _matches(position, pattern, head, tail):
-                        break
-                else:
-                    result.append((element, name))
+            for signature in signatures:
+                probe = signature.probe
+                if probe is not None and (len(head) <= probe[0] or head[probe[0]] not in probe[1]):
+                    continue
+                if all(pattern.matches(head, tail) for pattern in signature.patterns):
+                    result.append((element, signature.name))
         return [match for match in result if fido.as_good_as_any(match[0], result)]
 
     def _match_extensions(self, name: str) -> list[tuple[Any, str]]:
@@ -117,12 +156,181 @@ class FidoIdentifier:
         )
 
 
-def _matches(position: str, pattern: re.Pattern[bytes], head: bytes, tail: bytes) -> bool:
-    if position == "BOF":
-        return pattern.match(head) is not None
-    if position == "EOF":
-        return pattern.search(tail) is not None
-    return pattern.search(head) is not None  # VAR, IFB: anywhere in the head
+class _Pattern:
+    """One pattern of a signature: where fido matches it, its regex, and what
+    rules a buffer out before the regex runs."""
+
+    __slots__ = ("first_bytes", "last", "literal", "position", "probe", "reach", "regex")
+
+    def __init__(self, position: str, regex: str | bytes) -> None:
+        self.position = position
+        self.regex: re.Pattern[bytes] = re.compile(regex)  # type: ignore[arg-type]
+        shape = _shape(self.regex)
+        #: a run of bytes every match contains (None: no prefilter). A BOF
+        #: pattern's regex fails at once on most files unless it begins with a
+        #: gap of varying length: only then is looking for the run cheaper.
+        self.literal: bytes | None = shape.literal if position != "BOF" or shape.gap_first else None
+        #: EOF only: every match lies in the tail's last ``last`` bytes (None: anywhere)
+        self.last: int | None = shape.width if position == "EOF" and shape.ends_at_end else None
+        #: BOF only: every match from the start ends within this many bytes
+        self.reach: int = shape.high
+        #: BOF only, in ``_Signature``: the bytes a match can begin with, and
+        #: the byte fixed at some later offset
+        self.first_bytes = shape.first_bytes if position == "BOF" else None
+        self.probe = shape.probe if position == "BOF" and shape.probe and shape.probe[0] else None
+
+    def matches(self, head: bytes, tail: bytes) -> bool:
+        # Offsets, not slices: a slice would copy up to the whole buffer.
+        if self.position == "EOF":
+            start = max(0, len(tail) - self.last) if self.last is not None else 0
+            if self.literal is not None and tail.find(self.literal, start) < 0:
+                return False
+            return self.regex.search(tail, start) is not None
+        if self.position == "BOF":
+            if self.literal is not None and head.find(self.literal, 0, self.reach) < 0:
+                return False
+            return self.regex.match(head) is not None
+        if self.literal is not None and self.literal not in head:
+            return False
+        return self.regex.search(head) is not None  # VAR, IFB: anywhere in the head
+
+
+class _Signature:
+    """A signature: its name and patterns, all of which must match, and the bytes
+    a file it matches can begin with (None: any)."""
+
+    __slots__ = ("first_bytes", "name", "patterns", "probe")
+
+    def __init__(self, name: str, patterns: list[_Pattern]) -> None:
+        self.name = name
+        self.patterns = patterns
+        self.first_bytes: frozenset[int] | None = None
+        #: (offset, bytes) a file it matches has there, past its first byte
+        self.probe = next((p.probe for p in patterns if p.probe is not None), None)
+        for pattern in patterns:
+            if pattern.first_bytes is not None:
+                self.first_bytes = (pattern.first_bytes if self.first_bytes is None
+                                    else self.first_bytes & pattern.first_bytes)
+
+
+class _Shape:
+    """What a compiled pattern's parse tree says for certain (nothing, when in doubt)."""
+
+    def __init__(self) -> None:
+        self.literal: bytes | None = None
+        self.first_bytes: frozenset[int] | None = None
+        self.width: int | None = None
+        self.ends_at_end = False
+        #: it begins (after ``\\A``) with a repeat of varying length
+        self.gap_first = False
+        #: (offset, bytes): a match from the start has one of the bytes there
+        self.probe: tuple[int, frozenset[int]] | None = None
+        #: the widest match, in bytes (a large number for "unbounded")
+        self.high = 2 ** 62
+
+
+def _shape(regex: re.Pattern[bytes]) -> _Shape:
+    """Read ``regex``'s parse tree for the prefilters: its longest run of literal
+    bytes at top level (every match holds it), the bytes a match from the start
+    must begin with (after ``\\A``), its widest match, and whether it ends at the
+    end of the buffer. Case-insensitive patterns and trees this cannot read get
+    no prefilter."""
+    shape = _Shape()
+    if regex.flags & re.IGNORECASE:
+        return shape
+    op = _sre_constants
+    try:
+        tree = _sre_parser.parse(regex.pattern, regex.flags)
+        items = list(tree)
+        _, high = tree.getwidth()
+    except (ImportError, AttributeError, re.error, TypeError, ValueError):
+        # another Python's private parser: no prefilter, still correct
+        return shape
+    shape.high = min(high, shape.high)
+    run: list[int] = []
+    best: list[int] = []
+    for code, argument in items:
+        if code is op.LITERAL:
+            run.append(argument)
+            best = max(best, run, key=len)
+        else:
+            run = []
+    if len(best) >= 2:
+        shape.literal = bytes(best)
+    rest = items
+    if rest and rest[0] == (op.AT, op.AT_BEGINNING_STRING):
+        rest = rest[1:]
+    if rest:
+        code, argument = rest[0]
+        shape.gap_first = (code in (op.MAX_REPEAT, op.MIN_REPEAT, op.POSSESSIVE_REPEAT)
+                           and argument[0] != argument[1])
+    # The first byte the pattern fixes, at the offset where it fixes it: past
+    # any number of "any byte"s of fixed count, a literal or a set of literals.
+    offset = 0
+    for code, argument in rest:
+        found = _byte_set(code, argument)
+        if found is not None:
+            shape.probe = (offset, found)
+            break
+        if code is op.ANY:
+            offset += 1
+        elif (code in (op.MAX_REPEAT, op.MIN_REPEAT, op.POSSESSIVE_REPEAT)
+              and argument[0] == argument[1] and len(argument[2]) == 1
+              and argument[2][0][0] in (op.ANY, op.IN, op.LITERAL)):
+            offset += argument[0]
+        else:
+            break
+    if shape.probe is not None and shape.probe[0] == 0:
+        shape.first_bytes = shape.probe[1]
+    assertions = {op.ASSERT, op.ASSERT_NOT, op.GROUPREF, op.GROUPREF_EXISTS}
+    if (items and items[-1] == (op.AT, op.AT_END_STRING) and high < 2 ** 31
+            and not any(code in assertions or (code is op.AT and argument is not op.AT_END_STRING)
+                        for code, argument in _walk(items))):
+        shape.width = high
+        shape.ends_at_end = True
+    return shape
+
+
+def _byte_set(code: Any, argument: Any) -> frozenset[int] | None:
+    """The bytes one parse-tree item matches, when it is a literal, a set of
+    literals, or a choice of branches each beginning with one; else None."""
+    op = _sre_constants
+
+    if code is op.LITERAL:
+        return frozenset([argument])
+    if code is op.IN and all(c is op.LITERAL for c, _ in argument):
+        return frozenset(value for _, value in argument)
+    if code is op.SUBPATTERN:
+        inner = list(argument[3])
+        return _byte_set(*inner[0]) if inner else None
+    if code is op.BRANCH:
+        found: set[int] = set()
+        for branch in argument[1]:
+            first = _byte_set(*next(iter(branch))) if len(branch) else None
+            if first is None:
+                return None
+            found |= first
+        return frozenset(found)
+    return None
+
+
+def _walk(items: Any) -> Any:
+    """Every (code, argument) of a parse tree, nested ones included."""
+    op = _sre_constants
+
+    for code, argument in items:
+        yield code, argument
+        if code in (op.MAX_REPEAT, op.MIN_REPEAT, op.POSSESSIVE_REPEAT):
+            yield from _walk(argument[2])
+        elif code is op.SUBPATTERN:
+            yield from _walk(argument[3])
+        elif code is op.BRANCH:
+            for branch in argument[1]:
+                yield from _walk(branch)
+        elif code in (op.ASSERT, op.ASSERT_NOT):
+            yield from _walk(argument[1])
+        elif code is op.ATOMIC_GROUP:
+            yield from _walk(argument)
 
 
 def _ignore(*_args: Any, **_kwargs: Any) -> None:
