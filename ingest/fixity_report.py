@@ -6,13 +6,13 @@ the catalog and, unless told not to, a listing of every store (reconciliation).
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, takewhile
 from typing import Any
 
+from ingest.csv_cells import TextDictWriter
 from ingest.errors import NotFound
 from ingest.fixity_policy import Coverage, FixityPolicy, RecordedCheck, coverage_of, tally_cutoffs
 from ingest.reconciliation import Reconciliation, reconcile
@@ -120,7 +120,7 @@ def report_csv(doc: dict[str, Any]) -> str:
     overall and per location, overdue copy, finding of a failed check, finding of
     reconciliation, leftover. What ``strongroom fixity report --csv`` prints."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = TextDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     cov = doc["coverage"]
     writer.writerow({"kind": "coverage", "at": doc["as_of"],

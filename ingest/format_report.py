@@ -9,10 +9,10 @@ no PUID. One aggregate query: no package is read one at a time.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
+from ingest.csv_cells import TextDictWriter
 from ingest.ports import FormatCount, FormatTally
 
 
@@ -42,7 +42,7 @@ def format_report_csv(doc: dict[str, Any]) -> str:
     """The report (``format_report``) as CSV: a header, then a row per format;
     no format on record is an empty PUID. What ``strongroom formats report --csv`` prints."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = TextDictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in doc["formats"]:
         writer.writerow({**row, "puid": row["puid"] or ""})

@@ -21,6 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 from ingest.access import Permission
 from ingest.accounts import SessionInfo
 from ingest.batch_progress import BatchProgress, batch_findings, batch_progress
+from ingest.csv_cells import text_cell
 from ingest.errors import BatchNotFound
 from strongroom.api.staging import shown_source
 from strongroom.web.guard import person
@@ -147,8 +148,7 @@ def findings_csv(request: Request, batch_id: BatchId,
 def safe_cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text: one starting with = + - @ (or a tab
     or carriage return) would be taken for a formula, so it gets a leading '."""
-    text = "" if value is None else value_words(value) or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return str(text_cell("" if value is None else value_words(value) or ""))
 
 
 def _csv(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[str]:
