@@ -20,6 +20,7 @@ does not tell which names exist.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -50,8 +51,15 @@ SESSION_LIFETIME = timedelta(hours=12)
 SEEN_PRECISION = timedelta(seconds=30)
 
 _hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
-#: Verified against when the name is unknown, so that the answer takes as long.
-_DUMMY_HASH = _hasher.hash("not a password of anyone" * 2)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that the answer takes as
+    long. Made on the first such sign-in, not on import: an Argon2id hash costs
+    a tenth of a second or more, which every command that imports this module
+    (submit included) would otherwise pay."""
+    return _hasher.hash("not a password of anyone" * 2)
 
 
 class AccountNotFound(NotFound):
@@ -234,7 +242,7 @@ def sign_in(catalog: AccountCatalog, throttle: SignInThrottle, name: str, passwo
         raise refused
     found = catalog.find_account(name) if name else None
     if found is None:
-        password_matches(_DUMMY_HASH, password)  # as slow as a real check
+        password_matches(_dummy_hash(), password)  # as slow as a real check
         throttle.failed(name, address, now)
         raise refused
     account, password_hash = found

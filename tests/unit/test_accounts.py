@@ -135,3 +135,19 @@ def test_tokens_and_accounts_share_one_role_table() -> None:
     assert auth.ROLE_PERMISSIONS is ROLE_PERMISSIONS
     assert ROLE_PERMISSIONS["admin"] == frozenset(Permission)
     assert Permission.ADMINISTER not in ROLE_PERMISSIONS["auditor"]
+
+
+def test_importing_the_accounts_module_hashes_no_password() -> None:
+    """Every command imports it (submit too); an Argon2id hash at import cost each
+    of them a tenth of a second or more before it did anything."""
+    import subprocess
+    import sys
+
+    probe = ("import argon2\n"
+             "calls = []\n"
+             "real = argon2.PasswordHasher.hash\n"
+             "argon2.PasswordHasher.hash = lambda *a, **k: calls.append(1) or real(*a, **k)\n"
+             "import ingest.accounts\n"
+             "print(len(calls))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"
