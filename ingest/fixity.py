@@ -30,6 +30,9 @@ CHUNK_SIZE = 1024 * 1024
 #: The digests of every stored file, in the order bags list their manifests.
 ALGORITHMS = ("sha256", "sha512")
 
+#: The first read of a file: enough for most files of an archive in one go.
+FIRST_CHUNK = 64 * 1024
+
 # Below this, a chunk is hashed on the caller's thread: handing it to another
 # thread would cost more than the digest itself.
 _PARALLEL_MIN = 64 * 1024
@@ -60,9 +63,11 @@ def digest_stream(source: BinaryIO,
     sha256 = hashlib.sha256()
     sha512 = hashlib.sha512()
     size = 0
-    # The second buffer is made only when a second chunk comes: most small
-    # files fit in one, and a megabyte per file adds up over many.
-    views: list[memoryview] = [memoryview(bytearray(chunk_size))]
+    # Most files of an archive are small: the first buffer is small too, and
+    # the full-size pair is made only when a file goes on past it. (A fresh
+    # megabyte per file, zeroed and faulted in page by page, cost more than
+    # hashing an 8 KiB file did.)
+    views: list[memoryview] = [memoryview(bytearray(min(chunk_size, FIRST_CHUNK)))]
     readinto = getattr(source, "readinto", None)
     behind = _Behind(sha512)
     _streams.enter()
@@ -71,6 +76,10 @@ def digest_stream(source: BinaryIO,
             if readinto is not None:
                 if turn == 1:
                     views.append(memoryview(bytearray(chunk_size)))
+                elif turn == 2 and len(views[0]) < chunk_size:
+                    # chunk 0 is hashed (handing over chunk 1 waited for it): its
+                    # small buffer gives way to a full-size one
+                    views[0] = memoryview(bytearray(chunk_size))
                 view = views[turn % 2]  # not the buffer the worker may still be hashing
                 count = _fill(readinto, view)
                 chunk = view[:count]
@@ -86,6 +95,8 @@ def digest_stream(source: BinaryIO,
             if sink is not None:
                 sink(chunk)
             behind.update(chunk)
+            if readinto is not None and count < len(view):
+                break  # _fill stops short only at the end: no further read, no buffer
     finally:
         # Whether we finish or a read or the sink failed, the worker must be
         # done with our buffers before they are given up.

@@ -8,13 +8,14 @@ import os
 import random
 import threading
 import tracemalloc
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import StorageUnavailable
-from ingest.fixity import ALGORITHMS, CHUNK_SIZE, Digests, digest_bytes, digest_stream
+from ingest.fixity import ALGORITHMS, CHUNK_SIZE, FIRST_CHUNK, Digests, digest_bytes, digest_stream
 
 MiB = 1024 * 1024
 
@@ -129,8 +130,9 @@ def test_short_reads_are_gathered_into_full_chunks() -> None:
     sink = Collector()
     assert digest_stream(TrickleStream(data, step=16 * 1024), sink) == expected(data)
     assert sink.data == data
-    # Full chunks, so large files still get the parallel SHA-512.
-    assert [len(c) for c in sink.chunks] == [CHUNK_SIZE] * 3 + [7]
+    # Full chunks after a small first one, so large files still get the parallel SHA-512.
+    rest = len(data) - FIRST_CHUNK - 2 * CHUNK_SIZE
+    assert [len(c) for c in sink.chunks] == [FIRST_CHUNK, CHUNK_SIZE, CHUNK_SIZE, rest]
 
 
 def test_stream_without_readinto_is_read_with_read() -> None:
@@ -152,7 +154,7 @@ def test_sink_error_propagates_unchanged() -> None:
     with pytest.raises(StorageUnavailable) as raised:
         digest_stream(io.BytesIO(random_bytes(3 * MiB)), sink)
     assert raised.value is failure
-    assert calls == [CHUNK_SIZE, CHUNK_SIZE]  # nothing read past the failure
+    assert calls == [FIRST_CHUNK, CHUNK_SIZE]  # nothing read past the failure
 
 
 def test_concurrent_callers_each_get_their_own_digests() -> None:
@@ -236,7 +238,9 @@ def _count_handovers(monkeypatch: pytest.MonkeyPatch, streams: int) -> tuple[int
     # Only this test's streams count (not a stream another test left running).
     monkeypatch.setattr(fixity, "_streams", fixity._StreamCount())
     gate = threading.Barrier(streams)
-    size = 4 * CHUNK_SIZE + 123
+    # A small first chunk, four full ones, and a last one too small to hand over:
+    # every chunk that might be handed over is read while every stream still runs.
+    size = FIRST_CHUNK + 4 * CHUNK_SIZE + 123
     results: dict[int, Digests] = {}
 
     def one(index: int) -> None:
@@ -264,3 +268,19 @@ def test_as_many_streams_as_cores_hash_sha512_in_line(monkeypatch: pytest.Monkey
     handed, right = _count_handovers(monkeypatch, os.cpu_count() or 1)
     assert right
     assert handed == 0
+
+
+def test_a_small_file_is_read_into_a_small_buffer_not_a_fresh_megabyte() -> None:
+    """Archives are mostly small files: a zeroed megabyte per file cost more than
+    hashing an 8 KiB file; the full-size buffers come only for a larger file."""
+    data = random_bytes(8 * 1024)
+    sink = Collector()
+    seen: list[int] = []
+
+    class Watched(io.BytesIO):
+        def readinto(self, buffer: Any) -> int:
+            seen.append(len(buffer))
+            return super().readinto(buffer)
+
+    assert digest_stream(Watched(data), sink) == expected(data)
+    assert max(seen) <= FIRST_CHUNK

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingest.clock import FixedClock
-from ingest.fixity import CHUNK_SIZE
+from ingest.fixity import CHUNK_SIZE, FIRST_CHUNK
 from ingest.handover import payload_octets
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item, submit_batch
@@ -106,7 +106,7 @@ def test_a_stop_mid_file_leaves_the_item_accepted_and_nothing_visible_then_it_re
     assert {services.catalog.get_item(i).status for i in ids} == {ItemStatus.ACCEPTED}
     assert services.catalog.list_packages() == []
     assert list(memory.list("")) == []  # the abandoned version's objects are gone
-    assert progress.octets == CHUNK_SIZE  # stopped at the next chunk, not at the end
+    assert progress.octets == FIRST_CHUNK  # stopped at the next chunk, not at the end
 
     results = run_items(ids, services, concurrency=1)  # what `strongroom requeue` does
     assert {r.status for r in results} == {ItemStatus.STORED}
