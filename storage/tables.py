@@ -100,6 +100,12 @@ class Package(Base):
     latest_at: Mapped[datetime | None]
 
 
+#: Title words on PostgreSQL: a trigram index on the title, which the search's
+#: ``title ILIKE '%word%'`` uses (migration 0017; SQLite scans).
+Index("ix_packages_title_trgm", Package.title, postgresql_using="gin",
+      postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
 class Version(Base):
     __tablename__ = "versions"
     __table_args__ = (
