@@ -295,3 +295,23 @@ def lock_for_migration(connection: Connection) -> None:
     IMMEDIATE transaction already does)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('strongroom-migrate'))"))
+
+
+def schema_differences(connection: Connection) -> list[Any]:
+    """How the schema the migrations made differs from the models (alembic's
+    comparison, types included); empty when they agree. An index declared for
+    one dialect only (``Index.ddl_if``) is expected on that dialect only."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.tables import Base
+
+    dialect = connection.dialect.name
+
+    def on_this_dialect(obj: Any, name: Any, type_: Any, reflected: Any, compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect in (None, dialect)
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": on_this_dialect})
+    return list(compare_metadata(context, Base.metadata))

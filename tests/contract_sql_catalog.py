@@ -20,11 +20,8 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
-from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from ingest.access import PackageQuery, PackageSort
@@ -51,7 +48,7 @@ from ingest.models import (
     package_id_for,
 )
 from storage.catalog import SqlCatalog, create_engine_for, migrate
-from storage.tables import Base
+from storage.database import schema_differences
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 IDENTIFIER = "APRF, f. 45, op. 1, d. 339, ll. 64-65"
@@ -111,17 +108,7 @@ class SqlCatalogContract:
 
     def test_migrations_create_the_schema_the_models_describe(self, catalog: SqlCatalog) -> None:
         with catalog.engine.connect() as connection:
-            dialect = connection.dialect.name
-
-            def on_this_dialect(obj: Any, name: Any, type_: Any, reflected: Any,
-                                compare_to: Any) -> bool:
-                # An index declared for one dialect only (``Index.ddl_if``) exists there only.
-                only = getattr(obj, "_ddl_if", None)
-                return only is None or only.dialect in (None, dialect)
-
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_object": on_this_dialect})
-            assert compare_metadata(context, Base.metadata) == []
+            assert schema_differences(connection) == []
         tables = set(inspect(catalog.engine).get_table_names())
         assert {"batches", "items", "packages", "versions", "files", "events",
                 "audit_head", "alembic_version"} <= tables

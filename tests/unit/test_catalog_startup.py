@@ -19,15 +19,12 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from ingest.errors import StorageError
 from storage import database
 from storage.catalog import SqlCatalog
-from storage.tables import Base
 
 
 @pytest.fixture
@@ -57,8 +54,7 @@ def schema_differences(url: str) -> list[Any]:
     engine = database.create_engine_for(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return list(compare_metadata(context, Base.metadata))
+            return database.schema_differences(connection)
     finally:
         engine.dispose()
 
@@ -82,10 +78,15 @@ def test_heads_read_from_the_scripts_are_alembics_heads() -> None:
 # --------------------------------------------------------------------------- shared with PostgreSQL
 
 
+#: revisions that change a PostgreSQL catalog only
+POSTGRES_ONLY = {"0017_title_search"}
+
+
 def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str) -> None:
     """The catalog of the previous release (every migration but the newest)."""
     heads = database.known_revisions()[1]
-    newest = scripts().get_revision(max(heads))
+    # the newest revision that changes SQLite's schema (not one for PostgreSQL only)
+    newest = scripts().get_revision(max(heads - POSTGRES_ONLY))
     down = newest.down_revision
     parents = {down} if isinstance(down, str) else set(down or ())
     older_heads = sorted((heads - {newest.revision}) | parents)
