@@ -586,8 +586,12 @@ class _Ingest:
             # A duplicate of this task finished the item first, or an identical
             # version came first; drop our claim and objects unless they are the
             # committed version itself.
-            self._abandon(prefix, package_id, number)
             finished = self.s.catalog.get_item(self.item.item_id).status
+            if finished is ItemStatus.ACCEPTED:
+                # Not final, and not ours to commit: another attempt took the item
+                # over and writes this version. Touch nothing of it.
+                raise LeaseLost(f"item {self.item.item_id} was taken over by another attempt")
+            self._abandon(prefix, package_id, number, holding=False)
             # Marked unchanged by this commit (an identical version came first), or
             # finished by a duplicate task (which counted it).
             return IngestResult("done", self.item.item_id, finished,
@@ -719,11 +723,16 @@ class _Ingest:
                 if obj.key not in ours:
                     store.delete(obj.key)
 
-    def _abandon(self, prefix: str, package_id: str, number: int) -> None:
+    def _abandon(self, prefix: str, package_id: str, number: int, *, holding: bool = True) -> None:
+        """Delete what was written under the claimed ``prefix`` and drop the claim,
+        unless the version was committed meanwhile. ``holding``: the item is still
+        accepted and its lease must be ours (a stale attempt deletes nothing: the
+        new holder writes here); False once the item is final. Raises LeaseLost."""
         latest = self.s.catalog.latest_version(package_id)
         if latest is not None and latest.number >= number:
             return  # a duplicate of this task committed the version meanwhile: keep it
-        self.lease.confirm()  # a stale attempt deletes nothing: the new holder writes here
+        if holding:
+            self.lease.confirm()
         for store in self.s.locations:
             for obj in list(store.list(prefix)):
                 store.delete(obj.key)

@@ -175,6 +175,9 @@ class IngestCatalog(Protocol):
     def renew_lease(self, item_id: str, holder: str) -> bool:
         """Renew ``holder``'s lease (one UPDATE); False when it no longer holds it."""
 
+    def release_lease(self, item_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease at the end of its attempt (another's is kept)."""
+
     def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
                     package_id: str | None = None, version: int | None = None,
                     events: Sequence[NewEvent] = (), *, holder: str | None = None) -> bool:

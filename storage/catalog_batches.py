@@ -185,6 +185,17 @@ class BatchesAndItems(CatalogBase):
             )
             return rows_changed(result) == 1
 
+    def release_lease(self, item_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease at the end of its attempt (the next attempt
+        may take the item at once); another holder's is left alone. Raises
+        CatalogUnavailable."""
+        with self._write() as session:
+            session.execute(
+                update(Item).where(Item.item_id == item_id, Item.lease_holder == holder)
+                .values(lease_holder=None)
+                .execution_options(synchronize_session=False)
+            )
+
     def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
                     package_id: str | None = None, version: int | None = None,
                     events: Sequence[NewEvent] = (), *, holder: str | None = None) -> bool:
