@@ -33,6 +33,7 @@ from kombu import Exchange, Queue
 from ingest.fixity_policy import FixityPolicy
 from ingest.retry import backoff_delay
 from ingest.stuck import DEFAULT_STUCK_AFTER
+from workers.beat_lock import BEAT_TICK
 
 #: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
 #: never delays new batches, and so each can get its own workers.
@@ -167,6 +168,12 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "task_soft_time_limit": None,
         "enable_utc": True,
         "timezone": "UTC",
+        # One beat per installation: it sends only while it holds a lock in
+        # Redis, renewed at every tick (workers.beat_lock); a second beat
+        # started by mistake sends nothing and stands by. Ticks at least every
+        # BEAT_TICK seconds, so the lock never lapses under a running beat.
+        "beat_scheduler": "workers.beat_lock:SingleBeatScheduler",
+        "beat_max_loop_interval": BEAT_TICK,
         # Lost messages recover by themselves: `strongroom beat` asks a worker
         # every sweep_every seconds to send stuck items again. A sweep message
         # that waited longer than one period is dropped: the next one is coming.

@@ -142,11 +142,23 @@ def _serve_worker_metrics(settings: Settings) -> None:
 def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str, ...],
          as_json: bool) -> None:
     """Run the scheduler: every STRONGROOM_SWEEP_EVERY seconds it has a worker send
-    stuck items again, so messages the broker lost recover by themselves.
-    Run exactly one per installation."""
+    stuck items again (leases not renewed for STRONGROOM_STUCK_AFTER seconds,
+    messages the broker lost), so they recover by themselves.
+
+    One per installation: it refuses to start while another beat holds the
+    lock in the broker, and names it.
+    """
     from strongroom.settings import Settings
+    from workers.beat_lock import LOCK_TTL, running_beat
 
     settings = Settings.from_env()
+    if settings.broker_url:
+        holder = running_beat(settings.broker_url)
+        if holder is not None:
+            raise click.ClickException(
+                f"another strongroom beat is running ({holder}): one beat per installation "
+                f"sends the schedule, so this one does not start. If that beat was stopped "
+                f"just now, its lock lapses within {LOCK_TTL} s; start this one again then.")
     if schedule_file is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         schedule_file = str(settings.data_dir / "celerybeat-schedule")
