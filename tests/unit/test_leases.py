@@ -128,13 +128,13 @@ def test_a_long_attempt_keeps_its_lease_past_the_interval_by_renewing_it(
         tmp_path: Path, live: Services, store: FaultyStore) -> None:
     write_item(tmp_path / "batch", "letter")
     item_id = submit_one(live, tmp_path / "batch")
-    quick = replace(live, stuck_after=SHORT)  # renews every 0.075 s
+    quick = replace(live, stuck_after=1.0)  # renews every 0.25 s
     others: list[IngestResult] = []
 
     def slow_write(count: int, key: str) -> None:
         if count == 1:
-            # Five lease intervals inside one write; another worker keeps asking.
-            deadline = time.monotonic() + 5 * SHORT
+            # Three lease intervals inside one write; another worker keeps asking.
+            deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:
                 others.append(ingest_item(item_id, quick))
                 time.sleep(0.05)
