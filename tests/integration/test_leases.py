@@ -143,7 +143,7 @@ def test_a_worker_paused_past_its_lease_wakes_up_and_commits_nothing(
         distributed_env: dict[str, str], tmp_path: Path, redis_url: str) -> None:
     # Short intervals: what is tested here is the fencing, not the minute.
     env = {**distributed_env, "STRONGROOM_STUCK_AFTER": "3", "STRONGROOM_SWEEP_EVERY": "1"}
-    batch = with_payload(make_batch(tmp_path / "pause", 3, tag="pause"), 96 << 20)
+    batch = with_payload(make_batch(tmp_path / "pause", 3, tag="pause"), 64 << 20)
     paused = Worker(env, tmp_path / "paused.log", "paused", 1).start()
     started.append(paused)
     batch_id = sr.json("submit", str(batch))["batch_id"]
