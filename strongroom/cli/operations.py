@@ -87,8 +87,9 @@ def worker(queues: str, concurrency: int | None, loglevel: str | None,
     Any further option goes to `celery worker` as it is (e.g. --hostname,
     --without-gossip --without-mingle --without-heartbeat). Each pool process
     opens its own catalog and store connections. Stop it with SIGTERM: it
-    finishes the items in hand; SIGKILL loses nothing either (their messages
-    come back, or the items show as stuck).
+    finishes the items in hand; SIGKILL loses nothing either: the leases of
+    the items in hand lapse after STRONGROOM_STUCK_AFTER seconds (60) and beat's
+    sweep sends them to another worker.
     """
     from strongroom.settings import Settings
 
@@ -148,12 +149,18 @@ def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str
     One per installation: it refuses to start while another beat holds the
     lock in the broker, and names it.
     """
+    from ingest.errors import QueueUnavailable
     from strongroom.settings import Settings
     from workers.beat_lock import LOCK_TTL, running_beat
 
     settings = Settings.from_env()
     if settings.broker_url:
-        holder = running_beat(settings.broker_url)
+        try:
+            holder = running_beat(settings.broker_url)
+        except QueueUnavailable:
+            # Started before Redis (a reboot, compose): beat waits for it, and
+            # sends nothing until it holds the lock (workers.beat_lock).
+            holder = None
         if holder is not None:
             raise click.ClickException(
                 f"another strongroom beat is running ({holder}): one beat per installation "
