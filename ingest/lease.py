@@ -16,8 +16,16 @@ frozen VM) and wakes up finds it lost at its next step (``Lease.check``: the
 thread says so, or, when a renewal is overdue, a synchronous renewal does) and
 writes nothing more: no object, no deletion, no claim, no event. What it wrote
 under the version's keys before noticing is byte for byte what the new holder
-writes (the same source makes the same bag, see ``ingest.pipeline``), and the
-new holder's read-back checks every object before its commit.
+writes (the same source makes the same bag: its Bagging-Date is the batch's, see
+``ingest.pipeline``), and the new holder's read-back checks every object before
+its commit.
+
+The limit, said plainly: the store cannot check a lease, so an object put in
+flight at the very moment of the pause (after the last check, before the store
+answered) may still land later. It lands with the new holder's bytes unless the
+submitted file itself was changed between the two attempts; then the next
+fixity check reports the object as damaged (and ``auto_repair`` restores it
+from a replica).
 """
 
 from __future__ import annotations
