@@ -172,3 +172,30 @@ def test_a_stale_holder_can_neither_claim_nor_commit_nor_finish_nor_release(
     assert catalog.reserve_version(PACKAGE, "letter-1952-03-sample", item_id,
                                    holder="second") == number
     assert catalog.renew_lease(item_id, "second") is True
+
+
+def test_sending_again_revokes_a_lapsed_lease_and_keeps_a_live_one(
+        tmp_path: Path, live: Services) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "a-dead")
+    write_item(batch, "b-alive", metadata={"identifier": "other-1", "title": "Other",
+                                           "date": "1952-03", "type": "letter",
+                                           "language": "en-GB",
+                                           "rights": {"statement": "May be copied freely.",
+                                                      "holder": "Strongroom contributors"}})
+    from ingest.pipeline import submit_batch
+
+    dead, alive = (item.item_id for item in submit_batch(batch, live).items)
+    catalog: Any = live.catalog
+    catalog.take_lease(dead, "killed-worker", live.clock.now())
+    time.sleep(0.05)
+    cut = live.clock.now()  # the dead worker's lease lapsed before this
+    catalog.take_lease(alive, "working-worker", cut)
+
+    assert catalog.record_requeue([dead, alive], cut) == 2
+    # The new message's worker takes the dead one at once, even with the
+    # requeue's fresh updated_at; the live one stays with its holder.
+    assert catalog.take_lease(dead, "new-worker", live.clock.now().replace(year=2000)) == 2
+    with pytest.raises(LeaseHeld):
+        catalog.take_lease(alive, "new-worker", live.clock.now().replace(year=2000))
+    assert catalog.renew_lease(alive, "working-worker") is True
