@@ -3,8 +3,8 @@
 An attempt at an item begins by taking the item's lease in the catalog under a
 token of its own (``Lease.take``); a thread renews it every
 ``heartbeat_every(stuck_after)`` seconds while the attempt works, whatever the
-size of the item, and stops when the attempt ends, which gives the lease up (a
-final status clears it too). A lease not renewed for
+size of the item, and stops when the attempt ends; an attempt that leaves the
+item accepted (a retry, a stop) gives the lease up, a final status clears it. A lease not renewed for
 ``stuck_after`` seconds has lapsed: its worker is gone (killed, cut off, paused),
 the item is stuck (``ingest.stuck``) and the sweep sends it again; the next
 attempt takes the lapsed lease over.
@@ -80,11 +80,16 @@ class Lease:
         self._done.set()
         if self._thread is not None:
             self._thread.join()
+
+    def give_up(self) -> None:
+        """End of an attempt that left the item accepted (a retry, a stop): the
+        next attempt takes the item at once. A final status clears the lease by
+        itself. Never raises: a lease not given up lapses after stuck_after."""
         if self._lost:
             return
-        try:  # the attempt is over: the next one (a retry) takes the item at once
+        try:
             self.catalog.release_lease(self.item_id, self.holder)
-        except StrongroomError as error:  # it lapses by itself after stuck_after
+        except StrongroomError as error:
             _log.warning("lease on item %s not released: %s", self.item_id, error)
 
     def _renew_until_done(self) -> None:

@@ -346,7 +346,10 @@ def _attempt(services: Services, item: ItemRecord, final_attempt: bool) -> Inges
         return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
                             finished_here=False)
     with lease:
-        return _attempt_holding(services, item, lease, final_attempt)
+        result = _attempt_holding(services, item, lease, final_attempt)
+    if result.outcome in ("retry", "stopped"):
+        lease.give_up()  # the next attempt (a retry) takes the item at once
+    return result
 
 
 def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
