@@ -29,6 +29,8 @@ them in one place each.
     │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
     ├── PackageBusy                 another item holds this package's next version (retry)
     ├── ItemFinished                the item already has a final status (a late duplicate task)
+    ├── LeaseHeld                   another attempt holds a live lease on the item (a duplicate message)
+    ├── LeaseLost                   this attempt's lease was taken over (it was paused past it)
     ├── QueueUnavailable            the work queue (broker) cannot be reached; items stay accepted
     ├── StopRequested               the person running the work asked it to stop (Ctrl-C); items stay accepted
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
@@ -160,6 +162,18 @@ class StopRequested(StrongroomError):
 
 class ItemFinished(StrongroomError):
     """The item already has a final status: a duplicate task arrived late. Nothing to do."""
+
+
+class LeaseHeld(StrongroomError):
+    """Another attempt holds a live lease on the item (``ingest.lease``): a
+    duplicate message arrived while a worker renews it. Nothing to do; should
+    that worker die, its lease lapses and the sweep sends the item again."""
+
+
+class LeaseLost(StrongroomError):
+    """This attempt no longer holds the item's lease: it stopped renewing it
+    (paused, cut off) and another attempt took the item over. It must write
+    nothing more: no object, no claim, no event."""
 
 
 class PresignUnsupported(StrongroomError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,15 @@ class HandOver:
 
 def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_ids: Sequence[str],
               *, wait: bool = False, timeout: float | None = None, requeue: bool = False,
+              expired_before: datetime | None = None,
               on_progress: Callable[[int], None] | None = None) -> HandOver:
     """Have the items ingested, then close the dispatcher.
 
     A dispatcher that finishes the items returns when they are final. One that
     sends them returns at once; ``requeue`` notes that they were sent again (so
-    they are not stuck again at once) and ``wait`` polls the catalog until they
+    they are not stuck again at once; before they are sent, so that leases not
+    renewed since ``expired_before`` are revoked for the new attempt to take,
+    ``ingest.lease``) and ``wait`` polls the catalog until they
     are final or ``timeout`` seconds have passed (``on_progress`` is told how
     many more are final). A queue that cannot be reached is reported, not
     raised: the items stay accepted. A stop asked for (``services.stop``) leaves
@@ -73,14 +77,14 @@ def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_id
     try:
         if dispatcher.finishes_items and services.progress is not NO_PROGRESS:
             services.progress.plan(len(ids), payload_octets(services, ids))
+        if requeue:
+            services.catalog.record_requeue(ids, expired_before)
         try:
             dispatcher.ingest(ids)
         except QueueUnavailable as exc:
             return HandOver(error=exc)
         if dispatcher.finishes_items:
             return HandOver(stopped=services.stop.requested)
-        if requeue:
-            services.catalog.record_requeue(ids)
         timed_out = None
         if wait:
             timed_out = not wait_until_final(services.catalog, batch_id, ids, timeout,

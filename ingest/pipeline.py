@@ -63,6 +63,8 @@ from ingest.errors import (
     TRANSIENT_ERRORS,
     ContentRefused,
     ItemFinished,
+    LeaseHeld,
+    LeaseLost,
     PackageBusy,
     StopRequested,
     StrongroomError,
@@ -78,6 +80,7 @@ from ingest.format_identification import (
     unidentified,
 )
 from ingest.layout import version_prefix
+from ingest.lease import Lease
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
     BatchRecord,
@@ -95,7 +98,7 @@ from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
-from ingest.stuck import Heartbeat, heartbeat_every, stuck_before
+from ingest.stuck import stuck_before
 from ingest.submitted import open_submitted
 from ingest.work_context import working_on
 
@@ -114,7 +117,7 @@ class SubmittedBatch:
 class IngestResult:
     """How one attempt at one item ended."""
 
-    outcome: Literal["done", "retry", "failed", "stopped"]
+    outcome: Literal["done", "retry", "failed", "stopped", "held"]
     item_id: str
     status: ItemStatus | None = None
     reason: str = ""
@@ -277,45 +280,68 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
 
 def _attempt(services: Services, item: ItemRecord, final_attempt: bool) -> IngestResult:
     item_id = item.item_id
-    services.catalog.count_attempt(item_id)
+    lease = Lease(services.catalog, item_id, services.stuck_after)
+    try:
+        # The item's lease, taken over when its holder stopped renewing it.
+        lease.take(stuck_before(services.clock.now(), services.stuck_after))
+    except LeaseHeld as held:  # a duplicate message while a live attempt works: leave it
+        return IngestResult("held", item_id, ItemStatus.ACCEPTED, str(held), finished_here=False)
+    except ItemFinished:  # a duplicate of this task finished the item meanwhile
+        return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
+                            finished_here=False)
+    with lease:
+        result = _attempt_holding(services, item, lease, final_attempt)
+    if result.outcome in ("retry", "stopped"):
+        lease.give_up()  # the next attempt (a retry) takes the item at once
+    return result
+
+
+def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
+                     final_attempt: bool) -> IngestResult:
+    item_id = item.item_id
     try:
         batch = services.catalog.get_batch(item.batch_id)
-        return _Ingest(services, item, batch).run()
+        return _Ingest(services, item, batch, lease).run()
     except StopRequested as exc:
         return IngestResult("stopped", item_id, ItemStatus.ACCEPTED, str(exc))
+    except LeaseLost as lost:
+        # Paused past the lease and taken over: the new holder does the item;
+        # this attempt writes nothing more (see ingest.lease).
+        return IngestResult("held", item_id, ItemStatus.ACCEPTED, str(lost), finished_here=False)
     except TRANSIENT_ERRORS as exc:
-        return _transient(services, item, exc, final_attempt)
+        return _transient(services, item, exc, final_attempt, lease.holder)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
         return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
                             finished_here=False)
     except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
-            _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id)
+            _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id,
+                    holder=lease.holder)
         except TRANSIENT_ERRORS as again:
-            return _transient(services, item, again, final_attempt)
+            return _transient(services, item, again, final_attempt, lease.holder)
         return IngestResult("failed", item_id, ItemStatus.FAILED, str(exc), (finding,))
 
 
 def _transient(services: Services, item: ItemRecord, exc: Exception,
-               final_attempt: bool) -> IngestResult:
+               final_attempt: bool, holder: str) -> IngestResult:
     if not final_attempt:
         return IngestResult("retry", item.item_id, reason=f"{type(exc).__name__}: {exc}")
     attempts = services.catalog.get_item(item.item_id).attempts
     finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
-    _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id)
+    _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id, holder=holder)
     return IngestResult("failed", item.item_id, ItemStatus.FAILED, str(exc), (finding,))
 
 
 def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
             *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
-            version: int | None = None) -> None:
+            version: int | None = None, holder: str | None = None) -> None:
     if status is ItemStatus.FAILED or (status is ItemStatus.REJECTED and not any(
             e.outcome is Outcome.FAILURE for e in events)):
         # Failing is an event too: the log says which item did not go in, and why.
         events = [*events, _failure_event(services, item, batch_id, findings)]
     services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
-                                 version=version, events=events)
+                                 version=version, events=events, holder=holder)
 
 
 def _failure_event(services: Services, item: ItemRecord, batch_id: str,
@@ -332,10 +358,12 @@ def _failure_event(services: Services, item: ItemRecord, batch_id: str,
 class _Ingest:
     """One attempt at one item. Holds the little state the steps share."""
 
-    def __init__(self, services: Services, item: ItemRecord, batch: BatchRecord) -> None:
+    def __init__(self, services: Services, item: ItemRecord, batch: BatchRecord,
+                 lease: Lease) -> None:
         self.s = services
         self.item = item
         self.batch = batch
+        self.lease = lease
         self.folder = Path(batch.source) / item.name
 
     # -- helpers
@@ -352,7 +380,7 @@ class _Ingest:
 
     def _reject(self, findings: Sequence[Finding], events: Sequence[NewEvent]) -> IngestResult:
         _finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
-                events=events)
+                events=events, holder=self.lease.holder)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
     # -- the steps
@@ -401,7 +429,8 @@ class _Ingest:
             if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
                 calc = self._digest_event(package_id, latest.number, digests.values())
                 _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
-                        events=[validation, calc], package_id=package_id, version=latest.number)
+                        events=[validation, calc], package_id=package_id, version=latest.number,
+                        holder=self.lease.holder)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
 
         number = self._reserve(package_id, identifier)
@@ -428,7 +457,10 @@ class _Ingest:
             ("Source-Organization", self.s.source_organization),
             ("External-Identifier", identifier),
             ("External-Description", title),
-            ("Bagging-Date", self.s.clock.now().date().isoformat()),
+            # The batch's date, not today's: every attempt at the item makes the
+            # same bag of the same source, so a stale attempt that wrote a key
+            # before it saw its lease lost wrote the new holder's bytes.
+            ("Bagging-Date", self.batch.submitted_at.date().isoformat()),
             ("Bag-Group-Identifier", self.batch.batch_id),
             ("Internal-Sender-Identifier", self.item.name),
         ]
@@ -450,6 +482,7 @@ class _Ingest:
             extra += scan.received.other_tags
         for path, data in build_tag_files(payload, record_json, info, extra):
             tag = digest_bytes(data)
+            self.lease.check()
             put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
             tags.append(StoredFile(path, tag.size, tag.sha256, tag.sha512))
         files = tuple(payload) + tuple(tags)
@@ -496,12 +529,16 @@ class _Ingest:
         unchanged = [validation, self._digest_event(
             package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
         if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged,
-                                             findings=warnings):
+                                             findings=warnings, holder=self.lease.holder):
             # A duplicate of this task finished the item first, or an identical
             # version came first; drop our claim and objects unless they are the
             # committed version itself.
-            self._abandon(prefix, package_id, number)
             finished = self.s.catalog.get_item(self.item.item_id).status
+            if finished is ItemStatus.ACCEPTED:
+                # Not final, and not ours to commit: another attempt took the item
+                # over and writes this version. Touch nothing of it.
+                raise LeaseLost(f"item {self.item.item_id} was taken over by another attempt")
+            self._abandon(prefix, package_id, number, holding=False)
             # Marked unchanged by this commit (an identical version came first), or
             # finished by a duplicate task (which counted it).
             return IngestResult("done", self.item.item_id, finished,
@@ -515,7 +552,8 @@ class _Ingest:
         gone, ``ingest.stuck``) is taken over, the stuck item failing with
         CLAIM_TAKEN_OVER. Raises PackageBusy while the holder is at work."""
         try:
-            return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+            return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
+                                                  holder=self.lease.holder)
         except PackageBusy as busy:
             if busy.holder is None or busy.number is None:
                 raise
@@ -528,7 +566,8 @@ class _Ingest:
             if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,
                                                   idle_before, finding, [event]):
                 raise
-        return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id)
+        return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
+                                              holder=self.lease.holder)
 
     def _store_payload(self, scan: ItemScan, prefix: str,
                        received: ReceivedCheck) -> tuple[list[StoredFile], list[FileFormat]]:
@@ -537,9 +576,9 @@ class _Ingest:
         stored = []
         formats = []
         identifier = self.s.formats
-        # While writing, the item shows progress: a claim of a live item is never taken over.
-        heart = Heartbeat(lambda: self.s.catalog.touch_item(self.item.item_id),
-                          heartbeat_every(self.s.stuck_after))
+        # While writing, the lease's thread renews it (a claim of a live item is
+        # never taken over); each chunk looks whether it is still ours.
+        lease = self.lease
         for entry in scan.payload:
             path = "data/" + entry.path
             # One read of the source feeds both digests and every location's copy.
@@ -556,11 +595,12 @@ class _Ingest:
                     hasher.update(chunk)
                 if ends is not None:
                     ends.update(chunk)
-                heart.beat()
+                lease.check()
                 self.s.progress.bytes_done(self.item.item_id, len(chunk))
             try:
                 with self._open(entry) as source:
                     digests = digest_stream(source, write)
+                lease.check()  # never put an object in place for a stale attempt
                 writers.commit(digests.sha256)
             except BaseException:
                 writers.abort()
@@ -623,20 +663,28 @@ class _Ingest:
         latest = self.s.catalog.latest_version(package_id)
         if latest is not None and latest.number >= number:
             return
+        self.lease.confirm()  # a stale attempt deletes nothing
         ours = {prefix + f.path for f in files}
         for store in self.s.locations:
             for obj in list(store.list(prefix)):
                 if obj.key not in ours:
                     store.delete(obj.key)
 
-    def _abandon(self, prefix: str, package_id: str, number: int) -> None:
+    def _abandon(self, prefix: str, package_id: str, number: int, *, holding: bool = True) -> None:
+        """Delete what was written under the claimed ``prefix`` and drop the claim,
+        unless the version was committed meanwhile. ``holding``: the item is still
+        accepted and its lease must be ours (a stale attempt deletes nothing: the
+        new holder writes here); False once the item is final. Raises LeaseLost."""
         latest = self.s.catalog.latest_version(package_id)
         if latest is not None and latest.number >= number:
             return  # a duplicate of this task committed the version meanwhile: keep it
+        if holding:
+            self.lease.confirm()
         for store in self.s.locations:
             for obj in list(store.list(prefix)):
                 store.delete(obj.key)
-        self.s.catalog.release_version(package_id, number, self.item.item_id)
+        self.s.catalog.release_version(package_id, number, self.item.item_id,
+                                       holder=self.lease.holder)
 
     def _unreadable(self, exc: OSError, validation: NewEvent,
                     warnings: Sequence[Finding] = ()) -> IngestResult:

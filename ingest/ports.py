@@ -166,11 +166,24 @@ class IngestCatalog(Protocol):
     def count_attempt(self, item_id: str) -> int:
         """Add one to the item's attempt counter and return the new count."""
 
+    def take_lease(self, item_id: str, holder: str, expired_before: datetime) -> int:
+        """Begin an attempt holding the item's lease (``ingest.lease``): taken when
+        nobody holds it or its holder has not renewed it since ``expired_before``;
+        counts the attempt and returns the count. Raises LeaseHeld, ItemFinished,
+        NotFound."""
+
+    def renew_lease(self, item_id: str, holder: str) -> bool:
+        """Renew ``holder``'s lease (one UPDATE); False when it no longer holds it."""
+
+    def release_lease(self, item_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease at the end of its attempt (another's is kept)."""
+
     def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
                     package_id: str | None = None, version: int | None = None,
-                    events: Sequence[NewEvent] = ()) -> bool:
+                    events: Sequence[NewEvent] = (), *, holder: str | None = None) -> bool:
         """Set a final status and append ``events`` in the same transaction.
-        Returns False (and writes nothing) when the item already had a final status."""
+        Returns False (and writes nothing) when the item already had a final
+        status, or ``holder`` no longer holds its lease."""
 
     def reset_item(self, item_id: str) -> None:
         """Put a failed item back to accepted, for a retry by hand."""
@@ -183,38 +196,42 @@ class IngestCatalog(Protocol):
         """Items by status, and the accepted ones last updated before ``idle_before``
         (stuck), counted in the catalog (one aggregate query, whatever the size)."""
 
-    def record_requeue(self, item_ids: Sequence[str]) -> int:
-        """Note that these items were sent to the workers again (updated_at = now,
-        accepted items only); returns how many were accepted."""
+    def record_requeue(self, item_ids: Sequence[str],
+                       expired_before: datetime | None = None) -> int:
+        """Note that these items are sent to the workers again (updated_at = now,
+        accepted items only), revoking leases not renewed since ``expired_before``;
+        returns how many were accepted."""
 
-    def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
+    def reserve_version(self, package_id: str, identifier: str, item_id: str, *,
+                        holder: str | None = None) -> int:
         """Claim the next version number of a package for one item.
 
         The same item asking again gets the same number back (a retry after a
-        crash). Raises PackageBusy while another item holds an uncommitted claim.
+        crash). Raises PackageBusy while another item holds an uncommitted claim,
+        LeaseLost when ``holder`` no longer holds the item's lease.
         """
-
-    def touch_item(self, item_id: str) -> None:
-        """Show that an accepted item is being worked on (not stuck)."""
 
     def take_over_claim(self, package_id: str, number: int, holder: str, idle_before: datetime,
                         finding: Finding, events: Sequence[NewEvent] = ()) -> bool:
         """Drop the claim of a stuck item (accepted, not updated since
         ``idle_before``), failing it with ``finding``; False when not stuck."""
 
-    def release_version(self, package_id: str, number: int, item_id: str) -> None:
-        """Give up an uncommitted claim (the item turned out unchanged or bad)."""
+    def release_version(self, package_id: str, number: int, item_id: str, *,
+                        holder: str | None = None) -> bool:
+        """Give up an uncommitted claim (the item turned out unchanged or bad),
+        only while ``holder``, when given, holds the item's lease."""
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
                        copies: Sequence[CopyRecord] = (), *,
                        unchanged_events: Sequence[NewEvent] | None = None,
-                       findings: Sequence[Finding] = ()) -> bool:
+                       findings: Sequence[Finding] = (), holder: str | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored
         (or unchanged) with ``findings`` (warnings only) and append ``events``,
         in one transaction. Returns False when that version was
         already committed (a duplicate task): nothing is written then. With
         ``unchanged_events``, returns False too after marking the item unchanged
-        (with those events) when the latest version now has the same content."""
+        (with those events) when the latest version now has the same content,
+        and without writing when ``holder`` no longer holds the item's lease."""
 
     def latest_version(self, package_id: str) -> VersionRecord | None:
         """The newest committed version, or None."""

@@ -1,10 +1,10 @@
 """When an item is stuck, said once for the sweep, the reports and the claims.
 
 An accepted item makes progress in the catalog: each attempt starts by
-counting itself, and a worker writing a version touches the item at least
-every ``heartbeat_every(stuck_after)`` seconds. An accepted item not updated
-for ``stuck_after`` seconds is stuck: its worker is gone (killed, crashed, its
-message lost). ``strongroom requeue`` and the beat's sweep send it again, the
+taking the item's lease, and renews it every ``heartbeat_every(stuck_after)``
+seconds while it works (``ingest.lease``). An accepted item not updated for
+``stuck_after`` seconds is stuck: its lease lapsed, its worker is gone (killed,
+crashed, paused, its message lost). ``strongroom requeue`` and the beat's sweep send it again, the
 reports show it, and a claim on a version that it holds may be taken over by
 another item of the same package (CLAIM_TAKEN_OVER), so that a crashed ingest
 never blocks its package.
@@ -12,8 +12,7 @@ never blocks its package.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +21,9 @@ from ingest.findings import Finding
 from ingest.models import ItemRecord, ItemStatus
 from ingest.ports import Catalog, ObjectStore
 
-#: seconds without progress after which an accepted item is stuck (STRONGROOM_STUCK_AFTER)
-DEFAULT_STUCK_AFTER = 600.0
+#: seconds without progress after which an accepted item is stuck: its lease has
+#: lapsed (STRONGROOM_STUCK_AFTER); renewed every 15 s, so a minute is four missed renewals
+DEFAULT_STUCK_AFTER = 60.0
 
 
 def stuck_before(now: datetime, stuck_after: float) -> datetime:
@@ -38,23 +38,9 @@ def is_stuck(item: ItemRecord, now: datetime, stuck_after: float) -> bool:
 
 
 def heartbeat_every(stuck_after: float) -> float:
-    """How often a working item shows progress: well inside ``stuck_after``."""
+    """How often a working item renews its lease: a quarter of ``stuck_after``
+    (15 s by default), at most a minute."""
     return max(0.05, min(60.0, stuck_after / 4))
-
-
-class Heartbeat:
-    """Calls ``touch`` when ``beat`` is called and ``every`` seconds have passed."""
-
-    def __init__(self, touch: Callable[[], None], every: float) -> None:
-        self._touch = touch
-        self._every = every
-        self._last = time.monotonic()
-
-    def beat(self) -> None:
-        now = time.monotonic()
-        if now - self._last >= self._every:
-            self._last = now
-            self._touch()
 
 
 @dataclass(frozen=True)
@@ -98,5 +84,5 @@ def crash_remains(catalog: Catalog, stores: Sequence[ObjectStore], now: datetime
     return CrashRemains(stuck, leftovers)
 
 
-__all__ = ["DEFAULT_STUCK_AFTER", "CrashRemains", "Heartbeat", "crash_remains", "heartbeat_every", "is_stuck",
+__all__ = ["DEFAULT_STUCK_AFTER", "CrashRemains", "crash_remains", "heartbeat_every", "is_stuck",
            "stuck_before"]

@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.errors import (
     BatchNotFound,
+    ItemFinished,
+    LeaseHeld,
     NotFound,
 )
 from ingest.findings import Finding
@@ -141,33 +143,78 @@ class BatchesAndItems(CatalogBase):
             return session.execute(
                 select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
 
-    def touch_item(self, item_id: str) -> None:
-        """Show that an accepted item is being worked on (its updated_at becomes
-        now), so that it is not taken for stuck (``ingest.stuck``). Raises
+    def take_lease(self, item_id: str, holder: str, expired_before: datetime) -> int:
+        """Begin an attempt: the item's lease goes to ``holder`` (a token of this
+        attempt), its attempts grow by one and its updated_at becomes now, in one
+        UPDATE, when the item is accepted and nobody holds a live lease on it
+        (none, or one not renewed since ``expired_before``). Returns the attempts.
+        Raises LeaseHeld while another holder renews it, ItemFinished when the
+        item is final, NotFound, CatalogUnavailable."""
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id == item_id, Item.status == ACCEPTED,
+                       or_(Item.lease_holder.is_(None), Item.lease_holder == holder,
+                           Item.updated_at < expired_before))
+                .values(lease_holder=holder, attempts=Item.attempts + 1, updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if rows_changed(result) == 0:
+                row = session.get(Item, item_id)
+                if row is None:
+                    raise NotFound(f"no item {item_id}")
+                if row.status != ACCEPTED:
+                    raise ItemFinished(f"item {item_id} is already {row.status}")
+                raise LeaseHeld(f"item {item_id} is held by a live attempt "
+                                f"(renewed at {row.updated_at.isoformat()})")
+            return session.execute(
+                select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
+
+    def renew_lease(self, item_id: str, holder: str) -> bool:
+        """Renew ``holder``'s lease on an accepted item (its updated_at becomes
+        now): one UPDATE. Returns False, writing nothing, when ``holder`` no
+        longer holds it (taken over, or the item is final). Raises
+        CatalogUnavailable."""
+        with self._write() as session:
+            result = session.execute(
+                update(Item)
+                .where(Item.item_id == item_id, Item.status == ACCEPTED,
+                       Item.lease_holder == holder)
+                .values(updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            return rows_changed(result) == 1
+
+    def release_lease(self, item_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease at the end of its attempt (the next attempt
+        may take the item at once); another holder's is left alone. Raises
         CatalogUnavailable."""
         with self._write() as session:
             session.execute(
-                update(Item).where(Item.item_id == item_id, Item.status == ACCEPTED)
-                .values(updated_at=utc_now())
+                update(Item).where(Item.item_id == item_id, Item.lease_holder == holder)
+                .values(lease_holder=None)
                 .execution_options(synchronize_session=False)
             )
 
     def finish_item(self, item_id: str, status: ItemStatus, findings: Sequence[Finding] = (),
                     package_id: str | None = None, version: int | None = None,
-                    events: Sequence[NewEvent] = ()) -> bool:
+                    events: Sequence[NewEvent] = (), *, holder: str | None = None) -> bool:
         """Give an accepted item its final status and append ``events``, in one
         transaction. Returns False, writing nothing, when the item is already
-        final. Raises ValueError for a status that is not final, NotFound,
+        final, or when ``holder`` is given and no longer holds its lease (taken
+        over). Raises ValueError for a status that is not final, NotFound,
         CatalogUnavailable."""
         final = ItemStatus(status)
         if not final.is_final:
             raise ValueError(f"{final.value} is not a final item status")
+        held = [Item.lease_holder == holder] if holder is not None else []
         with self._write() as session:
             result = session.execute(
                 update(Item)
-                .where(Item.item_id == item_id, Item.status == ACCEPTED)
+                .where(Item.item_id == item_id, Item.status == ACCEPTED, *held)
                 .values(status=final.value, findings=[f.to_dict() for f in findings],
-                        package_id=package_id, version=version, updated_at=utc_now())
+                        package_id=package_id, version=version, lease_holder=None,
+                        updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
             if rows_changed(result) == 0:
@@ -185,7 +232,8 @@ class BatchesAndItems(CatalogBase):
             result = session.execute(
                 update(Item)
                 .where(Item.item_id == item_id, Item.status == ItemStatus.FAILED.value)
-                .values(status=ACCEPTED, attempts=0, findings=[], updated_at=utc_now())
+                .values(status=ACCEPTED, attempts=0, findings=[], lease_holder=None,
+                        updated_at=utc_now())
                 .execution_options(synchronize_session=False)
             )
             if rows_changed(result) == 0 and session.get(Item, item_id) is None:
@@ -214,17 +262,24 @@ class BatchesAndItems(CatalogBase):
         by_status.update({status: int(count) for status, count, _ in rows})
         return ItemTally(by_status=by_status, stuck=sum(int(s or 0) for _, _, s in rows))
 
-    def record_requeue(self, item_ids: Sequence[str]) -> int:
-        """Note that the accepted items among ``item_ids`` were sent to the workers
-        again (their updated_at becomes now, so they are not stuck again at once).
-        Returns how many were accepted. Raises CatalogUnavailable."""
+    def record_requeue(self, item_ids: Sequence[str],
+                       expired_before: datetime | None = None) -> int:
+        """Note that the accepted items among ``item_ids`` are sent to the workers
+        again (their updated_at becomes now, so they are not stuck again at once);
+        a lease not renewed since ``expired_before`` is revoked in the same
+        UPDATE, so that the new message's worker may take the item (a live lease
+        is kept). Returns how many were accepted. Raises CatalogUnavailable."""
         if not item_ids:
             return 0
+        lease: dict[str, object] = {}
+        if expired_before is not None:
+            lease["lease_holder"] = case((Item.updated_at < expired_before, None),
+                                         else_=Item.lease_holder)
         with self._write() as session:
             result = session.execute(
                 update(Item)
                 .where(Item.item_id.in_(list(item_ids)), Item.status == ACCEPTED)
-                .values(updated_at=utc_now())
+                .values(updated_at=utc_now(), **lease)
                 .execution_options(synchronize_session=False)
             )
             return rows_changed(result)

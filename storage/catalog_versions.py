@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ingest.copies import CopyRecord
 from ingest.errors import (
     ItemFinished,
+    LeaseLost,
     PackageBusy,
     PackageNotFound,
     VersionNotFound,
@@ -44,19 +45,25 @@ from storage.tables import File, Item, Package, Version
 class PackagesAndVersions(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
-    def reserve_version(self, package_id: str, identifier: str, item_id: str) -> int:
+    def reserve_version(self, package_id: str, identifier: str, item_id: str, *,
+                        holder: str | None = None) -> int:
         """Claim the next version number of a package for one item (see the
         module docstring). The same item asking again gets the same number.
         Raises PackageBusy while another accepted item holds a claim, ItemFinished
         when the item itself already has a final status (a duplicate task that
-        came late must not claim a version it can never commit), ValueError when
+        came late must not claim a version it can never commit), LeaseLost when
+        ``holder`` is given and no longer holds the item's lease, ValueError when
         ``identifier`` already names another package, CatalogUnavailable."""
         try:
             with self._write() as session:
-                own_status = session.execute(
-                    select(Item.status).where(Item.item_id == item_id)).scalar_one_or_none()
+                own = session.execute(
+                    select(Item.status, Item.lease_holder)
+                    .where(Item.item_id == item_id)).one_or_none()
+                own_status = own.status if own is not None else None
                 if own_status is not None and own_status != ACCEPTED:
                     raise ItemFinished(f"item {item_id} is already {own_status}")
+                if own is not None and holder is not None and own.lease_holder != holder:
+                    raise LeaseLost(f"item {item_id} was taken over by another attempt")
                 self._ensure_package(session, package_id, identifier)
                 claims = session.execute(
                     select(Version)
@@ -137,21 +144,28 @@ class PackagesAndVersions(CatalogBase):
             append_events(session, events)
             return True
 
-    def release_version(self, package_id: str, number: int, item_id: str) -> None:
-        """Drop an uncommitted claim held by ``item_id``; anything else is left
-        alone. Raises CatalogUnavailable."""
+    def release_version(self, package_id: str, number: int, item_id: str, *,
+                        holder: str | None = None) -> bool:
+        """Drop an uncommitted claim held by ``item_id`` (only while ``holder``,
+        when given, holds the item's lease); anything else is left alone.
+        Returns whether a claim was dropped. Raises CatalogUnavailable."""
+        held = []
+        if holder is not None:
+            held = [select(Item.item_id).where(Item.item_id == item_id,
+                                               Item.lease_holder == holder).exists()]
         with self._write() as session:
-            session.execute(
+            result = session.execute(
                 delete(Version).where(
                     Version.package_id == package_id, Version.number == number,
-                    Version.item_id == item_id, Version.state == PENDING,
+                    Version.item_id == item_id, Version.state == PENDING, *held,
                 ).execution_options(synchronize_session=False)
             )
+            return rows_changed(result) > 0
 
     def commit_version(self, version: VersionRecord, events: Sequence[NewEvent] = (),
                        copies: Sequence[CopyRecord] = (), *,
                        unchanged_events: Sequence[NewEvent] | None = None,
-                       findings: Sequence[Finding] = ()) -> bool:
+                       findings: Sequence[Finding] = (), holder: str | None = None) -> bool:
         """Make a claimed version visible with its files, mark its item stored
         with ``findings`` (warnings only, such as system files skipped), note
         its ``copies`` (each checked back) and append ``events``, in one
@@ -165,8 +179,12 @@ class PackagesAndVersions(CatalogBase):
         another submission of the same change committed it meanwhile), the
         claim is dropped, the item is marked unchanged at that version, the
         ``unchanged_events`` are appended (their version set to it) and False
-        is returned: the caller removes what it wrote. Raises
-        CatalogUnavailable, ValueError when two files share a path."""
+        is returned: the caller removes what it wrote.
+
+        With ``holder``, nothing is written and False is returned unless that
+        attempt still holds the item's lease: one that was paused past its
+        lease and taken over commits nothing. Raises CatalogUnavailable,
+        ValueError when two files share a path."""
         paths = [f.path for f in version.files]
         if len(set(paths)) != len(paths):
             raise ValueError(f"package {version.package_id} version {version.number} "
@@ -178,6 +196,10 @@ class PackagesAndVersions(CatalogBase):
                 session.execute(select(Package.package_id)
                                 .where(Package.package_id == version.package_id)
                                 .with_for_update()).all()
+                if holder is not None and version.item_id is not None and session.execute(
+                        select(Item.lease_holder).where(Item.item_id == version.item_id)
+                        .with_for_update()).scalar_one_or_none() != holder:
+                    raise _Unchanged  # taken over: the new holder commits, or has
                 if unchanged_events is not None and self._commit_if_unchanged(
                         session, version, unchanged_events, now, findings):
                     return False
@@ -252,7 +274,7 @@ class PackagesAndVersions(CatalogBase):
                 .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
                 .values(status=ItemStatus.UNCHANGED.value, package_id=version.package_id,
                         version=latest.number, findings=[f.to_dict() for f in findings],
-                        updated_at=now)
+                        lease_holder=None, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if rows_changed(marked) == 0 and session.get(Item, version.item_id) is not None:
@@ -272,7 +294,7 @@ class PackagesAndVersions(CatalogBase):
             .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
             .values(status=ItemStatus.STORED.value, package_id=version.package_id,
                     version=version.number, findings=[f.to_dict() for f in findings],
-                    updated_at=now)
+                    lease_holder=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         # No item row at all (a catalog rebuilt from storage) is fine.

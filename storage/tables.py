@@ -73,6 +73,9 @@ class Item(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     findings: Mapped[list[Any]]
     attempts: Mapped[int] = mapped_column(Integer)
+    #: the lease (last renewed at updated_at): the token of the attempt at work on
+    #: the item, or null (ingest.lease)
+    lease_holder: Mapped[str | None] = mapped_column(String)
     updated_at: Mapped[datetime]
 
 

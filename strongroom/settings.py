@@ -36,8 +36,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_CONCURRENCY": "items ingested at once, in process or per worker, and copies verified at once (default 2)",
     "STRONGROOM_MAX_ATTEMPTS": "attempts at an item on transient errors before it is failed (default 5)",
     "STRONGROOM_RETRY_BACKOFF": "first retry delay in seconds, doubled each time (default 1.0)",
-    "STRONGROOM_STUCK_AFTER": "seconds without progress after which an accepted item is stuck (default 600)",
-    "STRONGROOM_SWEEP_EVERY": "seconds between two sweeps of `strongroom beat` for stuck items (default 300)",
+    "STRONGROOM_STUCK_AFTER": "seconds an item's lease may go unrenewed before the item is stuck and sent again (default 60)",
+    "STRONGROOM_SWEEP_EVERY": "seconds between two sweeps of `strongroom beat` for stuck items (default 10)",
     "STRONGROOM_VISIBILITY_TIMEOUT": "seconds before Redis redelivers an unacknowledged message (default 3600)",
     "STRONGROOM_FIXITY_WINDOW_DAYS": "every copy of every version is deep-checked at least once in this many days (default 90)",
     "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
@@ -78,8 +78,8 @@ class Settings:
     concurrency: int = 2
     max_attempts: int = 5
     retry_backoff: float = 1.0
-    stuck_after: float = 600.0
-    sweep_every: float = 300.0
+    stuck_after: float = 60.0
+    sweep_every: float = 10.0
     visibility_timeout: int = 3600
     fixity_window_days: int = 90
     fixity_bytes_per_day: int = 0
@@ -156,8 +156,8 @@ class Settings:
             concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
             max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5),
             retry_backoff=_positive_float(env, "STRONGROOM_RETRY_BACKOFF", 1.0),
-            stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 600.0),
-            sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 300.0),
+            stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 60.0),
+            sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 10.0),
             visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
             fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90),
             fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),

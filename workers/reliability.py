@@ -9,6 +9,15 @@ and when the broker loses messages outright (Redis restarted without persistence
 the items stay ``accepted`` in the catalog, where the stuck-item sweep finds them
 and sends them again. The settings below make duplicates the only failure mode of
 the queue, and the catalog makes duplicates harmless.
+
+A worker that dies with items in hand (SIGKILL, a lost host) leaves their messages
+unacknowledged, and Redis would hand them out again only after the visibility
+timeout (an hour). The items do not wait for it: each attempt holds a lease on
+its item that it renews every 15 s (``ingest.lease``), the dead worker's leases
+lapse after ``stuck_after`` (60 s), and the sweep, every ``sweep_every`` (10 s),
+sends them again: recovered within about 70 s, with no person acting. The late
+redelivery an hour on finds the items final and does nothing; a redelivery while
+a slow item is still at work finds its lease live and leaves it to its holder.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from kombu import Exchange, Queue
 
 from ingest.fixity_policy import FixityPolicy
 from ingest.retry import backoff_delay
+from ingest.stuck import DEFAULT_STUCK_AFTER
+from workers.beat_lock import BEAT_TICK
 
 #: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
 #: never delays new batches, and so each can get its own workers.
@@ -58,11 +69,14 @@ class WorkerSettings:
     #: first retry delay in seconds, doubled on each retry
     retry_backoff: float = 1.0
     #: seconds a delivered, unacknowledged message stays invisible to other workers
+    #: (a fallback: the sweep sends a dead worker's items again long before)
     visibility_timeout: int = 3600
-    #: an accepted item with no progress for this many seconds is stuck
-    stuck_after: float = 600.0
-    #: seconds between two sweeps for stuck items (run by ``strongroom beat``)
-    sweep_every: float = 300.0
+    #: an accepted item whose lease was not renewed for this many seconds is stuck
+    #: (``ingest.lease``: renewed every quarter of it while its attempt works)
+    stuck_after: float = DEFAULT_STUCK_AFTER
+    #: seconds between two sweeps for stuck items (run by ``strongroom beat``):
+    #: a dead worker's items are sent again within stuck_after + sweep_every
+    sweep_every: float = 10.0
     #: the fixity policy the planning task applies (STRONGROOM_FIXITY_*)
     fixity_policy: FixityPolicy = field(default_factory=FixityPolicy)
 
@@ -154,6 +168,12 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "task_soft_time_limit": None,
         "enable_utc": True,
         "timezone": "UTC",
+        # One beat per installation: it sends only while it holds a lock in
+        # Redis, renewed at every tick (workers.beat_lock); a second beat
+        # started by mistake sends nothing and stands by. Ticks at least every
+        # BEAT_TICK seconds, so the lock never lapses under a running beat.
+        "beat_scheduler": "workers.beat_lock:SingleBeatScheduler",
+        "beat_max_loop_interval": BEAT_TICK,
         # Lost messages recover by themselves: `strongroom beat` asks a worker
         # every sweep_every seconds to send stuck items again. A sweep message
         # that waited longer than one period is dropped: the next one is coming.

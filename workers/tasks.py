@@ -106,6 +106,11 @@ def ingest_item_task(task: Task, item_id: Any, requested_by: Any = None) -> str:
         return "error"
     if outcome == "retry":
         raise _retry(task)
+    if outcome == "held":
+        # Another attempt holds the item's lease (a duplicate message), or took
+        # it over from this one: nothing was written here. If that holder dies,
+        # its lease lapses and the sweep sends the item again.
+        return outcome
     _anchor(task)
     return outcome
 
@@ -149,6 +154,8 @@ def _ingest(task: Task, item_id: str, final_attempt: bool, requester: Any) -> st
     result = ingest_item(item_id, services, final_attempt=final_attempt)
     if result.outcome == "retry":
         log.info("item %s: %s; retrying", item_id, result.reason)
+    elif result.outcome == "held":
+        log.info("item %s: %s; left to the lease's holder", item_id, result.reason)
     return result.outcome
 
 
@@ -254,12 +261,15 @@ def enqueue_due_fixity_task(task: Task) -> int:
 
 
 def requeue_stuck_items_task(task: Task) -> int:
-    """Send again every item accepted with no progress for ``stuck_after`` seconds.
+    """Send again every item accepted with no progress for ``stuck_after`` seconds:
+    its lease lapsed (``ingest.lease``), or it was never begun.
 
-    Messages lost by the broker (a restart without persistence, a worker killed
-    with messages in hand) leave items accepted for ever; this finds them in the
-    catalog. A duplicate of a message still queued is harmless. Returns how many
-    items were sent; never raises (the next sweep tries again).
+    A worker killed with items in hand stops renewing their leases; messages lost
+    by the broker (a restart without persistence) leave items accepted for ever;
+    this finds both in the catalog and sends them again, without waiting for the
+    broker's visibility timeout (the new attempt takes the lapsed lease over). A
+    duplicate of a message still queued is harmless. Returns how many items were
+    sent; never raises (the next sweep tries again).
     """
     app = _app(task)
     settings = app.worker_settings
@@ -278,8 +288,9 @@ def requeue_stuck_items_task(task: Task) -> int:
                 requester = SCHEDULER.acting_for(submitters[item.batch_id])
                 app.send_task(TASK_INGEST_ITEM, args=[item.item_id], queue=QUEUE_INGEST,
                               producer=producer, kwargs=requester_kwargs(requester))
-        # Sent: not stuck again for another stuck_after seconds.
-        services.catalog.record_requeue(ids)
+        # Sent: not stuck again for another stuck_after seconds; a lapsed lease
+        # that no new attempt has taken yet is revoked.
+        services.catalog.record_requeue(ids, idle_before)
     except Exception:
         log.exception("sweep for stuck items failed; the next sweep tries again")
         return 0

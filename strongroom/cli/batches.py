@@ -93,7 +93,7 @@ def _has_problems(report: dict[str, Any]) -> bool:
 
 def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: list[str], *,
                wait: bool, timeout: float | None, as_json: bool,
-               requeue: bool = False) -> dict[str, Any]:
+               requeue: bool = False, expired_before: datetime | None = None) -> dict[str, Any]:
     """Have the items ingested (``ingest.handover``) and return the batch report.
 
     On a terminal a progress bar follows the bytes and items (``strongroom.cli.terminal``).
@@ -109,7 +109,8 @@ def _hand_over(settings: Settings, services: Services, batch_id: str, item_ids: 
         bar = terminal_progress(services)
         dispatcher = build_dispatcher(settings, services)
         handed = hand_over(services, dispatcher, batch_id, item_ids, wait=wait, timeout=timeout,
-                           requeue=requeue, on_progress=bar.items_finished if bar else None)
+                           requeue=requeue, expired_before=expired_before,
+                           on_progress=bar.items_finished if bar else None)
     report = batch_report(services.catalog, batch_id)
     report.update(handed.to_dict())
     if handed.stopped:
@@ -281,6 +282,7 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
     Without a broker they are ingested in this process.
     """
     from ingest.requeue import choose_requeue
+    from ingest.stuck import stuck_before
 
     settings, services = _settings_and_services()
     choice = choose_requeue(services.catalog, batch_id, include_failed=include_failed,
@@ -292,8 +294,11 @@ def requeue(batch_id: str, include_failed: bool, stuck_after: float | None, wait
         _print_batch(doc)
 
     with _ctrl_c_stops(settings, services, lambda: batch_id):
+        # A lease idle that long is revoked for the new attempt (ingest.lease).
+        idle = services.stuck_after if stuck_after is None else stuck_after
         report = _hand_over(settings, services, batch_id, chosen, wait=wait, timeout=timeout,
-                            as_json=as_json, requeue=True)
+                            as_json=as_json, requeue=True,
+                            expired_before=stuck_before(services.clock.now(), idle))
         report["requeued"] = len(chosen)
         report["reset"] = len(reset)
         anchor_after(services)

@@ -87,8 +87,9 @@ def worker(queues: str, concurrency: int | None, loglevel: str | None,
     Any further option goes to `celery worker` as it is (e.g. --hostname,
     --without-gossip --without-mingle --without-heartbeat). Each pool process
     opens its own catalog and store connections. Stop it with SIGTERM: it
-    finishes the items in hand; SIGKILL loses nothing either (their messages
-    come back, or the items show as stuck).
+    finishes the items in hand; SIGKILL loses nothing either: the leases of
+    the items in hand lapse after STRONGROOM_STUCK_AFTER seconds (60) and beat's
+    sweep sends them to another worker.
     """
     from strongroom.settings import Settings
 
@@ -142,11 +143,29 @@ def _serve_worker_metrics(settings: Settings) -> None:
 def beat(loglevel: str | None, schedule_file: str | None, celery_args: tuple[str, ...],
          as_json: bool) -> None:
     """Run the scheduler: every STRONGROOM_SWEEP_EVERY seconds it has a worker send
-    stuck items again, so messages the broker lost recover by themselves.
-    Run exactly one per installation."""
+    stuck items again (leases not renewed for STRONGROOM_STUCK_AFTER seconds,
+    messages the broker lost), so they recover by themselves.
+
+    One per installation: it refuses to start while another beat holds the
+    lock in the broker, and names it.
+    """
+    from ingest.errors import QueueUnavailable
     from strongroom.settings import Settings
+    from workers.beat_lock import LOCK_TTL, running_beat
 
     settings = Settings.from_env()
+    if settings.broker_url:
+        try:
+            holder = running_beat(settings.broker_url)
+        except QueueUnavailable:
+            # Started before Redis (a reboot, compose): beat waits for it, and
+            # sends nothing until it holds the lock (workers.beat_lock).
+            holder = None
+        if holder is not None:
+            raise click.ClickException(
+                f"another strongroom beat is running ({holder}): one beat per installation "
+                f"sends the schedule, so this one does not start. If that beat was stopped "
+                f"just now, its lock lapses within {LOCK_TTL} s; start this one again then.")
     if schedule_file is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         schedule_file = str(settings.data_dir / "celerybeat-schedule")

@@ -76,7 +76,7 @@ class FakeCatalog:
     def get_batch(self, batch_id: str) -> BatchRecord:
         return BatchRecord(batch_id=batch_id, source="/batches/b", submitted_at=NOW)
 
-    def record_requeue(self, item_ids: list[str]) -> int:
+    def record_requeue(self, item_ids: list[str], expired_before: datetime | None = None) -> int:
         self.requeued.append(list(item_ids))
         return len(item_ids)
 

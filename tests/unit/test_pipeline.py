@@ -264,7 +264,8 @@ def test_a_second_call_on_a_stored_item_changes_nothing(
 
 def test_a_duplicate_task_arriving_mid_write_commits_one_version(
         tmp_path: Path, services: Services, store: FaultyStore) -> None:
-    """A broker redelivers the task while the first delivery is still uploading."""
+    """A broker redelivers the task while the first delivery is still uploading:
+    the first holds the item's lease, so the duplicate leaves it alone."""
     write_item(tmp_path / "batch", "letter")
     item_id = submit_one(services, tmp_path / "batch")
     duplicate: list[Any] = []
@@ -276,8 +277,8 @@ def test_a_duplicate_task_arriving_mid_write_commits_one_version(
 
     first = ingest_item(item_id, services)
 
-    assert (duplicate[0].outcome, duplicate[0].status) == ("done", ItemStatus.STORED)
-    assert first.outcome == "done"
+    assert (duplicate[0].outcome, duplicate[0].status) == ("held", ItemStatus.ACCEPTED)
+    assert (first.outcome, first.status) == ("done", ItemStatus.STORED)
     assert services.catalog.get_item(item_id).status is ItemStatus.STORED
     assert [v.number for v in services.catalog.list_versions(PACKAGE)] == [1]
     assert len(events_of(services, EventType.INGESTION)) == 1
