@@ -19,6 +19,8 @@ them in one place each.
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
+    │   │   └── Deaccessioned       the package or version was deaccessioned: when, why, by whom
+    │   ├── DeaccessionRequestNotFound
     │   ├── BatchNotFound
     │   ├── CatalogMissing          a read-only command found no catalog where the settings point
     │   ├── ObjectNotFound          a key is absent from an object store
@@ -33,6 +35,7 @@ them in one place each.
     ├── StopRequested               the person running the work asked it to stop (Ctrl-C); items stay accepted
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
     ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
+    ├── DeaccessionRefused          a deaccession step refused (one person alone, decided already); a finding says why
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
@@ -113,6 +116,20 @@ class BatchNotFound(NotFound):
     pass
 
 
+class Deaccessioned(VersionNotFound, PackageNotFound):
+    """The package (or this version of it) was deaccessioned: its objects were
+    removed from storage by a decision of two people. ``tombstone`` is the
+    ``ingest.tombstones.DeaccessionRequest`` that says when, why and by whom."""
+
+    def __init__(self, message: str, tombstone: object) -> None:
+        super().__init__(message)
+        self.tombstone = tombstone
+
+
+class DeaccessionRequestNotFound(NotFound):
+    """No deaccession request with that id."""
+
+
 class LocationNotFound(NotFound):
     """A storage location URL that is neither the primary nor a replica."""
 
@@ -175,6 +192,16 @@ class DeliveryRefused(StrongroomError):
     def __init__(self, findings: Sequence[Finding]) -> None:
         super().__init__("; ".join(f.message for f in findings))
         self.findings = tuple(findings)
+
+
+class DeaccessionRefused(StrongroomError):
+    """A deaccession step was refused: the person who asked for it approving it
+    alone, a request decided already, a second request for the same package.
+    ``finding`` has the stable code and what was expected."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
 
 
 class SchemaBroken(StrongroomError):
