@@ -42,8 +42,12 @@ them in one place each.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ingest.findings import Finding
+
+if TYPE_CHECKING:  # the tombstone is a value of ingest.tombstones, which imports the models
+    from ingest.tombstones import DeaccessionRequest
 
 
 class StrongroomError(Exception):
@@ -121,7 +125,7 @@ class Deaccessioned(VersionNotFound, PackageNotFound):
     removed from storage by a decision of two people. ``tombstone`` is the
     ``ingest.tombstones.DeaccessionRequest`` that says when, why and by whom."""
 
-    def __init__(self, message: str, tombstone: object) -> None:
+    def __init__(self, message: str, tombstone: DeaccessionRequest) -> None:
         super().__init__(message)
         self.tombstone = tombstone
 

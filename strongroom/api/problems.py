@@ -124,7 +124,7 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
             if isinstance(exc, DeaccessionRefused):
                 findings, kind = [exc.finding.to_dict()], exc.finding.code
             if isinstance(exc, Deaccessioned):
-                tombstone = getattr(exc.tombstone, "to_dict", dict)()
+                tombstone = exc.tombstone.to_dict()
                 tombstone.pop("versions", None)  # the files' digests: GET /deaccessions/{id}
             headers = {"Retry-After": "30"} if status == 503 else None
             return problem_response(status, kind, title, str(exc), instance=request.url.path,

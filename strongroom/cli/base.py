@@ -78,7 +78,7 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except Deaccessioned as exc:  # gone, and the tombstone says when, why and by whom
-            tombstone: dict[str, Any] = getattr(exc.tombstone, "to_dict", dict)()
+            tombstone: dict[str, Any] = exc.tombstone.to_dict()
             tombstone.pop("versions", None)
             _fail(as_json, EXIT_USAGE, "Deaccessioned", str(exc), {"deaccession": tombstone})
         except DeaccessionRefused as exc:
