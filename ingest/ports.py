@@ -386,8 +386,9 @@ class DeaccessionCatalog(Protocol):
         """deleting -> deaccessioned (a second call changes nothing). Raises
         DeaccessionRequestNotFound."""
 
-    def tombstones(self) -> list[DeaccessionRequest]:
-        """The requests in state deleting or deaccessioned, with their versions."""
+    def tombstones(self, package_id: str | None = None) -> list[DeaccessionRequest]:
+        """The requests in state deleting or deaccessioned (of one package, or all),
+        oldest first, with their versions."""
 
     def import_tombstone(self, request: DeaccessionRequest,
                          events: Sequence[NewEvent] = ()) -> bool:

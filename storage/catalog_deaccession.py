@@ -82,13 +82,14 @@ class DeaccessionsAndTombstones(CatalogBase):
             stones = _tombstone_rows(session, [r.request_id for r in rows])
             return [_request(row, stones) for row in rows]
 
-    def tombstones(self) -> list[DeaccessionRequest]:
-        """Requests deleting or deaccessioned, oldest first. Raises CatalogUnavailable."""
+    def tombstones(self, package_id: str | None = None) -> list[DeaccessionRequest]:
+        """Requests deleting or deaccessioned (of one package, or all), oldest first.
+        Raises CatalogUnavailable."""
         with self._read() as session:
-            rows = session.execute(
-                select(DeaccessionRequestRow)
-                .where(DeaccessionRequestRow.state.in_(WITHDRAWN))
-                .order_by(DeaccessionRequestRow.requested_at)).scalars().all()
+            query = select(DeaccessionRequestRow).where(DeaccessionRequestRow.state.in_(WITHDRAWN))
+            if package_id is not None:
+                query = query.where(DeaccessionRequestRow.package_id == package_id)
+            rows = session.execute(query.order_by(DeaccessionRequestRow.requested_at)).scalars().all()
             stones = _tombstone_rows(session, [r.request_id for r in rows])
             return [_request(row, stones) for row in rows]
 

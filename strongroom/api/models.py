@@ -130,6 +130,9 @@ class PackageOut(BaseModel):
     latest_version: int
     metadata: dict[str, Any]
     versions: list[VersionOut]
+    deaccessioned: list[dict[str, Any]] = Field(
+        default=[], description="versions of this package withdrawn by a deaccession: "
+                                "version, request_id, state, reason, decided_at")
 
 
 class PresignedUrlOut(BaseModel):

@@ -35,6 +35,7 @@ from ingest.reconciliation import reconcile
 from ingest.retrieval import fetch_to_folder
 from ingest.services import Services
 from ingest.tombstones import DEACCESSIONED, DELETING, REJECTED, tombstone_key
+from strongroom.reports import package_report
 from tests.unit.test_replication import (
     AT,
     IDENTIFIER,
@@ -131,6 +132,10 @@ def test_a_version_only_deaccession_keeps_the_other_version_fetchable_and_valid(
         catalog.get_version(PACKAGE, 1)
     assert [v.number for v in catalog.list_versions(PACKAGE)] == [2]
     assert catalog.resolve_package(IDENTIFIER) == PACKAGE
+    shown = package_report(catalog, PACKAGE)  # `show` and GET /packages/{id} say what went
+    assert [v["version"] for v in shown["versions"]] == [2]
+    assert [(d["version"], d["reason"], d["state"]) for d in shown["deaccessioned"]] == [
+        (1, "wrong scan", DEACCESSIONED)]
     assert not keys(archive.primary, f"{PACKAGE}/v1/") and keys(archive.replica, f"{PACKAGE}/v2/")
     version, findings = fetch_to_folder(archive.services, PACKAGE, 2, tmp_path / "fetched")
     assert findings == [] and version.number == 2
