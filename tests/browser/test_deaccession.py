@@ -5,6 +5,7 @@ deaccessioned, when and why (410). Other roles do not get the page."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +69,26 @@ def test_one_admin_asks_is_refused_as_approver_and_a_second_admin_approves(
     browser.get(console.url + f"/console/packages/{identifier}")
     page = says(browser, "was deaccessioned on")
     assert REASON in page
+
+
+def test_a_version_only_deaccession_is_told_on_the_package_page(
+        console: Console, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / "letter-1952-03-sample", batch / "letter-1952-03-sample")
+    metadata = batch / "letter-1952-03-sample" / "metadata.json"
+    record = json.loads(metadata.read_text(encoding="utf-8"))
+    metadata.write_text(json.dumps({**record, "title": record["title"] + " (corrected)"}),
+                        encoding="utf-8")
+    console.cli("submit", str(batch))
+    asked = json.loads(console.cli("--agent", "registrar", "deaccession", "request",
+                                   "letter-1952-03-sample", "--version", "1",
+                                   "--reason", "superseded by a corrected record", "--json").stdout)
+    console.cli("--agent", "head archivist", "deaccession", "approve", asked["request_id"])
+
+    sign_in(browser, console, "reader", "/console/packages/letter-1952-03-sample")
+    text = says(browser, "Version 1 was deaccessioned")
+    assert "superseded by a corrected record" in text and "approved by head archivist" in text
+    assert "(corrected)" in text
 
 
 @pytest.mark.parametrize("role", ["submitter", "reader", "auditor"])

@@ -141,7 +141,8 @@ def package_page(
         tags=[f for f in files if not f["payload"]],
         bag_url=lambda n, fmt: f"/packages/{quote(package_id, safe='')}/versions/{n}/bag?format={fmt}",
         preserve=preserve, histories=histories, copies=copies, events=events,
-        events_total=events_total, search_url=_search_url, describe=describe_actor)
+        events_total=events_total, search_url=_search_url, describe=describe_actor,
+        withdrawn=catalog.tombstones(package_id))
 
 
 #: the record's fields the page reads, and the members of those that are objects
