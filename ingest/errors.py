@@ -19,6 +19,8 @@ them in one place each.
     ├── NotFound
     │   ├── PackageNotFound
     │   ├── VersionNotFound
+    │   │   └── Deaccessioned       the package or version was deaccessioned: when, why, by whom
+    │   ├── DeaccessionRequestNotFound
     │   ├── BatchNotFound
     │   ├── CatalogMissing          no catalog where the settings point (or a database init may not create)
     │   ├── ObjectNotFound          a key is absent from an object store
@@ -35,14 +37,19 @@ them in one place each.
     ├── StopRequested               the person running the work asked it to stop (Ctrl-C); items stay accepted
     ├── PresignUnsupported          the object store cannot issue presigned URLs (a filesystem)
     ├── DeliveryRefused             stored bytes did not match the catalog: the delivery was cut short
+    ├── DeaccessionRefused          a deaccession step refused (one person alone, decided already); a finding says why
     └── SchemaBroken                a shipped metadata schema is invalid or refers outside its set
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ingest.findings import Finding
+
+if TYPE_CHECKING:  # the tombstone is a value of ingest.tombstones, which imports the models
+    from ingest.tombstones import DeaccessionRequest
 
 
 class StrongroomError(Exception):
@@ -113,6 +120,20 @@ class VersionNotFound(NotFound):
 
 class BatchNotFound(NotFound):
     pass
+
+
+class Deaccessioned(VersionNotFound, PackageNotFound):
+    """The package (or this version of it) was deaccessioned: its objects were
+    removed from storage by a decision of two people. ``tombstone`` is the
+    ``ingest.tombstones.DeaccessionRequest`` that says when, why and by whom."""
+
+    def __init__(self, message: str, tombstone: DeaccessionRequest) -> None:
+        super().__init__(message)
+        self.tombstone = tombstone
+
+
+class DeaccessionRequestNotFound(NotFound):
+    """No deaccession request with that id."""
 
 
 class LocationNotFound(NotFound):
@@ -189,6 +210,16 @@ class DeliveryRefused(StrongroomError):
     def __init__(self, findings: Sequence[Finding]) -> None:
         super().__init__("; ".join(f.message for f in findings))
         self.findings = tuple(findings)
+
+
+class DeaccessionRefused(StrongroomError):
+    """A deaccession step was refused: the person who asked for it approving it
+    alone, a request decided already, a second request for the same package.
+    ``finding`` has the stable code and what was expected."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
 
 
 class SchemaBroken(StrongroomError):

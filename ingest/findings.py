@@ -73,6 +73,12 @@ CATALOGUE: dict[str, str] = {
     "ANCHOR_INVALID": "{path!r} under the audit anchors is not an anchor",
     "ANCHORS_UNREADABLE": "audit anchors could not be read: {detail}",
     "BAG_UNUSABLE": "the bag at {path!r} cannot be taken into the catalog: {detail}",
+    # -- deaccession (ingest.deaccession)
+    "DEACCESSION_SAME_PERSON": "{found} asked for deaccession request {path} and cannot approve it too: a deaccession needs two people, another admin must approve it",
+    "DEACCESSION_DECIDED": "deaccession request {path} is {found}, not waiting for a decision",
+    "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
+    "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",
+    "DEACCESSIONED_LEFTOVER": "{path!r} belongs to a version deaccessioned by request {request}, but is still in storage (the location missed the deletion); `fixity reconcile --remove-deaccessioned` removes it",
     # -- a ready-made bag handed in as an item (ingest.received_bag)
     "RECEIVED_BAG_INVALID": "the received bag is not valid BagIt at {path!r}: {detail}",
     "RECEIVED_BAG_FETCH_REFUSED": "the received bag has {path!r}, which asks for files to be fetched from URLs; nothing a bag names is fetched (RFC 8493 §5): put the files in data/ and remove fetch.txt",

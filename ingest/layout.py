@@ -9,6 +9,7 @@ imports nothing of the domain, so that each of them can import it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 
 def version_prefix(package_id: str, number: int) -> str:
@@ -25,3 +26,17 @@ def canonical_package_id(text: str) -> str | None:
     except ValueError:
         return None
     return package_id if package_id == text else None
+
+
+def objects_referenced(package_id: str, number: int, paths: Iterable[str]) -> set[str]:
+    """The object keys version ``number`` of a package is made of, given the bag
+    paths of its files: what no deletion may remove while the version remains.
+
+    Today every version is a complete bag under its own prefix, so a version
+    references ``{package_id}/v{N}/{path}`` for each of its files and nothing
+    else. A layout in which versions share unchanged objects changes this
+    function alone (a version then also references the earlier objects it
+    points at); deaccession and reconciliation ask it and nothing else.
+    """
+    prefix = version_prefix(package_id, number)
+    return {prefix + path for path in paths}

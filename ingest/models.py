@@ -123,6 +123,7 @@ class EventType(str, enum.Enum):
     FIXITY_CHECK = "fixity check"
     REPLICATION = "replication"
     DELETION = "deletion"
+    DEACCESSION = "deaccession"
 
 
 class Outcome(str, enum.Enum):

@@ -24,6 +24,7 @@ from ingest.fixity_policy import (
     RecordedCheck,
 )
 from ingest.models import (
+    Actor,
     AuditEvent,
     BatchRecord,
     BatchSummary,
@@ -35,6 +36,7 @@ from ingest.models import (
     StoredFile,
     VersionRecord,
 )
+from ingest.tombstones import DeaccessionRequest
 
 # --------------------------------------------------------------------------- objects
 
@@ -367,6 +369,51 @@ class AuditCatalog(Protocol):
     # -- fixity checks of every copy (ingest.fixity_audit, ingest.fixity_policy)
 
 
+class DeaccessionCatalog(Protocol):
+    """Deaccession requests and the tombstones they leave (``ingest.deaccession``).
+    Each write commits with its events, in one transaction."""
+
+    def add_deaccession_request(self, request: DeaccessionRequest,
+                                events: Sequence[NewEvent] = ()) -> None:
+        """Keep a new request (state requested). Raises DeaccessionRefused
+        (DEACCESSION_PENDING) while another request of the package is requested
+        or deleting."""
+
+    def get_deaccession_request(self, request_id: str) -> DeaccessionRequest:
+        """Raises DeaccessionRequestNotFound."""
+
+    def list_deaccession_requests(self) -> list[DeaccessionRequest]:
+        """Every request, newest first, tombstones with their versions."""
+
+    def reject_deaccession(self, request_id: str, by: Actor, at: datetime, note: str | None,
+                           events: Sequence[NewEvent] = ()) -> DeaccessionRequest:
+        """requested -> rejected. Raises DeaccessionRequestNotFound,
+        DeaccessionRefused (DEACCESSION_DECIDED)."""
+
+    def begin_deaccession(self, request_id: str, by: Actor, at: datetime,
+                          events: Sequence[NewEvent] = ()) -> DeaccessionRequest:
+        """requested -> deleting: keep the tombstone of every committed version the
+        request covers (files, sizes, digests) and withdraw those versions (no
+        reader, no fixity check sees them again; their numbers are never given
+        again). Returns the request with its versions. Raises
+        DeaccessionRequestNotFound, DeaccessionRefused (DEACCESSION_DECIDED)."""
+
+    def finish_deaccession(self, request_id: str, at: datetime,
+                           events: Sequence[NewEvent] = ()) -> DeaccessionRequest:
+        """deleting -> deaccessioned (a second call changes nothing). Raises
+        DeaccessionRequestNotFound."""
+
+    def tombstones(self, package_id: str | None = None) -> list[DeaccessionRequest]:
+        """The requests in state deleting or deaccessioned (of one package, or all),
+        oldest first, with their versions."""
+
+    def import_tombstone(self, request: DeaccessionRequest,
+                         events: Sequence[NewEvent] = ()) -> bool:
+        """Keep a tombstone found in the object store (a catalog rebuild), merging
+        the versions of one request found under several keys. False when the
+        catalog holds every version of it already."""
+
+
 class AccessCatalog(Protocol):
     """API tokens and package search: what the HTTP API and the token commands need."""
 
@@ -409,7 +456,7 @@ class FormatTally(Protocol):
 
 
 class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, FormatTally,
-              Protocol):
+              DeaccessionCatalog, Protocol):
     """The whole catalog: the SQL catalog implements every part on one database,
     so that a change and the events that record it commit together. A use case
     that needs one part may ask for that part alone."""
@@ -452,6 +499,7 @@ __all__ = [
     "AuditLog",
     "Catalog",
     "Clock",
+    "DeaccessionCatalog",
     "Dispatcher",
     "FixityCatalog",
     "FormatCount",

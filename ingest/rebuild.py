@@ -30,6 +30,13 @@ the store, and the rebuild writes a record of what it found
 that ``audit verify`` *of that catalog* reports them as belonging to a log
 that was lost.
 
+A version withdrawn by a deaccession is never taken in: its tombstone
+(``_tombstones/{package_id}/v{N}.json``, ``ingest.tombstones``) in any
+location outweighs its bag and commit record in every other (a location out of
+reach during the deletion keeps them). The tombstones themselves are taken into
+the new catalog, so that it answers that the version was deaccessioned, when
+and why; the rebuild lists the versions as ``deaccessioned``.
+
 Only committed versions are taken in: those with a commit record
 (``_commits/{package_id}/v{N}.json``, ``ingest.commit_records``) in some
 location. A complete bag without one is what a crash just before the catalog
@@ -51,7 +58,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import unquote
@@ -75,6 +82,7 @@ from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecor
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
 from ingest.services import Services
+from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest, version_of_tombstone
 from ingest.verification import verify_bag
 
 
@@ -91,6 +99,8 @@ class RebuildReport:
     strangers: list[dict[str, str]] = field(default_factory=list)
     #: bags without a commit record in any location: not taken in
     uncommitted: list[dict[str, Any]] = field(default_factory=list)
+    #: versions a tombstone withdrew: not taken in, whatever a location still holds
+    deaccessioned: list[dict[str, Any]] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
     rebuild_id: str | None = None
 
@@ -105,6 +115,7 @@ class RebuildReport:
             "skipped": [f.to_dict() for f in self.skipped],
             "strangers": self.strangers,
             "uncommitted": self.uncommitted,
+            "deaccessioned": self.deaccessioned,
             "anchors": [{"seq": a.seq, "hash": a.hash, "log_id": a.log_id}
                         for a in self.anchors],
             "rebuild_id": self.rebuild_id,
@@ -133,9 +144,14 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     recorded: set[tuple[str, int]] = set()
     #: bytes of each version's bag in each location, from the listing (for the progress)
     sizes: dict[tuple[str, int, str], int] = {}
+    tombstones: dict[str, DeaccessionRequest] = {}
     for store in services.locations:
         for info in store.list(""):
             if info.key.startswith(AUDIT_PREFIX):
+                continue
+            if info.key.startswith(TOMBSTONE_PREFIX):
+                if not _read_tombstone(store, info.key, tombstones):
+                    report.strangers.append({"key": info.key, "location": store.location})
                 continue
             if info.key.startswith(COMMIT_PREFIX):
                 record = version_of_record(info.key)
@@ -161,7 +177,14 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             " `strongroom fixity reconcile` against the old catalog if you still have it"
             " (it writes the records), or rebuild with --trust-unmarked to take every"
             " complete bag as committed")
+    withdrawn = {(t.package_id, v.number): t for t in tombstones.values() for v in t.versions}
+    for (package_id, number), tombstone in sorted(withdrawn.items()):
+        report.deaccessioned.append({
+            "package_id": package_id, "version": number, "request_id": tombstone.request_id,
+            "locations": [s.location for s in found.pop((package_id, number), [])]})
     now = services.clock.now()
+    for tombstone in tombstones.values():
+        services.catalog.import_tombstone(tombstone)
     taken = [(version, holders) for version, holders in found.items()
              if version in recorded or trust_unmarked]
     services.progress.plan(sum(len(holders) for _, holders in taken),
@@ -180,6 +203,27 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
     anchor_audit_head(services)  # the new log's seals, outside the database too
     return report
+
+
+def _read_tombstone(store: ObjectStore, key: str, into: dict[str, DeaccessionRequest]) -> bool:
+    """Read the tombstone at ``key`` into ``into`` (by request, the versions of one
+    request merged); False when it is none."""
+    named = version_of_tombstone(key)
+    if named is None:
+        return False
+    try:
+        with store.open(key) as stream:
+            request = DeaccessionRequest.from_dict(json.loads(stream.read().decode("utf-8")))
+    except (ObjectNotFound, ValueError, UnicodeDecodeError):
+        return False
+    if (request.package_id, ) != named[:1] or named[1] not in request.withdrawn_numbers():
+        return False
+    known = into.get(request.request_id)
+    if known is not None:
+        versions = {v.number: v for v in (*known.versions, *request.versions)}
+        request = replace(known, versions=tuple(versions[n] for n in sorted(versions)))
+    into[request.request_id] = request
+    return True
 
 
 def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],

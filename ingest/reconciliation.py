@@ -15,6 +15,12 @@ and so do the commit records under ``_commits/`` (``ingest.commit_records``):
 each committed version should have one in each location (with ``backfill``,
 the missing ones are written), and a record of a version the catalog does not
 hold committed is ``UNTRACKED_OBJECT``.
+Versions withdrawn by a deaccession (``ingest.deaccession``) must be gone: an
+object under such a version's prefix, or its commit record, is
+``DEACCESSIONED_LEFTOVER`` (a location out of reach or not configured during
+the deletion, a backup restored); with ``remove_deaccessioned`` it is deleted,
+unless a remaining version references it (``ingest.layout.objects_referenced``),
+and the tombstones under ``_tombstones/`` that the location lacks are written.
 Findings name the full object key as their path, and their location. Only
 listings are read, no object's bytes.
 """
@@ -26,12 +32,14 @@ from dataclasses import dataclass
 
 from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
+from ingest.deaccession import write_tombstones
 from ingest.findings import Finding
-from ingest.layout import canonical_package_id, version_prefix
+from ingest.layout import canonical_package_id, objects_referenced, version_prefix
 from ingest.ports import Catalog, ObjectStore
+from ingest.tombstones import TOMBSTONE_PREFIX, version_of_tombstone
 
 #: Key prefixes the service itself writes outside packages.
-RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX)
+RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX, TOMBSTONE_PREFIX)
 
 COMMITTED = "committed"
 # Matched against the whole key (fullmatch, DOTALL): a payload name may hold a
@@ -52,6 +60,11 @@ class Reconciliation:
     #: committed versions that had no commit record here, and how many were written
     commit_records_missing: int = 0
     commit_records_written: int = 0
+    #: objects of deaccessioned versions removed (``remove_deaccessioned``)
+    deaccessioned_removed: int = 0
+    #: tombstones this location lacked, and how many were written
+    tombstones_missing: int = 0
+    tombstones_written: int = 0
 
     @property
     def status(self) -> str:
@@ -62,7 +75,10 @@ class Reconciliation:
                 "findings": [f.to_dict() for f in self.findings],
                 "leftovers": [f.to_dict() for f in self.leftovers],
                 "commit_records_missing": self.commit_records_missing,
-                "commit_records_written": self.commit_records_written}
+                "commit_records_written": self.commit_records_written,
+                "deaccessioned_removed": self.deaccessioned_removed,
+                "tombstones_missing": self.tombstones_missing,
+                "tombstones_written": self.tombstones_written}
 
 
 def version_of_key(key: str) -> tuple[str, int, str] | None:
@@ -76,13 +92,19 @@ def version_of_key(key: str) -> tuple[str, int, str] | None:
 
 
 def reconcile_location(catalog: Catalog, store: ObjectStore, *,
-                       backfill: bool = False) -> Reconciliation:
+                       backfill: bool = False,
+                       remove_deaccessioned: bool = False) -> Reconciliation:
     """Compare ``store`` with the catalog, both ways (see the module docstring);
     with ``backfill``, write the commit record of each committed version that
-    has none in ``store``.
+    has none in ``store``; with ``remove_deaccessioned``, delete what is left of
+    deaccessioned versions and write the tombstones ``store`` lacks.
 
     Raises StorageUnavailable, ChecksumRefused, CatalogUnavailable.
     """
+    tombstones = catalog.tombstones()
+    withdrawn = {(t.package_id, v.number): t for t in tombstones for v in t.versions}
+    stones: set[tuple[str, int]] = set()
+    left: list[str] = []
     states = catalog.version_states()
     expected = catalog.committed_paths()
     unseen = {(*version, path) for version, paths in expected.items() for path in paths}
@@ -93,8 +115,18 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
     strange_records: dict[tuple[str, int] | None, list[str]] = {}
     for info in store.list(""):
         objects += 1
+        if info.key.startswith(TOMBSTONE_PREFIX):
+            stone = version_of_tombstone(info.key)
+            if stone in withdrawn:
+                stones.add(stone)
+            else:
+                findings.append(Finding("UNTRACKED_OBJECT", path=info.key, location=store.location))
+            continue
         if info.key.startswith(COMMIT_PREFIX):
             record = version_of_record(info.key)
+            if record in withdrawn:
+                left.append(info.key)
+                continue
             if record is not None and states.get(record) == COMMITTED:
                 recorded.add(record)
             else:
@@ -107,7 +139,9 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             findings.append(Finding("UNTRACKED_OBJECT", path=info.key, location=store.location))
             continue
         package_id, number, path = parts
-        if states.get((package_id, number)) != COMMITTED:
+        if (package_id, number) in withdrawn and states.get((package_id, number)) != COMMITTED:
+            left.append(info.key)
+        elif states.get((package_id, number)) != COMMITTED:
             leftovers.append(Finding("INGEST_LEFTOVER", path=info.key, location=store.location))
         elif path in expected.get((package_id, number), ()):
             unseen.discard(parts)
@@ -123,6 +157,17 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             if record is None or states_now.get(record) != COMMITTED:
                 findings.extend(Finding("UNTRACKED_OBJECT", path=key, location=store.location)
                                 for key in keys)
+    removed = written = 0
+    if remove_deaccessioned:
+        removed = _remove_leftovers(catalog, store, left)
+        for key in sorted(set(withdrawn) - stones):
+            write_tombstones(store, withdrawn[key])
+            written += 1
+    else:
+        findings.extend(
+            Finding("DEACCESSIONED_LEFTOVER", path=key, location=store.location,
+                    params={"request": withdrawn[_version_named(key)].request_id})
+            for key in left)
     findings.sort(key=lambda f: (f.path or "", f.code))
     unrecorded = sorted(v for v, state in states.items() if state == COMMITTED and v not in recorded)
     if backfill:
@@ -130,10 +175,36 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             write_commit_record(store, catalog.get_version(package_id, number))
     return Reconciliation(store.location, objects, tuple(findings), tuple(leftovers),
                           commit_records_missing=len(unrecorded),
-                          commit_records_written=len(unrecorded) if backfill else 0)
+                          commit_records_written=len(unrecorded) if backfill else 0,
+                          deaccessioned_removed=removed,
+                          tombstones_missing=len(set(withdrawn) - stones),
+                          tombstones_written=written)
+
+
+def _version_named(key: str) -> tuple[str, int]:
+    """The version an object or commit record of a withdrawn version belongs to."""
+    parts = version_of_key(key)
+    named = parts[:2] if parts is not None else version_of_record(key)
+    assert named is not None
+    return named[0], named[1]
+
+
+def _remove_leftovers(catalog: Catalog, store: ObjectStore, keys: list[str]) -> int:
+    """Delete the leftovers of deaccessioned versions from ``store``, sparing any
+    object a remaining version references; returns how many were deleted."""
+    kept: set[str] = set()
+    for (package_id, number), paths in catalog.committed_paths().items():
+        kept |= objects_referenced(package_id, number, paths)
+    removed = 0
+    for key in keys:
+        if key not in kept:
+            store.delete(key)
+            removed += 1
+    return removed
 
 
 def reconcile(catalog: Catalog, stores: tuple[ObjectStore, ...] | list[ObjectStore], *,
-              backfill: bool = False) -> list[Reconciliation]:
+              backfill: bool = False, remove_deaccessioned: bool = False) -> list[Reconciliation]:
     """``reconcile_location`` for each of ``stores``, in order. Raises as it does."""
-    return [reconcile_location(catalog, store, backfill=backfill) for store in stores]
+    return [reconcile_location(catalog, store, backfill=backfill,
+                               remove_deaccessioned=remove_deaccessioned) for store in stores]

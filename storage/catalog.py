@@ -27,6 +27,7 @@ from storage.audit_log import append_events, read_events, walk_events
 from storage.catalog_access import AccessAndSearch
 from storage.catalog_accounts import AccountsAndSessions
 from storage.catalog_batches import BatchesAndItems
+from storage.catalog_deaccession import DeaccessionsAndTombstones
 from storage.catalog_fixity import FixitySchedule
 from storage.catalog_replicas import ReplicasAndAnchors
 from storage.catalog_versions import PackagesAndVersions
@@ -45,7 +46,7 @@ _migrate = migrate  # from_url's ``migrate`` flag hides the function's name
 
 
 class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasAndAnchors,
-                 AccessAndSearch, AccountsAndSessions):
+                 AccessAndSearch, AccountsAndSessions, DeaccessionsAndTombstones):
     """The catalog and audit log on one SQLAlchemy engine from ``create_engine_for``."""
 
     def __init__(self, engine: Engine) -> None:

@@ -50,6 +50,18 @@ class CatalogBase:
         """storage.catalog_fixity_state: give a committed version its fixity rows."""
         raise NotImplementedError
 
+    def _untrack_version(self, session: Session, package_id: str, number: int) -> None:
+        """storage.catalog_fixity_state: remove a withdrawn version's fixity rows."""
+        raise NotImplementedError
+
+    def _withdrawn(self, session: Session, ref: str, number: int | None = None) -> None:
+        """storage.catalog_deaccession: raise Deaccessioned for a withdrawn package or version."""
+        raise NotImplementedError
+
+    def _newest_withdrawn(self, session: Session, package_id: str) -> int:
+        """storage.catalog_deaccession: the highest version number a deaccession withdrew."""
+        raise NotImplementedError
+
     def _note_copies(self, session: Session, package_id: str, number: int,
                      copies: Sequence[CopyRecord]) -> None:
         """storage.catalog_replicas: upsert the notes on a version's copies."""

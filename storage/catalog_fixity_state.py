@@ -106,6 +106,17 @@ class FixityStateUpkeep(CatalogBase):
                 added.append((location, hour_of(made_at), 1, octets))
         self._shift_backlog(session, added)
 
+    def _untrack_version(self, session: Session, package_id: str, number: int) -> None:
+        """Remove a withdrawn version's ``fixity_state`` rows and their bytes from
+        the backlog: no run plans a check of it again."""
+        rows = session.execute(
+            select(FixityState.location, FixityState.deep_base_at, FixityState.octets)
+            .where(FixityState.package_id == package_id, FixityState.number == number)).all()
+        session.execute(delete(FixityState).where(FixityState.package_id == package_id,
+                                                  FixityState.number == number))
+        self._shift_backlog(session, [(location, hour_of(base), -1, -octets)
+                                      for location, base, octets in rows])
+
     def _shift_backlog(self, session: Session,
                        changes: Iterable[tuple[str, int, int, int]]) -> None:
         """Add (location, hour, copies, bytes) changes to the backlog, in (location,

@@ -87,7 +87,8 @@ class PackagesAndVersions(CatalogBase):
                     select(func.max(Version.number))
                     .where(Version.package_id == package_id, Version.state == COMMITTED)
                 ).scalar_one()
-                number = (newest or 0) + 1
+                # a number a deaccession withdrew is never given again
+                number = max(newest or 0, self._newest_withdrawn(session, package_id)) + 1
                 batch_id = session.execute(
                     select(Item.batch_id).where(Item.item_id == item_id)).scalar_one_or_none()
                 session.add(Version(
@@ -335,6 +336,7 @@ class PackagesAndVersions(CatalogBase):
                                       Version.state == COMMITTED)
             ).scalar_one_or_none()
             if row is None:
+                self._withdrawn(session, package_id, wanted)
                 raise VersionNotFound(f"package {package_id} has no version {wanted}")
             files = session.execute(
                 select(File).where(File.package_id == package_id, File.number == wanted)
@@ -361,6 +363,7 @@ class PackagesAndVersions(CatalogBase):
             select(Package.latest_version).where(Package.package_id == package_id)
         ).scalar_one_or_none()
         if latest is None:
+            self._withdrawn(session, package_id)
             raise PackageNotFound(f"no package {package_id}")
         return latest
 
@@ -378,13 +381,16 @@ class PackagesAndVersions(CatalogBase):
 
     def resolve_package(self, ref: str) -> str:
         """The id of the package ``ref`` names, by package id or record identifier.
-        Raises PackageNotFound, CatalogUnavailable."""
+        Raises Deaccessioned (a package whose every version was deaccessioned),
+        PackageNotFound, CatalogUnavailable."""
         with self._read() as session:
             rows = session.execute(
                 select(Package.package_id, Package.identifier)
                 .where(or_(Package.package_id == ref, Package.identifier == ref),
                        Package.latest_version.is_not(None))
             ).all()
+            if not rows:
+                self._withdrawn(session, ref)
         by_id = [row.package_id for row in rows if row.package_id == ref]
         found = by_id or [row.package_id for row in rows]
         if not found:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 # importing them here puts them in Base.metadata, which migrations are checked against.
 import storage.tables_access
 import storage.tables_accounts
+import storage.tables_deaccession
 import storage.tables_fixity
 import storage.tables_replicas  # noqa: F401
 from storage.tables_base import Base

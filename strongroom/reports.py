@@ -120,6 +120,10 @@ def package_report(catalog: Catalog, package_id: str) -> dict[str, Any]:
         "latest_version": latest.number,
         "metadata": latest.record,
         "versions": versions,
+        "deaccessioned": [
+            {"version": v.number, "request_id": t.request_id, "state": t.state,
+             "reason": t.reason, "decided_at": _iso(t.decided_at)}
+            for t in catalog.tombstones(package_id) for v in t.versions],
     }
 
 

@@ -177,6 +177,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
     from strongroom.api import (
         explorer,
         routes_batches,
+        routes_deaccession,
         routes_health,
         routes_metrics,
         routes_packages,
@@ -211,6 +212,7 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_batches.router)
     app.include_router(routes_packages.router)
     app.include_router(routes_preservation.router)
+    app.include_router(routes_deaccession.router)
     app.include_router(routes_health.router)  # /healthz, /readyz: no token
     app.include_router(explorer.router)  # /docs, from files served here
     web.install(app)  # the console at /console/, its assets at /static/

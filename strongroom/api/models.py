@@ -130,6 +130,9 @@ class PackageOut(BaseModel):
     latest_version: int
     metadata: dict[str, Any]
     versions: list[VersionOut]
+    deaccessioned: list[dict[str, Any]] = Field(
+        default=[], description="versions of this package withdrawn by a deaccession: "
+                                "version, request_id, state, reason, decided_at")
 
 
 class PresignedUrlOut(BaseModel):
@@ -211,3 +214,67 @@ class ChainOut(BaseModel):
     log_id: str = Field(description="this catalog's audit log; its anchors are "
                                     "`_audit/logs/{log_id}/anchors/`")
     anchors: AnchorsOut
+
+
+class WithdrawnFileOut(BaseModel):
+    path: str
+    size: int
+    sha256: str
+    sha512: str
+
+
+class WithdrawnVersionOut(BaseModel):
+    number: int
+    octets: int
+    files: list[WithdrawnFileOut]
+
+
+class DeaccessionOut(BaseModel):
+    """A deaccession request; from state ``deleting`` on, the tombstone it leaves."""
+
+    request_id: str
+    package_id: str
+    identifier: str
+    version: int | None = Field(description="the one version asked for; null: the whole package")
+    reason: str
+    state: str = Field(description="requested, rejected, deleting (approved; objects still "
+                                   "being removed) or deaccessioned (gone from every location)")
+    requested_by: dict[str, Any]
+    requested_at: str
+    decided_by: dict[str, Any] | None
+    decided_at: str | None
+    decision_note: str | None = Field(description="why it was rejected")
+    completed_at: str | None
+    versions: list[WithdrawnVersionOut] = Field(
+        description="the versions withdrawn, each file with its size and digests (from approval on)")
+
+
+class DeaccessionListOut(BaseModel):
+    requests: list[DeaccessionOut]
+
+
+class DeaccessionLocationOut(BaseModel):
+    location: str
+    deleted: int = Field(description="objects deleted")
+    kept: int = Field(description="objects spared because a remaining version references them")
+    error: str | None = Field(description="why the location could not be rid of them")
+
+
+class DeaccessionOutcomeOut(BaseModel):
+    request: DeaccessionOut
+    locations: list[DeaccessionLocationOut]
+    finished: bool = Field(description="false: a location was out of reach; the request stays "
+                                       "`deleting` until resumed")
+
+
+class DeaccessionRequestIn(BaseModel):
+    package: str = Field(min_length=1, max_length=1000,
+                         description="identifier or package id")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="one version; the whole package when absent")
+    reason: str = Field(min_length=1, max_length=4000,
+                        description="why, in words a later reader will understand")
+
+
+class DeaccessionRejectIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=4000)

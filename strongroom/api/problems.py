@@ -24,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingest.errors import (
     ArchiveRefused,
     CatalogUnavailable,
+    Deaccessioned,
+    DeaccessionRefused,
     DeliveryRefused,
     InputError,
     NotFound,
@@ -47,6 +49,9 @@ class Problem(BaseModel):
     instance: str | None = None
     findings: list[dict[str, Any]] | None = Field(
         default=None, description="every finding, each with its stable code")
+    deaccession: dict[str, Any] | None = Field(
+        default=None, description="(410) the tombstone: what was deaccessioned, when, why, "
+                                  "who asked and who approved")
 
 
 class ApiProblem(Exception):
@@ -73,7 +78,10 @@ def forbidden(detail: str) -> ApiProblem:
 #: Domain error -> (status, problem kind, title). The first matching class wins.
 _DOMAIN: list[tuple[type[StrongroomError], int, str, str]] = [
     (ArchiveRefused, 422, "archive-refused", "The uploaded archive was refused"),
+    # Gone for good, by a decision of two people: the tombstone says when and why.
+    (Deaccessioned, 410, "deaccessioned", "Deaccessioned: removed from storage"),
     (NotFound, 404, "not-found", "Not found"),
+    (DeaccessionRefused, 409, "deaccession-refused", "The deaccession step was refused"),
     (InputError, 400, "bad-input", "The request cannot be used"),
     # 409, not 404: the file exists; this store (a filesystem) cannot presign, so
     # fetch it through the API's file route instead.
@@ -95,10 +103,11 @@ def problem_type(kind: str) -> str:
 
 def problem_response(status: int, kind: str, title: str, detail: str | None = None, *,
                      instance: str | None = None, headers: Mapping[str, str] | None = None,
-                     findings: list[dict[str, Any]] | None = None) -> JSONResponse:
+                     findings: list[dict[str, Any]] | None = None,
+                     deaccession: dict[str, Any] | None = None) -> JSONResponse:
     """A problem+json response."""
     body = Problem(type=problem_type(kind), title=title, status=status, detail=detail,
-                   instance=instance, findings=findings)
+                   instance=instance, findings=findings, deaccession=deaccession)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
                         media_type=MEDIA_TYPE, headers=dict(headers) if headers else None)
 
@@ -107,13 +116,19 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
     for cls, status, kind, title in _DOMAIN:
         if isinstance(exc, cls):
             findings = None
+            tombstone: dict[str, Any] | None = None
             if isinstance(exc, (ArchiveRefused, DeliveryRefused)):
                 findings = [f.to_dict() for f in exc.findings]
                 if isinstance(exc, ArchiveRefused):
                     kind = exc.findings[0].code if exc.findings else kind
+            if isinstance(exc, DeaccessionRefused):
+                findings, kind = [exc.finding.to_dict()], exc.finding.code
+            if isinstance(exc, Deaccessioned):
+                tombstone = exc.tombstone.to_dict()
+                tombstone.pop("versions", None)  # the files' digests: GET /deaccessions/{id}
             headers = {"Retry-After": "30"} if status == 503 else None
             return problem_response(status, kind, title, str(exc), instance=request.url.path,
-                                    headers=headers, findings=findings)
+                                    headers=headers, findings=findings, deaccession=tombstone)
     _log.error("unexpected domain error on %s: %s", request.url.path, type(exc).__name__)
     return problem_response(500, "internal", "Internal error", type(exc).__name__,
                             instance=request.url.path)
@@ -168,6 +183,8 @@ _DESCRIPTIONS = {
     404: "No such package, version, file or batch",
     408: "The upload stalled; nothing of it was kept",
     409: "The object store cannot issue presigned URLs (a filesystem store)",
+    410: "The package or version was deaccessioned: `deaccession` says when, why, who asked "
+         "and who approved (type urn:strongroom:problem:deaccessioned)",
     413: "The upload is larger than this service accepts",
     415: "The body is neither a zip nor a tar",
     416: "The requested range is outside the file",
@@ -178,8 +195,11 @@ _DESCRIPTIONS = {
 }
 
 
-def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error responses of a route, for its OpenAPI entry (401 and 403 always)."""
-    wanted = sorted({401, 403, 422, 503, *statuses})
-    return {status: {"model": Problem, "description": _DESCRIPTIONS[status]}
+def documented(*statuses: int,
+               described: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route, for its OpenAPI entry (401 and 403 always);
+    ``described`` gives a status this route's own description."""
+    wanted = sorted({401, 403, 422, 503, *statuses, *(described or {})})
+    return {status: {"model": Problem,
+                     "description": (described or {}).get(status) or _DESCRIPTIONS[status]}
             for status in wanted}

@@ -74,7 +74,7 @@ def _hit_out(hit: PackageHit) -> dict[str, Any]:
     return out
 
 
-@router.get("/packages/{package_id}", response_model=PackageOut, responses=documented(404),
+@router.get("/packages/{package_id}", response_model=PackageOut, responses=documented(404, 410),
             summary="One package: metadata, versions, manifest")
 def show_package(request: Request, package_id: PackageRef) -> dict[str, Any]:
     """The latest metadata, and every version with its files and digests."""
@@ -91,7 +91,7 @@ _BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
                                             "do not match the catalog",
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in _BAG_MEDIA.values()}},
-                       **documented(404, 500)})
+                       **documented(404, 410, 500)})
 def fetch_bag(request: Request, package_id: PackageRef, number: VersionRef,
               format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
     """One version's complete bag as one archive, streamed without a temporary file;
@@ -129,7 +129,7 @@ def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
                        206: {"description": "one byte range of the file",
                              "content": {"*/*":
                                          {"schema": {"type": "string", "format": "binary"}}}},
-                       **documented(404, 416, 500)})
+                       **documented(404, 410, 416, 500)})
 def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
                path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
                range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
@@ -173,7 +173,7 @@ def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, 
 
 
 @router.get("/packages/{package_id}/versions/{number}/presigned/{path:path}",
-            response_model=PresignedUrlOut, responses=documented(404, 409),
+            response_model=PresignedUrlOut, responses=documented(404, 409, 410),
             summary="A short-lived presigned S3 URL of one file")
 def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],

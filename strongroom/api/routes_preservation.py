@@ -22,7 +22,7 @@ router = APIRouter(tags=["preservation"], dependencies=[Depends(require(Permissi
 
 
 @router.post("/packages/{package_id}/fixity-checks", status_code=202,
-             response_model=FixityStartOut, responses=documented(404),
+             response_model=FixityStartOut, responses=documented(404, 410),
              summary="Start a deep fixity check")
 async def start_fixity_check(
     request: Request, package_id: PackageRef,
@@ -42,7 +42,7 @@ async def start_fixity_check(
 
 
 @router.get("/packages/{package_id}/fixity-checks", response_model=FixityReportOut,
-            responses=documented(404), summary="Fixity results of a package")
+            responses=documented(404, 410), summary="Fixity results of a package")
 def fixity_report(request: Request, package_id: PackageRef) -> dict[str, Any]:
     """Each version's last fixity result and every fixity-check event of the package."""
     catalog = request.app.state.strongroom.services.catalog
@@ -59,7 +59,7 @@ def fixity_report(request: Request, package_id: PackageRef) -> dict[str, Any]:
 
 
 @router.get("/packages/{package_id}/events", response_model=EventsOut,
-            responses=documented(404), summary="Audit events of a package")
+            responses=documented(404, 410), summary="Audit events of a package")
 def package_events(
     request: Request, package_id: PackageRef,
     after: Annotated[int, Query(ge=0, le=2**62, description="only events after this seq")] = 0,

@@ -21,6 +21,7 @@ from strongroom.cli import (  # noqa: F401  (registers commands)
     audit,
     batches,
     catalog,
+    deaccession,
     doctor,
     fixity,
     formats,

@@ -42,11 +42,13 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def _fail(as_json: bool, code: int, kind: str, message: str) -> None:
+def _fail(as_json: bool, code: int, kind: str, message: str,
+          extra: dict[str, Any] | None = None) -> None:
     from strongroom.reports import printable
 
     if as_json:
-        click.echo(json.dumps({"error": {"kind": kind, "message": message}}, indent=2))
+        click.echo(json.dumps({"error": {"kind": kind, "message": message, **(extra or {})}},
+                              indent=2, ensure_ascii=False))
     click.echo(f"strongroom: {printable(message)}", err=True)
     sys.exit(code)
 
@@ -63,12 +65,25 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ingest.errors import InputError, NotFound, StrongroomError
+        from ingest.errors import (
+            Deaccessioned,
+            DeaccessionRefused,
+            InputError,
+            NotFound,
+            StrongroomError,
+        )
         from strongroom.settings import SettingsError
 
         as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
+        except Deaccessioned as exc:  # gone, and the tombstone says when, why and by whom
+            tombstone: dict[str, Any] = exc.tombstone.to_dict()
+            tombstone.pop("versions", None)
+            _fail(as_json, EXIT_USAGE, "Deaccessioned", str(exc), {"deaccession": tombstone})
+        except DeaccessionRefused as exc:
+            _fail(as_json, EXIT_PROBLEMS, "DeaccessionRefused",
+                  f"{exc.finding.code}: {exc}", {"code": exc.finding.code})
         except (InputError, NotFound, SettingsError) as exc:
             _fail(as_json, EXIT_USAGE, type(exc).__name__, str(exc))
         except StrongroomError as exc:

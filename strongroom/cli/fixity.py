@@ -188,9 +188,13 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
               metavar="HOURS",
               help="Also remove the remains of writes abandoned by a crash and untouched "
                    "for HOURS (temporary files; S3 multipart uploads).")
+@click.option("--remove-deaccessioned", is_flag=True,
+              help="Delete what a location still holds of deaccessioned versions "
+                   "(DEACCESSIONED_LEFTOVER) and write the tombstones it lacks.")
 @json_option
 @command_errors
-def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
+def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
+                      as_json: bool) -> None:
     """Compare the catalog with every location both ways: missing objects, objects of
     no committed version (crashed ingests' leftovers reported apart). Writes the
     commit record (_commits/) of every committed version a location lacks, so that
@@ -201,7 +205,8 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
     from ingest.stuck import crash_remains
 
     _, services = _settings_and_services(read_only=True)  # an archive that exists, never a new one
-    results = reconcile(services.catalog, services.locations, backfill=True)
+    results = reconcile(services.catalog, services.locations, backfill=True,
+                        remove_deaccessioned=remove_deaccessioned)
     swept = None
     if sweep_hours is not None:
         idle_since = services.clock.now() - timedelta(hours=sweep_hours)
@@ -222,6 +227,9 @@ def reconcile_command(sweep_hours: float | None, as_json: bool) -> None:
             if r["commit_records_written"]:
                 click.echo(f"       {r['commit_records_written']} missing commit record(s)"
                            " of committed versions written")
+            if r["deaccessioned_removed"] or r["tombstones_written"]:
+                click.echo(f"       {r['deaccessioned_removed']} object(s) of deaccessioned"
+                           f" versions removed, {r['tombstones_written']} tombstone(s) written")
         _human_remains(doc)
         for location, count in doc.get("swept", {}).items():
             click.echo(f"swept  {location}: {count} abandoned write(s) removed")

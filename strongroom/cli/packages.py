@@ -79,6 +79,9 @@ def show(package: str, as_json: bool) -> None:
             for f in v["files"]:
                 puid = f["format"]["puid"] if f.get("format") else ""
                 click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} {f['path']!r}")
+        for d in doc.get("deaccessioned", []):
+            click.echo(f"  v{d['version']} deaccessioned {(d['decided_at'] or '')[:10]}: {d['reason']}"
+                       f" (request {d['request_id']})")
 
     _emit(as_json, document, human)
 

@@ -28,6 +28,7 @@ PAGE_MODULES = (
     "preservation",
     "audit",
     "admin",
+    "deaccession",
     "submit",
     "batch",
     "packages",

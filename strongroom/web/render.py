@@ -26,6 +26,7 @@ NAVIGATION: tuple[tuple[str, str, Permission | None], ...] = (
     ("Preservation", "/console/preservation", Permission.PRESERVE),
     ("Audit", "/console/audit", Permission.PRESERVE),
     ("Admin", "/console/admin", Permission.ADMINISTER),
+    ("Deaccession", "/console/deaccessions", Permission.ADMINISTER),
 )
 
 

@@ -90,6 +90,16 @@ TABLE: dict[tuple[str, str], Row] = {
                                            {"name": "", "role": "reader"}),
     ("POST", "/console/admin/tokens/revoke"): Row("/console/admin/tokens/revoke", only("admin", ok=404),
                                                   {"token": "no-such-token"}),
+    ("GET", "/console/deaccessions"): Row("/console/deaccessions", only("admin")),
+    # a submitter or reader cannot even ask; an admin is told what is missing
+    ("POST", "/console/deaccessions/request"): Row("/console/deaccessions/request", only("admin", ok=400),
+                                                   {"package": "", "reason": "x"}),
+    ("POST", "/console/deaccessions/approve"): Row("/console/deaccessions/approve", only("admin", ok=404),
+                                                   {"request_id": "no-such-request"}),
+    ("POST", "/console/deaccessions/reject"): Row("/console/deaccessions/reject", only("admin", ok=404),
+                                                  {"request_id": "no-such-request"}),
+    ("POST", "/console/deaccessions/resume"): Row("/console/deaccessions/resume", only("admin", ok=404),
+                                                  {"request_id": "no-such-request"}),
 }
 
 

@@ -42,6 +42,7 @@ def _routes(api: Api) -> list[tuple[str, str, dict, set[str], int]]:
         ("GET", f"/packages/{package}/fixity-checks", {}, PRESERVE, 200),
         ("GET", f"/packages/{package}/events", {}, PRESERVE, 200),
         ("GET", "/audit/verify", {}, PRESERVE, 200),
+        ("GET", "/deaccessions", {}, {"admin"}, 200),
     ]
 
 
@@ -64,7 +65,7 @@ def test_each_role_can_use_exactly_its_routes(api: Api) -> None:
             if expected == 403:
                 assert reply.headers["content-type"] == "application/problem+json"
                 assert reply.json()["type"] == "urn:strongroom:problem:forbidden"
-    assert len(table) == 11 * len(ROLES)  # the zip bag shares its path with the tar bag
+    assert len(table) == 12 * len(ROLES)  # the zip bag shares its path with the tar bag
 
 
 @pytest.mark.parametrize("headers", [

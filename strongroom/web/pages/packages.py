@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from ingest.access import PackageSort, Permission, QueryInvalid, find_packages, may, package_query
 from ingest.accounts import SessionInfo
-from ingest.errors import InputError, NotFound
+from ingest.errors import Deaccessioned, InputError, NotFound
 from ingest.file_formats import file_format
 from ingest.fixity_history import copy_histories
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
@@ -111,6 +111,10 @@ def package_page(
     try:
         package_id = catalog.resolve_package(package_ref)
         steps = version_history(catalog, package_id)
+    except Deaccessioned as exc:
+        return render(request, "error.html", status=410, title="Deaccessioned",
+                      message=f"{str(exc)[:1].upper()}{str(exc)[1:]}. Its objects were removed "
+                              "from storage; the record of what was removed is kept.")
     except NotFound:
         return render(request, "error.html", status=404, title="No such package",
                       message=f"No package has the id or identifier {package_ref!r}. "
@@ -137,7 +141,8 @@ def package_page(
         tags=[f for f in files if not f["payload"]],
         bag_url=lambda n, fmt: f"/packages/{quote(package_id, safe='')}/versions/{n}/bag?format={fmt}",
         preserve=preserve, histories=histories, copies=copies, events=events,
-        events_total=events_total, search_url=_search_url, describe=describe_actor)
+        events_total=events_total, search_url=_search_url, describe=describe_actor,
+        withdrawn=catalog.tombstones(package_id))
 
 
 #: the record's fields the page reads, and the members of those that are objects

@@ -1,0 +1,102 @@
+"""Deaccession in a real browser: an admin asks, the same admin is refused as
+approver, a second admin approves, and the package page then says it was
+deaccessioned, when and why (410). Other roles do not get the page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.browser.console import Console, sign_in, start_console, wait_for
+from tests.browser.test_preservation import says
+from tests.cli_runner import EXAMPLES
+
+SECOND = ("Bea Second", "second admin password")
+REASON = "The depositor withdrew the deposit agreement"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    root = Path(tmp_path_factory.mktemp("deaccession"))
+    running = start_console(root, STRONGROOM_REPLICAS=(root / "replica").as_uri())
+    try:
+        running.cli("submit", str(EXAMPLES), expect=None)  # one item is bad on purpose
+        running.cli("user", "create", SECOND[0], "--role", "admin", "--password-stdin",
+                    stdin=SECOND[1] + "\n")
+        yield running
+    finally:
+        running.stop()
+
+
+def a_package(console: Console) -> tuple[str, str]:
+    listed = json.loads(console.cli("list", "--json").stdout)["packages"]
+    telegram = next(p for p in listed if "telegram" in p["identifier"])
+    return telegram["identifier"], telegram["package_id"]
+
+
+def test_one_admin_asks_is_refused_as_approver_and_a_second_admin_approves(
+        console: Console, browser) -> None:  # type: ignore[no-untyped-def]
+    identifier, package_id = a_package(console)
+    sign_in(browser, console, "admin", "/console/deaccessions")
+    browser.find_element(By.ID, "deaccession-package").send_keys(identifier)
+    browser.find_element(By.ID, "deaccession-reason").send_keys(REASON)
+    browser.find_element(By.XPATH, "//button[text()='Ask for the deaccession']").click()
+    says(browser, "Another admin must approve it")
+
+    browser.find_element(By.CSS_SELECTOR, "form[action='/console/deaccessions/approve'] button").click()
+    text = says(browser, "DEACCESSION_SAME_PERSON")
+    assert "two people" in text and "Ada Admin" in text
+    assert (console.data / "objects" / package_id / "v1").is_dir()
+
+    browser.delete_all_cookies()
+    browser.get(console.url + "/console/sign-in?next=/console/deaccessions")
+    browser.find_element(By.ID, "name").send_keys(SECOND[0])
+    browser.find_element(By.ID, "password").send_keys(SECOND[1])
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(lambda: "/sign-in" not in browser.current_url, what="the second admin signed in")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/console/deaccessions/approve'] button").click()
+    text = says(browser, "objects are gone from every location")
+    assert "deaccessioned by Bea Second" in text
+    assert not (console.data / "objects" / package_id).exists()
+    assert not (console.root / "replica" / package_id).exists()
+
+    browser.get(console.url + f"/console/packages/{identifier}")
+    page = says(browser, "was deaccessioned on")
+    assert REASON in page
+
+
+def test_a_version_only_deaccession_is_told_on_the_package_page(
+        console: Console, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / "letter-1952-03-sample", batch / "letter-1952-03-sample")
+    metadata = batch / "letter-1952-03-sample" / "metadata.json"
+    record = json.loads(metadata.read_text(encoding="utf-8"))
+    metadata.write_text(json.dumps({**record, "title": record["title"] + " (corrected)"}),
+                        encoding="utf-8")
+    console.cli("submit", str(batch))
+    asked = json.loads(console.cli("--agent", "registrar", "deaccession", "request",
+                                   "letter-1952-03-sample", "--version", "1",
+                                   "--reason", "superseded by a corrected record", "--json").stdout)
+    console.cli("--agent", "head archivist", "deaccession", "approve", asked["request_id"])
+
+    sign_in(browser, console, "reader", "/console/packages/letter-1952-03-sample")
+    text = says(browser, "Version 1 was deaccessioned")
+    assert "superseded by a corrected record" in text and "approved by head archivist" in text
+    assert "(corrected)" in text
+
+
+@pytest.mark.parametrize("role", ["submitter", "reader", "auditor"])
+def test_other_roles_cannot_ask_for_a_deaccession(console: Console, role: str) -> None:
+    client = console.client(role)
+    page = client.get("/console/account").text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/console/deaccessions/request", headers={"Origin": console.url},
+                         data={"csrf": csrf, "package": "anything", "reason": "no"})
+    assert answer.status_code == 403
+    assert isinstance(answer, httpx.Response)
