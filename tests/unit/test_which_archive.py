@@ -143,7 +143,7 @@ def test_batches_lists_a_submitted_batch_with_who_and_item_counts(
     human = runner.invoke(main, ["batches"], env=env)
     assert human.exit_code == 0
     assert batch_id in human.stdout and "intake-bot" in human.stdout
-    assert human.stdout.endswith("1 batches\n")
+    assert human.stdout.endswith("1 batch\n")
     assert human.stderr == ""
 
 
