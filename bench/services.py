@@ -3,7 +3,8 @@ verify vs raw GET, P4 peak RSS with S3, P6 a catalog of a million packages.
 
 Services are started the way the integration tests start them (a ``weed mini``
 of our own, Redis and PostgreSQL on loopback), with a throwaway PostgreSQL
-database, Redis database 14 (flushed before and after) and a bucket of our own.
+database, Redis database 14 (``STRONGROOM_BENCH_REDIS_DB`` chooses another; flushed
+before and after) and a bucket of our own.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from bench.timing import (
     strongroom_command,
 )
 
-REDIS_DB = 14
+REDIS_DB = int(os.environ.get("STRONGROOM_BENCH_REDIS_DB", "14"))
 
 
 @contextmanager
 def services(work: Path) -> Iterator[dict[str, Any]]:
-    """SeaweedFS, Redis db 14, a fresh PostgreSQL database and bucket; all removed after."""
+    """SeaweedFS, Redis db ``REDIS_DB``, a fresh PostgreSQL database and bucket; all removed after."""
     import redis
 
     from tests.integration.services import (
