@@ -76,6 +76,9 @@ def services(work: Path) -> Iterator[dict[str, Any]]:
             AWS_ACCESS_KEY_ID=server.access_key,
             AWS_SECRET_ACCESS_KEY=server.secret_key,
             AWS_EC2_METADATA_DISABLED="true",
+            # To measure the S3 writer with another number of parts in flight (A B A B).
+            **({"STRONGROOM_S3_PARTS_IN_FLIGHT": os.environ["STRONGROOM_BENCH_S3_PARTS_IN_FLIGHT"]}
+               if os.environ.get("STRONGROOM_BENCH_S3_PARTS_IN_FLIGHT") else {}),
         )
         run_child([*strongroom_command(), "init", "--json"], env)
         yield {"env": env, "client": client, "bucket": bucket, "server": server,
@@ -102,13 +105,15 @@ def _start_seaweed(work: Path, server_class: Any) -> Any:
 
 
 @contextmanager
-def worker(env: dict[str, str], log_file: Path, concurrency: int = 2) -> Iterator[None]:
-    """One ``strongroom worker`` in its own process group, stopped by its pid after."""
+def worker(env: dict[str, str], log_file: Path, concurrency: int = 2,
+           name: str = "bench") -> Iterator[None]:
+    """One ``strongroom worker`` in its own process group, stopped by its pid after;
+    ``name`` makes its Celery node name (``name@host``) its own."""
     with open(log_file, "ab") as out:
         process = subprocess.Popen(
             [*strongroom_command(), "worker", "--queues", "ingest,fixity", "--concurrency",
              str(concurrency), "--loglevel", "warning", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
+             "--without-mingle", "--without-heartbeat", f"--hostname={name}@%h"],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:

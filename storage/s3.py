@@ -122,6 +122,9 @@ class S3ObjectStore:
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.parts_in_flight = parts_in_flight
+        #: small requests (tag files, read-back HEADs) worth sending at once
+        #: (``ingest.replication.side_by_side``); boto3's pool keeps 10 connections.
+        self.requests_in_flight = 8
         self._root = self.prefix + "/" if self.prefix else ""
         self._region = region
         self._made_client = client
