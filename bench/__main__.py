@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             with services(work) as svc:
                 if "P3" in only or "P5" in only:
                     _log("P3 distributed ingest, P5 verify (S3)")
-                    results.extend(r for r in p3_and_p5_s3(work, plan, _log, svc)
+                    results.extend(r for r in p3_and_p5_s3(work, plan, _log, svc,
+                                                           verify="P5" in only)
                                    if r["id"].split()[0] in only)
                 if "P4" in only:
                     _log("P4 peak RSS (S3)"); results.append(p4_rss_s3(work, plan, _log, svc))
