@@ -283,7 +283,11 @@ class S3ObjectWriter:
         self._next_number += 1
         size = part_size_for(number, self._store.part_size)
         spare = self._spares.pop() if self._spares else None
-        if spare is None or len(spare) != size:
+        if spare is not None and len(spare) != size:
+            # Parts just doubled in size: no spare fits any more; let them all go.
+            spare = None
+            self._spares.clear()
+        if spare is None:
             if self._upload_id is None:
                 # Maybe one PutObject yet, and most objects are much smaller than
                 # a part: the buffer grows with the bytes.
