@@ -30,5 +30,7 @@ def test_scale_harness_stores_every_item_and_samples_the_run(
     for name, figure in result["figures"].items():
         assert all(math.isfinite(value) for value in figure["runs"]), name
     sizes = result["table_sizes"]
-    assert sizes["packages"]["rows"] == 12 and sizes["files"]["rows"] == 12
+    assert sizes["packages"]["rows"] == 12
+    # A row per payload file and per tag file: the same number for every version.
+    assert sizes["files"]["rows"] > 12 and sizes["files"]["rows"] % 12 == 0
     assert sizes["events"]["bytes"] > sizes["events"]["index_bytes"] > 0
