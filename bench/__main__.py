@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6", "P9")
-_NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P9"}
+ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6", "P9", "P10")
+#: What a run without --only measures: P10 (10,000 items, several minutes) only when named.
+DEFAULT = tuple(name for name in ALL if name != "P10")
+_NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P9", "P10"}
 
 
 def _log(line: str) -> None:
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from bench import measures
     from bench.report import table, write_json
 
-    only = [name.strip().upper() for name in args.only.split(",")] if args.only else list(ALL)
+    only = [name.strip().upper() for name in args.only.split(",")] if args.only else list(DEFAULT)
     unknown = set(only) - set(ALL)
     if unknown:
         _log(f"unknown measures: {', '.join(sorted(unknown))} (known: {', '.join(ALL)})")
@@ -56,16 +58,22 @@ def run(args: argparse.Namespace) -> int:
             _log("P2 small files"); results.append(measures.p2_small_files(work, plan, _log))
         if "P4" in only:
             _log("P4 peak RSS (embedded)"); results.append(measures.p4_rss_embedded(work, plan, _log))
-        if {"P3", "P4", "P5"} & set(only) and not args.no_services:
+        if {"P3", "P4", "P5", "P10"} & set(only) and not args.no_services:
             from bench.services import p3_and_p5_s3, p4_rss_s3, services
 
             with services(work) as svc:
                 if "P3" in only or "P5" in only:
                     _log("P3 distributed ingest, P5 verify (S3)")
-                    results.extend(r for r in p3_and_p5_s3(work, plan, _log, svc)
+                    results.extend(r for r in p3_and_p5_s3(work, plan, _log, svc,
+                                                           verify="P5" in only)
                                    if r["id"].split()[0] in only)
                 if "P4" in only:
                     _log("P4 peak RSS (S3)"); results.append(p4_rss_s3(work, plan, _log, svc))
+                if "P10" in only:
+                    from bench.ingest_scale import p10_ten_thousand
+
+                    _log("P10 10,000 items, four workers")
+                    results.append(p10_ten_thousand(work, plan, _log, svc))
         if "P6" in only and not args.no_services:
             from bench.catalog_scale import p6_catalog
 
@@ -93,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     bench = commands.add_parser("run", help="run the benchmarks and print the table")
     bench.add_argument("--quick", action="store_true", help="smaller corpora, fewer rounds")
-    bench.add_argument("--only", help=f"comma-separated measures of {','.join(ALL)}")
+    bench.add_argument("--only", help=f"comma-separated measures of {','.join(ALL)} "
+                                      f"(default: all but P10)")
     bench.add_argument("--runs", type=int, help="rounds of A B alternation (default 3)")
     bench.add_argument("--json", help="also write the results to this JSON file")
     bench.add_argument("--work", help="folder for the temporary corpora (default: here)")

@@ -39,12 +39,13 @@ class Plan:
     huge_size: int = 2048 * MiB
     s3_items: int = 10
     catalog_packages: int = 1_000_000
+    scale_items: int = 10_000
 
     @classmethod
     def quick(cls, rounds: int = 2) -> Plan:
         # 24 MiB: above the S3 store's single-PUT threshold, so multipart is measured
         return cls(rounds=rounds, big_size=24 * MiB, big_items=6, small_items=20,
-                   huge_size=256 * MiB, s3_items=4, catalog_packages=50_000)
+                   huge_size=256 * MiB, s3_items=4, catalog_packages=50_000, scale_items=200)
 
 
 def summary(values: list[float], unit: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@ verify vs raw GET, P4 peak RSS with S3, P6 a catalog of a million packages.
 
 Services are started the way the integration tests start them (a ``weed mini``
 of our own, Redis and PostgreSQL on loopback), with a throwaway PostgreSQL
-database, Redis database 14 (flushed before and after) and a bucket of our own.
+database, Redis database 14 (``STRONGROOM_BENCH_REDIS_DB`` chooses another; flushed
+before and after) and a bucket of our own.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from bench.timing import (
     strongroom_command,
 )
 
-REDIS_DB = 14
+REDIS_DB = int(os.environ.get("STRONGROOM_BENCH_REDIS_DB", "14"))
 
 
 @contextmanager
 def services(work: Path) -> Iterator[dict[str, Any]]:
-    """SeaweedFS, Redis db 14, a fresh PostgreSQL database and bucket; all removed after."""
+    """SeaweedFS, Redis db ``REDIS_DB``, a fresh PostgreSQL database and bucket; all removed after."""
     import redis
 
     from tests.integration.services import (
@@ -75,6 +76,9 @@ def services(work: Path) -> Iterator[dict[str, Any]]:
             AWS_ACCESS_KEY_ID=server.access_key,
             AWS_SECRET_ACCESS_KEY=server.secret_key,
             AWS_EC2_METADATA_DISABLED="true",
+            # To measure the S3 writer with another number of parts in flight (A B A B).
+            **({"STRONGROOM_S3_PARTS_IN_FLIGHT": os.environ["STRONGROOM_BENCH_S3_PARTS_IN_FLIGHT"]}
+               if os.environ.get("STRONGROOM_BENCH_S3_PARTS_IN_FLIGHT") else {}),
         )
         run_child([*strongroom_command(), "init", "--json"], env)
         yield {"env": env, "client": client, "bucket": bucket, "server": server,
@@ -101,13 +105,15 @@ def _start_seaweed(work: Path, server_class: Any) -> Any:
 
 
 @contextmanager
-def worker(env: dict[str, str], log_file: Path, concurrency: int = 2) -> Iterator[None]:
-    """One ``strongroom worker`` in its own process group, stopped by its pid after."""
+def worker(env: dict[str, str], log_file: Path, concurrency: int = 2,
+           name: str = "bench") -> Iterator[None]:
+    """One ``strongroom worker`` in its own process group, stopped by its pid after;
+    ``name`` makes its Celery node name (``name@host``) its own."""
     with open(log_file, "ab") as out:
         process = subprocess.Popen(
             [*strongroom_command(), "worker", "--queues", "ingest,fixity", "--concurrency",
              str(concurrency), "--loglevel", "warning", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
+             "--without-mingle", "--without-heartbeat", f"--hostname={name}@%h"],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:
@@ -123,8 +129,9 @@ def worker(env: dict[str, str], log_file: Path, concurrency: int = 2) -> Iterato
             pass
 
 
-def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Distributed ingest vs raw put_object, then deep verify vs raw GET."""
+def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any],
+                 verify: bool = True) -> list[dict[str, Any]]:
+    """Distributed ingest vs raw put_object, then (with ``verify``) deep verify vs raw GET."""
     items = big_file_items(work / "corpus" / "big", plan.s3_items, plan.big_size, seed=1)
     warm(items)
     env, client, bucket = svc["env"], svc["client"], svc["bucket"]
@@ -177,9 +184,11 @@ def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> list[
     p3 = {
         "id": "P3", "title": f"distributed ingest (Celery worker, concurrency 2, Redis, "
                              f"PostgreSQL, SeaweedFS) of {plan.s3_items} x {plan.big_size // MiB} MiB",
-        "figures": figures, "ratios": ratios, "target": ">= 0.7x raw PUT",
-        "met": ratios["strongroom / raw PUT"]["median"] >= 0.7,
+        "figures": figures, "ratios": ratios, "target": ">= 0.8x raw PUT",
+        "met": ratios["strongroom / raw PUT"]["median"] >= 0.8,
     }
+    if not verify:
+        return [p3]
 
     verify_env = {k: v for k, v in env.items() if k != "STRONGROOM_BROKER_URL"}
     packages = submitted[-1]

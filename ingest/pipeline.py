@@ -95,7 +95,7 @@ from ingest.models import (
 )
 from ingest.received_bag import RECEIVED_BAG_INFO
 from ingest.record_schema import SchemaSet
-from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
+from ingest.replication import CopyWriters, confirm_written_copy, put_all_everywhere
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
 from ingest.stuck import stuck_before
@@ -480,11 +480,13 @@ class _Ingest:
             if scan.received.info_bytes is not None:
                 extra.append((RECEIVED_BAG_INFO, scan.received.info_bytes))
             extra += scan.received.other_tags
+        tag_objects: list[tuple[str, bytes, str]] = []
         for path, data in build_tag_files(payload, record_json, info, extra):
             tag = digest_bytes(data)
-            self.lease.check()
-            put_everywhere(self.s.locations, prefix + path, data, tag.sha256)
+            tag_objects.append((prefix + path, data, tag.sha256))
             tags.append(StoredFile(path, tag.size, tag.sha256, tag.sha512))
+        self.lease.check()  # a stale holder puts nothing in place
+        put_all_everywhere(self.s.locations, tag_objects)
         files = tuple(payload) + tuple(tags)
         self._drop_strays(prefix, package_id, number, files)
         self._make_durable(prefix)

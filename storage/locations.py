@@ -9,9 +9,12 @@ from ingest.ports import ObjectStore
 
 
 def store_from_url(url: str, *, s3_endpoint_url: str | None = None,
-                   s3_region: str | None = None, create: bool = True) -> ObjectStore:
+                   s3_region: str | None = None, create: bool = True,
+                   s3_parts_in_flight: int | None = None) -> ObjectStore:
     """Open the object store a URL names; a folder is created unless ``create``
-    is False. Raises ValueError for an unknown scheme."""
+    is False. ``s3_parts_in_flight``: parts of one object an S3 store sends at
+    once (default ``storage.s3_upload.DEFAULT_PARTS_IN_FLIGHT``). Raises
+    ValueError for an unknown scheme."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         from storage.filesystem import FilesystemObjectStore
@@ -19,7 +22,9 @@ def store_from_url(url: str, *, s3_endpoint_url: str | None = None,
         return FilesystemObjectStore(Path(unquote(parsed.path)), create=create)
     if parsed.scheme == "s3":
         from storage.s3 import S3ObjectStore
+        from storage.s3_upload import DEFAULT_PARTS_IN_FLIGHT
 
         return S3ObjectStore(bucket=parsed.netloc, prefix=parsed.path.lstrip("/"),
-                             endpoint_url=s3_endpoint_url, region=s3_region)
+                             endpoint_url=s3_endpoint_url, region=s3_region,
+                             parts_in_flight=s3_parts_in_flight or DEFAULT_PARTS_IN_FLIGHT)
     raise ValueError(f"unknown storage location {url!r}: use file:///… or s3://…")

@@ -14,9 +14,10 @@ becomes ``ChecksumRefused``) and nothing is stored:
   reports it, so a read-back check needs no download;
 - larger: a multipart upload. Each part is sent as soon as it is full, with its
   own SHA-256, on a thread of the writer's own while the next part is filled
-  (``storage.s3_upload``): memory holds two parts, one in flight and one
-  filling. The object's SHA-256 is also computed here and compared with the one
-  the caller gives at commit before the upload is completed; after completion the
+  (``storage.s3_upload``): up to ``parts_in_flight`` parts (default 4) are on
+  their way at once, and memory holds that many parts plus the one filling.
+  The object's SHA-256 is also computed here and compared with the one the
+  caller gives at commit before the upload is completed; after completion the
   server's composite checksum (SHA-256 of the part digests, ``-N``) must equal
   ours, or the object is deleted and ``ChecksumRefused`` raised. A failure or
   ``abort()`` aborts the upload on the server: no parts are left behind.
@@ -76,6 +77,7 @@ from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, Storage
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
 from storage.s3_client import make_client
 from storage.s3_upload import (
+    DEFAULT_PARTS_IN_FLIGHT,
     MAX_PART_SIZE,
     MAX_SINGLE_PUT,
     MIN_PART_SIZE,
@@ -98,23 +100,31 @@ class S3ObjectStore:
 
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
                  region: str | None = None, *, client: Any = None,
-                 multipart_threshold: int = 16 * MiB, part_size: int = 8 * MiB) -> None:
+                 multipart_threshold: int = 16 * MiB, part_size: int = 8 * MiB,
+                 parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT) -> None:
         """Use ``bucket`` (which must exist; see ``ensure_bucket``) under ``prefix``.
         ``client`` replaces the boto3 client made from ``endpoint_url``/``region``.
-        Raises ValueError for a part size outside S3's limits or a threshold above
-        what one PutObject may carry."""
+        ``parts_in_flight``: parts of one multipart upload sent at once.
+        Raises ValueError for a part size outside S3's limits, a threshold above
+        what one PutObject may carry, or fewer than one part in flight."""
         if not bucket:
             raise ValueError("an S3 store needs a bucket name")
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise ValueError(f"part_size must be {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
         if not 0 <= multipart_threshold <= MAX_SINGLE_PUT:
             raise ValueError(f"multipart_threshold must be at most {MAX_SINGLE_PUT} bytes")
+        if parts_in_flight < 1:
+            raise ValueError("parts_in_flight must be at least 1")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.location = f"s3://{bucket}/{self.prefix}"
         self.endpoint_url = endpoint_url
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
+        self.parts_in_flight = parts_in_flight
+        #: small requests (tag files, read-back HEADs) worth sending at once
+        #: (``ingest.replication.side_by_side``); boto3's pool keeps 10 connections.
+        self.requests_in_flight = 8
         self._root = self.prefix + "/" if self.prefix else ""
         self._region = region
         self._made_client = client

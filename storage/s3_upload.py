@@ -7,22 +7,34 @@ Memory and overlap. Bytes are copied once, from the caller's chunk into the
 buffer of the part being filled; that buffer is then the request body, with no
 further copy. A full part is hashed and sent on a thread of the writer's own
 while the caller fills the next one, so the server's work (and the network)
-overlaps ours. At most one part is in flight and one filling: a multipart
-upload holds two part buffers, the first reused for the third and so on.
-Before an object is known to be larger than ``multipart_threshold`` its parts
-wait in memory (it may still become one PutObject), so a writer holds at most
-the larger of two parts and the threshold plus one part.
+overlaps ours; up to ``parts_in_flight`` parts (a setting of the store, default
+4) are on their way at once, each on its own connection. A writer holds at most
+``parts_in_flight`` part buffers in flight plus the one filling: when that many
+are in flight, the next full part waits for the oldest to be answered, and a
+buffer whose part was answered is filled again. Before an object is known to be
+larger than ``multipart_threshold`` its parts wait in memory (it may still
+become one PutObject), so a writer holds at most the larger of those parts and
+the threshold plus one part.
+
+The object's own SHA-256 (compared with the caller's at commit: it proves the
+parts hold the bytes the caller hashed) is fed part by part in order: each
+part's thread hashes its part for the server, then waits until the part before
+it has been added to the object's SHA-256, adds its own, and only then sends.
+Parts therefore hash side by side and reach the server side by side, and the
+object's digest still sees every byte once, in order.
 
 A failed part send is raised by the next ``write`` or by ``commit``, as the
 same domain exception (``StorageUnavailable``, ``ChecksumRefused``, …), and the
-upload is aborted then; ``abort`` waits for the part in flight before it aborts
-the upload, so no part can land after it.
+upload is aborted then; ``abort`` waits for every part in flight before it
+aborts the upload, so no part can land after it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -46,6 +58,11 @@ MAX_PARTS = 10_000
 PARTS_PER_DOUBLING = 1_000
 #: The largest object one PutObject may carry.
 MAX_SINGLE_PUT = 5 * GiB
+#: Parts of one multipart upload sent at once, unless the store says otherwise.
+DEFAULT_PARTS_IN_FLIGHT = 4
+#: Seconds between looks at whether the writer was aborted, while a part waits
+#: for the one before it to be added to the object's SHA-256.
+_ORDER_POLL = 0.1
 
 
 def part_size_for(number: int, base: int) -> int:
@@ -122,6 +139,7 @@ class UploadTarget(Protocol):
     bucket: str
     multipart_threshold: int
     part_size: int
+    parts_in_flight: int
 
     @property
     def _client(self) -> Any: ...
@@ -144,12 +162,18 @@ class S3ObjectWriter:
         self._object_key = store._object_key(key)
         self._filling: _Part | None = None
         self._waiting: list[_Part] = []  # full parts not sent yet, in order
-        self._spare: bytearray | None = None  # a sent part's buffer, to fill again
+        self._spares: list[bytearray] = []  # sent parts' buffers, to fill again
         self._next_number = 1
         self._size = 0
         self._upload_id: str | None = None
+        self._most_in_flight = max(1, int(getattr(store, "parts_in_flight",
+                                                  DEFAULT_PARTS_IN_FLIGHT)))
         self._sender: ThreadPoolExecutor | None = None
-        self._in_flight: tuple[_Part, Future[tuple[dict[str, Any], bytes]]] | None = None
+        # Parts on their way, oldest first; answers are taken in this order.
+        self._in_flight: deque[tuple[_Part, Future[tuple[dict[str, Any], bytes]]]] = deque()
+        # Set once the part last handed to a sender has been added to _whole.
+        self._whole_after: threading.Event | None = None
+        self._stopping = threading.Event()  # abort: parts waiting their turn give up
         self._parts: list[dict[str, Any]] = []
         self._part_digests: list[bytes] = []
         self._whole = hashlib.sha256()
@@ -221,13 +245,16 @@ class S3ObjectWriter:
         if self._done:
             return
         self._done = True
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            future = in_flight[1]
-            future.cancel()  # only a part not yet started can be called back
+        self._stopping.set()
+        in_flight, self._in_flight = list(self._in_flight), deque()
+        # Newest first: a part not started yet is called back before the one it
+        # would wait for; one already started is waited for.
+        for _, future in reversed(in_flight):
+            future.cancel()
+        for _, future in in_flight:
             try:
                 future.result()
-            except Exception:  # noqa: BLE001, S110 - reported already by write or commit, or moot now
+            except BaseException:  # noqa: BLE001, S110 - reported already by write or commit, or moot now
                 pass
         self._drop()
         upload_id, self._upload_id = self._upload_id, None
@@ -255,8 +282,12 @@ class S3ObjectWriter:
             raise ValueError(f"{self._key!r} needs more than {MAX_PARTS} parts")
         self._next_number += 1
         size = part_size_for(number, self._store.part_size)
-        spare, self._spare = self._spare, None
-        if spare is None or len(spare) != size:
+        spare = self._spares.pop() if self._spares else None
+        if spare is not None and len(spare) != size:
+            # Parts just doubled in size: no spare fits any more; let them all go.
+            spare = None
+            self._spares.clear()
+        if spare is None:
             if self._upload_id is None:
                 # Maybe one PutObject yet, and most objects are much smaller than
                 # a part: the buffer grows with the bytes.
@@ -275,7 +306,7 @@ class S3ObjectWriter:
         return whole
 
     def _drop(self) -> None:
-        self._filling, self._waiting, self._spare = None, [], None
+        self._filling, self._waiting, self._spares = None, [], []
         sender, self._sender = self._sender, None
         if sender is not None:
             sender.shutdown(wait=False)
@@ -293,43 +324,60 @@ class S3ObjectWriter:
         self._upload_id = response["UploadId"]
 
     def _send_waiting(self) -> None:
-        """Send every full part not sent yet, one at a time in the background:
-        each waits for the one before it (whose buffer becomes the spare)."""
+        """Send every full part not sent yet, in order, each on a sender thread;
+        when ``parts_in_flight`` parts are on their way, the next waits for the
+        oldest to be answered (whose buffer becomes a spare)."""
         if self._upload_id is None:
             self._start_upload()
         while self._waiting:
-            self._collect(block=True)
+            while len(self._in_flight) >= self._most_in_flight:
+                self._collect_oldest()
             part = self._waiting.pop(0)
             if self._sender is None:
-                self._sender = ThreadPoolExecutor(max_workers=1,
+                self._sender = ThreadPoolExecutor(max_workers=self._most_in_flight,
                                                   thread_name_prefix="s3-upload-part")
-            self._in_flight = (part, self._sender.submit(self._upload_part, part))
+            before, mine = self._whole_after, threading.Event()
+            self._whole_after = mine
+            self._in_flight.append(
+                (part, self._sender.submit(self._upload_part, part, before, mine)))
 
     def _collect(self, *, block: bool) -> None:
-        """Take in the result of the part in flight, if it is done (or, with
-        ``block``, once it is). Re-raises the exception its send raised."""
-        if self._in_flight is None:
-            return
-        part, future = self._in_flight
-        if not block and not future.done():
-            return
+        """Take in the answers of the parts in flight, oldest first: those already
+        answered (or, with ``block``, all of them). Re-raises the exception a
+        part's send raised."""
+        while self._in_flight and (block or self._in_flight[0][1].done()):
+            self._collect_oldest()
+
+    def _collect_oldest(self) -> None:
+        part, future = self._in_flight[0]
         try:
             entry, digest = future.result()
         finally:
             if future.done():  # not when the wait itself was interrupted: abort waits again
-                self._in_flight = None
+                self._in_flight.popleft()
         self._parts.append(entry)
         self._part_digests.append(digest)
         if len(part.buffer) == part.size:
-            self._spare = part.buffer
+            self._spares.append(part.buffer)
 
-    def _upload_part(self, part: _Part) -> tuple[dict[str, Any], bytes]:
-        """On the sender thread: hash the part, add it to the object's SHA-256
-        (parts are sent one after another, so in order), and upload it with its
-        SHA-256 for the server to check."""
-        body = part.body()
-        digest = hashlib.sha256(body).digest()
-        self._whole.update(body)
+    def _upload_part(self, part: _Part, before: threading.Event | None,
+                     mine: threading.Event) -> tuple[dict[str, Any], bytes]:
+        """On a sender thread: hash the part, add it to the object's SHA-256 once
+        the part before it has been added (``before``; then set ``mine``), and
+        upload it with its SHA-256 for the server to check."""
+        try:
+            body = part.body()
+            digest = hashlib.sha256(body).digest()
+            while before is not None and not before.wait(_ORDER_POLL):
+                if self._stopping.is_set():
+                    raise ValueError(f"writer of {self._key!r} was aborted")
+            if self._stopping.is_set():
+                raise ValueError(f"writer of {self._key!r} was aborted")
+            self._whole.update(body)
+        finally:
+            # Also on failure: the parts after this one must not wait for ever.
+            # The object's SHA-256 is then never used (the failure aborts it).
+            mine.set()
         with self._store._translate():
             response = self._client.upload_part(
                 Bucket=self._store.bucket, Key=self._object_key, UploadId=self._upload_id,

@@ -41,9 +41,11 @@ def build_services(settings: Settings, create: bool = True) -> Services:
                 "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
                 "to its database (`strongroom init` creates one)") from None
     store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
-                           s3_region=settings.s3_region, create=create)
+                           s3_region=settings.s3_region, create=create,
+                           s3_parts_in_flight=settings.s3_parts_in_flight)
     replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
-                                    s3_region=settings.s3_region, create=create)
+                                    s3_region=settings.s3_region, create=create,
+                                    s3_parts_in_flight=settings.s3_parts_in_flight)
                      for url in settings.replicas)
     from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
 

@@ -30,6 +30,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_STORAGE_URL": "object store: file:///absolute/path or s3://bucket/prefix",
     "STRONGROOM_S3_ENDPOINT_URL": "S3 endpoint for non-AWS stores (http://127.0.0.1:8333)",
     "STRONGROOM_S3_REGION": "S3 region name (default us-east-1)",
+    "STRONGROOM_S3_PARTS_IN_FLIGHT": "parts of one large object sent to S3 at once; memory per object written is this many parts plus one, 8 MiB each (default 4)",
     "STRONGROOM_REPLICAS": "extra storage locations, comma-separated, in the form of STRONGROOM_STORAGE_URL",
     "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
     "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
@@ -73,6 +74,7 @@ class Settings:
     replicas: tuple[str, ...] = ()
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
+    s3_parts_in_flight: int = 4
     broker_url: str | None = None
     source_organization: str = "Strongroom"
     concurrency: int = 2
@@ -151,6 +153,7 @@ class Settings:
             replicas=replicas,
             s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
+            s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4),
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
             concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
