@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.findings import Finding
-from ingest.layout import canonical_package_id, version_prefix
+from ingest.layout import STAGING_PREFIX, canonical_package_id, version_prefix
 from ingest.ports import Catalog, ObjectStore
 
-#: Key prefixes the service itself writes outside packages.
-RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX)
+#: Key prefixes the service itself writes outside packages: the audit anchors,
+#: the commit records and batches staged for the workers (``ingest.staged_batch``).
+RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX, STAGING_PREFIX)
 
 COMMITTED = "committed"
 # Matched against the whole key (fullmatch, DOTALL): a payload name may hold a

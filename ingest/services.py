@@ -46,6 +46,9 @@ class Services:
     #: tells each payload file's format at ingest (ingest.format_identification);
     #: None: formats are not identified, and bags have no metadata/formats.json
     formats: FormatIdentifier | None = None
+    #: the store whose ``_staging/`` prefix holds staged batches (``ingest.staged_batch``,
+    #: STRONGROOM_STAGING_URL); None: the primary store's
+    staging: ObjectStore | None = None
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,
@@ -58,6 +61,11 @@ class Services:
                         occurred_at=occurred_at if occurred_at is not None else self.clock.now(),
                         batch_id=batch_id, item_id=item_id, package_id=package_id,
                         version=version, detail=detail if detail is not None else {})
+
+    @property
+    def staging_store(self) -> ObjectStore:
+        """The store that holds the staging area: ``staging``, else the primary store."""
+        return self.staging if self.staging is not None else self.store
 
     @property
     def locations(self) -> tuple[ObjectStore, ...]:
