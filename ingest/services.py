@@ -72,5 +72,13 @@ class Services:
         """Every copy's store: the primary first, then the replicas."""
         return (self.store, *self.replicas)
 
+    @property
+    def written_stores(self) -> tuple[ObjectStore, ...]:
+        """Every store this service writes to: the locations, and the staging
+        area's store when it is another (where abandoned writes are swept too)."""
+        if self.staging is None or self.staging in self.locations:
+            return self.locations
+        return (*self.locations, self.staging)
+
 
 __all__ = ["Services"]

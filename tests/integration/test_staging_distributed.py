@@ -1,0 +1,149 @@
+"""Batches staged in the object store, end to end: real `strongroom worker` processes
+(Celery on Redis), PostgreSQL, SeaweedFS — and no disk shared between the submitter,
+the API host and the workers.
+
+The workers run in a folder of their own; the submitted folder is deleted as soon as
+`submit` returns, and an uploaded batch leaves nothing in the API's staging folder:
+every item is read from the store's ``_staging/`` prefix, which is empty once the
+batch is done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.services import S3Endpoint
+from tests.integration.test_distributed import (
+    Catalog,
+    Strongroom,
+    Worker,
+    assert_each_item_stored_exactly_once,
+    make_batch,
+    wait_for,
+)
+from tests.unit.api_support import make_api, tar_of
+
+pytestmark = pytest.mark.usefixtures("aws_credentials")
+
+
+@pytest.fixture
+def sr(distributed_env: dict[str, str], tmp_path: Path) -> Strongroom:
+    submitter = tmp_path / "submitter-host"
+    submitter.mkdir()
+    strongroom = Strongroom(distributed_env, submitter)
+    assert strongroom.json("init")["migrated"] is True
+    return strongroom
+
+
+@pytest.fixture
+def worker_host(distributed_env: dict[str, str], tmp_path: Path) -> Any:
+    """Start a worker whose working folder is its own (no path of the submitter's)."""
+    folder = tmp_path / "worker-host"
+    folder.mkdir()
+    started: list[Worker] = []
+
+    def start(name: str = "elsewhere") -> Worker:
+        worker = Worker(distributed_env, folder / f"{name}.log", name)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop(grace=15)
+
+
+def staged_keys(s3: Any, storage_url: str) -> list[str]:
+    bucket, _, prefix = storage_url[len("s3://"):].partition("/")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/_staging/")
+    return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+
+
+def wait_until_final(catalog: Catalog, batch_id: str, count: int, worker: Worker) -> None:
+    try:
+        wait_for(lambda: catalog.finished(batch_id) == count, 120, f"{count} items final")
+    except BaseException:
+        print(worker.log_tail())
+        raise
+
+
+def test_folder_deleted_after_submit_workers_elsewhere_store_every_item_and_staging_empties(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 6, tag="staged", bad=1)
+    (batch / "batch.json").write_text(json.dumps({"collection": "Staged telegrams"}))
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)  # the submitter's folder is gone before any worker starts
+    assert report["enqueued"] == 7
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
+
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 7, worker)
+    items = assert_each_item_stored_exactly_once(catalog, report["batch_id"])
+    statuses = sorted(row["status"] for row in items.values())
+    assert statuses == ["rejected"] + ["stored"] * 6, worker.log_tail()
+    shown = sr.json("status", report["batch_id"], expect=1)  # exit 1: one item rejected
+    rejected = [i for i in shown["items"] if i["status"] == "rejected"]
+    assert [f["code"] for f in rejected[0]["findings"]] == ["METADATA_INVALID"]
+    stored = next(i for i in shown["items"] if i["status"] == "stored")
+    record = sr.json("show", stored["package_id"])
+    assert record["record"]["collection"] == "Staged telegrams"  # batch.json, read from staging
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    pruned = sr.json("staging", "prune")
+    assert pruned["staged_batches"] == []
+
+
+def test_staged_object_changed_in_the_store_is_a_finding_not_a_stored_item(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 2, tag="altered")
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)
+    s3 = s3_server.client()
+    [key] = [k for k in staged_keys(s3, distributed_env["STRONGROOM_STORAGE_URL"])
+             if k.endswith("/items/altered-0000/files/scan/page-01.txt")]
+    bucket = distributed_env["STRONGROOM_STORAGE_URL"][len("s3://"):].partition("/")[0]
+    staged = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=staged.replace(b"page one", b"page 0ne"))
+
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 2, worker)
+    items = {row["name"]: row for row in catalog.items(report["batch_id"]).values()}
+    assert items["altered-0000"]["status"] == "rejected", worker.log_tail()
+    assert items["altered-0001"]["status"] == "stored"
+    shown = sr.json("status", report["batch_id"], expect=1)
+    [altered] = [i for i in shown["items"] if i["name"] == "altered-0000"]
+    assert [(f["code"], f["path"]) for f in altered["findings"]] == [
+        ("STAGED_CONTENT_CHANGED", "scan/page-01.txt")]
+    assert altered["package_id"] is None
+    assert catalog.pending_versions() == 0
+    assert staged_keys(s3, distributed_env["STRONGROOM_STORAGE_URL"]) == []
+
+
+def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_folder(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 3, tag="uploaded")
+    body = tar_of(batch)
+    shutil.rmtree(batch)
+    env = {name: value for name, value in distributed_env.items() if name.startswith("STRONGROOM_")}
+    api = make_api(Path(env.pop("STRONGROOM_DATA_DIR")), **env)
+    reply = api.client.post("/batches", content=body, headers={
+        **api.auth("submitter"), "Content-Type": "application/x-tar"})
+    assert reply.status_code == 202, reply.text
+    batch_id = reply.json()["batch_id"]
+    assert reply.json()["dispatch"] == "queued"
+    local = api.settings.staging
+    assert not local.exists() or list(local.iterdir()) == []
+
+    worker = worker_host()
+    wait_until_final(catalog, batch_id, 3, worker)
+    assert sorted(r["status"] for r in catalog.items(batch_id).values()) == ["stored"] * 3
+    document = api.client.get(f"/batches/{batch_id}", headers=api.auth("submitter")).json()
+    assert document["source"].startswith("upload:")
+    assert not local.exists() or list(local.iterdir()) == []
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
