@@ -41,6 +41,11 @@ def sr(distributed_env: dict[str, str], tmp_path: Path) -> Strongroom:
 
 
 @pytest.fixture
+def catalog(pg_url: str) -> Catalog:
+    return Catalog(pg_url)
+
+
+@pytest.fixture
 def worker_host(distributed_env: dict[str, str], tmp_path: Path) -> Any:
     """Start a worker whose working folder is its own (no path of the submitter's)."""
     folder = tmp_path / "worker-host"
@@ -91,7 +96,7 @@ def test_folder_deleted_after_submit_workers_elsewhere_store_every_item_and_stag
     assert [f["code"] for f in rejected[0]["findings"]] == ["METADATA_INVALID"]
     stored = next(i for i in shown["items"] if i["status"] == "stored")
     record = sr.json("show", stored["package_id"])
-    assert record["record"]["collection"] == "Staged telegrams"  # batch.json, read from staging
+    assert record["metadata"]["collection"] == "Staged telegrams"  # batch.json, read from staging
     assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
     pruned = sr.json("staging", "prune")
     assert pruned["staged_batches"] == []
