@@ -162,7 +162,7 @@ def submit_batch(batch_dir: str | Path, services: Services,
     if stage:
         # Every byte in the store, synced, before the batch names it (commit last).
         stage_batch(layout, batch_id, services.staging_store, skip=services.skip_system_files,
-                    now=services.clock.now())
+                    now=services.clock.now(), stop=services.stop)
         source = STAGED_SOURCE + source
     now = services.clock.now()
     batch = BatchRecord(

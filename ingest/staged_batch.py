@@ -65,6 +65,7 @@ from ingest.layout import STAGING_PREFIX
 from ingest.models import BatchRecord, ItemRecord, ItemStatus
 from ingest.paths import display_path
 from ingest.ports import IngestCatalog, ObjectStore
+from ingest.progress import StopFlag
 from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet
 from ingest.submitted import FileIdentity, open_submitted, read_submitted
 
@@ -93,23 +94,34 @@ def item_prefix(batch_id: str, name: str) -> str:
 
 
 def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
-                skip: Sequence[str] = (), now: datetime | None = None) -> None:
+                skip: Sequence[str] = (), now: datetime | None = None,
+                stop: StopFlag | None = None) -> None:
     """Copy a batch folder, read as ``layout``, into the staging area of
     ``store`` under ``batch_id`` (see the module docstring), and make it durable.
 
     Problems with a file (a link, a file changed while it was read) are what
     the ingest would have found in the folder: they are kept in the item's
-    listing, and the item is rejected with them at ingest. Raises
-    StorageUnavailable, ChecksumRefused (the store received other bytes than
-    were read); what was staged then stays until ``staging prune``."""
+    listing, and the item is rejected with them at ingest. A ``stop`` asked
+    for is looked at between chunks. Raises StopRequested, StorageUnavailable,
+    ChecksumRefused (the store received other bytes than were read); what was
+    staged is then removed, or, when the store cannot be reached, left for
+    ``staging prune``."""
     prefix = batch_prefix(batch_id)
-    # The batch's listing first: it says when staging began (``staging prune``
-    # removes what no registered batch came from only long after).
-    _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
-    for name, folder in layout.items:
-        walk = walk_item(folder, within=layout.root, skip=skip)
-        _stage_item(layout.root, name, walk, item_prefix(batch_id, name), store)
-    store.sync(prefix)
+    stop = stop if stop is not None else StopFlag()
+    try:
+        # The batch's listing first: it says when staging began (``staging prune``
+        # removes what no registered batch came from only long after).
+        _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
+        for name, folder in layout.items:
+            walk = walk_item(folder, within=layout.root, skip=skip)
+            _stage_item(layout.root, name, walk, item_prefix(batch_id, name), store, stop)
+        store.sync(prefix)
+    except Exception:
+        try:
+            delete_prefix(store, prefix)
+        except StorageUnavailable:
+            _log.warning("staging of batch %s left in place (staging prune removes it)", batch_id)
+        raise
 
 
 def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime) -> None:
@@ -135,13 +147,14 @@ def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetim
         store.put_bytes(f"{prefix}batch/{name}", raw, listing["files"][name]["sha256"])
 
 
-def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: ObjectStore) -> None:
+def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: ObjectStore,
+                stop: StopFlag) -> None:
     findings = list(walk.findings)
     files = []
     for entry in walk.payload:
         try:
             sha256 = _stage_file(store, f"{prefix}files/{entry.path}", root,
-                                 f"{name}/{entry.path}", entry.identity)
+                                 f"{name}/{entry.path}", entry.identity, stop)
         except ContentRefused as refused:
             findings.append(refused.finding)
             continue
@@ -161,7 +174,7 @@ def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: Objec
 
 
 def _stage_file(store: ObjectStore, key: str, root: Path, rel: str,
-                seen: FileIdentity | None) -> str:
+                seen: FileIdentity | None, stop: StopFlag) -> str:
     """Copy one submitted file to ``key``, its SHA-256 computed in the same read
     and given to the store with it; returns that digest."""
     writer = store.writer(key)
@@ -171,6 +184,7 @@ def _stage_file(store: ObjectStore, key: str, root: Path, rel: str,
         # written to meanwhile: only then is the object committed.
         with open_submitted(root, rel, seen, hidden=1) as source:
             while chunk := source.read(CHUNK):
+                stop.check()
                 sha256.update(chunk)
                 writer.write(chunk)
     except BaseException:

@@ -152,3 +152,14 @@ def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_fol
     assert document["source"].startswith("upload:")
     assert not local.exists() or list(local.iterdir()) == []
     assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+
+
+def test_in_place_submission_stages_nothing_and_workers_read_the_shared_folder(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "shared-mount" / "batch", 2, tag="in-place")
+    report = sr.json("submit", str(batch), "--in-place")
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 2, worker)
+    assert sorted(r["status"] for r in catalog.items(report["batch_id"]).values()) == ["stored"] * 2

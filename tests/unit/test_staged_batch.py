@@ -154,3 +154,17 @@ def test_prune_removes_staging_no_batch_was_registered_from_once_old(
     old = prune_staging(store, services.catalog, later, abandoned_after=timedelta(hours=24))
     assert [(r.removable, r.removed) for r in old] == [(True, True)]
     assert staged_keys(store) == []
+
+
+def test_stop_asked_for_while_staging_registers_nothing_and_leaves_no_staging(
+        services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
+    from ingest.errors import StopRequested
+
+    batch = tmp_path / "batch"
+    write_item(batch, "first", metadata=record("staged-first"))
+    write_item(batch, "second", metadata=record("staged-second"))
+    services.stop.request()
+    with pytest.raises(StopRequested):
+        submit_batch(batch, services, stage=True)
+    assert services.catalog.list_batches() == []
+    assert staged_keys(store) == []
