@@ -96,7 +96,7 @@ from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, confirm_written_copy, put_everywhere
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
-from ingest.staged_batch import SETTLED, check_staged, release_staging, stage_batch
+from ingest.staged_batch import check_staged, release_staging, stage_batch
 from ingest.stuck import stuck_before
 from ingest.work_context import working_on
 
@@ -316,9 +316,8 @@ def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
     try:
         batch = services.catalog.get_batch(item.batch_id)
         result = _Ingest(services, item, batch, lease).run()
-        if is_staged(batch) and result.status in SETTLED:
-            release_staging(services.staging_store, services.catalog, batch,
-                            services.catalog.get_item(item_id))
+        if is_staged(batch) and result.status is not None:
+            release_staging(services.staging_store, services.catalog, batch, item, result.status)
         return result
     except StopRequested as exc:
         return IngestResult("stopped", item_id, ItemStatus.ACCEPTED, str(exc))

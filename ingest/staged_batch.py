@@ -58,7 +58,7 @@ from ingest.batch import (
     sheet_of,
     walk_item,
 )
-from ingest.errors import ContentRefused, ObjectNotFound, StorageUnavailable
+from ingest.errors import CatalogUnavailable, ContentRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import Digests
 from ingest.layout import STAGING_PREFIX
@@ -344,19 +344,19 @@ def delete_prefix(store: ObjectStore, prefix: str) -> int:
 
 
 def release_staging(store: ObjectStore, catalog: IngestCatalog, batch: BatchRecord,
-                    item: ItemRecord) -> None:
-    """Remove what nothing will read again once ``item`` is final: its own staged
-    objects when it is stored, unchanged or rejected, and the batch's when none
-    of its items is accepted or failed any longer (see the module docstring).
-    A store that cannot be reached leaves them for ``staging prune``; raises
-    nothing but CatalogUnavailable."""
-    if item.status not in SETTLED:
+                    item: ItemRecord, status: ItemStatus) -> None:
+    """Remove what nothing will read again now that ``item`` is ``status``: its
+    own staged objects when it is stored, unchanged or rejected, and the batch's
+    when none of its items is accepted or failed any longer (see the module
+    docstring). A store or catalog that cannot be reached leaves them for
+    ``staging prune``. Raises nothing."""
+    if status not in SETTLED:
         return
     try:
         delete_prefix(store, item_prefix(batch.batch_id, item.name))
         if catalog.batch_settled(batch.batch_id):
             delete_prefix(store, batch_prefix(batch.batch_id))
-    except StorageUnavailable as exc:
+    except (StorageUnavailable, CatalogUnavailable) as exc:
         _log.warning("staging of item %s left in place (staging prune removes it): %s",
                      item.name, exc)
 

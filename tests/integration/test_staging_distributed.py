@@ -163,3 +163,34 @@ def test_in_place_submission_stages_nothing_and_workers_read_the_shared_folder(
     worker = worker_host()
     wait_until_final(catalog, report["batch_id"], 2, worker)
     assert sorted(r["status"] for r in catalog.items(report["batch_id"]).values()) == ["stored"] * 2
+
+
+def test_abandoned_upload_in_a_staging_bucket_of_its_own_is_swept(
+        distributed_env: dict[str, str], s3_server: S3Endpoint, tmp_path: Path) -> None:
+    import time
+    import uuid
+
+    from storage.s3 import S3ObjectStore
+    from storage.s3_upload import MiB
+
+    raw = s3_server.client()
+    bucket = f"sr-staging-{uuid.uuid4().hex[:12]}"
+    raw.create_bucket(Bucket=bucket)
+    env = {**distributed_env, "STRONGROOM_STAGING_URL": f"s3://{bucket}/staging"}
+    strongroom = Strongroom(env, tmp_path)
+    assert strongroom.json("init")["migrated"] is True
+    # A submission that died while staging a large file: one part sent, never completed.
+    store = S3ObjectStore(bucket=bucket, prefix="staging", endpoint_url=s3_server.endpoint_url)
+    key = f"_staging/{uuid.uuid4()}/items/scan/files/page.tif"
+    crashed = store.writer(key)
+    crashed.write(b"\x00" * (26 * MiB))
+    deadline = time.monotonic() + 20
+    while not [u for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+               if raw.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts")]:
+        assert time.monotonic() < deadline, "no part reached the server"
+        time.sleep(0.1)
+    time.sleep(1.5)  # older than "now" to the second
+
+    swept = strongroom.json("fixity", "reconcile", "--sweep-abandoned", "0", expect=None)
+    assert swept["swept"][f"s3://{bucket}/staging"] == 1
+    assert raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
