@@ -166,31 +166,38 @@ def test_in_place_submission_stages_nothing_and_workers_read_the_shared_folder(
 
 
 def test_abandoned_upload_in_a_staging_bucket_of_its_own_is_swept(
-        distributed_env: dict[str, str], s3_server: S3Endpoint, tmp_path: Path) -> None:
+        pg_url: str, s3_storage_url: str, s3_server: S3Endpoint, aws_credentials: None,
+        tmp_path: Path) -> None:
+    """`fixity reconcile --sweep-abandoned` sweeps every store the service writes,
+    a staging location of its own (STRONGROOM_STAGING_URL) too."""
     import time
     import uuid
+    from datetime import UTC, datetime, timedelta
 
-    from storage.s3 import S3ObjectStore
     from storage.s3_upload import MiB
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
 
     raw = s3_server.client()
     bucket = f"sr-staging-{uuid.uuid4().hex[:12]}"
     raw.create_bucket(Bucket=bucket)
-    env = {**distributed_env, "STRONGROOM_STAGING_URL": f"s3://{bucket}/staging"}
-    strongroom = Strongroom(env, tmp_path)
-    assert strongroom.json("init")["migrated"] is True
+    settings = Settings.from_env({
+        "STRONGROOM_DATABASE_URL": pg_url, "STRONGROOM_STORAGE_URL": s3_storage_url,
+        "STRONGROOM_S3_ENDPOINT_URL": s3_server.endpoint_url,
+        "STRONGROOM_STAGING_URL": f"s3://{bucket}/staging",
+        "STRONGROOM_DATA_DIR": str(tmp_path / "data")})
+    services = build_services(settings)
+    assert services.staging is not None and services.staging_store is services.staging
     # A submission that died while staging a large file: one part sent, never completed.
-    store = S3ObjectStore(bucket=bucket, prefix="staging", endpoint_url=s3_server.endpoint_url)
-    key = f"_staging/{uuid.uuid4()}/items/scan/files/page.tif"
-    crashed = store.writer(key)
+    crashed = services.staging.writer(f"_staging/{uuid.uuid4()}/items/scan/files/page.tif")
     crashed.write(b"\x00" * (26 * MiB))
     deadline = time.monotonic() + 20
     while not [u for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
                if raw.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts")]:
         assert time.monotonic() < deadline, "no part reached the server"
         time.sleep(0.1)
-    time.sleep(1.5)  # older than "now" to the second
 
-    swept = strongroom.json("fixity", "reconcile", "--sweep-abandoned", "0", expect=None)
-    assert swept["swept"][f"s3://{bucket}/staging"] == 1
+    later = datetime.now(UTC) + timedelta(minutes=1)  # as if it had lain there since
+    swept = {store.location: store.sweep_abandoned(later) for store in services.written_stores}
+    assert swept == {s3_storage_url: 0, f"s3://{bucket}/staging": 1}
     assert raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
