@@ -334,19 +334,12 @@ def _missing(path: str, detail: str) -> Finding:
 # --------------------------------------------------------------------------- removal
 
 
-def delete_prefix(store: ObjectStore, prefix: str, *, passes: int = 1) -> int:
-    """Delete every object under ``prefix``; returns how many. The prefix is
-    listed again until a listing comes back empty (at most ``passes`` times):
-    a listing taken while others delete beside it may leave some out. Raises
-    StorageUnavailable."""
+def delete_prefix(store: ObjectStore, prefix: str) -> int:
+    """Delete every object under ``prefix``; returns how many. Raises StorageUnavailable."""
     removed = 0
-    for _ in range(passes):
-        keys = [info.key for info in store.list(prefix)]
-        if not keys:
-            break
-        for key in keys:
-            store.delete(key)
-            removed += 1
+    for info in list(store.list(prefix)):
+        store.delete(info.key)
+        removed += 1
     return removed
 
 
@@ -362,11 +355,7 @@ def release_staging(store: ObjectStore, catalog: IngestCatalog, batch: BatchReco
     try:
         delete_prefix(store, item_prefix(batch.batch_id, item.name))
         if catalog.batch_settled(batch.batch_id):
-            prefix = batch_prefix(batch.batch_id)
-            delete_prefix(store, prefix, passes=3)
-            # Named too, not only listed: the listing is what may fall short.
-            for name in (LISTING, BATCH_METADATA, METADATA_CSV):
-                store.delete(f"{prefix}batch/{name}")
+            delete_prefix(store, batch_prefix(batch.batch_id))
     except (StorageUnavailable, CatalogUnavailable) as exc:
         _log.warning("staging of item %s left in place (staging prune removes it): %s",
                      item.name, exc)
