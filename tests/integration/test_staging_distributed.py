@@ -68,6 +68,12 @@ def staged_keys(s3: Any, storage_url: str) -> list[str]:
     return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
 
 
+def wait_until_unstaged(s3: Any, storage_url: str) -> None:
+    """The last item's worker removes the batch's staging just after that item's
+    commit: wait for it (the staging area is then empty, or the test fails)."""
+    wait_for(lambda: not staged_keys(s3, storage_url), 30, "the staging area to empty")
+
+
 def wait_until_final(catalog: Catalog, batch_id: str, count: int, worker: Worker) -> None:
     try:
         wait_for(lambda: catalog.finished(batch_id) == count, 120, f"{count} items final")
@@ -97,7 +103,7 @@ def test_folder_deleted_after_submit_workers_elsewhere_store_every_item_and_stag
     stored = next(i for i in shown["items"] if i["status"] == "stored")
     record = sr.json("show", stored["package_id"])
     assert record["metadata"]["collection"] == "Staged telegrams"  # batch.json, read from staging
-    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    wait_until_unstaged(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
     pruned = sr.json("staging", "prune")
     assert pruned["staged_batches"] == []
 
@@ -126,7 +132,7 @@ def test_staged_object_changed_in_the_store_is_a_finding_not_a_stored_item(
         ("STAGED_CONTENT_CHANGED", "scan/page-01.txt")]
     assert altered["package_id"] is None
     assert catalog.pending_versions() == 0
-    assert staged_keys(s3, distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    wait_until_unstaged(s3, distributed_env["STRONGROOM_STORAGE_URL"])
 
 
 def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_folder(
@@ -151,7 +157,7 @@ def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_fol
     document = api.client.get(f"/batches/{batch_id}", headers=api.auth("submitter")).json()
     assert document["source"].startswith("upload:")
     assert not local.exists() or list(local.iterdir()) == []
-    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    wait_until_unstaged(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
 
 
 def test_in_place_submission_stages_nothing_and_workers_read_the_shared_folder(
