@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,9 @@ class PayloadEntry:
     #: the folder (relative to the item, ending in '/') that ``path`` is below:
     #: "data/" for the payload of a received bag, else ""
     within: str = ""
+    #: the SHA-256 (hex) the file was staged with (``ingest.staged_batch``): the
+    #: one read at ingest must give it; None for a file read from a folder
+    staged_sha256: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,35 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     folder holding the item: ``metadata.json`` is then read walking from it, so
     that an item folder swapped for a link is refused too.
     """
+    walk = walk_item(item_dir, max_metadata_bytes=max_metadata_bytes, within=within, skip=skip)
+    base = Path(os.path.abspath(within)) if within is not None else Path(os.path.abspath(item_dir))
+    above = Path(os.path.abspath(item_dir)).name + "/" if within is not None else ""
+    hidden = 0 if within is None else 1
+
+    def read_tag(entry: PayloadEntry) -> bytes:
+        return read_submitted(base, above + entry.path, MAX_TAG_FILE_BYTES, entry.identity,
+                              hidden=hidden)
+    return finish_scan(walk, read_tag)
+
+
+@dataclass(frozen=True)
+class ItemWalk:
+    """What walking an item folder found, before a received bag is told apart:
+    ``metadata.json`` (read), every payload file listed and the walk's problems.
+    ``listed`` is False when the item folder itself could not be listed."""
+
+    metadata: bytes | None
+    metadata_seen: bool
+    payload: tuple[PayloadEntry, ...]
+    findings: tuple[Finding, ...]
+    listed: bool = True
+
+
+def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
+              within: Path | None = None, skip: Sequence[str] = ()) -> ItemWalk:
+    """The walk of ``scan_item`` alone (its findings but those ``finish_scan``
+    adds): what a submission stages of an item (``ingest.staged_batch``).
+    Raises nothing for problems inside the folder."""
     root = Path(os.path.abspath(item_dir))
     base, hidden = (root, 0) if within is None else (Path(os.path.abspath(within)), 1)
     above = root.name + "/" if hidden else ""
@@ -209,7 +241,7 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
         except OSError as exc:
             if not folder_rel:
                 # The item itself cannot be listed: nothing more can be said.
-                return ItemScan(None, (), (_unreadable(".", exc),))
+                return ItemWalk(None, False, (), (_unreadable(".", exc),), listed=False)
             findings.append(_unreadable(folder_rel, exc))
             continue
 
@@ -258,6 +290,19 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
         pending.extend(reversed(subfolders))
 
     payload.sort(key=lambda p: p.path)
+    return ItemWalk(metadata, metadata_seen, tuple(payload), tuple(findings))
+
+
+def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> ItemScan:
+    """The scan of an item from its walk: name collisions, a received bag told
+    apart (its tag files read with ``read_tag``, which raises ContentRefused or
+    OSError), METADATA_MISSING and PAYLOAD_EMPTY. Raises nothing for bad input."""
+    if not walk.listed:
+        return ItemScan(None, (), walk.findings)
+    payload = list(walk.payload)
+    metadata = walk.metadata
+    metadata_seen = walk.metadata_seen
+    findings = list(walk.findings)
     names = [p.path for p in payload]
     if metadata is not None:
         # A payload "METADATA.JSON" beside metadata.json is one file wherever
@@ -267,7 +312,7 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     findings += find_collisions(names)
     received: ReceivedBag | None = None
     if any(p.path == BAG_DECLARATION for p in payload):
-        payload, received, problems = _received_bag(payload, metadata, base, above, hidden)
+        payload, received, problems = _received_bag(payload, metadata, read_tag)
         findings += problems
         metadata = received.metadata
         metadata_seen = metadata is not None
@@ -283,8 +328,9 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
                     received=received)
 
 
-def _received_bag(payload: list[PayloadEntry], metadata: bytes | None, base: Path, above: str,
-                  hidden: int) -> tuple[list[PayloadEntry], ReceivedBag, list[Finding]]:
+def _received_bag(payload: list[PayloadEntry], metadata: bytes | None,
+                  read_tag: Callable[[PayloadEntry], bytes],
+                  ) -> tuple[list[PayloadEntry], ReceivedBag, list[Finding]]:
     """Split a received bag's files into its payload (``data/``, paths made relative
     to it) and its tag files (read into memory), and check it as received."""
     data: list[PayloadEntry] = []
@@ -299,8 +345,7 @@ def _received_bag(payload: list[PayloadEntry], metadata: bytes | None, base: Pat
                 "detail": f"a tag file larger than {MAX_TAG_FILE_BYTES} bytes is not read"}))
             continue
         try:
-            tags[entry.path] = read_submitted(base, above + entry.path, MAX_TAG_FILE_BYTES,
-                                              entry.identity, hidden=hidden)
+            tags[entry.path] = read_tag(entry)
         except ContentRefused as refused:
             findings.append(refused.finding)
         except OSError as exc:
@@ -415,6 +460,12 @@ def read_batch_fields(batch_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raw = read_submitted(batch_dir, BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1)
     except (ContentRefused, OSError):
         return {}
+    return batch_fields_of(raw)
+
+
+def batch_fields_of(raw: bytes) -> dict[str, Any]:
+    """The fields of a ``batch.json`` given as bytes, or none when it is unusable.
+    Raises nothing."""
     if len(raw) > MAX_BATCH_METADATA_BYTES:
         return {}
     fields, problems = parse_metadata(raw, name=BATCH_METADATA)
@@ -458,6 +509,12 @@ def _sheet_of(root: Path, kind: str, schema: Mapping[str, Any],
         return None, [refused.finding]
     except OSError as exc:
         return None, [_unreadable(METADATA_CSV, exc)]
+    return sheet_of(raw, schema)
+
+
+def sheet_of(raw: bytes, schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
+    """A ``metadata.csv`` given as bytes, shaped by ``schema``, as ``read_sheet``
+    gives it. Raises nothing."""
     sheet = parse_sheet(raw, schema)
     if any(f.code in ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN")
            for f in sheet.findings):
@@ -532,14 +589,20 @@ __all__ = [
     "BATCH_SCHEMA",
     "ITEM_METADATA",
     "MAX_BATCH_METADATA_BYTES",
+    "MAX_TAG_FILE_BYTES",
     "RECORD_DEFAULTS",
     "BatchLayout",
     "ItemScan",
+    "ItemWalk",
     "PayloadEntry",
+    "batch_fields_of",
     "check_batch_fields",
+    "finish_scan",
     "read_batch",
     "read_batch_fields",
     "read_sheet",
     "scan_item",
+    "sheet_of",
+    "walk_item",
     "with_batch_fields",
 ]

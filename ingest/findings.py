@@ -42,6 +42,8 @@ CATALOGUE: dict[str, str] = {
     "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
     "SYSTEM_FILE_SKIPPED": "{path!r} was skipped: the operating system made it ({rule}), it is not part of the record",
     "FORMAT_UNIDENTIFIED": "{path!r} matched no known file format ({tool}, {signatures}); it was kept as it is, but its format is not on record",
+    "STAGED_CONTENT_CHANGED": "{path!r} in the staging area is not what was staged: staged with SHA-256 {expected}, read {found}; submit the batch again",
+    "STAGED_CONTENT_MISSING": "{path!r} is no longer in the staging area ({detail}); submit the batch again",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",

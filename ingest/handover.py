@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from ingest.batch import scan_item
-from ingest.errors import CatalogUnavailable, NotFound, QueueUnavailable
+from ingest.batch_source import BatchSource, source_of
+from ingest.errors import CatalogUnavailable, NotFound, QueueUnavailable, StorageUnavailable
 from ingest.ports import Dispatcher, IngestCatalog
 from ingest.progress import NO_PROGRESS, StopFlag
 from ingest.services import Services
@@ -145,22 +144,22 @@ def versions_to_check(catalog: IngestCatalog, package: str, number: int | None =
 
 
 def payload_octets(services: Services, item_ids: Sequence[str]) -> int | None:
-    """How many payload bytes the items' folders hold, as listed now (no byte is
-    read): the whole a progress bar is drawn against. None when an item or its
+    """How many payload bytes the items' folders (or staged listings) hold, as
+    listed now (no payload byte is read): the whole a progress bar is drawn against. None when an item or its
     folder cannot be found. Raises CatalogUnavailable."""
     total = 0
-    sources: dict[str, Path] = {}
+    sources: dict[str, BatchSource] = {}
     for item_id in item_ids:
         try:
             item = services.catalog.get_item(item_id)
             if item.batch_id not in sources:
-                sources[item.batch_id] = Path(services.catalog.get_batch(item.batch_id).source)
+                sources[item.batch_id] = source_of(services.catalog.get_batch(item.batch_id),
+                                                   services.staging_store)
         except NotFound:
             return None
-        folder = sources[item.batch_id] / item.name
         try:
-            scan = scan_item(folder, within=folder.parent, skip=services.skip_system_files)
-        except OSError:
+            scan = sources[item.batch_id].scan(item.name, services.skip_system_files)
+        except (OSError, StorageUnavailable):
             return None
         total += sum(entry.size for entry in scan.payload)
     return total

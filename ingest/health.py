@@ -69,7 +69,8 @@ class PartHealth:
 
 @dataclass(frozen=True)
 class Readiness:
-    """Every part, in a fixed order: catalog, storage, replicas, broker."""
+    """Every part, in a fixed order: catalog, storage, replicas, the staging
+    area's location (STRONGROOM_STAGING_URL, when it is another), broker."""
 
     parts: tuple[PartHealth, ...]
 
@@ -106,9 +107,9 @@ class _Check:
 def check_readiness(services: Services, broker: BrokerProbe | None = None, *,
                     catalog_where: str | None = None,
                     timeout: float = DEFAULT_TIMEOUT) -> Readiness:
-    """Reach the catalog, every storage location and the broker (when given), at
-    once, each within ``timeout`` seconds, and say of each whether it can be
-    reached. ``catalog_where`` names the catalog's database for operators.
+    """Reach the catalog, every storage location (and the staging area's, when it
+    is another) and the broker (when given), at once, each within ``timeout``
+    seconds, and say of each whether it can be reached. ``catalog_where`` names the catalog's database for operators.
     Never raises for a part that cannot be reached: that is the answer."""
     checks = [_Check("catalog", "the catalog database", catalog_where,
                      services.catalog.audit_head, CatalogUnavailable)]
@@ -116,6 +117,9 @@ def check_readiness(services: Services, broker: BrokerProbe | None = None, *,
         part = "storage" if number == 0 else f"replica {number}"
         what = "the storage location" if number == 0 else f"storage replica {number}"
         checks.append(_Check(part, what, store.location, store.probe, StorageUnavailable))
+    if services.staging is not None and services.staging not in services.locations:
+        checks.append(_Check("staging", "the staging area's location", services.staging.location,
+                             services.staging.probe, StorageUnavailable))
     if broker is not None:
         checks.append(_Check("broker", "the broker (the workers' queue)", broker.where,
                              broker, QueueUnavailable))

@@ -11,6 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+#: The key prefix of the staging area (``ingest.staged_batch``): batches staged
+#: for the workers, never a package's objects.
+STAGING_PREFIX = "_staging/"
+
 
 def version_prefix(package_id: str, number: int) -> str:
     """The object-store prefix of one version's bag: ``{package_id}/v{N}/``."""

@@ -52,11 +52,9 @@ from ingest.batch import (
     ItemScan,
     PayloadEntry,
     read_batch,
-    read_batch_fields,
-    read_sheet,
-    scan_item,
     with_batch_fields,
 )
+from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource, is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import (
@@ -98,8 +96,8 @@ from ingest.record_schema import SchemaSet
 from ingest.replication import CopyWriters, confirm_written_copy, put_all_everywhere
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
+from ingest.staged_batch import check_staged, release_staging, stage_batch
 from ingest.stuck import stuck_before
-from ingest.submitted import open_submitted
 from ingest.work_context import working_on
 
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -134,8 +132,15 @@ class IngestResult:
 
 
 def submit_batch(batch_dir: str | Path, services: Services,
-                 fields: Mapping[str, str] | None = None) -> SubmittedBatch:
+                 fields: Mapping[str, str] | None = None, *, stage: bool = False,
+                 origin: str | None = None) -> SubmittedBatch:
     """Register a batch folder and its items (status accepted) in the catalog.
+
+    With ``stage``, the batch is first copied into the staging area of the
+    store (``ingest.staged_batch``, ``Services.staging_store``), and its items
+    are then read from there, never from the folder: once this returns, the
+    folder may go. ``origin`` names where the batch came from in its
+    ``source`` (an upload), instead of the folder's path.
 
     ``fields`` are batch fields given beside the folder (a form's collection and
     description): they count as batch.json's (``read_batch``). The batch's
@@ -152,10 +157,17 @@ def submit_batch(batch_dir: str | Path, services: Services,
     if schema not in services.schemas.record_names():
         findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
                                 expected=services.schemas.record_names()))
+    batch_id = str(uuid.uuid4())
+    source = origin if origin is not None else str(layout.root)
+    if stage:
+        # Every byte in the store, synced, before the batch names it (commit last).
+        stage_batch(layout, batch_id, services.staging_store, skip=services.skip_system_files,
+                    now=services.clock.now(), stop=services.stop)
+        source = STAGED_SOURCE + source
     now = services.clock.now()
     batch = BatchRecord(
-        batch_id=str(uuid.uuid4()),
-        source=str(layout.root),
+        batch_id=batch_id,
+        source=source,
         submitted_at=now,
         submitter=layout.fields.get("submitter"),
         collection=layout.fields.get("collection"),
@@ -179,23 +191,25 @@ def submit_batch(batch_dir: str | Path, services: Services,
 # --------------------------------------------------------------------------- describe
 
 
-def describe_item(scan: ItemScan, name: str, batch: BatchRecord,
-                  schemas: SchemaSet) -> tuple[dict[str, Any] | None, list[Finding]]:
+def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,
+                  source: BatchSource | None = None) -> tuple[dict[str, Any] | None, list[Finding]]:
     """The record that describes an item and every finding about it: the scan's,
     then its metadata's, from its metadata.json or its row of the batch's
     metadata.csv, with the batch's collection, rights and source filled in
     where the record has none; the merged record is the one validated.
-    Reads batch.json and metadata.csv from the batch folder as they are now;
-    writes nothing. Raises nothing for bad input."""
+    Reads batch.json and metadata.csv from ``source`` (the batch folder when
+    None) as they are now; writes nothing. Raises nothing for bad input."""
+    if source is None:
+        source = FolderSource(batch.source)
     findings = list(scan.findings)
     record: dict[str, Any] | None = None
     known = batch.schema in schemas.record_names()
-    row, row_findings = _sheet_row(scan, name, batch, schemas, known)
+    row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
     if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
         # The item's metadata is in metadata.csv, not a metadata.json.
         findings = [f for f in findings if f.code != "METADATA_MISSING"]
     if row is not None:
-        record = with_batch_fields(row.record, _batch_fields(batch))
+        record = with_batch_fields(row.record, _batch_fields(batch, source))
         findings += [row.locate(f) for f in schemas.validate(record, batch.schema)]
     findings += row_findings
     if row is None and scan.metadata is not None:
@@ -204,7 +218,7 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord,
         if record is not None:
             # The batch's collection, rights and source fill what the record
             # lacks; the merged record is what is validated and stored.
-            record = with_batch_fields(record, _batch_fields(batch))
+            record = with_batch_fields(record, _batch_fields(batch, source))
         if record is not None and not known:
             # Only a record schema may describe an item (batch/v1 would let {} pass).
             findings.append(Finding("SCHEMA_UNKNOWN", found=batch.schema,
@@ -215,10 +229,10 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord,
 
 
 def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,
-               known: bool) -> tuple[SheetRow | None, list[Finding]]:
+               known: bool, source: BatchSource) -> tuple[SheetRow | None, list[Finding]]:
     """The item's row of the batch's metadata.csv, if it has one to use, and
     the findings that stop it (two rows, a row and a metadata.json)."""
-    sheet, problems = read_sheet(batch.source, schemas.document(batch.schema) if known else {})
+    sheet, problems = source.sheet(schemas.document(batch.schema) if known else {})
     missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
     if sheet is None:
         return None, problems if missing else []
@@ -237,10 +251,10 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
     return rows[0], []
 
 
-def _batch_fields(batch: BatchRecord) -> dict[str, Any]:
+def _batch_fields(batch: BatchRecord, source: BatchSource) -> dict[str, Any]:
     """The batch's fields for its records: batch.json's as read now, the
     collection as registered (which a form's collection replaces)."""
-    fields = read_batch_fields(batch.source)
+    fields = source.batch_fields()
     if batch.collection:
         fields["collection"] = batch.collection
     return fields
@@ -301,7 +315,10 @@ def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
     item_id = item.item_id
     try:
         batch = services.catalog.get_batch(item.batch_id)
-        return _Ingest(services, item, batch, lease).run()
+        result = _Ingest(services, item, batch, lease).run()
+        if is_staged(batch) and result.status is not None:
+            release_staging(services.staging_store, services.catalog, batch, item, result.status)
+        return result
     except StopRequested as exc:
         return IngestResult("stopped", item_id, ItemStatus.ACCEPTED, str(exc))
     except LeaseLost as lost:
@@ -364,7 +381,8 @@ class _Ingest:
         self.item = item
         self.batch = batch
         self.lease = lease
-        self.folder = Path(batch.source) / item.name
+        self.source = source_of(batch, services.staging_store)
+        self.folder = Path(origin_of(batch.source)) / item.name
 
     # -- helpers
     def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
@@ -385,8 +403,7 @@ class _Ingest:
 
     # -- the steps
     def run(self) -> IngestResult:
-        # Read walking from the batch folder: an item folder swapped for a link is refused.
-        scan = scan_item(self.folder, within=self.folder.parent, skip=self.s.skip_system_files)
+        scan = self.source.scan(self.item.name, self.s.skip_system_files)
         progress = self.s.progress
         progress.item_started(self.item.item_id, self.item.name,
                               sum(entry.size for entry in scan.payload))
@@ -396,7 +413,8 @@ class _Ingest:
             progress.item_finished(self.item.item_id)
 
     def _run(self, scan: ItemScan) -> IngestResult:
-        record, findings = describe_item(scan, self.item.name, self.batch, self.s.schemas)
+        record, findings = describe_item(scan, self.item.name, self.batch, self.s.schemas,
+                                         self.source)
         validation = self._event(
             EventType.VALIDATION,
             Outcome.FAILURE if errors(findings) else Outcome.SUCCESS,
@@ -602,6 +620,7 @@ class _Ingest:
             try:
                 with self._open(entry) as source:
                     digests = digest_stream(source, write)
+                check_staged(entry, digests)
                 lease.check()  # never put an object in place for a stale attempt
                 writers.commit(digests.sha256)
             except BaseException:
@@ -616,10 +635,10 @@ class _Ingest:
         return stored, formats
 
     def _open(self, entry: PayloadEntry) -> Any:
-        """The payload file as the scan listed it, opened walking from the batch
-        folder (see ``ingest.submitted``). Raises ContentRefused, OSError."""
-        return open_submitted(self.folder.parent, f"{self.item.name}/{entry.within}{entry.path}",
-                              entry.identity, hidden=1)
+        """The payload file as the scan listed it: opened walking from the batch
+        folder (see ``ingest.submitted``), or from the staging area. Raises
+        ContentRefused, OSError, StorageUnavailable."""
+        return self.source.open(self.item.name, entry)
 
     def _digest_file(self, entry: PayloadEntry, received: ReceivedCheck) -> Digests:
         extra = received.hashers()
@@ -631,6 +650,7 @@ class _Ingest:
             self.s.progress.bytes_done(self.item.item_id, len(chunk))
         with self._open(entry) as source:
             digests = digest_stream(source, counted)
+        check_staged(entry, digests)
         received.check(entry.path, digests, extra)
         return digests
 

@@ -165,6 +165,11 @@ class IngestCatalog(Protocol):
     def get_item(self, item_id: str) -> ItemRecord:
         """Raises NotFound."""
 
+    def batch_settled(self, batch_id: str) -> bool:
+        """True when no item of the batch is accepted or failed (nothing of it
+        may be ingested again without a new submission); True for a batch the
+        catalog does not know."""
+
     def count_attempt(self, item_id: str) -> int:
         """Add one to the item's attempt counter and return the new count."""
 

@@ -77,7 +77,7 @@ from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_stream
 from ingest.format_identification import FORMATS_JSON, parse_formats_json
-from ingest.layout import version_prefix
+from ingest.layout import STAGING_PREFIX, version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
@@ -147,8 +147,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     tombstones: dict[str, DeaccessionRequest] = {}
     for store in services.locations:
         for info in store.list(""):
-            if info.key.startswith(AUDIT_PREFIX):
-                continue
+            if info.key.startswith((AUDIT_PREFIX, STAGING_PREFIX)):
+                continue  # the audit anchors, and batches staged for the workers
             if info.key.startswith(TOMBSTONE_PREFIX):
                 if not _read_tombstone(store, info.key, tombstones):
                     report.strangers.append({"key": info.key, "location": store.location})

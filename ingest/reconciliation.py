@@ -34,12 +34,14 @@ from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.deaccession import write_tombstones
 from ingest.findings import Finding
-from ingest.layout import canonical_package_id, objects_referenced, version_prefix
+from ingest.layout import STAGING_PREFIX, canonical_package_id, objects_referenced, version_prefix
 from ingest.ports import Catalog, ObjectStore
 from ingest.tombstones import TOMBSTONE_PREFIX, version_of_tombstone
 
-#: Key prefixes the service itself writes outside packages.
-RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX, TOMBSTONE_PREFIX)
+#: Key prefixes the service itself writes outside packages: the audit anchors,
+#: the commit records, the tombstones of deaccessioned versions and batches
+#: staged for the workers (``ingest.staged_batch``).
+RESERVED_PREFIXES = (AUDIT_PREFIX, COMMIT_PREFIX, TOMBSTONE_PREFIX, STAGING_PREFIX)
 
 COMMITTED = "committed"
 # Matched against the whole key (fullmatch, DOTALL): a payload name may hold a

@@ -46,6 +46,9 @@ class Services:
     #: tells each payload file's format at ingest (ingest.format_identification);
     #: None: formats are not identified, and bags have no metadata/formats.json
     formats: FormatIdentifier | None = None
+    #: the store whose ``_staging/`` prefix holds staged batches (``ingest.staged_batch``,
+    #: STRONGROOM_STAGING_URL); None: the primary store's
+    staging: ObjectStore | None = None
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,
@@ -60,9 +63,22 @@ class Services:
                         version=version, detail=detail if detail is not None else {})
 
     @property
+    def staging_store(self) -> ObjectStore:
+        """The store that holds the staging area: ``staging``, else the primary store."""
+        return self.staging if self.staging is not None else self.store
+
+    @property
     def locations(self) -> tuple[ObjectStore, ...]:
         """Every copy's store: the primary first, then the replicas."""
         return (self.store, *self.replicas)
+
+    @property
+    def written_stores(self) -> tuple[ObjectStore, ...]:
+        """Every store this service writes to: the locations, and the staging
+        area's store when it is another (where abandoned writes are swept too)."""
+        if self.staging is None or self.staging in self.locations:
+            return self.locations
+        return (*self.locations, self.staging)
 
 
 __all__ = ["Services"]

@@ -119,6 +119,13 @@ class BatchesAndItems(CatalogBase):
                     counts[batch_id][item_status] = count
             return [BatchSummary(batch_record(row), counts[row.batch_id]) for row in rows]
 
+    def batch_settled(self, batch_id: str) -> bool:
+        """True when no item of the batch is accepted or failed. Raises CatalogUnavailable."""
+        waiting = exists().where(Item.batch_id == batch_id,
+                                 Item.status.in_([ACCEPTED, ItemStatus.FAILED.value]))
+        with self._read() as session:
+            return not session.execute(select(waiting)).scalar()
+
     def get_item(self, item_id: str) -> ItemRecord:
         """Raises NotFound, CatalogUnavailable."""
         with self._read() as session:

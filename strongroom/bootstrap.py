@@ -47,6 +47,10 @@ def build_services(settings: Settings, create: bool = True) -> Services:
                                     s3_region=settings.s3_region, create=create,
                                     s3_parts_in_flight=settings.s3_parts_in_flight)
                      for url in settings.replicas)
+    staging = None
+    if settings.staging_url is not None and settings.staging_url != settings.storage_url:
+        staging = store_from_url(settings.staging_url, s3_endpoint_url=settings.s3_endpoint_url,
+                                 s3_region=settings.s3_region, create=create)
     from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
 
     return Services(
@@ -60,6 +64,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         skip_system_files=settings.skip_system_files,
         metrics=work_metrics(),
         formats=format_identifier(),
+        staging=staging,
     )
 
 

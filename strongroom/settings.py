@@ -44,7 +44,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
     "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS": "every copy gets a shallow check (HEAD per object) this often; 0 = never (default 7)",
     "STRONGROOM_FIXITY_AUTO_REPAIR": "1 = a scheduled deep check that finds a copy damaged repairs it at once from a copy verified good; 0 = only report it, a person decides (default 0)",
-    "STRONGROOM_STAGING_DIR": "folder where uploaded batches are unpacked, one sub-folder per batch (default $DATA_DIR/staging)",
+    "STRONGROOM_STAGING_DIR": "folder where uploaded batches are unpacked, one sub-folder per batch (default $DATA_DIR/staging); with a broker an upload leaves it once staged in the store",
+    "STRONGROOM_STAGING_URL": "object store whose _staging/ prefix holds batches staged for the workers when a broker is set, in the form of STRONGROOM_STORAGE_URL (default: the primary location, STRONGROOM_STORAGE_URL)",
     "STRONGROOM_API_MAX_UPLOAD_BYTES": "largest request body POST /batches accepts, in bytes (default 2147483648)",
     "STRONGROOM_API_MAX_UNPACKED_BYTES": "most bytes one uploaded batch may unpack to (default 10737418240)",
     "STRONGROOM_API_MAX_FILES": "most files (archive members or multipart parts) in one upload (default 10000)",
@@ -88,6 +89,8 @@ class Settings:
     fixity_shallow_interval_days: int = 7
     fixity_auto_repair: bool = False
     staging_dir: Path | None = None
+    #: the store that holds the staging area (STRONGROOM_STAGING_URL); None: the primary location
+    staging_url: str | None = None
     api_max_upload_bytes: int = 2 * 1024**3
     api_max_unpacked_bytes: int = 10 * 1024**3
     api_max_files: int = 10_000
@@ -138,6 +141,9 @@ class Settings:
         replicas = tuple(u.strip() for u in (env.get("STRONGROOM_REPLICAS") or "").split(",") if u.strip())
         for url in replicas:
             _check_location("STRONGROOM_REPLICAS", url)
+        staging_url = env.get("STRONGROOM_STAGING_URL") or None
+        if staging_url is not None:
+            _check_location("STRONGROOM_STAGING_URL", staging_url)
         if len(set((storage_url, *replicas))) != 1 + len(replicas):
             raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
         if not database_url.startswith(("sqlite:", "postgresql")):
@@ -169,6 +175,7 @@ class Settings:
             fixity_auto_repair=_switch(env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
+            staging_url=staging_url,
             api_max_upload_bytes=_positive_int(env, "STRONGROOM_API_MAX_UPLOAD_BYTES", 2 * 1024**3),
             api_max_unpacked_bytes=_positive_int(env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
                                                  10 * 1024**3),

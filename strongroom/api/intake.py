@@ -5,7 +5,9 @@ the console's submit form.
 multipart form of files whose names are their paths, or of one archive) in a
 fresh folder under staging; ``register_upload`` registers the batch from it as
 submitted by the request's actor and starts its items. Whatever fails between
-the first byte and the registration leaves nothing staged.
+the first byte and the registration leaves nothing staged. With a broker,
+nothing stays in the staging folder at all: the batch is staged in the object
+store before it is registered (``ingest.staged_batch``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,16 +130,25 @@ async def register_upload(request: Request, services: Services, upload: Upload, 
                           callback_url: str | None = None) -> Registered:
     """Register the staged batch as submitted by ``services.actor`` (with
     ``fields`` as its batch fields, see ``submit_batch``) and start its items.
+    With a broker the batch is staged in the object store and its folder here
+    removed (``ingest.staged_batch``): the workers need no disk of this host's.
     The queue being down leaves them accepted (``strongroom requeue`` sends
     them). Raises what ``submit_batch`` raises; nothing stays staged then."""
     state = request.app.state.strongroom
+    # With a broker the workers read the batch from the store's staging area,
+    # so the folder unpacked here goes as soon as the batch is registered.
+    staged = bool(state.settings.broker_url)
     try:
-        submitted = await run_in_threadpool(submit_batch, upload.root, services, fields)
+        submitted = await run_in_threadpool(
+            partial(submit_batch, upload.root, services, fields, stage=staged))
     except BaseException:
         await run_in_threadpool(upload.discard)
         raise
     batch_id = submitted.batch.batch_id
-    mark(upload.staging, batch_id)  # `strongroom staging prune` reads it
+    if staged:
+        await run_in_threadpool(upload.discard)
+    else:
+        mark(upload.staging, batch_id)  # `strongroom staging prune` reads it
     item_ids = [item.item_id for item in submitted.items]
     try:
         how = await run_in_threadpool(state.ingest, batch_id, item_ids, callback_url, services.actor)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.batch_source import origin_of
 from ingest.errors import BatchNotFound
 from ingest.models import ItemStatus
 from ingest.ports import Catalog
@@ -53,7 +54,7 @@ def shown_source(source: str, staging: Path) -> str:
     """A batch's ``source`` as a client may see it: ``upload:{upload_id}/…`` for an
     uploaded batch, ``folder:{name}`` for one submitted from a folder on the server
     (its path says how the server's disks are laid out). Raises nothing."""
-    path = Path(source)
+    path = Path(origin_of(source))
     try:
         return "upload:" + path.relative_to(staging).as_posix()
     except ValueError:

@@ -162,14 +162,22 @@ timeout_option = click.option(
 @click.option("--check", is_flag=True,
               help="A dry run: make every check and write nothing (exit 1 when any item "
                    "would be rejected).")
+@click.option("--in-place", is_flag=True,
+              help="With a broker: do not stage the batch in the store; the workers read "
+                   "the folder at its path (every worker host must mount it there).")
 @json_option
 @command_errors
-def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, as_json: bool) -> None:
+def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_place: bool,
+           as_json: bool) -> None:
     """Ingest a batch folder: one item per child folder (metadata.json + payload).
 
-    Without a broker the items are ingested here and now. With
-    STRONGROOM_BROKER_URL set they are sent to the workers and the command
-    returns at once (items "accepted"), or with --wait once they are final.
+    Without a broker the items are ingested here and now, from the folder. With
+    STRONGROOM_BROKER_URL set the batch is first copied into the staging area
+    of the object store (STRONGROOM_STAGING_URL, by default the primary
+    location), its items are sent to the workers, which read them from there,
+    and the command returns at once (items "accepted"), or with --wait once
+    they are final: the folder may be deleted as soon as it returns. With
+    --in-place the workers read the folder itself, on a disk they share.
     With --check nothing is registered or stored: each item is "accepted"
     (it would be ingested) or "rejected", with the findings a submission gives;
     every payload file is read once (a received bag's digests, each format).
@@ -184,7 +192,9 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, as_js
     # From before the batch is registered: a Ctrl-C during it leaves every item
     # accepted, and the report still names the batch and how to resume it.
     with _ctrl_c_stops(settings, services, lambda: registered[0] if registered else None):
-        submitted = submit_batch(batch_dir, services)  # committed: now the ids may be sent
+        stage = bool(settings.broker_url) and not in_place
+        # committed (and staged): now the ids may be sent
+        submitted = submit_batch(batch_dir, services, stage=stage)
         registered.append(submitted.batch.batch_id)
         ids = [i.item_id for i in submitted.items]
         report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,

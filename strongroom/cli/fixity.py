@@ -211,9 +211,9 @@ def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
     if sweep_hours is not None:
         idle_since = services.clock.now() - timedelta(hours=sweep_hours)
         swept = {store.location: store.sweep_abandoned(idle_since)
-                 for store in services.locations}
+                 for store in services.written_stores}  # the staging area's store too
     # After the sweep: what is still left is reported (and exits 1).
-    remains = crash_remains(services.catalog, services.locations, services.clock.now(),
+    remains = crash_remains(services.catalog, services.written_stores, services.clock.now(),
                             services.stuck_after)
     document: dict[str, Any] = {"locations": [r.to_dict() for r in results], **remains.to_dict()}
     if swept is not None:

@@ -192,6 +192,8 @@ def init(as_json: bool) -> None:
     settings, services = _settings_and_services()  # opening the catalog migrates it
     store = services.store
     store.ensure_ready()  # an S3 store: its bucket must exist before any upload
+    if services.staging is not None:
+        services.staging.ensure_ready()  # STRONGROOM_STAGING_URL: its bucket too
     document = {"catalog": without_credentials(settings.database_url),
                 "database_created": created, "migrated": True,
                 "store": store.location, "bucket": store.bucket,

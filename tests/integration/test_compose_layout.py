@@ -274,8 +274,14 @@ def test_the_compose_services_run_as_processes_and_store_a_batch_sent_over_http(
     for key in bag_infos:
         text = client.get_object(Bucket=layout.bucket, Key=key)["Body"].read().decode()
         assert "Source-Organization: Compose Layout Archive" in text
-    # The upload went through the shared staging volume, and nowhere else.
-    assert any(layout.volumes["staging"].iterdir())
+    # The upload reached the workers through the store's staging area: nothing of it
+    # stays in the API's staging volume, and the store's staging goes once it is done.
+    assert not any(layout.volumes["staging"].iterdir())
+    deadline = time.monotonic() + 30
+    while any(page.get("Contents") for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=layout.bucket, Prefix="packages/_staging/")):
+        assert time.monotonic() < deadline, "the store's staging area did not empty"
+        time.sleep(0.2)
 
     layout.stop()
     assert all(p.returncode is not None for p in layout.processes.values())

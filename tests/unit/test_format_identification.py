@@ -187,16 +187,16 @@ def test_a_format_identification_event_names_the_tool_and_signatures(
 
 def test_identifying_formats_reads_no_payload_byte_twice(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest.pipeline as pipeline
+    import ingest.batch_source as batch_source
 
     opened: list[str] = []
-    real_open = pipeline.open_submitted
+    real_open = batch_source.open_submitted
 
     def counting_open(base: object, rel: str, *args: object, **kwargs: object) -> object:
         opened.append(rel)
         return real_open(base, rel, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "open_submitted", counting_open)
+    monkeypatch.setattr(batch_source, "open_submitted", counting_open)
     status, bag = ingest(services, tmp_path, PAYLOAD)
     assert status is ItemStatus.STORED and formats_of(bag)["data/minutes.pdf"] is not None
     assert sorted(opened) == sorted(f"minutes/{path}" for path in PAYLOAD)

@@ -157,3 +157,16 @@ def test_s3_location_without_its_bucket_is_unreachable_in_a_sentence() -> None:
             store.probe()
         store.probe()  # the bucket is there now
     stubber.assert_no_pending_responses()
+
+
+def test_staging_location_of_its_own_is_a_part_and_its_absence_is_said(tmp_path: Path) -> None:
+    staging = tmp_path / "staging-store"
+    settings = Settings.from_env({"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
+                                  "STRONGROOM_STAGING_URL": staging.as_uri()})
+    services = build_services(settings)
+    assert [(p.part, p.ok) for p in check_readiness(services).parts] == [
+        ("catalog", True), ("storage", True), ("staging", True)]
+    shutil.rmtree(staging)
+    [problem] = check_readiness(services).problems
+    assert (problem.part, problem.where) == ("staging", staging.as_uri())
+    assert problem.problem is not None and "staging area" in problem.problem

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
-import ingest.pipeline as pipeline
+import ingest.batch_source as batch_source
 from ingest.clock import FixedClock
 from ingest.errors import PackageBusy, PackageNotFound, StorageUnavailable
 from ingest.fixity_audit import verify_version
@@ -407,7 +407,7 @@ def test_each_payload_byte_is_read_from_the_source_once(
     opened: Counter[str] = Counter()
     read: Counter[str] = Counter()
 
-    real_open = pipeline.open_submitted
+    real_open = batch_source.open_submitted
 
     @contextmanager
     def counting_open(base: Any, rel: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -416,7 +416,7 @@ def test_each_payload_byte_is_read_from_the_source_once(
             opened[name] += 1
             yield CountingFile(raw, read, name)
 
-    monkeypatch.setattr(pipeline, "open_submitted", counting_open)
+    monkeypatch.setattr(batch_source, "open_submitted", counting_open)
 
     for expected in (ItemStatus.STORED, ItemStatus.UNCHANGED):
         opened.clear()
@@ -438,14 +438,14 @@ def test_payload_file_gone_between_scan_and_read_is_rejected_and_leaves_nothing_
         assert ingest_item(submit_one(services, batch), services).status is ItemStatus.STORED
     before = stored_objects(memory)
     vanishing = item / "scan" / "page-02.txt"
-    real_scan = pipeline.scan_item
+    real_scan = batch_source.scan_item
 
     def scan_then_lose_a_file(folder: Path, **options: Any) -> Any:
         scan = real_scan(folder, **options)
         vanishing.unlink()  # moved away by someone else after the listing
         return scan
 
-    monkeypatch.setattr(pipeline, "scan_item", scan_then_lose_a_file)
+    monkeypatch.setattr(batch_source, "scan_item", scan_then_lose_a_file)
     item_id = submit_one(services, batch)
 
     result = ingest_item(item_id, services)
@@ -458,7 +458,7 @@ def test_payload_file_gone_between_scan_and_read_is_rejected_and_leaves_nothing_
         assert_nothing_visible(services)
 
     # No claim is left behind: the restored item goes in on the first try.
-    monkeypatch.setattr(pipeline, "scan_item", real_scan)
+    monkeypatch.setattr(batch_source, "scan_item", real_scan)
     vanishing.write_bytes(b"Yours truly,\nA. N. Example\n")
     later = ingest_item(submit_one(services, batch), services)
     assert later.status is ItemStatus.STORED

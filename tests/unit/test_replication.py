@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import ingest.pipeline as pipeline
+import ingest.batch_source as batch_source
 from ingest.clock import FixedClock
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import EventType, ItemStatus, package_id_for
@@ -148,14 +148,14 @@ def test_each_copy_is_noted_verified_and_each_replica_copy_has_a_replication_eve
 def test_each_payload_file_is_read_once_for_every_copy(
         archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[str] = []
-    real_open = pipeline.open_submitted
+    real_open = batch_source.open_submitted
 
     def counting_open(base: Any, rel: str, *args: Any, **kwargs: Any) -> Any:
         if rel.endswith("telegram-en.txt") and "batch-" in str(base):
             opened.append(rel)
         return real_open(base, rel, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "open_submitted", counting_open)
+    monkeypatch.setattr(batch_source, "open_submitted", counting_open)
     archive.ingest()
     assert len(opened) == 1
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import ingest.batch as batch_module
-import ingest.pipeline as pipeline
+import ingest.batch_source as batch_source
 from ingest.batch import read_batch, scan_item
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus
@@ -99,13 +99,13 @@ def grow(path: Path) -> None:
 
 
 def swap_after_scan(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
-    real_scan = pipeline.scan_item
+    real_scan = batch_source.scan_item
 
     def scan_then_swap(folder: Path, **options: Any) -> Any:
         scan = real_scan(folder, **options)
         swap()
         return scan
-    monkeypatch.setattr(pipeline, "scan_item", scan_then_swap)
+    monkeypatch.setattr(batch_source, "scan_item", scan_then_swap)
 
 
 def ingest_swapped(tmp_path: Path, services: Services, monkeypatch: pytest.MonkeyPatch,

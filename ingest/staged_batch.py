@@ -1,0 +1,375 @@
+"""A batch staged in the object store, so that workers share no disk with whoever submitted it.
+
+With a broker (distributed mode), ``strongroom submit`` and the HTTP uploads
+copy the batch into the staging area of the store before they register it; the
+workers then read the staged objects, never the submitter's folder. The staging
+area is the key prefix ``_staging/`` of its store: the primary location, or
+the location STRONGROOM_STAGING_URL names. Below ``_staging/{batch_id}/``:
+
+    batch/staged.json              what staging found of the batch's own files
+    batch/batch.json               the batch's batch.json, when it has one
+    batch/metadata.csv             its metadata.csv, when it has one
+    items/{item}/metadata.json     the item's metadata.json, when it has one
+    items/{item}/files/{path}      each file of the item (a received bag's tag files too)
+    items/{item}/staged.json       the item's listing, written after its files:
+                                   each file's path, size and SHA-256, and what the
+                                   walk of its folder found (refused links, unsafe names)
+
+Each file is read once: the same read computes its SHA-256 and feeds the
+upload, and the store is given that digest with the bytes (S3 checks it,
+``ObjectWriter.commit``). The staged objects are synced before the batch is
+registered, so no registered batch names staging that a crash can lose.
+
+At ingest each staged object is again read once, and the SHA-256 computed in
+that read must be the one staged: an object changed in the store since gives
+STAGED_CONTENT_CHANGED, one gone STAGED_CONTENT_MISSING, both findings that
+reject the item (no retry can bring the bytes back).
+
+Staging goes as soon as nothing can read it again (``release_staging``): an
+item's objects once it is stored, unchanged or rejected, the batch's once none
+of its items is accepted or failed. A failed item (a transient error past the
+retries) keeps its objects, since ``strongroom requeue --failed`` ingests it
+again; ``strongroom staging prune`` removes staging that nothing needs
+(``ingest.staging_prune``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ingest.batch import (
+    BATCH_METADATA,
+    ITEM_METADATA,
+    MAX_BATCH_METADATA_BYTES,
+    MAX_TAG_FILE_BYTES,
+    BatchLayout,
+    ItemScan,
+    ItemWalk,
+    PayloadEntry,
+    batch_fields_of,
+    finish_scan,
+    sheet_of,
+    walk_item,
+)
+from ingest.errors import CatalogUnavailable, ContentRefused, ObjectNotFound, StorageUnavailable
+from ingest.findings import Finding
+from ingest.fixity import Digests
+from ingest.layout import STAGING_PREFIX
+from ingest.models import BatchRecord, ItemRecord, ItemStatus
+from ingest.paths import display_path
+from ingest.ports import IngestCatalog, ObjectStore
+from ingest.progress import StopFlag
+from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet
+from ingest.submitted import FileIdentity, open_submitted, read_submitted
+
+#: The listing beside what it lists (one per item, one for the batch's own files).
+LISTING = "staged.json"
+#: How much of a staged file is read and written at a time.
+CHUNK = 1024 * 1024
+#: Item statuses after which nothing reads an item's staging again (``requeue
+#: --failed`` reads a failed item's).
+SETTLED = frozenset({ItemStatus.STORED, ItemStatus.UNCHANGED, ItemStatus.REJECTED})
+
+_log = logging.getLogger("strongroom.ingest")
+
+
+def batch_prefix(batch_id: str) -> str:
+    """``_staging/{batch_id}/``: everything staged for one batch."""
+    return f"{STAGING_PREFIX}{batch_id}/"
+
+
+def item_prefix(batch_id: str, name: str) -> str:
+    """``_staging/{batch_id}/items/{name}/``: everything staged for one item."""
+    return f"{batch_prefix(batch_id)}items/{name}/"
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
+                skip: Sequence[str] = (), now: datetime | None = None,
+                stop: StopFlag | None = None) -> None:
+    """Copy a batch folder, read as ``layout``, into the staging area of
+    ``store`` under ``batch_id`` (see the module docstring), and make it durable.
+
+    Problems with a file (a link, a file changed while it was read) are what
+    the ingest would have found in the folder: they are kept in the item's
+    listing, and the item is rejected with them at ingest. A ``stop`` asked
+    for is looked at between chunks. Raises StopRequested, StorageUnavailable,
+    ChecksumRefused (the store received other bytes than were read); what was
+    staged is then removed, or, when the store cannot be reached, left for
+    ``staging prune``."""
+    prefix = batch_prefix(batch_id)
+    stop = stop if stop is not None else StopFlag()
+    try:
+        # The batch's listing first: it says when staging began (``staging prune``
+        # removes what no registered batch came from only long after).
+        _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
+        for name, folder in layout.items:
+            walk = walk_item(folder, within=layout.root, skip=skip)
+            _stage_item(layout.root, name, walk, item_prefix(batch_id, name), store, stop)
+        store.sync(prefix)
+    except Exception:
+        try:
+            delete_prefix(store, prefix)
+        except StorageUnavailable:
+            _log.warning("staging of batch %s left in place (staging prune removes it)", batch_id)
+        raise
+
+
+def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime) -> None:
+    listing: dict[str, Any] = {"staged_at": now.isoformat(), "files": {}, "findings": []}
+    found: dict[str, bytes] = {}
+    for name, limit in ((BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1),
+                        (METADATA_CSV, MAX_METADATA_CSV_BYTES + 1)):
+        try:
+            found[name] = read_submitted(root, name, limit)
+        except FileNotFoundError:
+            continue
+        except ContentRefused as refused:
+            listing["findings"].append(refused.finding.to_dict())
+            continue
+        except OSError as exc:
+            listing["findings"].append(Finding("FILE_UNREADABLE", path=name, params={
+                "detail": exc.strerror or str(exc)}).to_dict())
+            continue
+        listing["files"][name] = {"size": len(found[name]),
+                                  "sha256": hashlib.sha256(found[name]).hexdigest()}
+    _put_json(store, f"{prefix}batch/{LISTING}", listing)
+    for name, raw in found.items():
+        store.put_bytes(f"{prefix}batch/{name}", raw, listing["files"][name]["sha256"])
+
+
+def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: ObjectStore,
+                stop: StopFlag) -> None:
+    findings = list(walk.findings)
+    files = []
+    for entry in walk.payload:
+        try:
+            sha256 = _stage_file(store, f"{prefix}files/{entry.path}", root,
+                                 f"{name}/{entry.path}", entry.identity, stop)
+        except ContentRefused as refused:
+            findings.append(refused.finding)
+            continue
+        except OSError as exc:
+            findings.append(Finding("FILE_UNREADABLE", path=display_path(entry.path),
+                                    params={"detail": exc.strerror or str(exc)}))
+            continue
+        files.append({"path": entry.path, "size": entry.size, "sha256": sha256})
+    metadata = None
+    if walk.metadata is not None:
+        digest = hashlib.sha256(walk.metadata).hexdigest()
+        store.put_bytes(prefix + ITEM_METADATA, walk.metadata, digest)
+        metadata = {"size": len(walk.metadata), "sha256": digest}
+    _put_json(store, prefix + LISTING, {
+        "listed": walk.listed, "metadata_seen": walk.metadata_seen, "metadata": metadata,
+        "files": files, "findings": [f.to_dict() for f in findings]})
+
+
+def _stage_file(store: ObjectStore, key: str, root: Path, rel: str,
+                seen: FileIdentity | None, stop: StopFlag) -> str:
+    """Copy one submitted file to ``key``, its SHA-256 computed in the same read
+    and given to the store with it; returns that digest."""
+    writer = store.writer(key)
+    sha256 = hashlib.sha256()
+    try:
+        # open_submitted checks at the end of the block that the file was not
+        # written to meanwhile: only then is the object committed.
+        with open_submitted(root, rel, seen, hidden=1) as source:
+            while chunk := source.read(CHUNK):
+                stop.check()
+                sha256.update(chunk)
+                writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    digest = sha256.hexdigest()
+    writer.commit(digest)
+    return digest
+
+
+def _put_json(store: ObjectStore, key: str, document: Mapping[str, Any]) -> None:
+    raw = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    store.put_bytes(key, raw, hashlib.sha256(raw).hexdigest())
+
+
+# --------------------------------------------------------------------------- reading at ingest
+
+
+class StagedSource:
+    """A staged batch as the ingest reads it (``ingest.batch_source.BatchSource``)."""
+
+    def __init__(self, store: ObjectStore, batch_id: str) -> None:
+        self.store = store
+        self.prefix = batch_prefix(batch_id)
+        self._batch: tuple[dict[str, bytes], list[Finding]] | None = None
+
+    def scan(self, name: str, skip: Sequence[str]) -> ItemScan:
+        """The item's scan from its staged listing. ``skip`` was applied when the
+        batch was staged. Raises StorageUnavailable."""
+        prefix = f"{self.prefix}items/{name}/"
+        try:
+            listing = json.loads(_read_all(self.store, prefix + LISTING, MAX_TAG_FILE_BYTES))
+        except ObjectNotFound:
+            return ItemScan(None, (), (_missing(".", "the item's listing is gone"),))
+        findings = [Finding.from_dict(f) for f in listing["findings"]]
+        # The batch's own files changed or gone since staging: the record of
+        # every item would be read from other fields than were handed in.
+        findings += [f for f in self._batch_files()[1] if f.code.startswith("STAGED_")]
+        metadata = None
+        if listing["metadata"] is not None:
+            try:
+                metadata = self._read_checked(prefix + ITEM_METADATA, ITEM_METADATA,
+                                              listing["metadata"]["sha256"])
+            except ContentRefused as refused:
+                findings.append(refused.finding)
+        payload = tuple(PayloadEntry(path=f["path"], source=Path(f"files/{f['path']}"),
+                                     size=f["size"], staged_sha256=f["sha256"])
+                        for f in listing["files"])
+        walk = ItemWalk(metadata, listing["metadata_seen"], payload, tuple(findings),
+                        listed=listing["listed"])
+
+        def read_tag(entry: PayloadEntry) -> bytes:
+            return self._read_checked(f"{prefix}files/{entry.path}", entry.path,
+                                      entry.staged_sha256)
+        return finish_scan(walk, read_tag)
+
+    @contextmanager
+    def open(self, name: str, entry: PayloadEntry) -> Iterator[BinaryIO]:
+        """The staged payload file. Its digest is compared with the staged one by
+        the reader (``check_staged``), in its one read. Raises ContentRefused
+        (STAGED_CONTENT_MISSING), StorageUnavailable."""
+        key = f"{self.prefix}items/{name}/files/{entry.within}{entry.path}"
+        try:
+            stream = self.store.open(key)
+        except ObjectNotFound as exc:
+            raise ContentRefused(_missing(entry.path, "the staged object is gone")) from exc
+        with stream:
+            yield stream
+
+    def batch_fields(self) -> dict[str, Any]:
+        raw = self._batch_files()[0].get(BATCH_METADATA)
+        return batch_fields_of(raw) if raw is not None else {}
+
+    def sheet(self, schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
+        files, problems = self._batch_files()
+        raw = files.get(METADATA_CSV)
+        if raw is not None:
+            return sheet_of(raw, schema)
+        return None, [f for f in problems if f.path == METADATA_CSV
+                      and not f.code.startswith("STAGED_")]
+
+    def _batch_files(self) -> tuple[dict[str, bytes], list[Finding]]:
+        """The batch's own staged files (read once, checked against the digests
+        staged), and the problems: those found at staging, and any change since."""
+        if self._batch is None:
+            files: dict[str, bytes] = {}
+            problems: list[Finding] = []
+            try:
+                listing = json.loads(_read_all(self.store, f"{self.prefix}batch/{LISTING}",
+                                               MAX_TAG_FILE_BYTES))
+            except ObjectNotFound:
+                listing = {"files": {}, "findings": []}
+                problems.append(_missing(LISTING, "the batch's listing is gone"))
+            problems += [Finding.from_dict(f) for f in listing["findings"]
+                         if f.get("path") == METADATA_CSV]
+            for name, staged in listing["files"].items():
+                try:
+                    files[name] = self._read_checked(f"{self.prefix}batch/{name}", name,
+                                                     staged["sha256"])
+                except ContentRefused as refused:
+                    problems.append(refused.finding)
+            self._batch = (files, problems)
+        return self._batch
+
+    def _read_checked(self, key: str, shown: str, sha256: str | None) -> bytes:
+        try:
+            raw = _read_all(self.store, key, MAX_METADATA_CSV_BYTES + 1)
+        except ObjectNotFound as exc:
+            raise ContentRefused(_missing(shown, "the staged object is gone")) from exc
+        found = hashlib.sha256(raw).hexdigest()
+        if sha256 is not None and found != sha256:
+            raise ContentRefused(_changed(shown, sha256, found))
+        return raw
+
+
+def check_staged(entry: PayloadEntry, digests: Digests) -> None:
+    """Raise ContentRefused (STAGED_CONTENT_CHANGED) when the one read of a staged
+    payload file gave another SHA-256 than the file was staged with."""
+    if entry.staged_sha256 is not None and digests.sha256 != entry.staged_sha256:
+        raise ContentRefused(_changed(entry.within + entry.path, entry.staged_sha256,
+                                      digests.sha256))
+
+
+def _read_all(store: ObjectStore, key: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes of an object (a stream may give fewer than asked per read)."""
+    chunks: list[bytes] = []
+    remaining = limit
+    with store.open(key) as stream:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _changed(path: str, expected: str, found: str) -> Finding:
+    return Finding("STAGED_CONTENT_CHANGED", path=display_path(path), expected=expected,
+                   found=found)
+
+
+def _missing(path: str, detail: str) -> Finding:
+    return Finding("STAGED_CONTENT_MISSING", path=display_path(path), params={"detail": detail})
+
+
+# --------------------------------------------------------------------------- removal
+
+
+def delete_prefix(store: ObjectStore, prefix: str) -> int:
+    """Delete every object under ``prefix``; returns how many. Raises StorageUnavailable."""
+    removed = 0
+    for info in list(store.list(prefix)):
+        store.delete(info.key)
+        removed += 1
+    return removed
+
+
+def release_staging(store: ObjectStore, catalog: IngestCatalog, batch: BatchRecord,
+                    item: ItemRecord, status: ItemStatus) -> None:
+    """Remove what nothing will read again now that ``item`` is ``status``: its
+    own staged objects when it is stored, unchanged or rejected, and the batch's
+    when none of its items is accepted or failed any longer (see the module
+    docstring). A store or catalog that cannot be reached leaves them for
+    ``staging prune``. Raises nothing."""
+    if status not in SETTLED:
+        return
+    try:
+        delete_prefix(store, item_prefix(batch.batch_id, item.name))
+        if catalog.batch_settled(batch.batch_id):
+            delete_prefix(store, batch_prefix(batch.batch_id))
+    except (StorageUnavailable, CatalogUnavailable) as exc:
+        _log.warning("staging of item %s left in place (staging prune removes it): %s",
+                     item.name, exc)
+
+
+__all__ = [
+    "LISTING",
+    "SETTLED",
+    "STAGING_PREFIX",
+    "StagedSource",
+    "batch_prefix",
+    "check_staged",
+    "delete_prefix",
+    "item_prefix",
+    "release_staging",
+    "stage_batch",
+]

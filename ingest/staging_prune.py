@@ -1,0 +1,106 @@
+"""``strongroom staging prune`` in the store: removing staged batches that nothing reads.
+
+The ingest removes staging as it goes (``ingest.staged_batch.release_staging``);
+what it leaves is judged here, one staged batch (``_staging/{batch_id}/``) at a time:
+
+- its batch is registered and no item is accepted or failed: removable (a
+  store that could not be reached when the last item finished left it);
+- an item is accepted (queued, or lost and waiting for ``requeue``): kept;
+- an item failed (``requeue --failed`` reads its staging again): kept, unless
+  ``failed`` is given; a failed item requeued after that is rejected with
+  STAGED_CONTENT_MISSING;
+- no batch was registered from it (a submission that stopped or crashed while
+  staging): removable once staged longer ago than ``abandoned_after``, kept
+  before, since a submission may still be staging it.
+
+Abandoned multipart uploads in the staging area are not objects: ``fixity
+reconcile --sweep-abandoned HOURS`` sweeps them with the store's own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ingest.errors import BatchNotFound, ObjectNotFound
+from ingest.layout import STAGING_PREFIX
+from ingest.models import ItemStatus
+from ingest.ports import IngestCatalog, ObjectStore
+from ingest.staged_batch import LISTING, batch_prefix, delete_prefix
+
+#: How long staging that no batch was registered from is kept by default.
+DEFAULT_ABANDONED_AFTER = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class StagedBatchReport:
+    """One staged batch as ``staging prune`` judged it."""
+
+    batch_id: str
+    objects: int
+    octets: int
+    removable: bool
+    removed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "objects": self.objects, "octets": self.octets,
+                "removable": self.removable, "removed": self.removed, "reason": self.reason}
+
+
+def prune_staging(store: ObjectStore, catalog: IngestCatalog, now: datetime, *,
+                  abandoned_after: timedelta = DEFAULT_ABANDONED_AFTER, failed: bool = False,
+                  dry_run: bool = False) -> list[StagedBatchReport]:
+    """Judge every staged batch in ``store`` (see the module docstring) and remove
+    the removable ones unless ``dry_run``; report each, removed or kept, and why.
+    Raises StorageUnavailable, CatalogUnavailable."""
+    batch_ids = sorted({info.key[len(STAGING_PREFIX):].split("/", 1)[0]
+                        for info in store.list(STAGING_PREFIX)})
+    reports = []
+    for batch_id in batch_ids:
+        prefix = batch_prefix(batch_id)
+        objects = octets = 0
+        for info in store.list(prefix):
+            objects += 1
+            octets += info.size
+        removable, reason = _judge(store, catalog, batch_id, now, abandoned_after, failed)
+        if removable and not dry_run:
+            delete_prefix(store, prefix)
+        reports.append(StagedBatchReport(batch_id, objects, octets, removable,
+                                         removable and not dry_run, reason))
+    return reports
+
+
+def _judge(store: ObjectStore, catalog: IngestCatalog, batch_id: str, now: datetime,
+           abandoned_after: timedelta, failed: bool) -> tuple[bool, str]:
+    try:
+        items = catalog.list_items(batch_id)
+    except BatchNotFound:
+        staged_at = _staged_at(store, batch_id)
+        if staged_at is not None and now - staged_at < abandoned_after:
+            return False, "no batch registered from it yet (a submission still staging?)"
+        return True, "no batch was registered from it (a submission that stopped)"
+    waiting = sum(1 for i in items if i.status is ItemStatus.ACCEPTED)
+    stopped = sum(1 for i in items if i.status is ItemStatus.FAILED)
+    if waiting:
+        return False, f"{waiting} item(s) still to ingest"
+    if stopped and not failed:
+        return False, f"{stopped} failed item(s) may be requeued (--failed removes them)"
+    if stopped:
+        return True, f"{stopped} failed item(s) given up (--failed)"
+    return True, "every item stored, unchanged or rejected"
+
+
+def _staged_at(store: ObjectStore, batch_id: str) -> datetime | None:
+    """When staging of the batch began, from its listing; None when it has none."""
+    try:
+        with store.open(f"{batch_prefix(batch_id)}batch/{LISTING}") as stream:
+            listing = json.loads(stream.read())
+        return datetime.fromisoformat(listing["staged_at"])
+    except (ObjectNotFound, ValueError, KeyError, TypeError):
+        return None
+
+
+__all__ = ["DEFAULT_ABANDONED_AFTER", "StagedBatchReport", "prune_staging"]

@@ -1,0 +1,209 @@
+"""Batches staged in the object store, end to end: real `strongroom worker` processes
+(Celery on Redis), PostgreSQL, SeaweedFS — and no disk shared between the submitter,
+the API host and the workers.
+
+The workers run in a folder of their own; the submitted folder is deleted as soon as
+`submit` returns, and an uploaded batch leaves nothing in the API's staging folder:
+every item is read from the store's ``_staging/`` prefix, which is empty once the
+batch is done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.services import S3Endpoint
+from tests.integration.test_distributed import (
+    Catalog,
+    Strongroom,
+    Worker,
+    assert_each_item_stored_exactly_once,
+    make_batch,
+    wait_for,
+)
+from tests.unit.api_support import make_api, tar_of
+
+pytestmark = pytest.mark.usefixtures("aws_credentials")
+
+
+@pytest.fixture
+def sr(distributed_env: dict[str, str], tmp_path: Path) -> Strongroom:
+    submitter = tmp_path / "submitter-host"
+    submitter.mkdir()
+    strongroom = Strongroom(distributed_env, submitter)
+    assert strongroom.json("init")["migrated"] is True
+    return strongroom
+
+
+@pytest.fixture
+def catalog(pg_url: str) -> Catalog:
+    return Catalog(pg_url)
+
+
+@pytest.fixture
+def worker_host(distributed_env: dict[str, str], tmp_path: Path) -> Any:
+    """Start a worker whose working folder is its own (no path of the submitter's)."""
+    folder = tmp_path / "worker-host"
+    folder.mkdir()
+    started: list[Worker] = []
+
+    def start(name: str = "elsewhere") -> Worker:
+        worker = Worker(distributed_env, folder / f"{name}.log", name)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop(grace=15)
+
+
+def staged_keys(s3: Any, storage_url: str) -> list[str]:
+    bucket, _, prefix = storage_url[len("s3://"):].partition("/")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/_staging/")
+    return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+
+
+def wait_until_unstaged(s3: Any, storage_url: str) -> None:
+    """The last item's worker removes the batch's staging just after that item's
+    commit: wait for it (the staging area is then empty, or the test fails)."""
+    wait_for(lambda: not staged_keys(s3, storage_url), 30, "the staging area to empty")
+
+
+def wait_until_final(catalog: Catalog, batch_id: str, count: int, worker: Worker) -> None:
+    try:
+        wait_for(lambda: catalog.finished(batch_id) == count, 120, f"{count} items final")
+    except BaseException:
+        print(worker.log_tail())
+        raise
+
+
+def test_folder_deleted_after_submit_workers_elsewhere_store_every_item_and_staging_empties(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 6, tag="staged", bad=1)
+    (batch / "batch.json").write_text(json.dumps({"collection": "Staged telegrams"}))
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)  # the submitter's folder is gone before any worker starts
+    assert report["enqueued"] == 7
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
+
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 7, worker)
+    items = assert_each_item_stored_exactly_once(catalog, report["batch_id"])
+    statuses = sorted(row["status"] for row in items.values())
+    assert statuses == ["rejected"] + ["stored"] * 6, worker.log_tail()
+    shown = sr.json("status", report["batch_id"], expect=1)  # exit 1: one item rejected
+    rejected = [i for i in shown["items"] if i["status"] == "rejected"]
+    assert [f["code"] for f in rejected[0]["findings"]] == ["METADATA_INVALID"]
+    stored = next(i for i in shown["items"] if i["status"] == "stored")
+    record = sr.json("show", stored["package_id"])
+    assert record["metadata"]["collection"] == "Staged telegrams"  # batch.json, read from staging
+    wait_until_unstaged(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
+    pruned = sr.json("staging", "prune")
+    assert pruned["staged_batches"] == []
+
+
+def test_staged_object_changed_in_the_store_is_a_finding_not_a_stored_item(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 2, tag="altered")
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)
+    s3 = s3_server.client()
+    [key] = [k for k in staged_keys(s3, distributed_env["STRONGROOM_STORAGE_URL"])
+             if k.endswith("/items/altered-0000/files/scan/page-01.txt")]
+    bucket = distributed_env["STRONGROOM_STORAGE_URL"][len("s3://"):].partition("/")[0]
+    staged = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=staged.replace(b"page one", b"page 0ne"))
+
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 2, worker)
+    items = {row["name"]: row for row in catalog.items(report["batch_id"]).values()}
+    assert items["altered-0000"]["status"] == "rejected", worker.log_tail()
+    assert items["altered-0001"]["status"] == "stored"
+    shown = sr.json("status", report["batch_id"], expect=1)
+    [altered] = [i for i in shown["items"] if i["name"] == "altered-0000"]
+    assert [(f["code"], f["path"]) for f in altered["findings"]] == [
+        ("STAGED_CONTENT_CHANGED", "scan/page-01.txt")]
+    assert altered["package_id"] is None
+    assert catalog.pending_versions() == 0
+    wait_until_unstaged(s3, distributed_env["STRONGROOM_STORAGE_URL"])
+
+
+def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_folder(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 3, tag="uploaded")
+    body = tar_of(batch)
+    shutil.rmtree(batch)
+    env = {name: value for name, value in distributed_env.items() if name.startswith("STRONGROOM_")}
+    api = make_api(Path(env.pop("STRONGROOM_DATA_DIR")), **env)
+    reply = api.client.post("/batches", content=body, headers={
+        **api.auth("submitter"), "Content-Type": "application/x-tar"})
+    assert reply.status_code == 202, reply.text
+    batch_id = reply.json()["batch_id"]
+    assert reply.json()["dispatch"] == "queued"
+    local = api.settings.staging
+    assert not local.exists() or list(local.iterdir()) == []
+
+    worker = worker_host()
+    wait_until_final(catalog, batch_id, 3, worker)
+    assert sorted(r["status"] for r in catalog.items(batch_id).values()) == ["stored"] * 3
+    document = api.client.get(f"/batches/{batch_id}", headers=api.auth("submitter")).json()
+    assert document["source"].startswith("upload:")
+    assert not local.exists() or list(local.iterdir()) == []
+    wait_until_unstaged(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])
+
+
+def test_in_place_submission_stages_nothing_and_workers_read_the_shared_folder(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    batch = make_batch(tmp_path / "shared-mount" / "batch", 2, tag="in-place")
+    report = sr.json("submit", str(batch), "--in-place")
+    assert staged_keys(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"]) == []
+    worker = worker_host()
+    wait_until_final(catalog, report["batch_id"], 2, worker)
+    assert sorted(r["status"] for r in catalog.items(report["batch_id"]).values()) == ["stored"] * 2
+
+
+def test_abandoned_upload_in_a_staging_bucket_of_its_own_is_swept(
+        pg_url: str, s3_storage_url: str, s3_server: S3Endpoint, aws_credentials: None,
+        tmp_path: Path) -> None:
+    """`fixity reconcile --sweep-abandoned` sweeps every store the service writes,
+    a staging location of its own (STRONGROOM_STAGING_URL) too."""
+    import time
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from storage.s3_upload import MiB
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
+
+    raw = s3_server.client()
+    bucket = f"sr-staging-{uuid.uuid4().hex[:12]}"
+    raw.create_bucket(Bucket=bucket)
+    settings = Settings.from_env({
+        "STRONGROOM_DATABASE_URL": pg_url, "STRONGROOM_STORAGE_URL": s3_storage_url,
+        "STRONGROOM_S3_ENDPOINT_URL": s3_server.endpoint_url,
+        "STRONGROOM_STAGING_URL": f"s3://{bucket}/staging",
+        "STRONGROOM_DATA_DIR": str(tmp_path / "data")})
+    services = build_services(settings)
+    assert services.staging is not None and services.staging_store is services.staging
+    # A submission that died while staging a large file: one part sent, never completed.
+    crashed = services.staging.writer(f"_staging/{uuid.uuid4()}/items/scan/files/page.tif")
+    crashed.write(b"\x00" * (26 * MiB))
+    deadline = time.monotonic() + 20
+    while not [u for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+               if raw.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts")]:
+        assert time.monotonic() < deadline, "no part reached the server"
+        time.sleep(0.1)
+
+    later = datetime.now(UTC) + timedelta(minutes=1)  # as if it had lain there since
+    swept = {store.location: store.sweep_abandoned(later) for store in services.written_stores}
+    assert swept == {s3_storage_url: 0, f"s3://{bucket}/staging": 1}
+    assert raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
