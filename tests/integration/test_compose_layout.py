@@ -275,8 +275,8 @@ def test_the_compose_services_run_as_processes_and_store_a_batch_sent_over_http(
         text = client.get_object(Bucket=layout.bucket, Key=key)["Body"].read().decode()
         assert "Source-Organization: Compose Layout Archive" in text
     # The upload reached the workers through the store's staging area: nothing of it
-    # stays in the API's staging volume, and the store's staging goes once it is done.
-    assert not any(layout.volumes["staging"].iterdir())
+    # stays in the API's uploads volume, and the store's staging goes once it is done.
+    assert not any(layout.volumes["uploads"].iterdir())
     deadline = time.monotonic() + 30
     while any(page.get("Contents") for page in client.get_paginator("list_objects_v2").paginate(
             Bucket=layout.bucket, Prefix="packages/_staging/")):

@@ -382,13 +382,16 @@ def test_the_api_healthcheck_asks_a_health_route_on_the_port_it_serves(
     assert services["api"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
 
 
-def test_the_api_and_the_workers_share_the_staging_volume_where_the_setting_points(
+def test_the_api_and_the_workers_share_no_volume_batches_go_through_the_store(
         compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
     staging = environment(services["api"])["STRONGROOM_STAGING_DIR"]
-    sources = {name: mounts(services[name]).get(staging) for name in ("api", "worker", "cli")}
-    assert len({source for source in sources.values()}) == 1, sources
-    source, read_only = sources["api"] or ("", True)
+    # the api unpacks uploads in a volume of its own, where the setting points
+    source, read_only = mounts(services["api"]).get(staging) or ("", True)
     assert source in compose["volumes"] and read_only is False
+    # the workers mount nothing of the api's: they read staged batches from the store
+    worker_sources = {source for source, _ in mounts(services["worker"]).values()}
+    assert source not in worker_sources
+    assert all(s not in compose["volumes"] for s in worker_sources), worker_sources
 
 
 def test_the_image_gives_its_user_the_staging_folder_a_fresh_volume_starts_from(
