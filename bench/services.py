@@ -162,9 +162,11 @@ def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any],
                              if item["status"] == "stored")
         return run.seconds
 
-    def distributed(index: int) -> float:
-        batch = linked_batch(items, root / f"batch-{index}", f"-round{index}")
-        run = run_child([*strongroom_command(), "submit", str(batch), "--wait", "--json"], env)
+    def distributed(index: int, in_place: bool = False) -> float:
+        suffix = "-inplace" if in_place else ""
+        batch = linked_batch(items, root / f"batch-{index}{suffix}", f"-round{index}{suffix}")
+        run = run_child([*strongroom_command(), "submit", str(batch), "--wait", "--json",
+                         *(["--in-place"] if in_place else [])], env)
         report = json.loads(run.stdout)
         stored = [item["package_id"] for item in report["items"] if item["status"] == "stored"]
         if len(stored) != plan.s3_items:
@@ -176,11 +178,21 @@ def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any],
         # Warm-up: the worker's first task imports and connects; not timed.
         warm_batch = linked_batch(items[:1], root / "batch-warm", "-warm")
         run_child([*strongroom_command(), "submit", str(warm_batch), "--wait", "--json"], env)
+        # Staged (the default with a broker: the batch goes up to the store's staging
+        # area, then each worker reads it from there and writes the package) and in
+        # place (the workers read the submitter's folder, a shared mount).
         ingest = alternate(plan.rounds, {"strongroom submit --wait": distributed,
                                          "raw put_object (2 threads)": raw_put,
                                          "fixed cost: submit --wait of one 1 KiB item":
-                                             fixed_cost}, log)
+                                             fixed_cost,
+                                         "strongroom submit --wait --in-place":
+                                             lambda index: distributed(index, in_place=True)},
+                           log)
+    in_place = ingest.pop("strongroom submit --wait --in-place")
     figures, ratios = _with_fixed_cost(ingest, total, "raw PUT")
+    figures["strongroom submit --wait --in-place"] = summary(in_place, "MB/s")
+    ratios["strongroom --in-place / raw PUT"] = summary(
+        [ours / theirs for ours, theirs in zip(in_place, ingest["raw put_object (2 threads)"])], "x")
     p3 = {
         "id": "P3", "title": f"distributed ingest (Celery worker, concurrency 2, Redis, "
                              f"PostgreSQL, SeaweedFS) of {plan.s3_items} x {plan.big_size // MiB} MiB",
