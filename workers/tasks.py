@@ -22,12 +22,10 @@ from celery import Task
 
 from ingest.anchoring import anchor_audit_head
 from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
-from ingest.findings import Finding
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
-from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.stuck import stuck_before
+from ingest.stuck import fail_lost_item, stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.celery_base import StrongroomCelery
 from workers.reliability import (
@@ -145,11 +143,8 @@ def _ingest(task: Task, item_id: str, final_attempt: bool, requester: Any) -> st
     if item.attempts >= bound:
         # Attempts kept starting and never ending: a poison item killing its
         # worker process. Fail it with a reason instead of redelivering it for ever.
-        finding = Finding("INGEST_FAILED", params={
-            "detail": f"{item.attempts} attempts started and none finished "
-                      f"(the worker process was lost each time)"})
-        services.catalog.finish_item(item_id, ItemStatus.FAILED, [finding])
-        log.error("item %s failed after %d unfinished attempts", item_id, item.attempts)
+        if fail_lost_item(services.catalog, services.metrics, item):
+            log.error("item %s failed after %d unfinished attempts", item_id, item.attempts)
         return "failed"
     result = ingest_item(item_id, services, final_attempt=final_attempt)
     if result.outcome == "retry":

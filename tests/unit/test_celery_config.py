@@ -86,6 +86,19 @@ def accepted(attempts: int = 0) -> ItemRecord:
                       attempts=attempts, updated_at=NOW)
 
 
+class CountedMetrics:
+    """What the tasks tell the work metrics: each finished item's status."""
+
+    def __init__(self) -> None:
+        self.finished: list[str] = []
+
+    def item_finished(self, status: str, payload_octets: int, seconds: float) -> None:
+        self.finished.append(status)
+
+    def copy_checked(self, tier: str, outcome: str, octets: int) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class FakeServices:
     """The part of ``Services`` the tasks use (a dataclass: a task gives it its actor)."""
@@ -93,6 +106,7 @@ class FakeServices:
     catalog: Any
     clock: Any
     actor: Any = None
+    metrics: Any = field(default_factory=lambda: CountedMetrics())
 
 
 def services_with(catalog: FakeCatalog) -> FakeServices:
@@ -363,11 +377,14 @@ def test_an_item_that_keeps_killing_its_worker_is_failed_not_redelivered_for_eve
         app: App, retries_sent: Sent, monkeypatch: MonkeyPatch) -> None:
     calls = fake_pipeline(monkeypatch, "done")
     catalog = FakeCatalog(accepted(attempts=2 * SETTINGS.max_attempts))
-    assert run_task(app, TASK_INGEST_ITEM, ITEM, services=services_with(catalog)) == "failed"
+    services = services_with(catalog)
+    assert run_task(app, TASK_INGEST_ITEM, ITEM, services=services) == "failed"
     assert calls == []
     ((item_id, status, findings),) = catalog.finished
     assert (item_id, status) == (ITEM, ItemStatus.FAILED)
     assert [f.code for f in findings] == ["INGEST_FAILED"]
+    # counted among finished items (items_finished_total), as every final status is
+    assert services.metrics.finished == ["failed"]
 
     # one attempt fewer is still an ordinary attempt
     calls.clear()
