@@ -231,7 +231,9 @@ def _served_file_headers(stored: StoredFile) -> dict[str, str]:
     media_type = served_media_type(stored)
     name = stored.path.rsplit("/", 1)[-1]
     how = "inline" if media_type in _SHOWN_IN_PLACE else "attachment"
-    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_").replace("\\", "_")
+    # the plain filename: printable ASCII only (a name may hold a line break: RFC 8493
+    # encodes it as %0A); the exact name goes in filename*, percent-encoded
+    ascii_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
     return {
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; "
                                    "style-src 'unsafe-inline'",

@@ -4,6 +4,7 @@ never act on the service's own site (an archive holds HTML with scripts too)."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -76,3 +77,20 @@ def test_images_and_plain_text_are_shown_in_place_still_sandboxed(api: Api, path
     _, headers, _ = _get(api, path)
     assert headers["content-disposition"].startswith("inline;")
     assert headers["content-security-policy"].startswith("sandbox;")
+
+
+
+def test_a_file_named_beyond_ascii_keeps_its_exact_name_in_filename_star(tmp_path: Path) -> None:
+    """The plain filename is printable ASCII (others become _, and so do quotes and
+    backslashes, which would end or escape it); the exact name is in filename*."""
+    name = 'Protokoll "Sitzung" 1921 — Entwurf.txt'
+    batch = tmp_path / "batch"
+    write_item(batch, {name: TEXT})
+    api = make_api(tmp_path / "data")
+    api.upload(tar_of(batch), "application/x-tar")
+    reply = api.client.get(f"/packages/{IDENTIFIER}/versions/1/files/data/{quote(name)}",
+                           headers=api.auth("reader"))
+    assert reply.status_code == 200 and reply.content == TEXT
+    disposition = reply.headers["content-disposition"]
+    assert 'filename="Protokoll _Sitzung_ 1921 _ Entwurf.txt"' in disposition
+    assert "filename*=UTF-8''" + quote(name, safe="") in disposition
