@@ -117,11 +117,13 @@ class ReplicasAndAnchors(CatalogBase):
         """Note that the head (seq, hash) was written to the object store. Raises
         CatalogUnavailable."""
         with self._write() as session:
-            row = session.get(AuditAnchor, seq)
-            if row is None:
-                session.add(AuditAnchor(seq=seq, hash=hash, anchored_at=anchored_at))
-            else:
-                row.hash, row.anchored_at = hash, anchored_at
+            # An upsert: a worker and a command may anchor the same head at once.
+            statement = upsert(session)(AuditAnchor).values(seq=seq, hash=hash,
+                                                           anchored_at=anchored_at)
+            session.execute(statement.on_conflict_do_update(
+                index_elements=["seq"],
+                set_={"hash": statement.excluded.hash,
+                      "anchored_at": statement.excluded.anchored_at}))
 
     # ------------------------------------------------------------------ rebuild
 

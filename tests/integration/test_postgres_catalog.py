@@ -158,3 +158,33 @@ def test_catalog_of_one_package_claims_across_connections(catalog: SqlCatalog,
             other.reserve_version(PACKAGE, IDENTIFIER, second)
     finally:
         other.engine.dispose()
+
+
+
+def test_two_processes_anchoring_the_same_head_at_once_both_succeed(catalog: SqlCatalog,
+                                                                     catalog_url: str) -> None:
+    """Defect: ``record_anchor`` read the anchor row, then inserted it. Another
+    process anchoring the same head between the two (``requeue --wait`` while
+    the workers anchor) made the insert fail on the primary key, and the
+    command exited 1 after its work was done."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event as sa_event
+
+    other = SqlCatalog.from_url(catalog_url)
+    anchored_at = datetime(2026, 12, 6, 19, 30, tzinfo=UTC)
+    raced: list[bool] = []
+
+    def the_other_anchors_in_between(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not raced and statement.lstrip().startswith("INSERT INTO audit_anchors"):
+            raced.append(True)
+            other.record_anchor(7, "b" * 64, anchored_at)
+
+    sa_event.listen(catalog.engine, "before_cursor_execute", the_other_anchors_in_between)
+    try:
+        catalog.record_anchor(7, "b" * 64, anchored_at)
+    finally:
+        sa_event.remove(catalog.engine, "before_cursor_execute", the_other_anchors_in_between)
+        other.engine.dispose()
+    assert raced, "the other process's anchor was not made in between"
+    assert catalog.last_anchor() == (7, "b" * 64)
