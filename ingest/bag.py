@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_bytes
+from ingest.layout import FETCH_TXT, held_reference, parse_held_reference
 from ingest.models import StoredFile
 from ingest.paths import decode_manifest_path, encode_manifest_path
 
@@ -141,7 +142,9 @@ def build_tag_files(payload: Sequence[StoredFile], record_json: bytes,
     from ``payload``); metadata/record.json (``record_json`` as is); the
     optional tag files ``extra`` (such as metadata/formats.json, or the
     bag-info.txt of a received bag), as given; the sha256 and sha512 payload
-    manifests; then the two tag manifests, covering every tag file before them.
+    manifests; then the two tag manifests, covering every tag file before them;
+    last, when a payload file is held by an earlier version (``held_by``),
+    fetch.txt, which no tag manifest lists (``ingest.layout``).
     Raises ValueError for a payload path outside
     ``data/``, a path given twice, a bad label, Payload-Oxum or Bag-Size in
     ``info``, or a BagIt-Profile-Identifier other than ours.
@@ -175,7 +178,46 @@ def build_tag_files(payload: Sequence[StoredFile], record_json: bytes,
     tags += [(manifest_name(alg), manifest_txt(alg, payload)) for alg in ALGORITHMS]
     covered = [_stored(path, data) for path, data in tags]
     tags += [(tagmanifest_name(alg), manifest_txt(alg, covered)) for alg in ALGORITHMS]
+    if any(f.held_by is not None for f in payload):
+        tags.append((FETCH_TXT, fetch_txt(payload)))
     return tags
+
+
+def fetch_txt(payload: Iterable[StoredFile]) -> bytes:
+    """fetch.txt of the payload files held by earlier versions: ``URL LENGTH
+    path`` per file, sorted by path, the URL relative to the bag
+    (``ingest.layout.held_reference``), the path encoded as in a manifest."""
+    held = sorted((f for f in payload if f.held_by is not None), key=lambda f: f.path)
+    return "".join(f"{held_reference(f.held_by, f.path)} {f.size} {encode_manifest_path(f.path)}\n"
+                   for f in held if f.held_by is not None).encode("utf-8")
+
+
+def parse_fetch(text: bytes, number: int) -> tuple[dict[str, tuple[int, int]], list[Finding]]:
+    """Read the fetch.txt of version ``number`` into ``{bag path: (version that
+    holds it, size)}``. A line that is not ``URL LENGTH path`` with a reference
+    to the same path in an earlier version of the package is a TAG_MISMATCH
+    finding on fetch.txt and is left out: a bag never sends a reader anywhere
+    else. Raises nothing."""
+    findings: list[Finding] = []
+    entries: dict[str, tuple[int, int]] = {}
+    try:
+        lines = text.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return {}, [Finding("TAG_MISMATCH", path=FETCH_TXT, params={"detail": "it is not UTF-8"})]
+    for index, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split(" ", 2)
+        reference = parse_held_reference(parts[0], number) if len(parts) == 3 else None
+        path = decode_manifest_path(parts[2]) if len(parts) == 3 else None
+        if (reference is None or not parts[1].isdigit() or reference[1] != path
+                or path in entries):
+            findings.append(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
+                "detail": f"line {index} is not a reference to the same file in an earlier "
+                          f"version of this package"}))
+            continue
+        entries[reference[1]] = (reference[0], int(parts[1]))
+    return entries, findings
 
 
 # --------------------------------------------------------------------------- reading

@@ -200,7 +200,7 @@ def referenced_by_remaining(services: Services, package_id: str) -> set[str]:
         return set()
     kept: set[str] = set()
     for version in remaining:
-        kept |= objects_referenced(package_id, version.number, (f.path for f in version.files))
+        kept |= objects_referenced(package_id, version.number, version.files)
     return kept
 
 
@@ -223,8 +223,7 @@ def delete_withdrawn(store: ObjectStore, request: DeaccessionRequest,
     for version in request.versions:
         prefix = version_prefix(request.package_id, version.number)
         keys = {info.key for info in store.list(prefix)}
-        keys |= objects_referenced(request.package_id, version.number,
-                                   (f.path for f in version.files))
+        keys |= objects_referenced(request.package_id, version.number, version.files)
         for key in sorted(keys):
             if key in kept:
                 spared += 1

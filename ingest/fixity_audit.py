@@ -33,7 +33,7 @@ from itertools import islice
 from typing import Any
 
 from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
-from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
+from ingest.errors import LocationNotFound, NotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity_planner import due_checks
 from ingest.fixity_policy import (
@@ -43,7 +43,8 @@ from ingest.fixity_policy import (
     FixityPolicy,
     PlannedCheck,
 )
-from ingest.layout import version_prefix
+from ingest.layout import object_key, version_prefix
+from ingest.models import VersionRecord
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
 from ingest.services import Services
@@ -62,9 +63,14 @@ def location_store(services: Services, location: str | None) -> ObjectStore:
 
 
 def verify_version(services: Services, package_id: str, number: int,
-                   location: str | None = None) -> VersionCheck:
+                   location: str | None = None, *, in_cycle: bool = False) -> VersionCheck:
     """Deep-check one committed version in one location (the primary when None) and
     record the result.
+
+    Every object the version is made of is read, those it shares with earlier
+    versions too; ``in_cycle`` (the fixity schedule's checks) only looks at the
+    shared objects whose version is still committed, which that version's own
+    check of the same cycle reads: each object is read once per cycle.
 
     Raises PackageNotFound, VersionNotFound, LocationNotFound, StorageUnavailable
     (nothing is recorded then: an unreachable store is not evidence about the bytes).
@@ -76,13 +82,27 @@ def verify_version(services: Services, package_id: str, number: int,
     key = f"{prefix}@{store.location}"
     progress.item_started(key, f"{version.identifier} v{number}",
                           sum(f.size for f in version.files))
+    vouched = _committed_holders(services, version) if in_cycle else set()
     try:
         raw = verify_bag(store, prefix, expected=version.files,
-                         on_bytes=lambda octets: progress.bytes_done(key, octets))
+                         on_bytes=lambda octets: progress.bytes_done(key, octets), vouched=vouched)
         raw += sealed_manifests(store, prefix, services.catalog.sealing_event(package_id, number))
     finally:
         progress.item_finished(key)
     return record_copy_check(services, version, store.location, DEEP, raw)
+
+
+def _committed_holders(services: Services, version: VersionRecord) -> set[int]:
+    """The earlier versions holding files of ``version`` that are still committed
+    (a deaccessioned one's objects, kept for later versions, have no check of their own)."""
+    committed = set()
+    for number in {f.held_by for f in version.files if f.held_by is not None}:
+        try:
+            services.catalog.get_version(version.package_id, number)
+        except NotFound:
+            continue
+        committed.add(number)
+    return committed
 
 
 def shallow_check(services: Services, package_id: str, number: int,
@@ -95,7 +115,7 @@ def shallow_check(services: Services, package_id: str, number: int,
     findings: list[Finding] = []
     for f in version.files:
         try:
-            info = store.stat(prefix + f.path)
+            info = store.stat(object_key(package_id, number, f))
         except ObjectNotFound:
             findings.append(Finding("FILE_MISSING", path=f.path))
             continue
@@ -104,7 +124,7 @@ def shallow_check(services: Services, package_id: str, number: int,
                                     found=info.size))
         elif info.sha256 is not None and info.sha256.lower() != f.sha256:
             findings.append(digest_mismatch(f.path, {"sha256": f.sha256}, {"sha256": info.sha256}))
-    known = {f.path for f in version.files}
+    known = {f.path for f in version.files if f.held_by is None}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)
     return record_copy_check(services, version, store.location, SHALLOW, findings)
@@ -121,7 +141,7 @@ def run_fixity_check(services: Services, package_id: str, number: int, location:
     ``verify_version`` does; the repair raises CatalogUnavailable.
     """
     if tier == DEEP:
-        check = verify_version(services, package_id, number, location)
+        check = verify_version(services, package_id, number, location, in_cycle=True)
     elif tier == SHALLOW:
         # A shallow finding is not proof enough to rewrite bytes: the deep check
         # that follows it decides.

@@ -175,6 +175,11 @@ class StoredFile:
     #: the format identified at ingest (payload files only); not part of a
     #: file's identity: two records of the same bytes are equal with or without it
     format: IdentifiedFormat | None = field(default=None, compare=False)
+    #: the earlier version of the same package whose objects hold this file's
+    #: bytes (the version's bag lists it in fetch.txt, ``ingest.layout``), or
+    #: None when the version stores it itself; where the bytes are is not part
+    #: of the file's identity either
+    held_by: int | None = field(default=None, compare=False)
 
     @property
     def is_payload(self) -> bool:

@@ -73,11 +73,12 @@ from ingest.format_identification import (
     FORMATS_JSON,
     FileFormat,
     HeadTail,
+    IdentifiedFormat,
     event_detail,
     formats_json,
     unidentified,
 )
-from ingest.layout import version_prefix
+from ingest.layout import FETCH_TXT, version_prefix
 from ingest.lease import Lease
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
@@ -432,30 +433,39 @@ class _Ingest:
         record_json = canonical_record(record)
         latest = self.s.catalog.latest_version(package_id)
 
-        if latest is not None and _same_shape(latest, scan, record_json):
-            # Sizes and record match: most likely an identical resubmission, so
-            # hash without uploading (one read); upload only if a digest differs.
-            received = ReceivedCheck(scan)
+        # A file the latest version has under the same path with the same size
+        # is most likely unchanged: hashed first (one read), it is stored again
+        # only if a digest differs; else the new version shares the object
+        # that holds it (``ingest.layout``). An identical resubmission stores nothing.
+        identifier_port = self.s.formats
+        received = ReceivedCheck(scan)
+        hashed: dict[str, tuple[Digests, IdentifiedFormat | None]] = {}
+        if latest is not None:
+            sizes = {f.path: f.size for f in latest.payload}
             try:
-                digests = {e.path: self._digest_file(e, received) for e in scan.payload}
+                for entry in scan.payload:
+                    if sizes.get("data/" + entry.path) == entry.size:
+                        hashed[entry.path] = self._digest_file(entry, received)
             except ContentRefused as refused:
                 return self._reject([*warnings, refused.finding], [validation])
             except OSError as exc:
                 return self._unreadable(exc, validation, warnings)
             if received.findings:
                 return self._reject([*warnings, *received.findings], [validation])
-            if all(_matches(latest, e.path, digests[e.path]) for e in scan.payload):
-                calc = self._digest_event(package_id, latest.number, digests.values())
+            if _same_shape(latest, scan, record_json) and all(
+                    _matches(latest, e.path, hashed[e.path][0]) for e in scan.payload):
+                calc = self._digest_event(package_id, latest.number,
+                                          [digests for digests, _ in hashed.values()])
                 _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
                         events=[validation, calc], package_id=package_id, version=latest.number,
                         holder=self.lease.holder)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
+        shared = _shared_files(latest, hashed)
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
-        received = ReceivedCheck(scan)
         try:
-            payload, formats = self._store_payload(scan, prefix, received)
+            payload, formats = self._store_payload(scan, prefix, received, shared, hashed)
         except StopRequested:
             self._abandon(prefix, package_id, number)  # nothing of it was committed
             raise
@@ -484,7 +494,6 @@ class _Ingest:
         ]
         extra: list[tuple[str, bytes]] = []
         identification: list[NewEvent] = []
-        identifier_port = self.s.formats
         if identifier_port is not None:
             tool, signatures = identifier_port.tool, identifier_port.signatures
             extra.append((FORMATS_JSON, formats_json(formats, tool, signatures)))
@@ -508,7 +517,7 @@ class _Ingest:
         files = tuple(payload) + tuple(tags)
         self._drop_strays(prefix, package_id, number, files)
         self._make_durable(prefix)
-        checked = self._read_back(prefix, files)
+        checked = self._read_back(package_id, number, files)
         # Every copy checked: noted in the transaction that commits the version.
         now = self.s.clock.now()
         copies = [CopyRecord(store.location, VERIFIED, now) for store in self.s.locations]
@@ -536,6 +545,7 @@ class _Ingest:
                                              if t.path == "manifest-sha256.txt"),
                         tagmanifest_sha256=next(t.sha256 for t in tags
                                                 if t.path == "tagmanifest-sha256.txt"),
+                        **_sharing_detail(payload, tags),
                         findings=[f.to_dict() for f in warnings],
                         **_received_detail(scan)),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
@@ -589,10 +599,14 @@ class _Ingest:
         return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
                                               holder=self.lease.holder)
 
-    def _store_payload(self, scan: ItemScan, prefix: str,
-                       received: ReceivedCheck) -> tuple[list[StoredFile], list[FileFormat]]:
-        """Write every payload file to every location; with a format identifier,
-        also tell each file's format from the head and tail kept in the same read."""
+    def _store_payload(self, scan: ItemScan, prefix: str, received: ReceivedCheck,
+                       shared: Mapping[str, StoredFile],
+                       hashed: Mapping[str, tuple[Digests, IdentifiedFormat | None]],
+                       ) -> tuple[list[StoredFile], list[FileFormat]]:
+        """Write every payload file to every location, except those ``shared``
+        with an earlier version (``_shared_files``); with a format identifier,
+        also tell each file's format from the head and tail kept in the same
+        read. A file ``hashed`` already is not counted again in the progress."""
         stored = []
         formats = []
         identifier = self.s.formats
@@ -601,14 +615,21 @@ class _Ingest:
         lease = self.lease
         for entry in scan.payload:
             path = "data/" + entry.path
+            if path in shared:
+                held = shared[path]
+                if identifier is not None:
+                    formats.append(FileFormat(path, held.size, held.format))
+                stored.append(held)
+                continue
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
             # The received bag's other digests (md5, sha1) ride on the same read.
             extra = received.hashers()
             ends = HeadTail(identifier.bufsize) if identifier is not None else None
+            counted = entry.path not in hashed
 
             def write(chunk: Any, writers: CopyWriters = writers, extra: dict[str, Any] = extra,
-                      ends: HeadTail | None = ends) -> None:
+                      ends: HeadTail | None = ends, counted: bool = counted) -> None:
                 self.s.stop.check()  # a stop asked for: abandon between chunks
                 writers.write(chunk)
                 for hasher in extra.values():
@@ -616,7 +637,8 @@ class _Ingest:
                 if ends is not None:
                     ends.update(chunk)
                 lease.check()
-                self.s.progress.bytes_done(self.item.item_id, len(chunk))
+                if counted:
+                    self.s.progress.bytes_done(self.item.item_id, len(chunk))
             try:
                 with self._open(entry) as source:
                     digests = digest_stream(source, write)
@@ -626,7 +648,8 @@ class _Ingest:
             except BaseException:
                 writers.abort()
                 raise
-            received.check(entry.path, digests, extra)
+            if counted:  # else checked when it was hashed
+                received.check(entry.path, digests, extra)
             found = None
             if identifier is not None and ends is not None:
                 found = identifier.identify(ends.head, ends.tail, entry.path)
@@ -640,19 +663,29 @@ class _Ingest:
         ContentRefused, OSError, StorageUnavailable."""
         return self.source.open(self.item.name, entry)
 
-    def _digest_file(self, entry: PayloadEntry, received: ReceivedCheck) -> Digests:
+    def _digest_file(self, entry: PayloadEntry,
+                     received: ReceivedCheck) -> tuple[Digests, IdentifiedFormat | None]:
+        """Read a payload file once without storing it: its digests, checked
+        against a received bag's, and its format when there is an identifier."""
         extra = received.hashers()
+        identifier = self.s.formats
+        ends = HeadTail(identifier.bufsize) if identifier is not None else None
 
         def counted(chunk: Any) -> None:
             self.s.stop.check()
             for hasher in extra.values():
                 hasher.update(chunk)
+            if ends is not None:
+                ends.update(chunk)
             self.s.progress.bytes_done(self.item.item_id, len(chunk))
         with self._open(entry) as source:
             digests = digest_stream(source, counted)
         check_staged(entry, digests)
         received.check(entry.path, digests, extra)
-        return digests
+        found = None
+        if identifier is not None and ends is not None:
+            found = identifier.identify(ends.head, ends.tail, "data/" + entry.path)
+        return digests, found
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked
@@ -663,14 +696,17 @@ class _Ingest:
         for store in self.s.locations:
             store.sync(prefix)
 
-    def _read_back(self, prefix: str, files: Sequence[StoredFile]) -> dict[str, str]:
+    def _read_back(self, package_id: str, number: int,
+                   files: Sequence[StoredFile]) -> dict[str, str]:
         """Every copy, each on its own: every object is there with our size (and our
-        SHA-256, where the store keeps one). Returns how each location was checked.
+        SHA-256, where the store keeps one), those shared with an earlier version
+        too. Returns how each location was checked.
 
         Raises StorageUnavailable when a store holds other bytes than we sent:
         treated as a storage fault, the retry writes the version again.
         """
-        return {store.location: confirm_written_copy(store, prefix, files) for store in self.s.locations}
+        return {store.location: confirm_written_copy(store, package_id, number, files)
+                for store in self.s.locations}
 
     def _drop_strays(self, prefix: str, package_id: str, number: int,
                      files: Sequence[StoredFile]) -> None:
@@ -686,7 +722,7 @@ class _Ingest:
         if latest is not None and latest.number >= number:
             return
         self.lease.confirm()  # a stale attempt deletes nothing
-        ours = {prefix + f.path for f in files}
+        ours = {prefix + f.path for f in files if f.held_by is None}
         for store in self.s.locations:
             for obj in list(store.list(prefix)):
                 if obj.key not in ours:
@@ -764,6 +800,34 @@ def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bo
     ours = {"data/" + e.path: e.size for e in scan.payload}
     theirs = {f.path: f.size for f in latest.payload}
     return ours == theirs
+
+
+def _shared_files(latest: VersionRecord | None,
+                  hashed: Mapping[str, tuple[Digests, IdentifiedFormat | None]]) -> dict[str, StoredFile]:
+    """The payload files of the new version that ``latest`` holds already, by bag
+    path: same path, size and digests. Each names the version whose object
+    holds its bytes (``latest``, or the earlier one ``latest`` shares it with)."""
+    if latest is None:
+        return {}
+    shared = {}
+    for path, (digests, found) in hashed.items():
+        if _matches(latest, path, digests):
+            held = next(f for f in latest.payload if f.path == "data/" + path)
+            shared[held.path] = StoredFile(held.path, held.size, held.sha256, held.sha512,
+                                           format=found or held.format,
+                                           held_by=held.held_by or latest.number)
+    return shared
+
+
+def _sharing_detail(payload: Sequence[StoredFile], tags: Sequence[StoredFile]) -> dict[str, Any]:
+    """What the ingestion event records of the files a version shares with
+    earlier ones: how many, their bytes, and the SHA-256 of fetch.txt, sealed
+    with the manifests' (``ingest.verification.SEALED_MANIFESTS``)."""
+    held = [f for f in payload if f.held_by is not None]
+    if not held:
+        return {}
+    return {"shared_files": len(held), "shared_octets": sum(f.size for f in held),
+            "fetch_sha256": next(t.sha256 for t in tags if t.path == FETCH_TXT)}
 
 
 def _record_digest(version: VersionRecord) -> str | None:

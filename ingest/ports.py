@@ -325,7 +325,8 @@ class FixityCatalog(Protocol):
         """Every version row's state (pending or committed) by (package id, number)."""
 
     def committed_paths(self) -> dict[tuple[str, int], set[str]]:
-        """The file paths of every committed version by (package id, number)."""
+        """The paths of the objects committed versions are made of, by (package id,
+        number of the version whose prefix holds them, ``ingest.layout``)."""
 
 
 class AuditCatalog(Protocol):

@@ -70,14 +70,14 @@ from ingest.anchoring import (
     anchor_audit_head,
     read_all_anchors,
 )
-from ingest.bag import parse_bag_info, parse_manifest
+from ingest.bag import parse_bag_info, parse_fetch, parse_manifest
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.copies import DAMAGED, VERIFIED, CopyRecord
 from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
 from ingest.findings import Finding
-from ingest.fixity import ALGORITHMS, digest_stream
+from ingest.fixity import ALGORITHMS, digest_bytes, digest_stream
 from ingest.format_identification import FORMATS_JSON, parse_formats_json
-from ingest.layout import STAGING_PREFIX, version_prefix
+from ingest.layout import FETCH_TXT, STAGING_PREFIX, version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
@@ -285,7 +285,8 @@ def _sealing_event(services: Services, version: VersionRecord, store: ObjectStor
                 "files": len(version.files),
                 "payload_oxum": f"{sum(f.size for f in payload)}.{len(payload)}",
                 "manifest_sha256": digests.get("manifest-sha256.txt"),
-                "tagmanifest_sha256": digests.get("tagmanifest-sha256.txt")})
+                "tagmanifest_sha256": digests.get("tagmanifest-sha256.txt"),
+                **({"fetch_sha256": digests[FETCH_TXT]} if FETCH_TXT in digests else {})})
 
 
 def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRecord:
@@ -323,11 +324,20 @@ def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRec
         with store.open(prefix + name) as stream:
             d = digest_stream(stream)
         digests[name] = {"sha256": d.sha256, "sha512": d.sha512}
+    # Files shared with earlier versions (ingest.layout): their size and holder
+    # from fetch.txt, which no tag manifest lists: hashed like the tag manifests.
+    held: dict[str, tuple[int, int]] = {}
+    if FETCH_TXT in sizes:
+        fetch = text(FETCH_TXT)
+        held, _ = parse_fetch(fetch, number)
+        d = digest_bytes(fetch)
+        digests[FETCH_TXT] = {"sha256": d.sha256, "sha512": d.sha512}
     # The formats identified at ingest, where the bag says them.
     formats = parse_formats_json(text(FORMATS_JSON)) if FORMATS_JSON in digests else {}
     files = tuple(
-        StoredFile(path, sizes.get(path, 0), d.get("sha256", ""), d.get("sha512", ""),
-                   format=formats.get(path))
+        StoredFile(path, held[path][1] if path in held else sizes.get(path, 0),
+                   d.get("sha256", ""), d.get("sha512", ""), format=formats.get(path),
+                   held_by=held[path][0] if path in held else None)
         for path, d in sorted(digests.items()))
     return VersionRecord(
         package_id=package_id, number=number, identifier=identifier,

@@ -1,7 +1,8 @@
 """Reconciliation: the catalog and each storage location, compared in both directions.
 
 - Every file of every committed version has its object in the location
-  (``FILE_MISSING`` otherwise).
+  (``FILE_MISSING`` otherwise), under the prefix of the version that holds it
+  (``ingest.layout``: versions share unchanged objects).
 - Every object in the location belongs to a committed version:
   an object under a committed version's prefix that the catalog does not list
   is ``UNEXPECTED_FILE``; one under a version prefix (``{package_id}/v{N}/``)
@@ -18,9 +19,9 @@ hold committed is ``UNTRACKED_OBJECT``.
 Versions withdrawn by a deaccession (``ingest.deaccession``) must be gone: an
 object under such a version's prefix, or its commit record, is
 ``DEACCESSIONED_LEFTOVER`` (a location out of reach or not configured during
-the deletion, a backup restored); with ``remove_deaccessioned`` it is deleted,
-unless a remaining version references it (``ingest.layout.objects_referenced``),
-and the tombstones under ``_tombstones/`` that the location lacks are written.
+the deletion, a backup restored), unless a remaining version references it
+(``ingest.layout.objects_referenced``); with ``remove_deaccessioned`` it is
+deleted, and the tombstones under ``_tombstones/`` that the location lacks are written.
 Findings name the full object key as their path, and their location. Only
 listings are read, no object's bytes.
 """
@@ -34,7 +35,7 @@ from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.deaccession import write_tombstones
 from ingest.findings import Finding
-from ingest.layout import STAGING_PREFIX, canonical_package_id, objects_referenced, version_prefix
+from ingest.layout import STAGING_PREFIX, canonical_package_id, version_prefix
 from ingest.ports import Catalog, ObjectStore
 from ingest.tombstones import TOMBSTONE_PREFIX, version_of_tombstone
 
@@ -141,12 +142,14 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             findings.append(Finding("UNTRACKED_OBJECT", path=info.key, location=store.location))
             continue
         package_id, number, path = parts
-        if (package_id, number) in withdrawn and states.get((package_id, number)) != COMMITTED:
+        if path in expected.get((package_id, number), ()):
+            # a committed version's object (a withdrawn version's too, while a
+            # later version shares it)
+            unseen.discard(parts)
+        elif (package_id, number) in withdrawn and states.get((package_id, number)) != COMMITTED:
             left.append(info.key)
         elif states.get((package_id, number)) != COMMITTED:
             leftovers.append(Finding("INGEST_LEFTOVER", path=info.key, location=store.location))
-        elif path in expected.get((package_id, number), ()):
-            unseen.discard(parts)
         else:
             findings.append(Finding("UNEXPECTED_FILE", path=info.key, location=store.location))
     findings.extend(
@@ -194,9 +197,8 @@ def _version_named(key: str) -> tuple[str, int]:
 def _remove_leftovers(catalog: Catalog, store: ObjectStore, keys: list[str]) -> int:
     """Delete the leftovers of deaccessioned versions from ``store``, sparing any
     object a remaining version references; returns how many were deleted."""
-    kept: set[str] = set()
-    for (package_id, number), paths in catalog.committed_paths().items():
-        kept |= objects_referenced(package_id, number, paths)
+    kept = {version_prefix(package_id, number) + path
+            for (package_id, number), paths in catalog.committed_paths().items() for path in paths}
     removed = 0
     for key in keys:
         if key not in kept:

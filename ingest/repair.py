@@ -5,7 +5,8 @@ re-hashed, against the bag's manifests and the catalog: ``verify_bag``) and
 then, for each damaged copy, rewrites from a good one:
 
 1. only the objects the findings name (damaged, missing; objects the version
-   does not have are deleted), then re-verifies the copy;
+   does not have are deleted), then re-verifies the copy; an object the version
+   shares with an earlier one is rewritten where it is held, once for all of them;
 2. if that copy still has findings, every object of the version, and re-verifies.
 
 A source is only ever a copy that passed the deep check moments before, and
@@ -49,7 +50,7 @@ from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
-from ingest.layout import version_prefix
+from ingest.layout import object_key, version_prefix
 from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRecord
 from ingest.ports import ObjectStore
 from ingest.progress import NO_PROGRESS, Progress
@@ -148,7 +149,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
               if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
     try:
         for path in sorted(damaged):
-            _copy_object(source, target, prefix, files[path])
+            _copy_object(source, target, version, files[path])
             outcome.rewritten.append(path)
         for path in sorted(strays):
             if _stored(target, prefix + path):
@@ -163,11 +164,12 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
             # disagrees with a payload file, say): write the whole version.
             for f in version.files:
                 if f.path not in outcome.rewritten:
-                    _copy_object(source, target, prefix, f)
+                    _copy_object(source, target, version, f)
                     outcome.rewritten.append(f.path)
+            own = {f.path for f in version.files if f.held_by is None}
             for info in list(target.list(prefix)):
                 path = info.key[len(prefix):]
-                if path not in files:
+                if path not in own:
                     target.delete(info.key)
                     outcome.deleted.append(path)
             target.sync(prefix)
@@ -198,10 +200,13 @@ class _SourceChanged(Exception):
     """The good copy's bytes no longer match the catalog while being copied."""
 
 
-def _copy_object(source: ObjectStore, target: ObjectStore, prefix: str, expected: StoredFile) -> None:
-    """Stream one object from ``source`` to ``target``, hashing it on the way; the
-    write is published only if the bytes are the catalog's."""
-    key = prefix + expected.path
+def _copy_object(source: ObjectStore, target: ObjectStore, version: VersionRecord,
+                 expected: StoredFile) -> None:
+    """Stream the object that holds one file of ``version`` (in an earlier version
+    when shared, ``ingest.layout``: repaired once, for every version sharing it)
+    from ``source`` to ``target``, hashing it on the way; the write is published
+    only if the bytes are the catalog's."""
+    key = object_key(version.package_id, version.number, expected)
     writer = target.writer(key)
     try:
         with source.open(key) as stream:

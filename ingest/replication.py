@@ -28,6 +28,7 @@ from functools import partial
 from typing import TypeVar
 
 from ingest.errors import ObjectNotFound, StorageUnavailable
+from ingest.layout import object_key
 from ingest.models import StoredFile
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
 
@@ -100,10 +101,13 @@ def put_all_everywhere(stores: Sequence[ObjectStore],
                       for key, data, sha256 in objects], requests_in_flight(store))
 
 
-def confirm_written_copy(store: ObjectStore, prefix: str, files: Sequence[StoredFile]) -> str:
-    """Check one copy right after writing it: every object is there with our size,
-    and our SHA-256 where the store keeps one. Returns how it was checked
-    (``"size+sha256"`` or ``"size"``), for the event.
+def confirm_written_copy(store: ObjectStore, package_id: str, number: int,
+                         files: Sequence[StoredFile]) -> str:
+    """Check one copy of version ``number`` right after writing it: every object
+    is there with our size, and our SHA-256 where the store keeps one; the
+    objects it shares with an earlier version too (``ingest.layout``), so that
+    none is committed pointing at an object gone meanwhile. Returns how it was
+    checked (``"size+sha256"`` or ``"size"``), for the event.
 
     Raises StorageUnavailable when the store holds other bytes than were sent
     (a storage fault: a retry writes the version again) or cannot be reached.
@@ -111,17 +115,17 @@ def confirm_written_copy(store: ObjectStore, prefix: str, files: Sequence[Stored
     how = "size+sha256"
 
     def stat(f: StoredFile) -> ObjectInfo:
+        key = object_key(package_id, number, f)
         try:
-            return store.stat(prefix + f.path)
+            return store.stat(key)
         except ObjectNotFound as exc:
-            raise StorageUnavailable(
-                f"read-back of {prefix + f.path!r} at {store.location}: not stored") from exc
+            raise StorageUnavailable(f"read-back of {key!r} at {store.location}: not stored") from exc
     infos = side_by_side([partial(stat, f) for f in files], requests_in_flight(store))
     for f, info in zip(files, infos, strict=True):
         if info.size != f.size or (info.sha256 is not None and info.sha256 != f.sha256):
             raise StorageUnavailable(
-                f"read-back of {prefix + f.path!r} at {store.location} found size {info.size}"
-                f" sha256 {info.sha256}, expected {f.size} {f.sha256}")
+                f"read-back of {object_key(package_id, number, f)!r} at {store.location} found "
+                f"size {info.size} sha256 {info.sha256}, expected {f.size} {f.sha256}")
         if info.sha256 is None:
             how = "size"
     return how

@@ -16,6 +16,10 @@ end of each file back until both digests of the whole file matched:
   when every file matched; a tar file is written beside its name and linked
   into place only when complete. On failure nothing is left under either name.
 
+A version that shares files with earlier versions (``ingest.layout``) leaves
+as a complete bag all the same: each shared file is read from the object that
+holds it, and fetch.txt is left out.
+
 Each refused delivery is recorded as a failed PREMIS fixity-check event on the
 version, naming the copy (the store's location) it was read from.
 """
@@ -36,7 +40,7 @@ from typing import BinaryIO
 from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
-from ingest.layout import version_prefix
+from ingest.layout import delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
@@ -153,7 +157,8 @@ def _copy_checked(services: Services, key: str, f: StoredFile,
 
 
 def _plan(services: Services, version: VersionRecord) -> None:
-    services.progress.plan(len(version.files), sum(f.size for f in version.files))
+    files = delivered_files(version.files)
+    services.progress.plan(len(files), sum(f.size for f in files))
 
 
 def _cut_inside(entry_start: int, header_size: int, f: StoredFile) -> int:
@@ -179,11 +184,10 @@ def write_tar(services: Services, package_id: str, number: int | None,
     """
     version = services.catalog.get_version(package_id, number)
     _plan(services, version)
-    prefix = version_prefix(package_id, version.number)
     top = f"{package_id}_v{version.number}"
     mtime = int(version.created_at.timestamp())
     gate = _HoldBackGate(out)
-    for f in version.files:
+    for f in delivered_files(version.files):
         info = tarfile.TarInfo(f"{top}/{f.path}")
         info.size = f.size
         info.mtime = mtime
@@ -194,7 +198,7 @@ def write_tar(services: Services, package_id: str, number: int | None,
         header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         start = gate.tell()
         gate.write(header)
-        problems = _copy_checked(services, prefix + f.path, f, gate.write)
+        problems = _copy_checked(services, object_key(version.package_id, version.number, f), f, gate.write)
         if problems:
             gate.refuse(_cut_inside(start, len(header), f))
             record_damage(services, package_id, version.number, problems)
@@ -219,21 +223,20 @@ def write_zip(services: Services, package_id: str, number: int | None,
     """
     version = services.catalog.get_version(package_id, number)
     _plan(services, version)
-    prefix = version_prefix(package_id, version.number)
     top = f"{package_id}_v{version.number}"
     stamp = version.created_at.timetuple()[:6]
     gate = _HoldBackGate(out)
     # The gate can tell but not seek: zipfile writes data descriptors, in order.
     archive = zipfile.ZipFile(gate, "w", compression=zipfile.ZIP_STORED,  # type: ignore[call-overload]  # writes only
                               allowZip64=True)
-    for f in version.files:
+    for f in delivered_files(version.files):
         info = zipfile.ZipInfo(f"{top}/{f.path}", date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
         info.file_size = f.size
         info.external_attr = 0o644 << 16
         start = gate.tell()
         entry = archive.open(info, "w", force_zip64=f.size >= zipfile.ZIP64_LIMIT)
         header_size = gate.tell() - start
-        problems = _copy_checked(services, prefix + f.path, f, entry.write)
+        problems = _copy_checked(services, object_key(version.package_id, version.number, f), f, entry.write)
         if problems:
             gate.refuse(_cut_inside(start, header_size, f))
             for tidy in (entry.close, archive.close):  # write nothing more; free them
@@ -258,7 +261,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     range are yielded only once both digests match. Raises DeliveryRefused (after
     recording the damage) on a mismatch or a missing object.
     """
-    key = version_prefix(version.package_id, version.number) + f.path
+    key = object_key(version.package_id, version.number, f)
     running = RunningDigests()
     held = bytearray()
     position = 0
@@ -355,11 +358,10 @@ def fetch_to_folder(services: Services, package_id: str, number: int | None,
 
 def _fill_folder(services: Services, version: VersionRecord, build: Path,
                  shown: Path) -> list[Finding]:
-    prefix = version_prefix(version.package_id, version.number)
     findings: list[Finding] = []
     build = build.resolve()
     _plan(services, version)
-    for f in version.files:
+    for f in delivered_files(version.files):
         dest = build / f.path
         if build not in dest.resolve().parents:  # the catalog only holds safe paths; be sure anyway
             findings.append(Finding("PATH_UNSAFE", path=f.path, params={"detail": "escapes the target"}))
@@ -371,7 +373,7 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
             raise _unwritable(shown, exc) from exc
         try:
             with raw:
-                problems = _copy_checked(services, prefix + f.path, f,
+                problems = _copy_checked(services, object_key(version.package_id, version.number, f), f,
                                          _TargetWriter(raw, shown).write)
                 if not problems:
                     raw.flush()

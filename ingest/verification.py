@@ -19,6 +19,16 @@ UNEXPECTED_FILE     a payload object in no manifest, any other object in no tag
                     manifest, or (with the catalog) any object the catalog lacks
 ==================  ==============================================================
 
+A version that shares files with earlier versions (``ingest.layout``) lists
+them in fetch.txt: each is read from the object that holds it, under the
+earlier version's prefix, and checked as if it were in the bag; a fetch.txt
+line that is not such a reference, or that disagrees with the catalog, is a
+TAG_MISMATCH on fetch.txt. fetch.txt is the one tag file no tag manifest lists
+(the catalog's digests and the sealed ``fetch_sha256`` hold it instead).
+With ``vouched``, shared objects held by the versions it names are only
+looked at (present, with their size): the scheduled fixity cycle checks each
+shared object once, with the version that holds it.
+
 ``sealed_manifests`` holds a stored bag to the audit chain: the digests of its
 manifests sealed in the version's ingestion event (MANIFEST_NOT_AS_SEALED), so
 that a bag rewritten consistently — payload, manifests, tag manifests,
@@ -32,7 +42,8 @@ TAG_MISMATCH naming its algorithms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any, BinaryIO
 
 from ingest.bag import (
@@ -40,18 +51,21 @@ from ingest.bag import (
     REQUIRED_TAG_FILES,
     manifest_algorithm,
     parse_bag_info,
+    parse_fetch,
     parse_manifest,
 )
 from ingest.errors import ObjectNotFound
 from ingest.findings import Finding, in_words
 from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.layout import FETCH_TXT
 from ingest.models import AuditEvent, StoredFile
 from ingest.ports import ObjectStore
 
 
 def verify_bag(store: ObjectStore, prefix: str,
                expected: Sequence[StoredFile] | None = None,
-               on_bytes: Callable[[int], None] | None = None) -> list[Finding]:
+               on_bytes: Callable[[int], None] | None = None,
+               vouched: Container[int] = ()) -> list[Finding]:
     """Check the bag stored under ``prefix`` (``"{package_id}/v{N}/"``); return every finding.
 
     An empty list means the bag is complete and every byte matches its
@@ -59,12 +73,17 @@ def verify_bag(store: ObjectStore, prefix: str,
     payload and tag files) is given, the catalog too. Findings are sorted by
     path. ``on_bytes`` is told of each chunk's size as it is read (a progress
     bar). Raises StorageUnavailable (nothing can be said about the bytes then)
-    and ValueError for a prefix that does not end with ``/``.
+    and ValueError for a prefix that does not end with ``/``. ``vouched``: the
+    numbers of the earlier versions whose shared objects are only looked at,
+    not read (with ``expected`` only: their digests are the catalog's; see the
+    module docstring).
     """
     if not prefix.endswith("/"):
         raise ValueError(f"bag prefix {prefix!r} must end with '/'")
     report = _Report()
     stored = _read_all(store, prefix, report, on_bytes)
+    _read_fetched(store, prefix, stored, report, on_bytes,
+                  {f.path: f for f in expected} if expected is not None else None, vouched)
     manifests = _ManifestSet.read(stored, report)
     _check_required(stored, report)
     _check_bagit_txt(stored, report)
@@ -78,7 +97,8 @@ def verify_bag(store: ObjectStore, prefix: str,
 
 #: The manifests whose digests the ingestion event seals: (file, detail key).
 SEALED_MANIFESTS = (("manifest-sha256.txt", "manifest_sha256"),
-                    ("tagmanifest-sha256.txt", "tagmanifest_sha256"))
+                    ("tagmanifest-sha256.txt", "tagmanifest_sha256"),
+                    (FETCH_TXT, "fetch_sha256"))
 
 
 def sealed_manifests(store: ObjectStore, prefix: str,
@@ -134,6 +154,7 @@ class _Stored:
     """What one pass over a bag's objects found: digests, and the text of its tag files."""
 
     def __init__(self) -> None:
+        self.fetched: dict[str, int] = {}   # bag path -> the version holding it
         self.digests: dict[str, Digests] = {}
         self.texts: dict[str, bytes] = {}
 
@@ -174,8 +195,61 @@ def _read_all(store: ObjectStore, prefix: str, report: _Report,
 
 
 def _is_parsed(path: str) -> bool:
-    """Tag files whose text we read: bagit.txt, bag-info.txt, the (tag)manifests."""
-    return path in ("bagit.txt", "bag-info.txt") or manifest_algorithm(path) is not None
+    """Tag files whose text we read: bagit.txt, bag-info.txt, fetch.txt, the (tag)manifests."""
+    return path in ("bagit.txt", "bag-info.txt", FETCH_TXT) or manifest_algorithm(path) is not None
+
+
+_VERSION_PREFIX = re.compile(r"(.*/)v([1-9][0-9]*)/")
+
+
+def _read_fetched(store: ObjectStore, prefix: str, stored: _Stored, report: _Report,
+                  on_bytes: Callable[[int], None] | None,
+                  expected: dict[str, StoredFile] | None, vouched: Container[int]) -> None:
+    """Read (or, for a ``vouched`` holder, look at) each file fetch.txt lists,
+    where the earlier version holds it; check the references against the catalog."""
+    text = stored.texts.get(FETCH_TXT)
+    held: dict[str, tuple[int, int]] = {}
+    named = _VERSION_PREFIX.fullmatch(prefix)
+    if text is not None:
+        if named is None:
+            report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
+                "detail": f"{prefix!r} is not a version's prefix"}))
+        else:
+            held, problems = parse_fetch(text, int(named.group(2)))
+            report.extend(problems)
+    if expected is not None:
+        for f in expected.values():
+            if f.held_by is not None and held.get(f.path, (None, 0))[0] != f.held_by:
+                report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
+                    "detail": f"it does not list {f.path!r} as held by version {f.held_by}, "
+                              f"as the catalog does"}))
+    for path, (number, size) in sorted(held.items()):
+        if path in stored:
+            report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
+                "detail": f"it lists {path!r}, which the bag holds itself"}))
+            continue
+        assert named is not None
+        key = f"{named.group(1)}v{number}/{path}"
+        known = expected.get(path) if expected is not None else None
+        try:
+            digests = None
+            # checked with the version that holds it; read only if it looks wrong
+            if (known is not None and known.held_by == number and number in vouched
+                    and store.stat(key).size == known.size):
+                digests = Digests(known.size, known.sha256, known.sha512)
+            if digests is None:
+                with store.open(key) as stream:
+                    digests = digest_stream(stream, None if on_bytes is None
+                                            else lambda chunk: on_bytes(len(chunk)))
+        except ObjectNotFound:
+            report.add(Finding("FILE_MISSING", path=path, params={"held_by": number}))
+            continue
+        if digests.size != size:
+            report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, expected=size, found=digests.size,
+                               params={"detail": f"it gives {path!r} {size} bytes; the object "
+                                                 f"holds {digests.size}"}))
+        stored.digests[path] = digests
+        stored.fetched[path] = number
 
 
 class _ManifestSet:
@@ -267,7 +341,7 @@ def _check_tag_files(stored: _Stored, manifests: _ManifestSet, report: _Report) 
     listed = set().union(*manifests.tag.values()) if manifests.tag else set()
     for path in stored.tags():
         is_tagmanifest = path.startswith("tagmanifest-") and manifest_algorithm(path) is not None
-        if path not in listed and not is_tagmanifest:
+        if path not in listed and not is_tagmanifest and path != FETCH_TXT:
             report.add(Finding("UNEXPECTED_FILE", path=path))
 
 

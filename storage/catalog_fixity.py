@@ -350,16 +350,19 @@ class FixitySchedule(FixityStateUpkeep):
             return {(row.package_id, row.number): row.state for row in rows}
 
     def committed_paths(self) -> dict[tuple[str, int], set[str]]:
-        """The bag-relative paths of every committed version's files, by (package id,
-        number). Raises CatalogUnavailable."""
-        query = (select(File.package_id, File.number, File.path)
+        """The bag-relative paths of the objects every committed version is made
+        of, by (package id, number of the version whose prefix holds them): a
+        file shared with an earlier version (``ingest.layout``) under that one's.
+        Raises CatalogUnavailable."""
+        query = (select(File.package_id, File.number, File.path, File.held_by)
                  .join(Version, and_(Version.package_id == File.package_id,
                                      Version.number == File.number))
                  .where(Version.state == COMMITTED))
         paths: dict[tuple[str, int], set[str]] = {}
         with self._read() as session:
             for row in session.execute(query):
-                paths.setdefault((row.package_id, row.number), set()).add(row.path)
+                holder = row.held_by or row.number
+                paths.setdefault((row.package_id, holder), set()).add(row.path)
         return paths
 
 

@@ -14,7 +14,7 @@ from ingest.errors import VersionNotFound
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
 from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, upsert
-from storage.catalog_rows import COMMITTED, format_columns, package_sort_keys, utc_now
+from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
 from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
 
@@ -164,7 +164,7 @@ class ReplicasAndAnchors(CatalogBase):
             session.flush()
             session.add_all(
                 File(package_id=version.package_id, number=version.number, path=f.path,
-                     size=f.size, sha256=f.sha256, sha512=f.sha512, **format_columns(f))
+                     size=f.size, sha256=f.sha256, sha512=f.sha512, **file_columns(f))
                 for f in version.files)
             session.add_all(
                 VersionCopy(package_id=version.package_id, number=version.number,

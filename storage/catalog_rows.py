@@ -63,12 +63,13 @@ def item_record(row: Item) -> ItemRecord:
     )
 
 
-def format_columns(f: StoredFile) -> dict[str, str | None]:
-    """The files row's format columns of ``f`` (all null when it has no format)."""
+def file_columns(f: StoredFile) -> dict[str, str | int | None]:
+    """The files row's columns of ``f`` beyond its path, size and digests: its
+    format (all null when it has none) and the version that holds its bytes."""
     fmt = f.format
     return {"puid": fmt.puid if fmt else None, "format_name": fmt.name if fmt else None,
             "format_version": fmt.version if fmt else None, "mime_type": fmt.mime if fmt else None,
-            "format_basis": fmt.basis if fmt else None}
+            "format_basis": fmt.basis if fmt else None, "held_by": f.held_by}
 
 
 def stored_format(row: File) -> IdentifiedFormat | None:
@@ -91,7 +92,7 @@ def version_record(row: Version, files: Sequence[File]) -> VersionRecord:
         item_id=row.item_id,
         files=tuple(
             StoredFile(path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
-                       format=stored_format(f))
+                       format=stored_format(f), held_by=f.held_by)
             for f in sorted(files, key=lambda f: f.path)
         ),
         last_fixity_at=row.last_fixity_at,

@@ -33,7 +33,7 @@ from storage.catalog_rows import (
     COMMITTED,
     PENDING,
     _Unchanged,
-    format_columns,
+    file_columns,
     package_sort_keys,
     plain_text,
     utc_now,
@@ -222,7 +222,7 @@ class PackagesAndVersions(CatalogBase):
                 session.add_all(
                     File(package_id=version.package_id, number=version.number,
                          path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
-                         **format_columns(f))
+                         **file_columns(f))
                     for f in version.files
                 )
                 session.execute(

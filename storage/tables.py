@@ -153,6 +153,8 @@ class File(Base):
     format_version: Mapped[str | None] = mapped_column(Text)
     mime_type: Mapped[str | None] = mapped_column(String)
     format_basis: Mapped[str | None] = mapped_column(String)
+    # the earlier version whose object holds the bytes (ingest.layout); null: this one
+    held_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class Event(Base):

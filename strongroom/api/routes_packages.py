@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from ingest.access import MAX_PAGE, PackageHit, PackageQuery, PackageSort, find_packages
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.file_formats import served_media_type
-from ingest.layout import version_prefix
+from ingest.layout import delivered_files, object_key
 from ingest.models import StoredFile, VersionRecord
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.retrieval import file_range
@@ -194,7 +194,7 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     signed_at = datetime.now(UTC).replace(microsecond=0)
     try:
         url = state.services.store.presigned_get(
-            version_prefix(version.package_id, version.number) + stored.path, seconds)
+            object_key(version.package_id, version.number, stored), seconds)
     except PresignUnsupported:
         # No store location here: problem details never show the server's paths.
         raise PresignUnsupported(f"this object store cannot presign; "
@@ -209,7 +209,7 @@ def _stored_file(services: Any, package_ref: str, number: int | None,
     """One file of a committed version. Raises PackageNotFound, VersionNotFound,
     NotFound (no such file)."""
     version = services.catalog.get_version(services.catalog.resolve_package(package_ref), number)
-    stored = next((f for f in version.files if f.path == path), None)
+    stored = next((f for f in delivered_files(version.files) if f.path == path), None)
     if stored is None:
         raise NotFound(f"version {version.number} of {version.package_id} has no file {path!r}")
     return version, stored

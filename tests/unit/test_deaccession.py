@@ -136,7 +136,12 @@ def test_a_version_only_deaccession_keeps_the_other_version_fetchable_and_valid(
     assert [v["version"] for v in shown["versions"]] == [2]
     assert [(d["version"], d["reason"], d["state"]) for d in shown["deaccessioned"]] == [
         (1, "wrong scan", DEACCESSIONED)]
-    assert not keys(archive.primary, f"{PACKAGE}/v1/") and keys(archive.replica, f"{PACKAGE}/v2/")
+    # Version 2 shares version 1's unchanged files: those objects stay, nothing else of v1.
+    shared = {f"{PACKAGE}/v1/{f.path}" for f in catalog.get_version(PACKAGE, 2).files
+              if f.held_by == 1}
+    assert shared and keys(archive.primary, f"{PACKAGE}/v1/") == shared
+    assert keys(archive.replica, f"{PACKAGE}/v1/") == shared
+    assert keys(archive.replica, f"{PACKAGE}/v2/")
     version, findings = fetch_to_folder(archive.services, PACKAGE, 2, tmp_path / "fetched")
     assert findings == [] and version.number == 2
     valid = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(tmp_path / "fetched")],
