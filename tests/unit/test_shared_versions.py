@@ -1,0 +1,221 @@
+"""Versions share unchanged bytes (``ingest.layout``).
+
+Defect: correcting one 19-byte file of a 5.4 MB item made version 2 a full
+second copy of every file, in every location. Now a file the latest version
+holds with the same path, size and digests is listed in the new version's
+fetch.txt, and every rule reads the one layout: what leaves is a complete bag
+(LOC ``bagit`` validates it), checks read a shared object where it is held
+(the fixity cycle once), repair rewrites it once, a rebuild from the store alone
+gives the same catalog, reconciliation finds nothing amiss, and a deaccession
+spares what a later version references.
+
+Runs the real pipeline on a SQLite catalog with a primary and a replica folder
+(``tests.unit.test_replication.Archive``).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+from ingest.bag import parse_fetch
+from ingest.fixity_audit import run_fixity_check, verify_version
+from ingest.fixity_policy import DEEP
+from ingest.ports import ObjectStore
+from ingest.rebuild import rebuild_catalog
+from ingest.reconciliation import reconcile
+from ingest.repair import repair_version
+from ingest.retrieval import fetch_to_folder, write_tar
+from ingest.verification import verify_bag
+from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive, record
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    yield from open_archive(tmp_path)
+
+
+def scans(count: int, size: int) -> dict[str, bytes]:
+    """``count`` distinct page scans of ``size`` bytes each."""
+    return {f"scan/page-{n:02}.tif": bytes([n]) * size for n in range(1, count + 1)}
+
+
+def objects(store: ObjectStore, prefix: str) -> dict[str, int]:
+    return {info.key[len(prefix):]: info.size for info in store.list(prefix)}
+
+
+def loc_bagit_validates(folder: Path) -> None:
+    valid = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(folder)],
+                           capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stderr
+
+
+def corrected(archive: Archive, payload: dict[str, bytes]) -> None:
+    """Version 1 of ``payload``, then version 2 with only its title corrected."""
+    archive.ingest("first", payload=payload)
+    archive.ingest("corrected", payload=payload,
+                   metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+
+
+def test_a_metadata_only_correction_stores_no_payload_byte_again(archive: Archive) -> None:
+    payload = scans(4, MiB)
+    corrected(archive, payload)
+
+    for store in (archive.primary, archive.replica):
+        stored = objects(store, f"{PACKAGE}/v2/")
+        assert not [path for path in stored if path.startswith("data/")]
+        assert sum(stored.values()) < 64 * 1024  # the tag files alone
+    version = archive.services.catalog.get_version(PACKAGE, 2)
+    assert {f.path: f.held_by for f in version.payload} == {f"data/{p}": 1 for p in payload}
+    fetch = archive.primary.open(f"{PACKAGE}/v2/fetch.txt").read()
+    assert parse_fetch(fetch, 2) == ({f"data/{p}": (1, MiB) for p in payload}, [])
+    assert b"../v1/data/scan/page-01.tif 1048576 data/scan/page-01.tif\n" in fetch
+
+
+def test_a_resubmission_that_changes_one_file_of_twenty_writes_one_file(archive: Archive) -> None:
+    payload = scans(20, 4096)
+    archive.ingest("first", payload=payload)
+    changed = {**payload, "scan/page-07.tif": b"\x00" * 4096}  # same size, other bytes
+    archive.ingest("second", payload=changed)
+
+    assert [p for p in objects(archive.primary, f"{PACKAGE}/v2/") if p.startswith("data/")] == [
+        "data/scan/page-07.tif"]
+    # A third version sharing a file first held by version 1 names version 1, not 2.
+    archive.ingest("third", payload={**changed, "scan/page-08.tif": b"\x01" * 10})
+    third = {f.path: f.held_by for f in archive.services.catalog.get_version(PACKAGE, 3).payload}
+    assert third["data/scan/page-01.tif"] == 1
+    assert third["data/scan/page-07.tif"] == 2
+    assert third["data/scan/page-08.tif"] is None
+
+
+def test_a_version_sharing_bytes_leaves_as_a_complete_bag_that_loc_bagit_validates(
+        archive: Archive, tmp_path: Path) -> None:
+    payload = scans(3, 100_000)
+    corrected(archive, payload)
+
+    version, findings = fetch_to_folder(archive.services, PACKAGE, 2, tmp_path / "fetched")
+    assert findings == []
+    bag = tmp_path / "fetched"
+    assert not (bag / "fetch.txt").exists()
+    assert {p: (bag / "data" / p).read_bytes() for p in payload} == payload
+    loc_bagit_validates(bag)
+
+    out = io.BytesIO()
+    _, findings = write_tar(archive.services, PACKAGE, 2, out)
+    assert findings == []
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        tar.extractall(tmp_path / "from-tar", filter="data")
+    [top] = (tmp_path / "from-tar").iterdir()
+    assert not (top / "fetch.txt").exists()
+    loc_bagit_validates(top)
+
+
+def test_damage_to_a_shared_object_is_found_through_every_version_and_repaired_once(
+        archive: Archive) -> None:
+    payload = scans(2, 50_000)
+    corrected(archive, payload)
+    shared = archive.folder(archive.primary) / PACKAGE / "v1/data/scan/page-01.tif"
+    shared.write_bytes(b"\xff" * 50_000)
+
+    for number in (1, 2):
+        check = verify_version(archive.services, PACKAGE, number)
+        assert [(f.code, f.path) for f in check.findings if f.code == "FIXITY_MISMATCH"] == [
+            ("FIXITY_MISMATCH", "data/scan/page-01.tif")]
+    result = repair_version(archive.services, PACKAGE, 2)
+
+    assert result.status == "repaired"
+    [copy] = [c for c in result.copies if c.location == archive.primary.location]
+    assert copy.rewritten == ["data/scan/page-01.tif"]
+    assert shared.read_bytes() == payload["scan/page-01.tif"]
+    assert not objects(archive.primary, f"{PACKAGE}/v2/data/")  # mended where it is held
+    for number in (1, 2):
+        assert verify_version(archive.services, PACKAGE, number).findings == ()
+
+
+class CountingStore:
+    """A store that counts how often each object is opened for reading."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self.opened: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def open(self, key: str) -> BinaryIO:
+        self.opened[key] += 1
+        return self.inner.open(key)
+
+
+def test_the_fixity_cycle_reads_each_shared_object_once(archive: Archive) -> None:
+    payload = scans(2, 50_000)
+    corrected(archive, payload)
+    counting = CountingStore(archive.primary)
+    services = archive.services
+    services = type(services)(**{**services.__dict__, "store": counting})
+
+    for number in (1, 2):
+        assert run_fixity_check(services, PACKAGE, number, None, DEEP).findings == ()
+
+    payload_reads = {k: n for k, n in counting.opened.items() if "/data/" in k}
+    assert payload_reads == {f"{PACKAGE}/v1/data/{p}": 1 for p in payload}
+    # On demand, a version is checked whole: its shared objects are read too.
+    counting.opened.clear()
+    assert verify_version(services, PACKAGE, 2).findings == ()
+    assert {k for k in counting.opened if "/data/" in k} == {f"{PACKAGE}/v1/data/{p}" for p in payload}
+
+
+def test_a_rebuild_from_the_store_alone_gives_the_same_catalog(archive: Archive,
+                                                               tmp_path: Path) -> None:
+    payload = scans(3, 10_000)
+    corrected(archive, payload)
+    archive.ingest("third", payload={**payload, "scan/page-09.tif": b"late addition"})
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    assert [v["findings"] for v in report.versions] == [[], [], []]
+    for number in (1, 2, 3):
+        before = archive.services.catalog.get_version(PACKAGE, number).files
+        after = fresh.catalog.get_version(PACKAGE, number).files
+        assert [(f.path, f.size, f.sha256, f.sha512, f.held_by) for f in after] == [
+            (f.path, f.size, f.sha256, f.sha512, f.held_by) for f in before]
+        assert verify_version(fresh, PACKAGE, number).findings == ()
+
+
+def test_reconciliation_counts_shared_objects_as_the_versions_own(archive: Archive) -> None:
+    payload = scans(2, 10_000)
+    corrected(archive, payload)
+
+    for report in reconcile(archive.services.catalog, archive.services.locations):
+        assert report.findings == () and report.leftovers == ()
+    (archive.folder(archive.primary) / PACKAGE / "v1/data/scan/page-02.tif").unlink()
+    [primary, _] = reconcile(archive.services.catalog, archive.services.locations)
+    assert [(f.code, f.path) for f in primary.findings] == [
+        ("FILE_MISSING", f"{PACKAGE}/v1/data/scan/page-02.tif")]
+
+
+def test_a_fetch_txt_that_points_outside_the_package_is_refused(archive: Archive) -> None:
+    payload = scans(1, 1000)
+    corrected(archive, payload)
+    elsewhere = "../../00000000-0000-0000-0000-000000000000/v1/data/scan/page-01.tif"
+    fetch = archive.folder(archive.primary) / PACKAGE / "v2/fetch.txt"
+    fetch.write_text(f"{elsewhere} 1000 data/scan/page-01.tif\n")
+
+    findings = verify_bag(archive.primary, f"{PACKAGE}/v2/")
+
+    assert ("TAG_MISMATCH", "fetch.txt") in {(f.code, f.path) for f in findings}
+    assert ("FILE_MISSING", "data/scan/page-01.tif") in {(f.code, f.path) for f in findings}
