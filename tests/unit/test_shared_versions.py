@@ -103,7 +103,7 @@ def test_a_version_sharing_bytes_leaves_as_a_complete_bag_that_loc_bagit_validat
     payload = scans(3, 100_000)
     corrected(archive, payload)
 
-    version, findings = fetch_to_folder(archive.services, PACKAGE, 2, tmp_path / "fetched")
+    _, findings = fetch_to_folder(archive.services, PACKAGE, 2, tmp_path / "fetched")
     assert findings == []
     bag = tmp_path / "fetched"
     assert not (bag / "fetch.txt").exists()
