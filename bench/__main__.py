@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ALL = ("P7", "P1", "P5", "P2", "P4", "P3", "P6", "P9", "P10")
+ALL = ("P7", "P1", "P5", "P2", "P4", "P11", "P3", "P6", "P9", "P10")
 #: What a run without --only measures: P10 (10,000 items, several minutes) only when named.
 DEFAULT = tuple(name for name in ALL if name != "P10")
 _NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P9", "P10"}
@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
             _log("P2 small files"); results.append(measures.p2_small_files(work, plan, _log))
         if "P4" in only:
             _log("P4 peak RSS (embedded)"); results.append(measures.p4_rss_embedded(work, plan, _log))
+        if "P11" in only:
+            from bench.storage_sharing import p11_versions_share_bytes
+
+            _log("P11 what a new version stores")
+            results.append(p11_versions_share_bytes(work, plan.shared_item_size, _log))
         if {"P3", "P4", "P5", "P10"} & set(only) and not args.no_services:
             from bench.services import p3_and_p5_s3, p4_rss_s3, services
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.dry_run import CheckedBatch
+from ingest.layout import delivered_files
 from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
 from ingest.ports import Catalog
 from ingest.version_changes import version_history
@@ -93,13 +94,17 @@ def version_report(v: VersionRecord, *, with_files: bool = True) -> dict[str, An
         "payload_oxum": f"{sum(f.size for f in v.payload)}.{len(v.payload)}",
         "payload_octets": sum(f.size for f in v.payload),
         "payload_files": len(v.payload),
+        # the payload bytes this version stores itself: a file it shares with an
+        # earlier version (``held_by``) is stored once, there (ingest.layout)
+        "payload_octets_stored": sum(f.size for f in v.payload if f.held_by is None),
         "last_fixity": {"at": _iso(v.last_fixity_at), "outcome": v.last_fixity_outcome}
         if v.last_fixity_at else None,
     }
     if with_files:
         out["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512,
-                         "format": f.format.to_dict() if f.format else None}
-                        for f in v.files]
+                         "format": f.format.to_dict() if f.format else None,
+                         "held_by": f.held_by}
+                        for f in delivered_files(v.files)]
     return out
 
 

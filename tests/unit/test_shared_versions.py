@@ -219,3 +219,31 @@ def test_a_fetch_txt_that_points_outside_the_package_is_refused(archive: Archive
 
     assert ("TAG_MISMATCH", "fetch.txt") in {(f.code, f.path) for f in findings}
     assert ("FILE_MISSING", "data/scan/page-01.tif") in {(f.code, f.path) for f in findings}
+
+
+def test_after_version_1_is_deaccessioned_version_2_stays_whole_and_a_rebuild_agrees(
+        archive: Archive, tmp_path: Path) -> None:
+    from ingest.deaccession import approve_deaccession, request_deaccession
+    from tests.unit.test_deaccession import ALICE, BOB, as_
+
+    payload = scans(2, 10_000)
+    corrected(archive, payload)
+    request = request_deaccession(as_(archive.services, ALICE), PACKAGE, 1, "wrong title")
+    approve_deaccession(as_(archive.services, BOB), request.request_id)
+
+    assert set(objects(archive.primary, f"{PACKAGE}/v1/")) == {f"data/{p}" for p in payload}
+    assert verify_version(archive.services, PACKAGE, 2).findings == ()
+    for report in reconcile(archive.services.catalog, archive.services.locations):
+        assert report.findings == () and report.leftovers == ()
+    # In the fixity cycle, version 2 now reads the objects itself: their holder has no check.
+    counting = CountingStore(archive.primary)
+    services = type(archive.services)(**{**archive.services.__dict__, "store": counting})
+    assert run_fixity_check(services, PACKAGE, 2, None, DEEP).findings == ()
+    assert {k for k in counting.opened if "/data/" in k} == {f"{PACKAGE}/v1/data/{p}" for p in payload}
+
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+    report = rebuild_catalog(fresh)
+    assert [(v["version"], v["findings"]) for v in report.versions] == [(2, [])]
+    assert [f.code for f in report.skipped] == []
+    assert [v.number for v in fresh.catalog.list_versions(PACKAGE)] == [2]

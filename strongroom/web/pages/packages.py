@@ -20,6 +20,7 @@ from ingest.accounts import SessionInfo
 from ingest.errors import Deaccessioned, InputError, NotFound
 from ingest.file_formats import file_format
 from ingest.fixity_history import copy_histories
+from ingest.layout import delivered_files
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.version_changes import version_history
 from strongroom.reports import describe_actor, event_report
@@ -121,7 +122,8 @@ def package_page(
                               "Search for it on the Packages page.")
     latest = steps[-1].version
     shown = next((s for s in steps if s.version.number == version), steps[-1])
-    files = [_file_view(package_id, shown.version.number, f) for f in shown.version.files]
+    files = [_file_view(package_id, shown.version.number, f)
+             for f in delivered_files(shown.version.files)]
     preserve = may(session.account.role, Permission.PRESERVE)
     histories: list[Any] = []
     copies: dict[int, list[Any]] = {}
@@ -169,7 +171,7 @@ def _record_view(record: dict[str, Any]) -> dict[str, Any]:
 def _file_view(package_id: str, number: int, stored: Any) -> dict[str, Any]:
     found = file_format(stored)
     return {"path": stored.path, "size": stored.size, "sha256": stored.sha256,
-            "sha512": stored.sha512, "payload": stored.is_payload,
+            "sha512": stored.sha512, "payload": stored.is_payload, "held_by": stored.held_by,
             "format": found,
             "url": f"/packages/{quote(package_id, safe='')}/versions/{number}/files/"
                    + quote(stored.path, safe="/")}
