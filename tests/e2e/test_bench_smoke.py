@@ -55,3 +55,14 @@ def test_peak_rss_of_a_child_is_its_own_not_the_harness_size() -> None:
     assert run_child(small).max_rss_kib > 200 * 1024  # the naive figure is the parent's
     assert run_child_peak_rss(small).max_rss_kib < 64 * 1024
     del ballast
+
+
+def test_p11_counts_what_a_corrected_version_stores_through_the_cli(tmp_path: Path) -> None:
+    from bench.storage_sharing import p11_versions_share_bytes
+
+    result = p11_versions_share_bytes(tmp_path, 8 * 64 * 1024, lambda _line: None)
+
+    figures = result["figures"]
+    assert figures["version 2 (one of twenty changed) payload files written"]["median"] == 1
+    assert figures["version 2 (title corrected) stored"]["median"] < 16  # KiB: tag files only
+    assert result["met"] is True
