@@ -111,6 +111,11 @@ class DeaccessionsAndTombstones(CatalogBase):
         DeaccessionRequestNotFound, DeaccessionRefused, CatalogUnavailable."""
         with self._write() as session:
             row = self._decide(session, request_id, DELETING, by, at, None)
+            # The package's lock, as commit_version takes it: a version sharing
+            # objects of a withdrawn one commits before (and is spared) or not at all.
+            session.execute(select(Package.package_id)
+                            .where(Package.package_id == row.package_id)
+                            .with_for_update()).all()
             wanted = [Version.package_id == row.package_id, Version.state == COMMITTED]
             if row.version is not None:
                 wanted.append(Version.number == row.version)

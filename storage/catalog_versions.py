@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -204,6 +204,7 @@ class PackagesAndVersions(CatalogBase):
                 if unchanged_events is not None and self._commit_if_unchanged(
                         session, version, unchanged_events, now, findings):
                     return False
+                _check_shared_objects_kept(session, version)
                 claimed = session.execute(
                     update(Version)
                     .where(Version.package_id == version.package_id,
@@ -416,3 +417,24 @@ class PackagesAndVersions(CatalogBase):
             append_events(session, events)
 
     # ------------------------------------------------------------------ AuditLog
+
+
+def _check_shared_objects_kept(session: Session, version: VersionRecord) -> None:
+    """Inside ``commit_version``, under the package's lock: every object the
+    version shares with an earlier one is still referenced by a committed
+    version (its holder's own file, or another version sharing it), so no
+    deaccession deletes it (``ingest.deaccession`` spares what remaining
+    versions reference, computed after its withdrawal, which takes the same
+    lock). Raises PackageBusy otherwise: the retry stores the file again."""
+    for f in version.files:
+        if f.held_by is None:
+            continue
+        referenced = session.execute(
+            select(File.number)
+            .where(File.package_id == version.package_id, File.path == f.path,
+                   or_(and_(File.number == f.held_by, File.held_by.is_(None)),
+                       File.held_by == f.held_by))
+            .limit(1)).first()
+        if referenced is None:
+            raise PackageBusy(f"version {f.held_by} of {version.package_id}, which holds "
+                              f"{f.path!r} for version {version.number}, was withdrawn meanwhile")

@@ -247,3 +247,29 @@ def test_after_version_1_is_deaccessioned_version_2_stays_whole_and_a_rebuild_ag
     assert [(v["version"], v["findings"]) for v in report.versions] == [(2, [])]
     assert [f.code for f in report.skipped] == []
     assert [v.number for v in fresh.catalog.list_versions(PACKAGE)] == [2]
+
+
+def test_a_version_sharing_a_file_of_a_version_withdrawn_meanwhile_is_not_committed(
+        archive: Archive) -> None:
+    """Defect guarded: the pipeline chose to share version 1's objects, then a
+    deaccession withdrew version 1 (and deletes what no remaining version
+    references) before the commit: committed, version 2 would point at objects
+    being deleted. The commit refuses (a retry stores the files again)."""
+    from dataclasses import replace
+
+    from ingest.deaccession import approve_deaccession, request_deaccession
+    from ingest.errors import PackageBusy
+    from tests.unit.test_deaccession import ALICE, BOB, as_
+
+    archive.ingest("first", payload=scans(1, 1000))
+    catalog = archive.services.catalog
+    v1 = catalog.get_version(PACKAGE, 1)
+    number = catalog.reserve_version(PACKAGE, v1.identifier, "item-2")
+    sharing = replace(v1, number=number, item_id="item-2", files=tuple(
+        replace(f, held_by=1) if f.is_payload else f for f in v1.files))
+    request = request_deaccession(as_(archive.services, ALICE), PACKAGE, 1, "withdrawn")
+    approve_deaccession(as_(archive.services, BOB), request.request_id)
+
+    with pytest.raises(PackageBusy, match="withdrawn meanwhile"):
+        catalog.commit_version(sharing)
+    assert catalog.latest_version(PACKAGE) is None
