@@ -99,7 +99,8 @@ class RebuildReport:
     strangers: list[dict[str, str]] = field(default_factory=list)
     #: bags without a commit record in any location: not taken in
     uncommitted: list[dict[str, Any]] = field(default_factory=list)
-    #: versions a tombstone withdrew: not taken in, whatever a location still holds
+    #: versions a tombstone withdrew: not taken in, whatever a location still holds;
+    #: ``locations`` where its bag was left (not only objects a later version shares)
     deaccessioned: list[dict[str, Any]] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
     rebuild_id: str | None = None
@@ -145,6 +146,9 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     #: bytes of each version's bag in each location, from the listing (for the progress)
     sizes: dict[tuple[str, int, str], int] = {}
     tombstones: dict[str, DeaccessionRequest] = {}
+    #: (package, number, location) holding tag files of a bag: what is left of a
+    #: withdrawn version beyond payload objects a later version shares (ingest.layout)
+    bag_left: set[tuple[str, int, str]] = set()
     for store in services.locations:
         for info in store.list(""):
             if info.key.startswith((AUDIT_PREFIX, STAGING_PREFIX)):
@@ -168,6 +172,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             if store not in holders:
                 holders.append(store)
             copy = (parts[0], parts[1], store.location)
+            if not parts[2].startswith("data/"):
+                bag_left.add(copy)
             sizes[copy] = sizes.get(copy, 0) + info.size
     if found and not recorded and not trust_unmarked:
         raise CommitRecordsMissing(
@@ -181,7 +187,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     for (package_id, number), tombstone in sorted(withdrawn.items()):
         report.deaccessioned.append({
             "package_id": package_id, "version": number, "request_id": tombstone.request_id,
-            "locations": [s.location for s in found.pop((package_id, number), [])]})
+            "locations": [s.location for s in found.pop((package_id, number), [])
+                          if (package_id, number, s.location) in bag_left]})
     now = services.clock.now()
     for tombstone in tombstones.values():
         services.catalog.import_tombstone(tombstone)

@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import bagit
 import pytest
 from click.testing import CliRunner, Result
 
+from ingest.verification import verify_bag
+from storage.filesystem import FilesystemObjectStore
 from strongroom.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +91,8 @@ def make_batch(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def never_committed_bag(tmp_path: Path) -> tuple[Strongroom, str]:
-    """Version 1 committed; version 2 stored whole in both locations, never committed."""
+    """Version 1 committed; version 2 stored whole in both locations (its unchanged
+    files shared with version 1), never committed."""
     sr = Strongroom(tmp_path / "data")
     batch = make_batch(tmp_path)
     (item,) = sr.json("submit", str(batch))["items"]
@@ -99,7 +101,8 @@ def never_committed_bag(tmp_path: Path) -> tuple[Strongroom, str]:
     sr.crash_before_commit(batch)
     package_id = str(item["package_id"])
     for root in (sr.objects(), sr.replica):
-        bagit.Bag(str(root / package_id / "v2")).validate()  # complete and valid, never committed
+        # valid, its shared files read where version 1 holds them; never committed
+        assert verify_bag(FilesystemObjectStore(root), f"{package_id}/v2/") == []
     return sr, package_id
 
 
