@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 #: fsyncs run at once by ``sync``; more brings nothing on a journaling
@@ -59,10 +59,37 @@ def _all_done(work: Callable[[Path], None], paths: Iterable[Path]) -> None:
         for path in paths:
             work(path)
         return
-    with ThreadPoolExecutor(min(SYNC_THREADS, len(paths)), "fsync") as pool:
-        futures = [pool.submit(work, path) for path in paths]
+    pool = _sync_pool()
+    futures = [pool.submit(work, path) for path in paths]
+    wait(futures)
     for future in futures:
         future.result()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child (a prefork worker) has none of its parent's threads: it
+    makes its own pool."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    """One pool of fsync threads for the process, made on first use: starting
+    threads for every version's sync cost more than the fsyncs of a small bag.
+    A sync that waits for it runs in another thread, never in the pool itself."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SYNC_THREADS, "fsync")
+        return _pool
 
 
 class UnsyncedFailure(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -345,3 +346,27 @@ def test_the_record_of_a_lost_log_is_synced_before_the_rebuilt_catalog_notes_it(
     assert rebuild_catalog(fresh).rebuild_id is not None
     assert unsynced(archive) == []
     fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_forked_worker_process_syncs_after_its_parent_did(tmp_path: Path) -> None:
+    """The fsync threads are one pool per process: a prefork worker forked from a
+    process that had synced (and so had the pool's threads, which a fork does not
+    copy) must make its own, not wait for threads that are not there."""
+    import os
+    import signal
+
+    from storage.filesystem import FilesystemObjectStore
+
+    store = FilesystemObjectStore(tmp_path / "store")
+    for n in range(4):
+        store.put_bytes(f"p/v1/f{n}", b"x", hashlib.sha256(b"x").hexdigest())
+    store.sync("p/v1/")
+    pid = os.fork()
+    if pid == 0:  # the child: sync again, within ten seconds or be killed
+        signal.alarm(10)
+        for n in range(4):
+            store.put_bytes(f"p/v2/f{n}", b"y", hashlib.sha256(b"y").hexdigest())
+        store.sync("p/v2/")
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
