@@ -141,6 +141,29 @@ def cli_actor() -> Actor:
     return Actor(user, kind="person")
 
 
+def person_at_terminal() -> Actor:
+    """Who decides, for the decisions two people make (a deaccession): the
+    operating-system account this process runs as, by its effective uid's
+    passwd entry. Not ``--agent`` or STRONGROOM_AGENT (refused: a usage error)
+    and not $USER or $LOGNAME, which anyone may set to another's name."""
+    import os
+    import pwd
+
+    from ingest.models import Actor
+
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().params.get("agent"):
+        raise click.UsageError(
+            "a deaccession is decided by people, each as themselves: run it under your own "
+            "operating-system account, without --agent or STRONGROOM_AGENT")
+    uid = os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry for this uid
+        name = f"uid {uid}"
+    return Actor(name, kind="person")
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 

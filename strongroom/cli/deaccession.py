@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from strongroom.cli.anchors import anchor_after
+
+if TYPE_CHECKING:
+    from ingest.services import Services
 from strongroom.cli.base import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -16,7 +20,13 @@ from strongroom.cli.base import (
     command_errors,
     json_option,
     main,
+    person_at_terminal,
 )
+
+
+def _deciding() -> Services:
+    """The services, acting as the person at the terminal (``person_at_terminal``)."""
+    return replace(_services(read_only=True), actor=person_at_terminal())
 
 
 @main.group()
@@ -24,9 +34,10 @@ def deaccession() -> None:
     """Remove a package, or one version, from every location: two people decide.
 
     One admin requests it with a reason; another approves it (the requester never
-    can). The catalog and every location keep a tombstone saying what was removed,
-    when, why and by whom; `show`, `fetch` and the API answer that it was
-    deaccessioned.
+    can). Each runs the command as themselves: the person is the operating-system
+    account running it (--agent is refused here). The catalog and every location
+    keep a tombstone saying what was removed, when, why and by whom; `show`,
+    `fetch` and the API answer that it was deaccessioned.
     """
 
 
@@ -41,7 +52,7 @@ def request_command(package: str, number: int | None, reason: str, as_json: bool
     """Ask for the deaccession of PACKAGE (an identifier or a package id)."""
     from ingest.deaccession import request_deaccession
 
-    services = _services(read_only=True)
+    services = _deciding()
     request = request_deaccession(services, package, number, reason)
     anchor_after(services)
 
@@ -61,7 +72,7 @@ def approve_command(request_id: str, as_json: bool) -> None:
     location. Run again, or `resume`, when a location was out of reach (exit 1)."""
     from ingest.deaccession import approve_deaccession
 
-    services = _services(read_only=True)
+    services = _deciding()
     outcome = approve_deaccession(services, request_id)
     anchor_after(services)
     _emit(as_json, outcome.to_dict(), _human_outcome)
@@ -92,7 +103,7 @@ def reject_command(request_id: str, note: str | None, as_json: bool) -> None:
     """Reject REQUEST: nothing is deleted."""
     from ingest.deaccession import reject_deaccession
 
-    services = _services(read_only=True)
+    services = _deciding()
     request = reject_deaccession(services, request_id, note)
     anchor_after(services)
 
