@@ -4,7 +4,9 @@
 
 Starts a console on a new embedded archive of its own (as the browser tests
 do), submits the example batch (two good records, one bad on purpose), damages
-one stored copy behind the service's back and has a deep check find it, so
+one stored copy behind the service's back and has a deep check find it,
+corrects the telegram's title (version 2, sharing its files with version 1) and
+asks for the letter's deaccession, so
 that every page shows what it shows in use; then signs in as an administrator
 (the submit page also as a submitter) and saves each page at both widths.
 Needs Chromium and chromedriver (Debian: chromium, chromium-driver).
@@ -40,6 +42,19 @@ def _prepare(console: Console) -> dict[str, str]:
     data[0] ^= 0x01
     damaged[0].write_bytes(bytes(data))
     console.cli("verify", letter["identifier"], expect=None)
+    # the telegram's title corrected: version 2 shares its unchanged files with version 1
+    corrected = Path(tempfile.mkdtemp(prefix="strongroom-corrected-"))
+    item = next(p for p in EXAMPLES.iterdir() if p.name.startswith("telegram-"))
+    shutil.copytree(item, corrected / item.name)
+    record_file = corrected / item.name / "metadata.json"
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    record_file.write_text(json.dumps({**record, "title": record["title"] + " (title corrected)"}),
+                           encoding="utf-8")
+    console.cli("submit", str(corrected), expect=None)
+    shutil.rmtree(corrected, ignore_errors=True)
+    # a deaccession asked at the terminal, waiting for another admin in the console
+    console.cli("deaccession", "request", letter["identifier"], "--reason",
+                "the depositor withdrew the letter under the deposit agreement", expect=None)
     return {"batch": batch_id, "telegram": telegram["package_id"], "letter": letter["package_id"]}
 
 
@@ -53,6 +68,7 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, str, str]]:
         ("packages", "/console/packages", "admin"),
         ("package-telegram", f"/console/packages/{ids['telegram']}", "admin"),
         ("preservation", "/console/preservation", "admin"),
+        ("deaccessions", "/console/deaccessions", "admin"),
         ("audit", "/console/audit", "admin"),
         ("admin", "/console/admin", "admin"),
         ("account", "/console/account", "admin"),
