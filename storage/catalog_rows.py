@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from ingest.access import date_end_key, date_sort_key, title_sort_key
 from ingest.findings import Finding
 from ingest.format_identification import IdentifiedFormat
@@ -49,7 +51,13 @@ def findings_of(data: list[Any] | None) -> tuple[Finding, ...]:
     return tuple(Finding.from_dict(entry) for entry in data or ())
 
 
-def item_record(row: Item) -> ItemRecord:
+#: The columns ``item_record`` reads, for a Core ``select`` of many items.
+ITEM_COLUMNS = (Item.item_id, Item.batch_id, Item.name, Item.status, Item.package_id,
+                Item.version, Item.findings, Item.attempts, Item.updated_at)
+
+
+def item_record(row: Item | Row[Any]) -> ItemRecord:
+    """The record of an items row (a mapped object, or a row of ``ITEM_COLUMNS``)."""
     return ItemRecord(
         item_id=row.item_id,
         batch_id=row.batch_id,
