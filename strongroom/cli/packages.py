@@ -73,12 +73,15 @@ def show(package: str, as_json: bool) -> None:
             fixity = v["last_fixity"]
             fx = f"last fixity {fixity['outcome']} at {fixity['at']}" if fixity else "never re-verified"
             payload = describe_payload(v["payload_octets"], v["payload_files"])
-            click.echo(f"  v{v['version']} stored {v['created_at']}: {payload} ({fx})")
+            shared = v["payload_octets"] - v["payload_octets_stored"]
+            kept = f", {shared} bytes of them unchanged and stored once" if shared else ""
+            click.echo(f"  v{v['version']} stored {v['created_at']}: {payload}{kept} ({fx})")
             if v.get("changes"):
                 click.echo(f"    {_changes_line(v['changes'])}")
             for f in v["files"]:
                 puid = f["format"]["puid"] if f.get("format") else ""
-                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} {f['path']!r}")
+                held = f"  (held in v{f['held_by']})" if f.get("held_by") else ""
+                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} {f['path']!r}{held}")
         for d in doc.get("deaccessioned", []):
             click.echo(f"  v{d['version']} deaccessioned {(d['decided_at'] or '')[:10]}: {d['reason']}"
                        f" (request {d['request_id']})")
