@@ -100,8 +100,10 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     status = sr.json("status", batch_id, "--stuck-after", "1", expect=1)
     stuck = status["stuck"]
     assert stuck == status["counts"]["accepted"] == 202 - settled
-    # A few: only what the dead worker had in hand (prefetch multiplier 1).
-    assert 1 <= stuck <= 2 * 2
+    # A few: only what the dead worker had in hand (prefetch multiplier 1); none
+    # when settling took longer than a lease (a slow machine): the successor's
+    # sweep has taken them over already (ingest.lease).
+    assert 0 <= stuck <= 2 * 2
 
     again = sr.json("requeue", batch_id, "--stuck-after", "1", "--wait", "--timeout", "90",
                     expect=1)  # exit 1: the two bad items are rejected
