@@ -42,6 +42,7 @@ from ingest.findings import Finding
 from ingest.fixity import RunningDigests
 from ingest.layout import delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
+from ingest.object_versions import open_object
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
 
@@ -148,12 +149,18 @@ def _copy_checked(services: Services, key: str, f: StoredFile,
         progress.bytes_done(f.path, len(data))
     progress.item_started(f.path, f.path, f.size)
     try:
-        with services.store.open(key) as source:
+        with _open_copy(services, key) as source:
             return verify_stream(source, f, _Capped(counted, f.size))
     except ObjectNotFound:
         return [Finding("FILE_MISSING", path=f.path)]
     finally:
         progress.item_finished(f.path)
+
+
+def _open_copy(services: Services, key: str) -> BinaryIO:
+    """The primary copy's object ``key``, in the object version the catalog notes
+    for it (``ingest.object_versions``)."""
+    return open_object(services.catalog, services.store, key)
 
 
 def _plan(services: Services, version: VersionRecord) -> None:
@@ -266,7 +273,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     held = bytearray()
     position = 0
     try:
-        with services.store.open(key) as source:
+        with _open_copy(services, key) as source:
             while chunk := source.read(PASS_ON):
                 running.update(chunk)
                 start, position = position, position + len(chunk)

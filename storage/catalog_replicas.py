@@ -3,7 +3,7 @@ and the one way in for a version rebuilt from the object store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -16,7 +16,13 @@ from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, upsert
 from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
-from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
+from storage.tables_replicas import (
+    AuditAnchor,
+    AuditLogIdentity,
+    CatalogRebuild,
+    ObjectVersion,
+    VersionCopy,
+)
 
 
 class ReplicasAndAnchors(CatalogBase):
@@ -56,6 +62,38 @@ class ReplicasAndAnchors(CatalogBase):
                 index_elements=["package_id", "number", "location"],
                 set_={"state": statement.excluded.state,
                       "checked_at": statement.excluded.checked_at}))
+
+    def record_object_versions(self, package_id: str, number: int, location: str,
+                               versions: Mapping[str, str]) -> None:
+        """Note which object version (``versions``: path -> version id) to read for
+        files of one copy, replacing earlier notes on those files. Raises
+        VersionNotFound, CatalogUnavailable."""
+        if not versions:
+            return
+        with self._write() as session:
+            exists = session.execute(
+                select(Version.number).where(Version.package_id == package_id,
+                                             Version.number == number)).scalar_one_or_none()
+            if exists is None:
+                raise VersionNotFound(f"package {package_id} has no version {number}")
+            builder = upsert(session)
+            for path, version_id in versions.items():
+                statement = builder(ObjectVersion).values(
+                    package_id=package_id, number=number, location=location, path=path,
+                    version_id=version_id)
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["package_id", "number", "location", "path"],
+                    set_={"version_id": statement.excluded.version_id}))
+
+    def object_versions(self, package_id: str, number: int, location: str) -> dict[str, str]:
+        """The object versions noted for files of one copy (path -> version id);
+        empty when every file is read in its current version."""
+        with self._read() as session:
+            rows = session.execute(
+                select(ObjectVersion.path, ObjectVersion.version_id).where(
+                    ObjectVersion.package_id == package_id, ObjectVersion.number == number,
+                    ObjectVersion.location == location))
+            return {path: version_id for path, version_id in rows}
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""

@@ -45,6 +45,28 @@ class VersionCopy(Base):
     checked_at: Mapped[datetime]
 
 
+class ObjectVersion(Base):
+    """The object version to read for one file of one copy, where the store keeps
+    versions and the current one is not to be trusted: a repair wrote a new
+    version over a damaged object retained by S3 Object Lock (``ingest.object_versions``).
+    A file of a copy without a row is read in its current version."""
+
+    __tablename__ = "object_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["package_id", "number"], ["versions.package_id", "versions.number"],
+            name="fk_object_versions_version", ondelete="CASCADE",
+        ),
+    )
+
+    package_id: Mapped[str] = mapped_column(String, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: the file's path in the bag (``data/…``, ``manifest-sha256.txt``)
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    version_id: Mapped[str] = mapped_column(Text)
+
+
 class AuditAnchor(Base):
     """An audit chain head written to the object store (``_audit/anchors/``).
 

@@ -1,0 +1,112 @@
+"""Which object version to read for each file of a copy, where the store keeps versions.
+
+With S3 Object Lock (``storage.s3_object_lock``) a damaged object cannot be
+overwritten or deleted while it is retained: a repair writes a new version of
+its key, and the damaged one stays. Whoever can write to the bucket can also
+put yet another version on top. So the catalog notes, for every file of a copy
+that a repair rewrote, the version id of the good object
+(``FixityCatalog.record_object_versions``), and every read of that copy asks
+for it: verification (deep and shallow), repair, delivery. A file without a
+note is read in its current version, as in any store.
+
+``copy_view`` gives a copy's store as the checks read it: the store itself when
+nothing is noted, else a ``PinnedCopy`` that reads the noted versions.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import BinaryIO
+
+from ingest.layout import version_prefix
+from ingest.ports import FixityCatalog, ObjectInfo, ObjectStore, ObjectWriter
+
+
+class PinnedCopy:
+    """An ``ObjectStore`` that reads the object versions ``pins`` names (full key ->
+    version id) and every other object as ``store`` does; writes go to ``store``."""
+
+    def __init__(self, store: ObjectStore, pins: Mapping[str, str]) -> None:
+        self.store = store
+        self.pins = dict(pins)
+        self.location = store.location
+
+    def with_pins(self, pins: Mapping[str, str]) -> PinnedCopy:
+        """The same copy with ``pins`` (full key -> version id) noted too."""
+        return PinnedCopy(self.store, {**self.pins, **pins})
+
+    # -- reads, in the noted versions
+
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        return self.store.open(key, version_id or self.pins.get(key))
+
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        return self.store.stat(key, version_id or self.pins.get(key))
+
+    # -- everything else, as the store does it
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        return self.store.list(prefix)
+
+    def writer(self, key: str) -> ObjectWriter:
+        return self.store.writer(key)
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> ObjectInfo:
+        return self.store.put_bytes(key, data, sha256)
+
+    def sync(self, prefix: str) -> None:
+        self.store.sync(prefix)
+
+    def abandoned_writes(self, idle_since: datetime) -> builtins.list[ObjectInfo]:
+        return self.store.abandoned_writes(idle_since)
+
+    def sweep_abandoned(self, idle_since: datetime) -> int:
+        return self.store.sweep_abandoned(idle_since)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+
+    def retained_until(self, key: str) -> datetime | None:
+        return self.store.retained_until(key)
+
+    @property
+    def bucket(self) -> str | None:
+        return self.store.bucket
+
+    def ensure_ready(self) -> None:
+        self.store.ensure_ready()
+
+    def probe(self) -> None:
+        self.store.probe()
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        return self.store.presigned_get(key, expires_in)
+
+
+def copy_view(catalog: FixityCatalog, store: ObjectStore, package_id: str,
+              number: int) -> PinnedCopy:
+    """The copy of a version in ``store`` as it is to be read: in the object
+    versions the catalog notes for it. Raises CatalogUnavailable."""
+    if isinstance(store, PinnedCopy):
+        store = store.store
+    prefix = version_prefix(package_id, number)
+    noted = catalog.object_versions(package_id, number, store.location)
+    return PinnedCopy(store, {prefix + path: version_id for path, version_id in noted.items()})
+
+
+def open_object(catalog: FixityCatalog, store: ObjectStore, key: str) -> BinaryIO:
+    """A stream of the object ``key`` (``{package_id}/v{N}/{path}``) of a copy in
+    ``store``, in the object version the catalog notes for that file of that
+    copy, else the current one. Raises ObjectNotFound, StorageUnavailable,
+    CatalogUnavailable."""
+    package_id, folder, path = key.split("/", 2)
+    number = int(folder[1:])
+    if version_prefix(package_id, number) + path != key:
+        raise ValueError(f"{key!r} is not the key of a file of a version")
+    version_id = catalog.object_versions(package_id, number, store.location).get(path)
+    return store.open(key, version_id)
+
+
+__all__ = ["PinnedCopy", "copy_view", "open_object"]
