@@ -39,11 +39,16 @@ class PinnedCopy:
 
     # -- reads, in the noted versions
 
+    # A version id is passed on only when there is one: a store asked for the
+    # current version is asked exactly as anyone else asks it.
+
     def open(self, key: str, version_id: str | None = None) -> BinaryIO:
-        return self.store.open(key, version_id or self.pins.get(key))
+        version_id = version_id or self.pins.get(key)
+        return self.store.open(key) if version_id is None else self.store.open(key, version_id)
 
     def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
-        return self.store.stat(key, version_id or self.pins.get(key))
+        version_id = version_id or self.pins.get(key)
+        return self.store.stat(key) if version_id is None else self.store.stat(key, version_id)
 
     # -- everything else, as the store does it
 
@@ -106,7 +111,7 @@ def open_object(catalog: FixityCatalog, store: ObjectStore, key: str) -> BinaryI
     if version_prefix(package_id, number) + path != key:
         raise ValueError(f"{key!r} is not the key of a file of a version")
     version_id = catalog.object_versions(package_id, number, store.location).get(path)
-    return store.open(key, version_id)
+    return store.open(key) if version_id is None else store.open(key, version_id)
 
 
 __all__ = ["PinnedCopy", "copy_view", "open_object"]

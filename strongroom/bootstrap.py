@@ -52,6 +52,11 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     if settings.staging_url is not None and settings.staging_url != settings.storage_url:
         staging = store_from_url(settings.staging_url, s3_endpoint_url=settings.s3_endpoint_url,
                                  s3_region=settings.s3_region, create=create)
+    elif settings.s3_object_lock is not None and settings.storage_url.startswith("s3:"):
+        # Batches staged in the primary's bucket are written without retention:
+        # they are deleted once ingested, which retention would forbid.
+        staging = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
+                                 s3_region=settings.s3_region, create=create)
     from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
 
     return Services(

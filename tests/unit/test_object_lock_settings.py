@@ -4,6 +4,7 @@ refused apart, and handed to every S3 location the archive writes to."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,23 @@ def test_every_object_lock_setting_is_documented() -> None:
     for name in ("STRONGROOM_S3_OBJECT_LOCK", "STRONGROOM_S3_RETENTION_DAYS"):
         assert name in KNOWN_VARIABLES
         assert f"#{name}=" in example
+
+
+def test_the_locations_are_locked_and_batches_staged_in_the_primary_bucket_are_not(
+        tmp_path: Path) -> None:
+    from strongroom.bootstrap import build_services
+
+    settings = Settings.from_env({
+        "STRONGROOM_DATA_DIR": str(tmp_path), "STRONGROOM_STORAGE_URL": "s3://archive/packages",
+        "STRONGROOM_REPLICAS": "s3://second-site/packages",
+        "STRONGROOM_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "STRONGROOM_S3_OBJECT_LOCK": "compliance", "STRONGROOM_S3_RETENTION_DAYS": "3650"})
+    services = build_services(settings)
+    try:
+        locked = ObjectLock("COMPLIANCE", 3650)
+        assert [s.object_lock for s in services.locations] == [locked, locked]  # type: ignore[attr-defined]
+        staging = services.staging_store
+        assert staging.location == services.store.location
+        assert staging.object_lock is None  # type: ignore[attr-defined]
+    finally:
+        services.catalog.engine.dispose()  # type: ignore[attr-defined]
