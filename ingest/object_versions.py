@@ -86,8 +86,11 @@ class PinnedCopy:
     def probe(self) -> None:
         self.store.probe()
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
-        return self.store.presigned_get(key, expires_in)
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        version_id = version_id or self.pins.get(key)
+        if version_id is None:
+            return self.store.presigned_get(key, expires_in)
+        return self.store.presigned_get(key, expires_in, version_id)
 
 
 def copy_view(catalog: FixityCatalog, store: ObjectStore, package_id: str,
@@ -105,13 +108,24 @@ def open_object(catalog: FixityCatalog, store: ObjectStore, key: str) -> BinaryI
     """A stream of the object ``key`` (``{package_id}/v{N}/{path}``) of a copy in
     ``store``, in the object version the catalog notes for that file of that
     copy, else the current one. Raises ObjectNotFound, StorageUnavailable,
-    CatalogUnavailable."""
-    package_id, folder, path = key.split("/", 2)
-    number = int(folder[1:])
-    if version_prefix(package_id, number) + path != key:
+    CatalogUnavailable, ValueError (not the key of a file of a version)."""
+    return _noted(catalog, store, key).open(key)
+
+
+def presigned_object(catalog: FixityCatalog, store: ObjectStore, key: str,
+                     expires_in: int) -> str:
+    """``ObjectStore.presigned_get`` of the object ``key`` of a copy in ``store``, in
+    the object version the catalog notes for it (as ``open_object``). Raises as
+    ``presigned_get`` does, and CatalogUnavailable."""
+    return _noted(catalog, store, key).presigned_get(key, expires_in)
+
+
+def _noted(catalog: FixityCatalog, store: ObjectStore, key: str) -> PinnedCopy:
+    """The copy ``key`` (``{package_id}/v{N}/{path}``) belongs to, as it is read."""
+    parts = key.split("/", 2)
+    if len(parts) != 3 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
         raise ValueError(f"{key!r} is not the key of a file of a version")
-    version_id = catalog.object_versions(package_id, number, store.location).get(path)
-    return store.open(key) if version_id is None else store.open(key, version_id)
+    return copy_view(catalog, store, parts[0], int(parts[1][1:]))
 
 
-__all__ = ["PinnedCopy", "copy_view", "open_object"]
+__all__ = ["PinnedCopy", "copy_view", "open_object", "presigned_object"]

@@ -143,9 +143,10 @@ class ObjectStore(Protocol):
         a folder is there and may be read and written; a bucket exists and answers.
         Raises StorageUnavailable, saying what is wrong, when the store cannot be used."""
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
-        """A URL that fetches ``key`` with a plain GET, without credentials, for
-        ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        """A URL that fetches ``key`` (its version ``version_id`` when given) with a
+        plain GET, without credentials, for ``expires_in`` seconds (1 to
+        ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
         where the store cannot issue one (a filesystem), ValueError for a bad key or
         expiry, StorageUnavailable."""
 

@@ -386,7 +386,7 @@ class FilesystemObjectStore:
             if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
                 raise OSError(errno.EACCES, "the folder may not be read and written")
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
         """A folder cannot hand out URLs: raises PresignUnsupported."""
         raise PresignUnsupported(f"{self.location} is a folder; it cannot issue presigned URLs")
 

@@ -353,8 +353,9 @@ class S3ObjectStore:
             else:
                 yield ObjectInfo(key=name[len(self._root):], size=size)
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
-        """A URL that fetches ``key`` with a plain GET, without credentials, for
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        """A URL that fetches ``key`` (its version ``version_id`` when given) with a
+        plain GET, without credentials, for
         ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). It is signed here with
         the store's credentials; no request is made, so the object may be absent
         (the URL then answers 404). Raises ValueError for a bad key or expiry,
@@ -364,7 +365,8 @@ class S3ObjectStore:
         object_key = self._object_key(key)
         with self._translate():
             url: str = self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": object_key},
+                "get_object", Params={"Bucket": self.bucket, "Key": object_key,
+                                      **_version(version_id)},
                 ExpiresIn=expires_in)
         return url
 

@@ -12,6 +12,7 @@ own, which stays on the test server until the session ends.
 from __future__ import annotations
 
 import hashlib
+import urllib.request
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from ingest.deaccession import approve_deaccession, request_deaccession
 from ingest.errors import DeaccessionRefused, ObjectRetained, StorageError
 from ingest.fixity_audit import verify_version
 from ingest.models import Actor
+from ingest.object_versions import presigned_object
 from ingest.repair import repair_version
 from ingest.tombstones import REQUESTED
 from storage.filesystem import FilesystemObjectStore
@@ -170,6 +172,10 @@ def test_a_damaged_retained_object_is_repaired_as_a_new_version_that_later_check
     assert later.findings == ()
     with archive.replica.open(f"{PACKAGE}/v1/{PAYLOAD_FILE}", newest["VersionId"]) as stream:
         assert stream.read() == good
+    url = presigned_object(archive.services.catalog, archive.replica,
+                           f"{PACKAGE}/v1/{PAYLOAD_FILE}", 60)
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == good
     assert client.get_object(Bucket=locked_bucket, Key=object_key)["Body"].read() == damaged
 
 
