@@ -217,19 +217,22 @@ def referenced_by_remaining(services: Services, package_id: str) -> set[str]:
     return kept
 
 
-def objects_to_delete(services: Services, request: DeaccessionRequest) -> set[str]:
-    """The keys an approval of ``request`` would delete, as the catalog has the
-    package now: the objects of the versions it covers and their commit records,
-    except those a version it leaves references. Raises CatalogUnavailable."""
+def objects_to_delete(services: Services, request: DeaccessionRequest,
+                      store: ObjectStore) -> set[str]:
+    """The keys an approval of ``request`` would delete from ``store``, as the
+    catalog has the package now: the objects of the versions it covers (those
+    the catalog names, and whatever else is under their prefixes) and their
+    commit records, except those a version it leaves references.
+    Raises CatalogUnavailable, StorageUnavailable."""
     versions = services.catalog.list_versions(request.package_id)
-    covered = [v for v in versions if request.version in (None, v.number)]
     kept: set[str] = set()
+    keys: set[str] = set()
     for v in versions:
         if request.version not in (None, v.number):
-            kept |= objects_referenced(request.package_id, v.number, (f.path for f in v.files))
-    keys: set[str] = set()
-    for v in covered:
-        keys |= objects_referenced(request.package_id, v.number, (f.path for f in v.files))
+            kept |= objects_referenced(request.package_id, v.number, v.files)
+            continue
+        keys |= objects_referenced(request.package_id, v.number, v.files)
+        keys |= {info.key for info in store.list(version_prefix(request.package_id, v.number))}
         keys.add(commit_record_key(request.package_id, v.number))
     return keys - kept
 
@@ -238,10 +241,9 @@ def refuse_if_retained(services: Services, request: DeaccessionRequest) -> None:
     """Raise DeaccessionRefused (``OBJECT_RETAINED``, naming the object retained the
     longest, its location and the date) when any location retains an object the
     request would delete. Raises StorageUnavailable, CatalogUnavailable."""
-    keys = sorted(objects_to_delete(services, request))
     retained: list[tuple[datetime, str, str]] = []
     for store in services.locations:
-        for key in keys:
+        for key in sorted(objects_to_delete(services, request, store)):
             until = store.retained_until(key)
             if until is not None:
                 retained.append((until, key, store.location))

@@ -77,7 +77,7 @@ def verify_version(services: Services, package_id: str, number: int,
     (nothing is recorded then: an unreachable store is not evidence about the bytes).
     """
     version = services.catalog.get_version(package_id, number)
-    store = copy_view(services.catalog, location_store(services, location), package_id, number)
+    store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
     progress = services.progress
     key = f"{prefix}@{store.location}"
@@ -111,7 +111,7 @@ def shallow_check(services: Services, package_id: str, number: int,
     """Shallow-check one committed version in one location (see the module
     docstring) and record the result. Raises as ``verify_version`` does."""
     version = services.catalog.get_version(package_id, number)
-    store = copy_view(services.catalog, location_store(services, location), package_id, number)
+    store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
     findings: list[Finding] = []
     for f in version.files:

@@ -3,14 +3,14 @@
 With S3 Object Lock (``storage.s3_object_lock``) a damaged object cannot be
 overwritten or deleted while it is retained: a repair writes a new version of
 its key, and the damaged one stays. Whoever can write to the bucket can also
-put yet another version on top. So the catalog notes, for every file of a copy
-that a repair rewrote, the version id of the good object
-(``FixityCatalog.record_object_versions``), and every read of that copy asks
-for it: verification (deep and shallow), repair, delivery. A file without a
-note is read in its current version, as in any store.
+put yet another version on top. So the catalog notes, for every object that a
+repair rewrote in a location, the version id of the good one
+(``FixityCatalog.record_object_versions``), and every read of that object there
+asks for it: verification (deep and shallow), repair, delivery, presigned URLs.
+An object without a note is read in its current version, as in any store.
 
-``copy_view`` gives a copy's store as the checks read it: the store itself when
-nothing is noted, else a ``PinnedCopy`` that reads the noted versions.
+``copy_view`` gives a store as the checks of a package read it: a
+``PinnedCopy`` that reads the noted versions of the package's objects.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import BinaryIO
 
-from ingest.layout import version_prefix
 from ingest.ports import FixityCatalog, ObjectInfo, ObjectStore, ObjectWriter
 
 
@@ -93,15 +92,14 @@ class PinnedCopy:
         return self.store.presigned_get(key, expires_in, version_id)
 
 
-def copy_view(catalog: FixityCatalog, store: ObjectStore, package_id: str,
-              number: int) -> PinnedCopy:
-    """The copy of a version in ``store`` as it is to be read: in the object
-    versions the catalog notes for it. Raises CatalogUnavailable."""
+def copy_view(catalog: FixityCatalog, store: ObjectStore, package_id: str) -> PinnedCopy:
+    """The objects of a package in ``store`` as they are to be read: in the object
+    versions the catalog notes for them there. Every version of the package is
+    covered, since a version reads the objects it shares with earlier ones under
+    their keys (``ingest.layout``). Raises CatalogUnavailable."""
     if isinstance(store, PinnedCopy):
         store = store.store
-    prefix = version_prefix(package_id, number)
-    noted = catalog.object_versions(package_id, number, store.location)
-    return PinnedCopy(store, {prefix + path: version_id for path, version_id in noted.items()})
+    return PinnedCopy(store, catalog.object_versions(package_id, store.location))
 
 
 def open_object(catalog: FixityCatalog, store: ObjectStore, key: str) -> BinaryIO:
@@ -121,11 +119,12 @@ def presigned_object(catalog: FixityCatalog, store: ObjectStore, key: str,
 
 
 def _noted(catalog: FixityCatalog, store: ObjectStore, key: str) -> PinnedCopy:
-    """The copy ``key`` (``{package_id}/v{N}/{path}``) belongs to, as it is read."""
+    """The objects of the package ``key`` (``{package_id}/v{N}/{path}``) belongs
+    to, as they are read."""
     parts = key.split("/", 2)
     if len(parts) != 3 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
         raise ValueError(f"{key!r} is not the key of a file of a version")
-    return copy_view(catalog, store, parts[0], int(parts[1][1:]))
+    return copy_view(catalog, store, parts[0])
 
 
 __all__ = ["PinnedCopy", "copy_view", "open_object", "presigned_object"]

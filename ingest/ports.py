@@ -291,14 +291,15 @@ class FixityCatalog(Protocol):
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location."""
 
-    def record_object_versions(self, package_id: str, number: int, location: str,
+    def record_object_versions(self, package_id: str, location: str,
                                versions: Mapping[str, str]) -> None:
-        """Note which object version (path -> version id) to read for files of the
-        copy of a version in ``location`` (``ingest.object_versions``), replacing
-        earlier notes on those files. Raises VersionNotFound."""
+        """Note which object version to read (``versions``: object key -> version id)
+        for objects of a package in ``location`` (``ingest.object_versions``),
+        replacing earlier notes on those objects."""
 
-    def object_versions(self, package_id: str, number: int, location: str) -> dict[str, str]:
-        """The object versions noted for files of one copy (path -> version id)."""
+    def object_versions(self, package_id: str, location: str) -> dict[str, str]:
+        """The object versions noted for objects of a package in ``location``
+        (object key -> version id)."""
 
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> list[tuple[datetime, int]]:

@@ -76,8 +76,7 @@ def repair_version(services: Services, package_id: str, number: int, *,
     version = services.catalog.get_version(package_id, number)
     prefix = version_prefix(package_id, number)
     sealing = services.catalog.sealing_event(version.package_id, version.number)
-    stores = [copy_view(services.catalog, store, package_id, number)
-              for store in services.locations]
+    stores = [copy_view(services.catalog, store, package_id) for store in services.locations]
     copies = [_deep_check(store, prefix, version, sealing, progress) for store in stores]
     good = [store for store, c in zip(stores, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(stores, copies, strict=True) if c.status == DAMAGED_LEFT]

@@ -63,37 +63,31 @@ class ReplicasAndAnchors(CatalogBase):
                 set_={"state": statement.excluded.state,
                       "checked_at": statement.excluded.checked_at}))
 
-    def record_object_versions(self, package_id: str, number: int, location: str,
+    def record_object_versions(self, package_id: str, location: str,
                                versions: Mapping[str, str]) -> None:
-        """Note which object version (``versions``: path -> version id) to read for
-        files of one copy, replacing earlier notes on those files. Raises
-        VersionNotFound, CatalogUnavailable."""
+        """Note which object version to read (``versions``: object key -> version id)
+        for objects of a package in ``location``, replacing earlier notes on those
+        objects. Raises CatalogUnavailable."""
         if not versions:
             return
         with self._write() as session:
-            exists = session.execute(
-                select(Version.number).where(Version.package_id == package_id,
-                                             Version.number == number)).scalar_one_or_none()
-            if exists is None:
-                raise VersionNotFound(f"package {package_id} has no version {number}")
             builder = upsert(session)
-            for path, version_id in versions.items():
+            for key, version_id in versions.items():
                 statement = builder(ObjectVersion).values(
-                    package_id=package_id, number=number, location=location, path=path,
+                    location=location, object_key=key, package_id=package_id,
                     version_id=version_id)
                 session.execute(statement.on_conflict_do_update(
-                    index_elements=["package_id", "number", "location", "path"],
+                    index_elements=["location", "object_key"],
                     set_={"version_id": statement.excluded.version_id}))
 
-    def object_versions(self, package_id: str, number: int, location: str) -> dict[str, str]:
-        """The object versions noted for files of one copy (path -> version id);
-        empty when every file is read in its current version."""
+    def object_versions(self, package_id: str, location: str) -> dict[str, str]:
+        """The object versions noted for objects of a package in ``location`` (object
+        key -> version id); empty when every object is read in its current version."""
         with self._read() as session:
             rows = session.execute(
-                select(ObjectVersion.path, ObjectVersion.version_id).where(
-                    ObjectVersion.package_id == package_id, ObjectVersion.number == number,
-                    ObjectVersion.location == location))
-            return {path: version_id for path, version_id in rows}
+                select(ObjectVersion.object_key, ObjectVersion.version_id).where(
+                    ObjectVersion.package_id == package_id, ObjectVersion.location == location))
+            return {key: version_id for key, version_id in rows}
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""

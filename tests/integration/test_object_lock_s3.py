@@ -161,8 +161,8 @@ def test_a_damaged_retained_object_is_repaired_as_a_new_version_that_later_check
     newest, bad, first = versions_of(client, locked_bucket, object_key)
     assert newest["IsLatest"] and bad["ETag"].strip('"') == hashlib.md5(damaged).hexdigest()
     assert first["VersionId"] == original["VersionId"]  # retained: still there
-    noted = archive.services.catalog.object_versions(PACKAGE, 1, archive.replica.location)
-    assert noted == {PAYLOAD_FILE: newest["VersionId"]}
+    noted = archive.services.catalog.object_versions(PACKAGE, archive.replica.location)
+    assert noted == {f"{PACKAGE}/v1/{PAYLOAD_FILE}": newest["VersionId"]}
     head = client.head_object(Bucket=locked_bucket, Key=object_key, VersionId=newest["VersionId"])
     assert head["ObjectLockMode"] == "COMPLIANCE"  # the repair is retained too
 

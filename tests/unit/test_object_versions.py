@@ -26,6 +26,7 @@ from ingest.repair import repair_version
 from ingest.retrieval import fetch_to_folder
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
+from tests.unit.test_deaccession import two_versions
 from tests.unit.test_replication import PACKAGE, Archive, bag_files, make_services
 
 PAYLOAD_FILE = "data/transcription/telegram-en.txt"
@@ -104,8 +105,8 @@ def test_a_repair_notes_the_version_it_wrote_and_later_checks_read_it(archive: A
     assert result.status == "repaired"
     assert replica.history[KEY] == [good, damage(good), good]  # nothing overwritten
     catalog = archive.services.catalog
-    assert catalog.object_versions(PACKAGE, 1, replica.location) == {PAYLOAD_FILE: f"{KEY}#3"}
-    assert catalog.object_versions(PACKAGE, 1, archive.primary.location) == {}
+    assert catalog.object_versions(PACKAGE, replica.location) == {KEY: f"{KEY}#3"}
+    assert catalog.object_versions(PACKAGE, archive.primary.location) == {}
 
     replica.put_over(KEY, damage(good))  # damaged again, on top
 
@@ -141,10 +142,28 @@ def test_delivery_and_presigned_urls_of_the_primary_read_the_noted_version(
 
 def test_a_copy_without_notes_is_read_as_the_store_reads_it(archive: Archive) -> None:
     archive.ingest()
-    view = copy_view(archive.services.catalog, archive.replica, PACKAGE, 1)
+    view = copy_view(archive.services.catalog, archive.replica, PACKAGE)
 
     assert isinstance(view, PinnedCopy) and view.pins == {}
     with view.open(KEY) as stream:
         assert stream.read() == archive.replica.open(KEY).read()
     with pytest.raises(ValueError, match="not the key of a file of a version"):
         open_object(archive.services.catalog, archive.replica, "_commits/x.json")
+
+
+def test_an_object_a_later_version_shares_is_read_in_its_noted_version_by_that_version_too(
+        archive: Archive) -> None:
+    two_versions(archive)
+    replica: VersionedStore = archive.replica  # type: ignore[assignment]
+    shared = {f.path: f.held_by for f in archive.services.catalog.get_version(PACKAGE, 2).files}
+    assert shared[PAYLOAD_FILE] == 1  # version 2 reads it under version 1's key
+    good = replica.objects[KEY]
+    replica.put_over(KEY, damage(good))
+
+    assert repair_version(archive.services, PACKAGE, 2).status == "repaired"
+    replica.put_over(KEY, damage(good))  # damaged again, on top
+
+    assert archive.services.catalog.object_versions(PACKAGE, replica.location) == {
+        KEY: f"{KEY}#3"}
+    for number in (1, 2):
+        assert verify_version(archive.services, PACKAGE, number, replica.location).findings == ()
