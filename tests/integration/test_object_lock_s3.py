@@ -4,8 +4,8 @@ deleted (a deaccession is refused naming the date), and a damaged retained
 object is repaired as a new object version that later checks read.
 
 The archive is a folder primary and an S3 replica with COMPLIANCE retention of
-one day, in a bucket the store creates itself (as ``strongroom init`` does).
-Nothing written here can be deleted for a day: each test uses a bucket of its
+one day, in a bucket the store creates itself (as ``strongroom init`` does),
+and the catalog on PostgreSQL. Nothing written here can be deleted for a day: each test uses a bucket of its
 own, which stays on the test server until the session ends.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from ingest.models import Actor
 from ingest.object_versions import presigned_object
 from ingest.repair import repair_version
 from ingest.tombstones import REQUESTED
+from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from storage.locations import store_from_url
 from storage.s3 import S3ObjectStore
@@ -55,13 +57,18 @@ def locked_store(s3_server: S3Endpoint, bucket: str, **options: Any) -> S3Object
 
 
 @pytest.fixture
-def archive(tmp_path: Path, s3_server: S3Endpoint, locked_bucket: str) -> Archive:
+def archive(tmp_path: Path, s3_server: S3Endpoint, locked_bucket: str,
+            pg_url: str) -> Iterator[Archive]:
+    """A folder primary, a locked S3 replica, and the catalog on PostgreSQL."""
     replica = store_from_url(f"s3://{locked_bucket}/replica", s3_endpoint_url=s3_server.endpoint_url,
                              s3_object_lock="compliance", s3_retention_days=1)
     replica.ensure_ready()
     services = make_services(tmp_path, replicas=(replica,),
                              store=FilesystemObjectStore(tmp_path / "primary"))
-    return Archive(tmp_path, services)
+    services.catalog.engine.dispose()  # type: ignore[attr-defined]  # its SQLite catalog
+    services = replace(services, catalog=SqlCatalog.from_url(pg_url))
+    yield Archive(tmp_path, services)
+    services.catalog.engine.dispose()  # type: ignore[attr-defined]
 
 
 def versions_of(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
