@@ -219,3 +219,16 @@ def test_strongroom_init_on_a_bucket_without_object_lock_exits_with_the_message(
     assert result.exit_code != 0
     assert f"the bucket {s3_bucket!r}" in result.output
     assert "has no S3 Object Lock, which STRONGROOM_S3_OBJECT_LOCK=compliance needs" in result.output
+
+
+def test_a_write_with_retention_to_a_bucket_without_object_lock_says_why_it_was_refused(
+        s3_server: S3Endpoint, s3_bucket: str, aws_credentials: None) -> None:
+    # not prepared by init: the server answers 400 InvalidRequest "Invalid Request"
+    store = S3ObjectStore(s3_bucket, "packages", endpoint_url=s3_server.endpoint_url,
+                          object_lock=ObjectLock("COMPLIANCE", 1))
+    data = b"ARRIVED SAFELY STOP\n"
+
+    with pytest.raises(StorageError, match="does the bucket have S3 Object Lock"):
+        store.put_bytes("small.txt", data, hashlib.sha256(data).hexdigest())
+
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
