@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ingest.commit_records import commit_record_key
@@ -45,6 +46,7 @@ from ingest.errors import (
     ChecksumRefused,
     DeaccessionRefused,
     NotFound,
+    ObjectRetained,
     StorageUnavailable,
 )
 from ingest.findings import Finding
@@ -148,8 +150,18 @@ def approve_deaccession(services: Services, request_id: str) -> DeaccessionOutco
     is ``deleting`` finishes its deletion (like ``resume_deaccession``).
 
     Raises DeaccessionRequestNotFound, DeaccessionRefused (DEACCESSION_SAME_PERSON,
-    DEACCESSION_DECIDED), CatalogUnavailable. A location out of reach is no
-    error: the outcome names it and the request stays ``deleting``."""
+    DEACCESSION_DECIDED, OBJECT_RETAINED), CatalogUnavailable. A location out of reach is no
+    error: the outcome names it and the request stays ``deleting``.
+
+    An object of the request that S3 Object Lock still retains (``OBJECT_RETAINED``,
+    naming the object and the date) refuses the approval before anything
+    changes: the request stays ``requested`` and the package stays readable.
+    An archivist expects a package either whole or gone: approving would
+    withdraw it from readers at once while its bytes stayed for years, and the
+    request would sit ``deleting`` with nothing to do about it until then.
+    Refused, the decision waits for the date the finding names; the same
+    request is approved then. Raises StorageUnavailable when a location cannot
+    say what it retains."""
     who = _actor(services)
     request = services.catalog.get_deaccession_request(request_id)
     if request.state == DELETING:
@@ -160,6 +172,7 @@ def approve_deaccession(services: Services, request_id: str) -> DeaccessionOutco
     if same_person(request.requested_by, who):
         raise DeaccessionRefused(Finding("DEACCESSION_SAME_PERSON", path=request_id,
                                          found=who.name))
+    refuse_if_retained(services, request)
     now = services.clock.now()
     event = services.event(EventType.DEACCESSION, Outcome.SUCCESS, occurred_at=now,
                            package_id=request.package_id, version=request.version,
@@ -202,6 +215,53 @@ def referenced_by_remaining(services: Services, package_id: str) -> set[str]:
     for version in remaining:
         kept |= objects_referenced(package_id, version.number, version.files)
     return kept
+
+
+def objects_to_delete(services: Services, request: DeaccessionRequest,
+                      store: ObjectStore) -> set[str]:
+    """The keys an approval of ``request`` would delete from ``store``, as the
+    catalog has the package now: the objects of the versions it covers (those
+    the catalog names, and whatever else is under their prefixes) and their
+    commit records, except those a version it leaves references.
+    Raises CatalogUnavailable, StorageUnavailable."""
+    versions = services.catalog.list_versions(request.package_id)
+    kept: set[str] = set()
+    keys: set[str] = set()
+    for v in versions:
+        if request.version not in (None, v.number):
+            kept |= objects_referenced(request.package_id, v.number, v.files)
+            continue
+        keys |= objects_referenced(request.package_id, v.number, v.files)
+        keys |= {info.key for info in store.list(version_prefix(request.package_id, v.number))}
+        keys.add(commit_record_key(request.package_id, v.number))
+    return keys - kept
+
+
+def refuse_if_retained(services: Services, request: DeaccessionRequest) -> None:
+    """Raise DeaccessionRefused (``OBJECT_RETAINED``, naming the object retained the
+    longest, its location and the date) when any location retains an object the
+    request would delete. Raises StorageUnavailable, CatalogUnavailable."""
+    retained: list[tuple[datetime, str, str]] = []
+    for store in services.locations:
+        for key in sorted(objects_to_delete(services, request, store)):
+            until = store.retained_until(key)
+            if until is not None:
+                retained.append((until, key, store.location))
+    if not retained:
+        return
+    until, key, location = max(retained)
+    others = len(retained) - 1
+    raise DeaccessionRefused(Finding(
+        "OBJECT_RETAINED", path=key, found=until.astimezone(UTC).isoformat(), location=location,
+        params={"place": location, "until": _in_words(until), "request": request.request_id,
+                "others": (f" (and {others} other object{'s' if others > 1 else ''}, retained "
+                           f"no longer)") if others else ""}))
+
+
+def _in_words(moment: datetime) -> str:
+    """``2027-12-06 19:43:24+00:00`` as ``6 December 2027, 19:43:24 UTC``."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.day} {utc:%B %Y, %H:%M:%S} UTC"
 
 
 def write_tombstones(store: ObjectStore, request: DeaccessionRequest) -> int:
@@ -249,7 +309,8 @@ def _delete_everywhere(services: Services, request: DeaccessionRequest) -> Deacc
         try:
             write_tombstones(store, request)  # before any object goes
             done.append(delete_withdrawn(store, request, kept))
-        except (StorageUnavailable, ChecksumRefused) as exc:
+        except (StorageUnavailable, ChecksumRefused, ObjectRetained) as exc:
+            # ObjectRetained: a legal hold, or retention set after the approval.
             done.append(LocationDeletion(store.location, error=str(exc)))
             failed.append(services.event(
                 EventType.DELETION, Outcome.FAILURE, package_id=request.package_id,
@@ -284,7 +345,9 @@ __all__ = [
     "approve_deaccession",
     "delete_withdrawn",
     "list_deaccessions",
+    "objects_to_delete",
     "referenced_by_remaining",
+    "refuse_if_retained",
     "reject_deaccession",
     "request_deaccession",
     "resume_deaccession",

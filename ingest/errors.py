@@ -28,6 +28,7 @@ them in one place each.
     ├── StorageError                an object store or the catalog misbehaved
     │   ├── StorageUnavailable      transient: network, throttling, server down (retry)
     │   ├── ChecksumRefused         the store refused bytes whose digest did not match
+    │   ├── ObjectRetained          S3 Object Lock keeps an object until a date: it may not be deleted yet
     │   └── CatalogUnavailable      transient: the database cannot be reached (retry)
     ├── PackageBusy                 another item holds this package's next version (retry)
     ├── ItemFinished                the item already has a final status (a late duplicate task)
@@ -44,6 +45,7 @@ them in one place each.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ingest.findings import Finding
@@ -154,6 +156,18 @@ class StorageUnavailable(StorageError):
 
 class ChecksumRefused(StorageError):
     """The store refused an upload because its digest did not match the bytes."""
+
+
+class ObjectRetained(StorageError):
+    """The store refused to delete ``key``: S3 Object Lock retains it (until
+    ``until``, when the store could tell; a legal hold has no date)."""
+
+    def __init__(self, key: str, until: datetime | None) -> None:
+        when = f"until {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if until else "under a legal hold"
+        super().__init__(f"{key!r} is retained by S3 Object Lock {when}: it cannot be deleted "
+                         f"before then")
+        self.key = key
+        self.until = until
 
 
 class CatalogUnavailable(StorageError):

@@ -81,6 +81,7 @@ CATALOGUE: dict[str, str] = {
     "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
     "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",
     "DEACCESSIONED_LEFTOVER": "{path!r} belongs to a version deaccessioned by request {request}, but is still in storage (the location missed the deletion); `fixity reconcile --remove-deaccessioned` removes it",
+    "OBJECT_RETAINED": "{path!r} in {place} is retained by S3 Object Lock until {until}{others}: it cannot be deleted before then, so deaccession request {request} was not approved and nothing was deleted or withdrawn; the request still waits, approve it after that date",
     # -- a ready-made bag handed in as an item (ingest.received_bag)
     "RECEIVED_BAG_INVALID": "the received bag is not valid BagIt at {path!r}: {detail}",
     "RECEIVED_BAG_FETCH_REFUSED": "the received bag has {path!r}, which asks for files to be fetched from URLs; nothing a bag names is fetched (RFC 8493 §5): put the files in data/ and remove fetch.txt",

@@ -45,6 +45,7 @@ from ingest.fixity_policy import (
 )
 from ingest.layout import object_key, version_prefix
 from ingest.models import VersionRecord
+from ingest.object_versions import copy_view
 from ingest.ports import Catalog, ObjectStore
 from ingest.repair import repair_version
 from ingest.services import Services
@@ -76,7 +77,7 @@ def verify_version(services: Services, package_id: str, number: int,
     (nothing is recorded then: an unreachable store is not evidence about the bytes).
     """
     version = services.catalog.get_version(package_id, number)
-    store = location_store(services, location)
+    store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
     progress = services.progress
     key = f"{prefix}@{store.location}"
@@ -110,7 +111,7 @@ def shallow_check(services: Services, package_id: str, number: int,
     """Shallow-check one committed version in one location (see the module
     docstring) and record the result. Raises as ``verify_version`` does."""
     version = services.catalog.get_version(package_id, number)
-    store = location_store(services, location)
+    store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
     findings: list[Finding] = []
     for f in version.files:

@@ -7,7 +7,7 @@ domain errors it may raise; adapters raise nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO, Protocol
@@ -47,6 +47,9 @@ class ObjectInfo:
     size: int
     #: the store's own SHA-256 of the object (hex), where the store keeps one
     sha256: str | None = None
+    #: the object version written or read, in a store that keeps versions (a
+    #: versioned S3 bucket); None elsewhere
+    version_id: str | None = None
 
 
 class ObjectWriter(Protocol):
@@ -100,12 +103,16 @@ class ObjectStore(Protocol):
         progress is never touched: give it a generous margin. Raises
         StorageUnavailable."""
 
-    def open(self, key: str) -> BinaryIO:
-        """A readable stream of the object. Raises ObjectNotFound, StorageUnavailable."""
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        """A readable stream of the object: of its version ``version_id`` when given
+        (an ``ObjectInfo.version_id`` this store returned), else its current one.
+        Raises ObjectNotFound, StorageUnavailable, ValueError (a version id asked
+        of a store that keeps no versions)."""
 
-    def stat(self, key: str) -> ObjectInfo:
-        """Size (and the store's SHA-256 if it keeps one). Raises ObjectNotFound,
-        StorageUnavailable."""
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        """Size (and the store's SHA-256 if it keeps one), of the version
+        ``version_id`` when given. Raises ObjectNotFound, StorageUnavailable,
+        ValueError (as ``open``)."""
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order.
@@ -113,7 +120,12 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove an object that no committed version refers to; absent is fine.
-        Raises StorageUnavailable."""
+        Raises ObjectRetained (S3 Object Lock keeps it), StorageUnavailable."""
+
+    def retained_until(self, key: str) -> datetime | None:
+        """Until when the store refuses to delete ``key`` (S3 Object Lock retention
+        of any version of it), when that is after now; None when it may be deleted
+        (or is absent, or the store has no retention). Raises StorageUnavailable."""
 
     # -- what not every backend can do is still asked the same way of each
 
@@ -131,9 +143,10 @@ class ObjectStore(Protocol):
         a folder is there and may be read and written; a bucket exists and answers.
         Raises StorageUnavailable, saying what is wrong, when the store cannot be used."""
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
-        """A URL that fetches ``key`` with a plain GET, without credentials, for
-        ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        """A URL that fetches ``key`` (its version ``version_id`` when given) with a
+        plain GET, without credentials, for ``expires_in`` seconds (1 to
+        ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
         where the store cannot issue one (a filesystem), ValueError for a bad key or
         expiry, StorageUnavailable."""
 
@@ -277,6 +290,16 @@ class FixityCatalog(Protocol):
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location."""
+
+    def record_object_versions(self, package_id: str, location: str,
+                               versions: Mapping[str, str]) -> None:
+        """Note which object version to read (``versions``: object key -> version id)
+        for objects of a package in ``location`` (``ingest.object_versions``),
+        replacing earlier notes on those objects."""
+
+    def object_versions(self, package_id: str, location: str) -> dict[str, str]:
+        """The object versions noted for objects of a package in ``location``
+        (object key -> version id)."""
 
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> list[tuple[datetime, int]]:

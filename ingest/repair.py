@@ -25,6 +25,12 @@ no "repair" event type: a repair is a replication from a good copy), plus the
 copy's state in the catalog. Every copy found or made good also gets the
 version's commit record if it lacks one (``ingest.commit_records``).
 
+In a store that keeps object versions (an S3 bucket with versioning, as S3
+Object Lock requires) a rewrite is a new version of the object: a damaged
+object that Object Lock retains stays, and the catalog notes the version id of
+each object rewritten (``ingest.object_versions``). Every check of the copy,
+here and later, reads the noted versions.
+
 ``repair_version`` is also the hook for automatic repair after a scheduled
 deep check finds damage, when the fixity policy allows it.
 """
@@ -46,12 +52,13 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
-from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
+from ingest.errors import ChecksumRefused, ObjectNotFound, ObjectRetained, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
 from ingest.layout import object_key, version_prefix
 from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRecord
+from ingest.object_versions import PinnedCopy, copy_view
 from ingest.ports import ObjectStore
 from ingest.progress import NO_PROGRESS, Progress
 from ingest.services import Services
@@ -69,17 +76,17 @@ def repair_version(services: Services, package_id: str, number: int, *,
     version = services.catalog.get_version(package_id, number)
     prefix = version_prefix(package_id, number)
     sealing = services.catalog.sealing_event(version.package_id, version.number)
-    copies = [_deep_check(store, prefix, version, sealing, progress)
-              for store in services.locations]
-    good = [store for store, c in zip(services.locations, copies, strict=True) if c.status == OK]
-    damaged = [(store, c) for store, c in zip(services.locations, copies, strict=True) if c.status == DAMAGED_LEFT]
+    stores = [copy_view(services.catalog, store, package_id) for store in services.locations]
+    copies = [_deep_check(store, prefix, version, sealing, progress) for store in stores]
+    good = [store for store, c in zip(stores, copies, strict=True) if c.status == OK]
+    damaged = [(store, c) for store, c in zip(stores, copies, strict=True) if c.status == DAMAGED_LEFT]
     detail = None
     if damaged and not good:
         detail = _nothing_to_repair_from(copies)
         status = "refused"
     else:
         for store, c in damaged:
-            _repair_copy(good[0], store, prefix, version, c)
+            _repair_copy(services, good[0], store, prefix, version, c)
         _ensure_commit_records(services.locations, copies, version)
         if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
             status = "failed"
@@ -137,9 +144,10 @@ def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
             f"rewritten; {len(copies)} {'copy' if len(copies) == 1 else 'copies'} checked: {checked}")
 
 
-def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
+def _repair_copy(services: Services, source: ObjectStore, target: PinnedCopy, prefix: str,
                  version: VersionRecord, outcome: CopyOutcome) -> None:
     outcome.source = source.location
+    written: dict[str, str] = {}  # key -> the object version each rewrite made
     files = {f.path: f for f in version.files}
     # Objects the findings show damaged or missing; other findings (a manifest
     # line, Payload-Oxum) follow from those and mend with them.
@@ -149,7 +157,7 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
               if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
     try:
         for path in sorted(damaged):
-            _copy_object(source, target, version, files[path])
+            _copy_object(source, target, version, files[path], written)
             outcome.rewritten.append(path)
         for path in sorted(strays):
             if _stored(target, prefix + path):
@@ -158,13 +166,14 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
         # Durable before it is checked, so the check (and the copy's state
         # recorded from it) speaks for what a power cut leaves.
         target.sync(prefix)
+        target = _note_versions(services, version, target, written)
         after = _located(verify_bag(target, prefix, expected=version.files), target)
         if after:
             # The findings did not name every damaged object (a manifest that
             # disagrees with a payload file, say): write the whole version.
             for f in version.files:
                 if f.path not in outcome.rewritten:
-                    _copy_object(source, target, version, f)
+                    _copy_object(source, target, version, f, written)
                     outcome.rewritten.append(f.path)
             own = {f.path for f in version.files if f.held_by is None}
             for info in list(target.list(prefix)):
@@ -173,12 +182,23 @@ def _repair_copy(source: ObjectStore, target: ObjectStore, prefix: str,
                     target.delete(info.key)
                     outcome.deleted.append(path)
             target.sync(prefix)
+            target = _note_versions(services, version, target, written)
             after = _located(verify_bag(target, prefix, expected=version.files), target)
-    except (StorageUnavailable, ChecksumRefused, _SourceChanged) as exc:
+    except (StorageUnavailable, ChecksumRefused, ObjectRetained, _SourceChanged) as exc:
         outcome.detail = str(exc)
         return
     outcome.findings_after, outcome.rechecked = after, True
     outcome.status = DAMAGED_LEFT if after else REPAIRED
+
+
+def _note_versions(services: Services, version: VersionRecord, target: PinnedCopy,
+                   written: dict[str, str]) -> PinnedCopy:
+    """Note in the catalog the object versions the rewrites of ``target`` made (a
+    store that keeps versions), and return the copy reading them."""
+    if not written:
+        return target
+    services.catalog.record_object_versions(version.package_id, target.location, written)
+    return target.with_pins(written)
 
 
 def _ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyOutcome],
@@ -201,11 +221,12 @@ class _SourceChanged(Exception):
 
 
 def _copy_object(source: ObjectStore, target: ObjectStore, version: VersionRecord,
-                 expected: StoredFile) -> None:
+                 expected: StoredFile, written: dict[str, str]) -> None:
     """Stream the object that holds one file of ``version`` (in an earlier version
     when shared, ``ingest.layout``: repaired once, for every version sharing it)
     from ``source`` to ``target``, hashing it on the way; the write is published
-    only if the bytes are the catalog's."""
+    only if the bytes are the catalog's. The object version it made, where the
+    store keeps versions, goes into ``written`` (key -> version id)."""
     key = object_key(version.package_id, version.number, expected)
     writer = target.writer(key)
     try:
@@ -215,7 +236,9 @@ def _copy_object(source: ObjectStore, target: ObjectStore, version: VersionRecor
                                                               expected.sha512):
             raise _SourceChanged(f"{key} at {source.location} changed since it was verified;"
                                  " nothing was copied")
-        writer.commit(expected.sha256)
+        info = writer.commit(expected.sha256)
+        if info.version_id is not None and info.version_id != "null":
+            written[key] = info.version_id
     except ObjectNotFound as exc:
         writer.abort()
         raise _SourceChanged(f"{key} vanished from {source.location} since it was verified") from exc

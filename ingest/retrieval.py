@@ -42,6 +42,8 @@ from ingest.findings import Finding
 from ingest.fixity import RunningDigests
 from ingest.layout import delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
+from ingest.object_versions import copy_view, open_object
+from ingest.ports import ObjectStore
 from ingest.services import Services
 from ingest.verification import check_digests, verify_stream
 
@@ -137,10 +139,10 @@ class _Capped:
             self.write(piece)
 
 
-def _copy_checked(services: Services, key: str, f: StoredFile,
+def _copy_checked(services: Services, primary: ObjectStore, key: str, f: StoredFile,
                   write: Callable[[bytes | memoryview], object]) -> list[Finding]:
-    """Read one stored object once, passing at most its catalog size on (and
-    telling ``services.progress`` of it); its findings."""
+    """Read one stored object of ``primary`` (``_primary``) once, passing at most its
+    catalog size on (and telling ``services.progress`` of it); its findings."""
     progress = services.progress
 
     def counted(data: bytes | memoryview) -> None:
@@ -148,12 +150,18 @@ def _copy_checked(services: Services, key: str, f: StoredFile,
         progress.bytes_done(f.path, len(data))
     progress.item_started(f.path, f.path, f.size)
     try:
-        with services.store.open(key) as source:
+        with primary.open(key) as source:
             return verify_stream(source, f, _Capped(counted, f.size))
     except ObjectNotFound:
         return [Finding("FILE_MISSING", path=f.path)]
     finally:
         progress.item_finished(f.path)
+
+
+def _primary(services: Services, version: VersionRecord) -> ObjectStore:
+    """The primary location as deliveries of ``version`` read it: each object in the
+    object version the catalog notes for it (``ingest.object_versions``)."""
+    return copy_view(services.catalog, services.store, version.package_id)
 
 
 def _plan(services: Services, version: VersionRecord) -> None:
@@ -184,6 +192,7 @@ def write_tar(services: Services, package_id: str, number: int | None,
     """
     version = services.catalog.get_version(package_id, number)
     _plan(services, version)
+    primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
     mtime = int(version.created_at.timestamp())
     gate = _HoldBackGate(out)
@@ -198,7 +207,8 @@ def write_tar(services: Services, package_id: str, number: int | None,
         header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         start = gate.tell()
         gate.write(header)
-        problems = _copy_checked(services, object_key(version.package_id, version.number, f), f, gate.write)
+        problems = _copy_checked(services, primary, object_key(version.package_id, version.number, f),
+                                 f, gate.write)
         if problems:
             gate.refuse(_cut_inside(start, len(header), f))
             record_damage(services, package_id, version.number, problems)
@@ -223,6 +233,7 @@ def write_zip(services: Services, package_id: str, number: int | None,
     """
     version = services.catalog.get_version(package_id, number)
     _plan(services, version)
+    primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
     stamp = version.created_at.timetuple()[:6]
     gate = _HoldBackGate(out)
@@ -236,7 +247,8 @@ def write_zip(services: Services, package_id: str, number: int | None,
         start = gate.tell()
         entry = archive.open(info, "w", force_zip64=f.size >= zipfile.ZIP64_LIMIT)
         header_size = gate.tell() - start
-        problems = _copy_checked(services, object_key(version.package_id, version.number, f), f, entry.write)
+        problems = _copy_checked(services, primary, object_key(version.package_id, version.number, f),
+                                 f, entry.write)
         if problems:
             gate.refuse(_cut_inside(start, header_size, f))
             for tidy in (entry.close, archive.close):  # write nothing more; free them
@@ -266,7 +278,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     held = bytearray()
     position = 0
     try:
-        with services.store.open(key) as source:
+        with open_object(services.catalog, services.store, key) as source:
             while chunk := source.read(PASS_ON):
                 running.update(chunk)
                 start, position = position, position + len(chunk)
@@ -361,6 +373,7 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
     findings: list[Finding] = []
     build = build.resolve()
     _plan(services, version)
+    primary = _primary(services, version)
     for f in delivered_files(version.files):
         dest = build / f.path
         if build not in dest.resolve().parents:  # the catalog only holds safe paths; be sure anyway
@@ -373,7 +386,8 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
             raise _unwritable(shown, exc) from exc
         try:
             with raw:
-                problems = _copy_checked(services, object_key(version.package_id, version.number, f), f,
+                problems = _copy_checked(services, primary,
+                                         object_key(version.package_id, version.number, f), f,
                                          _TargetWriter(raw, shown).write)
                 if not problems:
                     raw.flush()

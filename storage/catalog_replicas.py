@@ -3,7 +3,7 @@ and the one way in for a version rebuilt from the object store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -16,7 +16,13 @@ from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, upsert
 from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
-from storage.tables_replicas import AuditAnchor, AuditLogIdentity, CatalogRebuild, VersionCopy
+from storage.tables_replicas import (
+    AuditAnchor,
+    AuditLogIdentity,
+    CatalogRebuild,
+    ObjectVersion,
+    VersionCopy,
+)
 
 
 class ReplicasAndAnchors(CatalogBase):
@@ -56,6 +62,32 @@ class ReplicasAndAnchors(CatalogBase):
                 index_elements=["package_id", "number", "location"],
                 set_={"state": statement.excluded.state,
                       "checked_at": statement.excluded.checked_at}))
+
+    def record_object_versions(self, package_id: str, location: str,
+                               versions: Mapping[str, str]) -> None:
+        """Note which object version to read (``versions``: object key -> version id)
+        for objects of a package in ``location``, replacing earlier notes on those
+        objects. Raises CatalogUnavailable."""
+        if not versions:
+            return
+        with self._write() as session:
+            builder = upsert(session)
+            for key, version_id in versions.items():
+                statement = builder(ObjectVersion).values(
+                    location=location, object_key=key, package_id=package_id,
+                    version_id=version_id)
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["location", "object_key"],
+                    set_={"version_id": statement.excluded.version_id}))
+
+    def object_versions(self, package_id: str, location: str) -> dict[str, str]:
+        """The object versions noted for objects of a package in ``location`` (object
+        key -> version id); empty when every object is read in its current version."""
+        with self._read() as session:
+            rows = session.execute(
+                select(ObjectVersion.object_key, ObjectVersion.version_id).where(
+                    ObjectVersion.package_id == package_id, ObjectVersion.location == location))
+            return {key: version_id for key, version_id in rows}
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""

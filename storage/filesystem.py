@@ -293,9 +293,11 @@ class FilesystemObjectStore:
         finally:
             writer.abort()  # a no-op once committed
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
         """A buffered binary reader of the object. Raises ValueError for an unsafe
-        key, ObjectNotFound, StorageUnavailable."""
+        key or a version id (a folder keeps one version of each object),
+        ObjectNotFound, StorageUnavailable."""
+        _no_versions(version_id)
         path = self._path_for(key)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         with self._translate(key):
@@ -308,9 +310,10 @@ class FilesystemObjectStore:
                 os.close(fd)
                 raise
 
-    def stat(self, key: str) -> ObjectInfo:
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
         """Size of the object (no checksum: ``sha256`` is None). Raises ValueError
-        for an unsafe key, ObjectNotFound, StorageUnavailable."""
+        for an unsafe key or a version id, ObjectNotFound, StorageUnavailable."""
+        _no_versions(version_id)
         path = self._path_for(key)
         with self._translate(key):
             info = os.lstat(path)
@@ -383,9 +386,13 @@ class FilesystemObjectStore:
             if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
                 raise OSError(errno.EACCES, "the folder may not be read and written")
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
         """A folder cannot hand out URLs: raises PresignUnsupported."""
         raise PresignUnsupported(f"{self.location} is a folder; it cannot issue presigned URLs")
+
+    def retained_until(self, key: str) -> datetime | None:
+        """None: a folder retains nothing against deletion."""
+        return None
 
     def delete(self, key: str) -> None:
         """Remove an object (absent is fine) and the folders it leaves empty.
@@ -460,3 +467,9 @@ class _FileWriter:
             os.unlink(self._temp)
         except OSError:
             pass
+
+
+def _no_versions(version_id: str | None) -> None:
+    if version_id is not None:
+        raise ValueError(f"a folder keeps one version of each object; there is no version "
+                         f"{version_id!r}")

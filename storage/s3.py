@@ -42,6 +42,11 @@ the widest level, at the cost of one request per folder (a bag has a few).
 Keys ending in ``/`` are folder markers to S3 tools (and SeaweedFS lists each
 empty folder as one): they are never listed, and refused as keys.
 
+Object Lock (``STRONGROOM_S3_OBJECT_LOCK``): with ``object_lock`` every object
+is written retained, the bucket must have object lock, a delete removes every
+version of the key, and a read may name an object version; see
+``storage.s3_object_lock``.
+
 Errors, translated at the boundary (``raise … from exc``):
 
 - no connection, timeouts, throttling, 5xx → ``StorageUnavailable`` (retry);
@@ -76,6 +81,13 @@ from botocore.exceptions import (
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
 from storage.s3_client import make_client
+from storage.s3_object_lock import (
+    ObjectLock,
+    bucket_create_parameters,
+    check_bucket,
+    delete_versions,
+    retained_until,
+)
 from storage.s3_upload import (
     DEFAULT_PARTS_IN_FLIGHT,
     MAX_PART_SIZE,
@@ -101,10 +113,12 @@ class S3ObjectStore:
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
                  region: str | None = None, *, client: Any = None,
                  multipart_threshold: int = 16 * MiB, part_size: int = 8 * MiB,
-                 parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT) -> None:
+                 parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
+                 object_lock: ObjectLock | None = None) -> None:
         """Use ``bucket`` (which must exist; see ``ensure_bucket``) under ``prefix``.
         ``client`` replaces the boto3 client made from ``endpoint_url``/``region``.
         ``parts_in_flight``: parts of one multipart upload sent at once.
+        ``object_lock``: the retention every object written gets (None: none).
         Raises ValueError for a part size outside S3's limits, a threshold above
         what one PutObject may carry, or fewer than one part in flight."""
         if not bucket:
@@ -122,6 +136,7 @@ class S3ObjectStore:
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.parts_in_flight = parts_in_flight
+        self.object_lock = object_lock
         #: small requests (tag files, read-back HEADs) worth sending at once
         #: (``ingest.replication.side_by_side``); boto3's pool keeps 10 connections.
         self.requests_in_flight = 8
@@ -179,6 +194,11 @@ class S3ObjectStore:
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         message = error.get("Message") or code
+        if self.object_lock is not None and code == "InvalidRequest":
+            return StorageError(
+                f"{self._where()} refused {key or 'an object'!s} with its object lock retention "
+                f"({code}: {message}): does the bucket have S3 Object Lock? `strongroom init` "
+                f"checks it")
         if code in _CHECKSUM_CODES:
             return ChecksumRefused(f"{self._where()} refused {key or 'an object'!s}: {code}: "
                                    f"the bytes received do not match their SHA-256")
@@ -226,12 +246,17 @@ class S3ObjectStore:
     # ------------------------------------------------------------------ ObjectStore
 
     def ensure_bucket(self) -> None:
-        """Create the bucket if it does not exist yet. Raises StorageUnavailable,
-        StorageError (e.g. the name is taken by another account)."""
+        """Create the bucket if it does not exist yet (with object lock when the
+        store has ``object_lock``); an existing bucket must then have object lock.
+        Raises StorageUnavailable, StorageError (the name is taken by another
+        account; the bucket has no object lock, saying what to do)."""
         with self._translate():
             if self._bucket_exists():
+                if self.object_lock is not None:
+                    check_bucket(self._client, self.bucket, self.object_lock, self._where())
                 return
-            params: dict[str, Any] = {"Bucket": self.bucket}
+            params: dict[str, Any] = {"Bucket": self.bucket,
+                                      **bucket_create_parameters(self.object_lock)}
             region = self._client.meta.region_name
             if region and region != "us-east-1":
                 params["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -264,33 +289,43 @@ class S3ObjectStore:
             raise ValueError("put_bytes is for small objects; use writer()")
         checksum = _b64_of_hex(sha256)
         with self._translate():
-            self._client.put_object(Bucket=self.bucket, Key=self._object_key(key),
-                                    Body=data, ChecksumSHA256=checksum)
-        return ObjectInfo(key=key, size=len(data), sha256=sha256.lower())
+            response = self._client.put_object(Bucket=self.bucket, Key=self._object_key(key),
+                                               Body=data, ChecksumSHA256=checksum,
+                                               **self.lock_parameters())
+        return ObjectInfo(key=key, size=len(data), sha256=sha256.lower(),
+                          version_id=response.get("VersionId"))
+
+    def lock_parameters(self) -> dict[str, Any]:
+        """The object lock parameters of a write made now (none without ``object_lock``)."""
+        return self.object_lock.put_parameters() if self.object_lock is not None else {}
 
     def sync(self, prefix: str) -> None:
         """Nothing to do: S3 answers a PutObject or CompleteMultipartUpload only
         once the object is stored durably, so every committed write already is."""
 
-    def open(self, key: str) -> BinaryIO:
-        """A stream of the object's bytes (``read``, ``readinto``, a context manager).
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        """A stream of the object's bytes (``read``, ``readinto``, a context manager):
+        of its version ``version_id`` when given, else the current one.
         Raises ObjectNotFound, StorageUnavailable (also while reading)."""
         with self._translate(key):
-            response = self._client.get_object(Bucket=self.bucket, Key=self._object_key(key))
+            response = self._client.get_object(Bucket=self.bucket, Key=self._object_key(key),
+                                               **_version(version_id))
         return _ObjectStream(self, key, response["Body"])  # type: ignore[return-value]
 
-    def stat(self, key: str) -> ObjectInfo:
-        """Size of the object, and its SHA-256 when the server keeps a full-object one
-        (objects written in one PutObject; multipart objects have only a composite).
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        """Size of the object (of its version ``version_id`` when given), and its
+        SHA-256 when the server keeps a full-object one (objects written in one
+        PutObject; multipart objects have only a composite).
         Raises ObjectNotFound, StorageUnavailable."""
         with self._translate(key):
             head = self._client.head_object(Bucket=self.bucket, Key=self._object_key(key),
-                                            ChecksumMode="ENABLED")
+                                            ChecksumMode="ENABLED", **_version(version_id))
         checksum = head.get("ChecksumSHA256")
         sha256 = None
         if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
             sha256 = base64.b64decode(checksum).hex()
-        return ObjectInfo(key=key, size=int(head["ContentLength"]), sha256=sha256)
+        return ObjectInfo(key=key, size=int(head["ContentLength"]), sha256=sha256,
+                          version_id=head.get("VersionId"))
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in full-key order, keys
@@ -318,8 +353,9 @@ class S3ObjectStore:
             else:
                 yield ObjectInfo(key=name[len(self._root):], size=size)
 
-    def presigned_get(self, key: str, expires_in: int) -> str:
-        """A URL that fetches ``key`` with a plain GET, without credentials, for
+    def presigned_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        """A URL that fetches ``key`` (its version ``version_id`` when given) with a
+        plain GET, without credentials, for
         ``expires_in`` seconds (1 to ``MAX_PRESIGN_SECONDS``). It is signed here with
         the store's credentials; no request is made, so the object may be absent
         (the URL then answers 404). Raises ValueError for a bad key or expiry,
@@ -329,14 +365,29 @@ class S3ObjectStore:
         object_key = self._object_key(key)
         with self._translate():
             url: str = self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": object_key},
+                "get_object", Params={"Bucket": self.bucket, "Key": object_key,
+                                      **_version(version_id)},
                 ExpiresIn=expires_in)
         return url
 
     def delete(self, key: str) -> None:
-        """Remove an object; absent is fine. Raises StorageUnavailable, ValueError."""
+        """Remove an object; absent is fine. With ``object_lock``, every version of
+        the key goes (a plain DELETE would only hide it behind a delete marker).
+        Raises ObjectRetained (a version is still retained; the versions before it
+        are gone), StorageUnavailable, ValueError."""
         with self._translate():
-            self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+            if self.object_lock is not None:
+                delete_versions(self._client, self.bucket, self._object_key(key), key)
+            else:
+                self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+    def retained_until(self, key: str) -> datetime | None:
+        """Until when S3 Object Lock retains ``key`` (with ``object_lock``: any of its
+        versions), if past now; None when it may be deleted or is absent.
+        Raises StorageUnavailable."""
+        with self._translate():
+            return retained_until(self._client, self.bucket, self._object_key(key),
+                                  every_version=self.object_lock is not None)
 
     def abandoned_writes(self, idle_since: datetime) -> builtins.list[ObjectInfo]:
         """The multipart uploads ``sweep_abandoned`` would abort, each as its key
@@ -384,6 +435,10 @@ class S3ObjectStore:
                     raise
                 aborted += 1
         return aborted
+
+
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id is not None else {}
 
 
 class _ObjectStream(io.RawIOBase):

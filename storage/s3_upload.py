@@ -150,6 +150,8 @@ class UploadTarget(Protocol):
 
     def _translate(self, key: str | None = None) -> AbstractContextManager[None]: ...
 
+    def lock_parameters(self) -> dict[str, Any]: ...
+
 
 class S3ObjectWriter:
     """Bytes of one object: buffered, then one PutObject or a multipart upload.
@@ -226,18 +228,20 @@ class S3ObjectWriter:
             if not self._multipart_now(more=0):
                 body = self._joined()
                 with self._store._translate():
-                    self._client.put_object(Bucket=self._store.bucket, Key=self._object_key,
-                                            Body=body, ChecksumSHA256=checksum)
+                    response = self._client.put_object(
+                        Bucket=self._store.bucket, Key=self._object_key, Body=body,
+                        ChecksumSHA256=checksum, **self._store.lock_parameters())
                 self._finish()
-                return ObjectInfo(key=self._key, size=self._size, sha256=sha256.lower())
+                return ObjectInfo(key=self._key, size=self._size, sha256=sha256.lower(),
+                                  version_id=response.get("VersionId"))
             self._send_waiting()
             self._collect(block=True)
-            self._complete(sha256.lower())
+            version_id = self._complete(sha256.lower())
         except BaseException:
             self.abort()
             raise
         self._finish()
-        return ObjectInfo(key=self._key, size=self._size)
+        return ObjectInfo(key=self._key, size=self._size, version_id=version_id)
 
     def abort(self) -> None:
         """Drop everything written and abort the multipart upload, if any; never
@@ -320,7 +324,8 @@ class S3ObjectWriter:
     def _start_upload(self) -> None:
         with self._store._translate():
             response = self._client.create_multipart_upload(
-                Bucket=self._store.bucket, Key=self._object_key, ChecksumAlgorithm="SHA256")
+                Bucket=self._store.bucket, Key=self._object_key, ChecksumAlgorithm="SHA256",
+                **self._store.lock_parameters())
         self._upload_id = response["UploadId"]
 
     def _send_waiting(self) -> None:
@@ -386,7 +391,8 @@ class S3ObjectWriter:
         return ({"PartNumber": part.number, "ETag": response["ETag"],
                  "ChecksumSHA256": _b64(digest)}, digest)
 
-    def _complete(self, sha256: str) -> None:
+    def _complete(self, sha256: str) -> str | None:
+        """Complete the upload; return the object version it made (versioned buckets)."""
         if self._whole.hexdigest() != sha256:
             raise ChecksumRefused(
                 f"{self._key!r}: the bytes written have SHA-256 {self._whole.hexdigest()}, "
@@ -398,6 +404,7 @@ class S3ObjectWriter:
                 MultipartUpload={"Parts": self._parts})
         self._upload_id = None  # completed: nothing to abort any more
         reported = response.get("ChecksumSHA256")
+        version_id: str | None = response.get("VersionId")
         if reported is None:
             with self._store._translate():
                 reported = self._client.head_object(
@@ -412,3 +419,4 @@ class S3ObjectWriter:
             raise ChecksumRefused(
                 f"{self._store._where()} assembled {self._key!r} with checksum {reported}, "
                 f"not {expected}; the object was deleted")
+        return version_id

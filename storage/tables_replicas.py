@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Text,
@@ -43,6 +44,25 @@ class VersionCopy(Base):
     location: Mapped[str] = mapped_column(Text, primary_key=True)
     state: Mapped[str] = mapped_column(String)
     checked_at: Mapped[datetime]
+
+
+class ObjectVersion(Base):
+    """The object version to read for one object of a package in one location,
+    where the store keeps versions and the current one is not to be trusted: a
+    repair wrote a new version over a damaged object retained by S3 Object Lock
+    (``ingest.object_versions``). An object without a row is read in its current
+    version. Keyed by the object's key, which names the version that holds it:
+    later versions that share the object read it under that key too."""
+
+    __tablename__ = "object_versions"
+    __table_args__ = (Index("ix_object_versions_package", "package_id", "location"),)
+
+    #: the store's location URL (``s3://bucket/prefix``)
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: ``{package_id}/v{N}/{path}``
+    object_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    package_id: Mapped[str] = mapped_column(String)
+    version_id: Mapped[str] = mapped_column(Text)
 
 
 class AuditAnchor(Base):

@@ -40,16 +40,22 @@ def build_services(settings: Settings, create: bool = True) -> Services:
                 f"no catalog exists at {without_credentials(settings.database_url)}: set "
                 "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
                 "to its database (`strongroom init` creates one)") from None
-    store = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
-                           s3_region=settings.s3_region, create=create,
-                           s3_parts_in_flight=settings.s3_parts_in_flight)
-    replicas = tuple(store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
-                                    s3_region=settings.s3_region, create=create,
-                                    s3_parts_in_flight=settings.s3_parts_in_flight)
-                     for url in settings.replicas)
+    # Object Lock is for the archive's locations; a separate staging store
+    # (STRONGROOM_STAGING_URL) holds batches only until they are ingested.
+    store, *replicas = (store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
+                                       s3_region=settings.s3_region, create=create,
+                                       s3_parts_in_flight=settings.s3_parts_in_flight,
+                                       s3_object_lock=settings.s3_object_lock,
+                                       s3_retention_days=settings.s3_retention_days)
+                        for url in (settings.storage_url, *settings.replicas))
     staging = None
     if settings.staging_url is not None and settings.staging_url != settings.storage_url:
         staging = store_from_url(settings.staging_url, s3_endpoint_url=settings.s3_endpoint_url,
+                                 s3_region=settings.s3_region, create=create)
+    elif settings.s3_object_lock is not None and settings.storage_url.startswith("s3:"):
+        # Batches staged in the primary's bucket are written without retention:
+        # they are deleted once ingested, which retention would forbid.
+        staging = store_from_url(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url,
                                  s3_region=settings.s3_region, create=create)
     from strongroom.work_metrics import work_metrics  # prometheus-client: on first use
 
@@ -59,7 +65,7 @@ def build_services(settings: Settings, create: bool = True) -> Services:
         clock=SystemClock(),
         schemas=SchemaSet.default(),
         source_organization=settings.source_organization,
-        replicas=replicas,
+        replicas=tuple(replicas),
         stuck_after=settings.stuck_after,
         skip_system_files=settings.skip_system_files,
         metrics=work_metrics(),

@@ -31,6 +31,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_S3_ENDPOINT_URL": "S3 endpoint for non-AWS stores (http://127.0.0.1:8333)",
     "STRONGROOM_S3_REGION": "S3 region name (default us-east-1)",
     "STRONGROOM_S3_PARTS_IN_FLIGHT": "parts of one large object sent to S3 at once; memory per object written is this many parts plus one, 8 MiB each (default 4)",
+    "STRONGROOM_S3_OBJECT_LOCK": "governance or compliance: every object written to an S3 location carries S3 Object Lock retention in that mode, for STRONGROOM_S3_RETENTION_DAYS; the bucket must have object lock (`strongroom init` creates new buckets with it); empty = none (default)",
+    "STRONGROOM_S3_RETENTION_DAYS": "days every object written is retained under STRONGROOM_S3_OBJECT_LOCK, counted from its write (required with it)",
     "STRONGROOM_REPLICAS": "extra storage locations, comma-separated, in the form of STRONGROOM_STORAGE_URL",
     "STRONGROOM_BROKER_URL": "redis://… to run work on Celery workers; absent = in-process",
     "STRONGROOM_SOURCE_ORGANIZATION": "Source-Organization written into every bag-info.txt",
@@ -76,6 +78,10 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_parts_in_flight: int = 4
+    #: S3 Object Lock mode of every object written (``GOVERNANCE``, ``COMPLIANCE``); None: none
+    s3_object_lock: str | None = None
+    #: days each object written is retained under ``s3_object_lock``
+    s3_retention_days: int | None = None
     broker_url: str | None = None
     source_organization: str = "Strongroom"
     concurrency: int = 2
@@ -152,6 +158,7 @@ class Settings:
         broker = env.get("STRONGROOM_BROKER_URL") or None
         if broker and not broker.startswith(("redis://", "rediss://")):
             raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
+        lock_mode, retention_days = _object_lock(env)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -160,6 +167,8 @@ class Settings:
             s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
             s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4),
+            s3_object_lock=lock_mode,
+            s3_retention_days=retention_days,
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
             concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
@@ -198,6 +207,26 @@ class Settings:
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
+
+
+def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
+    """STRONGROOM_S3_OBJECT_LOCK (mode, upper case as S3 spells it) and
+    STRONGROOM_S3_RETENTION_DAYS, which it requires and which means nothing without it."""
+    raw = (env.get("STRONGROOM_S3_OBJECT_LOCK") or "").strip()
+    days = env.get("STRONGROOM_S3_RETENTION_DAYS") or ""
+    if not raw:
+        if days.strip():
+            raise SettingsError("STRONGROOM_S3_RETENTION_DAYS is set but STRONGROOM_S3_OBJECT_LOCK "
+                                "is not: set the lock mode (governance or compliance) too, or "
+                                "remove the retention")
+        return None, None
+    if raw.lower() not in ("governance", "compliance"):
+        raise SettingsError(f"STRONGROOM_S3_OBJECT_LOCK must be governance or compliance, "
+                            f"not {raw!r}")
+    if not days.strip():
+        raise SettingsError("STRONGROOM_S3_OBJECT_LOCK needs STRONGROOM_S3_RETENTION_DAYS: how "
+                            "many days each object is retained from its write (e.g. 3650)")
+    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1)
 
 
 def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -20,10 +20,17 @@ import hashlib
 import io
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from ingest.bag import build_tag_files
-from ingest.errors import ChecksumRefused, ObjectNotFound, PresignUnsupported, StorageUnavailable
+from ingest.errors import (
+    ChecksumRefused,
+    ObjectNotFound,
+    ObjectRetained,
+    PresignUnsupported,
+    StorageUnavailable,
+)
 from ingest.fixity import digest_bytes
 from ingest.models import StoredFile
 from ingest.ports import ObjectInfo, ObjectStore
@@ -74,6 +81,8 @@ class MemoryObjectStore:
         self.unavailable = False
         self.opened: Counter[str] = Counter()
         self.synced: list[str] = []
+        #: key -> until when S3 Object Lock would retain it (``retained_until``)
+        self.retained: dict[str, datetime] = {}
 
     def _check_available(self) -> None:
         if self.unavailable:
@@ -105,16 +114,20 @@ class MemoryObjectStore:
         self._check_available()
         self.synced.append(prefix)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
         self._check_available()
+        if version_id is not None:
+            raise ValueError("a memory store keeps one version of each object")
         self.opened[key] += 1
         try:
             return io.BytesIO(self.objects[key])
         except KeyError:
             raise ObjectNotFound(key) from None
 
-    def stat(self, key: str) -> ObjectInfo:
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
         self._check_available()
+        if version_id is not None:
+            raise ValueError("a memory store keeps one version of each object")
         try:
             data = self.objects[key]
         except KeyError:
@@ -132,7 +145,18 @@ class MemoryObjectStore:
 
     def delete(self, key: str) -> None:
         self._check_available()
+        if self.retained_until(key) is not None:
+            raise ObjectRetained(key, self.retained[key])
         self.objects.pop(key, None)
+
+    def retained_until(self, key: str) -> datetime | None:
+        """``retained[key]`` (set by a test, as S3 Object Lock would) while the key
+        exists and that is in the future."""
+        self._check_available()
+        until = self.retained.get(key)
+        if until is None or key not in self.objects or until <= datetime.now(UTC):
+            return None
+        return until
 
     bucket: str | None = None
 

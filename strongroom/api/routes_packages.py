@@ -17,6 +17,7 @@ from ingest.errors import NotFound, PresignUnsupported
 from ingest.file_formats import served_media_type
 from ingest.layout import delivered_files, object_key
 from ingest.models import StoredFile, VersionRecord
+from ingest.object_versions import presigned_object
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.retrieval import file_range
 from strongroom.api.auth import Permission, acting_services, require
@@ -193,8 +194,8 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     # expiry is reported from that clock too, not from services.clock.
     signed_at = datetime.now(UTC).replace(microsecond=0)
     try:
-        url = state.services.store.presigned_get(
-            object_key(version.package_id, version.number, stored), seconds)
+        url = presigned_object(state.services.catalog, state.services.store,
+                               object_key(version.package_id, version.number, stored), seconds)
     except PresignUnsupported:
         # No store location here: problem details never show the server's paths.
         raise PresignUnsupported(f"this object store cannot presign; "
