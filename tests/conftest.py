@@ -4,6 +4,8 @@ tests/browser drives the web console in headless Chromium (helpers: tests/browse
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
         elif HERE / "browser" in path.parents:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def root_logger_as_it_was() -> Iterator[None]:
+    """A test that runs a command in process (``configure_logging`` at DEBUG, say)
+    leaves the root logger's level and handlers as it found them: a later test
+    that measures memory must not pay for botocore's debug lines, which repeat
+    every byte of a request body."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
