@@ -105,7 +105,8 @@ PAUSE_PER_LOOK = 20
 
 def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[str] | None,
                      timeout: float | None, *, on_progress: Callable[[int], None] | None = None,
-                     max_pause: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                     min_pause: float = MIN_PAUSE, max_pause: float = 1.0,
+                     sleep: Callable[[float], None] = time.sleep,
                      monotonic: Callable[[], float] = time.monotonic,
                      stop: StopFlag | None = None) -> bool:
     """Poll the catalog until every one of ``item_ids`` (every item of the batch
@@ -113,10 +114,11 @@ def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[s
     ``stop`` was asked for (the items go on with the workers).
 
     The pause between looks follows what a look costs: ``PAUSE_PER_LOOK`` times
-    as long, at least ``MIN_PAUSE`` and at most ``max_pause`` seconds. A small
+    as long, at least ``min_pause`` and at most ``max_pause`` seconds. A small
     batch (a look of a few milliseconds) is thus seen final within about a
     twentieth of a second of its last item; a batch of many thousand items,
-    whose look reads them all, is looked at about once a second.
+    whose look reads them all, is looked at about once a second. A watcher
+    that nobody waits on (a callback) gives a larger ``min_pause``.
 
     A catalog that is briefly unreachable is waited for, like the items."""
     wanted = None if item_ids is None else set(item_ids)
@@ -141,7 +143,7 @@ def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[s
             return False
         if stop is not None and stop.requested:
             return False
-        pause = MIN_PAUSE if total is not None else max_pause  # unreachable: no hurry
+        pause = min_pause if total is not None else max_pause  # unreachable: no hurry
         sleep(min(max(pause, PAUSE_PER_LOOK * (looked - began)), max_pause))
 
 

@@ -212,3 +212,10 @@ def test_waiting_for_a_large_batch_looks_about_once_a_second() -> None:
     assert wait_until_final(catalog, "b", None, 60, sleep=catalog.sleep,  # type: ignore[arg-type]
                             monotonic=lambda: catalog.now)
     assert catalog.looks <= 30 / 1.2 + 2
+
+
+def test_a_watcher_nobody_waits_on_looks_no_more_often_than_its_minimum_pause() -> None:
+    catalog = _TimedCatalog(size=1, final_at=20.0, look=0.002)
+    assert wait_until_final(catalog, "b", None, 60, min_pause=2.0, max_pause=2.0,  # type: ignore[arg-type]
+                            sleep=catalog.sleep, monotonic=lambda: catalog.now)
+    assert catalog.looks <= 20 / 2.0 + 2
