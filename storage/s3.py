@@ -80,7 +80,6 @@ from botocore.exceptions import (
 
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
-from storage.s3_client import make_client
 from storage.s3_object_lock import (
     ObjectLock,
     bucket_create_parameters,
@@ -147,13 +146,17 @@ class S3ObjectStore:
 
     @property
     def _client(self) -> Any:
-        """The boto3 client, made on first use: commands that never touch the
+        """The S3 client, made on first use: commands that never touch the
         store (``status``, ``list``, a ``submit`` handed to workers) do not pay
-        for it (about a quarter of a second)."""
+        for it (about a quarter of a second), nor for importing what makes it
+        (botocore's sessions, configuration and model loader: some 240 modules;
+        this module itself needs only botocore's exceptions)."""
         client = self._made_client
         if client is None:
             with self._client_lock:
                 if self._made_client is None:
+                    from storage.s3_client import make_client
+
                     self._made_client = make_client(self.endpoint_url, self._region)
                 client = self._made_client
         return client
