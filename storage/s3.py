@@ -1,4 +1,4 @@
-"""An object store in an S3 bucket (AWS, MinIO, Ceph, SeaweedFS, …), through boto3.
+"""An object store in an S3 bucket (AWS, MinIO, Ceph, SeaweedFS, …), through botocore.
 
 A key ``pkg/v1/bagit.txt`` is the S3 object ``{prefix}/pkg/v1/bagit.txt``;
 ``location`` is ``s3://{bucket}/{prefix}``. Credentials come from the standard
@@ -115,7 +115,7 @@ class S3ObjectStore:
                  parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
                  object_lock: ObjectLock | None = None) -> None:
         """Use ``bucket`` (which must exist; see ``ensure_bucket``) under ``prefix``.
-        ``client`` replaces the boto3 client made from ``endpoint_url``/``region``.
+        ``client`` replaces the client made from ``endpoint_url``/``region``.
         ``parts_in_flight``: parts of one multipart upload sent at once.
         ``object_lock``: the retention every object written gets (None: none).
         Raises ValueError for a part size outside S3's limits, a threshold above

@@ -22,9 +22,9 @@ _MODEL_LOADER = botocore.loaders.create_loader()
 def make_client(endpoint_url: str | None = None, region: str | None = None, *,
                 max_attempts: int = 4, connect_timeout: float = 5,
                 read_timeout: float = 60) -> Any:
-    """An S3 client (botocore's, which boto3's is made of) for the store: standard retries, path-style addressing,
-    SigV4 with unsigned payloads, botocore's default request checksums.
-    Credentials come from the AWS chain."""
+    """An S3 client (botocore's, of which boto3's is made) for the store:
+    standard retries, path-style addressing, SigV4 with unsigned payloads,
+    botocore's default request checksums. Credentials come from the AWS chain."""
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=connect_timeout,
