@@ -95,21 +95,37 @@ def hand_over(services: Services, dispatcher: Dispatcher, batch_id: str, item_id
         dispatcher.close()
 
 
+#: The shortest pause between two looks at the catalog while waiting.
+MIN_PAUSE = 0.05
+#: A look at the batch costs the catalog one query over its items; the pause
+#: after it is this many times as long, so that waiting keeps the catalog busy
+#: at most about 1/20 of the time.
+PAUSE_PER_LOOK = 20
+
+
 def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[str] | None,
                      timeout: float | None, *, on_progress: Callable[[int], None] | None = None,
-                     max_pause: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                     min_pause: float = MIN_PAUSE, max_pause: float = 1.0,
+                     sleep: Callable[[float], None] = time.sleep,
                      monotonic: Callable[[], float] = time.monotonic,
                      stop: StopFlag | None = None) -> bool:
     """Poll the catalog until every one of ``item_ids`` (every item of the batch
     when None) is final; False when ``timeout`` seconds passed first, or a
     ``stop`` was asked for (the items go on with the workers).
 
+    The pause between looks follows what a look costs: ``PAUSE_PER_LOOK`` times
+    as long, at least ``min_pause`` and at most ``max_pause`` seconds. A small
+    batch (a look of a few milliseconds) is thus seen final within about a
+    twentieth of a second of its last item; a batch of many thousand items,
+    whose look reads them all, is looked at about once a second. A watcher
+    that nobody waits on (a callback) gives a larger ``min_pause``.
+
     A catalog that is briefly unreachable is waited for, like the items."""
     wanted = None if item_ids is None else set(item_ids)
     deadline = None if timeout is None else monotonic() + timeout
-    pause = 0.1
     done = 0
     while True:
+        began = monotonic()
         try:
             items = [item for item in catalog.list_items(batch_id)
                      if wanted is None or item.item_id in wanted]
@@ -117,20 +133,18 @@ def wait_until_final(catalog: IngestCatalog, batch_id: str, item_ids: Sequence[s
             total = len(wanted) if wanted is not None else len(items)
         except CatalogUnavailable:
             now_done, total = done, None
-        progressed = now_done > done
-        if on_progress is not None and progressed:
+        looked = monotonic()
+        if on_progress is not None and now_done > done:
             on_progress(now_done - done)
         done = now_done
         if total is not None and done >= total:
             return True
-        if deadline is not None and monotonic() >= deadline:
+        if deadline is not None and looked >= deadline:
             return False
         if stop is not None and stop.requested:
             return False
-        sleep(pause)
-        # Items that are finishing are looked for again soon, so the last one is
-        # seen at once; a batch that is quiet is asked less and less often.
-        pause = 0.1 if progressed else min(pause * 1.5, max_pause)
+        pause = min_pause if total is not None else max_pause  # unreachable: no hurry
+        sleep(min(max(pause, PAUSE_PER_LOOK * (looked - began)), max_pause))
 
 
 def versions_to_check(catalog: IngestCatalog, package: str, number: int | None = None) -> tuple[str, list[int]]:

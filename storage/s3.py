@@ -1,4 +1,4 @@
-"""An object store in an S3 bucket (AWS, MinIO, Ceph, SeaweedFS, …), through boto3.
+"""An object store in an S3 bucket (AWS, MinIO, Ceph, SeaweedFS, …), through botocore.
 
 A key ``pkg/v1/bagit.txt`` is the S3 object ``{prefix}/pkg/v1/bagit.txt``;
 ``location`` is ``s3://{bucket}/{prefix}``. Credentials come from the standard
@@ -80,7 +80,6 @@ from botocore.exceptions import (
 
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
-from storage.s3_client import make_client
 from storage.s3_object_lock import (
     ObjectLock,
     bucket_create_parameters,
@@ -116,7 +115,7 @@ class S3ObjectStore:
                  parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
                  object_lock: ObjectLock | None = None) -> None:
         """Use ``bucket`` (which must exist; see ``ensure_bucket``) under ``prefix``.
-        ``client`` replaces the boto3 client made from ``endpoint_url``/``region``.
+        ``client`` replaces the client made from ``endpoint_url``/``region``.
         ``parts_in_flight``: parts of one multipart upload sent at once.
         ``object_lock``: the retention every object written gets (None: none).
         Raises ValueError for a part size outside S3's limits, a threshold above
@@ -147,13 +146,17 @@ class S3ObjectStore:
 
     @property
     def _client(self) -> Any:
-        """The boto3 client, made on first use: commands that never touch the
+        """The S3 client, made on first use: commands that never touch the
         store (``status``, ``list``, a ``submit`` handed to workers) do not pay
-        for it (about a quarter of a second)."""
+        for it (about a quarter of a second), nor for importing what makes it
+        (botocore's sessions, configuration and model loader: some 240 modules;
+        this module itself needs only botocore's exceptions)."""
         client = self._made_client
         if client is None:
             with self._client_lock:
                 if self._made_client is None:
+                    from storage.s3_client import make_client
+
                     self._made_client = make_client(self.endpoint_url, self._region)
                 client = self._made_client
         return client

@@ -1,13 +1,16 @@
-"""The boto3 client of an S3 store: its settings, and one shared loader of API models.
+"""The S3 client of a store: its settings, and one shared loader of API models.
 
 Every ``S3ObjectStore`` makes its client here, on first use (see ``storage.s3``).
+The client is botocore's own: boto3 adds to it only the managed transfers of
+s3transfer (``upload_file`` and the like), which the store does not use, and
+importing boto3 loads them all (about 40 ms of every command that opens an S3
+store).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
@@ -19,9 +22,9 @@ _MODEL_LOADER = botocore.loaders.create_loader()
 def make_client(endpoint_url: str | None = None, region: str | None = None, *,
                 max_attempts: int = 4, connect_timeout: float = 5,
                 read_timeout: float = 60) -> Any:
-    """A boto3 S3 client for the store: standard retries, path-style addressing,
-    SigV4 with unsigned payloads, botocore's default request checksums.
-    Credentials come from the AWS chain."""
+    """An S3 client (botocore's, of which boto3's is made) for the store:
+    standard retries, path-style addressing, SigV4 with unsigned payloads,
+    botocore's default request checksums. Credentials come from the AWS chain."""
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=connect_timeout,
@@ -36,13 +39,12 @@ def make_client(endpoint_url: str | None = None, region: str | None = None, *,
         # The fixity audit checks what it reads itself (see the module docstring).
         response_checksum_validation="when_required",
     )
-    # A session per client: boto3's default session is not safe to share
-    # between threads while clients are being made, and each resolves its own
+    # A session per client: a shared session is not safe to use from several
+    # threads while clients are being made, and each resolves its own
     # credentials. The loader of API models is shared: loading them is most of
     # the cost of a new session, and they never change.
     core = botocore.session.Session()
     core.register_component("data_loader", _MODEL_LOADER)
-    session = boto3.session.Session(botocore_session=core)
     # No region: the AWS chain's (AWS_DEFAULT_REGION, config files), else us-east-1.
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region or None,
-                          config=config)
+    return core.create_client("s3", endpoint_url=endpoint_url, region_name=region or None,
+                              config=config)

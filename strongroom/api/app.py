@@ -90,8 +90,10 @@ class ApiState:
     def _watch_then_call(self, batch_id: str, url: str, poll: float = 2.0) -> None:
         from ingest.handover import wait_until_final
 
+        # Nobody waits on this watcher: a look every ``poll`` seconds, not as
+        # often as a small batch's look is cheap (``submit --wait``'s pace).
         if wait_until_final(self.services.catalog, batch_id, None, CALLBACK_WATCH_SECONDS,
-                            max_pause=poll):
+                            min_pause=poll, max_pause=poll):
             self._call_back(batch_id, url)
 
     def _call_back(self, batch_id: str, url: str) -> None:

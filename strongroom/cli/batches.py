@@ -193,6 +193,11 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
     # accepted, and the report still names the batch and how to resume it.
     with _ctrl_c_stops(settings, services, lambda: registered[0] if registered else None):
         stage = bool(settings.broker_url) and not in_place
+        if stage:
+            # Celery and kombu load while the batch goes up to the store (the
+            # GIL is free while it waits for the store's answers); the
+            # dispatcher finds them loaded instead of loading them after.
+            _load_in_background("strongroom.celery_entry", "kombu.exceptions")
         # committed (and staged): now the ids may be sent
         submitted = submit_batch(batch_dir, services, stage=stage)
         registered.append(submitted.batch.batch_id)
@@ -202,6 +207,24 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
         anchor_after(services)
         _emit(as_json, report, _print_batch)
     sys.exit(_exit_code(report))
+
+
+def _load_in_background(*modules: str) -> None:
+    """Import ``modules`` on a thread of their own; an import that fails there is
+    left to fail again, and be reported, where the module is used."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - imported again, and reported, where used
+                continue
+
+    # Not a daemon: an exit meanwhile waits for the imports to end, rather than
+    # stopping a thread in the middle of one.
+    threading.Thread(target=load, name="load-dispatcher").start()
 
 
 def _check(batch_dir: str, as_json: bool) -> None:

@@ -20,6 +20,7 @@ import redis
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.integration.services import (
+    REDIS_PORT,
     S3Endpoint,
     SeaweedServer,
     createdb,
@@ -112,7 +113,7 @@ def redis_server() -> None:
 @pytest.fixture
 def redis_url(redis_server: None) -> Iterator[str]:
     """``redis://127.0.0.1:6379/13``, empty before the test and emptied after it."""
-    url = require_loopback(f"redis://127.0.0.1:6379/{REDIS_TEST_DB}")
+    url = require_loopback(f"redis://127.0.0.1:{REDIS_PORT}/{REDIS_TEST_DB}")
     connection = redis.Redis.from_url(url)
     connection.flushdb()
     try:

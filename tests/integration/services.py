@@ -45,7 +45,8 @@ POSTGRES_PORT = 5432
 POSTGRES_USER = "postgres"
 
 REDIS_HOST = "127.0.0.1"
-REDIS_PORT = 6379
+#: Another Redis than the usual one (its 16 databases may all be taken by other runs).
+REDIS_PORT = int(os.environ.get("STRONGROOM_TEST_REDIS_PORT", "6379"))
 
 #: Ports of one ``weed mini``, in this order from the start of its block.
 _PORT_NAMES = ("s3", "s3.grpc", "master", "master.grpc", "volume", "volume.grpc",
@@ -286,7 +287,7 @@ def _redis_answers() -> bool:
 
 
 def ensure_redis(timeout: float = 15.0) -> None:
-    """Make sure Redis answers on 127.0.0.1:6379, starting it if not. Raises
+    """Make sure Redis answers on 127.0.0.1:REDIS_PORT, starting it if not. Raises
     ServiceUnavailableForTests when it still does not answer."""
     if _redis_answers():
         return
@@ -296,7 +297,7 @@ def ensure_redis(timeout: float = 15.0) -> None:
                     "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no",
                     "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(_redis_answers, timeout, "Redis at 127.0.0.1:6379")
+    _wait_for(_redis_answers, timeout, f"Redis at 127.0.0.1:{REDIS_PORT}")
 
 
 # --------------------------------------------------------------------------- PostgreSQL

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -174,3 +176,46 @@ def test_checking_versions_on_a_queue_sends_one_message_each_and_closes(
     with pytest.raises(QueueUnavailable):
         check_versions(down, "some-package", [1])
     assert down.closed
+
+
+class _TimedCatalog:
+    """A catalog whose batch of ``size`` items is final from ``final_at`` (fake
+    seconds) and whose every look costs ``look`` fake seconds."""
+
+    def __init__(self, size: int, final_at: float, look: float) -> None:
+        self.now, self.size, self.final_at, self.look, self.looks = 0.0, size, final_at, look, 0
+
+    def list_items(self, batch_id: str) -> list[Any]:
+        self.looks += 1
+        final = self.now >= self.final_at
+        self.now += self.look
+        return [SimpleNamespace(item_id=f"i{n}", status=SimpleNamespace(is_final=final))
+                for n in range(self.size)]
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_submit_wait_sees_a_small_batch_final_within_a_twentieth_of_a_second_not_a_third(
+        ) -> None:
+    # The pause used to grow by half after every look that saw no progress, up
+    # to a second: a one-item batch stored after 1 s was seen after 1.32 s.
+    catalog = _TimedCatalog(size=1, final_at=1.0, look=0.002)
+    assert wait_until_final(catalog, "b", None, 60, sleep=catalog.sleep,  # type: ignore[arg-type]
+                            monotonic=lambda: catalog.now)
+    assert catalog.now <= 1.0 + 0.05 + 2 * 0.002
+
+
+def test_waiting_for_a_large_batch_looks_about_once_a_second() -> None:
+    # A look over 10,000 items takes a while: the catalog is not asked again at once.
+    catalog = _TimedCatalog(size=10_000, final_at=30.0, look=0.2)
+    assert wait_until_final(catalog, "b", None, 60, sleep=catalog.sleep,  # type: ignore[arg-type]
+                            monotonic=lambda: catalog.now)
+    assert catalog.looks <= 30 / 1.2 + 2
+
+
+def test_a_watcher_nobody_waits_on_looks_no_more_often_than_its_minimum_pause() -> None:
+    catalog = _TimedCatalog(size=1, final_at=20.0, look=0.002)
+    assert wait_until_final(catalog, "b", None, 60, min_pause=2.0, max_pause=2.0,  # type: ignore[arg-type]
+                            sleep=catalog.sleep, monotonic=lambda: catalog.now)
+    assert catalog.looks <= 20 / 2.0 + 2

@@ -1,29 +1,32 @@
-"""The S3 store makes its boto3 client on first use, once, whatever the threads.
+"""The S3 store makes its client on first use, once, whatever the threads.
 
 Commands that never touch the store (``status``, ``list``, a ``submit`` handed
-to the workers) must not pay for a client they do not use.
+to the workers) must not pay for a client they do not use, nor for importing
+what makes one.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
 
-import storage.s3
+import storage.s3_client
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from storage.s3 import S3ObjectStore
 
 
 def test_client_is_made_on_first_use_and_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[tuple[str | None, str | None]] = []
-    real = storage.s3.make_client
+    real = storage.s3_client.make_client
 
     def counting(endpoint_url: str | None = None, region: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
         made.append((endpoint_url, region))
         return real(endpoint_url, region, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(storage.s3, "make_client", counting)
+    monkeypatch.setattr(storage.s3_client, "make_client", counting)
     # Nothing listens on port 9 (discard): any request is refused.
     store = S3ObjectStore("archive", "packages", endpoint_url="http://127.0.0.1:9",
                           region="eu-west-1")
@@ -45,3 +48,15 @@ def test_client_is_made_on_first_use_and_only_once(monkeypatch: pytest.MonkeyPat
         thread.join()
     assert made == [("http://127.0.0.1:9", "eu-west-1")]
     assert len(errors) == 4 and all(isinstance(e, StorageUnavailable) for e in errors)
+
+
+def test_opening_an_s3_store_does_not_import_what_makes_a_client() -> None:
+    # botocore's sessions, configuration and model loader (about 150 modules)
+    # used to load with the store, in every command that names one.
+    probe = ("import sys; from storage.s3 import S3ObjectStore; "
+             "S3ObjectStore('archive', 'packages', endpoint_url='http://127.0.0.1:9'); "
+             "print(sorted(m for m in ('storage.s3_client', 'botocore.session', 'boto3') "
+             "if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert shown == "[]"
