@@ -78,7 +78,7 @@ from ingest.format_identification import (
     formats_json,
     unidentified,
 )
-from ingest.layout import FETCH_TXT, version_prefix
+from ingest.layout import version_prefix
 from ingest.lease import Lease
 from ingest.metadata import canonical_record, parse_metadata
 from ingest.models import (
@@ -99,6 +99,7 @@ from ingest.services import Services
 from ingest.spreadsheet import SheetRow
 from ingest.staged_batch import check_staged, release_staging, stage_batch
 from ingest.stuck import stuck_before
+from ingest.version_sharing import Hashed, candidates, is_unchanged, shared_files, sharing_detail
 from ingest.work_context import working_on
 
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -439,28 +440,25 @@ class _Ingest:
         # that holds it (``ingest.layout``). An identical resubmission stores nothing.
         identifier_port = self.s.formats
         received = ReceivedCheck(scan)
-        hashed: dict[str, tuple[Digests, IdentifiedFormat | None]] = {}
+        hashed: dict[str, tuple[Digests, IdentifiedFormat | None]] = {}  # by payload path
         if latest is not None:
-            sizes = {f.path: f.size for f in latest.payload}
             try:
-                for entry in scan.payload:
-                    if sizes.get("data/" + entry.path) == entry.size:
-                        hashed[entry.path] = self._digest_file(entry, received)
+                for entry in candidates(latest, scan):
+                    hashed[entry.path] = self._digest_file(entry, received)
             except ContentRefused as refused:
                 return self._reject([*warnings, refused.finding], [validation])
             except OSError as exc:
                 return self._unreadable(exc, validation, warnings)
             if received.findings:
                 return self._reject([*warnings, *received.findings], [validation])
-            if _same_shape(latest, scan, record_json) and all(
-                    _matches(latest, e.path, hashed[e.path][0]) for e in scan.payload):
+            if is_unchanged(latest, scan, record_json, hashed):
                 calc = self._digest_event(package_id, latest.number,
                                           [digests for digests, _ in hashed.values()])
                 _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
                         events=[validation, calc], package_id=package_id, version=latest.number,
                         holder=self.lease.holder)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
-        shared = _shared_files(latest, hashed)
+        shared = shared_files(latest, hashed)
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
@@ -545,7 +543,7 @@ class _Ingest:
                                              if t.path == "manifest-sha256.txt"),
                         tagmanifest_sha256=next(t.sha256 for t in tags
                                                 if t.path == "tagmanifest-sha256.txt"),
-                        **_sharing_detail(payload, tags),
+                        **sharing_detail(payload, tags),
                         findings=[f.to_dict() for f in warnings],
                         **_received_detail(scan)),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
@@ -600,8 +598,7 @@ class _Ingest:
                                               holder=self.lease.holder)
 
     def _store_payload(self, scan: ItemScan, prefix: str, received: ReceivedCheck,
-                       shared: Mapping[str, StoredFile],
-                       hashed: Mapping[str, tuple[Digests, IdentifiedFormat | None]],
+                       shared: Mapping[str, StoredFile], hashed: Hashed,
                        ) -> tuple[list[StoredFile], list[FileFormat]]:
         """Write every payload file to every location, except those ``shared``
         with an earlier version (``_shared_files``); with a format identifier,
@@ -792,56 +789,6 @@ def _received_detail(scan: ItemScan) -> dict[str, Any]:
                              "bag_info": [[label, value] for label, value in scan.received.info],
                              "kept_as": RECEIVED_BAG_INFO if scan.received.info_bytes is not None
                              else None}}
-
-
-def _same_shape(latest: VersionRecord, scan: ItemScan, record_json: bytes) -> bool:
-    if hashlib.sha256(record_json).hexdigest() != _record_digest(latest):
-        return False
-    ours = {"data/" + e.path: e.size for e in scan.payload}
-    theirs = {f.path: f.size for f in latest.payload}
-    return ours == theirs
-
-
-def _shared_files(latest: VersionRecord | None,
-                  hashed: Mapping[str, tuple[Digests, IdentifiedFormat | None]]) -> dict[str, StoredFile]:
-    """The payload files of the new version that ``latest`` holds already, by bag
-    path: same path, size and digests. Each names the version whose object
-    holds its bytes (``latest``, or the earlier one ``latest`` shares it with)."""
-    if latest is None:
-        return {}
-    shared = {}
-    for path, (digests, found) in hashed.items():
-        if _matches(latest, path, digests):
-            held = next(f for f in latest.payload if f.path == "data/" + path)
-            shared[held.path] = StoredFile(held.path, held.size, held.sha256, held.sha512,
-                                           format=found or held.format,
-                                           held_by=held.held_by or latest.number)
-    return shared
-
-
-def _sharing_detail(payload: Sequence[StoredFile], tags: Sequence[StoredFile]) -> dict[str, Any]:
-    """What the ingestion event records of the files a version shares with
-    earlier ones: how many, their bytes, and the SHA-256 of fetch.txt, sealed
-    with the manifests' (``ingest.verification.SEALED_MANIFESTS``)."""
-    held = [f for f in payload if f.held_by is not None]
-    if not held:
-        return {}
-    return {"shared_files": len(held), "shared_octets": sum(f.size for f in held),
-            "fetch_sha256": next(t.sha256 for t in tags if t.path == FETCH_TXT)}
-
-
-def _record_digest(version: VersionRecord) -> str | None:
-    for f in version.files:
-        if f.path == "metadata/record.json":
-            return f.sha256
-    return None
-
-
-def _matches(latest: VersionRecord, path: str, digests: Digests) -> bool:
-    for f in latest.payload:
-        if f.path == "data/" + path:
-            return f.sha256 == digests.sha256 and f.sha512 == digests.sha512 and f.size == digests.size
-    return False
 
 
 def _oxum(files: Sequence[StoredFile]) -> str:

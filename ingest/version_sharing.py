@@ -1,0 +1,77 @@
+"""What a new version of a package shares with the latest one (``ingest.layout``).
+
+The pipeline reads first, once each, the payload files the latest version
+holds under the same path with the same size (``candidates``): most likely
+unchanged. From their digests it learns whether the submission is identical
+(``is_unchanged``: nothing stored, the item is ``unchanged``) and which files
+the new version shares (``shared_files``: listed in its fetch.txt, not stored
+again). Every other file is stored as it is read. Each lookup is by path in a
+table made once per version, so an item of many files costs no more per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ingest.bag import RECORD_JSON
+from ingest.batch import ItemScan, PayloadEntry
+from ingest.fixity import Digests
+from ingest.format_identification import IdentifiedFormat
+from ingest.layout import FETCH_TXT
+from ingest.models import StoredFile, VersionRecord
+
+#: What the first read of a candidate gives: its digests and its format.
+Hashed = Mapping[str, tuple[Digests, IdentifiedFormat | None]]
+
+
+def candidates(latest: VersionRecord, scan: ItemScan) -> list[PayloadEntry]:
+    """The payload entries the latest version holds under the same path with
+    the same size, in the scan's order."""
+    sizes = {f.path: f.size for f in latest.payload}
+    return [entry for entry in scan.payload if sizes.get("data/" + entry.path) == entry.size]
+
+
+def is_unchanged(latest: VersionRecord, scan: ItemScan, record_json: bytes, hashed: Hashed) -> bool:
+    """True when the submission is the latest version again: the same record and
+    every payload file a candidate whose digests match, and no other file."""
+    record = next((f for f in latest.files if f.path == RECORD_JSON), None)
+    if record is None or hashlib.sha256(record_json).hexdigest() != record.sha256:
+        return False
+    if len(scan.payload) != len(latest.payload):
+        return False
+    matching = shared_files(latest, hashed)
+    return all("data/" + entry.path in matching for entry in scan.payload)
+
+
+def shared_files(latest: VersionRecord | None, hashed: Hashed) -> dict[str, StoredFile]:
+    """The payload files of the new version that ``latest`` holds already, by bag
+    path: same path, size and digests. Each names the version whose object
+    holds its bytes (``latest``, or the earlier one ``latest`` shares it with)."""
+    if latest is None:
+        return {}
+    by_path = {f.path: f for f in latest.payload}
+    shared = {}
+    for path, (digests, found) in hashed.items():
+        held = by_path.get("data/" + path)
+        if held is not None and (held.size, held.sha256, held.sha512) == (
+                digests.size, digests.sha256, digests.sha512):
+            shared[held.path] = StoredFile(held.path, held.size, held.sha256, held.sha512,
+                                           format=found or held.format,
+                                           held_by=held.held_by or latest.number)
+    return shared
+
+
+def sharing_detail(payload: Sequence[StoredFile], tags: Sequence[StoredFile]) -> dict[str, Any]:
+    """What the ingestion event records of the files a version shares with
+    earlier ones: how many, their bytes, and the SHA-256 of fetch.txt, sealed
+    with the manifests' (``ingest.verification.SEALED_MANIFESTS``)."""
+    held = [f for f in payload if f.held_by is not None]
+    if not held:
+        return {}
+    return {"shared_files": len(held), "shared_octets": sum(f.size for f in held),
+            "fetch_sha256": next(t.sha256 for t in tags if t.path == FETCH_TXT)}
+
+
+__all__ = ["Hashed", "candidates", "is_unchanged", "shared_files", "sharing_detail"]
