@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +209,43 @@ def test_abandoned_upload_in_a_staging_bucket_of_its_own_is_swept(
     swept = {store.location: store.sweep_abandoned(later) for store in services.written_stores}
     assert swept == {s3_storage_url: 0, f"s3://{bucket}/staging": 1}
     assert raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_corrected_record_through_staging_and_workers_stores_no_payload_again_and_fetches_whole(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    """Versions share unchanged bytes on S3 too: the worker hashes the staged
+    payload of version 2, finds it unchanged, lists it in fetch.txt; the fetched
+    bag is complete and LOC bagit validates it."""
+    worker = worker_host()
+    first = make_batch(tmp_path / "submitter-host" / "first", 1, tag="shared")
+    done = sr.json("submit", str(first), "--wait", "--timeout", "120")
+    [item] = done["items"]
+    assert item["status"] == "stored", worker.log_tail()
+    second = tmp_path / "submitter-host" / "second"
+    shutil.copytree(first, second)
+    record_file = second / "shared-0000" / "metadata.json"
+    record = json.loads(record_file.read_text())
+    record_file.write_text(json.dumps({**record, "title": record["title"] + " (corrected)"}))
+    again = sr.json("submit", str(second), "--wait", "--timeout", "120")
+    assert [i["status"] for i in again["items"]] == ["stored"], worker.log_tail()
+
+    s3 = s3_server.client()
+    bucket, _, prefix = distributed_env["STRONGROOM_STORAGE_URL"][len("s3://"):].partition("/")
+    v2 = [entry["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"{prefix}/{item['package_id']}/v2/") for entry in page.get("Contents", [])]
+    assert v2 and not [key for key in v2 if "/v2/data/" in key]
+    assert any(key.endswith("/v2/fetch.txt") for key in v2)
+    shown = sr.json("show", item["package_id"])
+    [v2_doc] = [v for v in shown["versions"] if v["version"] == 2]
+    assert v2_doc["payload_octets_stored"] == 0
+    assert {f["held_by"] for f in v2_doc["files"] if f["path"].startswith("data/")} == {1}
+
+    target = tmp_path / "fetched"
+    fetched = sr.json("fetch", item["package_id"], "--to", str(target))
+    assert (fetched["version"], fetched["findings"]) == (2, [])
+    assert not (target / "fetch.txt").exists()
+    valid = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(target)],
+                           capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stderr
+    assert sr.json("verify", item["package_id"])["results"][0]["status"] == "ok"
