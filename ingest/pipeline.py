@@ -714,16 +714,20 @@ class _Ingest:
         they would sit in the bag unlisted and fail every validator. Nobody can
         read this prefix before our commit, so removing them is safe, unless a
         duplicate of this task has committed it meanwhile: then it is left alone.
+        The prefix is listed first: with nothing to delete (a first attempt),
+        the catalog is not asked at all.
         """
+        ours = {prefix + f.path for f in files if f.held_by is None}
+        strays = [(store, obj.key) for store in self.s.locations
+                  for obj in list(store.list(prefix)) if obj.key not in ours]
+        if not strays:
+            return
         latest = self.s.catalog.latest_version(package_id)
         if latest is not None and latest.number >= number:
             return
         self.lease.confirm()  # a stale attempt deletes nothing
-        ours = {prefix + f.path for f in files if f.held_by is None}
-        for store in self.s.locations:
-            for obj in list(store.list(prefix)):
-                if obj.key not in ours:
-                    store.delete(obj.key)
+        for store, key in strays:
+            store.delete(key)
 
     def _abandon(self, prefix: str, package_id: str, number: int, *, holding: bool = True) -> None:
         """Delete what was written under the claimed ``prefix`` and drop the claim,

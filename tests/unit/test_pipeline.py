@@ -573,3 +573,20 @@ def test_with_no_patterns_every_file_is_payload(tmp_path: Path, services: Servic
     everything = replace(services, skip_system_files=())
     assert ingest_item(submit_one(everything, batch), everything).status is ItemStatus.STORED
     assert "data/.DS_Store" in [f.path for f in services.catalog.get_version(PACKAGE).payload]
+
+
+def test_an_object_an_earlier_attempt_left_under_the_claimed_prefix_is_not_in_the_bag(
+        tmp_path: Path, services: Services, memory: MemoryObjectStore) -> None:
+    """An attempt that crashed after writing a file the item no longer has left it
+    under the version's prefix; the next attempt, reusing the claim, drops it
+    before the commit, so the bag holds exactly its files."""
+    batch = tmp_path / "batch"
+    write_item(batch, "letter")
+    item_id = submit_one(services, batch)
+    number = services.catalog.reserve_version(PACKAGE, IDENTIFIER, item_id)
+    memory.objects[f"{PACKAGE}/v{number}/data/scan/page-99.txt"] = b"from a crashed attempt\n"
+
+    assert ingest_item(item_id, services).status is ItemStatus.STORED
+
+    assert f"{PACKAGE}/v1/data/scan/page-99.txt" not in memory.objects
+    assert_sound(services, 1)
