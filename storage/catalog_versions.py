@@ -425,16 +425,20 @@ def _check_shared_objects_kept(session: Session, version: VersionRecord) -> None
     version (its holder's own file, or another version sharing it), so no
     deaccession deletes it (``ingest.deaccession`` spares what remaining
     versions reference, computed after its withdrawal, which takes the same
-    lock). Raises PackageBusy otherwise: the retry stores the file again."""
-    for f in version.files:
-        if f.held_by is None:
-            continue
-        referenced = session.execute(
-            select(File.number)
-            .where(File.package_id == version.package_id, File.path == f.path,
-                   or_(and_(File.number == f.held_by, File.held_by.is_(None)),
-                       File.held_by == f.held_by))
-            .limit(1)).first()
-        if referenced is None:
-            raise PackageBusy(f"version {f.held_by} of {version.package_id}, which holds "
-                              f"{f.path!r} for version {version.number}, was withdrawn meanwhile")
+    lock). One query for the whole version. Raises PackageBusy otherwise: the
+    retry stores the file again."""
+    wanted = {(f.held_by, f.path) for f in version.files if f.held_by is not None}
+    if not wanted:
+        return
+    holders = sorted({number for number, _ in wanted})
+    rows = session.execute(
+        select(File.number, File.held_by, File.path)
+        .where(File.package_id == version.package_id,
+               or_(and_(File.number.in_(holders), File.held_by.is_(None)),
+                   File.held_by.in_(holders)))).all()
+    referenced = {(row.held_by or row.number, row.path) for row in rows}
+    missing = sorted(wanted - referenced)
+    if missing:
+        held_by, path = missing[0]
+        raise PackageBusy(f"version {held_by} of {version.package_id}, which holds "
+                          f"{path!r} for version {version.number}, was withdrawn meanwhile")
