@@ -11,6 +11,9 @@ import click
 from strongroom.cli.anchors import anchor_after
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ingest.deaccession import DeaccessionOutcome
     from ingest.services import Services
 from strongroom.cli.base import (
     EXIT_OK,
@@ -72,11 +75,7 @@ def approve_command(request_id: str, as_json: bool) -> None:
     location. Run again, or `resume`, when a location was out of reach (exit 1)."""
     from ingest.deaccession import approve_deaccession
 
-    services = _deciding()
-    outcome = approve_deaccession(services, request_id)
-    anchor_after(services)
-    _emit(as_json, outcome.to_dict(), _human_outcome)
-    sys.exit(EXIT_OK if outcome.finished else EXIT_PROBLEMS)
+    _delete(_deciding(), approve_deaccession, request_id, as_json)
 
 
 @deaccession.command("resume")
@@ -87,11 +86,7 @@ def resume_command(request_id: str, as_json: bool) -> None:
     """Finish the deletion of an approved REQUEST that a location held up."""
     from ingest.deaccession import resume_deaccession
 
-    services = _services(read_only=True)
-    outcome = resume_deaccession(services, request_id)
-    anchor_after(services)
-    _emit(as_json, outcome.to_dict(), _human_outcome)
-    sys.exit(EXIT_OK if outcome.finished else EXIT_PROBLEMS)
+    _delete(_services(read_only=True), resume_deaccession, request_id, as_json)
 
 
 @deaccession.command("reject")
@@ -133,6 +128,16 @@ def list_command(as_json: bool) -> None:
                        f" {r['requested_at'][:10]}{decided}: {r['reason']}")
 
     _emit(as_json, {"requests": [r.to_dict() for r in requests]}, human)
+
+
+def _delete(services: Services, use_case: Callable[[Services, str], DeaccessionOutcome],
+            request_id: str, as_json: bool) -> None:
+    """Run an approval or a resumption, anchor, present the outcome; exit 1 while
+    a location was out of reach (the deletion is not finished there)."""
+    outcome = use_case(services, request_id)
+    anchor_after(services)
+    _emit(as_json, outcome.to_dict(), _human_outcome)
+    sys.exit(EXIT_OK if outcome.finished else EXIT_PROBLEMS)
 
 
 def _scope(doc: dict[str, Any]) -> str:

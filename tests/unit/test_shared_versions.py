@@ -273,3 +273,17 @@ def test_a_version_sharing_a_file_of_a_version_withdrawn_meanwhile_is_not_commit
     with pytest.raises(PackageBusy, match="withdrawn meanwhile"):
         catalog.commit_version(sharing)
     assert catalog.latest_version(PACKAGE) is None
+
+
+def test_a_fetch_txt_rewritten_in_the_store_is_not_as_sealed(archive: Archive) -> None:
+    """fetch.txt is in no tag manifest: the catalog's digests and the SHA-256
+    sealed in the version's ingestion event hold it instead."""
+    payload = scans(1, 1000)
+    corrected(archive, payload)
+    fetch = archive.folder(archive.primary) / PACKAGE / "v2/fetch.txt"
+    fetch.write_bytes(fetch.read_bytes() + b"\n")  # still a well-formed fetch.txt
+
+    check = verify_version(archive.services, PACKAGE, 2)
+
+    assert {(f.code, f.path) for f in check.findings} >= {
+        ("MANIFEST_NOT_AS_SEALED", "fetch.txt"), ("TAG_MISMATCH", "fetch.txt")}

@@ -8,7 +8,8 @@ is refused as approver there, not here (DEACCESSION_SAME_PERSON).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from ingest.access import Permission
 from ingest.accounts import SessionInfo
 from ingest.deaccession import (
+    DeaccessionOutcome,
     approve_deaccession,
     list_deaccessions,
     reject_deaccession,
@@ -26,6 +28,9 @@ from ingest.errors import DeaccessionRefused, NotFound, StrongroomError
 from strongroom.api.auth import acting_services
 from strongroom.web.guard import check_form, person
 from strongroom.web.render import render
+
+if TYPE_CHECKING:
+    from ingest.services import Services
 
 router = APIRouter()
 
@@ -98,15 +103,9 @@ def approve(request: Request, session: Annotated[SessionInfo, ADMIN],
             csrf: Annotated[str, Form(max_length=200)] = "",
             request_id: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_form(request, session, csrf)
-    try:
-        outcome = approve_deaccession(acting_services(request), request_id)
-    except StrongroomError as exc:
-        return _refused(request, exc)
-    if not outcome.finished:
-        return _page(request, status=503, outcome=outcome.to_dict(),
-                     error="Approved, but a location could not be reached: the deletion is not "
-                           "finished there. Finish it once it can be reached.")
-    return RedirectResponse("/console/deaccessions?done=approved", status_code=303)
+    return _delete(request, approve_deaccession, request_id, "approved",
+                   "Approved, but a location could not be reached: the deletion is not "
+                   "finished there. Finish it once it can be reached.")
 
 
 @router.post("/console/deaccessions/resume")
@@ -114,14 +113,21 @@ def resume(request: Request, session: Annotated[SessionInfo, ADMIN],
            csrf: Annotated[str, Form(max_length=200)] = "",
            request_id: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_form(request, session, csrf)
+    return _delete(request, resume_deaccession, request_id, "resumed",
+                   "A location still could not be reached: the deletion is not finished there.")
+
+
+def _delete(request: Request, use_case: Callable[[Services, str], DeaccessionOutcome],
+            request_id: str, done: str, unfinished: str) -> Response:
+    """Run an approval or a resumption as the signed-in person: back to the page
+    when done, the page with ``unfinished`` (503) while a location was out of reach."""
     try:
-        outcome = resume_deaccession(acting_services(request), request_id)
+        outcome = use_case(acting_services(request), request_id)
     except StrongroomError as exc:
         return _refused(request, exc)
     if not outcome.finished:
-        return _page(request, status=503, outcome=outcome.to_dict(),
-                     error="A location still could not be reached: the deletion is not finished there.")
-    return RedirectResponse("/console/deaccessions?done=resumed", status_code=303)
+        return _page(request, status=503, outcome=outcome.to_dict(), error=unfinished)
+    return RedirectResponse(f"/console/deaccessions?done={done}", status_code=303)
 
 
 @router.post("/console/deaccessions/reject")
