@@ -14,7 +14,7 @@ signature matched is a ``FORMAT_UNIDENTIFIED`` warning: told, never refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,19 @@ class FormatIdentifier(Protocol):
         """The format of a file whose first and last ``bufsize`` bytes (the whole
         file for both, when it is no longer) are ``head`` and ``tail``, named
         ``name``; None when nothing matched."""
+        ...
+
+    def identify_soon(self, head: bytes, tail: bytes,
+                      name: str) -> Callable[[], IdentifiedFormat | None]:
+        """``identify``, started now and answered when the returned function is
+        called (which waits for it, and raises what ``identify`` would): an
+        identifier that matches elsewhere (a process of its own) works on it
+        while the caller goes on with the next file."""
+        ...
+
+    def warm_up(self) -> None:
+        """Get ready for the first file now (load the signatures), while the
+        caller does other work where the identifier can (a process of its own)."""
         ...
 
 

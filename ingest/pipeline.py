@@ -41,7 +41,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -604,8 +604,10 @@ class _Ingest:
         with an earlier version (``_shared_files``); with a format identifier,
         also tell each file's format from the head and tail kept in the same
         read. A file ``hashed`` already is not counted again in the progress."""
-        stored = []
-        formats = []
+        # Each file's format is asked for as soon as it is read, and its answer
+        # taken once every file is written: an identifier that matches
+        # elsewhere works while the next file is read.
+        stored: list[StoredFile | tuple[str, Digests, Callable[[], IdentifiedFormat | None]]] = []
         identifier = self.s.formats
         # While writing, the lease's thread renews it (a claim of a live item is
         # never taken over); each chunk looks whether it is still ours.
@@ -613,10 +615,7 @@ class _Ingest:
         for entry in scan.payload:
             path = "data/" + entry.path
             if path in shared:
-                held = shared[path]
-                if identifier is not None:
-                    formats.append(FileFormat(path, held.size, held.format))
-                stored.append(held)
+                stored.append(shared[path])
                 continue
             # One read of the source feeds both digests and every location's copy.
             writers = CopyWriters(self.s.locations, prefix + path)
@@ -647,12 +646,17 @@ class _Ingest:
                 raise
             if counted:  # else checked when it was hashed
                 received.check(entry.path, digests, extra)
-            found = None
             if identifier is not None and ends is not None:
-                found = identifier.identify(ends.head, ends.tail, entry.path)
-                formats.append(FileFormat(path, digests.size, found))
-            stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512, format=found))
-        return stored, formats
+                stored.append((path, digests, identifier.identify_soon(ends.head, ends.tail,
+                                                                       entry.path)))
+            else:
+                stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
+        files = [f if isinstance(f, StoredFile) else
+                 StoredFile(f[0], f[1].size, f[1].sha256, f[1].sha512, format=f[2]())
+                 for f in stored]
+        formats = ([FileFormat(f.path, f.size, f.format) for f in files]
+                   if identifier is not None else [])
+        return files, formats
 
     def _open(self, entry: PayloadEntry) -> Any:
         """The payload file as the scan listed it: opened walking from the batch

@@ -35,6 +35,7 @@ import importlib.metadata
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ingest.format_identification import IdentifiedFormat
@@ -73,6 +74,17 @@ class FidoIdentifier:
         self._by_extension: dict[str, list[Any]] = {}
         # fido keeps the format it is matching on itself: one match at a time
         self._lock = threading.Lock()
+
+    def identify_soon(self, head: bytes, tail: bytes,
+                      name: str) -> Callable[[], IdentifiedFormat | None]:
+        """Matched here and now: the answer is ready when asked for."""
+        found = self.identify(head, tail, name)
+        return lambda: found
+
+    def warm_up(self) -> None:
+        """Load the signatures now rather than on the first file."""
+        with self._lock:
+            self._loaded()
 
     def _loaded(self) -> Any:
         """fido with its signatures, loaded on the first file (a command that

@@ -57,9 +57,10 @@ side is refused with ValueError. Bags never need both.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
+import secrets
 import stat as stat_mode
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -75,6 +76,9 @@ STAGING = ".staging"
 
 #: Longest file name most filesystems accept, in bytes.
 _NAME_MAX = 255
+
+#: Folders ``_path_for`` remembers as inside the root, at most.
+_FOLDERS_REMEMBERED = 4096
 
 #: Errors that mean the key names no object (rather than that storage failed).
 _ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP)
@@ -123,19 +127,46 @@ class FilesystemObjectStore:
                 self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
         self._ledger = SyncLedger(self.root)
+        #: folders known to lie inside the root (``_path_for``)
+        self._inside: dict[Path, bool] = {}
+        #: staging file names: the pid, a random token and a counter
+        self._staging_names = itertools.count()
+        self._staging_token = secrets.token_hex(4)
+        self._staging_ready = False
 
     # ------------------------------------------------------------------ paths
 
     def _path_for(self, key: str) -> Path:
         """The file of ``key``. Raises ValueError for an unsafe key, or one that
-        passes through a symbolic link out of the root."""
+        passes through a symbolic link out of the root.
+
+        A folder found inside the root is remembered: the next key in it costs
+        one ``lstat`` of its own name rather than one per folder of its path
+        (a bag of small files asks for hundreds of keys in a few folders). What
+        a remembered folder is replaced by afterwards is not seen here, no more
+        than it was between the check and the use before."""
         path = self.root.joinpath(*key_parts(key))
+        folder = path.parent
+        if folder in self._inside:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                return path  # nothing there yet, or unreadable: the use will tell
+            if not stat_mode.S_ISLNK(mode):
+                return path
         try:
             resolved = path.resolve(strict=False)
         except (OSError, RuntimeError) as exc:  # a link loop, an unreadable link
             raise ValueError(f"object key {key!r} cannot be resolved: {exc}") from exc
         if resolved != self._real_root and self._real_root not in resolved.parents:
             raise ValueError(f"object key {key!r} resolves outside the store")
+        real_folder = resolved.parent
+        if real_folder == self._real_root or self._real_root in real_folder.parents:
+            if len(self._inside) >= _FOLDERS_REMEMBERED:
+                self._inside.clear()
+            # Only a folder with no link on its way: its path is its real path.
+            if folder.relative_to(self.root) == real_folder.relative_to(self._real_root):
+                self._inside[folder] = True
         return path
 
     @contextmanager
@@ -167,10 +198,27 @@ class FilesystemObjectStore:
                 continue  # another writer made it first
 
     def _staging_file(self) -> tuple[BinaryIO, Path]:
+        """A new file of ours in ``.staging/``, opened for writing. Its name is
+        this process's (pid and a random token) and a counter; ``O_EXCL`` makes
+        sure it is new, whatever else is in the folder."""
         staging = self.root / STAGING
-        staging.mkdir(exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=staging, prefix="object-", suffix=".part")
-        return os.fdopen(fd, "wb"), Path(name)
+        if not self._staging_ready:
+            staging.mkdir(exist_ok=True)
+            self._staging_ready = True
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
+            os, "O_NOFOLLOW", 0)
+        for _ in range(100):
+            path = staging / (f"object-{os.getpid()}-{self._staging_token}-"
+                               f"{next(self._staging_names)}.part")
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:  # the folder was removed meanwhile
+                staging.mkdir(exist_ok=True)
+                continue
+            return os.fdopen(fd, "wb"), path
+        raise FileExistsError(errno.EEXIST, "no free staging file name", str(staging))
 
     def _place(self, temp: Path, fd: int, key: str, target: Path) -> None:
         """Put a temporary file (``fd`` open on it, its buffer flushed) in place

@@ -12,7 +12,6 @@ from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog
-from storage.fido_formats import fido_identifier
 from storage.locations import store_from_url
 from strongroom.settings import Settings
 
@@ -75,8 +74,12 @@ def build_services(settings: Settings, create: bool = True) -> Services:
 
 
 def format_identifier() -> FormatIdentifier:
-    """The format identifier every ingest uses (and the dry run, which has no archive)."""
-    return fido_identifier()
+    """The format identifier every ingest uses (and the dry run, which has no
+    archive): matched in a process of its own where there is a core to spare
+    (``storage.format_process``)."""
+    from storage.format_process import format_identifier as identifier
+
+    return identifier()
 
 
 

@@ -198,6 +198,10 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
             # GIL is free while it waits for the store's answers); the
             # dispatcher finds them loaded instead of loading them after.
             _load_in_background("strongroom.celery_entry", "kombu.exceptions")
+        elif not settings.broker_url and services.formats is not None:
+            # Ingested here: the format signatures load (in a process of their
+            # own) while the batch is read and registered.
+            services.formats.warm_up()
         # committed (and staged): now the ids may be sent
         submitted = submit_batch(batch_dir, services, stage=stage)
         registered.append(submitted.batch.batch_id)

@@ -213,12 +213,14 @@ def test_read_error_is_storage_unavailable(
 
 def test_read_only_store_is_storage_unavailable(
         store: FilesystemObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tempfile
+    real_open = os.open
 
-    def read_only(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.EROFS, "Read-only file system")
+    def read_only(path: object, *args: object, **kwargs: object) -> int:
+        if ".staging" in str(path):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(os, "open", read_only)
     with pytest.raises(StorageUnavailable):
         store.writer("a")
 
