@@ -298,6 +298,29 @@ class S3ObjectStore:
         return ObjectInfo(key=key, size=len(data), sha256=sha256.lower(),
                           version_id=response.get("VersionId"))
 
+    def can_copy_from(self, source: object, size: int) -> bool:
+        """Whether ``copy_object`` can make an object of ``size`` bytes of this
+        store from one of ``source``: the same bucket at the same server, no
+        object lock to carry over, and no larger than one CopyObject may copy."""
+        return (isinstance(source, S3ObjectStore) and source.bucket == self.bucket
+                and source.endpoint_url == self.endpoint_url and self.object_lock is None
+                and source.object_lock is None and 0 <= size <= MAX_SINGLE_PUT)
+
+    def copy_object(self, source: Any, source_key: str, key: str) -> None:
+        """Make ``key`` a copy of ``source_key`` of ``source`` in one CopyObject:
+        the server copies the bytes, none is sent (``can_copy_from`` says when it
+        may be asked). The copy's bytes are the caller's to check: SeaweedFS, for
+        one, computes no checksum of a copy (it carries the source's over).
+        Raises ObjectNotFound (no such source), StorageUnavailable, ValueError
+        (a source this store cannot copy from)."""
+        if not isinstance(source, S3ObjectStore) or not self.can_copy_from(source, 0):
+            raise ValueError(f"{self.location} cannot copy from {getattr(source, 'location', source)}")
+        with self._translate(source_key):
+            self._client.copy_object(
+                Bucket=self.bucket, Key=self._object_key(key),
+                CopySource={"Bucket": source.bucket, "Key": source._object_key(source_key)},
+                MetadataDirective="COPY")
+
     def lock_parameters(self) -> dict[str, Any]:
         """The object lock parameters of a write made now (none without ``object_lock``)."""
         return self.object_lock.put_parameters() if self.object_lock is not None else {}
