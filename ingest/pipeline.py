@@ -92,12 +92,19 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
+from ingest.ports import ServerSideCopy
 from ingest.received_bag import RECEIVED_BAG_INFO
 from ingest.record_schema import SchemaSet
-from ingest.replication import CopyWriters, confirm_written_copy, put_all_everywhere
+from ingest.replication import (
+    CopyWriters,
+    confirm_written_copy,
+    copier,
+    copy_checked,
+    put_all_everywhere,
+)
 from ingest.services import Services
 from ingest.spreadsheet import SheetRow
-from ingest.staged_batch import check_staged, release_staging, stage_batch
+from ingest.staged_batch import StagedSource, check_staged, release_staging, stage_batch
 from ingest.stuck import stuck_before
 from ingest.version_sharing import Hashed, candidates, is_unchanged, shared_files, sharing_detail
 from ingest.work_context import working_on
@@ -385,6 +392,8 @@ class _Ingest:
         self.lease = lease
         self.source = source_of(batch, services.staging_store)
         self.folder = Path(origin_of(batch.source)) / item.name
+        #: payload files this attempt had the store copy from the staging area
+        self.copied = 0
 
     # -- helpers
     def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
@@ -544,6 +553,7 @@ class _Ingest:
                         tagmanifest_sha256=next(t.sha256 for t in tags
                                                 if t.path == "tagmanifest-sha256.txt"),
                         **sharing_detail(payload, tags),
+                        **({"payload_copied_in_store": self.copied} if self.copied else {}),
                         findings=[f.to_dict() for f in warnings],
                         **_received_detail(scan)),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
@@ -617,17 +627,22 @@ class _Ingest:
             if path in shared:
                 stored.append(shared[path])
                 continue
-            # One read of the source feeds both digests and every location's copy.
-            writers = CopyWriters(self.s.locations, prefix + path)
+            # One read of the source feeds both digests and every location's copy,
+            # or, for a file staged in the same store, only the digests: the
+            # store then copies the staged object, and the copy is read back.
+            copy_to = self._copier(entry)
+            writers = CopyWriters(self.s.locations, prefix + path) if copy_to is None else None
             # The received bag's other digests (md5, sha1) ride on the same read.
             extra = received.hashers()
             ends = HeadTail(identifier.bufsize) if identifier is not None else None
             counted = entry.path not in hashed
 
-            def write(chunk: Any, writers: CopyWriters = writers, extra: dict[str, Any] = extra,
-                      ends: HeadTail | None = ends, counted: bool = counted) -> None:
+            def write(chunk: Any, writers: CopyWriters | None = writers,
+                      extra: dict[str, Any] = extra, ends: HeadTail | None = ends,
+                      counted: bool = counted) -> None:
                 self.s.stop.check()  # a stop asked for: abandon between chunks
-                writers.write(chunk)
+                if writers is not None:
+                    writers.write(chunk)
                 for hasher in extra.values():
                     hasher.update(chunk)
                 if ends is not None:
@@ -640,9 +655,20 @@ class _Ingest:
                     digests = digest_stream(source, write)
                 check_staged(entry, digests)
                 lease.check()  # never put an object in place for a stale attempt
-                writers.commit(digests.sha256)
+                if writers is not None:
+                    writers.commit(digests.sha256)
+                else:
+                    if copy_to is None or not isinstance(self.source, StagedSource):
+                        raise RuntimeError("a payload file with neither writers nor a copier")
+                    # What the copy holds must be what was read and hashed; any
+                    # other bytes are a storage fault (StorageUnavailable).
+                    copy_checked(copy_to, self.source.store,
+                                 self.source.key_of(self.item.name, entry), prefix + path,
+                                 digests)
+                    self.copied += 1
             except BaseException:
-                writers.abort()
+                if writers is not None:
+                    writers.abort()
                 raise
             if counted:  # else checked when it was hashed
                 received.check(entry.path, digests, extra)
@@ -657,6 +683,14 @@ class _Ingest:
         formats = ([FileFormat(f.path, f.size, f.format) for f in files]
                    if identifier is not None else [])
         return files, formats
+
+    def _copier(self, entry: PayloadEntry) -> ServerSideCopy | None:
+        """The store that copies ``entry`` from the staging area itself, when the
+        item is staged in the same bucket as its one location (``ingest.replication.copier``);
+        None: the bytes read are written as ever."""
+        if not isinstance(self.source, StagedSource) or entry.staged_sha256 is None:
+            return None
+        return copier(self.s.locations, self.source.store, entry.size)
 
     def _open(self, entry: PayloadEntry) -> Any:
         """The payload file as the scan listed it: opened walking from the batch

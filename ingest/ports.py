@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from ingest.access import PackagePage, PackageQuery, PackageSort, TokenInfo
 from ingest.accounts import AccountCatalog
@@ -149,6 +149,23 @@ class ObjectStore(Protocol):
         ``MAX_PRESIGN_SECONDS``). Raises PresignUnsupported
         where the store cannot issue one (a filesystem), ValueError for a bad key or
         expiry, StorageUnavailable."""
+
+
+@runtime_checkable
+class ServerSideCopy(Protocol):
+    """What a store that can copy an object within itself adds to ``ObjectStore``
+    (an S3 store: CopyObject). The server copies the bytes and none travels;
+    what the copy holds is the caller's to check (``ingest.replication.copy_checked``).
+    A store without it (a folder) is written through a writer as ever."""
+
+    def can_copy_from(self, source: object, size: int) -> bool:
+        """Whether an object of ``size`` bytes of ``source`` may be copied here
+        (the same bucket of the same server, say); False for any other store."""
+
+    def copy_object(self, source: Any, source_key: str, key: str) -> None:
+        """Make ``key`` a copy of ``source_key`` of ``source``, which
+        ``can_copy_from`` allowed. Raises ObjectNotFound (no such source),
+        StorageUnavailable."""
 
 
 # --------------------------------------------------------------------------- catalog
@@ -537,5 +554,6 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "ObjectWriter",
+    "ServerSideCopy",
     "StoredFile",
 ]

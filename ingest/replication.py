@@ -22,15 +22,17 @@ committed with fewer copies than configured.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from ingest.errors import ObjectNotFound, StorageUnavailable
+from ingest.errors import ObjectNotFound, StorageError, StorageUnavailable
+from ingest.fixity import Digests
 from ingest.layout import object_key
 from ingest.models import StoredFile
-from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
+from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter, ServerSideCopy
 
 _T = TypeVar("_T")
 
@@ -84,6 +86,62 @@ class CopyWriters:
             writer.abort()
 
 
+def copier(stores: Sequence[ObjectStore], source: ObjectStore,
+           size: int) -> ServerSideCopy | None:
+    """The store that may make a ``size``-byte object of ``source`` by copying it
+    in the server (``copy_checked``), when ``stores`` is that one store alone;
+    None when the bytes must be sent (a folder, a staging area in another bucket
+    or server, replicas, which need the bytes anyway)."""
+    if len(stores) != 1:
+        return None
+    store = stores[0]
+    if isinstance(store, ServerSideCopy) and store.can_copy_from(source, size):
+        return store
+    return None
+
+
+#: how much of a copy is read back at a time
+_READ_BACK_CHUNK = 1024 * 1024
+
+
+def copy_checked(store: ServerSideCopy, source: ObjectStore, source_key: str, key: str,
+                 digests: Digests) -> None:
+    """Make ``key`` of ``store`` a copy, made by the server, of ``source_key`` of
+    ``source``, whose bytes the caller has read and hashed as ``digests``; then
+    read the copy back whole and hash it: it must be ``digests.size`` bytes with
+    ``digests.sha256``. The server is given no digest to check a copy against
+    (SeaweedFS computes none for a copy), so this read is the check that the
+    object is the bytes the caller's manifests describe: a source changed
+    between the caller's read and the copy, or a copy damaged by the server, is
+    caught here, before anything names the object.
+
+    Raises StorageUnavailable for any mismatch (a storage fault: the copy is
+    deleted, and a retry reads the source again, where a changed source is
+    found as such) or a source gone, and when the store cannot be reached."""
+    try:
+        store.copy_object(source, source_key, key)
+    except ObjectNotFound as exc:
+        raise StorageUnavailable(f"copy of {source_key!r} to {key!r}: the source is gone") from exc
+    target: ObjectStore = store  # type: ignore[assignment]  # a ServerSideCopy is an ObjectStore too
+    sha256, size = hashlib.sha256(), 0
+    try:
+        with target.open(key) as stream:
+            while chunk := stream.read(_READ_BACK_CHUNK):
+                sha256.update(chunk)
+                size += len(chunk)
+    except ObjectNotFound as exc:
+        raise StorageUnavailable(f"read-back of the copy {key!r}: not stored") from exc
+    if size != digests.size or sha256.hexdigest() != digests.sha256:
+        try:
+            target.delete(key)
+        except StorageError:
+            pass  # a stray under an uncommitted prefix: the next attempt drops it
+        raise StorageUnavailable(
+            f"the copy of {source_key!r} made by the store as {key!r} holds {size} bytes with "
+            f"sha256 {sha256.hexdigest()}, not the {digests.size} bytes with sha256 "
+            f"{digests.sha256} that were read: a storage fault")
+
+
 def put_everywhere(stores: Sequence[ObjectStore], key: str, data: bytes, sha256: str) -> None:
     """Write a small object (a tag file) to every store. Raises StorageUnavailable,
     ChecksumRefused."""
@@ -131,5 +189,5 @@ def confirm_written_copy(store: ObjectStore, package_id: str, number: int,
     return how
 
 
-__all__ = ["CopyWriters", "confirm_written_copy", "put_all_everywhere", "put_everywhere",
+__all__ = ["CopyWriters", "confirm_written_copy", "copier", "copy_checked", "put_all_everywhere", "put_everywhere",
            "requests_in_flight", "side_by_side"]

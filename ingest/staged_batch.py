@@ -241,12 +241,16 @@ class StagedSource:
                                       entry.staged_sha256)
         return finish_scan(walk, read_tag)
 
+    def key_of(self, name: str, entry: PayloadEntry) -> str:
+        """The key, in ``store``, of the staged payload file ``entry`` of item ``name``."""
+        return f"{self.prefix}items/{name}/files/{entry.within}{entry.path}"
+
     @contextmanager
     def open(self, name: str, entry: PayloadEntry) -> Iterator[BinaryIO]:
         """The staged payload file. Its digest is compared with the staged one by
         the reader (``check_staged``), in its one read. Raises ContentRefused
         (STAGED_CONTENT_MISSING), StorageUnavailable."""
-        key = f"{self.prefix}items/{name}/files/{entry.within}{entry.path}"
+        key = self.key_of(name, entry)
         try:
             stream = self.store.open(key)
         except ObjectNotFound as exc:

@@ -31,7 +31,7 @@ rule out what could never match, keep it to a fraction of that (fido's own
 from __future__ import annotations
 
 import functools
-import importlib.metadata
+import importlib
 import os
 import re
 import threading
@@ -56,14 +56,9 @@ class FidoIdentifier:
     """fido behind the ``FormatIdentifier`` port."""
 
     def __init__(self) -> None:
-        from fido import CONFIG_DIR
-        from fido.versions import get_local_versions
-
-        self._conf_dir = CONFIG_DIR
-        self._versions = get_local_versions(CONFIG_DIR)
-        self.tool = f"fido {importlib.metadata.version('opf-fido')}"
-        self.signatures = f"PRONOM v{self._versions.pronom_version}"
         self.bufsize: int = BUFSIZE
+        self._tool: str | None = None
+        self._found_versions: Any = None
         self._fido: Any = None
         #: per format: (its element, [its signatures]), in fido's order
         self._compiled: list[tuple[Any, list[_Signature]]] = []
@@ -85,6 +80,39 @@ class FidoIdentifier:
         """Load the signatures now rather than on the first file."""
         with self._lock:
             self._loaded()
+
+    # What fido is and which signatures it has are read on first use, as fido
+    # itself is: ``fido.versions`` imports requests and urllib3, and the package's
+    # version takes importlib.metadata; a command that never identifies a file
+    # (a submit handed to the workers, ``status``) should pay for none of it.
+
+    @property
+    def tool(self) -> str:
+        """fido and its version, e.g. "fido 1.6.1"."""
+        if self._tool is None:
+            import importlib.metadata
+
+            self._tool = f"fido {importlib.metadata.version('opf-fido')}"
+        return self._tool
+
+    @property
+    def signatures(self) -> str:
+        """The PRONOM release of the signatures fido matches, e.g. "PRONOM v109"."""
+        return f"PRONOM v{self._versions.pronom_version}"
+
+    @property
+    def _conf_dir(self) -> Any:
+        from fido import CONFIG_DIR
+
+        return CONFIG_DIR
+
+    @property
+    def _versions(self) -> Any:
+        if self._found_versions is None:
+            from fido.versions import get_local_versions
+
+            self._found_versions = get_local_versions(self._conf_dir)
+        return self._found_versions
 
     def _loaded(self) -> Any:
         """fido with its signatures, loaded on the first file (a command that

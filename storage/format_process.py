@@ -61,14 +61,22 @@ class IdentifierProcess:
     def __init__(self, local: FidoIdentifier) -> None:
         #: matches in this process when the child cannot (loaded only then)
         self._local = local
-        self.tool = local.tool
-        self.signatures = local.signatures
         self.bufsize = local.bufsize
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
         self._waiting: deque[Future[Any]] = deque()
         self._pid = os.getpid()
         self._given_up = False
+
+    @property
+    def tool(self) -> str:
+        """fido and its version (read on first use, ``FidoIdentifier.tool``)."""
+        return self._local.tool
+
+    @property
+    def signatures(self) -> str:
+        """The PRONOM release of the signatures (``FidoIdentifier.signatures``)."""
+        return self._local.signatures
 
     def warm_up(self) -> None:
         """Start the child now, so that its signatures load while the caller

@@ -70,14 +70,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    ParamValidationError,
-    PartialCredentialsError,
-)
-
 from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
 from storage.s3_object_lock import (
@@ -175,24 +167,44 @@ class S3ObjectStore:
 
     @contextmanager
     def _translate(self, key: str | None = None) -> Iterator[None]:
-        """Turn boto3's errors into the domain's (see the module docstring). An
-        absent object becomes ObjectNotFound only when ``key`` is given (reads)."""
+        """Turn botocore's errors into the domain's (see the module docstring). An
+        absent object becomes ObjectNotFound only when ``key`` is given (reads).
+        botocore's exceptions are imported only when something was raised: a
+        command that never reaches the store does not load them (about 145
+        modules), and one that did has them loaded with its client."""
         try:
             yield
-        except ClientError as exc:
-            raise self._client_error(exc, key) from exc
-        except ParamValidationError as exc:
-            raise ValueError(f"{self.location}: {exc}") from exc
-        except (NoCredentialsError, PartialCredentialsError) as exc:
-            raise StorageUnavailable(
+        except Exception as exc:
+            translated = self._translated(exc, key)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _translated(self, exc: Exception, key: str | None) -> Exception | None:
+        """The domain's error for a botocore error ``exc``; None for any other."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            ParamValidationError,
+            PartialCredentialsError,
+        )
+
+        if isinstance(exc, ClientError):
+            return self._client_error(exc, key)
+        if isinstance(exc, ParamValidationError):
+            return ValueError(f"{self.location}: {exc}")
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return StorageUnavailable(
                 f"no usable S3 credentials for {self._where()} (a misconfiguration: set "
                 f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or another AWS credential "
-                f"source)") from exc
-        except BotoCoreError as exc:
+                f"source)")
+        if isinstance(exc, BotoCoreError):
             # Connection refused or reset, timeouts, a response cut short.
-            raise StorageUnavailable(f"{self._where()}: {exc}") from exc
+            return StorageUnavailable(f"{self._where()}: {exc}")
+        return None
 
-    def _client_error(self, exc: ClientError, key: str | None) -> StorageError | ObjectNotFound:
+    def _client_error(self, exc: Any, key: str | None) -> StorageError | ObjectNotFound:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -226,6 +238,8 @@ class S3ObjectStore:
 
     def _bucket_exists(self) -> bool:
         """Whether the bucket exists. Raises ClientError (other than 404), BotoCoreError."""
+        from botocore.exceptions import ClientError
+
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
@@ -238,6 +252,8 @@ class S3ObjectStore:
 
     def _absent_object(self, key: str) -> StorageError | ObjectNotFound:
         # A HEAD answers a bare 404 for a missing bucket as well as a missing key.
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             bucket_exists = self._bucket_exists()
         except (BotoCoreError, ClientError):
@@ -253,6 +269,8 @@ class S3ObjectStore:
         store has ``object_lock``); an existing bucket must then have object lock.
         Raises StorageUnavailable, StorageError (the name is taken by another
         account; the bucket has no object lock, saying what to do)."""
+        from botocore.exceptions import ClientError
+
         with self._translate():
             if self._bucket_exists():
                 if self.object_lock is not None:
@@ -297,6 +315,29 @@ class S3ObjectStore:
                                                **self.lock_parameters())
         return ObjectInfo(key=key, size=len(data), sha256=sha256.lower(),
                           version_id=response.get("VersionId"))
+
+    def can_copy_from(self, source: object, size: int) -> bool:
+        """Whether ``copy_object`` can make an object of ``size`` bytes of this
+        store from one of ``source``: the same bucket at the same server, no
+        object lock to carry over, and no larger than one CopyObject may copy."""
+        return (isinstance(source, S3ObjectStore) and source.bucket == self.bucket
+                and source.endpoint_url == self.endpoint_url and self.object_lock is None
+                and source.object_lock is None and 0 <= size <= MAX_SINGLE_PUT)
+
+    def copy_object(self, source: Any, source_key: str, key: str) -> None:
+        """Make ``key`` a copy of ``source_key`` of ``source`` in one CopyObject:
+        the server copies the bytes, none is sent (``can_copy_from`` says when it
+        may be asked). The copy's bytes are the caller's to check: SeaweedFS, for
+        one, computes no checksum of a copy (it carries the source's over).
+        Raises ObjectNotFound (no such source), StorageUnavailable, ValueError
+        (a source this store cannot copy from)."""
+        if not isinstance(source, S3ObjectStore) or not self.can_copy_from(source, 0):
+            raise ValueError(f"{self.location} cannot copy from {getattr(source, 'location', source)}")
+        with self._translate(source_key):
+            self._client.copy_object(
+                Bucket=self.bucket, Key=self._object_key(key),
+                CopySource={"Bucket": source.bucket, "Key": source._object_key(source_key)},
+                MetadataDirective="COPY")
 
     def lock_parameters(self) -> dict[str, Any]:
         """The object lock parameters of a write made now (none without ``object_lock``)."""
@@ -404,6 +445,8 @@ class S3ObjectStore:
         """(key, upload id, parts) of each multipart upload under this store's
         prefix started before ``idle_since`` whose newest part is older too (an
         upload still sending parts is not idle). Call inside ``_translate``."""
+        from botocore.exceptions import ClientError
+
         pages = self._client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self._root)
         stale = [(upload["Key"], upload["UploadId"])
@@ -426,6 +469,8 @@ class S3ObjectStore:
         started before ``idle_since`` whose newest part is older too, so an upload
         still sending parts is left alone. Returns how many. Raises
         StorageUnavailable."""
+        from botocore.exceptions import ClientError
+
         aborted = 0
         with self._translate():
             for key, upload_id, _ in list(self._idle_uploads(idle_since)):

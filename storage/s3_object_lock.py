@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from ingest.errors import ObjectRetained, StorageError
 
 #: The modes S3 knows, as S3 spells them.
@@ -69,6 +67,8 @@ def bucket_create_parameters(lock: ObjectLock | None) -> dict[str, Any]:
 def check_bucket(client: Any, bucket: str, lock: ObjectLock, where: str) -> None:
     """Raise StorageError, saying what to do, unless ``bucket`` has object lock
     enabled. Raises ClientError for any other refusal (translated by the caller)."""
+    from botocore.exceptions import ClientError  # with the client already made
+
     try:
         answer = client.get_object_lock_configuration(Bucket=bucket)
         enabled = answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
@@ -103,6 +103,8 @@ def retained_until(client: Any, bucket: str, object_key: str, *, every_version: 
     """The latest retain-until date after ``now`` of the object (of any of its
     versions with ``every_version``), or None when nothing of it is retained.
     Raises ClientError."""
+    from botocore.exceptions import ClientError  # with the client already made
+
     now = now or datetime.now(UTC)
     if every_version:
         heads = [client.head_object(Bucket=bucket, Key=object_key, VersionId=version_id)
@@ -124,6 +126,8 @@ def delete_versions(client: Any, bucket: str, object_key: str, key: str) -> None
     """Delete every version and delete marker of ``object_key``. Raises
     ObjectRetained when the server refuses to delete a version (its retention or
     a legal hold), ClientError otherwise."""
+    from botocore.exceptions import ClientError  # with the client already made
+
     for version_id, _ in key_versions(client, bucket, object_key):
         try:
             client.delete_object(Bucket=bucket, Key=object_key, VersionId=version_id)

@@ -39,11 +39,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-)
-
 from ingest.errors import ChecksumRefused
 from ingest.ports import ObjectInfo
 
@@ -264,6 +259,8 @@ class S3ObjectWriter:
         upload_id, self._upload_id = self._upload_id, None
         if upload_id is None:
             return
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self._client.abort_multipart_upload(Bucket=self._store.bucket, Key=self._object_key,
                                                 UploadId=upload_id)
@@ -412,6 +409,8 @@ class S3ObjectWriter:
                     ChecksumMode="ENABLED").get("ChecksumSHA256")
         # A server that keeps no checksum at all has still checked every part.
         if reported is not None and reported != expected:
+            from botocore.exceptions import BotoCoreError, ClientError
+
             try:
                 self._client.delete_object(Bucket=self._store.bucket, Key=self._object_key)
             except (BotoCoreError, ClientError):

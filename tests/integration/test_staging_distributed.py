@@ -249,3 +249,36 @@ def test_a_corrected_record_through_staging_and_workers_stores_no_payload_again_
                            capture_output=True, text=True)
     assert valid.returncode == 0, valid.stderr
     assert sr.json("verify", item["package_id"])["results"][0]["status"] == "ok"
+
+
+def test_a_staged_payload_is_copied_by_the_store_read_back_and_the_bag_validates(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    """A batch staged in the package bucket: the worker reads each staged file once
+    (both digests, the staged SHA-256 compared) and has the store copy it into the
+    package, sending no byte again; the ingestion event says so, and the bag
+    fetched from the store is whole (LOC bagit) and verifies."""
+    import random
+
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 1, tag="copied")
+    scan = random.Random(7).randbytes(20 * 1024 * 1024)  # staged as a multipart upload
+    (batch / "copied-0000" / "scan" / "page-02.tif").write_bytes(scan)
+    worker = worker_host()
+    done = sr.json("submit", str(batch), "--wait", "--timeout", "120")
+    [item] = done["items"]
+    assert item["status"] == "stored", worker.log_tail()
+
+    [(detail,)] = catalog._rows(
+        "SELECT detail FROM events WHERE event_type = 'ingestion' AND outcome = 'success' "
+        "AND package_id = %s", item["package_id"])
+    assert detail["payload_copied_in_store"] == 2
+
+    target = tmp_path / "fetched"
+    fetched = sr.json("fetch", item["package_id"], "--to", str(target))
+    assert fetched["findings"] == []
+    assert (target / "data" / "scan" / "page-02.tif").read_bytes() == scan
+    valid = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(target)],
+                           capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stderr
+    assert sr.json("verify", item["package_id"])["results"][0]["status"] == "ok"
+    wait_until_unstaged(s3_server.client(), distributed_env["STRONGROOM_STORAGE_URL"])

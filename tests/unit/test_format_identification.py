@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,3 +341,28 @@ def test_extensions_match_as_fidos_own_matcher_would(name: str) -> None:
     ours = identifier.identify(NOISE, NOISE, name)  # no signature matches: the name alone tells
     theirs = identifier._loaded().match_extensions(name)
     assert (ours.puid if ours else None) == (theirs[0][0].findtext("puid") if theirs else None)
+
+
+def test_building_services_that_identify_nothing_loads_neither_fido_versions_nor_requests(
+        tmp_path: Path) -> None:
+    # Every command built the identifier at start-up, and with it imported
+    # fido.versions (which imports requests and urllib3): about 65 ms of CPU in
+    # a submit handed to the workers, which identifies nothing.
+    probe = (
+        "import sys\n"
+        "from strongroom.bootstrap import build_services\n"
+        "from strongroom.settings import Settings\n"
+        f"services = build_services(Settings.from_env({{'STRONGROOM_DATA_DIR': {str(tmp_path)!r}}}))\n"
+        "assert services.formats is not None\n"
+        "print(sorted(m for m in ('fido.versions', 'requests') if m in sys.modules))\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
+
+
+def test_the_identifier_still_names_fido_and_its_signatures_once_asked() -> None:
+    from storage.fido_formats import FidoIdentifier
+
+    identifier = FidoIdentifier()
+    assert identifier.tool.startswith("fido ")
+    assert identifier.signatures.startswith("PRONOM v")

@@ -60,3 +60,29 @@ def test_opening_an_s3_store_does_not_import_what_makes_a_client() -> None:
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                            check=True).stdout.strip()
     assert shown == "[]"
+
+
+def test_services_with_an_s3_store_import_no_botocore_until_the_store_is_used(
+        tmp_path: pytest.TempPathFactory) -> None:
+    # An --in-place submit, `status`, `list` never reach the store, yet loaded
+    # botocore's exceptions (about 145 modules) for the store's error handling.
+    probe = (
+        "import sys\n"
+        "from strongroom.bootstrap import build_services\n"
+        "from strongroom.settings import Settings\n"
+        "services = build_services(Settings.from_env({\n"
+        f"    'STRONGROOM_DATA_DIR': {str(tmp_path)!r},\n"
+        "    'STRONGROOM_STORAGE_URL': 's3://archive/packages',\n"
+        "    'STRONGROOM_S3_ENDPOINT_URL': 'http://127.0.0.1:9'}))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3')}))\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
+
+
+def test_errors_of_a_store_whose_botocore_loads_late_are_still_the_domains() -> None:
+    store = S3ObjectStore("archive", "packages", endpoint_url="http://127.0.0.1:9")
+    with pytest.raises(StorageUnavailable):
+        store.stat("a/b.txt")
+    with pytest.raises(ValueError, match="empty or ends with"):
+        store.stat("a/")
