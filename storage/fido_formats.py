@@ -55,13 +55,6 @@ class FidoIdentifier:
     """fido behind the ``FormatIdentifier`` port."""
 
     def __init__(self) -> None:
-        from fido import CONFIG_DIR
-        from fido.versions import get_local_versions
-
-        self._conf_dir = CONFIG_DIR
-        self._versions = get_local_versions(CONFIG_DIR)
-        self.tool = f"fido {importlib.metadata.version('opf-fido')}"
-        self.signatures = f"PRONOM v{self._versions.pronom_version}"
         self.bufsize: int = BUFSIZE
         self._fido: Any = None
         #: per format: (its element, [its signatures]), in fido's order
@@ -74,6 +67,23 @@ class FidoIdentifier:
         # fido keeps the format it is matching on itself: one match at a time
         self._lock = threading.Lock()
 
+    @functools.cached_property
+    def _local(self) -> tuple[Any, Any]:
+        """fido's folder and its versions.xml, read when first asked for (fido
+        imports requests: a command that identifies nothing never pays for it)."""
+        from fido import CONFIG_DIR
+        from fido.versions import get_local_versions
+
+        return CONFIG_DIR, get_local_versions(CONFIG_DIR)
+
+    @functools.cached_property
+    def tool(self) -> str:
+        return f"fido {importlib.metadata.version('opf-fido')}"
+
+    @functools.cached_property
+    def signatures(self) -> str:
+        return f"PRONOM v{self._local[1].pronom_version}"
+
     def _loaded(self) -> Any:
         """fido with its signatures, loaded on the first file (a command that
         ingests nothing never pays for it)."""
@@ -82,10 +92,11 @@ class FidoIdentifier:
 
             # fido's own default names a signature file it no longer ships: name
             # the files its versions.xml says are current.
-            self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=self._conf_dir,
+            conf_dir, versions = self._local
+            self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=conf_dir,
                               bufsize=self.bufsize,
-                              format_files=[self._versions.pronom_signature,
-                                            self._versions.fido_extension_signature])
+                              format_files=[versions.pronom_signature,
+                                            versions.fido_extension_signature])
             fido = self._fido
             self._compiled = [
                 (element, [_Signature(signature.findtext("name") or "",

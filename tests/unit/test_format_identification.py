@@ -339,3 +339,19 @@ def test_extensions_match_as_fidos_own_matcher_would(name: str) -> None:
     ours = identifier.identify(NOISE, NOISE, name)  # no signature matches: the name alone tells
     theirs = identifier._loaded().match_extensions(name)
     assert (ours.puid if ours else None) == (theirs[0][0].findtext("puid") if theirs else None)
+
+
+def test_building_the_identifier_imports_neither_fido_nor_requests() -> None:
+    """Every command builds the services, and with them the identifier: one that
+    identifies nothing (``status``, ``list``) must not pay for fido's import of
+    requests and its version files; the identifier still names them when asked."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from storage.fido_formats import FidoIdentifier; "
+             "made = FidoIdentifier(); "
+             "print(sorted(m for m in ('fido', 'fido.versions', 'requests') if m in sys.modules)); "
+             "print(made.tool.startswith('fido '), made.signatures.startswith('PRONOM v'))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert shown == ["[]", "True True"]
