@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ALL = ("P7", "P1", "P5", "P2", "P4", "P11", "P3", "P6", "P9", "P10")
-#: What a run without --only measures: P10 (10,000 items, several minutes) only when named.
-DEFAULT = tuple(name for name in ALL if name != "P10")
-_NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P9", "P10"}
+ALL = ("P7", "P1", "P5", "P2", "P4", "P11", "P3", "P6", "P9", "P8", "P10")
+#: What a run without --only measures: P8 and P10 (10,000 items each, tens of
+#: minutes) only when named.
+DEFAULT = tuple(name for name in ALL if name not in ("P8", "P10"))
+_NEEDS_SERVICES = {"P3", "P4", "P5", "P6", "P8", "P9", "P10"}
 
 
 def _log(line: str) -> None:
@@ -77,7 +78,14 @@ def run(args: argparse.Namespace) -> int:
 
             _log("P11 what a new version stores")
             results.append(p11_versions_share_bytes(work, plan.shared_item_size, _log))
-        if {"P3", "P4", "P5", "P10"} & set(only) and not args.no_services:
+        if "P8" in only:
+            from bench.batch_scale import p8_embedded
+
+            _log("P8 a batch of mixed items, embedded")
+            results.append(p8_embedded(work, plan, _log))
+            if not args.keep:
+                shutil.rmtree(work / "p8", ignore_errors=True)
+        if {"P3", "P4", "P5", "P8", "P10"} & set(only) and not args.no_services:
             from bench.services import p3_and_p5_s3, p4_rss_s3, services
 
             with services(work) as svc:
@@ -88,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
                                    if r["id"].split()[0] in only)
                 if "P4" in only:
                     _log("P4 peak RSS (S3)"); results.append(p4_rss_s3(work, plan, _log, svc))
+                if "P8" in only:
+                    from bench.batch_scale import p8_distributed
+
+                    _log("P8 a batch of mixed items, distributed")
+                    results.append(p8_distributed(work, plan, _log, svc))
                 if "P10" in only:
                     from bench.ingest_scale import p10_ten_thousand
 
@@ -121,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("run", help="run the benchmarks and print the table")
     bench.add_argument("--quick", action="store_true", help="smaller corpora, fewer rounds")
     bench.add_argument("--only", help=f"comma-separated measures of {','.join(ALL)} "
-                                      f"(default: all but P10)")
+                                      f"(default: all but P8 and P10)")
     bench.add_argument("--runs", type=int, help="rounds of A B alternation (default 3)")
     bench.add_argument("--json", help="also write the results to this JSON file")
     bench.add_argument("--work", help="folder for the temporary corpora (default: here)")

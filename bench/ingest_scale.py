@@ -66,7 +66,7 @@ def p10_ten_thousand(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> d
     """Submit ``plan.scale_items`` small items to four workers; sample while they run."""
     import redis
 
-    from bench.services import worker
+    from bench.services import workers
     from storage.catalog import SqlCatalog
     from storage.catalog_access import PackageQuery
     from strongroom.reports import batch_report
@@ -78,12 +78,7 @@ def p10_ten_thousand(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> d
     catalog = SqlCatalog.from_url(env["STRONGROOM_DATABASE_URL"], migrate=False)
     broker = env["STRONGROOM_BROKER_URL"]
     samples: list[dict[str, Any]] = []
-    with_workers = [worker(env, work / f"scale-worker-{n}.log", concurrency=1,
-                           name=f"scale{n}") for n in range(WORKERS)]
-    for started in with_workers:
-        started.__enter__()
-    try:
-        time.sleep(3)  # the workers' start-up (imports, connections) is not the batch's
+    with workers(env, work, WORKERS, concurrency=1, name="scale"):
         submitted_at = time.perf_counter()
         run = run_child([*strongroom_command(), "submit", str(batch), "--json"], env)
         submit_seconds = run.seconds
@@ -114,9 +109,6 @@ def p10_ten_thousand(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> d
                 break
             stop.wait(SAMPLE_EVERY)
         finished_at = samples[-1]["t"]
-    finally:
-        for started in reversed(with_workers):
-            started.__exit__(None, None, None)
     sizes = table_sizes(catalog)
     catalog.engine.dispose()
     redis.Redis.from_url(broker).close()

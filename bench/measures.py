@@ -40,6 +40,8 @@ class Plan:
     s3_items: int = 10
     catalog_packages: int = 1_000_000
     scale_items: int = 10_000
+    batch_items: int = 10_000
+    batch_big_items: int = 10
     shared_item_size: int = 1024 * MiB
 
     @classmethod
@@ -47,7 +49,7 @@ class Plan:
         # 24 MiB: above the S3 store's single-PUT threshold, so multipart is measured
         return cls(rounds=rounds, big_size=24 * MiB, big_items=6, small_items=20,
                    huge_size=256 * MiB, s3_items=4, catalog_packages=50_000, scale_items=200,
-                   shared_item_size=64 * MiB)
+                   shared_item_size=64 * MiB, batch_items=300, batch_big_items=2)
 
 
 def summary(values: list[float], unit: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +108,9 @@ def _start_seaweed(work: Path, server_class: Any) -> Any:
 
 @contextmanager
 def worker(env: dict[str, str], log_file: Path, concurrency: int = 2,
-           name: str = "bench") -> Iterator[None]:
+           name: str = "bench") -> Iterator[int]:
     """One ``strongroom worker`` in its own process group, stopped by its pid after;
-    ``name`` makes its Celery node name (``name@host``) its own."""
+    ``name`` makes its Celery node name (``name@host``) its own. Yields its pid."""
     with open(log_file, "ab") as out:
         process = subprocess.Popen(
             [*strongroom_command(), "worker", "--queues", "ingest,fixity", "--concurrency",
@@ -119,7 +119,7 @@ def worker(env: dict[str, str], log_file: Path, concurrency: int = 2,
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:
-        yield
+        yield process.pid
     finally:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -129,6 +129,20 @@ def worker(env: dict[str, str], log_file: Path, concurrency: int = 2,
             process.wait(timeout=10)
         except ProcessLookupError:
             pass
+
+
+@contextmanager
+def workers(env: dict[str, str], work: Path, count: int, concurrency: int,
+            name: str) -> Iterator[list[int]]:
+    """``count`` ``strongroom worker`` processes of ``concurrency`` pool processes
+    each (node names ``{name}0@host`` …), given a few seconds to start (imports,
+    connections: not the measured batch's). Yields their pids; stops them all after."""
+    with ExitStack() as stack:
+        pids = [stack.enter_context(worker(env, work / f"{name}-worker-{n}.log",
+                                           concurrency=concurrency, name=f"{name}{n}"))
+                for n in range(count)]
+        time.sleep(3)
+        yield pids
 
 
 def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any],

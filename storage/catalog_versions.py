@@ -370,9 +370,12 @@ class PackagesAndVersions(CatalogBase):
 
     def list_packages(self) -> list[PackageSummary]:
         """Packages with a committed version, by identifier. Raises CatalogUnavailable."""
+        # Columns, not mapped objects: the whole archive is read (10,000
+        # packages: a third of the time, no identity map).
         with self._read() as session:
             rows = session.execute(
-                select(Package).where(Package.latest_version.is_not(None))).scalars()
+                select(Package.package_id, Package.identifier, Package.title,
+                       Package.latest_version).where(Package.latest_version.is_not(None)))
             summaries = [
                 PackageSummary(package_id=row.package_id, identifier=row.identifier,
                                title=row.title or "", latest_version=row.latest_version or 0)

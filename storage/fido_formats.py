@@ -122,10 +122,11 @@ class FidoIdentifier:
 
             # fido's own default names a signature file it no longer ships: name
             # the files its versions.xml says are current.
-            self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=self._conf_dir,
+            conf_dir, versions = self._conf_dir, self._versions
+            self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=conf_dir,
                               bufsize=self.bufsize,
-                              format_files=[self._versions.pronom_signature,
-                                            self._versions.fido_extension_signature])
+                              format_files=[versions.pronom_signature,
+                                            versions.fido_extension_signature])
             fido = self._fido
             self._compiled = [
                 (element, [_Signature(signature.findtext("name") or "",

@@ -5,6 +5,7 @@ These shapes are a contract other tools rely on; change them only by adding keys
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +32,13 @@ def item_report(item: ItemRecord) -> dict[str, Any]:
     }
 
 
-def batch_report(catalog: Catalog, batch_id: str) -> dict[str, Any]:
-    """The submit/status document: the batch, its findings and every item's outcome."""
+def batch_report(catalog: Catalog, batch_id: str,
+                 items: Sequence[ItemRecord] | None = None) -> dict[str, Any]:
+    """The submit/status document: the batch, its findings and every item's outcome
+    (``items``: the batch's items when the caller has just read them, not read again)."""
     batch = catalog.get_batch(batch_id)
-    items = catalog.list_items(batch_id)
+    if items is None:
+        items = catalog.list_items(batch_id)
     counts: dict[str, int] = {s.value: 0 for s in ItemStatus}
     for item in items:
         counts[item.status.value] += 1
@@ -267,4 +271,6 @@ def printable(text: str) -> str:
     output (see ``_UNPRINTABLE``) written as a Python-style escape (``\\n``,
     ``\\x1b``, ``\\u202e``); any other text is left as it is. For human output
     only: JSON output carries names exactly."""
-    return text.translate(_ESCAPES)
+    # Every character of _UNPRINTABLE is one str.isprintable refuses: text it
+    # accepts has none to escape (the usual case, checked in C).
+    return text if text.isprintable() else text.translate(_ESCAPES)

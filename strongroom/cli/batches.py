@@ -286,9 +286,10 @@ def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     from strongroom.reports import batch_report
 
     settings, services = _settings_and_services(read_only=True)
-    report = batch_report(services.catalog, batch_id)
+    items = services.catalog.list_items(batch_id)  # once: a batch may hold 10,000 items
+    report = batch_report(services.catalog, batch_id, items)
     after = settings.stuck_after if stuck_after is None else stuck_after
-    _mark_stuck(report, services.catalog.list_items(batch_id), services.clock.now(), after)
+    _mark_stuck(report, items, services.clock.now(), after)
     if report["stuck"]:
         # What the stuck items' crashed writes may have left, with sizes.
         from ingest.stuck import crash_remains

@@ -66,3 +66,24 @@ def test_p11_counts_what_a_corrected_version_stores_through_the_cli(tmp_path: Pa
     assert figures["version 2 (one of twenty changed) payload files written"]["median"] == 1
     assert figures["version 2 (title corrected) stored"]["median"] < 16  # KiB: tag files only
     assert result["met"] is True
+
+
+def test_p8_samples_memory_and_times_status_and_list_through_the_cli(
+        tmp_path: Path, monkeypatch) -> None:
+    import bench.batch_scale
+    from bench.batch_scale import p8_embedded
+
+    monkeypatch.setattr(bench.batch_scale, "QUERY_RUNS", 1)
+    monkeypatch.setattr(bench.batch_scale, "SAMPLE_EVERY", 0.2)
+    plan = Plan(rounds=1, big_size=256 * 1024, batch_items=6, batch_big_items=1)
+
+    result = p8_embedded(tmp_path, plan, lambda _line: None)
+
+    assert result["id"] == "P8 embedded" and "6 items (5 of 1–4 files" in result["title"]
+    assert result["samples"][-1]["done"] == 6
+    assert result["rss_at"]["100 %"]["rss_mib"] > 0
+    for name, figure in {**result["figures"], **result["ratios"]}.items():
+        assert all(math.isfinite(value) for value in figure["runs"]), name
+    assert {"strongroom submit", "bagit make_bag p=1", "strongroom status BATCH (CLI)",
+            "strongroom list (CLI)"} <= set(result["figures"])
+    assert "| P8 embedded" in table([result])

@@ -366,3 +366,19 @@ def test_the_identifier_still_names_fido_and_its_signatures_once_asked() -> None
     identifier = FidoIdentifier()
     assert identifier.tool.startswith("fido ")
     assert identifier.signatures.startswith("PRONOM v")
+
+
+def test_building_the_identifier_imports_neither_fido_nor_requests() -> None:
+    """Every command builds the services, and with them the identifier: one that
+    identifies nothing (``status``, ``list``) must not pay for fido's import of
+    requests and its version files; the identifier still names them when asked."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from storage.fido_formats import FidoIdentifier; "
+             "made = FidoIdentifier(); "
+             "print(sorted(m for m in ('fido', 'fido.versions', 'requests') if m in sys.modules)); "
+             "print(made.tool.startswith('fido '), made.signatures.startswith('PRONOM v'))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert shown == ["[]", "True True"]

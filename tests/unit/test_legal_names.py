@@ -152,6 +152,16 @@ def test_forging_name_in_an_error_message_stays_on_one_line(tmp_path: Path) -> N
     assert failed.stderr.splitlines() == [r"strongroom: no batch nothing\nstrongroom: all is well\u2028"]
 
 
+def test_printable_escapes_each_unprintable_character_alone_or_in_text() -> None:
+    """``printable`` leaves text ``str.isprintable`` accepts untouched: every
+    character it must escape is one that test refuses."""
+    from strongroom.reports import _UNPRINTABLE
+
+    for code in _UNPRINTABLE:
+        assert chr(code) not in printable(chr(code)), hex(code)
+        assert chr(code) not in printable(f"name{chr(code)}.txt"), hex(code)
+
+
 def test_printable_escapes_every_control_and_leaves_text_alone() -> None:
     assert printable("Mao Zedong → Filippov, 1951 «телеграмма» 毛泽东") == \
         "Mao Zedong → Filippov, 1951 «телеграмма» 毛泽东"
