@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.format_identification import FormatIdentifier
 from ingest.models import SOFTWARE_AGENT, Actor, EventType, NewEvent, Outcome
 from ingest.ports import Catalog, Clock, ObjectStore
 from ingest.progress import NO_PROGRESS, Progress, StopFlag
-from ingest.record_schema import SchemaSet
 from ingest.stuck import DEFAULT_STUCK_AFTER
 from ingest.system_files import DEFAULT_SYSTEM_FILES
 from ingest.work_metrics import NO_METRICS, WorkMetrics
+
+if TYPE_CHECKING:  # jsonschema, which it imports, is for the commands that validate
+    from ingest.record_schema import SchemaSet
 
 
 @dataclass(frozen=True)

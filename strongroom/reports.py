@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.dry_run import CheckedBatch
 from ingest.layout import delivered_files
 from ingest.models import AuditEvent, ItemRecord, ItemStatus, VersionRecord
 from ingest.ports import Catalog
 from ingest.version_changes import version_history
+
+if TYPE_CHECKING:  # the dry run imports the pipeline: only `submit --check` needs it
+    from ingest.dry_run import CheckedBatch
 
 
 def _iso(at: datetime | None) -> str | None:
