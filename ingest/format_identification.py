@@ -44,10 +44,16 @@ class IdentifiedFormat:
 class FormatIdentifier(Protocol):
     """Tells a file's format from its head and tail (the port the pipeline uses)."""
 
-    #: the tool and its version, e.g. "fido 1.6.1"
-    tool: str
-    #: the version of the signatures it matches, e.g. "PRONOM v109"
-    signatures: str
+    @property
+    def tool(self) -> str:
+        """The tool and its version, e.g. "fido 1.6.1"."""
+        ...
+
+    @property
+    def signatures(self) -> str:
+        """The version of the signatures it matches, e.g. "PRONOM v109"."""
+        ...
+
     #: how many bytes of the head and of the tail it needs
     bufsize: int
 

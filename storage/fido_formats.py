@@ -55,13 +55,8 @@ class FidoIdentifier:
     """fido behind the ``FormatIdentifier`` port."""
 
     def __init__(self) -> None:
-        from fido import CONFIG_DIR
-        from fido.versions import get_local_versions
-
-        self._conf_dir = CONFIG_DIR
-        self._versions = get_local_versions(CONFIG_DIR)
-        self.tool = f"fido {importlib.metadata.version('opf-fido')}"
-        self.signatures = f"PRONOM v{self._versions.pronom_version}"
+        self._conf_dir: str | None = None
+        self._local_versions: Any = None
         self.bufsize: int = BUFSIZE
         self._fido: Any = None
         #: per format: (its element, [its signatures]), in fido's order
@@ -73,6 +68,31 @@ class FidoIdentifier:
         self._by_extension: dict[str, list[Any]] = {}
         # fido keeps the format it is matching on itself: one match at a time
         self._lock = threading.Lock()
+        self._versions_lock = threading.Lock()
+
+    @functools.cached_property
+    def tool(self) -> str:
+        """"fido" and its version."""
+        return f"fido {importlib.metadata.version('opf-fido')}"
+
+    @functools.cached_property
+    def signatures(self) -> str:
+        """The PRONOM version of the signatures fido ships."""
+        return f"PRONOM v{self._versions.pronom_version}"
+
+    @property
+    def _versions(self) -> Any:
+        """fido's versions.xml, read on first use: fido.versions imports requests
+        (about a tenth of a second), which a command that identifies nothing
+        (``verify``, ``list``) never needs."""
+        with self._versions_lock:
+            if self._local_versions is None:
+                from fido import CONFIG_DIR
+                from fido.versions import get_local_versions
+
+                self._conf_dir = CONFIG_DIR
+                self._local_versions = get_local_versions(CONFIG_DIR)
+            return self._local_versions
 
     def _loaded(self) -> Any:
         """fido with its signatures, loaded on the first file (a command that
@@ -82,10 +102,11 @@ class FidoIdentifier:
 
             # fido's own default names a signature file it no longer ships: name
             # the files its versions.xml says are current.
+            versions = self._versions
             self._fido = Fido(quiet=True, handle_matches=_ignore, conf_dir=self._conf_dir,
                               bufsize=self.bufsize,
-                              format_files=[self._versions.pronom_signature,
-                                            self._versions.fido_extension_signature])
+                              format_files=[versions.pronom_signature,
+                                            versions.fido_extension_signature])
             fido = self._fido
             self._compiled = [
                 (element, [_Signature(signature.findtext("name") or "",
