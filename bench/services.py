@@ -1,5 +1,6 @@
 """The measures that need real services: P3 distributed ingest vs raw PUT, P5 S3
-verify vs a GET + SHA-256 + SHA-512 loop, P4 peak RSS with S3, P6 a catalog of a million packages.
+verify vs a GET + SHA-256 + SHA-512 loop (and shallow verify vs a HEAD loop), P4
+peak RSS with S3, P6 a catalog of a million packages.
 
 Services are started the way the integration tests start them (a ``weed mini``
 of our own, Redis and PostgreSQL on loopback), with a throwaway PostgreSQL
@@ -273,7 +274,62 @@ def p3_and_p5_s3(work: Path, plan: Plan, log: Log, svc: dict[str, Any],
         "figures": v_figures, "ratios": v_ratios, "target": ">= 0.8x GET + hash loop",
         "met": v_ratios["strongroom / GET + hash loop"]["median"] >= 0.8,
     }
-    return [p3, p5]
+    shallow = p5_shallow(plan, log, verify_env, client, bucket, packages, keys, tiny_packages[0])
+    return [p3, p5] if shallow is None else [p3, p5, shallow]
+
+
+#: HEAD requests a shallow verify has in flight: two copies at once (STRONGROOM_CONCURRENCY's
+#: default), each sending its files' HEADs up to eight at once (the S3 store's
+#: requests_in_flight); the HEAD loop is given as many threads.
+HEAD_THREADS = 2 * 8
+
+
+def p5_shallow(plan: Plan, log: Log, env: dict[str, str], client: Any, bucket: str,
+               packages: list[str], keys: list[str], tiny: str) -> dict[str, Any] | None:
+    """Shallow verify (one HEAD per file, one listing per copy) of the P5 S3 packages
+    vs a loop of HEAD requests over the same objects, on as many threads as the
+    verify has requests in flight; None when this strongroom has no ``verify --shallow``."""
+    if "--shallow" not in run_child([*strongroom_command(), "verify", "--help"], env).stdout:
+        log("  P5 S3 shallow: this strongroom has no verify --shallow; not measured")
+        return None
+
+    def strongroom_shallow(_round: int) -> float:
+        run = run_child([*strongroom_command(), "verify", "--shallow", *packages, "--json"], env)
+        return len(keys) / run.seconds
+
+    def head_loop(_round: int) -> float:
+        return len(keys) / head_loop_seconds(client, bucket, keys)
+
+    def shallow_fixed_cost(_round: int) -> float:
+        return run_child([*strongroom_command(), "verify", "--shallow", tiny, "--json"],
+                         env).seconds
+
+    rounds = alternate(plan.rounds, {"strongroom verify --shallow": strongroom_shallow,
+                                     f"HEAD loop ({HEAD_THREADS} threads)": head_loop,
+                                     "fixed cost: verify --shallow of one 1 KiB package":
+                                         shallow_fixed_cost}, log)
+    figures, ratios = _with_fixed_cost(rounds, len(keys), "HEAD loop", scale=1, unit="objects/s")
+    return {
+        "id": "P5 S3 shallow",
+        "title": f"shallow verify of the same {len(packages)} packages ({len(keys)} objects) "
+                 f"on SeaweedFS",
+        "figures": figures, "ratios": ratios, "target": "none (the store's HEAD rate, measured)",
+        "met": True,
+    }
+
+
+def head_loop_seconds(client: Any, bucket: str, keys: list[str],
+                      threads: int = HEAD_THREADS) -> float:
+    """Seconds for ``threads`` threads to HEAD every one of ``keys`` (with the
+    checksum, as the store's ``stat`` asks)."""
+    def one(key: str) -> int:
+        return int(client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+                   ["ContentLength"])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, keys))
+    return time.perf_counter() - start
 
 
 GET_AND_HASH = "GET + SHA-256 + SHA-512 loop (2 threads)"
@@ -302,17 +358,19 @@ def get_and_hash_limit(client: Any, bucket: str, keys: list[str], threads: int =
 
 
 def _with_fixed_cost(rounds: dict[str, list[float]], octets: int, other: str,
+                     scale: float = 1e6, unit: str = "MB/s",
                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Figures and per-round ratios of a measure whose sides are, in order, ours
-    (MB/s), the other side (MB/s) and our fixed cost (seconds): the ratio as
-    measured, and the ratio with the same round's fixed cost taken out."""
+    (MB/s, or ``octets`` per second / ``scale`` in ``unit``), the other side (the
+    same) and our fixed cost (seconds): the ratio as measured, and the ratio with
+    the same round's fixed cost taken out."""
     (ours_name, ours), (other_name, theirs), (fixed_name, fixed) = rounds.items()
     ratios, beyond = [], []
     for mbps, other_mbps, fixed_seconds in zip(ours, theirs, fixed):
         ratios.append(mbps / other_mbps)
-        seconds = octets / (mbps * 1e6)
-        beyond.append(octets / max(seconds - fixed_seconds, 1e-9) / 1e6 / other_mbps)
-    figures = {ours_name: summary(ours, "MB/s"), other_name: summary(theirs, "MB/s"),
+        seconds = octets / (mbps * scale)
+        beyond.append(octets / max(seconds - fixed_seconds, 1e-9) / scale / other_mbps)
+    figures = {ours_name: summary(ours, unit), other_name: summary(theirs, unit),
                fixed_name: summary(fixed, "s")}
     return figures, {f"strongroom / {other}": summary(ratios, "x"),
                      f"strongroom without its fixed cost / {other}": summary(beyond, "x")}

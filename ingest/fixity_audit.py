@@ -6,8 +6,8 @@ the primary, then the replicas). Two tiers:
 - **deep** (``verify_version``): every byte and tag file is re-read and
   re-hashed (sha256 and sha512), compared with the bag's own manifests and
   with the catalog's record of the version (``ingest.verification.verify_bag``),
-  and the manifests with the digests sealed in the audit chain when the version
-  was stored (``ingest.verification.sealed_manifests``);
+  and the manifests, as read, with the digests sealed in the audit chain when
+  the version was stored (its ``sealing`` event);
 - **shallow** (``shallow_check``): one ``stat`` (a HEAD) per catalog file:
   FILE_MISSING, SIZE_MISMATCH, and FIXITY_MISMATCH when the store keeps its own
   SHA-256 of the object and it is not ours; plus UNEXPECTED_FILE for any object
@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -44,12 +45,13 @@ from ingest.fixity_policy import (
     PlannedCheck,
 )
 from ingest.layout import object_key, version_prefix
-from ingest.models import VersionRecord
+from ingest.models import StoredFile, VersionRecord
 from ingest.object_versions import copy_view
-from ingest.ports import Catalog, ObjectStore
+from ingest.ports import Catalog, ObjectInfo, ObjectStore
 from ingest.repair import repair_version
+from ingest.replication import requests_in_flight, side_by_side
 from ingest.services import Services
-from ingest.verification import digest_mismatch, sealed_manifests, verify_bag
+from ingest.verification import digest_mismatch, verify_bag
 
 
 def location_store(services: Services, location: str | None) -> ObjectStore:
@@ -79,15 +81,17 @@ def verify_version(services: Services, package_id: str, number: int,
     version = services.catalog.get_version(package_id, number)
     store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
+    sealing = services.catalog.sealing_event(package_id, number)
     progress = services.progress
     key = f"{prefix}@{store.location}"
     progress.item_started(key, f"{version.identifier} v{number}",
                           sum(f.size for f in version.files))
     vouched = _committed_holders(services, version) if in_cycle else set()
     try:
+        # the manifests are held to the audit chain as they are read: once
         raw = verify_bag(store, prefix, expected=version.files,
-                         on_bytes=lambda octets: progress.bytes_done(key, octets), vouched=vouched)
-        raw += sealed_manifests(store, prefix, services.catalog.sealing_event(package_id, number))
+                         on_bytes=lambda octets: progress.bytes_done(key, octets), vouched=vouched,
+                         sealing=sealing)
     finally:
         progress.item_finished(key)
     return record_copy_check(services, version, store.location, DEEP, raw)
@@ -114,10 +118,16 @@ def shallow_check(services: Services, package_id: str, number: int,
     store = copy_view(services.catalog, location_store(services, location), package_id)
     prefix = version_prefix(package_id, number)
     findings: list[Finding] = []
-    for f in version.files:
+
+    def look(f: StoredFile) -> ObjectInfo | None:
         try:
-            info = store.stat(object_key(package_id, number, f))
+            return store.stat(object_key(package_id, number, f))
         except ObjectNotFound:
+            return None
+    # one HEAD per file, side by side to a store over a network (requests_in_flight)
+    infos = side_by_side([partial(look, f) for f in version.files], requests_in_flight(store))
+    for f, info in zip(version.files, infos, strict=True):
+        if info is None:
             findings.append(Finding("FILE_MISSING", path=f.path))
             continue
         if info.size != f.size:
@@ -155,9 +165,10 @@ def run_fixity_check(services: Services, package_id: str, number: int, location:
 
 
 def verify_packages(services: Services, refs: Iterable[str] | None = None,
-                    concurrency: int = 1) -> list[VersionCheck]:
-    """Deep-check every version of the named packages (ids or identifiers), or of
-    all, in every location (the primary first); results in that order.
+                    concurrency: int = 1, tier: str = DEEP) -> list[VersionCheck]:
+    """Deep-check (``tier`` SHALLOW: shallow-check, ``shallow_check``) every version
+    of the named packages (ids or identifiers), or of all, in every location (the
+    primary first); results in that order.
 
     Up to ``concurrency`` copies are checked at once, on threads: one stream is
     held to one core's SHA-512, so checking copies side by side is what lets a
@@ -167,10 +178,13 @@ def verify_packages(services: Services, refs: Iterable[str] | None = None,
 
     Raises PackageNotFound for an unknown reference before checking anything;
     StorageUnavailable or CatalogUnavailable stop the run (copies not yet
-    started are not checked; those finished are recorded).
+    started are not checked; those finished are recorded); ValueError for
+    another tier.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    if tier not in (DEEP, SHALLOW):
+        raise ValueError(f"no fixity tier {tier!r}")
     catalog = services.catalog
     if refs is None:
         package_ids = [p.package_id for p in catalog.list_packages()]
@@ -180,18 +194,30 @@ def verify_packages(services: Services, refs: Iterable[str] | None = None,
                 for version in catalog.list_versions(package_id)]
     copies = [(version.package_id, version.number, store.location)
               for version in versions for store in services.locations]
-    services.progress.plan(len(copies), len(services.locations) * sum(
+    services.progress.plan(len(copies), 0 if tier == SHALLOW else len(services.locations) * sum(
         f.size for version in versions for f in version.files))
+    check = verify_version if tier == DEEP else _shallow_with_progress
     if concurrency == 1 or len(copies) < 2:
-        return [verify_version(services, *copy) for copy in copies]
+        return [check(services, *copy) for copy in copies]
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(copies)),
                               thread_name_prefix="verify")
     try:
-        futures = [pool.submit(verify_version, services, *copy) for copy in copies]
+        futures = [pool.submit(check, services, *copy) for copy in copies]
         return [future.result() for future in futures]
     finally:
         # On an error, copies not yet started are not checked.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shallow_with_progress(services: Services, package_id: str, number: int,
+                           location: str | None) -> VersionCheck:
+    """``shallow_check``, told to ``services.progress`` as one item of no bytes."""
+    key = f"{SHALLOW}:{package_id}/v{number}@{location}"
+    services.progress.item_started(key, f"{package_id} v{number}", 0)
+    try:
+        return shallow_check(services, package_id, number, location)
+    finally:
+        services.progress.item_finished(key)
 
 
 # --------------------------------------------------------------------------- due checks

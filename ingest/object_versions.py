@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from ingest.ports import FixityCatalog, ObjectInfo, ObjectStore, ObjectWriter
+from ingest.replication import requests_in_flight
 
 
 class PinnedCopy:
@@ -78,6 +79,11 @@ class PinnedCopy:
     @property
     def bucket(self) -> str | None:
         return self.store.bucket
+
+    @property
+    def requests_in_flight(self) -> int:
+        """As the store says (``ingest.replication.requests_in_flight``)."""
+        return requests_in_flight(self.store)
 
     def ensure_ready(self) -> None:
         self.store.ensure_ready()

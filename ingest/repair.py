@@ -62,7 +62,7 @@ from ingest.object_versions import PinnedCopy, copy_view
 from ingest.ports import ObjectStore
 from ingest.progress import NO_PROGRESS, Progress
 from ingest.services import Services
-from ingest.verification import sealed_manifests, verify_bag
+from ingest.verification import verify_bag
 
 
 def repair_version(services: Services, package_id: str, number: int, *,
@@ -123,8 +123,8 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
         # a copy whose manifests are not as sealed in the chain is no source
         outcome.findings = _located(
             verify_bag(store, prefix, expected=version.files,
-                       on_bytes=lambda octets: progress.bytes_done(key, octets))
-            + sealed_manifests(store, prefix, sealing), store)
+                       on_bytes=lambda octets: progress.bytes_done(key, octets), sealing=sealing),
+            store)
     except StorageUnavailable as exc:
         outcome.status, outcome.detail = UNREACHABLE, str(exc)
         return outcome

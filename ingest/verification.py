@@ -29,10 +29,21 @@ With ``vouched``, shared objects held by the versions it names are only
 looked at (present, with their size): the scheduled fixity cycle checks each
 shared object once, with the version that holds it.
 
-``sealed_manifests`` holds a stored bag to the audit chain: the digests of its
-manifests sealed in the version's ingestion event (MANIFEST_NOT_AS_SEALED), so
-that a bag rewritten consistently — payload, manifests, tag manifests,
-Payload-Oxum and the catalog's file rows — is still caught.
+With ``sealing`` (the version's ingestion event), ``verify_bag`` also holds
+the stored bag to the audit chain: the digests of its manifests sealed in
+that event (MANIFEST_NOT_AS_SEALED), so that a bag rewritten consistently —
+payload, manifests, tag manifests, Payload-Oxum and the catalog's file rows —
+is still caught. The manifests are compared as they were read for the rest of
+the check, not read a second time.
+
+Reading. The bag's objects are listed once and each is read once. To a store
+that answers over a network (``requests_in_flight`` above 1, as the S3 store
+says), the small objects (the tag files, small payload files) are read side
+by side, up to that many at once, while the large ones stream one after
+another on the caller's thread: a copy waits for about one round trip for
+its tag files instead of one per file. Memory stays flat: a small object is
+at most ``SMALL_OBJECT`` bytes, and of the others only the tag files that are
+parsed are kept (as before).
 
 A defect is reported once even when the manifests and the catalog both see it:
 a flipped byte is one FIXITY_MISMATCH ("sha256 and sha512 differ"), not one
@@ -44,7 +55,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Container, Iterable, Sequence
-from typing import Any, BinaryIO
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO, TypeVar
 
 from ingest.bag import (
     BAGIT_TXT,
@@ -56,16 +68,24 @@ from ingest.bag import (
 )
 from ingest.errors import ObjectNotFound
 from ingest.findings import Finding, in_words
-from ingest.fixity import ALGORITHMS, Digests, digest_stream
+from ingest.fixity import ALGORITHMS, CHUNK_SIZE, Digests, digest_stream
 from ingest.layout import FETCH_TXT
 from ingest.models import AuditEvent, StoredFile
 from ingest.ports import ObjectStore
+from ingest.replication import requests_in_flight
+
+_T = TypeVar("_T")
+
+#: An object of at most this many bytes is read whole in one request, side by
+#: side with the other small ones (see the module docstring).
+SMALL_OBJECT = CHUNK_SIZE
 
 
 def verify_bag(store: ObjectStore, prefix: str,
                expected: Sequence[StoredFile] | None = None,
                on_bytes: Callable[[int], None] | None = None,
-               vouched: Container[int] = ()) -> list[Finding]:
+               vouched: Container[int] = (),
+               sealing: AuditEvent | None = None) -> list[Finding]:
     """Check the bag stored under ``prefix`` (``"{package_id}/v{N}/"``); return every finding.
 
     An empty list means the bag is complete and every byte matches its
@@ -76,7 +96,10 @@ def verify_bag(store: ObjectStore, prefix: str,
     and ValueError for a prefix that does not end with ``/``. ``vouched``: the
     numbers of the earlier versions whose shared objects are only looked at,
     not read (with ``expected`` only: their digests are the catalog's; see the
-    module docstring).
+    module docstring). ``sealing``: the version's ingestion event
+    (``Catalog.sealing_event``), whose sealed manifest digests the manifests
+    read must have (MANIFEST_NOT_AS_SEALED for each that differs; a digest the
+    event does not hold, from an older release, is not compared).
     """
     if not prefix.endswith("/"):
         raise ValueError(f"bag prefix {prefix!r} must end with '/'")
@@ -92,6 +115,7 @@ def verify_bag(store: ObjectStore, prefix: str,
     _check_oxum(stored, report)
     if expected is not None:
         _check_catalog(stored, expected, report)
+    report.extend(_not_as_sealed(stored, sealing))
     return report.sorted()
 
 
@@ -101,31 +125,20 @@ SEALED_MANIFESTS = (("manifest-sha256.txt", "manifest_sha256"),
                     (FETCH_TXT, "fetch_sha256"))
 
 
-def sealed_manifests(store: ObjectStore, prefix: str,
-                     sealing: AuditEvent | None) -> list[Finding]:
-    """Compare the SHA-256 of the manifests stored under ``prefix`` with those
-    sealed in ``sealing``, the version's ingestion event
-    (``Catalog.sealing_event``): MANIFEST_NOT_AS_SEALED for each that differs.
-
-    A digest the event does not hold (an event of an older release, or no event
-    at all) is not compared; a manifest not stored is left to ``verify_bag``
-    (FILE_MISSING). Raises StorageUnavailable.
-    """
+def _not_as_sealed(stored: _Stored, sealing: AuditEvent | None) -> list[Finding]:
+    """MANIFEST_NOT_AS_SEALED for each manifest read whose SHA-256 is not the one
+    ``sealing`` holds; one it does not hold, or not stored, is not compared."""
     if sealing is None:
         return []
     findings = []
     for name, key in SEALED_MANIFESTS:
         sealed = sealing.detail.get(key)
-        if not isinstance(sealed, str):
+        digests = stored.digests.get(name)
+        if not isinstance(sealed, str) or digests is None or name in stored.fetched:
             continue
-        try:
-            with store.open(prefix + name) as stream:
-                found = digest_stream(stream).sha256
-        except ObjectNotFound:
-            continue
-        if found != sealed:
+        if digests.sha256 != sealed:
             findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
-                                    found=found, params={"seq": sealing.seq}))
+                                    found=digests.sha256, params={"seq": sealing.seq}))
     return findings
 
 
@@ -171,27 +184,69 @@ class _Stored:
 def _read_all(store: ObjectStore, prefix: str, report: _Report,
               on_bytes: Callable[[int], None] | None = None) -> _Stored:
     stored = _Stored()
-    for info in list(store.list(prefix)):
-        path = info.key[len(prefix):]
-        keep = _is_parsed(path)
+    infos = list(store.list(prefix))
+    paths = [info.key[len(prefix):] for info in infos]
+    reads = [_reader(store, info.key, _is_parsed(path), on_bytes)
+             for info, path in zip(infos, paths, strict=True)]
+    small = [info.size <= SMALL_OBJECT or _is_parsed(path)
+             for info, path in zip(infos, paths, strict=True)]
+    for path, read in zip(paths, _side_by_side(reads, small, requests_in_flight(store)),
+                          strict=True):
+        if read is None:
+            # Deleted between the listing and the read: as good as never stored.
+            report.add(Finding("FILE_MISSING", path=path))
+            continue
+        stored.digests[path], text = read
+        if text is not None:
+            stored.texts[path] = text
+    return stored
+
+
+def _reader(store: ObjectStore, key: str, keep: bool, on_bytes: Callable[[int], None] | None,
+            ) -> Callable[[], tuple[Digests, bytes | None] | None]:
+    """A call that reads the object ``key`` once: its digests, and its bytes when
+    ``keep``; None when it is not stored."""
+    def read() -> tuple[Digests, bytes | None] | None:
         chunks: list[bytes] = []
 
-        def sink(chunk: memoryview, keep: bool = keep, chunks: list[bytes] = chunks) -> None:
+        def sink(chunk: memoryview) -> None:
             if keep:
                 chunks.append(bytes(chunk))
             if on_bytes is not None:
                 on_bytes(len(chunk))
         try:
-            with store.open(info.key) as stream:
+            with store.open(key) as stream:
                 digests = digest_stream(stream, sink if keep or on_bytes is not None else None)
         except ObjectNotFound:
-            # Deleted between the listing and the read: as good as never stored.
-            report.add(Finding("FILE_MISSING", path=path))
-            continue
-        stored.digests[path] = digests
-        if keep:
-            stored.texts[path] = b"".join(chunks)
-    return stored
+            return None
+        return digests, b"".join(chunks) if keep else None
+    return read
+
+
+def _side_by_side(calls: Sequence[Callable[[], _T]], small: Sequence[bool], most: int) -> list[_T]:
+    """Run ``calls`` and return their results in order: the first marked
+    ``small`` alone, then the other small ones up to ``most`` at once on
+    threads, and the rest one after another on this thread meanwhile. Every
+    call started has ended before this returns or raises (what a call on this
+    thread raised, else the first exception of the others in the calls' order)."""
+    if most <= 1 or sum(small) <= 2:
+        return [call() for call in calls]
+    # The first small request goes alone: a client's first request of a kind
+    # works out and caches what every later one reuses (botocore: the endpoint,
+    # the request's model), and eight first requests at once would each do it
+    # (measured: a cold one-package verify took 0.7 s instead of 0.5 s).
+    first = small.index(True)
+    here = {first: calls[first]()}
+    with ThreadPoolExecutor(max_workers=min(most, sum(small) - 1),
+                            thread_name_prefix="bag-reads") as pool:
+        futures: list[Future[_T] | None] = [
+            pool.submit(call) if is_small and index != first else None
+            for index, (call, is_small) in enumerate(zip(calls, small, strict=True))]
+        here.update({index: call() for index, (call, future)
+                     in enumerate(zip(calls, futures, strict=True))
+                     if future is None and index != first})
+    return [future.result() if future is not None else here[index]
+            for index, future in enumerate(futures)]
 
 
 def _is_parsed(path: str) -> bool:
@@ -223,25 +278,24 @@ def _read_fetched(store: ObjectStore, prefix: str, stored: _Stored, report: _Rep
                 report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
                     "detail": f"it does not list {f.path!r} as held by version {f.held_by}, "
                               f"as the catalog does"}))
+    reads: list[tuple[str, int, int, Callable[[], Digests | None]]] = []
     for path, (number, size) in sorted(held.items()):
         if path in stored:
             report.add(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
                 "detail": f"it lists {path!r}, which the bag holds itself"}))
             continue
         assert named is not None
-        key = f"{named.group(1)}v{number}/{path}"
         known = expected.get(path) if expected is not None else None
-        try:
-            digests = None
-            # checked with the version that holds it; read only if it looks wrong
-            if (known is not None and known.held_by == number and number in vouched
-                    and store.stat(key).size == known.size):
-                digests = Digests(known.size, known.sha256, known.sha512)
-            if digests is None:
-                with store.open(key) as stream:
-                    digests = digest_stream(stream, None if on_bytes is None
-                                            else lambda chunk: on_bytes(len(chunk)))
-        except ObjectNotFound:
+        # checked with the version that holds it: read only if it looks wrong
+        look = known if (known is not None and known.held_by == number
+                         and number in vouched) else None
+        reads.append((path, number, size, _fetched_reader(
+            store, f"{named.group(1)}v{number}/{path}", look, on_bytes)))
+    results = _side_by_side([read for *_, read in reads],
+                            [size <= SMALL_OBJECT for _, _, size, _ in reads],
+                            requests_in_flight(store))
+    for (path, number, size, _), digests in zip(reads, results, strict=True):
+        if digests is None:
             report.add(Finding("FILE_MISSING", path=path, params={"held_by": number}))
             continue
         if digests.size != size:
@@ -250,6 +304,23 @@ def _read_fetched(store: ObjectStore, prefix: str, stored: _Stored, report: _Rep
                                                  f"holds {digests.size}"}))
         stored.digests[path] = digests
         stored.fetched[path] = number
+
+
+def _fetched_reader(store: ObjectStore, key: str, look: StoredFile | None,
+                    on_bytes: Callable[[int], None] | None) -> Callable[[], Digests | None]:
+    """A call that reads the shared object ``key`` once (its digests; None when
+    not stored), or with ``look`` (the catalog's file, vouched for) only looks
+    at it: the catalog's digests when it is there with that size."""
+    def read() -> Digests | None:
+        try:
+            if look is not None and store.stat(key).size == look.size:
+                return Digests(look.size, look.sha256, look.sha512)
+            with store.open(key) as stream:
+                return digest_stream(stream, None if on_bytes is None
+                                     else lambda chunk: on_bytes(len(chunk)))
+        except ObjectNotFound:
+            return None
+    return read
 
 
 class _ManifestSet:

@@ -36,9 +36,13 @@ not as an exception at the end of the stream.
 
 Listing. S3 lists keys in UTF-8 byte order, the full-key order the
 ``ObjectStore`` contract promises, but some S3-compatible servers (SeaweedFS)
-list folder by folder, so ``a/b`` comes before ``a-c``. ``list`` therefore walks
-one ``/`` level at a time and orders each level itself: memory is bounded by
-the widest level, at the cost of one request per folder (a bag has a few).
+list folder by folder, so ``a/b`` comes before ``a-c``. ``list`` therefore
+orders what it yields itself. It first asks for one flat page (no delimiter:
+every key under the prefix, whatever its depth); when that page holds them
+all (up to 1,000 keys: a version's bag, as a rule) they are sorted and
+yielded, one request for the whole prefix. A larger prefix is walked one
+``/`` level at a time instead, each level ordered here: memory is bounded by
+a page or by the widest level, at the cost of one request per folder.
 Keys ending in ``/`` are folder markers to S3 tools (and SeaweedFS lists each
 empty folder as one): they are never listed, and refused as keys.
 
@@ -131,6 +135,8 @@ class S3ObjectStore:
         #: small requests (tag files, read-back HEADs) worth sending at once
         #: (``ingest.replication.side_by_side``); boto3's pool keeps 10 connections.
         self.requests_in_flight = 8
+        #: keys ``list`` asks for in its one flat request (S3's most, 1,000)
+        self.list_page = 1000
         self._root = self.prefix + "/" if self.prefix else ""
         self._region = region
         self._made_client = client
@@ -374,7 +380,19 @@ class S3ObjectStore:
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in full-key order, keys
         without the store's prefix. Raises StorageUnavailable while iterating."""
-        yield from self._walk(self._root + prefix)
+        s3_prefix = self._root + prefix
+        with self._translate():
+            page = self._client.list_objects_v2(Bucket=self.bucket, Prefix=s3_prefix,
+                                                MaxKeys=self.list_page)
+        if page.get("IsTruncated"):
+            # More than a page: one level at a time, so that memory stays bounded.
+            yield from self._walk(s3_prefix)
+            return
+        # A key ending in '/' is a folder marker, never an object of ours.
+        entries = sorted((entry["Key"], int(entry["Size"])) for entry in page.get("Contents", ())
+                         if not entry["Key"].endswith("/"))
+        for name, size in entries:
+            yield ObjectInfo(key=name[len(self._root):], size=size)
 
     def _walk(self, s3_prefix: str) -> Iterator[ObjectInfo]:
         # One "/" level at a time, ordered here (see the module docstring).

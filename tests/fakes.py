@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -80,6 +81,9 @@ class MemoryObjectStore:
         self.objects: dict[str, bytes] = {}
         self.unavailable = False
         self.opened: Counter[str] = Counter()
+        self._opened_lock = threading.Lock()  # reads may come from several threads
+        #: small requests a reader may send at once (``ingest.replication``)
+        self.requests_in_flight = 1
         self.synced: list[str] = []
         #: key -> until when S3 Object Lock would retain it (``retained_until``)
         self.retained: dict[str, datetime] = {}
@@ -118,7 +122,8 @@ class MemoryObjectStore:
         self._check_available()
         if version_id is not None:
             raise ValueError("a memory store keeps one version of each object")
-        self.opened[key] += 1
+        with self._opened_lock:
+            self.opened[key] += 1
         try:
             return io.BytesIO(self.objects[key])
         except KeyError:

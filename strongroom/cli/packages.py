@@ -108,11 +108,17 @@ def _changes_line(changes: dict[str, Any]) -> str:
 @main.command()
 @click.argument("packages", nargs=-1)
 @click.option("--all", "all_packages", is_flag=True, help="Verify every package.")
+@click.option("--shallow", is_flag=True,
+              help="Only look at each file (one HEAD request each): present, at its size, "
+                   "and with our SHA-256 where the store keeps one. Reads no bytes.")
 @json_option
 @command_errors
-def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None:
-    """Re-read and re-hash every stored byte and tag file of the packages' versions."""
+def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json: bool) -> None:
+    """Re-read and re-hash every stored byte and tag file of the packages' versions.
+
+    With --shallow, only look at each file (the scheduled shallow check)."""
     from ingest.fixity_audit import verify_packages
+    from ingest.fixity_policy import DEEP, SHALLOW
     from ingest.stuck import crash_remains
 
     if bool(packages) == all_packages:
@@ -122,7 +128,8 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
     settings, services = _settings_and_services(read_only=True)
     with progress_for(services, as_json, "verifying") as watched:
         results = verify_packages(watched, None if all_packages else list(packages),
-                                  concurrency=settings.concurrency)
+                                  concurrency=settings.concurrency,
+                                  tier=SHALLOW if shallow else DEEP)
     anchor_after(services)
     document: dict[str, Any] = {"results": [r.to_dict() for r in results]}
     remains = None
@@ -152,7 +159,8 @@ def verify(packages: tuple[str, ...], all_packages: bool, as_json: bool) -> None
         click.echo(f"{packages_seen} package{'' if packages_seen == 1 else 's'} "
                    f"({versions} version{'' if versions == 1 else 's'}), "
                    f"{len(results)} cop{'y' if len(results) == 1 else 'ies'}, "
-                   f"{describe_size(sum(r['octets'] for r in results))} read: "
+                   f"{describe_size(sum(r['octets'] for r in results if r['tier'] == 'deep'))}"
+                   f" read: "
                    + (f"{failed} cop{'y' if failed == 1 else 'ies'} failed" if failed
                       else "no failures"))
 

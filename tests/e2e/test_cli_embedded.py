@@ -181,6 +181,36 @@ def test_verify_finds_tampering_behind_our_back(sr: Strongroom, good_batch: Path
     assert shown["versions"][0]["last_fixity"]["outcome"] == "failed"
 
 
+@pytest.mark.parametrize("tamper, code", [
+    ("delete_payload", "FILE_MISSING"),
+    ("add_stray_file", "UNEXPECTED_FILE"),
+    ("truncate_payload", "SIZE_MISMATCH"),
+])
+def test_verify_shallow_finds_missing_stray_and_resized_files_and_records_a_shallow_check(
+        sr: Strongroom, good_batch: Path, tamper: str, code: str) -> None:
+    report = sr.json("submit", str(good_batch))
+    package_id, bag = _bag_of(sr, report, "telegram-1951-06-21-mao-to-filippov")
+    clean = sr.json("verify", "--shallow", package_id)
+    assert [(r["status"], r["tier"]) for r in clean["results"]] == [("ok", "shallow")]
+
+    payload = bag / "data" / "transcription" / "telegram-en.txt"
+    if tamper == "delete_payload":
+        payload.unlink()
+    elif tamper == "add_stray_file":
+        (bag / "data" / "stray.txt").write_text("not ours")
+    elif tamper == "truncate_payload":
+        payload.write_bytes(payload.read_bytes()[:5])
+
+    (only,) = sr.json("verify", "--shallow", package_id, expect=1)["results"]
+    assert (only["status"], only["tier"]) == ("failed", "shallow")
+    assert code in {f["code"] for f in only["findings"]}
+    checks = [e for e in sr.json("audit", "log", "--package", package_id)["events"]
+              if e["event_type"] == "fixity check"]
+    assert [(c["outcome"], c["detail"]["tier"]) for c in checks][-1] == ("failure", "shallow")
+    # the human summary says no byte was read
+    assert "0 bytes read" in sr.run("verify", "--shallow", package_id, expect=1).stdout
+
+
 def test_fetch_refuses_to_deliver_a_damaged_file(sr: Strongroom, good_batch: Path,
                                                  tmp_path: Path) -> None:
     report = sr.json("submit", str(good_batch))

@@ -704,3 +704,25 @@ def test_ingested_batch_is_stored_as_bags_that_loc_bagit_validates(
         # Tag files went up in one PUT each: the server holds our SHA-256 of them.
         info = s3_services.store.stat(f"{package.package_id}/v{version.number}/bagit.txt")
         assert info.sha256 == next(f.sha256 for f in version.files if f.path == "bagit.txt")
+
+
+def test_a_bag_is_listed_in_one_request_and_a_larger_prefix_level_by_level_in_the_same_order(
+        s3_server: S3Endpoint, s3_bucket: str, aws_credentials: None) -> None:
+    store = make_store(s3_server, s3_bucket)
+    # SeaweedFS lists folder by folder ('a/b' before 'a-c'); the store's order is the key's
+    keys = ["pkg/v1/a-c", "pkg/v1/a/b", "pkg/v1/a/z/y", "pkg/v1/a0", "pkg/v1/bagit.txt",
+            "pkg/v1/data/x/y.txt", "pkg/v10/bagit.txt"]
+    for key in keys:
+        store.put_bytes(key, b"x", digest(b"x"))
+    listings: list[str] = []
+    store._client.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2",
+        lambda params, **_: listings.append(params["Prefix"]))
+    bag = sorted(key for key in keys if key.startswith("pkg/v1/"))
+    assert [info.key for info in store.list("pkg/v1/")] == bag
+    assert len(listings) == 1  # the whole bag, every folder of it, in one request
+    listings.clear()
+    store.list_page = 2  # more objects than one page: walked one level at a time
+    assert [info.key for info in store.list("pkg/v1/")] == bag
+    assert [(info.key, info.size) for info in store.list("pkg/")] == [(key, 1) for key in sorted(keys)]
+    assert len(listings) > 2

@@ -40,9 +40,15 @@ from tests.unit.test_replication import PACKAGE, Archive, make_services, open_ar
 MiB = 1024 * 1024
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    yield from open_archive(tmp_path)
+@pytest.fixture(params=[1, 8], ids=["one-request-at-a-time", "small-objects-side-by-side"])
+def archive(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Archive]:
+    """An archive whose stores are read one request at a time (as local folders
+    are), or as stores over a network are (``requests_in_flight``: a version's
+    small objects, its own and those it shares, read side by side)."""
+    for opened in open_archive(tmp_path):
+        for store in opened.services.locations:
+            store.requests_in_flight = request.param  # type: ignore[attr-defined]
+        yield opened
 
 
 def scans(count: int, size: int) -> dict[str, bytes]:

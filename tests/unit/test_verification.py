@@ -49,9 +49,13 @@ def _sizes(data: bytes) -> tuple[int, str, str]:
     return d.size, d.sha256, d.sha512
 
 
-@pytest.fixture
-def store() -> MemoryObjectStore:
-    return MemoryObjectStore()
+@pytest.fixture(params=[1, 8], ids=["one-request-at-a-time", "small-objects-side-by-side"])
+def store(request: pytest.FixtureRequest) -> MemoryObjectStore:
+    """A memory store; as a local store, and as a store over a network says it is
+    (``requests_in_flight``: the small objects of a bag are then read side by side)."""
+    memory = MemoryObjectStore()
+    memory.requests_in_flight = request.param
+    return memory
 
 
 @pytest.fixture

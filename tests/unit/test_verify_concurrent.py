@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -142,3 +143,42 @@ def test_concurrency_below_one_is_refused(archive: tuple[Services, Path]) -> Non
     services, _ = archive
     with pytest.raises(ValueError, match="at least 1"):
         verify_packages(services, concurrency=0)
+
+
+class CountingStore(FilesystemObjectStore):
+    """Counts every object opened, by key."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.opened: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def open(self, key: str) -> BinaryIO:
+        with self._lock:
+            self.opened[key] = self.opened.get(key, 0) + 1
+        return super().open(key)
+
+
+@pytest.mark.parametrize("in_flight", [1, 8])
+def test_a_deep_check_reads_each_object_once_the_sealed_manifests_not_again(
+        archive: tuple[Services, Path], in_flight: int) -> None:
+    services, root = archive
+    counting = CountingStore(root / "primary")
+    counting.requests_in_flight = in_flight  # type: ignore[attr-defined]
+    services = replace(services, store=counting, replicas=())
+    package_id = package_id_for(IDENTIFIERS[1])
+    (check,) = verify_packages(services, [package_id])
+    assert check.status == "ok"
+    stored = [info.key for info in counting.list(f"{package_id}/v1/")]
+    assert "manifest-sha256.txt" in {key.rsplit("/", 1)[-1] for key in stored}
+    assert counting.opened == {key: 1 for key in stored}
+
+
+def test_a_manifest_rewritten_after_ingest_is_still_found_not_as_sealed_when_read_once(
+        archive: tuple[Services, Path]) -> None:
+    services, root = archive
+    package_id = package_id_for(IDENTIFIERS[3])
+    manifest = root / "primary" / package_id / "v1" / "manifest-sha256.txt"
+    manifest.write_bytes(manifest.read_bytes() + b"\n")
+    primary, _replica = verify_packages(services, [package_id])
+    assert "MANIFEST_NOT_AS_SEALED" in {f.code for f in primary.findings}
