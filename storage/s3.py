@@ -323,12 +323,20 @@ class S3ObjectStore:
                           version_id=response.get("VersionId"))
 
     def can_copy_from(self, source: object, size: int) -> bool:
-        """Whether ``copy_object`` can make an object of ``size`` bytes of this
+        """Whether ``copy_object`` should make an object of ``size`` bytes of this
         store from one of ``source``: the same bucket at the same server, no
-        object lock to carry over, and no larger than one CopyObject may copy."""
+        object lock to carry over, no larger than one CopyObject may copy, and
+        no smaller than the multipart threshold. A smaller file goes up in one
+        PUT of the bytes the worker holds anyway, where a copy costs two
+        requests (the copy and the read-back that checks it) for no fewer
+        bytes moved."""
+        return (self._copies_from(source)
+                and self.multipart_threshold <= size <= MAX_SINGLE_PUT)
+
+    def _copies_from(self, source: object) -> bool:
         return (isinstance(source, S3ObjectStore) and source.bucket == self.bucket
                 and source.endpoint_url == self.endpoint_url and self.object_lock is None
-                and source.object_lock is None and 0 <= size <= MAX_SINGLE_PUT)
+                and source.object_lock is None)
 
     def copy_object(self, source: Any, source_key: str, key: str) -> None:
         """Make ``key`` a copy of ``source_key`` of ``source`` in one CopyObject:
@@ -337,7 +345,7 @@ class S3ObjectStore:
         one, computes no checksum of a copy (it carries the source's over).
         Raises ObjectNotFound (no such source), StorageUnavailable, ValueError
         (a source this store cannot copy from)."""
-        if not isinstance(source, S3ObjectStore) or not self.can_copy_from(source, 0):
+        if not isinstance(source, S3ObjectStore) or not self._copies_from(source):
             raise ValueError(f"{self.location} cannot copy from {getattr(source, 'location', source)}")
         with self._translate(source_key):
             self._client.copy_object(

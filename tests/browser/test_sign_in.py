@@ -13,6 +13,10 @@ def test_a_person_signs_in_sees_their_name_and_signs_out(console: Console, brows
     browser.find_element(By.ID, "name").send_keys(PEOPLE["submitter"][0])
     browser.find_element(By.ID, "password").send_keys("not the password at all")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # The refusal is a new page: looked for until it has come (a busy machine
+    # answers a sign-in, with its password hashing, in more than a moment).
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "[role=alert]"),
+             what="the sign-in refusal")
     alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     assert "name or the password is not right" in alert
 

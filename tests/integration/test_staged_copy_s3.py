@@ -41,7 +41,10 @@ def make_item(folder: Path) -> Path:
     (item / "scan").mkdir(parents=True)
     (item / "metadata.json").write_text(json.dumps(
         {"identifier": "telegram-1951", "title": "A telegram", "date": "1951-06-21"}))
-    (item / "scan" / "page-01.txt").write_text("page one of the telegram\n" * 4)
+    # Past the multipart threshold: only such a file is copied by the store
+    # (a smaller one goes up in one PUT of the bytes read).
+    line = "page one of the telegram\n"
+    (item / "scan" / "page-01.txt").write_text(line * (17 * 1024 * 1024 // len(line)))
     return item.parent
 
 
