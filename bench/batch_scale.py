@@ -209,18 +209,23 @@ def _started(args: list[str], env: Mapping[str, str]) -> Iterator[tuple[subproce
                 process.wait()
 
 
+def _sample_until_exit(process: subprocess.Popen[bytes], sampler: Sampler) -> None:
+    """Sample every ``SAMPLE_EVERY`` seconds until ``process`` has exited."""
+    while process.poll() is None:
+        sampler.sample()
+        try:
+            process.wait(timeout=SAMPLE_EVERY)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def _embedded(batch: Path, data: Path, total: int, log: Log) -> tuple[float, Sampler, str]:
     """``strongroom submit BATCH --json`` (no broker) sampled while it runs."""
     env = clean_env(STRONGROOM_DATA_DIR=str(data))
     with _started([*strongroom_command(), "submit", str(batch), "--json"], env) as (process, (out, err)):
         sampler = Sampler(total, _sqlite_done(data / "catalog.sqlite3"), lambda: [process.pid],
                           log, "embedded")
-        while process.poll() is None:
-            sampler.sample()
-            try:
-                process.wait(timeout=SAMPLE_EVERY)
-            except subprocess.TimeoutExpired:
-                pass
+        _sample_until_exit(process, sampler)
         seconds = time.perf_counter() - sampler.started
         sampler.sample()
         out.seek(0)
@@ -291,12 +296,7 @@ def p8_distributed(work: Path, plan: Plan, log: Log, svc: dict[str, Any]) -> dic
             sampler = Sampler(plan.batch_items, done, lambda: pids, log, "distributed")
             with _started([*strongroom_command(), "submit", str(batch), "--json"],
                           env) as (process, (out, err)):
-                while process.poll() is None:
-                    sampler.sample()
-                    try:
-                        process.wait(timeout=SAMPLE_EVERY)
-                    except subprocess.TimeoutExpired:
-                        pass
+                _sample_until_exit(process, sampler)
                 submit_seconds = time.perf_counter() - sampler.started
                 out.seek(0)
                 err.seek(0)
