@@ -9,7 +9,9 @@ network.
 The shipped set is built once per process and is not checked against the
 2020-12 metaschema at start-up: that check dominated the cost of building it,
 and the test suite makes it once for every file in ``schemas/``. A set built
-from other documents is always checked.
+from other documents is always checked. jsonschema itself is loaded, and the
+shipped set's validators compiled, on the first validation: a command that
+only reads the catalog (``list``, ``status``) never pays for them.
 """
 
 from __future__ import annotations
@@ -20,22 +22,21 @@ import functools
 import importlib.resources
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
-from jsonschema.exceptions import SchemaError
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, Unresolvable
-from referencing.jsonschema import DRAFT202012
 
 from ingest import hints
 from ingest.errors import SchemaBroken
 from ingest.findings import Finding, json_pointer
 from ingest.metadata import parse_metadata  # the same limits as for records
+
+if TYPE_CHECKING:  # loaded on the first validation (see the module docstring)
+    from jsonschema import ValidationError
+    from referencing import Resource
 
 SCHEMA_BASE_URI = "https://strongroom.invalid/schemas/"
 DEFAULT_SCHEMA = "archival-record/v1"
@@ -85,10 +86,6 @@ def is_date_or_interval(value: object) -> bool:
     return True
 
 
-_FORMAT_CHECKER = FormatChecker(formats=())
-_FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
-_FORMAT_CHECKER.checks(DATE_FORMAT, raises=ValueError)(is_date_or_interval)
-
 
 # -- patterns with ECMA-262 anchors --------------------------------------------
 
@@ -124,10 +121,21 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        from jsonschema import ValidationError
+
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+@functools.cache
+def _jsonschema() -> tuple[Any, Any]:
+    """The validator class (2020-12 with ECMA-262 ``pattern``) and the format
+    checker (2020-12's formats and ours), made on first use."""
+    from jsonschema import Draft202012Validator, FormatChecker, validators
+
+    checker = FormatChecker(formats=())
+    checker.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
+    checker.checks(DATE_FORMAT, raises=ValueError)(is_date_or_interval)
+    return validators.extend(Draft202012Validator, {"pattern": _pattern}), checker
 
 
 # -- findings from validation errors ---------------------------------------------
@@ -420,6 +428,8 @@ def _usefulness(finding: Finding) -> int:
 
 def _refuse_retrieval(uri: str) -> Resource:
     """Registry retrieval hook: a ``$ref`` outside the set is never fetched."""
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs class; its fields are its arguments
 
 
@@ -451,8 +461,10 @@ def _references(node: Any, base: str, parts: list[str | int]) -> Iterator[tuple[
 
 def _check_schema(name: str, document: Mapping[str, Any]) -> None:
     """Check ``document`` against the 2020-12 metaschema. Raises SchemaBroken."""
+    from jsonschema.exceptions import SchemaError
+
     try:
-        _Validator.check_schema(document)
+        _jsonschema()[0].check_schema(document)
     except SchemaError as exc:
         raise SchemaBroken(f"schema {name!r} is not a valid JSON Schema: {exc.message}") from exc
 
@@ -465,7 +477,7 @@ class SchemaSet:
     """Named JSON Schemas (draft 2020-12) that resolve ``$ref`` only among themselves."""
 
     def __init__(self, documents: Mapping[str, Mapping[str, Any]], *,
-                 metaschema_checked: bool = False) -> None:
+                 metaschema_checked: bool = False, compile_later: bool = False) -> None:
         """Build a set from schema documents by name (``"archival-record/v1"``).
 
         Every document must declare the 2020-12 dialect and a ``$id``, be a
@@ -473,10 +485,11 @@ class SchemaSet:
         Raises SchemaBroken otherwise; nothing is fetched to find out.
         ``metaschema_checked`` skips only the check against the metaschema, for
         documents already known to pass it (the shipped ones, see the module
-        docstring); every other check is still made.
+        docstring); every other check is still made. ``compile_later`` (the
+        shipped set) resolves the references and compiles the validators on
+        the first validation, which raises SchemaBroken then if one fails.
         """
         self._documents = {name: copy.deepcopy(dict(doc)) for name, doc in documents.items()}
-        resources = []
         for name, doc in sorted(self._documents.items()):
             if doc.get("$schema") != _DIALECT:
                 raise SchemaBroken(f"schema {name!r} does not declare $schema {_DIALECT!r}")
@@ -484,33 +497,55 @@ class SchemaSet:
                 raise SchemaBroken(f"schema {name!r} has no $id")
             if not metaschema_checked:
                 _check_schema(name, doc)
-            resources.append((doc["$id"], DRAFT202012.create_resource(doc)))
-        ids = [uri for uri, _ in resources]
+        ids = [doc["$id"] for doc in self._documents.values()]
         if len(set(ids)) != len(ids):
             raise SchemaBroken(f"two schemas share an $id: {sorted(ids)}")
-        self._registry: Registry[Any] = Registry(  # type: ignore[call-arg]  # attrs field, as above
+        self._validators: dict[str, Any] | None = None
+        self._compiling = threading.Lock()
+        if not compile_later:
+            self._compiled_validators()
+
+    def _compiled_validators(self) -> dict[str, Any]:
+        """The validators by schema name, compiled once (by whichever thread
+        asks first). Raises SchemaBroken for a ``$ref`` that does not resolve
+        within the set."""
+        if self._validators is not None:
+            return self._validators
+        with self._compiling:
+            if self._validators is None:
+                self._validators = self._compile()
+            return self._validators
+
+    def _compile(self) -> dict[str, Any]:
+        from referencing import Registry
+        from referencing.exceptions import Unresolvable
+        from referencing.jsonschema import DRAFT202012
+
+        validator_class, format_checker = _jsonschema()
+        resources = [(doc["$id"], DRAFT202012.create_resource(doc))
+                     for _, doc in sorted(self._documents.items())]
+        registry: Registry[Any] = Registry(  # type: ignore[call-arg]  # an attrs field
             retrieve=_refuse_retrieval).with_resources(resources).crawl()
         for name, doc in self._documents.items():
             for base, ref, where in _references(doc, doc["$id"], []):
                 try:
-                    self._registry.resolver(base_uri=base).lookup(ref)
+                    registry.resolver(base_uri=base).lookup(ref)
                 except Unresolvable as exc:
                     raise SchemaBroken(
                         f"schema {name!r}: {ref!r} at {where!r} does not resolve within the schema set"
                     ) from exc
-        self._validators = {
-            name: _Validator(doc, registry=self._registry, format_checker=_FORMAT_CHECKER)
-            for name, doc in self._documents.items()
-        }
+        return {name: validator_class(doc, registry=registry, format_checker=format_checker)
+                for name, doc in self._documents.items()}
 
     @classmethod
     def default(cls) -> SchemaSet:
-        """The schemas shipped in the ``schemas`` package (loaded and compiled
-        once per process; not checked against the metaschema, see the module
-        docstring).
+        """The schemas shipped in the ``schemas`` package (loaded once per
+        process, compiled on the first validation; not checked against the
+        metaschema, see the module docstring).
 
-        Raises SchemaBroken if a shipped schema is unreadable, lacks its
-        ``$schema`` or ``$id``, or refers outside the set.
+        Raises SchemaBroken if a shipped schema is unreadable or lacks its
+        ``$schema`` or ``$id``; the first validation raises it if one refers
+        outside the set.
         """
         return _shipped_schema_set()
 
@@ -543,7 +578,7 @@ class SchemaSet:
         refuse it, the most useful is kept (``_MOST_USEFUL``). An unknown
         schema name gives one SCHEMA_UNKNOWN finding. Raises nothing.
         """
-        validator = self._validators.get(schema)
+        validator = self._compiled_validators().get(schema)
         if validator is None:
             return [Finding("SCHEMA_UNKNOWN", found=schema, expected=self.names())]
         keyed: dict[str, tuple[_SortKey, Finding]] = {}
@@ -577,4 +612,4 @@ def _shipped_schema_set() -> SchemaSet:
                                f"expected {SCHEMA_BASE_URI}{name}.json")
         documents[name] = document
     # Every shipped file passes the metaschema: the test suite checks it, once.
-    return SchemaSet(documents, metaschema_checked=True)
+    return SchemaSet(documents, metaschema_checked=True, compile_later=True)

@@ -32,50 +32,54 @@ if TYPE_CHECKING:
 
 
 def _print_batch(report: dict[str, Any]) -> None:
+    # One write of every line: a batch of 10,000 items is 10,000 lines.
+    lines: list[str] = []
+    echo = lines.append
     if report.get("check"):
-        click.echo(f"check of {report['source']}: nothing was registered or stored")
+        echo(f"check of {report['source']}: nothing was registered or stored")
     else:
-        click.echo(f"batch {report['batch_id']}")
+        echo(f"batch {report['batch_id']}")
     by = report.get("submitted_by")
     if (by or report.get("claimed_submitter")) and not report.get("check"):
         who = describe_actor(by) if by else "unknown"
         claim = report.get("claimed_submitter")
-        click.echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
+        echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
     for f in report["findings"]:
-        click.echo(f"  batch: {_label(f)}{f['code']}: {f['message']}")
+        echo(f"  batch: {_label(f)}{f['code']}: {f['message']}")
         if f.get("hint"):
-            click.echo(f"         hint: {f['hint']}")
+            echo(f"         hint: {f['hint']}")
     for item in report["items"]:
         where = f" -> {item['package_id']} v{item['version']}" \
             if item["package_id"] and item["version"] is not None else ""
         stuck = f"  (stuck: no progress for over {report['stuck_after']:g} s)" \
             if item.get("stuck") else ""
-        click.echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
+        echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
         for f in item["findings"]:
             place = f.get("pointer") if f.get("pointer") is not None else f.get("path", "")
-            click.echo(f"            {_label(f)}{f['code']} {place or ''}: {f['message']}")
+            echo(f"            {_label(f)}{f['code']} {place or ''}: {f['message']}")
             if f.get("hint"):
-                click.echo(f"              hint: {f['hint']}")
+                echo(f"              hint: {f['hint']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
-    click.echo(f"{len(report['items'])} items: {counts or 'none'}")
+    echo(f"{len(report['items'])} items: {counts or 'none'}")
     for left in report.get("staging_leftovers", []):
-        click.echo(f"STAGING_LEFTOVER {left['location']} {left['path']} ({left['size']} bytes)")
+        echo(f"STAGING_LEFTOVER {left['location']} {left['path']} ({left['size']} bytes)")
     if report.get("stuck"):
-        click.echo(f"{report['stuck']} stuck: send them again with "
-                   f"`strongroom requeue {report['batch_id']}`")
+        echo(f"{report['stuck']} stuck: send them again with "
+             f"`strongroom requeue {report['batch_id']}`")
     if "enqueued" in report and "timed_out" not in report:
-        click.echo(f"{report['enqueued']} items sent to the workers; follow with "
-                   f"`strongroom status {report['batch_id']}`")
+        echo(f"{report['enqueued']} items sent to the workers; follow with "
+             f"`strongroom status {report['batch_id']}`")
     if report.get("enqueue_error"):
-        click.echo(f"not sent: {report['enqueue_error']}; the items stay accepted, "
-                   f"send them with `strongroom requeue {report['batch_id']}`")
+        echo(f"not sent: {report['enqueue_error']}; the items stay accepted, "
+             f"send them with `strongroom requeue {report['batch_id']}`")
     if report.get("timed_out"):
-        click.echo("gave up waiting: some items are not finished yet")
+        echo("gave up waiting: some items are not finished yet")
     if report.get("interrupted"):
         finished = sum(n for s, n in report["counts"].items() if s != "accepted")
         left = report["counts"].get("accepted", 0)
-        click.echo(f"interrupted: {finished} of {len(report['items'])} items finished, "
-                   f"{left} left accepted; resume with `{report['resume']}`")
+        echo(f"interrupted: {finished} of {len(report['items'])} items finished, "
+             f"{left} left accepted; resume with `{report['resume']}`")
+    click.echo("\n".join(lines))
 
 
 def _label(finding: dict[str, Any]) -> str:

@@ -130,8 +130,11 @@ def test_any_legal_payload_tree_round_trips_byte_for_byte(payload: dict[str, byt
         root = Path(tmp)
         catalog = SqlCatalog.from_url("sqlite:///" + str(root / "catalog.sqlite"))
         try:
+            # Every drawn file is payload: a name such as DESKTOP.INI is otherwise
+            # skipped as a system file (its own tests), which this one is not about.
             services = Services(catalog=catalog, store=FilesystemObjectStore(root / "objects"),
-                                clock=FixedClock(RECORD_TIME), schemas=SchemaSet.default())
+                                clock=FixedClock(RECORD_TIME), schemas=SchemaSet.default(),
+                                skip_system_files=())
             submitted = submit_batch(write_batch(root, payload), services)
             results = run_items([i.item_id for i in submitted.items], services, backoff=0)
             assert [(r.status, r.findings) for r in results] == [(ItemStatus.STORED, ())]
