@@ -13,11 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.audit import seal
 from ingest.models import Actor, AuditEvent, NewEvent
+from storage.catalog_base import cast_table
 from storage.tables import AuditHead, Event
 
 #: Events read per query when walking the log.
@@ -35,34 +36,38 @@ def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEve
     be sealed (naive time, detail with no JSON form)."""
     if not events:
         return []
+    # Core statements, one INSERT of every row: an ingest appends several events
+    # per item, and the ORM's unit of work cost more than the writing.
     head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
     sealed: list[AuditEvent] = []
+    rows: list[dict[str, object]] = []
     seq, prev_hash = head.seq, head.hash
     for new in events:
         seq += 1
         event = seal(new, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash)
-        session.add(Event(
-            seq=event.seq,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            outcome=event.outcome,
-            agent=event.agent,
-            occurred_at=event.occurred_at,
-            batch_id=event.batch_id,
-            item_id=event.item_id,
-            package_id=event.package_id,
-            version=event.version,
-            detail=event.detail,
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-            actor=event.actor.to_dict() if event.actor else None,
-        ))
+        rows.append({
+            "seq": event.seq,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "outcome": event.outcome,
+            "agent": event.agent,
+            "occurred_at": event.occurred_at,
+            "batch_id": event.batch_id,
+            "item_id": event.item_id,
+            "package_id": event.package_id,
+            "version": event.version,
+            "detail": event.detail,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+            "actor": event.actor.to_dict() if event.actor else None,
+        })
         sealed.append(event)
         prev_hash = event.hash
-    head.seq, head.hash = seq, prev_hash
-    session.flush()
+    session.execute(insert(cast_table(Event)), rows)
+    session.execute(update(cast_table(AuditHead)).where(cast_table(AuditHead).c.id == 1)
+                    .values(seq=seq, hash=prev_hash))
     return sealed
 
 

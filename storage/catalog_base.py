@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Result, Table
@@ -46,7 +47,8 @@ class CatalogBase:
         raise NotImplementedError
 
     def _track_version(self, session: Session, package_id: str, number: int,
-                       locations: Iterable[str] = ()) -> None:
+                       locations: Iterable[str] = (), *,
+                       committed: tuple[datetime, int] | None = None) -> None:
         """storage.catalog_fixity_state: give a committed version its fixity rows."""
         raise NotImplementedError
 

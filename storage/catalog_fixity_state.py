@@ -74,31 +74,39 @@ class FixityStateUpkeep(CatalogBase):
     and ``self._read()`` sessions."""
 
     def _track_version(self, session: Session, package_id: str, number: int,
-                       locations: Iterable[str] = ()) -> None:
+                       locations: Iterable[str] = (), *,
+                       committed: tuple[datetime, int] | None = None) -> None:
         """Give a committed version a ``fixity_state`` row in every location the
         schedule covers, every location a copy of it is noted in, and
         ``locations``, where it has none yet. A version not committed gets none:
         only committed versions are checked. Called inside the write transaction
-        that commits, imports or notes copies, before its events are appended."""
+        that commits, imports or notes copies, before its events are appended.
+        ``committed`` (when, bytes) is given by the commit that has just made
+        the version and written its files: neither is read again."""
         _hold_locations(session, shared=True)
-        version = session.execute(
-            select(Version.state, Version.created_at)
-            .where(Version.package_id == package_id, Version.number == number)).one_or_none()
-        if version is None or version.state != COMMITTED:
-            return
+        if committed is None:
+            version = session.execute(
+                select(Version.state, Version.created_at)
+                .where(Version.package_id == package_id, Version.number == number)).one_or_none()
+            if version is None or version.state != COMMITTED:
+                return
+            made_at = version.created_at
+            octets = int(session.execute(
+                select(func.coalesce(func.sum(File.size), 0))
+                .where(File.package_id == package_id, File.number == number)).scalar_one())
+        else:
+            made_at, octets = committed
         wanted = set(locations)
-        wanted.update(session.execute(select(FixityLocation.location)).scalars())
         wanted.update(session.execute(
-            select(VersionCopy.location)
-            .where(VersionCopy.package_id == package_id, VersionCopy.number == number)).scalars())
-        octets = int(session.execute(
-            select(func.coalesce(func.sum(File.size), 0))
-            .where(File.package_id == package_id, File.number == number)).scalar_one())
-        made_at = version.created_at
+            select(FixityLocation.location)
+            .union(select(VersionCopy.location)
+                   .where(VersionCopy.package_id == package_id, VersionCopy.number == number))
+        ).scalars())
         added = []
+        builder = upsert(session)
         for location in sorted(wanted):
             inserted = session.execute(
-                upsert(session)(FixityState).values(
+                builder(FixityState).values(
                     package_id=package_id, number=number, location=location, octets=octets,
                     made_at=made_at, deep_base_at=made_at, shallow_base_at=made_at)
                 .on_conflict_do_nothing())

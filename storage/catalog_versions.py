@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from ingest.models import (
 )
 from ingest.ports import FormatCount
 from storage.audit_log import append_events
-from storage.catalog_base import CatalogBase, rows_changed, upsert
+from storage.catalog_base import CatalogBase, cast_table, rows_changed, upsert
 from storage.catalog_rows import (
     ACCEPTED,
     COMMITTED,
@@ -57,7 +57,7 @@ class PackagesAndVersions(CatalogBase):
         try:
             with self._write() as session:
                 own = session.execute(
-                    select(Item.status, Item.lease_holder)
+                    select(Item.status, Item.lease_holder, Item.batch_id)
                     .where(Item.item_id == item_id)).one_or_none()
                 own_status = own.status if own is not None else None
                 if own_status is not None and own_status != ACCEPTED:
@@ -66,13 +66,13 @@ class PackagesAndVersions(CatalogBase):
                     raise LeaseLost(f"item {item_id} was taken over by another attempt")
                 self._ensure_package(session, package_id, identifier)
                 claims = session.execute(
-                    select(Version)
+                    select(Version.number, Version.item_id)
                     .where(Version.package_id == package_id, Version.state == PENDING)
                     .with_for_update()
-                ).scalars().all()
+                ).all()
                 for claim in claims:
                     if claim.item_id == item_id:
-                        return claim.number
+                        return int(claim.number)
                     owner_status = session.execute(
                         select(Item.status).where(Item.item_id == claim.item_id)
                     ).scalar_one_or_none()
@@ -81,21 +81,19 @@ class PackagesAndVersions(CatalogBase):
                             f"package {package_id} version {claim.number} is being written "
                             f"by item {claim.item_id}", holder=claim.item_id, number=claim.number)
                     # The owner finished or failed without releasing: the claim is stale.
-                    session.delete(claim)
-                session.flush()
+                    session.execute(delete(Version).where(
+                        Version.package_id == package_id, Version.number == claim.number,
+                        Version.state == PENDING).execution_options(synchronize_session=False))
                 newest = session.execute(
                     select(func.max(Version.number))
                     .where(Version.package_id == package_id, Version.state == COMMITTED)
                 ).scalar_one()
                 # a number a deaccession withdrew is never given again
                 number = max(newest or 0, self._newest_withdrawn(session, package_id)) + 1
-                batch_id = session.execute(
-                    select(Item.batch_id).where(Item.item_id == item_id)).scalar_one_or_none()
-                session.add(Version(
+                session.execute(insert(cast_table(Version)).values(
                     package_id=package_id, number=number, state=PENDING, item_id=item_id,
-                    batch_id=batch_id, identifier=identifier, created_at=utc_now(),
-                ))
-                session.flush()
+                    batch_id=own.batch_id if own is not None else None, identifier=identifier,
+                    created_at=utc_now()))
                 return number
         except IntegrityError as exc:
             # Another transaction claimed the same number between our read and insert.
@@ -220,12 +218,12 @@ class PackagesAndVersions(CatalogBase):
                 if rows_changed(claimed) == 0:
                     raise _Unchanged
                 self._mark_stored(session, version, now, findings)
-                session.add_all(
-                    File(package_id=version.package_id, number=version.number,
-                         path=f.path, size=f.size, sha256=f.sha256, sha512=f.sha512,
-                         **file_columns(f))
-                    for f in version.files
-                )
+                if version.files:  # one INSERT of every row, not the ORM's unit of work
+                    session.execute(insert(cast_table(File)), [
+                        {"package_id": version.package_id, "number": version.number,
+                         "path": f.path, "size": f.size, "sha256": f.sha256,
+                         "sha512": f.sha512, **file_columns(f)}
+                        for f in version.files])
                 session.execute(
                     update(Package)
                     .where(Package.package_id == version.package_id,
@@ -237,7 +235,9 @@ class PackagesAndVersions(CatalogBase):
                 )
                 self._note_copies(session, version.package_id, version.number,
                                   copies)
-                self._track_version(session, version.package_id, version.number)
+                self._track_version(session, version.package_id, version.number,
+                                    committed=(version.created_at,
+                                               sum(f.size for f in version.files)))
                 append_events(session, events)
                 return True
         except _Unchanged:
