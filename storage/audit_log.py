@@ -21,6 +21,12 @@ from ingest.models import Actor, AuditEvent, NewEvent
 from storage.catalog_base import cast_table
 from storage.tables import AuditHead, Event
 
+# Built once (see storage.catalog_batches): every ingest appends events.
+_HEAD = (select(cast_table(AuditHead).c.seq, cast_table(AuditHead).c.hash)
+         .where(cast_table(AuditHead).c.id == 1).with_for_update())
+_INSERT_EVENTS = insert(cast_table(Event))
+_MOVE_HEAD = update(cast_table(AuditHead)).where(cast_table(AuditHead).c.id == 1)
+
 #: Events read per query when walking the log.
 PAGE_SIZE = 1000
 
@@ -38,9 +44,7 @@ def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEve
         return []
     # Core statements, one INSERT of every row: an ingest appends several events
     # per item, and the ORM's unit of work cost more than the writing.
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
+    head = session.execute(_HEAD).one()
     sealed: list[AuditEvent] = []
     rows: list[dict[str, object]] = []
     seq, prev_hash = head.seq, head.hash
@@ -65,9 +69,8 @@ def append_events(session: Session, events: Sequence[NewEvent]) -> list[AuditEve
         })
         sealed.append(event)
         prev_hash = event.hash
-    session.execute(insert(cast_table(Event)), rows)
-    session.execute(update(cast_table(AuditHead)).where(cast_table(AuditHead).c.id == 1)
-                    .values(seq=seq, hash=prev_hash))
+    session.execute(_INSERT_EVENTS, rows)
+    session.execute(_MOVE_HEAD, {"seq": seq, "hash": prev_hash})
     return sealed
 
 

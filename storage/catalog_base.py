@@ -10,6 +10,7 @@ the part that owns it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -73,6 +74,29 @@ class CatalogBase:
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an INSERT, UPDATE or DELETE touched (its cursor's rowcount)."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+@functools.cache
+def prepared_upsert(dialect: str, entity: Any, conflict: tuple[str, ...] = (),
+                    add: tuple[str, ...] = (), replace: tuple[str, ...] = ()) -> Any:
+    """An INSERT of ``entity`` (values given by column name when it is run) that,
+    on a clash on the ``conflict`` columns, adds the new values of ``add`` to
+    the row's and sets ``replace`` to the new ones, or else (and on any clash,
+    with no ``conflict`` columns) does nothing. Built
+    once per dialect (``session.get_bind().dialect.name``), like the statements
+    every ingest runs (see ``storage.catalog_batches``)."""
+    table = cast_table(entity)
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    changes = {**{name: table.c[name] + statement.excluded[name] for name in add},
+               **{name: statement.excluded[name] for name in replace}}
+    if not changes:
+        return statement.on_conflict_do_nothing(index_elements=list(conflict) or None)
+    return statement.on_conflict_do_update(index_elements=list(conflict), set_=changes)
+
+
+def dialect_name(session: Session) -> str:
+    """``"postgresql"`` or ``"sqlite"``: the database the session writes to."""
+    return str(session.get_bind().dialect.name)
 
 
 def upsert(session: Session) -> Any:

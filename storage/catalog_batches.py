@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.errors import (
@@ -27,7 +28,7 @@ from ingest.models import (
     NewEvent,
 )
 from storage.audit_log import append_events
-from storage.catalog_base import CatalogBase, rows_changed
+from storage.catalog_base import CatalogBase, cast_table, rows_changed
 from storage.catalog_rows import (
     ACCEPTED,
     ITEM_COLUMNS,
@@ -36,6 +37,21 @@ from storage.catalog_rows import (
     utc_now,
 )
 from storage.tables import Batch, Item
+
+# Statements every item's ingest runs, built once: building a statement and its
+# cache key cost SQLAlchemy more than running it. Values are bound parameters,
+# named b_…: a column's own name is reserved in an UPDATE.
+_ITEMS, _BATCHES = cast_table(Item), cast_table(Batch)
+_ITEM = select(_ITEMS).where(_ITEMS.c.item_id == bindparam("b_item_id"))
+_BATCH = select(_BATCHES).where(_BATCHES.c.batch_id == bindparam("b_batch_id"))
+_TAKE_LEASE = (
+    update(_ITEMS)
+    .where(_ITEMS.c.item_id == bindparam("b_item_id"), _ITEMS.c.status == ACCEPTED,
+           or_(_ITEMS.c.lease_holder.is_(None), _ITEMS.c.lease_holder == bindparam("b_holder"),
+               _ITEMS.c.updated_at < bindparam("b_expired_before")))
+    .values(lease_holder=bindparam("b_holder"), attempts=_ITEMS.c.attempts + 1,
+            updated_at=bindparam("b_now")))
+_ATTEMPTS = select(_ITEMS.c.attempts).where(_ITEMS.c.item_id == bindparam("b_item_id"))
 
 
 class BatchesAndItems(CatalogBase):
@@ -78,7 +94,7 @@ class BatchesAndItems(CatalogBase):
     def get_batch(self, batch_id: str) -> BatchRecord:
         """Raises BatchNotFound, CatalogUnavailable."""
         with self._read() as session:
-            row = session.get(Batch, batch_id)
+            row = session.execute(_BATCH, {"b_batch_id": batch_id}).one_or_none()
             if row is None:
                 raise BatchNotFound(f"no batch {batch_id}")
             return batch_record(row)
@@ -132,7 +148,7 @@ class BatchesAndItems(CatalogBase):
     def get_item(self, item_id: str) -> ItemRecord:
         """Raises NotFound, CatalogUnavailable."""
         with self._read() as session:
-            row = session.get(Item, item_id)
+            row = session.execute(_ITEM, {"b_item_id": item_id}).one_or_none()
             if row is None:
                 raise NotFound(f"no item {item_id}")
             return item_record(row)
@@ -161,14 +177,9 @@ class BatchesAndItems(CatalogBase):
         Raises LeaseHeld while another holder renews it, ItemFinished when the
         item is final, NotFound, CatalogUnavailable."""
         with self._write() as session:
-            result = session.execute(
-                update(Item)
-                .where(Item.item_id == item_id, Item.status == ACCEPTED,
-                       or_(Item.lease_holder.is_(None), Item.lease_holder == holder,
-                           Item.updated_at < expired_before))
-                .values(lease_holder=holder, attempts=Item.attempts + 1, updated_at=utc_now())
-                .execution_options(synchronize_session=False)
-            )
+            result = session.execute(_TAKE_LEASE, {"b_item_id": item_id, "b_holder": holder,
+                                                   "b_expired_before": expired_before,
+                                                   "b_now": utc_now()})
             if rows_changed(result) == 0:
                 row = session.get(Item, item_id)
                 if row is None:
@@ -177,8 +188,7 @@ class BatchesAndItems(CatalogBase):
                     raise ItemFinished(f"item {item_id} is already {row.status}")
                 raise LeaseHeld(f"item {item_id} is held by a live attempt "
                                 f"(renewed at {row.updated_at.isoformat()})")
-            return session.execute(
-                select(Item.attempts).where(Item.item_id == item_id)).scalar_one()
+            return int(session.execute(_ATTEMPTS, {"b_item_id": item_id}).scalar_one())
 
     def renew_lease(self, item_id: str, holder: str) -> bool:
         """Renew ``holder``'s lease on an accepted item (its updated_at becomes
@@ -297,7 +307,7 @@ class BatchesAndItems(CatalogBase):
     # ------------------------------------------------------------------ versions
 
 
-def batch_record(row: Batch) -> BatchRecord:
+def batch_record(row: Batch | Row[Any]) -> BatchRecord:
     """The record of a batches row."""
     return BatchRecord(
         batch_id=row.batch_id,

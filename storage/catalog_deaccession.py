@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest.errors import Deaccessioned, DeaccessionRefused, DeaccessionRequestNotFound
@@ -31,12 +31,26 @@ from ingest.tombstones import (
     WithdrawnVersion,
 )
 from storage.audit_log import append_events
-from storage.catalog_base import CatalogBase, rows_changed
+from storage.catalog_base import CatalogBase, cast_table, rows_changed
 from storage.catalog_rows import COMMITTED, package_sort_keys, version_record
 from storage.tables import File, Package, Version
 from storage.tables_deaccession import DeaccessionRequestRow, Tombstone
 from storage.tables_fixity import FixityCheck
 from storage.tables_replicas import VersionCopy
+
+#: the deaccessions that withdrew a package (by id or identifier), newest first;
+#: and those that withdrew one version of it (every new package is looked up)
+_WITHDRAWING = (select(DeaccessionRequestRow)
+                .where(or_(DeaccessionRequestRow.package_id == bindparam("b_ref"),
+                           DeaccessionRequestRow.identifier == bindparam("b_ref")),
+                       DeaccessionRequestRow.state.in_(WITHDRAWN))
+                .order_by(DeaccessionRequestRow.decided_at.desc()))
+_WITHDRAWING_NUMBER = (_WITHDRAWING
+                       .join(Tombstone, Tombstone.request_id == DeaccessionRequestRow.request_id)
+                       .where(Tombstone.number == bindparam("b_number")))
+#: the highest version number of a package a deaccession withdrew (0 if none)
+_NEWEST_WITHDRAWN = (select(func.coalesce(func.max(cast_table(Tombstone).c.number), 0))
+                     .where(cast_table(Tombstone).c.package_id == bindparam("b_package_id")))
 
 
 class DeaccessionsAndTombstones(CatalogBase):
@@ -189,15 +203,12 @@ class DeaccessionsAndTombstones(CatalogBase):
         """Raise Deaccessioned when ``ref`` (a package id or identifier) names a
         package with no visible version left by a deaccession (``number`` None),
         or when its version ``number`` was deaccessioned; else return."""
-        query = (select(DeaccessionRequestRow)
-                 .where(or_(DeaccessionRequestRow.package_id == ref,
-                            DeaccessionRequestRow.identifier == ref),
-                        DeaccessionRequestRow.state.in_(WITHDRAWN)))
-        if number is not None:
-            query = query.join(Tombstone, Tombstone.request_id == DeaccessionRequestRow.request_id) \
-                .where(Tombstone.number == number)
-        row = session.execute(query.order_by(DeaccessionRequestRow.decided_at.desc())
-                              ).scalars().first()
+        values: dict[str, str | int]
+        if number is None:
+            query, values = _WITHDRAWING, {"b_ref": ref}
+        else:
+            query, values = _WITHDRAWING_NUMBER, {"b_ref": ref, "b_number": number}
+        row = session.execute(query, values).scalars().first()
         if row is None:
             return
         if number is None:
@@ -215,9 +226,7 @@ class DeaccessionsAndTombstones(CatalogBase):
     def _newest_withdrawn(self, session: Session, package_id: str) -> int:
         """The highest version number of the package a deaccession withdrew (0 if none):
         a withdrawn number is never given to a new version."""
-        return int(session.execute(
-            select(func.coalesce(func.max(Tombstone.number), 0))
-            .where(Tombstone.package_id == package_id)).scalar_one())
+        return int(session.execute(_NEWEST_WITHDRAWN, {"b_package_id": package_id}).scalar_one())
 
     def _decide(self, session: Session, request_id: str, state: str, by: Actor, at: datetime,
                 note: str | None) -> DeaccessionRequestRow:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     Text,
     and_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -34,7 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ingest.fixity_policy import DEEP, RecordedCheck
-from storage.catalog_base import CatalogBase, cast_table, rows_changed, upsert
+from storage.catalog_base import (
+    CatalogBase,
+    cast_table,
+    dialect_name,
+    prepared_upsert,
+    rows_changed,
+)
 from storage.catalog_rows import COMMITTED, utc_now
 from storage.tables import File, Version
 from storage.tables_fixity import FixityBacklog, FixityLocation, FixityState
@@ -43,6 +50,11 @@ from storage.tables_replicas import VersionCopy
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR = timedelta(hours=1)
 _LOCATIONS_LOCK = "strongroom-fixity-locations"
+#: where a committed version gets fixity rows: the schedule's locations and its copies'
+_TRACKED_LOCATIONS = select(cast_table(FixityLocation).c.location).union(
+    select(cast_table(VersionCopy).c.location)
+    .where(cast_table(VersionCopy).c.package_id == bindparam("b_package_id"),
+           cast_table(VersionCopy).c.number == bindparam("b_number")))
 
 
 def hour_of(moment: datetime) -> int:
@@ -98,18 +110,14 @@ class FixityStateUpkeep(CatalogBase):
             made_at, octets = committed
         wanted = set(locations)
         wanted.update(session.execute(
-            select(FixityLocation.location)
-            .union(select(VersionCopy.location)
-                   .where(VersionCopy.package_id == package_id, VersionCopy.number == number))
-        ).scalars())
+            _TRACKED_LOCATIONS, {"b_package_id": package_id, "b_number": number}).scalars())
         added = []
-        builder = upsert(session)
+        statement = prepared_upsert(dialect_name(session), FixityState)
         for location in sorted(wanted):
-            inserted = session.execute(
-                builder(FixityState).values(
-                    package_id=package_id, number=number, location=location, octets=octets,
-                    made_at=made_at, deep_base_at=made_at, shallow_base_at=made_at)
-                .on_conflict_do_nothing())
+            inserted = session.execute(statement, {
+                "package_id": package_id, "number": number, "location": location,
+                "octets": octets, "made_at": made_at, "deep_base_at": made_at,
+                "shallow_base_at": made_at})
             if rows_changed(inserted):
                 added.append((location, hour_of(made_at), 1, octets))
         self._shift_backlog(session, added)
@@ -131,14 +139,11 @@ class FixityStateUpkeep(CatalogBase):
         hour) order so that two transactions never wait for each other's rows in
         turn; rows left with no copies go."""
         emptied = []
+        statement = prepared_upsert(dialect_name(session), FixityBacklog,
+                                    ("location", "hour"), add=("copies", "octets"))
         for location, hour, copies, octets in sorted(changes):
-            statement = upsert(session)(FixityBacklog).values(
-                location=location, hour=hour, copies=copies, octets=octets)
-            table = FixityBacklog.__table__
-            session.execute(statement.on_conflict_do_update(
-                index_elements=["location", "hour"],
-                set_={"copies": table.c.copies + statement.excluded.copies,
-                      "octets": table.c.octets + statement.excluded.octets}))
+            session.execute(statement, {"location": location, "hour": hour, "copies": copies,
+                                        "octets": octets})
             if copies < 0:
                 emptied.append((location, hour))
         for location, hour in emptied:

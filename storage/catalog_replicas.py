@@ -13,7 +13,7 @@ from ingest.copies import CopyRecord
 from ingest.errors import VersionNotFound
 from ingest.models import AuditEvent, EventType, NewEvent, Outcome, VersionRecord
 from storage.audit_log import append_events, audit_event
-from storage.catalog_base import CatalogBase, upsert
+from storage.catalog_base import CatalogBase, dialect_name, prepared_upsert, upsert
 from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
 from storage.tables_replicas import (
@@ -52,16 +52,14 @@ class ReplicasAndAnchors(CatalogBase):
         """Upsert the notes on ``copies`` of a version, inside ``session``'s
         transaction (``record_copies``, and ``commit_version``, which notes the
         copies checked back in the transaction that commits them)."""
-        builder = upsert(session)
+        # An upsert: two duplicate tasks may note the same copy at once.
+        statement = prepared_upsert(dialect_name(session), VersionCopy,
+                                    ("package_id", "number", "location"),
+                                    replace=("state", "checked_at"))
         for copy in copies:
-            # An upsert: two duplicate tasks may note the same copy at once.
-            statement = builder(VersionCopy).values(
-                package_id=package_id, number=number, location=copy.location,
-                state=copy.state, checked_at=copy.checked_at)
-            session.execute(statement.on_conflict_do_update(
-                index_elements=["package_id", "number", "location"],
-                set_={"state": statement.excluded.state,
-                      "checked_at": statement.excluded.checked_at}))
+            session.execute(statement, {"package_id": package_id, "number": number,
+                                        "location": copy.location, "state": copy.state,
+                                        "checked_at": copy.checked_at})
 
     def record_object_versions(self, package_id: str, location: str,
                                versions: Mapping[str, str]) -> None:

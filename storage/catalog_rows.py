@@ -80,7 +80,7 @@ def file_columns(f: StoredFile) -> dict[str, str | int | None]:
             "format_basis": fmt.basis if fmt else None, "held_by": f.held_by}
 
 
-def stored_format(row: File) -> IdentifiedFormat | None:
+def stored_format(row: File | Row[Any]) -> IdentifiedFormat | None:
     """The format a files row records, or None."""
     if row.puid is None:
         return None
@@ -88,7 +88,8 @@ def stored_format(row: File) -> IdentifiedFormat | None:
                             mime=row.mime_type or "", basis=row.format_basis or "signature")
 
 
-def version_record(row: Version, files: Sequence[File]) -> VersionRecord:
+def version_record(row: Version | Row[Any], files: Sequence[File | Row[Any]]) -> VersionRecord:
+    """The record of a versions row and its files rows (mapped objects, or Core rows)."""
     return VersionRecord(
         package_id=row.package_id,
         number=row.number,

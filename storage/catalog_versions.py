@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +38,13 @@ from ingest.models import (
 )
 from ingest.ports import FormatCount
 from storage.audit_log import append_events
-from storage.catalog_base import CatalogBase, cast_table, rows_changed, upsert
+from storage.catalog_base import (
+    CatalogBase,
+    cast_table,
+    dialect_name,
+    prepared_upsert,
+    rows_changed,
+)
 from storage.catalog_rows import (
     ACCEPTED,
     COMMITTED,
@@ -40,6 +57,40 @@ from storage.catalog_rows import (
     version_record,
 )
 from storage.tables import File, Item, Package, Version
+
+# Statements every item's ingest runs, built once (see storage.catalog_batches).
+# An UPDATE's new values are given by column name when it is run.
+_V, _F, _P, _I = cast_table(Version), cast_table(File), cast_table(Package), cast_table(Item)
+_PACKAGE: BindParameter[str] = bindparam("b_package_id")
+_NUMBER: BindParameter[int] = bindparam("b_number")
+_ITEM: BindParameter[str] = bindparam("b_item_id")
+_LATEST_NUMBER = select(_P.c.latest_version).where(_P.c.package_id == _PACKAGE)
+_COMMITTED_VERSION = select(_V).where(_V.c.package_id == _PACKAGE, _V.c.number == _NUMBER,
+                                      _V.c.state == COMMITTED)
+_FILES = select(_F).where(_F.c.package_id == _PACKAGE, _F.c.number == _NUMBER)
+_OWN_ITEM = select(_I.c.status, _I.c.lease_holder, _I.c.batch_id).where(_I.c.item_id == _ITEM)
+_ITEM_STATUS = select(_I.c.status).where(_I.c.item_id == _ITEM)
+_ITEM_EXISTS = select(exists().where(_I.c.item_id == _ITEM))
+_PACKAGE_IDENTIFIER = select(_P.c.identifier).where(_P.c.package_id == _PACKAGE)
+_PENDING_CLAIMS = (select(_V.c.number, _V.c.item_id)
+                   .where(_V.c.package_id == _PACKAGE, _V.c.state == PENDING).with_for_update())
+_DROP_CLAIM = delete(_V).where(_V.c.package_id == _PACKAGE, _V.c.number == _NUMBER,
+                               _V.c.state == PENDING)
+_NEWEST_COMMITTED = select(func.max(_V.c.number)).where(_V.c.package_id == _PACKAGE,
+                                                        _V.c.state == COMMITTED)
+_INSERT_VERSION, _INSERT_FILES = insert(_V), insert(_F)
+_LOCK_PACKAGE = select(_P.c.package_id).where(_P.c.package_id == _PACKAGE).with_for_update()
+_LEASE_HOLDER = select(_I.c.lease_holder).where(_I.c.item_id == _ITEM).with_for_update()
+_LATEST_BELOW = (select(_V).where(_V.c.package_id == _PACKAGE, _V.c.state == COMMITTED,
+                                  _V.c.number < _NUMBER)
+                 .order_by(_V.c.number.desc()).limit(1))
+_OWN_CLAIM = select(_V.c.number).where(_V.c.package_id == _PACKAGE, _V.c.number == _NUMBER,
+                                       _V.c.item_id == _ITEM, _V.c.state == PENDING)
+_COMMIT_CLAIM = update(_V).where(_V.c.package_id == _PACKAGE, _V.c.number == _NUMBER,
+                                 _V.c.item_id == _ITEM, _V.c.state == PENDING)
+_FINISH_ITEM = update(_I).where(_I.c.item_id == _ITEM, _I.c.status == ACCEPTED)
+_MOVE_LATEST = update(_P).where(_P.c.package_id == _PACKAGE,
+                                or_(_P.c.latest_version.is_(None), _P.c.latest_version < _NUMBER))
 
 
 class PackagesAndVersions(CatalogBase):
@@ -56,44 +107,34 @@ class PackagesAndVersions(CatalogBase):
         ``identifier`` already names another package, CatalogUnavailable."""
         try:
             with self._write() as session:
-                own = session.execute(
-                    select(Item.status, Item.lease_holder, Item.batch_id)
-                    .where(Item.item_id == item_id)).one_or_none()
+                own = session.execute(_OWN_ITEM, {"b_item_id": item_id}).one_or_none()
                 own_status = own.status if own is not None else None
                 if own_status is not None and own_status != ACCEPTED:
                     raise ItemFinished(f"item {item_id} is already {own_status}")
                 if own is not None and holder is not None and own.lease_holder != holder:
                     raise LeaseLost(f"item {item_id} was taken over by another attempt")
                 self._ensure_package(session, package_id, identifier)
-                claims = session.execute(
-                    select(Version.number, Version.item_id)
-                    .where(Version.package_id == package_id, Version.state == PENDING)
-                    .with_for_update()
-                ).all()
+                claims = session.execute(_PENDING_CLAIMS, {"b_package_id": package_id}).all()
                 for claim in claims:
                     if claim.item_id == item_id:
                         return int(claim.number)
                     owner_status = session.execute(
-                        select(Item.status).where(Item.item_id == claim.item_id)
-                    ).scalar_one_or_none()
+                        _ITEM_STATUS, {"b_item_id": claim.item_id}).scalar_one_or_none()
                     if owner_status == ACCEPTED:
                         raise PackageBusy(
                             f"package {package_id} version {claim.number} is being written "
                             f"by item {claim.item_id}", holder=claim.item_id, number=claim.number)
                     # The owner finished or failed without releasing: the claim is stale.
-                    session.execute(delete(Version).where(
-                        Version.package_id == package_id, Version.number == claim.number,
-                        Version.state == PENDING).execution_options(synchronize_session=False))
+                    session.execute(_DROP_CLAIM, {"b_package_id": package_id,
+                                                  "b_number": claim.number})
                 newest = session.execute(
-                    select(func.max(Version.number))
-                    .where(Version.package_id == package_id, Version.state == COMMITTED)
-                ).scalar_one()
+                    _NEWEST_COMMITTED, {"b_package_id": package_id}).scalar_one()
                 # a number a deaccession withdrew is never given again
                 number = max(newest or 0, self._newest_withdrawn(session, package_id)) + 1
-                session.execute(insert(cast_table(Version)).values(
-                    package_id=package_id, number=number, state=PENDING, item_id=item_id,
-                    batch_id=own.batch_id if own is not None else None, identifier=identifier,
-                    created_at=utc_now()))
+                session.execute(_INSERT_VERSION, {
+                    "package_id": package_id, "number": number, "state": PENDING,
+                    "item_id": item_id, "batch_id": own.batch_id if own is not None else None,
+                    "identifier": identifier, "created_at": utc_now()})
                 return number
         except IntegrityError as exc:
             # Another transaction claimed the same number between our read and insert.
@@ -102,15 +143,10 @@ class PackagesAndVersions(CatalogBase):
     def _ensure_package(self, session: Session, package_id: str, identifier: str) -> None:
         """Insert the package row unless present; raises ValueError when the
         identifier belongs to another package."""
-        builder = upsert(session)
-        session.execute(
-            builder(Package)
-            .values(package_id=package_id, identifier=identifier)
-            .on_conflict_do_nothing()
-        )
+        session.execute(prepared_upsert(dialect_name(session), Package),
+                        {"package_id": package_id, "identifier": identifier})
         known = session.execute(
-            select(Package.identifier).where(Package.package_id == package_id)
-        ).scalar_one_or_none()
+            _PACKAGE_IDENTIFIER, {"b_package_id": package_id}).scalar_one_or_none()
         if known != identifier:
             raise ValueError(
                 f"identifier {identifier!r} and package {package_id} do not belong together")
@@ -192,47 +228,34 @@ class PackagesAndVersions(CatalogBase):
         try:
             with self._write() as session:
                 # One commit of a package at a time (PostgreSQL; SQLite writes serialize).
-                session.execute(select(Package.package_id)
-                                .where(Package.package_id == version.package_id)
-                                .with_for_update()).all()
+                session.execute(_LOCK_PACKAGE, {"b_package_id": version.package_id}).all()
                 if holder is not None and version.item_id is not None and session.execute(
-                        select(Item.lease_holder).where(Item.item_id == version.item_id)
-                        .with_for_update()).scalar_one_or_none() != holder:
+                        _LEASE_HOLDER, {"b_item_id": version.item_id}
+                ).scalar_one_or_none() != holder:
                     raise _Unchanged  # taken over: the new holder commits, or has
                 if unchanged_events is not None and self._commit_if_unchanged(
                         session, version, unchanged_events, now, findings):
                     return False
                 _check_shared_objects_kept(session, version)
-                claimed = session.execute(
-                    update(Version)
-                    .where(Version.package_id == version.package_id,
-                           Version.number == version.number,
-                           Version.item_id == version.item_id,
-                           Version.state == PENDING)
-                    .values(state=COMMITTED, identifier=version.identifier,
-                            title=version.title, record=version.record,
-                            batch_id=version.batch_id, created_at=version.created_at,
-                            committed_at=now)
-                    .execution_options(synchronize_session=False)
-                )
+                claimed = session.execute(_COMMIT_CLAIM, {
+                    "b_package_id": version.package_id, "b_number": version.number,
+                    "b_item_id": version.item_id,
+                    "state": COMMITTED, "identifier": version.identifier, "title": version.title,
+                    "record": version.record, "batch_id": version.batch_id,
+                    "created_at": version.created_at, "committed_at": now})
                 if rows_changed(claimed) == 0:
                     raise _Unchanged
                 self._mark_stored(session, version, now, findings)
                 if version.files:  # one INSERT of every row, not the ORM's unit of work
-                    session.execute(insert(cast_table(File)), [
+                    session.execute(_INSERT_FILES, [
                         {"package_id": version.package_id, "number": version.number,
                          "path": f.path, "size": f.size, "sha256": f.sha256,
                          "sha512": f.sha512, **file_columns(f)}
                         for f in version.files])
-                session.execute(
-                    update(Package)
-                    .where(Package.package_id == version.package_id,
-                           or_(Package.latest_version.is_(None),
-                               Package.latest_version < version.number))
-                    .values(latest_version=version.number, title=version.title,
-                            **package_sort_keys(version, now))
-                    .execution_options(synchronize_session=False)
-                )
+                session.execute(_MOVE_LATEST, {
+                    "b_package_id": version.package_id, "b_number": version.number,
+                    "latest_version": version.number, "title": version.title,
+                    **package_sort_keys(version, now)})
                 self._note_copies(session, version.package_id, version.number,
                                   copies)
                 self._track_version(session, version.package_id, version.number,
@@ -249,38 +272,22 @@ class PackagesAndVersions(CatalogBase):
         """Inside ``commit_version``: when the latest committed version below ours
         has the same content, record the item unchanged at it and return True;
         otherwise return False, writing nothing."""
-        latest = session.execute(
-            select(Version)
-            .where(Version.package_id == version.package_id, Version.state == COMMITTED,
-                   Version.number < version.number)
-            .order_by(Version.number.desc()).limit(1)
-        ).scalar_one_or_none()
+        latest = session.execute(_LATEST_BELOW, {"b_package_id": version.package_id,
+                                                  "b_number": version.number}).one_or_none()
         if latest is None:
             return False
-        files = session.execute(
-            select(File).where(File.package_id == version.package_id,
-                               File.number == latest.number)).scalars().all()
+        files = session.execute(_FILES, {"b_package_id": version.package_id,
+                                         "b_number": latest.number}).all()
         if not version.same_content(version_record(latest, files)):
             return False
-        pending = session.execute(
-            select(Version).where(Version.package_id == version.package_id,
-                                  Version.number == version.number,
-                                  Version.item_id == version.item_id,
-                                  Version.state == PENDING)).scalar_one_or_none()
-        if pending is None:
+        claim = {"b_package_id": version.package_id, "b_number": version.number,
+                 "b_item_id": version.item_id}
+        if session.execute(_OWN_CLAIM, claim).one_or_none() is None:
             raise _Unchanged  # not ours to decide: a duplicate task committed or released it
-        session.delete(pending)
+        session.execute(_DROP_CLAIM, claim)
         if version.item_id is not None:
-            marked = session.execute(
-                update(Item)
-                .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
-                .values(status=ItemStatus.UNCHANGED.value, package_id=version.package_id,
-                        version=latest.number, findings=[f.to_dict() for f in findings],
-                        lease_holder=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if rows_changed(marked) == 0 and session.get(Item, version.item_id) is not None:
-                raise _Unchanged
+            self._finish_item(session, version.item_id, ItemStatus.UNCHANGED, version.package_id,
+                              latest.number, findings, now)
         append_events(session, [replace(e, version=latest.number) if e.package_id else e
                                 for e in events])
         return True
@@ -289,18 +296,22 @@ class PackagesAndVersions(CatalogBase):
                      findings: Sequence[Finding] = ()) -> None:
         """Set the claiming item stored; raises _Unchanged when it is already final
         (its claim is stale: committing it would make a second version)."""
-        if version.item_id is None:
-            return
-        stored = session.execute(
-            update(Item)
-            .where(Item.item_id == version.item_id, Item.status == ACCEPTED)
-            .values(status=ItemStatus.STORED.value, package_id=version.package_id,
-                    version=version.number, findings=[f.to_dict() for f in findings],
-                    lease_holder=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        # No item row at all (a catalog rebuilt from storage) is fine.
-        if rows_changed(stored) == 0 and session.get(Item, version.item_id) is not None:
+        if version.item_id is not None:
+            self._finish_item(session, version.item_id, ItemStatus.STORED, version.package_id,
+                              version.number, findings, now)
+
+    @staticmethod
+    def _finish_item(session: Session, item_id: str, status: ItemStatus, package_id: str,
+                     number: int, findings: Sequence[Finding], now: datetime) -> None:
+        """Give an accepted item its final status at a version, its lease let go;
+        raises _Unchanged when it is final already. No item row at all (a catalog
+        rebuilt from storage) is fine."""
+        finished = session.execute(_FINISH_ITEM, {
+            "b_item_id": item_id, "status": status.value, "package_id": package_id,
+            "version": number, "findings": [f.to_dict() for f in findings],
+            "lease_holder": None, "updated_at": now})
+        if rows_changed(finished) == 0 and session.execute(
+                _ITEM_EXISTS, {"b_item_id": item_id}).scalar_one():
             raise _Unchanged
 
     def format_tally(self) -> list[FormatCount]:
@@ -331,18 +342,12 @@ class PackagesAndVersions(CatalogBase):
         with self._read() as session:
             latest = self._visible_latest(session, package_id)
             wanted = latest if number is None else number
-            row = session.execute(
-                select(Version).where(Version.package_id == package_id,
-                                      Version.number == wanted,
-                                      Version.state == COMMITTED)
-            ).scalar_one_or_none()
+            where = {"b_package_id": package_id, "b_number": wanted}
+            row = session.execute(_COMMITTED_VERSION, where).one_or_none()
             if row is None:
                 self._withdrawn(session, package_id, wanted)
                 raise VersionNotFound(f"package {package_id} has no version {wanted}")
-            files = session.execute(
-                select(File).where(File.package_id == package_id, File.number == wanted)
-            ).scalars().all()
-            return version_record(row, files)
+            return version_record(row, session.execute(_FILES, where).all())
 
     def list_versions(self, package_id: str) -> list[VersionRecord]:
         """Committed versions, oldest first. Raises PackageNotFound, CatalogUnavailable."""
@@ -361,8 +366,7 @@ class PackagesAndVersions(CatalogBase):
 
     def _visible_latest(self, session: Session, package_id: str) -> int:
         latest = session.execute(
-            select(Package.latest_version).where(Package.package_id == package_id)
-        ).scalar_one_or_none()
+            _LATEST_NUMBER, {"b_package_id": package_id}).scalar_one_or_none()
         if latest is None:
             self._withdrawn(session, package_id)
             raise PackageNotFound(f"no package {package_id}")
