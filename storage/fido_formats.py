@@ -143,15 +143,27 @@ class FidoIdentifier:
         """The formats, each with its signatures, that a file beginning with the
         byte ``first`` could match (a format with none left could add nothing to
         fido's result, so leaving it out changes nothing)."""
-        found = self._by_first_byte.get(first)
-        if found is None:
-            found = []
-            for element, signatures in self._compiled:
-                fitting = [s for s in signatures if s.first_bytes is None or first in s.first_bytes]
-                if fitting:
-                    found.append((element, fitting))
-            self._by_first_byte[first] = found
-        return found
+        if not self._by_first_byte:
+            self._index_by_first_byte()
+        return self._by_first_byte[first]
+
+    def _index_by_first_byte(self) -> None:
+        """``_candidates`` of every first byte, in one pass over the signatures
+        (asked for byte by byte, a batch of files of random bytes paid for 256
+        passes). Formats and signatures keep fido's order."""
+        table: dict[int, list[tuple[Any, list[_Signature]]]] = {b: [] for b in range(256)}
+        for element, signatures in self._compiled:
+            anywhere = [s for s in signatures if s.first_bytes is None]
+            constrained = {b for s in signatures if s.first_bytes is not None
+                           for b in s.first_bytes}
+            for first in constrained:
+                table[first].append((element, [s for s in signatures if s.first_bytes is None
+                                               or first in s.first_bytes]))
+            if anywhere:
+                for first in range(256):
+                    if first not in constrained:
+                        table[first].append((element, anywhere))
+        self._by_first_byte = table
 
     def _match_formats(self, head: bytes, tail: bytes) -> list[tuple[Any, str]]:
         """fido's ``match_formats``: the same matches, found with the patterns

@@ -46,6 +46,13 @@ _log = logging.getLogger(__name__)
 
 _REQUEST = struct.Struct("<III")
 _ANSWER = struct.Struct("<I")
+#: a tail length meaning "the tail is the head" (a file no longer than a head):
+#: its bytes are sent once
+_SAME_AS_HEAD = 0xFFFFFFFF
+#: bytes the pipe to the child holds (Linux): an item's files are read faster
+#: than they are matched, and a full pipe would make the ingest wait for the
+#: matching of the files before them
+_PIPE_BYTES = 1024 * 1024
 
 
 class _ChildGone(Exception):
@@ -97,9 +104,12 @@ class IdentifierProcess:
                 # In line before it is written: the answer may come at once.
                 self._waiting.append(future)
                 assert child.stdin is not None
+                same = tail == head
                 try:
                     _write_all(child.stdin.fileno(), [
-                        _REQUEST.pack(len(head), len(tail), len(encoded)), head, tail, encoded])
+                        _REQUEST.pack(len(head), _SAME_AS_HEAD if same else len(tail),
+                                      len(encoded)),
+                        head, b"" if same else tail, encoded])
                 except OSError as exc:
                     self._give_up(f"{type(exc).__name__}: {exc}")
                 else:
@@ -147,6 +157,7 @@ class IdentifierProcess:
                 self._give_up(f"could not start: {type(exc).__name__}: {exc}")
                 return None
             self._child = child
+            _widen_pipe(child)
             threading.Thread(target=self._read_answers, args=(child,), daemon=True,
                              name="formats-answers").start()
         return self._child
@@ -177,6 +188,18 @@ class IdentifierProcess:
         child, self._child = self._child, None
         if child is not None:
             child.kill()  # the reader thread then tells the requests in line
+
+
+def _widen_pipe(child: subprocess.Popen[bytes]) -> None:
+    """Let the pipe to the child hold ``_PIPE_BYTES`` where the system allows
+    (Linux's ``F_SETPIPE_SZ``); elsewhere, or when refused, it keeps its size."""
+    try:
+        import fcntl
+
+        assert child.stdin is not None
+        fcntl.fcntl(child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _write_all(fd: int, buffers: list[bytes]) -> None:
@@ -220,7 +243,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             return
         head_size, tail_size, name_size = _REQUEST.unpack(header)
         head = requests.read(head_size)
-        tail = requests.read(tail_size)
+        tail = head if tail_size == _SAME_AS_HEAD else requests.read(tail_size)
         name = requests.read(name_size).decode("utf-8", "surrogateescape")
         try:
             found = identifier.identify(head, tail, name)

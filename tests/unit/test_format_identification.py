@@ -218,6 +218,20 @@ def test_signatures_match_as_fidos_own_matcher_would(data: bytes) -> None:
         theirs[0][0].findtext("puid") if theirs else None)
 
 
+def test_files_beginning_with_each_of_the_256_bytes_match_as_fidos_own_matcher_would() -> None:
+    # The signatures a file could match are indexed by its first byte, all 256
+    # at once; each byte's list must be the one fido's order and rules give.
+    identifier = fido_identifier()
+    fido = identifier._loaded()
+    for first in range(256):
+        for rest in (NOISE[:600], PDF[1:], TEXT[1:], b"MM\x00*\x00\x00\x00\x08" + bytes(16)):
+            data = bytes([first]) + rest
+            ours = identifier.identify(data, data, "no-extension")
+            theirs = fido.match_formats(data, data)
+            assert (ours.puid if ours and ours.basis == "signature" else None) == (
+                theirs[0][0].findtext("puid") if theirs else None), (first, rest[:8])
+
+
 # --------------------------------------------------------------------------- catalog, show, API
 
 
