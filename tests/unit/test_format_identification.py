@@ -224,7 +224,7 @@ def test_files_beginning_with_each_of_the_256_bytes_match_as_fidos_own_matcher_w
     identifier = fido_identifier()
     fido = identifier._loaded()
     for first in range(256):
-        for rest in (NOISE[:600], PDF[1:], TEXT[1:], b"MM\x00*\x00\x00\x00\x08" + bytes(16)):
+        for rest in (NOISE[:600], PDF[1:]):
             data = bytes([first]) + rest
             ours = identifier.identify(data, data, "no-extension")
             theirs = fido.match_formats(data, data)
