@@ -146,18 +146,23 @@ def p2_small_files(work: Path, plan: Plan, log: Log) -> dict[str, Any]:
     root = work / "p2"
     batch = linked_batch(items, root / "batch")
 
-    def strongroom(_round: int) -> float:
-        _rmtree(root / "data")
-        seconds = submit_embedded(batch, root / "data").seconds
-        _rmtree(root / "data")
-        return seconds
+    # Every round writes to folders of its own, all removed at the end: files
+    # deleted just before a round slow its creating of files (ext4 passes over
+    # every inode freed in the last 5 to 300 seconds for each new one), which
+    # weighed on whichever side came after a deletion, most on the one that
+    # creates most files.
+    def strongroom(round_: int) -> float:
+        return submit_embedded(batch, root / f"data-{round_}").seconds
 
     figures = alternate(plan.rounds, {
         "strongroom": strongroom,
-        "bagit p=1": lambda _r: bagit_make(items, root / "bagit1", 1)[0],
-        "bagit p=2": lambda _r: bagit_make(items, root / "bagit2", 2)[0],
-        "copy floor": lambda _r: copy_floor(items, root / "copies", tag_files=6),
+        "bagit p=1": lambda r: bagit_make(items, root / f"bagit1-{r}", 1)[0],
+        "bagit p=2": lambda r: bagit_make(items, root / f"bagit2-{r}", 2)[0],
+        "copy floor": lambda r: copy_floor(items, root / f"copies-{r}", tag_files=6),
     }, log)
+    for round_ in range(plan.rounds):
+        for name in ("data", "bagit1", "bagit2", "copies"):
+            _rmtree(root / f"{name}-{round_}")
     ratios = [s / min(b1, b2) for s, b1, b2 in
               zip(figures["strongroom"], figures["bagit p=1"], figures["bagit p=2"])]
     floor_ratios = [f / min(b1, b2) for f, b1, b2 in
@@ -179,8 +184,8 @@ def copy_floor(items: list[Path], scratch: Path, tag_files: int) -> float:
     """Seconds to copy every file of ``items`` into new files under ``scratch`` and
     write ``tag_files`` small files beside each: what any ingest that keeps its
     own copy of a bag must do on this filesystem, with no hashing, no fsync and
-    no catalog (make_bag, working in place, moves the files it is given)."""
-    _rmtree(scratch)
+    no catalog (make_bag, working in place, moves the files it is given). The
+    caller removes ``scratch``."""
     start = time.perf_counter()
     for item in items:
         target = scratch / item.name
@@ -194,9 +199,7 @@ def copy_floor(items: list[Path], scratch: Path, tag_files: int) -> float:
         for index in range(tag_files):
             with open(target / f"tag-{index}.txt", "xb") as tag:
                 tag.write(b"x" * 200)
-    seconds = time.perf_counter() - start
-    _rmtree(scratch)
-    return seconds
+    return time.perf_counter() - start
 
 
 def fsync_probe(root: Path, objects: int) -> dict[str, Any]:

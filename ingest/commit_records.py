@@ -61,24 +61,44 @@ def commit_record_body(version: VersionRecord) -> bytes:
                       sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
-def write_commit_record(store: ObjectStore, version: VersionRecord) -> None:
-    """Write (or write again) the record of ``version`` to ``store`` and sync it.
+def write_commit_record(store: ObjectStore, version: VersionRecord, *, sync: bool = True) -> None:
+    """Write (or write again) the record of ``version`` to ``store`` and sync it
+    (with ``sync`` False, the caller syncs it soon: ``sync_commit_records``).
     Raises StorageUnavailable, ChecksumRefused."""
     key = commit_record_key(version.package_id, version.number)
     body = commit_record_body(version)
     store.put_bytes(key, body, hashlib.sha256(body).hexdigest())
-    store.sync(key)
+    if sync:
+        store.sync(key)
 
 
-def record_commit(stores: Sequence[ObjectStore], version: VersionRecord) -> list[str]:
+def record_commit(stores: Sequence[ObjectStore], version: VersionRecord, *,
+                  sync: bool = True) -> list[str]:
     """Record in every location that ``version`` is committed (call right after the
     catalog's commit). A location that cannot take the record now is skipped: the
     version *is* committed, and ``fixity reconcile`` writes the record later.
-    Returns the locations skipped. Raises nothing for an unreachable location."""
+    With ``sync`` False the records are written but made durable by the caller's
+    next ``sync_commit_records`` (a runner that syncs the records of many items
+    at once). Returns the locations skipped. Raises nothing for an unreachable
+    location."""
     skipped = []
     for store in stores:
         try:
-            write_commit_record(store, version)
+            write_commit_record(store, version, sync=sync)
+        except StorageUnavailable:
+            skipped.append(store.location)
+    return skipped
+
+
+def sync_commit_records(stores: Sequence[ObjectStore]) -> list[str]:
+    """Make durable every commit record written in these stores and not yet
+    synced (``record_commit(..., sync=False)``), each folder once for them all.
+    A location that cannot is skipped, as in ``record_commit``: what a crash
+    then loses, ``fixity reconcile`` writes again. Returns the locations skipped."""
+    skipped = []
+    for store in stores:
+        try:
+            store.sync(COMMIT_PREFIX)
         except StorageUnavailable:
             skipped.append(store.location)
     return skipped
@@ -107,6 +127,7 @@ __all__ = [
     "ensure_commit_record",
     "record_commit",
     "recorded_versions",
+    "sync_commit_records",
     "version_of_record",
     "write_commit_record",
 ]

@@ -581,7 +581,9 @@ class _Ingest:
             # finished by a duplicate task (which counted it).
             return IngestResult("done", self.item.item_id, finished,
                                 finished_here=finished is ItemStatus.UNCHANGED)
-        record_commit(self.s.locations, version)  # what tells a rebuild it was committed
+        # What tells a rebuild it was committed; synced here, or by the runner
+        # with other items' records (a crash before then: ``fixity reconcile``).
+        record_commit(self.s.locations, version, sync=not self.s.commit_records_synced_by_runner)
         return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings,
                             octets=sum(f.size for f in payload), package_id=package_id)
 

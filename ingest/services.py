@@ -51,6 +51,10 @@ class Services:
     #: the store whose ``_staging/`` prefix holds staged batches (``ingest.staged_batch``,
     #: STRONGROOM_STAGING_URL); None: the primary store's
     staging: ObjectStore | None = None
+    #: set by a runner that makes the commit records of the versions it commits
+    #: durable itself, many at once and soon after (``ingest.commit_records.
+    #: sync_commit_records``); False: each is synced as it is written
+    commit_records_synced_by_runner: bool = False
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

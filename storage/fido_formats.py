@@ -36,7 +36,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from ingest.format_identification import IdentifiedFormat
 
@@ -109,9 +109,7 @@ class FidoIdentifier:
     @property
     def _versions(self) -> Any:
         if self._found_versions is None:
-            from fido.versions import get_local_versions
-
-            self._found_versions = get_local_versions(self._conf_dir)
+            self._found_versions = _LocalVersions(os.path.join(self._conf_dir, "versions.xml"))
         return self._found_versions
 
     def _loaded(self) -> Any:
@@ -207,6 +205,27 @@ class FidoIdentifier:
             mime=element.findtext("mime") or "",
             basis=basis,
         )
+
+
+class _LocalVersions:
+    """What fido's ``conf/versions.xml`` names, read as ``fido.versions.LocalVersions``
+    reads it (the text of each element, None when absent or unreadable), without
+    that module, which loads ``requests`` for its updater: a tenth of a second on
+    the first item of every batch."""
+
+    _ELEMENTS: ClassVar[dict[str, str]] = {
+        "pronom_version": "pronomVersion", "pronom_signature": "pronomSignature",
+        "fido_extension_signature": "fidoExtensionSignature"}
+
+    def __init__(self, path: str) -> None:
+        from xml.etree.ElementTree import ParseError, parse
+
+        try:
+            root = parse(path).getroot()
+        except (ParseError, OSError):
+            root = None
+        for attribute, element in self._ELEMENTS.items():
+            setattr(self, attribute, root.findtext(element) if root is not None else None)
 
 
 class _Pattern:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 
+from ingest.commit_records import sync_commit_records
 from ingest.pipeline import IngestResult, ingest_item
 from ingest.retry import backoff_delay
 from ingest.services import Services
@@ -31,18 +33,37 @@ def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int =
     raise AssertionError("unreachable: the last attempt never returns retry")
 
 
+#: seconds at most between two syncs of the commit records of the items finished
+RECORDS_SYNCED_EVERY = 1.0
+
+
 def run_items(item_ids: Iterable[str], services: Services, *, concurrency: int = 2,
               max_attempts: int = 5, backoff: float = 1.0,
               on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
-    """Ingest every item, ``concurrency`` at a time; results in completion order."""
+    """Ingest every item, ``concurrency`` at a time; results in completion order.
+
+    The commit records of the versions committed (``ingest.commit_records``)
+    are made durable here, those of every item finished in the last
+    ``RECORDS_SYNCED_EVERY`` seconds at once, and the last ones before this
+    returns or raises, rather than one by one on an ingesting thread (a fifth of
+    the time of a small item went to waiting for its record's fsyncs)."""
     ids = list(item_ids)
     results: list[IngestResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="ingest") as pool:
-        futures = [pool.submit(ingest_with_retries, item_id, services,
-                               max_attempts=max_attempts, backoff=backoff) for item_id in ids]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            if on_result:
-                on_result(result)
+    services = replace(services, commit_records_synced_by_runner=True)
+    synced_at = time.monotonic()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                                thread_name_prefix="ingest") as pool:
+            futures = [pool.submit(ingest_with_retries, item_id, services,
+                                   max_attempts=max_attempts, backoff=backoff) for item_id in ids]
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                if time.monotonic() - synced_at >= RECORDS_SYNCED_EVERY:
+                    sync_commit_records(services.locations)
+                    synced_at = time.monotonic()
+                if on_result:
+                    on_result(result)
+    finally:
+        sync_commit_records(services.locations)
     return results

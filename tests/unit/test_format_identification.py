@@ -382,6 +382,29 @@ def test_the_identifier_still_names_fido_and_its_signatures_once_asked() -> None
     assert identifier.signatures.startswith("PRONOM v")
 
 
+def test_naming_the_signatures_loads_neither_fido_versions_nor_requests() -> None:
+    # Every batch's first item named the signatures in its formats.json and
+    # event, and fido.versions, read for that, imported requests: a tenth of a
+    # second on the first item's path. The names are those fido's reader gives.
+    probe = (
+        "import sys\n"
+        "from storage.fido_formats import FidoIdentifier\n"
+        "identifier = FidoIdentifier()\n"
+        "print(identifier.signatures, identifier._versions.pronom_signature,\n"
+        "      identifier._versions.fido_extension_signature)\n"
+        "print(sorted(m for m in ('fido.versions', 'requests') if m in sys.modules))\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    named, loaded = shown.stdout.strip().splitlines()
+    assert loaded == "[]"
+    from fido import CONFIG_DIR
+    from fido.versions import get_local_versions
+
+    theirs = get_local_versions(CONFIG_DIR)
+    assert named == (f"PRONOM v{theirs.pronom_version} {theirs.pronom_signature} "
+                     f"{theirs.fido_extension_signature}")
+
+
 def test_building_the_identifier_imports_neither_fido_nor_requests() -> None:
     """Every command builds the services, and with them the identifier: one that
     identifies nothing (``status``, ``list``) must not pay for fido's import of

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ingest.anchoring import anchor_audit_head
-from ingest.commit_records import commit_record_key
+from ingest.commit_records import COMMIT_PREFIX, commit_record_key
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item, submit_batch
@@ -31,7 +31,15 @@ from ingest.repair import repair_version
 from ingest.verification import verify_bag
 from storage.filesystem import STAGING, FilesystemObjectStore
 from tests.contract_object_store import put, read
-from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive, write_item
+from tests.unit.test_replication import (
+    PACKAGE,
+    Archive,
+    make_services,
+    open_archive,
+    record,
+    write_item,
+)
+from workers.inprocess import run_items
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
                                 reason="maps file descriptors to paths through /proc")
@@ -307,6 +315,52 @@ def test_a_sync_that_fails_leaves_the_item_to_retry_with_nothing_committed(
     for store in services.locations:
         assert verify_bag(store, PREFIX, expected=version.files) == []
         assert store.inner.unsynced() == []
+
+
+def test_the_embedded_runner_syncs_the_commit_records_of_many_items_at_once_before_it_returns(
+        tmp_path: Path, recorded: tuple[Any, list[tuple[Any, ...]]], fsyncs: Fsyncs) -> None:
+    # Each record synced on its own held up the next item for its fsyncs; the
+    # runner syncs those of the items finished so far together, and all of them
+    # before it returns.
+    services, log = recorded
+    for name in ("telegram", "letter", "minutes"):
+        write_item(tmp_path / "batch", name, metadata=record(f"record-{name}"))
+    items = submit_batch(tmp_path / "batch", services).items
+
+    results = run_items([i.item_id for i in items], services, concurrency=1, backoff=0)
+
+    assert [r.status for r in results] == [ItemStatus.STORED] * 3
+    for store in services.locations:
+        records = [entry[2] for entry in log
+                   if entry[:2] == ("write", store.location) and entry[2].startswith(COMMIT_PREFIX)]
+        assert len(records) == 3
+        record_syncs = [entry for entry in log if entry[:2] == ("sync", store.location)
+                        and entry[2].startswith(COMMIT_PREFIX)]
+        assert record_syncs and all(entry[2] == COMMIT_PREFIX for entry in record_syncs)
+        assert store.inner.unsynced() == []                # every record durable on return
+        for key in records:
+            assert store.inner.root / key in fsyncs.files()
+
+
+def test_the_records_of_items_finished_are_synced_when_the_runner_is_stopped(
+        tmp_path: Path, recorded: tuple[Any, list[tuple[Any, ...]]]) -> None:
+    services, _ = recorded
+    write_item(tmp_path / "batch", "telegram")
+    write_item(tmp_path / "batch", "letter", metadata=record("record-letter"))
+    items = submit_batch(tmp_path / "batch", services).items
+    finished: list[Any] = []
+
+    def stop_after_first(result: Any) -> None:
+        finished.append(result)
+        raise KeyboardInterrupt  # Ctrl-C while the runner reports the first item
+
+    with pytest.raises(KeyboardInterrupt):
+        run_items([i.item_id for i in items], services, concurrency=1, backoff=0,
+                  on_result=stop_after_first)
+
+    assert finished and finished[0].status == ItemStatus.STORED
+    for store in services.locations:
+        assert [key for key in store.inner.unsynced() if key.startswith(COMMIT_PREFIX)] == []
 
 
 # --------------------------------------------------------------------------- other writers
