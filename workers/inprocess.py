@@ -9,6 +9,7 @@ between attempts are left accepted (outcome ``stopped``). Threads suit the work:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,6 +37,18 @@ def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int =
 #: seconds at most between two syncs of the commit records of the items finished
 RECORDS_SYNCED_EVERY = 1.0
 
+_log = logging.getLogger(__name__)
+
+
+def _sync_records(services: Services) -> None:
+    """Sync the commit records written so far; a location that cannot is told
+    in the log (its versions are committed; ``fixity reconcile`` writes what a
+    crash would lose)."""
+    for location in sync_commit_records(services.locations):
+        _log.warning("commit records in %s could not be made durable now; "
+                     "`strongroom fixity reconcile` writes any that are lost", location,
+                     extra={"event": "ingestion"})
+
 
 def run_items(item_ids: Iterable[str], services: Services, *, concurrency: int = 2,
               max_attempts: int = 5, backoff: float = 1.0,
@@ -60,10 +73,10 @@ def run_items(item_ids: Iterable[str], services: Services, *, concurrency: int =
                 result = future.result()
                 results.append(result)
                 if time.monotonic() - synced_at >= RECORDS_SYNCED_EVERY:
-                    sync_commit_records(services.locations)
+                    _sync_records(services)
                     synced_at = time.monotonic()
                 if on_result:
                     on_result(result)
     finally:
-        sync_commit_records(services.locations)
+        _sync_records(services)
     return results

@@ -363,6 +363,22 @@ def test_the_records_of_items_finished_are_synced_when_the_runner_is_stopped(
         assert [key for key in store.inner.unsynced() if key.startswith(COMMIT_PREFIX)] == []
 
 
+def test_records_a_location_cannot_sync_leave_the_items_stored_and_say_so_in_the_log(
+        tmp_path: Path, recorded: tuple[Any, list[tuple[Any, ...]]], fsyncs: Fsyncs,
+        caplog: pytest.LogCaptureFixture) -> None:
+    services, _ = recorded
+    replica = services.replicas[0]
+    write_item(tmp_path / "batch", "telegram")
+    items = submit_batch(tmp_path / "batch", services).items
+    fsyncs.failing_under = replica.inner.root / COMMIT_PREFIX  # only the records' folder fails
+
+    results = run_items([i.item_id for i in items], services, concurrency=1, backoff=0)
+
+    assert [r.status for r in results] == [ItemStatus.STORED]  # the version is committed
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(replica.location in m and "fixity reconcile" in m for m in warned), warned
+
+
 # --------------------------------------------------------------------------- other writers
 
 
