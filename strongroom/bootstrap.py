@@ -11,8 +11,6 @@ from ingest.format_identification import FormatIdentifier
 from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from storage.catalog import SqlCatalog
-from storage.locations import store_from_url
 from strongroom.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +24,11 @@ def build_services(settings: Settings, create: bool = True) -> Services:
     With ``create`` False (a read-only command) nothing is created: no data
     folder, no catalog, no store folder. Raises CatalogMissing, saying how to
     point at a catalog, when none exists where the settings point."""
+    # Imported here: SQLAlchemy and the store's clients are most of a command's
+    # start, and ``warm_up_formats`` comes before them.
+    from storage.catalog import SqlCatalog
+    from storage.locations import store_from_url
+
     if create and (settings.database_url.startswith("sqlite:")
                    or settings.storage_url.startswith("file:")):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,6 +85,16 @@ def format_identifier() -> FormatIdentifier:
     return identifier()
 
 
+
+
+def warm_up_formats(settings: Settings) -> None:
+    """Start loading the format signatures now (in their own process where there
+    is a core to spare) when this process will ingest (no broker): a ``submit``
+    calls it first thing, so that they load while the catalog and the batch
+    are opened, and the first item's files do not wait for them. The services
+    built after use the same identifier."""
+    if not settings.broker_url:
+        format_identifier().warm_up()
 
 
 def create_catalog_database(settings: Settings) -> bool:
