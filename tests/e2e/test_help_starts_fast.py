@@ -3,9 +3,7 @@ commands' names and options, never what a command needs to do its work."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from tests.fresh_process import modules_loaded
 
 HEAVY = ("jsonschema", "sqlalchemy", "ingest.pipeline", "ingest.record_schema", "botocore",
          "celery", "fastapi", "fido")
@@ -14,15 +12,11 @@ HEAVY = ("jsonschema", "sqlalchemy", "ingest.pipeline", "ingest.record_schema", 
 def test_help_loads_neither_jsonschema_nor_the_catalog_nor_the_pipeline() -> None:
     # --help had come to import jsonschema (through the services' type of the
     # schemas, and the dry run's report type): half a second on a busy machine.
-    probe = ("import sys\n"
-             "from click.testing import CliRunner\n"
+    probe = ("from click.testing import CliRunner\n"
              "from strongroom.cli import main\n"
              "shown = CliRunner().invoke(main, ['--help'])\n"
-             "assert shown.exit_code == 0, shown.output\n"
-             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+             "assert shown.exit_code == 0, shown.output\n")
+    assert modules_loaded(probe, HEAVY) == []
 
 
 def test_commands_that_only_read_the_catalog_never_load_jsonschema(tmp_path) -> None:
@@ -30,16 +24,12 @@ def test_commands_that_only_read_the_catalog_never_load_jsonschema(tmp_path) -> 
     # jsonschema and compiled the shipped schemas at start (bootstrap builds the
     # schema set), a fifth of their start-up, though they validate nothing.
     data = tmp_path / "data"
-    probe = ("import sys\n"
-             "from click.testing import CliRunner\n"
+    probe = ("from click.testing import CliRunner\n"
              "from strongroom.cli import main\n"
              "out = CliRunner().invoke(main, ['init'])\n"
              "assert out.exit_code == 0, out.output\n"
              "for args in (['list'], ['list', '--json'], ['batches']):\n"
              "    out = CliRunner().invoke(main, args)\n"
-             "    assert out.exit_code == 0, (args, out.output)\n"
-             "print(sorted(m for m in ('jsonschema', 'referencing') if m in sys.modules))\n")
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         env={**os.environ, "STRONGROOM_DATA_DIR": str(data)})
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+             "    assert out.exit_code == 0, (args, out.output)\n")
+    assert modules_loaded(probe, ("jsonschema", "referencing"),
+                          env={"STRONGROOM_DATA_DIR": str(data)}) == []

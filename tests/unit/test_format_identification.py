@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from ingest.services import Services
 from storage.catalog import SqlCatalog
 from storage.fido_formats import fido_identifier
 from storage.filesystem import FilesystemObjectStore
+from tests.fresh_process import modules_loaded, run_fresh
 
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 IDENTIFIER = "parish-minutes-1921"
@@ -398,15 +397,11 @@ def test_building_services_that_identify_nothing_loads_neither_fido_versions_nor
     # fido.versions (which imports requests and urllib3): about 65 ms of CPU in
     # a submit handed to the workers, which identifies nothing.
     probe = (
-        "import sys\n"
         "from strongroom.bootstrap import build_services\n"
         "from strongroom.settings import Settings\n"
         f"services = build_services(Settings.from_env({{'STRONGROOM_DATA_DIR': {str(tmp_path)!r}}}))\n"
-        "assert services.formats is not None\n"
-        "print(sorted(m for m in ('fido.versions', 'requests') if m in sys.modules))\n")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip() == "[]"
+        "assert services.formats is not None\n")
+    assert modules_loaded(probe, ("fido.versions", "requests")) == []
 
 
 def test_the_identifier_still_names_fido_and_its_signatures_once_asked() -> None:
@@ -422,16 +417,12 @@ def test_naming_the_signatures_loads_neither_fido_versions_nor_requests() -> Non
     # event, and fido.versions, read for that, imported requests: a tenth of a
     # second on the first item's path. The names are those fido's reader gives.
     probe = (
-        "import sys\n"
         "from storage.fido_formats import FidoIdentifier\n"
         "identifier = FidoIdentifier()\n"
         "print(identifier.signatures, identifier._versions.pronom_signature,\n"
-        "      identifier._versions.fido_extension_signature)\n"
-        "print(sorted(m for m in ('fido.versions', 'requests') if m in sys.modules))\n")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert shown.returncode == 0, shown.stderr
-    named, loaded = shown.stdout.strip().splitlines()
-    assert loaded == "[]"
+        "      identifier._versions.fido_extension_signature)\n")
+    loaded, (named,) = run_fresh(probe, ("fido.versions", "requests"))
+    assert loaded == []
     from fido import CONFIG_DIR
     from fido.versions import get_local_versions
 
@@ -444,13 +435,10 @@ def test_building_the_identifier_imports_neither_fido_nor_requests() -> None:
     """Every command builds the services, and with them the identifier: one that
     identifies nothing (``status``, ``list``) must not pay for fido's import of
     requests and its version files; the identifier still names them when asked."""
-    import subprocess
-    import sys
-
-    probe = ("import sys; from storage.fido_formats import FidoIdentifier; "
-             "made = FidoIdentifier(); "
-             "print(sorted(m for m in ('fido', 'fido.versions', 'requests') if m in sys.modules)); "
-             "print(made.tool.startswith('fido '), made.signatures.startswith('PRONOM v'))")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                           check=True).stdout.splitlines()
+    probe = ("from storage.fido_formats import FidoIdentifier\n"
+             "made = FidoIdentifier()\n"
+             "import sys\n"
+             "print(sorted(m for m in ('fido', 'fido.versions', 'requests') if m in sys.modules))\n"
+             "print(made.tool.startswith('fido '), made.signatures.startswith('PRONOM v'))\n")
+    _, shown = run_fresh(probe, ())
     assert shown == ["[]", "True True"]

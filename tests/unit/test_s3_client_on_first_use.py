@@ -7,8 +7,6 @@ what makes one.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 import storage.s3_client
 from ingest.errors import ObjectNotFound, StorageUnavailable
 from storage.s3 import S3ObjectStore
+from tests.fresh_process import modules_loaded
 
 
 def test_client_is_made_on_first_use_and_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,13 +52,9 @@ def test_client_is_made_on_first_use_and_only_once(monkeypatch: pytest.MonkeyPat
 def test_opening_an_s3_store_does_not_import_what_makes_a_client() -> None:
     # botocore's sessions, configuration and model loader (about 150 modules)
     # used to load with the store, in every command that names one.
-    probe = ("import sys; from storage.s3 import S3ObjectStore; "
-             "S3ObjectStore('archive', 'packages', endpoint_url='http://127.0.0.1:9'); "
-             "print(sorted(m for m in ('storage.s3_client', 'botocore.session', 'boto3') "
-             "if m in sys.modules))")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    assert shown == "[]"
+    probe = ("from storage.s3 import S3ObjectStore\n"
+             "S3ObjectStore('archive', 'packages', endpoint_url='http://127.0.0.1:9')\n")
+    assert modules_loaded(probe, ("storage.s3_client", "botocore.session", "boto3")) == []
 
 
 def test_services_with_an_s3_store_import_no_botocore_until_the_store_is_used(
@@ -67,17 +62,13 @@ def test_services_with_an_s3_store_import_no_botocore_until_the_store_is_used(
     # An --in-place submit, `status`, `list` never reach the store, yet loaded
     # botocore's exceptions (about 145 modules) for the store's error handling.
     probe = (
-        "import sys\n"
         "from strongroom.bootstrap import build_services\n"
         "from strongroom.settings import Settings\n"
         "services = build_services(Settings.from_env({\n"
         f"    'STRONGROOM_DATA_DIR': {str(tmp_path)!r},\n"
         "    'STRONGROOM_STORAGE_URL': 's3://archive/packages',\n"
-        "    'STRONGROOM_S3_ENDPOINT_URL': 'http://127.0.0.1:9'}))\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3')}))\n")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip() == "[]"
+        "    'STRONGROOM_S3_ENDPOINT_URL': 'http://127.0.0.1:9'}))\n")
+    assert modules_loaded(probe, ("botocore", "boto3")) == []
 
 
 def test_errors_of_a_store_whose_botocore_loads_late_are_still_the_domains() -> None:
