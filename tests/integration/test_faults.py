@@ -69,6 +69,9 @@ def started() -> Iterator[list[Worker]]:
     yield workers
     for worker in workers:
         worker.stop(grace=15)
+        # Shown only when the test failed: what each worker said, which is all
+        # there is to read after a failure on a machine that is gone.
+        print(f"--- the log of worker {worker.name}, its end ---\n{worker.log_tail(80)}")
 
 
 def start_worker(started: list[Worker], env: dict[str, str], tmp_path: Path, name: str,
@@ -288,7 +291,8 @@ def test_broker_restart_mid_batch_loses_messages_but_no_item(
 
     again = sr.json("requeue", batch_id, "--stuck-after", "1", "--wait", "--timeout", "120",
                     expect=1)  # exit 1: the bad item is rejected
-    assert again["requeued"] == lost and again["timed_out"] is False
+    assert again["requeued"] == lost and again["timed_out"] is False, (
+        again, catalog.statuses(batch_id), "queued:", queue_length(private_redis.url))
     items = assert_each_item_stored_exactly_once(catalog, batch_id)
     assert Counter(row["status"] for row in items.values()) == {"stored": 150, "rejected": 1}
     assert sr.json("audit", "verify")["ok"] is True
