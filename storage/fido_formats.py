@@ -26,6 +26,13 @@ rule out what could never match, keep it to a fraction of that (fido's own
   run occurs (``bytes.__contains__`` is far cheaper than a regex that scans);
 - an EOF pattern that ends at the end of the file and matches at most N bytes
   is searched in the last N bytes of the tail only, not the whole tail.
+
+Even ruled out one by one, the few hundred signatures a first byte leaves cost
+a file about half a millisecond of Python. So each first byte also gets a
+``_Plan``: its signatures indexed by the one cheap test each must pass (the
+byte at a fixed offset, or a literal run found in the head or the tail); a
+file then asks each distinct test once, and only the signatures that pass
+theirs are tried, in fido's order, by the same rules.
 """
 
 from __future__ import annotations
@@ -62,9 +69,13 @@ class FidoIdentifier:
         self._fido: Any = None
         #: per format: (its element, [its signatures]), in fido's order
         self._compiled: list[tuple[Any, list[_Signature]]] = []
-        #: first byte of a file -> the formats (and of each, the signatures) that
-        #: could match a file beginning with it, in fido's order; built on demand
-        self._by_first_byte: dict[int, list[tuple[Any, list[_Signature]]]] = {}
+        #: first byte of a file -> what to try on a file beginning with it; built on demand
+        self._by_first_byte: dict[int, _Plan] = {}
+        #: first byte -> its formats' signatures, format by format (``_index_by_first_byte``)
+        self._parts_by_first_byte: dict[int, list[list[tuple[Any, _Signature]]]] = {}
+        #: the first bytes some format's signatures ask for
+        self._magic: frozenset[int] = frozenset()
+        self._no_magic_plan: _Plan | None = None
         #: extension (lower case, no dot) -> the formats that list it, in fido's order
         self._by_extension: dict[str, list[Any]] = {}
         # fido keeps the format it is matching on itself: one match at a time
@@ -137,46 +148,74 @@ class FidoIdentifier:
                     self._by_extension.setdefault(extension, []).append(element)
         return self._fido
 
-    def _candidates(self, first: int) -> list[tuple[Any, list[_Signature]]]:
-        """The formats, each with its signatures, that a file beginning with the
-        byte ``first`` could match (a format with none left could add nothing to
-        fido's result, so leaving it out changes nothing)."""
-        if not self._by_first_byte:
-            self._index_by_first_byte()
-        return self._by_first_byte[first]
+    def _plan(self, first: int) -> _Plan:
+        """What to try on a file beginning with the byte ``first``: the formats,
+        and of each the signatures, that such a file could match (a format with
+        none left could add nothing to fido's result, so leaving it out changes
+        nothing), indexed by the cheap test each must pass."""
+        plan = self._by_first_byte.get(first)
+        if plan is None:
+            if not self._parts_by_first_byte:
+                self._index_by_first_byte()
+            plan = self._make_plan(first)
+        return plan
 
     def _index_by_first_byte(self) -> None:
-        """``_candidates`` of every first byte, in one pass over the signatures
-        (asked for byte by byte, a batch of files of random bytes paid for 256
-        passes). Formats and signatures keep fido's order."""
-        table: dict[int, list[tuple[Any, list[_Signature]]]] = {b: [] for b in range(256)}
+        """The signatures of every first byte, in one pass over them (asked for
+        byte by byte, a batch of files of random bytes paid for 256 passes).
+        Formats and signatures keep fido's order."""
+        table: dict[int, list[list[tuple[Any, _Signature]]]] = {b: [] for b in range(256)}
+        magic: set[int] = set()  # first bytes some format's signatures ask for
         for element, signatures in self._compiled:
-            anywhere = [s for s in signatures if s.first_bytes is None]
+            anywhere = [(element, s) for s in signatures if s.first_bytes is None]
             constrained = {b for s in signatures if s.first_bytes is not None
                            for b in s.first_bytes}
+            magic |= constrained
             for first in constrained:
-                table[first].append((element, [s for s in signatures if s.first_bytes is None
-                                               or first in s.first_bytes]))
+                table[first].append([(element, s) for s in signatures
+                                     if s.first_bytes is None or first in s.first_bytes])
             if anywhere:
                 for first in range(256):
                     if first not in constrained:
-                        table[first].append((element, anywhere))
-        self._by_first_byte = table
+                        table[first].append(anywhere)
+        self._parts_by_first_byte = table
+        self._magic = frozenset(magic)
+
+    def _make_plan(self, first: int) -> _Plan:
+        """The plan of one first byte, made when a file first begins with it.
+        Every first byte no format asks for leaves the same signatures (those
+        with no magic number): they share one plan."""
+        parts = self._parts_by_first_byte[first]
+        if first not in self._magic and self._no_magic_plan is not None:
+            plan = self._no_magic_plan
+        else:
+            plan = _Plan([entry for part in parts for entry in part])
+            if first not in self._magic:
+                self._no_magic_plan = plan
+        self._by_first_byte[first] = plan
+        return plan
 
     def _match_formats(self, head: bytes, tail: bytes) -> list[tuple[Any, str]]:
         """fido's ``match_formats``: the same matches, found with the patterns
         compiled once and the prefilters above. ``head`` is not empty."""
         fido = self._fido
+        plan = self._plan(head[0])
+        entries = plan.entries
         result: list[tuple[Any, str]] = []
-        for element, signatures in self._candidates(head[0]):
-            if result and not fido.as_good_as_any(element, result):
+        current, skipped = None, False
+        for index in plan.worth_trying(head, tail):
+            element, signature = entries[index]
+            if element is not current:
+                # fido asks this once per format, before its signatures
+                current = element
+                skipped = bool(result) and not fido.as_good_as_any(element, result)
+            if skipped:
                 continue
-            for signature in signatures:
-                probe = signature.probe
-                if probe is not None and (len(head) <= probe[0] or head[probe[0]] not in probe[1]):
-                    continue
-                if all(pattern.matches(head, tail) for pattern in signature.patterns):
-                    result.append((element, signature.name))
+            probe = signature.probe
+            if probe is not None and (len(head) <= probe[0] or head[probe[0]] not in probe[1]):
+                continue
+            if all(pattern.matches(head, tail) for pattern in signature.patterns):
+                result.append((element, signature.name))
         return [match for match in result if fido.as_good_as_any(match[0], result)]
 
     def _match_extensions(self, name: str) -> list[tuple[Any, str]]:
@@ -271,7 +310,7 @@ class _Signature:
     """A signature: its name and patterns, all of which must match, and the bytes
     a file it matches can begin with (None: any)."""
 
-    __slots__ = ("first_bytes", "name", "patterns", "probe")
+    __slots__ = ("first_bytes", "keyed", "name", "patterns", "probe")
 
     def __init__(self, name: str, patterns: list[_Pattern]) -> None:
         self.name = name
@@ -279,10 +318,86 @@ class _Signature:
         self.first_bytes: frozenset[int] | None = None
         #: (offset, bytes) a file it matches has there, past its first byte
         self.probe = next((p.probe for p in patterns if p.probe is not None), None)
+        #: its first pattern with a literal run: the test ``_Plan`` files it under
+        #: when it has no probe (None: neither)
+        self.keyed = next((p for p in patterns if p.literal is not None), None)
         for pattern in patterns:
             if pattern.first_bytes is not None:
                 self.first_bytes = (pattern.first_bytes if self.first_bytes is None
                                     else self.first_bytes & pattern.first_bytes)
+
+
+class _Plan:
+    """The signatures a file beginning with one byte could match, in fido's
+    order, each filed under one test it must pass to match at all:
+
+    - ``probe``: the byte at a fixed offset of the head is one of a few;
+    - ``head``: a literal run occurs in the head (a BOF pattern's within its
+      reach: the first occurrence then ends within it; a VAR pattern's anywhere);
+    - ``tail``: a literal run occurs in the tail from where the EOF pattern may
+      begin (the last occurrence then begins there or later);
+    - none of these: always tried.
+
+    ``worth_trying`` asks each distinct test once per file and gives the
+    indexes of the entries that passed theirs, ascending. It only rules out;
+    the caller still runs every check and pattern of what it gives.
+    """
+
+    __slots__ = ("always", "by_head", "by_probe", "by_tail", "entries")
+
+    def __init__(self, entries: list[tuple[Any, _Signature]]) -> None:
+        self.entries = entries
+        self.always: list[int] = []
+        #: offset -> byte there -> entry indexes
+        self.by_probe: dict[int, dict[int, list[int]]] = {}
+        #: literal -> (how far into the head to look for it, or -1: all of it,
+        #: [(entry index, the end its first occurrence must not pass, or -1)])
+        self.by_head: dict[bytes, tuple[int, list[tuple[int, int]]]] = {}
+        #: literal -> [(entry index, bytes from the end it must begin within, or -1)]
+        self.by_tail: dict[bytes, list[tuple[int, int]]] = {}
+        for index, (_element, signature) in enumerate(entries):
+            if signature.probe is not None:
+                offset, allowed = signature.probe
+                table = self.by_probe.setdefault(offset, {})
+                for byte in allowed:
+                    table.setdefault(byte, []).append(index)
+                continue
+            keyed = signature.keyed
+            if keyed is None:
+                self.always.append(index)
+            elif keyed.position == "EOF":
+                last = keyed.last if keyed.last is not None else -1
+                self.by_tail.setdefault(keyed.literal, []).append(  # type: ignore[arg-type]
+                    (index, last))
+            else:
+                reach = keyed.reach if keyed.position == "BOF" else -1
+                literal: bytes = keyed.literal  # type: ignore[assignment]
+                bound, keyed_entries = self.by_head.get(literal, (reach, []))
+                keyed_entries.append((index, reach))
+                self.by_head[literal] = (-1 if bound < 0 or reach < 0 else max(bound, reach),
+                                         keyed_entries)
+
+    def worth_trying(self, head: bytes, tail: bytes) -> list[int]:
+        chosen = list(self.always)
+        size = len(head)
+        for offset, table in self.by_probe.items():
+            if offset < size:
+                chosen.extend(table.get(head[offset], ()))
+        for literal, (bound, keyed) in self.by_head.items():
+            # a BOF pattern's run must end within its reach: look no further
+            found = head.find(literal, 0, bound) if bound >= 0 else head.find(literal)
+            if found >= 0:
+                end = found + len(literal)
+                chosen.extend(index for index, reach in keyed if reach < 0 or end <= reach)
+        if self.by_tail:
+            length = len(tail)
+            for literal, keyed in self.by_tail.items():
+                found = tail.rfind(literal)
+                if found >= 0:
+                    chosen.extend(index for index, last in keyed
+                                  if last < 0 or found >= length - last)
+        chosen.sort()
+        return chosen
 
 
 class _Shape:
