@@ -53,17 +53,39 @@ def _fsync_path(path: Path, folder: bool) -> None:
 
 def _all_done(work: Callable[[Path], None], paths: Iterable[Path]) -> None:
     """Run ``work`` on every path, several at once; raise the first error after
-    every call has ended."""
+    every call has ended.
+
+    At most ``SYNC_THREADS`` tasks go to the pool, each taking the next path
+    until none is left: a task per path cost the caller more of the
+    interpreter (a future, a queue entry, a look at the pool's threads, each
+    holding the GIL) than a small file's fsync costs the disk."""
     paths = list(paths)
     if len(paths) <= 1:
         for path in paths:
             work(path)
         return
+    pending = iter(paths)
+    lock = threading.Lock()
+
+    def drain() -> OSError | None:
+        first: OSError | None = None
+        while True:
+            with lock:
+                path = next(pending, None)
+            if path is None:
+                return first
+            try:
+                work(path)
+            except OSError as error:  # every path is still tried
+                first = first or error
+
     pool = _sync_pool()
-    futures = [pool.submit(work, path) for path in paths]
+    futures = [pool.submit(drain) for _ in range(min(SYNC_THREADS, len(paths)))]
     wait(futures)
     for future in futures:
-        future.result()
+        error = future.result()
+        if error is not None:
+            raise error
 
 
 _pool: ThreadPoolExecutor | None = None

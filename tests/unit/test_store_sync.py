@@ -202,6 +202,18 @@ def test_a_sync_that_failed_keeps_failing_until_the_objects_are_written_again(
     assert store.unsynced() == []
 
 
+def test_one_failing_fsync_still_lets_every_other_file_of_the_sync_be_flushed(
+        store: FilesystemObjectStore, fsyncs: Fsyncs) -> None:
+    # The files of a sync are shared among a few threads, each taking the next
+    # file: one that fails must not leave the rest of its share unflushed.
+    keys = write_bag(store, "p/v1/", files=30)
+    fsyncs.failing_under = store.root / "p" / "v1" / "data" / "pages" / "page-00.bin"
+    with pytest.raises(StorageUnavailable, match="Input/output error"):
+        store.sync("p/v1/")
+    flushed = {path.name for path in fsyncs.files()}
+    assert flushed == {store.root.joinpath(key).name for key in keys} - {"page-00.bin"}
+
+
 def test_a_deleted_object_is_no_longer_pending(store: FilesystemObjectStore,
                                                 fsyncs: Fsyncs) -> None:
     put(store, "p/v1/a.txt", b"a")
