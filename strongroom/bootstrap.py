@@ -11,11 +11,12 @@ from ingest.format_identification import FormatIdentifier
 from ingest.health import without_credentials
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from strongroom.settings import Settings
+from strongroom.settings import Settings, SettingsError, fixity_policy
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
     from ingest.ports import Dispatcher
+    from workers.reliability import WorkerSettings
 
 
 def build_services(settings: Settings, create: bool = True) -> Services:
@@ -107,6 +108,24 @@ def create_catalog_database(settings: Settings) -> bool:
     return create_database_if_missing(settings.database_url)
 
 
+def worker_settings(settings: Settings) -> WorkerSettings:
+    """The part of ``settings`` the queue and the workers need. Raises SettingsError
+    when no broker is configured."""
+    from workers.reliability import WorkerSettings  # kombu: only with a broker
+
+    if not settings.broker_url:
+        raise SettingsError("STRONGROOM_BROKER_URL is not set: there is no queue to work on")
+    return WorkerSettings(
+        broker_url=settings.broker_url,
+        max_attempts=settings.max_attempts,
+        retry_backoff=settings.retry_backoff,
+        visibility_timeout=settings.visibility_timeout,
+        stuck_after=settings.stuck_after,
+        sweep_every=settings.sweep_every,
+        fixity_policy=fixity_policy(settings),
+    )
+
+
 def build_dispatcher(settings: Settings, services: Services,
                      on_result: Callable[[IngestResult], None] | None = None) -> Dispatcher:
     """Who does the work: the workers' queues when a broker is configured, else
@@ -116,8 +135,6 @@ def build_dispatcher(settings: Settings, services: Services,
 
     broker = None
     if settings.broker_url:  # only then are Celery and kombu loaded
-        from strongroom.celery_entry import worker_settings
-
         broker = worker_settings(settings)
     return make_dispatcher(services, broker, concurrency=settings.concurrency,
                            max_attempts=settings.max_attempts, backoff=settings.retry_backoff,

@@ -9,33 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.settings import Settings, SettingsError, fixity_policy
+from strongroom.bootstrap import build_services, worker_settings
+from strongroom.settings import Settings
 from workers.celery_app import create_app
 from workers.celery_base import StrongroomCelery
-from workers.reliability import WorkerSettings
-
-
-def worker_settings(settings: Settings) -> WorkerSettings:
-    """The part of ``settings`` the queue and the workers need. Raises SettingsError
-    when no broker is configured."""
-    if not settings.broker_url:
-        raise SettingsError("STRONGROOM_BROKER_URL is not set: there is no queue to work on")
-    return WorkerSettings(
-        broker_url=settings.broker_url,
-        max_attempts=settings.max_attempts,
-        retry_backoff=settings.retry_backoff,
-        visibility_timeout=settings.visibility_timeout,
-        stuck_after=settings.stuck_after,
-        sweep_every=settings.sweep_every,
-        fixity_policy=fixity_policy(settings),
-    )
 
 
 def app_for(settings: Settings) -> StrongroomCelery:
     """A Celery app whose worker processes each build their own catalog and store
     from ``settings`` (after the fork). Raises SettingsError without a broker."""
-    from strongroom.bootstrap import build_services
-
     return create_app(worker_settings(settings), lambda: build_services(settings))
 
 

@@ -27,7 +27,7 @@ from ingest.errors import CatalogUnavailable, NotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.models import BatchRecord, ItemRecord, ItemStatus
 from ingest.pipeline import IngestResult
-from strongroom.celery_entry import worker_settings
+from strongroom.bootstrap import worker_settings
 from strongroom.settings import KNOWN_VARIABLES, Settings, SettingsError
 from workers.celery_app import create_app
 from workers.celery_base import StrongroomCelery
