@@ -94,7 +94,7 @@ from ingest.models import (
 )
 from ingest.ports import ServerSideCopy
 from ingest.received_bag import RECEIVED_BAG_INFO
-from ingest.record_schema import SchemaSet
+from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.replication import (
     CopyWriters,
     confirm_written_copy,
@@ -109,8 +109,6 @@ from ingest.stuck import stuck_before
 from ingest.version_sharing import Hashed, candidates, is_unchanged, shared_files, sharing_detail
 from ingest.work_context import working_on
 
-DEFAULT_SCHEMA = "archival-record/v1"
-#: the submission time of a batch that is only checked, never registered
 _log = logging.getLogger("strongroom.ingest")
 
 
