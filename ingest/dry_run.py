@@ -22,8 +22,9 @@ from ingest.findings import Finding, errors
 from ingest.fixity import digest_stream
 from ingest.format_identification import FileFormat, FormatIdentifier, HeadTail, unidentified
 from ingest.models import BatchRecord, package_id_for
-from ingest.pipeline import ReceivedCheck, describe_item
+from ingest.pipeline import ReceivedCheck
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
+from ingest.submission import describe_item
 from ingest.submitted import open_submitted
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)

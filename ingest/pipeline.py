@@ -1,8 +1,7 @@
-"""The ingest use cases: submit a batch, and turn one item into a package version.
+"""The ingest use case: turn one item into a package version.
 
-``submit_batch`` registers a batch and its items in the catalog (and nothing
-else: the caller enqueues the item ids once that is committed). ``ingest_item``
-takes one item from ``accepted`` to a final status:
+(Registering the batch it came in is ``ingest.submission.submit_batch``.)
+``ingest_item`` takes one item from ``accepted`` to a final status:
 
     scan the folder ─► parse + validate metadata ─► (identical to the latest
     version? ─► unchanged) ─► claim version N ─► one read per payload file feeds
@@ -40,7 +39,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,13 +46,10 @@ from typing import Any, Literal
 
 from ingest.bag import build_tag_files
 from ingest.batch import (
-    ITEM_METADATA,
     ItemScan,
     PayloadEntry,
-    read_batch,
-    with_batch_fields,
 )
-from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource, is_staged, origin_of, source_of
+from ingest.batch_source import is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import (
@@ -80,7 +75,7 @@ from ingest.format_identification import (
 )
 from ingest.layout import version_prefix
 from ingest.lease import Lease
-from ingest.metadata import canonical_record, parse_metadata
+from ingest.metadata import canonical_record
 from ingest.models import (
     BatchRecord,
     EventType,
@@ -94,7 +89,6 @@ from ingest.models import (
 )
 from ingest.ports import ServerSideCopy
 from ingest.received_bag import RECEIVED_BAG_INFO
-from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.replication import (
     CopyWriters,
     confirm_written_copy,
@@ -103,19 +97,13 @@ from ingest.replication import (
     put_all_everywhere,
 )
 from ingest.services import Services
-from ingest.spreadsheet import SheetRow
-from ingest.staged_batch import StagedSource, check_staged, release_staging, stage_batch
+from ingest.staged_batch import StagedSource, check_staged, release_staging
 from ingest.stuck import stuck_before
+from ingest.submission import describe_item
 from ingest.version_sharing import Hashed, candidates, is_unchanged, shared_files, sharing_detail
 from ingest.work_context import working_on
 
 _log = logging.getLogger("strongroom.ingest")
-
-
-@dataclass(frozen=True)
-class SubmittedBatch:
-    batch: BatchRecord
-    items: list[ItemRecord]
 
 
 @dataclass(frozen=True)
@@ -133,138 +121,6 @@ class IngestResult:
     package_id: str | None = None
     #: False when a duplicate of this task finished the item meanwhile (counted there)
     finished_here: bool = True
-
-
-# --------------------------------------------------------------------------- submit
-
-
-def submit_batch(batch_dir: str | Path, services: Services,
-                 fields: Mapping[str, str] | None = None, *, stage: bool = False,
-                 origin: str | None = None) -> SubmittedBatch:
-    """Register a batch folder and its items (status accepted) in the catalog.
-
-    With ``stage``, the batch is first copied into the staging area of the
-    store (``ingest.staged_batch``, ``Services.staging_store``), and its items
-    are then read from there, never from the folder: once this returns, the
-    folder may go. ``origin`` names where the batch came from in its
-    ``source`` (an upload), instead of the folder's path.
-
-    ``fields`` are batch fields given beside the folder (a form's collection and
-    description): they count as batch.json's (``read_batch``). The batch's
-    fields, from either, are kept in its accession event.
-
-    Batch-level problems (stray files, a bad batch.json, an unknown schema) are
-    findings on the batch; they never stop the good items. System files at the
-    batch root are skipped with a warning (``Services.skip_system_files``). Raises BatchUnreadable
-    when the folder itself cannot be read, CatalogUnavailable.
-    """
-    layout = read_batch(batch_dir, fields, skip=services.skip_system_files)
-    findings = list(layout.findings)
-    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in services.schemas.record_names():
-        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=services.schemas.record_names()))
-    batch_id = str(uuid.uuid4())
-    source = origin if origin is not None else str(layout.root)
-    if stage:
-        # Every byte in the store, synced, before the batch names it (commit last).
-        stage_batch(layout, batch_id, services.staging_store, skip=services.skip_system_files,
-                    now=services.clock.now(), stop=services.stop)
-        source = STAGED_SOURCE + source
-    now = services.clock.now()
-    batch = BatchRecord(
-        batch_id=batch_id,
-        source=source,
-        submitted_at=now,
-        submitter=layout.fields.get("submitter"),
-        collection=layout.fields.get("collection"),
-        schema=schema,
-        findings=tuple(findings),
-        submitted_by=services.actor,
-    )
-    event = services.event(
-        EventType.ACCESSION,
-        Outcome.FAILURE if errors(findings) else Outcome.SUCCESS,
-        occurred_at=now,
-        batch_id=batch.batch_id,
-        detail={"source": batch.source, "items": len(layout.items),
-                "findings": [f.to_dict() for f in findings],
-                **({"fields": dict(layout.fields)} if layout.fields else {})},
-    )
-    items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
-    return SubmittedBatch(batch=batch, items=items)
-
-
-# --------------------------------------------------------------------------- describe
-
-
-def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,
-                  source: BatchSource | None = None) -> tuple[dict[str, Any] | None, list[Finding]]:
-    """The record that describes an item and every finding about it: the scan's,
-    then its metadata's, from its metadata.json or its row of the batch's
-    metadata.csv, with the batch's collection, rights and source filled in
-    where the record has none; the merged record is the one validated.
-    Reads batch.json and metadata.csv from ``source`` (the batch folder when
-    None) as they are now; writes nothing. Raises nothing for bad input."""
-    if source is None:
-        source = FolderSource(batch.source)
-    findings = list(scan.findings)
-    record: dict[str, Any] | None = None
-    known = batch.schema in schemas.record_names()
-    row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
-    if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
-        # The item's metadata is in metadata.csv, not a metadata.json.
-        findings = [f for f in findings if f.code != "METADATA_MISSING"]
-    if row is not None:
-        record = with_batch_fields(row.record, _batch_fields(batch, source))
-        findings += [row.locate(f) for f in schemas.validate(record, batch.schema)]
-    findings += row_findings
-    if row is None and scan.metadata is not None:
-        record, parse_findings = parse_metadata(scan.metadata)
-        findings += parse_findings
-        if record is not None:
-            # The batch's collection, rights and source fill what the record
-            # lacks; the merged record is what is validated and stored.
-            record = with_batch_fields(record, _batch_fields(batch, source))
-        if record is not None and not known:
-            # Only a record schema may describe an item (batch/v1 would let {} pass).
-            findings.append(Finding("SCHEMA_UNKNOWN", found=batch.schema,
-                                    expected=schemas.record_names()))
-        elif record is not None:
-            findings += schemas.validate(record, batch.schema)
-    return record, findings
-
-
-def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,
-               known: bool, source: BatchSource) -> tuple[SheetRow | None, list[Finding]]:
-    """The item's row of the batch's metadata.csv, if it has one to use, and
-    the findings that stop it (two rows, a row and a metadata.json)."""
-    sheet, problems = source.sheet(schemas.document(batch.schema) if known else {})
-    missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
-    if sheet is None:
-        return None, problems if missing else []
-    rows = sheet.rows_for(name)
-    if not rows:
-        return None, []
-    if len(rows) > 1:
-        return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=name,
-                              params={"rows": ", ".join(str(r.row) for r in rows)})]
-    if not missing:
-        return None, [Finding("METADATA_CSV_AND_JSON", path=ITEM_METADATA,
-                              params={"row": rows[0].row})]
-    if not known:
-        return None, [Finding("SCHEMA_UNKNOWN", found=batch.schema,
-                              expected=schemas.record_names())]
-    return rows[0], []
-
-
-def _batch_fields(batch: BatchRecord, source: BatchSource) -> dict[str, Any]:
-    """The batch's fields for its records: batch.json's as read now, the
-    collection as registered (which a form's collection replaces)."""
-    fields = source.batch_fields()
-    if batch.collection:
-        fields["collection"] = batch.collection
-    return fields
 
 
 # --------------------------------------------------------------------------- ingest
@@ -841,7 +697,5 @@ __all__ = [
     "IngestResult",
     "Services",
     "StrongroomError",
-    "SubmittedBatch",
     "ingest_item",
-    "submit_batch",
 ]

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.archive_intake import ArchiveLimits, batch_root, unpack_archive
 from ingest.errors import QueueUnavailable
-from ingest.pipeline import submit_batch
 from ingest.services import Services
+from ingest.submission import submit_batch
 from strongroom.api.problems import ApiProblem
 from strongroom.api.staging import client_view, mark
 from strongroom.api.upload import receive_file, receive_multipart

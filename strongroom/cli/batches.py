@@ -200,7 +200,7 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
     (it would be ingested) or "rejected", with the findings a submission gives;
     every payload file is read once (a received bag's digests, each format).
     """
-    from ingest.pipeline import submit_batch
+    from ingest.submission import submit_batch
 
     if check:
         _check(batch_dir, as_json)

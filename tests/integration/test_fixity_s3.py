@@ -23,10 +23,11 @@ from ingest.clock import FixedClock, SystemClock
 from ingest.fixity_audit import enqueue_due, run_due, shallow_check, verify_version
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.models import package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.reconciliation import reconcile_location
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from storage.s3 import S3ObjectStore

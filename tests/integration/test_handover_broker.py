@@ -13,9 +13,9 @@ import redis
 from ingest.clock import FixedClock
 from ingest.handover import check_versions, hand_over
 from ingest.models import ItemStatus
-from ingest.pipeline import submit_batch
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, record, write_item

@@ -26,9 +26,10 @@ from ingest.errors import ChecksumRefused, ObjectNotFound, StorageUnavailable
 from ingest.fixity import digest_stream
 from ingest.fixity_audit import verify_version
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.locations import store_from_url
 from storage.s3 import S3ObjectStore

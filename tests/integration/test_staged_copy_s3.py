@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from ingest.models import ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
+from ingest.submission import submit_batch
 from storage.s3 import S3ObjectStore
 from tests.integration.services import S3Endpoint
 from tests.unit.test_replication import make_services

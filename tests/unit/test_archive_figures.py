@@ -12,8 +12,9 @@ from ingest.anchoring import anchor_audit_head
 from ingest.archive_figures import archive_figures
 from ingest.clock import FixedClock
 from ingest.fixity_policy import FixityPolicy
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.services import Services
+from ingest.submission import submit_batch
 from strongroom.bootstrap import build_services
 from strongroom.settings import Settings
 from tests.unit.api_support import EXAMPLES

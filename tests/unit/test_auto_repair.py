@@ -24,9 +24,10 @@ from ingest.fixity_audit import run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.fixity_report import fixity_report
 from ingest.models import EventType
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from strongroom.settings import Settings, SettingsError, fixity_policy

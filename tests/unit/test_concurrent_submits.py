@@ -17,9 +17,10 @@ from typing import Any
 
 from ingest.clock import FixedClock
 from ingest.models import EventType, ItemStatus, VersionRecord
-from ingest.pipeline import IngestResult, ingest_item, submit_batch
+from ingest.pipeline import IngestResult, ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, PACKAGE, PAYLOAD, write_item

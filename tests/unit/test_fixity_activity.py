@@ -17,9 +17,10 @@ from ingest.fixity_activity import checks_per_day
 from ingest.fixity_audit import run_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import CSV_FIELDS, fixity_report, report_csv
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_fixity_schedule import AT, DAY, write_batch

@@ -28,9 +28,10 @@ from ingest.fixity_audit import (
 )
 from ingest.fixity_policy import DEEP, SHALLOW, FixityPolicy
 from ingest.models import EventType, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore

@@ -24,9 +24,10 @@ from ingest.clock import FixedClock
 from ingest.format_identification import HeadTail
 from ingest.layout import version_prefix
 from ingest.models import EventType, ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.fido_formats import fido_identifier
 from storage.filesystem import FilesystemObjectStore

@@ -17,9 +17,10 @@ from ingest.clock import FixedClock
 from ingest.errors import QueueUnavailable
 from ingest.handover import check_versions, hand_over, wait_until_final
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, record, write_item

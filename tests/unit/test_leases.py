@@ -183,7 +183,7 @@ def test_sending_again_revokes_a_lapsed_lease_and_keeps_a_live_one(
                                            "language": "en-GB",
                                            "rights": {"statement": "May be copied freely.",
                                                       "holder": "Strongroom contributors"}})
-    from ingest.pipeline import submit_batch
+    from ingest.submission import submit_batch
 
     dead, alive = (item.item_id for item in submit_batch(batch, live).items)
     catalog: Any = live.catalog

@@ -17,10 +17,11 @@ import pytest
 
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus, package_id_for
-from ingest.pipeline import IngestResult, ingest_item, submit_batch
+from ingest.pipeline import IngestResult, ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.spreadsheet import parse_sheet, template_csv
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_pipeline import AT, record, write_item

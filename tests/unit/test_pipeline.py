@@ -25,10 +25,11 @@ from ingest.clock import FixedClock
 from ingest.errors import PackageBusy, PackageNotFound, StorageUnavailable
 from ingest.fixity_audit import verify_version
 from ingest.models import EventType, ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore

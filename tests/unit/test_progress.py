@@ -16,10 +16,11 @@ from ingest.clock import FixedClock
 from ingest.fixity import CHUNK_SIZE, FIRST_CHUNK
 from ingest.handover import payload_octets
 from ingest.models import ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.progress import StopFlag
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from workers.inprocess import run_items

@@ -22,11 +22,12 @@ from ingest.archive_intake import unpack_archive
 from ingest.clock import FixedClock
 from ingest.fixity_audit import verify_version
 from ingest.models import EventType, ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.received_bag import RECEIVED_BAG_INFO, read_received_bag, record_from_bag_info
 from ingest.record_schema import SchemaSet
 from ingest.retrieval import fetch_to_folder
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 

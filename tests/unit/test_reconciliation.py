@@ -12,10 +12,11 @@ import pytest
 
 from ingest.clock import FixedClock
 from ingest.models import package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.reconciliation import reconcile, reconcile_location, version_of_key
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 

@@ -22,10 +22,11 @@ import ingest.batch_source as batch_source
 from ingest.clock import FixedClock
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import EventType, ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 

@@ -12,10 +12,10 @@ import pytest
 
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus
-from ingest.pipeline import submit_batch
 from ingest.record_schema import SchemaSet
 from ingest.requeue import choose_requeue
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, record, write_item

@@ -35,10 +35,10 @@ from hypothesis import strategies as st
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus, package_id_for
 from ingest.paths import check_relative_path, find_collisions
-from ingest.pipeline import submit_batch
 from ingest.record_schema import SchemaSet
 from ingest.retrieval import fetch_to_folder, write_tar
 from ingest.services import Services
+from ingest.submission import submit_batch
 from ingest.verification import verify_bag
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore

@@ -20,13 +20,14 @@ import pytest
 from ingest.clock import FixedClock
 from ingest.fixity_audit import verify_version
 from ingest.models import ItemStatus, package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.reconciliation import reconcile_location
 from ingest.record_schema import SchemaSet
 from ingest.requeue import choose_requeue
 from ingest.services import Services
 from ingest.staged_batch import STAGING_PREFIX, batch_prefix, item_prefix
 from ingest.staging_prune import prune_staging
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.unit.test_pipeline import AT, PAYLOAD, record, write_item

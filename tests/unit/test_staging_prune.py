@@ -14,7 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
+from ingest.submission import submit_batch
 from strongroom.api.staging import MARKER, mark, prune
 from strongroom.cli import main
 from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of

@@ -28,9 +28,10 @@ import pytest
 from ingest.clock import FixedClock
 from ingest.errors import PackageBusy
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_pipeline import PACKAGE, write_item

@@ -24,10 +24,11 @@ from ingest.anchoring import anchor_audit_head
 from ingest.commit_records import COMMIT_PREFIX, commit_record_key
 from ingest.errors import PackageNotFound, StorageUnavailable
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.ports import ObjectInfo, ObjectStore, ObjectWriter
 from ingest.rebuild import rebuild_catalog
 from ingest.repair import repair_version
+from ingest.submission import submit_batch
 from ingest.verification import verify_bag
 from storage.filesystem import STAGING, FilesystemObjectStore
 from tests.contract_object_store import put, read

@@ -25,9 +25,10 @@ import ingest.batch_source as batch_source
 from ingest.batch import read_batch, scan_item
 from ingest.clock import FixedClock
 from ingest.models import ItemStatus
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_pipeline import AT, PACKAGE, record, write_item

@@ -21,9 +21,10 @@ from ingest.clock import FixedClock
 from ingest.errors import StorageUnavailable
 from ingest.fixity_audit import verify_packages
 from ingest.models import package_id_for
-from ingest.pipeline import ingest_item, submit_batch
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
+from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 
