@@ -101,15 +101,18 @@ def _services(read_only: bool = False) -> Services:
     return _settings_and_services(read_only)[1]
 
 
-def _settings_and_services(read_only: bool = False) -> tuple[Settings, Services]:
-    """Settings and services; a ``read_only`` command creates no catalog or
-    store folder (CatalogMissing, exit 2, when there is no catalog)."""
+def _settings_and_services(read_only: bool = False,
+                           settings: Settings | None = None) -> tuple[Settings, Services]:
+    """Settings (``settings``, or read from the environment) and services; a
+    ``read_only`` command creates no catalog or store folder (CatalogMissing,
+    exit 2, when there is no catalog)."""
     from dataclasses import replace
 
     from strongroom.bootstrap import build_services
     from strongroom.settings import Settings
 
-    settings = Settings.from_env()
+    if settings is None:
+        settings = Settings.from_env()
     services = replace(build_services(settings, create=not read_only), actor=cli_actor())
     _name_the_place(settings)
     return settings, services

@@ -82,20 +82,6 @@ def _print_batch(report: dict[str, Any]) -> None:
     click.echo("\n".join(lines))
 
 
-def _warm_up_formats() -> None:
-    """The format signatures start loading before the catalog is opened (see
-    ``strongroom.bootstrap.warm_up_formats``); settings that do not parse are
-    left for ``_settings_and_services`` to report."""
-    from strongroom.bootstrap import warm_up_formats
-    from strongroom.settings import Settings, SettingsError
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError:
-        return
-    warm_up_formats(settings)
-
-
 def _label(finding: dict[str, Any]) -> str:
     """``warning: `` before a warning; errors go unmarked, as they always have."""
     return "warning: " if finding.get("severity") == "warning" else ""
@@ -205,8 +191,13 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
     if check:
         _check(batch_dir, as_json)
         return
-    _warm_up_formats()
-    settings, services = _settings_and_services()
+    from strongroom.bootstrap import warm_up_formats
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env()
+    # The format signatures start loading before the catalog is opened.
+    warm_up_formats(settings)
+    settings, services = _settings_and_services(settings=settings)
     registered: list[str] = []
     # From before the batch is registered: a Ctrl-C during it leaves every item
     # accepted, and the report still names the batch and how to resume it.
