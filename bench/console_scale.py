@@ -59,7 +59,7 @@ def p9_console(plan: Plan, log: Log, packages: int = 100_000) -> dict[str, Any]:
     from bench.catalog_scale import generate
     from ingest.accounts import create_account
     from storage.catalog import SqlCatalog
-    from strongroom.api import create_app
+    from strongroom.asgi import create_app
     from strongroom.settings import Settings
     from tests.integration.services import createdb, dropdb, ensure_postgres, postgres_url
 

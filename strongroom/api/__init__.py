@@ -1,7 +1,3 @@
-"""The HTTP API: a FastAPI app over the same use cases as the CLI (``create_app``)."""
-
-from __future__ import annotations
-
-from strongroom.api.app import ApiState, create_app
-
-__all__ = ["ApiState", "create_app"]
+"""The HTTP API: a FastAPI app over the same use cases as the CLI
+(``strongroom.api.app.create_app``). The app ``strongroom serve`` runs, the API
+with the web console mounted on it, is ``strongroom.asgi.create_app``."""

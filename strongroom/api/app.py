@@ -1,5 +1,8 @@
 """The HTTP API's app factory: settings and services in, a FastAPI app out.
 
+The API knows nothing of the web console: ``strongroom.asgi`` builds the app
+that is served, handing ``create_app`` the console's ``install`` as a mount.
+
 The routes call the same use cases as the CLI. Work that outlives a request
 (ingesting an uploaded batch, a fixity check without a broker) runs on a small
 thread pool owned by the app, so POST returns 202 at once; with a broker it is
@@ -158,15 +161,20 @@ def _log_failure(future: Future[object]) -> None:
         _log.error("background work failed: %s: %s", type(exc).__name__, exc)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The API on ``services`` (built from ``settings`` when not given).
-    Raises SettingsError, CatalogUnavailable."""
+#: Adds routes of its own to the API's app (the web console's ``install``).
+Mount = Callable[[FastAPI], None]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               mounts: Sequence[Mount] = ()) -> FastAPI:
+    """The API on ``services`` (built from ``settings`` when not given), with each of
+    ``mounts`` given the app to add its routes to. Raises SettingsError, CatalogUnavailable."""
     settings = settings or Settings.from_env()
     if services is None:
         from strongroom.bootstrap import build_services
 
         services = build_services(settings)
-    return _assemble(ApiState(settings, services))
+    return _assemble(ApiState(settings, services), mounts)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -174,8 +182,7 @@ def openapi_document() -> dict[str, Any]:
     return _assemble(None).openapi()
 
 
-def _assemble(state: ApiState | None) -> FastAPI:
-    from strongroom import web
+def _assemble(state: ApiState | None, mounts: Sequence[Mount] = ()) -> FastAPI:
     from strongroom.api import (
         explorer,
         routes_batches,
@@ -217,7 +224,8 @@ def _assemble(state: ApiState | None) -> FastAPI:
     app.include_router(routes_deaccession.router)
     app.include_router(routes_health.router)  # /healthz, /readyz: no token
     app.include_router(explorer.router)  # /docs, from files served here
-    web.install(app)  # the console at /console/, its assets at /static/
+    for mount in mounts:  # the console at /console/, its assets at /static/
+        mount(app)
     app.include_router(routes_metrics.router)  # /metrics: Prometheus, admin token
     if state is not None and state.anchorer is not None:
         app.add_middleware(_AnchorAfter, anchorer=state.anchorer)

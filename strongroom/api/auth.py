@@ -29,7 +29,7 @@ from ingest.access import ROLE_PERMISSIONS, Permission, may
 from ingest.models import Actor
 from ingest.services import Services
 from strongroom.api.problems import forbidden, unauthorized
-from strongroom.web.session import current_session
+from strongroom.api.session import current_session
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `strongroom token create`")
 

@@ -19,8 +19,8 @@ def serve(host: str, port: int) -> None:
     """Serve the HTTP API (uvicorn). Every request needs a token from `strongroom token create`."""
     import uvicorn
 
-    from strongroom.api import create_app
     from strongroom.api.server import serve_options
+    from strongroom.asgi import create_app
     from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
 

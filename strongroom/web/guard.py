@@ -17,7 +17,7 @@ from fastapi import Request
 
 from ingest.access import Permission, may
 from ingest.accounts import SessionInfo, csrf_matches
-from strongroom.web.session import current_session, same_origin
+from strongroom.api.session import current_session, same_origin
 
 
 class SignInNeeded(Exception):

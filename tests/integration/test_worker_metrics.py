@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from strongroom.api import create_app
+from strongroom.asgi import create_app
 from strongroom.settings import Settings
 from tests.integration.test_distributed import CLI, EXAMPLES, Strongroom, Worker, wait_for
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from ingest.access import ROLES
 from ingest.services import Services
-from strongroom.api import create_app
+from strongroom.asgi import create_app
 from strongroom.bootstrap import build_services
 from strongroom.settings import Settings
 

@@ -9,9 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.accounts import SessionInfo, SignInRefused, change_password, sign_in, sign_out
 from ingest.errors import InputError
-from strongroom.web.guard import check_form, person, safe_next
-from strongroom.web.render import render
-from strongroom.web.session import (
+from strongroom.api.session import (
     clear_session_cookie,
     current_session,
     same_origin,
@@ -21,6 +19,8 @@ from strongroom.web.session import (
     sign_in_token,
     sign_in_token_matches,
 )
+from strongroom.web.guard import check_form, person, safe_next
+from strongroom.web.render import render
 
 router = APIRouter()
 
