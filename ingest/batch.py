@@ -30,23 +30,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ingest.batch_files import BATCH_METADATA, batch_fields_in, given_fields, sheet_in
 from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
-from ingest.metadata import parse_metadata
 from ingest.paths import check_relative_path, display_path, find_collisions
 from ingest.received_bag import BAG_DECLARATION, ReceivedBag, read_received_bag
-from ingest.record_schema import SchemaSet
-from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet, parse_sheet, unmatched_rows
-from ingest.submitted import FileIdentity, kind_of_mode, read_submitted
+from ingest.spreadsheet import METADATA_CSV, Sheet, unmatched_rows
+from ingest.submitted import FileIdentity, identity_seen, kind_of_mode, read_submitted, unreadable
 from ingest.system_files import system_file_rule
 
-BATCH_METADATA = "batch.json"
 ITEM_METADATA = "metadata.json"
-BATCH_SCHEMA = "batch/v1"
-#: batch.json fields that every item's record takes when it lacks them.
-RECORD_DEFAULTS = ("collection", "rights", "source")
-#: batch.json is a handful of fields; anything larger is a mistake.
-MAX_BATCH_METADATA_BYTES = 1024 * 1024
 #: A received bag's tag files (manifests, bag-info.txt) are read into memory up to this size each.
 MAX_TAG_FILE_BYTES = 64 * 1024 * 1024
 
@@ -130,13 +123,13 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
         try:
             kind = _kind(entry)
         except OSError as exc:
-            findings.append(_unreadable(name, exc))
+            findings.append(unreadable(name, exc))
             continue
         if name == BATCH_METADATA:
-            fields, problems = _batch_fields(entry, kind)
+            fields, problems = batch_fields_in(entry, kind)
             findings += problems
         elif name == METADATA_CSV and kind in ("file", "symlink"):
-            sheet, problems = _sheet_of(root, kind, {}, _seen(entry))
+            sheet, problems = sheet_in(root, kind, {}, identity_seen(entry))
             findings += problems
         elif skipped := _skipped(name, name, kind, skip):
             findings.append(skipped)
@@ -153,7 +146,7 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
         else:
             findings.append(Finding("FILE_TYPE_REFUSED", path=display_path(name), found=kind))
     if given:
-        typed, problems = _given_fields(given)
+        typed, problems = given_fields(given)
         fields = {**fields, **typed}
         findings += problems
     if sheet is not None:
@@ -241,8 +234,8 @@ def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
         except OSError as exc:
             if not folder_rel:
                 # The item itself cannot be listed: nothing more can be said.
-                return ItemWalk(None, False, (), (_unreadable(".", exc),), listed=False)
-            findings.append(_unreadable(folder_rel, exc))
+                return ItemWalk(None, False, (), (unreadable(".", exc),), listed=False)
+            findings.append(unreadable(folder_rel, exc))
             continue
 
         subfolders: list[tuple[str, str, bool]] = []
@@ -251,7 +244,7 @@ def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
             try:
                 kind = _kind(entry)
             except OSError as exc:
-                findings.append(_unreadable(rel, exc))
+                findings.append(unreadable(rel, exc))
                 continue
 
             if not prefix and entry.name == ITEM_METADATA:
@@ -281,7 +274,7 @@ def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
                 identity = FileIdentity.of(entry.stat(follow_symlinks=False))
                 _check_readable(entry.path)
             except OSError as exc:
-                findings.append(_unreadable(rel, exc))
+                findings.append(unreadable(rel, exc))
                 continue
             if not refused:
                 payload.append(PayloadEntry(path=rel, source=Path(entry.path), size=identity.size,
@@ -349,7 +342,7 @@ def _received_bag(payload: list[PayloadEntry], metadata: bytes | None,
         except ContentRefused as refused:
             findings.append(refused.finding)
         except OSError as exc:
-            findings.append(_unreadable(entry.path, exc))
+            findings.append(unreadable(entry.path, exc))
     if metadata is not None:
         tags[ITEM_METADATA] = metadata
     bag = read_received_bag(tags, {e.path: e.size for e in data})
@@ -418,191 +411,26 @@ def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int, base: Path, a
     if kind != "file":
         return None, [Finding("FILE_TYPE_REFUSED", path=ITEM_METADATA, found=kind)]
     try:
-        raw = read_submitted(base, above + ITEM_METADATA, limit + 1, _seen(entry), hidden=hidden)
+        raw = read_submitted(base, above + ITEM_METADATA, limit + 1, identity_seen(entry), hidden=hidden)
     except ContentRefused as refused:
         return None, [refused.finding]
     except OSError as exc:
-        return None, [_unreadable(ITEM_METADATA, exc)]
+        return None, [unreadable(ITEM_METADATA, exc)]
     if len(raw) > limit:
         return None, [Finding("METADATA_TOO_LARGE", path=ITEM_METADATA,
                               params={"detail": f"it is larger than {limit} bytes"})]
     return raw, []
 
 
-def _batch_fields(entry: os.DirEntry[str], kind: str) -> tuple[dict[str, Any], list[Finding]]:
-    """The fields of batch.json, or no fields and why (each problem BATCH_METADATA_INVALID)."""
-    if kind == "symlink":
-        return {}, [Finding("SYMLINK_REFUSED", path=BATCH_METADATA)]
-    if kind != "file":
-        return {}, [_batch_invalid(f"it is a {kind}, not a file")]
-    try:
-        raw = read_submitted(os.path.dirname(entry.path), BATCH_METADATA,
-                             MAX_BATCH_METADATA_BYTES + 1, _seen(entry))
-    except ContentRefused as refused:
-        return {}, [refused.finding]
-    except OSError as exc:
-        return {}, [_batch_invalid(f"it could not be read: {exc.strerror or exc}")]
-    if len(raw) > MAX_BATCH_METADATA_BYTES:
-        return {}, [_batch_invalid(f"it is larger than {MAX_BATCH_METADATA_BYTES} bytes")]
-    fields, problems = parse_metadata(raw, name=BATCH_METADATA)
-    if fields is not None and not problems:
-        problems = list(SchemaSet.default().validate(fields, BATCH_SCHEMA))
-    if problems or fields is None:
-        return {}, [_batch_problem(p) for p in problems] or [_batch_invalid("it holds no JSON object")]
-    return fields, []
-
-
-def read_batch_fields(batch_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The fields of a batch folder's ``batch.json`` as read now, or none when it
-    is absent or unusable (its problems were the batch's findings at submission).
-    Never follows a link. Raises nothing."""
-    try:
-        raw = read_submitted(batch_dir, BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1)
-    except (ContentRefused, OSError):
-        return {}
-    return batch_fields_of(raw)
-
-
-def batch_fields_of(raw: bytes) -> dict[str, Any]:
-    """The fields of a ``batch.json`` given as bytes, or none when it is unusable.
-    Raises nothing."""
-    if len(raw) > MAX_BATCH_METADATA_BYTES:
-        return {}
-    fields, problems = parse_metadata(raw, name=BATCH_METADATA)
-    if fields is None or problems or SchemaSet.default().validate(fields, BATCH_SCHEMA):
-        return {}
-    return fields
-
-
-def read_sheet(batch_dir: str | os.PathLike[str],
-               schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
-    """The batch folder's ``metadata.csv`` as read now, shaped by ``schema``
-    (``ingest.spreadsheet``), or None when there is none; and the problems
-    that make it unusable. Never follows a link. Raises nothing."""
-    try:
-        kind = _kind_at(Path(batch_dir) / METADATA_CSV)
-    except FileNotFoundError:
-        return None, []
-    except OSError as exc:
-        return None, [_unreadable(METADATA_CSV, exc)]
-    return _sheet_of(Path(batch_dir), kind, schema, None)
-
-
-def _kind_at(path: Path) -> str:
-    mode = os.lstat(path).st_mode
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISREG(mode):
-        return "file"
-    return kind_of_mode(mode)
-
-
-def _sheet_of(root: Path, kind: str, schema: Mapping[str, Any],
-              seen: FileIdentity | None) -> tuple[Sheet | None, list[Finding]]:
-    if kind == "symlink":
-        return None, [Finding("SYMLINK_REFUSED", path=METADATA_CSV)]
-    if kind != "file":
-        return None, [Finding("FILE_TYPE_REFUSED", path=METADATA_CSV, found=kind)]
-    try:
-        raw = read_submitted(root, METADATA_CSV, MAX_METADATA_CSV_BYTES + 1, seen)
-    except ContentRefused as refused:
-        return None, [refused.finding]
-    except OSError as exc:
-        return None, [_unreadable(METADATA_CSV, exc)]
-    return sheet_of(raw, schema)
-
-
-def sheet_of(raw: bytes, schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
-    """A ``metadata.csv`` given as bytes, shaped by ``schema``, as ``read_sheet``
-    gives it. Raises nothing."""
-    sheet = parse_sheet(raw, schema)
-    if any(f.code in ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN")
-           for f in sheet.findings):
-        return None, list(sheet.findings)
-    return sheet, []
-
-
-def with_batch_fields(record: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The record with the batch's ``collection``, ``rights`` and ``source``
-    (``RECORD_DEFAULTS``) wherever it has none of its own: the record's own
-    value always wins, and a field is taken whole (a record's own ``rights``
-    is not mixed with the batch's)."""
-    merged = dict(record)
-    for name in RECORD_DEFAULTS:
-        if name not in merged and fields.get(name) not in (None, ""):
-            merged[name] = fields[name]
-    return merged
-
-
-def check_batch_fields(given: Mapping[str, str]) -> list[Finding]:
-    """Every way the batch fields typed beside a folder (empty ones left out) break
-    the batch schema, each METADATA_INVALID at the field's JSON pointer
-    (``/collection``), so a form can say it beside the field before anything is
-    registered. Raises nothing."""
-    typed = {name: value for name, value in given.items() if value}
-    return SchemaSet.default().validate(typed, BATCH_SCHEMA) if typed else []
-
-
-def _given_fields(given: Mapping[str, str]) -> tuple[dict[str, Any], list[Finding]]:
-    """The non-empty given fields, or none and why (each BATCH_METADATA_INVALID)."""
-    typed = {name: value for name, value in given.items() if value}
-    problems = check_batch_fields(typed)
-    if problems:
-        return {}, [replace(_batch_problem(p), path=None) for p in problems]
-    return typed, []
-
-
-def _seen(entry: os.DirEntry[str]) -> FileIdentity | None:
-    """What the listing saw of a file, or None when that cannot be said."""
-    try:
-        return FileIdentity.of(entry.stat(follow_symlinks=False))
-    except OSError:
-        return None
-
-
-def _batch_problem(problem: Finding) -> Finding:
-    """A metadata finding restated as a batch.json finding, keeping where and what."""
-    detail = str(problem.params.get("detail") or problem.code)
-    if problem.code == "METADATA_UNPARSABLE":
-        detail = f"it is not valid JSON: {detail}"
-    elif problem.code == "METADATA_TOO_LARGE":
-        detail = f"it is too large: {detail}"
-    elif problem.pointer:
-        detail = f"at {problem.pointer!r}: {detail}"
-    return _batch_invalid(detail, pointer=problem.pointer,
-                          expected=problem.expected, found=problem.found, hint=problem.hint)
-
-
-def _batch_invalid(detail: str, *, pointer: str | None = None,
-                   expected: Any = None, found: Any = None, hint: str | None = None) -> Finding:
-    return Finding("BATCH_METADATA_INVALID", path=BATCH_METADATA, pointer=pointer,
-                   expected=expected, found=found, params={"detail": detail}, hint=hint)
-
-
-def _unreadable(rel: str, exc: OSError) -> Finding:
-    return Finding("FILE_UNREADABLE", path=display_path(rel),
-                   params={"detail": exc.strerror or str(exc)})
-
-
 __all__ = [
-    "BATCH_METADATA",
-    "BATCH_SCHEMA",
     "ITEM_METADATA",
-    "MAX_BATCH_METADATA_BYTES",
     "MAX_TAG_FILE_BYTES",
-    "RECORD_DEFAULTS",
     "BatchLayout",
     "ItemScan",
     "ItemWalk",
     "PayloadEntry",
-    "batch_fields_of",
-    "check_batch_fields",
     "finish_scan",
     "read_batch",
-    "read_batch_fields",
-    "read_sheet",
     "scan_item",
-    "sheet_of",
     "walk_item",
-    "with_batch_fields",
 ]

@@ -16,7 +16,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from ingest.batch import ItemScan, PayloadEntry, read_batch_fields, read_sheet, scan_item
+from ingest.batch import ItemScan, PayloadEntry, scan_item
+from ingest.batch_files import read_batch_fields, read_sheet
 from ingest.findings import Finding
 from ingest.models import BatchRecord
 from ingest.ports import ObjectStore
@@ -42,7 +43,7 @@ class BatchSource(Protocol):
         """The fields of the batch's ``batch.json``, or none. Raises StorageUnavailable."""
 
     def sheet(self, schema: Mapping[str, Any]) -> tuple[Sheet | None, list[Finding]]:
-        """The batch's ``metadata.csv`` (``ingest.batch.read_sheet``). Raises StorageUnavailable."""
+        """The batch's ``metadata.csv`` (``ingest.batch_files.read_sheet``). Raises StorageUnavailable."""
 
 
 class FolderSource:

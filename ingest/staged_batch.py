@@ -45,19 +45,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingest.batch import (
-    BATCH_METADATA,
     ITEM_METADATA,
-    MAX_BATCH_METADATA_BYTES,
     MAX_TAG_FILE_BYTES,
     BatchLayout,
     ItemScan,
     ItemWalk,
     PayloadEntry,
-    batch_fields_of,
     finish_scan,
-    sheet_of,
     walk_item,
 )
+from ingest.batch_files import BATCH_METADATA, MAX_BATCH_METADATA_BYTES, batch_fields_of, sheet_of
 from ingest.errors import CatalogUnavailable, ContentRefused, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity import Digests

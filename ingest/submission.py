@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.batch import ITEM_METADATA, ItemScan, read_batch, with_batch_fields
+from ingest.batch import ITEM_METADATA, ItemScan, read_batch
+from ingest.batch_files import with_batch_fields
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
 from ingest.metadata import parse_metadata

@@ -54,6 +54,20 @@ class FileIdentity:
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def identity_seen(entry: os.DirEntry[str]) -> FileIdentity | None:
+    """What a listing saw of a file, or None when that cannot be said."""
+    try:
+        return FileIdentity.of(entry.stat(follow_symlinks=False))
+    except OSError:
+        return None
+
+
+def unreadable(rel: str, exc: OSError) -> Finding:
+    """FILE_UNREADABLE for the submitted file at ``rel``, in the system's words."""
+    return Finding("FILE_UNREADABLE", path=display_path(rel),
+                   params={"detail": exc.strerror or str(exc)})
+
+
 def kind_of_mode(mode: int) -> str:
     """What a file mode says an entry is, in the words of FILE_TYPE_REFUSED."""
     if stat.S_ISLNK(mode):
@@ -173,4 +187,4 @@ def _check_same(rel: str, seen: FileIdentity | None, st: os.stat_result) -> None
     raise ContentRefused(Finding("FILE_CHANGED", path=display_path(rel), params={"detail": detail}))
 
 
-__all__ = ["FileIdentity", "kind_of_mode", "open_submitted", "read_submitted"]
+__all__ = ["FileIdentity", "identity_seen", "kind_of_mode", "open_submitted", "read_submitted", "unreadable"]

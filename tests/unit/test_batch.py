@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.batch import PayloadEntry, check_batch_fields, read_batch, scan_item
+from ingest.batch import PayloadEntry, read_batch, scan_item
+from ingest.batch_files import check_batch_fields
 from ingest.errors import BatchUnreadable
 from ingest.findings import Finding
 from ingest.system_files import DEFAULT_SYSTEM_FILES

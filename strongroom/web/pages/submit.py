@@ -18,15 +18,15 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.access import Permission
 from ingest.accounts import SessionInfo
-from ingest.batch import check_batch_fields
+from ingest.batch_files import check_batch_fields
 from ingest.errors import ArchiveRefused
 from strongroom.api.auth import acting_services
 from strongroom.api.intake import MULTIPART, receive_upload, register_upload
 from strongroom.api.problems import ApiProblem
+from strongroom.api.session import same_origin
 from strongroom.api.upload import NoFileSent
 from strongroom.web.guard import FormRefused, check_form, person
 from strongroom.web.render import render
-from strongroom.web.session import same_origin
 
 router = APIRouter()
 
