@@ -22,7 +22,7 @@ from ingest.findings import Finding, errors
 from ingest.fixity import digest_stream
 from ingest.format_identification import FileFormat, FormatIdentifier, HeadTail, unidentified
 from ingest.models import BatchRecord, package_id_for
-from ingest.pipeline import ReceivedCheck
+from ingest.payload_writing import ReceivedCheck
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.submission import describe_item
 from ingest.submitted import open_submitted

@@ -36,10 +36,9 @@ version never names an object that a power cut could still take away.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,7 +46,6 @@ from typing import Any, Literal
 from ingest.bag import build_tag_files
 from ingest.batch import (
     ItemScan,
-    PayloadEntry,
 )
 from ingest.batch_source import is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
@@ -63,11 +61,9 @@ from ingest.errors import (
     StrongroomError,
 )
 from ingest.findings import Finding, errors
-from ingest.fixity import ALGORITHMS, Digests, digest_bytes, digest_stream
+from ingest.fixity import ALGORITHMS, Digests, digest_bytes
 from ingest.format_identification import (
     FORMATS_JSON,
-    FileFormat,
-    HeadTail,
     IdentifiedFormat,
     event_detail,
     formats_json,
@@ -87,20 +83,17 @@ from ingest.models import (
     VersionRecord,
     package_id_for,
 )
-from ingest.ports import ServerSideCopy
+from ingest.payload_writing import PayloadWriter, ReceivedCheck
 from ingest.received_bag import RECEIVED_BAG_INFO
 from ingest.replication import (
-    CopyWriters,
     confirm_written_copy,
-    copier,
-    copy_checked,
     put_all_everywhere,
 )
 from ingest.services import Services
-from ingest.staged_batch import StagedSource, check_staged, release_staging
+from ingest.staged_batch import release_staging
 from ingest.stuck import stuck_before
 from ingest.submission import describe_item
-from ingest.version_sharing import Hashed, candidates, is_unchanged, shared_files, sharing_detail
+from ingest.version_sharing import candidates, is_unchanged, shared_files, sharing_detail
 from ingest.work_context import working_on
 
 _log = logging.getLogger("strongroom.ingest")
@@ -246,8 +239,7 @@ class _Ingest:
         self.lease = lease
         self.source = source_of(batch, services.staging_store)
         self.folder = Path(origin_of(batch.source)) / item.name
-        #: payload files this attempt had the store copy from the staging area
-        self.copied = 0
+        self.payload = PayloadWriter(services, item.item_id, item.name, self.source, lease)
 
     # -- helpers
     def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
@@ -307,7 +299,7 @@ class _Ingest:
         if latest is not None:
             try:
                 for entry in candidates(latest, scan):
-                    hashed[entry.path] = self._digest_file(entry, received)
+                    hashed[entry.path] = self.payload.digest(entry, received)
             except ContentRefused as refused:
                 return self._reject([*warnings, refused.finding], [validation])
             except OSError as exc:
@@ -326,7 +318,7 @@ class _Ingest:
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
         try:
-            payload, formats = self._store_payload(scan, prefix, received, shared, hashed)
+            payload, formats = self.payload.store(scan, prefix, received, shared, hashed)
         except StopRequested:
             self._abandon(prefix, package_id, number)  # nothing of it was committed
             raise
@@ -407,7 +399,7 @@ class _Ingest:
                         tagmanifest_sha256=next(t.sha256 for t in tags
                                                 if t.path == "tagmanifest-sha256.txt"),
                         **sharing_detail(payload, tags),
-                        **({"payload_copied_in_store": self.copied} if self.copied else {}),
+                        **({"payload_copied_in_store": self.payload.copied} if self.payload.copied else {}),
                         findings=[f.to_dict() for f in warnings],
                         **_received_detail(scan)),
             *(self._event(EventType.REPLICATION, Outcome.SUCCESS, package_id=package_id,
@@ -462,121 +454,6 @@ class _Ingest:
                 raise
         return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
                                               holder=self.lease.holder)
-
-    def _store_payload(self, scan: ItemScan, prefix: str, received: ReceivedCheck,
-                       shared: Mapping[str, StoredFile], hashed: Hashed,
-                       ) -> tuple[list[StoredFile], list[FileFormat]]:
-        """Write every payload file to every location, except those ``shared``
-        with an earlier version (``_shared_files``); with a format identifier,
-        also tell each file's format from the head and tail kept in the same
-        read. A file ``hashed`` already is not counted again in the progress."""
-        # Each file's format is asked for as soon as it is read, and its answer
-        # taken once every file is written: an identifier that matches
-        # elsewhere works while the next file is read.
-        stored: list[StoredFile | tuple[str, Digests, Callable[[], IdentifiedFormat | None]]] = []
-        identifier = self.s.formats
-        # While writing, the lease's thread renews it (a claim of a live item is
-        # never taken over); each chunk looks whether it is still ours.
-        lease = self.lease
-        for entry in scan.payload:
-            path = "data/" + entry.path
-            if path in shared:
-                stored.append(shared[path])
-                continue
-            # One read of the source feeds both digests and every location's copy,
-            # or, for a file staged in the same store, only the digests: the
-            # store then copies the staged object, and the copy is read back.
-            copy_to = self._copier(entry)
-            writers = CopyWriters(self.s.locations, prefix + path) if copy_to is None else None
-            # The received bag's other digests (md5, sha1) ride on the same read.
-            extra = received.hashers()
-            ends = HeadTail(identifier.bufsize) if identifier is not None else None
-            counted = entry.path not in hashed
-
-            def write(chunk: Any, writers: CopyWriters | None = writers,
-                      extra: dict[str, Any] = extra, ends: HeadTail | None = ends,
-                      counted: bool = counted) -> None:
-                self.s.stop.check()  # a stop asked for: abandon between chunks
-                if writers is not None:
-                    writers.write(chunk)
-                for hasher in extra.values():
-                    hasher.update(chunk)
-                if ends is not None:
-                    ends.update(chunk)
-                lease.check()
-                if counted:
-                    self.s.progress.bytes_done(self.item.item_id, len(chunk))
-            try:
-                with self._open(entry) as source:
-                    digests = digest_stream(source, write)
-                check_staged(entry, digests)
-                lease.check()  # never put an object in place for a stale attempt
-                if writers is not None:
-                    writers.commit(digests.sha256)
-                else:
-                    if copy_to is None or not isinstance(self.source, StagedSource):
-                        raise RuntimeError("a payload file with neither writers nor a copier")
-                    # What the copy holds must be what was read and hashed; any
-                    # other bytes are a storage fault (StorageUnavailable).
-                    copy_checked(copy_to, self.source.store,
-                                 self.source.key_of(self.item.name, entry), prefix + path,
-                                 digests)
-                    self.copied += 1
-            except BaseException:
-                if writers is not None:
-                    writers.abort()
-                raise
-            if counted:  # else checked when it was hashed
-                received.check(entry.path, digests, extra)
-            if identifier is not None and ends is not None:
-                stored.append((path, digests, identifier.identify_soon(ends.head, ends.tail,
-                                                                       entry.path)))
-            else:
-                stored.append(StoredFile(path, digests.size, digests.sha256, digests.sha512))
-        files = [f if isinstance(f, StoredFile) else
-                 StoredFile(f[0], f[1].size, f[1].sha256, f[1].sha512, format=f[2]())
-                 for f in stored]
-        formats = ([FileFormat(f.path, f.size, f.format) for f in files]
-                   if identifier is not None else [])
-        return files, formats
-
-    def _copier(self, entry: PayloadEntry) -> ServerSideCopy | None:
-        """The store that copies ``entry`` from the staging area itself, when the
-        item is staged in the same bucket as its one location (``ingest.replication.copier``);
-        None: the bytes read are written as ever."""
-        if not isinstance(self.source, StagedSource) or entry.staged_sha256 is None:
-            return None
-        return copier(self.s.locations, self.source.store, entry.size)
-
-    def _open(self, entry: PayloadEntry) -> Any:
-        """The payload file as the scan listed it: opened walking from the batch
-        folder (see ``ingest.submitted``), or from the staging area. Raises
-        ContentRefused, OSError, StorageUnavailable."""
-        return self.source.open(self.item.name, entry)
-
-    def _digest_file(self, entry: PayloadEntry,
-                     received: ReceivedCheck) -> tuple[Digests, IdentifiedFormat | None]:
-        """Read a payload file once without storing it: its digests, checked
-        against a received bag's, and its format when there is an identifier."""
-        extra = received.hashers()
-        identifier = self.s.formats
-        ends = HeadTail(identifier.bufsize) if identifier is not None else None
-
-        def counted(chunk: Any) -> None:
-            self.s.stop.check()
-            for hasher in extra.values():
-                hasher.update(chunk)
-            if ends is not None:
-                ends.update(chunk)
-            self.s.progress.bytes_done(self.item.item_id, len(chunk))
-        with self._open(entry) as source:
-            digests = digest_stream(source, counted)
-        check_staged(entry, digests)
-        received.check(entry.path, digests, extra)
-        found = None
-        if identifier is not None and ends is not None:
-            found = identifier.identify(ends.head, ends.tail, "data/" + entry.path)
-        return digests, found
 
     def _make_durable(self, prefix: str) -> None:
         """Sync the version's prefix in every location, before anything is checked
@@ -655,28 +532,6 @@ class _Ingest:
         return self._event(EventType.MESSAGE_DIGEST_CALCULATION, Outcome.SUCCESS,
                            package_id=package_id, version=number, algorithms=list(ALGORITHMS),
                            files=len(digests), octets=sum(d.size for d in digests))
-
-
-class ReceivedCheck:
-    """The received bag's manifests checked against each payload file as it is read
-    (nothing to check for an item that is not a bag): every mismatch is kept."""
-
-    def __init__(self, scan: ItemScan) -> None:
-        self.bag = scan.received
-        self.findings: list[Finding] = []
-
-    def hashers(self) -> dict[str, Any]:
-        """Fresh hashers for the received digests beyond sha256 and sha512."""
-        if self.bag is None:
-            return {}
-        return {algorithm: hashlib.new(algorithm) for algorithm in self.bag.extra_algorithms}
-
-    def check(self, path: str, digests: Digests, extra: Mapping[str, Any]) -> None:
-        if self.bag is None:
-            return
-        read = {"sha256": digests.sha256, "sha512": digests.sha512,
-                **{algorithm: hasher.hexdigest() for algorithm, hasher in extra.items()}}
-        self.findings += self.bag.check_payload(path, read)
 
 
 def _received_detail(scan: ItemScan) -> dict[str, Any]:
