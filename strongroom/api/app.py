@@ -26,6 +26,7 @@ from ingest.anchoring import HeadAnchorer, anchor_audit_head
 from ingest.models import VERSION, Actor
 from ingest.services import Services
 from strongroom.api import problems
+from strongroom.api.body_limit import BodyLimit
 from strongroom.api.callbacks import CallbackSender
 from strongroom.settings import Settings
 
@@ -229,6 +230,8 @@ def _assemble(state: ApiState | None, mounts: Sequence[Mount] = ()) -> FastAPI:
     app.include_router(routes_metrics.router)  # /metrics: Prometheus, admin token
     if state is not None and state.anchorer is not None:
         app.add_middleware(_AnchorAfter, anchorer=state.anchorer)
+    # Outermost: a body is bounded before any route, dependency or middleware reads it.
+    app.add_middleware(BodyLimit)
     return app
 
 

@@ -66,6 +66,22 @@ class ApiProblem(Exception):
         self.findings = findings
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body past its bound (``strongroom.api.body_limit``). An HTTP
+    exception, not an ``ApiProblem``: it is raised while FastAPI reads a body,
+    which turns any other exception there into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"this request takes a body of at most {limit} bytes "
+                              f"(uploads go to POST /batches)",
+                         headers={"Connection": "close"})  # the rest of the body is not read
+
+
+def body_too_large(request_path: str, exc: BodyTooLarge) -> JSONResponse:
+    return problem_response(413, "body-too-large", "The request body is too large", str(exc.detail),
+                            instance=request_path, headers=exc.headers)
+
+
 def unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", "Authentication required", detail,
                       headers={"WWW-Authenticate": 'Bearer realm="strongroom"'})
@@ -154,6 +170,10 @@ def install(app: FastAPI) -> None:
                            for e in exc.errors())
         return problem_response(422, "invalid-request", "The request is not valid", detail,
                                 instance=request.url.path)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return body_too_large(request.url.path, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -31,7 +31,9 @@ def too_large(limit: int) -> ApiProblem:
     return ApiProblem(413, "archive-too-large", "The upload is too large",
                       f"the body exceeds {limit} bytes",
                       findings=[Finding("ARCHIVE_TOO_LARGE",
-                                        params={"detail": f"body over {limit} bytes"}).to_dict()])
+                                        params={"detail": f"body over {limit} bytes"}).to_dict()],
+                      # the rest of the body is not read: the connection is closed after the answer
+                      headers={"Connection": "close"})
 
 
 async def body_chunks(request: Request, max_bytes: int, idle_timeout: float) -> AsyncIterator[bytes]:
@@ -49,7 +51,8 @@ async def body_chunks(request: Request, max_bytes: int, idle_timeout: float) -> 
             return
         except TimeoutError:
             raise ApiProblem(408, "upload-timeout", "The upload stalled",
-                             f"no data for {idle_timeout:g} seconds") from None
+                             f"no data for {idle_timeout:g} seconds",
+                             headers={"Connection": "close"}) from None
         received += len(chunk)
         if received > max_bytes:
             raise too_large(max_bytes)
