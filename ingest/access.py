@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ingest.errors import InputError, NotFound
+from ingest.models import Actor
 
 #: The roles a token or an account can carry.
 ROLES = ("submitter", "auditor", "reader", "admin")
@@ -70,6 +71,8 @@ class TokenInfo:
     revoked_at: datetime | None = None
     #: when a request last presented it, to the minute; None if never
     last_used_at: datetime | None = None
+    #: who made it (it acts for them in the two-person rule); None when not known
+    created_by: Actor | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,7 @@ class TokenInfo:
             "created_at": _iso(self.created_at),
             "revoked_at": _iso(self.revoked_at),
             "last_used_at": _iso(self.last_used_at),
+            "created_by": self.created_by.to_dict() if self.created_by else None,
         }
 
 

@@ -26,6 +26,7 @@ import hmac
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from ingest.access import ROLES
 from ingest.errors import InputError, NotFound
-from ingest.models import Actor
+from ingest.models import Actor, NewEvent
 
 #: A password shorter than this is refused (NIST SP 800-63B asks for at least 8;
 #: an archive's accounts guard the only copy of its records).
@@ -82,6 +83,9 @@ class AccountInfo:
     disabled_at: datetime | None = None
     last_sign_in_at: datetime | None = None
     password_changed_at: datetime | None = None
+    #: who last set the password: the administrator who made the account, until
+    #: its owner changes it; None when not known
+    password_set_by: Actor | None = None
 
     @property
     def active(self) -> bool:
@@ -100,6 +104,7 @@ class AccountInfo:
             "disabled_at": _iso(self.disabled_at),
             "last_sign_in_at": _iso(self.last_sign_in_at),
             "password_changed_at": _iso(self.password_changed_at),
+            "password_set_by": self.password_set_by.to_dict() if self.password_set_by else None,
         }
 
 
@@ -114,11 +119,21 @@ class SessionInfo:
     last_seen_at: datetime
 
 
+#: The audit events of an account's change, made from the account as changed.
+AccountEvents = Callable[[AccountInfo], Sequence[NewEvent]]
+
+
 class AccountCatalog(Protocol):
     """What the catalog keeps of accounts and sessions (storage implements it)."""
 
-    def add_account(self, name: str, role: str, password_hash: str, at: datetime) -> AccountInfo:
-        """Raises InputError when the name is taken (by any account, disabled ones too)."""
+    def add_account(self, name: str, role: str, password_hash: str, at: datetime, *,
+                    set_by: Actor | None = None, events: AccountEvents | None = None) -> AccountInfo:
+        """A new account whose password ``set_by`` chose, with ``events(account)``
+        appended to the audit log in the same transaction. Raises InputError when
+        the name is taken (by any account, disabled ones too)."""
+
+    def get_account(self, account_id: str) -> AccountInfo | None:
+        """The account with this id, or None."""
 
     def find_account(self, name: str) -> tuple[AccountInfo, str] | None:
         """The account with this name and its password hash, or None."""
@@ -126,11 +141,16 @@ class AccountCatalog(Protocol):
     def list_accounts(self) -> list[AccountInfo]:
         """Every account, oldest first."""
 
-    def set_account_password(self, name: str, password_hash: str, at: datetime) -> AccountInfo:
-        """Raises AccountNotFound."""
+    def set_account_password(self, name: str, password_hash: str, at: datetime, *,
+                             set_by: Actor | None = None,
+                             events: AccountEvents | None = None) -> AccountInfo:
+        """A new password, chosen by ``set_by``, with ``events(account)`` in the same
+        transaction. Raises AccountNotFound."""
 
-    def disable_account(self, name: str, at: datetime) -> AccountInfo:
-        """Disable it and end its sessions. Raises AccountNotFound."""
+    def disable_account(self, name: str, at: datetime, *,
+                        events: AccountEvents | None = None) -> AccountInfo:
+        """Disable it and end its sessions, with ``events(account)`` in the same
+        transaction. Raises AccountNotFound."""
 
     def note_sign_in(self, account_id: str, at: datetime) -> None:
         """Record a successful sign-in."""
@@ -184,18 +204,21 @@ def _valid_name(name: str) -> str:
 # --------------------------------------------------------------------------- use cases
 
 def create_account(catalog: AccountCatalog, name: str, role: str, password: str,
-                   now: datetime) -> AccountInfo:
-    """A new account. Raises InputError for an unknown role, a name already taken
-    or a password the rules refuse."""
+                   now: datetime, *, set_by: Actor | None = None,
+                   events: AccountEvents | None = None) -> AccountInfo:
+    """A new account whose password ``set_by`` chose, with ``events`` in the same
+    transaction (``ingest.identities.make_account``). Raises InputError for an
+    unknown role, a name already taken or a password the rules refuse."""
     name = _valid_name(name)
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     check_password_rules(password, name)
-    return catalog.add_account(name, role, hash_password(password), now)
+    return catalog.add_account(name, role, hash_password(password), now, set_by=set_by, events=events)
 
 
 def change_password(catalog: AccountCatalog, name: str, current: str | None, new: str,
-                    now: datetime) -> AccountInfo:
+                    now: datetime, *, set_by: Actor | None = None,
+                    events: AccountEvents | None = None) -> AccountInfo:
     """Set a new password; with ``current`` (a person changing their own), it must
     match first. Every other session of the account ends. Raises SignInRefused
     for a wrong current password, InputError for a refused new one, AccountNotFound."""
@@ -206,15 +229,17 @@ def change_password(catalog: AccountCatalog, name: str, current: str | None, new
     if current is not None and not password_matches(password_hash, current):
         raise SignInRefused("the current password is not right")
     check_password_rules(new, account.name)
-    changed = catalog.set_account_password(account.name, hash_password(new), now)
+    changed = catalog.set_account_password(account.name, hash_password(new), now, set_by=set_by,
+                                           events=events)
     catalog.end_sessions(account_id=account.account_id, at=now)
     return changed
 
 
-def disable_account(catalog: AccountCatalog, name: str, now: datetime) -> AccountInfo:
+def disable_account(catalog: AccountCatalog, name: str, now: datetime, *,
+                    events: AccountEvents | None = None) -> AccountInfo:
     """Disable an account: it can no longer sign in and its sessions end now.
     The name stays taken, so the audit log's names stay unambiguous."""
-    return catalog.disable_account(name, now)
+    return catalog.disable_account(name, now, events=events)
 
 
 def session_digest(secret: str) -> str:

@@ -50,6 +50,7 @@ from ingest.errors import (
     StorageUnavailable,
 )
 from ingest.findings import Finding
+from ingest.identities import stands_behind
 from ingest.layout import objects_referenced, version_prefix
 from ingest.models import Actor, EventType, NewEvent, Outcome, StoredFile
 from ingest.ports import ObjectStore
@@ -59,7 +60,6 @@ from ingest.tombstones import (
     DELETING,
     REQUESTED,
     DeaccessionRequest,
-    same_person,
     tombstone_body,
     tombstone_key,
 )
@@ -169,7 +169,7 @@ def approve_deaccession(services: Services, request_id: str) -> DeaccessionOutco
     if request.state != REQUESTED:
         raise DeaccessionRefused(Finding("DEACCESSION_DECIDED", path=request_id,
                                          found=request.state))
-    if same_person(request.requested_by, who):
+    if stands_behind(services, request.requested_by, who):
         raise DeaccessionRefused(Finding("DEACCESSION_SAME_PERSON", path=request_id,
                                          found=who.name))
     refuse_if_retained(services, request)

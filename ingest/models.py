@@ -124,6 +124,8 @@ class EventType(str, enum.Enum):
     REPLICATION = "replication"
     DELETION = "deletion"
     DEACCESSION = "deaccession"
+    #: who may act: an account or a token made, disabled or revoked, a password set
+    POLICY_ASSIGNMENT = "policy assignment"
 
 
 class Outcome(str, enum.Enum):

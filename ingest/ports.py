@@ -7,7 +7,7 @@ domain errors it may raise; adapters raise nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -463,16 +463,26 @@ class DeaccessionCatalog(Protocol):
 class AccessCatalog(Protocol):
     """API tokens and package search: what the HTTP API and the token commands need."""
 
-    def create_token(self, name: str, role: str) -> tuple[TokenInfo, str]:
-        """A new token and its secret (shown once; only its digest is kept).
-        Raises InputError for an unknown role or a name a live token holds."""
+    def create_token(self, name: str, role: str, *, created_by: Actor | None = None,
+                     events: Callable[[TokenInfo], Sequence[NewEvent]] | None = None,
+                     ) -> tuple[TokenInfo, str]:
+        """A new token made by ``created_by`` and its secret (shown once; only its
+        digest is kept), with ``events(token)`` appended to the audit log in the
+        same transaction. Raises InputError for an unknown role or a name a live
+        token holds."""
+
+    def get_token(self, token_id: str) -> TokenInfo | None:
+        """The token with this id, live or revoked, or None."""
 
     def find_token(self, secret: str) -> TokenInfo | None:
         """The live token with this secret, or None; notes its use."""
 
-    def revoke_token(self, ref: str) -> list[TokenInfo]:
-        """Revoke the one live token with this id or name. Raises TokenNotFound,
-        InputError when the reference fits two."""
+    def revoke_token(self, ref: str, *,
+                     events: Callable[[list[TokenInfo]], Sequence[NewEvent]] | None = None,
+                     ) -> list[TokenInfo]:
+        """Revoke the one live token with this id or name, with ``events(revoked)``
+        in the same transaction. Raises TokenNotFound, InputError when the
+        reference fits two."""
 
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, live and revoked."""

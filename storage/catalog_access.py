@@ -20,6 +20,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ from ingest.access import (
     date_overlaps,
 )
 from ingest.errors import CatalogUnavailable, InputError
+from ingest.models import Actor, NewEvent
+from storage.audit_log import append_events
 from storage.catalog_base import CatalogBase
 from storage.tables import Package, Version
 from storage.tables_access import ApiToken
@@ -105,17 +108,20 @@ class AccessAndSearch(CatalogBase):
 
     # ------------------------------------------------------------------ tokens
 
-    def create_token(self, name: str, role: str) -> tuple[TokenInfo, str]:
-        """Make a token; returns its record and the secret, which is not kept and
-        cannot be shown again. Raises InputError for an unknown role or an empty
-        name, CatalogUnavailable."""
+    def create_token(self, name: str, role: str, *, created_by: Actor | None = None,
+                     events: Callable[[TokenInfo], Sequence[NewEvent]] | None = None,
+                     ) -> tuple[TokenInfo, str]:
+        """Make a token, made by ``created_by``, with ``events(token)`` appended to
+        the audit log in the same transaction; returns its record and the secret,
+        which is not kept and cannot be shown again. Raises InputError for an
+        unknown role or an empty name, CatalogUnavailable."""
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not name.strip():
             raise InputError("a token needs a name saying who or what holds it")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         info = TokenInfo(token_id=str(uuid.uuid4()), name=name, role=role,
-                         created_at=datetime.now(UTC))
+                         created_at=datetime.now(UTC), created_by=created_by)
         taken = InputError(f"a live token is already named {name!r}: revoke it first "
                            "(`strongroom token revoke NAME`) or choose another name")
         try:
@@ -124,10 +130,20 @@ class AccessAndSearch(CatalogBase):
                     raise taken
                 session.add(ApiToken(token_id=info.token_id, name=name, role=role,
                                      secret_sha256=secret_digest(secret),
-                                     created_at=info.created_at, revoked_at=None))
+                                     created_at=info.created_at, revoked_at=None,
+                                     created_by=created_by.to_dict() if created_by else None))
+                if events is not None:
+                    session.flush()
+                    append_events(session, events(info))
         except IntegrityError as exc:  # the same name created at the same moment
             raise taken from exc
         return info, secret
+
+    def get_token(self, token_id: str) -> TokenInfo | None:
+        """The token with this id, live or revoked, or None. Raises CatalogUnavailable."""
+        with self._read() as session:
+            row = session.get(ApiToken, token_id)
+            return None if row is None else _token_info(row)
 
     def find_token(self, secret: str) -> TokenInfo | None:
         """The live (not revoked) token whose secret this is, or None.
@@ -154,8 +170,11 @@ class AccessAndSearch(CatalogBase):
             info = _token_info(row, last_used_at=now)
         return info
 
-    def revoke_token(self, ref: str) -> list[TokenInfo]:
-        """Revoke the one live token with this id or name; returns it (in a list).
+    def revoke_token(self, ref: str, *,
+                     events: Callable[[list[TokenInfo]], Sequence[NewEvent]] | None = None,
+                     ) -> list[TokenInfo]:
+        """Revoke the one live token with this id or name, with ``events(revoked)``
+        appended to the audit log in the same transaction; returns it (in a list).
         Raises TokenNotFound when none matches, InputError when the reference
         fits more than one (an id of one and the name of another), CatalogUnavailable."""
         now = datetime.now(UTC)
@@ -172,7 +191,10 @@ class AccessAndSearch(CatalogBase):
             session.execute(
                 update(ApiToken).where(ApiToken.token_id.in_([r.token_id for r in rows]))
                 .values(revoked_at=now).execution_options(synchronize_session=False))
-            return [_token_info(r, revoked_at=now) for r in rows]
+            revoked = [_token_info(r, revoked_at=now) for r in rows]
+            if events is not None:
+                append_events(session, events(revoked))
+            return revoked
 
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, live and revoked, oldest first. Raises CatalogUnavailable."""
@@ -291,7 +313,8 @@ def _token_info(row: ApiToken, revoked_at: datetime | None = None,
                 last_used_at: datetime | None = None) -> TokenInfo:
     return TokenInfo(token_id=row.token_id, name=row.name, role=row.role,
                      created_at=row.created_at, revoked_at=revoked_at or row.revoked_at,
-                     last_used_at=last_used_at or row.last_used_at)
+                     last_used_at=last_used_at or row.last_used_at,
+                     created_by=Actor.from_dict(row.created_by))
 
 
 def _live_named(session: Any, name: str) -> bool:

@@ -7,6 +7,7 @@ the database yields neither a password nor an open session.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -15,26 +16,42 @@ from sqlalchemy.orm import Session
 
 from ingest.accounts import AccountInfo, AccountNotFound, SessionInfo
 from ingest.errors import InputError
+from ingest.models import Actor, NewEvent
+from storage.audit_log import append_events
 from storage.catalog_base import CatalogBase, rows_changed
 from storage.tables_accounts import Account, WebSession
+
+#: the audit events of an account's change, made from the account as changed
+Events = Callable[[AccountInfo], Sequence[NewEvent]]
 
 
 class AccountsAndSessions(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
-    def add_account(self, name: str, role: str, password_hash: str, at: datetime) -> AccountInfo:
+    def add_account(self, name: str, role: str, password_hash: str, at: datetime, *,
+                    set_by: Actor | None = None, events: Events | None = None) -> AccountInfo:
         taken = InputError(f"an account is already named {name!r} (names are never reused, "
                            "disabled accounts included): choose another name")
         row = Account(account_id=str(uuid.uuid4()), name=name, role=role, password_hash=password_hash,
-                      created_at=at, disabled_at=None, last_sign_in_at=None, password_changed_at=at)
+                      created_at=at, disabled_at=None, last_sign_in_at=None, password_changed_at=at,
+                      password_set_by=set_by.to_dict() if set_by else None)
         try:
             with self._write() as session:
                 if session.execute(select(Account.account_id).where(Account.name == name)).first():
                     raise taken
                 session.add(row)
+                info = _info(row)
+                if events is not None:
+                    session.flush()
+                    append_events(session, events(info))
         except IntegrityError as exc:  # the same name created at the same moment
             raise taken from exc
-        return _info(row)
+        return info
+
+    def get_account(self, account_id: str) -> AccountInfo | None:
+        with self._read() as session:
+            row = session.get(Account, account_id)
+            return None if row is None else _info(row)
 
     def find_account(self, name: str) -> tuple[AccountInfo, str] | None:
         with self._read() as session:
@@ -46,14 +63,19 @@ class AccountsAndSessions(CatalogBase):
             rows = session.execute(select(Account).order_by(Account.created_at, Account.name)).scalars()
             return [_info(r) for r in rows]
 
-    def set_account_password(self, name: str, password_hash: str, at: datetime) -> AccountInfo:
+    def set_account_password(self, name: str, password_hash: str, at: datetime, *,
+                             set_by: Actor | None = None, events: Events | None = None) -> AccountInfo:
         with self._write() as session:
             row = _account(session, name)
             row.password_hash = password_hash
             row.password_changed_at = at
-            return _info(row)
+            row.password_set_by = set_by.to_dict() if set_by else None
+            info = _info(row)
+            if events is not None:
+                append_events(session, events(info))
+            return info
 
-    def disable_account(self, name: str, at: datetime) -> AccountInfo:
+    def disable_account(self, name: str, at: datetime, *, events: Events | None = None) -> AccountInfo:
         with self._write() as session:
             row = _account(session, name)
             if row.disabled_at is None:
@@ -61,7 +83,10 @@ class AccountsAndSessions(CatalogBase):
             session.execute(update(WebSession)
                             .where(WebSession.account_id == row.account_id, WebSession.ended_at.is_(None))
                             .values(ended_at=at).execution_options(synchronize_session=False))
-            return _info(row)
+            info = _info(row)
+            if events is not None:
+                append_events(session, events(info))
+            return info
 
     def note_sign_in(self, account_id: str, at: datetime) -> None:
         with self._write() as session:
@@ -114,4 +139,5 @@ def _account(session: Session, name: str) -> Account:
 def _info(row: Account) -> AccountInfo:
     return AccountInfo(account_id=row.account_id, name=row.name, role=row.role, created_at=row.created_at,
                        disabled_at=row.disabled_at, last_sign_in_at=row.last_sign_in_at,
-                       password_changed_at=row.password_changed_at)
+                       password_changed_at=row.password_changed_at,
+                       password_set_by=Actor.from_dict(row.password_set_by))

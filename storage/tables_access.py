@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,3 +33,5 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     #: when a request last presented it (written at most once a minute)
     last_used_at: Mapped[datetime | None]
+    #: the agent who made it (``Actor.to_dict``); None when not known
+    created_by: Mapped[dict[str, Any] | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,6 +30,8 @@ class Account(Base):
     disabled_at: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    #: the agent who last set the password (``Actor.to_dict``); None when not known
+    password_set_by: Mapped[dict[str, Any] | None]
 
 
 class WebSession(Base):

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ingest.access import ROLES
+from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import _emit, _services, command_errors, json_option, main
 
 
@@ -47,7 +48,11 @@ def token() -> None:
 @command_errors
 def token_create(role: str, name: str, as_json: bool) -> None:
     """Make a token and print it once; only its hash is kept."""
-    info, secret = _services().catalog.create_token(name, role)
+    from ingest.identities import make_token
+
+    services = _services()
+    info, secret = make_token(services, name, role)
+    anchor_after(services)
     document = {"token": secret, **info.to_dict()}
 
     def human(doc: dict[str, Any]) -> None:
@@ -64,7 +69,11 @@ def token_create(role: str, name: str, as_json: bool) -> None:
 @command_errors
 def token_revoke(token_ref: str, as_json: bool) -> None:
     """Revoke the one live token with this id or name; it stops working at once."""
-    revoked = _services(read_only=True).catalog.revoke_token(token_ref)
+    from ingest.identities import revoke_token
+
+    services = _services(read_only=True)
+    revoked = revoke_token(services, token_ref)
+    anchor_after(services)
     document = {"revoked": [t.to_dict() for t in revoked]}
 
     def human(doc: dict[str, Any]) -> None:

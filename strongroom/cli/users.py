@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ingest.access import ROLES
+from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import _emit, _services, command_errors, json_option, main
 
 
@@ -33,11 +34,11 @@ def _read_password(from_stdin: bool) -> str:
 @command_errors
 def user_create(name: str, role: str, password_stdin: bool, as_json: bool) -> None:
     """Make an account; the password is asked on the terminal (at least 12 characters)."""
-    from ingest.accounts import create_account
+    from ingest.identities import make_account
 
     services = _services()
-    account = create_account(services.catalog, name, role, _read_password(password_stdin),
-                             services.clock.now())
+    account = make_account(services, name, role, _read_password(password_stdin))
+    anchor_after(services)
 
     def human(doc: dict[str, Any]) -> None:
         click.echo(f"account {doc['name']} ({doc['role']}) created: sign in to the console "
@@ -70,10 +71,11 @@ def user_list(as_json: bool) -> None:
 def user_disable(name: str, as_json: bool) -> None:
     """Disable an account: it cannot sign in any more and its sessions end at once.
     The name stays taken, so the audit log keeps naming one person."""
-    from ingest.accounts import disable_account
+    from ingest.identities import end_account
 
     services = _services(read_only=True)
-    account = disable_account(services.catalog, name, services.clock.now())
+    account = end_account(services, name)
+    anchor_after(services)
     _emit(as_json, account.to_dict(), lambda doc: click.echo(f"account {doc['name']} disabled"))
 
 
@@ -83,9 +85,12 @@ def user_disable(name: str, as_json: bool) -> None:
               help="Read the new password from the first line of standard input instead of asking.")
 @command_errors
 def user_password(name: str, password_stdin: bool) -> None:
-    """Set a new password for an account (an administrator's reset); its sessions end."""
-    from ingest.accounts import change_password
+    """Set a new password for an account (an administrator's reset); its sessions end.
+    Until its owner changes it, whoever set it stands behind the account: it may
+    not approve a deaccession they asked for."""
+    from ingest.identities import set_password
 
     services = _services(read_only=True)
-    change_password(services.catalog, name, None, _read_password(password_stdin), services.clock.now())
+    set_password(services, name, _read_password(password_stdin))
+    anchor_after(services)
     click.echo(f"password of {name} changed; its sessions were ended")

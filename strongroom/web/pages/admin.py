@@ -13,8 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ingest.access import ROLES, Permission
-from ingest.accounts import SessionInfo, create_account, disable_account
+from ingest.accounts import SessionInfo
 from ingest.errors import InputError, NotFound
+from ingest.identities import end_account, make_account, make_token, revoke_token
+from strongroom.api.auth import acting_services
 from strongroom.web.guard import check_form, person
 from strongroom.web.render import render
 
@@ -61,9 +63,8 @@ def account_create(request: Request, session: Annotated[SessionInfo, ADMIN],
     if password != repeat:
         return _page(request, status=400, field="account-password", form=form,
                      error="The password and its repetition differ.")
-    services = request.app.state.strongroom.services
     try:
-        create_account(services.catalog, name, role, password, services.clock.now())
+        make_account(acting_services(request), name, role, password)
     except InputError as exc:
         field = ("account-password" if "password" in str(exc) else
                  "account-role" if "role" in str(exc) else "account-name")
@@ -76,9 +77,8 @@ def account_disable(request: Request, session: Annotated[SessionInfo, ADMIN],
                     csrf: Annotated[str, Form(max_length=200)] = "",
                     name: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_form(request, session, csrf)
-    services = request.app.state.strongroom.services
     try:
-        disable_account(services.catalog, name, services.clock.now())
+        end_account(acting_services(request), name)
     except (InputError, NotFound) as exc:
         return _page(request, status=404 if isinstance(exc, NotFound) else 400, error=_sentence(exc))
     return RedirectResponse("/console/admin?done=account-disabled", status_code=303)
@@ -90,10 +90,9 @@ def token_create(request: Request, session: Annotated[SessionInfo, ADMIN],
                  name: Annotated[str, Form(max_length=200)] = "",
                  role: Annotated[str, Form(max_length=40)] = "") -> Response:
     check_form(request, session, csrf)
-    catalog = request.app.state.strongroom.services.catalog
     form = {"token_name": name, "token_role": role}
     try:
-        info, secret = catalog.create_token(name, role)
+        info, secret = make_token(acting_services(request), name, role)
     except InputError as exc:
         field = "token-role" if "role" in str(exc) else "token-name"
         return _page(request, status=400, field=field, form=form, error=_sentence(exc))
@@ -107,7 +106,7 @@ def token_revoke(request: Request, session: Annotated[SessionInfo, ADMIN],
                  token: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_form(request, session, csrf)
     try:
-        request.app.state.strongroom.services.catalog.revoke_token(token)
+        revoke_token(acting_services(request), token)
     except (InputError, NotFound) as exc:
         return _page(request, status=404 if isinstance(exc, NotFound) else 400, error=_sentence(exc))
     return RedirectResponse("/console/admin?done=token-revoked", status_code=303)

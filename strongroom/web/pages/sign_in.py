@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ingest.accounts import SessionInfo, SignInRefused, change_password, sign_in, sign_out
+from ingest.accounts import SessionInfo, SignInRefused, sign_in, sign_out
 from ingest.errors import InputError
+from ingest.identities import change_own_password
+from strongroom.api.auth import acting_services
 from strongroom.api.session import (
     clear_session_cookie,
     current_session,
@@ -90,7 +92,8 @@ def account_change_password(request: Request, session: Annotated[SessionInfo, De
         return render(request, "account.html", title="Your account", status=400, message=None,
                       error="The new password and its repetition differ.")
     try:
-        change_password(state.services.catalog, session.account.name, current, new, state.services.clock.now())
+        address = request.client.host if request.client else "unknown"
+        change_own_password(acting_services(request), state.sign_in_throttle, address, current, new)
     except (SignInRefused, InputError) as exc:
         return render(request, "account.html", title="Your account", status=400, message=None,
                       error=str(exc)[:1].upper() + str(exc)[1:] + ".")

@@ -1,0 +1,175 @@
+"""Who may act: making and ending accounts and tokens, setting passwords, each
+change an audit event that names who made it; and who stands behind an actor,
+for the two-person rule of a deaccession.
+
+Every change here is a PREMIS ``policy assignment`` event (the permissions of
+an agent assigned or changed), appended in the same transaction as the change,
+with ``detail.action`` one of ``ACTIONS`` and the account or token concerned
+(never a secret nor a hash). The actor is ``services.actor``: the signed-in
+administrator, the token of an API call, or the person at the command line.
+
+Whoever made a token holds its secret, and whoever last set an account's
+password knows it: both can act as that credential. So a deaccession's second
+person is refused not only when it is the requester but when the requester
+stands behind it (``stands_behind``): a token the requester made, an account
+whose password the requester set and its owner never changed, or a credential
+made by one of those. The audit log shows the rest: who made which credential,
+when.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.access import TokenInfo
+from ingest.accounts import (
+    AccountInfo,
+    SignInRefused,
+    SignInThrottle,
+    change_password,
+    check_password_rules,
+    create_account,
+    disable_account,
+    hash_password,
+    password_matches,
+)
+from ingest.errors import InputError
+from ingest.models import Actor, EventType, NewEvent, Outcome
+from ingest.services import Services
+from ingest.tombstones import same_person
+
+ACTIONS = ("account created", "account disabled", "password set", "password changed",
+           "token created", "token revoked")
+#: How many makers ``stands_behind`` follows back from an actor.
+MOST_MAKERS = 16
+
+
+def _event(services: Services, action: str, **detail: Any) -> NewEvent:
+    return services.event(EventType.POLICY_ASSIGNMENT, Outcome.SUCCESS,
+                          detail={"action": action, **detail})
+
+
+def _account(account: AccountInfo) -> dict[str, Any]:
+    return {"account_id": account.account_id, "name": account.name, "role": account.role}
+
+
+def _token(token: TokenInfo) -> dict[str, Any]:
+    return {"token_id": token.token_id, "name": token.name, "role": token.role}
+
+
+def _actor(services: Services) -> Actor:
+    if services.actor is None:
+        raise ValueError("a change of who may act needs to know who makes it (Services.actor)")
+    return services.actor
+
+
+def make_token(services: Services, name: str, role: str) -> tuple[TokenInfo, str]:
+    """A new token made by ``services.actor``; returns it and its secret (shown
+    once). Raises InputError for an unknown role or a name a live token holds."""
+    return services.catalog.create_token(
+        name, role, created_by=_actor(services),
+        events=lambda token: [_event(services, "token created", token=_token(token))])
+
+
+def revoke_token(services: Services, ref: str) -> list[TokenInfo]:
+    """Revoke the one live token with this id or name, as ``services.actor``.
+    Raises TokenNotFound, InputError when the reference fits two."""
+    _actor(services)
+    return services.catalog.revoke_token(
+        ref, events=lambda revoked: [_event(services, "token revoked", token=_token(t))
+                                     for t in revoked])
+
+
+def make_account(services: Services, name: str, role: str, password: str) -> AccountInfo:
+    """A new account whose first password ``services.actor`` chose. Raises
+    InputError for an unknown role, a name already taken or a refused password."""
+    who = _actor(services)
+    return create_account(services.catalog, name, role, password, services.clock.now(), set_by=who,
+                          events=lambda account: [_event(services, "account created",
+                                                         account=_account(account))])
+
+
+def end_account(services: Services, name: str) -> AccountInfo:
+    """Disable an account as ``services.actor``; its sessions end now. Raises
+    AccountNotFound."""
+    _actor(services)
+    return disable_account(services.catalog, name, services.clock.now(),
+                           events=lambda account: [_event(services, "account disabled",
+                                                          account=_account(account))])
+
+
+def set_password(services: Services, name: str, new: str) -> AccountInfo:
+    """An administrator sets the password of an account (``services.actor`` then
+    stands behind it until its owner changes it). Raises InputError, AccountNotFound."""
+    who = _actor(services)
+    return change_password(services.catalog, name, None, new, services.clock.now(), set_by=who,
+                           events=lambda account: [_event(services, "password set",
+                                                          account=_account(account))])
+
+
+def change_own_password(services: Services, throttle: SignInThrottle, address: str,
+                        current: str, new: str) -> AccountInfo:
+    """The signed-in person (``services.actor``) changes their own password, giving
+    the current one first. Wrong guesses count against the same limits as
+    sign-in: past them the current password is refused, right or not, for a
+    while. Raises SignInRefused, InputError, AccountNotFound."""
+    who = _actor(services)
+    now = services.clock.now()
+    found = services.catalog.find_account(who.name)
+    if found is None or who.account_id is None or found[0].account_id != who.account_id:
+        raise InputError("only a person signed in to the console changes their own password")
+    account, password_hash = found
+    refused = SignInRefused("the current password is not right; after several attempts, "
+                            "wait a few minutes")
+    if not throttle.allows(account.name, address, now) or not password_matches(password_hash, current):
+        throttle.failed(account.name, address, now)
+        raise refused
+    throttle.succeeded(account.name, address)
+    check_password_rules(new, account.name)
+    return services.catalog.set_account_password(
+        account.name, hash_password(new), now, set_by=who,
+        events=lambda changed: [_event(services, "password changed", account=_account(changed))])
+
+
+def stands_behind(services: Services, person: Actor, actor: Actor) -> bool:
+    """True when ``person`` is ``actor``, or made it (a token ``person`` made, an
+    account whose password ``person`` set and its owner has not changed since),
+    or made whoever made it, and so on back."""
+    seen: set[str] = set()
+    current: Actor | None = actor
+    for _ in range(MOST_MAKERS):
+        if current is None:
+            return False
+        if same_person(person, current):
+            return True
+        current = _maker(services, current, seen)
+    return False
+
+
+def _maker(services: Services, actor: Actor, seen: set[str]) -> Actor | None:
+    """Who holds ``actor``'s credential besides its owner: the maker of its token,
+    or whoever last set its account's password (None: its owner, or not known)."""
+    if actor.token_id is not None and actor.token_id not in seen:
+        seen.add(actor.token_id)
+        token = services.catalog.get_token(actor.token_id)
+        return token.created_by if token is not None else None
+    if actor.account_id is not None and actor.account_id not in seen:
+        seen.add(actor.account_id)
+        account = services.catalog.get_account(actor.account_id)
+        if account is None or account.password_set_by is None:
+            return None
+        setter = account.password_set_by
+        return None if setter.account_id == account.account_id else setter
+    return None
+
+
+__all__ = [
+    "ACTIONS",
+    "change_own_password",
+    "end_account",
+    "make_account",
+    "make_token",
+    "revoke_token",
+    "set_password",
+    "stands_behind",
+]

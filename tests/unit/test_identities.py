@@ -1,0 +1,137 @@
+"""Who may act is part of the record: every account and token change is an
+audit event naming who made it, and whoever made a credential (or set its
+password) cannot use it as the second person of a deaccession they asked for.
+
+Before, an administrator signed in to the console could make an admin token and
+approve their own deaccession request with it: the log said "requested by
+admin, approved by helper (token)" and nothing anywhere said who made the
+token; account and token changes left no event at all."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.audit import verify_chain
+from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
+
+TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
+PASSWORD = "correct horse battery staple"
+BASE = "http://testserver"
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Api:
+    api = make_api(tmp_path / "data")
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    from ingest.accounts import create_account
+
+    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
+    return api
+
+
+def _signed_in(api: Api, name: str, password: str = PASSWORD) -> TestClient:
+    client = TestClient(api.app, base_url=BASE, follow_redirects=False)
+    page = client.get("/console/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    answer = client.post("/console/sign-in", headers={"Origin": BASE},
+                         data={"name": name, "password": password, "csrf": token.group(1),
+                               "next": "/console/"})
+    assert answer.status_code == 303 and "sign-in" not in answer.headers["location"], answer.text[:500]
+    return client
+
+
+def _csrf(client: TestClient, page: str = "/console/admin") -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(page).text)
+    assert found
+    return found.group(1)
+
+
+def _post(client: TestClient, path: str, **form: str) -> object:
+    return client.post(path, headers={"Origin": BASE}, data={"csrf": _csrf(client), **form})
+
+
+def _policy_events(api: Api) -> list[dict]:
+    return [{"detail": e.detail, "actor": e.actor.to_dict() if e.actor else None}
+            for e in api.services.catalog.events()  # type: ignore[attr-defined]
+            if e.event_type == "policy assignment"]
+
+
+def test_account_and_token_changes_in_the_console_are_audit_events_naming_who_made_them(api: Api) -> None:
+    ada = _signed_in(api, "ada")
+    assert _post(ada, "/console/admin/accounts", name="grace", role="auditor",
+                 password=PASSWORD + "!", repeat=PASSWORD + "!").status_code == 303
+    made = _post(ada, "/console/admin/tokens", name="nightly export", role="reader")
+    assert made.status_code == 201
+    assert _post(ada, "/console/admin/tokens/revoke", token="nightly export").status_code == 303
+    assert _post(ada, "/console/admin/accounts/disable", name="grace").status_code == 303
+
+    events = _policy_events(api)
+    assert [(e["detail"]["action"], (e["detail"].get("account") or e["detail"].get("token"))["name"])
+            for e in events] == [("account created", "grace"), ("token created", "nightly export"),
+                                 ("token revoked", "nightly export"), ("account disabled", "grace")]
+    assert {e["actor"]["name"] for e in events} == {"ada"}
+    assert all(e["actor"]["account_id"] for e in events)
+    assert not any("secret" in str(e["detail"]) or "hash" in str(e["detail"]) for e in events)
+    assert verify_chain(api.services.catalog.events()).ok  # type: ignore[attr-defined]
+
+
+def test_an_admin_cannot_approve_their_own_deaccession_with_a_token_they_made(api: Api) -> None:
+    ada = _signed_in(api, "ada")
+    asked = _post(ada, "/console/deaccessions/request", package=TELEGRAM,
+                  reason="takedown: the rights holder withdrew permission")
+    assert asked.status_code in (200, 201, 303), asked.text[:500]  # type: ignore[attr-defined]
+    [request] = api.client.get("/deaccessions", headers=api.auth("admin")).json()["requests"]
+    made = _post(ada, "/console/admin/tokens", name="helper", role="admin")
+    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
+    assert secret, made.text[:1000]  # type: ignore[attr-defined]
+
+    approved = api.client.post(f"/deaccessions/{request['request_id']}/approve",
+                               headers={"Authorization": f"Bearer {secret.group(1)}"})
+
+    assert approved.status_code == 409, approved.text
+    assert approved.json()["findings"][0]["code"] == "DEACCESSION_SAME_PERSON"
+    assert api.client.get(f"/packages/{TELEGRAM}", headers=api.auth("reader")).status_code == 200
+
+
+def test_an_account_whose_password_the_requester_set_cannot_approve_until_its_owner_changes_it(
+        api: Api) -> None:
+    ada = _signed_in(api, "ada")
+    assert _post(ada, "/console/admin/accounts", name="bob", role="admin",
+                 password=PASSWORD + "?", repeat=PASSWORD + "?").status_code == 303
+    _post(ada, "/console/deaccessions/request", package=TELEGRAM, reason="withdrawn by the depositor")
+    [request] = api.client.get("/deaccessions", headers=api.auth("admin")).json()["requests"]
+    bob = _signed_in(api, "bob", PASSWORD + "?")
+
+    refused = _post(bob, "/console/deaccessions/approve", request_id=request["request_id"])
+    assert "DEACCESSION_SAME_PERSON" in refused.text or "cannot approve" in refused.text  # type: ignore[attr-defined]
+    assert api.client.get(f"/packages/{TELEGRAM}", headers=api.auth("reader")).status_code == 200
+
+    # bob makes the password his own; ada no longer knows it, and bob is a second person
+    changed = bob.post("/console/account", headers={"Origin": BASE},
+                       data={"csrf": _csrf(bob, "/console/account"), "current": PASSWORD + "?",
+                             "new": "bob's own long secret", "repeat": "bob's own long secret"})
+    assert changed.status_code == 303, changed.text[:500]
+    bob = _signed_in(api, "bob", "bob's own long secret")
+    _post(bob, "/console/deaccessions/approve", request_id=request["request_id"])
+    assert api.client.get(f"/packages/{TELEGRAM}", headers=api.auth("reader")).status_code == 410
+    actions = [e["detail"]["action"] for e in _policy_events(api)]
+    assert actions == ["account created", "password changed"]
+
+
+def test_guessing_the_current_password_on_the_account_page_is_throttled_like_sign_in(api: Api) -> None:
+    ada = _signed_in(api, "ada")
+    answers = [ada.post("/console/account", headers={"Origin": BASE},
+                        data={"csrf": _csrf(ada, "/console/account"), "current": f"guess {n:04d} wrong",
+                              "new": "a brand new long secret", "repeat": "a brand new long secret"}
+                        ).status_code for n in range(8)]
+    assert set(answers) == {400}
+    right = ada.post("/console/account", headers={"Origin": BASE},
+                     data={"csrf": _csrf(ada, "/console/account"), "current": PASSWORD,
+                           "new": "a brand new long secret", "repeat": "a brand new long secret"})
+    assert right.status_code == 400, "the right password went through after a run of guesses"
+    assert _policy_events(api) == []
