@@ -34,6 +34,7 @@ import tarfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -169,6 +170,26 @@ def _plan(services: Services, version: VersionRecord) -> None:
     services.progress.plan(len(files), sum(f.size for f in files))
 
 
+@contextmanager
+def _cut_on_failure(gate: _HoldBackGate, entry_start: int, header_size: int, f: StoredFile,
+                    tidy: Sequence[Callable[[], object]] = ()) -> Iterator[None]:
+    """Whatever stops the copy of an entry's bytes (a store out of reach, an I/O
+    error, a stop asked for) cuts the stream inside that entry before it goes on
+    up: the bytes held back would otherwise be dropped at the end of the last
+    whole entry, and an archive that ends between two entries reads as whole.
+    ``tidy`` (an archive writer's closing) then runs, writing nothing more."""
+    try:
+        yield
+    except BaseException:
+        gate.refuse(_cut_inside(entry_start, header_size, f))
+        for close in tidy:
+            try:
+                close()
+            except _Refused:
+                pass
+        raise
+
+
 def _cut_inside(entry_start: int, header_size: int, f: StoredFile) -> int:
     """Where to cut a refused entry: halfway through its data, or through its
     header when it has no data, so that no reader finds the entry complete."""
@@ -207,8 +228,9 @@ def write_tar(services: Services, package_id: str, number: int | None,
         header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         start = gate.tell()
         gate.write(header)
-        problems = _copy_checked(services, primary, object_key(version.package_id, version.number, f),
-                                 f, gate.write)
+        with _cut_on_failure(gate, start, len(header), f):
+            problems = _copy_checked(services, primary,
+                                     object_key(version.package_id, version.number, f), f, gate.write)
         if problems:
             gate.refuse(_cut_inside(start, len(header), f))
             record_damage(services, package_id, version.number, problems)
@@ -247,8 +269,9 @@ def write_zip(services: Services, package_id: str, number: int | None,
         start = gate.tell()
         entry = archive.open(info, "w", force_zip64=f.size >= zipfile.ZIP64_LIMIT)
         header_size = gate.tell() - start
-        problems = _copy_checked(services, primary, object_key(version.package_id, version.number, f),
-                                 f, entry.write)
+        with _cut_on_failure(gate, start, header_size, f, tidy=(entry.close, archive.close)):
+            problems = _copy_checked(services, primary,
+                                     object_key(version.package_id, version.number, f), f, entry.write)
         if problems:
             gate.refuse(_cut_inside(start, header_size, f))
             for tidy in (entry.close, archive.close):  # write nothing more; free them

@@ -90,6 +90,10 @@ _CLASH = (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY)
 #: object is then fsynced and renamed, as a replacement is.
 _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV)
 
+class LinkInTheWay(ValueError):
+    """A symbolic link stands on the path of a key inside the store."""
+
+
 def key_parts(key: str) -> list[str]:
     """The path components of a key. Raises ValueError for an unsafe key: empty,
     absolute, with an empty, '.' or '..' component, a NUL, a name too long for a
@@ -128,7 +132,7 @@ class FilesystemObjectStore:
         self._real_root = self.root.resolve()
         self._ledger = SyncLedger(self.root)
         #: folders known to lie inside the root (``_path_for``)
-        self._inside: dict[Path, bool] = {}
+        self._inside: dict[Path, tuple[int, int]] = {}
         #: staging file names: the pid, a random token and a counter
         self._staging_names = itertools.count()
         self._staging_token = secrets.token_hex(4)
@@ -137,37 +141,81 @@ class FilesystemObjectStore:
     # ------------------------------------------------------------------ paths
 
     def _path_for(self, key: str) -> Path:
-        """The file of ``key``. Raises ValueError for an unsafe key, or one that
-        passes through a symbolic link out of the root.
+        """The file of ``key``. Raises ValueError for an unsafe key, and
+        ``LinkInTheWay`` (a ValueError) when a symbolic link stands anywhere on
+        its path inside the root: links are never followed, not even to
+        another object of the store.
 
-        A folder found inside the root is remembered: the next key in it costs
-        one ``lstat`` of its own name rather than one per folder of its path
-        (a bag of small files asks for hundreds of keys in a few folders). What
-        a remembered folder is replaced by afterwards is not seen here, no more
-        than it was between the check and the use before."""
+        A folder found inside the root is remembered with its identity (device
+        and inode): the next key in it costs a ``stat`` of the folder, which
+        follows any link on the way, and an ``lstat`` of its own name, rather
+        than one per folder of its path (a bag of small files asks for hundreds
+        of keys in a few folders). A folder on the way replaced by a link since
+        leads to another folder, so the full check runs again."""
         path = self.root.joinpath(*key_parts(key))
         folder = path.parent
-        if folder in self._inside:
+        known = self._inside.get(folder)
+        if known is not None:
             try:
-                mode = os.lstat(path).st_mode
+                reached = os.stat(folder)
             except OSError:
-                return path  # nothing there yet, or unreadable: the use will tell
-            if not stat_mode.S_ISLNK(mode):
-                return path
+                reached = None
+            if reached is None or (reached.st_dev, reached.st_ino) != known:
+                del self._inside[folder]  # gone, or reached through a link now
+            else:
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
+                    return path  # nothing there yet, or unreadable: the use will tell
+                if not stat_mode.S_ISLNK(mode):
+                    return path
         try:
             resolved = path.resolve(strict=False)
         except (OSError, RuntimeError) as exc:  # a link loop, an unreadable link
-            raise ValueError(f"object key {key!r} cannot be resolved: {exc}") from exc
+            raise LinkInTheWay(f"object key {key!r} cannot be resolved: {exc}") from exc
         if resolved != self._real_root and self._real_root not in resolved.parents:
-            raise ValueError(f"object key {key!r} resolves outside the store")
-        real_folder = resolved.parent
-        if real_folder == self._real_root or self._real_root in real_folder.parents:
+            raise LinkInTheWay(f"object key {key!r} leads through a symbolic link out of the store")
+        if path.relative_to(self.root) != resolved.relative_to(self._real_root):
+            raise LinkInTheWay(f"object key {key!r} leads through a symbolic link in the store")
+        try:
+            seen = os.lstat(folder)
+        except OSError:
+            return path  # not made yet: remembered once it is
+        if stat_mode.S_ISDIR(seen.st_mode):
             if len(self._inside) >= _FOLDERS_REMEMBERED:
                 self._inside.clear()
-            # Only a folder with no link on its way: its path is its real path.
-            if folder.relative_to(self.root) == real_folder.relative_to(self._real_root):
-                self._inside[folder] = True
+            self._inside[folder] = (seen.st_dev, seen.st_ino)  # no link on its way
         return path
+
+    def _path_clear_of_links(self, key: str) -> Path:
+        """The file of ``key`` once every link on its way is removed (``_clear_links``).
+        Raises ValueError for an unsafe key, StorageUnavailable."""
+        for _ in key_parts(key):
+            try:
+                return self._path_for(key)
+            except LinkInTheWay:
+                with self._translate(None):
+                    self._clear_links(key)
+        return self._path_for(key)
+
+    def _clear_links(self, key: str) -> None:
+        """Remove every symbolic link on the path of ``key`` inside the root (a
+        folder or the object replaced by a link is damage: a writer of the key
+        puts real folders and a real file there). Only the links go; what they
+        point to is not touched. Raises OSError."""
+        current = self.root
+        for part in key_parts(key):
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                return
+            if stat_mode.S_ISLNK(mode):
+                os.unlink(current)
+                fsync_folder(current.parent)
+                return
+            if not stat_mode.S_ISDIR(mode):
+                return
 
     @contextmanager
     def _translate(self, key: str | None) -> Iterator[None]:
@@ -324,9 +372,10 @@ class FilesystemObjectStore:
         return self._ledger.unsynced(prefix)
 
     def writer(self, key: str) -> _FileWriter:
-        """Start writing ``key``; nothing is visible under it before commit.
+        """Start writing ``key``; nothing is visible under it before commit. A
+        symbolic link on its way (damage: a repair writes here) is removed first.
         Raises ValueError for an unsafe key, StorageUnavailable."""
-        target = self._path_for(key)
+        target = self._path_clear_of_links(key)
         with self._translate(None):
             file, temp = self._staging_file()
         return _FileWriter(self, key, target, file, temp)
@@ -346,13 +395,17 @@ class FilesystemObjectStore:
         key or a version id (a folder keeps one version of each object),
         ObjectNotFound, StorageUnavailable."""
         _no_versions(version_id)
-        path = self._path_for(key)
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        path = self._readable_path(key)
+        # Never blocks: a FIFO put in the store would otherwise hang the reader
+        # until something writes to it (for a regular file the flag changes nothing).
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         with self._translate(key):
             fd = os.open(path, flags)
             try:
                 if not stat_mode.S_ISREG(os.fstat(fd).st_mode):
                     raise OSError(errno.EISDIR, "not a regular file", str(path))
+                if self._opened_elsewhere(fd, key):
+                    raise OSError(errno.ELOOP, "reached through a symbolic link", str(path))
                 return open(fd, "rb")
             except BaseException:
                 os.close(fd)
@@ -362,12 +415,31 @@ class FilesystemObjectStore:
         """Size of the object (no checksum: ``sha256`` is None). Raises ValueError
         for an unsafe key or a version id, ObjectNotFound, StorageUnavailable."""
         _no_versions(version_id)
-        path = self._path_for(key)
+        path = self._readable_path(key)
         with self._translate(key):
             info = os.lstat(path)
             if not stat_mode.S_ISREG(info.st_mode):
                 raise OSError(errno.ENOENT, "not a regular file", str(path))
         return ObjectInfo(key=key, size=info.st_size)
+
+    def _opened_elsewhere(self, fd: int, key: str) -> bool:
+        """Whether the file open on ``fd`` is not the one at ``key``'s own path in the
+        root: a folder on the way was replaced by a link after ``_path_for``
+        remembered it, or between the check and the open. Asked of the kernel
+        (``/proc/self/fd``); where it cannot say, the path check stands alone."""
+        try:
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return False
+        return opened != str(self._real_root.joinpath(*key_parts(key)))
+
+    def _readable_path(self, key: str) -> Path:
+        """The file of ``key`` for reading. Raises ObjectNotFound when a link stands
+        on its way (a link is not a stored object), ValueError for an unsafe key."""
+        try:
+            return self._path_for(key)
+        except LinkInTheWay as exc:
+            raise ObjectNotFound(f"no object {key!r} in {self.location}: {exc}") from exc
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order (sorted by the
@@ -444,8 +516,13 @@ class FilesystemObjectStore:
 
     def delete(self, key: str) -> None:
         """Remove an object (absent is fine) and the folders it leaves empty.
-        Raises ValueError for an unsafe key, StorageUnavailable."""
-        path = self._path_for(key)
+        A link on its way is not an object: nothing is deleted through it (a
+        writer of the key removes it). Raises ValueError for an unsafe key,
+        StorageUnavailable."""
+        try:
+            path = self._path_for(key)
+        except LinkInTheWay:
+            return
         self._ledger.forget(key)
         with self._translate(None):
             try:

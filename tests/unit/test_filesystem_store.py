@@ -102,19 +102,49 @@ def test_unsafe_key_is_refused_everywhere(store: FilesystemObjectStore, key: str
         store.delete(key)
 
 
-def test_key_through_a_link_out_of_the_root_is_refused(tmp_path: Path) -> None:
+def test_key_through_a_link_out_of_the_root_touches_nothing_outside(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret").write_bytes(b"not yours")
     store = FilesystemObjectStore(tmp_path / "objects")
     (tmp_path / "objects" / "escape").symlink_to(outside)
-    with pytest.raises(ValueError):
-        store.put_bytes("escape/planted", b"x", digest(b"x"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ObjectNotFound, match="symbolic link"):
         store.open("escape/secret")
-    with pytest.raises(ValueError):
-        store.delete("escape/secret")
+    with pytest.raises(ObjectNotFound):
+        store.stat("escape/secret")
+    store.delete("escape/secret")  # not an object of the store: nothing to delete
     assert files_under(outside) == ["secret"]
+    # A writer of the key takes the link away (damage in the store) and writes a real file.
+    store.put_bytes("escape/planted", b"x", digest(b"x"))
+    assert files_under(outside) == ["secret"]
+    assert not (tmp_path / "objects" / "escape").is_symlink()
+    assert store.open("escape/planted").read() == b"x"
+
+
+def test_a_folder_linked_after_the_store_saw_it_is_not_read_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store = FilesystemObjectStore(tmp_path / "objects")
+    put(store, "pkg/v1/data/a.txt", b"ours")
+    assert store.open("pkg/v1/data/a.txt").read() == b"ours"  # the folder is remembered now
+    folder = tmp_path / "objects" / "pkg" / "v1" / "data"
+    (outside / "a.txt").write_bytes(b"ours")
+    for name in os.listdir(folder):
+        os.unlink(folder / name)
+    folder.rmdir()
+    folder.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ObjectNotFound):
+        store.open("pkg/v1/data/a.txt")
+
+
+def test_a_fifo_in_the_store_is_no_object_and_never_blocks_a_reader(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path / "objects")
+    put(store, "pkg/v1/data/a.txt", b"ours")
+    stored = tmp_path / "objects" / "pkg" / "v1" / "data" / "a.txt"
+    stored.unlink()
+    os.mkfifo(stored)
+    with pytest.raises(ObjectNotFound):
+        store.open("pkg/v1/data/a.txt")
 
 
 def test_list_does_not_follow_links(tmp_path: Path) -> None:
@@ -132,7 +162,7 @@ def test_list_does_not_follow_links(tmp_path: Path) -> None:
         store.stat("pkg/link-to-real")
     with pytest.raises(ObjectNotFound):
         store.open("pkg/link-to-real")
-    with pytest.raises(ValueError):
+    with pytest.raises(ObjectNotFound):
         store.stat("pkg/linked-file")
 
 

@@ -125,6 +125,32 @@ def test_damage_in_the_primary_is_repaired_from_the_verified_replica(archive: Ar
     assert bag_files(archive.bag(archive.primary)) == good
 
 
+@pytest.mark.parametrize("linked", ["file", "folder"])
+def test_a_stored_file_or_folder_replaced_by_a_link_is_repaired_not_a_crash(
+        archive: Archive, tmp_path: Path, linked: str) -> None:
+    """Before, repair crashed ("resolves outside the store") on a link in the
+    primary, with a good replica at hand: the damage could never be mended."""
+    archive.ingest()
+    good = bag_files(archive.bag(archive.replica))
+    stored = archive.bag(archive.primary) / PAYLOAD_FILE
+    target = stored if linked == "file" else stored.parent
+    outside = tmp_path / f"outside-{linked}"
+    if linked == "file":
+        shutil.copyfile(target, outside)
+        target.unlink()
+    else:
+        shutil.copytree(target, outside)
+        shutil.rmtree(target)
+    target.symlink_to(outside, target_is_directory=linked == "folder")
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    assert result.status == "repaired"
+    assert not target.is_symlink()
+    assert bag_files(archive.bag(archive.primary)) == good
+    assert outside.exists()  # what the link pointed to is not the store's to touch
+
+
 def test_with_every_copy_damaged_repair_refuses_writes_nothing_and_says_what_each_copy_had(archive: Archive) -> None:
     archive.ingest()
     flip_a_byte(archive.bag(archive.primary) / PAYLOAD_FILE)
