@@ -50,7 +50,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.audit import ChainReport, utc_text, verify_chain
-from ingest.errors import StorageUnavailable
+from ingest.errors import ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
 from ingest.models import AuditEvent
 from ingest.ports import ObjectStore
@@ -104,8 +104,10 @@ def anchor_audit_head(services: Services) -> Anchor | None:
     if seq == 0 or services.catalog.last_anchor() == (seq, head):
         return None
     now = services.clock.now()
-    body = json.dumps({"seq": seq, "hash": head, "anchored_at": utc_text(now)},
-                      sort_keys=True).encode("utf-8")
+    # The hash of the log's first event names its lineage: a log that another
+    # catalog copied and cut short keeps it, whatever log id it is given.
+    body = json.dumps({"seq": seq, "hash": head, "anchored_at": utc_text(now),
+                       "first": _first_hash(services)}, sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
     written, errors = 0, []
     log_id, _ = services.catalog.log_identity()
@@ -123,6 +125,28 @@ def anchor_audit_head(services: Services) -> Anchor | None:
     return Anchor(seq, head, now, log_id=log_id)
 
 
+def _first_hash(services: Services) -> str | None:
+    """The hash of the log's first event, or None for an empty log."""
+    events = iter(services.catalog.events())
+    try:
+        first = next(events, None)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    return first.hash if first is not None else None
+
+
+@dataclass(frozen=True)
+class OtherLog:
+    """The anchors in the stores of a log that is not this catalog's (nor one of
+    its rebuilds lost), and the hash of the first event its newest anchor names."""
+
+    log_id: str
+    anchors: tuple[Anchor, ...]
+    first: str | None = None
+
+
 @dataclass
 class AnchorReport:
     """What ``check_anchors`` found: the anchors read, and every one the log fails."""
@@ -132,6 +156,9 @@ class AnchorReport:
     superseded: int = 0                   # anchors of a log lost in a catalog rebuild
     latest_seq: int | None = None         # the highest anchored seq
     findings: list[Finding] = field(default_factory=list)
+    #: other logs anchored in the same stores: another catalog's, or this log's
+    #: own history under another id (then held to their anchors: ``lineage``)
+    other_logs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -140,7 +167,8 @@ class AnchorReport:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": not self.findings, "count": self.anchors, "superseded": self.superseded,
                 "latest_seq": self.latest_seq,
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings],
+                "other_logs": self.other_logs}
 
 
 def read_anchors(stores: Sequence[ObjectStore], log_id: str, legacy: bool = False,
@@ -231,24 +259,33 @@ def _superseded(store: ObjectStore, rebuilds: Collection[str],
 
 
 def check_anchors(events: Iterable[AuditEvent], anchors: Sequence[Anchor],
-                  problems: Sequence[Finding] = ()) -> AnchorReport:
+                  problems: Sequence[Finding] = (),
+                  others: Sequence[OtherLog] = ()) -> AnchorReport:
     """Walk the chain once (``verify_chain``) and hold it to every anchor.
 
     An anchor whose seq is past the log's end is ANCHORED_EVENT_MISSING (the
     log was cut off); one whose event has another hash ANCHORED_EVENT_CHANGED
     (the log was rewritten). ``problems`` (from ``read_anchors``) are kept in
-    the report. Raises nothing.
+    the report.
+
+    ``others`` are the other logs anchored in the same stores. One of the same
+    lineage as this log — its anchors name this log's first event, or one of
+    them matches this log's event at its seq — is this log's own history under
+    another id (the catalog's log id changed, say, to leave the anchors of a
+    log cut short behind): the log is held to its anchors as to its own, each
+    finding naming that log (``params.log_id``). The others are listed in the
+    report, checked against nothing. Raises nothing.
     """
     superseded = sum(1 for anchor in anchors if anchor.superseded)
     anchors = [anchor for anchor in anchors if not anchor.superseded]
-    wanted = {anchor.seq for anchor in anchors}
+    wanted = {anchor.seq for anchor in anchors} | {a.seq for log in others for a in log.anchors}
     seen: dict[int, str] = {}
     last_seq = 0
 
     def watched() -> Iterator[AuditEvent]:
         nonlocal last_seq
         for event in events:
-            if event.seq in wanted:
+            if event.seq in wanted or event.seq == 1:
                 seen[event.seq] = event.hash
             last_seq = max(last_seq, event.seq)
             yield event
@@ -260,14 +297,32 @@ def check_anchors(events: Iterable[AuditEvent], anchors: Sequence[Anchor],
     report = AnchorReport(chain, anchors=len(anchors), superseded=superseded,
                           latest_seq=max((a.seq for a in anchors), default=None),
                           findings=list(problems))
+    report.findings += _held_to(anchors, seen, last_seq)
+    for log in others:
+        ours = (log.first is not None and log.first == seen.get(1)) or any(
+            seen.get(a.seq) == a.hash for a in log.anchors)
+        report.other_logs.append({"log_id": log.log_id, "anchors": len(log.anchors),
+                                  "latest_seq": max((a.seq for a in log.anchors), default=None),
+                                  "lineage": ours})
+        if ours:
+            report.anchors += len(log.anchors)
+            report.findings += _held_to(log.anchors, seen, last_seq, log_id=log.log_id)
+    return report
+
+
+def _held_to(anchors: Iterable[Anchor], seen: dict[int, str], last_seq: int,
+             log_id: str | None = None) -> list[Finding]:
+    """A finding for every anchor the log, as seen, fails."""
+    named = {"log_id": log_id} if log_id else {}
+    findings = []
     for anchor in anchors:
         if anchor.seq not in seen:
-            report.findings.append(Finding("ANCHORED_EVENT_MISSING", expected=anchor.hash,
-                                           params={"seq": anchor.seq, "last_seq": last_seq}))
+            findings.append(Finding("ANCHORED_EVENT_MISSING", expected=anchor.hash,
+                                    params={"seq": anchor.seq, "last_seq": last_seq, **named}))
         elif seen[anchor.seq] != anchor.hash:
-            report.findings.append(Finding("ANCHORED_EVENT_CHANGED", expected=anchor.hash,
-                                           found=seen[anchor.seq], params={"seq": anchor.seq}))
-    return report
+            findings.append(Finding("ANCHORED_EVENT_CHANGED", expected=anchor.hash,
+                                    found=seen[anchor.seq], params={"seq": anchor.seq, **named}))
+    return findings
 
 
 @dataclass
@@ -304,13 +359,55 @@ def verify_audit_log(services: Services) -> AuditVerification:
     log_id, legacy = services.catalog.log_identity()
     rebuilds = services.catalog.rebuild_ids()
     anchors, problems = read_anchors(services.locations, log_id, legacy, rebuilds)
-    report = check_anchors(services.catalog.events(), anchors, problems)
+    lost: set[tuple[int, str]] = set()
     if not legacy and rebuilds:
-        lost: set[tuple[int, str]] = set()
         for store in services.locations:
-            lost |= _superseded(store, rebuilds, report.findings)
+            lost |= _superseded(store, rebuilds, problems)
+    others = read_other_logs(services.locations, log_id, lost, problems)
+    report = check_anchors(services.catalog.events(), anchors, problems, others)
+    if not legacy and rebuilds:
         report.superseded = len(lost)
     return AuditVerification(log_id, report)
+
+
+def read_other_logs(stores: Sequence[ObjectStore], log_id: str,
+                    superseded: Collection[tuple[int, str]],
+                    problems: list[Finding]) -> list[OtherLog]:
+    """The logs other than ``log_id`` anchored in ``stores``, without the anchors
+    a rebuild of this catalog names as lost (``superseded``), each with the
+    first-event hash its newest anchor gives (anchors written before they gave
+    it have none). Problems go to ``problems``. Raises nothing."""
+    found: dict[str, dict[tuple[int, str], Anchor]] = {}
+    for store in stores:
+        try:
+            logs = {info.key[len(LOGS_PREFIX):].split("/", 1)[0] for info in store.list(LOGS_PREFIX)}
+        except StorageUnavailable as exc:
+            problems.append(Finding("ANCHORS_UNREADABLE", location=store.location,
+                                    params={"detail": str(exc)}))
+            continue
+        for other in sorted(logs - {log_id}):
+            for anchor in _list_anchors(store, log_anchor_prefix(other), other, problems):
+                if (anchor.seq, anchor.hash) not in superseded:
+                    found.setdefault(other, {}).setdefault((anchor.seq, anchor.hash), anchor)
+    result = []
+    for other, by_key in sorted(found.items()):
+        anchors = tuple(sorted(by_key.values(), key=lambda a: (a.seq, a.hash)))
+        result.append(OtherLog(other, anchors, _first_named(stores, anchors[-1])))
+    return result
+
+
+def _first_named(stores: Sequence[ObjectStore], anchor: Anchor) -> str | None:
+    """The first-event hash that an anchor's body gives, from the first store that
+    has it readable; None when none does (or the anchor predates it)."""
+    for store in stores:
+        try:
+            with store.open(anchor_key(anchor.seq, anchor.hash, anchor.log_id)) as stream:
+                body = json.loads(stream.read(64 * 1024).decode("utf-8"))
+        except (StorageUnavailable, ObjectNotFound, ValueError):
+            continue
+        first = body.get("first") if isinstance(body, dict) else None
+        return first if isinstance(first, str) else None
+    return None
 
 
 class HeadAnchorer:
@@ -380,11 +477,13 @@ __all__ = [
     "AnchorReport",
     "AuditVerification",
     "HeadAnchorer",
+    "OtherLog",
     "anchor_audit_head",
     "anchor_key",
     "check_anchors",
     "log_anchor_prefix",
     "read_all_anchors",
     "read_anchors",
+    "read_other_logs",
     "verify_audit_log",
 ]

@@ -197,12 +197,24 @@ class EventsOut(BaseModel):
     next_after: int | None = Field(description="pass as `after` for the next page")
 
 
+class OtherLogOut(BaseModel):
+    log_id: str
+    anchors: int = Field(description="its anchors in the object store")
+    latest_seq: int | None
+    lineage: bool = Field(description="true: the same lineage as this log (its first event): "
+                                      "this log under another id, held to these anchors too; "
+                                      "false: another catalog's log on the same store, not checked")
+
+
 class AnchorsOut(BaseModel):
     ok: bool = Field(description="the log agrees with every anchor of it in the object store")
-    count: int = Field(description="anchors of this log checked")
+    count: int = Field(description="anchors of this log (and of its own history under another "
+                                   "id) checked")
     superseded: int = Field(description="anchors of a log lost in a catalog rebuild (not checked)")
     latest_seq: int | None
     findings: list[FindingOut]
+    other_logs: list[OtherLogOut] = Field(default_factory=list,
+                                          description="other logs anchored in the same stores")
 
 
 class ChainOut(BaseModel):

@@ -58,10 +58,11 @@ def audit_verify(as_json: bool) -> None:
     """Check the whole hash chain, and hold it to the anchors in the object store.
 
     The chain shows edits inside the log; the anchors (heads written to every
-    storage location) show a log cut off at its end or rewritten whole. Only
-    this catalog's log's anchors count (another catalog on the same store has
-    its own). Names the first event that does not fit and every anchor the log
-    fails. The same check as GET /audit/verify.
+    storage location) show a log cut off at its end or rewritten whole. This
+    catalog's log's anchors count, and those of any other log of the same
+    lineage (its first event: this log under another id); another catalog on
+    the same store has its own, listed. Names the first event that does not fit
+    and every anchor the log fails. The same check as GET /audit/verify.
     """
     from ingest.anchoring import verify_audit_log
 
@@ -80,7 +81,15 @@ def audit_verify(as_json: bool) -> None:
                    + (f", {anchored['superseded']} of a log lost in a catalog rebuild"
                       if anchored["superseded"] else ""))
         for f in anchored["findings"]:
-            click.echo(f"  {f['code']}: {f['message']}")
+            owner = f.get("params", {}).get("log_id")
+            click.echo(f"  {f['code']}: {f['message']}"
+                       + (f" (an anchor of log {owner}, this log's own history under another id)"
+                          if owner else ""))
+        for other in anchored.get("other_logs", []):
+            whose = ("this log's own history under another id: held to its anchors"
+                     if other["lineage"] else "another catalog's log on the same store: not checked")
+            click.echo(f"other log {other['log_id']}: {other['anchors']} anchors up to event "
+                       f"{other['latest_seq']}; {whose}")
 
     _emit(as_json, document, human)
     sys.exit(EXIT_OK if checked.ok else EXIT_PROBLEMS)

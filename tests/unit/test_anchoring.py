@@ -60,7 +60,9 @@ def test_the_head_is_written_to_the_primary_and_every_replica(archive: Archive) 
     for store in archive.services.locations:
         with store.open(anchor_key(seq, head, log_id(archive))) as stream:
             body = json.loads(stream.read())
-        assert body == {"seq": seq, "hash": head, "anchored_at": "2024-05-01T12:00:00.000000Z"}
+        first = next(iter(archive.services.catalog.events())).hash
+        assert body == {"seq": seq, "hash": head, "anchored_at": "2024-05-01T12:00:00.000000Z",
+                        "first": first}
     assert anchor_key(seq, head, log_id(archive)).startswith(
         f"_audit/logs/{log_id(archive)}/anchors/")
 
@@ -180,7 +182,35 @@ def test_a_second_catalog_on_the_same_store_is_held_to_its_own_anchors_only(
 
     assert [f.code for f in mine.findings] == ["ANCHORED_EVENT_MISSING"]
     assert theirs.ok and theirs.anchored.anchors == 1
+    assert [(o["log_id"], o["lineage"]) for o in theirs.anchored.other_logs] == [
+        (log_id(archive), False)]
     second.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_log_cut_short_and_given_a_new_log_id_is_still_held_to_its_anchors(
+        archive: Archive) -> None:
+    """Before, one SQL statement — cut the log, move its head, forget its anchors
+    and give the log a new id — left ``audit verify`` saying "chain ok": the
+    anchors of the old id were nobody's business any more. They name the log's
+    first event, so a log of the same lineage is held to them."""
+    archive.ingest()
+    seq, _ = archive.services.catalog.audit_head()
+    anchor_audit_head(archive.services)
+    old_id = log_id(archive)
+    with database(archive) as db:
+        truncate_log(db, 2)  # below every anchor
+        db.execute("DELETE FROM audit_anchors")
+        db.execute("UPDATE audit_log SET log_id = ?", ("forged-" + old_id[7:],))
+        db.commit()
+
+    result = report(archive)
+
+    assert result.chain.ok
+    assert not result.ok
+    assert [(f.code, f.params["seq"], f.params["log_id"]) for f in result.findings] == [
+        ("ANCHORED_EVENT_MISSING", seq, old_id)]
+    assert result.other_logs == [{"log_id": old_id, "anchors": 1, "latest_seq": seq,
+                                  "lineage": True}]
 
 
 def test_anchors_written_before_logs_had_an_identity_stay_their_catalogs(
