@@ -4,7 +4,9 @@ a whole, and ``metadata.csv``, a sheet of the items' records.
 Both are optional and both are read strictly: a link is refused, never
 followed; a file that is too large, not valid JSON, or refused by the batch
 schema is a finding (``BATCH_METADATA_INVALID`` with the JSON pointer of what
-is wrong), never a crash, and the batch goes on without its fields. The batch
+is wrong), never a crash, and the batch goes on without its fields (an item
+whose record was to take a collection, rights or source from them is then
+refused: ``ingest.submission``, BATCH_FIELDS_UNUSABLE). The batch
 fields a person types beside a folder (a form's collection and description)
 are checked by the same schema. ``ingest.batch`` lists the batch and its
 items; it reads these files through this module.

@@ -23,8 +23,8 @@ from ingest.fixity import digest_stream
 from ingest.format_identification import FileFormat, FormatIdentifier, HeadTail, unidentified
 from ingest.models import BatchRecord, package_id_for
 from ingest.payload_writing import ReceivedCheck
-from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
-from ingest.submission import describe_item
+from ingest.record_schema import SchemaSet
+from ingest.submission import batch_level_findings, describe_item
 from ingest.submitted import open_submitted
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,13 +69,10 @@ def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, 
     listed and opened by the scan only. Raises BatchUnreadable when the folder
     cannot be read."""
     layout = read_batch(batch_dir, fields, skip=skip)
-    findings = list(layout.findings)
-    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in schemas.record_names():
-        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=schemas.record_names()))
+    schema, findings = batch_level_findings(layout, schemas)
     batch = BatchRecord(batch_id="", source=str(layout.root), submitted_at=_NEVER,
-                        collection=layout.fields.get("collection"), schema=schema)
+                        collection=layout.fields.get("collection"), schema=schema,
+                        findings=tuple(findings))
     items = []
     for name, folder in layout.items:
         scan = scan_item(folder, within=layout.root, skip=skip)

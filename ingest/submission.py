@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.batch import ITEM_METADATA, ItemScan, read_batch
-from ingest.batch_files import with_batch_fields
+from ingest.batch import ITEM_METADATA, BatchLayout, ItemScan, read_batch
+from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, with_batch_fields
+from ingest.batch_identifiers import duplicate_identifiers, item_duplicate
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
 from ingest.metadata import parse_metadata
@@ -59,11 +60,7 @@ def submit_batch(batch_dir: str | Path, services: Services,
     when the folder itself cannot be read, CatalogUnavailable.
     """
     layout = read_batch(batch_dir, fields, skip=services.skip_system_files)
-    findings = list(layout.findings)
-    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
-    if schema not in services.schemas.record_names():
-        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
-                                expected=services.schemas.record_names()))
+    schema, findings = batch_level_findings(layout, services.schemas)
     batch_id = str(uuid.uuid4())
     source = origin if origin is not None else str(layout.root)
     if stage:
@@ -93,6 +90,19 @@ def submit_batch(batch_dir: str | Path, services: Services,
     )
     items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
     return SubmittedBatch(batch=batch, items=items)
+
+
+def batch_level_findings(layout: BatchLayout, schemas: SchemaSet) -> tuple[str, list[Finding]]:
+    """The batch's record schema, and every finding about the batch as a whole:
+    its folder's and files' (``read_batch``), an unknown schema, and the items
+    that share an identifier (``ingest.batch_identifiers``). Raises nothing."""
+    findings = list(layout.findings)
+    schema = layout.fields.get("schema") or DEFAULT_SCHEMA
+    if schema not in schemas.record_names():
+        findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
+                                expected=schemas.record_names()))
+    findings += duplicate_identifiers(layout)
+    return schema, findings
 
 
 # --------------------------------------------------------------------------- describe
@@ -132,7 +142,25 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
                                     expected=schemas.record_names()))
         elif record is not None:
             findings += schemas.validate(record, batch.schema)
-    return record, findings
+    return record, findings + _batch_refusals(batch, name, record)
+
+
+def _batch_refusals(batch: BatchRecord, name: str, record: dict[str, Any] | None) -> list[Finding]:
+    """What the batch as a whole refuses of this item: an identifier another item
+    of the batch gives too; and, when batch.json (or the fields given beside the
+    folder) could not be used, a record that lacks a field it was to take from
+    there (collection, rights, source): stored, the version would keep that
+    lack for ever."""
+    refusals = []
+    duplicate = item_duplicate(batch.findings, name)
+    if duplicate is not None:
+        refusals.append(duplicate)
+    if record is not None and any(f.code == "BATCH_METADATA_INVALID" for f in batch.findings):
+        lacking = [field for field in RECORD_DEFAULTS if record.get(field) in (None, "")]
+        if lacking:
+            refusals.append(Finding("BATCH_FIELDS_UNUSABLE", path=BATCH_METADATA,
+                                    params={"fields": ", ".join(lacking)}))
+    return refusals
 
 
 def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet,

@@ -101,18 +101,27 @@ def test_a_collection_typed_in_the_submit_form_reaches_the_records(
     assert stored_record(services, "letter-a")["collection"] == COLLECTION
 
 
-def test_batch_rights_without_a_statement_are_a_batch_finding_and_reach_no_record(
+def test_an_unusable_batch_json_refuses_the_items_that_were_to_take_its_fields(
         tmp_path: Path, services: Services) -> None:
     """batch.json's rights are checked as a record's are (a statement is
-    required); refused, the file gives its items nothing."""
+    required); refused, the file gives its items nothing. Before, an item that
+    was to take its rights from there was stored without any, for good (a
+    version never changes): it is refused now, BATCH_FIELDS_UNUSABLE; an item
+    whose record has collection, rights and source of its own is stored."""
     batch = tmp_path / "batch"
     write_item(batch, "a", metadata=bare("letter-a"))
+    whole = {**bare("letter-b"), "collection": "Telegrams", "source": {"repository": "Registry, box 4"},
+             "rights": {"statement": "Public domain."}}
+    write_item(batch, "b", metadata=whole)
     (batch / "batch.json").write_text(json.dumps({"rights": {"holder": "No statement"}}),
                                       encoding="utf-8")
 
     submitted = submit_batch(batch, services)
 
     assert [f.pointer for f in submitted.batch.findings] == ["/rights/statement"]
-    (result,) = [ingest_item(item.item_id, services) for item in submitted.items]
-    assert result.status is ItemStatus.STORED
-    assert "rights" not in stored_record(services, "letter-a")
+    results = {item.name: ingest_item(item.item_id, services) for item in submitted.items}
+    assert results["a"].status is ItemStatus.REJECTED
+    assert [(f.code, f.params["fields"]) for f in results["a"].findings] == [
+        ("BATCH_FIELDS_UNUSABLE", "collection, rights, source")]
+    assert results["b"].status is ItemStatus.STORED
+    assert stored_record(services, "letter-b")["rights"] == {"statement": "Public domain."}

@@ -287,13 +287,16 @@ def test_a_duplicate_task_arriving_mid_write_commits_one_version(
 
 
 @pytest.mark.parametrize("same_payload", [True, False], ids=["identical", "changed"])
-def test_two_items_with_one_identifier_in_a_batch_take_turns(
+def test_two_items_with_one_identifier_in_two_batches_take_turns(
         tmp_path: Path, services: Services, store: FaultyStore, same_payload: bool) -> None:
-    batch = tmp_path / "batch"
-    write_item(batch, "a-first")
+    """Two batches sent at once whose items give one identifier: the second waits
+    for the first's version (within one batch, both are refused instead:
+    tests/unit/test_batch_identifiers.py)."""
+    write_item(tmp_path / "batch-1", "a-first")
     second_payload = PAYLOAD if same_payload else {**PAYLOAD, "scan/page-03.txt": b"P.S.\n"}
-    write_item(batch, "b-second", second_payload)
-    first_id, second_id = submit(services, batch)
+    write_item(tmp_path / "batch-2", "b-second", second_payload)
+    (first_id,) = submit(services, tmp_path / "batch-1")
+    (second_id,) = submit(services, tmp_path / "batch-2")
     while_first_writes: list[Any] = []
 
     def second_worker(count: int, key: str) -> None:

@@ -1,0 +1,74 @@
+"""Items of one batch that claim the same record identifier.
+
+A record identifier names one package; two items of a batch that give the same
+one would become two versions of one package, in whichever order the workers
+happened to finish them (an attack trial saw the order change from run to run).
+Neither item can be the right one by itself, so both are refused: the batch
+gets an ``IDENTIFIER_DUPLICATE`` finding naming the items, and each of them the
+same finding at ``/identifier`` when it is ingested (``item_duplicate``). A
+later version of a record goes in a later batch.
+
+Identifiers are compared in Unicode's NFC form, so ``café`` typed on two
+keyboards is one identifier here. The identifiers are read at submission, once
+per item, from its ``metadata.json`` (never through a link, at most
+``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
+cannot be read is left to the ingest, which says why.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.batch import ITEM_METADATA, BatchLayout
+from ingest.batch_files import read_sheet
+from ingest.errors import ContentRefused
+from ingest.findings import Finding
+from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
+from ingest.spreadsheet import Sheet
+from ingest.submitted import read_submitted
+
+CODE = "IDENTIFIER_DUPLICATE"
+
+
+def duplicate_identifiers(layout: BatchLayout) -> list[Finding]:
+    """One ``IDENTIFIER_DUPLICATE`` batch finding for each identifier that more
+    than one item of the batch gives. Raises nothing."""
+    sheet, _ = read_sheet(layout.root, {})
+    by_identifier: dict[str, list[str]] = {}
+    for name, folder in layout.items:
+        identifier = _identifier(folder, name, sheet)
+        if identifier is not None:
+            by_identifier.setdefault(unicodedata.normalize("NFC", identifier), []).append(name)
+    return [Finding(CODE, found=identifier, params={"items": ", ".join(names), "names": names})
+            for identifier, names in sorted(by_identifier.items()) if len(names) > 1]
+
+
+def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | None:
+    """The finding that refuses item ``name`` for sharing its identifier with another
+    item of its batch, or None."""
+    for finding in batch_findings:
+        if finding.code == CODE and name in (finding.params.get("names") or ()):
+            return Finding(CODE, path=ITEM_METADATA, pointer="/identifier", found=finding.found,
+                           params={"items": finding.params.get("items", name)})
+    return None
+
+
+def _identifier(folder: Path, name: str, sheet: Sheet | None) -> str | None:
+    try:
+        raw = read_submitted(folder, ITEM_METADATA, MAX_METADATA_BYTES + 1)
+    except FileNotFoundError:
+        rows = sheet.rows_for(name) if sheet is not None else []
+        value = rows[0].record.get("identifier") if len(rows) == 1 else None
+        return value if isinstance(value, str) and value else None
+    except (ContentRefused, OSError):
+        return None
+    record, problems = parse_metadata(raw)
+    if record is None or problems:
+        return None
+    value = record.get("identifier")
+    return value if isinstance(value, str) and value else None
+
+
+__all__ = ["CODE", "duplicate_identifiers", "item_duplicate"]

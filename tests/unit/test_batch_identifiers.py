@@ -1,0 +1,97 @@
+"""Two items of one batch that give one identifier are both refused.
+
+Before, both were stored, as version 1 and version 2 of one package, in
+whichever order the workers finished them: from one run to the next the
+"latest" record of the package was a different folder, and no finding said so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.clock import FixedClock
+from ingest.dry_run import check_batch
+from ingest.errors import PackageNotFound
+from ingest.models import ItemStatus, package_id_for
+from ingest.pipeline import ingest_item
+from ingest.record_schema import SchemaSet
+from ingest.services import Services
+from ingest.submission import submit_batch
+from storage.catalog import SqlCatalog
+from tests.fakes import MemoryObjectStore
+from tests.unit.test_pipeline import AT, record, write_item
+
+CAFE = "letter-café-1952"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    yield Services(catalog=catalog, store=MemoryObjectStore(), clock=FixedClock(AT),
+                   schemas=SchemaSet.default(), source_organization="Strongroom test archive")
+    catalog.engine.dispose()
+
+
+def _batch(tmp_path: Path) -> Path:
+    batch = tmp_path / "batch"
+    write_item(batch, "a-first", metadata=record(unicodedata.normalize("NFC", CAFE), "First"))
+    # the same identifier typed on another keyboard: é as e and a combining accent
+    write_item(batch, "b-second", metadata=record(unicodedata.normalize("NFD", CAFE), "Second"))
+    write_item(batch, "c-other", metadata=record("letter-other-1952", "Other"))
+    return batch
+
+
+@pytest.mark.parametrize("order", [("a-first", "b-second"), ("b-second", "a-first")])
+def test_two_items_of_a_batch_with_one_identifier_are_both_refused_whatever_the_order(
+        tmp_path: Path, services: Services, order: tuple[str, str]) -> None:
+    submitted = submit_batch(_batch(tmp_path), services)
+
+    [batch_finding] = [f for f in submitted.batch.findings if f.code == "IDENTIFIER_DUPLICATE"]
+    assert batch_finding.params["items"] == "a-first, b-second"
+    ids = {item.name: item.item_id for item in submitted.items}
+    results = {name: ingest_item(ids[name], services) for name in (*order, "c-other")}
+
+    for name in order:
+        assert results[name].status is ItemStatus.REJECTED
+        [finding] = results[name].findings
+        assert (finding.code, finding.pointer) == ("IDENTIFIER_DUPLICATE", "/identifier")
+        assert "a-first, b-second" in finding.message
+    assert results["c-other"].status is ItemStatus.STORED
+    for form in ("NFC", "NFD"):
+        with pytest.raises(PackageNotFound):
+            services.catalog.get_version(package_id_for(unicodedata.normalize(form, CAFE)), None)
+
+
+def test_the_dry_run_says_so_before_anything_is_stored(tmp_path: Path) -> None:
+    checked = check_batch(_batch(tmp_path), SchemaSet.default(), read_files=False)
+
+    assert [f.code for f in checked.findings] == ["IDENTIFIER_DUPLICATE"]
+    assert {i.name: i.accepted for i in checked.items} == {
+        "a-first": False, "b-second": False, "c-other": True}
+
+
+def test_identifiers_given_in_metadata_csv_are_compared_too(tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    for name in ("a", "b"):
+        (batch / name).mkdir(parents=True)
+        (batch / name / "page.txt").write_bytes(b"text\n")
+    sheet = io.StringIO()
+    writer = csv.writer(sheet)
+    writer.writerow(["folder", "identifier", "title", "date", "type", "language", "rights.statement"])
+    for name in ("a", "b"):
+        writer.writerow([name, "letter-twice", f"Letter {name}", "1952-03", "letter", "en",
+                         "Reproduced for research."])
+    (batch / "metadata.csv").write_text(sheet.getvalue(), encoding="utf-8")
+
+    submitted = submit_batch(batch, services)
+
+    assert [f.params["items"] for f in submitted.batch.findings
+            if f.code == "IDENTIFIER_DUPLICATE"] == ["a, b"]
+    for item in submitted.items:
+        assert ingest_item(item.item_id, services).status is ItemStatus.REJECTED
