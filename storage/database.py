@@ -10,7 +10,9 @@ is set up here:
   queue instead of failing half-way, and audit appends are serialized.
 - PostgreSQL connections are pinged before use, so a restarted server costs a
   reconnect, not an error; appends are serialized by ``SELECT … FOR UPDATE``
-  on the audit head row (see ``storage.audit_log``).
+  on the audit head row (see ``storage.audit_log``), and a writing transaction
+  left idle by a paused process is ended by the server within a minute
+  (``POSTGRES_IDLE_IN_WRITE_SECONDS``), its locks with it.
 
 Every command opens the catalog, so opening one that is already up to date
 must cost little: ``migrate`` first compares the ``alembic_version`` rows with
@@ -69,7 +71,9 @@ def create_engine_for(url: str) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "begin", postgresql_begin)
+        return engine
     raise ValueError(f"unsupported catalog database {backend!r}: use sqlite or postgresql")
 
 
@@ -139,6 +143,25 @@ def sqlite_begin(connection: Connection) -> None:
     connection, DEFERRED otherwise."""
     writing = connection.get_execution_options().get(WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+#: A writing transaction left idle this long is ended by the server, and its
+#: locks with it. Appends and commits hold a row lock for milliseconds; a worker
+#: paused inside one (SIGSTOP, a frozen VM: its connection stays up, so nothing
+#: else would end it) stalled every other worker's commit for as long as it was
+#: paused. Its own transaction is rolled back; it finds that on waking, and its
+#: item goes to whoever holds its lease by then.
+POSTGRES_IDLE_IN_WRITE_SECONDS = 60.0
+
+
+def postgresql_begin(connection: Connection) -> None:
+    """Bound how long a writing transaction may sit idle (``POSTGRES_IDLE_IN_WRITE_SECONDS``).
+    ``SET LOCAL``: it holds for this transaction alone, so it works through a
+    pooler in transaction mode too."""
+    if connection.get_execution_options().get(WRITE_OPTION, False):
+        milliseconds = int(POSTGRES_IDLE_IN_WRITE_SECONDS * 1000)
+        connection.exec_driver_sql(
+            f"SET LOCAL idle_in_transaction_session_timeout = {milliseconds}")
 
 
 def is_prepared(engine: Engine) -> bool:

@@ -188,3 +188,50 @@ def test_two_processes_anchoring_the_same_head_at_once_both_succeed(catalog: Sql
         other.engine.dispose()
     assert raced, "the other process's anchor was not made in between"
     assert catalog.last_anchor() == (7, "b" * 64)
+
+
+def _hold_the_audit_head_then_pause(url: str, idle_seconds: float, held: Any) -> None:
+    """A worker paused (SIGSTOP) in the middle of an append: its transaction holds
+    the audit head's row lock, and its connection stays up."""
+    import os
+    import signal
+
+    from sqlalchemy import text
+
+    import storage.database
+
+    storage.database.POSTGRES_IDLE_IN_WRITE_SECONDS = idle_seconds
+    catalog = SqlCatalog.from_url(url)
+    with catalog._write() as session:  # noqa: SLF001 - the lock an append takes
+        session.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+        held.set()
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def test_a_worker_paused_inside_an_append_does_not_stall_every_other_writer(
+        catalog: SqlCatalog, catalog_url: str) -> None:
+    """Before, the paused worker's transaction held the audit head's lock for as
+    long as it was paused (a frozen VM: until TCP gave up, hours), and every
+    other worker's commit waited behind it. The server now ends a writing
+    transaction left idle, and the lock with it."""
+    import signal
+    import time
+
+    catalog.append([event()])
+    context = multiprocessing.get_context("fork")
+    held = context.Event()
+    child = context.Process(target=_hold_the_audit_head_then_pause, args=(catalog_url, 2.0, held))
+    child.start()
+    try:
+        assert held.wait(timeout=30), "the paused worker never took the lock"
+        started = time.monotonic()
+        catalog.append([event()])  # waits for the lock until the server ends the idle one
+        waited = time.monotonic() - started
+        assert waited < 20, f"the append waited {waited:.1f} s behind a paused worker"
+        assert verify_chain(catalog.events()).ok
+    finally:
+        if child.pid is not None:
+            import os
+
+            os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=10)
