@@ -189,8 +189,9 @@ def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
     except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
-            _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id,
-                    holder=lease.holder)
+            if not _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id,
+                           holder=lease.holder):
+                return _finished_elsewhere(services, item_id)
         except TRANSIENT_ERRORS as again:
             return _transient(services, item, again, final_attempt, lease.holder)
         return IngestResult("failed", item_id, ItemStatus.FAILED, str(exc), (finding,))
@@ -202,19 +203,29 @@ def _transient(services: Services, item: ItemRecord, exc: Exception,
         return IngestResult("retry", item.item_id, reason=f"{type(exc).__name__}: {exc}")
     attempts = services.catalog.get_item(item.item_id).attempts
     finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
-    _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id, holder=holder)
+    if not _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id, holder=holder):
+        return _finished_elsewhere(services, item.item_id)
     return IngestResult("failed", item.item_id, ItemStatus.FAILED, str(exc), (finding,))
 
 
 def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
             *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
-            version: int | None = None, holder: str | None = None) -> None:
+            version: int | None = None, holder: str | None = None) -> bool:
+    """Give the item its final status, with its events; False (nothing written) when
+    it was another attempt's to finish by then (``_finished_elsewhere``)."""
     if status is ItemStatus.FAILED or (status is ItemStatus.REJECTED and not any(
             e.outcome is Outcome.FAILURE for e in events)):
         # Failing is an event too: the log says which item did not go in, and why.
         events = [*events, _failure_event(services, item, batch_id, findings)]
-    services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
-                                 version=version, events=events, holder=holder)
+    return services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
+                                        version=version, events=events, holder=holder)
+
+
+def _finished_elsewhere(services: Services, item_id: str) -> IngestResult:
+    """This attempt lost the item (its lease taken over, the item finished by the
+    new holder): what the catalog says of it, not counted or logged here."""
+    return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
+                        "finished by another attempt", finished_here=False)
 
 
 def _failure_event(services: Services, item: ItemRecord, batch_id: str,
@@ -254,8 +265,9 @@ class _Ingest:
         )
 
     def _reject(self, findings: Sequence[Finding], events: Sequence[NewEvent]) -> IngestResult:
-        _finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
-                events=events, holder=self.lease.holder)
+        if not _finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
+                       events=events, holder=self.lease.holder):
+            return _finished_elsewhere(self.s, self.item.item_id)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
     # -- the steps
@@ -309,9 +321,11 @@ class _Ingest:
             if is_unchanged(latest, scan, record_json, hashed):
                 calc = self._digest_event(package_id, latest.number,
                                           [digests for digests, _ in hashed.values()])
-                _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings, batch_id=self.batch.batch_id,
-                        events=[validation, calc], package_id=package_id, version=latest.number,
-                        holder=self.lease.holder)
+                if not _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings,
+                               batch_id=self.batch.batch_id, events=[validation, calc],
+                               package_id=package_id, version=latest.number,
+                               holder=self.lease.holder):
+                    return _finished_elsewhere(self.s, self.item.item_id)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
         shared = shared_files(latest, hashed)
 

@@ -199,3 +199,40 @@ def test_sending_again_revokes_a_lapsed_lease_and_keeps_a_live_one(
     with pytest.raises(LeaseHeld):
         catalog.take_lease(alive, "new-worker", live.clock.now().replace(year=2000))
     assert catalog.renew_lease(alive, "working-worker") is True
+
+
+def test_a_taken_over_attempt_that_rejects_late_neither_logs_nor_counts_a_rejection(
+        tmp_path: Path, live: Services, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Before, the woken attempt's refusal was not written (the item was another's
+    by then) but was still logged "rejected" and counted in the metrics: one
+    item, two rejections in the logs and the dashboards."""
+    from datetime import timedelta
+
+    import ingest.pipeline as pipeline
+    from ingest.findings import Finding
+
+    write_item(tmp_path / "batch", "letter", metadata={"identifier": "letter-without-a-title"})
+    item_id = submit_one(live, tmp_path / "batch")
+    real_describe = pipeline.describe_item
+
+    def describe_then_lose_the_item(*args: Any, **kwargs: Any) -> Any:
+        described = real_describe(*args, **kwargs)
+        # Paused here past the lease: another worker took the item and finished it.
+        later = live.clock.now() + timedelta(hours=1)
+        live.catalog.take_lease(item_id, "another-worker", later)
+        assert live.catalog.finish_item(item_id, ItemStatus.REJECTED, [Finding("METADATA_INVALID")],
+                                        holder="another-worker")
+        return described
+    monkeypatch.setattr(pipeline, "describe_item", describe_then_lose_the_item)
+    finished: list[str] = []
+    monkeypatch.setattr(live.metrics, "item_finished",
+                        lambda status, *rest: finished.append(status), raising=False)
+
+    with caplog.at_level(logging.INFO, logger="strongroom.ingest"):
+        woken = ingest_item(item_id, live)
+
+    assert woken.finished_here is False
+    assert finished == []
+    assert "letter rejected" not in caplog.text
+    assert live.catalog.get_item(item_id).status is ItemStatus.REJECTED
