@@ -31,8 +31,9 @@ STAGED_SOURCE = "staged:"
 class BatchSource(Protocol):
     """An item's files and the batch's own, as the ingest of one item reads them."""
 
-    def scan(self, name: str, skip: Sequence[str]) -> ItemScan:
-        """The item's metadata, payload and problems (``ingest.batch.scan_item``).
+    def scan(self, name: str, skip: Sequence[str], sealed: str | None = None) -> ItemScan:
+        """The item's metadata, payload and problems (``ingest.batch.scan_item``);
+        ``sealed``, the SHA-256 the catalog keeps of a staged item's listing.
         Raises StorageUnavailable; nothing for bad input."""
 
     def open(self, name: str, entry: PayloadEntry) -> AbstractContextManager[BinaryIO]:
@@ -52,7 +53,7 @@ class FolderSource:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
-    def scan(self, name: str, skip: Sequence[str]) -> ItemScan:
+    def scan(self, name: str, skip: Sequence[str], sealed: str | None = None) -> ItemScan:
         # Read walking from the batch folder: an item folder swapped for a link is refused.
         return scan_item(self.root / name, within=self.root, skip=skip)
 
@@ -83,7 +84,7 @@ def source_of(batch: BatchRecord, staging: ObjectStore) -> BatchSource:
     if is_staged(batch):
         from ingest.staged_batch import StagedSource
 
-        return StagedSource(staging, batch.batch_id)
+        return StagedSource(staging, batch.batch_id, batch.staged_sha256)
     return FolderSource(batch.source)
 
 

@@ -172,7 +172,8 @@ def payload_octets(services: Services, item_ids: Sequence[str]) -> int | None:
         except NotFound:
             return None
         try:
-            scan = sources[item.batch_id].scan(item.name, services.skip_system_files)
+            scan = sources[item.batch_id].scan(item.name, services.skip_system_files,
+                                               item.staged_sha256)
         except (OSError, StorageUnavailable):
             return None
         total += sum(entry.size for entry in scan.payload)

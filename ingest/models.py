@@ -146,6 +146,9 @@ class BatchRecord:
     findings: tuple[Finding, ...] = ()
     #: who submitted the batch: the token of an upload, the user of the CLI
     submitted_by: Actor | None = None
+    #: SHA-256 of its staged listing, kept when a staged batch is registered
+    #: (``ingest.staged_batch``); None for a batch read from its folder
+    staged_sha256: str | None = None
 
     @property
     def claimed_submitter(self) -> str | None:
@@ -164,6 +167,8 @@ class ItemRecord:
     findings: tuple[Finding, ...] = ()
     attempts: int = 0
     updated_at: datetime | None = None
+    #: SHA-256 of its staged listing (``BatchRecord.staged_sha256``)
+    staged_sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ class _Ingest:
 
     # -- the steps
     def run(self) -> IngestResult:
-        scan = self.source.scan(self.item.name, self.s.skip_system_files)
+        scan = self.source.scan(self.item.name, self.s.skip_system_files, self.item.staged_sha256)
         progress = self.s.progress
         progress.item_started(self.item.item_id, self.item.name,
                               sum(entry.size for entry in scan.payload))

@@ -177,8 +177,10 @@ class IngestCatalog(Protocol):
     database failures raise CatalogUnavailable."""
 
     def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
-                     events: Sequence[NewEvent] = ()) -> list[ItemRecord]:
-        """Register a batch and its items (status accepted), with its events."""
+                     events: Sequence[NewEvent] = (),
+                     staged: Mapping[str, str] | None = None) -> list[ItemRecord]:
+        """Register a batch and its items (status accepted), with its events;
+        ``staged`` gives each item's staged listing digest (by name)."""
 
     def get_batch(self, batch_id: str) -> BatchRecord:
         """Raises BatchNotFound."""

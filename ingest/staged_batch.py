@@ -40,13 +40,13 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingest.batch import (
     ITEM_METADATA,
-    MAX_TAG_FILE_BYTES,
     BatchLayout,
     ItemScan,
     ItemWalk,
@@ -90,11 +90,23 @@ def item_prefix(batch_id: str, name: str) -> str:
 # --------------------------------------------------------------------------- staging
 
 
+@dataclass(frozen=True)
+class StagedListings:
+    """The SHA-256 of each listing staging wrote: the batch's and each item's (by
+    name). Kept in the catalog with the batch, they are what the staged objects
+    are held to at ingest: a listing rewritten in the store since no longer
+    matches, whatever it says of the files."""
+
+    batch: str
+    items: dict[str, str]
+
+
 def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
                 skip: Sequence[str] = (), now: datetime | None = None,
-                stop: StopFlag | None = None) -> None:
+                stop: StopFlag | None = None) -> StagedListings:
     """Copy a batch folder, read as ``layout``, into the staging area of
-    ``store`` under ``batch_id`` (see the module docstring), and make it durable.
+    ``store`` under ``batch_id`` (see the module docstring), and make it durable;
+    returns the digests of the listings written.
 
     Problems with a file (a link, a file changed while it was read) are what
     the ingest would have found in the folder: they are kept in the item's
@@ -108,11 +120,14 @@ def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
     try:
         # The batch's listing first: it says when staging began (``staging prune``
         # removes what no registered batch came from only long after).
-        _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
+        batch = _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
+        items = {}
         for name, folder in layout.items:
             walk = walk_item(folder, within=layout.root, skip=skip)
-            _stage_item(layout.root, name, walk, item_prefix(batch_id, name), store, stop)
+            items[name] = _stage_item(layout.root, name, walk, item_prefix(batch_id, name),
+                                      store, stop)
         store.sync(prefix)
+        return StagedListings(batch, items)
     except Exception:
         try:
             delete_prefix(store, prefix)
@@ -121,7 +136,7 @@ def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
         raise
 
 
-def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime) -> None:
+def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime) -> str:
     listing: dict[str, Any] = {"staged_at": now.isoformat(), "files": {}, "findings": []}
     found: dict[str, bytes] = {}
     for name, limit in ((BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1),
@@ -139,13 +154,14 @@ def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetim
             continue
         listing["files"][name] = {"size": len(found[name]),
                                   "sha256": hashlib.sha256(found[name]).hexdigest()}
-    _put_json(store, f"{prefix}batch/{LISTING}", listing)
+    sealed = _put_json(store, f"{prefix}batch/{LISTING}", listing)
     for name, raw in found.items():
         store.put_bytes(f"{prefix}batch/{name}", raw, listing["files"][name]["sha256"])
+    return sealed
 
 
 def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: ObjectStore,
-                stop: StopFlag) -> None:
+                stop: StopFlag) -> str:
     findings = list(walk.findings)
     files = []
     for entry in walk.payload:
@@ -165,7 +181,7 @@ def _stage_item(root: Path, name: str, walk: ItemWalk, prefix: str, store: Objec
         digest = hashlib.sha256(walk.metadata).hexdigest()
         store.put_bytes(prefix + ITEM_METADATA, walk.metadata, digest)
         metadata = {"size": len(walk.metadata), "sha256": digest}
-    _put_json(store, prefix + LISTING, {
+    return _put_json(store, prefix + LISTING, {
         "listed": walk.listed, "metadata_seen": walk.metadata_seen, "metadata": metadata,
         "files": files, "findings": [f.to_dict() for f in findings]})
 
@@ -192,9 +208,12 @@ def _stage_file(store: ObjectStore, key: str, root: Path, rel: str,
     return digest
 
 
-def _put_json(store: ObjectStore, key: str, document: Mapping[str, Any]) -> None:
+def _put_json(store: ObjectStore, key: str, document: Mapping[str, Any]) -> str:
+    """Store ``document`` as JSON under ``key``; returns the SHA-256 of its bytes."""
     raw = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    store.put_bytes(key, raw, hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw).hexdigest()
+    store.put_bytes(key, raw, digest)
+    return digest
 
 
 # --------------------------------------------------------------------------- reading at ingest
@@ -203,19 +222,23 @@ def _put_json(store: ObjectStore, key: str, document: Mapping[str, Any]) -> None
 class StagedSource:
     """A staged batch as the ingest reads it (``ingest.batch_source.BatchSource``)."""
 
-    def __init__(self, store: ObjectStore, batch_id: str) -> None:
+    def __init__(self, store: ObjectStore, batch_id: str, sealed: str | None = None) -> None:
         self.store = store
         self.prefix = batch_prefix(batch_id)
+        #: the SHA-256 of the batch's listing as the catalog keeps it (None: not kept)
+        self.sealed = sealed
         self._batch: tuple[dict[str, bytes], list[Finding]] | None = None
 
-    def scan(self, name: str, skip: Sequence[str]) -> ItemScan:
-        """The item's scan from its staged listing. ``skip`` was applied when the
-        batch was staged. Raises StorageUnavailable."""
+    def scan(self, name: str, skip: Sequence[str], sealed: str | None = None) -> ItemScan:
+        """The item's scan from its staged listing, which must have the SHA-256
+        ``sealed`` (the catalog's; else STAGED_CONTENT_CHANGED rejects the item).
+        ``skip`` was applied when the batch was staged. Raises StorageUnavailable."""
         prefix = f"{self.prefix}items/{name}/"
         try:
-            listing = json.loads(_read_all(self.store, prefix + LISTING, MAX_TAG_FILE_BYTES))
-        except ObjectNotFound:
-            return ItemScan(None, (), (_missing(".", "the item's listing is gone"),))
+            raw = self._read_checked(prefix + LISTING, LISTING, sealed)
+        except ContentRefused as refused:  # gone, or not the listing the catalog keeps
+            return ItemScan(None, (), (refused.finding,))
+        listing = json.loads(raw)
         findings = [Finding.from_dict(f) for f in listing["findings"]]
         # The batch's own files changed or gone since staging: the record of
         # every item would be read from other fields than were handed in.
@@ -274,11 +297,11 @@ class StagedSource:
             files: dict[str, bytes] = {}
             problems: list[Finding] = []
             try:
-                listing = json.loads(_read_all(self.store, f"{self.prefix}batch/{LISTING}",
-                                               MAX_TAG_FILE_BYTES))
-            except ObjectNotFound:
+                listing = json.loads(self._read_checked(f"{self.prefix}batch/{LISTING}", LISTING,
+                                                        self.sealed))
+            except ContentRefused as refused:  # gone, or not the listing the catalog keeps
                 listing = {"files": {}, "findings": []}
-                problems.append(_missing(LISTING, "the batch's listing is gone"))
+                problems.append(refused.finding)
             problems += [Finding.from_dict(f) for f in listing["findings"]
                          if f.get("path") == METADATA_CSV]
             for name, staged in listing["files"].items():

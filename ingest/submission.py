@@ -63,10 +63,13 @@ def submit_batch(batch_dir: str | Path, services: Services,
     schema, findings = batch_level_findings(layout, services.schemas)
     batch_id = str(uuid.uuid4())
     source = origin if origin is not None else str(layout.root)
+    staged = None
     if stage:
-        # Every byte in the store, synced, before the batch names it (commit last).
-        stage_batch(layout, batch_id, services.staging_store, skip=services.skip_system_files,
-                    now=services.clock.now(), stop=services.stop)
+        # Every byte in the store, synced, before the batch names it (commit last);
+        # the listings' digests go into the catalog, out of reach of the store's writers.
+        staged = stage_batch(layout, batch_id, services.staging_store,
+                             skip=services.skip_system_files, now=services.clock.now(),
+                             stop=services.stop)
         source = STAGED_SOURCE + source
     now = services.clock.now()
     batch = BatchRecord(
@@ -78,6 +81,7 @@ def submit_batch(batch_dir: str | Path, services: Services,
         schema=schema,
         findings=tuple(findings),
         submitted_by=services.actor,
+        staged_sha256=staged.batch if staged else None,
     )
     event = services.event(
         EventType.ACCESSION,
@@ -86,9 +90,11 @@ def submit_batch(batch_dir: str | Path, services: Services,
         batch_id=batch.batch_id,
         detail={"source": batch.source, "items": len(layout.items),
                 "findings": [f.to_dict() for f in findings],
-                **({"fields": dict(layout.fields)} if layout.fields else {})},
+                **({"fields": dict(layout.fields)} if layout.fields else {}),
+                **({"staged_listing_sha256": staged.batch} if staged else {})},
     )
-    items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event])
+    items = services.catalog.create_batch(batch, [name for name, _ in layout.items], [event],
+                                          staged=staged.items if staged else None)
     return SubmittedBatch(batch=batch, items=items)
 
 

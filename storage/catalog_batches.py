@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +58,13 @@ class BatchesAndItems(CatalogBase):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     def create_batch(self, batch: BatchRecord, item_names: Sequence[str],
-                     events: Sequence[NewEvent] = ()) -> list[ItemRecord]:
+                     events: Sequence[NewEvent] = (),
+                     staged: Mapping[str, str] | None = None) -> list[ItemRecord]:
         """Register a batch, one accepted item per name, and ``events``, in one
-        transaction. Returns the items in name order. Raises ValueError for a
-        repeated name or a batch id already registered, CatalogUnavailable."""
+        transaction; ``staged`` gives each item's staged listing digest. Returns
+        the items in name order. Raises ValueError for a repeated name or a
+        batch id already registered, CatalogUnavailable."""
+        staged = staged or {}
         names = sorted(item_names)
         if len(set(names)) != len(names):
             raise ValueError(f"batch {batch.batch_id} names an item twice")
@@ -77,11 +80,13 @@ class BatchesAndItems(CatalogBase):
                     schema=batch.schema,
                     findings=[finding.to_dict() for finding in batch.findings],
                     submitted_by=batch.submitted_by.to_dict() if batch.submitted_by else None,
+                    staged_sha256=batch.staged_sha256,
                 ))
                 session.flush()
                 items = [
                     Item(item_id=str(uuid.uuid4()), batch_id=batch.batch_id, name=name,
-                         status=ACCEPTED, findings=[], attempts=0, updated_at=now)
+                         status=ACCEPTED, findings=[], attempts=0, updated_at=now,
+                         staged_sha256=staged.get(name))
                     for name in names
                 ]
                 session.add_all(items)
@@ -318,4 +323,5 @@ def batch_record(row: Batch | Row[Any]) -> BatchRecord:
         schema=row.schema,
         findings=findings_of(row.findings),
         submitted_by=Actor.from_dict(row.submitted_by),
+        staged_sha256=getattr(row, "staged_sha256", None),
     )

@@ -68,6 +68,7 @@ def item_record(row: Item | Row[Any]) -> ItemRecord:
         findings=findings_of(row.findings),
         attempts=row.attempts,
         updated_at=row.updated_at,
+        staged_sha256=getattr(row, "staged_sha256", None),
     )
 
 

@@ -52,6 +52,8 @@ class Batch(Base):
     findings: Mapped[list[Any]]
     #: who submitted the batch (ingest.models.Actor.to_dict)
     submitted_by: Mapped[dict[str, Any] | None]
+    #: SHA-256 of the batch's staged listing (a staged batch; ingest.staged_batch)
+    staged_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Item(Base):
@@ -78,6 +80,8 @@ class Item(Base):
     #: the item, or null (ingest.lease)
     lease_holder: Mapped[str | None] = mapped_column(String)
     updated_at: Mapped[datetime]
+    #: SHA-256 of the item's staged listing (a staged batch; ingest.staged_batch)
+    staged_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Package(Base):

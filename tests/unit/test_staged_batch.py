@@ -9,6 +9,7 @@ runs them with real workers on SeaweedFS.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -112,6 +113,62 @@ def test_staged_object_changed_in_the_store_rejects_its_item_with_a_finding(
     assert finding.found != finding.expected
     assert services.catalog.latest_version(package_id_for(record()["identifier"])) is None
     assert staged_keys(store) == []
+
+
+def _rewrite_json(store: FilesystemObjectStore, key: str, change) -> None:  # type: ignore[no-untyped-def]
+    document = json.loads((store.root / key).read_bytes())
+    change(document)
+    raw = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    store.put_bytes(key, raw, hashlib.sha256(raw).hexdigest())
+
+
+def test_a_staged_file_rewritten_with_its_listing_is_refused_not_stored(
+        services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
+    """Whoever can write the store but not the catalog rewrote a staged file and
+    the digest its listing gives, together: before, the forged bytes were stored
+    (the listing, in the same store, was all they were held to), and the bag
+    verified whole. The catalog keeps each listing's digest now."""
+    batch = tmp_path / "batch"
+    write_item(batch, "letter")
+    submitted = submit_batch(batch, services, stage=True)
+    item = submitted.items[0]
+    prefix = item_prefix(submitted.batch.batch_id, "letter")
+    forged = b"Forged words the sender never wrote.\n"
+    store.put_bytes(prefix + "files/scan/page-01.txt", forged, hashlib.sha256(forged).hexdigest())
+
+    def forge(listing: dict) -> None:  # type: ignore[type-arg]
+        for f in listing["files"]:
+            if f["path"] == "scan/page-01.txt":
+                f["size"], f["sha256"] = len(forged), hashlib.sha256(forged).hexdigest()
+    _rewrite_json(store, prefix + "staged.json", forge)
+
+    result = ingest_item(item.item_id, services)
+
+    assert result.status is ItemStatus.REJECTED
+    [finding] = services.catalog.get_item(item.item_id).findings
+    assert (finding.code, finding.path) == ("STAGED_CONTENT_CHANGED", "staged.json")
+    assert finding.expected == item.staged_sha256
+    assert services.catalog.latest_version(package_id_for(record()["identifier"])) is None
+
+
+def test_a_staged_batch_json_rewritten_with_the_batch_listing_is_refused(
+        services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
+    batch = three_items(tmp_path / "batch")
+    submitted = submit_batch(batch, services, stage=True)
+    prefix = batch_prefix(submitted.batch.batch_id) + "batch/"
+    forged = json.dumps({"collection": "Someone else's letters"}).encode()
+    store.put_bytes(prefix + "batch.json", forged, hashlib.sha256(forged).hexdigest())
+
+    def forge(listing: dict) -> None:  # type: ignore[type-arg]
+        listing["files"]["batch.json"] = {"size": len(forged),
+                                          "sha256": hashlib.sha256(forged).hexdigest()}
+    _rewrite_json(store, prefix + "staged.json", forge)
+
+    results = [ingest_item(item.item_id, services) for item in submitted.items]
+
+    assert {r.status for r in results} == {ItemStatus.REJECTED}
+    first = services.catalog.get_item(submitted.items[0].item_id)
+    assert "STAGED_CONTENT_CHANGED" in [f.code for f in first.findings]
 
 
 def test_failed_item_keeps_its_staging_for_requeue_and_prune_removes_settled_batches(
