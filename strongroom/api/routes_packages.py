@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ingest.access import MAX_PAGE, PackageHit, PackageQuery, PackageSort, find_packages
+from ingest.access import MAX_PAGE, PackageHit, PackageSort, find_packages, package_query
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.file_formats import served_media_type
 from ingest.layout import delivered_files, object_key
@@ -29,7 +29,6 @@ from strongroom.reports import package_report
 
 router = APIRouter(tags=["packages"], dependencies=[Depends(require(Permission.READ_PACKAGES))])
 
-_ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)  # units are case-insensitive
 
 
@@ -49,9 +48,10 @@ def list_packages(
                                        description="every word appears in the title")] = None,
     collection: Annotated[str | None, Query(max_length=1000)] = None,
     type: Annotated[str | None, Query(max_length=200)] = None,
-    date_from: Annotated[str | None, Query(pattern=_ISO_DATE,
-                                           description="ISO 8601 year, month or day")] = None,
-    date_to: Annotated[str | None, Query(pattern=_ISO_DATE)] = None,
+    date_from: Annotated[str | None, Query(max_length=40, description=(
+        "ISO 8601 year, month or day (1951, 1951-06, 1951-06-21); a day that is "
+        "no day, or a range that ends before it starts, is refused (400)"))] = None,
+    date_to: Annotated[str | None, Query(max_length=40)] = None,
     sort: Annotated[PackageSort, Query(
         description="identifier; title (A to Z); date (the record's, earliest first); "
                     "-date (latest first); newest (latest version committed most recently "
@@ -62,8 +62,11 @@ def list_packages(
     """Packages with a committed version, in identifier order (or ``sort``), a page
     at a time. Filters combine; the date range matches records whose date overlaps it."""
 
-    query = PackageQuery(identifier=identifier, title=title, collection=collection, type=type,
-                         date_from=date_from, date_to=date_to)
+    # The same reading of a search as the console's: blank is no filter, a date
+    # must be one (month 13 was let through before), a range must not run backwards.
+    query = package_query(identifier=identifier or "", title=title or "",
+                          collection=collection or "", type=type or "",
+                          date_from=date_from or "", date_to=date_to or "")
     page = find_packages(_services(request).catalog, query, sort=sort.value, cursor=cursor,
                          limit=limit)
     return {"packages": [_hit_out(hit) for hit in page.packages], "next_cursor": page.next_cursor}

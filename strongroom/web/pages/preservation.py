@@ -112,7 +112,10 @@ def repair(request: Request, session: Annotated[SessionInfo, Depends(person(Perm
         return _page(request, status=400, field="repair-version", form=form, error=_sentence(exc))
     except NotFound as exc:
         return _page(request, status=404, field="repair-package", form=form, error=_sentence(exc))
-    return _page(request, repaired=[r.to_dict() for r in results])
+    # A repair that left a copy damaged, or could not repair at all, is an answer a
+    # script or a monitor must not take for success: 409, as the CLI exits 1.
+    return _page(request, status=409 if any(r.has_problems for r in results) else 200,
+                 repaired=[r.to_dict() for r in results])
 
 
 @router.get("/console/preservation/report.csv")
