@@ -174,6 +174,11 @@ class CatalogUnavailable(StorageError):
     """Transient: the catalog database cannot be reached. Worth a retry."""
 
 
+class CatalogDamaged(StrongroomError):
+    """The catalog database is there but damaged (not a database any more, its
+    pages corrupt). Not transient: the message says how to recover."""
+
+
 class PackageBusy(StrongroomError):
     """Another item is writing the next version of this package. Worth a retry.
     ``holder`` and ``number`` name the item and the version it claimed, when known."""

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, t
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from ingest.errors import CatalogUnavailable, StorageError
+from ingest.errors import CatalogDamaged, CatalogUnavailable, StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -176,15 +176,24 @@ def writing(engine: Engine) -> Engine:
 
 @contextmanager
 def catalog_errors() -> Iterator[None]:
-    """Turn connection-level database errors into CatalogUnavailable."""
+    """Turn connection-level database errors into CatalogUnavailable, and a
+    SQLite file that is no database or a corrupt one into CatalogDamaged."""
     try:
         yield
-    except _CONNECTION_ERRORS as error:
-        raise CatalogUnavailable(f"catalog database unavailable: {error}") from error
     except exc.DBAPIError as error:
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise CatalogDamaged(
+                f"the catalog database is damaged ({error.orig}): restore it from a backup, "
+                "or rebuild it from the store into a new, empty database with "
+                "`strongroom catalog rebuild`") from error
+        if isinstance(error, _CONNECTION_ERRORS):
+            raise CatalogUnavailable(f"catalog database unavailable: {error}") from error
         if error.connection_invalidated:
             raise CatalogUnavailable(f"catalog connection lost: {error}") from error
         raise
+    except _CONNECTION_ERRORS as error:  # the pool's own: no database error behind them
+        raise CatalogUnavailable(f"catalog database unavailable: {error}") from error
 
 
 def alembic_config() -> Config:

@@ -71,6 +71,7 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ingest.errors import (
+            CatalogDamaged,
             Deaccessioned,
             DeaccessionRefused,
             InputError,
@@ -89,7 +90,7 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except DeaccessionRefused as exc:
             _fail(as_json, EXIT_PROBLEMS, "DeaccessionRefused",
                   f"{exc.finding.code}: {exc}", {"code": exc.finding.code})
-        except (InputError, NotFound, SettingsError) as exc:
+        except (InputError, NotFound, SettingsError, CatalogDamaged) as exc:
             _fail(as_json, EXIT_USAGE, type(exc).__name__, str(exc))
         except StrongroomError as exc:
             _fail(as_json, EXIT_PROBLEMS, type(exc).__name__, str(exc))

@@ -50,3 +50,36 @@ def test_embedded_submit_loads_no_celery_kombu_and_on_an_up_to_date_catalog_no_a
     second, loaded_second = submit_and_list_modules(tmp_path, data, batch, "second")
     assert [item["status"] for item in second["items"]] == ["unchanged"]
     assert not {"celery", "kombu", "billiard", "alembic"} & loaded_second
+
+
+def _damage_by_truncating(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 3)
+
+
+def _damage_by_overwriting(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 20)
+    for side in ("-wal", "-shm"):
+        Path(str(path) + side).unlink(missing_ok=True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("damage", [_damage_by_truncating, _damage_by_overwriting],
+                         ids=["truncated", "not-a-database"])
+def test_a_damaged_catalog_is_a_sentence_and_exit_2_not_a_traceback(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    """Before, every command printed SQLAlchemy's traceback and exited 1."""
+    data = tmp_path / "data"
+    env = cli_env(STRONGROOM_DATA_DIR=str(data))
+    subprocess.run([sys.executable, "-m", "strongroom.cli", "submit", str(EXAMPLES)], env=env,
+                   capture_output=True, timeout=300)
+    damage(data / "catalog.sqlite3")
+
+    for command in (["list"], ["batches", "--json"], ["audit", "verify"], ["submit", str(EXAMPLES)]):
+        got = subprocess.run([sys.executable, "-m", "strongroom.cli", *command], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert got.returncode == 2, (command, got.stderr)
+        assert "Traceback" not in got.stderr
+        assert "catalog database is damaged" in got.stderr + got.stdout
+        assert "strongroom catalog rebuild" in got.stderr + got.stdout
