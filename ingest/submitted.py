@@ -48,10 +48,14 @@ class FileIdentity:
     inode: int
     size: int
     mtime_ns: int
+    #: the inode's change time: a write moves it, and no program can set it back
+    #: (``rsync --inplace -t`` and ``touch -r`` put back the mtime of a file they
+    #: rewrote, which left such a file looking unchanged)
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, st: os.stat_result) -> FileIdentity:
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def identity_seen(entry: os.DirEntry[str]) -> FileIdentity | None:

@@ -94,6 +94,16 @@ def swap_for_other_bytes(path: Path) -> None:
     os.replace(new, path)
 
 
+def rewrite_in_place_and_put_the_mtime_back(path: Path) -> None:
+    """Other bytes written into the same file, at the same size, and its mtime set
+    back, as ``rsync --inplace -t`` does: before, the file looked unchanged and a
+    torn mix of old and new bytes could be stored."""
+    before = path.stat()
+    with open(path, "r+b") as f:
+        f.write(b"Y" * before.st_size)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def grow(path: Path) -> None:
     with open(path, "ab") as out:
         out.write(b" and more")
@@ -129,12 +139,14 @@ def assert_nothing_of_it_stored(services: Services, memory: MemoryObjectStore) -
     ("fifo", "FILE_TYPE_REFUSED"),
     ("other_bytes", "FILE_CHANGED"),
     ("grown", "FILE_CHANGED"),
+    ("rewritten_in_place_mtime_put_back", "FILE_CHANGED"),
 ])
 def test_payload_swapped_after_the_scan_is_refused_and_nothing_is_stored(
         tmp_path: Path, services: Services, memory: MemoryObjectStore, secret: Path,
         monkeypatch: pytest.MonkeyPatch, swap_name: str, code: str) -> None:
     swap = {"link": swap_for_link(secret), "fifo": swap_for_fifo,
-            "other_bytes": swap_for_other_bytes, "grown": grow}[swap_name]
+            "other_bytes": swap_for_other_bytes, "grown": grow,
+            "rewritten_in_place_mtime_put_back": rewrite_in_place_and_put_the_mtime_back}[swap_name]
 
     result = ingest_swapped(tmp_path, services, monkeypatch, swap)
 
