@@ -202,7 +202,11 @@ def _transient(services: Services, item: ItemRecord, exc: Exception,
     if not final_attempt:
         return IngestResult("retry", item.item_id, reason=f"{type(exc).__name__}: {exc}")
     attempts = services.catalog.get_item(item.item_id).attempts
-    finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
+    if isinstance(exc, PackageBusy):  # not the storage: a claim another holder has not let go
+        finding = Finding("PACKAGE_BUSY", params={"attempts": attempts, "detail": str(exc),
+                                                  "stuck_after": services.stuck_after})
+    else:
+        finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
     if not _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id, holder=holder):
         return _finished_elsewhere(services, item.item_id)
     return IngestResult("failed", item.item_id, ItemStatus.FAILED, str(exc), (finding,))

@@ -132,7 +132,12 @@ def terminal_progress(services: Services) -> TerminalProgress | None:
 @contextmanager
 def ctrl_c_stops(stop: StopFlag, first: str, second: Callable[[], str]) -> Iterator[None]:
     """While the block runs, a first Ctrl-C sets ``stop`` (and says ``first`` on
-    stderr), a second ends the process at once after saying ``second()``."""
+    stderr), a second ends the process at once after saying ``second()``.
+
+    SIGTERM (what ``kill``, systemd and ``docker stop`` send) is taken the same
+    way: before, it ended the process where it stood, with no word, leaving the
+    file in hand half-written in the store's staging and its version claimed
+    until the claim was found stale."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -143,7 +148,8 @@ def ctrl_c_stops(stop: StopFlag, first: str, second: Callable[[], str]) -> Itera
         presses += 1
         if presses == 1:
             stop.request()
-            click.echo(f"\nstrongroom: {first}", err=True)
+            told = "asked to stop (SIGTERM): " if signum == signal.SIGTERM else ""
+            click.echo(f"\nstrongroom: {told}{first}", err=True)
             return
         # Work in flight is dropped where it stands: nothing was committed for
         # it, so nothing is half-visible; a resume finishes it.
@@ -155,10 +161,12 @@ def ctrl_c_stops(stop: StopFlag, first: str, second: Callable[[], str]) -> Itera
             os._exit(EXIT_INTERRUPTED)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 __all__ = ["EXIT_INTERRUPTED", "TerminalProgress", "ctrl_c_stops", "on_terminal", "progress_for",

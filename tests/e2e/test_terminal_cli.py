@@ -105,12 +105,13 @@ def test_no_progress_when_stdout_is_not_a_terminal_or_with_json(sr: Strongroom, 
         assert "stored    scan-01" in piped
 
 
-def interrupted_submit(sr: Strongroom, tmp_path: Path, presses: int) -> tuple[int, str, Path]:
+def interrupted_submit(sr: Strongroom, tmp_path: Path, presses: int,
+                       sent: signal.Signals = signal.SIGINT) -> tuple[int, str, Path]:
     batch = make_batch(tmp_path, items=6, size=60 * MB)
     term = Terminal("submit", str(batch), env=sr.env, cwd=tmp_path)
     assert term.read_until(b"ingesting"), term.output
     for _ in range(presses):
-        term.process.send_signal(signal.SIGINT)
+        term.process.send_signal(sent)
         time.sleep(0.005)
     code, screen, _ = term.finish()
     return code, screen, batch
@@ -145,6 +146,23 @@ def test_ctrl_c_during_submit_stops_names_the_batch_and_the_printed_command_resu
     assert {i["status"] for i in status["items"]} <= {"stored", "accepted"}
 
     sr.run(*resume)
+    assert assert_nothing_half_visible(sr) == [f"scan-{n:02d}" for n in range(1, 7)]
+    assert sr.json("status", batch_id)["counts"]["stored"] == 6
+
+
+def test_sigterm_during_submit_stops_as_ctrl_c_does_and_the_resume_finishes_the_batch(
+        sr: Strongroom, tmp_path: Path) -> None:
+    """Before, SIGTERM (kill, systemd, docker stop) ended submit where it stood:
+    no word, the file in hand left half-written in the store's staging, its
+    version claimed, and a resume within a minute failed those items."""
+    code, screen, _ = interrupted_submit(sr, tmp_path, presses=1, sent=signal.SIGTERM)
+    assert code == 130, screen
+    assert "asked to stop (SIGTERM)" in screen
+    batch_id, resume = resume_command(screen)
+    assert len(assert_nothing_half_visible(sr)) < 6
+    assert not list((sr.data / "objects" / ".staging").glob("*.part"))
+
+    sr.run(*resume)  # at once: nothing is left claimed
     assert assert_nothing_half_visible(sr) == [f"scan-{n:02d}" for n in range(1, 7)]
     assert sr.json("status", batch_id)["counts"]["stored"] == 6
 

@@ -328,6 +328,30 @@ def test_two_items_with_one_identifier_in_two_batches_take_turns(
     assert_sound(services, 1)
 
 
+def test_an_item_whose_package_stays_claimed_fails_naming_the_claim_not_the_storage(
+        tmp_path: Path, services: Services, store: FaultyStore) -> None:
+    """Before, the last attempt of an item kept waiting for another item's claim
+    failed with STORAGE_UNAVAILABLE ("storage could not be reached"), though the
+    storage was fine: a submit stopped by a signal had left the claim behind."""
+    write_item(tmp_path / "batch-1", "a-first")
+    write_item(tmp_path / "batch-2", "b-second", {**PAYLOAD, "scan/page-03.txt": b"P.S.\n"})
+    (first_id,) = submit(services, tmp_path / "batch-1")
+    (second_id,) = submit(services, tmp_path / "batch-2")
+    last: list[Any] = []
+
+    def second_worker(count: int, key: str) -> None:
+        if count == 1:
+            last.append(ingest_item(second_id, services, final_attempt=True))
+    store.on_write = second_worker
+    ingest_item(first_id, services)
+
+    (failed,) = last
+    assert failed.status is ItemStatus.FAILED
+    [finding] = failed.findings
+    assert finding.code == "PACKAGE_BUSY"
+    assert "requeue --failed" in finding.message and "storage could not" not in finding.message
+
+
 # --------------------------------------------------------------------------- resubmission
 
 
