@@ -176,9 +176,23 @@ def person_at_terminal() -> Actor:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
+def _agent_name(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An agent name the audit log can show as one: at most 100 printable
+    characters, not blank (a name of spaces, or with a line break in it, named
+    nobody, or looked like two lines of the log)."""
+    if value is None or value == "":
+        return None
+    name = value.strip()
+    if not name or len(name) > 100 or any(not ch.isprintable() for ch in name):
+        raise click.BadParameter(
+            "an agent name is 1 to 100 printable characters, not blank, with no line breaks "
+            f"or control characters (got {len(value)} characters)", ctx=context, param=param)
+    return name
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(models.VERSION, prog_name="strongroom")
-@click.option("--agent", envvar="STRONGROOM_AGENT", metavar="NAME",
+@click.option("--agent", envvar="STRONGROOM_AGENT", metavar="NAME", callback=_agent_name,
               help="Name the audit log gives whoever runs this command (a service account); "
                    "default: the operating-system user. Also STRONGROOM_AGENT.")
 def main(agent: str | None) -> None:

@@ -98,3 +98,13 @@ def test_a_refused_delivery_names_who_asked_for_the_bytes(
                if e["event_type"] == "fixity check" and e["outcome"] == "failure"]
     assert refused and all(e["actor"] == {"name": "reading-room-desk", "kind": "service"}
                            for e in refused)
+
+
+@pytest.mark.parametrize("name", ["   ", "night\nshift", "x" * 101])
+def test_an_agent_name_that_names_nobody_is_refused_before_anything_is_done(
+        sr: Strongroom, name: str) -> None:
+    """Before, an agent of spaces (anonymous in the log), of 100 KB, or with a line
+    break in it was taken as given and recorded in every event of the command."""
+    got = sr.run("--agent", name, "submit", str(EXAMPLES), expect=2)
+    assert "agent name" in got.stderr
+    assert not (sr.data / "catalog.sqlite3").exists()  # refused before anything was opened
