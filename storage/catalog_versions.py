@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ingest.copies import CopyRecord
 from ingest.errors import (
+    InputError,
     ItemFinished,
     LeaseLost,
     PackageBusy,
@@ -399,8 +400,17 @@ class PackagesAndVersions(CatalogBase):
             ).all()
             if not rows:
                 self._withdrawn(session, ref)
-        by_id = [row.package_id for row in rows if row.package_id == ref]
-        found = by_id or [row.package_id for row in rows]
+        by_id = [row for row in rows if row.package_id == ref]
+        by_identifier = [row for row in rows if row.package_id != ref]
+        if by_id and by_identifier:
+            # A record identifier written as another package's id: neither may
+            # quietly win, or the one named by identifier could never be found.
+            raise InputError(
+                f"{ref!r} is the id of package {by_id[0].package_id} (identifier "
+                f"{by_id[0].identifier!r}) and the identifier of package "
+                f"{by_identifier[0].package_id}: name the first by its identifier, the "
+                "second by its package id")
+        found = [row.package_id for row in by_id or by_identifier]
         if not found:
             raise PackageNotFound(f"no package {ref!r}")
         return found[0]

@@ -530,6 +530,22 @@ class SqlCatalogContract:
         with pytest.raises(PackageNotFound):
             catalog.resolve_package("APRF, f. 45")
 
+    def test_an_identifier_written_as_another_packages_id_is_ambiguous_not_shadowed(
+            self, catalog: SqlCatalog) -> None:
+        """Before, the package id quietly won: the package whose identifier it was
+        could not be found by its identifier at all."""
+        [first, second] = item_ids(catalog, "a", "b")
+        catalog.reserve_version(PACKAGE, IDENTIFIER, first)
+        catalog.commit_version(version(1, first))
+        impostor = package_id_for(PACKAGE)  # the package whose identifier is PACKAGE
+        catalog.reserve_version(impostor, PACKAGE, second)
+        catalog.commit_version(version(1, second, package_id=impostor, identifier=PACKAGE))
+
+        with pytest.raises(InputError, match="name the first by its identifier"):
+            catalog.resolve_package(PACKAGE)
+        assert catalog.resolve_package(IDENTIFIER) == PACKAGE
+        assert catalog.resolve_package(impostor) == impostor
+
     def test_fixity_result_is_remembered_with_its_event(self, catalog: SqlCatalog) -> None:
         [item] = item_ids(catalog, "a")
         catalog.reserve_version(PACKAGE, IDENTIFIER, item)
