@@ -202,7 +202,7 @@ def _hold_the_audit_head_then_pause(url: str, idle_seconds: float, held: Any) ->
 
     storage.database.POSTGRES_IDLE_IN_WRITE_SECONDS = idle_seconds
     catalog = SqlCatalog.from_url(url)
-    with catalog._write() as session:  # noqa: SLF001 - the lock an append takes
+    with catalog._write() as session:  # the lock an append takes
         session.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
         held.set()
         os.kill(os.getpid(), signal.SIGSTOP)
