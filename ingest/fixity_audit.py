@@ -33,6 +33,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+from ingest.commit_records import commit_record_key
 from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
 from ingest.errors import LocationNotFound, NotFound, ObjectNotFound, StorageUnavailable
 from ingest.findings import Finding
@@ -94,7 +95,21 @@ def verify_version(services: Services, package_id: str, number: int,
                          sealing=sealing)
     finally:
         progress.item_finished(key)
-    return record_copy_check(services, version, store.location, DEEP, raw)
+    return record_copy_check(services, version, store.location, DEEP,
+                             [*raw, *_commit_record_findings(store, version)])
+
+
+def _commit_record_findings(store: ObjectStore, version: VersionRecord) -> list[Finding]:
+    """COMMIT_RECORD_MISSING when the copy's location lacks the record that says the
+    version was committed: a catalog rebuild from that location would leave the
+    version out. Before, no check looked, and the first to notice was the rebuild.
+    ``fixity reconcile`` and ``repair`` write it back."""
+    key = commit_record_key(version.package_id, version.number)
+    try:
+        store.stat(key)
+    except ObjectNotFound:
+        return [Finding("COMMIT_RECORD_MISSING", path=key)]
+    return []
 
 
 def _committed_holders(services: Services, version: VersionRecord) -> set[int]:
@@ -138,6 +153,7 @@ def shallow_check(services: Services, package_id: str, number: int,
     known = {f.path for f in version.files if f.held_by is None}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)
+    findings += _commit_record_findings(store, version)
     return record_copy_check(services, version, store.location, SHALLOW, findings)
 
 

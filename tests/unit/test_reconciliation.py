@@ -107,3 +107,26 @@ def test_only_keys_shaped_like_a_version_name_one() -> None:
     for key in (f"{PACKAGE}/v0/x", f"{PACKAGE}/v01/x", f"{PACKAGE.upper()}/v1/x",
                 f"{PACKAGE}/version1/x", f"{PACKAGE}/v1/"):
         assert version_of_key(key) is None, key
+
+
+@pytest.mark.parametrize("tier", ["deep", "shallow"])
+def test_a_lost_commit_record_is_a_finding_of_the_fixity_check_and_reconcile_writes_it_back(
+        services: Services, tier: str) -> None:
+    """Before, verify, repair and the fixity report all said ok about a location
+    that had lost a version's commit record; the first to notice was a catalog
+    rebuilt from it, which left the version out."""
+    from ingest.commit_records import commit_record_key
+    from ingest.fixity_audit import shallow_check, verify_version
+
+    check = verify_version if tier == "deep" else shallow_check
+    key = commit_record_key(PACKAGE, 1)
+    services.store.delete(key)
+
+    [finding] = check(services, PACKAGE, 1).findings
+    assert (finding.code, finding.path, finding.location) == ("COMMIT_RECORD_MISSING", key,
+                                                                "memory://primary")
+    assert "fixity reconcile" in finding.message
+    assert check(services, PACKAGE, 1, "memory://replica").findings == ()
+
+    reconcile(services.catalog, services.locations, backfill=True)  # `fixity reconcile`
+    assert check(services, PACKAGE, 1).findings == ()
