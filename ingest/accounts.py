@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -212,8 +213,21 @@ def create_account(catalog: AccountCatalog, name: str, role: str, password: str,
     name = _valid_name(name)
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    same = [a.name for a in catalog.list_accounts()
+            if a.name != name and name_key(a.name) == name_key(name)]
+    if same:
+        # "Admin", "ａｄｍｉｎ" and "admin" would be three people in the audit log
+        # that a reader cannot tell apart.
+        raise InputError(f"an account is already named {same[0]!r}, which reads as {name!r}: "
+                         "choose a name that differs in more than case or width")
     check_password_rules(password, name)
     return catalog.add_account(name, role, hash_password(password), now, set_by=set_by, events=events)
+
+
+def name_key(name: str) -> str:
+    """What two names that read alike share: NFKC (full-width letters, ligatures)
+    and case folded away."""
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def change_password(catalog: AccountCatalog, name: str, current: str | None, new: str,

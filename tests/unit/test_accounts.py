@@ -151,3 +151,15 @@ def test_importing_the_accounts_module_hashes_no_password() -> None:
              "print(len(calls))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("alike", ["Admin", "ADMIN", "ａｄｍｉｎ"])
+def test_a_name_that_reads_as_an_existing_account_is_refused(tmp_path: Path, alike: str) -> None:
+    """Before, "Admin" and full-width "ａｄｍｉｎ" were made beside "admin": three
+    people in the audit log that nobody reading it could tell apart."""
+    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    create_account(catalog, "admin", "admin", "a long enough password", now)
+    with pytest.raises(InputError, match="reads as"):
+        create_account(catalog, alike, "admin", "another long password", now)
+    catalog.engine.dispose()
