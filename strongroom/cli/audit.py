@@ -43,12 +43,23 @@ def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> Non
 
     def human(doc: dict[str, Any]) -> None:
         for e in doc["events"]:
-            subject = (e["package_id"] and f"{e['package_id']} v{e['version']}") or e["batch_id"] or ""
+            subject = ((e["package_id"] and f"{e['package_id']} v{e['version']}") or e["batch_id"]
+                       or _whose_policy(e.get("detail") or {}))
             who = describe_actor(e["actor"]) if e["actor"] else "(not recorded)"
             click.echo(f"{e['seq']:>6} {e['occurred_at']} {e['event_type']:<27} {e['outcome']:<8} "
                        f"{subject}  by {who}")
 
     _emit(as_json, document, human)
+
+
+def _whose_policy(detail: dict[str, Any]) -> str:
+    """What a policy-assignment event changed: "token created: nightly export (reader)"."""
+    changed = detail.get("account") or detail.get("token")
+    if not isinstance(changed, dict) or not detail.get("action"):
+        return ""
+    from strongroom.reports import printable
+
+    return printable(f"{detail['action']}: {changed.get('name')} ({changed.get('role')})")
 
 
 @audit.command("verify")

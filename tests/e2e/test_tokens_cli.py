@@ -61,3 +61,17 @@ def test_token_list_shows_last_use_written_at_most_once_a_minute(tmp_path: Path)
     assert "test auditor  live, never used" in human
     assert "test reader  live, last used " in human
 
+
+
+def test_making_and_revoking_a_token_at_the_command_line_are_audit_events_naming_who(
+        tmp_path: Path) -> None:
+    """Before, `token create` and `token revoke` left nothing in the audit log."""
+    sr = Strongroom(tmp_path / "data")
+    sr.run("--agent", "key custodian", "token", "create", "--role", "reader", "--name", "catalogue sync")
+    sr.run("--agent", "key custodian", "token", "revoke", "catalogue sync")
+
+    shown = sr.run("audit", "log").stdout
+    assert "token created: catalogue sync (reader)  by key custodian (service)" in shown
+    assert "token revoked: catalogue sync (reader)  by key custodian (service)" in shown
+    assert "srt_" not in shown
+    assert sr.run("audit", "verify").returncode == 0
