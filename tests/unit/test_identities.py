@@ -78,6 +78,8 @@ def test_account_and_token_changes_in_the_console_are_audit_events_naming_who_ma
     assert all(e["actor"]["account_id"] for e in events)
     assert not any("secret" in str(e["detail"]) or "hash" in str(e["detail"]) for e in events)
     assert verify_chain(api.services.catalog.events()).ok  # type: ignore[attr-defined]
+    page = ada.get("/console/audit").text
+    assert "token created: nightly export (reader)" in page and "account disabled: grace (auditor)" in page
 
 
 def test_an_admin_cannot_approve_their_own_deaccession_with_a_token_they_made(api: Api) -> None:
