@@ -25,6 +25,7 @@ re-verifies every copy before it copies anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -33,9 +34,15 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
-from ingest.commit_records import commit_record_key
+from ingest.commit_records import commit_record_key, write_commit_record
 from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
-from ingest.errors import LocationNotFound, NotFound, ObjectNotFound, StorageUnavailable
+from ingest.errors import (
+    ChecksumRefused,
+    LocationNotFound,
+    NotFound,
+    ObjectNotFound,
+    StorageUnavailable,
+)
 from ingest.findings import Finding
 from ingest.fixity_planner import due_checks
 from ingest.fixity_policy import (
@@ -53,6 +60,8 @@ from ingest.repair import repair_version
 from ingest.replication import requests_in_flight, side_by_side
 from ingest.services import Services
 from ingest.verification import digest_mismatch, verify_bag
+
+_log = logging.getLogger("strongroom.fixity")
 
 
 def location_store(services: Services, location: str | None) -> ObjectStore:
@@ -100,15 +109,24 @@ def verify_version(services: Services, package_id: str, number: int,
 
 
 def _commit_record_findings(store: ObjectStore, version: VersionRecord) -> list[Finding]:
-    """COMMIT_RECORD_MISSING when the copy's location lacks the record that says the
-    version was committed: a catalog rebuild from that location would leave the
-    version out. Before, no check looked, and the first to notice was the rebuild.
-    ``fixity reconcile`` and ``repair`` write it back."""
+    """Make sure the copy's location holds the record that says the version was
+    committed (a catalog rebuilt from that location would leave the version out
+    without it). One lost — an outage when the version was committed, a careless
+    hand — is written back here, as ``fixity reconcile`` would, since the catalog
+    holds the version committed; only when that write fails is it a finding,
+    COMMIT_RECORD_MISSING. Before, no check looked, and the first to notice was
+    the rebuild."""
     key = commit_record_key(version.package_id, version.number)
     try:
         store.stat(key)
+        return []
     except ObjectNotFound:
-        return [Finding("COMMIT_RECORD_MISSING", path=key)]
+        pass
+    try:
+        write_commit_record(store, version)
+    except (StorageUnavailable, ChecksumRefused) as exc:
+        return [Finding("COMMIT_RECORD_MISSING", path=key, params={"detail": str(exc)})]
+    _log.warning("commit record %s was missing in %s: written again", key, store.location)
     return []
 
 

@@ -110,23 +110,31 @@ def test_only_keys_shaped_like_a_version_name_one() -> None:
 
 
 @pytest.mark.parametrize("tier", ["deep", "shallow"])
-def test_a_lost_commit_record_is_a_finding_of_the_fixity_check_and_reconcile_writes_it_back(
-        services: Services, tier: str) -> None:
+def test_a_lost_commit_record_is_written_again_by_the_fixity_check_or_is_a_finding(
+        services: Services, tier: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before, verify, repair and the fixity report all said ok about a location
     that had lost a version's commit record; the first to notice was a catalog
-    rebuilt from it, which left the version out."""
+    rebuilt from it, which left the version out. A check now writes it back (the
+    catalog holds the version committed), and says so when it cannot."""
     from ingest.commit_records import commit_record_key
+    from ingest.errors import ObjectNotFound, StorageUnavailable
     from ingest.fixity_audit import shallow_check, verify_version
 
     check = verify_version if tier == "deep" else shallow_check
     key = commit_record_key(PACKAGE, 1)
     services.store.delete(key)
 
+    assert check(services, PACKAGE, 1).findings == ()
+    assert services.store.stat(key).size > 0  # written again
+
+    services.store.delete(key)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise StorageUnavailable("memory://primary: read-only for a while")
+    monkeypatch.setattr(services.store, "put_bytes", refuse)
     [finding] = check(services, PACKAGE, 1).findings
     assert (finding.code, finding.path, finding.location) == ("COMMIT_RECORD_MISSING", key,
                                                                 "memory://primary")
     assert "fixity reconcile" in finding.message
-    assert check(services, PACKAGE, 1, "memory://replica").findings == ()
-
-    reconcile(services.catalog, services.locations, backfill=True)  # `fixity reconcile`
-    assert check(services, PACKAGE, 1).findings == ()
+    with pytest.raises(ObjectNotFound):
+        services.store.stat(key)
