@@ -73,6 +73,26 @@ def leased(catalog: Catalog, batch_id: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+def kill_holding(worker: Worker, catalog: Catalog, batch_id: str,
+                 timeout: float = 60) -> set[str]:
+    """SIGKILL ``worker`` at a moment it holds leases; returns the items it held.
+
+    The worker is paused (SIGSTOP) before its leases are read, so that what is read
+    is what it holds when it dies: read while it runs, a worker between two items
+    holds none (a clean-clone run once killed it in that gap, with nothing in hand)."""
+    assert worker.process is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        os.killpg(worker.process.pid, signal.SIGSTOP)
+        held = leased(catalog, batch_id)
+        if held:
+            worker.kill()  # the worker and its pool: no warm shutdown, no acknowledgement
+            return held
+        os.killpg(worker.process.pid, signal.SIGCONT)
+        assert time.monotonic() < deadline, "the worker never held an item when paused"
+        time.sleep(0.05)
+
+
 def final(catalog: Catalog, batch_id: str, item_ids: set[str]) -> bool:
     items = catalog.items(batch_id)
     return all(items[i]["status"] != "accepted" for i in item_ids)
@@ -108,13 +128,11 @@ def test_every_item_of_a_worker_killed_with_sigkill_is_stored_within_90_s_with_t
     # Mid-batch, with items in the doomed worker's hands (leases it renews).
     wait_for(lambda: catalog.finished(batch_id) >= 10 and leased(catalog, batch_id), 120,
              "ten items final and others in hand")
-    survivor = Worker(env, tmp_path / "survivor.log", "survivor", 2).start()
-    started.append(survivor)
-    in_hand = leased(catalog, batch_id)
-    doomed.kill()  # the worker and its pool: no warm shutdown, no acknowledgement
+    in_hand = kill_holding(doomed, catalog, batch_id)
     killed_at = time.monotonic()
     done_at_kill = catalog.finished(batch_id)
-    assert in_hand
+    survivor = Worker(env, tmp_path / "survivor.log", "survivor", 2).start()
+    started.append(survivor)
 
     healed = wait_for(lambda: final(catalog, batch_id, in_hand) and time.monotonic(), 180,
                       "the killed worker's items to be stored", interval=0.5)
