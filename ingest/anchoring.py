@@ -107,7 +107,7 @@ def anchor_audit_head(services: Services) -> Anchor | None:
     # The hash of the log's first event names its lineage: a log that another
     # catalog copied and cut short keeps it, whatever log id it is given.
     body = json.dumps({"seq": seq, "hash": head, "anchored_at": utc_text(now),
-                       "first": _first_hash(services)}, sort_keys=True).encode("utf-8")
+                       "first": services.catalog.first_event_hash()}, sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(body).hexdigest()
     written, errors = 0, []
     log_id, _ = services.catalog.log_identity()
@@ -123,18 +123,6 @@ def anchor_audit_head(services: Services) -> Anchor | None:
         raise StorageUnavailable("audit anchor could not be written: " + "; ".join(errors))
     services.catalog.record_anchor(seq, head, now)
     return Anchor(seq, head, now, log_id=log_id)
-
-
-def _first_hash(services: Services) -> str | None:
-    """The hash of the log's first event, or None for an empty log."""
-    events = iter(services.catalog.events())
-    try:
-        first = next(events, None)
-    finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-    return first.hash if first is not None else None
 
 
 @dataclass(frozen=True)

@@ -384,6 +384,10 @@ class AuditCatalog(Protocol):
     def audit_head(self) -> tuple[int, str]:
         """(seq, hash) of the last event of the chain; (0, GENESIS) when empty."""
 
+    def first_event_hash(self) -> str | None:
+        """The hash of the log's first event, the name of its lineage; None when
+        the log is empty."""
+
     def last_anchor(self) -> tuple[int, str] | None:
         """The (seq, hash) most recently noted as anchored, or None."""
 

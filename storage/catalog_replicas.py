@@ -105,6 +105,13 @@ class ReplicasAndAnchors(CatalogBase):
             head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             return head.seq, head.hash
 
+    def first_event_hash(self) -> str | None:
+        """The hash of the log's first event (seq 1), or None when the log is
+        empty: one row by the primary key. Raises CatalogUnavailable."""
+        with self._read() as session:
+            return session.execute(
+                select(Event.hash).where(Event.seq == 1)).scalar_one_or_none()
+
     def log_identity(self) -> tuple[str, bool]:
         """(log_id, legacy_anchors) of this catalog's audit log: its anchors are
         under ``_audit/logs/{log_id}/anchors/``, and also under the shared

@@ -61,6 +61,7 @@ def test_the_head_is_written_to_the_primary_and_every_replica(archive: Archive) 
         with store.open(anchor_key(seq, head, log_id(archive))) as stream:
             body = json.loads(stream.read())
         first = next(iter(archive.services.catalog.events())).hash
+        assert archive.services.catalog.first_event_hash() == first
         assert body == {"seq": seq, "hash": head, "anchored_at": "2024-05-01T12:00:00.000000Z",
                         "first": first}
     assert anchor_key(seq, head, log_id(archive)).startswith(
@@ -75,6 +76,7 @@ def test_an_unchanged_head_is_not_anchored_again(archive: Archive) -> None:
 
 
 def test_an_empty_log_has_nothing_to_anchor(archive: Archive) -> None:
+    assert archive.services.catalog.first_event_hash() is None
     assert anchor_audit_head(archive.services) is None
 
 
