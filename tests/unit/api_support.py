@@ -4,12 +4,17 @@ every role, and the example batch packed as the archives archive staff upload.""
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -51,6 +56,33 @@ def make_api(data: Path, **env: str) -> Api:
     tokens = {role: services.catalog.create_token(f"test {role}", role)[1]  # type: ignore[attr-defined]
               for role in ROLES}
     return Api(app, TestClient(app), services, settings, tokens)
+
+
+@contextmanager
+def served_on_a_socket(api: Api, header_timeout: float, upload_timeout: float) -> Iterator[int]:
+    """Serve ``api`` with a real uvicorn configured as `strongroom serve` configures
+    it, on a loopback port of its own; yields the port. For tests that speak raw
+    HTTP (an HTTP client library would finish what it starts)."""
+    from strongroom.api.server import serve_options
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(
+        api.app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=1,
+        **serve_options(header_timeout, upload_timeout)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
 
 
 def tar_of(folder: Path, top: str | None = "batch") -> bytes:

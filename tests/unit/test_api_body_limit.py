@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from strongroom.api.body_limit import SMALL_BODY_LIMIT
-from tests.unit.api_support import Api, make_api
+from tests.unit.api_support import Api, make_api, served_on_a_socket
 
 MiB = 1024 * 1024
 #: What a client offers to send; the server must stop it long before.
@@ -28,26 +27,9 @@ BUFFERED = 24 * MiB
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Api, int]]:
-    from strongroom.api.server import serve_options
-
     api = make_api(tmp_path / "data", STRONGROOM_API_MAX_UPLOAD_BYTES=str(2 * MiB))
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=0, log_level="warning",
-                                           timeout_graceful_shutdown=1, **serve_options(30, 900)))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield api, listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with served_on_a_socket(api, 30, 900) as port:
+        yield api, port
 
 
 def _send_endlessly(port: int, head: bytes, chunked: bool = True) -> tuple[bytes, int]:

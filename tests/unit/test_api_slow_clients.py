@@ -7,15 +7,13 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
+from tests.unit.api_support import EXAMPLES, Api, make_api, served_on_a_socket, zip_of
 
 HEADER_TIMEOUT = 1.0
 UPLOAD_TIMEOUT = 2.0
@@ -25,27 +23,9 @@ IDLE_TIMEOUT = "60"
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Api, int]]:
-    from strongroom.api.server import serve_options
-
     api = make_api(tmp_path / "data", STRONGROOM_API_UPLOAD_IDLE_TIMEOUT=IDLE_TIMEOUT)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=0,
-                                           log_level="warning", timeout_graceful_shutdown=1,
-                                           **serve_options(HEADER_TIMEOUT, UPLOAD_TIMEOUT)))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield api, listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with served_on_a_socket(api, HEADER_TIMEOUT, UPLOAD_TIMEOUT) as port:
+        yield api, port
 
 
 def _trickle(port: int, start: bytes, byte: bytes, every: float = 0.25,

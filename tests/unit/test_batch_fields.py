@@ -16,15 +16,12 @@ from typing import Any
 import pytest
 
 from ingest.access import PackageQuery
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, record, write_item
+from tests.unit.test_pipeline import record, sqlite_services, write_item
 
 COLLECTION = "Korean War diplomatic correspondence (sample)"
 RIGHTS = {"statement": "Reproduced for research.", "holder": "Wilson Center"}
@@ -33,10 +30,7 @@ SOURCE = {"repository": "Archive of the President of the Russian Federation"}
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=MemoryObjectStore(), clock=FixedClock(AT),
-                   schemas=SchemaSet.default(), source_organization="Strongroom test archive")
-    catalog.engine.dispose()
+    yield from sqlite_services(tmp_path, MemoryObjectStore())
 
 
 def bare(identifier: str) -> dict[str, Any]:

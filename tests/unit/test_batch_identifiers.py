@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.dry_run import check_batch
 from ingest.errors import PackageNotFound
 from ingest.models import ItemStatus, package_id_for
@@ -23,19 +22,15 @@ from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, record, write_item
+from tests.unit.test_pipeline import record, sqlite_services, write_item
 
 CAFE = "letter-café-1952"
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=MemoryObjectStore(), clock=FixedClock(AT),
-                   schemas=SchemaSet.default(), source_organization="Strongroom test archive")
-    catalog.engine.dispose()
+    yield from sqlite_services(tmp_path, MemoryObjectStore())
 
 
 def _batch(tmp_path: Path) -> Path:

@@ -15,16 +15,14 @@ from typing import Any
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import IngestResult, ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.spreadsheet import parse_sheet, template_csv
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, record, write_item
+from tests.unit.test_pipeline import record, sqlite_services, write_item
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata-csv"
 TELEGRAM = Path(__file__).parents[2] / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
@@ -32,10 +30,7 @@ TELEGRAM = Path(__file__).parents[2] / "examples" / "batch" / "telegram-1951-06-
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=MemoryObjectStore(), clock=FixedClock(AT),
-                   schemas=SchemaSet.default(), source_organization="Strongroom test archive")
-    catalog.engine.dispose()
+    yield from sqlite_services(tmp_path, MemoryObjectStore())
 
 
 def payload_only(batch: Path, name: str) -> None:

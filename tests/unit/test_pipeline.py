@@ -131,6 +131,12 @@ def store(memory: MemoryObjectStore) -> FaultyStore:
 
 @pytest.fixture
 def services(tmp_path: Path, store: FaultyStore) -> Iterator[Services]:
+    yield from sqlite_services(tmp_path, store)
+
+
+def sqlite_services(tmp_path: Path, store: Any) -> Iterator[Services]:
+    """Services on a fresh SQLite catalog in ``tmp_path`` and ``store``, at AT: the
+    body of a ``services`` fixture (the catalog's engine is disposed after)."""
     catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
     yield Services(catalog=catalog, store=store, clock=FixedClock(AT), schemas=SchemaSet.default(),
                    source_organization="Strongroom test archive")
