@@ -39,9 +39,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ingest.bag import build_tag_files
 from ingest.batch import (
@@ -69,6 +68,7 @@ from ingest.format_identification import (
     formats_json,
     unidentified,
 )
+from ingest.item_outcome import IngestResult, finish, finished_elsewhere, transient_outcome
 from ingest.layout import version_prefix
 from ingest.lease import Lease
 from ingest.metadata import canonical_record
@@ -97,23 +97,6 @@ from ingest.version_sharing import candidates, is_unchanged, shared_files, shari
 from ingest.work_context import working_on
 
 _log = logging.getLogger("strongroom.ingest")
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """How one attempt at one item ended."""
-
-    outcome: Literal["done", "retry", "failed", "stopped", "held"]
-    item_id: str
-    status: ItemStatus | None = None
-    reason: str = ""
-    findings: tuple[Finding, ...] = field(default_factory=tuple)
-    #: payload bytes of the version this attempt stored (0 when it stored none)
-    octets: int = 0
-    #: the package of the version stored, where this attempt stored one
-    package_id: str | None = None
-    #: False when a duplicate of this task finished the item meanwhile (counted there)
-    finished_here: bool = True
 
 
 # --------------------------------------------------------------------------- ingest
@@ -182,65 +165,19 @@ def _attempt_holding(services: Services, item: ItemRecord, lease: Lease,
         # this attempt writes nothing more (see ingest.lease).
         return IngestResult("held", item_id, ItemStatus.ACCEPTED, str(lost), finished_here=False)
     except TRANSIENT_ERRORS as exc:
-        return _transient(services, item, exc, final_attempt, lease.holder)
+        return transient_outcome(services, item, exc, final_attempt, lease.holder)
     except ItemFinished:  # a duplicate of this task finished the item meanwhile
         return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
                             finished_here=False)
     except Exception as exc:  # noqa: BLE001 - a defect of ours: fail this item, keep the worker alive
         finding = Finding("INGEST_FAILED", params={"detail": f"{type(exc).__name__}: {exc}"})
         try:
-            if not _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id,
-                           holder=lease.holder):
-                return _finished_elsewhere(services, item_id)
+            if not finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id,
+                          holder=lease.holder):
+                return finished_elsewhere(services, item_id)
         except TRANSIENT_ERRORS as again:
-            return _transient(services, item, again, final_attempt, lease.holder)
+            return transient_outcome(services, item, again, final_attempt, lease.holder)
         return IngestResult("failed", item_id, ItemStatus.FAILED, str(exc), (finding,))
-
-
-def _transient(services: Services, item: ItemRecord, exc: Exception,
-               final_attempt: bool, holder: str) -> IngestResult:
-    if not final_attempt:
-        return IngestResult("retry", item.item_id, reason=f"{type(exc).__name__}: {exc}")
-    attempts = services.catalog.get_item(item.item_id).attempts
-    if isinstance(exc, PackageBusy):  # not the storage: a claim another holder has not let go
-        finding = Finding("PACKAGE_BUSY", params={"attempts": attempts, "detail": str(exc),
-                                                  "stuck_after": services.stuck_after})
-    else:
-        finding = Finding("STORAGE_UNAVAILABLE", params={"attempts": attempts, "detail": str(exc)})
-    if not _finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id, holder=holder):
-        return _finished_elsewhere(services, item.item_id)
-    return IngestResult("failed", item.item_id, ItemStatus.FAILED, str(exc), (finding,))
-
-
-def _finish(services: Services, item: ItemRecord, status: ItemStatus, findings: Sequence[Finding],
-            *, batch_id: str, events: Sequence[NewEvent] = (), package_id: str | None = None,
-            version: int | None = None, holder: str | None = None) -> bool:
-    """Give the item its final status, with its events; False (nothing written) when
-    it was another attempt's to finish by then (``_finished_elsewhere``)."""
-    if status is ItemStatus.FAILED or (status is ItemStatus.REJECTED and not any(
-            e.outcome is Outcome.FAILURE for e in events)):
-        # Failing is an event too: the log says which item did not go in, and why.
-        events = [*events, _failure_event(services, item, batch_id, findings)]
-    return services.catalog.finish_item(item.item_id, status, findings, package_id=package_id,
-                                        version=version, events=events, holder=holder)
-
-
-def _finished_elsewhere(services: Services, item_id: str) -> IngestResult:
-    """This attempt lost the item (its lease taken over, the item finished by the
-    new holder): what the catalog says of it, not counted or logged here."""
-    return IngestResult("done", item_id, services.catalog.get_item(item_id).status,
-                        "finished by another attempt", finished_here=False)
-
-
-def _failure_event(services: Services, item: ItemRecord, batch_id: str,
-                   findings: Sequence[Finding]) -> NewEvent:
-    return services.event(
-        EventType.INGESTION,
-        Outcome.FAILURE,
-        batch_id=batch_id,
-        item_id=item.item_id,
-        detail={"item": item.name, "findings": [f.to_dict() for f in findings]},
-    )
 
 
 class _Ingest:
@@ -269,9 +206,9 @@ class _Ingest:
         )
 
     def _reject(self, findings: Sequence[Finding], events: Sequence[NewEvent]) -> IngestResult:
-        if not _finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
-                       events=events, holder=self.lease.holder):
-            return _finished_elsewhere(self.s, self.item.item_id)
+        if not finish(self.s, self.item, ItemStatus.REJECTED, findings, batch_id=self.batch.batch_id,
+                      events=events, holder=self.lease.holder):
+            return finished_elsewhere(self.s, self.item.item_id)
         return IngestResult("done", self.item.item_id, ItemStatus.REJECTED, findings=tuple(findings))
 
     # -- the steps
@@ -325,11 +262,11 @@ class _Ingest:
             if is_unchanged(latest, scan, record_json, hashed):
                 calc = self._digest_event(package_id, latest.number,
                                           [digests for digests, _ in hashed.values()])
-                if not _finish(self.s, self.item, ItemStatus.UNCHANGED, warnings,
-                               batch_id=self.batch.batch_id, events=[validation, calc],
-                               package_id=package_id, version=latest.number,
-                               holder=self.lease.holder):
-                    return _finished_elsewhere(self.s, self.item.item_id)
+                if not finish(self.s, self.item, ItemStatus.UNCHANGED, warnings,
+                              batch_id=self.batch.batch_id, events=[validation, calc],
+                              package_id=package_id, version=latest.number,
+                              holder=self.lease.holder):
+                    return finished_elsewhere(self.s, self.item.item_id)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
         shared = shared_files(latest, hashed)
 

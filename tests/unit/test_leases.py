@@ -20,8 +20,9 @@ import pytest
 
 from ingest.clock import SystemClock
 from ingest.errors import LeaseHeld, LeaseLost
+from ingest.item_outcome import IngestResult
 from ingest.models import EventType, ItemStatus
-from ingest.pipeline import IngestResult, ingest_item
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from storage.catalog import SqlCatalog

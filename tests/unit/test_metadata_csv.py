@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from ingest.item_outcome import IngestResult
 from ingest.models import ItemStatus, package_id_for
-from ingest.pipeline import IngestResult, ingest_item
+from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.spreadsheet import parse_sheet, template_csv
