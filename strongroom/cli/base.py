@@ -47,6 +47,14 @@ def _printable(value: Any) -> Any:
     return walk(value)
 
 
+def finding_line(finding: dict[str, Any], *, message: bool = True) -> str:
+    """A finding on one line for a person: its code, the JSON pointer or path it
+    concerns when it has one, then (``message``) its sentence."""
+    place = finding.get("pointer") if finding.get("pointer") is not None else finding.get("path")
+    line = f"{finding['code']} {place}" if place else finding["code"]
+    return f"{line}: {finding['message']}" if message else line
+
+
 def _fail(as_json: bool, code: int, kind: str, message: str,
           extra: dict[str, Any] | None = None) -> None:
     from strongroom.reports import printable

@@ -17,6 +17,7 @@ from strongroom.cli.base import (
     _emit,
     _settings_and_services,
     command_errors,
+    finding_line,
     json_option,
     main,
 )
@@ -55,8 +56,7 @@ def _print_batch(report: dict[str, Any]) -> None:
             if item.get("stuck") else ""
         echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
         for f in item["findings"]:
-            place = f.get("pointer") if f.get("pointer") is not None else f.get("path", "")
-            echo(f"            {_label(f)}{f['code']} {place or ''}: {f['message']}")
+            echo(f"            {_label(f)}{finding_line(f)}")
             if f.get("hint"):
                 echo(f"              hint: {f['hint']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)

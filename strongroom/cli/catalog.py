@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from strongroom.cli.base import EXIT_OK, EXIT_PROBLEMS, _emit, _services, command_errors, json_option, main
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _services,
+    command_errors,
+    finding_line,
+    json_option,
+    main,
+)
 
 
 @main.group("catalog")
@@ -42,7 +51,7 @@ def catalog_rebuild(trust_unmarked: bool, as_json: bool) -> None:
         click.echo(f"{doc['packages']} packages, {len(doc['versions'])} versions rebuilt")
         for v in doc["versions"]:
             for f in v["findings"]:
-                click.echo(f"  {v['package_id']} v{v['version']}: {f['code']} {f.get('path', '')}")
+                click.echo(f"  {v['package_id']} v{v['version']}: {finding_line(f, message=False)}")
         for f in doc["skipped"]:
             click.echo(f"  skipped: {f['message']}")
         for s in doc["strangers"]:

@@ -16,6 +16,7 @@ from strongroom.cli.base import (
     _emit,
     _settings_and_services,
     command_errors,
+    finding_line,
     json_option,
     main,
 )
@@ -93,7 +94,7 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
             click.echo(f"{c['status']:<6} {c['tier']:<7} {c['package_id']} v{c['version']} "
                        f"{c['location']}")
             for f in c["findings"]:
-                click.echo(f"       {f['code']} {f.get('path', '')}: {f['message']}")
+                click.echo(f"       {finding_line(f)}")
             if c["repair"]:
                 click.echo(f"       repair: {c['repair']['status']}")
                 for copy in c["repair"]["copies"]:
@@ -223,7 +224,7 @@ def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
         for r in doc["locations"]:
             click.echo(f"{r['status']:<6} {r['location']} ({r['objects']} objects)")
             for f in (*r["findings"], *r["leftovers"]):
-                click.echo(f"       {f['code']} {f.get('path', '')}")
+                click.echo(f"       {finding_line(f, message=False)}")
             if r["commit_records_written"]:
                 click.echo(f"       {r['commit_records_written']} missing commit record(s)"
                            " of committed versions written")

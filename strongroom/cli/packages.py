@@ -17,6 +17,7 @@ from strongroom.cli.base import (
     _settings_and_services,
     chosen_version,
     command_errors,
+    finding_line,
     json_option,
     main,
 )
@@ -149,8 +150,7 @@ def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json
             title = f"  \u201c{r['title']}\u201d" if r["title"] else ""
             click.echo(f"{r['status']:<6} {name} v{r['version']} at {r['location']}{title}")
             for f in r["findings"]:
-                click.echo(f"       at {r['location']}: {f['code']} {f.get('path', '')}: "
-                           f"{f['message']}")
+                click.echo(f"       at {r['location']}: {finding_line(f)}")
         _human_remains(doc)
         results = doc["results"]
         failed = sum(1 for r in results if r["status"] != "ok")
@@ -223,11 +223,11 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
     def human(doc: dict[str, Any]) -> None:
         if doc["to"] == "-":
             for f in doc["findings"]:
-                click.echo(f"{f['code']} {f.get('path', '')}: {f['message']}", err=True)
+                click.echo(finding_line(f), err=True)
             return
         click.echo(f"{doc['status']}: {doc['package_id']} v{doc['version']} -> {doc['to']}")
         for f in doc["findings"]:
-            click.echo(f"  {f['code']} {f.get('path', '')}: {f['message']}")
+            click.echo(f"  {finding_line(f)}")
 
     _emit(as_json, document, human)
     sys.exit(EXIT_PROBLEMS if findings else EXIT_OK)

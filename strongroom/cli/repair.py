@@ -17,6 +17,7 @@ from strongroom.cli.base import (
     _services,
     chosen_version,
     command_errors,
+    finding_line,
     json_option,
     main,
 )
@@ -58,7 +59,7 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
                 if c.get("had") and c["status"] != "ok":
                     click.echo(f"      had {c['had']}")
                 for f in c["findings"]:
-                    click.echo(f"      {f['code']} {f.get('path', '')}: {f['message']}")
+                    click.echo(f"      {finding_line(f)}")
                 if c["detail"]:
                     click.echo(f"      {c['detail']}")
 
