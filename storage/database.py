@@ -187,13 +187,25 @@ def catalog_errors() -> Iterator[None]:
                 f"the catalog database is damaged ({error.orig}): restore it from a backup, "
                 "or rebuild it from the store into a new, empty database with "
                 "`strongroom catalog rebuild`") from error
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise CatalogUnavailable(
+                f"the catalog database is busy: another process has been writing to it for "
+                f"over {SQLITE_BUSY_SECONDS:g} s (a SQLite catalog takes one writer at a time); "
+                "try again when it has finished, or give processes that write at once a "
+                "PostgreSQL catalog (STRONGROOM_DATABASE_URL)") from error
         if isinstance(error, _CONNECTION_ERRORS):
-            raise CatalogUnavailable(f"catalog database unavailable: {error}") from error
+            raise CatalogUnavailable(f"catalog database unavailable: {_said(error)}") from error
         if error.connection_invalidated:
-            raise CatalogUnavailable(f"catalog connection lost: {error}") from error
+            raise CatalogUnavailable(f"catalog connection lost: {_said(error)}") from error
         raise
     except _CONNECTION_ERRORS as error:  # the pool's own: no database error behind them
         raise CatalogUnavailable(f"catalog database unavailable: {error}") from error
+
+
+def _said(error: exc.DBAPIError) -> str:
+    """What the database driver said, without SQLAlchemy's additions (the statement
+    and its parameters, a web link), which a person cannot act on."""
+    return " ".join(str(error.orig if error.orig is not None else error).split())
 
 
 def alembic_config() -> Config:
