@@ -68,7 +68,7 @@ CATALOGUE: dict[str, str] = {
     "MANIFEST_NOT_AS_SEALED": "{path!r} has sha256 {found}, but audit event {seq} sealed it as {expected}: the bag was rewritten after it was stored",
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
-    "COMMIT_RECORD_MISSING": "{path} is not in this location and could not be written again ({detail}): a catalog rebuilt from it would leave this version out as uncommitted; `strongroom fixity reconcile` (or `strongroom repair`) writes it once the location takes writes",
+    "COMMIT_RECORD_MISSING": "{path} is not in this location ({detail}): a catalog rebuilt from it would leave this version out as uncommitted",
     "PACKAGE_BUSY": "its package was being written by another item through all {attempts} attempts ({detail}); a claim whose holder stopped without a word is taken over once idle for {stuck_after:g} s: run `strongroom requeue --failed` then",
     "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",
     "CLAIM_TAKEN_OVER": "this item stopped writing version {version} (no progress for over {idle} s: its process is gone); item {by} took the version over, submit again if needed",

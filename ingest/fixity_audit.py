@@ -105,27 +105,36 @@ def verify_version(services: Services, package_id: str, number: int,
     finally:
         progress.item_finished(key)
     return record_copy_check(services, version, store.location, DEEP,
-                             [*raw, *_commit_record_findings(store, version)])
+                             [*raw, *_commit_record_findings(store, version, whole=not raw)])
 
 
-def _commit_record_findings(store: ObjectStore, version: VersionRecord) -> list[Finding]:
+def _commit_record_findings(store: ObjectStore, version: VersionRecord, *,
+                            whole: bool) -> list[Finding]:
     """Make sure the copy's location holds the record that says the version was
     committed (a catalog rebuilt from that location would leave the version out
     without it). One lost — an outage when the version was committed, a careless
     hand — is written back here, as ``fixity reconcile`` would, since the catalog
-    holds the version committed; only when that write fails is it a finding,
-    COMMIT_RECORD_MISSING. Before, no check looked, and the first to notice was
-    the rebuild."""
+    holds the version committed, but only where the check found the copy
+    ``whole``: a record beside a copy that is damaged or not there would say a
+    version is stored where it is not (``repair`` writes it with the copy). Not
+    written, it is a finding, COMMIT_RECORD_MISSING. Before, no check looked,
+    and the first to notice was the rebuild."""
     key = commit_record_key(version.package_id, version.number)
     try:
         store.stat(key)
         return []
     except ObjectNotFound:
         pass
+    if not whole:
+        return [Finding("COMMIT_RECORD_MISSING", path=key, params={
+            "detail": "not written again beside a copy that is not whole: `strongroom repair` "
+                      "writes it with the copy"})]
     try:
         write_commit_record(store, version)
     except (StorageUnavailable, ChecksumRefused) as exc:
-        return [Finding("COMMIT_RECORD_MISSING", path=key, params={"detail": str(exc)})]
+        return [Finding("COMMIT_RECORD_MISSING", path=key, params={
+            "detail": f"it could not be written again: {exc}; `strongroom fixity reconcile` "
+                      "or `strongroom repair` writes it once the location takes writes"})]
     _log.warning("commit record %s was missing in %s: written again", key, store.location)
     return []
 
@@ -171,7 +180,7 @@ def shallow_check(services: Services, package_id: str, number: int,
     known = {f.path for f in version.files if f.held_by is None}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)
-    findings += _commit_record_findings(store, version)
+    findings += _commit_record_findings(store, version, whole=not findings)
     return record_copy_check(services, version, store.location, SHALLOW, findings)
 
 

@@ -175,12 +175,16 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             for key in left)
     findings.sort(key=lambda f: (f.path or "", f.code))
     unrecorded = sorted(v for v, state in states.items() if state == COMMITTED and v not in recorded)
-    if backfill:
-        for package_id, number in unrecorded:
-            write_commit_record(store, catalog.get_version(package_id, number))
+    # Only beside a copy whose every object is here: a record beside a copy
+    # that is not would say a version is stored where it is not (``repair``
+    # writes the record with the copy).
+    incomplete = {(package_id, number) for package_id, number, _ in unseen}
+    writable = [v for v in unrecorded if v not in incomplete] if backfill else []
+    for package_id, number in writable:
+        write_commit_record(store, catalog.get_version(package_id, number))
     return Reconciliation(store.location, objects, tuple(findings), tuple(leftovers),
                           commit_records_missing=len(unrecorded),
-                          commit_records_written=len(unrecorded) if backfill else 0,
+                          commit_records_written=len(writable),
                           deaccessioned_removed=removed,
                           tombstones_missing=len(set(withdrawn) - stones),
                           tombstones_written=written)

@@ -35,12 +35,14 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
+from ingest.fixity_policy import DEEP, RecordedCheck
 from ingest.layout import delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.object_versions import copy_view, open_object
@@ -59,18 +61,27 @@ _log = logging.getLogger("strongroom.delivery")
 
 def record_damage(services: Services, package_id: str, number: int,
                   findings: Sequence[Finding]) -> None:
-    """Write a failed fixity-check event for damage found while delivering a version."""
+    """Record damage found while delivering a version as a failed check of the
+    primary's copy, with a PREMIS fixity-check event (its tier "delivery"): the
+    bytes read differ from the catalog's, which is what a deep check finds. So
+    ``fixity report`` counts the copy as failing (and exits 1), ``show`` says the
+    version failed, until a repair or a deep check finds the copy whole again.
+    Before, only the version's last result changed, and the report said "ok"
+    until the next planned deep check of that copy, months later perhaps."""
     now = services.clock.now()
+    location = services.store.location
+    located = tuple(replace(f, location=location) for f in findings)
     event = services.event(
         EventType.FIXITY_CHECK,
         Outcome.FAILURE,
         occurred_at=now,
         package_id=package_id,
         version=number,
-        detail={"location": services.store.location, "tier": "delivery",
-                "findings": [f.to_dict() for f in findings]},
+        detail={"location": location, "tier": "delivery",
+                "findings": [f.to_dict() for f in located]},
     )
-    services.catalog.record_version_fixity(package_id, number, now, "failed", [event])
+    services.catalog.record_check_of_copy(
+        RecordedCheck(package_id, number, location, DEEP, now, located), [event])
     _log.warning("damage found while delivering %s v%s: %s", package_id, number,
                  ", ".join(f.code for f in findings))
 

@@ -267,7 +267,8 @@ class FixitySchedule(FixityStateUpkeep):
         """Keep one check of one copy with its events, and finish its queued check, in
         one transaction; the copy's row takes it as its last check of the tier when
         it is the latest (a check recorded later at the same time wins); a deep
-        check also becomes the version's last fixity result (``show``). Raises
+        check also becomes the version's last fixity result (``show``): "failed"
+        while any copy's last deep check failed. Raises
         VersionNotFound (also for a version never committed), CatalogUnavailable."""
         with self._write() as session:
             state = session.execute(
@@ -291,11 +292,21 @@ class FixitySchedule(FixityStateUpkeep):
             session.flush()
             self._shift_backlog(session, _note_check(row, check, recorded.check_id))
             if check.tier == DEEP:
+                # The version is as whole as its worst copy: "ok" only while no
+                # copy's last deep check failed, whichever copy was checked last.
+                session.flush()
+                failing = session.execute(
+                    select(FixityState.location)
+                    .where(FixityState.package_id == check.package_id,
+                           FixityState.number == check.number,
+                           FixityState.last_deep_outcome == "failed").limit(1)
+                ).first()
                 session.execute(
                     cast_table(Version).update()
                     .where(Version.package_id == check.package_id,
                            Version.number == check.number)
-                    .values(last_fixity_at=check.checked_at, last_fixity_outcome=check.outcome))
+                    .values(last_fixity_at=check.checked_at,
+                            last_fixity_outcome="failed" if failing else check.outcome))
             append_events(session, events)
 
     @staticmethod

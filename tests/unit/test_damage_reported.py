@@ -1,0 +1,111 @@
+"""Damage once found stays said: in `show`, in `fixity report` and its exit code,
+whichever copy was checked last and whichever way the damage was found (a
+check, or a delivery that refused it); and a check of a copy that is not there
+writes nothing into its location that says it is.
+
+The CLI in this process, on the embedded filesystem store with a filesystem
+replica, as an officer would run it from cron or by hand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ingest.commit_records import commit_record_key
+from strongroom.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TELEGRAM = ROOT / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
+PAGE = "data/transcription/telegram-en.txt"
+
+
+class Officer:
+    """The CLI against one data folder and one replica folder."""
+
+    def __init__(self, root: Path, *replicas: Path) -> None:
+        self.root = root
+        self.env = {"STRONGROOM_DATA_DIR": str(root / "data"), "STRONGROOM_RETRY_BACKOFF": "0",
+                    "STRONGROOM_REPLICAS": ",".join(f"file://{r}" for r in replicas)}
+
+    def run(self, *args: str, expect: int | None = 0) -> Result:
+        result = CliRunner().invoke(main, list(args), env=self.env)
+        if expect is not None:
+            assert result.exit_code == expect, (args, result.exit_code, result.output,
+                                                result.exception)
+        return result
+
+    def json(self, *args: str, expect: int | None = 0) -> Any:
+        return json.loads(self.run(*args, "--json", expect=expect).stdout)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> tuple[Officer, str]:
+    officer = Officer(tmp_path, tmp_path / "replica")
+    batch = tmp_path / "batch"
+    shutil.copytree(TELEGRAM, batch / TELEGRAM.name)
+    [item] = officer.json("submit", str(batch))["items"]
+    assert item["status"] == "stored"
+    return officer, item["package_id"]
+
+
+def flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[10] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def last_fixity(officer: Officer, package_id: str) -> dict[str, Any]:
+    return officer.json("show", package_id)["versions"][0]["last_fixity"]
+
+
+def test_a_version_with_a_damaged_copy_reads_failed_though_a_good_copy_was_checked_after_it(
+        stored: tuple[Officer, str]) -> None:
+    officer, package_id = stored
+    flip(officer.root / "replica" / package_id / "v1" / PAGE)
+    officer.run("verify", package_id, expect=1)
+    # The primary alone checked again, whole: the replica's copy is still damaged.
+    primary_only = dict(officer.env, STRONGROOM_REPLICAS="")
+    assert CliRunner().invoke(main, ["verify", package_id], env=primary_only).exit_code == 0
+    assert last_fixity(officer, package_id)["outcome"] == "failed"
+    officer.run("fixity", "report", expect=1)
+    # Mended, every copy checked whole again: ok once more.
+    officer.run("repair", package_id)
+    officer.run("verify", package_id)
+    assert last_fixity(officer, package_id)["outcome"] == "ok"
+    officer.run("fixity", "report")
+
+
+def test_damage_found_on_delivery_fails_the_fixity_report_until_repaired(
+        stored: tuple[Officer, str]) -> None:
+    officer, package_id = stored
+    flip(officer.root / "data/objects" / package_id / "v1" / PAGE)
+    officer.run("fetch", package_id, "--to", str(officer.root / "out"), expect=1)
+    report = officer.json("fixity", "report", expect=1)
+    assert [(f["package_id"], f["outcome"]) for f in report["failures"]] == [
+        (package_id, "failed")], report["failures"]
+    assert last_fixity(officer, package_id)["outcome"] == "failed"
+    officer.run("repair", package_id)
+    officer.run("fixity", "report")
+
+
+def test_a_check_of_a_copy_that_is_not_there_writes_no_commit_record_there(
+        stored: tuple[Officer, str]) -> None:
+    officer, package_id = stored
+    empty = officer.root / "replica2"
+    empty.mkdir()
+    officer.env["STRONGROOM_REPLICAS"] += f",file://{empty}"
+    checked = officer.json("verify", "--all", expect=1)["results"]
+    there = [r for r in checked if r["location"] == f"file://{empty}"]
+    assert there and {f["code"] for f in there[0]["findings"]} >= {"FILE_MISSING",
+                                                                    "COMMIT_RECORD_MISSING"}
+    assert not (empty / commit_record_key(package_id, 1)).exists()
+    reconciled = officer.json("fixity", "reconcile", expect=1)["locations"]
+    assert not (empty / commit_record_key(package_id, 1)).exists(), reconciled
+    # The copy written whole, its record comes with it.
+    officer.run("repair", package_id)
+    assert (empty / commit_record_key(package_id, 1)).exists()
