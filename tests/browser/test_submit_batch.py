@@ -338,3 +338,37 @@ def test_without_script_the_picked_folder_is_posted_and_the_batch_page_opens(
     browser.find_element(By.LINK_TEXT, "Refresh").click()
     wait_for(lambda: state_line(browser).startswith("Finished"), what="the finished batch after Refresh")
     assert "2 stored" in state_line(browser)
+
+
+@pytest.mark.parametrize("name, body", [
+    ("batch.zip", b"\x1f\x8b\x08garbage, not a zip"),
+    ("batch.tgz", b"\x1f\x8b\x08garbage, not a tar"),
+])
+def test_an_archive_that_cannot_be_read_is_refused_in_words_not_a_server_error(
+        console: Console, browser, tmp_path: Path, name: str, body: bytes) -> None:
+    # Its finding concerns the upload, no file in it: the page failed on the
+    # missing path (500) and the browser showed nothing at all.
+    archive = tmp_path / name
+    archive.write_bytes(body)
+    sign_in(browser, console, "submitter", next_path="/console/submit")
+    browser.find_element(By.ID, "archive").send_keys(str(archive))
+    browser.find_element(By.CSS_SELECTOR, "form[data-upload] button[type=submit]").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#submit-errors [role=alert]"),
+             what="the error summary")
+    summary = browser.find_element(By.CSS_SELECTOR, "#submit-errors [role=alert]")
+    assert "The upload was refused" in summary.text
+    assert "cannot be read" in summary.text, summary.text
+    assert browser.current_url == console.url + "/console/submit"
+
+
+def test_a_refusal_the_page_cannot_explain_is_still_said(console: Console, browser) -> None:
+    # An answer with no page of its own (a lost session's JSON problem, a proxy's
+    # error): the message was written into the progress box, then the box hidden.
+    sign_in(browser, console, "submitter", next_path="/console/submit")
+    browser.execute_script("document.querySelector('form[data-upload]').action = '/no-such-route'")
+    browser.find_element(By.CSS_SELECTOR, "form[data-upload] button[type=submit]").click()
+    wait_for(lambda: "refused" in browser.find_element(By.ID, "upload-status").text,
+             what="the refusal's words")
+    status = browser.find_element(By.ID, "upload-status")
+    assert status.is_displayed(), "the refusal is written where no one can see it"
+    assert "(404)" in status.text

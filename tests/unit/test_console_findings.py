@@ -33,3 +33,18 @@ def test_a_pattern_expected_is_folded_away_and_words_are_shown() -> None:
     assert pattern["expected"] is None and pattern["rule"] == "string matching ^[a-z]{2}$"
     words = finding_view({"code": "METADATA_INVALID", "expected": "an ISO 8601 date (YYYY-MM-DD)"})
     assert words["expected"] == "an ISO 8601 date (YYYY-MM-DD)" and words["rule"] is None
+
+
+def test_a_finding_without_a_path_renders_on_the_pages_that_list_checks() -> None:
+    # The pages render with undefined names refused: a finding about a whole copy
+    # or upload has no "path" key at all, and must not turn the page into a 500.
+    from ingest.findings import Finding
+    from strongroom.web.render import ENVIRONMENT
+
+    line = ENVIRONMENT.get_template("finding_line.html")
+    pathless = Finding("BAG_UNUSABLE", params={"detail": "bag-info.txt is unreadable"}).to_dict()
+    assert "path" not in pathless
+    assert line.render(f=pathless).strip() == (
+        f"<code>BAG_UNUSABLE</code>: {pathless['message']}")
+    located = Finding("FILE_MISSING", path="data/a.txt").to_dict()
+    assert '<code class="path">data/a.txt</code>' in line.render(f=located)

@@ -30,6 +30,7 @@
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       box.hidden = false;
+      bar.hidden = false;
       button.disabled = true;
       status.textContent = "Starting the upload…";
       xhr.upload.addEventListener("progress", function (e) {
@@ -58,10 +59,13 @@
           here.replaceWith(document.importNode(fresh, true));
           var alert = document.querySelector("#submit-errors [role=alert]");
           if (alert) { alert.focus(); }
+          box.hidden = true;
         } else {
+          // No explanation of its own (a lost session, a proxy's error page): the
+          // words stay in sight, where the progress was.
+          bar.hidden = true;
           status.textContent = "The upload was refused (" + xhr.status + "). Reload the page and try again.";
         }
-        box.hidden = true;
         button.disabled = false;
       });
       xhr.addEventListener("error", function () {
