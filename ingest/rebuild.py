@@ -83,7 +83,7 @@ from ingest.ports import ObjectStore
 from ingest.reconciliation import version_of_key
 from ingest.services import Services
 from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest, version_of_tombstone
-from ingest.verification import verify_bag
+from ingest.verification import digest_mismatch, verify_bag
 
 
 class _Unusable(Exception):
@@ -267,14 +267,48 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
               for s, v, f in read]
     services.catalog.import_version(version, copies,
                                     [_sealing_event(services, version, store, now)])
+    # Every copy's findings, not the chosen one's alone: a copy left out as
+    # damaged, or one whole by itself that differs from the copy taken in (no bag
+    # says which of two whole copies is the genuine one), is for a person to
+    # look at before `repair` rewrites it from the copy taken in.
+    said = [replace(x, location=store.location) for x in findings]
+    for other, other_version, other_findings in read:
+        if other is store:
+            continue
+        if other_findings:
+            said += [replace(x, location=other.location) for x in other_findings]
+        elif other_version.files != version.files:
+            said += _differences(version, other_version, other.location)
     report.versions.append({
         "package_id": package_id, "version": number, "identifier": version.identifier,
         "location": store.location,
-        "findings": [Finding(x.code, path=x.path, expected=x.expected, found=x.found,
-                             params=x.params, location=store.location).to_dict()
-                     for x in findings],
+        "copies": [{"location": c.location, "state": c.state} for c in copies],
+        "findings": [x.to_dict() for x in said],
     })
     return version
+
+
+def _differences(taken: VersionRecord, other: VersionRecord, location: str) -> list[Finding]:
+    """How a copy that is whole by its own manifests differs from the copy taken in:
+    each file it lacks, holds besides, or holds with other bytes, at ``location``."""
+    mine = {f.path: f for f in taken.files}
+    theirs = {f.path: f for f in other.files}
+    detail = "this copy is whole by its own manifests but differs from the copy taken in"
+    found: list[Finding] = []
+    for path in sorted(mine.keys() | theirs.keys()):
+        a, b = mine.get(path), theirs.get(path)
+        if b is None:
+            found.append(Finding("FILE_MISSING", path=path, location=location,
+                                 params={"detail": detail}))
+        elif a is None:
+            found.append(Finding("UNEXPECTED_FILE", path=path, location=location,
+                                 params={"detail": detail}))
+        elif (a.size, a.sha256, a.sha512) != (b.size, b.sha256, b.sha512):
+            mismatch = digest_mismatch(path, {"sha256": a.sha256, "sha512": a.sha512},
+                                       {"sha256": b.sha256, "sha512": b.sha512})
+            found.append(replace(mismatch, location=location,
+                                 params={**mismatch.params, "detail": detail}))
+    return found
 
 
 def _sealing_event(services: Services, version: VersionRecord, store: ObjectStore,

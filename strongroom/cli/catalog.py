@@ -50,8 +50,14 @@ def catalog_rebuild(trust_unmarked: bool, as_json: bool) -> None:
     def human(doc: dict[str, Any]) -> None:
         click.echo(f"{doc['packages']} packages, {len(doc['versions'])} versions rebuilt")
         for v in doc["versions"]:
+            if v["findings"]:
+                click.echo(f"  {v['package_id']} v{v['version']}: taken in from {v['location']}")
             for f in v["findings"]:
-                click.echo(f"  {v['package_id']} v{v['version']}: {finding_line(f, message=False)}")
+                at = f" at {f['location']}" if f.get("location") else ""
+                click.echo(f"    {finding_line(f)}{at}")
+        if any(v["findings"] for v in doc["versions"]):
+            click.echo("  where a version's copies differ, compare them before `strongroom repair`:"
+                       " it rewrites every other copy from the one taken in")
         for f in doc["skipped"]:
             click.echo(f"  skipped: {f['message']}")
         for s in doc["strangers"]:

@@ -59,11 +59,42 @@ def test_a_bag_damaged_in_the_primary_is_taken_from_the_replica_and_noted_damage
     report = rebuild_catalog(fresh)
 
     [version] = report.versions
-    assert version["location"] == archive.replica.location and version["findings"] == []
+    assert version["location"] == archive.replica.location
+    # The copy left out is said, where it is: the rebuild has problems (exit 1).
+    assert {(f["code"], f["path"], f["location"]) for f in version["findings"]} == {
+        ("FIXITY_MISMATCH", "data/transcription/telegram-en.txt", archive.primary.location),
+        ("TAG_MISMATCH", "bag-info.txt", archive.primary.location)}
+    assert report.has_problems
+    assert version["copies"] == [{"location": archive.primary.location, "state": "damaged"},
+                                 {"location": archive.replica.location, "state": "verified"}]
     states = {c.location: c.state for c in fresh.catalog.list_copies(PACKAGE, 1)}
     assert states == {archive.primary.location: "damaged", archive.replica.location: "verified"}
     assert fresh.catalog.get_version(PACKAGE, 1).files == archive.services.catalog.get_version(
         PACKAGE, 1).files
+
+
+def test_two_copies_each_whole_by_their_manifests_but_different_are_said_not_one_taken_silently(
+        archive: Archive, tmp_path: Path) -> None:
+    from tests.unit.test_sealed_manifests import rewrite_consistently
+
+    archive.ingest()
+    forged = "data/transcription/telegram-en.txt"
+    rewrite_consistently(archive.bag(archive.primary), archive.root / "catalog.sqlite3",
+                         PACKAGE, 1, forged, b"A forged transcription, manifests and all.\n")
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    [version] = report.versions
+    taken, other = version["location"], archive.replica.location
+    assert taken == archive.primary.location  # the first location whose copy is whole
+    said = {(f["code"], f["path"], f["location"]) for f in version["findings"]}
+    assert ("FIXITY_MISMATCH", forged, other) in said, said
+    assert all(f["location"] == other for f in version["findings"])
+    assert report.has_problems  # `catalog rebuild` exits 1: a person decides which is genuine
+    assert {c.location: c.state for c in fresh.catalog.list_copies(PACKAGE, 1)} == {
+        taken: "verified", other: "damaged"}
 
 
 def test_what_is_not_rebuilt_is_said(archive: Archive, tmp_path: Path) -> None:
