@@ -37,12 +37,17 @@ class FixityReport:
     #: (package id, version) of each listed copy -> its identifier and title,
     #: so that people read which record a copy holds, not a UUID
     names: dict[tuple[str, int], tuple[str, str | None]] = field(default_factory=dict)
+    #: locations the catalog notes copies in that are not configured now: location
+    #: -> (copies, of which damaged). Nothing there is checked, or counted above.
+    unconfigured: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
-        """Anything failed, overdue, out of place or left by a crash."""
+        """Anything failed, overdue, out of place, left by a crash, or out of sight
+        (copies in a location no longer configured)."""
         return bool(self.failures_total or self.coverage.overdue_count
-                    or any(r.findings for r in self.reconciliation) or self.remains.found)
+                    or any(r.findings for r in self.reconciliation) or self.remains.found
+                    or self.unconfigured)
 
     def to_dict(self) -> dict[str, Any]:
         policy = self.policy
@@ -65,6 +70,7 @@ class FixityReport:
                          for check in self.failures],
             "failures_total": self.failures_total,
             "reconciliation": [r.to_dict() for r in self.reconciliation],
+            "unconfigured_locations": unconfigured_list(self.unconfigured),
             **self.remains.to_dict(),
             "status": "failed" if self.failed else "ok",
         }
@@ -91,12 +97,29 @@ def fixity_report(services: Services, policy: FixityPolicy, *, since: datetime |
     reconciled = reconcile(catalog, services.locations) if reconcile_stores else []
     remains = crash_remains(catalog, services.locations, as_of, services.stuck_after,
                             limit=limit)
+    # A location dropped from the settings (a lost variable in a cron job) takes
+    # its copies out of every figure above: said, or the report would read "ok".
+    unconfigured = unconfigured_locations(services)
     listed = {(c.package_id, c.number) for c in figure.overdue}
     listed |= {(check.package_id, check.number) for check in failed}
     return FixityReport(as_of=as_of, since=since, policy=policy, coverage=figure,
                         failures=tuple(failed), failures_total=failed_total,
                         reconciliation=tuple(reconciled), remains=remains,
-                        names=_names(services, listed))
+                        names=_names(services, listed), unconfigured=unconfigured)
+
+
+def unconfigured_locations(services: Services) -> dict[str, tuple[int, int]]:
+    """The locations the catalog notes copies in that the settings do not name
+    (location -> copies, of which damaged): nothing checks those copies."""
+    configured = {store.location for store in services.locations}
+    return {location: counts for location, counts in services.catalog.copy_locations().items()
+            if location not in configured}
+
+
+def unconfigured_list(unconfigured: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    """``unconfigured_locations`` as JSON-ready rows."""
+    return [{"location": location, "copies": copies, "damaged": damaged}
+            for location, (copies, damaged) in sorted(unconfigured.items())]
 
 
 def _names(services: Services, copies: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str | None]]:
@@ -117,8 +140,8 @@ CSV_FIELDS = ("kind", "package_id", "version", "location", "tier", "code", "path
 
 def report_csv(doc: dict[str, Any]) -> str:
     """The report (``FixityReport.to_dict()``) as CSV, one row per fact: coverage
-    overall and per location, overdue copy, finding of a failed check, finding of
-    reconciliation, leftover. What ``strongroom fixity report --csv`` prints."""
+    overall and per location, overdue copy, finding of a failed check, location
+    not configured, finding of reconciliation, leftover. What ``strongroom fixity report --csv`` prints."""
     out = io.StringIO()
     writer = TextDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -137,6 +160,10 @@ def report_csv(doc: dict[str, Any]) -> str:
                              "version": check["version"], "location": check["location"],
                              "tier": check["tier"], "code": f["code"], "path": f.get("path"),
                              "at": check["checked_at"], "detail": f["message"]})
+    for u in doc["unconfigured_locations"]:
+        writer.writerow({"kind": "unconfigured", "location": u["location"], "at": doc["as_of"],
+                         "detail": f"{u['copies']} copies ({u['damaged']} damaged) noted in "
+                                   "a location that is not configured"})
     for r in doc["reconciliation"]:
         for kind, findings in (("reconciliation", r["findings"]), ("leftover", r["leftovers"])):
             for f in findings:
@@ -146,4 +173,5 @@ def report_csv(doc: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-__all__ = ["CSV_FIELDS", "REPORT_LIMIT", "FixityReport", "fixity_report", "report_csv"]
+__all__ = ["CSV_FIELDS", "REPORT_LIMIT", "FixityReport", "fixity_report", "report_csv",
+           "unconfigured_list", "unconfigured_locations"]

@@ -293,13 +293,6 @@ class FixityCatalog(Protocol):
     """The fixity schedule, the checks of every copy and the notes on copies:
     what fixity audits, reconciliation and repair need."""
 
-    def record_version_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
-                              events: Sequence[NewEvent] = ()) -> None:
-        """Remember the last fixity result of a version (what ``show`` reports), with its
-        events, and nothing else: for damage found outside the schedule (a delivery),
-        which is neither a check of one copy nor an end of a queued check. A check of
-        one copy is ``record_check_of_copy``, which also sets this result when deep."""
-
     # -- copies per location and audit anchors (ingest.replication, ingest.anchoring)
 
     def record_copies(self, package_id: str, number: int, copies: Sequence[CopyRecord],
@@ -309,6 +302,10 @@ class FixityCatalog(Protocol):
 
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location."""
+
+    def copy_locations(self) -> dict[str, tuple[int, int]]:
+        """Every location noted as holding copies of committed versions: location ->
+        (copies, of which damaged: so noted, or failing their last deep check)."""
 
     def record_object_versions(self, package_id: str, location: str,
                                versions: Mapping[str, str]) -> None:
@@ -352,7 +349,7 @@ class FixityCatalog(Protocol):
     def record_check_of_copy(self, check: RecordedCheck, events: Sequence[NewEvent] = ()) -> None:
         """Keep one check of one copy with its events (the fixity report lists it), move
         the copy on the schedule and finish its queue entry; a deep check also becomes
-        the version's last fixity result (``record_version_fixity``). Raises VersionNotFound."""
+        the version's last fixity result. Raises VersionNotFound."""
 
     def fixity_checks(self, since: datetime | None = None,
                       failed_only: bool = False) -> list[RecordedCheck]:

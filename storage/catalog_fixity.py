@@ -179,13 +179,16 @@ class FixitySchedule(FixityStateUpkeep):
     def fixity_tally(self, locations: Sequence[str], verified_since: datetime,
                      due_before: datetime) -> CopyTally:
         """Counts for the coverage figure, summed in the database: per location, the
-        copies and those deep-verified whole at or after ``verified_since``; the
+        copies whose last deep check, at or after ``verified_since``, found them whole; the
         versions, and those covered in every one of ``locations``; the copies
         whose deep deadline counts from before ``due_before`` (overdue). Raises
         CatalogUnavailable."""
         wanted = list(dict.fromkeys(locations))
         self._cover(wanted)
-        ok = case((FixityState.last_deep_ok_at >= verified_since, 1), else_=0)
+        # Covered: found whole by its last deep check, inside the window; a copy
+        # whose last deep check failed is not, however recent its last good one.
+        ok = case((and_(FixityState.last_deep_ok_at >= verified_since,
+                        FixityState.last_deep_outcome == "ok"), 1), else_=0)
         late = case((FixityState.deep_base_at < due_before, 1), else_=0)
         ours = FixityState.location.in_(wanted)
         with self._read() as session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest.copies import CopyRecord
@@ -16,6 +16,7 @@ from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, dialect_name, prepared_upsert, upsert
 from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
+from storage.tables_fixity import FixityState
 from storage.tables_replicas import (
     AuditAnchor,
     AuditLogIdentity,
@@ -95,6 +96,25 @@ class ReplicasAndAnchors(CatalogBase):
                 .where(VersionCopy.package_id == package_id, VersionCopy.number == number)
                 .order_by(VersionCopy.location)).scalars().all()
             return [CopyRecord(r.location, r.state, r.checked_at) for r in rows]
+
+    def copy_locations(self) -> dict[str, tuple[int, int]]:
+        """Every location noted as holding copies of committed versions: location ->
+        (copies, of which damaged: noted so by a repair or a rebuild, or failing
+        their last deep check). One pass over the copies, grouped by location.
+        Raises CatalogUnavailable."""
+        damaged = func.sum(case((or_(VersionCopy.state == "damaged",
+                                     FixityState.last_deep_outcome == "failed"), 1), else_=0))
+        with self._read() as session:
+            rows = session.execute(
+                select(VersionCopy.location, func.count(), damaged)
+                .join(Version, (Version.package_id == VersionCopy.package_id)
+                      & (Version.number == VersionCopy.number))
+                .outerjoin(FixityState, (FixityState.package_id == VersionCopy.package_id)
+                           & (FixityState.number == VersionCopy.number)
+                           & (FixityState.location == VersionCopy.location))
+                .where(Version.state == COMMITTED)
+                .group_by(VersionCopy.location)).all()
+        return {location: (int(copies), int(bad or 0)) for location, copies, bad in rows}
 
     # ------------------------------------------------------------------ anchors
 

@@ -53,7 +53,6 @@ from storage.catalog_rows import (
     _Unchanged,
     file_columns,
     package_sort_keys,
-    plain_text,
     utc_now,
     version_record,
 )
@@ -414,24 +413,6 @@ class PackagesAndVersions(CatalogBase):
         if not found:
             raise PackageNotFound(f"no package {ref!r}")
         return found[0]
-
-    def record_version_fixity(self, package_id: str, number: int, checked_at: datetime, outcome: str,
-                              events: Sequence[NewEvent] = ()) -> None:
-        """Remember the last fixity result of a committed version, with its events,
-        in one transaction. Raises PackageNotFound, VersionNotFound,
-        CatalogUnavailable."""
-        with self._write() as session:
-            result = session.execute(
-                update(Version)
-                .where(Version.package_id == package_id, Version.number == number,
-                       Version.state == COMMITTED)
-                .values(last_fixity_at=checked_at, last_fixity_outcome=plain_text(outcome))
-                .execution_options(synchronize_session=False)
-            )
-            if rows_changed(result) == 0:
-                self._visible_latest(session, package_id)
-                raise VersionNotFound(f"package {package_id} has no version {number}")
-            append_events(session, events)
 
     # ------------------------------------------------------------------ AuditLog
 

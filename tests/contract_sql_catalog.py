@@ -546,21 +546,42 @@ class SqlCatalogContract:
         assert catalog.resolve_package(IDENTIFIER) == PACKAGE
         assert catalog.resolve_package(impostor) == impostor
 
-    def test_fixity_result_is_remembered_with_its_event(self, catalog: SqlCatalog) -> None:
+    def test_a_deep_check_of_a_copy_is_the_versions_fixity_result_while_no_copy_fails(
+            self, catalog: SqlCatalog) -> None:
+        from ingest.fixity_policy import DEEP, RecordedCheck
+
         [item] = item_ids(catalog, "a")
         catalog.reserve_version(PACKAGE, IDENTIFIER, item)
         catalog.commit_version(version(1, item))
         checked = T0 + timedelta(days=30)
-        catalog.record_version_fixity(PACKAGE, 1, checked, "success",
-                              [event(EventType.FIXITY_CHECK, PACKAGE)])
+        damaged = RecordedCheck(PACKAGE, 1, "file:///b", DEEP, checked,
+                                (Finding("FILE_MISSING", path="data/a.txt"),))
+        catalog.record_check_of_copy(damaged, [event(EventType.FIXITY_CHECK, PACKAGE)])
+        whole = RecordedCheck(PACKAGE, 1, "file:///a", DEEP, checked + timedelta(seconds=1))
+        catalog.record_check_of_copy(whole, [event(EventType.FIXITY_CHECK, PACKAGE)])
         stored = catalog.get_version(PACKAGE)
-        assert (stored.last_fixity_at, stored.last_fixity_outcome) == (checked, "success")
-        assert [e.event_type for e in catalog.events(PACKAGE)] == ["fixity check"]
+        # checked last, the whole copy does not make the version whole
+        assert (stored.last_fixity_at, stored.last_fixity_outcome) == (whole.checked_at, "failed")
+        mended = RecordedCheck(PACKAGE, 1, "file:///b", DEEP, checked + timedelta(seconds=2))
+        catalog.record_check_of_copy(mended)
+        assert catalog.get_version(PACKAGE).last_fixity_outcome == "ok"
+        assert [e.event_type for e in catalog.events(PACKAGE)] == ["fixity check"] * 2
         with pytest.raises(VersionNotFound):
-            catalog.record_version_fixity(PACKAGE, 2, checked, "success", [event()])
-        with pytest.raises(PackageNotFound):
-            catalog.record_version_fixity("no-such-package", 1, checked, "success", [event()])
-        assert len(list(catalog.events())) == 1
+            catalog.record_check_of_copy(RecordedCheck(PACKAGE, 2, "file:///a", DEEP, checked))
+
+    def test_the_locations_holding_copies_are_counted_with_their_damaged_ones(
+            self, catalog: SqlCatalog) -> None:
+        from ingest.copies import DAMAGED, VERIFIED, CopyRecord
+
+        assert catalog.copy_locations() == {}
+        [item] = item_ids(catalog, "a")
+        catalog.reserve_version(PACKAGE, IDENTIFIER, item)
+        catalog.record_copies(PACKAGE, 1, [CopyRecord("file:///a", VERIFIED, T0)])
+        assert catalog.copy_locations() == {}  # a claim, not a committed version
+        catalog.commit_version(version(1, item))
+        catalog.record_copies(PACKAGE, 1, [CopyRecord("file:///a", VERIFIED, T0),
+                                           CopyRecord("file:///b", DAMAGED, T0)])
+        assert catalog.copy_locations() == {"file:///a": (1, 0), "file:///b": (1, 1)}
 
     def test_checks_are_counted_per_utc_day_by_tier_and_outcome(self, catalog: SqlCatalog) -> None:
         from datetime import date

@@ -152,7 +152,7 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
         when = f"failed a check since {d['since']}" if d["since"] else "failing their last check"
         click.echo(f"{verdict}: {cov['versions']} versions, {len(failing)}{more} {when}, "
                    f"{d['overdue_total']} copies overdue; "
-                   f"coverage {cov['covered']}/{cov['versions']} (found whole by a deep check "
+                   f"coverage {cov['covered']}/{cov['versions']} (found whole by their last deep check, "
                    f"within {cov['window_days']:g} days), as of {d['as_of']}")
         for loc in cov["locations"]:
             click.echo(f"  {loc['location']}: {loc['covered']}/{loc['versions']} covered, "
@@ -169,6 +169,7 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
                            f"{check['location']} {f['code']} {f.get('path', '')}")
         if d["failures_total"] > len(d["failures"]):
             click.echo(f"failed  … and {d['failures_total'] - len(d['failures'])} more checks")
+        _human_unconfigured(d)
         for r in d["reconciliation"]:
             for f in (*r["findings"], *r["leftovers"]):
                 click.echo(f"{f['code']} {r['location']} {f.get('path', '')}")
@@ -237,6 +238,13 @@ def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
 
     _emit(as_json, document, human)
     sys.exit(EXIT_PROBLEMS if any(r.findings for r in results) or remains.found else EXIT_OK)
+
+
+def _human_unconfigured(doc: dict[str, Any]) -> None:
+    for u in doc.get("unconfigured_locations", ()):
+        click.echo(f"not configured {u['location']}: the catalog notes {u['copies']} copies "
+                   f"there ({u['damaged']} damaged), none of them checked or counted here;"
+                   " name it again in STRONGROOM_REPLICAS (or STRONGROOM_STORAGE_URL)")
 
 
 def _human_remains(doc: dict[str, Any]) -> None:

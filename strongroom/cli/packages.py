@@ -120,6 +120,7 @@ def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json
     With --shallow, only look at each file (the scheduled shallow check)."""
     from ingest.fixity_audit import verify_packages
     from ingest.fixity_policy import DEEP, SHALLOW
+    from ingest.fixity_report import unconfigured_list, unconfigured_locations
     from ingest.stuck import crash_remains
 
     if bool(packages) == all_packages:
@@ -134,14 +135,18 @@ def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json
     anchor_after(services)
     document: dict[str, Any] = {"results": [r.to_dict() for r in results]}
     remains = None
+    unconfigured: dict[str, tuple[int, int]] = {}
     if all_packages:
-        # Everything, said once: crashed ingests that hold packages up are shown too.
+        # Everything, said once: crashed ingests that hold packages up are shown
+        # too, and copies in a location the settings no longer name (unchecked).
         remains = crash_remains(services.catalog, services.locations, services.clock.now(),
                                 services.stuck_after)
         document.update(remains.to_dict())
+        unconfigured = unconfigured_locations(services)
+        document["unconfigured_locations"] = unconfigured_list(unconfigured)
 
     def human(doc: dict[str, Any]) -> None:
-        from strongroom.cli.fixity import _human_remains
+        from strongroom.cli.fixity import _human_remains, _human_unconfigured
         from strongroom.reports import describe_size
 
         # Every line names the copy it is about: the version, and where it is kept.
@@ -152,6 +157,7 @@ def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json
             for f in r["findings"]:
                 click.echo(f"       at {r['location']}: {finding_line(f)}")
         _human_remains(doc)
+        _human_unconfigured(doc)
         results = doc["results"]
         failed = sum(1 for r in results if r["status"] != "ok")
         packages_seen = len({r["package_id"] for r in results})
@@ -165,7 +171,8 @@ def verify(packages: tuple[str, ...], all_packages: bool, shallow: bool, as_json
                       else "no failures"))
 
     _emit(as_json, document, human)
-    failed = any(r.status == "failed" for r in results) or bool(remains and remains.found)
+    failed = (any(r.status == "failed" for r in results) or bool(remains and remains.found)
+              or bool(unconfigured))
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 

@@ -66,13 +66,19 @@ def last_fixity(officer: Officer, package_id: str) -> dict[str, Any]:
 def test_a_version_with_a_damaged_copy_reads_failed_though_a_good_copy_was_checked_after_it(
         stored: tuple[Officer, str]) -> None:
     officer, package_id = stored
+    officer.run("verify", package_id)  # whole, every copy: covered
     flip(officer.root / "replica" / package_id / "v1" / PAGE)
     officer.run("verify", package_id, expect=1)
     # The primary alone checked again, whole: the replica's copy is still damaged.
     primary_only = dict(officer.env, STRONGROOM_REPLICAS="")
     assert CliRunner().invoke(main, ["verify", package_id], env=primary_only).exit_code == 0
     assert last_fixity(officer, package_id)["outcome"] == "failed"
-    officer.run("fixity", "report", expect=1)
+    report = officer.json("fixity", "report", expect=1)
+    # Not "found whole by a deep check": the replica's last one found it damaged.
+    assert (report["coverage"]["covered"], report["coverage"]["versions"]) == (0, 1)
+    replica = {loc["location"]: loc for loc in report["coverage"]["locations"]}[
+        f"file://{officer.root / 'replica'}"]
+    assert (replica["covered"], replica["versions"]) == (0, 1)
     # Mended, every copy checked whole again: ok once more.
     officer.run("repair", package_id)
     officer.run("verify", package_id)
@@ -109,3 +115,22 @@ def test_a_check_of_a_copy_that_is_not_there_writes_no_commit_record_there(
     # The copy written whole, its record comes with it.
     officer.run("repair", package_id)
     assert (empty / commit_record_key(package_id, 1)).exists()
+
+
+def test_copies_in_a_location_dropped_from_the_settings_are_said_not_counted_as_ok(
+        stored: tuple[Officer, str]) -> None:
+    officer, package_id = stored
+    replica = f"file://{officer.root / 'replica'}"
+    flip(officer.root / "replica" / package_id / "v1" / PAGE)
+    officer.run("verify", package_id, expect=1)
+    # A cron job that lost STRONGROOM_REPLICAS: the damaged copy is out of sight.
+    officer.env["STRONGROOM_REPLICAS"] = ""
+    report = officer.json("fixity", "report", expect=1)
+    assert report["status"] == "failed"
+    assert report["unconfigured_locations"] == [{"location": replica, "copies": 1, "damaged": 1}]
+    said = officer.run("fixity", "report", expect=1).output
+    assert f"not configured {replica}: the catalog notes 1 copies there" in said
+    assert "unconfigured" in officer.run("fixity", "report", "--csv", expect=1).output
+    checked = officer.json("verify", "--all", expect=1)
+    assert [r["status"] for r in checked["results"]] == ["ok"]  # the primary, whole
+    assert checked["unconfigured_locations"] == report["unconfigured_locations"]

@@ -66,14 +66,14 @@ def test_running_digests_match_the_digests_of_the_whole() -> None:
     assert running.digests() == digest_bytes(data) == digest_stream(io.BytesIO(data))
 
 
-def test_the_two_ways_to_record_fixity_say_what_each_records() -> None:
-    # One records a check of one copy (schedule, report, queue); the other only the
-    # version's last result, for damage found outside the schedule (a delivery).
+def test_fixity_is_recorded_one_way_a_check_of_one_copy() -> None:
+    # A check of a copy, found however (the schedule, verify, a delivery that
+    # refused damage), is what the schedule, the report and `show` all read.
     from ingest.ports import FixityCatalog
 
     recording = sorted(name for name in dir(FixityCatalog)
                        if name.startswith("record_") and ("fixity" in name or "check" in name))
-    assert recording == ["record_check_of_copy", "record_version_fixity"]
+    assert recording == ["record_check_of_copy"]
 
 
 def test_every_retry_waits_by_the_one_backoff() -> None:
