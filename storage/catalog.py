@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Engine
 
-from ingest.errors import CatalogMissing
+from ingest.errors import CatalogMissing, CatalogUnavailable
 from ingest.models import AuditEvent, NewEvent
 from storage.audit_log import append_events, read_events, walk_events
 from storage.catalog_access import AccessAndSearch
@@ -39,6 +39,7 @@ from storage.database import (
     sqlite_file,
     writing,
 )
+from storage.database_creation import database_is_missing
 
 __all__ = ["SqlCatalog", "create_engine_for", "migrate"]
 
@@ -82,7 +83,15 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
             raise CatalogMissing("no catalog there")
         engine = create_engine_for(url)
         try:
-            if catalog_revisions(engine) is None:
+            try:
+                revisions = catalog_revisions(engine)
+            except CatalogUnavailable:
+                # A PostgreSQL database that was never made is no catalog either
+                # (`strongroom init` makes it), not a server out of reach.
+                if database_is_missing(url):
+                    raise CatalogMissing("no catalog there") from None
+                raise
+            if revisions is None:
                 raise CatalogMissing("no catalog there")
             _migrate(engine)
         except BaseException:

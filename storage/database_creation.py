@@ -67,6 +67,24 @@ def create_database_if_missing(url: str) -> bool:
     return True
 
 
+def database_is_missing(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database that its server says does not
+    exist (asked in the maintenance database); False for SQLite, and whenever the
+    server cannot say (out of reach, the role may not ask)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    maintenance = create_engine(parsed.set(database=MAINTENANCE_DATABASE), poolclass=NullPool)
+    try:
+        with maintenance.connect() as connection:
+            return connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                      {"name": parsed.database}).first() is None
+    except exc.DBAPIError:
+        return False
+    finally:
+        maintenance.dispose()
+
+
 def _open_error(parsed: URL) -> exc.DBAPIError | None:
     """None when the database opens; else the error opening it gave."""
     engine = create_engine(parsed, poolclass=NullPool)

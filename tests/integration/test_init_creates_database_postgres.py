@@ -133,3 +133,19 @@ def test_a_database_that_exists_but_refuses_the_role_is_reported_as_it_is_not_re
     assert "createdb" not in refused.stderr
     assert json.loads(refused.stdout)["error"]["kind"] == "CatalogUnavailable"
     assert database_owner(database_name) == POSTGRES_USER  # the same database, untouched
+
+
+def test_a_command_against_a_database_never_made_says_there_is_no_catalog_and_exits_2(
+        database_name: str, tmp_path: Path) -> None:
+    # Before: "catalog database unavailable: (psycopg.OperationalError) …" with
+    # SQLAlchemy's statement and web link, exit 1, as if the server were down.
+    url = require_loopback(
+        f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{database_name}")
+    env = cli_env(STRONGROOM_DATABASE_URL=url,
+                  STRONGROOM_STORAGE_URL=(tmp_path / "objects").as_uri(),
+                  STRONGROOM_DATA_DIR=str(tmp_path / "data"))
+    listed = run_cli("list", "--json", env=env, cwd=tmp_path, timeout=60)
+    assert listed.returncode == 2, listed.stderr
+    assert json.loads(listed.stdout)["error"]["kind"] == "CatalogMissing"
+    assert "no catalog exists" in listed.stderr and "`strongroom init` creates one" in listed.stderr
+    assert "sqlalche.me" not in listed.stderr and database_owner(database_name) is None
