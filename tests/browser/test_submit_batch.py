@@ -136,7 +136,11 @@ def test_a_submitter_sends_a_folder_fixes_the_bad_item_and_sees_version_2(
     rows = list(csv.DictReader(io.StringIO(reply.text.lstrip("\ufeff"))))
     assert [(r["item"], r["status"], r["code"], r["pointer"]) for r in rows] == [
         ("letter-0001", "rejected", "METADATA_INVALID", "/language")]
-    assert list(rows[0]) == ["item", "status", "code", "path", "pointer", "message", "expected", "hint"]
+    assert list(rows[0]) == ["item", "status", "code", "path", "pointer", "message", "expected",
+                             "hint", "rule"]
+    # what a person reads in "expected"; the pattern, for a program, apart
+    assert not rows[0]["expected"].startswith("string matching")
+    assert rows[0]["rule"].startswith("string matching ^"), rows[0]
 
     # Fixed, the one item is sent again, alone, and becomes version 2 of its package.
     fixed = tmp_path / "fixed"

@@ -36,7 +36,8 @@ Page = Annotated[int, Query(ge=1, le=1_000_000)]
 STATUS_WORDS = {"accepted": "in progress", "stored": "stored", "unchanged": "unchanged",
                 "rejected": "rejected", "failed": "failed"}
 
-CSV_COLUMNS = ("item", "status", "code", "path", "pointer", "message", "expected", "hint")
+#: "expected" in words; "rule" the exact rule a program reads (a pattern), as the page folds it
+CSV_COLUMNS = ("item", "status", "code", "path", "pointer", "message", "expected", "hint", "rule")
 
 
 def _not_found(request: Request) -> Response:
@@ -157,9 +158,10 @@ def _csv(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[str]:
     out.write("\ufeff")  # so that spreadsheets read the file as UTF-8
     writer.writerow(CSV_COLUMNS)
     for item, status, finding in rows:
+        view = finding_view(finding)
         writer.writerow([safe_cell(v) for v in (
             item, status, finding.get("code"), finding.get("path"), finding.get("pointer"),
-            finding.get("message"), finding.get("expected"), finding.get("hint"))])
+            finding.get("message"), view["expected"], finding.get("hint"), view["rule"])])
         if out.tell() > 64 * 1024:
             yield out.getvalue()
             out.seek(0)
