@@ -315,7 +315,10 @@ def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> It
             " metadata/record.json, or External-Identifier, Title and Bagging-Date in its"
             " bag-info.txt")
         findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA, hint=hint))
-    if not payload:
+    # "No payload file" only when there was none: an item whose files were all
+    # refused is told why each was, not also that it is empty.
+    refused = any(f.is_error and f.path not in (None, ITEM_METADATA) for f in walk.findings)
+    if not payload and not refused:
         findings.append(Finding("PAYLOAD_EMPTY"))
     return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings),
                     received=received)

@@ -445,11 +445,14 @@ def test_no_payload_is_reported(tmp_path: Path) -> None:
     assert scan.metadata == METADATA
 
 
-def test_only_refused_files_is_no_payload(tmp_path: Path) -> None:
+def test_an_item_whose_only_file_is_refused_is_told_why_not_also_that_it_is_empty(
+        tmp_path: Path) -> None:
     item = no_payload(tmp_path)
     (item / "passwd").symlink_to("/etc/passwd")
+    (item / "a\x01b.txt").write_bytes(b"x")
     scan = scan_item(item)
-    assert codes(scan.findings) == [("PAYLOAD_EMPTY", None), ("SYMLINK_REFUSED", "passwd")]
+    assert scan.payload == ()
+    assert codes(scan.findings) == [("PATH_UNSAFE", "a\x01b.txt"), ("SYMLINK_REFUSED", "passwd")]
 
 
 def test_no_metadata_is_reported(tmp_path: Path) -> None:
