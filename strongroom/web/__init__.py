@@ -9,13 +9,18 @@ template: no business rule lives here.
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ingest.errors import StrongroomError
+from strongroom.api.problems import ApiProblem
 from strongroom.web.guard import FormRefused, PageForbidden, SignInNeeded, sign_in_path
 from strongroom.web.render import render
 
@@ -74,7 +79,51 @@ def install(app: FastAPI) -> None:
                               "current session (it may be old, or come from another site). "
                               "Open the page again and resend it.")
 
+    _pages_for_people(app)
     app.add_middleware(SecurityHeaders)
+
+
+#: the API's errors a person's browser may meet: a console address that is no
+#: page, a bad query on a page, a download refused (damage found on the way out)
+_PAGE_ERRORS = (StarletteHTTPException, RequestValidationError, StrongroomError, ApiProblem)
+
+
+def _wants_a_page(request: Request) -> bool:
+    """A console address, or a browser's own navigation (it asks for HTML first):
+    a person reads the answer, not a program."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/console") or accept.startswith("text/html")
+
+
+def _pages_for_people(app: FastAPI) -> None:
+    """Wrap the API's error handlers so that what a person meets in a browser is a
+    console page saying the same thing (its title and detail, its status), and
+    what a program meets stays the problem+json it was."""
+    for kind in _PAGE_ERRORS:
+        answer = app.exception_handlers[kind]
+
+        async def as_page(request: Request, exc: Exception, answer: Any = answer) -> Response:
+            response: Response = await answer(request, exc)
+            if not _wants_a_page(request):
+                return response
+            problem = json.loads(bytes(response.body))
+            title = str(problem.get("title") or "Error")
+            detail = str(problem.get("detail") or problem.get("title") or "")
+            if isinstance(exc, StarletteHTTPException) and response.status_code == 404:
+                title, detail = "No such page", ("There is no page at this address. Check it, "
+                                                 "or start again from the console's home page.")
+            elif isinstance(exc, RequestValidationError):
+                title, detail = "Not understood", (
+                    "This address or form holds a value the console cannot use "
+                    f"({detail}). Start again from the page that led here.")
+            page = render(request, "error.html", status=response.status_code, title=title,
+                          message=detail[:1].upper() + detail[1:])
+            for header in ("retry-after", "www-authenticate"):
+                if header in response.headers:
+                    page.headers[header] = response.headers[header]
+            return page
+
+        app.add_exception_handler(kind, as_page)
 
 
 class SecurityHeaders:

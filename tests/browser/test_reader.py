@@ -202,3 +202,31 @@ def test_a_page_link_that_is_not_ours_says_to_search_again(archive: Console) -> 
     assert reply.status_code == 400 and "Search again from the first page" in reply.text
     unknown_order = archive.client("reader").get("/console/packages?sort=size")
     assert unknown_order.status_code == 200 and "Letter about rubber trees" in unknown_order.text
+
+
+def test_what_goes_wrong_in_a_browser_is_a_page_and_for_a_program_stays_problem_json(
+        archive: Console, browser) -> None:
+    # Before: a raw {"type": "urn:strongroom:problem:…"} document in the window.
+    _item(archive.root / "batch-damaged", "damaged",
+          {"identifier": "letter-damaged-1953", "title": "A letter damaged in storage",
+           "date": "1953"}, {"page.txt": "the page as it was written\n"})
+    archive.cli("submit", str(archive.root / "batch-damaged"))
+    package = package_id_for("letter-damaged-1953")
+    stored = archive.root / "data" / "objects" / package / "v1" / "data" / "page.txt"
+    stored.write_bytes(b"the page as it was not written\n")
+    sign_in(browser, archive, "reader")
+    for path, status, heading in (
+            ("/console/packages?page=-1", 422, "Not understood"),
+            ("/console/no-such-page", 404, "No such page"),
+            (f"/packages/{package}/versions/1/files/data/page.txt", 500, None)):
+        browser.get(archive.url + path)
+        h1 = browser.find_element(By.TAG_NAME, "h1").text
+        assert "urn:strongroom:problem" not in browser.page_source, path
+        assert h1 == heading if heading else h1, (path, h1)
+        assert browser.find_element(By.LINK_TEXT, "Back to the start")
+    reader = archive.client("reader")
+    program = reader.get(f"/packages/{package}/versions/1/files/data/page.txt",
+                         headers={"Accept": "application/json"})
+    assert program.status_code == 500
+    assert program.headers["content-type"].startswith("application/problem+json")
+    assert reader.get("/console/no-such-page").status_code == 404  # a console address: a page
