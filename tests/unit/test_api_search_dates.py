@@ -4,6 +4,7 @@ and answered 200 with whatever they happened to match."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,8 @@ def test_a_repair_that_cannot_mend_a_copy_does_not_answer_200(tmp_path: Path) ->
 
     assert answer.status_code == 409  # type: ignore[attr-defined]
     assert "refused" in answer.text  # type: ignore[attr-defined]
+    # and why, as the CLI says it: no copy to mend it from
+    from ingest.repair import repair_version
+
+    reason = repair_version(api.services, package, 1).detail
+    assert reason and reason in html.unescape(answer.text), reason  # type: ignore[attr-defined]
