@@ -323,8 +323,12 @@ def _check_location(name: str, url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("file", "s3"):
         raise SettingsError(f"{name} must be file:///… or s3://…, not {url!r}")
-    if parsed.scheme == "file" and not parsed.path.startswith("/"):
-        raise SettingsError(f"{name}: file:// needs an absolute path, not {url!r}")
+    if parsed.scheme == "file" and (not parsed.path.startswith("/")
+                                    or parsed.netloc not in ("", "localhost")):
+        # file://relative/path reads as host "relative" and path /path: a folder
+        # other than the one meant, taken without a word.
+        raise SettingsError(f"{name}: file:// needs an absolute path, three slashes and all "
+                            f"(file:///srv/strongroom/objects), not {url!r}")
     if parsed.scheme == "s3" and len(parsed.netloc) < 3:
         raise SettingsError(f"{name}: s3:// needs a bucket name of at least 3 characters, not {url!r}")
 

@@ -90,3 +90,15 @@ def test_the_locations_are_locked_and_batches_staged_in_the_primary_bucket_are_n
         assert staging.object_lock is None  # type: ignore[attr-defined]
     finally:
         services.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("url", ["file://relative/path", "file://archive-host/srv/objects",
+                                 "file:relative/path"])
+def test_a_file_location_that_is_not_an_absolute_path_is_refused_not_read_as_another_folder(
+        url: str) -> None:
+    # file://relative/path was taken as file:///path: host "relative" dropped.
+    with pytest.raises(SettingsError, match="file:// needs an absolute path"):
+        parse(STRONGROOM_STORAGE_URL=url)
+    with pytest.raises(SettingsError, match="STRONGROOM_REPLICAS"):
+        parse(STRONGROOM_REPLICAS=url)
+    assert parse(STRONGROOM_STORAGE_URL="file:///srv/objects").storage_url == "file:///srv/objects"
