@@ -55,12 +55,25 @@ def when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+#: characters of a title shown in a list; the package page shows it whole
+LISTED_TITLE = 300
+
+
+def clip(text: Any, most: int = LISTED_TITLE) -> str:
+    """``text`` cut to ``most`` characters with an ellipsis when longer: a title of
+    900,000 characters (the schema bounds the record, not each field) would
+    otherwise be a table row millions of pixels wide."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= most else text[:most].rstrip() + "…"
+
+
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("strongroom.web", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["bytes"] = human_bytes
     env.filters["when"] = when
+    env.filters["clip"] = clip
     env.globals["may"] = may
     env.globals["Permission"] = Permission
     return env

@@ -232,3 +232,25 @@ def test_what_goes_wrong_in_a_browser_is_a_page_and_for_a_program_stays_problem_
     # a console address: a page, with the status a program would get
     assert reader.get("/console/no-such-page").status_code == 404
     assert reader.get("/console/packages?page=-1").status_code == 422
+
+
+def test_a_title_of_a_hundred_thousand_characters_does_not_push_the_list_off_the_screen(
+        archive: Console, browser) -> None:
+    # The schema bounds the record (1 MiB), not each field: such a title was a
+    # table row 8.5 million pixels wide, every other column off-screen.
+    long_title = ("Minutes of the commission " + "and of its sub-commissions " * 4000).strip()
+    _item(archive.root / "batch-long", "long",
+          {"identifier": "minutes-long-title", "title": long_title, "date": "1955"},
+          {"page.txt": "minutes\n"})
+    archive.cli("submit", str(archive.root / "batch-long"))
+    sign_in(browser, archive, "reader")
+    browser.set_window_size(1280, 900)
+    for path in ("/console/packages?sort=title",
+                 f"/console/packages/{package_id_for('minutes-long-title')}"):
+        browser.get(archive.url + path)
+        wide = browser.execute_script("return document.documentElement.scrollWidth")
+        assert wide <= 1280, (path, wide)
+    browser.get(archive.url + "/console/packages?sort=title")
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+               if "Minutes of the commission" in r.text)
+    assert row.find_element(By.CSS_SELECTOR, "td a").text.endswith("…")
