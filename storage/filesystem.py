@@ -251,7 +251,14 @@ class FilesystemObjectStore:
         sure it is new, whatever else is in the folder."""
         staging = self.root / STAGING
         if not self._staging_ready:
-            staging.mkdir(exist_ok=True)
+            try:
+                staging.mkdir(exist_ok=True)
+            except FileNotFoundError:
+                # Never made again here: a disk that is not mounted leaves an
+                # empty mount point, and writing there fills the wrong disk.
+                raise OSError(errno.ENOENT, f"the store's folder {self.root} is gone (a disk "
+                              "not mounted?); it is not made again without you: create it, "
+                              "then run this again") from None
             self._staging_ready = True
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
             os, "O_NOFOLLOW", 0)

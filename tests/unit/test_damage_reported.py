@@ -134,3 +134,18 @@ def test_copies_in_a_location_dropped_from_the_settings_are_said_not_counted_as_
     checked = officer.json("verify", "--all", expect=1)
     assert [r["status"] for r in checked["results"]] == ["ok"]  # the primary, whole
     assert checked["unconfigured_locations"] == report["unconfigured_locations"]
+
+
+def test_a_location_whose_folder_is_gone_is_not_made_again_by_repair_but_said_how_to(
+        stored: tuple[Officer, str]) -> None:
+    officer, package_id = stored
+    replica = officer.root / "replica"
+    shutil.rmtree(replica)  # or a disk not mounted: an empty mount point
+    refused = officer.json("repair", package_id, expect=1)["results"][0]
+    [copy] = [c for c in refused["copies"] if c["location"] == f"file://{replica}"]
+    assert "is gone (a disk not mounted?)" in copy["detail"] and "create it" in copy["detail"]
+    assert not replica.exists()
+    replica.mkdir()
+    officer.run("repair", package_id)
+    assert (replica / commit_record_key(package_id, 1)).exists()
+    officer.run("verify", package_id)
