@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -61,13 +62,16 @@ class ApiState:
                                          every=self.settings.anchor_every, log=_log)
 
     def ingest(self, batch_id: str, item_ids: Sequence[str],
-               callback_url: str | None = None, actor: Actor | None = None) -> str:
+               callback_url: str | None = None, actor: Actor | None = None,
+               upload: Path | None = None) -> str:
         """Have a batch's items ingested (``ingest.handover``): sent to the workers
         with a broker, else on this process's background pool; then, with
         ``callback_url``, POST the batch document there once every item is final.
         Returns how ("queued" or "in-process"). ``actor`` asked for the work: the
-        events name it (the workers act on its behalf). Raises QueueUnavailable
-        (the items stay accepted)."""
+        events name it (the workers act on its behalf). ``upload``: the staged
+        upload the batch was registered from, removed once an in-process ingest
+        has finished every item (kept while one may be requeued: ``staging
+        prune``). Raises QueueUnavailable (the items stay accepted)."""
         from ingest.handover import hand_over
         from strongroom.bootstrap import build_dispatcher
 
@@ -85,6 +89,10 @@ class ApiState:
 
         def ingest_then_call() -> None:
             hand_over(services, dispatcher, batch_id, item_ids)
+            if upload is not None:
+                from strongroom.api.staging import release
+
+                release(upload, self.services.catalog)
             if callback_url:
                 self._call_back(batch_id, callback_url)
 

@@ -151,7 +151,8 @@ async def register_upload(request: Request, services: Services, upload: Upload, 
         mark(upload.staging, batch_id)  # `strongroom staging prune` reads it
     item_ids = [item.item_id for item in submitted.items]
     try:
-        how = await run_in_threadpool(state.ingest, batch_id, item_ids, callback_url, services.actor)
+        how = await run_in_threadpool(state.ingest, batch_id, item_ids, callback_url, services.actor,
+                                      None if staged else upload.staging)
     except QueueUnavailable:
         how = "not-sent"
     report = await run_in_threadpool(batch_report, state.services.catalog, batch_id)

@@ -99,6 +99,21 @@ def prune(staging: Path, catalog: Catalog, dry_run: bool = False) -> list[Staged
     return results
 
 
+def release(folder: Path, catalog: Catalog) -> bool:
+    """Remove one staged upload once its batch is done (as ``prune`` would), right
+    after an in-process ingest of it; whether it was removed. Never raises: a
+    folder kept for now is ``prune``'s to judge later."""
+    try:
+        _, removable, reason = _judge(folder, catalog)
+        if removable:
+            shutil.rmtree(folder)
+            return True
+        _log.info("staged upload %s kept: %s", folder.name, reason)
+    except Exception as exc:  # noqa: BLE001 - tidying; `staging prune` comes after
+        _log.warning("staged upload %s not removed: %s", folder.name, exc)
+    return False
+
+
 def _judge(folder: Path, catalog: Catalog) -> tuple[str | None, bool, str]:
     try:
         batch_id = (folder / MARKER).read_text(encoding="utf-8").strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -54,8 +55,11 @@ def test_zip_upload_answers_202_with_location_then_items_are_stored(api: Api) ->
     assert _summary(done) == EXPECTED
     bad = next(i for i in done["items"] if i["status"] == "rejected")
     assert {f["code"] for f in bad["findings"]} == {"METADATA_INVALID"}
-    # the upload is named by its id in staging, never by a server path
-    assert (api.settings.staging / done["source"].removeprefix("upload:")).is_dir()
+    # the upload is named by its id in staging, never by a server path; every item
+    # final, its staged folder is gone
+    upload_id = done["source"].removeprefix("upload:").split("/")[0]
+    assert str(uuid.UUID(upload_id)) == upload_id
+    assert not (api.settings.staging / upload_id).exists()
 
 
 def test_tar_upload_without_a_wrapping_folder(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import uuid
 from pathlib import Path
 
 from tests.unit.api_support import EXAMPLES, make_api, tar_of, zip_of
@@ -54,7 +55,8 @@ def test_batch_source_shows_the_upload_not_the_staging_path(tmp_path: Path) -> N
         assert str(tmp_path) not in answer.text
         assert answer.json()["source"].startswith("upload:")
     upload_id = followed.json()["source"].removeprefix("upload:").split("/")[0]
-    assert (api.settings.staging / upload_id).is_dir()  # the same upload, named by its id
+    assert str(uuid.UUID(upload_id)) == upload_id  # the upload, named by its id
+    assert not (api.settings.staging / upload_id).exists()  # and gone, every item final
 
 
 def test_batch_source_of_a_tar_upload_is_named_by_its_upload(tmp_path: Path) -> None:

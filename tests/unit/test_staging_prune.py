@@ -30,19 +30,16 @@ def stage(api: Api, name: str) -> tuple[Path, str]:
     return folder, batch.batch.batch_id
 
 
-def test_an_uploaded_batch_is_pruned_once_every_item_is_final_and_stays_fetchable(
+def test_an_upload_ingested_here_leaves_nothing_staged_once_every_item_is_final(
         tmp_path: Path) -> None:
+    # Before, every upload stayed staged until someone ran `staging prune`.
     api = make_api(tmp_path / "data")
     reply = api.client.post("/batches", content=zip_of(EXAMPLES),
                             headers={**api.auth("submitter"), "Content-Type": "application/zip"})
     assert reply.status_code == 202
     api.app.state.strongroom.wait(timeout=60)
-    (upload,) = api.settings.staging.iterdir()
-    assert (upload / MARKER).read_text().strip() == reply.json()["batch_id"]
-
-    (result,) = prune(api.settings.staging, api.services.catalog)
-    assert result.removed and result.batch_id == reply.json()["batch_id"]
-    assert not upload.exists()
+    assert list(api.settings.staging.iterdir()) == []
+    assert prune(api.settings.staging, api.services.catalog) == []
     listing = api.client.get("/packages", headers=api.auth("reader")).json()["packages"]
     assert len(listing) == 2  # the archive keeps what the staging folder held
 
