@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.batch_readers import READ_EVERY_BATCH, may_read_batch
 from ingest.errors import BatchNotFound
-from ingest.models import Actor, BatchRecord, BatchSummary, ItemRecord, ItemStatus
+from ingest.models import Actor, BatchRecord, BatchSummary, ItemRecord, ItemStatus, needs_attention
 from ingest.ports import IngestCatalog
 
 #: Items shown on one page of a batch.
@@ -52,9 +52,9 @@ class BatchProgress:
 
     @property
     def needs_attention(self) -> bool:
-        """The batch or one of its items has a problem a person must act on."""
-        return bool(self.batch.findings) or bool(
-            self.counts[ItemStatus.REJECTED.value] or self.counts[ItemStatus.FAILED.value])
+        """The batch or one of its items has a problem a person must act on
+        (``models.needs_attention``, the rule every page and listing uses)."""
+        return needs_attention(self.batch, self.counts)
 
 
 def readable_batch(catalog: IngestCatalog, reader: Actor, batch_id: str) -> BatchRecord:

@@ -39,6 +39,7 @@ def batch_entry(summary: BatchSummary) -> dict[str, Any]:
         "source": batch.source,
         "collection": batch.collection,
         "status": summary.status,
+        "needs_attention": summary.needs_attention,
         "items": dict(sorted(summary.items.items())),
         "item_count": sum(summary.items.values()),
     }

@@ -11,6 +11,7 @@ import enum
 import importlib.metadata
 import tomllib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -286,6 +287,19 @@ class BatchSummary:
     def status(self) -> str:
         """``accepted`` while any item waits, else ``done``."""
         return "accepted" if self.items.get(ItemStatus.ACCEPTED.value) else "done"
+
+    @property
+    def needs_attention(self) -> bool:
+        """A person must act: an item rejected or failed, or the batch refused
+        something (an error finding of its own; a warning is told, not a problem)."""
+        return needs_attention(self.batch, self.items)
+
+
+def needs_attention(batch: BatchRecord, counts: Mapping[str, int]) -> bool:
+    """The one rule for "needs your attention", wherever a batch is shown: an item
+    rejected or failed, or an error finding of the batch's own."""
+    return bool(counts.get(ItemStatus.REJECTED.value) or counts.get(ItemStatus.FAILED.value)
+                or any(f.is_error for f in batch.findings))
 
 
 @dataclass(frozen=True)

@@ -379,7 +379,8 @@ def batches(since: datetime | None, status: str | None, limit: int, as_json: boo
             claims = f" (batch.json: {b['claimed_submitter']})" if b["claimed_submitter"] else ""
             counts = ", ".join(f"{n} {s}" for s, n in b["items"].items()) or "no items"
             click.echo(f"{b['batch_id']}  {b['submitted_at']}  {b['status']:<8} by {who}{claims}")
-            click.echo(f"  {b['source']}  {counts}")
+            attention = "  needs attention" if b["needs_attention"] else ""
+            click.echo(f"  {b['source']}  {counts}{attention}")
         click.echo(f"{len(doc['batches'])} batch{'' if len(doc['batches']) == 1 else 'es'}")
 
     _emit(as_json, document, human)

@@ -81,3 +81,26 @@ def test_a_submitter_sees_only_their_own_recent_batches_others_see_all(catalog: 
     register(catalog, "sam-old", SAM, ["a"], now - timedelta(hours=5))
     assert [s.batch.batch_id for s in recent_batches_for(catalog, SAM, 10)] == ["sam-old"]
     assert len(recent_batches_for(catalog, AVERY, 10)) == 10
+
+
+@pytest.mark.parametrize("findings, attention", [
+    ([Finding("SYSTEM_FILE_SKIPPED", path=".DS_Store")], False),  # told, not a problem
+    ([Finding("BATCH_EMPTY")], True),
+    ([], False)])
+def test_the_batch_page_and_the_listings_agree_on_what_needs_attention(
+        catalog: SqlCatalog, findings: list[Finding], attention: bool) -> None:
+    # Before: a batch with a warning alone read "Some need your attention" on its
+    # page while the home page and `strongroom batches` said "done"; an empty
+    # batch the other way round.
+    from ingest.batches_list import list_batches
+
+    catalog.create_batch(BatchRecord(batch_id="b", source="/staging/x", submitted_by=SAM,
+                                     submitted_at=datetime.now(UTC), findings=tuple(findings)),
+                         [] if attention else ["letter"])
+    for item in catalog.list_items("b"):
+        catalog.finish_item(item.item_id, ItemStatus.STORED, [])
+    assert batch_progress(catalog, SAM, "b").needs_attention is attention
+    [listed] = list_batches(catalog)["batches"]
+    assert listed["needs_attention"] is attention
+    [recent] = recent_batches_for(catalog, SAM, 10)
+    assert recent.needs_attention is attention
