@@ -28,7 +28,7 @@ CATALOGUE: dict[str, str] = {
     "BATCH_STRAY_FILE": "file {path!r} at the batch root is not an item; only batch.json and item folders belong there",
     "BATCH_METADATA_INVALID": "batch.json is not usable: {detail}",
     "BATCH_EMPTY": "the batch holds no item folders",
-    "SCHEMA_UNKNOWN": "no metadata schema named {found!r}; expected one of {expected}",
+    "SCHEMA_UNKNOWN": "no metadata schema named {found!r}; the schemas known here: {one_of}",
     "ARCHIVE_UNSAFE_MEMBER": "archive member {path!r} is refused: {detail}",
     "ARCHIVE_TOO_LARGE": "the archive exceeds a limit: {detail}",
     "ARCHIVE_UNREADABLE": "the archive cannot be read: {detail}",
@@ -152,8 +152,11 @@ class Finding:
             "algorithms": "a digest",
             "differ": "differs",
             "attempts": None,
+            "one_of": self.expected,
             **self.params,
         }
+        if isinstance(self.expected, list | tuple):  # a choice: its names, not a Python list
+            values["one_of"] = ", ".join(str(x) for x in self.expected)
         algorithms = self.params.get("algorithms")
         if isinstance(self.params.get("algorithm"), str) and algorithms is None:
             algorithms = [self.params["algorithm"]]  # stored by an older release

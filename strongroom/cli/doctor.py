@@ -42,9 +42,10 @@ def _check() -> list[PartHealth]:
     try:
         services = build_services(settings, create=False)  # a check never makes an archive
     except (StrongroomError, ValueError, OSError) as exc:  # opening the catalog or a store
+        # Our own errors are sentences; a library's is named by its kind.
+        said = str(exc) if isinstance(exc, StrongroomError) else f"{type(exc).__name__}: {exc}"
         return [PartHealth("settings", ok=True),
-                PartHealth("start-up", ok=False,
-                           detail=without_credentials(f"{type(exc).__name__}: {exc}"),
+                PartHealth("start-up", ok=False, detail=without_credentials(said),
                            problem="The catalog or a storage location could not be opened.")]
     broker = None
     if settings.broker_url:
