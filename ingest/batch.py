@@ -131,6 +131,10 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
         elif name == METADATA_CSV and kind in ("file", "symlink"):
             sheet, problems = sheet_in(root, kind, {}, identity_seen(entry))
             findings += problems
+        elif name == METADATA_CSV:
+            # A folder (or a pipe) by the sheet's name is not an item called
+            # "metadata.csv": the batch's sheet that cannot be read.
+            findings.append(Finding("FILE_TYPE_REFUSED", path=METADATA_CSV, found=kind))
         elif skipped := _skipped(name, name, kind, skip):
             findings.append(skipped)
         elif kind == "symlink":

@@ -759,3 +759,15 @@ def test_a_given_field_the_batch_schema_refuses_is_said_with_its_pointer(tmp_pat
     layout = read_batch(good_batch(tmp_path), given)
     assert [(f.code, f.pointer) for f in layout.findings] == [("BATCH_METADATA_INVALID", "/collection")]
     assert layout.fields == {}
+
+
+def test_a_folder_named_metadata_csv_is_refused_not_taken_for_an_item(tmp_path: Path) -> None:
+    # Before: an item called "metadata.csv" was registered (and rejected) beside
+    # the real ones.
+    batch = tmp_path / "batch"
+    good_item(batch)
+    (batch / "metadata.csv").mkdir()
+    layout = read_batch(batch)
+    assert [name for name, _ in layout.items] == ["item-1"]
+    assert [(f.code, f.path, f.found) for f in layout.findings] == [
+        ("FILE_TYPE_REFUSED", "metadata.csv", "folder")]
