@@ -116,10 +116,20 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return unreadable(f"it is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
-    try:
-        table = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        return unreadable(f"it is not CSV: {exc}")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    table: list[list[str]] = []
+    while True:
+        begins = reader.line_num + 1  # the line the next row starts on
+        try:
+            table.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # Where: a quote never closed runs to the end of the file, so the
+            # line the row began on is the one to look at.
+            hint = " (a quoted cell that is never closed?)" if "end of data" in str(exc) else ""
+            return unreadable(f"it is not CSV: the row that begins on line {begins}: "
+                              f"{exc}{hint}")
     if not table:
         return unreadable("it is empty")
     header = [name.strip() for name in table[0]]

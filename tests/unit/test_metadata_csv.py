@@ -194,3 +194,13 @@ def test_a_sheet_that_is_not_utf8_is_unreadable() -> None:
     sheet = parse_sheet("folder,title\nletter-a,Caf\u00e9\n".encode("latin-1"), {})
     assert [f.code for f in sheet.findings] == ["METADATA_CSV_UNREADABLE"]
 
+
+
+def test_a_quote_never_closed_names_the_line_its_row_begins_on() -> None:
+    # Before: "it is not CSV: unexpected end of data", and no line to look at in
+    # a sheet of thousands of rows.
+    raw = b'folder,identifier,title\na,csv-a,Title A\nb,csv-b,Title B\nd,"csv-d,Title D\ne,csv-e,E\n'
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "the row that begins on line 4" in finding.message, finding.message
+    assert "a quoted cell that is never closed" in finding.message
