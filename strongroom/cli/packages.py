@@ -82,7 +82,7 @@ def show(package: str, as_json: bool) -> None:
             for f in v["files"]:
                 puid = f["format"]["puid"] if f.get("format") else ""
                 held = f"  (held in v{f['held_by']})" if f.get("held_by") else ""
-                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} {f['path']!r}{held}")
+                click.echo(f"      {f['sha256'][:16]}… {f['size']:>12} {puid:<10} '{f['path']}'{held}")
         for d in doc.get("deaccessioned", []):
             click.echo(f"  v{d['version']} deaccessioned {(d['decided_at'] or '')[:10]}: {d['reason']}"
                        f" (request {d['request_id']})")

@@ -122,6 +122,15 @@ def test_line_feed_name_missing_is_reported_exactly_in_json(
         ("FILE_MISSING", f"{package_id}/v1/data/scan/{LINE_FEED_NAME}")]
 
 
+def test_show_prints_a_line_feed_in_a_name_as_the_readme_writes_it(
+        line_feed_name: tuple[Strongroom, str]) -> None:
+    # Before: 'data/scan/a\\nb.txt' (escaped, then escaped again by repr).
+    sr, package_id = line_feed_name
+    shown = sr.run("show", package_id).stdout
+    assert "'data/scan/a\\nb.txt'" in shown, shown
+    assert "a\\\\nb.txt" not in shown
+
+
 # --------------------------------------------------------------------------- forged lines in human output
 
 
