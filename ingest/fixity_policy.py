@@ -71,6 +71,9 @@ class CopyState:
     #: when a check of each tier was queued and not yet finished
     queued_deep: datetime | None = None
     queued_shallow: datetime | None = None
+    #: the last deep check found the copy damaged (it is not covered, however
+    #: recent ``last_deep_ok``)
+    last_deep_failed: bool = False
 
     @property
     def key(self) -> tuple[str, int, str]:

@@ -75,7 +75,7 @@ def _copy_state(row: Any) -> CopyState:
         package_id=row.package_id, number=row.number, location=row.location, size=row.octets,
         committed_at=row.made_at, last_deep=row.last_deep_at, last_deep_ok=row.last_deep_ok_at,
         last_shallow=row.last_shallow_at, queued_deep=row.queued_deep_at,
-        queued_shallow=row.queued_shallow_at)
+        queued_shallow=row.queued_shallow_at, last_deep_failed=row.last_deep_outcome == "failed")
 
 
 def _free(column: InstrumentedAttribute, stale_before: datetime) -> ColumnElement[bool]:

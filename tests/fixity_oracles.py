@@ -76,9 +76,10 @@ def is_overdue(copy: CopyState, policy: FixityPolicy, as_of: datetime) -> bool:
 
 
 def is_covered(copy: CopyState, policy: FixityPolicy, as_of: datetime) -> bool:
-    """True when a deep check inside the window found the copy whole (shallow
-    checks never count)."""
-    return copy.last_deep_ok is not None and as_of - copy.last_deep_ok <= policy.window
+    """True when the copy's last deep check found it whole, inside the window
+    (shallow checks never count)."""
+    return (copy.last_deep_ok is not None and as_of - copy.last_deep_ok <= policy.window
+            and not copy.last_deep_failed)
 
 
 def coverage(copies: Iterable[CopyState], policy: FixityPolicy, as_of: datetime) -> Coverage:

@@ -129,9 +129,11 @@ def from_history(catalog: SqlCatalog, locations: Sequence[str]) -> list[CopyStat
                 return max((c.checked_at for c in mine if c.tier == tier  # noqa: B023 - called at once
                             and outcome in (None, c.outcome)), default=None)
 
+            deep = sorted((c.checked_at, c.check_id, c.outcome) for c in mine if c.tier == DEEP)
             copies.append(CopyState(package_id, number, location, int(size), made_at,
                                     last_deep=last(DEEP), last_deep_ok=last(DEEP, "ok"),
-                                    last_shallow=last(SHALLOW)))
+                                    last_shallow=last(SHALLOW),
+                                    last_deep_failed=bool(deep) and deep[-1][2] == "failed"))
     return copies
 
 
@@ -331,7 +333,12 @@ def legacy_fixity_copies(engine: Engine, locations: Sequence[str]) -> list[CopyS
              .where(Version.state == "committed"))
     base: dict[tuple[str, int], tuple[datetime, int]] = {}
     seen: dict[tuple[str, int, str], dict[str, datetime]] = {}
+    #: each copy's last deep check's outcome (the latest; at one time, the last recorded)
+    last_deep_outcomes: dict[tuple[str, int, str], str] = {}
     with engine.connect() as connection:
+        for check in connection.execute(select(FixityCheck).where(FixityCheck.tier == DEEP)
+                                        .order_by(FixityCheck.checked_at, FixityCheck.check_id)):
+            last_deep_outcomes[(check.package_id, check.number, check.location)] = check.outcome
         for row in connection.execute(query):
             base[(row.package_id, row.number)] = (row.created_at, int(row.octets or 0))
             if row.location in locations and row.at is not None:
@@ -342,7 +349,8 @@ def legacy_fixity_copies(engine: Engine, locations: Sequence[str]) -> list[CopyS
                   last_deep_ok=seen.get((package_id, number, location), {}).get("deep-ok"),
                   last_shallow=seen.get((package_id, number, location), {}).get("shallow"),
                   queued_deep=seen.get((package_id, number, location), {}).get("queued-deep"),
-                  queued_shallow=seen.get((package_id, number, location), {}).get("queued-shallow"))
+                  queued_shallow=seen.get((package_id, number, location), {}).get("queued-shallow"),
+                  last_deep_failed=last_deep_outcomes.get((package_id, number, location)) == "failed")
         for (package_id, number), (made_at, size) in sorted(base.items())
         for location in locations]
 
