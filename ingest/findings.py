@@ -80,7 +80,7 @@ CATALOGUE: dict[str, str] = {
     "ANCHORS_UNREADABLE": "audit anchors could not be read: {detail}",
     "BAG_UNUSABLE": "the bag at {path!r} cannot be taken into the catalog: {detail}",
     # -- deaccession (ingest.deaccession)
-    "DEACCESSION_SAME_PERSON": "{found} cannot approve deaccession request {path}: whoever asked for it made this credential, or set its password, or is {found}; a deaccession needs two people, another admin must approve it with a credential of their own",
+    "DEACCESSION_SAME_PERSON": "deaccession request {path} cannot be approved by {found}: whoever asked for it made this credential, or set its password, or is {found}; a deaccession needs two people, another admin must approve it with a credential of their own",
     "DEACCESSION_DECIDED": "deaccession request {path} is {found}, not waiting for a decision",
     "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
     "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",
