@@ -9,7 +9,11 @@ same finding at ``/identifier`` when it is ingested (``item_duplicate``). A
 later version of a record goes in a later batch.
 
 Identifiers are compared in Unicode's NFC form, so ``café`` typed on two
-keyboards is one identifier here. The identifiers are read at submission, once
+keyboards is one identifier here. Across batches, a new package whose
+identifier is an existing package's in another normalization form (NFC against
+NFD: the same letters, other code points, so another package id) is refused
+at its ingest, ``IDENTIFIER_NOT_AS_STORED`` (``stored_twin``): it would be a
+second package that reads exactly like the first. The identifiers are read at submission, once
 per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.
@@ -23,9 +27,11 @@ from pathlib import Path
 
 from ingest.batch import ITEM_METADATA, BatchLayout
 from ingest.batch_files import read_sheet
-from ingest.errors import ContentRefused
+from ingest.errors import ContentRefused, Deaccessioned
 from ingest.findings import Finding
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
+from ingest.models import package_id_for
+from ingest.ports import IngestCatalog
 from ingest.spreadsheet import Sheet
 from ingest.submitted import read_submitted
 
@@ -55,6 +61,31 @@ def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | No
     return None
 
 
+def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | None:
+    """(package id, identifier) of a stored package whose identifier is
+    ``identifier`` in another Unicode normalization form (NFC or NFD), or None.
+    One lookup per form that differs: none for an ASCII identifier."""
+    for form in ("NFC", "NFD"):
+        other = unicodedata.normalize(form, identifier)
+        if other == identifier:
+            continue
+        package_id = package_id_for(other)
+        try:
+            latest = catalog.latest_version(package_id)
+        except Deaccessioned:
+            continue  # withdrawn: nothing left that reads like the new one
+        if latest is not None:
+            return package_id, latest.identifier
+    return None
+
+
+def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:
+    """The finding that refuses a new package for ``stored_twin``'s answer."""
+    package_id, stored = twin
+    return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
+                   found=identifier, expected=stored, params={"package": package_id})
+
+
 def _identifier(folder: Path, name: str, sheet: Sheet | None) -> str | None:
     try:
         raw = read_submitted(folder, ITEM_METADATA, MAX_METADATA_BYTES + 1)
@@ -71,4 +102,4 @@ def _identifier(folder: Path, name: str, sheet: Sheet | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-__all__ = ["CODE", "duplicate_identifiers", "item_duplicate"]
+__all__ = ["CODE", "duplicate_identifiers", "item_duplicate", "stored_twin", "twin_finding"]

@@ -46,6 +46,7 @@ from ingest.bag import build_tag_files
 from ingest.batch import (
     ItemScan,
 )
+from ingest.batch_identifiers import stored_twin, twin_finding
 from ingest.batch_source import is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
@@ -241,6 +242,8 @@ class _Ingest:
         package_id = package_id_for(identifier)
         record_json = canonical_record(record)
         latest = self.s.catalog.latest_version(package_id)
+        if latest is None and (twin := stored_twin(self.s.catalog, identifier)) is not None:
+            return self._reject([*warnings, twin_finding(twin, identifier)], [validation])
 
         # A file the latest version has under the same path with the same size
         # is most likely unchanged: hashed first (one read), it is stored again

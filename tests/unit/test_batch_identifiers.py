@@ -90,3 +90,34 @@ def test_identifiers_given_in_metadata_csv_are_compared_too(tmp_path: Path, serv
             if f.code == "IDENTIFIER_DUPLICATE"] == ["a, b"]
     for item in submitted.items:
         assert ingest_item(item.item_id, services).status is ItemStatus.REJECTED
+
+
+def _ingest_one(services: Services, batch: Path) -> tuple[ItemStatus, list]:  # type: ignore[type-arg]
+    [item] = submit_batch(batch, services).items
+    result = ingest_item(item.item_id, services)
+    assert result.status is not None
+    return result.status, list(result.findings)
+
+
+def test_a_later_batch_writing_an_identifier_in_another_unicode_form_is_refused_not_a_second_package(
+        tmp_path: Path, services: Services) -> None:
+    # Before: letter-café-1952 composed in one batch and decomposed in the next
+    # made two packages that read exactly alike (two package ids).
+    composed, decomposed = (unicodedata.normalize(f, CAFE) for f in ("NFC", "NFD"))
+    write_item(tmp_path / "first", "letter", metadata=record(composed, "First"))
+    assert _ingest_one(services, tmp_path / "first")[0] is ItemStatus.STORED
+
+    write_item(tmp_path / "second", "letter", metadata=record(decomposed, "Second"))
+    status, findings = _ingest_one(services, tmp_path / "second")
+
+    assert status is ItemStatus.REJECTED
+    [finding] = findings
+    assert (finding.code, finding.pointer, finding.found, finding.expected) == (
+        "IDENTIFIER_NOT_AS_STORED", "/identifier", decomposed, composed)
+    assert finding.params["package"] == package_id_for(composed)
+    with pytest.raises(PackageNotFound):
+        services.catalog.get_version(package_id_for(decomposed))
+    # Written as the package has it, it is the package's next version.
+    write_item(tmp_path / "third", "letter", metadata=record(composed, "Second"))
+    assert _ingest_one(services, tmp_path / "third")[0] is ItemStatus.STORED
+    assert services.catalog.get_version(package_id_for(composed)).number == 2
