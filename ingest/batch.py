@@ -242,6 +242,9 @@ def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
             findings.append(unreadable(folder_rel, exc))
             continue
 
+        if folder_rel and not entries and not refused_above:
+            # BagIt keeps files, not folders: said, so that no one looks for it later.
+            findings.append(Finding("EMPTY_FOLDER_SKIPPED", path=display_path(folder_rel)))
         subfolders: list[tuple[str, str, bool]] = []
         for entry in entries:
             rel = prefix + entry.name

@@ -38,6 +38,7 @@ CATALOGUE: dict[str, str] = {
     "SYMLINK_REFUSED": "{path!r} is a symbolic link; links are never followed",
     "FILE_TYPE_REFUSED": "{path!r} is a {found}, not a regular file",
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
+    "EMPTY_FOLDER_SKIPPED": "the folder {path!r} is empty: a bag keeps files, not folders, so it is not kept (the rest of the item is stored)",
     "PAYLOAD_EMPTY": "the item has no payload file besides metadata.json",
     "FILE_CHANGED": "{path!r} changed between listing and reading ({detail}); submit the item again once it is settled",
     "SYSTEM_FILE_SKIPPED": "{path!r} was skipped: the operating system made it ({rule}), it is not part of the record",
@@ -98,7 +99,8 @@ CATALOGUE: dict[str, str] = {
 
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
-WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED"})
+WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED",
+                                     "EMPTY_FOLDER_SKIPPED"})
 
 ERROR, WARNING = "error", "warning"
 

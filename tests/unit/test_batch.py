@@ -218,9 +218,11 @@ def test_payload_sources_are_absolute_even_for_a_relative_item_path(
     assert [p.source for p in scan.payload] == [tmp_path / "item-1" / "letter.txt"]
 
 
-def test_empty_file_is_payload_and_empty_folder_leaves_no_trace(tmp_path: Path) -> None:
+def test_empty_file_is_payload_and_an_empty_folder_is_a_warning_not_kept(tmp_path: Path) -> None:
+    # Before, the empty folder left no trace at all: nothing said it was not kept.
     scan = scan_item(empty_file_is_payload(tmp_path))
-    assert scan.findings == ()
+    assert [(f.code, f.path, f.severity) for f in scan.findings] == [
+        ("EMPTY_FOLDER_SKIPPED", "empty folder", "warning")]
     assert [(p.path, p.size) for p in scan.payload] == [("empty.txt", 0), ("letter.txt", 13)]
 
 
