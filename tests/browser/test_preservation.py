@@ -270,6 +270,14 @@ def test_a_token_secret_is_shown_once_and_revoking_it_stops_it(console: Console,
     says(browser, "Copy it now")
     secret = browser.find_element(By.ID, "new-secret").get_attribute("value")
     assert secret and len(secret) > 30
+    copy = browser.find_element(By.CSS_SELECTOR, "button[data-copy='new-secret']")
+    assert copy.is_displayed()
+    copy.click()  # headless: the clipboard may be refused; either way it says what happened
+    wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "[data-copied]").text,
+             what="the copy's outcome")
+    assert browser.execute_script(
+        "const f = document.getElementById('new-secret');"
+        " return f.value.slice(f.selectionStart, f.selectionEnd)") == secret  # selected at least
     api = httpx.Client(base_url=console.url, headers={"Authorization": f"Bearer {secret}"}, timeout=30)
     assert api.get("/packages").status_code == 200
     browser.get(console.url + "/console/admin")

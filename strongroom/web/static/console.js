@@ -13,3 +13,25 @@
     });
   });
 })();
+
+// A "Copy" button beside a secret shown once (data-copy names the field): shown
+// only where script runs, and said when done; without it, select and copy by hand.
+Strongroom.feature("button[data-copy]", function (button) {
+  var field = document.getElementById(button.getAttribute("data-copy"));
+  var said = button.parentNode.querySelector("[data-copied]");
+  if (!field) { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    field.select();
+    var done = function () { if (said) { said.textContent = "Copied."; } };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {
+        if (said) { said.textContent = "Select the token and copy it by hand."; }
+      });
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    } else if (said) {
+      said.textContent = "Select the token and copy it by hand.";
+    }
+  });
+});
