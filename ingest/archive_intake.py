@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Self
 
 from ingest.errors import ArchiveRefused
 from ingest.findings import Finding
@@ -197,6 +197,24 @@ def _guarded_tarinfo(most: int) -> type[tarfile.TarInfo]:
     refuses sparse members (whose maps are read whole as well)."""
 
     class GuardedTarInfo(tarfile.TarInfo):
+        @classmethod
+        def fromtarfile(cls, tar: tarfile.TarFile) -> Self:
+            # ``tarfile`` takes a damaged header after the first, or an archive
+            # that stops between members with no end blocks, for the end of the
+            # archive and says nothing: the members after it would be lost
+            # without a word. Only a block of zeros ends an archive here.
+            try:
+                return super().fromtarfile(tar)
+            except _HEADER_DAMAGE as exc:
+                if tar.offset == 0:
+                    raise  # the first header: not a tar (``tarfile.open`` tries another kind)
+                missing = isinstance(exc, _HEADER_MISSING)
+                raise _refused([Finding("ARCHIVE_UNREADABLE", params={"detail": (
+                    f"it stops at byte {tar.offset} without the blocks that end a tar: it was "
+                    "cut short" if missing else
+                    f"the member header at byte {tar.offset} is damaged: the members after it "
+                    "cannot be read")})]) from None
+
         # ``_proc_member`` and the ``_proc_gnusparse_*`` methods are the stdlib's
         # per-header hooks (unchanged from 3.11 to 3.13); the size is known here
         # from the header block alone, before a byte of the extended data is read.
@@ -216,6 +234,13 @@ def _guarded_tarinfo(most: int) -> type[tarfile.TarInfo]:
 
     return GuardedTarInfo
 
+
+#: ``tarfile``'s own header errors (not in its public interface): missing or cut
+#: short, and any damage
+_HEADER_MISSING: tuple[type[Exception], ...] = tuple(
+    getattr(tarfile, name) for name in ("EmptyHeaderError", "TruncatedHeaderError"))
+_HEADER_DAMAGE: tuple[type[Exception], ...] = (
+    *_HEADER_MISSING, *(getattr(tarfile, name) for name in ("InvalidHeaderError",)))
 
 _EXTENDED_HEADERS = {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                      tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}

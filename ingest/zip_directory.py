@@ -54,7 +54,7 @@ def check_directory(source: BinaryIO, max_members: int) -> DirectoryCheck:
     entries or a directory larger than ``max_members`` entries can need
     (ARCHIVE_TOO_LARGE); a directory that holds more entries than that, whatever
     the end record says (ARCHIVE_TOO_LARGE, found at the first one over);
-    entries sharing a local header (ARCHIVE_UNSAFE_MEMBER); compression methods
+    entries sharing a local header, a name holding a NUL (ARCHIVE_UNSAFE_MEMBER); compression methods
     that cannot be unpacked (ARCHIVE_UNREADABLE); no end record, or a damaged
     directory (ARCHIVE_UNREADABLE). Raises OSError when the file cannot be read.
     """
@@ -126,6 +126,10 @@ def _walk(source: BinaryIO, start: int, size: int, max_members: int) -> Director
         name = display_path(raw_name.decode("utf-8" if flags & 0x800 else "cp437",
                                             "replace"))
         offset = _zip64_offset(extra, offset, plain, compressed)
+        if b"\x00" in raw_name:
+            # zipfile cuts a name at its NUL: "a\0b.txt" would be stored as "a".
+            findings.append(Finding("ARCHIVE_UNSAFE_MEMBER", path=name, params={
+                "detail": "its name holds a NUL character, which no file name may"}))
         if method not in _READABLE_METHODS:
             method_name = _METHOD_NAMES.get(method, f"method {method}")
             findings.append(Finding("ARCHIVE_UNREADABLE", path=name, params={"detail": (

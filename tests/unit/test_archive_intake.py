@@ -207,3 +207,62 @@ def test_staging_folder_must_be_empty(tmp_path: Path) -> None:
     archive = _zip(tmp_path / "ok.zip", [("item/metadata.json", GOOD)])
     with pytest.raises(ArchiveRefused):
         unpack_archive(archive, "zip", tmp_path / "staging")
+
+
+def _three_member_tar(path: Path) -> tuple[Path, int]:
+    """item/metadata.json, a.txt, b.txt, c.txt; returns the tar and b.txt's header offset."""
+    _tar(path, [(_info("item/metadata.json"), GOOD), (_info("item/a.txt"), b"a" * 700),
+                (_info("item/b.txt"), b"b" * 700), (_info("item/c.txt"), b"c" * 700)])
+    with tarfile.open(path) as tar:
+        return path, next(m.offset for m in tar.getmembers() if m.name == "item/b.txt")
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_tar_with_a_damaged_header_after_the_first_is_refused_not_cut_short_in_silence(
+        tmp_path: Path, compressed: bool) -> None:
+    # Before: tarfile took the damaged header for the end of the archive; the item
+    # was stored with b.txt and c.txt missing, and no finding said so.
+    path, at = _three_member_tar(tmp_path / "damaged.tar")
+    data = bytearray(path.read_bytes())
+    data[at + 5] ^= 0x01  # one bit of b.txt's name: its checksum no longer holds
+    if compressed:
+        import gzip
+
+        path = tmp_path / "damaged.tgz"
+        path.write_bytes(gzip.compress(bytes(data)))
+    else:
+        path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(path, "tar", tmp_path / "staging")
+    [finding] = refused.value.findings  # type: ignore[attr-defined]
+    assert finding.code == "ARCHIVE_UNREADABLE"
+    assert f"the member header at byte {at} is damaged" in finding.message
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_a_tar_cut_between_two_members_without_its_end_blocks_is_refused(tmp_path: Path) -> None:
+    path, at = _three_member_tar(tmp_path / "cut.tar")
+    path.write_bytes(path.read_bytes()[:at])  # stops right before b.txt's header
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(path, "tar", tmp_path / "staging")
+    [finding] = refused.value.findings  # type: ignore[attr-defined]
+    assert finding.code == "ARCHIVE_UNREADABLE" and "cut short" in finding.message
+
+
+def test_a_whole_tar_still_unpacks_every_member(tmp_path: Path) -> None:
+    path, _ = _three_member_tar(tmp_path / "whole.tar")
+    root = unpack_archive(path, "tar", tmp_path / "staging")
+    assert sorted(p.name for p in (root / "item").iterdir()) == [
+        "a.txt", "b.txt", "c.txt", "metadata.json"]
+
+
+def test_a_zip_member_name_with_a_nul_is_refused_not_stored_under_what_precedes_it(
+        tmp_path: Path) -> None:
+    # Before: zipfile cut "a\0b.txt" to "a", stored as data/a without a word.
+    path = _zip(tmp_path / "nul.zip", [("item/metadata.json", GOOD), ("item/aXb.txt", b"x")])
+    data = path.read_bytes().replace(b"item/aXb.txt", b"item/a\x00b.txt")
+    path.write_bytes(data)
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(path, "zip", tmp_path / "staging")
+    assert [(f.code, "NUL" in f.message) for f in refused.value.findings] == [  # type: ignore[attr-defined]
+        ("ARCHIVE_UNSAFE_MEMBER", True)]
