@@ -80,6 +80,10 @@ class FileOut(BaseModel):
     format: FormatOut | None = Field(
         default=None, description="the format identified at ingest; null for tag files, files "
                                   "nothing identified and versions stored before formats were")
+    held_by: int | None = Field(
+        default=None, description="the earlier version whose object holds this file (unchanged "
+                                  "since, stored once, listed in fetch.txt); null when this "
+                                  "version holds it")
 
 
 class FixityOut(BaseModel):
@@ -116,6 +120,11 @@ class VersionOut(BaseModel):
     batch_id: str | None
     item_id: str | None
     payload_oxum: str
+    payload_octets: int = Field(description="bytes of the version's payload files")
+    payload_files: int = Field(description="how many payload files the version has")
+    payload_octets_stored: int = Field(
+        description="of those bytes, the ones this version stores itself (files it shares "
+                    "with an earlier version, held_by, are stored once, there)")
     last_fixity: FixityOut | None
     files: list[FileOut] = []
     changes: VersionChangesOut | None = Field(
