@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 
 from fastapi import Path
 from pydantic import AfterValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 #: A package id or record identifier; ``/`` in an identifier is sent as ``%2F``.
 PackageRef = Annotated[str, Path(description="package id or record identifier; a `/` in an "
@@ -36,6 +37,21 @@ else:
     VersionRef = Annotated[str, Path(pattern=r"^([1-9][0-9]{0,8}|latest)$",
                                      description="a version number, or `latest`"),
                            AfterValidator(_version_number)]
+
+class _AnyPath(Convertor[str]):
+    """Starlette's ``path`` convertor, but for every character: its ``.*`` stops at
+    a line break, and a file named with a CR or LF (legal, README) was a 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", _AnyPath())
 
 _PREFIX = b"/packages/"
 

@@ -123,7 +123,7 @@ def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-@router.get("/packages/{package_id}/versions/{number}/files/{path:path}",
+@router.get("/packages/{package_id}/versions/{number}/files/{path:anypath}",
             summary="Fetch one file, whole or a byte range",
             response_class=StreamingResponse,
             responses={200: {"description": "the whole file, as the media type identified "
@@ -148,7 +148,7 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
                              headers=headers)
 
 
-@router.head("/packages/{package_id}/versions/{number}/files/{path:path}", include_in_schema=False)
+@router.head("/packages/{package_id}/versions/{number}/files/{path:anypath}", include_in_schema=False)
 def file_headers(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path()],
                  range: Annotated[str | None, Header(max_length=200)] = None) -> Response:
@@ -176,7 +176,7 @@ def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, 
     return first, last, status, headers
 
 
-@router.get("/packages/{package_id}/versions/{number}/presigned/{path:path}",
+@router.get("/packages/{package_id}/versions/{number}/presigned/{path:anypath}",
             response_model=PresignedUrlOut, responses=documented(404, 409, 410),
             summary="A short-lived presigned S3 URL of one file")
 def presign_file(request: Request, package_id: PackageRef, number: VersionRef,

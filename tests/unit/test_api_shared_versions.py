@@ -39,3 +39,25 @@ def test_a_version_sharing_a_file_says_which_version_holds_it_and_what_it_stores
     assert v2["payload_octets"] == v1["payload_octets"] == sum(f["size"] for f in payload)
     assert v2["payload_files"] == len(payload)
     assert (v1["payload_octets_stored"], v2["payload_octets_stored"]) == (v1["payload_octets"], 0)
+
+
+def test_a_file_named_with_a_line_feed_is_served_by_the_file_route(tmp_path: Path) -> None:
+    # Legal in a name (README); before, the route's pattern stopped at the line
+    # break and the file was a bare 404, though it was stored and in the bag.
+    from urllib.parse import quote
+
+    api = make_api(tmp_path / "data")
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
+    (batch / LETTER / "two\nlines.txt").write_bytes(b"a name on two lines\n")
+    (batch / LETTER / "cr\rname.txt").write_bytes(b"a carriage return\n")
+    done = api.upload(zip_of(batch), "application/zip")
+    assert [i["status"] for i in done["items"]] == ["stored"], done
+    package = package_id_for(json.loads((batch / LETTER / "metadata.json").read_text())["identifier"])
+    for name, body in (("two\nlines.txt", b"a name on two lines\n"),
+                       ("cr\rname.txt", b"a carriage return\n")):
+        url = f"/packages/{package}/versions/1/files/" + quote(f"data/{name}")
+        reply = api.client.get(url, headers=api.auth("reader"))
+        assert (reply.status_code, reply.content) == (200, body), (name, reply.text)
+        assert "\n" not in reply.headers["content-disposition"]
+        assert api.client.head(url, headers=api.auth("reader")).status_code == 200
