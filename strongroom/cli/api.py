@@ -20,14 +20,16 @@ def serve(host: str, port: int) -> None:
     """Serve the HTTP API (uvicorn). Every request needs a token from `strongroom token create`."""
     import uvicorn
 
-    from strongroom.api.server import serve_options
+    from strongroom.api.server import hide_query_values_in_access_log, serve_options
     from strongroom.asgi import create_app
     from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
     configure_from(settings)
-    # Access logs name the method and path, never a header: tokens stay out of logs. Every
+    hide_query_values_in_access_log()
+    # Access logs name the method and path (a query's names, not its values), never a
+    # header: tokens and callback secrets stay out of logs. Every
     # record, uvicorn's too, goes through the one handler (STRONGROOM_LOG_FORMAT).
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 log_config=None,
