@@ -133,16 +133,26 @@ def _bag_headers(version: VersionRecord, fmt: str) -> dict[str, str]:
                        206: {"description": "one byte range of the file",
                              "content": {"*/*":
                                          {"schema": {"type": "string", "format": "binary"}}}},
+                       304: {"description": "If-None-Match named the file's ETag (its SHA-256): "
+                                            "not sent again"},
                        **documented(404, 410, 416, 500)})
 def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
                path: Annotated[str, Path(description="path in the bag, e.g. data/scan.tif")],
-               range: Annotated[str | None, Header(max_length=200)] = None) -> StreamingResponse:
+               range: Annotated[str | None, Header(max_length=200)] = None,
+               if_range: Annotated[str | None, Header(max_length=200)] = None,
+               if_none_match: Annotated[str | None, Header(max_length=2000)] = None,
+               ) -> Response:
     """One file of a version (payload or tag file). Honours a single ``Range: bytes=``
-    (the unit in any case); other range forms get the whole file. ``HEAD`` answers
-    the same headers without the body."""
+    (the unit in any case); other range forms get the whole file. ``If-Range`` with
+    another ETag than the file's (another version's bytes: ``latest`` moved on)
+    gets the whole file, never a range of other bytes; ``If-None-Match`` with its
+    ETag gets ``304``. The ETag is the file's SHA-256. ``HEAD`` answers the same
+    headers without the body."""
     services = _services(request)
     version, stored = _stored_file(services, package_id, number, path)
-    first, last, status, headers = _file_answer(stored, range)
+    first, last, status, headers = _file_answer(stored, range, if_range)
+    if _matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers={"ETag": headers["ETag"]})
     return StreamingResponse(primed(file_range(services, version, stored, first, last)),
                              status_code=status, media_type=served_media_type(stored),
                              headers=headers)
@@ -151,22 +161,39 @@ def fetch_file(request: Request, package_id: PackageRef, number: VersionRef,
 @router.head("/packages/{package_id}/versions/{number}/files/{path:anypath}", include_in_schema=False)
 def file_headers(request: Request, package_id: PackageRef, number: VersionRef,
                  path: Annotated[str, Path()],
-                 range: Annotated[str | None, Header(max_length=200)] = None) -> Response:
+                 range: Annotated[str | None, Header(max_length=200)] = None,
+                 if_range: Annotated[str | None, Header(max_length=200)] = None,
+                 if_none_match: Annotated[str | None, Header(max_length=2000)] = None,
+                 ) -> Response:
     """What GET would answer (status, length, digests), without reading the file."""
     _, stored = _stored_file(_services(request), package_id, number, path)
-    _, _, status, headers = _file_answer(stored, range)
+    _, _, status, headers = _file_answer(stored, range, if_range)
+    if _matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers={"ETag": headers["ETag"]})
     return Response(status_code=status, media_type=served_media_type(stored), headers=headers)
 
 
-def _file_answer(stored: StoredFile, range: str | None) -> tuple[int, int, int, dict[str, str]]:
-    """(first, last, status, headers) of the answer to a GET of one file. Raises the 416 problem."""
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weakly compared, RFC 9110) or is ``*``."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _file_answer(stored: StoredFile, range: str | None,
+                 if_range: str | None = None) -> tuple[int, int, int, dict[str, str]]:
+    """(first, last, status, headers) of the answer to a GET of one file; a range
+    only when ``If-Range``, if given, is this file's ETag (strongly compared: a
+    date or another tag is other bytes, or may be). Raises the 416 problem."""
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{stored.sha256}"',
         "Repr-Digest": f"sha-256=:{_b64(stored.sha256)}:, sha-512=:{_b64(stored.sha512)}:",
         **_served_file_headers(stored),
     }
-    wanted = _byte_range(range, stored.size)
+    same = if_range is None or if_range.strip() == headers["ETag"]
+    wanted = _byte_range(range, stored.size) if same else None
     if wanted is None:
         first, last, status = 0, stored.size - 1, 200
     else:

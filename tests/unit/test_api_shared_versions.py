@@ -61,3 +61,31 @@ def test_a_file_named_with_a_line_feed_is_served_by_the_file_route(tmp_path: Pat
         assert (reply.status_code, reply.content) == (200, body), (name, reply.text)
         assert "\n" not in reply.headers["content-disposition"]
         assert api.client.head(url, headers=api.auth("reader")).status_code == 200
+
+
+def test_a_resumed_download_of_latest_gets_the_whole_new_file_not_a_range_of_it(
+        tmp_path: Path) -> None:
+    # If-Range was ignored: a client resuming `latest` after a new version landed
+    # got a range of the new bytes spliced onto the old ones.
+    api = make_api(tmp_path / "data")
+    for text in (b"the first text of the page\n", b"the second, longer text of the page\n"):
+        batch = tmp_path / f"batch-{len(text)}"
+        shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
+        (batch / LETTER / "page.txt").write_bytes(text)
+        api.upload(zip_of(batch), "application/zip")
+    package = package_id_for(json.loads((EXAMPLES / LETTER / "metadata.json").read_text())["identifier"])
+    first = api.client.get(f"/packages/{package}/versions/1/files/data/page.txt",
+                           headers=api.auth("reader"))
+    old_tag = first.headers["etag"]
+    latest = f"/packages/{package}/versions/latest/files/data/page.txt"
+    resumed = api.client.get(latest, headers={**api.auth("reader"), "Range": "bytes=10-",
+                                              "If-Range": old_tag})
+    assert (resumed.status_code, resumed.content) == (200, b"the second, longer text of the page\n")
+    new_tag = resumed.headers["etag"]
+    ranged = api.client.get(latest, headers={**api.auth("reader"), "Range": "bytes=4-9",
+                                             "If-Range": new_tag})
+    assert (ranged.status_code, ranged.content) == (206, b"second")
+    unchanged = api.client.get(latest, headers={**api.auth("reader"), "If-None-Match": new_tag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert api.client.get(latest, headers={**api.auth("reader"),
+                                           "If-None-Match": old_tag}).status_code == 200
