@@ -165,5 +165,7 @@ def _boundary(content_type: str) -> bytes:
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary or len(boundary) > 200:
-        raise ApiProblem(400, "bad-input", "The multipart form has no boundary")
+        raise ApiProblem(400, "bad-input", "The multipart form has no boundary",
+                         "Content-Type multipart/form-data needs a boundary parameter of at "
+                         "most 200 characters (an HTTP client library adds it)")
     return boundary

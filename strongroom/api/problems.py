@@ -150,6 +150,17 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
                             instance=request.url.path)
 
 
+def _said(error: dict[str, Any]) -> str:
+    """One validation error in words: a body that is not JSON says where it breaks."""
+    where = ".".join(str(p) for p in error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        loc = error.get("loc", ())
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = (error.get("ctx") or {}).get("error")
+        return f"the body is not JSON{at}" + (f" ({reason})" if reason else "")
+    return f"{where}: {error.get('msg')}"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json, and make the
     OpenAPI document say so."""
@@ -166,8 +177,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
-                           for e in exc.errors())
+        detail = "; ".join(_said(e) for e in exc.errors())
         return problem_response(422, "invalid-request", "The request is not valid", detail,
                                 instance=request.url.path)
 

@@ -1,6 +1,7 @@
-"""GET /packages/{id} says what the README and docs/api.md promise of versions that
-share bytes: each file's ``held_by`` and each version's payload figures. Before,
-the response model left them out (the CLI's `show --json` had them)."""
+"""What a client written against the documentation gets, where an integrator's
+trial found otherwise: the version fields docs/api.md promises (``held_by``,
+the payload figures), files named with a line break, resumed downloads
+(``If-Range``, ``If-None-Match``), and a body that is not JSON said in words."""
 
 from __future__ import annotations
 
@@ -89,3 +90,12 @@ def test_a_resumed_download_of_latest_gets_the_whole_new_file_not_a_range_of_it(
     assert (unchanged.status_code, unchanged.content) == (304, b"")
     assert api.client.get(latest, headers={**api.auth("reader"),
                                            "If-None-Match": old_tag}).status_code == 200
+
+
+def test_a_body_that_is_not_json_is_said_so_with_where_it_breaks(tmp_path: Path) -> None:
+    # Before: "body.1: JSON decode error".
+    api = make_api(tmp_path / "data")
+    reply = api.client.post("/deaccessions", content=b"{not json",
+                            headers={**api.auth("admin"), "Content-Type": "application/json"})
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("the body is not JSON at character 1"), reply.json()
