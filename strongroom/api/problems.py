@@ -222,6 +222,8 @@ _DESCRIPTIONS = {
     500: "A stored file does not match its digests: nothing of it was sent (the damage "
          "is recorded as a failed fixity check)",
     503: "The catalog, storage or work queue cannot be reached; try again",
+    505: "HTTP/1.0: a bag is streamed without a known length, and over HTTP/1.0 a stream "
+         "cut short on damage would end like a whole one; ask over HTTP/1.1",
 }
 
 

@@ -95,12 +95,18 @@ _BAG_MEDIA = {"tar": "application/x-tar", "zip": "application/zip"}
                                             "do not match the catalog",
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in _BAG_MEDIA.values()}},
-                       **documented(404, 410, 500)})
+                       **documented(404, 410, 500, 505)})
 def fetch_bag(request: Request, package_id: PackageRef, number: VersionRef,
               format: Literal["tar", "zip"] = "tar") -> StreamingResponse:
     """One version's complete bag as one archive, streamed without a temporary file;
     every byte is checked against the catalog on the way out. ``HEAD`` answers the
-    headers without reading the bag."""
+    headers without reading the bag. Refused over HTTP/1.0 (505): without chunked
+    encoding, a stream cut on damage ends as a closed connection, which a client
+    cannot tell from the end of a whole bag."""
+    if request.scope.get("http_version") == "1.0":
+        raise ApiProblem(505, "http-version-not-supported", "HTTP/1.1 needed",
+                         "a bag is streamed without a known length: over HTTP/1.0 a stream "
+                         "cut short on damage would end like a whole one; ask over HTTP/1.1")
     services = _services(request)
     version = services.catalog.get_version(services.catalog.resolve_package(package_id), number)
     return StreamingResponse(primed(bag_chunks(services, version, format)), media_type=_BAG_MEDIA[format],

@@ -99,3 +99,30 @@ def test_a_body_that_is_not_json_is_said_so_with_where_it_breaks(tmp_path: Path)
                             headers={**api.auth("admin"), "Content-Type": "application/json"})
     assert reply.status_code == 422
     assert reply.json()["detail"].startswith("the body is not JSON at character 1"), reply.json()
+
+
+def test_a_bag_asked_for_over_http_1_0_is_refused_since_a_cut_would_look_whole(
+        tmp_path: Path) -> None:
+    # Over HTTP/1.0 there is no chunked encoding: a bag stream cut on damage ended
+    # as a closed connection and `curl --fail` exited 0.
+    import socket
+
+    from tests.unit.api_support import served_on_a_socket
+
+    api = make_api(tmp_path / "data")
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
+    api.upload(zip_of(batch), "application/zip")
+    package = package_id_for(json.loads((batch / LETTER / "metadata.json").read_text())["identifier"])
+    with served_on_a_socket(api, 30, 900) as port:
+        for version in ("1.0", "1.1"):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(f"GET /packages/{package}/versions/1/bag HTTP/{version}\r\n"
+                             f"Host: x\r\nAuthorization: Bearer {api.tokens['reader']}\r\n"
+                             "Connection: close\r\n\r\n".encode())
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            status = answer.split(b"\r\n", 1)[0]
+            assert status.endswith(b"505 HTTP Version Not Supported" if version == "1.0"
+                                   else b"200 OK"), (version, answer[:300])
