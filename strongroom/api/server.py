@@ -137,9 +137,34 @@ class QueryValuesHidden(logging.Filter):
         return True
 
 
-def hide_query_values_in_access_log() -> None:
-    """Install ``QueryValuesHidden`` on uvicorn's access logger (once)."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, QueryValuesHidden) for f in access.filters):
-        access.addFilter(QueryValuesHidden())
+
+
+class CutDeliverySaidOnce(logging.Filter):
+    """uvicorn's "Exception in ASGI application" for a delivery cut on damage, as
+    one line: the cut is the intended end of that response (the damage is in the
+    audit log as a failed fixity check), not a defect whose traceback anyone
+    needs, and forty lines of it for every cut hid the errors that are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from strongroom.api.delivery import DeliveryAborted
+
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and not isinstance(error, DeliveryAborted):
+            error = error.__cause__ or error.__context__
+        if isinstance(error, DeliveryAborted):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "a delivery was cut short on damage (the client got a broken stream): %s",
+                (error,), None, None)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def tidy_server_logs() -> None:
+    """Install ``QueryValuesHidden`` on uvicorn's access logger and
+    ``CutDeliverySaidOnce`` on its error logger (once each)."""
+    for name, kind in (("uvicorn.access", QueryValuesHidden),
+                       ("uvicorn.error", CutDeliverySaidOnce)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 

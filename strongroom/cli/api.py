@@ -20,14 +20,14 @@ def serve(host: str, port: int) -> None:
     """Serve the HTTP API (uvicorn). Every request needs a token from `strongroom token create`."""
     import uvicorn
 
-    from strongroom.api.server import hide_query_values_in_access_log, serve_options
+    from strongroom.api.server import serve_options, tidy_server_logs
     from strongroom.asgi import create_app
     from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
     configure_from(settings)
-    hide_query_values_in_access_log()
+    tidy_server_logs()
     # Access logs name the method and path (a query's names, not its values), never a
     # header: tokens and callback secrets stay out of logs. Every
     # record, uvicorn's too, goes through the one handler (STRONGROOM_LOG_FORMAT).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from strongroom.api.server import QueryValuesHidden, hide_query_values_in_access_log
+from strongroom.api.server import QueryValuesHidden, tidy_server_logs
 
 #: uvicorn's access record: client, method, path with its query, HTTP version, status
 ACCESS_FORMAT = '%s - "%s %s HTTP/%s" %d'
@@ -30,8 +30,37 @@ def test_a_path_without_a_query_is_logged_as_it_was() -> None:
         '127.0.0.1:50000 - "POST /packages/abc/versions/1/bag HTTP/1.1" 202')
 
 
-def test_serve_installs_it_once_on_uvicorns_access_logger() -> None:
-    hide_query_values_in_access_log()
-    hide_query_values_in_access_log()
+def test_serve_installs_the_filters_once() -> None:
+    tidy_server_logs()
+    tidy_server_logs()
     access = logging.getLogger("uvicorn.access")
     assert sum(isinstance(f, QueryValuesHidden) for f in access.filters) == 1
+
+
+def test_a_delivery_cut_on_damage_is_one_warning_line_not_a_traceback() -> None:
+    import sys
+
+    from ingest.errors import DeliveryRefused
+    from ingest.findings import Finding
+    from strongroom.api.delivery import DeliveryAborted
+    from strongroom.api.server import CutDeliverySaidOnce
+
+    try:
+        try:
+            raise DeliveryRefused([Finding("FIXITY_MISMATCH", path="data/a.txt")])
+        except DeliveryRefused as refused:
+            raise DeliveryAborted(refused) from refused
+    except DeliveryAborted:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1,
+                               "Exception in ASGI application", (), exc_info)
+    assert CutDeliverySaidOnce().filter(record)
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage().startswith("a delivery was cut short on damage")
+    # any other error keeps its traceback
+    try:
+        raise ValueError("a defect")
+    except ValueError:
+        other = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1,
+                                  "Exception in ASGI application", (), sys.exc_info())
+    assert CutDeliverySaidOnce().filter(other) and other.exc_info is not None
