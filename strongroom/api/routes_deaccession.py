@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.deaccession import (
@@ -46,11 +46,13 @@ def list_requests(request: Request) -> dict[str, Any]:
 @router.post("/deaccessions", status_code=201, response_model=DeaccessionOut,
              responses=documented(404, 410, described=_REFUSED),
              summary="Ask for the deaccession of a package or one version")
-async def create_request(request: Request,
+async def create_request(request: Request, response: Response,
                          body: Annotated[DeaccessionRequestIn, Body()]) -> dict[str, Any]:
-    """Another admin must approve it; nothing is deleted until then."""
+    """Another admin must approve it; nothing is deleted until then. ``Location``
+    names the new request."""
     made = await run_in_threadpool(request_deaccession, acting_services(request), body.package,
                                    body.version, body.reason)
+    response.headers["Location"] = f"/deaccessions/{made.request_id}"
     return made.to_dict()
 
 

@@ -38,6 +38,10 @@ def test_the_token_that_asked_cannot_approve_and_another_admin_can(api: Api) -> 
     asked = _ask(api)
     assert asked.status_code == 201, asked.text  # type: ignore[attr-defined]
     request_id = asked.json()["request_id"]  # type: ignore[attr-defined]
+    # 201 names what it created
+    assert asked.headers["location"] == f"/deaccessions/{request_id}"  # type: ignore[attr-defined]
+    assert api.client.get(asked.headers["location"],  # type: ignore[attr-defined]
+                          headers=api.auth("admin")).json()["request_id"] == request_id
 
     alone = api.client.post(f"/deaccessions/{request_id}/approve", headers=api.auth("admin"))
 
