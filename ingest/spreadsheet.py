@@ -68,7 +68,14 @@ class SheetRow:
         if "detail" in params:
             where = f"row {self.row}" + (f", column {column!r}" if column is not None else "")
             params["detail"] = f"{where}: {params['detail']}"
-        return replace(finding, path=METADATA_CSV, params=params)
+        hint = finding.hint
+        if (hint is None and params.get("keyword") == "type" and finding.expected == "type object"
+                and isinstance(finding.found, str)):
+            # A cell the sheet could not read as a person: how to write one.
+            hint = (f"in {METADATA_CSV} a person or body is written Name, Name (role) or "
+                    "Name [name as written] (role); several are separated by "
+                    f"'{LIST_SEPARATOR}'")
+        return replace(finding, path=METADATA_CSV, params=params, hint=hint)
 
     def column_of(self, pointer: str | None) -> str | None:
         """The column holding the field at ``pointer`` (or the field above it)."""
@@ -280,6 +287,11 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
             agent["name_as_written"] = match["written"].strip()
         if match["role"] is not None and match["role"].strip():
             agent["role"] = match["role"].strip()
+        if any(mark in part for part in agent.values() for mark in "[]()"):
+            # Not "Name [as written] (role)": a bracket left unclosed or out of
+            # place. Kept as the text it is, which the schema refuses (an agent is
+            # an object) at this row and column, rather than stored as a name.
+            return text
         return agent
     if kind == "integer" and re.fullmatch(r"-?[0-9]+", text):
         return int(text)

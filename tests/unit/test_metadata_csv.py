@@ -204,3 +204,30 @@ def test_a_quote_never_closed_names_the_line_its_row_begins_on() -> None:
     assert finding.code == "METADATA_CSV_UNREADABLE"
     assert "the row that begins on line 4" in finding.message, finding.message
     assert "a quoted cell that is never closed" in finding.message
+
+
+@pytest.mark.parametrize("cell", ["Broken [x (role", "Mao Zedong (sender); I. V. Stalin (addressee)",
+                                  "Name) (role"])
+def test_a_person_cell_not_written_as_the_sheet_reads_people_is_refused_not_stored_as_a_name(
+        tmp_path: Path, services: Services, cell: str) -> None:
+    # Before: stored as the creator named "Broken [x (role", no finding.
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=("letter-a",))
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,creators\n"
+        f'letter-a,csv-a,Title A,1950,"{cell}"\n', encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    [result] = results.values()
+    assert result.status is ItemStatus.REJECTED
+    [finding] = result.findings
+    assert (finding.code, finding.pointer, finding.params["column"]) == (
+        "METADATA_INVALID", "/creators/0", "creators")
+    assert finding.hint and "Name [name as written] (role)" in finding.hint
+
+
+def test_people_written_as_the_sheet_reads_them_are_stored() -> None:
+    sheet = parse_sheet(b"folder,creators\nletter-a,Mao Zedong (sender)|I. V. Stalin [Filippov] (addressee)\n",
+                        SchemaSet.default().document("archival-record/v1"))
+    [row] = sheet.rows_for("letter-a")
+    assert row.record["creators"] == [
+        {"name": "Mao Zedong", "role": "sender"},
+        {"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}]
