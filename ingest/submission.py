@@ -25,7 +25,7 @@ from ingest.metadata import parse_metadata
 from ingest.models import BatchRecord, EventType, ItemRecord, Outcome
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.services import Services
-from ingest.spreadsheet import SheetRow
+from ingest.spreadsheet import FOLDER_COLUMN, METADATA_CSV, SheetRow
 from ingest.staged_batch import stage_batch
 
 
@@ -128,8 +128,10 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
     record: dict[str, Any] | None = None
     known = batch.schema in schemas.record_names()
     row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
-    if row is not None or any(f.code == "METADATA_CSV_DUPLICATE_ROW" for f in row_findings):
-        # The item's metadata is in metadata.csv, not a metadata.json.
+    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING")
+                              for f in row_findings):
+        # The item's metadata is in metadata.csv, not a metadata.json (or the sheet
+        # says itself what it lacks).
         findings = [f for f in findings if f.code != "METADATA_MISSING"]
     if row is not None:
         record = with_batch_fields(row.record, _batch_fields(batch, source))
@@ -179,7 +181,10 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
         return None, problems if missing else []
     rows = sheet.rows_for(name)
     if not rows:
-        return None, []
+        # Missing, and not in the sheet either: the sheet is where it was looked for.
+        return None, [Finding("METADATA_MISSING", path=ITEM_METADATA, hint=(
+            f"{METADATA_CSV} has no row whose {FOLDER_COLUMN} is {name!r}: add one, or "
+            f"give the item a {ITEM_METADATA}"))] if missing else []
     if len(rows) > 1:
         return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=name,
                               params={"rows": ", ".join(str(r.row) for r in rows)})]

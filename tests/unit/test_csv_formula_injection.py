@@ -25,6 +25,7 @@ def _fixity_doc() -> dict:
         "failures": [{"package_id": "p", "version": 1, "location": "file:///x", "tier": "deep",
                       "checked_at": "2026-01-01T00:00:00+00:00", "findings": [finding]}],
         "reconciliation": [{"location": "file:///x", "findings": [finding], "leftovers": []}],
+        "unconfigured_locations": [],
     }
 
 

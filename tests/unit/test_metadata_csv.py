@@ -231,3 +231,17 @@ def test_people_written_as_the_sheet_reads_them_are_stored() -> None:
     assert row.record["creators"] == [
         {"name": "Mao Zedong", "role": "sender"},
         {"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}]
+
+
+def test_an_item_missing_from_the_sheet_is_told_the_sheet_lacks_its_row(
+        tmp_path: Path, services: Services) -> None:
+    # Before: "the item has no metadata.json", in a batch whose records are in
+    # metadata.csv, with no word of the sheet.
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=("letter-a", "letter-z"))
+    (batch / "metadata.csv").write_text("folder,identifier,title,date\nletter-a,csv-a,A,1950\n",
+                                        encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    assert results["letter-a"].status is ItemStatus.STORED
+    [finding] = results["letter-z"].findings
+    assert finding.code == "METADATA_MISSING"
+    assert finding.hint and "metadata.csv has no row whose folder is 'letter-z'" in finding.hint
