@@ -29,7 +29,7 @@ from ingest.models import StoredFile
 from ingest.ports import ServerSideCopy
 from ingest.replication import CopyWriters, copier, copy_checked
 from ingest.services import Services
-from ingest.staged_batch import StagedSource, check_staged
+from ingest.staged_batch import StagedSource
 from ingest.version_sharing import Hashed
 
 
@@ -92,7 +92,7 @@ class PayloadWriter:
             try:
                 with self._open(entry) as source:
                     digests = digest_stream(source, write)
-                check_staged(entry, digests)
+                self._check_staged(entry, digests)
                 lease.check()  # never put an object in place for a stale attempt
                 if writers is not None:
                     writers.commit(digests.sha256)
@@ -131,6 +131,12 @@ class PayloadWriter:
             return None
         return copier(self.s.locations, self.source.store, entry.size)
 
+    def _check_staged(self, entry: PayloadEntry, digests: Digests) -> None:
+        """A staged file's one read against the digest it was staged with
+        (``StagedSource.check_read``); a folder's files have none."""
+        if isinstance(self.source, StagedSource):
+            self.source.check_read(self.item_name, entry, digests)
+
     def _open(self, entry: PayloadEntry) -> Any:
         """The payload file as the scan listed it: opened walking from the batch
         folder (see ``ingest.submitted``), or from the staging area. Raises
@@ -154,7 +160,7 @@ class PayloadWriter:
             self.s.progress.bytes_done(self.item_id, len(chunk))
         with self._open(entry) as source:
             digests = digest_stream(source, counted)
-        check_staged(entry, digests)
+        self._check_staged(entry, digests)
         received.check(entry.path, digests, extra)
         found = None
         if identifier is not None and ends is not None:

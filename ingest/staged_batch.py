@@ -268,7 +268,7 @@ class StagedSource:
     @contextmanager
     def open(self, name: str, entry: PayloadEntry) -> Iterator[BinaryIO]:
         """The staged payload file. Its digest is compared with the staged one by
-        the reader (``check_staged``), in its one read. Raises ContentRefused
+        the reader (``check_read``), in its one read. Raises ContentRefused
         (STAGED_CONTENT_MISSING), StorageUnavailable."""
         key = self.key_of(name, entry)
         try:
@@ -313,6 +313,17 @@ class StagedSource:
             self._batch = (files, problems)
         return self._batch
 
+    def check_read(self, name: str, entry: PayloadEntry, digests: Digests) -> None:
+        """Raise ContentRefused (STAGED_CONTENT_CHANGED) when the one read of a staged
+        payload file gave another SHA-256 than the file was staged with, and the
+        store confirms the object is not what was staged (``_confirm_changed``);
+        StorageUnavailable when it is, and the read went wrong."""
+        if entry.staged_sha256 is not None and digests.sha256 != entry.staged_sha256:
+            _confirm_changed(self.store, self.key_of(name, entry), digests.size,
+                             entry.staged_sha256)
+            raise ContentRefused(_changed(entry.within + entry.path, entry.staged_sha256,
+                                          digests.sha256))
+
     def _read_checked(self, key: str, shown: str, sha256: str | None) -> bytes:
         try:
             raw = _read_all(self.store, key, MAX_METADATA_CSV_BYTES + 1)
@@ -320,16 +331,28 @@ class StagedSource:
             raise ContentRefused(_missing(shown, "the staged object is gone")) from exc
         found = hashlib.sha256(raw).hexdigest()
         if sha256 is not None and found != sha256:
+            _confirm_changed(self.store, key, len(raw), sha256)
             raise ContentRefused(_changed(shown, sha256, found))
         return raw
 
 
-def check_staged(entry: PayloadEntry, digests: Digests) -> None:
-    """Raise ContentRefused (STAGED_CONTENT_CHANGED) when the one read of a staged
-    payload file gave another SHA-256 than the file was staged with."""
-    if entry.staged_sha256 is not None and digests.sha256 != entry.staged_sha256:
-        raise ContentRefused(_changed(entry.within + entry.path, entry.staged_sha256,
-                                      digests.sha256))
+def _confirm_changed(store: ObjectStore, key: str, size_read: int, staged: str) -> None:
+    """Before a read that did not give the staged SHA-256 is called a change (which
+    rejects the item for good): ask the store what it holds. When it keeps the
+    object's SHA-256 and that is the one staged, or when the object's size is not
+    what the read gave, the read went wrong (a connection handed a short or
+    another response: seen from a worker resumed after a pause), not the object:
+    StorageUnavailable, and the item is tried again. Returns when the object did
+    change; raises ContentRefused (STAGED_CONTENT_MISSING) when it is gone."""
+    try:
+        info = store.stat(key)
+    except ObjectNotFound as exc:
+        raise ContentRefused(_missing(key.rsplit("/", 1)[-1], "the staged object is gone")) from exc
+    if (info.sha256 is not None and info.sha256 == staged) or info.size != size_read:
+        raise StorageUnavailable(
+            f"{key}: a read gave {size_read} bytes that are not the object the store holds "
+            f"({info.size} bytes{', as staged' if info.sha256 == staged else ''}); the item "
+            "is tried again")
 
 
 def _read_all(store: ObjectStore, key: str, limit: int) -> bytes:
@@ -391,7 +414,6 @@ __all__ = [
     "STAGING_PREFIX",
     "StagedSource",
     "batch_prefix",
-    "check_staged",
     "delete_prefix",
     "item_prefix",
     "release_staging",

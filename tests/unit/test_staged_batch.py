@@ -226,3 +226,49 @@ def test_stop_asked_for_while_staging_registers_nothing_and_leaves_no_staging(
         submit_batch(batch, services, stage=True)
     assert services.catalog.list_batches() == []
     assert staged_keys(store) == []
+
+
+class EmptyReadOnce:
+    """A store whose first read of each key named gives no bytes, the object
+    itself whole: what a worker resumed after a pause got from a connection that
+    handed it another request's empty answer."""
+
+    def __init__(self, inner: FilesystemObjectStore) -> None:
+        self.inner = inner
+        self.fail: set[str] = set()
+
+    def open(self, key: str, version_id: str | None = None) -> object:
+        if key in self.fail:
+            self.fail.discard(key)
+            import io
+            return io.BytesIO(b"")
+        return self.inner.open(key, version_id)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("read_badly", ["staged.json", "files/scan/page-01.txt"])
+def test_a_staged_read_that_goes_wrong_is_tried_again_not_taken_for_tampering(
+        tmp_path: Path, read_badly: str) -> None:
+    # Before: STAGED_CONTENT_CHANGED ("read e3b0c442…", the SHA-256 of nothing),
+    # the item rejected for good though the staged object was whole.
+    inner = FilesystemObjectStore(tmp_path / "objects")
+    store = EmptyReadOnce(inner)
+    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    services = Services(catalog=catalog, store=store, clock=FixedClock(AT),  # type: ignore[arg-type]
+                        schemas=SchemaSet.default())
+    try:
+        batch = tmp_path / "batch"
+        write_item(batch, "letter")
+        submitted = submit_batch(batch, services, stage=True)
+        [item] = submitted.items
+        store.fail.add(item_prefix(submitted.batch.batch_id, "letter") + read_badly)
+
+        first = ingest_item(item.item_id, services)
+        assert first.outcome == "retry", first
+        assert "not the object the store holds" in first.reason
+        again = ingest_item(item.item_id, services)
+        assert (again.outcome, again.status) == ("done", ItemStatus.STORED), again
+    finally:
+        catalog.engine.dispose()
