@@ -48,7 +48,7 @@ from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.object_versions import copy_view, open_object
 from ingest.ports import ObjectStore
 from ingest.services import Services
-from ingest.verification import check_digests, verify_stream
+from ingest.verification import SEALED_MANIFESTS, check_digests, verify_stream
 
 #: Bytes of each file kept back until its digests match: more than a tar
 #: entry's padding (511) and a zip data descriptor, so a cut is always inside.
@@ -176,9 +176,34 @@ def _primary(services: Services, version: VersionRecord) -> ObjectStore:
     return copy_view(services.catalog, services.store, version.package_id)
 
 
-def _plan(services: Services, version: VersionRecord) -> None:
-    files = delivered_files(version.files)
-    services.progress.plan(len(files), sum(f.size for f in files))
+def _plan(services: Services, version: VersionRecord) -> list[Finding]:
+    """Before a delivery starts: what stops it (``_held_to_seal``), else the
+    progress told how much is to come."""
+    refused = _held_to_seal(services, version)
+    if not refused:
+        files = delivered_files(version.files)
+        services.progress.plan(len(files), sum(f.size for f in files))
+    return refused
+
+
+def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
+    """Before a byte leaves: the catalog's digests of the version's manifests must
+    be those its ingestion event sealed in the audit chain; MANIFEST_NOT_AS_SEALED
+    for each that is not. Every byte delivered is checked against the catalog;
+    this holds the catalog itself to the chain, so that a bag rewritten
+    consistently in a store and in the catalog's rows (which ``verify`` reports)
+    is refused, not delivered as whole. One indexed read of the catalog."""
+    sealing = services.catalog.sealing_event(version.package_id, version.number)
+    if sealing is None:
+        return []
+    files = {f.path: f for f in version.files}
+    findings = []
+    for name, key in SEALED_MANIFESTS:
+        sealed, held = sealing.detail.get(key), files.get(name)
+        if isinstance(sealed, str) and held is not None and held.sha256 != sealed:
+            findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
+                                    found=held.sha256, params={"seq": sealing.seq}))
+    return findings
 
 
 @contextmanager
@@ -223,7 +248,10 @@ def write_tar(services: Services, package_id: str, number: int | None,
     raises propagates.
     """
     version = services.catalog.get_version(package_id, number)
-    _plan(services, version)
+    refused = _plan(services, version)
+    if refused:  # nothing written
+        record_damage(services, package_id, version.number, refused)
+        return version, refused
     primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
     mtime = int(version.created_at.timestamp())
@@ -265,7 +293,10 @@ def write_zip(services: Services, package_id: str, number: int | None,
     returned. Raises PackageNotFound, VersionNotFound, StorageUnavailable.
     """
     version = services.catalog.get_version(package_id, number)
-    _plan(services, version)
+    refused = _plan(services, version)
+    if refused:  # nothing written
+        record_damage(services, package_id, version.number, refused)
+        return version, refused
     primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
     stamp = version.created_at.timetuple()[:6]
@@ -307,6 +338,10 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     range are yielded only once both digests match. Raises DeliveryRefused (after
     recording the damage) on a mismatch or a missing object.
     """
+    refused = _held_to_seal(services, version)
+    if refused:
+        record_damage(services, version.package_id, version.number, refused)
+        raise DeliveryRefused(refused)
     key = object_key(version.package_id, version.number, f)
     running = RunningDigests()
     held = bytearray()
@@ -406,7 +441,9 @@ def _fill_folder(services: Services, version: VersionRecord, build: Path,
                  shown: Path) -> list[Finding]:
     findings: list[Finding] = []
     build = build.resolve()
-    _plan(services, version)
+    refused = _plan(services, version)
+    if refused:
+        return refused
     primary = _primary(services, version)
     for f in delivered_files(version.files):
         dest = build / f.path

@@ -134,3 +134,33 @@ def test_repair_takes_no_copy_that_is_not_as_sealed_for_a_source(archive: Archiv
     assert (archive.bag(archive.primary) / PAYLOAD_FILE).read_bytes() == FORGED
     assert {f["code"] for c in result.to_dict()["copies"] for f in c["findings"]
             if c["location"] == archive.primary.location} >= {"MANIFEST_NOT_AS_SEALED"}
+
+
+def test_a_bag_rewritten_with_the_catalog_to_match_is_not_delivered_as_whole(
+        archive: Archive, tmp_path: Path) -> None:
+    # Before: `verify` said MANIFEST_NOT_AS_SEALED while `fetch` (folder, tar) and a
+    # file download delivered the forged bytes as whole, exit 0.
+    import io
+
+    from ingest.errors import DeliveryRefused
+    from ingest.retrieval import fetch_to_folder, file_range, write_tar, write_zip
+
+    archive.ingest()
+    for store in archive.services.locations:
+        rewrite_consistently(archive.bag(store), archive.root / "catalog.sqlite3", PACKAGE, 1,
+                             PAYLOAD_FILE, FORGED)
+    services = archive.services
+    for write in (write_tar, write_zip):
+        out = io.BytesIO()
+        _, findings = write(services, PACKAGE, None, out)
+        assert {f.code for f in findings} == {"MANIFEST_NOT_AS_SEALED"}
+        assert out.getvalue() == b""  # not a byte left
+    _, findings = fetch_to_folder(services, PACKAGE, None, tmp_path / "out")
+    assert {f.code for f in findings} == {"MANIFEST_NOT_AS_SEALED"}
+    assert not (tmp_path / "out").exists()
+    version = services.catalog.get_version(PACKAGE)
+    [forged] = [f for f in version.files if f.path == PAYLOAD_FILE]
+    with pytest.raises(DeliveryRefused):
+        b"".join(file_range(services, version, forged, 0, forged.size - 1))
+    # each refusal is a failed check of the copy, as any damage found on the way out
+    assert services.catalog.get_version(PACKAGE).last_fixity_outcome == "failed"
