@@ -100,7 +100,9 @@ def _pages_for_people(app: FastAPI) -> None:
     console page saying the same thing (its title and detail, its status), and
     what a program meets stays the problem+json it was."""
     for kind in _PAGE_ERRORS:
-        answer = app.exception_handlers[kind]
+        answer = app.exception_handlers.get(kind)
+        if answer is None:  # an app without the API's handlers: nothing to wrap
+            continue
 
         async def as_page(request: Request, exc: Exception, answer: Any = answer) -> Response:
             response: Response = await answer(request, exc)
