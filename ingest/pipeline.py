@@ -387,7 +387,16 @@ class _Ingest:
                                 finished_here=finished is ItemStatus.UNCHANGED)
         # What tells a rebuild it was committed; synced here, or by the runner
         # with other items' records (a crash before then: ``fixity reconcile``).
-        record_commit(self.s.locations, version, sync=not self.s.commit_records_synced_by_runner)
+        skipped = record_commit(self.s.locations, version,
+                                sync=not self.s.commit_records_synced_by_runner)
+        if skipped:
+            # Committed all the same; the next fixity check of that copy (or
+            # `fixity reconcile`) writes the record. Said now, not when a rebuild
+            # leaves the version out.
+            _log.warning("%s v%d is committed, but its commit record could not be written "
+                         "to %s; the next fixity check or `strongroom fixity reconcile` "
+                         "writes it", identifier, number, ", ".join(skipped),
+                         extra={"event": "ingestion", "package": package_id})
         return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings,
                             octets=sum(f.size for f in payload), package_id=package_id)
 

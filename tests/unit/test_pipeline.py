@@ -10,6 +10,7 @@ finding codes, the objects in the store, the audit events.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -624,3 +625,21 @@ def test_an_object_an_earlier_attempt_left_under_the_claimed_prefix_is_not_in_th
 
     assert f"{PACKAGE}/v1/data/scan/page-99.txt" not in memory.objects
     assert_sound(services, 1)
+
+
+def test_a_commit_record_the_store_cannot_take_is_said_at_once_not_when_a_rebuild_misses_it(
+        services: Services, store: FaultyStore, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Before: skipped without a word; the first to notice was the next verify, or a
+    # rebuild that left the version out as uncommitted.
+    def refuse_records(_: int, key: str) -> None:
+        if key.startswith("_commits/"):
+            raise StorageUnavailable("the store is down")
+    store.on_write = refuse_records
+    write_item(tmp_path / "batch", "letter")
+    with caplog.at_level(logging.WARNING, logger="strongroom.ingest"):
+        [item_id] = submit(services, tmp_path / "batch")
+        result = ingest_item(item_id, services)
+    assert result.status is ItemStatus.STORED  # committed all the same
+    said = [r.getMessage() for r in caplog.records if "commit record" in r.getMessage()]
+    assert said and "could not be written" in said[0] and store.location in said[0]
