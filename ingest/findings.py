@@ -25,7 +25,7 @@ from typing import Any
 #: {found} and any extra parameter of the finding.
 CATALOGUE: dict[str, str] = {
     # -- the batch as a whole
-    "BATCH_STRAY_FILE": "file {path!r} at the batch root is not an item; only batch.json and item folders belong there",
+    "BATCH_STRAY_FILE": "file {path!r} at the batch root is not an item; only batch.json, metadata.csv and item folders belong there",
     "BATCH_METADATA_INVALID": "batch.json is not usable: {detail}",
     "BATCH_EMPTY": "the batch holds no item folders",
     "SCHEMA_UNKNOWN": "no metadata schema named {found!r}; the schemas known here: {one_of}",
@@ -55,7 +55,7 @@ CATALOGUE: dict[str, str] = {
     "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",
     "IDENTIFIER_NOT_AS_STORED": "the identifier {found!r} is the identifier {expected!r} of package {package} written with other Unicode code points (the same letters, composed or decomposed): it would make a second package that reads like the first; write it as the package has it to add a version, or choose another identifier",
     "IDENTIFIER_DUPLICATE": "items {items} of this batch all give the identifier {found!r}: one identifier is one package, so none of them is stored; give each record its own identifier (a later version of a record goes in a later batch)",
-    "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record has no {fields} of its own to keep: stored now, the version would lack what batch.json was to give it, for good; mend batch.json and submit the batch again",
+    "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
     "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
     # -- stored bytes (ingest read-back, verify, fetch)

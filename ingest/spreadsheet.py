@@ -287,10 +287,12 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
             agent["name_as_written"] = match["written"].strip()
         if match["role"] is not None and match["role"].strip():
             agent["role"] = match["role"].strip()
-        if any(mark in part for part in agent.values() for mark in "[]()"):
+        if not _balanced(text) or any(mark in part for part in agent.values() for mark in "[]"):
             # Not "Name [as written] (role)": a bracket left unclosed or out of
             # place. Kept as the text it is, which the schema refuses (an agent is
             # an object) at this row and column, rather than stored as a name.
+            # Parentheses closed in a name are a name's: "Ministry of Foreign
+            # Affairs (USSR) (author)".
             return text
         return agent
     if kind == "integer" and re.fullmatch(r"-?[0-9]+", text):
@@ -300,6 +302,17 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _balanced(text: str) -> bool:
+    """Every ( and [ closed, in order, and nothing closed that was not opened."""
+    pairs, opened = {")": "(", "]": "["}, []
+    for char in text:
+        if char in "([":
+            opened.append(char)
+        elif char in pairs and (not opened or opened.pop() != pairs[char]):
+            return False
+    return not opened
 
 
 def _dig(record: Mapping[str, Any], path: Sequence[str]) -> Any:

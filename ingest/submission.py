@@ -128,7 +128,9 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
     record: dict[str, Any] | None = None
     known = batch.schema in schemas.record_names()
     row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
-    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING")
+    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING",
+                                         "METADATA_CSV_UNREADABLE",
+                                         "METADATA_CSV_NO_FOLDER_COLUMN")
                               for f in row_findings):
         # The item's metadata is in metadata.csv, not a metadata.json (or the sheet
         # says itself what it lacks).

@@ -46,7 +46,7 @@ def _print_batch(report: dict[str, Any]) -> None:
         claim = report.get("claimed_submitter")
         echo(f"  submitted by {who}" + (f" (batch.json claims: {claim})" if claim else ""))
     for f in report["findings"]:
-        echo(f"  batch: {_label(f)}{f['code']}: {f['message']}")
+        echo(f"  batch: {_label(f)}{finding_line(f)}")
         if f.get("hint"):
             echo(f"         hint: {f['hint']}")
     for item in report["items"]:

@@ -155,8 +155,18 @@ def test_a_sheet_without_a_folder_column_is_a_batch_finding(tmp_path: Path, serv
     submitted, results = ingest_all(services, batch)
 
     assert [f.code for f in submitted.batch.findings] == ["METADATA_CSV_NO_FOLDER_COLUMN"]
-    assert [f.code for f in results["letter-a"].findings] == [
-        "METADATA_MISSING", "METADATA_CSV_NO_FOLDER_COLUMN"]
+    # the sheet's finding alone: no "add a metadata.json", which is not the cause
+    assert [f.code for f in results["letter-a"].findings] == ["METADATA_CSV_NO_FOLDER_COLUMN"]
+
+
+def test_an_unreadable_sheet_gives_each_item_the_sheet_finding_not_metadata_missing(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text('folder,identifier,title,date\nletter-a,"csv-a,A,1952\n',
+                                        encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    assert [f.code for f in results["letter-a"].findings] == ["METADATA_CSV_UNREADABLE"]
 
 
 def test_the_batch_fields_fill_what_a_row_leaves_empty(tmp_path: Path, services: Services) -> None:
@@ -206,8 +216,7 @@ def test_a_quote_never_closed_names_the_line_its_row_begins_on() -> None:
     assert "a quoted cell that is never closed" in finding.message
 
 
-@pytest.mark.parametrize("cell", ["Broken [x (role", "Mao Zedong (sender); I. V. Stalin (addressee)",
-                                  "Name) (role"])
+@pytest.mark.parametrize("cell", ["Broken [x (role", "Name) (role", "Name [as written (role)"])
 def test_a_person_cell_not_written_as_the_sheet_reads_people_is_refused_not_stored_as_a_name(
         tmp_path: Path, services: Services, cell: str) -> None:
     # Before: stored as the creator named "Broken [x (role", no finding.
@@ -225,12 +234,14 @@ def test_a_person_cell_not_written_as_the_sheet_reads_people_is_refused_not_stor
 
 
 def test_people_written_as_the_sheet_reads_them_are_stored() -> None:
-    sheet = parse_sheet(b"folder,creators\nletter-a,Mao Zedong (sender)|I. V. Stalin [Filippov] (addressee)\n",
+    sheet = parse_sheet(b"folder,creators\nletter-a,Mao Zedong (sender)|I. V. Stalin [Filippov] "
+                        b"(addressee)|Ministry of Foreign Affairs (USSR) (author)\n",
                         SchemaSet.default().document("archival-record/v1"))
     [row] = sheet.rows_for("letter-a")
     assert row.record["creators"] == [
         {"name": "Mao Zedong", "role": "sender"},
-        {"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}]
+        {"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"},
+        {"name": "Ministry of Foreign Affairs (USSR)", "role": "author"}]
 
 
 def test_an_item_missing_from_the_sheet_is_told_the_sheet_lacks_its_row(
