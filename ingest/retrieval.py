@@ -26,29 +26,33 @@ version, naming the copy (the store's location) it was read from.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
 import stat
 import tarfile
+import threading
 import uuid
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
+from ingest.bag import manifest_algorithm, parse_manifest
 from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
 from ingest.fixity_policy import DEEP, RecordedCheck
-from ingest.layout import delivered_files, object_key
+from ingest.layout import FETCH_TXT, delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.object_versions import copy_view, open_object
 from ingest.ports import ObjectStore
 from ingest.services import Services
-from ingest.verification import SEALED_MANIFESTS, check_digests, verify_stream
+from ingest.verification import SEALED_MANIFESTS, check_digests, digest_mismatch, verify_stream
 
 #: Bytes of each file kept back until its digests match: more than a tar
 #: entry's padding (511) and a zip data descriptor, so a cut is always inside.
@@ -187,23 +191,81 @@ def _plan(services: Services, version: VersionRecord) -> list[Finding]:
 
 
 def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
-    """Before a byte leaves: the catalog's digests of the version's manifests must
-    be those its ingestion event sealed in the audit chain; MANIFEST_NOT_AS_SEALED
-    for each that is not. Every byte delivered is checked against the catalog;
-    this holds the catalog itself to the chain, so that a bag rewritten
-    consistently in a store and in the catalog's rows (which ``verify`` reports)
-    is refused, not delivered as whole. One indexed read of the catalog."""
+    """Before a byte leaves, the catalog itself is held to the audit chain. Every
+    byte delivered is checked against the catalog's digests; these checks make
+    sure those digests are the ones the version's ingestion event sealed:
+
+    - the catalog's digests of the manifests (and fetch.txt) are the sealed ones;
+    - every other file's digest in the catalog is the one its manifest (payload)
+      or tag manifest (tag files) lists, those manifests read from the store and
+      held to the seal (a parsed manifest is kept, by its sealed digest, for
+      the next delivery of the version).
+
+    So a bag rewritten in the store and in the catalog's rows, consistently or
+    not, is refused (MANIFEST_NOT_AS_SEALED, FIXITY_MISMATCH naming the manifest's
+    digest), never delivered as whole. A version sealed before seals held the
+    manifests' digests is delivered as before."""
     sealing = services.catalog.sealing_event(version.package_id, version.number)
     if sealing is None:
         return []
     files = {f.path: f for f in version.files}
-    findings = []
+    findings: list[Finding] = []
+    listed: dict[str, str] = {}
     for name, key in SEALED_MANIFESTS:
         sealed, held = sealing.detail.get(key), files.get(name)
-        if isinstance(sealed, str) and held is not None and held.sha256 != sealed:
+        if not isinstance(sealed, str) or held is None:
+            continue
+        if held.sha256 != sealed:
             findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
                                     found=held.sha256, params={"seq": sealing.seq}))
+        elif name != FETCH_TXT:
+            entries = _sealed_listing(services, version, held, sealing.seq, findings)
+            listed.update(entries)
+    if findings or not listed:
+        return findings
+    for f in version.files:
+        expected = listed.get(f.path)
+        if expected is not None and expected != f.sha256:
+            findings.append(digest_mismatch(f.path, {"sha256": expected}, {"sha256": f.sha256}))
     return findings
+
+
+#: parsed manifests by their sealed SHA-256 (immutable once sealed): path -> sha256
+_LISTINGS: OrderedDict[str, dict[str, str]] = OrderedDict()
+_LISTINGS_KEPT = 64
+_LISTINGS_LOCK = threading.Lock()  # deliveries run on several threads of one server
+
+
+def _sealed_listing(services: Services, version: VersionRecord, manifest: StoredFile,
+                    seq: int, findings: list[Finding]) -> dict[str, str]:
+    """The entries of one sealed manifest of ``version`` (its digest the catalog's,
+    already held to the seal), read from the primary and held to that digest; a
+    manifest that reads otherwise adds a finding and gives no entries."""
+    with _LISTINGS_LOCK:
+        kept = _LISTINGS.get(manifest.sha256)
+        if kept is not None:
+            _LISTINGS.move_to_end(manifest.sha256)
+            return kept
+    try:
+        with open_object(services.catalog, services.store,
+                         object_key(version.package_id, version.number, manifest)) as source:
+            raw = source.read(manifest.size + 1)
+    except ObjectNotFound:
+        findings.append(Finding("FILE_MISSING", path=manifest.path))
+        return {}
+    found = hashlib.sha256(raw).hexdigest()
+    if found != manifest.sha256:
+        findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=manifest.path,
+                                expected=manifest.sha256, found=found, params={"seq": seq}))
+        return {}
+    entries, _ = parse_manifest(raw, manifest.path)
+    if manifest_algorithm(manifest.path) != "sha256":
+        return {}
+    with _LISTINGS_LOCK:
+        _LISTINGS[manifest.sha256] = entries
+        while len(_LISTINGS) > _LISTINGS_KEPT:
+            _LISTINGS.popitem(last=False)
+    return entries
 
 
 @contextmanager

@@ -164,3 +164,37 @@ def test_a_bag_rewritten_with_the_catalog_to_match_is_not_delivered_as_whole(
         b"".join(file_range(services, version, forged, 0, forged.size - 1))
     # each refusal is a failed check of the copy, as any damage found on the way out
     assert services.catalog.get_version(PACKAGE).last_fixity_outcome == "failed"
+
+
+def test_a_payload_file_rewritten_with_its_catalog_row_alone_is_not_delivered(
+        archive: Archive, tmp_path: Path) -> None:
+    # The manifests left as they were: the catalog's row agreed with the forged
+    # bytes, so every delivery passed them as whole (`fetch` exit 0, HTTP 200).
+    import io
+
+    from ingest.errors import DeliveryRefused
+    from ingest.retrieval import fetch_to_folder, file_range, write_tar
+
+    archive.ingest()
+    forged = archive.bag(archive.primary) / PAYLOAD_FILE
+    forged.write_bytes(FORGED)
+    with sqlite3.connect(archive.root / "catalog.sqlite3") as db:
+        db.execute("UPDATE files SET size = ?, sha256 = ?, sha512 = ? WHERE path = ?",
+                   (len(FORGED), hashlib.sha256(FORGED).hexdigest(),
+                    hashlib.sha512(FORGED).hexdigest(), PAYLOAD_FILE))
+    services = archive.services
+    out = io.BytesIO()
+    _, findings = write_tar(services, PACKAGE, None, out)
+    assert [(f.code, f.path) for f in findings] == [("FIXITY_MISMATCH", PAYLOAD_FILE)]
+    assert out.getvalue() == b""
+    _, findings = fetch_to_folder(services, PACKAGE, None, tmp_path / "out")
+    assert findings and not (tmp_path / "out").exists()
+    version = services.catalog.get_version(PACKAGE)
+    [row] = [f for f in version.files if f.path == PAYLOAD_FILE]
+    with pytest.raises(DeliveryRefused):
+        b"".join(file_range(services, version, row, 0, row.size - 1))
+    # Nor any other file of that version: its catalog rows no longer agree with
+    # what was sealed, so none of them can vouch for the bytes.
+    [other] = [f for f in version.files if f.path.startswith("data/") and f.path != PAYLOAD_FILE]
+    with pytest.raises(DeliveryRefused):
+        b"".join(file_range(services, version, other, 0, other.size - 1))
