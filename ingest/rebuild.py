@@ -99,6 +99,9 @@ class RebuildReport:
     strangers: list[dict[str, str]] = field(default_factory=list)
     #: bags without a commit record in any location: not taken in
     uncommitted: list[dict[str, Any]] = field(default_factory=list)
+    #: versions a commit record says were committed, with no bag in any location:
+    #: lost (a rebuild cannot bring them back; only a backup of the store can)
+    lost: list[dict[str, Any]] = field(default_factory=list)
     #: versions a tombstone withdrew: not taken in, whatever a location still holds;
     #: ``locations`` where its bag was left (not only objects a later version shares)
     deaccessioned: list[dict[str, Any]] = field(default_factory=list)
@@ -107,7 +110,7 @@ class RebuildReport:
 
     @property
     def has_problems(self) -> bool:
-        return bool(self.skipped) or any(v["findings"] for v in self.versions)
+        return bool(self.skipped) or bool(self.lost) or any(v["findings"] for v in self.versions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +119,7 @@ class RebuildReport:
             "skipped": [f.to_dict() for f in self.skipped],
             "strangers": self.strangers,
             "uncommitted": self.uncommitted,
+            "lost": self.lost,
             "deaccessioned": self.deaccessioned,
             "anchors": [{"seq": a.seq, "hash": a.hash, "log_id": a.log_id}
                         for a in self.anchors],
@@ -143,6 +147,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     report = RebuildReport()
     found: dict[tuple[str, int], list[ObjectStore]] = {}
     recorded: set[tuple[str, int]] = set()
+    #: where each commit record was found
+    recorded_in: dict[tuple[str, int], list[str]] = {}
     #: bytes of each version's bag in each location, from the listing (for the progress)
     sizes: dict[tuple[str, int, str], int] = {}
     tombstones: dict[str, DeaccessionRequest] = {}
@@ -163,6 +169,7 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
                     report.strangers.append({"key": info.key, "location": store.location})
                 else:
                     recorded.add(record)
+                    recorded_in.setdefault(record, []).append(store.location)
                 continue
             parts = version_of_key(info.key)
             if parts is None:
@@ -206,6 +213,10 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
         if version is not None and (package_id, number) not in recorded:
             for store in holders:  # vouched for: now it is committed, say so
                 write_commit_record(store, version)
+    for package_id, number in sorted(recorded - set(found) - set(withdrawn)):
+        # Committed, by its record, and no bag of it anywhere: said, never passed over.
+        report.lost.append({"package_id": package_id, "version": number,
+                            "records_in": recorded_in[(package_id, number)]})
     report.anchors, _ = read_all_anchors(services.locations)
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
     anchor_audit_head(services)  # the new log's seals, outside the database too
@@ -272,6 +283,10 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
     # says which of two whole copies is the genuine one), is for a person to
     # look at before `repair` rewrites it from the copy taken in.
     said = [replace(x, location=store.location) for x in findings]
+    for absent in services.locations:
+        if absent not in holders:  # a location that lost every object of the version
+            said.append(Finding("BAG_UNUSABLE", path=prefix, location=absent.location, params={
+                "detail": "this location holds nothing of it, though another does"}))
     for other, other_version, other_findings in read:
         if other is store:
             continue

@@ -62,6 +62,10 @@ def catalog_rebuild(trust_unmarked: bool, as_json: bool) -> None:
             click.echo(f"  skipped: {f['message']}")
         for s in doc["strangers"]:
             click.echo(f"  not a bag: {s['key']} at {s['location']}")
+        for lost in doc["lost"]:
+            click.echo(f"  LOST: {lost['package_id']} v{lost['version']}: committed (its commit "
+                       f"record is in {', '.join(lost['records_in'])}) but no location holds "
+                       "its bag; restore it from a backup of the store")
         for u in doc["uncommitted"]:
             click.echo(f"  uncommitted: {u['package_id']} v{u['version']} (no commit record;"
                        " left in the store, not taken in)")

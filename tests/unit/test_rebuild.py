@@ -122,3 +122,36 @@ def test_a_rebuild_elsewhere_does_not_excuse_a_truncated_original_log(
     assert [f.code for f in report.findings] == ["ANCHORED_EVENT_MISSING"]
     rebuilt = verify_audit_log(fresh)
     assert rebuilt.ok and rebuilt.anchored.superseded == 1
+
+
+def test_a_committed_version_no_location_holds_is_said_lost_not_passed_over(
+        archive: Archive, tmp_path: Path) -> None:
+    # Before: "1 packages rebuilt", exit 0, and the version named nowhere.
+    archive.ingest()
+    for store in archive.services.locations:
+        shutil.rmtree(archive.folder(store) / PACKAGE)  # the bags gone, the records kept
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    assert report.versions == []
+    assert [(lost["package_id"], lost["version"]) for lost in report.lost] == [(PACKAGE, 1)]
+    assert sorted(report.lost[0]["records_in"]) == sorted(
+        s.location for s in archive.services.locations)
+    assert report.has_problems and report.to_dict()["lost"] == report.lost
+
+
+def test_a_location_that_lost_a_whole_version_is_said_by_the_rebuild(
+        archive: Archive, tmp_path: Path) -> None:
+    archive.ingest()
+    shutil.rmtree(archive.folder(archive.replica) / PACKAGE)
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    [version] = report.versions
+    assert [(f["code"], f["location"]) for f in version["findings"]] == [
+        ("BAG_UNUSABLE", archive.replica.location)]
+    assert report.has_problems
