@@ -180,7 +180,11 @@ def shallow_check(services: Services, package_id: str, number: int,
     known = {f.path for f in version.files if f.held_by is None}
     findings.extend(Finding("UNEXPECTED_FILE", path=info.key[len(prefix):])
                     for info in store.list(prefix) if info.key[len(prefix):] not in known)
-    findings += _commit_record_findings(store, version, whole=not findings)
+    # A shallow look sees presence and size: whole enough for the record only while
+    # the copy's last deep check did not find it damaged.
+    whole = not findings and (package_id, number) not in services.catalog.failing_copies(
+        store.location)
+    findings += _commit_record_findings(store, version, whole=whole)
     return record_copy_check(services, version, store.location, SHALLOW, findings)
 
 

@@ -342,6 +342,10 @@ class FixityCatalog(Protocol):
         """The first ``limit`` failed checks (each copy's current failures when
         ``since`` is None), oldest first, and how many there are."""
 
+    def failing_copies(self, location: str) -> set[tuple[str, int]]:
+        """(package id, version) of each copy in ``location`` whose last deep check
+        found it damaged (the copies ``fixity report`` lists as failing there)."""
+
     def enqueue_checks(self, planned: Sequence[PlannedCheck], queued_at: datetime,
                        stale_before: datetime) -> list[PlannedCheck]:
         """Mark checks queued; returns those not already queued since ``stale_before``."""

@@ -178,7 +178,11 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
     # Only beside a copy whose every object is here: a record beside a copy
     # that is not would say a version is stored where it is not (``repair``
     # writes the record with the copy).
+    # Nor beside one whose last deep check found it damaged (its objects all
+    # listed, some of them other bytes): ``repair`` writes it with the copy.
     incomplete = {(package_id, number) for package_id, number, _ in unseen}
+    if backfill and unrecorded:
+        incomplete |= catalog.failing_copies(store.location)
     writable = [v for v in unrecorded if v not in incomplete] if backfill else []
     for package_id, number in writable:
         write_commit_record(store, catalog.get_version(package_id, number))

@@ -243,6 +243,17 @@ class FixitySchedule(FixityStateUpkeep):
             checks = [_recorded(row) for row in session.execute(query).scalars()]
         return checks, int(total)
 
+    def failing_copies(self, location: str) -> set[tuple[str, int]]:
+        """(package id, version) of each copy in ``location`` whose last deep check
+        failed: an index scan of the failing copies (``ix_fixity_state_failing``).
+        Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(FixityState.package_id, FixityState.number)
+                .where(FixityState.location == location, text(f"({FAILING})"),
+                       FixityState.last_deep_outcome == "failed")).all()
+        return {(package_id, number) for package_id, number in rows}
+
     # ------------------------------------------------------------------ queue and record
 
     def enqueue_checks(self, planned: Sequence[PlannedCheck], queued_at: datetime,

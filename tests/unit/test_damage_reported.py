@@ -149,3 +149,20 @@ def test_a_location_whose_folder_is_gone_is_not_made_again_by_repair_but_said_ho
     officer.run("repair", package_id)
     assert (replica / commit_record_key(package_id, 1)).exists()
     officer.run("verify", package_id)
+
+
+def test_a_lost_commit_record_is_not_written_back_beside_a_copy_known_damaged(
+        stored: tuple[Officer, str]) -> None:
+    # Before: reconcile (every object listed) and a shallow check (every object
+    # present, at its size) wrote it beside a copy whose last deep check failed.
+    officer, package_id = stored
+    flip(officer.root / "data/objects" / package_id / "v1" / PAGE)
+    officer.run("verify", package_id, expect=1)
+    record = officer.root / "data/objects" / commit_record_key(package_id, 1)
+    record.unlink()
+    reconciled = officer.json("fixity", "reconcile", expect=None)
+    assert not record.exists(), reconciled
+    officer.run("verify", "--shallow", package_id, expect=1)
+    assert not record.exists()
+    officer.run("repair", package_id)  # the copy mended, its record comes with it
+    assert record.exists()
