@@ -43,7 +43,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ingest.bag import manifest_algorithm, parse_manifest
-from ingest.errors import DeliveryRefused, ObjectNotFound, TargetNotEmpty, TargetUnwritable
+from ingest.errors import (
+    DeliveryRefused,
+    ObjectNotFound,
+    TargetNotEmpty,
+    TargetUnwritable,
+    VersionNotFound,
+)
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
 from ingest.fixity_policy import DEEP, RecordedCheck
@@ -63,15 +69,29 @@ PASS_ON = 256 * 1024
 _log = logging.getLogger("strongroom.delivery")
 
 
-def record_damage(services: Services, package_id: str, number: int,
+def record_damage(services: Services, version: VersionRecord,
                   findings: Sequence[Finding]) -> None:
-    """Record damage found while delivering a version as a failed check of the
+    """Record damage found while delivering ``version`` as a failed check of the
     primary's copy, with a PREMIS fixity-check event (its tier "delivery"): the
     bytes read differ from the catalog's, which is what a deep check finds. So
     ``fixity report`` counts the copy as failing (and exits 1), ``show`` says the
     version failed, until a repair or a deep check finds the copy whole again.
-    Before, only the version's last result changed, and the report said "ok"
-    until the next planned deep check of that copy, months later perhaps."""
+    A file the version shares with an earlier one (``held_by``) is that version's
+    object: its damage is recorded on the holder too, whose own copy it is."""
+    held_by = {f.path: f.held_by for f in version.files if f.held_by is not None}
+    holders = sorted({held_by[f.path] for f in findings if f.path in held_by})
+    _record_failed_delivery(services, version.package_id, version.number, findings)
+    for number in holders:
+        try:
+            _record_failed_delivery(services, version.package_id, number, findings)
+        except VersionNotFound:
+            pass  # withdrawn, its object kept for this version: this version's record says it
+    _log.warning("damage found while delivering %s v%s: %s", version.package_id, version.number,
+                 ", ".join(f.code for f in findings))
+
+
+def _record_failed_delivery(services: Services, package_id: str, number: int,
+                            findings: Sequence[Finding]) -> None:
     now = services.clock.now()
     location = services.store.location
     located = tuple(replace(f, location=location) for f in findings)
@@ -86,8 +106,6 @@ def record_damage(services: Services, package_id: str, number: int,
     )
     services.catalog.record_check_of_copy(
         RecordedCheck(package_id, number, location, DEEP, now, located), [event])
-    _log.warning("damage found while delivering %s v%s: %s", package_id, number,
-                 ", ".join(f.code for f in findings))
 
 
 # --------------------------------------------------------------------------- the gate
@@ -312,7 +330,7 @@ def write_tar(services: Services, package_id: str, number: int | None,
     version = services.catalog.get_version(package_id, number)
     refused = _plan(services, version)
     if refused:  # nothing written
-        record_damage(services, package_id, version.number, refused)
+        record_damage(services, version, refused)
         return version, refused
     primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
@@ -334,7 +352,7 @@ def write_tar(services: Services, package_id: str, number: int | None,
                                      object_key(version.package_id, version.number, f), f, gate.write)
         if problems:
             gate.refuse(_cut_inside(start, len(header), f))
-            record_damage(services, package_id, version.number, problems)
+            record_damage(services, version, problems)
             return version, problems
         padding = -f.size % tarfile.BLOCKSIZE
         gate.write(tarfile.NUL * padding)
@@ -357,7 +375,7 @@ def write_zip(services: Services, package_id: str, number: int | None,
     version = services.catalog.get_version(package_id, number)
     refused = _plan(services, version)
     if refused:  # nothing written
-        record_damage(services, package_id, version.number, refused)
+        record_damage(services, version, refused)
         return version, refused
     primary = _primary(services, version)
     top = f"{package_id}_v{version.number}"
@@ -383,7 +401,7 @@ def write_zip(services: Services, package_id: str, number: int | None,
                     tidy()
                 except _Refused:
                     pass
-            record_damage(services, package_id, version.number, problems)
+            record_damage(services, version, problems)
             return version, problems
         entry.close()
         gate.release()
@@ -402,7 +420,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     """
     refused = _held_to_seal(services, version)
     if refused:
-        record_damage(services, version.package_id, version.number, refused)
+        record_damage(services, version, refused)
         raise DeliveryRefused(refused)
     key = object_key(version.package_id, version.number, f)
     running = RunningDigests()
@@ -423,7 +441,7 @@ def file_range(services: Services, version: VersionRecord, f: StoredFile,
     else:
         problems = check_digests(f, running.digests())
     if problems:
-        record_damage(services, version.package_id, version.number, problems)
+        record_damage(services, version, problems)
         raise DeliveryRefused(problems)
     if held:
         yield bytes(held)
@@ -485,7 +503,7 @@ def fetch_to_folder(services: Services, package_id: str, number: int | None,
     try:
         findings = _fill_folder(services, version, build, Path(target))
         if findings:
-            record_damage(services, version.package_id, version.number, findings)
+            record_damage(services, version, findings)
             return version, findings
         try:
             os.rename(build, root)  # onto an absent name or an empty folder

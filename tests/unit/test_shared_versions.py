@@ -293,3 +293,23 @@ def test_a_fetch_txt_rewritten_in_the_store_is_not_as_sealed(archive: Archive) -
 
     assert {(f.code, f.path) for f in check.findings} >= {
         ("MANIFEST_NOT_AS_SEALED", "fetch.txt"), ("TAG_MISMATCH", "fetch.txt")}
+
+
+def test_damage_to_a_shared_object_found_on_delivery_is_the_holders_failure_too(
+        archive: Archive) -> None:
+    # Before: fetching v2 charged the damage to v2 alone; v1, whose object it is,
+    # still read "last fixity ok" and counted as covered.
+    import io
+
+    from ingest.retrieval import write_tar
+
+    payload = scans(2, 50_000)
+    corrected(archive, payload)
+    shared = archive.folder(archive.primary) / PACKAGE / "v1/data/scan/page-01.tif"
+    shared.write_bytes(b"\xff" * 50_000)
+    _, findings = write_tar(archive.services, PACKAGE, 2, io.BytesIO())
+    assert [f.code for f in findings] == ["FIXITY_MISMATCH"]
+    for number in (1, 2):
+        assert archive.services.catalog.get_version(PACKAGE, number).last_fixity_outcome == "failed"
+    assert archive.services.catalog.failing_copies(archive.primary.location) == {
+        (PACKAGE, 1), (PACKAGE, 2)}
