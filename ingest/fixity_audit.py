@@ -97,6 +97,11 @@ def verify_version(services: Services, package_id: str, number: int,
     progress.item_started(key, f"{version.identifier} v{number}",
                           sum(f.size for f in version.files))
     vouched = _committed_holders(services, version) if in_cycle else set()
+    if vouched:
+        # A holder whose own copy here failed its last deep check vouches for
+        # nothing: its shared objects are read again, as part of this version.
+        vouched -= {n for p, n in services.catalog.failing_copies(store.location)
+                    if p == package_id}
     try:
         # the manifests are held to the audit chain as they are read: once
         raw = verify_bag(store, prefix, expected=version.files,

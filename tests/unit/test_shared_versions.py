@@ -313,3 +313,16 @@ def test_damage_to_a_shared_object_found_on_delivery_is_the_holders_failure_too(
         assert archive.services.catalog.get_version(PACKAGE, number).last_fixity_outcome == "failed"
     assert archive.services.catalog.failing_copies(archive.primary.location) == {
         (PACKAGE, 1), (PACKAGE, 2)}
+
+
+def test_in_the_fixity_cycle_a_holder_found_damaged_vouches_for_nothing(archive: Archive) -> None:
+    # Before: v1's copy failed its deep check, and v2's check in the same run only
+    # looked at the shared object v1 holds (present, at its size): "ok".
+    payload = scans(2, 50_000)
+    corrected(archive, payload)
+    shared = archive.folder(archive.primary) / PACKAGE / "v1/data/scan/page-01.tif"
+    shared.write_bytes(b"\xff" * 50_000)
+    assert run_fixity_check(archive.services, PACKAGE, 1, None, DEEP).findings != ()
+    later = run_fixity_check(archive.services, PACKAGE, 2, None, DEEP)
+    assert [(f.code, f.path) for f in later.findings] == [
+        ("FIXITY_MISMATCH", "data/scan/page-01.tif")]
