@@ -376,3 +376,17 @@ def test_a_refusal_the_page_cannot_explain_is_still_said(console: Console, brows
     status = browser.find_element(By.ID, "upload-status")
     assert status.is_displayed(), "the refusal is written where no one can see it"
     assert "(404)" in status.text
+
+
+def test_a_session_that_ends_during_an_upload_is_said_so(console: Console, browser,
+                                                         tmp_path: Path) -> None:
+    # Before: "The upload was refused (200)": the answer was the sign-in page.
+    folder = tmp_path / "late"
+    item(folder, "letter-0900", record("letter-0900"))
+    sign_in(browser, console, "submitter", next_path="/console/submit")
+    browser.find_element(By.ID, "folder").send_keys(str(folder))
+    browser.delete_all_cookies()  # the session gone before the form is sent
+    browser.find_element(By.CSS_SELECTOR, "form[data-upload] button[type=submit]").click()
+    wait_for(lambda: "session ended" in browser.find_element(By.ID, "upload-status").text,
+             what="the session's end said")
+    assert "Sign in again" in browser.find_element(By.ID, "upload-status").text

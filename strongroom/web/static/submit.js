@@ -64,7 +64,16 @@
           // No explanation of its own (a lost session, a proxy's error page): the
           // words stay in sight, where the progress was.
           bar.hidden = true;
-          status.textContent = "The upload was refused (" + xhr.status + "). Reload the page and try again.";
+          var problem = page.querySelector(".problem, [role=alert]");
+          if (xhr.responseURL.indexOf("/console/sign-in") !== -1) {
+            // The session ended while the files were on their way: nothing was kept.
+            status.textContent = "Your session ended, so nothing was kept. Sign in again " +
+              "(in another tab, to keep this page), then send the batch again.";
+          } else if (problem && problem.textContent.trim()) {
+            status.textContent = problem.textContent.trim().replace(/\s+/g, " ");
+          } else {
+            status.textContent = "The upload was refused (" + xhr.status + "). Reload the page and try again.";
+          }
         }
         button.disabled = false;
       });
