@@ -242,7 +242,8 @@ def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
 
 def _human_unconfigured(doc: dict[str, Any]) -> None:
     for u in doc.get("unconfigured_locations", ()):
-        click.echo(f"not configured {u['location']}: the catalog notes {u['copies']} copies "
+        copies = f"{u['copies']} cop{'y' if u['copies'] == 1 else 'ies'}"
+        click.echo(f"not configured {u['location']}: the catalog notes {copies} "
                    f"there ({u['damaged']} damaged), none of them checked or counted here;"
                    " name it again in STRONGROOM_REPLICAS (or STRONGROOM_STORAGE_URL)")
 

@@ -126,3 +126,39 @@ def test_a_bag_asked_for_over_http_1_0_is_refused_since_a_cut_would_look_whole(
             status = answer.split(b"\r\n", 1)[0]
             assert status.endswith(b"505 HTTP Version Not Supported" if version == "1.0"
                                    else b"200 OK"), (version, answer[:300])
+
+
+def test_the_home_page_says_what_is_not_yet_checked_and_what_is_out_of_sight(
+        tmp_path: Path) -> None:
+    # Before: "No failed check and no overdue copy." beside a coverage of 0 of 2,
+    # and nothing of copies in a location the settings no longer name.
+    import html
+    import re as regex
+
+    from ingest.accounts import create_account
+    from ingest.fixity_audit import verify_packages
+    from tests.unit.test_identities import PASSWORD, _signed_in
+
+    replica = tmp_path / "replica"
+    api = make_api(tmp_path / "data", STRONGROOM_REPLICAS=replica.as_uri())
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
+
+    def home(app_api: object) -> str:
+        page = _signed_in(app_api, "ada").get("/console/")  # type: ignore[arg-type]
+        return regex.sub(r"\s+", " ", html.unescape(page.text))
+
+    assert "No failed check and no overdue copy, but 2 of 2 versions are not yet found whole" in (
+        home(api))
+    verify_packages(api.services, None)
+    assert "No failed check and no overdue copy." in home(api)
+    # The replica dropped from the settings: its copies are out of sight.
+    from types import SimpleNamespace
+
+    from strongroom.asgi import create_app
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
+
+    settings = Settings.from_env({"STRONGROOM_DATA_DIR": str(tmp_path / "data")})
+    said = home(SimpleNamespace(app=create_app(settings, build_services(settings))))
+    assert "Copies are noted in 1 location the settings no longer name" in said

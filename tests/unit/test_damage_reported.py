@@ -129,7 +129,7 @@ def test_copies_in_a_location_dropped_from_the_settings_are_said_not_counted_as_
     assert report["status"] == "failed"
     assert report["unconfigured_locations"] == [{"location": replica, "copies": 1, "damaged": 1}]
     said = officer.run("fixity", "report", expect=1).output
-    assert f"not configured {replica}: the catalog notes 1 copies there" in said
+    assert f"not configured {replica}: the catalog notes 1 copy there" in said
     assert "unconfigured" in officer.run("fixity", "report", "--csv", expect=1).output
     checked = officer.json("verify", "--all", expect=1)
     assert [r["status"] for r in checked["results"]] == ["ok"]  # the primary, whole
