@@ -242,14 +242,22 @@ def test_a_title_of_a_hundred_thousand_characters_does_not_push_the_list_off_the
     _item(archive.root / "batch-long", "long",
           {"identifier": "minutes-long-title", "title": long_title, "date": "1955"},
           {"page.txt": "minutes\n"})
+    # and one word of 400 letters, which no space lets a browser break
+    _item(archive.root / "batch-long", "word",
+          {"identifier": "one-long-word", "title": "Y" * 400, "date": "1955"},
+          {"page.txt": "a word\n"})
     archive.cli("submit", str(archive.root / "batch-long"))
     sign_in(browser, archive, "reader")
+    for width in (1280, 400):
+        browser.set_window_size(width, 900)
+        inner = browser.execute_script("return window.innerWidth")
+        for path in ("/console/packages?sort=title",
+                     f"/console/packages/{package_id_for('minutes-long-title')}",
+                     f"/console/packages/{package_id_for('one-long-word')}"):
+            browser.get(archive.url + path)
+            wide = browser.execute_script("return document.documentElement.scrollWidth")
+            assert wide <= inner, (path, width, wide)
     browser.set_window_size(1280, 900)
-    for path in ("/console/packages?sort=title",
-                 f"/console/packages/{package_id_for('minutes-long-title')}"):
-        browser.get(archive.url + path)
-        wide = browser.execute_script("return document.documentElement.scrollWidth")
-        assert wide <= 1280, (path, wide)
     browser.get(archive.url + "/console/packages?sort=title")
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
                if "Minutes of the commission" in r.text)
