@@ -83,7 +83,27 @@ def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:
     """The finding that refuses a new package for ``stored_twin``'s answer."""
     package_id, stored = twin
     return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
-                   found=identifier, expected=stored, params={"package": package_id})
+                   found=identifier, expected=stored,
+                   params={"package": package_id, "detail": _differs(identifier, stored)})
+
+
+def _differs(given: str, stored: str) -> str:
+    """Where two identifiers that read alike differ, in code points a person can
+    compare: "é written as U+0065 U+0301 here, as U+00E9 in the package"."""
+    start = next((i for i, (a, b) in enumerate(zip(given, stored, strict=False)) if a != b),
+                 min(len(given), len(stored)))
+    while 0 < start < len(given) and unicodedata.combining(given[start]):
+        start -= 1
+    end_given, end_stored = len(given), len(stored)
+    while (end_given > start and end_stored > start
+           and given[end_given - 1] == stored[end_stored - 1]):
+        end_given, end_stored = end_given - 1, end_stored - 1
+
+    def points(text: str) -> str:
+        return " ".join(f"U+{ord(c):04X}" for c in text)
+    here, there = given[start:end_given], stored[start:end_stored]
+    shown = unicodedata.normalize("NFC", here)
+    return f"{shown!r} is {points(here)} here, {points(there)} in the package"
 
 
 def _identifier(folder: Path, name: str, sheet: Sheet | None) -> str | None:

@@ -53,7 +53,7 @@ CATALOGUE: dict[str, str] = {
     "METADATA_CSV_UNREADABLE": "metadata.csv cannot be read: {detail}",
     "METADATA_CSV_NO_FOLDER_COLUMN": "metadata.csv has no 'folder' column naming each row's item folder",
     "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",
-    "IDENTIFIER_NOT_AS_STORED": "the identifier {found!r} is the identifier {expected!r} of package {package} written with other Unicode code points (the same letters, composed or decomposed): it would make a second package that reads like the first; write it as the package has it to add a version, or choose another identifier",
+    "IDENTIFIER_NOT_AS_STORED": "this identifier reads like the identifier of package {package} but is written with other Unicode code points ({detail}): it would make a second package that reads like the first; copy the identifier as the package has it (from its page or `strongroom show`) to add a version, or choose another identifier",
     "IDENTIFIER_DUPLICATE": "items {items} of this batch all give the identifier {found!r}: one identifier is one package, so none of them is stored; give each record its own identifier (a later version of a record goes in a later batch)",
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",

@@ -115,6 +115,8 @@ def test_a_later_batch_writing_an_identifier_in_another_unicode_form_is_refused_
     assert (finding.code, finding.pointer, finding.found, finding.expected) == (
         "IDENTIFIER_NOT_AS_STORED", "/identifier", decomposed, composed)
     assert finding.params["package"] == package_id_for(composed)
+    # the two read alike: the sentence shows where they differ, in code points
+    assert "'é' is U+0065 U+0301 here, U+00E9 in the package" in finding.message
     with pytest.raises(PackageNotFound):
         services.catalog.get_version(package_id_for(decomposed))
     # Written as the package has it, it is the package's next version.
