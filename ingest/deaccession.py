@@ -202,6 +202,15 @@ def list_deaccessions(services: Services) -> list[DeaccessionRequest]:
     return services.catalog.list_deaccession_requests()
 
 
+def may_approve(services: Services, request: DeaccessionRequest) -> bool:
+    """Whether ``services.actor`` may approve ``request`` now, by the rule
+    ``approve_deaccession`` applies (waiting, and not asked for by whoever stands
+    behind this credential): what a page offers, and what it does not."""
+    if request.state != REQUESTED:
+        return False
+    return not stands_behind(services, request.requested_by, _actor(services))
+
+
 # --------------------------------------------------------------------------- deletion
 
 

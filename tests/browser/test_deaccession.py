@@ -53,7 +53,7 @@ def test_one_admin_asks_is_refused_as_approver_and_a_second_admin_approves(
 
     # Its asker is offered no Approve button, only told that another admin approves it …
     assert not browser.find_elements(By.CSS_SELECTOR, "form[action='/console/deaccessions/approve']")
-    says(browser, "You asked for it: another admin approves it.")
+    says(browser, "You asked for it, or your credential comes from whoever did")
     # … and an approval posted all the same is refused by the server.
     browser.execute_script("""
         const form = document.createElement('form');

@@ -108,6 +108,13 @@ def test_an_account_whose_password_the_requester_set_cannot_approve_until_its_ow
     _post(ada, "/console/deaccessions/request", package=TELEGRAM, reason="withdrawn by the depositor")
     [request] = api.client.get("/deaccessions", headers=api.auth("admin")).json()["requests"]
     bob = _signed_in(api, "bob", PASSWORD + "?")
+    # The page offers bob no Approve button (it did, and the server then refused),
+    # and says how he becomes a second person.
+    page = bob.get("/console/deaccessions").text
+    assert 'action="/console/deaccessions/approve"' not in page
+    assert "your credential comes from whoever did" in page and "/console/account" in page
+    assert 'action="/console/deaccessions/approve"' not in _signed_in(api, "ada").get(
+        "/console/deaccessions").text  # ada asked: no button for her either
 
     refused = _post(bob, "/console/deaccessions/approve", request_id=request["request_id"])
     assert "DEACCESSION_SAME_PERSON" in refused.text or "cannot approve" in refused.text  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from ingest.deaccession import (
     DeaccessionOutcome,
     approve_deaccession,
     list_deaccessions,
+    may_approve,
     reject_deaccession,
     request_deaccession,
     resume_deaccession,
@@ -47,7 +48,9 @@ DONE = {
 
 def _page(request: Request, *, status: int = 200, error: str | None = None, field: str | None = None,
           form: dict[str, str] | None = None, outcome: dict[str, Any] | None = None) -> Response:
-    requests = [r.to_dict() for r in list_deaccessions(request.app.state.strongroom.services)]
+    services = acting_services(request)
+    requests = [{**r.to_dict(), "may_approve": may_approve(services, r)}
+                for r in list_deaccessions(services)]
     return render(request, "deaccessions.html", status=status, title="Deaccession",
                   requests=requests, done=DONE.get(request.query_params.get("done", "")),
                   error=error, field=field, form=form or {}, outcome=outcome)
