@@ -360,8 +360,10 @@ def test_an_archive_that_cannot_be_read_is_refused_in_words_not_a_server_error(
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#submit-errors [role=alert]"),
              what="the error summary")
     summary = browser.find_element(By.CSS_SELECTOR, "#submit-errors [role=alert]")
-    assert "The upload was refused" in summary.text
+    assert "could not be read, so nothing of it was kept" in summary.text, summary.text
     assert "cannot be read" in summary.text, summary.text
+    # its link goes to the field that sent the archive
+    assert summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#archive")
     assert browser.current_url == console.url + "/console/submit"
 
 

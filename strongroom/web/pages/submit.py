@@ -66,9 +66,12 @@ async def submit_upload(request: Request,
         return _page(request, status=422, errors=[{
             "field": "folder", "text": "Choose a batch folder, or a zip or tar of one, to send."}])
     except ArchiveRefused as exc:
-        return _page(request, status=422, errors=[{
-            "field": "folder", "text": "The upload was refused: nothing of it was kept. "
-                                       "Fix what is listed below and send it again."}],
+        unreadable = all(f.code == "ARCHIVE_UNREADABLE" for f in exc.findings)
+        what = ("The zip or tar could not be read, so nothing of it was kept. Make it again "
+                "(or send the folder itself) and send it again." if unreadable else
+                "The upload was refused: nothing of it was kept. Fix what is listed below "
+                "and send it again.")
+        return _page(request, status=422, errors=[{"field": "archive", "text": what}],
             refused=[f.to_dict() for f in exc.findings])
     except ApiProblem as exc:
         text = exc.title + (f": {exc.detail}" if exc.detail else "") + "."
