@@ -76,7 +76,15 @@ def test_one_admin_asks_is_refused_as_approver_and_a_second_admin_approves(
     browser.find_element(By.ID, "password").send_keys(SECOND[1])
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait_for(lambda: "/sign-in" not in browser.current_url, what="the second admin signed in")
-    browser.find_element(By.CSS_SELECTOR, "form[action='/console/deaccessions/approve'] button").click()
+    approve = browser.find_element(By.CSS_SELECTOR, "form[action='/console/deaccessions/approve'] button")
+    # One click deletes for good: the page asks once more, and "Cancel" keeps everything.
+    approve.click()
+    question = browser.switch_to.alert
+    assert "cannot be undone" in question.text and identifier in question.text
+    question.dismiss()
+    assert (console.data / "objects" / package_id / "v1").is_dir()
+    approve.click()
+    browser.switch_to.alert.accept()
     text = says(browser, "objects are gone from every location")
     assert "deaccessioned by Bea Second" in text
     assert not (console.data / "objects" / package_id).exists()

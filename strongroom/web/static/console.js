@@ -35,3 +35,10 @@ Strongroom.feature("button[data-copy]", function (button) {
     }
   });
 });
+
+// A form that deletes for good asks once more (data-confirm holds the question).
+Strongroom.feature("form[data-confirm]", function (form) {
+  form.addEventListener("submit", function (event) {
+    if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+});
