@@ -95,6 +95,20 @@ def _wants_a_page(request: Request) -> bool:
     return request.url.path.startswith("/console") or accept.startswith("text/html")
 
 
+def _in_words(error: Any) -> str:
+    """One of FastAPI's validation errors as a person reads it: "page must be at least 1"."""
+    name = str((error.get("loc") or ("value",))[-1])
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    said = {"greater_than_equal": f"must be at least {ctx.get('ge')}",
+            "greater_than": f"must be more than {ctx.get('gt')}",
+            "less_than_equal": f"must be at most {ctx.get('le')}",
+            "int_parsing": "must be a whole number",
+            "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+            "missing": "is missing",
+            "literal_error": f"must be one of {ctx.get('expected')}"}.get(kind)
+    return f"{name} {said}" if said else f"{name}: {error.get('msg')}"
+
+
 def _pages_for_people(app: FastAPI) -> None:
     """Wrap the API's error handlers so that what a person meets in a browser is a
     console page saying the same thing (its title and detail, its status), and
@@ -116,8 +130,9 @@ def _pages_for_people(app: FastAPI) -> None:
                                                  "or start again from the console's home page.")
             elif isinstance(exc, RequestValidationError):
                 title, detail = "Not understood", (
-                    "This address or form holds a value the console cannot use "
-                    f"({detail}). Start again from the page that led here.")
+                    "This address or form holds a value the console cannot use: "
+                    f"{'; '.join(_in_words(e) for e in exc.errors())}. Start again from the "
+                    "page that led here.")
             page = render(request, "error.html", status=response.status_code, title=title,
                           message=detail[:1].upper() + detail[1:])
             for header in ("retry-after", "www-authenticate"):

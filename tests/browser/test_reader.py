@@ -229,9 +229,11 @@ def test_what_goes_wrong_in_a_browser_is_a_page_and_for_a_program_stays_problem_
                          headers={"Accept": "application/json"})
     assert program.status_code == 500
     assert program.headers["content-type"].startswith("application/problem+json")
-    # a console address: a page, with the status a program would get
+    # a console address: a page, with the status a program would get, in words
     assert reader.get("/console/no-such-page").status_code == 404
-    assert reader.get("/console/packages?page=-1").status_code == 422
+    bad_page = reader.get("/console/packages?page=-1")
+    assert bad_page.status_code == 422 and "page must be at least 1" in bad_page.text
+    assert "page must be a whole number" in reader.get("/console/packages?page=abc").text
 
 
 def test_a_title_of_a_hundred_thousand_characters_does_not_push_the_list_off_the_screen(
