@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.errors import StrongroomError
 from strongroom.api.problems import ApiProblem
+from strongroom.api.session import current_session
 from strongroom.web.guard import FormRefused, PageForbidden, SignInNeeded, sign_in_path
 from strongroom.web.render import render
 
@@ -133,6 +135,12 @@ def _pages_for_people(app: FastAPI) -> None:
                     "This address or form holds a value the console cannot use: "
                     f"{'; '.join(_in_words(e) for e in exc.errors())}. Start again from the "
                     "page that led here.")
+            if not hasattr(request.state, "console_session"):
+                # The menu of whoever is signed in, on an address no page guarded.
+                try:
+                    await run_in_threadpool(current_session, request)
+                except Exception:  # noqa: BLE001 - a page about an error shows without it
+                    request.state.console_session = None
             page = render(request, "error.html", status=response.status_code, title=title,
                           message=detail[:1].upper() + detail[1:])
             for header in ("retry-after", "www-authenticate"):

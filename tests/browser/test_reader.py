@@ -224,6 +224,7 @@ def test_what_goes_wrong_in_a_browser_is_a_page_and_for_a_program_stays_problem_
         assert "urn:strongroom:problem" not in browser.page_source, path
         assert h1 == heading if heading else h1, (path, h1)
         assert browser.find_element(By.LINK_TEXT, "Back to the start")
+        assert browser.find_elements(By.CSS_SELECTOR, "header nav a"), path  # the menu, signed in
     reader = archive.client("reader")
     program = reader.get(f"/packages/{package}/versions/1/files/data/page.txt",
                          headers={"Accept": "application/json"})
