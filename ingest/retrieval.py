@@ -42,7 +42,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.bag import manifest_algorithm, parse_manifest
+from ingest.bag import parse_manifest
 from ingest.errors import (
     DeliveryRefused,
     ObjectNotFound,
@@ -51,7 +51,7 @@ from ingest.errors import (
     VersionNotFound,
 )
 from ingest.findings import Finding
-from ingest.fixity import RunningDigests
+from ingest.fixity import CHUNK_SIZE, RunningDigests
 from ingest.fixity_policy import DEEP, RecordedCheck
 from ingest.layout import FETCH_TXT, delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
@@ -215,20 +215,21 @@ def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
 
     - the catalog's digests of the manifests (and fetch.txt) are the sealed ones;
     - every other file's digest in the catalog is the one its manifest (payload)
-      or tag manifest (tag files) lists, those manifests read from the store and
-      held to the seal (a parsed manifest is kept, by its sealed digest, for
-      the next delivery of the version).
+      or tag manifest (tag files) lists, each manifest streamed from the primary
+      once and held to its sealed digest as it is read (memory: one line).
 
     So a bag rewritten in the store and in the catalog's rows, consistently or
-    not, is refused (MANIFEST_NOT_AS_SEALED, FIXITY_MISMATCH naming the manifest's
-    digest), never delivered as whole. A version sealed before seals held the
+    not, is refused (MANIFEST_NOT_AS_SEALED, FIXITY_MISMATCH, UNEXPECTED_FILE),
+    never delivered as whole. A version whose catalog rows were found as sealed
+    is not read again while they stay as they were (``_AS_SEALED``: their digest
+    and the seal, for the next delivery). A version sealed before seals held the
     manifests' digests is delivered as before."""
     sealing = services.catalog.sealing_event(version.package_id, version.number)
     if sealing is None:
         return []
     files = {f.path: f for f in version.files}
     findings: list[Finding] = []
-    listed: dict[str, str] = {}
+    manifests = []
     for name, key in SEALED_MANIFESTS:
         sealed, held = sealing.detail.get(key), files.get(name)
         if not isinstance(sealed, str) or held is None:
@@ -237,53 +238,83 @@ def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
             findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
                                     found=held.sha256, params={"seq": sealing.seq}))
         elif name != FETCH_TXT:
-            entries = _sealed_listing(services, version, held, sealing.seq, findings)
-            listed.update(entries)
-    if findings or not listed:
+            manifests.append(held)
+    if findings or not manifests:
         return findings
-    for f in version.files:
-        expected = listed.get(f.path)
-        if expected is not None and expected != f.sha256:
-            findings.append(digest_mismatch(f.path, {"sha256": expected}, {"sha256": f.sha256}))
+    rows = hashlib.sha256("".join(f"{f.sha256} {f.path}\n" for f in sorted(
+        version.files, key=lambda f: f.path)).encode("utf-8", "surrogateescape")).hexdigest()
+    remembered = (version.package_id, str(version.number), rows,
+                  *(m.sha256 for m in manifests))
+    with _AS_SEALED_LOCK:
+        if remembered in _AS_SEALED:
+            _AS_SEALED.move_to_end(remembered)
+            return []
+    listed: set[str] = set()
+    for manifest in manifests:
+        _against_listing(services, version, manifest, files, listed, sealing.seq, findings)
+    if not findings:
+        unlisted = [path for path in files if path not in listed and path not in _UNLISTED
+                    and not path.startswith("tagmanifest-")]
+        findings += [Finding("UNEXPECTED_FILE", path=path) for path in sorted(unlisted)]
+    if not findings:
+        with _AS_SEALED_LOCK:
+            _AS_SEALED[remembered] = None
+            while len(_AS_SEALED) > _AS_SEALED_KEPT:
+                _AS_SEALED.popitem(last=False)
     return findings
 
 
-#: parsed manifests by their sealed SHA-256 (immutable once sealed): path -> sha256
-_LISTINGS: OrderedDict[str, dict[str, str]] = OrderedDict()
-_LISTINGS_KEPT = 64
-_LISTINGS_LOCK = threading.Lock()  # deliveries run on several threads of one server
+#: files no (tag) manifest lists: fetch.txt (sealed apart) and the tag manifests
+_UNLISTED = {FETCH_TXT}
+
+#: versions found as sealed: (package, number, digest of the catalog's rows, the
+#: manifests' sealed digests). A row changed since gives another key.
+_AS_SEALED: OrderedDict[tuple[str, ...], None] = OrderedDict()
+_AS_SEALED_KEPT = 4096
+_AS_SEALED_LOCK = threading.Lock()  # deliveries run on several threads of one server
 
 
-def _sealed_listing(services: Services, version: VersionRecord, manifest: StoredFile,
-                    seq: int, findings: list[Finding]) -> dict[str, str]:
-    """The entries of one sealed manifest of ``version`` (its digest the catalog's,
-    already held to the seal), read from the primary and held to that digest; a
-    manifest that reads otherwise adds a finding and gives no entries."""
-    with _LISTINGS_LOCK:
-        kept = _LISTINGS.get(manifest.sha256)
-        if kept is not None:
-            _LISTINGS.move_to_end(manifest.sha256)
-            return kept
+def _against_listing(services: Services, version: VersionRecord, manifest: StoredFile,
+                     files: dict[str, StoredFile], listed: set[str], seq: int,
+                     findings: list[Finding]) -> None:
+    """Stream one sealed manifest of ``version`` from the primary, line by line:
+    each entry held to the catalog's digest of that file (its path added to
+    ``listed``), the whole to the manifest's sealed digest (already the catalog's)."""
+    running = hashlib.sha256()
+    pending = b""
+    mismatched: list[Finding] = []
+
+    def take(lines: list[bytes]) -> None:
+        for line in lines:
+            if not line.strip():
+                continue
+            entries, _ = parse_manifest(line, manifest.path)
+            for path, digest in entries.items():
+                listed.add(path)
+                row = files.get(path)
+                if row is not None and row.sha256 != digest:
+                    mismatched.append(digest_mismatch(path, {"sha256": digest},
+                                                      {"sha256": row.sha256}))
     try:
         with open_object(services.catalog, services.store,
                          object_key(version.package_id, version.number, manifest)) as source:
-            raw = source.read(manifest.size + 1)
+            while chunk := source.read(CHUNK_SIZE):
+                running.update(chunk)
+                # lines end in LF (a CR before it, or a CR alone, parse_manifest
+                # takes as it always does); the unfinished last one waits
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                take(lines)
     except ObjectNotFound:
         findings.append(Finding("FILE_MISSING", path=manifest.path))
-        return {}
-    found = hashlib.sha256(raw).hexdigest()
+        return
+    take([pending])
+    found = running.hexdigest()
     if found != manifest.sha256:
         findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=manifest.path,
                                 expected=manifest.sha256, found=found, params={"seq": seq}))
-        return {}
-    entries, _ = parse_manifest(raw, manifest.path)
-    if manifest_algorithm(manifest.path) != "sha256":
-        return {}
-    with _LISTINGS_LOCK:
-        _LISTINGS[manifest.sha256] = entries
-        while len(_LISTINGS) > _LISTINGS_KEPT:
-            _LISTINGS.popitem(last=False)
-    return entries
+        return
+    findings += mismatched
 
 
 @contextmanager
