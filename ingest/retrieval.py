@@ -232,7 +232,11 @@ def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
     manifests = []
     for name, key in SEALED_MANIFESTS:
         sealed, held = sealing.detail.get(key), files.get(name)
-        if not isinstance(sealed, str) or held is None:
+        if not isinstance(sealed, str):
+            continue  # sealed before seals held it
+        if held is None:  # sealed, and the catalog no longer has it: nothing can vouch
+            findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
+                                    found="none in the catalog", params={"seq": sealing.seq}))
             continue
         if held.sha256 != sealed:
             findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=name, expected=sealed,
@@ -253,9 +257,11 @@ def _held_to_seal(services: Services, version: VersionRecord) -> list[Finding]:
     for manifest in manifests:
         _against_listing(services, version, manifest, files, listed, sealing.seq, findings)
     if not findings:
+        # Both ways: the catalog's files are the manifests' files, none more, none less.
         unlisted = [path for path in files if path not in listed and path not in _UNLISTED
                     and not path.startswith("tagmanifest-")]
         findings += [Finding("UNEXPECTED_FILE", path=path) for path in sorted(unlisted)]
+        findings += [Finding("FILE_MISSING", path=path) for path in sorted(listed - set(files))]
     if not findings:
         with _AS_SEALED_LOCK:
             _AS_SEALED[remembered] = None
@@ -277,11 +283,36 @@ _AS_SEALED_LOCK = threading.Lock()  # deliveries run on several threads of one s
 def _against_listing(services: Services, version: VersionRecord, manifest: StoredFile,
                      files: dict[str, StoredFile], listed: set[str], seq: int,
                      findings: list[Finding]) -> None:
-    """Stream one sealed manifest of ``version`` from the primary, line by line:
-    each entry held to the catalog's digest of that file (its path added to
-    ``listed``), the whole to the manifest's sealed digest (already the catalog's)."""
+    """Stream one sealed manifest of ``version``, line by line: each entry held to
+    the catalog's digest of that file (its path added to ``listed``), the whole to
+    the manifest's sealed digest (already the catalog's). Read from the primary,
+    else from the first replica whose copy reads as sealed: a manifest damaged in
+    one location says nothing against the catalog (the check of that copy says it),
+    and the answer does not depend on which location was read last."""
+    key = object_key(version.package_id, version.number, manifest)
+    damaged: list[Finding] = []
+    for store in services.locations:
+        try:
+            found, seen, mismatched = _read_listing(services, store, key, manifest, files)
+        except ObjectNotFound:
+            damaged.append(Finding("FILE_MISSING", path=manifest.path, location=store.location))
+            continue
+        if found == manifest.sha256:
+            listed |= seen
+            findings += mismatched
+            return
+        damaged.append(Finding("MANIFEST_NOT_AS_SEALED", path=manifest.path, location=store.location,
+                               expected=manifest.sha256, found=found, params={"seq": seq}))
+    findings += damaged  # no location holds it as sealed
+
+
+def _read_listing(services: Services, store: ObjectStore, key: str, manifest: StoredFile,
+                  files: dict[str, StoredFile]) -> tuple[str, set[str], list[Finding]]:
+    """(SHA-256 read, paths listed, entries whose digest is not the catalog's) of one
+    manifest in ``store``. Raises ObjectNotFound, StorageUnavailable."""
     running = hashlib.sha256()
     pending = b""
+    seen: set[str] = set()
     mismatched: list[Finding] = []
 
     def take(lines: list[bytes]) -> None:
@@ -290,31 +321,21 @@ def _against_listing(services: Services, version: VersionRecord, manifest: Store
                 continue
             entries, _ = parse_manifest(line, manifest.path)
             for path, digest in entries.items():
-                listed.add(path)
+                seen.add(path)
                 row = files.get(path)
                 if row is not None and row.sha256 != digest:
                     mismatched.append(digest_mismatch(path, {"sha256": digest},
                                                       {"sha256": row.sha256}))
-    try:
-        with open_object(services.catalog, services.store,
-                         object_key(version.package_id, version.number, manifest)) as source:
-            while chunk := source.read(CHUNK_SIZE):
-                running.update(chunk)
-                # lines end in LF (a CR before it, or a CR alone, parse_manifest
-                # takes as it always does); the unfinished last one waits
-                lines = (pending + chunk).split(b"\n")
-                pending = lines.pop()
-                take(lines)
-    except ObjectNotFound:
-        findings.append(Finding("FILE_MISSING", path=manifest.path))
-        return
+    with open_object(services.catalog, store, key) as source:
+        while chunk := source.read(CHUNK_SIZE):
+            running.update(chunk)
+            # lines end in LF (a CR before it, or a CR alone, parse_manifest takes
+            # as it always does); the unfinished last one waits
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            take(lines)
     take([pending])
-    found = running.hexdigest()
-    if found != manifest.sha256:
-        findings.append(Finding("MANIFEST_NOT_AS_SEALED", path=manifest.path,
-                                expected=manifest.sha256, found=found, params={"seq": seq}))
-        return
-    findings += mismatched
+    return running.hexdigest(), seen, mismatched
 
 
 @contextmanager

@@ -198,3 +198,56 @@ def test_a_payload_file_rewritten_with_its_catalog_row_alone_is_not_delivered(
     [other] = [f for f in version.files if f.path.startswith("data/") and f.path != PAYLOAD_FILE]
     with pytest.raises(DeliveryRefused):
         b"".join(file_range(services, version, other, 0, other.size - 1))
+
+
+@pytest.mark.parametrize("tamper", ["manifest rows dropped", "a payload row removed",
+                                    "a payload row added"])
+def test_a_catalog_whose_rows_are_not_the_sealed_manifests_files_delivers_nothing(
+        archive: Archive, tmp_path: Path, tamper: str) -> None:
+    # Before: with the manifests' own rows deleted nothing was held to the seal;
+    # a row added or removed was not looked for: `fetch` said ok, exit 0.
+    import io
+
+    from ingest.retrieval import write_tar
+
+    archive.ingest()
+    db_path = archive.root / "catalog.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        if tamper == "manifest rows dropped":
+            (archive.bag(archive.primary) / PAYLOAD_FILE).write_bytes(FORGED)
+            db.execute("UPDATE files SET size = ?, sha256 = ?, sha512 = ? WHERE path = ?",
+                       (len(FORGED), hashlib.sha256(FORGED).hexdigest(),
+                        hashlib.sha512(FORGED).hexdigest(), PAYLOAD_FILE))
+            db.execute("DELETE FROM files WHERE path IN "
+                       "('manifest-sha256.txt', 'tagmanifest-sha256.txt')")
+        elif tamper == "a payload row removed":
+            db.execute("DELETE FROM files WHERE path = ?", (PAYLOAD_FILE,))
+        else:
+            extra = b"an extra page\n"
+            (archive.bag(archive.primary) / "data" / "extra.txt").write_bytes(extra)
+            db.execute("INSERT INTO files (package_id, number, path, size, sha256, sha512) "
+                       "SELECT package_id, number, 'data/extra.txt', ?, ?, ? FROM files "
+                       "WHERE path = ?", (len(extra), hashlib.sha256(extra).hexdigest(),
+                                          hashlib.sha512(extra).hexdigest(), PAYLOAD_FILE))
+    out = io.BytesIO()
+    _, findings = write_tar(archive.services, PACKAGE, None, out)
+    assert findings and out.getvalue() == b"", tamper
+    assert {f.code for f in findings} <= {"MANIFEST_NOT_AS_SEALED", "FILE_MISSING",
+                                          "UNEXPECTED_FILE", "FIXITY_MISMATCH"}
+
+
+def test_a_manifest_damaged_in_the_primary_is_read_from_a_replica_that_holds_it_as_sealed(
+        archive: Archive) -> None:
+    # A bit flipped in the primary's manifest says nothing against the catalog: the
+    # delivery of another file reads the replica's manifest, and whether it is
+    # served no longer depends on what the process read before.
+    from ingest.retrieval import file_range
+
+    archive.ingest()
+    manifest = archive.bag(archive.primary) / "manifest-sha256.txt"
+    data = bytearray(manifest.read_bytes())
+    data[5] ^= 1
+    manifest.write_bytes(bytes(data))
+    version = archive.services.catalog.get_version(PACKAGE)
+    [page] = [f for f in version.files if f.path == PAYLOAD_FILE]
+    assert len(b"".join(file_range(archive.services, version, page, 0, page.size - 1))) == page.size
