@@ -272,3 +272,21 @@ def test_a_staged_read_that_goes_wrong_is_tried_again_not_taken_for_tampering(
         assert (again.outcome, again.status) == ("done", ItemStatus.STORED), again
     finally:
         catalog.engine.dispose()
+
+
+def test_a_staged_listing_replaced_by_more_than_any_listing_holds_is_changed_not_a_bad_read(
+        services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
+    # The read stops past the largest listing; the store's size then always
+    # differed from what was read, and a tampered object passed for a bad read
+    # (tried again, failed, requeued, for ever).
+    from ingest.spreadsheet import MAX_METADATA_CSV_BYTES
+
+    batch = tmp_path / "batch"
+    write_item(batch, "letter")
+    submitted = submit_batch(batch, services, stage=True)
+    [item] = submitted.items
+    key = item_prefix(submitted.batch.batch_id, "letter") + "staged.json"
+    (store.root / key).write_bytes(b"x" * (MAX_METADATA_CSV_BYTES + 100))
+    result = ingest_item(item.item_id, services)
+    assert (result.outcome, result.status) == ("done", ItemStatus.REJECTED), result
+    assert [f.code for f in result.findings] == ["STAGED_CONTENT_CHANGED"]
