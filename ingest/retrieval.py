@@ -55,7 +55,7 @@ from ingest.fixity import CHUNK_SIZE, RunningDigests
 from ingest.fixity_policy import DEEP, RecordedCheck
 from ingest.layout import FETCH_TXT, delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
-from ingest.object_versions import copy_view, open_object
+from ingest.object_versions import copy_view, open_object, presigned_object
 from ingest.ports import ObjectStore
 from ingest.services import Services
 from ingest.verification import SEALED_MANIFESTS, check_digests, digest_mismatch, verify_stream
@@ -460,6 +460,22 @@ def write_zip(services: Services, package_id: str, number: int | None,
     archive.close()
     gate.release()
     return version, []
+
+
+def presigned_checked(services: Services, version: VersionRecord, f: StoredFile,
+                      seconds: int) -> str:
+    """A presigned URL for file ``f`` of ``version`` (``ingest.object_versions``),
+    handed out only while the catalog's digests of the version are those its
+    ingestion event sealed (``_held_to_seal``): the URL's bytes bypass the check
+    on the way out, and the digests given beside it are what the client checks
+    them against. Raises DeliveryRefused (recorded as damage found on the way
+    out), PresignUnsupported, StorageUnavailable."""
+    refused = _held_to_seal(services, version)
+    if refused:
+        record_damage(services, version, refused)
+        raise DeliveryRefused(refused)
+    return presigned_object(services.catalog, services.store,
+                            object_key(version.package_id, version.number, f), seconds)
 
 
 def file_range(services: Services, version: VersionRecord, f: StoredFile,

@@ -15,11 +15,10 @@ from fastapi.responses import Response, StreamingResponse
 from ingest.access import MAX_PAGE, PackageHit, PackageSort, find_packages, package_query
 from ingest.errors import NotFound, PresignUnsupported
 from ingest.file_formats import served_media_type
-from ingest.layout import delivered_files, object_key
+from ingest.layout import delivered_files
 from ingest.models import StoredFile, VersionRecord
-from ingest.object_versions import presigned_object
 from ingest.ports import MAX_PRESIGN_SECONDS
-from ingest.retrieval import file_range
+from ingest.retrieval import file_range, presigned_checked
 from strongroom.api.auth import Permission, acting_services, require
 from strongroom.api.delivery import bag_chunks, primed
 from strongroom.api.models import PackageListOut, PackageOut, PresignedUrlOut
@@ -230,8 +229,7 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     # expiry is reported from that clock too, not from services.clock.
     signed_at = datetime.now(UTC).replace(microsecond=0)
     try:
-        url = presigned_object(state.services.catalog, state.services.store,
-                               object_key(version.package_id, version.number, stored), seconds)
+        url = presigned_checked(state.services, version, stored, seconds)
     except PresignUnsupported:
         # No store location here: problem details never show the server's paths.
         raise PresignUnsupported(f"this object store cannot presign; "

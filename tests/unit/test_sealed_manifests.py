@@ -251,3 +251,23 @@ def test_a_manifest_damaged_in_the_primary_is_read_from_a_replica_that_holds_it_
     version = archive.services.catalog.get_version(PACKAGE)
     [page] = [f for f in version.files if f.path == PAYLOAD_FILE]
     assert len(b"".join(file_range(archive.services, version, page, 0, page.size - 1))) == page.size
+
+
+def test_no_presigned_url_is_handed_out_beside_digests_the_seal_does_not_vouch_for(
+        archive: Archive) -> None:
+    # A presigned download bypasses the check on the way out: the client checks the
+    # bytes against the digests given beside the URL, which came from the catalog.
+    from ingest.errors import DeliveryRefused, PresignUnsupported
+    from ingest.retrieval import presigned_checked
+
+    archive.ingest()
+    version = archive.services.catalog.get_version(PACKAGE)
+    [page] = [f for f in version.files if f.path == PAYLOAD_FILE]
+    with pytest.raises(PresignUnsupported):  # as sealed: on to the store (a folder cannot)
+        presigned_checked(archive.services, version, page, 60)
+    rewrite_consistently(archive.bag(archive.primary), archive.root / "catalog.sqlite3",
+                         PACKAGE, 1, PAYLOAD_FILE, FORGED)
+    version = archive.services.catalog.get_version(PACKAGE)
+    [page] = [f for f in version.files if f.path == PAYLOAD_FILE]
+    with pytest.raises(DeliveryRefused):
+        presigned_checked(archive.services, version, page, 60)
