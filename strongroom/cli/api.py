@@ -9,7 +9,14 @@ import click
 
 from ingest.access import ROLES
 from strongroom.cli.anchors import anchor_after
-from strongroom.cli.base import _emit, _services, command_errors, json_option, main
+from strongroom.cli.base import (
+    _emit,
+    _services,
+    command_errors,
+    credential_services,
+    json_option,
+    main,
+)
 
 
 @main.command()
@@ -52,7 +59,7 @@ def token_create(role: str, name: str, as_json: bool) -> None:
     """Make a token and print it once; only its hash is kept."""
     from ingest.identities import make_token
 
-    services = _services()
+    services = credential_services()
     info, secret = make_token(services, name, role)
     anchor_after(services)
     document = {"token": secret, **info.to_dict()}
@@ -73,7 +80,7 @@ def token_revoke(token_ref: str, as_json: bool) -> None:
     """Revoke the one live token with this id or name; it stops working at once."""
     from ingest.identities import revoke_token
 
-    services = _services(read_only=True)
+    services = credential_services(read_only=True)
     revoked = revoke_token(services, token_ref)
     anchor_after(services)
     document = {"revoked": [t.to_dict() for t in revoked]}

@@ -110,6 +110,16 @@ def _services(read_only: bool = False) -> Services:
     return _settings_and_services(read_only)[1]
 
 
+def credential_services(read_only: bool = False) -> Services:
+    """The services, acting as the person at the terminal, for making and ending
+    credentials (accounts, passwords, tokens): refused under ``--agent`` before
+    anything is opened (``person_at_terminal``)."""
+    from dataclasses import replace
+
+    actor = person_at_terminal(CREDENTIALS_BY_PEOPLE)
+    return replace(_services(read_only), actor=actor)
+
+
 def _settings_and_services(read_only: bool = False,
                            settings: Settings | None = None) -> tuple[Settings, Services]:
     """Settings (``settings``, or read from the environment) and services; a
@@ -158,11 +168,19 @@ def cli_actor() -> Actor:
     return Actor(user, kind="person")
 
 
-def person_at_terminal() -> Actor:
-    """Who decides, for the decisions two people make (a deaccession): the
+#: why a command acts as the person at the terminal, said when --agent is given
+DECIDED_BY_PEOPLE = "a deaccession is decided by people, each as themselves"
+CREDENTIALS_BY_PEOPLE = ("a credential is made by a person, as themselves (a deaccession "
+                         "holds whoever made a credential to what it asks or approves)")
+
+
+def person_at_terminal(why: str = DECIDED_BY_PEOPLE) -> Actor:
+    """Who decides, for the decisions two people make (a deaccession) and the
+    credentials they decide with (accounts, passwords, tokens): the
     operating-system account this process runs as, by its effective uid's
-    passwd entry. Not ``--agent`` or STRONGROOM_AGENT (refused: a usage error)
-    and not $USER or $LOGNAME, which anyone may set to another's name."""
+    passwd entry. Not ``--agent`` or STRONGROOM_AGENT (refused: a usage error
+    saying ``why``) and not $USER or $LOGNAME, which anyone may set to
+    another's name."""
     import os
     import pwd
 
@@ -171,8 +189,8 @@ def person_at_terminal() -> Actor:
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("agent"):
         raise click.UsageError(
-            "a deaccession is decided by people, each as themselves: run it under your own "
-            "operating-system account, without --agent or STRONGROOM_AGENT")
+            f"{why}: run it under your own operating-system account, without --agent or "
+            "STRONGROOM_AGENT")
     uid = os.geteuid()
     try:
         name = pwd.getpwuid(uid).pw_name

@@ -9,7 +9,14 @@ import click
 
 from ingest.access import ROLES
 from strongroom.cli.anchors import anchor_after
-from strongroom.cli.base import _emit, _services, command_errors, json_option, main
+from strongroom.cli.base import (
+    _emit,
+    _services,
+    command_errors,
+    credential_services,
+    json_option,
+    main,
+)
 
 
 @main.group()
@@ -36,7 +43,7 @@ def user_create(name: str, role: str, password_stdin: bool, as_json: bool) -> No
     """Make an account; the password is asked on the terminal (at least 12 characters)."""
     from ingest.identities import make_account
 
-    services = _services()
+    services = credential_services()
     account = make_account(services, name, role, _read_password(password_stdin))
     anchor_after(services)
 
@@ -73,7 +80,7 @@ def user_disable(name: str, as_json: bool) -> None:
     The name stays taken, so the audit log keeps naming one person."""
     from ingest.identities import end_account
 
-    services = _services(read_only=True)
+    services = credential_services(read_only=True)
     account = end_account(services, name)
     anchor_after(services)
     _emit(as_json, account.to_dict(), lambda doc: click.echo(f"account {doc['name']} disabled"))
@@ -90,7 +97,7 @@ def user_password(name: str, password_stdin: bool) -> None:
     not approve a deaccession they asked for."""
     from ingest.identities import set_password
 
-    services = _services(read_only=True)
+    services = credential_services(read_only=True)
     set_password(services, name, _read_password(password_stdin))
     anchor_after(services)
     click.echo(f"password of {name} changed; its sessions were ended")

@@ -3,6 +3,7 @@ per name, and revoke by name touches exactly that token."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,34 @@ def test_token_list_shows_last_use_written_at_most_once_a_minute(tmp_path: Path)
 def test_making_and_revoking_a_token_at_the_command_line_are_audit_events_naming_who(
         tmp_path: Path) -> None:
     """Before, `token create` and `token revoke` left nothing in the audit log."""
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
     sr = Strongroom(tmp_path / "data")
-    sr.run("--agent", "key custodian", "token", "create", "--role", "reader", "--name", "catalogue sync")
-    sr.run("--agent", "key custodian", "token", "revoke", "catalogue sync")
+    sr.run("token", "create", "--role", "reader", "--name", "catalogue sync")
+    sr.run("token", "revoke", "catalogue sync")
 
     shown = sr.run("audit", "log").stdout
-    assert "token created: catalogue sync (reader)  by key custodian (service)" in shown
-    assert "token revoked: catalogue sync (reader)  by key custodian (service)" in shown
+    assert f"token created: catalogue sync (reader)  by {me} (person)" in shown
+    assert f"token revoked: catalogue sync (reader)  by {me} (person)" in shown
     assert "srt_" not in shown
     assert sr.run("audit", "verify").returncode == 0
+
+
+@pytest.mark.parametrize("command", [
+    ("token", "create", "--role", "admin", "--name", "svcadm"),
+    ("token", "revoke", "anything"),
+    ("user", "create", "bea", "--role", "admin", "--password-stdin"),
+    ("user", "disable", "bea"),
+    ("user", "password", "bea", "--password-stdin"),
+])
+def test_a_credential_is_made_by_the_person_at_the_terminal_never_under_another_name(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    # Before: `--agent svc token create --role admin` made a token recorded as made by
+    # "svc (service)"; the OS account that had asked for a deaccession then approved
+    # it with that token, and the two-person rule saw two people.
+    sr = Strongroom(tmp_path / "data")
+    refused = sr.run("--agent", "svc", *command, expect=2)
+    assert "a credential is made by a person, as themselves" in refused.stderr
+    assert "without --agent or STRONGROOM_AGENT" in refused.stderr
+    assert not (tmp_path / "data" / "catalog.sqlite3").exists()  # refused before anything opened
