@@ -569,6 +569,23 @@ class SqlCatalogContract:
         with pytest.raises(VersionNotFound):
             catalog.record_check_of_copy(RecordedCheck(PACKAGE, 2, "file:///a", DEEP, checked))
 
+    def test_failing_copies_are_those_whose_last_deep_check_failed_in_that_location(
+            self, catalog: SqlCatalog) -> None:
+        from ingest.fixity_policy import DEEP, SHALLOW, RecordedCheck
+
+        [item] = item_ids(catalog, "a")
+        catalog.reserve_version(PACKAGE, IDENTIFIER, item)
+        catalog.commit_version(version(1, item))
+        at = T0 + timedelta(days=3)
+        missing = (Finding("FILE_MISSING", path="data/a.txt"),)
+        catalog.record_check_of_copy(RecordedCheck(PACKAGE, 1, "file:///a", DEEP, at, missing))
+        catalog.record_check_of_copy(RecordedCheck(PACKAGE, 1, "file:///b", SHALLOW, at, missing))
+        assert catalog.failing_copies("file:///a") == {(PACKAGE, 1)}
+        assert catalog.failing_copies("file:///b") == set()  # a shallow look is not a deep check
+        catalog.record_check_of_copy(RecordedCheck(PACKAGE, 1, "file:///a", DEEP,
+                                                   at + timedelta(seconds=1)))
+        assert catalog.failing_copies("file:///a") == set()
+
     def test_the_locations_holding_copies_are_counted_with_their_damaged_ones(
             self, catalog: SqlCatalog) -> None:
         from ingest.copies import DAMAGED, VERIFIED, CopyRecord
