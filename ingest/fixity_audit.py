@@ -287,8 +287,10 @@ class DueRun:
 
     @property
     def failed(self) -> bool:
-        """True when any check found damage, repaired since or not: damage is news."""
-        return any(c.findings for c in self.checks)
+        """True when any check found damage, repaired since or not: damage is news;
+        and when a check due could not be made (its store out of reach): a run
+        that checked nothing must not read, to cron, as a run that found nothing."""
+        return any(c.findings for c in self.checks) or bool(self.unreachable)
 
     @property
     def repairs(self) -> tuple[RepairResult, ...]:

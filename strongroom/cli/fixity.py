@@ -104,8 +104,10 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
                                    + (f" ({copy['detail']})" if copy["detail"] else ""))
         for p in doc["unreachable"]:
             click.echo(f"unreachable {p['tier']} {p['package_id']} v{p['version']} {p['location']}")
-        click.echo(f"{doc['checked']} checked, {doc['failed']} failed, {doc['repaired']} repaired, "
-                   f"{doc['octets']} bytes read by deep checks")
+        out_of_reach = f", {len(doc['unreachable'])} not made (store out of reach)" \
+            if doc["unreachable"] else ""
+        click.echo(f"{doc['checked']} checked, {doc['failed']} failed, {doc['repaired']} repaired"
+                   f"{out_of_reach}, {doc['octets']} bytes read by deep checks")
 
     _emit(as_json, document, human)
     sys.exit(EXIT_PROBLEMS if run.failed else EXIT_OK)

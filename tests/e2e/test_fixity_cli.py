@@ -107,3 +107,4 @@ def test_a_flipped_byte_fails_run_due_and_the_report_lists_it_with_its_code(
 
     reconciled = sr.json("fixity", "reconcile", expect=1)
     assert [len(r["findings"]) for r in reconciled["locations"]] == [1, 0]
+

@@ -256,3 +256,31 @@ def test_beat_plans_due_checks_and_sends_each_copy_once_to_the_fixity_queue(
         assert len(services.catalog.fixity_checks()) == 4
     finally:
         app.close()
+
+
+class UnreadableStore:
+    """A location that answers nothing (its server down); every other call passes."""
+
+    def __init__(self, inner: FilesystemObjectStore) -> None:
+        self.inner, self.location, self.root = inner, inner.location, inner.root
+
+    def _down(self, *_: object, **__: object) -> object:
+        from ingest.errors import StorageUnavailable
+
+        raise StorageUnavailable(f"{self.location} is down")
+
+    open = stat = list = _down
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_run_that_could_not_make_a_due_check_has_failed_not_found_nothing(
+        services: Services) -> None:
+    # Before: every check of the location left "unreachable", and `run.failed` False:
+    # `fixity run-due` exited 0, "0 checked, 0 failed", to cron a clean night.
+    down = replace(services, replicas=(UnreadableStore(services.replicas[0]),))  # type: ignore[arg-type]
+    run = run_due(at(down, AT + 91 * DAY), POLICY)
+    assert run.unreachable and {p.location for p in run.unreachable} == {
+        services.replicas[0].location}
+    assert run.failed
