@@ -87,10 +87,18 @@ class Readiness:
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s:]*):[^/@\s]*@")
 
 
+#: a secret given as a URL's query parameter (libpq and Redis take ``?password=``)
+_SECRET_PARAMETERS = re.compile(
+    r"(?P<name>[?&](?:password|passwd|pass|secret|token|sslpassword|access_key|secret_key)=)"
+    r"[^&#\s'\"]*", re.IGNORECASE)
+
+
 def without_credentials(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``
-    (``redis://:secret@host`` → ``redis://:***@host``)."""
-    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    (``redis://:secret@host`` → ``redis://:***@host``; ``…/db?password=secret``
+    → ``…/db?password=***``)."""
+    text = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_PARAMETERS.sub(lambda m: f"{m['name']}***", text)
 
 
 @dataclass(frozen=True)

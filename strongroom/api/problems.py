@@ -34,6 +34,7 @@ from ingest.errors import (
     StorageUnavailable,
     StrongroomError,
 )
+from ingest.health import without_credentials
 
 MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("strongroom.api")
@@ -143,7 +144,14 @@ def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
                 tombstone = exc.tombstone.to_dict()
                 tombstone.pop("versions", None)  # the files' digests: GET /deaccessions/{id}
             headers = {"Retry-After": "30"} if status == 503 else None
-            return problem_response(status, kind, title, str(exc), instance=request.url.path,
+            detail = str(exc)
+            if status == 503:
+                # What was out of reach, and how, is for the operator's log, not for
+                # whoever asked (a token not yet checked, even): hosts, ports and
+                # database names stay on this side, as /readyz keeps them.
+                _log.warning("%s on %s: %s", kind, request.url.path, without_credentials(detail))
+                detail = "try again in a moment; the operator's log says what is out of reach"
+            return problem_response(status, kind, title, detail, instance=request.url.path,
                                     headers=headers, findings=findings, deaccession=tombstone)
     _log.error("unexpected domain error on %s: %s", request.url.path, type(exc).__name__)
     return problem_response(500, "internal", "Internal error", type(exc).__name__,

@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from ingest.models import package_id_for
 from tests.unit.api_support import EXAMPLES, make_api, zip_of
 
@@ -162,3 +164,26 @@ def test_the_home_page_says_what_is_not_yet_checked_and_what_is_out_of_sight(
     settings = Settings.from_env({"STRONGROOM_DATA_DIR": str(tmp_path / "data")})
     said = home(SimpleNamespace(app=create_app(settings, build_services(settings))))
     assert "Copies are noted in 1 location the settings no longer name" in said
+
+
+def test_a_catalog_out_of_reach_is_503_without_the_databases_host_or_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Before: the 503's detail carried the driver's words (host, port, database
+    # name) to whoever asked, a token not yet checked included.
+    import logging
+
+    from ingest.errors import CatalogUnavailable
+
+    api = make_api(tmp_path / "data")
+    said = ('catalog database unavailable: connection to server at "10.1.2.3", port 5432 '
+            'failed: FATAL: database "archive_prod" does not exist')
+
+    def out_of_reach(*_: object, **__: object) -> object:
+        raise CatalogUnavailable(said)
+    monkeypatch.setattr(type(api.services.catalog), "search_packages", out_of_reach)
+    with caplog.at_level(logging.WARNING):
+        reply = api.client.get("/packages", headers=api.auth("reader"))
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "30"
+    assert "10.1.2.3" not in reply.text and "archive_prod" not in reply.text
+    assert reply.json()["type"] == "urn:strongroom:problem:catalog-unavailable"
+    assert any("archive_prod" in r.getMessage() for r in caplog.records)  # the operator's log

@@ -170,3 +170,11 @@ def test_staging_location_of_its_own_is_a_part_and_its_absence_is_said(tmp_path:
     [problem] = check_readiness(services).problems
     assert (problem.part, problem.where) == ("staging", staging.as_uri())
     assert problem.problem is not None and "staging area" in problem.problem
+
+
+def test_a_password_given_in_a_urls_query_is_hidden_too() -> None:
+    # libpq takes ?password=; it was printed in clear by doctor, init and `list`.
+    shown = without_credentials(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/db?password=QuerySecret99&sslmode=require")
+    assert "QuerySecret99" not in shown
+    assert shown == "postgresql+psycopg://postgres@127.0.0.1:5432/db?password=***&sslmode=require"
