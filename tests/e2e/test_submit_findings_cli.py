@@ -70,5 +70,5 @@ def test_a_batch_whose_only_findings_are_warnings_succeeds(tmp_path: Path) -> No
     (batch / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (batch / LETTER / "._metadata.json").write_bytes(b"AppleDouble")
     done = Strongroom(tmp_path / "data").run("submit", str(batch), expect=0)
-    assert "batch: warning: SYSTEM_FILE_SKIPPED: '.DS_Store' was skipped" in done.stdout
+    assert "batch: warning: SYSTEM_FILE_SKIPPED .DS_Store: '.DS_Store' was skipped" in done.stdout
     assert "1 items: 1 stored" in done.stdout
