@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,26 @@ class StagedUpload:
                 "removed": self.removed, "reason": self.reason}
 
 
-def prune(staging: Path, catalog: Catalog, dry_run: bool = False) -> list[StagedUpload]:
-    """Remove the staged uploads whose batches are done (see the module docstring);
-    report every folder, removed or kept, and why. Raises CatalogUnavailable."""
+def prune(staging: Path, catalog: Catalog, dry_run: bool = False,
+          abandoned_after: float | None = None) -> list[StagedUpload]:
+    """Remove the staged uploads whose batches are done (see the module docstring),
+    and, with ``abandoned_after`` (seconds), those no batch was registered from
+    and nothing has written to for that long (an upload cut off by a server that
+    crashed or was killed); report every folder, removed or kept, and why. Raises
+    CatalogUnavailable."""
     if not staging.is_dir():
         return []
     results = []
+    now = time.time()
     for folder in sorted(staging.iterdir()):
         if folder.is_symlink() or not folder.is_dir():
             continue  # never ours: uploads are always real folders
         batch_id, removable, reason = _judge(folder, catalog)
+        if batch_id is None and abandoned_after is not None:
+            idle = now - _last_written(folder)
+            if idle >= abandoned_after:
+                removable, reason = True, (f"no batch was registered from it and nothing has "
+                                           f"written to it for {idle / 3600:.1f} hours")
         if removable and not dry_run:
             shutil.rmtree(folder)
         results.append(StagedUpload(str(folder), batch_id, removable, removable and not dry_run,
@@ -112,6 +123,18 @@ def release(folder: Path, catalog: Catalog) -> bool:
     except Exception as exc:  # noqa: BLE001 - tidying; `staging prune` comes after
         _log.warning("staged upload %s not removed: %s", folder.name, exc)
     return False
+
+
+def _last_written(folder: Path) -> float:
+    """The newest modification time in ``folder`` (links not followed)."""
+    newest = folder.lstat().st_mtime
+    for root, dirs, files in os.walk(folder):
+        for name in (*dirs, *files):
+            try:
+                newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+            except OSError:
+                continue
+    return newest
 
 
 def _judge(folder: Path, catalog: Catalog) -> tuple[str | None, bool, str]:

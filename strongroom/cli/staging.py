@@ -33,8 +33,9 @@ def staging_prune(dry_run: bool, failed: bool, abandoned_after: float, as_json: 
 
     Folders and staged batches with items still to ingest or failed (which
     `requeue --failed` reads again; --failed removes those too), and uploads
-    still arriving, are kept. Staging in the store that no batch was registered
-    from (a submission that stopped) goes after --abandoned-after hours."""
+    still arriving, are kept. Staging that no batch was registered from (a
+    submission that stopped, an upload cut off by a server that crashed), in the
+    store or in the upload folder, goes once untouched for --abandoned-after hours."""
     from datetime import timedelta
 
     from ingest.staging_prune import prune_staging
@@ -42,7 +43,8 @@ def staging_prune(dry_run: bool, failed: bool, abandoned_after: float, as_json: 
     from strongroom.cli.base import _settings_and_services
 
     settings, services = _settings_and_services()
-    results = prune(settings.staging, services.catalog, dry_run=dry_run)
+    results = prune(settings.staging, services.catalog, dry_run=dry_run,
+                    abandoned_after=abandoned_after * 3600)
     store = services.staging_store
     staged = prune_staging(store, services.catalog, services.clock.now(),
                            abandoned_after=timedelta(hours=abandoned_after), failed=failed,

@@ -110,3 +110,28 @@ def test_the_command_reports_each_folder_and_removes_the_done(tmp_path: Path) ->
         ("done", True), ("waiting", False)]
     human = CliRunner().invoke(main, ["staging", "prune"], env=env)
     assert "kept" in human.output and "1 staged uploads looked at" in human.output
+
+
+def test_an_upload_a_crashed_server_left_goes_once_untouched_for_the_abandoned_time(
+        tmp_path: Path) -> None:
+    # Before: kept for ever ("an upload in progress?"), 400 MB at a time, while the
+    # same command removed abandoned staging in the object store.
+    import os
+    import time
+
+    api = make_api(tmp_path / "data")
+    left = api.settings.staging / "cut-off"
+    (left / "upload").parent.mkdir(parents=True)
+    (left / "upload").write_bytes(b"the first part of a zip")
+    arriving = api.settings.staging / "arriving"
+    arriving.mkdir()
+    (arriving / "upload").write_bytes(b"still coming")
+    old = time.time() - 25 * 3600
+    for path in (left / "upload", left):
+        os.utime(path, (old, old))
+
+    results = {Path(r.folder).name: r for r in prune(api.settings.staging, api.services.catalog,
+                                                     abandoned_after=24 * 3600)}
+    assert results["cut-off"].removed and "no batch was registered" in results["cut-off"].reason
+    assert not left.exists()
+    assert not results["arriving"].removable and arriving.is_dir()
