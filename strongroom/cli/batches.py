@@ -186,6 +186,7 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
     (it would be ingested) or "rejected", with the findings a submission gives;
     every payload file is read once (a received bag's digests, each format).
     """
+    from ingest.errors import StopRequested
     from ingest.submission import submit_batch
 
     if check:
@@ -213,7 +214,12 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
             # own) while the batch is read and registered.
             services.formats.warm_up()
         # committed (and staged): now the ids may be sent
-        submitted = submit_batch(batch_dir, services, stage=stage)
+        try:
+            submitted = submit_batch(batch_dir, services, stage=stage)
+        except StopRequested:
+            # Stopped while the batch went up to the store: nothing was registered.
+            _stopped_before_registering(batch_dir, as_json)
+            return
         registered.append(submitted.batch.batch_id)
         ids = [i.item_id for i in submitted.items]
         report = _hand_over(settings, services, submitted.batch.batch_id, ids, wait=wait,
@@ -221,6 +227,25 @@ def submit(batch_dir: str, wait: bool, timeout: float | None, check: bool, in_pl
         anchor_after(services)
         _emit(as_json, report, _print_batch)
     sys.exit(_exit_code(report))
+
+
+def _stopped_before_registering(batch_dir: str, as_json: bool) -> None:
+    """Say that a stop asked for while the batch was staged left nothing registered,
+    and how to start again; exit as an interrupted command does (130)."""
+    import shlex
+
+    from strongroom.cli.terminal import EXIT_INTERRUPTED
+
+    again = f"strongroom submit {shlex.quote(batch_dir)}"
+    report = {"interrupted": True, "registered": False, "resume": again}
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo("interrupted while the batch was being staged: nothing was registered or "
+                   f"ingested; submit it again with `{doc['resume']}` (what was staged goes "
+                   "with `strongroom staging prune`)")
+
+    _emit(as_json, report, human)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _load_in_background(*modules: str) -> None:
