@@ -155,9 +155,12 @@ class Settings:
         if not database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
                                 f"not {without_credentials(database_url)!r}")
+        _check_port("STRONGROOM_DATABASE_URL", database_url)
         broker = env.get("STRONGROOM_BROKER_URL") or None
         if broker and not broker.startswith(("redis://", "rediss://")):
             raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
+        if broker:
+            _check_port("STRONGROOM_BROKER_URL", broker)
         lock_mode, retention_days = _object_lock(env)
         return cls(
             data_dir=data_dir,
@@ -317,6 +320,16 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     return _int_at_least(env, name, default, 0, "must not be negative")
+
+
+def _check_port(name: str, url: str) -> None:
+    """A URL's port, when it has one, is a number from 1 to 65535 (else every
+    command ended in a traceback from the database or broker library)."""
+    try:
+        _ = urlparse(url).port
+    except ValueError:
+        raise SettingsError(f"{name}: the port in {without_credentials(url)!r} is not a number "
+                            "from 1 to 65535") from None
 
 
 def _check_location(name: str, url: str) -> None:

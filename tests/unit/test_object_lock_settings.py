@@ -102,3 +102,14 @@ def test_a_file_location_that_is_not_an_absolute_path_is_refused_not_read_as_ano
     with pytest.raises(SettingsError, match="STRONGROOM_REPLICAS"):
         parse(STRONGROOM_REPLICAS=url)
     assert parse(STRONGROOM_STORAGE_URL="file:///srv/objects").storage_url == "file:///srv/objects"
+
+
+@pytest.mark.parametrize("name, url", [
+    ("STRONGROOM_DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:abc/archive"),
+    ("STRONGROOM_BROKER_URL", "redis://127.0.0.1:99999/0"),
+])
+def test_a_port_that_is_no_port_is_a_settings_error_not_a_traceback(name: str, url: str) -> None:
+    # Before: every command ended in "ValueError: invalid literal for int()".
+    with pytest.raises(SettingsError, match=f"{name}: the port in .* is not a number") as refused:
+        parse(**{name: url})
+    assert ":pw@" not in str(refused.value)
