@@ -131,3 +131,15 @@ __all__ = [
     "version_of_record",
     "write_commit_record",
 ]
+
+
+def holding_commits(stores: Sequence[ObjectStore]) -> list[str]:
+    """The locations that hold at least one commit record: an archive is there
+    (one look at the first page of each listing). Raises StorageUnavailable."""
+    found = []
+    for store in stores:
+        for _ in store.list(COMMIT_PREFIX):
+            found.append(store.location)
+            break
+    return found
+

@@ -11,6 +11,7 @@ import click
 
 from ingest.health import without_credentials
 from strongroom.cli.base import (
+    EXIT_PROBLEMS,
     _emit,
     _settings_and_services,
     command_errors,
@@ -185,6 +186,7 @@ def init(as_json: bool) -> None:
     """Prepare the catalog (create its PostgreSQL database if it does not exist and
     the role may, then migrate to the newest schema) and the object store (create
     the S3 bucket if it does not exist). Safe to run again."""
+    from ingest.commit_records import holding_commits
     from strongroom.bootstrap import create_catalog_database
     from strongroom.settings import Settings
 
@@ -194,15 +196,27 @@ def init(as_json: bool) -> None:
     store.ensure_ready()  # an S3 store: its bucket must exist before any upload
     if services.staging is not None:
         services.staging.ensure_ready()  # STRONGROOM_STAGING_URL: its bucket too
+    # An empty catalog over a store that already holds an archive: a catalog lost,
+    # or STRONGROOM_DATABASE_URL naming the wrong database. Ingesting into it
+    # would start a second record of the same store; a person decides.
+    archive_in = holding_commits(services.locations) if services.catalog.is_empty() else []
     document = {"catalog": without_credentials(settings.database_url),
                 "database_created": created, "migrated": True,
                 "store": store.location, "bucket": store.bucket,
-                "broker": without_credentials(settings.broker_url) if settings.broker_url else None}
+                "broker": without_credentials(settings.broker_url) if settings.broker_url else None,
+                "empty_catalog_over_an_archive": archive_in}
 
     def human(doc: dict[str, Any]) -> None:
         if doc["database_created"]:
             click.echo(f"catalog {doc['catalog']}: database created")
         click.echo(f"catalog {doc['catalog']}: schema up to date")
         click.echo(f"store {doc['store']}: ready")
+        if doc["empty_catalog_over_an_archive"]:
+            click.echo(f"the catalog is empty, but {', '.join(doc['empty_catalog_over_an_archive'])} "
+                       "already holds committed versions: if the catalog was lost, restore it from "
+                       "a backup or rebuild it from the store (`strongroom catalog rebuild`); if "
+                       "STRONGROOM_DATABASE_URL names the wrong database, correct it")
 
     _emit(as_json, document, human)
+    if archive_in:
+        sys.exit(EXIT_PROBLEMS)
