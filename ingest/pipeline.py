@@ -124,8 +124,12 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
         if result.status is not None and result.status.is_final and result.finished_here:
             seconds = time.monotonic() - started
             services.metrics.item_finished(result.status.value, result.octets, seconds)
-            _log.info("item %s %s in %.3f s", item.name, result.status.value, seconds,
-                      extra={"event": "ingestion", "package": result.package_id})
+            # A failed item (given up on a store or catalog out of reach, or a defect)
+            # needs a person: a warning, which level-based alerting sees.
+            level = logging.WARNING if result.status is ItemStatus.FAILED else logging.INFO
+            _log.log(level, "item %s %s in %.3f s%s", item.name, result.status.value, seconds,
+                     f": {result.reason}" if level == logging.WARNING and result.reason else "",
+                     extra={"event": "ingestion", "package": result.package_id})
         elif result.outcome == "retry":
             _log.info("item %s will be tried again: %s", item.name, result.reason,
                       extra={"event": "ingestion"})
