@@ -12,28 +12,35 @@ from pathlib import Path
 import pytest
 
 from ingest.models import package_id_for
-from tests.unit.api_support import EXAMPLES, make_api, zip_of
+from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
 
 LETTER = "letter-1952-03-sample"
+#: the sample letter's package
+PACKAGE = package_id_for(json.loads((EXAMPLES / LETTER / "metadata.json").read_text())["identifier"])
+
+
+def send_letter(api: Api, folder: Path, files: dict[str, bytes] | None = None,
+                title: str | None = None) -> dict[str, object]:
+    """Upload the sample letter from ``folder``, with ``files`` beside its own and
+    its title changed when given; the batch document once ingested."""
+    shutil.copytree(EXAMPLES / LETTER, folder / LETTER)
+    for name, body in (files or {}).items():
+        (folder / LETTER / name).write_bytes(body)
+    if title is not None:
+        record_file = folder / LETTER / "metadata.json"
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        record_file.write_text(json.dumps({**record, "title": title}), encoding="utf-8")
+    return api.upload(zip_of(folder), "application/zip")
 
 
 def test_a_version_sharing_a_file_says_which_version_holds_it_and_what_it_stores_itself(
         tmp_path: Path) -> None:
     api = make_api(tmp_path / "data")
-    first = tmp_path / "first"
-    shutil.copytree(EXAMPLES / LETTER, first / LETTER)
-    api.upload(zip_of(first), "application/zip")
+    send_letter(api, tmp_path / "first")
     # The same files, the record corrected: version 2 stores no payload byte again.
-    second = tmp_path / "second"
-    shutil.copytree(EXAMPLES / LETTER, second / LETTER)
-    record_file = second / LETTER / "metadata.json"
-    record = json.loads(record_file.read_text(encoding="utf-8"))
-    record["title"] += " (corrected)"
-    record_file.write_text(json.dumps(record), encoding="utf-8")
-    api.upload(zip_of(second), "application/zip")
+    send_letter(api, tmp_path / "second", title="A letter about rubber trees (corrected)")
 
-    reply = api.client.get(f"/packages/{package_id_for(record['identifier'])}",
-                           headers=api.auth("reader"))
+    reply = api.client.get(f"/packages/{PACKAGE}", headers=api.auth("reader"))
     assert reply.status_code == 200
     v1, v2 = sorted(reply.json()["versions"], key=lambda v: v["version"])
     payload = [f for f in v2["files"] if f["path"].startswith("data/")]
@@ -50,13 +57,10 @@ def test_a_file_named_with_a_line_feed_is_served_by_the_file_route(tmp_path: Pat
     from urllib.parse import quote
 
     api = make_api(tmp_path / "data")
-    batch = tmp_path / "batch"
-    shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
-    (batch / LETTER / "two\nlines.txt").write_bytes(b"a name on two lines\n")
-    (batch / LETTER / "cr\rname.txt").write_bytes(b"a carriage return\n")
-    done = api.upload(zip_of(batch), "application/zip")
-    assert [i["status"] for i in done["items"]] == ["stored"], done
-    package = package_id_for(json.loads((batch / LETTER / "metadata.json").read_text())["identifier"])
+    done = send_letter(api, tmp_path / "batch", {"two\nlines.txt": b"a name on two lines\n",
+                                                 "cr\rname.txt": b"a carriage return\n"})
+    assert [i["status"] for i in done["items"]] == ["stored"], done  # type: ignore[attr-defined]
+    package = PACKAGE
     for name, body in (("two\nlines.txt", b"a name on two lines\n"),
                        ("cr\rname.txt", b"a carriage return\n")):
         url = f"/packages/{package}/versions/1/files/" + quote(f"data/{name}")
@@ -72,11 +76,8 @@ def test_a_resumed_download_of_latest_gets_the_whole_new_file_not_a_range_of_it(
     # got a range of the new bytes spliced onto the old ones.
     api = make_api(tmp_path / "data")
     for text in (b"the first text of the page\n", b"the second, longer text of the page\n"):
-        batch = tmp_path / f"batch-{len(text)}"
-        shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
-        (batch / LETTER / "page.txt").write_bytes(text)
-        api.upload(zip_of(batch), "application/zip")
-    package = package_id_for(json.loads((EXAMPLES / LETTER / "metadata.json").read_text())["identifier"])
+        send_letter(api, tmp_path / f"batch-{len(text)}", {"page.txt": text})
+    package = PACKAGE
     first = api.client.get(f"/packages/{package}/versions/1/files/data/page.txt",
                            headers=api.auth("reader"))
     old_tag = first.headers["etag"]
@@ -112,10 +113,8 @@ def test_a_bag_asked_for_over_http_1_0_is_refused_since_a_cut_would_look_whole(
     from tests.unit.api_support import served_on_a_socket
 
     api = make_api(tmp_path / "data")
-    batch = tmp_path / "batch"
-    shutil.copytree(EXAMPLES / LETTER, batch / LETTER)
-    api.upload(zip_of(batch), "application/zip")
-    package = package_id_for(json.loads((batch / LETTER / "metadata.json").read_text())["identifier"])
+    send_letter(api, tmp_path / "batch")
+    package = PACKAGE
     with served_on_a_socket(api, 30, 900) as port:
         for version in ("1.0", "1.1"):
             with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
