@@ -179,6 +179,13 @@ class CatalogDamaged(StrongroomError):
     pages corrupt). Not transient: the message says how to recover."""
 
 
+class CatalogOutdated(StrongroomError):
+    """The catalog's schema was made by an earlier release, and only
+    ``strongroom init`` upgrades it: a command of a new release run on one host
+    must not change the schema under the workers, API and beat of the old one.
+    Not transient: the message says what to run."""
+
+
 class PackageBusy(StrongroomError):
     """Another item is writing the next version of this package. Worth a retry.
     ``holder`` and ``number`` name the item and the version it claimed, when known."""

@@ -60,24 +60,28 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
         self._writer = writing(engine)
 
     @classmethod
-    def from_url(cls, url: str, migrate: bool = True) -> SqlCatalog:
+    def from_url(cls, url: str, migrate: bool = True, upgrade: bool = True) -> SqlCatalog:
         """A catalog on the database at ``url``, migrated to the newest schema
-        first unless ``migrate`` is False. Raises CatalogUnavailable, ValueError."""
+        first unless ``migrate`` is False; with ``upgrade`` False a new catalog is
+        made but one an earlier release made is refused (CatalogOutdated), not
+        upgraded. Raises CatalogUnavailable, CatalogOutdated, ValueError."""
         engine = create_engine_for(url)
         if migrate:
             try:
-                _migrate(engine)
+                _migrate(engine, upgrade=upgrade)
             except BaseException:
                 engine.dispose()
                 raise
         return cls(engine)
 
     @classmethod
-    def open_existing(cls, url: str) -> SqlCatalog:
+    def open_existing(cls, url: str, upgrade: bool = True) -> SqlCatalog:
         """The catalog at ``url`` only if one exists there, brought to the newest
-        schema like ``from_url``; nothing is created. A SQLite file that does not
+        schema like ``from_url`` (refused, CatalogOutdated, when it is behind and
+        ``upgrade`` is False); nothing is created. A SQLite file that does not
         exist or is empty, or a database without the catalog's version table,
-        is no catalog. Raises CatalogMissing, CatalogUnavailable, ValueError."""
+        is no catalog. Raises CatalogMissing, CatalogOutdated, CatalogUnavailable,
+        ValueError."""
         path = sqlite_file(url)
         if path is not None and (not path.is_file() or path.stat().st_size == 0):
             raise CatalogMissing("no catalog there")
@@ -93,7 +97,7 @@ class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasA
                 raise
             if revisions is None:
                 raise CatalogMissing("no catalog there")
-            _migrate(engine)
+            _migrate(engine, upgrade=upgrade)
         except BaseException:
             engine.dispose()
             raise

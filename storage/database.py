@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, t
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from ingest.errors import CatalogDamaged, CatalogUnavailable, StorageError
+from ingest.errors import CatalogDamaged, CatalogOutdated, CatalogUnavailable, StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -290,7 +290,7 @@ def needs_migration(engine: Engine) -> bool:
     return current != heads
 
 
-def migrate(target: Engine | str) -> None:
+def migrate(target: Engine | str, upgrade: bool = True) -> str:
     """Bring the catalog schema to the newest migration (``alembic upgrade heads``).
 
     ``target`` is an engine or a database URL. A catalog already at the heads
@@ -298,13 +298,28 @@ def migrate(target: Engine | str) -> None:
     run from several processes at once: every migration runs in one
     transaction under the database's write lock (SQLite) or an advisory lock
     (PostgreSQL), and Alembic upgrades from what it finds under that lock.
-    Raises StorageError for a catalog migrated by a newer Strongroom,
-    CatalogUnavailable when the database cannot be reached.
+
+    With ``upgrade`` False only a new catalog (never migrated) is made: one an
+    earlier release made is left as it is and refused (CatalogOutdated), for the
+    processes of that release may still be working on it; ``strongroom init``
+    upgrades it. Returns what was done: "created" (a new catalog), "upgraded"
+    or "current" (nothing to do). Raises StorageError for a catalog migrated by a
+    newer Strongroom, CatalogUnavailable when the database cannot be reached.
     """
     engine = create_engine_for(target) if isinstance(target, str) else target
     try:
-        if needs_migration(engine):
-            _upgrade(engine)
+        if not needs_migration(engine):
+            return "current"
+        current = catalog_revisions(engine)
+        if current is not None and not upgrade:
+            _, heads = known_revisions()
+            raise CatalogOutdated(
+                "the catalog's schema is older than this Strongroom's (it has not had "
+                f"migration {', '.join(sorted(heads - current))}): `strongroom init` upgrades "
+                "it. Stop the workers, API and beat of the older release first, and start "
+                "them again on this release once it has run")
+        _upgrade(engine)
+        return "created" if current is None else "upgraded"
     finally:
         if isinstance(target, str):
             engine.dispose()

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from workers.reliability import WorkerSettings
 
 
-def build_services(settings: Settings, create: bool = True) -> Services:
-    """Open the catalog (migrating it to the current schema) and the object store.
+def build_services(settings: Settings, create: bool = True, upgrade: bool = False) -> Services:
+    """Open the catalog and the object store.
 
+    A catalog is made where none exists; one an earlier release made is
+    upgraded only with ``upgrade`` (``strongroom init``), and refused otherwise
+    (CatalogOutdated, saying to run init): a command of a new release run on one
+    host must not change the schema under the processes of the old release.
     With ``create`` False (a read-only command) nothing is created: no data
     folder, no catalog, no store folder. Raises CatalogMissing, saying how to
     point at a catalog, when none exists where the settings point."""
@@ -34,10 +38,10 @@ def build_services(settings: Settings, create: bool = True) -> Services:
                    or settings.storage_url.startswith("file:")):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     if create:
-        catalog = SqlCatalog.from_url(settings.database_url, migrate=True)
+        catalog = SqlCatalog.from_url(settings.database_url, migrate=True, upgrade=upgrade)
     else:
         try:
-            catalog = SqlCatalog.open_existing(settings.database_url)
+            catalog = SqlCatalog.open_existing(settings.database_url, upgrade=upgrade)
         except CatalogMissing:
             raise CatalogMissing(
                 f"no catalog exists at {without_credentials(settings.database_url)}: set "
@@ -106,6 +110,28 @@ def create_catalog_database(settings: Settings) -> bool:
     from storage.database_creation import create_database_if_missing
 
     return create_database_if_missing(settings.database_url)
+
+
+def prepare_catalog(settings: Settings) -> str:
+    """Make the catalog's schema, or upgrade one an earlier release made
+    (``strongroom init`` alone does). Returns "created", "upgraded" or "current".
+    Raises StorageError for a catalog a newer release migrated, CatalogUnavailable."""
+    from storage.database import migrate
+
+    if settings.database_url.startswith("sqlite:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return migrate(settings.database_url, upgrade=True)
+
+
+def check_catalog_schema(settings: Settings) -> None:
+    """Before a long-running process (a worker) starts: its catalog must not be one
+    an earlier release made (CatalogOutdated, saying to run init) nor a newer one
+    (StorageError). A catalog not made yet is made. Raises CatalogUnavailable."""
+    from storage.database import migrate
+
+    if settings.database_url.startswith("sqlite:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url, upgrade=False)
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:

@@ -80,6 +80,7 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ingest.errors import (
             CatalogDamaged,
+            CatalogOutdated,
             Deaccessioned,
             DeaccessionRefused,
             InputError,
@@ -98,7 +99,7 @@ def command_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except DeaccessionRefused as exc:
             _fail(as_json, EXIT_PROBLEMS, "DeaccessionRefused",
                   f"{exc.finding.code}: {exc}", {"code": exc.finding.code})
-        except (InputError, NotFound, SettingsError, CatalogDamaged) as exc:
+        except (InputError, NotFound, SettingsError, CatalogDamaged, CatalogOutdated) as exc:
             _fail(as_json, EXIT_USAGE, type(exc).__name__, str(exc))
         except StrongroomError as exc:
             _fail(as_json, EXIT_PROBLEMS, type(exc).__name__, str(exc))
@@ -120,11 +121,12 @@ def credential_services(read_only: bool = False) -> Services:
     return replace(_services(read_only), actor=actor)
 
 
-def _settings_and_services(read_only: bool = False,
-                           settings: Settings | None = None) -> tuple[Settings, Services]:
+def _settings_and_services(read_only: bool = False, settings: Settings | None = None,
+                           upgrade: bool = False) -> tuple[Settings, Services]:
     """Settings (``settings``, or read from the environment) and services; a
     ``read_only`` command creates no catalog or store folder (CatalogMissing,
-    exit 2, when there is no catalog)."""
+    exit 2, when there is no catalog). Only ``upgrade`` (init) upgrades a
+    catalog an earlier release made (CatalogOutdated, exit 2, otherwise)."""
     from dataclasses import replace
 
     from strongroom.bootstrap import build_services
@@ -132,7 +134,8 @@ def _settings_and_services(read_only: bool = False,
 
     if settings is None:
         settings = Settings.from_env()
-    services = replace(build_services(settings, create=not read_only), actor=cli_actor())
+    services = replace(build_services(settings, create=not read_only, upgrade=upgrade),
+                       actor=cli_actor())
     _name_the_place(settings)
     return settings, services
 

@@ -26,17 +26,20 @@ if TYPE_CHECKING:
 
 
 QUEUES = ("ingest", "fixity")
+#: beat's own work (the stuck-item sweep, fixity planning, anchoring): every worker
+#: takes it, whatever queues it is given (workers.reliability.QUEUE_HOUSEKEEPING)
+HOUSEKEEPING = "housekeeping"
 passthrough = {"ignore_unknown_options": True, "allow_extra_args": False}
 
 
 def _queues(value: str) -> str:
     names = [q.strip() for q in value.split(",") if q.strip()]
-    unknown = sorted(set(names) - set(QUEUES))
+    unknown = sorted(set(names) - {*QUEUES, HOUSEKEEPING})
     if not names or unknown:
         raise click.BadParameter(
             f"choose from {', '.join(QUEUES)}; not {', '.join(unknown) or value!r}",
             param_hint="--queues")
-    return ",".join(names)
+    return ",".join(dict.fromkeys([*names, HOUSEKEEPING]))
 
 
 def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, Any]) -> None:
@@ -73,7 +76,8 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
 
 @main.command(context_settings=passthrough)
 @click.option("-Q", "--queues", default="ingest,fixity", show_default=True,
-              help="Queues to take work from.")
+              help="Queues to take work from; every worker also takes beat's "
+                   "(housekeeping: the stuck-item sweep, fixity planning, anchoring).")
 @click.option("-c", "--concurrency", type=click.IntRange(min=1),
               help="Pool processes (default STRONGROOM_CONCURRENCY, 2).")
 @click.option("-l", "--loglevel",
@@ -97,6 +101,7 @@ def worker(queues: str, concurrency: int | None, loglevel: str | None,
     settings = Settings.from_env()
     queues = _queues(queues)
     pool = concurrency or settings.concurrency
+    _refuse_another_releases_catalog(settings)
     if settings.worker_metrics_port:
         _serve_worker_metrics(settings)
     argv = [f"--queues={queues}", f"--concurrency={pool}",
@@ -104,6 +109,19 @@ def worker(queues: str, concurrency: int | None, loglevel: str | None,
             "--pool=prefork", *celery_args]
     _celery("worker", argv, as_json, {"command": "worker", "queues": queues.split(","),
                                       "concurrency": pool})
+
+
+def _refuse_another_releases_catalog(settings: Settings) -> None:
+    """A worker does not start on a catalog an earlier release made (CatalogOutdated:
+    `strongroom init` upgrades it) or a later one (StorageError). A catalog out of
+    reach is waited for, as the pool processes do (started before the database)."""
+    from ingest.errors import CatalogUnavailable
+    from strongroom.bootstrap import check_catalog_schema
+
+    try:
+        check_catalog_schema(settings)
+    except CatalogUnavailable:
+        pass
 
 
 def _serve_worker_metrics(settings: Settings) -> None:
@@ -187,11 +205,13 @@ def init(as_json: bool) -> None:
     the role may, then migrate to the newest schema) and the object store (create
     the S3 bucket if it does not exist). Safe to run again."""
     from ingest.commit_records import holding_commits
-    from strongroom.bootstrap import create_catalog_database
+    from strongroom.bootstrap import create_catalog_database, prepare_catalog
     from strongroom.settings import Settings
 
-    created = create_catalog_database(Settings.from_env())
-    settings, services = _settings_and_services()  # opening the catalog migrates it
+    settings = Settings.from_env()
+    created = create_catalog_database(settings)
+    schema = prepare_catalog(settings)  # init alone upgrades a catalog an earlier release made
+    settings, services = _settings_and_services(settings=settings)
     store = services.store
     store.ensure_ready()  # an S3 store: its bucket must exist before any upload
     if services.staging is not None:
@@ -201,7 +221,8 @@ def init(as_json: bool) -> None:
     # would start a second record of the same store; a person decides.
     archive_in = holding_commits(services.locations) if services.catalog.is_empty() else []
     document = {"catalog": without_credentials(settings.database_url),
-                "database_created": created, "migrated": True,
+                "database_created": created, "schema": schema,
+                "migrated": schema != "current",
                 "store": store.location, "bucket": store.bucket,
                 "broker": without_credentials(settings.broker_url) if settings.broker_url else None,
                 "empty_catalog_over_an_archive": archive_in}
@@ -209,7 +230,9 @@ def init(as_json: bool) -> None:
     def human(doc: dict[str, Any]) -> None:
         if doc["database_created"]:
             click.echo(f"catalog {doc['catalog']}: database created")
-        click.echo(f"catalog {doc['catalog']}: schema up to date")
+        said = {"created": "schema created", "upgraded": "schema upgraded to this release's",
+                "current": "schema up to date"}[doc["schema"]]
+        click.echo(f"catalog {doc['catalog']}: {said}")
         click.echo(f"store {doc['store']}: ready")
         if doc["empty_catalog_over_an_archive"]:
             click.echo(f"the catalog is empty, but {', '.join(doc['empty_catalog_over_an_archive'])} "

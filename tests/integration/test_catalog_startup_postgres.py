@@ -22,6 +22,8 @@ SHARED = (
     "test_a_catalog_migrated_by_a_newer_release_is_refused",
     "test_catalog_before_actors_upgrades_with_its_chain_intact_and_one_live_token_per_name",
     "test_processes_starting_together_on_a_new_catalog_end_with_one_migrated_catalog",
+    "test_a_command_other_than_init_leaves_an_earlier_releases_catalog_as_it_is_and_says_to_run_init",
+    "test_init_upgrades_an_earlier_releases_catalog_and_says_whether_it_did",
 )
 # Collected here, they resolve ``catalog_url``/``new_catalog_urls`` to the fixtures below.
 globals().update({name: getattr(on_sqlite, name) for name in SHARED})

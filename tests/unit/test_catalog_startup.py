@@ -11,6 +11,7 @@ The tests not about SQLite itself run again on PostgreSQL in
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import traceback
@@ -82,16 +83,24 @@ def test_heads_read_from_the_scripts_are_alembics_heads() -> None:
 POSTGRES_ONLY = {"0017_title_search"}
 
 
-def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str) -> None:
-    """The catalog of the previous release (every migration but the newest)."""
+def make_the_catalog_of_the_release_before(catalog_url: str) -> set[str]:
+    """Every migration but the newest that changes SQLite's schema (not one for
+    PostgreSQL only); returns the revisions the catalog is left at."""
     heads = database.known_revisions()[1]
-    # the newest revision that changes SQLite's schema (not one for PostgreSQL only)
     newest = scripts().get_revision(max(heads - POSTGRES_ONLY))
     down = newest.down_revision
     parents = {down} if isinstance(down, str) else set(down or ())
-    older_heads = sorted((heads - {newest.revision}) | parents)
-    upgrade_with_alembic_to(catalog_url, older_heads)
-    assert newest.revision not in revisions_of(catalog_url)
+    upgrade_with_alembic_to(catalog_url, sorted((heads - {newest.revision}) | parents))
+    older = revisions_of(catalog_url)
+    assert newest.revision not in older
+    return older
+
+
+def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str) -> None:
+    """The catalog of the previous release (every migration but the newest), opened
+    through the storage layer (``strongroom init`` opens it so)."""
+    heads = database.known_revisions()[1]
+    make_the_catalog_of_the_release_before(catalog_url)
     assert schema_differences(catalog_url) != []
 
     catalog = SqlCatalog.from_url(catalog_url)
@@ -99,6 +108,60 @@ def test_a_catalog_one_revision_behind_is_upgraded_when_opened(catalog_url: str)
 
     assert revisions_of(catalog_url) == set(heads)
     assert schema_differences(catalog_url) == []
+
+
+def _cli(tmp_path: Path, catalog_url: str, *args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_DATABASE_URL": catalog_url}
+    (tmp_path / "data").mkdir(exist_ok=True)
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.output
+
+
+EXAMPLE_BATCH = str(Path(__file__).resolve().parents[2] / "examples" / "batch")
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["list"], ["fixity", "report"], ["batches"],
+                                     ["audit", "verify"], ["submit", EXAMPLE_BATCH],
+                                     ["worker"], ["serve", "--port", "18399"]],
+                         ids=lambda command: " ".join(command))
+def test_a_command_other_than_init_leaves_an_earlier_releases_catalog_as_it_is_and_says_to_run_init(
+        tmp_path: Path, catalog_url: str, command: list[str]) -> None:
+    """A new release's `doctor` or cron `fixity report` on one host upgraded the shared
+    schema under the workers, API and beat of the old release."""
+    older = make_the_catalog_of_the_release_before(catalog_url)
+
+    code, output = _cli(tmp_path, catalog_url, *command)
+
+    assert revisions_of(catalog_url) == older
+    assert code in (1, 2), output
+    assert "older than this Strongroom's" in output and "`strongroom init` upgrades it" in output
+    assert "Traceback" not in output
+
+
+def test_init_upgrades_an_earlier_releases_catalog_and_says_whether_it_did(
+        tmp_path: Path, catalog_url: str) -> None:
+    """`init --json` said "migrated": true whether or not it had changed anything."""
+    make_the_catalog_of_the_release_before(catalog_url)
+
+    code, output = _cli(tmp_path, catalog_url, "init", "--json")
+    assert code == 0, output
+    document = json.loads(output)
+    assert (document["schema"], document["migrated"]) == ("upgraded", True)
+    assert revisions_of(catalog_url) == set(database.known_revisions()[1])
+    assert schema_differences(catalog_url) == []
+
+    code, output = _cli(tmp_path, catalog_url, "init", "--json")
+    assert code == 0, output
+    assert (json.loads(output)["schema"], json.loads(output)["migrated"]) == ("current", False)
+    code, output = _cli(tmp_path, catalog_url, "init")
+    assert "schema up to date" in output
+
+    code, output = _cli(tmp_path, catalog_url, "list")
+    assert code == 0, output
 
 
 def test_catalog_before_actors_upgrades_with_its_chain_intact_and_one_live_token_per_name(
