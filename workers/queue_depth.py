@@ -12,13 +12,14 @@ from typing import Any
 
 from ingest.errors import QueueUnavailable
 from ingest.health import without_credentials
-from workers.reliability import QUEUE_FIXITY, QUEUE_INGEST
+from workers.reliability import QUEUE_FIXITY, QUEUE_HOUSEKEEPING, QUEUE_INGEST
 
 #: Seconds to connect to the broker and for it to answer.
 DEPTH_TIMEOUT = 3.0
 
 
-def queue_depths(broker_url: str, queues: tuple[str, ...] = (QUEUE_INGEST, QUEUE_FIXITY),
+def queue_depths(broker_url: str,
+                 queues: tuple[str, ...] = (QUEUE_INGEST, QUEUE_FIXITY, QUEUE_HOUSEKEEPING),
                  timeout: float = DEPTH_TIMEOUT) -> dict[str, int]:
     """Messages waiting in each of ``queues`` (taken by no worker yet). Raises
     QueueUnavailable when the broker cannot be reached."""

@@ -36,9 +36,14 @@ from ingest.stuck import DEFAULT_STUCK_AFTER
 from workers.beat_lock import BEAT_TICK
 
 #: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
-#: never delays new batches, and so each can get its own workers.
+#: never delays new batches, and so each can get its own workers. Beat's own
+#: work (the stuck-item sweep, planning fixity, anchoring) has a queue of its
+#: own that every worker consumes beside the ones it is given: behind a backlog
+#: of ingest work its messages expired unread, so fixity stopped being planned
+#: for as long as an ingest campaign lasted.
 QUEUE_INGEST = "ingest"
 QUEUE_FIXITY = "fixity"
+QUEUE_HOUSEKEEPING = "housekeeping"
 
 #: Task names: the wire contract between whoever enqueues and the workers.
 TASK_INGEST_ITEM = "strongroom.ingest_item"
@@ -129,19 +134,20 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "accept_content": ["json"],
         "result_accept_content": ["json"],
         "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
-                             for name in (QUEUE_INGEST, QUEUE_FIXITY)),
+                             for name in (QUEUE_INGEST, QUEUE_FIXITY, QUEUE_HOUSEKEEPING)),
         "task_default_queue": QUEUE_INGEST,
         "task_routes": {
             TASK_INGEST_ITEM: {"queue": QUEUE_INGEST},
             TASK_VERIFY_VERSION: {"queue": QUEUE_FIXITY},
             TASK_CHECK_COPY: {"queue": QUEUE_FIXITY},
-            # Planning reads the catalog only; it sends the checks themselves
-            # to the fixity queue, so it waits behind no long check.
-            TASK_ENQUEUE_DUE_FIXITY: {"queue": QUEUE_INGEST},
-            # With the ingest work it recovers; its message expires (see the
-            # schedule) rather than piling up behind a long backlog.
-            TASK_REQUEUE_STUCK: {"queue": QUEUE_INGEST},
-            TASK_ANCHOR_AUDIT: {"queue": QUEUE_INGEST},
+            # Beat's work waits behind neither ingest nor fixity work: every
+            # worker consumes this queue too, and the broker serves a worker's
+            # queues in turn. Planning sends the checks themselves to the
+            # fixity queue. Each message expires (see the schedule) rather
+            # than piling up while no worker runs.
+            TASK_ENQUEUE_DUE_FIXITY: {"queue": QUEUE_HOUSEKEEPING},
+            TASK_REQUEUE_STUCK: {"queue": QUEUE_HOUSEKEEPING},
+            TASK_ANCHOR_AUDIT: {"queue": QUEUE_HOUSEKEEPING},
         },
         # A worker started before Redis (docker-compose, a reboot) waits for it,
         # and one that lost Redis keeps reconnecting instead of exiting.

@@ -32,6 +32,8 @@ from strongroom.settings import KNOWN_VARIABLES, Settings, SettingsError
 from workers.celery_app import create_app
 from workers.celery_base import StrongroomCelery
 from workers.reliability import (
+    TASK_ANCHOR_AUDIT,
+    TASK_ENQUEUE_DUE_FIXITY,
     TASK_INGEST_ITEM,
     TASK_REQUEUE_STUCK,
     TASK_VERIFY_VERSION,
@@ -187,12 +189,13 @@ def test_workers_accept_json_only(app: App) -> None:
     assert app.conf.result_accept_content == ["json"]
 
 
-def test_ingest_and_fixity_work_go_to_separate_queues(app: App) -> None:
+def test_ingest_fixity_and_beats_own_work_go_to_separate_queues(app: App) -> None:
     router = app.amqp.router
     assert router.route({}, TASK_INGEST_ITEM)["queue"].name == "ingest"
     assert router.route({}, TASK_VERIFY_VERSION)["queue"].name == "fixity"
-    assert router.route({}, TASK_REQUEUE_STUCK)["queue"].name == "ingest"
-    assert {q.name for q in app.conf.task_queues} == {"ingest", "fixity"}
+    for housekeeping in (TASK_REQUEUE_STUCK, TASK_ENQUEUE_DUE_FIXITY, TASK_ANCHOR_AUDIT):
+        assert router.route({}, housekeeping)["queue"].name == "housekeeping"
+    assert {q.name for q in app.conf.task_queues} == {"ingest", "fixity", "housekeeping"}
     assert set(app.tasks) >= {TASK_INGEST_ITEM, TASK_VERIFY_VERSION, TASK_REQUEUE_STUCK}
 
 
