@@ -68,6 +68,7 @@ CATALOGUE: dict[str, str] = {
     "UNTRACKED_OBJECT": "{path!r} is in storage but belongs to no version in the catalog",
     "INGEST_LEFTOVER": "{path!r} was left in storage by an ingest that never committed its version",
     "MANIFEST_NOT_AS_SEALED": "{path!r} has sha256 {found}, but audit event {seq} sealed it as {expected}: the bag was rewritten after it was stored",
+    "HELD_COPY_NOT_WHOLE": "version {version} of this package {detail}: what this submission has in common with it is stored again in the new version, not shared with a copy that may be damaged; see to version {version} with `strongroom verify` and `strongroom repair`",
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
     "COMMIT_RECORD_MISSING": "{path} is not in this location ({detail}): a catalog rebuilt from it would leave this version out as uncommitted",
@@ -100,7 +101,7 @@ CATALOGUE: dict[str, str] = {
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
 WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED",
-                                     "EMPTY_FOLDER_SKIPPED"})
+                                     "EMPTY_FOLDER_SKIPPED", "HELD_COPY_NOT_WHOLE"})
 
 ERROR, WARNING = "error", "warning"
 

@@ -94,7 +94,14 @@ from ingest.services import Services
 from ingest.staged_batch import release_staging
 from ingest.stuck import stuck_before
 from ingest.submission import describe_item
-from ingest.version_sharing import candidates, is_unchanged, shared_files, sharing_detail
+from ingest.version_sharing import (
+    candidates,
+    held_copy_findings,
+    is_unchanged,
+    not_whole_holders,
+    shared_files,
+    sharing_detail,
+)
 from ingest.work_context import working_on
 
 _log = logging.getLogger("strongroom.ingest")
@@ -256,6 +263,7 @@ class _Ingest:
         identifier_port = self.s.formats
         received = ReceivedCheck(scan)
         hashed: dict[str, tuple[Digests, IdentifiedFormat | None]] = {}  # by payload path
+        not_whole: dict[int, str] = {}  # versions not held whole: stored again, never unchanged
         if latest is not None:
             try:
                 for entry in candidates(latest, scan):
@@ -266,7 +274,13 @@ class _Ingest:
                 return self._unreadable(exc, validation, warnings)
             if received.findings:
                 return self._reject([*warnings, *received.findings], [validation])
-            if is_unchanged(latest, scan, record_json, hashed):
+            # Nothing is shared with, nor found unchanged against, a version the
+            # archive does not hold whole: the bytes in hand are stored again.
+            shared = shared_files(latest, hashed)
+            not_whole = not_whole_holders(self.s.catalog, self.s.locations, package_id,
+                                          latest, shared)
+            warnings = (*warnings, *held_copy_findings(shared, latest, not_whole))
+            if not not_whole and is_unchanged(latest, scan, record_json, hashed):
                 calc = self._digest_event(package_id, latest.number,
                                           [digests for digests, _ in hashed.values()])
                 if not finish(self.s, self.item, ItemStatus.UNCHANGED, warnings,
@@ -275,7 +289,10 @@ class _Ingest:
                               holder=self.lease.holder):
                     return finished_elsewhere(self.s, self.item.item_id)
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
-        shared = shared_files(latest, hashed)
+            shared = {path: held for path, held in shared.items()
+                      if (held.held_by or latest.number) not in not_whole}
+        else:
+            shared = {}
 
         number = self._reserve(package_id, identifier)
         prefix = version_prefix(package_id, number)
@@ -371,8 +388,9 @@ class _Ingest:
               for store in self.s.replicas),
         ]
         # Decided again at the commit: another submission of the same change may
-        # have committed it since we compared (then this item is unchanged).
-        unchanged = [validation, self._digest_event(
+        # have committed it since we compared (then this item is unchanged), unless
+        # the bytes are stored again because the latest version is not held whole.
+        unchanged = None if not_whole else [validation, self._digest_event(
             package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
         if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged,
                                              findings=warnings, holder=self.lease.holder):

@@ -17,10 +17,13 @@ from typing import Any
 
 from ingest.bag import RECORD_JSON
 from ingest.batch import ItemScan, PayloadEntry
+from ingest.copies import DAMAGED
+from ingest.findings import Finding
 from ingest.fixity import Digests
 from ingest.format_identification import IdentifiedFormat
-from ingest.layout import FETCH_TXT
+from ingest.layout import FETCH_TXT, version_prefix
 from ingest.models import StoredFile, VersionRecord
+from ingest.ports import Catalog, ObjectStore
 
 #: What the first read of a candidate gives: its digests and its format.
 Hashed = Mapping[str, tuple[Digests, IdentifiedFormat | None]]
@@ -63,6 +66,58 @@ def shared_files(latest: VersionRecord | None, hashed: Hashed) -> dict[str, Stor
     return shared
 
 
+def not_whole_holders(catalog: Catalog, locations: Sequence[ObjectStore], package_id: str,
+                      latest: VersionRecord, shared: Mapping[str, StoredFile],
+                      ) -> dict[int, str]:
+    """The versions a new version would lean on (``latest`` and those holding its
+    ``shared`` files) that the archive does not hold whole as far as it knows, each
+    with why: a copy in some location found damaged by its last check, or a shared
+    file's object missing (or of another size) in some location now. A new version
+    shares nothing from such a version, and a submission is not ``unchanged``
+    against it: the bytes just received are stored again, not thrown away while the
+    only copy the archive keeps of them is damaged. One catalog read per location,
+    one listing per holder and location."""
+    holders = {f.held_by for f in shared.values() if f.held_by is not None} | {latest.number}
+    reasons: dict[int, str] = {}
+    for store in locations:
+        failing = catalog.failing_copies(store.location)
+        for number in sorted(holders):
+            if (package_id, number) in failing:
+                reasons.setdefault(number, f"failed its last fixity check in {store.location}")
+    for number in sorted(holders - set(reasons)):
+        damaged = [c.location for c in catalog.list_copies(package_id, number) if c.state == DAMAGED]
+        if damaged:
+            reasons[number] = f"is noted damaged in {damaged[0]}"
+    for number in sorted(holders - set(reasons)):
+        held = [f for f in shared.values() if f.held_by == number]
+        if not held:
+            continue
+        prefix = version_prefix(package_id, number)
+        for store in locations:
+            sizes = {info.key: info.size for info in store.list(prefix + "data/")}
+            gone = next((f for f in held if sizes.get(prefix + f.path) != f.size), None)
+            if gone is not None:
+                found = sizes.get(prefix + gone.path)
+                reasons[number] = (f"has no object {gone.path!r} in {store.location}" if found is None
+                                   else f"has {found} bytes of {gone.path!r} in {store.location}, "
+                                        f"not {gone.size}")
+                break
+    return reasons
+
+
+def held_copy_findings(shared: Mapping[str, StoredFile], latest: VersionRecord,
+                       reasons: Mapping[int, str]) -> list[Finding]:
+    """The warnings that say which files are stored again, and why (``not_whole_holders``)."""
+    findings = [Finding("HELD_COPY_NOT_WHOLE", path=path, params={
+                    "version": held.held_by, "detail": reasons[held.held_by]})
+                for path, held in sorted(shared.items())
+                if held.held_by is not None and held.held_by in reasons]
+    if not findings and latest.number in reasons:
+        findings.append(Finding("HELD_COPY_NOT_WHOLE", path=None, params={
+            "version": latest.number, "detail": reasons[latest.number]}))
+    return findings
+
+
 def sharing_detail(payload: Sequence[StoredFile], tags: Sequence[StoredFile]) -> dict[str, Any]:
     """What the ingestion event records of the files a version shares with
     earlier ones: how many, their bytes, and the SHA-256 of fetch.txt, sealed
@@ -74,4 +129,5 @@ def sharing_detail(payload: Sequence[StoredFile], tags: Sequence[StoredFile]) ->
             "fetch_sha256": next(t.sha256 for t in tags if t.path == FETCH_TXT)}
 
 
-__all__ = ["Hashed", "candidates", "is_unchanged", "shared_files", "sharing_detail"]
+__all__ = ["Hashed", "candidates", "held_copy_findings", "is_unchanged", "not_whole_holders",
+           "shared_files", "sharing_detail"]

@@ -326,3 +326,71 @@ def test_in_the_fixity_cycle_a_holder_found_damaged_vouches_for_nothing(archive:
     later = run_fixity_check(archive.services, PACKAGE, 2, None, DEEP)
     assert [(f.code, f.path) for f in later.findings] == [
         ("FIXITY_MISMATCH", "data/scan/page-01.tif")]
+
+
+# --------------------------------------------------------------------------- what is not held whole
+
+
+def item_findings(archive: Archive, item_id: str) -> list[tuple[str, Any]]:
+    item = archive.services.catalog.get_item(item_id)
+    return [(f.code, f.params.get("version")) for f in item.findings]
+
+
+def test_a_correction_keeps_the_bytes_it_brings_when_the_archives_copy_of_them_failed_its_check(
+        archive: Archive) -> None:
+    """The new version shared the damaged object and the good bytes just received
+    were thrown away: no whole copy was left anywhere, and repair had nothing to
+    mend from."""
+    payload = scans(2, 50_000)
+    archive.ingest("first", payload=payload)
+    held = archive.bag(archive.primary) / "data/scan/page-01.tif"
+    held.write_bytes(b"\xff" * 50_000)
+    assert verify_version(archive.services, PACKAGE, 1).findings  # the failure is on record
+
+    [item] = archive.ingest("corrected", payload=payload,
+                            metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+
+    stored = objects(archive.primary, f"{PACKAGE}/v2/")
+    assert {"data/scan/page-01.tif", "data/scan/page-02.tif"} <= set(stored)
+    version = archive.services.catalog.get_version(PACKAGE, 2)
+    assert {f.path: f.held_by for f in version.payload} == {
+        "data/scan/page-01.tif": None, "data/scan/page-02.tif": None}
+    assert (archive.bag(archive.primary, 2) / "data/scan/page-01.tif").read_bytes() == \
+        payload["scan/page-01.tif"]
+    assert verify_version(archive.services, PACKAGE, 2).findings == ()
+    assert ("HELD_COPY_NOT_WHOLE", 1) in item_findings(archive, item)
+
+
+def test_the_same_item_sent_again_over_a_damaged_version_is_stored_not_called_unchanged(
+        archive: Archive) -> None:
+    """It was `unchanged`, over a version whose only copy of a file was damaged."""
+    payload = scans(2, 50_000)
+    archive.ingest("first", payload=payload)
+    (archive.bag(archive.replica) / "data/scan/page-02.tif").write_bytes(b"\x00" * 50_000)
+    assert verify_version(archive.services, PACKAGE, 1, archive.replica.location).findings
+
+    [item] = archive.ingest("again", payload=payload)
+
+    assert archive.services.catalog.get_item(item).status.value == "stored"
+    assert archive.services.catalog.latest_version(PACKAGE).number == 2
+    assert verify_version(archive.services, PACKAGE, 2).findings == ()
+    assert ("HELD_COPY_NOT_WHOLE", 1) in item_findings(archive, item)
+
+
+def test_a_correction_over_a_file_gone_from_the_store_stores_it_again_not_storage_unreachable(
+        archive: Archive) -> None:
+    """The new version failed as STORAGE_UNAVAILABLE after five 'attempts' in 15 ms and
+    left its bag behind; the submission held the missing file's bytes."""
+    payload = scans(2, 50_000)
+    archive.ingest("first", payload=payload)
+    (archive.bag(archive.primary) / "data/scan/page-01.tif").unlink()
+
+    [item] = archive.ingest("corrected", payload=payload,
+                            metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+
+    assert archive.services.catalog.get_item(item).status.value == "stored"
+    version = archive.services.catalog.get_version(PACKAGE, 2)
+    assert {f.path: f.held_by for f in version.payload} == {
+        "data/scan/page-01.tif": None, "data/scan/page-02.tif": None}  # nothing leans on v1
+    assert verify_version(archive.services, PACKAGE, 2).findings == ()
+    assert ("HELD_COPY_NOT_WHOLE", 1) in item_findings(archive, item)
