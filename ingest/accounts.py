@@ -87,6 +87,9 @@ class AccountInfo:
     #: who last set the password: the administrator who made the account, until
     #: its owner changes it; None when not known
     password_set_by: Actor | None = None
+    #: everyone but its owner who has ever set its password, its maker first:
+    #: each could have chosen the password its "owner" then changed
+    password_setters: tuple[Actor, ...] = ()
 
     @property
     def active(self) -> bool:

@@ -100,7 +100,7 @@ def end_account(services: Services, name: str) -> AccountInfo:
 
 def set_password(services: Services, name: str, new: str) -> AccountInfo:
     """An administrator sets the password of an account (``services.actor`` then
-    stands behind it until its owner changes it). Raises InputError, AccountNotFound."""
+    stands behind it for good: ``stands_behind``). Raises InputError, AccountNotFound."""
     who = _actor(services)
     return change_password(services.catalog, name, None, new, services.clock.now(), set_by=who,
                            events=lambda account: [_event(services, "password set",
@@ -133,34 +133,42 @@ def change_own_password(services: Services, throttle: SignInThrottle, address: s
 
 def stands_behind(services: Services, person: Actor, actor: Actor) -> bool:
     """True when ``person`` is ``actor``, or made it (a token ``person`` made, an
-    account whose password ``person`` set and its owner has not changed since),
-    or made whoever made it, and so on back."""
+    account ``person`` made or whose password ``person`` ever set), or made
+    whoever made it, and so on back.
+
+    An account's owner changing its password does not end its maker's say: the
+    maker knew the first password, and whoever knew a password could have
+    signed in and "changed their own" to one they also know."""
     seen: set[str] = set()
-    current: Actor | None = actor
+    current: list[Actor] = [actor]
     for _ in range(MOST_MAKERS):
-        if current is None:
+        if not current:
             return False
-        if same_person(person, current):
+        if any(same_person(person, one) for one in current):
             return True
-        current = _maker(services, current, seen)
+        current = [maker for one in current for maker in _makers(services, one, seen)]
     return False
 
 
-def _maker(services: Services, actor: Actor, seen: set[str]) -> Actor | None:
-    """Who holds ``actor``'s credential besides its owner: the maker of its token,
-    or whoever last set its account's password (None: its owner, or not known)."""
+def _makers(services: Services, actor: Actor, seen: set[str]) -> list[Actor]:
+    """Who holds, or held, ``actor``'s credential besides its owner: the maker of
+    its token, or everyone else who has set its account's password (none: not
+    known, or only its owner)."""
     if actor.token_id is not None and actor.token_id not in seen:
         seen.add(actor.token_id)
         token = services.catalog.get_token(actor.token_id)
-        return token.created_by if token is not None else None
+        return [token.created_by] if token is not None and token.created_by is not None else []
     if actor.account_id is not None and actor.account_id not in seen:
         seen.add(actor.account_id)
         account = services.catalog.get_account(actor.account_id)
-        if account is None or account.password_set_by is None:
-            return None
-        setter = account.password_set_by
-        return None if setter.account_id == account.account_id else setter
-    return None
+        if account is None:
+            return []
+        setters = list(account.password_setters)
+        last = account.password_set_by
+        if last is not None and last.account_id != account.account_id and last not in setters:
+            setters.append(last)
+        return setters
+    return []
 
 
 __all__ = [

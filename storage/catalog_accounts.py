@@ -34,7 +34,8 @@ class AccountsAndSessions(CatalogBase):
                            "disabled accounts included): choose another name")
         row = Account(account_id=str(uuid.uuid4()), name=name, role=role, password_hash=password_hash,
                       created_at=at, disabled_at=None, last_sign_in_at=None, password_changed_at=at,
-                      password_set_by=set_by.to_dict() if set_by else None)
+                      password_set_by=set_by.to_dict() if set_by else None,
+                      password_setters=[set_by.to_dict()] if set_by else None)
         try:
             with self._write() as session:
                 if session.execute(select(Account.account_id).where(Account.name == name)).first():
@@ -70,6 +71,10 @@ class AccountsAndSessions(CatalogBase):
             row.password_hash = password_hash
             row.password_changed_at = at
             row.password_set_by = set_by.to_dict() if set_by else None
+            if set_by is not None and set_by.account_id != row.account_id:
+                known = list(row.password_setters or [])
+                if set_by.to_dict() not in known:
+                    row.password_setters = [*known, set_by.to_dict()]
             info = _info(row)
             if events is not None:
                 append_events(session, events(info))
@@ -140,4 +145,7 @@ def _info(row: Account) -> AccountInfo:
     return AccountInfo(account_id=row.account_id, name=row.name, role=row.role, created_at=row.created_at,
                        disabled_at=row.disabled_at, last_sign_in_at=row.last_sign_in_at,
                        password_changed_at=row.password_changed_at,
-                       password_set_by=Actor.from_dict(row.password_set_by))
+                       password_set_by=Actor.from_dict(row.password_set_by),
+                       password_setters=tuple(actor for actor in map(Actor.from_dict,
+                                                                     row.password_setters or ())
+                                              if actor is not None))

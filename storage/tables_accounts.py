@@ -32,6 +32,9 @@ class Account(Base):
     password_changed_at: Mapped[datetime | None]
     #: the agent who last set the password (``Actor.to_dict``); None when not known
     password_set_by: Mapped[dict[str, Any] | None]
+    #: every agent but the owner who has set the password, the maker first (a
+    #: list of ``Actor.to_dict``); None when none is known
+    password_setters: Mapped[list[Any] | None]
 
 
 class WebSession(Base):

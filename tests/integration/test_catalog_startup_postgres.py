@@ -24,6 +24,7 @@ SHARED = (
     "test_processes_starting_together_on_a_new_catalog_end_with_one_migrated_catalog",
     "test_a_command_other_than_init_leaves_an_earlier_releases_catalog_as_it_is_and_says_to_run_init",
     "test_init_upgrades_an_earlier_releases_catalog_and_says_whether_it_did",
+    "test_an_admin_made_before_the_upgrade_still_cannot_second_its_makers_deaccession",
 )
 # Collected here, they resolve ``catalog_url``/``new_catalog_urls`` to the fixtures below.
 globals().update({name: getattr(on_sqlite, name) for name in SHARED})

@@ -279,3 +279,45 @@ def test_an_up_to_date_catalog_opens_while_another_process_holds_the_write_lock(
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_an_admin_made_before_the_upgrade_still_cannot_second_its_makers_deaccession(
+        catalog_url: str) -> None:
+    """Migration 0022 fills who set each account's password from the audit log: an
+    account whose maker's say was lost when its "owner" changed the password (the
+    only note was the last setter) gets its maker back."""
+    import json as json_text
+    from datetime import UTC, datetime
+
+    make_the_catalog_of_the_release_before(catalog_url)
+    ada = {"name": "ada", "kind": "person", "role": "admin", "account_id": "a-ada"}
+    bob = {"name": "bob", "kind": "person", "role": "admin", "account_id": "a-bob"}
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    engine = database.create_engine_for(catalog_url)
+    with engine.begin() as connection:
+        for account, set_by in ((ada, None), (bob, bob)):  # bob "changed his own" password
+            connection.execute(text(
+                "INSERT INTO accounts (account_id, name, role, password_hash, created_at, "
+                "password_changed_at, password_set_by) VALUES (:id, :name, 'admin', 'x', :at, :at, "
+                ":set_by)"), {"id": account["account_id"], "name": account["name"], "at": at,
+                             "set_by": json_text.dumps(set_by) if set_by else None})
+        for seq, (action, actor) in enumerate((("account created", ada),
+                                               ("password changed", bob)), start=1):
+            connection.execute(text(
+                "INSERT INTO events (seq, event_id, event_type, outcome, agent, occurred_at, "
+                "detail, prev_hash, hash, actor) VALUES (:seq, :id, 'policy assignment', "
+                "'success', 'strongroom', :at, :detail, :prev, :hash, :actor)"),
+                {"seq": seq, "id": f"e{seq}", "at": at, "prev": "0" * 64, "hash": f"{seq:064}",
+                 "detail": json_text.dumps({"action": action, "account": {
+                     "account_id": "a-bob", "name": "bob", "role": "admin"}}),
+                 "actor": json_text.dumps(actor)})
+    engine.dispose()
+
+    catalog = SqlCatalog.from_url(catalog_url)
+    try:
+        account = catalog.get_account("a-bob")
+        assert account is not None
+        assert [a.name for a in account.password_setters] == ["ada"]
+        assert catalog.get_account("a-ada").password_setters == ()  # type: ignore[union-attr]
+    finally:
+        catalog.engine.dispose()
