@@ -93,8 +93,8 @@ def user_disable(name: str, as_json: bool) -> None:
 @command_errors
 def user_password(name: str, password_stdin: bool) -> None:
     """Set a new password for an account (an administrator's reset); its sessions end.
-    Until its owner changes it, whoever set it stands behind the account: it may
-    not approve a deaccession they asked for."""
+    Whoever set it stands behind the account for good (its owner changing it
+    later does not end that): it may not approve a deaccession they asked for."""
     from ingest.identities import set_password
 
     services = credential_services(read_only=True)
