@@ -127,12 +127,17 @@ def package_page(
     preserve = may(session.account.role, Permission.PRESERVE)
     histories: list[Any] = []
     copies: dict[int, list[Any]] = {}
+    deep_checked: set[tuple[int, str | None]] = set()
     events: list[dict[str, Any]] = []
     events_total = 0
     if preserve:
         all_events = list(catalog.events(package_id))
         histories = copy_histories(all_events)
         copies = {s.version.number: catalog.list_copies(package_id, s.version.number) for s in steps}
+        # A copy's "verified" note of the day it was stored is the size check of
+        # its writing, not a deep check: said as such until one is recorded.
+        deep_checked = {(h.version, h.location) for h in histories
+                        if any(c.tier == "deep" for c in h.checks)}
         events_total = len(all_events)
         events = [_event_view(e) for e in reversed(all_events[-EVENTS_SHOWN:])]
     return render(
@@ -142,7 +147,8 @@ def package_page(
         shown=shown.version, payload=[f for f in files if f["payload"]],
         tags=[f for f in files if not f["payload"]],
         bag_url=lambda n, fmt: f"/packages/{quote(package_id, safe='')}/versions/{n}/bag?format={fmt}",
-        preserve=preserve, histories=histories, copies=copies, events=events,
+        preserve=preserve, histories=histories, copies=copies, deep_checked=deep_checked,
+        events=events,
         events_total=events_total, search_url=_search_url, describe=describe_actor,
         withdrawn=catalog.tombstones(package_id))
 

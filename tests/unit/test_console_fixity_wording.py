@@ -1,0 +1,50 @@
+"""What the console says of a copy nobody has deep-checked yet.
+
+Right after ingest the home page showed "0.0 %" in red while each package page
+said the copies were "verified" at the moment they were stored: the note of the
+day a copy is written is its size check, not a deep check. Now the package page
+says so, and the home page keeps red for failed or overdue checks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ingest.accounts import create_account
+from ingest.fixity_audit import verify_version
+from ingest.models import package_id_for
+from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
+from tests.unit.test_identities import PASSWORD, _signed_in
+
+TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Api:
+    api = make_api(tmp_path / "data")
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
+    return api
+
+
+def copy_rows(page: str) -> list[str]:
+    table = page.split('<table class="copies">', 1)[1].split("</table>", 1)[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+            for row in table.split("<tr>")[2:]]
+
+
+def test_a_copy_not_yet_deep_checked_is_not_called_verified_and_new_copies_are_not_red(
+        api: Api) -> None:
+    ada = _signed_in(api, "ada")
+    [row] = copy_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
+    assert "verified" not in row and "no deep check yet" in row
+    home = ada.get("/console/").text
+    assert "0.0 %" in home
+    assert 'class="figure short"' not in home and 'class="figure pending"' in home
+
+    assert verify_version(api.services, package_id_for(TELEGRAM), 1).findings == ()
+
+    [row] = copy_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
+    assert "verified" in row and "no deep check yet" not in row
