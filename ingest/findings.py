@@ -58,6 +58,8 @@ CATALOGUE: dict[str, str] = {
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
     "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
+    "RECORD_FIELDS_REMOVED": "this new version's record no longer has {fields}, which version {version} has: stored as submitted; if they came from batch.json (or the fields given beside an upload) when version {version} was sent, give them again and submit the item again",
+    "RECORD_AS_EARLIER_VERSION": "this record is the record of version {earlier} again: stored as submitted, it undoes what version {latest} changed ({fields}); if that was not meant (an older copy of the batch sent again), submit version {latest}'s record again",
     # -- stored bytes (ingest read-back, verify, fetch)
     "FIXITY_MISMATCH": "{path!r} is not as recorded: {algorithms} {differ}",
     "SIZE_MISMATCH": "{path!r} has {found} bytes, expected {expected}",
@@ -101,7 +103,8 @@ CATALOGUE: dict[str, str] = {
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
 WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED",
-                                     "EMPTY_FOLDER_SKIPPED", "HELD_COPY_NOT_WHOLE"})
+                                     "EMPTY_FOLDER_SKIPPED", "HELD_COPY_NOT_WHOLE",
+                                     "RECORD_FIELDS_REMOVED", "RECORD_AS_EARLIER_VERSION"})
 
 ERROR, WARNING = "error", "warning"
 

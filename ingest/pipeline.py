@@ -94,6 +94,7 @@ from ingest.services import Services
 from ingest.staged_batch import release_staging
 from ingest.stuck import stuck_before
 from ingest.submission import describe_item
+from ingest.version_changes import correction_findings
 from ingest.version_sharing import (
     candidates,
     held_copy_findings,
@@ -291,6 +292,8 @@ class _Ingest:
                 return IngestResult("done", self.item.item_id, ItemStatus.UNCHANGED, findings=warnings)
             shared = {path: held for path, held in shared.items()
                       if (held.held_by or latest.number) not in not_whole}
+            warnings = (*warnings, *correction_findings(
+                latest, record, lambda: self.s.catalog.list_versions(package_id)))
         else:
             shared = {}
 

@@ -19,13 +19,13 @@ document and the console's Package page present it).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 from typing import Any, Protocol
 
-from ingest.findings import json_pointer
+from ingest.findings import Finding, json_pointer
 from ingest.models import StoredFile, VersionRecord
 
 ADDED = "added"
@@ -191,6 +191,32 @@ def _field_changes(older: Mapping[str, Any], newer: Mapping[str, Any],
     return changes
 
 
+def correction_findings(latest: VersionRecord, record: Mapping[str, Any],
+                        versions: Callable[[], Sequence[VersionRecord]]) -> list[Finding]:
+    """Warnings on a new version's ``record`` that a person should see before
+    taking it for granted: fields the latest version has and it lacks
+    (RECORD_FIELDS_REMOVED: a correction sent without the batch.json that gave
+    the package its collection and rights), and a record that is an earlier
+    version's again (RECORD_AS_EARLIER_VERSION: an old copy of a batch sent
+    again, undoing a correction). ``versions`` (every version, oldest first) is
+    read only for a record that differs from the latest."""
+    if dict(record) == dict(latest.record):
+        return []
+    changes = _field_changes(latest.record, record)
+    findings = []
+    removed = [c.label for c in changes if c.change == REMOVED]
+    if removed:
+        findings.append(Finding("RECORD_FIELDS_REMOVED", params={
+            "version": latest.number, "fields": ", ".join(removed)}))
+    earlier = next((v for v in reversed(versions()) if v.number < latest.number
+                    and dict(v.record) == dict(record)), None)
+    if earlier is not None:
+        findings.append(Finding("RECORD_AS_EARLIER_VERSION", params={
+            "earlier": earlier.number, "latest": latest.number,
+            "fields": ", ".join(dict.fromkeys(c.label for c in changes))}))
+    return findings
+
+
 def field_label(parts: Iterable[str]) -> str:
     """What the record schema calls the field at ``parts`` ("Archival citation" for
     source, citation); the last name itself where the schema has no title for it."""
@@ -213,5 +239,5 @@ def _record_schema() -> Mapping[str, Any]:
 
 __all__ = [
     "ADDED", "CHANGED", "MOVED", "REMOVED", "FieldChange", "FileChange", "VersionChanges",
-    "VersionStep", "compare_versions", "field_label", "version_history",
+    "VersionStep", "compare_versions", "correction_findings", "field_label", "version_history",
 ]
