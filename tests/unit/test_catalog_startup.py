@@ -229,6 +229,21 @@ def test_a_catalog_migrated_by_a_newer_release_is_refused(catalog_url: str) -> N
     assert revisions_of(catalog_url) == set(database.known_revisions()[1]) | {"9001"}
 
 
+def test_a_worker_does_not_start_on_a_catalog_a_newer_release_migrated(
+        tmp_path: Path, catalog_url: str) -> None:
+    """It said "ready", took each item and acknowledged it undone ('error'), the
+    items left accepted, while every CLI command refused the same catalog."""
+    SqlCatalog.from_url(catalog_url).engine.dispose()
+    engine = database.create_engine_for(catalog_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9001')"))
+    engine.dispose()
+
+    code, output = _cli(tmp_path, catalog_url, "worker")
+
+    assert code == 1 and "revision 9001, which this Strongroom does not know" in output
+
+
 def _open_in_rounds(urls: list[str], barrier: Any, results: Any) -> None:
     """One process: open the catalog of round ``n`` in round ``n``, all at the barrier."""
     for n, url in enumerate(urls):
