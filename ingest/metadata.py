@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -108,6 +109,32 @@ def _unsafe_values(value: Any, path: list[str | int], name: str) -> Iterator[Fin
             yield from _unsafe_values(item, [*path, index], name)
     elif isinstance(value, str):
         yield from _surrogates(value, path, name)
+        yield from _bidi_controls(value, path, name)
+
+
+#: Characters that make text display in another order than it is stored
+#: (embeddings, overrides, isolates): a title "Register \u202eLTR" reads
+#: "Register RTL" on screen. Right-to-left text needs none of them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_text(record: Mapping[str, Any], name: str) -> list[Finding]:
+    """The findings ``parse_metadata`` makes of a record's text (lone surrogates,
+    bidirectional controls), for a record read from elsewhere (metadata.csv)."""
+    return list(_unsafe_values(dict(record), [], name))
+
+
+def _bidi_controls(text: str, path: list[str | int], name: str) -> Iterator[Finding]:
+    found = next((char for char in text if char in BIDI_CONTROLS), None)
+    if found is not None:
+        where = json_pointer(path)
+        yield Finding(
+            "METADATA_INVALID", path=name, pointer=where,
+            expected="text without bidirectional control characters", found=f"U+{ord(found):04X}",
+            params={"detail": f"{where} holds the bidirectional control character "
+                              f"U+{ord(found):04X} ({unicodedata.name(found)}), which makes the "
+                              "text display in another order than it is stored: remove it "
+                              "(right-to-left text needs no such character)"})
 
 
 def _surrogates(text: str, path: list[str | int], name: str) -> Iterator[Finding]:
@@ -197,4 +224,4 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-__all__ = ["MAX_DEPTH", "MAX_METADATA_BYTES", "canonical_record", "parse_metadata"]
+__all__ = ["MAX_DEPTH", "MAX_METADATA_BYTES", "canonical_record", "parse_metadata", "unsafe_text"]

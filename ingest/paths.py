@@ -158,6 +158,10 @@ def _character_reasons(path: str) -> list[str]:
         elif 0xD800 <= point <= 0xDFFF:
             shown = f"0x{point - 0xDC00:02X}" if point >= 0xDC80 else f"U+{point:04X}"
             reasons.setdefault("utf8", f"the name was not valid UTF-8 on disk (byte {shown})")
+        elif 0x202A <= point <= 0x202E or 0x2066 <= point <= 0x2069:
+            reasons.setdefault("bidi", f"it has the bidirectional control character "
+                                       f"U+{point:04X}, which shows the name in another order "
+                                       "than it is stored")
     return list(reasons.values())
 
 

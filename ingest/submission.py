@@ -21,7 +21,7 @@ from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, with_batch_field
 from ingest.batch_identifiers import duplicate_identifiers, item_duplicate
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
-from ingest.metadata import parse_metadata
+from ingest.metadata import parse_metadata, unsafe_text
 from ingest.models import BatchRecord, EventType, ItemRecord, Outcome
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.services import Services
@@ -137,7 +137,8 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
         findings = [f for f in findings if f.code != "METADATA_MISSING"]
     if row is not None:
         record = with_batch_fields(row.record, _batch_fields(batch, source))
-        findings += [row.locate(f) for f in schemas.validate(record, batch.schema)]
+        findings += [row.locate(f) for f in (*unsafe_text(row.record, "metadata.csv"),
+                                             *schemas.validate(record, batch.schema))]
     findings += row_findings
     if row is None and scan.metadata is not None:
         record, parse_findings = parse_metadata(scan.metadata)

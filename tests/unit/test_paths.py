@@ -57,6 +57,8 @@ def test_ordinary_and_unusual_but_legal_names_are_accepted(path: str) -> None:
     ("delete\x7f.txt", "U+007F"),
     ("next-line\x85.txt", "U+0085"),
     ("caf\udce9.txt", "not valid UTF-8"),
+    ("invoice\u202efdp.exe", "bidirectional control character U+202E"),  # shows as invoiceexe.pdf
+    ("scan\u2067.tif", "bidirectional control character U+2067"),
     ("a" * 256, "longer than 255"),
     ("é" * 128, "longer than 255"),   # 128 characters, 256 UTF-8 bytes
     ("/".join(["a" * 200] * 6), "longer than 1024"),
