@@ -219,12 +219,19 @@ class FidoIdentifier:
         return [match for match in result if fido.as_good_as_any(match[0], result)]
 
     def _match_extensions(self, name: str) -> list[tuple[Any, str]]:
-        """fido's ``match_extensions`` with the formats indexed by extension once."""
+        """fido's ``match_extensions`` with the formats indexed by extension once,
+        kept only when it tells one format: of the formats that list the
+        extension, those with signatures are ruled out (the bytes matched none of
+        them: a ``.tif`` that is no TIFF was told "DNG 1.1" by its name), and of
+        the rest exactly one must be left (``.txt``: plain text). Otherwise the
+        file's format is not on record (FORMAT_UNIDENTIFIED), never a guess."""
         extension = os.path.splitext(name)[1].lower().lstrip(".")
         if not extension:
             return []
         result = [(element, "External") for element in self._by_extension.get(extension, [])]
-        return [match for match in result if self._fido.as_good_as_any(match[0], result)]
+        best = [match for match in result if self._fido.as_good_as_any(match[0], result)]
+        unsigned = [match for match in best if not match[0].findall("signature")]
+        return unsigned if len(unsigned) == 1 else []
 
     def identify(self, head: bytes, tail: bytes, name: str) -> IdentifiedFormat | None:
         with self._lock:
