@@ -227,9 +227,12 @@ class IngestCatalog(Protocol):
     def reset_item(self, item_id: str) -> None:
         """Put a failed item back to accepted, for a retry by hand."""
 
-    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+    def stuck_items(self, idle_before: datetime, limit: int = 1000,
+                    begun: bool | None = None) -> list[ItemRecord]:
         """Accepted items of any batch last updated (created, attempted, sent
-        again) before ``idle_before``, the longest idle first, at most ``limit``."""
+        again) before ``idle_before``, the longest idle first, at most ``limit``;
+        with ``begun``, only those an attempt began (True: its lease lapsed) or
+        none did (False: never taken from the queue)."""
 
     def item_tally(self, idle_before: datetime) -> ItemTally:
         """Items by status, and the accepted ones last updated before ``idle_before``

@@ -38,6 +38,19 @@ def is_stuck(item: ItemRecord, now: datetime, stuck_after: float) -> bool:
             and item.updated_at < stuck_before(now, stuck_after))
 
 
+def has_stopped(item: ItemRecord, now: datetime, stuck_after: float) -> bool:
+    """A stuck item an attempt began: its lease lapsed, its worker is gone. Sent
+    again by the sweep; ``strongroom requeue`` sends it again by hand."""
+    return is_stuck(item, now, stuck_after) and item.attempts > 0
+
+
+def has_waited(item: ItemRecord, now: datetime, stuck_after: float) -> bool:
+    """A stuck item no attempt began: most likely still waiting its turn in the
+    queue, behind other work; its message lost only if nothing is queued (the
+    sweep then sends it again)."""
+    return is_stuck(item, now, stuck_after) and item.attempts == 0
+
+
 def fail_lost_item(catalog: Catalog, metrics: WorkMetrics, item: ItemRecord) -> bool:
     """Fail ``item`` with INGEST_FAILED: its attempts kept starting and none
     ended (a poison item killing its worker process each time), so it is not

@@ -264,13 +264,16 @@ class BatchesAndItems(CatalogBase):
             if rows_changed(result) == 0 and session.get(Item, item_id) is None:
                 raise NotFound(f"no item {item_id}")
 
-    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+    def stuck_items(self, idle_before: datetime, limit: int = 1000,
+                    begun: bool | None = None) -> list[ItemRecord]:
         """Accepted items of any batch last updated before ``idle_before``, the
-        longest idle first, at most ``limit``. Raises CatalogUnavailable."""
+        longest idle first, at most ``limit``; with ``begun``, only those with
+        (True) or without (False) an attempt. Raises CatalogUnavailable."""
+        attempted = [] if begun is None else [Item.attempts > 0 if begun else Item.attempts == 0]
         with self._read() as session:
             rows = session.execute(
                 select(Item)
-                .where(Item.status == ACCEPTED, Item.updated_at < idle_before)
+                .where(Item.status == ACCEPTED, Item.updated_at < idle_before, *attempted)
                 .order_by(Item.updated_at, Item.item_id)
                 .limit(limit)
             ).scalars()

@@ -21,7 +21,7 @@ from typing import Any, cast
 from celery import Task
 
 from ingest.anchoring import anchor_audit_head
-from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, NotFound, QueueUnavailable, StrongroomError
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.pipeline import ingest_item
@@ -271,7 +271,14 @@ def requeue_stuck_items_task(task: Task) -> int:
     try:
         services = app.services()
         idle_before = stuck_before(services.clock.now(), settings.stuck_after)
-        stuck = services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT)
+        # An attempt began and its lease lapsed: its worker is gone. An item no
+        # attempt began is most likely still waiting in a long queue: sent again
+        # only when the queue is empty (its message was lost), or every item of
+        # a long backlog would be queued once more each stuck_after seconds.
+        stuck = services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT, begun=True)
+        if len(stuck) < SWEEP_LIMIT and ingest_queue_is_empty(settings.broker_url):
+            stuck += services.catalog.stuck_items(idle_before, limit=SWEEP_LIMIT - len(stuck),
+                                                  begun=False)
         ids = [item.item_id for item in stuck]
         if not ids:
             return 0
@@ -291,6 +298,17 @@ def requeue_stuck_items_task(task: Task) -> int:
         return 0
     log.warning("sent %d stuck items again", len(ids))
     return len(ids)
+
+
+def ingest_queue_is_empty(broker_url: str) -> bool:
+    """Whether no message waits in the ingest queue (False when the broker does not
+    answer: nothing could be sent then either)."""
+    from workers.queue_depth import queue_depths
+
+    try:
+        return queue_depths(broker_url, (QUEUE_INGEST,))[QUEUE_INGEST] == 0
+    except QueueUnavailable:
+        return False
 
 
 def register_tasks(app: StrongroomCelery) -> None:

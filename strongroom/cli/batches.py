@@ -53,7 +53,9 @@ def _print_batch(report: dict[str, Any]) -> None:
         where = f" -> {item['package_id']} v{item['version']}" \
             if item["package_id"] and item["version"] is not None else ""
         stuck = f"  (stuck: no progress for over {report['stuck_after']:g} s)" \
-            if item.get("stuck") else ""
+            if item.get("stuck") else \
+            f"  (waiting for a worker for over {report['stuck_after']:g} s)" \
+            if item.get("waiting") else ""
         echo(f"  {item['status']:<9} {item['name']}{where}{stuck}")
         for f in item["findings"]:
             echo(f"            {_label(f)}{finding_line(f)}")
@@ -61,11 +63,18 @@ def _print_batch(report: dict[str, Any]) -> None:
                 echo(f"              hint: {f['hint']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
     echo(f"{len(report['items'])} items: {counts or 'none'}")
+    for line in _common_findings(report["items"]):
+        echo(line)
     for left in report.get("staging_leftovers", []):
         echo(f"STAGING_LEFTOVER {left['location']} {left['path']} ({left['size']} bytes)")
     if report.get("stuck"):
-        echo(f"{report['stuck']} stuck: send them again with "
-             f"`strongroom requeue {report['batch_id']}`")
+        echo(f"{report['stuck']} stuck (begun, then no progress: their worker is gone): send "
+             f"them again with `strongroom requeue {report['batch_id']}`")
+    if report.get("waiting"):
+        echo(f"{report['waiting']} waiting for a worker for over {report['stuck_after']:g} s, "
+             "behind other work still queued: nothing to do while workers run (should the "
+             "queue empty without them, beat's sweep sends them again); if none runs, start "
+             "one (`strongroom worker`)")
     if "enqueued" in report and "timed_out" not in report:
         echo(f"{report['enqueued']} items sent to the workers; follow with "
              f"`strongroom status {report['batch_id']}`")
@@ -282,6 +291,21 @@ def _check(batch_dir: str, as_json: bool) -> None:
     sys.exit(EXIT_OK if checked.all_accepted else EXIT_PROBLEMS)
 
 
+#: a finding shared by at least this many items is summed up after the items
+COMMON_FINDING = 5
+
+
+def _common_findings(items: list[dict[str, Any]]) -> list[str]:
+    """One line for each finding (code and place) that many items share, most
+    items first: 300 items refused for one wrong value were 300 lines and no sum."""
+    from collections import Counter
+
+    shared = Counter(place for item in items
+                     for place in {finding_line(f, message=False) for f in item["findings"]})
+    return [f"  {count} items: {what}" for what, count in shared.most_common()
+            if count >= COMMON_FINDING]
+
+
 def _exit_code(report: dict[str, Any]) -> int:
     from strongroom.cli.terminal import EXIT_INTERRUPTED
 
@@ -293,18 +317,40 @@ def _exit_code(report: dict[str, Any]) -> int:
 stuck_after_option = click.option(
     "--stuck-after", type=click.FloatRange(min=0), metavar="SECONDS",
     help="An accepted item with no progress for this long is stuck "
-         "(default STRONGROOM_STUCK_AFTER, 600).")
+         "(default STRONGROOM_STUCK_AFTER, 60).")
 
 
-def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float) -> None:
-    """Add ``stuck`` to every item of ``report`` and the count to the report."""
-    from ingest.stuck import is_stuck
+def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float,
+                broker_url: str | None = None) -> None:
+    """Add ``stuck`` (begun, then no progress for ``after`` seconds: its worker is
+    gone; or never begun while nothing is queued: its message was lost) and
+    ``waiting`` (no worker has taken it for that long, messages still queued) to
+    every item of ``report``, and their counts to the report (``ingest.stuck``).
+    Without a broker nothing queues: an item never begun is stuck."""
+    from ingest.stuck import has_stopped, has_waited
 
-    stuck = {i.item_id for i in items if is_stuck(i, now, after)}
+    waited = {i.item_id for i in items if has_waited(i, now, after)}
+    lost = not waited or broker_url is None or _ingest_queue_empty(broker_url)
+    stuck = {i.item_id for i in items if has_stopped(i, now, after)} | (waited if lost else set())
+    waiting = set() if lost else waited
     for entry in report["items"]:
         entry["stuck"] = entry["item_id"] in stuck
+        entry["waiting"] = entry["item_id"] in waiting
     report["stuck"] = sum(1 for entry in report["items"] if entry["stuck"])
+    report["waiting"] = sum(1 for entry in report["items"] if entry["waiting"])
     report["stuck_after"] = after
+
+
+def _ingest_queue_empty(broker_url: str) -> bool:
+    """Whether no message waits in the workers' ingest queue (False when the broker
+    does not answer: the items are then said to wait, not to be lost)."""
+    from ingest.errors import QueueUnavailable
+    from workers.queue_depth import queue_depths
+
+    try:
+        return queue_depths(broker_url, ("ingest",))["ingest"] == 0
+    except QueueUnavailable:
+        return False
 
 
 @main.command()
@@ -315,8 +361,9 @@ def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float
 def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     """Show a batch's items and findings, from the catalog.
 
-    Items still accepted with no progress for --stuck-after seconds are marked
-    stuck (their messages were lost): `strongroom requeue` sends them again.
+    Items begun and then without progress for --stuck-after seconds are marked
+    stuck (their worker is gone: `strongroom requeue` sends them again); items no
+    worker has taken for that long are marked waiting (queued behind other work).
     """
     from strongroom.reports import batch_report
 
@@ -324,7 +371,7 @@ def status(batch_id: str, stuck_after: float | None, as_json: bool) -> None:
     items = services.catalog.list_items(batch_id)  # once: a batch may hold 10,000 items
     report = batch_report(services.catalog, batch_id, items)
     after = settings.stuck_after if stuck_after is None else stuck_after
-    _mark_stuck(report, items, services.clock.now(), after)
+    _mark_stuck(report, items, services.clock.now(), after, settings.broker_url)
     if report["stuck"]:
         # What the stuck items' crashed writes may have left, with sizes.
         from ingest.stuck import crash_remains

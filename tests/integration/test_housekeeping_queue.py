@@ -18,6 +18,7 @@ from typing import Any
 from strongroom.bootstrap import worker_settings
 from strongroom.settings import Settings
 from tests.integration.test_distributed import (  # noqa: F401 (workers: a fixture)
+    Catalog,
     Strongroom,
     make_batch,
     queue_length,
@@ -31,16 +32,23 @@ EXPIRES = 12.0
 
 
 def test_beats_sweep_is_done_behind_a_backlog_of_ingest_work_not_dropped_unread(
-        distributed_env: dict[str, str], workers: Any, tmp_path: Path) -> None:  # noqa: F811
-    env = {**distributed_env, "STRONGROOM_STUCK_AFTER": "1"}  # every item waiting is "stuck"
+        distributed_env: dict[str, str], workers: Any, tmp_path: Path,  # noqa: F811
+        pg_url: str) -> None:
+    env = {**distributed_env, "STRONGROOM_STUCK_AFTER": "1"}
     strongroom = Strongroom(env, tmp_path)
     strongroom.json("init")
     # A backlog: 150 items submitted while no worker runs (one worker process
     # stores a few a second here, so it lasts far longer than the sweep may wait).
-    strongroom.json("submit", str(make_batch(tmp_path / "campaign", 150, tag="campaign")))
+    submitted = strongroom.json("submit", str(make_batch(tmp_path / "campaign", 150,
+                                                          tag="campaign")))
     backlog = queue_length(env["STRONGROOM_BROKER_URL"], "ingest")
     assert backlog >= 150
-    time.sleep(1.5)  # past STRONGROOM_STUCK_AFTER: the sweep has items to send again
+    # One item a worker began and lost (its lease lapsed), the last in the queue: the
+    # sweep sends it again.
+    Catalog(pg_url)._rows("UPDATE items SET attempts = 1 WHERE item_id IN (SELECT item_id FROM "
+                          "items WHERE batch_id = %s ORDER BY name DESC LIMIT 1) RETURNING item_id",
+                          submitted["batch_id"])
+    time.sleep(1.5)  # past STRONGROOM_STUCK_AFTER
 
     worker = workers("busy", concurrency=1, env=env)
     # The sweep, sent as beat sends it: its schedule entry's task and options.
@@ -53,6 +61,7 @@ def test_beats_sweep_is_done_behind_a_backlog_of_ingest_work_not_dropped_unread(
         return "stuck items again" in worker.log.read_text(errors="replace")
 
     wait_for(swept, EXPIRES + 10, "the sweep to run while the ingest backlog waits")
+    assert "sent 1 stuck items again" in worker.log.read_text(errors="replace")  # not the backlog
     assert time.monotonic() - sent_at < EXPIRES + 10
     # and it ran while the backlog still waited, not after it had drained
     assert queue_length(env["STRONGROOM_BROKER_URL"], "ingest") > 0

@@ -198,10 +198,10 @@ def test_a_worker_paused_past_its_lease_wakes_up_and_commits_nothing(
 
 
 def sweeps_sent_by(redis_url: str) -> Counter[str]:
-    """The processes that sent the sweep messages waiting in the ingest queue."""
+    """The processes that sent the sweep messages waiting in beat's queue."""
     connection = redis.Redis.from_url(redis_url)
     try:
-        messages = [json.loads(raw) for raw in connection.lrange("ingest", 0, -1)]
+        messages = [json.loads(raw) for raw in connection.lrange("housekeeping", 0, -1)]
     finally:
         connection.close()
     return Counter(m["headers"]["origin"] for m in messages

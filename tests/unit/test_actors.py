@@ -104,7 +104,7 @@ def test_the_stuck_item_sweep_resends_on_behalf_of_the_batchs_submitter(
         sent: list[dict] = []
         monkeypatch.setattr(app, "send_task", lambda name, args, queue, kwargs=None, **_:
                             sent.append(kwargs or {}))
-        catalog = SubmittedByAlice(accepted(), stuck=[accepted()])
+        catalog = SubmittedByAlice(accepted(), stuck=[accepted(attempts=1)])
         assert run_task(app, TASK_REQUEUE_STUCK, services=services_with(catalog)) == 1
     finally:
         app.close()

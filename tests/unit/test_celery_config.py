@@ -71,9 +71,10 @@ class FakeCatalog:
         self.finished.append((item_id, status, list(findings)))
         return True
 
-    def stuck_items(self, idle_before: datetime, limit: int = 1000) -> list[ItemRecord]:
+    def stuck_items(self, idle_before: datetime, limit: int = 1000,
+                    begun: bool | None = None) -> list[ItemRecord]:
         self.idle_before.append(idle_before)
-        return self.stuck
+        return [i for i in self.stuck if begun is None or (i.attempts > 0) is begun][:limit]
 
     def get_batch(self, batch_id: str) -> BatchRecord:
         return BatchRecord(batch_id=batch_id, source="/batches/b", submitted_at=NOW)
@@ -428,15 +429,31 @@ def test_fixity_check_maps_ok_retry_and_give_up(
 
 def test_sweep_sends_stuck_items_again_and_notes_it(app: App, monkeypatch: MonkeyPatch) -> None:
     other = "5d1f0a3e-8b7c-4e2d-9a61-0c3b2d4e5f60"
-    catalog = FakeCatalog(accepted(), stuck=[accepted(), replace(accepted(), item_id=other)])
+    catalog = FakeCatalog(accepted(), stuck=[accepted(attempts=1), replace(accepted(), item_id=other)])
     sent: list[tuple[str, list[str], str]] = []
     monkeypatch.setattr(app, "send_task",
                         lambda name, args, queue, **_: sent.append((name, args, queue)))
+    monkeypatch.setattr(tasks, "ingest_queue_is_empty", lambda _url: True)  # the message was lost
     count = run_task(app, TASK_REQUEUE_STUCK, services=services_with(catalog))
     assert count == 2
     assert sent == [(TASK_INGEST_ITEM, [ITEM], "ingest"), (TASK_INGEST_ITEM, [other], "ingest")]
     assert catalog.requeued == [[ITEM, other]]
-    assert catalog.idle_before == [NOW - timedelta(seconds=120)]
+    assert catalog.idle_before == [NOW - timedelta(seconds=120)] * 2
+
+
+def test_the_sweep_does_not_queue_again_items_still_waiting_behind_a_backlog(
+        app: App, monkeypatch: MonkeyPatch) -> None:
+    """Every item of a long backlog, waiting its turn, was sent once more each
+    stuck_after seconds (the queue grew with duplicates), and `status` called them
+    stuck. An item an attempt began and whose lease lapsed is still sent again."""
+    waiting = "5d1f0a3e-8b7c-4e2d-9a61-0c3b2d4e5f60"
+    catalog = FakeCatalog(accepted(), stuck=[accepted(attempts=1),
+                                             replace(accepted(), item_id=waiting)])
+    sent: list[list[str]] = []
+    monkeypatch.setattr(app, "send_task", lambda name, args, queue, **_: sent.append(args))
+    monkeypatch.setattr(tasks, "ingest_queue_is_empty", lambda _url: False)
+    assert run_task(app, TASK_REQUEUE_STUCK, services=services_with(catalog)) == 1
+    assert sent == [[ITEM]] and catalog.requeued == [[ITEM]]
 
 
 def test_the_sweep_finds_items_idle_too_long_in_a_real_catalog(tmp_path: Path) -> None:
@@ -461,6 +478,8 @@ def test_the_sweep_finds_items_idle_too_long_in_a_real_catalog(tmp_path: Path) -
 
         assert catalog.record_requeue([a.item_id, b.item_id]) == 1  # b is final
         assert [i.name for i in catalog.stuck_items(cut)] == ["c"]
+        assert [i.name for i in catalog.stuck_items(cut, begun=False)] == ["c"]
+        assert catalog.stuck_items(cut, begun=True) == []
         catalog.count_attempt(c.item_id)  # a worker started on it: progress
         assert catalog.stuck_items(cut) == []
     finally:
@@ -468,7 +487,7 @@ def test_the_sweep_finds_items_idle_too_long_in_a_real_catalog(tmp_path: Path) -
 
 
 def test_a_failed_sweep_does_not_note_items_as_sent(app: App, monkeypatch: MonkeyPatch) -> None:
-    catalog = FakeCatalog(accepted(), stuck=[accepted()])
+    catalog = FakeCatalog(accepted(), stuck=[accepted(attempts=1)])
 
     def broker_down(*_: Any, **__: Any) -> None:
         raise ConnectionError("broker down")

@@ -42,3 +42,17 @@ def test_a_finding_with_a_pointer_or_a_path_names_it_before_the_sentence(tmp_pat
     lines = _check(tmp_path / "batch", tmp_path / "data")
     assert any(line.startswith("METADATA_INVALID /date: ") for line in lines), lines
     assert any(line.startswith("PATH_UNSAFE a\\x01b.txt: ") for line in lines), lines
+
+
+def test_a_finding_many_items_share_is_summed_up_once_after_the_items(tmp_path: Path) -> None:
+    """300 items refused for one wrong value were 300 lines and no sum."""
+    for n in range(6):
+        item = tmp_path / "batch" / f"letter-{n}"
+        shutil.copytree(LETTER, item)
+        record = json.loads((item / "metadata.json").read_text(encoding="utf-8"))
+        record.update(identifier=f"letter-{n}", type="register")  # not a type of the schema
+        (item / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    lines = _check(tmp_path / "batch", tmp_path / "data")
+    assert "6 items: METADATA_INVALID /type" in lines, lines
+    assert lines.index("6 items: METADATA_INVALID /type") > max(
+        i for i, line in enumerate(lines) if line.startswith("METADATA_INVALID /type: "))
