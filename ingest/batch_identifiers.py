@@ -8,12 +8,14 @@ gets an ``IDENTIFIER_DUPLICATE`` finding naming the items, and each of them the
 same finding at ``/identifier`` when it is ingested (``item_duplicate``). A
 later version of a record goes in a later batch.
 
-Identifiers are compared in Unicode's NFC form, so ``café`` typed on two
-keyboards is one identifier here. Across batches, a new package whose
+Identifiers are compared in Unicode's NFC form and case-folded
+(``identifier_key``), so ``café`` typed on two keyboards, or ``SG-PR-0021`` and
+``sg-pr-0021``, are one identifier here. Across batches, a new package whose
 identifier is an existing package's in another normalization form (NFC against
 NFD: the same letters, other code points, so another package id) is refused
 at its ingest, ``IDENTIFIER_NOT_AS_STORED`` (``stored_twin``): it would be a
-second package that reads exactly like the first. The identifiers are read at submission, once
+second package that reads exactly like the first; one that differs from an
+existing package's only in capitals, ``IDENTIFIER_DIFFERS_IN_CASE``. The identifiers are read at submission, once
 per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.
@@ -30,7 +32,7 @@ from ingest.batch_files import read_sheet
 from ingest.errors import ContentRefused, Deaccessioned
 from ingest.findings import Finding
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
-from ingest.models import package_id_for
+from ingest.models import identifier_key, package_id_for
 from ingest.ports import IngestCatalog
 from ingest.spreadsheet import Sheet
 from ingest.submitted import read_submitted
@@ -46,7 +48,7 @@ def duplicate_identifiers(layout: BatchLayout) -> list[Finding]:
     for name, folder in layout.items:
         identifier = _identifier(folder, name, sheet)
         if identifier is not None:
-            by_identifier.setdefault(unicodedata.normalize("NFC", identifier), []).append(name)
+            by_identifier.setdefault(identifier_key(identifier), []).append(name)
     return [Finding(CODE, found=identifier, params={"items": ", ".join(names), "names": names})
             for identifier, names in sorted(by_identifier.items()) if len(names) > 1]
 
@@ -63,8 +65,9 @@ def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | No
 
 def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | None:
     """(package id, identifier) of a stored package whose identifier is
-    ``identifier`` in another Unicode normalization form (NFC or NFD), or None.
-    One lookup per form that differs: none for an ASCII identifier."""
+    ``identifier`` in another Unicode normalization form (NFC or NFD), or
+    written with other capitals, or None. One lookup per form that differs
+    (none for an ASCII identifier), then one by the identifier's key."""
     for form in ("NFC", "NFD"):
         other = unicodedata.normalize(form, identifier)
         if other == identifier:
@@ -76,15 +79,20 @@ def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | No
             continue  # withdrawn: nothing left that reads like the new one
         if latest is not None:
             return package_id, latest.identifier
-    return None
+    return next(((package_id, stored) for package_id, stored
+                 in catalog.packages_with_identifier_key(identifier_key(identifier))
+                 if stored != identifier), None)
 
 
 def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:
     """The finding that refuses a new package for ``stored_twin``'s answer."""
     package_id, stored = twin
-    return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
-                   found=identifier, expected=stored,
-                   params={"package": package_id, "detail": _differs(identifier, stored)})
+    if unicodedata.normalize("NFC", stored) == unicodedata.normalize("NFC", identifier):
+        return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
+                       found=identifier, expected=stored,
+                       params={"package": package_id, "detail": _differs(identifier, stored)})
+    return Finding("IDENTIFIER_DIFFERS_IN_CASE", path=ITEM_METADATA, pointer="/identifier",
+                   found=identifier, expected=stored, params={"package": package_id})
 
 
 def _differs(given: str, stored: str) -> str:

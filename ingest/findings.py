@@ -55,6 +55,7 @@ CATALOGUE: dict[str, str] = {
     "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",
     "IDENTIFIER_NOT_AS_STORED": "this identifier reads like the identifier of package {package} but is written with other Unicode code points ({detail}): it would make a second package that reads like the first; copy the identifier as the package has it (from its page or `strongroom show`) to add a version, or choose another identifier",
     "IDENTIFIER_DUPLICATE": "items {items} of this batch all give the identifier {found!r}: one identifier is one package, so none of them is stored; give each record its own identifier (a later version of a record goes in a later batch)",
+    "IDENTIFIER_DIFFERS_IN_CASE": "this identifier differs only in capitals from {expected!r}, the identifier of package {package}: a second package would be one record to a person and two to the archive; write the identifier as the package has it to add a version, or choose one that differs in more than capitals",
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
     "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",

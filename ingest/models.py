@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import importlib.metadata
 import tomllib
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,13 @@ class Actor:
         return cls(name=data["name"], kind=str(data.get("kind") or "person"),
                    role=data.get("role"), on_behalf_of=cls.from_dict(data.get("on_behalf_of")),
                    token_id=data.get("token_id"), account_id=data.get("account_id"))
+
+
+def identifier_key(identifier: str) -> str:
+    """An identifier as compared for sameness: NFC, case-folded. Two identifiers
+    with one key are one record to a person (``SG-PR-0021``, ``sg-pr-0021``;
+    ``café`` typed on two keyboards): ``ingest.batch_identifiers``."""
+    return unicodedata.normalize("NFC", identifier).casefold()
 
 
 def package_id_for(identifier: str) -> str:

@@ -227,6 +227,10 @@ class IngestCatalog(Protocol):
     def reset_item(self, item_id: str) -> None:
         """Put a failed item back to accepted, for a retry by hand."""
 
+    def packages_with_identifier_key(self, key: str) -> list[tuple[str, str]]:
+        """(package id, identifier) of each package with a committed version whose
+        identifier, NFC and case-folded, is ``key``."""
+
     def stuck_items(self, idle_before: datetime, limit: int = 1000,
                     begun: bool | None = None) -> list[ItemRecord]:
         """Accepted items of any batch last updated (created, attempted, sent

@@ -36,6 +36,7 @@ from ingest.models import (
     NewEvent,
     PackageSummary,
     VersionRecord,
+    identifier_key,
 )
 from ingest.ports import FormatCount
 from storage.audit_log import append_events
@@ -144,7 +145,8 @@ class PackagesAndVersions(CatalogBase):
         """Insert the package row unless present; raises ValueError when the
         identifier belongs to another package."""
         session.execute(prepared_upsert(dialect_name(session), Package),
-                        {"package_id": package_id, "identifier": identifier})
+                        {"package_id": package_id, "identifier": identifier,
+                         "identifier_key": identifier_key(identifier)})
         known = session.execute(
             _PACKAGE_IDENTIFIER, {"b_package_id": package_id}).scalar_one_or_none()
         if known != identifier:
@@ -386,6 +388,17 @@ class PackagesAndVersions(CatalogBase):
                 for row in rows
             ]
         return sorted(summaries, key=lambda summary: summary.identifier)
+
+    def packages_with_identifier_key(self, key: str) -> list[tuple[str, str]]:
+        """(package id, identifier) of each package with a committed version whose
+        identifier has ``key`` (``ingest.batch_identifiers.identifier_key``), by
+        the index on it. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Package.package_id, Package.identifier)
+                .where(Package.identifier_key == key, Package.latest_version.is_not(None))
+                .order_by(Package.identifier)).all()
+        return [(row.package_id, row.identifier) for row in rows]
 
     def resolve_package(self, ref: str) -> str:
         """The id of the package ``ref`` names, by package id or record identifier.

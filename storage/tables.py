@@ -91,10 +91,14 @@ class Package(Base):
         Index("ix_packages_sort_title", "sort_title", "identifier"),
         Index("ix_packages_sort_date", "sort_date", "identifier"),
         Index("ix_packages_latest_at", "latest_at", "identifier"),
+        Index("ix_packages_identifier_key", "identifier_key"),
     )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
     identifier: Mapped[str] = mapped_column(Text, unique=True)
+    #: the identifier as compared for sameness: NFC, case-folded
+    #: (``ingest.batch_identifiers.identifier_key``); not unique (older twins stay)
+    identifier_key: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     #: None until the first version is committed; such a package is invisible
     latest_version: Mapped[int | None] = mapped_column(Integer)

@@ -123,3 +123,33 @@ def test_a_later_batch_writing_an_identifier_in_another_unicode_form_is_refused_
     write_item(tmp_path / "third", "letter", metadata=record(composed, "Second"))
     assert _ingest_one(services, tmp_path / "third")[0] is ItemStatus.STORED
     assert services.catalog.get_version(package_id_for(composed)).number == 2
+
+
+def test_a_later_batch_writing_an_identifier_in_other_capitals_is_refused_not_a_second_package(
+        tmp_path: Path, services: Services) -> None:
+    # Before: sg-pr-0021 after SG-PR-0021 was "stored" as a new package, which the
+    # (case-blind) identifier search then found beside the first.
+    write_item(tmp_path / "first", "register", metadata=record("SG-PR-0021", "Register"))
+    assert _ingest_one(services, tmp_path / "first")[0] is ItemStatus.STORED
+
+    write_item(tmp_path / "second", "x", metadata=record("sg-pr-0021", "Register, copy"))
+    status, findings = _ingest_one(services, tmp_path / "second")
+
+    assert status is ItemStatus.REJECTED
+    [finding] = findings
+    assert (finding.code, finding.pointer, finding.found, finding.expected) == (
+        "IDENTIFIER_DIFFERS_IN_CASE", "/identifier", "sg-pr-0021", "SG-PR-0021")
+    assert "'SG-PR-0021'" in finding.message and package_id_for("SG-PR-0021") in finding.message
+    with pytest.raises(PackageNotFound):
+        services.catalog.get_version(package_id_for("sg-pr-0021"))
+
+
+def test_two_items_of_a_batch_whose_identifiers_differ_only_in_capitals_are_both_refused(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "a", metadata=record("Letter-1952-A", "One"))
+    write_item(batch, "b", metadata=record("LETTER-1952-a", "Two"))
+    submitted = submit_batch(batch, services)
+    results = [ingest_item(item.item_id, services) for item in submitted.items]
+    assert {r.status for r in results} == {ItemStatus.REJECTED}
+    assert {f.code for r in results for f in r.findings} == {"IDENTIFIER_DUPLICATE"}

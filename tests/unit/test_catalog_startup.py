@@ -83,11 +83,13 @@ def test_heads_read_from_the_scripts_are_alembics_heads() -> None:
 POSTGRES_ONLY = {"0017_title_search"}
 
 
-def make_the_catalog_of_the_release_before(catalog_url: str) -> set[str]:
+def make_the_catalog_of_the_release_before(catalog_url: str, newest_name: str | None = None,
+                                           ) -> set[str]:
     """Every migration but the newest that changes SQLite's schema (not one for
-    PostgreSQL only); returns the revisions the catalog is left at."""
+    PostgreSQL only), or but ``newest_name``, a head; returns the revisions the
+    catalog is left at."""
     heads = database.known_revisions()[1]
-    newest = scripts().get_revision(max(heads - POSTGRES_ONLY))
+    newest = scripts().get_revision(newest_name or max(heads - POSTGRES_ONLY))
     down = newest.down_revision
     parents = {down} if isinstance(down, str) else set(down or ())
     upgrade_with_alembic_to(catalog_url, sorted((heads - {newest.revision}) | parents))
@@ -304,7 +306,7 @@ def test_an_admin_made_before_the_upgrade_still_cannot_second_its_makers_deacces
     import json as json_text
     from datetime import UTC, datetime
 
-    make_the_catalog_of_the_release_before(catalog_url)
+    make_the_catalog_of_the_release_before(catalog_url, "0022_password_setters")
     ada = {"name": "ada", "kind": "person", "role": "admin", "account_id": "a-ada"}
     bob = {"name": "bob", "kind": "person", "role": "admin", "account_id": "a-bob"}
     at = datetime(2026, 12, 1, tzinfo=UTC)
