@@ -5,8 +5,12 @@
   (``ingest.layout``: versions share unchanged objects).
 - Every object in the location belongs to a committed version:
   an object under a committed version's prefix that the catalog does not list
-  is ``UNEXPECTED_FILE``; one under a version prefix (``{package_id}/v{N}/``)
-  with only a pending claim or no version row at all was left by an ingest that
+  is ``UNEXPECTED_FILE``; one under the prefix of a version the catalog does not
+  hold committed, though committed versions read files there (their fetch.txt),
+  belongs to a version that was committed, whose commit record was lost and
+  that a catalog rebuild left out (``REFERENCED_VERSION_NOT_IN_CATALOG``: never
+  to be cleaned up); one under a version prefix (``{package_id}/v{N}/``) with
+  only a pending claim or no version row at all was left by an ingest that
   crashed or is still running (``INGEST_LEFTOVER``, reported apart: the next
   attempt of that item cleans it up); anything else is a stranger
   (``UNTRACKED_OBJECT``).
@@ -123,6 +127,7 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
     leftovers: list[Finding] = []
     objects = 0
     recorded: set[tuple[str, int]] = set()
+    readers: dict[tuple[str, int], str] = {}
     strange_records: dict[tuple[str, int] | None, list[str]] = {}
     for info in store.list(""):
         objects += 1
@@ -156,6 +161,12 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             unseen.discard(parts)
         elif (package_id, number) in withdrawn and states.get((package_id, number)) != COMMITTED:
             left.append(info.key)
+        elif states.get((package_id, number)) != COMMITTED and (package_id, number) in expected:
+            # committed versions read files under its prefix: it was committed too
+            findings.append(Finding("REFERENCED_VERSION_NOT_IN_CATALOG", path=info.key,
+                                    location=store.location, params={
+                                        "version": number,
+                                        "by": _readers(catalog, package_id, number, readers)}))
         elif states.get((package_id, number)) != COMMITTED:
             leftovers.append(Finding("INGEST_LEFTOVER", path=info.key, location=store.location))
         else:
@@ -200,6 +211,18 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
                           deaccessioned_removed=removed,
                           tombstones_missing=len(set(withdrawn) - stones),
                           tombstones_written=written)
+
+
+def _readers(catalog: Catalog, package_id: str, number: int,
+             known: dict[tuple[str, int], str]) -> str:
+    """The committed versions of the package that read files of version ``number``,
+    in words ("version 2", "versions 2, 3"); asked once per version."""
+    if (package_id, number) not in known:
+        numbers = sorted({v.number for v in catalog.list_versions(package_id)
+                          if any(f.held_by == number for f in v.files)})
+        known[(package_id, number)] = (f"version{'s' if len(numbers) > 1 else ''} "
+                                       + ", ".join(str(n) for n in numbers))
+    return known[(package_id, number)]
 
 
 def _version_named(key: str) -> tuple[str, int]:
