@@ -12,6 +12,13 @@ session. A session ends when it is signed out, when it has been idle longer
 than the idle limit, when it is older than the absolute limit, or as soon as
 its account is disabled.
 
+Disabling an account also revokes, in the same transaction, every live token
+its owner made in the console: whoever made a token holds its secret, so a
+token left live would let a person who has left go on acting as an
+administrator. The tokens are revoked, not merely refused while their maker is
+disabled, so that ``token list`` and the audit log say when each stopped
+working and who ended it (``ingest.identities.end_account``).
+
 Sign-in attempts are throttled per name and per address (``SignInThrottle``):
 a guessing run against one name, or from one address against many names, is
 refused for a while with the same answer a wrong password gets, so the answer
@@ -36,7 +43,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
-from ingest.access import ROLES
+from ingest.access import ROLES, TokenInfo
 from ingest.errors import InputError, NotFound
 from ingest.models import Actor, NewEvent
 
@@ -125,6 +132,20 @@ class SessionInfo:
 
 #: The audit events of an account's change, made from the account as changed.
 AccountEvents = Callable[[AccountInfo], Sequence[NewEvent]]
+#: The audit events of an account's disabling, made from the account as disabled
+#: and the tokens of its owner's making revoked with it.
+DisablingEvents = Callable[[AccountInfo, list[TokenInfo]], Sequence[NewEvent]]
+
+
+@dataclass(frozen=True)
+class DisabledAccount:
+    """An account as disabled, and the live tokens its owner had made, revoked with it."""
+
+    account: AccountInfo
+    tokens_revoked: list[TokenInfo]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.account.to_dict(), "tokens_revoked": [t.to_dict() for t in self.tokens_revoked]}
 
 
 class AccountCatalog(Protocol):
@@ -152,9 +173,10 @@ class AccountCatalog(Protocol):
         transaction. Raises AccountNotFound."""
 
     def disable_account(self, name: str, at: datetime, *,
-                        events: AccountEvents | None = None) -> AccountInfo:
-        """Disable it and end its sessions, with ``events(account)`` in the same
-        transaction. Raises AccountNotFound."""
+                        events: DisablingEvents | None = None) -> DisabledAccount:
+        """Disable it, end its sessions and revoke the live tokens it made (those
+        whose ``created_by`` is this account), with ``events(account, revoked)``
+        in the same transaction. Raises AccountNotFound."""
 
     def note_sign_in(self, account_id: str, at: datetime) -> None:
         """Record a successful sign-in."""
@@ -253,9 +275,11 @@ def change_password(catalog: AccountCatalog, name: str, current: str | None, new
 
 
 def disable_account(catalog: AccountCatalog, name: str, now: datetime, *,
-                    events: AccountEvents | None = None) -> AccountInfo:
-    """Disable an account: it can no longer sign in and its sessions end now.
-    The name stays taken, so the audit log's names stay unambiguous."""
+                    events: DisablingEvents | None = None) -> DisabledAccount:
+    """Disable an account: it can no longer sign in, its sessions end now and the
+    tokens its owner made are revoked (see the module docstring). The name stays
+    taken, so the audit log's names stay unambiguous. Disabling an account
+    disabled already revokes what its owner made and is still live."""
     return catalog.disable_account(name, now, events=events)
 
 
@@ -385,7 +409,7 @@ def _iso(at: datetime | None) -> str | None:
 
 __all__ = [
     "DEFAULT_IDLE", "MIN_PASSWORD_LENGTH", "AccountCatalog", "AccountInfo", "AccountNotFound",
-    "SessionInfo", "SignInRefused", "SignInThrottle", "SignedIn", "change_password",
+    "DisabledAccount", "SessionInfo", "SignInRefused", "SignInThrottle", "SignedIn", "change_password",
     "check_password_rules", "create_account", "csrf_matches", "disable_account", "open_session",
     "sign_in", "sign_out",
 ]

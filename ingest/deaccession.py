@@ -303,6 +303,22 @@ def delete_withdrawn(store: ObjectStore, request: DeaccessionRequest,
     return LocationDeletion(store.location, deleted=deleted, kept=spared)
 
 
+def deletion_event(services: Services, request: DeaccessionRequest, deletion: LocationDeletion, *,
+                   version: int | None = None, occurred_at: datetime | None = None,
+                   **detail: Any) -> NewEvent:
+    """The PREMIS ``deletion`` event of what ``deletion`` did in one location for
+    ``request`` (of ``version``, else of the versions the request covers), as
+    ``services.actor``: a failure when it names an error. Every deletion of a
+    deaccessioned version's objects is recorded by it, the approval's and the
+    later removal of what a location kept (``ingest.reconciliation``) alike;
+    ``detail`` adds to the request, location and counts."""
+    return services.event(
+        EventType.DELETION, Outcome.FAILURE if deletion.error else Outcome.SUCCESS,
+        occurred_at=occurred_at, package_id=request.package_id,
+        version=request.version if version is None else version,
+        detail={"request_id": request.request_id, **deletion.to_dict(), **detail})
+
+
 def _sealed_digests(files: tuple[StoredFile, ...]) -> dict[str, str | None]:
     """The digests of a withdrawn bag's manifests: they seal every file's digests."""
     digests = {f.path: f.sha256 for f in files}
@@ -321,19 +337,12 @@ def _delete_everywhere(services: Services, request: DeaccessionRequest) -> Deacc
         except (StorageUnavailable, ChecksumRefused, ObjectRetained) as exc:
             # ObjectRetained: a legal hold, or retention set after the approval.
             done.append(LocationDeletion(store.location, error=str(exc)))
-            failed.append(services.event(
-                EventType.DELETION, Outcome.FAILURE, package_id=request.package_id,
-                version=request.version,
-                detail={"request_id": request.request_id, "location": store.location,
-                        "error": str(exc)}))
+            failed.append(deletion_event(services, request, done[-1]))
     if failed:
         services.catalog.append(failed)
         return DeaccessionOutcome(request, tuple(done))
     now = services.clock.now()
-    events = [services.event(EventType.DELETION, Outcome.SUCCESS, occurred_at=now,
-                             package_id=request.package_id, version=request.version,
-                             detail={"request_id": request.request_id, **loc.to_dict()})
-              for loc in done]
+    events = [deletion_event(services, request, loc, occurred_at=now) for loc in done]
     events += [services.event(EventType.DEACCESSION, Outcome.SUCCESS, occurred_at=now,
                               package_id=request.package_id, version=v.number,
                               detail={"stage": "completed", "request_id": request.request_id,
@@ -353,6 +362,7 @@ __all__ = [
     "LocationDeletion",
     "approve_deaccession",
     "delete_withdrawn",
+    "deletion_event",
     "list_deaccessions",
     "objects_to_delete",
     "referenced_by_remaining",

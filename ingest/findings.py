@@ -70,6 +70,7 @@ CATALOGUE: dict[str, str] = {
     "BAG_INVALID": "the bag is not valid BagIt: {detail}",
     "UNTRACKED_OBJECT": "{path!r} is in storage but belongs to no version in the catalog",
     "INGEST_LEFTOVER": "{path!r} was left in storage by an ingest that never committed its version",
+    "REFERENCED_VERSION_NOT_IN_CATALOG": "{path!r} belongs to version {version}, which the catalog does not hold, though {by} of its package read files of it (fetch.txt): it was committed and its commit record lost, not left by a crash; do not remove it: rebuild the catalog into an empty database (`strongroom catalog rebuild` takes such a version in)",
     "MANIFEST_NOT_AS_SEALED": "{path!r} has sha256 {found}, but audit event {seq} sealed it as {expected}: the bag was rewritten after it was stored",
     "HELD_COPY_NOT_WHOLE": "version {version} of this package {detail}: what this submission has in common with it is stored again in the new version, not shared with a copy that may be damaged; see to version {version} with `strongroom verify` and `strongroom repair`",
     # -- operations

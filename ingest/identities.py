@@ -2,6 +2,9 @@
 change an audit event that names who made it; and who stands behind an actor,
 for the two-person rule of a deaccession.
 
+Disabling an account revokes the tokens its owner made (``end_account``): a
+token stands for the person who made it, and must not outlast them.
+
 Every change here is a PREMIS ``policy assignment`` event (the permissions of
 an agent assigned or changed), appended in the same transaction as the change,
 with ``detail.action`` one of ``ACTIONS`` and the account or token concerned
@@ -24,6 +27,7 @@ from typing import Any
 from ingest.access import TokenInfo
 from ingest.accounts import (
     AccountInfo,
+    DisabledAccount,
     SignInRefused,
     SignInThrottle,
     change_password,
@@ -89,13 +93,18 @@ def make_account(services: Services, name: str, role: str, password: str) -> Acc
                                                          account=_account(account))])
 
 
-def end_account(services: Services, name: str) -> AccountInfo:
-    """Disable an account as ``services.actor``; its sessions end now. Raises
-    AccountNotFound."""
+def end_account(services: Services, name: str) -> DisabledAccount:
+    """Disable an account as ``services.actor``; its sessions end now and the live
+    tokens its owner made are revoked with it, each a ``token revoked`` event
+    saying why, in the same transaction. Raises AccountNotFound."""
     _actor(services)
-    return disable_account(services.catalog, name, services.clock.now(),
-                           events=lambda account: [_event(services, "account disabled",
-                                                          account=_account(account))])
+
+    def events(account: AccountInfo, revoked: list[TokenInfo]) -> list[NewEvent]:
+        why = f"the account {account.name} that made it was disabled"
+        return [_event(services, "account disabled", account=_account(account)),
+                *(_event(services, "token revoked", token=_token(t), reason=why) for t in revoked)]
+
+    return disable_account(services.catalog, name, services.clock.now(), events=events)
 
 
 def set_password(services: Services, name: str, new: str) -> AccountInfo:

@@ -39,12 +39,24 @@ and why; the rebuild lists the versions as ``deaccessioned``.
 
 Only committed versions are taken in: those with a commit record
 (``_commits/{package_id}/v{N}.json``, ``ingest.commit_records``) in some
-location. A complete bag without one is what a crash just before the catalog
-commit leaves: it is listed as ``uncommitted`` and left in the store, untouched.
-A store with bags but no commit record at all was written before records
-existed: the rebuild refuses it (CommitRecordsMissing) unless told to trust
-every bag it finds (``trust_unmarked``); it then writes the records of the
-versions it took in.
+location, and those a committed version's fetch.txt reads files from. A
+version shares the unchanged files of the version before it only once that one
+is committed (``ingest.layout``), and its fetch.txt is sealed by its tag
+manifest: a reference from a committed version is as good a proof of commit as
+the record, so such a version is taken in (``records_lost``, its record
+written again), damaged or not, like any committed version; left out, its
+committed successor's files would be read under the prefix of a version the
+catalog does not know, and its own tag files taken for a crash's leftovers.
+
+A complete bag with neither is what a crash just before the catalog commit
+leaves, or a committed version whose every record was lost: no bag tells them
+apart, so it is listed as ``uncommitted``, left in the store untouched, and the
+report has problems (``catalog rebuild`` exits 1) for a person to decide; a
+version they know was committed is taken in when named (``committed``), and
+its record written. A store with bags but no commit record at all was written
+before records existed: the rebuild refuses it (CommitRecordsMissing) unless
+told to trust every bag it finds (``trust_unmarked``); it then writes the
+records of the versions it took in.
 
 Each bag is deep-verified against its own manifests before it is taken in;
 one that verifies in no location is still taken from the first location where
@@ -57,7 +69,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -73,7 +85,7 @@ from ingest.anchoring import (
 from ingest.bag import parse_bag_info, parse_fetch, parse_manifest
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.copies import DAMAGED, VERIFIED, CopyRecord
-from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, ObjectNotFound
+from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, InputError, ObjectNotFound
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS, digest_bytes, digest_stream
 from ingest.format_identification import FORMATS_JSON, parse_formats_json
@@ -99,6 +111,9 @@ class RebuildReport:
     strangers: list[dict[str, str]] = field(default_factory=list)
     #: bags without a commit record in any location: not taken in
     uncommitted: list[dict[str, Any]] = field(default_factory=list)
+    #: versions without a commit record that committed versions read files from
+    #: (``referenced_by``, their numbers): taken in, their records written again
+    records_lost: list[dict[str, Any]] = field(default_factory=list)
     #: versions a commit record says were committed, with no bag in any location:
     #: lost (a rebuild cannot bring them back; only a backup of the store can)
     lost: list[dict[str, Any]] = field(default_factory=list)
@@ -110,7 +125,8 @@ class RebuildReport:
 
     @property
     def has_problems(self) -> bool:
-        return bool(self.skipped) or bool(self.lost) or any(v["findings"] for v in self.versions)
+        return (bool(self.skipped) or bool(self.lost) or bool(self.uncommitted)
+                or bool(self.records_lost) or any(v["findings"] for v in self.versions))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +135,7 @@ class RebuildReport:
             "skipped": [f.to_dict() for f in self.skipped],
             "strangers": self.strangers,
             "uncommitted": self.uncommitted,
+            "records_lost": self.records_lost,
             "lost": self.lost,
             "deaccessioned": self.deaccessioned,
             "anchors": [{"seq": a.seq, "hash": a.hash, "log_id": a.log_id}
@@ -133,14 +150,17 @@ NOT_REBUILT = ("batches", "items", "versions[].item_id", "versions[].created_at 
                "versions[].last_fixity", "audit events")
 
 
-def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> RebuildReport:
+def rebuild_catalog(services: Services, *, trust_unmarked: bool = False,
+                    committed: Collection[tuple[str, int]] = ()) -> RebuildReport:
     """Fill the empty catalog of ``services`` from the committed versions' bags in
-    its locations (see the module docstring); with ``trust_unmarked``, from every
-    bag, committed or not.
+    its locations (see the module docstring); ``committed`` names (package id,
+    number) of versions a person knows were committed though no record says so;
+    with ``trust_unmarked``, from every bag, committed or not.
 
     Raises CatalogNotEmpty when the catalog holds anything already (a rebuild
     never merges), CommitRecordsMissing when bags but no commit record were found
-    and ``trust_unmarked`` is not given, StorageUnavailable, CatalogUnavailable.
+    and ``trust_unmarked`` is not given, InputError when no location holds a bag
+    of a version ``committed`` names, StorageUnavailable, CatalogUnavailable.
     """
     if not services.catalog.is_empty():
         raise CatalogNotEmpty("the catalog database is not empty; a rebuild needs an empty one")
@@ -155,6 +175,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     #: (package, number, location) holding tag files of a bag: what is left of a
     #: withdrawn version beyond payload objects a later version shares (ingest.layout)
     bag_left: set[tuple[str, int, str]] = set()
+    #: a location holding each version's fetch.txt
+    fetches: dict[tuple[str, int], ObjectStore] = {}
     for store in services.locations:
         for info in store.list(""):
             if info.key.startswith((AUDIT_PREFIX, STAGING_PREFIX)):
@@ -181,6 +203,8 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             copy = (parts[0], parts[1], store.location)
             if not parts[2].startswith("data/"):
                 bag_left.add(copy)
+            if parts[2] == FETCH_TXT:
+                fetches.setdefault(parts[:2], store)
             sizes[copy] = sizes.get(copy, 0) + info.size
     if found and not recorded and not trust_unmarked:
         raise CommitRecordsMissing(
@@ -191,6 +215,11 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
             " (it writes the records), or rebuild with --trust-unmarked to take every"
             " complete bag as committed")
     withdrawn = {(t.package_id, v.number): t for t in tombstones.values() for v in t.versions}
+    unheld = sorted(set(committed) - set(found) - set(withdrawn))
+    if unheld:
+        raise InputError("no location holds a bag of " + ", ".join(
+            f"{package_id}/v{number}" for package_id, number in unheld)
+            + ": only a bag in the store can be taken in as committed")
     for (package_id, number), tombstone in sorted(withdrawn.items()):
         report.deaccessioned.append({
             "package_id": package_id, "version": number, "request_id": tombstone.request_id,
@@ -199,17 +228,25 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     now = services.clock.now()
     for tombstone in tombstones.values():
         services.catalog.import_tombstone(tombstone)
+    vouched = {v for v in found if v in recorded or v in committed or trust_unmarked}
+    referenced = _referenced_by(fetches, vouched, set(found))
     taken = [(version, holders) for version, holders in found.items()
-             if version in recorded or trust_unmarked]
+             if version in vouched or version in referenced]
     services.progress.plan(sum(len(holders) for _, holders in taken),
                            sum(sizes.get((*version, s.location), 0)
                                for version, holders in taken for s in holders))
     for (package_id, number), holders in sorted(found.items()):
-        if (package_id, number) not in recorded and not trust_unmarked:
+        locations = [s.location for s in holders]
+        if (package_id, number) not in vouched and (package_id, number) not in referenced:
             report.uncommitted.append({"package_id": package_id, "version": number,
-                                       "locations": [s.location for s in holders]})
+                                       "locations": locations})
             continue
         version = _take_in(services, package_id, number, holders, now, report, sizes)
+        if (package_id, number) not in vouched:
+            report.records_lost.append({"package_id": package_id, "version": number,
+                                        "referenced_by": referenced[(package_id, number)],
+                                        "locations": locations,
+                                        "taken_in": version is not None})
         if version is not None and (package_id, number) not in recorded:
             for store in holders:  # vouched for: now it is committed, say so
                 write_commit_record(store, version)
@@ -221,6 +258,34 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False) -> Rebu
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
     anchor_audit_head(services)  # the new log's seals, outside the database too
     return report
+
+
+def _referenced_by(fetches: dict[tuple[str, int], ObjectStore], committed: set[tuple[str, int]],
+                   found: set[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
+    """The versions with a bag (in ``found``) but not in ``committed`` that a
+    committed version's fetch.txt reads files from, each with the numbers of the
+    versions that do; followed on through the fetch.txt of each one found (it is
+    committed too). Raises StorageUnavailable."""
+    by: dict[tuple[str, int], set[int]] = {}
+    todo = sorted(committed)
+    while todo:
+        package_id, number = todo.pop()
+        store = fetches.get((package_id, number))
+        if store is None:
+            continue
+        try:
+            with store.open(version_prefix(package_id, number) + FETCH_TXT) as stream:
+                held, _ = parse_fetch(stream.read(), number)
+        except ObjectNotFound:
+            continue  # gone since the listing: the version's own check says so
+        for holder in {holder for holder, _ in held.values()}:
+            key = (package_id, holder)
+            if key in committed or key not in found:
+                continue
+            if key not in by:
+                todo.append(key)
+            by.setdefault(key, set()).add(number)
+    return {key: sorted(numbers) for key, numbers in by.items()}
 
 
 def _read_tombstone(store: ObjectStore, key: str, into: dict[str, DeaccessionRequest]) -> bool:

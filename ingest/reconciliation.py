@@ -5,8 +5,12 @@
   (``ingest.layout``: versions share unchanged objects).
 - Every object in the location belongs to a committed version:
   an object under a committed version's prefix that the catalog does not list
-  is ``UNEXPECTED_FILE``; one under a version prefix (``{package_id}/v{N}/``)
-  with only a pending claim or no version row at all was left by an ingest that
+  is ``UNEXPECTED_FILE``; one under the prefix of a version the catalog does not
+  hold committed, though committed versions read files there (their fetch.txt),
+  belongs to a version that was committed, whose commit record was lost and
+  that a catalog rebuild left out (``REFERENCED_VERSION_NOT_IN_CATALOG``: never
+  to be cleaned up); one under a version prefix (``{package_id}/v{N}/``) with
+  only a pending claim or no version row at all was left by an ingest that
   crashed or is still running (``INGEST_LEFTOVER``, reported apart: the next
   attempt of that item cleans it up); anything else is a stranger
   (``UNTRACKED_OBJECT``).
@@ -20,8 +24,12 @@ Versions withdrawn by a deaccession (``ingest.deaccession``) must be gone: an
 object under such a version's prefix, or its commit record, is
 ``DEACCESSIONED_LEFTOVER`` (a location out of reach or not configured during
 the deletion, a backup restored), unless a remaining version references it
-(``ingest.layout.objects_referenced``); with ``remove_deaccessioned`` it is
-deleted, and the tombstones under ``_tombstones/`` that the location lacks are written.
+(``ingest.layout.objects_referenced``); with ``remove_deaccessioned_as`` it is
+deleted, and the tombstones under ``_tombstones/`` that the location lacks are
+written. Each such deletion is a ``deletion`` event in the audit log, one per
+version and location, as the deaccession's own are
+(``ingest.deaccession.deletion_event``): who asked for it, the request, the
+location, and the keys deleted.
 Findings name the full object key as their path, and their location. Only
 listings are read, no object's bytes.
 """
@@ -33,11 +41,14 @@ from dataclasses import dataclass
 
 from ingest.anchoring import AUDIT_PREFIX
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
-from ingest.deaccession import write_tombstones
+from ingest.deaccession import LocationDeletion, deletion_event, write_tombstones
+from ingest.errors import ObjectRetained, StorageUnavailable
 from ingest.findings import Finding
 from ingest.layout import STAGING_PREFIX, canonical_package_id, version_prefix
+from ingest.models import NewEvent
 from ingest.ports import Catalog, ObjectStore
-from ingest.tombstones import TOMBSTONE_PREFIX, version_of_tombstone
+from ingest.services import Services
+from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest, version_of_tombstone
 
 #: Key prefixes the service itself writes outside packages: the audit anchors,
 #: the commit records, the tombstones of deaccessioned versions and batches
@@ -96,11 +107,12 @@ def version_of_key(key: str) -> tuple[str, int, str] | None:
 
 def reconcile_location(catalog: Catalog, store: ObjectStore, *,
                        backfill: bool = False,
-                       remove_deaccessioned: bool = False) -> Reconciliation:
+                       remove_deaccessioned_as: Services | None = None) -> Reconciliation:
     """Compare ``store`` with the catalog, both ways (see the module docstring);
     with ``backfill``, write the commit record of each committed version that
-    has none in ``store``; with ``remove_deaccessioned``, delete what is left of
-    deaccessioned versions and write the tombstones ``store`` lacks.
+    has none in ``store``; with ``remove_deaccessioned_as``, delete what is left
+    of deaccessioned versions, recording each deletion as the ``actor`` of those
+    services, and write the tombstones ``store`` lacks.
 
     Raises StorageUnavailable, ChecksumRefused, CatalogUnavailable.
     """
@@ -115,6 +127,7 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
     leftovers: list[Finding] = []
     objects = 0
     recorded: set[tuple[str, int]] = set()
+    readers: dict[tuple[str, int], str] = {}
     strange_records: dict[tuple[str, int] | None, list[str]] = {}
     for info in store.list(""):
         objects += 1
@@ -148,6 +161,12 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
             unseen.discard(parts)
         elif (package_id, number) in withdrawn and states.get((package_id, number)) != COMMITTED:
             left.append(info.key)
+        elif states.get((package_id, number)) != COMMITTED and (package_id, number) in expected:
+            # committed versions read files under its prefix: it was committed too
+            findings.append(Finding("REFERENCED_VERSION_NOT_IN_CATALOG", path=info.key,
+                                    location=store.location, params={
+                                        "version": number,
+                                        "by": _readers(catalog, package_id, number, readers)}))
         elif states.get((package_id, number)) != COMMITTED:
             leftovers.append(Finding("INGEST_LEFTOVER", path=info.key, location=store.location))
         else:
@@ -163,8 +182,8 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
                 findings.extend(Finding("UNTRACKED_OBJECT", path=key, location=store.location)
                                 for key in keys)
     removed = written = 0
-    if remove_deaccessioned:
-        removed = _remove_leftovers(catalog, store, left)
+    if remove_deaccessioned_as is not None:
+        removed = _remove_leftovers(remove_deaccessioned_as, store, left, withdrawn)
         for key in sorted(set(withdrawn) - stones):
             write_tombstones(store, withdrawn[key])
             written += 1
@@ -194,6 +213,18 @@ def reconcile_location(catalog: Catalog, store: ObjectStore, *,
                           tombstones_written=written)
 
 
+def _readers(catalog: Catalog, package_id: str, number: int,
+             known: dict[tuple[str, int], str]) -> str:
+    """The committed versions of the package that read files of version ``number``,
+    in words ("version 2", "versions 2, 3"); asked once per version."""
+    if (package_id, number) not in known:
+        numbers = sorted({v.number for v in catalog.list_versions(package_id)
+                          if any(f.held_by == number for f in v.files)})
+        known[(package_id, number)] = (f"version{'s' if len(numbers) > 1 else ''} "
+                                       + ", ".join(str(n) for n in numbers))
+    return known[(package_id, number)]
+
+
 def _version_named(key: str) -> tuple[str, int]:
     """The version an object or commit record of a withdrawn version belongs to."""
     parts = version_of_key(key)
@@ -202,21 +233,50 @@ def _version_named(key: str) -> tuple[str, int]:
     return named[0], named[1]
 
 
-def _remove_leftovers(catalog: Catalog, store: ObjectStore, keys: list[str]) -> int:
+def _remove_leftovers(services: Services, store: ObjectStore, keys: list[str],
+                      withdrawn: dict[tuple[str, int], DeaccessionRequest]) -> int:
     """Delete the leftovers of deaccessioned versions from ``store``, sparing any
-    object a remaining version references; returns how many were deleted."""
+    object a remaining version references; returns how many were deleted.
+
+    A ``deletion`` event per version names the keys deleted, appended even when
+    the store fails part way (then a failure, naming what went before the error)."""
     kept = {version_prefix(package_id, number) + path
-            for (package_id, number), paths in catalog.committed_paths().items() for path in paths}
-    removed = 0
+            for (package_id, number), paths in services.catalog.committed_paths().items()
+            for path in paths}
+    by_version: dict[tuple[str, int], list[str]] = {}
     for key in keys:
-        if key not in kept:
-            store.delete(key)
-            removed += 1
+        by_version.setdefault(_version_named(key), []).append(key)
+    events: list[NewEvent] = []
+    removed = 0
+    try:
+        for version, found in sorted(by_version.items()):
+            deleted: list[str] = []
+            spared = sum(1 for key in found if key in kept)
+            error: str | None = None
+            try:
+                for key in sorted(k for k in found if k not in kept):
+                    store.delete(key)
+                    deleted.append(key)
+            except (StorageUnavailable, ObjectRetained) as exc:
+                error = str(exc)
+                raise
+            finally:
+                removed += len(deleted)
+                if deleted or error:
+                    events.append(deletion_event(
+                        services, withdrawn[version],
+                        LocationDeletion(store.location, deleted=len(deleted), kept=spared, error=error),
+                        version=version[1], keys=deleted, during="reconciliation"))
+    finally:
+        if events:
+            services.catalog.append(events)
     return removed
 
 
 def reconcile(catalog: Catalog, stores: tuple[ObjectStore, ...] | list[ObjectStore], *,
-              backfill: bool = False, remove_deaccessioned: bool = False) -> list[Reconciliation]:
+              backfill: bool = False,
+              remove_deaccessioned_as: Services | None = None) -> list[Reconciliation]:
     """``reconcile_location`` for each of ``stores``, in order. Raises as it does."""
     return [reconcile_location(catalog, store, backfill=backfill,
-                               remove_deaccessioned=remove_deaccessioned) for store in stores]
+                               remove_deaccessioned_as=remove_deaccessioned_as)
+            for store in stores]

@@ -143,7 +143,7 @@ class AccessAndSearch(CatalogBase):
         """The token with this id, live or revoked, or None. Raises CatalogUnavailable."""
         with self._read() as session:
             row = session.get(ApiToken, token_id)
-            return None if row is None else _token_info(row)
+            return None if row is None else token_info(row)
 
     def find_token(self, secret: str) -> TokenInfo | None:
         """The live (not revoked) token whose secret this is, or None.
@@ -157,7 +157,7 @@ class AccessAndSearch(CatalogBase):
             ).scalar_one_or_none()
             if row is None:
                 return None
-            info = _token_info(row)
+            info = token_info(row)
         now = datetime.now(UTC)
         if info.last_used_at is None or now - info.last_used_at >= LAST_USE_PRECISION:
             try:
@@ -167,7 +167,7 @@ class AccessAndSearch(CatalogBase):
                         .values(last_used_at=now).execution_options(synchronize_session=False))
             except CatalogUnavailable:
                 return info  # a busy catalog must not refuse the request; the next use writes
-            info = _token_info(row, last_used_at=now)
+            info = token_info(row, last_used_at=now)
         return info
 
     def revoke_token(self, ref: str, *,
@@ -191,7 +191,7 @@ class AccessAndSearch(CatalogBase):
             session.execute(
                 update(ApiToken).where(ApiToken.token_id.in_([r.token_id for r in rows]))
                 .values(revoked_at=now).execution_options(synchronize_session=False))
-            revoked = [_token_info(r, revoked_at=now) for r in rows]
+            revoked = [token_info(r, revoked_at=now) for r in rows]
             if events is not None:
                 append_events(session, events(revoked))
             return revoked
@@ -201,7 +201,7 @@ class AccessAndSearch(CatalogBase):
         with self._read() as session:
             rows = session.execute(
                 select(ApiToken).order_by(ApiToken.created_at, ApiToken.token_id)).scalars().all()
-            return [_token_info(r) for r in rows]
+            return [token_info(r) for r in rows]
 
     # ------------------------------------------------------------------ search
 
@@ -309,7 +309,7 @@ def _sort_key(package: Package, sort: PackageSort) -> tuple[Any, str]:
     return getattr(package, column.key), package.identifier
 
 
-def _token_info(row: ApiToken, revoked_at: datetime | None = None,
+def token_info(row: ApiToken, revoked_at: datetime | None = None,
                 last_used_at: datetime | None = None) -> TokenInfo:
     return TokenInfo(token_id=row.token_id, name=row.name, role=row.role,
                      created_at=row.created_at, revoked_at=revoked_at or row.revoked_at,

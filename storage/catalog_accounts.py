@@ -14,11 +14,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.accounts import AccountInfo, AccountNotFound, SessionInfo
+from ingest.accounts import (
+    AccountInfo,
+    AccountNotFound,
+    DisabledAccount,
+    DisablingEvents,
+    SessionInfo,
+)
 from ingest.errors import InputError
 from ingest.models import Actor, NewEvent
 from storage.audit_log import append_events
+from storage.catalog_access import token_info
 from storage.catalog_base import CatalogBase, rows_changed
+from storage.tables_access import ApiToken
 from storage.tables_accounts import Account, WebSession
 
 #: the audit events of an account's change, made from the account as changed
@@ -80,7 +88,8 @@ class AccountsAndSessions(CatalogBase):
                 append_events(session, events(info))
             return info
 
-    def disable_account(self, name: str, at: datetime, *, events: Events | None = None) -> AccountInfo:
+    def disable_account(self, name: str, at: datetime, *,
+                        events: DisablingEvents | None = None) -> DisabledAccount:
         with self._write() as session:
             row = _account(session, name)
             if row.disabled_at is None:
@@ -88,10 +97,18 @@ class AccountsAndSessions(CatalogBase):
             session.execute(update(WebSession)
                             .where(WebSession.account_id == row.account_id, WebSession.ended_at.is_(None))
                             .values(ended_at=at).execution_options(synchronize_session=False))
+            # ``created_by`` is JSON: the live tokens are few, so they are read and
+            # matched here rather than by a query each database spells its own way.
+            made = [token for token in session.execute(
+                        select(ApiToken).where(ApiToken.revoked_at.is_(None))).scalars()
+                    if (token.created_by or {}).get("account_id") == row.account_id]
+            for token in made:
+                token.revoked_at = at
             info = _info(row)
+            revoked = [token_info(token) for token in made]
             if events is not None:
-                append_events(session, events(info))
-            return info
+                append_events(session, events(info, revoked))
+            return DisabledAccount(info, revoked)
 
     def note_sign_in(self, account_id: str, at: datetime) -> None:
         with self._write() as session:

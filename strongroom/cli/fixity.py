@@ -194,7 +194,8 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
                    "for HOURS (temporary files; S3 multipart uploads).")
 @click.option("--remove-deaccessioned", is_flag=True,
               help="Delete what a location still holds of deaccessioned versions "
-                   "(DEACCESSIONED_LEFTOVER) and write the tombstones it lacks.")
+                   "(DEACCESSIONED_LEFTOVER), each a deletion event in the audit log, "
+                   "and write the tombstones it lacks.")
 @json_option
 @command_errors
 def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
@@ -210,7 +211,7 @@ def reconcile_command(sweep_hours: float | None, remove_deaccessioned: bool,
 
     _, services = _settings_and_services(read_only=True)  # an archive that exists, never a new one
     results = reconcile(services.catalog, services.locations, backfill=True,
-                        remove_deaccessioned=remove_deaccessioned)
+                        remove_deaccessioned_as=services if remove_deaccessioned else None)
     swept = None
     if sweep_hours is not None:
         idle_since = services.clock.now() - timedelta(hours=sweep_hours)

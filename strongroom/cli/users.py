@@ -76,14 +76,22 @@ def user_list(as_json: bool) -> None:
 @json_option
 @command_errors
 def user_disable(name: str, as_json: bool) -> None:
-    """Disable an account: it cannot sign in any more and its sessions end at once.
-    The name stays taken, so the audit log keeps naming one person."""
+    """Disable an account: it cannot sign in any more, its sessions end at once and
+    the API tokens its owner made are revoked. The name stays taken, so the audit
+    log keeps naming one person."""
     from ingest.identities import end_account
 
     services = credential_services(read_only=True)
-    account = end_account(services, name)
+    disabled = end_account(services, name)
     anchor_after(services)
-    _emit(as_json, account.to_dict(), lambda doc: click.echo(f"account {doc['name']} disabled"))
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(f"account {doc['name']} disabled")
+        for token in doc["tokens_revoked"]:
+            click.echo(f"token {token['name']} ({token['role']}, {token['token_id']}) revoked: "
+                       f"{doc['name']} made it")
+
+    _emit(as_json, disabled.to_dict(), human)
 
 
 @user.command("password")

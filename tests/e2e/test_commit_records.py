@@ -115,13 +115,13 @@ def test_never_committed_bag_is_not_imported_by_rebuild(
     assert shown["latest_version"] == 1
 
     rebuilt_sr = sr.elsewhere("rebuilt")
-    rebuilt = rebuilt_sr.json("catalog", "rebuild")
+    rebuilt = rebuilt_sr.json("catalog", "rebuild", expect=1)  # a person decides
     assert [(v["package_id"], v["version"]) for v in rebuilt["versions"]] == [(package_id, 1)]
     assert [(u["package_id"], u["version"]) for u in rebuilt["uncommitted"]] == [(package_id, 2)]
     again = rebuilt_sr.json("show", package_id)
     assert again["latest_version"] == 1
     assert [v["files"] for v in again["versions"]] == [v["files"] for v in shown["versions"]]
-    human = sr.elsewhere("rebuilt-human").run("catalog", "rebuild").stdout
+    human = sr.elsewhere("rebuilt-human").run("catalog", "rebuild", expect=1).stdout
     assert f"uncommitted: {package_id} v2" in human
     # the leftover stays where it was, still a leftover to the rebuilt catalog
     (location, _) = rebuilt_sr.json("fixity", "reconcile")["locations"]
@@ -168,8 +168,9 @@ def test_reconcile_backfills_commit_records_for_committed_versions_only(
         assert sorted(p.name for p in (root / "_commits" / package_id).iterdir()) == ["v1.json"]
     assert [r["commit_records_written"] for r in sr.json("fixity", "reconcile")["locations"]] \
         == [0, 0]
-    rebuilt = sr.elsewhere("rebuilt").json("catalog", "rebuild")
+    rebuilt = sr.elsewhere("rebuilt").json("catalog", "rebuild", expect=1)  # v2 is for a person
     assert [v["version"] for v in rebuilt["versions"]] == [1]
+    assert [u["version"] for u in rebuilt["uncommitted"]] == [2]
 
 
 def test_repair_restores_a_lost_commit_record(

@@ -81,7 +81,7 @@ def test_a_replica_left_out_of_the_deletion_does_not_resurrect_the_version_on_s3
         with pytest.raises(Deaccessioned):
             fresh.catalog.get_version(PACKAGE, 1)
         [on_primary, on_replica] = reconcile(fresh.catalog, fresh.locations,
-                                             remove_deaccessioned=True)
+                                             remove_deaccessioned_as=replace(fresh, actor=BOB))
         assert on_primary.deaccessioned_removed == 0
         assert on_replica.deaccessioned_removed > 0 and on_replica.tombstones_written == 1
         assert keys(replica, f"{PACKAGE}/v1/") == shared and keys(replica, f"{PACKAGE}/v2/")

@@ -237,13 +237,49 @@ def test_reconcile_reports_and_removes_leftovers_of_a_deaccessioned_version(
     assert request.request_id in replica.findings[0].message
 
     [_, removed] = reconcile(archive.services.catalog, archive.services.locations,
-                             remove_deaccessioned=True)
+                             remove_deaccessioned_as=as_(archive.services, ALICE))
 
     assert removed.deaccessioned_removed == len(leftovers) and removed.tombstones_written == 1
     assert keys(archive.replica) & leftovers == set()
     assert tombstone_key(PACKAGE, 1) in keys(archive.replica)
     assert all(r.status == "ok" for r in reconcile(archive.services.catalog,
                                                    archive.services.locations))
+
+
+def test_removing_what_a_location_kept_of_a_deaccessioned_version_is_recorded_in_the_audit_log(
+        archive: Archive, tmp_path: Path) -> None:
+    """Before, `fixity reconcile --remove-deaccessioned` deleted the objects a
+    replica had kept of a deaccessioned version, said how many, and left the
+    audit log as it was: nothing said who deleted what, where."""
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    archive.ingest()
+    request = request_deaccession(as_(archive.services, ALICE), IDENTIFIER, None, REASON)
+    approve_deaccession(replace(archive.services, actor=BOB, replicas=()), request.request_id)
+    kept = {k for k in keys(archive.replica) if k.startswith((f"{PACKAGE}/", f"_commits/{PACKAGE}/"))}
+    assert kept
+    before = len(list(archive.services.catalog.events()))  # type: ignore[attr-defined]
+
+    ran = CliRunner().invoke(main, ["--agent", "carol", "fixity", "reconcile", "--remove-deaccessioned"],
+                             env={"STRONGROOM_DATA_DIR": str(tmp_path),
+                                  "STRONGROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'catalog.sqlite3'}",
+                                  "STRONGROOM_STORAGE_URL": (tmp_path / "primary").as_uri(),
+                                  "STRONGROOM_REPLICAS": (tmp_path / "replica").as_uri()})
+
+    assert ran.exit_code == 0, ran.output
+    assert f"{len(kept)} object(s) of deaccessioned versions removed" in ran.output
+    assert keys(archive.replica) & kept == set()
+    events = list(archive.services.catalog.events())[before:]  # type: ignore[attr-defined]
+    [deletion] = [e for e in events if e.event_type == EventType.DELETION.value]
+    assert deletion.actor is not None and deletion.actor.name == "carol"
+    assert (deletion.package_id, deletion.version) == (PACKAGE, 1)
+    assert deletion.outcome == "success"
+    assert deletion.detail["location"] == archive.replica.location
+    assert deletion.detail["request_id"] == request.request_id
+    assert deletion.detail["deleted"] == len(kept) and sorted(deletion.detail["keys"]) == sorted(kept)
+    assert deletion.detail["during"] == "reconciliation"
 
 
 def test_fixity_no_longer_plans_or_verifies_a_deaccessioned_version(archive: Archive) -> None:

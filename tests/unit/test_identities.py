@@ -100,6 +100,39 @@ def test_an_admin_cannot_approve_their_own_deaccession_with_a_token_they_made(ap
     assert api.client.get(f"/packages/{TELEGRAM}", headers=api.auth("reader")).status_code == 200
 
 
+def test_disabling_an_admin_ends_the_tokens_they_made_and_says_which(api: Api, tmp_path: Path) -> None:
+    """Before, `strongroom user disable ada` ended her console session but the
+    admin token she had made kept working: it listed and asked for deaccessions
+    as if nothing had happened, and the command said nothing about tokens."""
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    ada = _signed_in(api, "ada")
+    made = _post(ada, "/console/admin/tokens", name="ada's laptop", role="admin")
+    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
+    assert secret, made.text[:1000]  # type: ignore[attr-defined]
+    bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 200
+
+    disabled = CliRunner().invoke(main, ["user", "disable", "ada"],
+                                  env={"STRONGROOM_DATA_DIR": str(tmp_path / "data")})
+
+    assert disabled.exit_code == 0, disabled.output
+    assert "account ada disabled" in disabled.output
+    assert "ada's laptop" in disabled.output and "revoked" in disabled.output
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 401
+    asked = api.client.post("/deaccessions", headers=bearer,
+                            json={"package": TELEGRAM, "reason": "after she left"})
+    assert asked.status_code == 401
+    assert "sign-in" in ada.get("/console/admin").headers.get("location", "")  # type: ignore[attr-defined]
+    [revoked] = [e for e in _policy_events(api) if e["detail"]["action"] == "token revoked"]
+    assert revoked["detail"]["token"]["name"] == "ada's laptop"
+    assert "ada" in revoked["detail"]["reason"] and "disabled" in revoked["detail"]["reason"]
+    assert revoked["actor"]["name"] != "ada"  # whoever ran the command, named as for any event
+    assert verify_chain(api.services.catalog.events()).ok  # type: ignore[attr-defined]
+
+
 def test_an_admin_the_requester_made_cannot_approve_even_after_changing_its_password(
         api: Api) -> None:
     """One admin alone deleted a package: she made a second admin account, "changed

@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from ingest.anchoring import anchor_audit_head, verify_audit_log
 from ingest.errors import CatalogNotEmpty
 from ingest.models import package_id_for
 from ingest.rebuild import NOT_REBUILT, rebuild_catalog
+from ingest.reconciliation import reconcile
 from tests.unit.test_anchoring import truncate_log
-from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive
+from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive, record
 
 
 @pytest.fixture
@@ -155,3 +157,94 @@ def test_a_location_that_lost_a_whole_version_is_said_by_the_rebuild(
     assert [(f["code"], f["location"]) for f in version["findings"]] == [
         ("BAG_UNUSABLE", archive.replica.location)]
     assert report.has_problems
+
+
+def _rebuild_at_the_command_line(archive: Archive, database: Path, *options: str) -> Result:
+    """`strongroom catalog rebuild` of the archive's two locations into ``database``."""
+    from strongroom.cli import main
+
+    return CliRunner().invoke(main, ["catalog", "rebuild", *options], env={
+        "STRONGROOM_DATA_DIR": str(database.parent),
+        "STRONGROOM_DATABASE_URL": f"sqlite:///{database}",
+        "STRONGROOM_STORAGE_URL": archive.folder(archive.primary).as_uri(),
+        "STRONGROOM_REPLICAS": archive.folder(archive.replica).as_uri()})
+
+
+def _lose_commit_record(archive: Archive, number: int) -> None:
+    for store in archive.services.locations:
+        (archive.folder(store) / "_commits" / PACKAGE / f"v{number}.json").unlink()
+
+
+def test_a_rebuild_that_leaves_a_bag_out_as_uncommitted_exits_1_and_says_how_to_decide(
+        archive: Archive, tmp_path: Path) -> None:
+    # Before: "uncommitted: … (no commit record; left in the store, not taken in)",
+    # exit 0, and every later check (verify, fixity report, audit verify) said ok:
+    # a committed version whose record was lost vanished without a failing word.
+    archive.ingest()
+    archive.ingest("corrected", payload={"scan/page-01.txt": b"a page scanned again\n"})
+    _lose_commit_record(archive, 2)
+    (tmp_path / "rebuilt").mkdir()
+
+    ran = _rebuild_at_the_command_line(archive, tmp_path / "rebuilt" / "catalog.sqlite3")
+
+    assert ran.exit_code == 1, ran.output
+    assert f"uncommitted: {PACKAGE} v2" in ran.output
+    assert "crashed" in ran.output and "--committed" in ran.output  # how to tell, what to do
+    (tmp_path / "decided").mkdir()
+    decided = _rebuild_at_the_command_line(archive, tmp_path / "decided" / "catalog.sqlite3",
+                                           "--committed", f"{PACKAGE}/v2")
+    assert decided.exit_code == 0, decided.output
+    assert "2 versions rebuilt" in decided.output and "uncommitted" not in decided.output
+    for store in archive.services.locations:  # said committed: now its record says so
+        assert (archive.folder(store) / "_commits" / PACKAGE / "v2.json").exists()
+
+
+def test_a_version_a_later_one_shares_files_with_is_taken_in_though_its_commit_record_was_lost(
+        archive: Archive, tmp_path: Path) -> None:
+    # Before: the rebuild took version 2 alone, exit 0, though version 2's sealed
+    # fetch.txt reads its payload under ../v1/; reconcile then called version 1's
+    # tag files INGEST_LEFTOVER, to be cleaned up.
+    archive.ingest()
+    archive.ingest("corrected", metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+    assert archive.services.catalog.get_version(PACKAGE, 2).payload[0].held_by == 1
+    _lose_commit_record(archive, 1)
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    assert [(v["package_id"], v["version"]) for v in report.versions] == [(PACKAGE, 1), (PACKAGE, 2)]
+    assert [(r["package_id"], r["version"], r["referenced_by"]) for r in report.records_lost] == [
+        (PACKAGE, 1, [2])]
+    assert report.uncommitted == [] and report.has_problems
+    assert fresh.catalog.get_version(PACKAGE, 1).files == archive.services.catalog.get_version(
+        PACKAGE, 1).files
+    for store in archive.services.locations:  # its record written again
+        assert (archive.folder(store) / "_commits" / PACKAGE / "v1.json").exists()
+    for location in reconcile(fresh.catalog, fresh.locations):
+        assert location.findings == () and location.leftovers == ()
+    (tmp_path / "rebuilt").mkdir()
+    _lose_commit_record(archive, 1)
+    said = _rebuild_at_the_command_line(archive, tmp_path / "rebuilt" / "catalog.sqlite3")
+    assert said.exit_code == 1, said.output
+    assert f"{PACKAGE} v1: committed (referenced by v2) but its commit record is lost" in said.output
+
+
+def test_reconcile_does_not_call_a_version_a_committed_one_references_a_leftover(
+        archive: Archive, tmp_path: Path) -> None:
+    # A catalog that lacks version 1 while version 2 reads its payload there (an
+    # earlier release's rebuild left it out): its objects are no crash's leftovers.
+    archive.ingest()
+    archive.ingest("corrected", metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+    _lose_commit_record(archive, 1)
+    for store in archive.services.locations:
+        (archive.bag(store, 1) / "bag-info.txt").unlink()  # unusable: it cannot be taken in
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+    report = rebuild_catalog(fresh)
+    assert [v["version"] for v in report.versions] == [2] and report.has_problems
+
+    for location in reconcile(fresh.catalog, fresh.locations):
+        assert location.leftovers == ()
+        assert {f.code for f in location.findings} == {"REFERENCED_VERSION_NOT_IN_CATALOG"}
+        assert all("/v1/" in f.path and "version 2" in f.message for f in location.findings)

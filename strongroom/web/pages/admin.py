@@ -27,7 +27,8 @@ ADMIN = Depends(person(Permission.ADMINISTER))
 #: what the page says after a change (``?done=``), never anything the request made up
 DONE = {
     "account-created": "The account was created. Tell its person the password by a safe way.",
-    "account-disabled": "The account was disabled; its sessions have ended.",
+    "account-disabled": ("The account was disabled; its sessions have ended and the API tokens "
+                         "its owner made were revoked."),
     "token-revoked": "The token was revoked: it stops working at once.",
 }
 
