@@ -6,6 +6,7 @@ reads the environment.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,20 @@ from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
 
 class SettingsError(ValueError):
     """A setting has a value Strongroom cannot use."""
+
+
+#: the longest any duration in seconds may be set to: a week. Beyond it a
+#: setting is a slip of the keyboard, and far beyond it no date can be reckoned.
+MAX_SECONDS = 7 * 24 * 3600
+#: the most attempts at an item: the wait doubles after each, and past this
+#: it would outlast any outage (and past about a thousand, overflow)
+MAX_ATTEMPTS = 100
+#: the most items, copies or parts worked on at once by one process
+MAX_AT_ONCE = 1000
+#: the most days a span in days may be: a century (an S3 retention's limit too)
+MAX_DAYS = 36_500
+#: the largest whole number a count or size may be: what the catalog can hold
+MAX_WHOLE = 2**63 - 1
 
 
 #: Every environment variable Strongroom reads, with a one-line meaning.
@@ -169,21 +184,21 @@ class Settings:
             replicas=replicas,
             s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
-            s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4),
+            s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4, MAX_AT_ONCE),
             s3_object_lock=lock_mode,
             s3_retention_days=retention_days,
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
-            concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
-            max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5),
-            retry_backoff=_positive_float(env, "STRONGROOM_RETRY_BACKOFF", 1.0),
-            stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 60.0),
-            sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 10.0),
-            visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
-            fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90),
+            concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
+            max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
+            retry_backoff=_duration(env, "STRONGROOM_RETRY_BACKOFF", 1.0, zero=True),
+            stuck_after=_duration(env, "STRONGROOM_STUCK_AFTER", 60.0),
+            sweep_every=_duration(env, "STRONGROOM_SWEEP_EVERY", 10.0),
+            visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600, MAX_SECONDS),
+            fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90, MAX_DAYS),
             fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
             fixity_shallow_interval_days=_whole_number(
-                env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7),
+                env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
             fixity_auto_repair=_switch(env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
@@ -192,18 +207,20 @@ class Settings:
             api_max_unpacked_bytes=_positive_int(env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
                                                  10 * 1024**3),
             api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
-            api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
-            api_presign_seconds=_presign_seconds(env),
-            api_header_timeout=_above_zero(env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
-            api_upload_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
+            api_upload_idle_timeout=_duration(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
+            api_presign_seconds=_positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
+                                              MAX_PRESIGN_SECONDS),
+            api_header_timeout=_duration(env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
+            api_upload_timeout=_duration(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
             api_callback_hosts=_callback_hosts(env),
-            anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
+            anchor_every=_duration(env, "STRONGROOM_ANCHOR_EVERY", 5.0, zero=True),
             log_level=_log_level(env),
             skip_system_files=_skip_system_files(env),
-            session_idle_minutes=_above_zero(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0),
+            session_idle_minutes=_duration(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
+                                           unit="minutes", most=MAX_SECONDS / 60),
             cookie_secure=_cookie_secure(env),
             log_format=_log_format(env),
-            worker_metrics_port=_port(env, "STRONGROOM_WORKER_METRICS_PORT"),
+            worker_metrics_port=_whole_number(env, "STRONGROOM_WORKER_METRICS_PORT", 0, 65535),
             worker_metrics_host=(env.get("STRONGROOM_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
             prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
             if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
@@ -229,7 +246,7 @@ def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
     if not days.strip():
         raise SettingsError("STRONGROOM_S3_OBJECT_LOCK needs STRONGROOM_S3_RETENTION_DAYS: how "
                             "many days each object is retained from its write (e.g. 3650)")
-    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1)
+    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1, MAX_DAYS)
 
 
 def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -249,13 +266,6 @@ def fixity_policy(settings: Settings) -> FixityPolicy:
                         bytes_per_day=settings.fixity_bytes_per_day,
                         shallow_interval=timedelta(days=settings.fixity_shallow_interval_days),
                         auto_repair=settings.fixity_auto_repair)
-
-
-def _presign_seconds(env: Mapping[str, str]) -> int:
-    value = _positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300)
-    if value > MAX_PRESIGN_SECONDS:
-        raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
-    return value
 
 
 def _cookie_secure(env: Mapping[str, str]) -> str:
@@ -293,13 +303,6 @@ def _log_format(env: Mapping[str, str]) -> str:
     return raw
 
 
-def _port(env: Mapping[str, str], name: str) -> int:
-    value = _whole_number(env, name, 0)
-    if value > 65535:
-        raise SettingsError(f"{name} must be a port number, 1 to 65535 (0: none)")
-    return value
-
-
 def _log_level(env: Mapping[str, str]) -> str:
     raw = (env.get("STRONGROOM_LOG_LEVEL") or "INFO").strip().upper()
     if raw not in LOG_LEVELS:
@@ -318,8 +321,8 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip() == "1"
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    return _int_at_least(env, name, default, 0, "must not be negative")
+def _whole_number(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
+    return _int_between(env, name, default, 0, most)
 
 
 def _check_port(name: str, url: str) -> None:
@@ -365,41 +368,40 @@ def callback_host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
                for entry in allowed)
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return _int_at_least(env, name, default, 1, "must be at least 1")
+def _positive_int(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
+    return _int_between(env, name, default, 1, most)
 
 
-def _int_at_least(env: Mapping[str, str], name: str, default: int, least: int,
-                  below: str) -> int:
-    """The whole number ``name`` holds (``default`` when unset); SettingsError naming
-    the variable for anything else, or with ``below`` for a value under ``least``."""
+def _int_between(env: Mapping[str, str], name: str, default: int, least: int, most: int) -> int:
+    """The whole number ``name`` holds (``default`` when unset), from ``least`` to
+    ``most``; SettingsError naming the variable and the range for anything else."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < least:
-        raise SettingsError(f"{name} {below}")
+        value = least - 1
+    if not least <= value <= most:
+        raise SettingsError(f"{name} must be a whole number from {least} to {most}, not {raw!r}")
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _duration(env: Mapping[str, str], name: str, default: float, *, zero: bool = False,
+              unit: str = "seconds", most: float = MAX_SECONDS) -> float:
+    """The number of ``unit`` ``name`` holds (``default`` when unset): finite, more
+    than 0 (or 0 too, with ``zero``) and at most ``most``. NaN and infinity are
+    refused here, else they reach a timedelta or a sleep and fail there, in a
+    worker, long after start-up. Raises SettingsError naming the variable."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return value
-
-
-def _above_zero(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _positive_float(env, name, default)
-    if value == 0:
-        raise SettingsError(f"{name} must be more than 0")
+        value = math.nan
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0) and value <= most):
+        least = "0 or more" if zero else "more than 0"
+        raise SettingsError(f"{name} must be a number of {unit}, {least} and at most {most:g}, "
+                            f"not {raw!r}")
     return value
