@@ -167,7 +167,7 @@ class Settings:
             _check_location("STRONGROOM_STAGING_URL", staging_url)
         if len(set((storage_url, *replicas))) != 1 + len(replicas):
             raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
-        if not database_url.startswith(("sqlite:", "postgresql")):
+        if urlparse(database_url).scheme.partition("+")[0] not in ("sqlite", "postgresql"):
             raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
                                 f"not {without_credentials(database_url)!r}")
         _check_port("STRONGROOM_DATABASE_URL", database_url)
@@ -176,13 +176,16 @@ class Settings:
             raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
         if broker:
             _check_port("STRONGROOM_BROKER_URL", broker)
+        s3_endpoint_url = env.get("STRONGROOM_S3_ENDPOINT_URL") or None
+        if s3_endpoint_url is not None:
+            _check_endpoint("STRONGROOM_S3_ENDPOINT_URL", s3_endpoint_url)
         lock_mode, retention_days = _object_lock(env)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             storage_url=storage_url,
             replicas=replicas,
-            s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
+            s3_endpoint_url=s3_endpoint_url,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
             s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4, MAX_AT_ONCE),
             s3_object_lock=lock_mode,
@@ -333,6 +336,20 @@ def _check_port(name: str, url: str) -> None:
     except ValueError:
         raise SettingsError(f"{name}: the port in {without_credentials(url)!r} is not a number "
                             "from 1 to 65535") from None
+
+
+def _check_endpoint(name: str, url: str) -> None:
+    """An HTTP endpoint: http:// or https://, a host and a usable port. Without
+    the scheme the S3 library refused it only at the first request, in a
+    traceback from ``submit`` and after a worker had said it was ready."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not url.startswith(f"{parsed.scheme}://"):
+        raise SettingsError(f"{name} must start with http:// or https:// "
+                            f"(e.g. http://127.0.0.1:8333), not {url!r}")
+    if not parsed.hostname:
+        raise SettingsError(f"{name} must name a host after {parsed.scheme}:// "
+                            f"(e.g. http://127.0.0.1:8333), not {url!r}")
+    _check_port(name, url)
 
 
 def _check_location(name: str, url: str) -> None:

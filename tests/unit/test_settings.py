@@ -61,3 +61,56 @@ def test_ordinary_durations_are_still_taken(tmp_path: Path) -> None:
                                       STRONGROOM_MAX_ATTEMPTS="12"))
 
     assert (settings.stuck_after, settings.retry_backoff, settings.max_attempts) == (90.5, 0.0, 12)
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:18400", "seaweedfs:8333", "ftp://127.0.0.1:8333",
+                                      "http://", "http://127.0.0.1:99999"])
+def test_an_s3_endpoint_without_http_is_refused_naming_the_variable(
+        tmp_path: Path, endpoint: str) -> None:
+    env = _env(tmp_path, STRONGROOM_STORAGE_URL="s3://bucket/prefix",
+               STRONGROOM_S3_ENDPOINT_URL=endpoint)
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(env)
+
+    assert str(refused.value).startswith("STRONGROOM_S3_ENDPOINT_URL")
+    if "://" not in endpoint or endpoint.startswith("ftp"):
+        assert str(refused.value) == (
+            f"STRONGROOM_S3_ENDPOINT_URL must start with http:// or https:// "
+            f"(e.g. http://127.0.0.1:8333), not {endpoint!r}")
+
+
+def test_init_json_with_an_endpoint_without_http_answers_in_json_and_makes_nothing(
+        tmp_path: Path) -> None:
+    import json
+
+    env = _env(tmp_path, STRONGROOM_STORAGE_URL="s3://bucket/prefix",
+               STRONGROOM_S3_ENDPOINT_URL="127.0.0.1:18400")
+
+    result = CliRunner().invoke(main, ["init", "--json"], env=env)
+
+    assert result.exit_code == 2
+    answer = json.loads(result.stdout)
+    assert "STRONGROOM_S3_ENDPOINT_URL must start with http:// or https://" in json.dumps(answer)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data").exists()
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 1 and "settings  not ok" in result.output
+    assert "STRONGROOM_S3_ENDPOINT_URL must start with http://" in result.output
+
+
+@pytest.mark.parametrize(("name", "url"), [
+    ("STRONGROOM_DATABASE_URL", "postgresqlx://db/catalog"),
+    ("STRONGROOM_DATABASE_URL", "db.example.org/catalog"),
+    ("STRONGROOM_BROKER_URL", "127.0.0.1:6379/0"),
+    ("STRONGROOM_BROKER_URL", "amqp://127.0.0.1/"),
+    ("STRONGROOM_STORAGE_URL", "/srv/objects"),
+    ("STRONGROOM_STAGING_URL", "bucket/prefix"),
+    ("STRONGROOM_REPLICAS", "gs://bucket/prefix"),
+])
+def test_every_url_setting_without_a_known_scheme_is_refused_naming_the_variable(
+        tmp_path: Path, name: str, url: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(_env(tmp_path, **{name: url}))
+
+    assert str(refused.value).startswith(f"{name} must ")
