@@ -83,6 +83,11 @@ KNOWN_VARIABLES: dict[str, str] = {
     "PROMETHEUS_MULTIPROC_DIR": "folder where processes that share it count their work for Prometheus (multiprocess mode); `serve` then reports them all. Default for `worker`: a fresh temporary folder",
 }
 
+#: Beginnings of STRONGROOM_* names that are not settings: what the test suite
+#: and the benchmarks read, which their runs leave in the environment of every
+#: command they start.
+NOT_SETTINGS = ("STRONGROOM_TEST_", "STRONGROOM_BENCH_", "STRONGROOM_REQUIRE_BROWSER")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -152,9 +157,12 @@ class Settings:
         """Parse ``env``; by default the environment, with what a ``.env`` file in the
         current folder sets for variables the environment does not (``read_dotenv``).
         Raises SettingsError naming the variable at fault."""
+        in_file: dict[str, Path] = {}
         if env is None:
-            read_dotenv()
+            dotenv = Path.cwd() / ".env"
+            in_file = dict.fromkeys(read_dotenv(dotenv), dotenv)
             env = os.environ
+        _check_names(env, in_file)
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
         database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
@@ -278,20 +286,44 @@ def _cookie_secure(env: Mapping[str, str]) -> str:
     return value
 
 
-def read_dotenv(path: Path | None = None) -> bool:
+def read_dotenv(path: Path | None = None) -> set[str]:
     """Set, from a ``.env`` file (by default the one in the current folder), each
     variable the environment does not already hold: a real environment variable
     always wins over the file. So AWS credentials there reach the S3 client too.
-    Returns whether a file was read. Raises SettingsError for a file that cannot be read."""
-    from dotenv import load_dotenv
+    Returns the names the file sets (none without a file). Raises SettingsError
+    for a file that cannot be read."""
+    from dotenv import dotenv_values, load_dotenv
 
     path = path or Path.cwd() / ".env"
     if not path.is_file():
-        return False
+        return set()
     try:
-        return load_dotenv(path, override=False)
+        names = set(dotenv_values(path))
+        load_dotenv(path, override=False)
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"the settings file {path} cannot be read: {exc}") from exc
+    return names
+
+
+def _check_names(env: Mapping[str, str], in_file: Mapping[str, Path]) -> None:
+    """Every STRONGROOM_* variable set is one Strongroom reads. A misspelt name
+    would otherwise be ignored without a word, and the archive would run in
+    another shape than the one meant: a broker URL under a misspelt name ingests
+    on the submitting host instead of on the workers; a misspelt lease time
+    leaves the default. So it is refused, like any other setting that cannot be used,
+    named (with the file it is in) and with the setting it is closest to."""
+    import difflib
+
+    unknown = sorted(name for name in env if name.startswith("STRONGROOM_")
+                     and name not in KNOWN_VARIABLES and not name.startswith(NOT_SETTINGS))
+    problems = []
+    for name in unknown:
+        where = f" (in {in_file[name]})" if name in in_file else ""
+        close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1, cutoff=0.8)
+        guess = f"did you mean {close[0]}?" if close else "every setting is in .env.example"
+        problems.append(f"{name}{where} is not a setting Strongroom knows: {guess}")
+    if problems:
+        raise SettingsError("; ".join(problems))
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

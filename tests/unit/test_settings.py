@@ -114,3 +114,71 @@ def test_every_url_setting_without_a_known_scheme_is_refused_naming_the_variable
         Settings.from_env(_env(tmp_path, **{name: url}))
 
     assert str(refused.value).startswith(f"{name} must ")
+
+
+def test_a_misspelt_broker_variable_stops_submit_and_doctor_naming_it_with_the_right_name(
+        tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    (batch / "item").mkdir(parents=True)
+    env = _env(tmp_path, STRONGROOM_BROKER_ULR="redis://127.0.0.1:1/0")
+
+    submitted = CliRunner().invoke(main, ["submit", str(batch)], env=env)
+
+    assert submitted.exit_code == 2
+    assert ("STRONGROOM_BROKER_ULR is not a setting Strongroom knows: "
+            "did you mean STRONGROOM_BROKER_URL?") in submitted.output
+    assert not (tmp_path / "data").exists()  # nothing ingested here, in this process
+    doctor = CliRunner().invoke(main, ["doctor"], env=env)
+    assert doctor.exit_code == 1 and "settings  not ok" in doctor.output
+    assert "did you mean STRONGROOM_BROKER_URL?" in doctor.output
+    assert "every part can be reached" not in doctor.output
+
+
+def test_a_misspelt_variable_in_the_dotenv_file_is_named_with_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRONGROOM_STUCK_AFTR", "")  # restored, whatever the file sets
+    monkeypatch.delenv("STRONGROOM_STUCK_AFTR")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("STRONGROOM_STUCK_AFTR=30\n")
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env()
+
+    assert str(refused.value) == (
+        f"STRONGROOM_STUCK_AFTR (in {tmp_path / '.env'}) is not a setting Strongroom knows: "
+        "did you mean STRONGROOM_STUCK_AFTER?")
+
+
+def test_a_variable_like_no_setting_is_named_without_a_guess(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(_env(tmp_path, STRONGROOM_FROBNICATE="1"))
+
+    assert str(refused.value) == ("STRONGROOM_FROBNICATE is not a setting Strongroom knows: "
+                                  "every setting is in .env.example")
+
+
+def test_the_test_suites_own_variables_are_not_taken_for_misspelt_settings(tmp_path: Path) -> None:
+    Settings.from_env(_env(tmp_path, STRONGROOM_TEST_REDIS_DB="9", STRONGROOM_BENCH_REDIS_DB="14",
+                           STRONGROOM_REQUIRE_BROWSER="1"))
+
+
+def test_every_strongroom_variable_the_code_docs_and_compose_file_name_is_known() -> None:
+    import re
+
+    from strongroom.settings import KNOWN_VARIABLES, NOT_SETTINGS
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [p.read_text() for folder in ("strongroom", "ingest", "storage", "workers")
+             for p in (root / folder).rglob("*.py")]
+    texts += [(root / name).read_text()
+              for name in (".env.example", "docker-compose.yml", "README.md", "Dockerfile")
+              if (root / name).exists()]
+    texts += [p.read_text() for p in (root / "docs").rglob("*.md")]
+    texts += [p.read_text() for p in (root / "tests").rglob("*.py")
+              if p.name != Path(__file__).name]  # this file misspells some on purpose
+    named = {name for text in texts
+             for name in re.findall(r"\bSTRONGROOM_[A-Z0-9_]*[A-Z0-9]\b", text)}
+    unknown = {name for name in named
+               if name not in KNOWN_VARIABLES and not name.startswith(NOT_SETTINGS)}
+    # prose that names a family of settings, and a constant of the compose tests
+    assert unknown <= {"STRONGROOM_FIXITY", "STRONGROOM_API_HEADER", "STRONGROOM_SERVICES"}
