@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 from ingest.fixity_policy import FixityPolicy
@@ -19,9 +20,33 @@ from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
 
+T = TypeVar("T")
+
 
 class SettingsError(ValueError):
-    """A setting has a value Strongroom cannot use."""
+    """One or more settings have a value Strongroom cannot use: ``problems``
+    holds a sentence for each, naming its variable."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class _Problems:
+    """Reads settings one by one, keeping the problem of each that cannot be
+    used instead of stopping at the first, so that one run names them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def __call__(self, parse: Callable[..., T], *args: Any, **options: Any) -> T:
+        """``parse(*args, **options)``; when it raises SettingsError, its problems are kept
+        and None stands in: ``from_env`` raises them all before it is used."""
+        try:
+            return parse(*args, **options)
+        except SettingsError as exc:
+            self.found.extend(exc.problems)
+            return cast(T, None)
 
 
 #: the longest any duration in seconds may be set to: a week. Beyond it a
@@ -156,88 +181,94 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse ``env``; by default the environment, with what a ``.env`` file in the
         current folder sets for variables the environment does not (``read_dotenv``).
-        Raises SettingsError naming the variable at fault."""
+        Raises SettingsError naming every variable at fault."""
         in_file: dict[str, Path] = {}
         if env is None:
             dotenv = Path.cwd() / ".env"
             in_file = dict.fromkeys(read_dotenv(dotenv), dotenv)
             env = os.environ
-        _check_names(env, in_file)
+        read = _Problems()
+        read(_check_names, env, in_file)
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
         database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
+        read(_check_database, database_url)
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
-        _check_location("STRONGROOM_STORAGE_URL", storage_url)
+        read(_check_location, "STRONGROOM_STORAGE_URL", storage_url)
         replicas = tuple(u.strip() for u in (env.get("STRONGROOM_REPLICAS") or "").split(",") if u.strip())
         for url in replicas:
-            _check_location("STRONGROOM_REPLICAS", url)
+            read(_check_location, "STRONGROOM_REPLICAS", url)
+        if len(set((storage_url, *replicas))) != 1 + len(replicas):
+            read.found.append("STRONGROOM_REPLICAS must name locations other than the primary, "
+                              "once each")
         staging_url = env.get("STRONGROOM_STAGING_URL") or None
         if staging_url is not None:
-            _check_location("STRONGROOM_STAGING_URL", staging_url)
-        if len(set((storage_url, *replicas))) != 1 + len(replicas):
-            raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
-        if urlparse(database_url).scheme.partition("+")[0] not in ("sqlite", "postgresql"):
-            raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
-                                f"not {without_credentials(database_url)!r}")
-        _check_port("STRONGROOM_DATABASE_URL", database_url)
+            read(_check_location, "STRONGROOM_STAGING_URL", staging_url)
         broker = env.get("STRONGROOM_BROKER_URL") or None
-        if broker and not broker.startswith(("redis://", "rediss://")):
-            raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
         if broker:
-            _check_port("STRONGROOM_BROKER_URL", broker)
+            read(_check_broker, broker)
         s3_endpoint_url = env.get("STRONGROOM_S3_ENDPOINT_URL") or None
         if s3_endpoint_url is not None:
-            _check_endpoint("STRONGROOM_S3_ENDPOINT_URL", s3_endpoint_url)
-        lock_mode, retention_days = _object_lock(env)
-        return cls(
+            read(_check_endpoint, "STRONGROOM_S3_ENDPOINT_URL", s3_endpoint_url)
+        lock_mode, retention_days = read(_object_lock, env) or (None, None)
+        settings = cls(
             data_dir=data_dir,
             database_url=database_url,
             storage_url=storage_url,
             replicas=replicas,
             s3_endpoint_url=s3_endpoint_url,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
-            s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4, MAX_AT_ONCE),
+            s3_parts_in_flight=read(_positive_int, env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4,
+                                    MAX_AT_ONCE),
             s3_object_lock=lock_mode,
             s3_retention_days=retention_days,
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
-            concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
-            max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
-            retry_backoff=_duration(env, "STRONGROOM_RETRY_BACKOFF", 1.0, zero=True),
-            stuck_after=_duration(env, "STRONGROOM_STUCK_AFTER", 60.0),
-            sweep_every=_duration(env, "STRONGROOM_SWEEP_EVERY", 10.0),
-            visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600, MAX_SECONDS),
-            fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90, MAX_DAYS),
-            fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
-            fixity_shallow_interval_days=_whole_number(
-                env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
-            fixity_auto_repair=_switch(env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
+            concurrency=read(_positive_int, env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
+            max_attempts=read(_positive_int, env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
+            retry_backoff=read(_duration, env, "STRONGROOM_RETRY_BACKOFF", 1.0, zero=True),
+            stuck_after=read(_duration, env, "STRONGROOM_STUCK_AFTER", 60.0),
+            sweep_every=read(_duration, env, "STRONGROOM_SWEEP_EVERY", 10.0),
+            visibility_timeout=read(_positive_int, env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600,
+                                    MAX_SECONDS),
+            fixity_window_days=read(_positive_int, env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90,
+                                    MAX_DAYS),
+            fixity_bytes_per_day=read(_whole_number, env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
+            fixity_shallow_interval_days=read(
+                _whole_number, env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
+            fixity_auto_repair=read(_switch, env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
             staging_url=staging_url,
-            api_max_upload_bytes=_positive_int(env, "STRONGROOM_API_MAX_UPLOAD_BYTES", 2 * 1024**3),
-            api_max_unpacked_bytes=_positive_int(env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
-                                                 10 * 1024**3),
-            api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
-            api_upload_idle_timeout=_duration(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
-            api_presign_seconds=_positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
-                                              MAX_PRESIGN_SECONDS),
-            api_header_timeout=_duration(env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
-            api_upload_timeout=_duration(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
-            api_callback_hosts=_callback_hosts(env),
-            anchor_every=_duration(env, "STRONGROOM_ANCHOR_EVERY", 5.0, zero=True),
-            log_level=_log_level(env),
-            skip_system_files=_skip_system_files(env),
-            session_idle_minutes=_duration(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
-                                           unit="minutes", most=MAX_SECONDS / 60),
-            cookie_secure=_cookie_secure(env),
-            log_format=_log_format(env),
-            worker_metrics_port=_whole_number(env, "STRONGROOM_WORKER_METRICS_PORT", 0, 65535),
+            api_max_upload_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UPLOAD_BYTES",
+                                      2 * 1024**3),
+            api_max_unpacked_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
+                                        10 * 1024**3),
+            api_max_files=read(_positive_int, env, "STRONGROOM_API_MAX_FILES", 10_000),
+            api_upload_idle_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT",
+                                         60.0),
+            api_presign_seconds=read(_positive_int, env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
+                                     MAX_PRESIGN_SECONDS),
+            api_header_timeout=read(_duration, env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
+            api_upload_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
+            api_callback_hosts=read(_callback_hosts, env),
+            anchor_every=read(_duration, env, "STRONGROOM_ANCHOR_EVERY", 5.0, zero=True),
+            log_level=read(_log_level, env),
+            skip_system_files=read(_skip_system_files, env),
+            session_idle_minutes=read(_duration, env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
+                                      unit="minutes", most=MAX_SECONDS / 60),
+            cookie_secure=read(_cookie_secure, env),
+            log_format=read(_log_format, env),
+            worker_metrics_port=read(_whole_number, env, "STRONGROOM_WORKER_METRICS_PORT", 0,
+                                     65535),
             worker_metrics_host=(env.get("STRONGROOM_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
             prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
             if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
+        if read.found:
+            raise SettingsError(*read.found)
+        return settings
 
 
 def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
@@ -323,7 +354,7 @@ def _check_names(env: Mapping[str, str], in_file: Mapping[str, Path]) -> None:
         guess = f"did you mean {close[0]}?" if close else "every setting is in .env.example"
         problems.append(f"{name}{where} is not a setting Strongroom knows: {guess}")
     if problems:
-        raise SettingsError("; ".join(problems))
+        raise SettingsError(*problems)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -368,6 +399,20 @@ def _check_port(name: str, url: str) -> None:
     except ValueError:
         raise SettingsError(f"{name}: the port in {without_credentials(url)!r} is not a number "
                             "from 1 to 65535") from None
+
+
+def _check_database(url: str) -> None:
+    if urlparse(url).scheme.partition("+")[0] not in ("sqlite", "postgresql"):
+        raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
+                            f"not {without_credentials(url)!r}")
+    _check_port("STRONGROOM_DATABASE_URL", url)
+
+
+def _check_broker(url: str) -> None:
+    if not url.startswith(("redis://", "rediss://")):
+        raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…, "
+                            f"not {without_credentials(url)!r}")
+    _check_port("STRONGROOM_BROKER_URL", url)
 
 
 def _check_endpoint(name: str, url: str) -> None:
