@@ -79,6 +79,33 @@ def use_logging(configure: Callable[[str], None]) -> None:
     setup_logging.connect(_configure, weak=False)
 
 
+def notes_as_records() -> None:
+    """Have the notes Celery's worker writes straight to the terminal (its warm or
+    cold shutdown, the warnings that a second Ctrl-C ends the tasks in hand:
+    ``celery.apps.worker.safe_say``) be records of the ``celery.apps.worker``
+    logger instead, written by the root logger's handlers in their format: under
+    JSON lines, a bare line among them is one a collector cannot read.
+
+    They are said in signal handlers, where taking logging's locks could
+    deadlock; so, as Celery does, each is written with one ``os.write``, here
+    to the stream of each handler, once formatted by it."""
+    from celery.apps import worker as celery_worker
+
+    def say(message: str, *_: Any) -> None:
+        record = logging.LogRecord("celery.apps.worker", logging.WARNING, __file__, 0,
+                                   message.strip(), None, None)
+        for handler in logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if stream is None or record.levelno < handler.level:
+                continue
+            try:
+                os.write(stream.fileno(), (handler.format(record) + "\n").encode())
+            except (OSError, ValueError):  # a note lost must not stop the shutdown it tells of
+                pass
+
+    celery_worker.safe_say = say
+
+
 def run_command(app: StrongroomCelery, argv: list[str]) -> int:
     """Run one ``celery`` command (``worker``, ``beat``) on ``app`` in this process,
     as ``celery -A app ARGV`` would, and return its exit code (2 for arguments
