@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from celery.app.trace import LOG_RETRY
 from celery.signals import setup_logging, worker_process_init
 
 from workers.celery_base import ServicesFactory, StrongroomCelery
@@ -64,6 +65,17 @@ def _open_services_after_fork(**_: Any) -> None:
         except Exception:
             log.exception("could not open the catalog and store in worker process %d; "
                           "the first task will try again", os.getpid())
+
+
+class _NoRetryLine(logging.Filter):
+    """Drops Celery's ``Task … retry: Retry in 0.74s``: each retry is said once,
+    by the task, with the item, the attempt and the reason (``workers.tasks._retry``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != LOG_RETRY
+
+
+logging.getLogger("celery.app.trace").addFilter(_NoRetryLine())
 
 
 def use_logging(configure: Callable[[str], None]) -> None:
