@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.errors import CatalogUnavailable, QueueUnavailable, StorageUnavailable
+from ingest.errors import CatalogUnavailable, NotFound, QueueUnavailable, StorageUnavailable
 from ingest.services import Services
 
 #: Seconds a part has to answer before it counts as unreachable.
@@ -102,7 +102,9 @@ def without_credentials(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Check:
+class PartCheck:
+    """How to reach one part: ``reach`` raises when it cannot be used."""
+
     part: str
     #: what the part is, for the plain sentence ("the catalog database")
     what: str
@@ -119,22 +121,47 @@ def check_readiness(services: Services, broker: BrokerProbe | None = None, *,
     is another) and the broker (when given), at once, each within ``timeout``
     seconds, and say of each whether it can be reached. ``catalog_where`` names the catalog's database for operators.
     Never raises for a part that cannot be reached: that is the answer."""
-    checks = [_Check("catalog", "the catalog database", catalog_where,
-                     services.catalog.audit_head, CatalogUnavailable)]
-    for number, store in enumerate(services.locations):
-        part = "storage" if number == 0 else f"replica {number}"
-        what = "the storage location" if number == 0 else f"storage replica {number}"
-        checks.append(_Check(part, what, store.location, store.probe, StorageUnavailable))
+    checks = [catalog_check(catalog_where, services.catalog.audit_head)]
+    checks += [location_check(number, store.location, store.probe)
+               for number, store in enumerate(services.locations)]
     if services.staging is not None and services.staging not in services.locations:
-        checks.append(_Check("staging", "the staging area's location", services.staging.location,
-                             services.staging.probe, StorageUnavailable))
+        checks.append(staging_check(services.staging.location, services.staging.probe))
     if broker is not None:
-        checks.append(_Check("broker", "the broker (the workers' queue)", broker.where,
-                             broker, QueueUnavailable))
+        checks.append(broker_check(broker))
+    return check_parts(checks, timeout)
 
+
+def catalog_check(where: str | None, reach: Callable[[], object]) -> PartCheck:
+    """The catalog as a part: ``reach`` reads it (the head of its audit log)."""
+    return PartCheck("catalog", "the catalog database", where, reach, CatalogUnavailable)
+
+
+def location_check(number: int, where: str, reach: Callable[[], object]) -> PartCheck:
+    """Storage location ``number`` as a part: 0 the primary (``storage``), then
+    ``replica 1`` …; ``reach`` probes it."""
+    part = "storage" if number == 0 else f"replica {number}"
+    what = "the storage location" if number == 0 else f"storage replica {number}"
+    return PartCheck(part, what, where, reach, StorageUnavailable)
+
+
+def staging_check(where: str, reach: Callable[[], object]) -> PartCheck:
+    """The staging area's location, when it is not one of the archive's, as a part."""
+    return PartCheck("staging", "the staging area's location", where, reach, StorageUnavailable)
+
+
+def broker_check(broker: BrokerProbe) -> PartCheck:
+    """The broker as a part to reach."""
+    return PartCheck("broker", "the broker (the workers' queue)", broker.where, broker,
+                     QueueUnavailable)
+
+
+def check_parts(checks: list[PartCheck], timeout: float = DEFAULT_TIMEOUT) -> Readiness:
+    """Reach every part at once, each on its own thread and within ``timeout``
+    seconds, and say of each whether it can be reached, in the order given.
+    Never raises for a part that cannot be reached: that is the answer."""
     answers: list[PartHealth | None] = [None] * len(checks)
 
-    def run(index: int, check: _Check) -> None:
+    def run(index: int, check: PartCheck) -> None:
         answers[index] = _reach(check)
 
     threads = [threading.Thread(target=run, args=(index, check), daemon=True,
@@ -156,13 +183,16 @@ def check_readiness(services: Services, broker: BrokerProbe | None = None, *,
     return Readiness(tuple(parts))
 
 
-def _reach(check: _Check) -> PartHealth:
+def _reach(check: PartCheck) -> PartHealth:
     where = _clean(check.where)
     try:
         check.reach()
     except check.unreachable as exc:
         return PartHealth(check.part, ok=False, where=where, detail=_clean(str(exc)),
                           problem=f"{_capital(check.what)} cannot be reached.")
+    except NotFound as exc:  # opened by name, and not there (no catalog before init)
+        return PartHealth(check.part, ok=False, where=where, detail=_clean(str(exc)),
+                          problem=f"{_capital(check.what)} does not exist yet.")
     except Exception as exc:  # noqa: BLE001  (any failure of a part is the answer, not a crash)
         return PartHealth(check.part, ok=False, where=where,
                           detail=_clean(f"{type(exc).__name__}: {exc}"),
@@ -183,5 +213,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-__all__ = ["DEFAULT_TIMEOUT", "BrokerProbe", "PartHealth", "Readiness", "check_readiness",
+__all__ = ["DEFAULT_TIMEOUT", "BrokerProbe", "PartCheck", "PartHealth", "Readiness", "broker_check",
+           "catalog_check", "check_parts", "check_readiness", "location_check", "staging_check",
            "without_credentials"]

@@ -138,9 +138,6 @@ def ingest_item(item_id: str, services: Services, *, final_attempt: bool = False
             _log.log(level, "item %s %s in %.3f s%s", item.name, result.status.value, seconds,
                      f": {result.reason}" if level == logging.WARNING and result.reason else "",
                      extra={"event": "ingestion", "package": result.package_id})
-        elif result.outcome == "retry":
-            _log.info("item %s will be tried again: %s", item.name, result.reason,
-                      extra={"event": "ingestion"})
     return result
 
 

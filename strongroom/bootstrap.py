@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from ingest.clock import SystemClock
 from ingest.errors import CatalogMissing
 from ingest.format_identification import FormatIdentifier
-from ingest.health import without_credentials
+from ingest.health import (
+    PartCheck,
+    catalog_check,
+    location_check,
+    staging_check,
+    without_credentials,
+)
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from strongroom.settings import Settings, SettingsError, fixity_policy
@@ -16,6 +22,7 @@ from strongroom.settings import Settings, SettingsError, fixity_policy
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
     from ingest.ports import Dispatcher
+    from storage.catalog import SqlCatalog
     from workers.reliability import WorkerSettings
 
 
@@ -40,13 +47,7 @@ def build_services(settings: Settings, create: bool = True, upgrade: bool = Fals
     if create:
         catalog = SqlCatalog.from_url(settings.database_url, migrate=True, upgrade=upgrade)
     else:
-        try:
-            catalog = SqlCatalog.open_existing(settings.database_url, upgrade=upgrade)
-        except CatalogMissing:
-            raise CatalogMissing(
-                f"no catalog exists at {without_credentials(settings.database_url)}: set "
-                "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
-                "to its database (`strongroom init` creates one)") from None
+        catalog = _existing_catalog(settings, upgrade)
     # Object Lock is for the archive's locations; a separate staging store
     # (STRONGROOM_STAGING_URL) holds batches only until they are ingested.
     store, *replicas = (store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
@@ -79,6 +80,45 @@ def build_services(settings: Settings, create: bool = True, upgrade: bool = Fals
         formats=format_identifier(),
         staging=staging,
     )
+
+
+def _existing_catalog(settings: Settings, upgrade: bool = False) -> SqlCatalog:
+    """The catalog the settings name, only if one exists. Raises CatalogMissing
+    saying how to point at one, CatalogOutdated, CatalogUnavailable."""
+    from storage.catalog import SqlCatalog
+
+    try:
+        return SqlCatalog.open_existing(settings.database_url, upgrade=upgrade)
+    except CatalogMissing:
+        raise CatalogMissing(
+            f"no catalog exists at {without_credentials(settings.database_url)}: set "
+            "STRONGROOM_DATA_DIR to the folder that holds one, or STRONGROOM_DATABASE_URL "
+            "to its database (`strongroom init` creates one)") from None
+
+
+def part_checks(settings: Settings) -> list[PartCheck]:
+    """The catalog, every storage location and the staging area's location (when
+    it is another) as parts to reach, each opened only when reached and none
+    created: a catalog that cannot be opened (none yet, a server out of reach)
+    is that part's answer and keeps no other part from being checked
+    (``strongroom doctor``)."""
+    from storage.locations import store_from_url
+
+    def catalog() -> object:
+        return _existing_catalog(settings).audit_head()
+
+    def probe(url: str) -> Callable[[], object]:
+        def reach() -> None:
+            store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
+                           s3_region=settings.s3_region, create=False).probe()
+        return reach
+
+    locations = (settings.storage_url, *settings.replicas)
+    checks = [catalog_check(without_credentials(settings.database_url), catalog)]
+    checks += [location_check(number, url, probe(url)) for number, url in enumerate(locations)]
+    if settings.staging_url is not None and settings.staging_url not in locations:
+        checks.append(staging_check(settings.staging_url, probe(settings.staging_url)))
+    return checks
 
 
 def format_identifier() -> FormatIdentifier:

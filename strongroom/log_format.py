@@ -70,7 +70,10 @@ def configure_logging(level: str, log_format: str = "human", stream: TextIO | No
     """Write log records of ``level`` (a name such as ``INFO``) and above to ``stream``
     (stderr), one line each in ``log_format`` (``human`` or ``json``); the handlers
     the process had on its root logger are replaced, so nothing is written twice;
-    Python warnings become records of the ``py.warnings`` logger."""
+    Python warnings become records of the ``py.warnings`` logger. A record of a
+    logger that keeps its records from the root and has no handler of its own
+    (billiard's ``multiprocessing``, telling that a pool process ended) is
+    written by the same handler rather than as a bare line by Python's last resort."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLines() if log_format == "json" else HumanLines())
     root = logging.getLogger()
@@ -78,6 +81,7 @@ def configure_logging(level: str, log_format: str = "human", stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.lastResort = handler
     logging.captureWarnings(True)  # a library's warning is a record too: one line, same format
 
 

@@ -6,11 +6,13 @@ reads the environment.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 from ingest.fixity_policy import FixityPolicy
@@ -18,9 +20,47 @@ from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
 
+T = TypeVar("T")
+
 
 class SettingsError(ValueError):
-    """A setting has a value Strongroom cannot use."""
+    """One or more settings have a value Strongroom cannot use: ``problems``
+    holds a sentence for each, naming its variable."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class _Problems:
+    """Reads settings one by one, keeping the problem of each that cannot be
+    used instead of stopping at the first, so that one run names them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def __call__(self, parse: Callable[..., T], *args: Any, **options: Any) -> T:
+        """``parse(*args, **options)``; when it raises SettingsError, its problems are kept
+        and None stands in: ``from_env`` raises them all before it is used."""
+        try:
+            return parse(*args, **options)
+        except SettingsError as exc:
+            self.found.extend(exc.problems)
+            return cast(T, None)
+
+
+#: the longest any duration in seconds may be set to: a week. Beyond it a
+#: setting is a slip of the keyboard, and far beyond it no date can be reckoned.
+MAX_SECONDS = 7 * 24 * 3600
+#: the most attempts at an item: the wait doubles after each, and past this
+#: it would outlast any outage (and past about a thousand, overflow)
+MAX_ATTEMPTS = 100
+#: the most items, copies or parts worked on at once by one process
+MAX_AT_ONCE = 1000
+#: the most days a span in days may be: a century (an S3 retention's limit too)
+MAX_DAYS = 36_500
+#: the largest whole number a count or size may be: what the catalog can hold
+MAX_WHOLE = 2**63 - 1
 
 
 #: Every environment variable Strongroom reads, with a one-line meaning.
@@ -67,6 +107,11 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_WORKER_METRICS_HOST": "address the worker's metrics port listens on (default 127.0.0.1; 0.0.0.0 in a container)",
     "PROMETHEUS_MULTIPROC_DIR": "folder where processes that share it count their work for Prometheus (multiprocess mode); `serve` then reports them all. Default for `worker`: a fresh temporary folder",
 }
+
+#: Beginnings of STRONGROOM_* names that are not settings: what the test suite
+#: and the benchmarks read, which their runs leave in the environment of every
+#: command they start.
+NOT_SETTINGS = ("STRONGROOM_TEST_", "STRONGROOM_BENCH_", "STRONGROOM_REQUIRE_BROWSER")
 
 
 @dataclass(frozen=True)
@@ -136,80 +181,94 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse ``env``; by default the environment, with what a ``.env`` file in the
         current folder sets for variables the environment does not (``read_dotenv``).
-        Raises SettingsError naming the variable at fault."""
+        Raises SettingsError naming every variable at fault."""
+        in_file: dict[str, Path] = {}
         if env is None:
-            read_dotenv()
+            dotenv = Path.cwd() / ".env"
+            in_file = dict.fromkeys(read_dotenv(dotenv), dotenv)
             env = os.environ
+        read = _Problems()
+        read(_check_names, env, in_file)
         data_dir = Path(env.get("STRONGROOM_DATA_DIR") or "strongroom-data").absolute()
         database_url = env.get("STRONGROOM_DATABASE_URL") or f"sqlite:///{data_dir / 'catalog.sqlite3'}"
+        read(_check_database, database_url)
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
-        _check_location("STRONGROOM_STORAGE_URL", storage_url)
+        read(_check_location, "STRONGROOM_STORAGE_URL", storage_url)
         replicas = tuple(u.strip() for u in (env.get("STRONGROOM_REPLICAS") or "").split(",") if u.strip())
         for url in replicas:
-            _check_location("STRONGROOM_REPLICAS", url)
+            read(_check_location, "STRONGROOM_REPLICAS", url)
+        if len(set((storage_url, *replicas))) != 1 + len(replicas):
+            read.found.append("STRONGROOM_REPLICAS must name locations other than the primary, "
+                              "once each")
         staging_url = env.get("STRONGROOM_STAGING_URL") or None
         if staging_url is not None:
-            _check_location("STRONGROOM_STAGING_URL", staging_url)
-        if len(set((storage_url, *replicas))) != 1 + len(replicas):
-            raise SettingsError("STRONGROOM_REPLICAS must name locations other than the primary, once each")
-        if not database_url.startswith(("sqlite:", "postgresql")):
-            raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
-                                f"not {without_credentials(database_url)!r}")
-        _check_port("STRONGROOM_DATABASE_URL", database_url)
+            read(_check_location, "STRONGROOM_STAGING_URL", staging_url)
         broker = env.get("STRONGROOM_BROKER_URL") or None
-        if broker and not broker.startswith(("redis://", "rediss://")):
-            raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…")
         if broker:
-            _check_port("STRONGROOM_BROKER_URL", broker)
-        lock_mode, retention_days = _object_lock(env)
-        return cls(
+            read(_check_broker, broker)
+        s3_endpoint_url = env.get("STRONGROOM_S3_ENDPOINT_URL") or None
+        if s3_endpoint_url is not None:
+            read(_check_endpoint, "STRONGROOM_S3_ENDPOINT_URL", s3_endpoint_url)
+        lock_mode, retention_days = read(_object_lock, env) or (None, None)
+        settings = cls(
             data_dir=data_dir,
             database_url=database_url,
             storage_url=storage_url,
             replicas=replicas,
-            s3_endpoint_url=env.get("STRONGROOM_S3_ENDPOINT_URL") or None,
+            s3_endpoint_url=s3_endpoint_url,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
-            s3_parts_in_flight=_positive_int(env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4),
+            s3_parts_in_flight=read(_positive_int, env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4,
+                                    MAX_AT_ONCE),
             s3_object_lock=lock_mode,
             s3_retention_days=retention_days,
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
-            concurrency=_positive_int(env, "STRONGROOM_CONCURRENCY", 2),
-            max_attempts=_positive_int(env, "STRONGROOM_MAX_ATTEMPTS", 5),
-            retry_backoff=_positive_float(env, "STRONGROOM_RETRY_BACKOFF", 1.0),
-            stuck_after=_above_zero(env, "STRONGROOM_STUCK_AFTER", 60.0),
-            sweep_every=_above_zero(env, "STRONGROOM_SWEEP_EVERY", 10.0),
-            visibility_timeout=_positive_int(env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600),
-            fixity_window_days=_positive_int(env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90),
-            fixity_bytes_per_day=_whole_number(env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
-            fixity_shallow_interval_days=_whole_number(
-                env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7),
-            fixity_auto_repair=_switch(env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
+            concurrency=read(_positive_int, env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
+            max_attempts=read(_positive_int, env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
+            retry_backoff=read(_duration, env, "STRONGROOM_RETRY_BACKOFF", 1.0, zero=True),
+            stuck_after=read(_duration, env, "STRONGROOM_STUCK_AFTER", 60.0),
+            sweep_every=read(_duration, env, "STRONGROOM_SWEEP_EVERY", 10.0),
+            visibility_timeout=read(_positive_int, env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600,
+                                    MAX_SECONDS),
+            fixity_window_days=read(_positive_int, env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90,
+                                    MAX_DAYS),
+            fixity_bytes_per_day=read(_whole_number, env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
+            fixity_shallow_interval_days=read(
+                _whole_number, env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
+            fixity_auto_repair=read(_switch, env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
             staging_url=staging_url,
-            api_max_upload_bytes=_positive_int(env, "STRONGROOM_API_MAX_UPLOAD_BYTES", 2 * 1024**3),
-            api_max_unpacked_bytes=_positive_int(env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
-                                                 10 * 1024**3),
-            api_max_files=_positive_int(env, "STRONGROOM_API_MAX_FILES", 10_000),
-            api_upload_idle_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT", 60.0),
-            api_presign_seconds=_presign_seconds(env),
-            api_header_timeout=_above_zero(env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
-            api_upload_timeout=_above_zero(env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
-            api_callback_hosts=_callback_hosts(env),
-            anchor_every=_positive_float(env, "STRONGROOM_ANCHOR_EVERY", 5.0),
-            log_level=_log_level(env),
-            skip_system_files=_skip_system_files(env),
-            session_idle_minutes=_above_zero(env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0),
-            cookie_secure=_cookie_secure(env),
-            log_format=_log_format(env),
-            worker_metrics_port=_port(env, "STRONGROOM_WORKER_METRICS_PORT"),
+            api_max_upload_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UPLOAD_BYTES",
+                                      2 * 1024**3),
+            api_max_unpacked_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
+                                        10 * 1024**3),
+            api_max_files=read(_positive_int, env, "STRONGROOM_API_MAX_FILES", 10_000),
+            api_upload_idle_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT",
+                                         60.0),
+            api_presign_seconds=read(_positive_int, env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
+                                     MAX_PRESIGN_SECONDS),
+            api_header_timeout=read(_duration, env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
+            api_upload_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
+            api_callback_hosts=read(_callback_hosts, env),
+            anchor_every=read(_duration, env, "STRONGROOM_ANCHOR_EVERY", 5.0, zero=True),
+            log_level=read(_log_level, env),
+            skip_system_files=read(_skip_system_files, env),
+            session_idle_minutes=read(_duration, env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
+                                      unit="minutes", most=MAX_SECONDS / 60),
+            cookie_secure=read(_cookie_secure, env),
+            log_format=read(_log_format, env),
+            worker_metrics_port=read(_whole_number, env, "STRONGROOM_WORKER_METRICS_PORT", 0,
+                                     65535),
             worker_metrics_host=(env.get("STRONGROOM_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
             prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
             if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             default_place=not env.get("STRONGROOM_DATA_DIR") and not (
                 env.get("STRONGROOM_DATABASE_URL") and env.get("STRONGROOM_STORAGE_URL")),
         )
+        if read.found:
+            raise SettingsError(*read.found)
+        return settings
 
 
 def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
@@ -229,7 +288,7 @@ def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
     if not days.strip():
         raise SettingsError("STRONGROOM_S3_OBJECT_LOCK needs STRONGROOM_S3_RETENTION_DAYS: how "
                             "many days each object is retained from its write (e.g. 3650)")
-    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1)
+    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1, MAX_DAYS)
 
 
 def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -251,13 +310,6 @@ def fixity_policy(settings: Settings) -> FixityPolicy:
                         auto_repair=settings.fixity_auto_repair)
 
 
-def _presign_seconds(env: Mapping[str, str]) -> int:
-    value = _positive_int(env, "STRONGROOM_API_PRESIGN_SECONDS", 300)
-    if value > MAX_PRESIGN_SECONDS:
-        raise SettingsError(f"STRONGROOM_API_PRESIGN_SECONDS must be at most {MAX_PRESIGN_SECONDS}")
-    return value
-
-
 def _cookie_secure(env: Mapping[str, str]) -> str:
     value = env.get("STRONGROOM_COOKIE_SECURE", "auto").strip().lower() or "auto"
     if value not in ("auto", "always", "never"):
@@ -265,20 +317,44 @@ def _cookie_secure(env: Mapping[str, str]) -> str:
     return value
 
 
-def read_dotenv(path: Path | None = None) -> bool:
+def read_dotenv(path: Path | None = None) -> set[str]:
     """Set, from a ``.env`` file (by default the one in the current folder), each
     variable the environment does not already hold: a real environment variable
     always wins over the file. So AWS credentials there reach the S3 client too.
-    Returns whether a file was read. Raises SettingsError for a file that cannot be read."""
-    from dotenv import load_dotenv
+    Returns the names the file sets (none without a file). Raises SettingsError
+    for a file that cannot be read."""
+    from dotenv import dotenv_values, load_dotenv
 
     path = path or Path.cwd() / ".env"
     if not path.is_file():
-        return False
+        return set()
     try:
-        return load_dotenv(path, override=False)
+        names = set(dotenv_values(path))
+        load_dotenv(path, override=False)
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"the settings file {path} cannot be read: {exc}") from exc
+    return names
+
+
+def _check_names(env: Mapping[str, str], in_file: Mapping[str, Path]) -> None:
+    """Every STRONGROOM_* variable set is one Strongroom reads. A misspelt name
+    would otherwise be ignored without a word, and the archive would run in
+    another shape than the one meant: a broker URL under a misspelt name ingests
+    on the submitting host instead of on the workers; a misspelt lease time
+    leaves the default. So it is refused, like any other setting that cannot be used,
+    named (with the file it is in) and with the setting it is closest to."""
+    import difflib
+
+    unknown = sorted(name for name in env if name.startswith("STRONGROOM_")
+                     and name not in KNOWN_VARIABLES and not name.startswith(NOT_SETTINGS))
+    problems = []
+    for name in unknown:
+        where = f" (in {in_file[name]})" if name in in_file else ""
+        close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1, cutoff=0.8)
+        guess = f"did you mean {close[0]}?" if close else "every setting is in .env.example"
+        problems.append(f"{name}{where} is not a setting Strongroom knows: {guess}")
+    if problems:
+        raise SettingsError(*problems)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -291,13 +367,6 @@ def _log_format(env: Mapping[str, str]) -> str:
         raise SettingsError(f"STRONGROOM_LOG_FORMAT must be human or json, "
                             f"not {env.get('STRONGROOM_LOG_FORMAT')!r}")
     return raw
-
-
-def _port(env: Mapping[str, str], name: str) -> int:
-    value = _whole_number(env, name, 0)
-    if value > 65535:
-        raise SettingsError(f"{name} must be a port number, 1 to 65535 (0: none)")
-    return value
 
 
 def _log_level(env: Mapping[str, str]) -> str:
@@ -318,8 +387,8 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip() == "1"
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    return _int_at_least(env, name, default, 0, "must not be negative")
+def _whole_number(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
+    return _int_between(env, name, default, 0, most)
 
 
 def _check_port(name: str, url: str) -> None:
@@ -330,6 +399,34 @@ def _check_port(name: str, url: str) -> None:
     except ValueError:
         raise SettingsError(f"{name}: the port in {without_credentials(url)!r} is not a number "
                             "from 1 to 65535") from None
+
+
+def _check_database(url: str) -> None:
+    if urlparse(url).scheme.partition("+")[0] not in ("sqlite", "postgresql"):
+        raise SettingsError("STRONGROOM_DATABASE_URL must be sqlite:… or postgresql…, "
+                            f"not {without_credentials(url)!r}")
+    _check_port("STRONGROOM_DATABASE_URL", url)
+
+
+def _check_broker(url: str) -> None:
+    if not url.startswith(("redis://", "rediss://")):
+        raise SettingsError("STRONGROOM_BROKER_URL must be redis://… or rediss://…, "
+                            f"not {without_credentials(url)!r}")
+    _check_port("STRONGROOM_BROKER_URL", url)
+
+
+def _check_endpoint(name: str, url: str) -> None:
+    """An HTTP endpoint: http:// or https://, a host and a usable port. Without
+    the scheme the S3 library refused it only at the first request, in a
+    traceback from ``submit`` and after a worker had said it was ready."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not url.startswith(f"{parsed.scheme}://"):
+        raise SettingsError(f"{name} must start with http:// or https:// "
+                            f"(e.g. http://127.0.0.1:8333), not {url!r}")
+    if not parsed.hostname:
+        raise SettingsError(f"{name} must name a host after {parsed.scheme}:// "
+                            f"(e.g. http://127.0.0.1:8333), not {url!r}")
+    _check_port(name, url)
 
 
 def _check_location(name: str, url: str) -> None:
@@ -365,41 +462,40 @@ def callback_host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
                for entry in allowed)
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return _int_at_least(env, name, default, 1, "must be at least 1")
+def _positive_int(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
+    return _int_between(env, name, default, 1, most)
 
 
-def _int_at_least(env: Mapping[str, str], name: str, default: int, least: int,
-                  below: str) -> int:
-    """The whole number ``name`` holds (``default`` when unset); SettingsError naming
-    the variable for anything else, or with ``below`` for a value under ``least``."""
+def _int_between(env: Mapping[str, str], name: str, default: int, least: int, most: int) -> int:
+    """The whole number ``name`` holds (``default`` when unset), from ``least`` to
+    ``most``; SettingsError naming the variable and the range for anything else."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < least:
-        raise SettingsError(f"{name} {below}")
+        value = least - 1
+    if not least <= value <= most:
+        raise SettingsError(f"{name} must be a whole number from {least} to {most}, not {raw!r}")
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _duration(env: Mapping[str, str], name: str, default: float, *, zero: bool = False,
+              unit: str = "seconds", most: float = MAX_SECONDS) -> float:
+    """The number of ``unit`` ``name`` holds (``default`` when unset): finite, more
+    than 0 (or 0 too, with ``zero``) and at most ``most``. NaN and infinity are
+    refused here, else they reach a timedelta or a sleep and fail there, in a
+    worker, long after start-up. Raises SettingsError naming the variable."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return value
-
-
-def _above_zero(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _positive_float(env, name, default)
-    if value == 0:
-        raise SettingsError(f"{name} must be more than 0")
+        value = math.nan
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0) and value <= most):
+        least = "0 or more" if zero else "more than 0"
+        raise SettingsError(f"{name} must be a number of {unit}, {least} and at most {most:g}, "
+                            f"not {raw!r}")
     return value

@@ -33,9 +33,10 @@ def root_logger_as_it_was() -> Iterator[None]:
     that measures memory must not pay for botocore's debug lines, which repeat
     every byte of a request body."""
     root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
+    level, handlers, last_resort = root.level, list(root.handlers), logging.lastResort
     yield
     root.setLevel(level)
+    logging.lastResort = last_resort
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)

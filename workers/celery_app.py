@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from celery.app.trace import LOG_RETRY
 from celery.signals import setup_logging, worker_process_init
 
 from workers.celery_base import ServicesFactory, StrongroomCelery
@@ -66,6 +67,17 @@ def _open_services_after_fork(**_: Any) -> None:
                           "the first task will try again", os.getpid())
 
 
+class _NoRetryLine(logging.Filter):
+    """Drops Celery's ``Task … retry: Retry in 0.74s``: each retry is said once,
+    by the task, with the item, the attempt and the reason (``workers.tasks._retry``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != LOG_RETRY
+
+
+logging.getLogger("celery.app.trace").addFilter(_NoRetryLine())
+
+
 def use_logging(configure: Callable[[str], None]) -> None:
     """Have Celery leave logging to ``configure`` (called with the level name that
     ``--loglevel`` gave) instead of setting up its own handlers, in the worker, its
@@ -77,6 +89,33 @@ def use_logging(configure: Callable[[str], None]) -> None:
         configure(str(loglevel or "INFO"))
 
     setup_logging.connect(_configure, weak=False)
+
+
+def notes_as_records() -> None:
+    """Have the notes Celery's worker writes straight to the terminal (its warm or
+    cold shutdown, the warnings that a second Ctrl-C ends the tasks in hand:
+    ``celery.apps.worker.safe_say``) be records of the ``celery.apps.worker``
+    logger instead, written by the root logger's handlers in their format: under
+    JSON lines, a bare line among them is one a collector cannot read.
+
+    They are said in signal handlers, where taking logging's locks could
+    deadlock; so, as Celery does, each is written with one ``os.write``, here
+    to the stream of each handler, once formatted by it."""
+    from celery.apps import worker as celery_worker
+
+    def say(message: str, *_: Any) -> None:
+        record = logging.LogRecord("celery.apps.worker", logging.WARNING, __file__, 0,
+                                   message.strip(), None, None)
+        for handler in logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if stream is None or record.levelno < handler.level:
+                continue
+            try:
+                os.write(stream.fileno(), (handler.format(record) + "\n").encode())
+            except (OSError, ValueError):  # a note lost must not stop the shutdown it tells of
+                pass
+
+    celery_worker.safe_say = say
 
 
 def run_command(app: StrongroomCelery, argv: list[str]) -> int:

@@ -17,8 +17,10 @@ from dataclasses import replace
 
 from ingest.commit_records import sync_commit_records
 from ingest.pipeline import IngestResult, ingest_item
-from ingest.retry import backoff_delay
+from ingest.retry import backoff_delay, retry_note
 from ingest.services import Services
+
+_log = logging.getLogger(__name__)
 
 
 def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int = 5,
@@ -30,14 +32,15 @@ def ingest_with_retries(item_id: str, services: Services, *, max_attempts: int =
             return result
         if services.stop.requested:  # asked to stop: no further attempt, the item stays accepted
             return IngestResult("stopped", item_id, result.status, result.reason)
-        sleep(backoff_delay(attempt, backoff))
+        delay = backoff_delay(attempt, backoff)
+        _log.info(retry_note(f"item {item_id}", attempt, max_attempts, delay, result.reason),
+                  extra={"event": "ingestion", "item": item_id})
+        sleep(delay)
     raise AssertionError("unreachable: the last attempt never returns retry")
 
 
 #: seconds at most between two syncs of the commit records of the items finished
 RECORDS_SYNCED_EVERY = 1.0
-
-_log = logging.getLogger(__name__)
 
 
 def _sync_records(services: Services) -> None:

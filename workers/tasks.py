@@ -25,6 +25,7 @@ from ingest.errors import TRANSIENT_ERRORS, NotFound, QueueUnavailable, Strongro
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.pipeline import ingest_item
+from ingest.retry import retry_note
 from ingest.stuck import fail_lost_item, stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.celery_base import StrongroomCelery
@@ -60,12 +61,22 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-def _retry(task: Task) -> Exception:
-    """Send the next attempt, delayed by the settings' backoff. Celery's ``retry``
-    raises Retry itself; callers write ``raise _retry(task)`` as its docs advise."""
+def _retry(task: Task, what: str, reason: object, **extra: str) -> Exception:
+    """Send the next attempt, delayed by the settings' backoff, and say so in the
+    one line a retry gets (``ingest.retry.retry_note``: ``what``, the attempt,
+    the wait, the ``reason``; Celery's own line is left out, see
+    ``workers.celery_app``). Celery's ``retry`` raises Retry itself; callers
+    write ``raise _retry(task, …)`` as its docs advise."""
     settings = _app(task).worker_settings
-    return task.retry(countdown=retry_delay(settings, task.request.retries),
-                      max_retries=settings.max_attempts - 1)
+    delay = retry_delay(settings, task.request.retries)
+    log.info(retry_note(what, task.request.retries + 1, settings.max_attempts, delay, reason),
+             extra=extra)
+    return task.retry(countdown=delay, max_retries=settings.max_attempts - 1)
+
+
+def _said(exc: Exception) -> str:
+    """A transient error as a retry's reason, named by its kind as the pipeline names it."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _last_attempt(task: Task) -> bool:
@@ -86,14 +97,14 @@ def ingest_item_task(task: Task, item_id: Any, requested_by: Any = None) -> str:
         return "refused"
     final_attempt = _last_attempt(task)
     try:
-        outcome = _ingest(task, item_id, final_attempt, requested_by)
+        outcome, reason = _ingest(task, item_id, final_attempt, requested_by)
     except TRANSIENT_ERRORS as exc:
         # The catalog could not even say what the item is. Nothing was decided:
         # try again, or leave the item accepted for the stuck-item sweep.
         if final_attempt:
             log.warning("item %s: %s; left accepted for the stuck-item sweep", item_id, exc)
             return "gave-up"
-        outcome = "retry"
+        outcome, reason = "retry", _said(exc)
     except NotFound:
         log.error("ingest message for item %s, which the catalog does not know: dropped",
                   item_id)
@@ -103,7 +114,7 @@ def ingest_item_task(task: Task, item_id: Any, requested_by: Any = None) -> str:
                       item_id)
         return "error"
     if outcome == "retry":
-        raise _retry(task)
+        raise _retry(task, f"item {item_id}", reason, item=item_id, event="ingestion")
     if outcome == "held":
         # Another attempt holds the item's lease (a duplicate message), or took
         # it over from this one: nothing was written here. If that holder dies,
@@ -134,24 +145,24 @@ def anchor_audit_head_task(task: Task) -> bool:
         return False
 
 
-def _ingest(task: Task, item_id: str, final_attempt: bool, requester: Any) -> str:
+def _ingest(task: Task, item_id: str, final_attempt: bool,
+            requester: Any) -> tuple[str, str | None]:
+    """The outcome of one attempt at the item, and its reason."""
     services = acting_for(_app(task).services(), requester)
     item = services.catalog.get_item(item_id)
     if item.status.is_final:
-        return "done"
+        return "done", None
     bound = lost_attempts_bound(_app(task).worker_settings)
     if item.attempts >= bound:
         # Attempts kept starting and never ending: a poison item killing its
         # worker process. Fail it with a reason instead of redelivering it for ever.
         if fail_lost_item(services.catalog, services.metrics, item):
             log.error("item %s failed after %d unfinished attempts", item_id, item.attempts)
-        return "failed"
+        return "failed", None
     result = ingest_item(item_id, services, final_attempt=final_attempt)
-    if result.outcome == "retry":
-        log.info("item %s: %s; retrying", item_id, result.reason)
-    elif result.outcome == "held":
+    if result.outcome == "held":
         log.info("item %s: %s; left to the lease's holder", item_id, result.reason)
-    return result.outcome
+    return result.outcome, result.reason
 
 
 # --------------------------------------------------------------------------- fixity
@@ -175,7 +186,8 @@ def verify_version_task(task: Task, package_id: Any, number: Any,
         if _last_attempt(task):
             log.warning("fixity check of %s v%s: %s; given up", package_id, number, exc)
             return "gave-up"
-        raise _retry(task) from exc
+        raise _retry(task, f"fixity check of {package_id} v{number}", _said(exc),
+                     package=package_id, event="fixity check") from exc
     except NotFound:
         log.error("fixity message for %s v%s, which the catalog does not know: dropped",
                   package_id, number)
@@ -212,7 +224,8 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
             log.warning("%s check of %s v%s in %s: %s; given up", tier, package_id, number,
                         location, exc)
             return "gave-up"
-        raise _retry(task) from exc
+        raise _retry(task, f"{tier} check of {package_id} v{number} in {location}", _said(exc),
+                     package=package_id, event="fixity check") from exc
     except NotFound:
         log.error("fixity message for %s v%s in %s, which is unknown: dropped",
                   package_id, number, location)

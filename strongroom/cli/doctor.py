@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 @main.command()
 @json_option
 def doctor(as_json: bool) -> None:
-    """Check the settings and reach each part: the catalog, every storage location
-    and the broker (when one is configured). Each part is ok or says in a sentence
-    what is wrong. Exit 0 when every part can be reached, 1 otherwise."""
+    """Check the settings (naming every one that cannot be used) and reach each
+    part on its own: the catalog, every storage location and the broker (when one
+    is configured). Each part is ok or says in a sentence what is wrong. Creates
+    nothing. Exit 0 when every part can be reached, 1 otherwise."""
     parts = _check()
     ready = all(part.ok for part in parts)
     document = {"ready": ready, "parts": [part.to_dict() for part in parts]}
@@ -28,9 +29,10 @@ def doctor(as_json: bool) -> None:
 
 
 def _check() -> list[PartHealth]:
-    from ingest.errors import StrongroomError
-    from ingest.health import PartHealth, check_readiness, without_credentials
-    from strongroom.bootstrap import build_services
+    """The settings, then, when they can be used, every part on its own: one
+    that cannot be opened or reached keeps none of the others from being checked."""
+    from ingest.health import PartHealth, broker_check, check_parts, without_credentials
+    from strongroom.bootstrap import part_checks
     from strongroom.settings import Settings, SettingsError
 
     try:
@@ -38,22 +40,12 @@ def _check() -> list[PartHealth]:
     except SettingsError as exc:
         return [PartHealth("settings", ok=False, detail=without_credentials(str(exc)),
                            problem="The settings cannot be used.")]
-    catalog_where = without_credentials(settings.database_url)
-    try:
-        services = build_services(settings, create=False)  # a check never makes an archive
-    except (StrongroomError, ValueError, OSError) as exc:  # opening the catalog or a store
-        # Our own errors are sentences; a library's is named by its kind.
-        said = str(exc) if isinstance(exc, StrongroomError) else f"{type(exc).__name__}: {exc}"
-        return [PartHealth("settings", ok=True),
-                PartHealth("start-up", ok=False, detail=without_credentials(said),
-                           problem="The catalog or a storage location could not be opened.")]
-    broker = None
+    checks = part_checks(settings)  # a check never makes an archive
     if settings.broker_url:
         from workers.health import BrokerProbe
 
-        broker = BrokerProbe(settings.broker_url)
-    readiness = check_readiness(services, broker, catalog_where=catalog_where)
-    return [PartHealth("settings", ok=True), *readiness.parts]
+        checks.append(broker_check(BrokerProbe(settings.broker_url)))
+    return [PartHealth("settings", ok=True), *check_parts(checks).parts]
 
 
 def _print(document: dict[str, Any]) -> None:

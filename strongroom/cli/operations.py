@@ -47,14 +47,20 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
     from strongroom.celery_entry import app_for
     from strongroom.cli.logs import configure_from
     from strongroom.settings import Settings
-    from workers.celery_app import run_command, use_logging
+    from workers.celery_app import notes_as_records, run_command, use_logging
 
     settings = Settings.from_env()
     app = app_for(settings)
     configure_from(settings)  # from the start: Celery warns before it sets logging up
     use_logging(lambda level: configure_from(settings, level))
+    quiet = []
+    if settings.log_format == "json":
+        # Every line a JSON object: no banner (its facts are in our records and
+        # the --json document), and the worker's shutdown notes as records.
+        quiet = ["--quiet"]
+        notes_as_records()
     if not as_json:
-        sys.exit(run_command(app, [command, *argv]))
+        sys.exit(run_command(app, [*quiet, command, *argv]))
     # Celery writes its banner and shutdown notes to the real stdout, and may
     # replace sys.stdout with a logger: point file descriptor 1 at stderr while
     # it runs, so that stdout carries nothing but our one document.

@@ -108,12 +108,53 @@ def test_doctor_names_a_location_that_cannot_exist_and_makes_nothing(tmp_path: P
     assert not (tmp_path / "file").is_dir()  # nothing was made in its place
 
 
-def test_doctor_where_no_archive_exists_says_so_and_creates_nothing(tmp_path: Path) -> None:
+def test_doctor_with_the_catalog_unreachable_still_checks_storage_and_the_broker(
+        tmp_path: Path) -> None:
+    (tmp_path / "objects").mkdir()
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"),
+           "STRONGROOM_DATABASE_URL": "postgresql+psycopg://archivist:pw@127.0.0.1:1/strongroom",
+           "STRONGROOM_STORAGE_URL": (tmp_path / "objects").as_uri(),
+           "STRONGROOM_REPLICAS": (tmp_path / "gone").as_uri(),
+           "STRONGROOM_BROKER_URL": "redis://127.0.0.1:1/0"}
+
+    code, output = _doctor(env, "--json")
+
+    assert code == 1
+    parts = {part["part"]: part for part in json.loads(output)["parts"]}
+    assert [(name, part["ok"]) for name, part in parts.items()] == [
+        ("settings", True), ("catalog", False), ("storage", True), ("replica 1", False),
+        ("broker", False)]
+    assert parts["catalog"]["problem"] == "The catalog database cannot be reached."
+    assert "pw@" not in output
+    assert not (tmp_path / "gone").exists() and not (tmp_path / "data").exists()
+    code, output = _doctor(env)
+    assert output.splitlines()[-1] == (
+        "3 of 5 parts cannot be used: catalog, replica 1, broker")
+
+
+def test_doctor_before_init_says_there_is_no_catalog_and_still_checks_storage(
+        tmp_path: Path) -> None:
     env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
 
     code, output = _doctor(env, "--json")
 
     assert code == 1
-    part = json.loads(output)["parts"][-1]
-    assert part["part"] == "start-up" and "no catalog exists" in part["detail"]
-    assert not (tmp_path / "data").exists()
+    parts = {part["part"]: part for part in json.loads(output)["parts"]}
+    assert [(name, part["ok"]) for name, part in parts.items()] == [
+        ("settings", True), ("catalog", False), ("storage", False)]
+    assert parts["catalog"]["problem"] == "The catalog database does not exist yet."
+    assert "`strongroom init` creates one" in parts["catalog"]["detail"]
+    assert not (tmp_path / "data").exists()  # doctor made neither catalog nor folder
+
+
+def test_doctor_names_every_bad_setting_in_one_run(tmp_path: Path) -> None:
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data"), "STRONGROOM_RETRY_BACKOFF": "nan",
+           "STRONGROOM_STUCK_AFTER": "-1", "STRONGROOM_CONCURRENCY": "zero",
+           "STRONGROOM_BROKER_ULR": "redis://127.0.0.1:1/0"}
+
+    code, output = _doctor(env)
+
+    assert code == 1 and "settings  not ok" in output
+    for name in ("STRONGROOM_RETRY_BACKOFF", "STRONGROOM_STUCK_AFTER", "STRONGROOM_CONCURRENCY",
+                 "STRONGROOM_BROKER_ULR"):
+        assert name in output

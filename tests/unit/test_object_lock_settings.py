@@ -38,7 +38,7 @@ def test_a_mode_with_a_retention_is_taken_as_s3_spells_it(mode: str) -> None:
      "must be governance or compliance"),
     ({"STRONGROOM_S3_RETENTION_DAYS": "30"}, "STRONGROOM_S3_OBJECT_LOCK is not"),
     ({"STRONGROOM_S3_OBJECT_LOCK": "governance", "STRONGROOM_S3_RETENTION_DAYS": "0"},
-     "STRONGROOM_S3_RETENTION_DAYS must be at least 1"),
+     "STRONGROOM_S3_RETENTION_DAYS must be a whole number from 1 to 36500, not '0'"),
     ({"STRONGROOM_S3_OBJECT_LOCK": "governance", "STRONGROOM_S3_RETENTION_DAYS": "ten years"},
      "STRONGROOM_S3_RETENTION_DAYS must be a whole number"),
 ])

@@ -34,7 +34,7 @@ from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
-from workers.inprocess import run_items
+from workers.inprocess import ingest_with_retries, run_items
 
 IDENTIFIER = "letter-1952-03-sample"
 PACKAGE = package_id_for(IDENTIFIER)
@@ -201,6 +201,29 @@ def test_store_outage_before_commit_leaves_nothing_visible_and_a_retry_completes
     assert [v.number for v in services.catalog.list_versions(PACKAGE)] == [1]
     assert len(events_of(services, EventType.INGESTION)) == 1
     assert_sound(services, 1)
+
+
+def test_each_retry_of_an_item_is_logged_once_with_its_attempt_and_wait(
+        tmp_path: Path, services: Services, store: FaultyStore,
+        caplog: pytest.LogCaptureFixture) -> None:
+    write_item(tmp_path / "batch", "letter")
+    item_id = submit_one(services, tmp_path / "batch")
+    store.on_write = fail_at(1, StorageUnavailable("connection reset"))
+    waits: list[float] = []
+
+    def sleep_then_mend(seconds: float) -> None:
+        waits.append(seconds)
+        store.on_write = None
+
+    with caplog.at_level(logging.DEBUG):
+        result = ingest_with_retries(item_id, services, max_attempts=5, backoff=1.5,
+                                     sleep=sleep_then_mend)
+
+    assert result.outcome == "done" and waits == [1.5]
+    about_retry = [r.getMessage() for r in caplog.records
+                   if "again" in r.getMessage() or "retry" in r.getMessage().lower()]
+    assert about_retry == [f"item {item_id}: attempt 1 of 5 failed, tried again in 1.5 s: "
+                           "StorageUnavailable: connection reset"]
 
 
 def test_final_attempt_fails_the_item_with_storage_unavailable_and_a_resubmission_stores_it(
