@@ -251,8 +251,14 @@ def _invalid(path: str, detail: str) -> Finding:
 
 
 def _mismatch(path: str, manifest: str, expected: str, found: str) -> Finding:
+    # A bag fetched from the archive, its record edited in place to correct it:
+    # the way to do that is a new metadata.json beside bagit.txt.
+    hint = (f"to correct the record of a bag fetched from the archive, leave {RECORD_JSON} "
+            f"as it is and put the corrected record in a {ITEM_METADATA} beside bagit.txt: "
+            "it becomes the new version's record, and the files that did not change are "
+            "not stored again") if path == RECORD_JSON else None
     return Finding("RECEIVED_BAG_DIGEST_MISMATCH", path=path, expected=expected, found=found,
-                   params={"manifest": manifest})
+                   params={"manifest": manifest}, hint=hint)
 
 
 __all__ = [

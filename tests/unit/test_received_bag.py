@@ -187,6 +187,26 @@ def test_plain_item_fetched_and_resubmitted_as_a_bag_is_unchanged(
     assert again.status is ItemStatus.UNCHANGED, codes(again)
 
 
+def test_a_fetched_bag_whose_record_was_edited_in_place_says_how_to_correct_a_record(
+        services: Services, tmp_path: Path) -> None:
+    """An archivist corrected a title in the downloaded bag's metadata/record.json
+    and got two digest mismatches with 64- and 128-character digests, and nothing
+    saying that a metadata.json beside bagit.txt is the way."""
+    received_bag(tmp_path / "batch")
+    (first,) = ingest_batch(services, tmp_path / "batch")
+    assert first.status is ItemStatus.STORED, codes(first)
+    fetched_and_validated(services, tmp_path, name="again/deposit")
+    edited = tmp_path / "again" / "deposit" / "metadata" / "record.json"
+    edited.write_text(edited.read_text(encoding="utf-8").replace('"title": "', '"title": "Corrected: '),
+                      encoding="utf-8")
+
+    (again,) = ingest_batch(services, tmp_path / "again")
+
+    assert again.status is ItemStatus.REJECTED
+    hints = {f.hint for f in again.findings if f.path == "metadata/record.json"}
+    assert hints and all(h and "metadata.json beside bagit.txt" in h for h in hints)
+
+
 # --------------------------------------------------------------------------- refused, by defect
 
 
