@@ -32,6 +32,7 @@ CATALOGUE: dict[str, str] = {
     "ARCHIVE_UNSAFE_MEMBER": "archive member {path!r} is refused: {detail}",
     "ARCHIVE_TOO_LARGE": "the archive exceeds a limit: {detail}",
     "ARCHIVE_UNREADABLE": "the archive cannot be read: {detail}",
+    "ARCHIVE_NAME_ENCODING_UNKNOWN": "archive member '{path}' is refused: its name is not UTF-8 and the archive does not say how its names are encoded (each byte that could not be read is shown as \\xNN), so it would be stored garbled; make the archive again with a tool that writes names as UTF-8 (7-Zip, or Windows' or macOS's own \"Compress\"), or upload the folder itself",
     # -- paths and names inside an item
     "PATH_UNSAFE": "path {path!r} is refused: {detail}",
     "NAME_COLLISION": "path {path!r} collides with {other!r} after {rule}",
