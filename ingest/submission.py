@@ -137,7 +137,7 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
         findings = [f for f in findings if f.code != "METADATA_MISSING"]
     if row is not None:
         record = with_batch_fields(row.record, _batch_fields(batch, source))
-        findings += [row.locate(f) for f in schemas.validate(record, batch.schema)]
+        findings += [*row.findings, *(row.locate(f) for f in schemas.validate(record, batch.schema))]
     findings += row_findings
     if row is None and scan.metadata is not None:
         record, parse_findings = parse_metadata(scan.metadata)

@@ -256,3 +256,45 @@ def test_an_item_missing_from_the_sheet_is_told_the_sheet_lacks_its_row(
     [finding] = results["letter-z"].findings
     assert finding.code == "METADATA_MISSING"
     assert finding.hint and "metadata.csv has no row whose folder is 'letter-z'" in finding.hint
+
+
+def _one_creators_cell(tmp_path: Path, services: Services, cell: str) -> IngestResult:
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=("letter-a",))
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,creators\n"
+        f'letter-a,csv-a,Title A,1950,"{cell}"\n', encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    [result] = results.values()
+    return result
+
+
+def test_people_separated_with_a_semicolon_are_refused_not_stored_as_one_creator(
+        tmp_path: Path, services: Services) -> None:
+    # Before: stored as ONE creator named "Hans Meier (photographer); Lisa Graf".
+    result = _one_creators_cell(tmp_path, services, "Hans Meier (photographer); Lisa Graf")
+    assert result.status is ItemStatus.REJECTED
+    [finding] = result.findings
+    assert (finding.code, finding.path, finding.pointer) == (
+        "METADATA_CSV_PEOPLE_NOT_SEPARATED", "metadata.csv", "/creators/0")
+    assert (finding.params["row"], finding.params["column"]) == (2, "creators")
+    assert "separated with '|'" in finding.message
+    assert "Hans Meier (photographer)|Lisa Graf" in finding.message
+
+
+def test_one_person_given_two_roles_is_refused_not_stored_with_a_role_in_the_name(
+        tmp_path: Path, services: Services) -> None:
+    # Before: stored as the creator named "Anna (author)", with the role "editor".
+    result = _one_creators_cell(tmp_path, services, "Anna (author) (editor)")
+    assert result.status is ItemStatus.REJECTED
+    [finding] = result.findings
+    assert (finding.code, finding.pointer, finding.params["row"]) == (
+        "METADATA_CSV_TWO_ROLES", "/creators/0", 2)
+    assert "'author' and 'editor'" in finding.message
+
+
+def test_a_body_whose_name_ends_in_parentheses_keeps_them_beside_its_role(
+        tmp_path: Path, services: Services) -> None:
+    result = _one_creators_cell(tmp_path, services, "Ministry of Foreign Affairs (USSR) (author)")
+    assert result.status is ItemStatus.STORED, result.findings
+    assert stored_record(services, "csv-a")["creators"] == [
+        {"name": "Ministry of Foreign Affairs (USSR)", "role": "author"}]
