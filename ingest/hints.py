@@ -18,6 +18,9 @@ safe to show: a hint is never applied, the person decides.
   or white space (``Telegram`` for ``telegram``).
 - :func:`type_hint`: a number or a one-item list where text is expected.
 - :func:`name_hint`: a misspelt property name (``titel`` for ``title``).
+- :func:`not_utf8`: where a file that is not UTF-8 breaks off, by line, and
+  what the byte there most likely was (a Windows-1252 letter, as Excel and
+  older editors save them), with how to save the file as UTF-8.
 """
 
 from __future__ import annotations
@@ -146,4 +149,21 @@ def name_hint(name: str, known: Sequence[str]) -> str | None:
     return f"did you mean {_quoted(close)}?" if close else None
 
 
-__all__ = ["choice_hint", "date_hint", "name_hint", "text_hint", "type_hint"]
+def not_utf8(raw: bytes, at: int, save_as: str) -> tuple[str, str]:
+    """What to say of ``raw``, a file that is not UTF-8 from offset ``at`` on: the
+    place (``"line 3 holds byte 0xfc"``) and the hint (the
+    letter the byte is in Windows-1252, when it is one, and "save it as"
+    ``save_as``)."""
+    line = raw.count(b"\n", 0, at) + 1
+    byte = raw[at]
+    try:
+        letter = bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        letter = ""
+    guess = (f"byte 0x{byte:02x} is {letter!r} in Windows-1252, so the file was most likely "
+             "saved in that encoding; " if letter.isprintable() and byte >= 0x80 else "")
+    return (f"line {line} holds byte 0x{byte:02x}",
+            f"{guess}save it as {save_as}")
+
+
+__all__ = ["choice_hint", "date_hint", "name_hint", "not_utf8", "text_hint", "type_hint"]

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ingest.findings import Finding, json_pointer
+from ingest.hints import not_utf8
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -163,7 +164,9 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
         text = raw[skipped:].decode("utf-8")
     except UnicodeDecodeError as exc:
         at = skipped + exc.start
-        return unparsable(f"not UTF-8: byte 0x{raw[at]:02x} at offset {at} ({exc.reason})", offset=at)
+        where, advice = not_utf8(raw, at, "UTF-8 (in the editor's \"Save as\", encoding UTF-8)")
+        return None, [Finding("METADATA_UNPARSABLE", path=name, hint=advice, params={
+            "detail": f"it is not UTF-8: {where}", "offset": at})]
     try:
         value = json.loads(text, object_pairs_hook=_object, parse_float=_finite_float, parse_constant=_constant)
     except _NotJson as exc:

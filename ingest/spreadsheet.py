@@ -2,7 +2,9 @@
 
 Archives keep descriptions in spreadsheets. A batch may hold, instead of one
 ``metadata.json`` per item, one ``metadata.csv`` (UTF-8, with or without a byte
-order mark, comma-separated, RFC 4180 quoting) with one row per item folder:
+order mark, comma-separated, RFC 4180 quoting; semicolon-separated when its
+header line holds ``;`` and no ``,``, as Excel saves CSV in many European
+locales) with one row per item folder:
 
 - the ``folder`` column names the item folder the row describes;
 - every other column is a field of the batch's schema, by name (``title``);
@@ -40,11 +42,14 @@ from typing import Any
 
 from ingest.errors import SchemaNotFound
 from ingest.findings import Finding
+from ingest.hints import not_utf8
 from ingest.record_schema import SchemaSet
 
 METADATA_CSV = "metadata.csv"
 FOLDER_COLUMN = "folder"
 LIST_SEPARATOR = "|"
+#: how to save a sheet as this module reads it, in the words of Excel's "Save as"
+SAVE_AS = "'CSV UTF-8 (Comma delimited)' (Excel: File > Save As)"
 #: a spreadsheet of descriptions is small; anything larger is a mistake.
 MAX_METADATA_CSV_BYTES = 64 * 1024 * 1024
 
@@ -129,8 +134,8 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     and ``METADATA_CSV_DUPLICATE_ROW`` (two rows for one folder: both are
     kept, the item is refused when it is ingested). Raises nothing.
     """
-    def unreadable(detail: str) -> Sheet:
-        return Sheet({}, (Finding("METADATA_CSV_UNREADABLE", path=METADATA_CSV,
+    def unreadable(detail: str, hint: str | None = None) -> Sheet:
+        return Sheet({}, (Finding("METADATA_CSV_UNREADABLE", path=METADATA_CSV, hint=hint,
                                   params={"detail": detail}),))
 
     if len(raw) > MAX_METADATA_CSV_BYTES:
@@ -140,8 +145,10 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return unreadable(f"it is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        where, advice = not_utf8(raw, exc.start, SAVE_AS)
+        return unreadable(f"it is not UTF-8: {where}", advice)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True,
+                        delimiter=_separator(text.partition("\n")[0]))
     table: list[list[str]] = []
     while True:
         begins = reader.line_num + 1  # the line the next row starts on
@@ -159,7 +166,9 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         return unreadable("it is empty")
     header = [name.strip() for name in table[0]]
     if FOLDER_COLUMN not in header:
-        return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV),))
+        tabs = len(header) == 1 and "\t" in header[0]
+        return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV, hint=(
+            f"the sheet separates its columns with tabs: save it as {SAVE_AS}" if tabs else None)),))
     if len(set(header)) != len(header):
         twice = sorted({name for name in header if header.count(name) > 1})
         return unreadable(f"the header names {', '.join(map(repr, twice))} more than once")
@@ -182,6 +191,12 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         for folder, found in sorted(rows.items()) if len(found) > 1 and folder
     ]
     return Sheet(rows, tuple(findings))
+
+
+def _separator(header: str) -> str:
+    """``;`` when the header line uses it and no ``,`` (what Excel saves as CSV in
+    locales whose decimal mark is a comma, "CSV UTF-8" included), else ``,``."""
+    return ";" if ";" in header and "," not in header else ","
 
 
 def unmatched_rows(sheet: Sheet, folders: Sequence[str]) -> list[Finding]:

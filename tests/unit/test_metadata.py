@@ -517,3 +517,11 @@ def test_common_mistakes_get_a_hint(schemas: SchemaSet, field: str, value: Any, 
 def test_no_message_shows_a_regular_expression(schemas: SchemaSet, field: str, value: Any) -> None:
     for finding in schemas.validate(minimal(**{field: value})):
         assert not any(sign in finding.message for sign in ("^(", "(?:", "\\s", "[^", "{2,"))
+
+
+def test_a_metadata_json_saved_in_latin1_is_told_its_line_and_to_save_it_as_utf8() -> None:
+    # Before: "not UTF-8: byte 0xfc at offset 38", and no word of what to do.
+    finding = unparsable('{\n  "identifier": "x",\n  "title": "Brief an Müller"\n}'.encode("latin-1"))
+    assert finding.code == "METADATA_UNPARSABLE"
+    assert "line 3" in finding.message
+    assert finding.hint and "save it as UTF-8" in finding.hint

@@ -298,3 +298,35 @@ def test_a_body_whose_name_ends_in_parentheses_keeps_them_beside_its_role(
     assert result.status is ItemStatus.STORED, result.findings
     assert stored_record(services, "csv-a")["creators"] == [
         {"name": "Ministry of Foreign Affairs (USSR)", "role": "author"}]
+
+
+def test_a_sheet_excel_saved_with_semicolons_is_read_by_the_separator_its_header_uses(
+        tmp_path: Path, services: Services) -> None:
+    # Before: "metadata.csv has no 'folder' column" for a sheet whose first
+    # column is folder, as Excel saves CSV in many European locales.
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        'folder;identifier;title;date;creators\r\nletter-a;csv-a;"Brief; Entwurf";1952;Anna (author)\r\n',
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED, results["letter-a"].findings
+    stored = stored_record(services, "csv-a")
+    assert (stored["title"], stored["creators"]) == ("Brief; Entwurf", [{"name": "Anna", "role": "author"}])
+
+
+def test_a_sheet_saved_in_windows_1252_is_told_its_line_and_to_save_it_as_csv_utf8() -> None:
+    # Before: "it is not UTF-8: byte 0xfc at offset 43", and no word of what to do.
+    raw = "folder,identifier,title\nletter-a,csv-a,A\nletter-b,csv-b,Brief an Müller\n".encode("cp1252")
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "line 3" in finding.message
+    assert finding.hint and "CSV UTF-8 (Comma delimited)" in finding.hint
+    assert "'ü' in Windows-1252" in finding.hint
+
+
+def test_a_tab_separated_sheet_is_told_to_be_saved_as_csv_utf8() -> None:
+    [finding] = parse_sheet(b"folder\tidentifier\nletter-a\tcsv-a\n", {}).findings
+    assert finding.code == "METADATA_CSV_NO_FOLDER_COLUMN"
+    assert finding.hint and "separates its columns with tabs" in finding.hint
