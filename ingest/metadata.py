@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ingest.findings import Finding, json_pointer
-from ingest.hints import not_utf8
+from ingest.hints import json_syntax_hint, not_utf8
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -172,7 +172,10 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
     except _NotJson as exc:
         return unparsable(str(exc))
     except json.JSONDecodeError as exc:
-        return unparsable(f"{exc.msg} at line {exc.lineno} column {exc.colno}", line=exc.lineno, column=exc.colno)
+        return None, [Finding("METADATA_UNPARSABLE", path=name,
+                              hint=json_syntax_hint(text, exc.msg, exc.pos), params={
+                                  "detail": f"{exc.msg} at line {exc.lineno} column {exc.colno}",
+                                  "line": exc.lineno, "column": exc.colno})]
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         return unparsable(str(exc).split(";")[0][:_DETAIL])
     if not isinstance(value, dict):
