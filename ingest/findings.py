@@ -46,6 +46,7 @@ CATALOGUE: dict[str, str] = {
     "FORMAT_UNIDENTIFIED": "{path!r} matched no known file format ({tool}, {signatures}); it was kept as it is, but its format is not on record",
     "STAGED_CONTENT_CHANGED": "{path!r} in the staging area is not what was staged: staged with SHA-256 {expected}, read {found}; submit the batch again",
     "STAGED_CONTENT_MISSING": "{path!r} is no longer in the staging area ({detail}); submit the batch again",
+    "ITEM_FOLDER_EMPTY": "the item folder is empty: it holds no file to keep and no metadata; put the item's files (and its metadata.json, or a row of metadata.csv) in it, or remove the folder",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",

@@ -178,15 +178,18 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
     """The item's row of the batch's metadata.csv, if it has one to use, and
     the findings that stop it (two rows, a row and a metadata.json)."""
     sheet, problems = source.sheet(schemas.document(batch.schema) if known else {})
-    missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
+    empty = any(f.code == "ITEM_FOLDER_EMPTY" for f in scan.findings)
+    missing = empty or any(f.code == "METADATA_MISSING" for f in scan.findings)
     if sheet is None:
         return None, problems if missing else []
     rows = sheet.rows_for(name)
     if not rows:
+        if empty or not missing:  # an empty folder is told so, and that is enough
+            return None, []
         # Missing, and not in the sheet either: the sheet is where it was looked for.
         return None, [Finding("METADATA_MISSING", path=ITEM_METADATA, hint=(
             f"{METADATA_CSV} has no row whose {FOLDER_COLUMN} is {name!r}: add one, or "
-            f"give the item a {ITEM_METADATA}"))] if missing else []
+            f"give the item a {ITEM_METADATA}"))]
     if len(rows) > 1:
         return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=name,
                               params={"rows": ", ".join(str(r.row) for r in rows)})]

@@ -330,3 +330,15 @@ def test_a_tab_separated_sheet_is_told_to_be_saved_as_csv_utf8() -> None:
     [finding] = parse_sheet(b"folder\tidentifier\nletter-a\tcsv-a\n", {}).findings
     assert finding.code == "METADATA_CSV_NO_FOLDER_COLUMN"
     assert finding.hint and "separates its columns with tabs" in finding.hint
+
+
+def test_an_empty_folder_with_a_row_is_told_once_that_it_is_empty(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    (batch / "letter-a").mkdir(parents=True)
+    (batch / "letter-b").mkdir()
+    (batch / "metadata.csv").write_text("folder,identifier,title,date\nletter-a,csv-a,A,1950\n",
+                                        encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    assert [f.code for f in results["letter-a"].findings] == ["ITEM_FOLDER_EMPTY"]
+    assert [f.code for f in results["letter-b"].findings] == ["ITEM_FOLDER_EMPTY"]
