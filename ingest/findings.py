@@ -17,6 +17,7 @@ Codes are never renamed or reused. Add new ones at the end of their group.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,18 @@ WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_
                                      "EMPTY_FOLDER_SKIPPED"})
 
 ERROR, WARNING = "error", "warning"
+
+
+def excerpt(value: Any, limit: int = 80) -> str:
+    """``value`` as JSON text of about ``limit`` characters at most, for a
+    message. A longer text keeps its start and its end, with ``…`` between them
+    inside its closed quotes (so white space at either end stays visible);
+    another long value is cut at the end, with ``…``."""
+    if isinstance(value, str) and len(value) > limit:
+        head = (limit * 2) // 3
+        return json.dumps(value[:head] + "…" + value[-(limit - head - 1):], ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def in_words(names: list[str] | tuple[str, ...]) -> str:

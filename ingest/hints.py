@@ -34,6 +34,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from ingest.findings import excerpt
+
 _MONTHS = {name: number for number, names in enumerate([
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
@@ -57,7 +59,7 @@ def _day(year: int, month: int, day: int) -> str | None:
 
 
 def _quoted(values: Sequence[str]) -> str:
-    return " or ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return " or ".join(excerpt(v) for v in values)
 
 
 def date_hint(value: object) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ingest import hints
-from ingest.findings import Finding, json_pointer
+from ingest.findings import Finding, excerpt, json_pointer
 from ingest.schema_dialect import DATE_FORMAT, ecma_compiled
 
 if TYPE_CHECKING:  # loaded on the first validation
@@ -33,8 +33,7 @@ _FORMATS = {
 
 
 def _excerpt(value: Any, limit: int = _EXCERPT) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return excerpt(value, limit)
 
 
 def _found(value: Any) -> Any:

@@ -547,3 +547,14 @@ def test_a_common_json_mistake_is_named_with_its_line_and_column(raw: bytes, mis
     finding = unparsable(raw)
     assert "line" in finding.message and "column" in finding.message
     assert finding.hint and mistake in finding.hint
+
+
+def test_a_long_title_with_a_trailing_space_is_quoted_short_in_closed_quotes(schemas: SchemaSet) -> None:
+    # Before: the message's quote of the title was cut and never closed, and the
+    # hint repeated the whole 1,000-character title.
+    title = "Protokoll der Sitzung " * 45 + "Ende "
+    [finding] = schemas.validate(minimal(title=title))
+    assert len(finding.message) < 300 and finding.hint is not None and len(finding.hint) < 200
+    quoted = finding.params["detail"].split(" is ", 1)[1].split(", which", 1)[0]
+    assert quoted.startswith('"Protokoll') and quoted.endswith('Ende "') and "…" in quoted
+    assert finding.hint.endswith('Sitzung Ende"')
