@@ -61,6 +61,7 @@ CATALOGUE: dict[str, str] = {
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
     "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
+    "METADATA_CSV_UNKNOWN_COLUMN": "metadata.csv's header names the column {found!r}, which is no field of the schema, so no row of the sheet is used; name each column as `strongroom template csv` prints it",
     "METADATA_CSV_PEOPLE_NOT_SEPARATED": "metadata.csv row {row}, column {column!r}: {found!r} holds ';', so it would be stored as one person of that name; in metadata.csv people are separated with '|': {separated!r}",
     "METADATA_CSV_TWO_ROLES": "metadata.csv row {row}, column {column!r}: {found!r} gives one person two roles, {first!r} and {second!r}; a person has one role: keep one, or write the person twice separated with '|'",
     # -- stored bytes (ingest read-back, verify, fetch)

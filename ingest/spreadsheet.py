@@ -42,12 +42,14 @@ from typing import Any
 
 from ingest.errors import SchemaNotFound
 from ingest.findings import Finding
-from ingest.hints import not_utf8
+from ingest.hints import name_hint, not_utf8
 from ingest.record_schema import SchemaSet
 
 METADATA_CSV = "metadata.csv"
 FOLDER_COLUMN = "folder"
 LIST_SEPARATOR = "|"
+#: the findings of a sheet none of whose rows can be used
+UNUSABLE = ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN", "METADATA_CSV_UNKNOWN_COLUMN")
 #: how to save a sheet as this module reads it, in the words of Excel's "Save as"
 SAVE_AS = "'CSV UTF-8 (Comma delimited)' (Excel: File > Save As)"
 #: a spreadsheet of descriptions is small; anything larger is a mistake.
@@ -130,7 +132,10 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     (a JSON Schema document: which fields are lists, and of what).
 
     Batch findings: ``METADATA_CSV_UNREADABLE`` (not UTF-8, not CSV, too
-    large; no row is used), ``METADATA_CSV_NO_FOLDER_COLUMN`` (no row is used)
+    large; no row is used), ``METADATA_CSV_NO_FOLDER_COLUMN`` (no row is used),
+    ``METADATA_CSV_UNKNOWN_COLUMN`` (a column naming a field the schema refuses,
+    once for the header rather than on every row, with the column most likely
+    meant; no row is used)
     and ``METADATA_CSV_DUPLICATE_ROW`` (two rows for one folder: both are
     kept, the item is refused when it is ingested). Raises nothing.
     """
@@ -173,6 +178,13 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         twice = sorted({name for name in header if header.count(name) > 1})
         return unreadable(f"the header names {', '.join(map(repr, twice))} more than once")
 
+    unknown = [Finding("METADATA_CSV_UNKNOWN_COLUMN", path=METADATA_CSV, found=column,
+                       params={"row": 1, "column": column},
+                       hint=name_hint(column, template_columns(schema)))
+               for column in header if column not in ("", FOLDER_COLUMN) and _unknown(column, schema)]
+    if unknown:
+        return Sheet({}, tuple(unknown))
+
     rows: dict[str, list[SheetRow]] = {}
     for index, cells in enumerate(table[1:], start=2):
         if not any(cell.strip() for cell in cells):
@@ -191,6 +203,18 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         for folder, found in sorted(rows.items()) if len(found) > 1 and folder
     ]
     return Sheet(rows, tuple(findings))
+
+
+def _unknown(column: str, schema: Mapping[str, Any]) -> bool:
+    """Whether the schema refuses the field that ``column`` names (a dotted
+    name of a field it does not define, inside an object it closes)."""
+    node = _resolve(schema, schema)
+    for part in column.split("."):
+        properties = node.get("properties", {})
+        if not isinstance(properties, dict) or part not in properties:
+            return node.get("additionalProperties") is False
+        node = _resolve(properties[part], schema)
+    return False
 
 
 def _separator(header: str) -> str:
@@ -415,6 +439,7 @@ __all__ = [
     "MAX_METADATA_CSV_BYTES",
     "METADATA_CSV",
     "ROLE_WORDS",
+    "UNUSABLE",
     "Sheet",
     "SheetRow",
     "metadata_template",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.batch import ITEM_METADATA, BatchLayout, ItemScan, read_batch
-from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, with_batch_fields
+from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, read_sheet, with_batch_fields
 from ingest.batch_identifiers import duplicate_identifiers, item_duplicate
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
@@ -25,7 +25,7 @@ from ingest.metadata import parse_metadata
 from ingest.models import BatchRecord, EventType, ItemRecord, Outcome
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.services import Services
-from ingest.spreadsheet import FOLDER_COLUMN, METADATA_CSV, SheetRow
+from ingest.spreadsheet import FOLDER_COLUMN, METADATA_CSV, UNUSABLE, SheetRow
 from ingest.staged_batch import stage_batch
 
 
@@ -107,6 +107,10 @@ def batch_level_findings(layout: BatchLayout, schemas: SchemaSet) -> tuple[str, 
     if schema not in schemas.record_names():
         findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
                                 expected=schemas.record_names()))
+    elif not any(f.code in UNUSABLE for f in findings):
+        # The layout read the sheet without a schema: its columns are checked here.
+        _, problems = read_sheet(layout.root, schemas.document(schema))
+        findings += [f for f in problems if f.code == "METADATA_CSV_UNKNOWN_COLUMN"]
     findings += duplicate_identifiers(layout)
     return schema, findings
 
@@ -128,9 +132,7 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
     record: dict[str, Any] | None = None
     known = batch.schema in schemas.record_names()
     row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
-    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING",
-                                         "METADATA_CSV_UNREADABLE",
-                                         "METADATA_CSV_NO_FOLDER_COLUMN")
+    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING", *UNUSABLE)
                               for f in row_findings):
         # The item's metadata is in metadata.csv, not a metadata.json (or the sheet
         # says itself what it lacks).

@@ -342,3 +342,22 @@ def test_an_empty_folder_with_a_row_is_told_once_that_it_is_empty(
     _, results = ingest_all(services, batch)
     assert [f.code for f in results["letter-a"].findings] == ["ITEM_FOLDER_EMPTY"]
     assert [f.code for f in results["letter-b"].findings] == ["ITEM_FOLDER_EMPTY"]
+
+
+def test_a_misspelt_column_is_one_finding_about_the_header_not_two_on_every_row(
+        tmp_path: Path, services: Services) -> None:
+    # Before: 'rights.statment' gave each of 40 rows two findings (an unknown
+    # property, and rights.statement missing): 80 findings for one typing slip.
+    folders = tuple(f"letter-{n:02d}" for n in range(40))
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=folders)
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,rights.statment\n"
+        + "".join(f"{name},csv-{name},Title,1950,Reproduced for research.\n" for name in folders),
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    [finding] = submitted.batch.findings
+    assert (finding.code, finding.path, finding.found) == (
+        "METADATA_CSV_UNKNOWN_COLUMN", "metadata.csv", "rights.statment")
+    assert finding.hint == 'did you mean "rights.statement"?'
+    assert {tuple(f.code for f in result.findings) for result in results.values()} == {
+        ("METADATA_CSV_UNKNOWN_COLUMN",)}
