@@ -174,7 +174,8 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     ``FILE_TYPE_REFUSED`` (found "named pipe", "socket", "device" or "folder"
     for a folder named metadata.json), ``FILE_UNREADABLE``, ``PATH_UNSAFE``,
     ``NAME_COLLISION`` and ``PAYLOAD_EMPTY`` (``ITEM_FOLDER_EMPTY`` instead of
-    it and ``METADATA_MISSING`` for a folder with no file at all). Refused files are not payload.
+    it and ``METADATA_MISSING`` for a folder with no file at all). Refused files
+    are not payload.
     A file or folder that ``skip`` (glob patterns, ``ingest.system_files``)
     names is not payload: it gives the warning ``SYSTEM_FILE_SKIPPED`` (once for
     a folder, not for what it holds).

@@ -139,12 +139,14 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
     Returns ``(record, [])`` on success, or ``(None, findings)``:
     METADATA_TOO_LARGE when ``raw`` exceeds MAX_METADATA_BYTES or nests deeper
     than MAX_DEPTH (both checked before parsing); METADATA_UNPARSABLE when it is
-    not UTF-8 (a leading UTF-8 byte order mark is tolerated), not JSON, holds a
+    not UTF-8 (a leading UTF-8 byte order mark is tolerated; told by line, with
+    how to save it as UTF-8), not JSON (with a hint for the common mistakes), holds a
     duplicate key, NaN, Infinity or a lone surrogate, or is not an object at the
     top. Every finding carries ``path=name``. Raises nothing.
     """
-    def unparsable(detail: str, **extra: Any) -> tuple[None, list[Finding]]:
-        return None, [Finding("METADATA_UNPARSABLE", path=name, params={"detail": detail, **extra})]
+    def unparsable(detail: str, hint: str | None = None, **extra: Any) -> tuple[None, list[Finding]]:
+        return None, [Finding("METADATA_UNPARSABLE", path=name, hint=hint,
+                              params={"detail": detail, **extra})]
 
     if len(raw) > MAX_METADATA_BYTES:
         return None, [Finding(
@@ -165,17 +167,14 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
     except UnicodeDecodeError as exc:
         at = skipped + exc.start
         where, advice = not_utf8(raw, at, "UTF-8 (in the editor's \"Save as\", encoding UTF-8)")
-        return None, [Finding("METADATA_UNPARSABLE", path=name, hint=advice, params={
-            "detail": f"it is not UTF-8: {where}", "offset": at})]
+        return unparsable(f"it is not UTF-8: {where}", advice, offset=at)
     try:
         value = json.loads(text, object_pairs_hook=_object, parse_float=_finite_float, parse_constant=_constant)
     except _NotJson as exc:
         return unparsable(str(exc))
     except json.JSONDecodeError as exc:
-        return None, [Finding("METADATA_UNPARSABLE", path=name,
-                              hint=json_syntax_hint(text, exc.msg, exc.pos), params={
-                                  "detail": f"{exc.msg} at line {exc.lineno} column {exc.colno}",
-                                  "line": exc.lineno, "column": exc.colno})]
+        return unparsable(f"{exc.msg} at line {exc.lineno} column {exc.colno}",
+                          json_syntax_hint(text, exc.msg, exc.pos), line=exc.lineno, column=exc.colno)
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         return unparsable(str(exc).split(";")[0][:_DETAIL])
     if not isinstance(value, dict):
