@@ -152,8 +152,8 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     except UnicodeDecodeError as exc:
         where, advice = not_utf8(raw, exc.start, SAVE_AS)
         return unreadable(f"it is not UTF-8: {where}", advice)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True,
-                        delimiter=_separator(text.partition("\n")[0]))
+    separator = _separator(text.partition("\n")[0])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     table: list[list[str]] = []
     while True:
         begins = reader.line_num + 1  # the line the next row starts on
@@ -190,7 +190,9 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, as spreadsheets leave at the end
         if len(cells) > len(header):
-            return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}")
+            return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}"
+                              + (" (the sheet separates its columns with ';': a cell holding "
+                                 "';' goes in double quotes)" if separator == ";" else ""))
         values = dict(zip(header, cells, strict=False))
         folder = values.pop(FOLDER_COLUMN, "").strip()
         record, columns, problems = _record(values, schema)

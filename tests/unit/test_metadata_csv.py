@@ -361,3 +361,11 @@ def test_a_misspelt_column_is_one_finding_about_the_header_not_two_on_every_row(
     assert finding.hint == 'did you mean "rights.statement"?'
     assert {tuple(f.code for f in result.findings) for result in results.values()} == {
         ("METADATA_CSV_UNKNOWN_COLUMN",)}
+
+
+def test_a_semicolon_sheet_with_a_semicolon_left_unquoted_in_a_cell_is_told_to_quote_it() -> None:
+    raw = b"folder;identifier;creators\nletter-a;csv-a;Hans Meier; Lisa Graf\n"
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "row 2 has 4 cells, the header 3" in finding.message
+    assert "a cell holding ';' goes in double quotes" in finding.message
