@@ -17,6 +17,11 @@ directory are checked by ``ingest.zip_directory`` before ``zipfile`` reads them,
 and a tar's extended headers (PAX, GNU long names) are refused past a bound
 before ``tarfile`` reads them; sparse tar members are refused outright.
 
+Names are kept as their writer meant them: a zip member's name without the
+UTF-8 flag is read as ``ingest.zip_directory.member_name`` says, a tar's as
+UTF-8. A name that still holds bytes that are not UTF-8 (the archive does not
+say which code page they are in) is refused, never stored garbled.
+
 A refused archive leaves the staging folder empty.
 """
 
@@ -36,7 +41,7 @@ from ingest.findings import Finding
 from ingest.paths import check_relative_path, display_path
 from ingest.received_bag import BAG_DECLARATION
 from ingest.system_files import DEFAULT_SYSTEM_FILES, system_file_rule
-from ingest.zip_directory import check_directory
+from ingest.zip_directory import check_directory, member_name
 
 ArchiveKind = Literal["zip", "tar"]
 
@@ -134,7 +139,10 @@ def _unpack_zip(archive: Path, root: Path, limits: ArchiveLimits) -> None:
             if problem:
                 findings.append(_unsafe(info.filename, problem))
                 continue
-            name = _plain_name(info.filename)
+            # zipfile read a name without the UTF-8 flag as cp437, which gives its
+            # bytes back unchanged; it is read again as its writer meant it.
+            raw = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            name = _plain_name(member_name(raw, info.flag_bits, info.extra))
             if name:
                 members.append((info, _Member(name, info.is_dir(), info.file_size)))
         findings += _check_members([m for _, m in members], limits)
@@ -154,7 +162,8 @@ def _unpack_zip(archive: Path, root: Path, limits: ArchiveLimits) -> None:
 def _unpack_tar(archive: Path, root: Path, limits: ArchiveLimits) -> None:
     compressed_size = archive.stat().st_size
     guarded = _guarded_tarinfo(limits.max_extended_header_bytes)
-    with tarfile.open(archive, mode="r:*", tarinfo=guarded) as tar:
+    with tarfile.open(archive, mode="r:*", tarinfo=guarded, encoding="utf-8",
+                      errors="surrogateescape") as tar:
         findings: list[Finding] = []
         members: list[tuple[tarfile.TarInfo, _Member]] = []
         for count, info in enumerate(_bounded(tar, limits.max_members + 1), start=1):
@@ -263,6 +272,9 @@ def _check_members(members: list[_Member], limits: ArchiveLimits) -> list[Findin
     seen: set[str] = set()
     total = 0
     for member in members:
+        if display_path(member.name) != member.name:  # bytes left undecoded: no UTF-8
+            findings.append(Finding("ARCHIVE_NAME_ENCODING_UNKNOWN", path=display_path(member.name)))
+            continue
         for problem in check_relative_path(member.name):
             findings.append(_unsafe(member.name, problem.params.get("detail", "unsafe name")))
         if member.name in seen and not member.is_dir:

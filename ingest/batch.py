@@ -173,7 +173,9 @@ def scan_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
     ``max_metadata_bytes``; the rest is never read), ``SYMLINK_REFUSED``,
     ``FILE_TYPE_REFUSED`` (found "named pipe", "socket", "device" or "folder"
     for a folder named metadata.json), ``FILE_UNREADABLE``, ``PATH_UNSAFE``,
-    ``NAME_COLLISION`` and ``PAYLOAD_EMPTY``. Refused files are not payload.
+    ``NAME_COLLISION`` and ``PAYLOAD_EMPTY`` (``ITEM_FOLDER_EMPTY`` instead of
+    it and ``METADATA_MISSING`` for a folder with no file at all). Refused files
+    are not payload.
     A file or folder that ``skip`` (glob patterns, ``ingest.system_files``)
     names is not payload: it gives the warning ``SYSTEM_FILE_SKIPPED`` (once for
     a folder, not for what it holds).
@@ -296,7 +298,8 @@ def walk_item(item_dir: Path, *, max_metadata_bytes: int = 1024 * 1024,
 def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> ItemScan:
     """The scan of an item from its walk: name collisions, a received bag told
     apart (its tag files read with ``read_tag``, which raises ContentRefused or
-    OSError), METADATA_MISSING and PAYLOAD_EMPTY. Raises nothing for bad input."""
+    OSError), METADATA_MISSING and PAYLOAD_EMPTY, or ITEM_FOLDER_EMPTY alone for
+    a folder that holds neither. Raises nothing for bad input."""
     if not walk.listed:
         return ItemScan(None, (), walk.findings)
     payload = list(walk.payload)
@@ -316,6 +319,11 @@ def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> It
         findings += problems
         metadata = received.metadata
         metadata_seen = metadata is not None
+    refused = any(f.is_error and f.path not in (None, ITEM_METADATA) for f in walk.findings)
+    if not metadata_seen and not payload and not refused:
+        # Nothing at all: one finding for the folder, not one for each thing it lacks.
+        findings.append(Finding("ITEM_FOLDER_EMPTY"))
+        return ItemScan(metadata=None, payload=(), findings=tuple(findings))
     if not metadata_seen:
         hint = None if received is None else (
             "a bag is described by a metadata.json beside its bagit.txt, its"
@@ -324,7 +332,6 @@ def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> It
         findings.append(Finding("METADATA_MISSING", path=ITEM_METADATA, hint=hint))
     # "No payload file" only when there was none: an item whose files were all
     # refused is told why each was, not also that it is empty.
-    refused = any(f.is_error and f.path not in (None, ITEM_METADATA) for f in walk.findings)
     if not payload and not refused:
         findings.append(Finding("PAYLOAD_EMPTY"))
     return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings),

@@ -25,7 +25,7 @@ from ingest.errors import ContentRefused
 from ingest.findings import Finding
 from ingest.metadata import parse_metadata
 from ingest.record_schema import SchemaSet
-from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet, parse_sheet
+from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, UNUSABLE, Sheet, parse_sheet
 from ingest.submitted import FileIdentity, identity_seen, kind_of_mode, read_submitted, unreadable
 
 BATCH_METADATA = "batch.json"
@@ -126,8 +126,7 @@ def sheet_of(raw: bytes, schema: Mapping[str, Any]) -> tuple[Sheet | None, list[
     """A ``metadata.csv`` given as bytes, shaped by ``schema``, as ``read_sheet``
     gives it. Raises nothing."""
     sheet = parse_sheet(raw, schema)
-    if any(f.code in ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN")
-           for f in sheet.findings):
+    if any(f.code in UNUSABLE for f in sheet.findings):
         return None, list(sheet.findings)
     return sheet, []
 

@@ -30,11 +30,11 @@ from pathlib import Path
 from ingest.batch import ITEM_METADATA, BatchLayout
 from ingest.batch_files import read_sheet
 from ingest.errors import ContentRefused, Deaccessioned
-from ingest.findings import Finding
+from ingest.findings import Finding, in_words
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
 from ingest.models import identifier_key, package_id_for
 from ingest.ports import IngestCatalog
-from ingest.spreadsheet import Sheet
+from ingest.spreadsheet import METADATA_CSV, Sheet
 from ingest.submitted import read_submitted
 
 CODE = "IDENTIFIER_DUPLICATE"
@@ -42,24 +42,36 @@ CODE = "IDENTIFIER_DUPLICATE"
 
 def duplicate_identifiers(layout: BatchLayout) -> list[Finding]:
     """One ``IDENTIFIER_DUPLICATE`` batch finding for each identifier that more
-    than one item of the batch gives. Raises nothing."""
+    than one item of the batch gives, naming the items in quotes (a trailing
+    space is what tells two folders apart, often) and, for an identifier from
+    ``metadata.csv``, its row. Raises nothing."""
     sheet, _ = read_sheet(layout.root, {})
-    by_identifier: dict[str, list[str]] = {}
+    by_identifier: dict[str, list[tuple[str, int | None]]] = {}
     for name, folder in layout.items:
-        identifier = _identifier(folder, name, sheet)
-        if identifier is not None:
-            by_identifier.setdefault(identifier_key(identifier), []).append(name)
-    return [Finding(CODE, found=identifier, params={"items": ", ".join(names), "names": names})
-            for identifier, names in sorted(by_identifier.items()) if len(names) > 1]
+        given = _identifier(folder, name, sheet)
+        if given is not None:
+            identifier, row = given
+            by_identifier.setdefault(identifier_key(identifier), []).append((name, row))
+    return [Finding(CODE, found=identifier, params={
+                "items": in_words([f"{name!r}" + (f" ({METADATA_CSV} row {row})" if row else "")
+                                   for name, row in items]),
+                "names": [name for name, _ in items],
+                "rows": {name: row for name, row in items if row}})
+            for identifier, items in sorted(by_identifier.items()) if len(items) > 1]
 
 
 def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | None:
     """The finding that refuses item ``name`` for sharing its identifier with another
-    item of its batch, or None."""
+    item of its batch, or None: at ``/identifier`` of its metadata.json, or of
+    its row of metadata.csv."""
     for finding in batch_findings:
         if finding.code == CODE and name in (finding.params.get("names") or ()):
-            return Finding(CODE, path=ITEM_METADATA, pointer="/identifier", found=finding.found,
-                           params={"items": finding.params.get("items", name)})
+            row = (finding.params.get("rows") or {}).get(name)
+            params: dict[str, object] = {"items": finding.params.get("items", name)}
+            if row:
+                params.update(row=row, column="identifier")
+            return Finding(CODE, path=METADATA_CSV if row else ITEM_METADATA,
+                           pointer="/identifier", found=finding.found, params=params)
     return None
 
 
@@ -114,20 +126,22 @@ def _differs(given: str, stored: str) -> str:
     return f"{shown!r} is {points(here)} here, {points(there)} in the package"
 
 
-def _identifier(folder: Path, name: str, sheet: Sheet | None) -> str | None:
+def _identifier(folder: Path, name: str, sheet: Sheet | None) -> tuple[str, int | None] | None:
+    """The identifier the item gives, and the metadata.csv row it is in (None
+    for a metadata.json); None when it gives none that can be read."""
     try:
         raw = read_submitted(folder, ITEM_METADATA, MAX_METADATA_BYTES + 1)
     except FileNotFoundError:
         rows = sheet.rows_for(name) if sheet is not None else []
         value = rows[0].record.get("identifier") if len(rows) == 1 else None
-        return value if isinstance(value, str) and value else None
+        return (value, rows[0].row) if isinstance(value, str) and value else None
     except (ContentRefused, OSError):
         return None
     record, problems = parse_metadata(raw)
     if record is None or problems:
         return None
     value = record.get("identifier")
-    return value if isinstance(value, str) and value else None
+    return (value, None) if isinstance(value, str) and value else None
 
 
 __all__ = ["CODE", "duplicate_identifiers", "item_duplicate", "stored_twin", "twin_finding"]

@@ -17,6 +17,7 @@ Codes are never renamed or reused. Add new ones at the end of their group.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ CATALOGUE: dict[str, str] = {
     "ARCHIVE_UNSAFE_MEMBER": "archive member {path!r} is refused: {detail}",
     "ARCHIVE_TOO_LARGE": "the archive exceeds a limit: {detail}",
     "ARCHIVE_UNREADABLE": "the archive cannot be read: {detail}",
+    "ARCHIVE_NAME_ENCODING_UNKNOWN": "archive member '{path}' is refused: its name is not UTF-8 and the archive does not say how its names are encoded (each byte that could not be read is shown as \\xNN), so it would be stored garbled; make the archive again with a tool that writes names as UTF-8 (7-Zip, or Windows' or macOS's own \"Compress\"), or upload the folder itself",
     # -- paths and names inside an item
     "PATH_UNSAFE": "path {path!r} is refused: {detail}",
     "NAME_COLLISION": "path {path!r} collides with {other!r} after {rule}",
@@ -45,6 +47,7 @@ CATALOGUE: dict[str, str] = {
     "FORMAT_UNIDENTIFIED": "{path!r} matched no known file format ({tool}, {signatures}); it was kept as it is, but its format is not on record",
     "STAGED_CONTENT_CHANGED": "{path!r} in the staging area is not what was staged: staged with SHA-256 {expected}, read {found}; submit the batch again",
     "STAGED_CONTENT_MISSING": "{path!r} is no longer in the staging area ({detail}); submit the batch again",
+    "ITEM_FOLDER_EMPTY": "the item folder is empty: it holds no file to keep and no metadata; put the item's files (and its metadata.json, or a row of metadata.csv) in it, or remove the folder",
     # -- descriptive metadata
     "METADATA_MISSING": "the item has no metadata.json",
     "METADATA_UNPARSABLE": "{path} is not valid JSON: {detail}",
@@ -61,6 +64,9 @@ CATALOGUE: dict[str, str] = {
     "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
     "RECORD_FIELDS_REMOVED": "this new version's record no longer has {fields}, which version {version} has: stored as submitted; if they came from batch.json (or the fields given beside an upload) when version {version} was sent, give them again and submit the item again",
     "RECORD_AS_EARLIER_VERSION": "this record is the record of version {earlier} again: stored as submitted, it undoes what version {latest} changed ({fields}); if that was not meant (an older copy of the batch sent again), submit version {latest}'s record again",
+    "METADATA_CSV_UNKNOWN_COLUMN": "metadata.csv's header names the column {found!r}, which is no field of the schema, so no row of the sheet is used; name each column as `strongroom template csv` prints it",
+    "METADATA_CSV_PEOPLE_NOT_SEPARATED": "metadata.csv row {row}, column {column!r}: {found!r} holds ';', so it would be stored as one person of that name; in metadata.csv people are separated with '|': {separated!r}",
+    "METADATA_CSV_TWO_ROLES": "metadata.csv row {row}, column {column!r}: {found!r} gives one person two roles, {first!r} and {second!r}; a person has one role: keep one, or write the person twice separated with '|'",
     # -- stored bytes (ingest read-back, verify, fetch)
     "FIXITY_MISMATCH": "{path!r} is not as recorded: {algorithms} {differ}",
     "SIZE_MISMATCH": "{path!r} has {found} bytes, expected {expected}",
@@ -109,6 +115,18 @@ WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_
                                      "RECORD_FIELDS_REMOVED", "RECORD_AS_EARLIER_VERSION"})
 
 ERROR, WARNING = "error", "warning"
+
+
+def excerpt(value: Any, limit: int = 80) -> str:
+    """``value`` as JSON text of about ``limit`` characters at most, for a
+    message. A longer text keeps its start and its end, with ``…`` between them
+    inside its closed quotes (so white space at either end stays visible);
+    another long value is cut at the end, with ``…``."""
+    if isinstance(value, str) and len(value) > limit:
+        head = (limit * 2) // 3
+        return json.dumps(value[:head] + "…" + value[-(limit - head - 1):], ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def in_words(names: list[str] | tuple[str, ...]) -> str:

@@ -18,6 +18,11 @@ safe to show: a hint is never applied, the person decides.
   or white space (``Telegram`` for ``telegram``).
 - :func:`type_hint`: a number or a one-item list where text is expected.
 - :func:`name_hint`: a misspelt property name (``titel`` for ``title``).
+- :func:`json_syntax_hint`: the JSON mistakes people make most often by hand: a
+  comma after the last value, single quotes, a comma missing between values.
+- :func:`not_utf8`: where a file that is not UTF-8 breaks off, by line, and
+  what the byte there most likely was (a Windows-1252 letter, as Excel and
+  older editors save them), with how to save the file as UTF-8.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
+
+from ingest.findings import excerpt
 
 _MONTHS = {name: number for number, names in enumerate([
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
@@ -52,7 +59,7 @@ def _day(year: int, month: int, day: int) -> str | None:
 
 
 def _quoted(values: Sequence[str]) -> str:
-    return " or ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return " or ".join(excerpt(v) for v in values)
 
 
 def date_hint(value: object) -> str | None:
@@ -146,4 +153,37 @@ def name_hint(name: str, known: Sequence[str]) -> str | None:
     return f"did you mean {_quoted(close)}?" if close else None
 
 
-__all__ = ["choice_hint", "date_hint", "name_hint", "text_hint", "type_hint"]
+def json_syntax_hint(text: str, message: str, at: int) -> str | None:
+    """A hint for a JSON syntax error that ``json`` reports as ``message`` at
+    offset ``at`` of ``text``, when it is one of the common hand-made mistakes."""
+    here = text[at:at + 1]
+    before = text[:at].rstrip()[-1:]
+    if here == "'" and message.startswith(("Expecting property name", "Expecting value")):
+        return "JSON writes text and names in double quotes (\"), not single quotes (')"
+    if before == "," and here in ("}", "]"):
+        return ("a comma after the last value of an object or list: JSON allows none there; "
+                "remove that comma")
+    if message.startswith("Expecting ',' delimiter"):
+        return ("a comma missing between two values (at the end of the line before, "
+                "most likely): JSON separates the values of an object or list with commas")
+    return None
+
+
+def not_utf8(raw: bytes, at: int, save_as: str) -> tuple[str, str]:
+    """What to say of ``raw``, a file that is not UTF-8 from offset ``at`` on: the
+    place (``"line 3 holds byte 0xfc"``) and the hint (the
+    letter the byte is in Windows-1252, when it is one, and "save it as"
+    ``save_as``)."""
+    line = raw.count(b"\n", 0, at) + 1
+    byte = raw[at]
+    try:
+        letter = bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        letter = ""
+    guess = (f"byte 0x{byte:02x} is {letter!r} in Windows-1252, so the file was most likely "
+             "saved in that encoding; " if letter.isprintable() and byte >= 0x80 else "")
+    return (f"line {line} holds byte 0x{byte:02x}",
+            f"{guess}save it as {save_as}")
+
+
+__all__ = ["choice_hint", "date_hint", "json_syntax_hint", "name_hint", "not_utf8", "text_hint", "type_hint"]

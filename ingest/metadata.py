@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ingest.findings import Finding, json_pointer
+from ingest.hints import json_syntax_hint, not_utf8
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -165,12 +166,14 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
     Returns ``(record, [])`` on success, or ``(None, findings)``:
     METADATA_TOO_LARGE when ``raw`` exceeds MAX_METADATA_BYTES or nests deeper
     than MAX_DEPTH (both checked before parsing); METADATA_UNPARSABLE when it is
-    not UTF-8 (a leading UTF-8 byte order mark is tolerated), not JSON, holds a
+    not UTF-8 (a leading UTF-8 byte order mark is tolerated; told by line, with
+    how to save it as UTF-8), not JSON (with a hint for the common mistakes), holds a
     duplicate key, NaN, Infinity or a lone surrogate, or is not an object at the
     top. Every finding carries ``path=name``. Raises nothing.
     """
-    def unparsable(detail: str, **extra: Any) -> tuple[None, list[Finding]]:
-        return None, [Finding("METADATA_UNPARSABLE", path=name, params={"detail": detail, **extra})]
+    def unparsable(detail: str, hint: str | None = None, **extra: Any) -> tuple[None, list[Finding]]:
+        return None, [Finding("METADATA_UNPARSABLE", path=name, hint=hint,
+                              params={"detail": detail, **extra})]
 
     if len(raw) > MAX_METADATA_BYTES:
         return None, [Finding(
@@ -190,13 +193,15 @@ def parse_metadata(raw: bytes, *, name: str = "metadata.json") -> tuple[dict[str
         text = raw[skipped:].decode("utf-8")
     except UnicodeDecodeError as exc:
         at = skipped + exc.start
-        return unparsable(f"not UTF-8: byte 0x{raw[at]:02x} at offset {at} ({exc.reason})", offset=at)
+        where, advice = not_utf8(raw, at, "UTF-8 (in the editor's \"Save as\", encoding UTF-8)")
+        return unparsable(f"it is not UTF-8: {where}", advice, offset=at)
     try:
         value = json.loads(text, object_pairs_hook=_object, parse_float=_finite_float, parse_constant=_constant)
     except _NotJson as exc:
         return unparsable(str(exc))
     except json.JSONDecodeError as exc:
-        return unparsable(f"{exc.msg} at line {exc.lineno} column {exc.colno}", line=exc.lineno, column=exc.colno)
+        return unparsable(f"{exc.msg} at line {exc.lineno} column {exc.colno}",
+                          json_syntax_hint(text, exc.msg, exc.pos), line=exc.lineno, column=exc.colno)
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         return unparsable(str(exc).split(";")[0][:_DETAIL])
     if not isinstance(value, dict):

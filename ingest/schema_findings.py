@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ingest import hints
-from ingest.findings import Finding, json_pointer
+from ingest.findings import Finding, excerpt, json_pointer
 from ingest.schema_dialect import DATE_FORMAT, ecma_compiled
 
 if TYPE_CHECKING:  # loaded on the first validation
@@ -33,8 +33,7 @@ _FORMATS = {
 
 
 def _excerpt(value: Any, limit: int = _EXCERPT) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return excerpt(value, limit)
 
 
 def _found(value: Any) -> Any:
@@ -167,12 +166,18 @@ def _resolve_local(root: Any, ref: str) -> Any:
     return node
 
 
-def _field_schema(root: Any, schema_path: Sequence[Any]) -> dict[str, Any]:
-    """The schema of the property an error concerns: the node reached by the last
-    ``properties/NAME`` (or ``items``) step of the error's schema path."""
-    node, field = root, root if isinstance(root, dict) else {}
+def _field_schemas(root: Any, schema_path: Sequence[Any]) -> list[dict[str, Any]]:
+    """The schemas of the properties an error concerns, outermost first: each
+    node reached by a ``properties/NAME`` (or titled ``items``) step of the
+    error's schema path, following the ``$ref``s that the path passes over
+    without naming them (``/creators/0/role``: Creators, then Role)."""
+    node: Any = root
+    fields: list[dict[str, Any]] = [root] if isinstance(root, dict) else [{}]
     steps = list(schema_path)
     for index, step in enumerate(steps[:-1]):
+        while (isinstance(node, dict) and step not in node and step != "$ref"
+               and isinstance(node.get("$ref"), str)):
+            node = _resolve_local(root, node["$ref"])
         if isinstance(node, dict) and step == "$ref" and isinstance(node.get("$ref"), str):
             node = _resolve_local(root, node["$ref"])
             if node is None:
@@ -189,15 +194,20 @@ def _field_schema(root: Any, schema_path: Sequence[Any]) -> dict[str, Any]:
         named = previous in ("properties", "patternProperties")
         if isinstance(node, dict) and (named or (step in ("items", "additionalProperties")
                                                  and "title" in node)):
-            field = node
-    return field
+            fields.append(node)
+    return fields
 
 
-def _name(field: dict[str, Any], parts: list[str | int]) -> str:
-    """The field's title, else the last name of its pointer."""
-    title = field.get("title")
+def _name(fields: list[dict[str, Any]], parts: list[str | int]) -> str:
+    """The field's title (``Role of Creators, item 1,`` for a field of a list's
+    item), else the last name of its pointer."""
+    title = fields[-1].get("title")
     if isinstance(title, str) and title:
-        return f"{title}, item {parts[-1] + 1}," if parts and isinstance(parts[-1], int) else title
+        if parts and isinstance(parts[-1], int):
+            return f"{title}, item {parts[-1] + 1},"
+        if len(parts) >= 2 and isinstance(parts[-2], int) and len(fields) >= 2:
+            return f"{title} of {_name(fields[:-1], parts[:-1])}"
+        return title
     names = [p for p in parts if isinstance(p, str)]
     return repr(names[-1]) if names else "The record"
 
@@ -274,7 +284,7 @@ def findings_of(error: ValidationError, root: Any) -> Iterator[tuple[SortKey, Fi
         for missing in error.validator_value:
             if missing not in error.instance:
                 field = defined.get(missing, {}) if isinstance(defined.get(missing), dict) else {}
-                name = _name(field, [*parts, missing])
+                name = _name([field], [*parts, missing])
                 yield _invalid([*parts, missing], keyword, f"required property {missing!r}", None,
                                f"{name} ({missing!r}) is missing; it is required")
     elif keyword == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
@@ -288,10 +298,10 @@ def findings_of(error: ValidationError, root: Any) -> Iterator[tuple[SortKey, Fi
                                f"{extra!r} is not a property this schema defines (misspelt?)",
                                hints.name_hint(extra, sorted(defined)))
     else:
-        field = _field_schema(root, error.absolute_schema_path)
+        fields = _field_schemas(root, error.absolute_schema_path)
         expected = _expected(error.validator if isinstance(error.validator, str) else None, error.validator_value)
         words = _expected(keyword, error.validator_value) if keyword != "pattern" else ""
-        detail = _sentence(error, keyword, _name(field, parts), field, words)
+        detail = _sentence(error, keyword, _name(fields, parts), fields[-1], words)
         yield _invalid(parts, keyword, expected, _found(error.instance), detail, _hint(error, keyword))
 
 

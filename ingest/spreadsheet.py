@@ -2,7 +2,9 @@
 
 Archives keep descriptions in spreadsheets. A batch may hold, instead of one
 ``metadata.json`` per item, one ``metadata.csv`` (UTF-8, with or without a byte
-order mark, comma-separated, RFC 4180 quoting) with one row per item folder:
+order mark, comma-separated, RFC 4180 quoting; semicolon-separated when its
+header line holds ``;`` and no ``,``, as Excel saves CSV in many European
+locales) with one row per item folder:
 
 - the ``folder`` column names the item folder the row describes;
 - every other column is a field of the batch's schema, by name (``title``);
@@ -14,6 +16,10 @@ order mark, comma-separated, RFC 4180 quoting) with one row per item folder:
   ``Name``, ``Name (role)`` or ``Name [name as written] (role)``:
   ``I. V. Stalin [Filippov] (addressee)`` is
   ``{"name": "I. V. Stalin", "name_as_written": "Filippov", "role": "addressee"}``;
+  a name may end in parentheses of its own (``Ministry of Foreign Affairs
+  (USSR) (author)``), but not in a role word (``Anna (author) (editor)`` is
+  one person given two roles: ``METADATA_CSV_TWO_ROLES``), and a name holding
+  ``;`` is people run together (``METADATA_CSV_PEOPLE_NOT_SEPARATED``);
 - an empty cell is no field.
 
 Each row becomes a record that the schema then validates like a
@@ -36,16 +42,32 @@ from typing import Any
 
 from ingest.errors import SchemaNotFound
 from ingest.findings import Finding
+from ingest.hints import name_hint, not_utf8
 from ingest.record_schema import SchemaSet
 
 METADATA_CSV = "metadata.csv"
 FOLDER_COLUMN = "folder"
 LIST_SEPARATOR = "|"
+#: the findings of a sheet none of whose rows can be used
+UNUSABLE = ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN", "METADATA_CSV_UNKNOWN_COLUMN")
+#: how to save a sheet as this module reads it, in the words of Excel's "Save as"
+SAVE_AS = "'CSV UTF-8 (Comma delimited)' (Excel: File > Save As)"
 #: a spreadsheet of descriptions is small; anything larger is a mistake.
 MAX_METADATA_CSV_BYTES = 64 * 1024 * 1024
 
 _AGENT = re.compile(r"^(?P<name>.*?)(?:\s*\[(?P<written>[^\]]*)\])?(?:\s*\((?P<role>[^)]*)\))?$",
                     re.DOTALL)
+#: a name's own last parentheses, which are a second role when they hold a role word
+_NAME_ENDING = re.compile(r"\((?P<word>[^()]*)\)$")
+#: words that are roles when a name ends in them in parentheses: the common parts
+#: a person or body plays in a record, besides the schema's own examples of a role
+ROLE_WORDS = frozenset({
+    "addressee", "annotator", "artist", "author", "compiler", "contributor",
+    "copy recipient", "correspondent", "creator", "donor", "editor", "illustrator",
+    "interviewee", "interviewer", "owner", "photographer", "printer", "publisher",
+    "recipient", "scribe", "secretary", "sender", "signatory", "transcriber",
+    "translator", "witness",
+})
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,9 @@ class SheetRow:
     record: dict[str, Any]
     #: JSON pointer of each filled column's field -> the column's name
     columns: dict[str, str] = field(default_factory=dict)
+    #: what the sheet's own way of writing values refuses in this row (people
+    #: run together, two roles), located; the schema's findings come on top
+    findings: tuple[Finding, ...] = ()
 
     def locate(self, finding: Finding) -> Finding:
         """The finding with this row and the column of its JSON pointer in its
@@ -107,12 +132,15 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     (a JSON Schema document: which fields are lists, and of what).
 
     Batch findings: ``METADATA_CSV_UNREADABLE`` (not UTF-8, not CSV, too
-    large; no row is used), ``METADATA_CSV_NO_FOLDER_COLUMN`` (no row is used)
+    large; no row is used), ``METADATA_CSV_NO_FOLDER_COLUMN`` (no row is used),
+    ``METADATA_CSV_UNKNOWN_COLUMN`` (a column naming a field the schema refuses,
+    once for the header rather than on every row, with the column most likely
+    meant; no row is used)
     and ``METADATA_CSV_DUPLICATE_ROW`` (two rows for one folder: both are
     kept, the item is refused when it is ingested). Raises nothing.
     """
-    def unreadable(detail: str) -> Sheet:
-        return Sheet({}, (Finding("METADATA_CSV_UNREADABLE", path=METADATA_CSV,
+    def unreadable(detail: str, hint: str | None = None) -> Sheet:
+        return Sheet({}, (Finding("METADATA_CSV_UNREADABLE", path=METADATA_CSV, hint=hint,
                                   params={"detail": detail}),))
 
     if len(raw) > MAX_METADATA_CSV_BYTES:
@@ -122,8 +150,10 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return unreadable(f"it is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        where, advice = not_utf8(raw, exc.start, SAVE_AS)
+        return unreadable(f"it is not UTF-8: {where}", advice)
+    separator = _separator(text.partition("\n")[0])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     table: list[list[str]] = []
     while True:
         begins = reader.line_num + 1  # the line the next row starts on
@@ -141,27 +171,58 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         return unreadable("it is empty")
     header = [name.strip() for name in table[0]]
     if FOLDER_COLUMN not in header:
-        return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV),))
+        tabs = len(header) == 1 and "\t" in header[0]
+        return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV, hint=(
+            f"the sheet separates its columns with tabs: save it as {SAVE_AS}" if tabs else None)),))
     if len(set(header)) != len(header):
         twice = sorted({name for name in header if header.count(name) > 1})
         return unreadable(f"the header names {', '.join(map(repr, twice))} more than once")
+
+    unknown = [Finding("METADATA_CSV_UNKNOWN_COLUMN", path=METADATA_CSV, found=column,
+                       params={"row": 1, "column": column},
+                       hint=name_hint(column, template_columns(schema)))
+               for column in header if column not in ("", FOLDER_COLUMN) and _unknown(column, schema)]
+    if unknown:
+        return Sheet({}, tuple(unknown))
 
     rows: dict[str, list[SheetRow]] = {}
     for index, cells in enumerate(table[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, as spreadsheets leave at the end
         if len(cells) > len(header):
-            return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}")
+            return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}"
+                              + (" (the sheet separates its columns with ';': a cell holding "
+                                 "';' goes in double quotes)" if separator == ";" else ""))
         values = dict(zip(header, cells, strict=False))
         folder = values.pop(FOLDER_COLUMN, "").strip()
-        record, columns = _record(values, schema)
-        rows.setdefault(folder, []).append(SheetRow(index, folder, record, columns))
+        record, columns, problems = _record(values, schema)
+        row = SheetRow(index, folder, record, columns)
+        row = replace(row, findings=tuple(row.locate(f) for f in problems))
+        rows.setdefault(folder, []).append(row)
     findings = [
         Finding("METADATA_CSV_DUPLICATE_ROW", path=folder,
                 params={"rows": ", ".join(str(r.row) for r in found)})
         for folder, found in sorted(rows.items()) if len(found) > 1 and folder
     ]
     return Sheet(rows, tuple(findings))
+
+
+def _unknown(column: str, schema: Mapping[str, Any]) -> bool:
+    """Whether the schema refuses the field that ``column`` names (a dotted
+    name of a field it does not define, inside an object it closes)."""
+    node = _resolve(schema, schema)
+    for part in column.split("."):
+        properties = node.get("properties", {})
+        if not isinstance(properties, dict) or part not in properties:
+            return node.get("additionalProperties") is False
+        node = _resolve(properties[part], schema)
+    return False
+
+
+def _separator(header: str) -> str:
+    """``;`` when the header line uses it and no ``,`` (what Excel saves as CSV in
+    locales whose decimal mark is a comma, "CSV UTF-8" included), else ``,``."""
+    return ";" if ";" in header and "," not in header else ","
 
 
 def unmatched_rows(sheet: Sheet, folders: Sequence[str]) -> list[Finding]:
@@ -252,15 +313,20 @@ def _leaves(node: Any, root: Mapping[str, Any],
                 yield (*path, name), child_node
 
 
-def _record(values: Mapping[str, str], schema: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _record(values: Mapping[str, str], schema: Mapping[str, Any]
+            ) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
+    """The row's record, the column of each field's JSON pointer, and what the
+    sheet's way of writing values refuses in it (by JSON pointer)."""
     record: dict[str, Any] = {}
     columns: dict[str, str] = {}
+    problems: list[Finding] = []
     for column, cell in values.items():
         text = cell.strip()
         if not text or not column:
             continue
         path = column.split(".")
-        value = _value(text, _field(schema, path), schema)
+        pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+        value = _value(text, _field(schema, path), schema, pointer, problems)
         target = record
         for part in path[:-1]:
             nested = target.setdefault(part, {})
@@ -269,16 +335,20 @@ def _record(values: Mapping[str, str], schema: Mapping[str, Any]) -> tuple[dict[
             target = nested
         else:
             target[path[-1]] = value
-            columns["/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)] = column
-    return record, columns
+            columns[pointer] = column
+    return record, columns, problems
 
 
-def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any], pointer: str,
+           problems: list[Finding]) -> Any:
+    """The cell's ``text`` as the value of the schema ``node``; what the sheet's
+    way of writing values refuses in it is added to ``problems``."""
     kind = node.get("type")
     if kind == "array":
         items = _resolve(node.get("items", {}), root)
         parts = [part.strip() for part in text.split(LIST_SEPARATOR)]
-        return [_value(part, items, root) if part else part for part in parts]
+        return [_value(part, items, root, f"{pointer}/{at}", problems) if part else part
+                for at, part in enumerate(parts)]
     if _is_agent(node):
         match = _AGENT.match(text)
         assert match is not None  # the pattern matches any text
@@ -294,6 +364,7 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
             # Parentheses closed in a name are a name's: "Ministry of Foreign
             # Affairs (USSR) (author)".
             return text
+        problems += _agent_problems(text, agent, node, root, pointer)
         return agent
     if kind == "integer" and re.fullmatch(r"-?[0-9]+", text):
         return int(text)
@@ -302,6 +373,29 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _agent_problems(text: str, agent: Mapping[str, str], node: Mapping[str, Any],
+                    root: Mapping[str, Any], pointer: str) -> list[Finding]:
+    """People run together with ``;`` in one name, and a name ending in a role
+    word in parentheses (a second role: the last parentheses are the role)."""
+    problems = []
+    if ";" in agent["name"]:
+        problems.append(Finding("METADATA_CSV_PEOPLE_NOT_SEPARATED", pointer=pointer, found=text,
+                                params={"separated": LIST_SEPARATOR.join(
+                                    part.strip() for part in text.split(";"))}))
+    ending = _NAME_ENDING.search(agent["name"])
+    if ending and "role" in agent and ending["word"].strip().lower() in _role_words(node, root):
+        problems.append(Finding("METADATA_CSV_TWO_ROLES", pointer=pointer, found=text,
+                                params={"first": ending["word"].strip(), "second": agent["role"]}))
+    return problems
+
+
+def _role_words(node: Mapping[str, Any], root: Mapping[str, Any]) -> frozenset[str]:
+    """``ROLE_WORDS`` and the schema's own examples of the agent's role."""
+    role = _resolve(node.get("properties", {}).get("role", {}), root)
+    examples = role.get("examples")
+    return ROLE_WORDS | {str(e).lower() for e in examples} if isinstance(examples, list) else ROLE_WORDS
 
 
 def _balanced(text: str) -> bool:
@@ -346,6 +440,8 @@ __all__ = [
     "LIST_SEPARATOR",
     "MAX_METADATA_CSV_BYTES",
     "METADATA_CSV",
+    "ROLE_WORDS",
+    "UNUSABLE",
     "Sheet",
     "SheetRow",
     "metadata_template",

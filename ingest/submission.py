@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.batch import ITEM_METADATA, BatchLayout, ItemScan, read_batch
-from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, with_batch_fields
+from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, read_sheet, with_batch_fields
 from ingest.batch_identifiers import duplicate_identifiers, item_duplicate
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
@@ -25,7 +25,7 @@ from ingest.metadata import parse_metadata, unsafe_text
 from ingest.models import BatchRecord, EventType, ItemRecord, Outcome
 from ingest.record_schema import DEFAULT_SCHEMA, SchemaSet
 from ingest.services import Services
-from ingest.spreadsheet import FOLDER_COLUMN, METADATA_CSV, SheetRow
+from ingest.spreadsheet import FOLDER_COLUMN, METADATA_CSV, UNUSABLE, SheetRow
 from ingest.staged_batch import stage_batch
 
 
@@ -107,6 +107,10 @@ def batch_level_findings(layout: BatchLayout, schemas: SchemaSet) -> tuple[str, 
     if schema not in schemas.record_names():
         findings.append(Finding("SCHEMA_UNKNOWN", path="batch.json", found=schema,
                                 expected=schemas.record_names()))
+    elif not any(f.code in UNUSABLE for f in findings):
+        # The layout read the sheet without a schema: its columns are checked here.
+        _, problems = read_sheet(layout.root, schemas.document(schema))
+        findings += [f for f in problems if f.code == "METADATA_CSV_UNKNOWN_COLUMN"]
     findings += duplicate_identifiers(layout)
     return schema, findings
 
@@ -128,17 +132,15 @@ def describe_item(scan: ItemScan, name: str, batch: BatchRecord, schemas: Schema
     record: dict[str, Any] | None = None
     known = batch.schema in schemas.record_names()
     row, row_findings = _sheet_row(scan, name, batch, schemas, known, source)
-    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING",
-                                         "METADATA_CSV_UNREADABLE",
-                                         "METADATA_CSV_NO_FOLDER_COLUMN")
+    if row is not None or any(f.code in ("METADATA_CSV_DUPLICATE_ROW", "METADATA_MISSING", *UNUSABLE)
                               for f in row_findings):
         # The item's metadata is in metadata.csv, not a metadata.json (or the sheet
         # says itself what it lacks).
         findings = [f for f in findings if f.code != "METADATA_MISSING"]
     if row is not None:
         record = with_batch_fields(row.record, _batch_fields(batch, source))
-        findings += [row.locate(f) for f in (*unsafe_text(row.record, "metadata.csv"),
-                                             *schemas.validate(record, batch.schema))]
+        findings += [*row.findings, *(row.locate(f) for f in (
+            *unsafe_text(row.record, "metadata.csv"), *schemas.validate(record, batch.schema)))]
     findings += row_findings
     if row is None and scan.metadata is not None:
         record, parse_findings = parse_metadata(scan.metadata)
@@ -179,15 +181,18 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
     """The item's row of the batch's metadata.csv, if it has one to use, and
     the findings that stop it (two rows, a row and a metadata.json)."""
     sheet, problems = source.sheet(schemas.document(batch.schema) if known else {})
-    missing = any(f.code == "METADATA_MISSING" for f in scan.findings)
+    empty = any(f.code == "ITEM_FOLDER_EMPTY" for f in scan.findings)
+    missing = empty or any(f.code == "METADATA_MISSING" for f in scan.findings)
     if sheet is None:
         return None, problems if missing else []
     rows = sheet.rows_for(name)
     if not rows:
+        if empty or not missing:  # an empty folder is told so, and that is enough
+            return None, []
         # Missing, and not in the sheet either: the sheet is where it was looked for.
         return None, [Finding("METADATA_MISSING", path=ITEM_METADATA, hint=(
             f"{METADATA_CSV} has no row whose {FOLDER_COLUMN} is {name!r}: add one, or "
-            f"give the item a {ITEM_METADATA}"))] if missing else []
+            f"give the item a {ITEM_METADATA}"))]
     if len(rows) > 1:
         return None, [Finding("METADATA_CSV_DUPLICATE_ROW", path=name,
                               params={"rows": ", ".join(str(r.row) for r in rows)})]

@@ -12,12 +12,19 @@ one local header (the overlapping-file bomb), and compression methods the
 standard library cannot unpack (Deflate64, which Windows Explorer writes for
 large files), each said in a plain sentence.
 
+A member's name is bytes, and the zip says how to read them only when it sets
+the UTF-8 flag (bit 11). Without it the standard library reads them as cp437,
+which garbles the accented names that Info-ZIP's ``zip`` on Linux writes as
+UTF-8 without saying so. ``member_name`` reads such a name as its writer meant
+it, or leaves the bytes it cannot place undecoded, for the intake to refuse.
+
 Memory stays flat: one entry's header and name at a time.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -123,8 +130,7 @@ def _walk(source: BinaryIO, start: int, size: int, max_members: int) -> Director
         extra = source.read(extra_len)
         source.seek(comment_len, 1)
         done += _ENTRY.size + name_len + extra_len + comment_len
-        name = display_path(raw_name.decode("utf-8" if flags & 0x800 else "cp437",
-                                            "replace"))
+        name = display_path(member_name(raw_name, flags, extra))
         offset = _zip64_offset(extra, offset, plain, compressed)
         if b"\x00" in raw_name:
             # zipfile cuts a name at its NUL: "a\0b.txt" would be stored as "a".
@@ -142,6 +148,33 @@ def _walk(source: BinaryIO, start: int, size: int, max_members: int) -> Director
         else:
             owners[offset] = name
     return DirectoryCheck(findings, entries)
+
+
+def member_name(raw: bytes, flags: int, extra: bytes) -> str:
+    """The name of a zip member, from its ``raw`` header bytes, its general purpose
+    ``flags`` and its ``extra`` field.
+
+    With the UTF-8 flag, the bytes as UTF-8. Without it: the name in Info-ZIP's
+    Unicode Path extra field (0x7075) when that field is there and still
+    belongs to this name (its CRC-32 of the header name matches); else the
+    bytes as UTF-8 when they are valid UTF-8 (plain ASCII is); else the bytes
+    undecoded, each byte that is not UTF-8 kept as a lone surrogate (as
+    ``os.fsdecode`` keeps it), since no code page can be told from the bytes
+    alone. Raises nothing.
+    """
+    if not flags & 0x800:
+        at = 0
+        while at + 4 <= len(extra):
+            tag, length = struct.unpack_from("<2H", extra, at)
+            field = extra[at + 4:at + 4 + length]
+            if (tag == 0x7075 and len(field) >= 5 and field[0] == 1
+                    and int.from_bytes(field[1:5], "little") == zlib.crc32(raw)):
+                try:
+                    return field[5:].decode("utf-8")
+                except UnicodeDecodeError:
+                    break
+            at += 4 + length
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _zip64_offset(extra: bytes, offset: int, plain: int, compressed: int) -> int:

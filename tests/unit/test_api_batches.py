@@ -360,3 +360,20 @@ def test_check_answers_what_a_submission_would_and_registers_stores_and_stages_n
     assert list(api.services.catalog.events()) == events
     assert list(api.services.store.list("")) == []
     assert _staged(api) == []
+
+
+def test_a_zip_made_by_info_zip_on_linux_keeps_accented_folder_and_file_names(api: Api) -> None:
+    # Before: Info-ZIP's zip writes UTF-8 names without the UTF-8 flag; the batch
+    # source read "Sammlung M├╝ller", the item "Brief M├╝ller ├⌐".
+    class InfoZipName(zipfile.ZipInfo):
+        def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+            return self.filename.encode(), self.flag_bits & ~0x800
+
+    record = b'{"identifier": "brief-mueller", "title": "Brief an Anna", "date": "1951"}'
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in (("metadata.json", record), ("Seite für Anna.txt", b"Liebe Anna")):
+            zf.writestr(InfoZipName(f"Sammlung Müller/Brief Müller é/{name}"), data)
+    done = api.upload(buffer.getvalue(), "application/zip")
+    assert _summary(done) == {"Brief Müller é": "stored"}
+    assert done["source"].endswith("/Sammlung Müller")

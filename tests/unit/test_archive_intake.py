@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -266,3 +267,73 @@ def test_a_zip_member_name_with_a_nul_is_refused_not_stored_under_what_precedes_
         unpack_archive(path, "zip", tmp_path / "staging")
     assert [(f.code, "NUL" in f.message) for f in refused.value.findings] == [  # type: ignore[attr-defined]
         ("ARCHIVE_UNSAFE_MEMBER", True)]
+
+
+class _RawNameInfo(zipfile.ZipInfo):
+    """A member whose name is written as the given bytes without the UTF-8 flag,
+    as Info-ZIP's ``zip`` on Linux writes it."""
+
+    def __init__(self, raw: bytes, unicode_path: str | None = None) -> None:
+        super().__init__(raw.decode("cp437"))
+        self.raw = raw
+        if unicode_path is not None:  # Info-ZIP's Unicode Path extra field (0x7075)
+            field = b"\x01" + zlib.crc32(raw).to_bytes(4, "little") + unicode_path.encode()
+            self.extra = (0x7075).to_bytes(2, "little") + len(field).to_bytes(2, "little") + field
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.raw, self.flag_bits & ~0x800
+
+
+def _raw_zip(path: Path, members: list[tuple[_RawNameInfo, bytes]]) -> Path:
+    return _zip(path, list(members))
+
+
+def test_a_zip_made_without_the_utf8_flag_keeps_accented_names_as_written(tmp_path: Path) -> None:
+    # Before: Python's zipfile read the names as cp437: the item was stored as
+    # "Brief M├╝ller ├⌐" and its file as "Seite f├╝r Anna.txt", without a word.
+    folder = "Brief Müller é"
+    archive = _raw_zip(tmp_path / "zipacc.zip", [
+        (_RawNameInfo(f"{folder}/metadata.json".encode()), GOOD),
+        (_RawNameInfo(f"{folder}/Seite für Anna.txt".encode()), b"Liebe Anna")])
+    root = unpack_archive(archive, "zip", tmp_path / "staging")
+    assert sorted(p.name for p in (root / folder).iterdir()) == ["Seite für Anna.txt", "metadata.json"]
+
+
+def test_a_zip_with_a_unicode_path_field_keeps_the_name_that_field_gives(tmp_path: Path) -> None:
+    # The header name in the writer's code page (Windows-1252 "ü" is 0xfc), the
+    # real name in 0x7075.
+    archive = _raw_zip(tmp_path / "unicode_path.zip", [
+        (_RawNameInfo(b"item/metadata.json"), GOOD),
+        (_RawNameInfo("item/Seite für Anna.txt".encode("cp1252"), "item/Seite für Anna.txt"),
+         b"Liebe Anna")])
+    root = unpack_archive(archive, "zip", tmp_path / "staging")
+    assert (root / "item" / "Seite für Anna.txt").read_bytes() == b"Liebe Anna"
+
+
+def test_a_zip_whose_names_are_in_an_unknown_code_page_is_refused_not_stored_garbled(
+        tmp_path: Path) -> None:
+    archive = _raw_zip(tmp_path / "cp437.zip", [
+        (_RawNameInfo(b"item/metadata.json"), GOOD),
+        (_RawNameInfo("item/Seite für Anna.txt".encode("cp437")), b"Liebe Anna")])
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(archive, "zip", tmp_path / "staging")
+    [finding] = refused.value.findings  # type: ignore[attr-defined]
+    assert finding.code == "ARCHIVE_NAME_ENCODING_UNKNOWN"
+    assert finding.path == "item/Seite f\\x81r Anna.txt"
+    assert "does not say how its names are encoded" in finding.message
+    assert "7-Zip" in finding.message and "upload the folder" in finding.message
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_a_tar_whose_names_are_not_utf8_is_refused_with_its_bytes_shown(tmp_path: Path) -> None:
+    # A ustar name is bytes: Latin-1 "ü" (0xfc) is no UTF-8, and must not be
+    # stored with a surrogate standing for it.
+    archive = _tar(tmp_path / "latin1.tar", [
+        (_info("item/metadata.json"), GOOD),
+        (_info("item/Seite f\udcfcr Anna.txt"), b"Liebe Anna")], mode="w")
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(archive, "tar", tmp_path / "staging")
+    [finding] = refused.value.findings  # type: ignore[attr-defined]
+    assert finding.code == "ARCHIVE_NAME_ENCODING_UNKNOWN"
+    assert finding.path == "item/Seite f\\xfcr Anna.txt"
+    assert "\udcfc" not in finding.message

@@ -773,3 +773,13 @@ def test_a_folder_named_metadata_csv_is_refused_not_taken_for_an_item(tmp_path: 
     assert [name for name, _ in layout.items] == ["item-1"]
     assert [(f.code, f.path, f.found) for f in layout.findings] == [
         ("FILE_TYPE_REFUSED", "metadata.csv", "folder")]
+
+
+def test_an_empty_item_folder_is_told_once_that_it_is_empty(tmp_path: Path) -> None:
+    # Before: "the item has no metadata.json" and "the item has no payload file
+    # besides metadata.json", two findings for one empty folder.
+    (tmp_path / "item-1").mkdir()
+    scan = scan_item(tmp_path / "item-1")
+    assert codes(scan.findings) == [("ITEM_FOLDER_EMPTY", None)]
+    [finding] = scan.findings
+    assert "the item folder is empty" in finding.message

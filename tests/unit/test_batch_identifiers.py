@@ -48,7 +48,7 @@ def test_two_items_of_a_batch_with_one_identifier_are_both_refused_whatever_the_
     submitted = submit_batch(_batch(tmp_path), services)
 
     [batch_finding] = [f for f in submitted.batch.findings if f.code == "IDENTIFIER_DUPLICATE"]
-    assert batch_finding.params["items"] == "a-first, b-second"
+    assert batch_finding.params["items"] == "'a-first' and 'b-second'"
     ids = {item.name: item.item_id for item in submitted.items}
     results = {name: ingest_item(ids[name], services) for name in (*order, "c-other")}
 
@@ -56,7 +56,7 @@ def test_two_items_of_a_batch_with_one_identifier_are_both_refused_whatever_the_
         assert results[name].status is ItemStatus.REJECTED
         [finding] = results[name].findings
         assert (finding.code, finding.pointer) == ("IDENTIFIER_DUPLICATE", "/identifier")
-        assert "a-first, b-second" in finding.message
+        assert "'a-first' and 'b-second'" in finding.message
     assert results["c-other"].status is ItemStatus.STORED
     for form in ("NFC", "NFD"):
         with pytest.raises(PackageNotFound):
@@ -87,7 +87,8 @@ def test_identifiers_given_in_metadata_csv_are_compared_too(tmp_path: Path, serv
     submitted = submit_batch(batch, services)
 
     assert [f.params["items"] for f in submitted.batch.findings
-            if f.code == "IDENTIFIER_DUPLICATE"] == ["a, b"]
+            if f.code == "IDENTIFIER_DUPLICATE"] == [
+        "'a' (metadata.csv row 2) and 'b' (metadata.csv row 3)"]
     for item in submitted.items:
         assert ingest_item(item.item_id, services).status is ItemStatus.REJECTED
 
@@ -153,3 +154,35 @@ def test_two_items_of_a_batch_whose_identifiers_differ_only_in_capitals_are_both
     results = [ingest_item(item.item_id, services) for item in submitted.items]
     assert {r.status for r in results} == {ItemStatus.REJECTED}
     assert {f.code for r in results for f in r.findings} == {"IDENTIFIER_DUPLICATE"}
+
+
+def test_the_items_sharing_an_identifier_are_named_in_quotes_so_a_trailing_space_shows(
+        tmp_path: Path, services: Services) -> None:
+    # Before: "items letter, letter  of this batch": the space that told the two
+    # folders apart could not be seen.
+    batch = tmp_path / "batch"
+    write_item(batch, "letter", metadata=record("letter-1952", "First"))
+    write_item(batch, "letter ", metadata=record("letter-1952", "Second"))
+    submitted = submit_batch(batch, services)
+    [finding] = [f for f in submitted.batch.findings if f.code == "IDENTIFIER_DUPLICATE"]
+    assert "items 'letter' and 'letter ' of this batch" in finding.message
+
+
+def test_a_duplicate_identifier_of_metadata_csv_names_the_sheet_and_its_rows(
+        tmp_path: Path, services: Services) -> None:
+    # Before: each item was told of its metadata.json, which the batch does not have.
+    batch = tmp_path / "batch"
+    for name in ("a", "b"):
+        (batch / name).mkdir(parents=True)
+        (batch / name / "page.txt").write_bytes(b"text\n")
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date\na,letter-twice,A,1952\nb,letter-twice,B,1952\n",
+        encoding="utf-8")
+    submitted = submit_batch(batch, services)
+    for item in submitted.items:
+        result = ingest_item(item.item_id, services)
+        [finding] = result.findings
+        assert (finding.code, finding.path, finding.pointer) == (
+            "IDENTIFIER_DUPLICATE", "metadata.csv", "/identifier")
+        assert finding.params["row"] == {"a": 2, "b": 3}[item.name]
+        assert "'a' (metadata.csv row 2) and 'b' (metadata.csv row 3)" in finding.message

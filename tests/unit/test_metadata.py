@@ -517,3 +517,44 @@ def test_common_mistakes_get_a_hint(schemas: SchemaSet, field: str, value: Any, 
 def test_no_message_shows_a_regular_expression(schemas: SchemaSet, field: str, value: Any) -> None:
     for finding in schemas.validate(minimal(**{field: value})):
         assert not any(sign in finding.message for sign in ("^(", "(?:", "\\s", "[^", "{2,"))
+
+
+def test_a_metadata_json_saved_in_latin1_is_told_its_line_and_to_save_it_as_utf8() -> None:
+    # Before: "not UTF-8: byte 0xfc at offset 38", and no word of what to do.
+    finding = unparsable('{\n  "identifier": "x",\n  "title": "Brief an Müller"\n}'.encode("latin-1"))
+    assert finding.code == "METADATA_UNPARSABLE"
+    assert "line 3" in finding.message
+    assert finding.hint and "save it as UTF-8" in finding.hint
+
+
+def test_an_empty_role_of_the_first_creator_is_named_as_that_role(schemas: SchemaSet) -> None:
+    # Before: "Creators is empty" and 'Creators is "  "', for the role of creator
+    # 1 and the name of creator 2.
+    findings = schemas.validate(minimal(creators=[{"name": "Anna", "role": ""}, {"name": "  "}]))
+    assert [(f.pointer, f.params["detail"][:36]) for f in findings] == [
+        ("/creators/0/role", "Role of Creators, item 1, is empty"),
+        ("/creators/1/name", 'Name of Creators, item 2, is "  ", w')]
+
+
+@pytest.mark.parametrize(("raw", "mistake"), [
+    (b'{"identifier": "x", "title": "t",}', "a comma after the last value"),
+    (b"{'identifier': 'x'}", "single quotes"),
+    (b'{"identifier": "x"\n "title": "t"}', "a comma missing"),
+])
+def test_a_common_json_mistake_is_named_with_its_line_and_column(raw: bytes, mistake: str) -> None:
+    # Before: "Expecting property name enclosed in double quotes at line 1
+    # column 68" and no word of what to change.
+    finding = unparsable(raw)
+    assert "line" in finding.message and "column" in finding.message
+    assert finding.hint and mistake in finding.hint
+
+
+def test_a_long_title_with_a_trailing_space_is_quoted_short_in_closed_quotes(schemas: SchemaSet) -> None:
+    # Before: the message's quote of the title was cut and never closed, and the
+    # hint repeated the whole 1,000-character title.
+    title = "Protokoll der Sitzung " * 45 + "Ende "
+    [finding] = schemas.validate(minimal(title=title))
+    assert len(finding.message) < 300 and finding.hint is not None and len(finding.hint) < 200
+    quoted = finding.params["detail"].split(" is ", 1)[1].split(", which", 1)[0]
+    assert quoted.startswith('"Protokoll') and quoted.endswith('Ende "') and "…" in quoted
+    assert finding.hint.endswith('Sitzung Ende"')

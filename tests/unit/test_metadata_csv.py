@@ -256,3 +256,116 @@ def test_an_item_missing_from_the_sheet_is_told_the_sheet_lacks_its_row(
     [finding] = results["letter-z"].findings
     assert finding.code == "METADATA_MISSING"
     assert finding.hint and "metadata.csv has no row whose folder is 'letter-z'" in finding.hint
+
+
+def _one_creators_cell(tmp_path: Path, services: Services, cell: str) -> IngestResult:
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=("letter-a",))
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,creators\n"
+        f'letter-a,csv-a,Title A,1950,"{cell}"\n', encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    [result] = results.values()
+    return result
+
+
+def test_people_separated_with_a_semicolon_are_refused_not_stored_as_one_creator(
+        tmp_path: Path, services: Services) -> None:
+    # Before: stored as ONE creator named "Hans Meier (photographer); Lisa Graf".
+    result = _one_creators_cell(tmp_path, services, "Hans Meier (photographer); Lisa Graf")
+    assert result.status is ItemStatus.REJECTED
+    [finding] = result.findings
+    assert (finding.code, finding.path, finding.pointer) == (
+        "METADATA_CSV_PEOPLE_NOT_SEPARATED", "metadata.csv", "/creators/0")
+    assert (finding.params["row"], finding.params["column"]) == (2, "creators")
+    assert "separated with '|'" in finding.message
+    assert "Hans Meier (photographer)|Lisa Graf" in finding.message
+
+
+def test_one_person_given_two_roles_is_refused_not_stored_with_a_role_in_the_name(
+        tmp_path: Path, services: Services) -> None:
+    # Before: stored as the creator named "Anna (author)", with the role "editor".
+    result = _one_creators_cell(tmp_path, services, "Anna (author) (editor)")
+    assert result.status is ItemStatus.REJECTED
+    [finding] = result.findings
+    assert (finding.code, finding.pointer, finding.params["row"]) == (
+        "METADATA_CSV_TWO_ROLES", "/creators/0", 2)
+    assert "'author' and 'editor'" in finding.message
+
+
+def test_a_body_whose_name_ends_in_parentheses_keeps_them_beside_its_role(
+        tmp_path: Path, services: Services) -> None:
+    result = _one_creators_cell(tmp_path, services, "Ministry of Foreign Affairs (USSR) (author)")
+    assert result.status is ItemStatus.STORED, result.findings
+    assert stored_record(services, "csv-a")["creators"] == [
+        {"name": "Ministry of Foreign Affairs (USSR)", "role": "author"}]
+
+
+def test_a_sheet_excel_saved_with_semicolons_is_read_by_the_separator_its_header_uses(
+        tmp_path: Path, services: Services) -> None:
+    # Before: "metadata.csv has no 'folder' column" for a sheet whose first
+    # column is folder, as Excel saves CSV in many European locales.
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        'folder;identifier;title;date;creators\r\nletter-a;csv-a;"Brief; Entwurf";1952;Anna (author)\r\n',
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED, results["letter-a"].findings
+    stored = stored_record(services, "csv-a")
+    assert (stored["title"], stored["creators"]) == ("Brief; Entwurf", [{"name": "Anna", "role": "author"}])
+
+
+def test_a_sheet_saved_in_windows_1252_is_told_its_line_and_to_save_it_as_csv_utf8() -> None:
+    # Before: "it is not UTF-8: byte 0xfc at offset 43", and no word of what to do.
+    raw = "folder,identifier,title\nletter-a,csv-a,A\nletter-b,csv-b,Brief an Müller\n".encode("cp1252")
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "line 3" in finding.message
+    assert finding.hint and "CSV UTF-8 (Comma delimited)" in finding.hint
+    assert "'ü' in Windows-1252" in finding.hint
+
+
+def test_a_tab_separated_sheet_is_told_to_be_saved_as_csv_utf8() -> None:
+    [finding] = parse_sheet(b"folder\tidentifier\nletter-a\tcsv-a\n", {}).findings
+    assert finding.code == "METADATA_CSV_NO_FOLDER_COLUMN"
+    assert finding.hint and "separates its columns with tabs" in finding.hint
+
+
+def test_an_empty_folder_with_a_row_is_told_once_that_it_is_empty(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    (batch / "letter-a").mkdir(parents=True)
+    (batch / "letter-b").mkdir()
+    (batch / "metadata.csv").write_text("folder,identifier,title,date\nletter-a,csv-a,A,1950\n",
+                                        encoding="utf-8")
+    _, results = ingest_all(services, batch)
+    assert [f.code for f in results["letter-a"].findings] == ["ITEM_FOLDER_EMPTY"]
+    assert [f.code for f in results["letter-b"].findings] == ["ITEM_FOLDER_EMPTY"]
+
+
+def test_a_misspelt_column_is_one_finding_about_the_header_not_two_on_every_row(
+        tmp_path: Path, services: Services) -> None:
+    # Before: 'rights.statment' gave each of 40 rows two findings (an unknown
+    # property, and rights.statement missing): 80 findings for one typing slip.
+    folders = tuple(f"letter-{n:02d}" for n in range(40))
+    batch = csv_batch(tmp_path, "missing-folder.csv", folders=folders)
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,rights.statment\n"
+        + "".join(f"{name},csv-{name},Title,1950,Reproduced for research.\n" for name in folders),
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    [finding] = submitted.batch.findings
+    assert (finding.code, finding.path, finding.found) == (
+        "METADATA_CSV_UNKNOWN_COLUMN", "metadata.csv", "rights.statment")
+    assert finding.hint == 'did you mean "rights.statement"?'
+    assert {tuple(f.code for f in result.findings) for result in results.values()} == {
+        ("METADATA_CSV_UNKNOWN_COLUMN",)}
+
+
+def test_a_semicolon_sheet_with_a_semicolon_left_unquoted_in_a_cell_is_told_to_quote_it() -> None:
+    raw = b"folder;identifier;creators\nletter-a;csv-a;Hans Meier; Lisa Graf\n"
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "row 2 has 4 cells, the header 3" in finding.message
+    assert "a cell holding ';' goes in double quotes" in finding.message
