@@ -7,7 +7,7 @@ domain errors it may raise; adapters raise nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -284,6 +284,10 @@ class IngestCatalog(Protocol):
 
     def list_packages(self) -> list[PackageSummary]:
         """Packages with at least one committed version, by identifier."""
+
+    def package_summaries(self, package_ids: Collection[str]) -> dict[str, PackageSummary]:
+        """Each of ``package_ids`` that has a committed version, by package id, read
+        at once: a page naming many packages costs one query, not one a row."""
 
     def resolve_package(self, ref: str) -> str:
         """A package id from a package id or a record identifier. Raises PackageNotFound."""

@@ -125,7 +125,9 @@ def test_a_submitter_sends_a_folder_fixes_the_bad_item_and_sees_version_2(
     assert "Field\nlanguage" in finding
     good = row_of(browser, "letter-0002")
     assert good.find_element(By.CSS_SELECTOR, ".status").text == "stored"
-    assert good.find_element(By.TAG_NAME, "a").text == "version 1"
+    # which package and version, as text: a submitter may not open package pages
+    assert good.find_element(By.CSS_SELECTOR, "td.package").text == "letter-0002, version 1"
+    assert not good.find_elements(By.TAG_NAME, "a")
 
     # The findings as CSV, for the metadata's author.
     link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download the findings")
@@ -150,9 +152,7 @@ def test_a_submitter_sends_a_folder_fixes_the_bad_item_and_sees_version_2(
     wait_for(lambda: state_line(browser).startswith("Finished"), what="the resubmission to finish")
     row = row_of(browser, "letter-0001")
     assert row.find_element(By.CSS_SELECTOR, ".status").text == "stored"
-    package = row.find_element(By.TAG_NAME, "a")
-    assert package.text == "version 2"
-    assert "/console/packages/" in package.get_attribute("href")
+    assert row.find_element(By.CSS_SELECTOR, "td.package").text == "letter-0001, version 2"
 
     # Home lists both of the submitter's batches with their counts.
     browser.get(console.url + "/console/")
@@ -392,3 +392,19 @@ def test_a_session_that_ends_during_an_upload_is_said_so(console: Console, brows
     wait_for(lambda: "session ended" in browser.find_element(By.ID, "upload-status").text,
              what="the session's end said")
     assert "Sign in again" in browser.find_element(By.ID, "upload-status").text
+
+
+def test_a_submitter_is_not_offered_a_package_link_their_role_cannot_follow(
+        console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "linked"
+    item(folder, "letter-1000", record("letter-1000"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    requeue(console, batch_id)
+    # the submitter reads which package and version the item became, as text
+    page = console.client("submitter").get(f"/console/batches/{batch_id}").text
+    cell = page.split('data-status="stored"', 1)[1].split("</tr>", 1)[0]
+    assert "letter-1000, version 1" in cell and "/console/packages/" not in cell
+    # an administrator, who may read packages, gets the link, named the same way
+    page = console.client("admin").get(f"/console/batches/{batch_id}").text
+    cell = page.split('data-status="stored"', 1)[1].split("</tr>", 1)[0]
+    assert re.search(r'<a href="/console/packages/[0-9a-f-]{36}">letter-1000, version 1</a>', cell), cell
