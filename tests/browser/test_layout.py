@@ -85,3 +85,14 @@ def test_table_headers_and_ordinary_words_are_never_broken_mid_word(console: Con
     box = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left, r.right];",
                                  rejected)
     assert box[1] <= width and box[1] - box[0] >= min(300, width - 80), box
+
+
+def test_the_audit_log_names_each_package_by_its_identifier_with_a_link(console: Console) -> None:
+    if not console.cli("list", "--json").stdout.count("parish-register-"):
+        _registers(console.root / "registers")
+        console.cli("submit", str(console.root / "registers"), expect=1)
+    listed = json.loads(console.cli("list", "--json").stdout)["packages"]
+    package = next(p for p in listed if p["identifier"] == "parish-register-1790")
+    page = console.client("admin").get("/console/audit?event_type=ingestion").text
+    link = f'<a href="/console/packages/{package["package_id"]}" title="{package["package_id"]}">'
+    assert link + "parish-register-1790</a>" in page
