@@ -3,9 +3,9 @@ its items, and every finding of its items.
 
 The same rule of who reads a batch as the API's (``batch_readers``): a batch the
 reader may not read is answered exactly as one that does not exist. Everything
-comes from three catalog reads (the batch, its items, and the packages the page's
-items went into), whatever the number of items: a page never asks the catalog
-once per item.
+comes from two catalog reads (the batch and its items), and a third for the
+packages the page's items went into when there are some, whatever the number
+of items: a page never asks the catalog once per item.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ PAGE_SIZE = 200
 
 #: How many recent batches are looked through for a person's own (a submitter's).
 SCAN_FOR_OWN = 500
+
+#: Batches on one page of the list of batches.
+BATCHES_PAGE_SIZE = 50
 
 #: The statuses of an item a person must act on (``models.needs_attention``).
 ATTENTION = frozenset({ItemStatus.REJECTED, ItemStatus.FAILED})
@@ -101,7 +104,8 @@ def batch_progress(catalog: IngestCatalog, reader: Actor, batch_id: str, page: i
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
     shown = tuple(items[start:start + page_size])
-    packages = catalog.package_summaries([i.package_id for i in shown if i.package_id])
+    package_ids = {item.package_id for item in shown if item.package_id}
+    packages = catalog.package_summaries(package_ids) if package_ids else {}
     return BatchProgress(batch, counts, shown, page, pages, packages, attention_only)
 
 
@@ -126,3 +130,25 @@ def recent_batches_for(catalog: IngestCatalog, reader: Actor, limit: int) -> lis
     scan = limit if reader.role in READ_EVERY_BATCH else max(limit, SCAN_FOR_OWN)
     own = [s for s in catalog.list_batches(limit=scan) if may_read_batch(reader, s.batch)]
     return own[:limit]
+
+
+@dataclass(frozen=True)
+class BatchesPage:
+    """One page of the batches a person may read, newest first."""
+
+    batches: tuple[BatchSummary, ...]
+    #: the batch id the next page starts after; None on the last page
+    next_after: str | None
+
+
+def batches_page(catalog: IngestCatalog, reader: Actor, after: str | None = None,
+                 page_size: int = BATCHES_PAGE_SIZE) -> BatchesPage:
+    """The batches ``reader`` may read (``may_read_batch``: every batch for a role
+    that reads every batch, else those they submitted), newest first, the page
+    after the batch ``after`` (the first without it; an unknown id gives an
+    empty page). One catalog read, whatever the archive's size. Raises
+    CatalogUnavailable."""
+    own = None if reader.role in READ_EVERY_BATCH else reader
+    summaries = catalog.list_batches(limit=page_size + 1, after=after, submitted_by=own)
+    shown = tuple(summaries[:page_size])
+    return BatchesPage(shown, shown[-1].batch.batch_id if len(summaries) > page_size else None)

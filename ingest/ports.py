@@ -189,9 +189,12 @@ class IngestCatalog(Protocol):
         """Items of a batch in name order. Raises BatchNotFound."""
 
     def list_batches(self, since: datetime | None = None, status: str | None = None,
-                     limit: int = 50) -> list[BatchSummary]:
+                     limit: int = 50, *, after: str | None = None,
+                     submitted_by: Actor | None = None) -> list[BatchSummary]:
         """Batches submitted at or after ``since``, newest first, at most ``limit``,
-        with their item counts; ``status`` is one of ``models.BATCH_FILTERS``.
+        with their item counts; ``status`` is one of ``models.BATCH_FILTERS``;
+        ``after`` a batch id: only those listed after it (the next page);
+        ``submitted_by``: only those its token or its account submitted.
         Raises ValueError for another status."""
 
     def get_item(self, item_id: str) -> ItemRecord:

@@ -408,3 +408,49 @@ def test_a_submitter_is_not_offered_a_package_link_their_role_cannot_follow(
     page = console.client("admin").get(f"/console/batches/{batch_id}").text
     cell = page.split('data-status="stored"', 1)[1].split("</tr>", 1)[0]
     assert re.search(r'<a href="/console/packages/[0-9a-f-]{36}">letter-1000, version 1</a>', cell), cell
+
+
+def test_every_batch_is_listed_newest_first_page_by_page_from_the_menu(console: Console, browser,
+                                                                       tmp_path: Path) -> None:
+    submitter = console.client("submitter")
+    sent = []
+    for n in range(3):
+        folder = tmp_path / f"listed-{n}"
+        item(folder, f"letter-11{n:02d}", record(f"letter-11{n:02d}"))
+        sent.append(send_folder(submitter, console, folder, collection=f"Listed batch {n}"))
+    sign_in(browser, console, "admin")
+    browser.find_element(By.LINK_TEXT, "Batches").click()
+    wait_for(lambda: browser.current_url.endswith("/console/batches"), what="the batches page")
+    seen: list[str] = []
+    while True:
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.batches tbody tr")
+        assert rows
+        seen += [batch_id_of(r.find_element(By.CSS_SELECTOR, "th a").get_attribute("href")) for r in rows]
+        following = browser.find_elements(By.LINK_TEXT, "Next page")
+        if not following:
+            break
+        following[0].click()
+    # newest first, each once, those sent here among them with who sent them
+    assert seen[:3] == sent[::-1] and len(seen) == len(set(seen))
+    assert "Sam Submitter" in console.client("admin").get("/console/batches").text
+    # a submitter's list holds only their own batches
+    own = console.client("submitter").get("/console/batches").text
+    assert all(b in own for b in sent)
+
+
+def test_a_batch_page_can_show_only_the_items_that_need_attention(console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    item(folder, "letter-1200", record("letter-1200"))
+    item(folder, "letter-1201", record("letter-1201", date="not a date"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    requeue(console, batch_id)
+    submitter = console.client("submitter")
+    whole = submitter.get(f"/console/batches/{batch_id}").text
+    assert 'id="item-' in whole and "letter-1200</span>" in whole and "letter-1201</span>" in whole
+    link = re.search(r'<a href="(/console/batches/[^"]+)">Show only the items that need attention', whole)
+    assert link, "no link to the items that need attention"
+    only = submitter.get(link.group(1).replace("&amp;", "&")).text
+    assert "letter-1201</span>" in only and "letter-1200</span>" not in only
+    assert "Show every item" in only
+    # the counts stay the whole batch's
+    assert "1 stored" in only and "1 rejected" in only
