@@ -454,3 +454,10 @@ def test_a_batch_page_can_show_only_the_items_that_need_attention(console: Conso
     assert "Show every item" in only
     # the counts stay the whole batch's
     assert "1 stored" in only and "1 rejected" in only
+
+
+def test_the_submit_page_says_an_item_holds_a_metadata_json_or_the_batch_a_metadata_csv(
+        console: Console) -> None:
+    page = console.client("submitter").get("/console/submit").text
+    assert "metadata.json" in page and "metadata.csv" in page
+
