@@ -461,3 +461,12 @@ def test_the_submit_page_says_an_item_holds_a_metadata_json_or_the_batch_a_metad
     page = console.client("submitter").get("/console/submit").text
     assert "metadata.json" in page and "metadata.csv" in page
 
+
+def test_the_batch_page_names_the_folder_that_was_uploaded_not_a_staging_path(
+        console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "small-upload"
+    item(folder, "letter-1300", record("letter-1300"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    page = console.client("submitter").get(f"/console/batches/{batch_id}").text
+    source = page.split("<dt>Source</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "small-upload" in source and "upload:" not in source and "/batch/" not in source, source

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -93,6 +94,17 @@ def finding_view(finding: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def source_view(source: str, staging: Path) -> dict[str, str | None]:
+    """Where a batch came from, as the person who sent it knows it: the folder they
+    uploaded (or the one folder inside their zip or tar; None when the items sat at
+    its top, as the archive's own file name is not kept), or the name of the
+    server's folder; never the staging path an upload was unpacked to."""
+    kind, _, rest = shown_source(source, staging).partition(":")
+    if kind == "upload":  # upload:{upload id}/batch[/the folder sent]
+        return {"how": "upload", "name": "/".join(rest.split("/")[2:]) or None}
+    return {"how": "folder", "name": rest}
+
+
 def _progress(request: Request, session: SessionInfo, batch_id: str, page: int,
               attention: bool) -> BatchProgress | None:
     catalog = request.app.state.strongroom.services.catalog
@@ -107,7 +119,7 @@ def _context(request: Request, progress: BatchProgress) -> dict[str, Any]:
     return {
         "batch": batch,
         "progress": progress,
-        "source": shown_source(batch.source, request.app.state.strongroom.settings.staging),
+        "source": source_view(batch.source, request.app.state.strongroom.settings.staging),
         "batch_findings": [finding_view(f.to_dict()) for f in batch.findings],
         "items": [{"item": item, "status": STATUS_WORDS.get(item.status.value, item.status.value),
                    "findings": [finding_view(f.to_dict()) for f in item.findings]}
