@@ -3,8 +3,9 @@ its items, and every finding of its items.
 
 The same rule of who reads a batch as the API's (``batch_readers``): a batch the
 reader may not read is answered exactly as one that does not exist. Everything
-comes from two catalog reads (the batch and its items), whatever the number of
-items: a page never asks the catalog once per item.
+comes from two catalog reads (the batch and its items), and a third for the
+packages the page's items went into when there are some, whatever the number
+of items: a page never asks the catalog once per item.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any
 
 from ingest.batch_readers import READ_EVERY_BATCH, may_read_batch
 from ingest.errors import BatchNotFound
-from ingest.models import Actor, BatchRecord, BatchSummary, ItemRecord, ItemStatus, needs_attention
+from ingest.models import (
+    Actor,
+    BatchRecord,
+    BatchSummary,
+    ItemRecord,
+    ItemStatus,
+    PackageSummary,
+    needs_attention,
+)
 from ingest.ports import IngestCatalog
 
 #: Items shown on one page of a batch.
@@ -23,6 +32,12 @@ PAGE_SIZE = 200
 
 #: How many recent batches are looked through for a person's own (a submitter's).
 SCAN_FOR_OWN = 500
+
+#: Batches on one page of the list of batches.
+BATCHES_PAGE_SIZE = 50
+
+#: The statuses of an item a person must act on (``models.needs_attention``).
+ATTENTION = frozenset({ItemStatus.REJECTED, ItemStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -32,10 +47,15 @@ class BatchProgress:
     batch: BatchRecord
     #: every item status value → count (zero included)
     counts: dict[str, int]
-    #: the items of ``page``, in name order
+    #: the items of ``page``, in name order (only those needing attention when asked)
     items: tuple[ItemRecord, ...]
     page: int
     pages: int
+    #: the package each item of the page went into, by package id (its identifier
+    #: and title); one a deaccession removed is absent
+    packages: dict[str, PackageSummary]
+    #: ``items`` are only those rejected or failed
+    attention_only: bool = False
 
     @property
     def total(self) -> int:
@@ -68,18 +88,25 @@ def readable_batch(catalog: IngestCatalog, reader: Actor, batch_id: str) -> Batc
 
 
 def batch_progress(catalog: IngestCatalog, reader: Actor, batch_id: str, page: int = 1,
-                   page_size: int = PAGE_SIZE) -> BatchProgress:
+                   page_size: int = PAGE_SIZE, *, attention_only: bool = False) -> BatchProgress:
     """The batch's counts and its items of ``page`` (from 1; a page past the last
-    is the last). Raises BatchNotFound (see ``readable_batch``), CatalogUnavailable."""
+    is the last), only those rejected or failed with ``attention_only`` (the
+    counts stay the whole batch's). Raises BatchNotFound (see
+    ``readable_batch``), CatalogUnavailable."""
     batch = readable_batch(catalog, reader, batch_id)
     items = catalog.list_items(batch_id)
     counts = {status.value: 0 for status in ItemStatus}
     for item in items:
         counts[item.status.value] += 1
+    if attention_only:
+        items = [item for item in items if item.status in ATTENTION]
     pages = max(1, -(-len(items) // page_size))
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
-    return BatchProgress(batch, counts, tuple(items[start:start + page_size]), page, pages)
+    shown = tuple(items[start:start + page_size])
+    package_ids = {item.package_id for item in shown if item.package_id}
+    packages = catalog.package_summaries(package_ids) if package_ids else {}
+    return BatchProgress(batch, counts, shown, page, pages, packages, attention_only)
 
 
 def batch_findings(catalog: IngestCatalog, reader: Actor,
@@ -103,3 +130,25 @@ def recent_batches_for(catalog: IngestCatalog, reader: Actor, limit: int) -> lis
     scan = limit if reader.role in READ_EVERY_BATCH else max(limit, SCAN_FOR_OWN)
     own = [s for s in catalog.list_batches(limit=scan) if may_read_batch(reader, s.batch)]
     return own[:limit]
+
+
+@dataclass(frozen=True)
+class BatchesPage:
+    """One page of the batches a person may read, newest first."""
+
+    batches: tuple[BatchSummary, ...]
+    #: the batch id the next page starts after; None on the last page
+    next_after: str | None
+
+
+def batches_page(catalog: IngestCatalog, reader: Actor, after: str | None = None,
+                 page_size: int = BATCHES_PAGE_SIZE) -> BatchesPage:
+    """The batches ``reader`` may read (``may_read_batch``: every batch for a role
+    that reads every batch, else those they submitted), newest first, the page
+    after the batch ``after`` (the first without it; an unknown id gives an
+    empty page). One catalog read, whatever the archive's size. Raises
+    CatalogUnavailable."""
+    own = None if reader.role in READ_EVERY_BATCH else reader
+    summaries = catalog.list_batches(limit=page_size + 1, after=after, submitted_by=own)
+    shown = tuple(summaries[:page_size])
+    return BatchesPage(shown, shown[-1].batch.batch_id if len(summaries) > page_size else None)

@@ -48,6 +48,7 @@ from ingest.errors import (
     NotFound,
     ObjectRetained,
     StorageUnavailable,
+    VersionNotFound,
 )
 from ingest.findings import Finding
 from ingest.identities import stands_behind
@@ -114,7 +115,10 @@ def request_deaccession(services: Services, package_ref: str, version: int | Non
         raise DeaccessionRefused(Finding("DEACCESSION_REASON_MISSING"))
     catalog = services.catalog
     package_id = catalog.resolve_package(package_ref)
-    record = catalog.get_version(package_id, version)
+    try:
+        record = catalog.get_version(package_id, version)
+    except VersionNotFound as exc:  # named as the person named it, not by its internal id
+        raise VersionNotFound(f"package {package_ref} has no version {version}") from exc
     now = services.clock.now()
     request = DeaccessionRequest(
         request_id=str(uuid.uuid4()), package_id=package_id, identifier=record.identifier,

@@ -7,7 +7,7 @@ domain errors it may raise; adapters raise nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -189,9 +189,12 @@ class IngestCatalog(Protocol):
         """Items of a batch in name order. Raises BatchNotFound."""
 
     def list_batches(self, since: datetime | None = None, status: str | None = None,
-                     limit: int = 50) -> list[BatchSummary]:
+                     limit: int = 50, *, after: str | None = None,
+                     submitted_by: Actor | None = None) -> list[BatchSummary]:
         """Batches submitted at or after ``since``, newest first, at most ``limit``,
-        with their item counts; ``status`` is one of ``models.BATCH_FILTERS``.
+        with their item counts; ``status`` is one of ``models.BATCH_FILTERS``;
+        ``after`` a batch id: only those listed after it (the next page);
+        ``submitted_by``: only those its token or its account submitted.
         Raises ValueError for another status."""
 
     def get_item(self, item_id: str) -> ItemRecord:
@@ -291,6 +294,10 @@ class IngestCatalog(Protocol):
 
     def list_packages(self) -> list[PackageSummary]:
         """Packages with at least one committed version, by identifier."""
+
+    def package_summaries(self, package_ids: Collection[str]) -> dict[str, PackageSummary]:
+        """Each of ``package_ids`` that has a committed version, by package id, read
+        at once: a page naming many packages costs one query, not one a row."""
 
     def resolve_package(self, ref: str) -> str:
         """A package id from a package id or a record identifier. Raises PackageNotFound."""

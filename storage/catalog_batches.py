@@ -116,14 +116,30 @@ class BatchesAndItems(CatalogBase):
             return sorted((item_record(row) for row in rows), key=lambda item: item.name)
 
     def list_batches(self, since: datetime | None = None, status: str | None = None,
-                     limit: int = 50) -> list[BatchSummary]:
+                     limit: int = 50, *, after: str | None = None,
+                     submitted_by: Actor | None = None) -> list[BatchSummary]:
         """Batches submitted at or after ``since``, newest first, at most ``limit``,
         with their item counts; ``status``: ``accepted`` (an item still waits),
-        ``done`` (none does) or an item status (an item has it). Raises
-        ValueError for another status, CatalogUnavailable."""
+        ``done`` (none does) or an item status (an item has it). ``after`` (a
+        batch id) continues the list after that batch, from the index, so a later
+        page costs what the first does (none when no batch has that id);
+        ``submitted_by`` keeps the batches its token or account submitted
+        (``batch_readers.may_read_batch``). Raises ValueError for another status,
+        CatalogUnavailable."""
         if status is not None and status not in BATCH_FILTERS:
             raise ValueError(f"unknown batch status {status!r}: use one of {', '.join(BATCH_FILTERS)}")
         query = select(Batch)
+        if after is not None:
+            mark = select(Batch.submitted_at).where(Batch.batch_id == after).scalar_subquery()
+            query = query.where(or_(Batch.submitted_at < mark,
+                                    and_(Batch.submitted_at == mark, Batch.batch_id < after)))
+        if submitted_by is not None:
+            same = [Batch.submitted_by[key].as_string() == value
+                    for key, value in (("token_id", submitted_by.token_id),
+                                       ("account_id", submitted_by.account_id)) if value is not None]
+            if not same:
+                return []
+            query = query.where(or_(*same))
         if since is not None:
             query = query.where(Batch.submitted_at >= since)
         if status is not None:

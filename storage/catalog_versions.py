@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -399,6 +399,21 @@ class PackagesAndVersions(CatalogBase):
                 .where(Package.identifier_key == key, Package.latest_version.is_not(None))
                 .order_by(Package.identifier)).all()
         return [(row.package_id, row.identifier) for row in rows]
+
+    def package_summaries(self, package_ids: Collection[str]) -> dict[str, PackageSummary]:
+        """Identifier, title and latest version of each of ``package_ids`` that has a
+        committed version (one a deaccession removed is absent), in one query.
+        Raises CatalogUnavailable."""
+        wanted = sorted(set(package_ids))
+        if not wanted:
+            return {}
+        with self._read() as session:
+            rows = session.execute(
+                select(Package.package_id, Package.identifier, Package.title, Package.latest_version)
+                .where(Package.package_id.in_(wanted), Package.latest_version.is_not(None)))
+            return {row.package_id: PackageSummary(package_id=row.package_id, identifier=row.identifier,
+                                                   title=row.title or "", latest_version=row.latest_version or 0)
+                    for row in rows}
 
     def resolve_package(self, ref: str) -> str:
         """The id of the package ``ref`` names, by package id or record identifier.

@@ -62,7 +62,8 @@ def _print_batch(report: dict[str, Any]) -> None:
             if f.get("hint"):
                 echo(f"              hint: {f['hint']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items() if n)
-    echo(f"{len(report['items'])} items: {counts or 'none'}")
+    total = len(report["items"])
+    echo(f"{total} item{'' if total == 1 else 's'}: {counts or 'none'}")
     for line in _common_findings(report["items"]):
         echo(line)
     for left in report.get("staging_leftovers", []):

@@ -21,6 +21,7 @@ from ingest.accounts import SessionInfo
 #: The console's pages in the navigation: (label, path, permission; None = anyone signed in).
 NAVIGATION: tuple[tuple[str, str, Permission | None], ...] = (
     ("Home", "/console/", None),
+    ("Batches", "/console/batches", Permission.READ_BATCHES),
     ("Submit a batch", "/console/submit", Permission.SUBMIT),
     ("Packages", "/console/packages", Permission.READ_PACKAGES),
     ("Preservation", "/console/preservation", Permission.PRESERVE),

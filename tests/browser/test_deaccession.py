@@ -133,3 +133,43 @@ def test_other_roles_cannot_ask_for_a_deaccession(console: Console, role: str) -
                          data={"csrf": csrf, "package": "anything", "reason": "no"})
     assert answer.status_code == 403
     assert isinstance(answer, httpx.Response)
+
+
+def test_the_approver_sees_the_title_of_what_a_deaccession_request_would_delete(
+        console: Console, tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / "letter-1952-03-sample", batch / "minutes")
+    metadata = batch / "minutes" / "metadata.json"
+    record = json.loads(metadata.read_text(encoding="utf-8"))
+    metadata.write_text(json.dumps({**record, "identifier": "minutes-1953-to-withdraw",
+                                    "title": "Minutes of the harbour board, 1953"}), encoding="utf-8")
+    console.cli("submit", str(batch))
+    admin = console.client("admin")
+    page = admin.get("/console/deaccessions").text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    assert admin.post("/console/deaccessions/request", headers={"Origin": console.url},
+                      data={"csrf": csrf, "package": "minutes-1953-to-withdraw",
+                            "reason": "asked twice by mistake"}).status_code == 303
+    second = httpx.Client(base_url=console.url, follow_redirects=False, timeout=30)
+    csrf = second.get("/console/sign-in").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    assert second.post("/console/sign-in", headers={"Origin": console.url},
+                       data={"name": SECOND[0], "password": SECOND[1], "csrf": csrf,
+                             "next": "/console/"}).status_code == 303
+    page = second.get("/console/deaccessions").text
+    row = page.split("Minutes of the harbour board, 1953", 1)
+    assert len(row) == 2, "the request's row does not name the package's title"
+    assert 'href="/console/packages/' in row[0].rsplit("<tr", 1)[1], "the title does not link to the package"
+    confirm = row[1].split("data-confirm=", 1)[1].split(">", 1)[0]
+    assert "Minutes of the harbour board, 1953" in confirm and "minutes-1953-to-withdraw" in confirm
+
+
+def test_a_refused_deaccession_request_names_the_identifier_typed_not_a_uuid(console: Console) -> None:
+    listed = json.loads(console.cli("list", "--json").stdout)["packages"]
+    identifier, package_id = next((p["identifier"], p["package_id"]) for p in listed)
+    admin = console.client("admin")
+    page = admin.get("/console/deaccessions").text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = admin.post("/console/deaccessions/request", headers={"Origin": console.url},
+                        data={"csrf": csrf, "package": identifier, "version": "7", "reason": "a test"})
+    problem = answer.text.split('class="problem"', 1)[1].split("</div>", 1)[0]
+    assert f"{identifier} has no version 7" in problem and package_id not in problem, problem

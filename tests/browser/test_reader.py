@@ -178,6 +178,13 @@ def test_a_search_with_a_date_that_is_not_one_says_so_beside_the_field(archive: 
     assert 'aria-invalid="true"' in reply.text
 
 
+def test_a_sort_order_that_is_not_one_is_said_not_silently_ignored(archive: Console) -> None:
+    page = archive.client("reader").get("/console/packages?sort=newest-title")
+    assert page.status_code == 400
+    problem = page.text.split('class="problem"', 1)[1].split("</div>", 1)[0]
+    assert "newest-title" in problem and 'href="#q-sort"' in problem, problem
+
+
 @pytest.mark.parametrize("role, status", [("admin", 200), ("auditor", 200), ("reader", 200),
                                           ("submitter", 403)])
 def test_who_may_open_the_packages_pages(archive: Console, role: str, status: int) -> None:
@@ -201,7 +208,7 @@ def test_a_page_link_that_is_not_ours_says_to_search_again(archive: Console) -> 
     reply = archive.client("reader").get("/console/packages?sort=title&cursor=not-a-cursor")
     assert reply.status_code == 400 and "Search again from the first page" in reply.text
     unknown_order = archive.client("reader").get("/console/packages?sort=size")
-    assert unknown_order.status_code == 200 and "Letter about rubber trees" in unknown_order.text
+    assert unknown_order.status_code == 400 and "size&#39; is not an order this list knows" in unknown_order.text
 
 
 def test_what_goes_wrong_in_a_browser_is_a_page_and_for_a_program_stays_problem_json(

@@ -60,6 +60,7 @@ TABLE: dict[tuple[str, str], Row] = {
     # nothing chosen: the form answers what to choose (422), to those who may submit
     ("POST", "/console/submit"): Row("/console/submit", only("submitter", "admin", ok=422), {"collection": ""},
                                        multipart=True),
+    ("GET", "/console/batches"): Row("/console/batches", only("submitter", "auditor", "admin")),
     # a batch that does not exist: 404 to whoever may read batches, as one that is not theirs
     ("GET", "/console/batches/{batch_id}"): Row("/console/batches/no-such-batch",
                                                 only("submitter", "auditor", "admin", ok=404)),

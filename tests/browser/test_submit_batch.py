@@ -125,7 +125,9 @@ def test_a_submitter_sends_a_folder_fixes_the_bad_item_and_sees_version_2(
     assert "Field\nlanguage" in finding
     good = row_of(browser, "letter-0002")
     assert good.find_element(By.CSS_SELECTOR, ".status").text == "stored"
-    assert good.find_element(By.TAG_NAME, "a").text == "version 1"
+    # which package and version, as text: a submitter may not open package pages
+    assert good.find_element(By.CSS_SELECTOR, "td.package").text == "letter-0002, version 1"
+    assert not good.find_elements(By.TAG_NAME, "a")
 
     # The findings as CSV, for the metadata's author.
     link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download the findings")
@@ -150,9 +152,7 @@ def test_a_submitter_sends_a_folder_fixes_the_bad_item_and_sees_version_2(
     wait_for(lambda: state_line(browser).startswith("Finished"), what="the resubmission to finish")
     row = row_of(browser, "letter-0001")
     assert row.find_element(By.CSS_SELECTOR, ".status").text == "stored"
-    package = row.find_element(By.TAG_NAME, "a")
-    assert package.text == "version 2"
-    assert "/console/packages/" in package.get_attribute("href")
+    assert row.find_element(By.CSS_SELECTOR, "td.package").text == "letter-0001, version 2"
 
     # Home lists both of the submitter's batches with their counts.
     browser.get(console.url + "/console/")
@@ -392,3 +392,81 @@ def test_a_session_that_ends_during_an_upload_is_said_so(console: Console, brows
     wait_for(lambda: "session ended" in browser.find_element(By.ID, "upload-status").text,
              what="the session's end said")
     assert "Sign in again" in browser.find_element(By.ID, "upload-status").text
+
+
+def test_a_submitter_is_not_offered_a_package_link_their_role_cannot_follow(
+        console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "linked"
+    item(folder, "letter-1000", record("letter-1000"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    requeue(console, batch_id)
+    # the submitter reads which package and version the item became, as text
+    page = console.client("submitter").get(f"/console/batches/{batch_id}").text
+    cell = page.split('data-status="stored"', 1)[1].split("</tr>", 1)[0]
+    assert "letter-1000, version 1" in cell and "/console/packages/" not in cell
+    # an administrator, who may read packages, gets the link, named the same way
+    page = console.client("admin").get(f"/console/batches/{batch_id}").text
+    cell = page.split('data-status="stored"', 1)[1].split("</tr>", 1)[0]
+    assert re.search(r'<a href="/console/packages/[0-9a-f-]{36}">letter-1000, version 1</a>', cell), cell
+
+
+def test_every_batch_is_listed_newest_first_page_by_page_from_the_menu(console: Console, browser,
+                                                                       tmp_path: Path) -> None:
+    submitter = console.client("submitter")
+    sent = []
+    for n in range(3):
+        folder = tmp_path / f"listed-{n}"
+        item(folder, f"letter-11{n:02d}", record(f"letter-11{n:02d}"))
+        sent.append(send_folder(submitter, console, folder, collection=f"Listed batch {n}"))
+    sign_in(browser, console, "admin")
+    browser.find_element(By.LINK_TEXT, "Batches").click()
+    wait_for(lambda: browser.current_url.endswith("/console/batches"), what="the batches page")
+    seen: list[str] = []
+    while True:
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.batches tbody tr")
+        assert rows
+        seen += [batch_id_of(r.find_element(By.CSS_SELECTOR, "th a").get_attribute("href")) for r in rows]
+        following = browser.find_elements(By.LINK_TEXT, "Next page")
+        if not following:
+            break
+        following[0].click()
+    # newest first, each once, those sent here among them with who sent them
+    assert seen[:3] == sent[::-1] and len(seen) == len(set(seen))
+    assert "Sam Submitter" in console.client("admin").get("/console/batches").text
+    # a submitter's list holds only their own batches
+    own = console.client("submitter").get("/console/batches").text
+    assert all(b in own for b in sent)
+
+
+def test_a_batch_page_can_show_only_the_items_that_need_attention(console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    item(folder, "letter-1200", record("letter-1200"))
+    item(folder, "letter-1201", record("letter-1201", date="not a date"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    requeue(console, batch_id)
+    submitter = console.client("submitter")
+    whole = submitter.get(f"/console/batches/{batch_id}").text
+    assert 'id="item-' in whole and "letter-1200</span>" in whole and "letter-1201</span>" in whole
+    link = re.search(r'<a href="(/console/batches/[^"]+)">Show only the items that need attention', whole)
+    assert link, "no link to the items that need attention"
+    only = submitter.get(link.group(1).replace("&amp;", "&")).text
+    assert "letter-1201</span>" in only and "letter-1200</span>" not in only
+    assert "Show every item" in only
+    # the counts stay the whole batch's
+    assert "1 stored" in only and "1 rejected" in only
+
+
+def test_the_submit_page_says_an_item_holds_a_metadata_json_or_the_batch_a_metadata_csv(
+        console: Console) -> None:
+    page = console.client("submitter").get("/console/submit").text
+    assert "metadata.json" in page and "metadata.csv" in page
+
+
+def test_the_batch_page_names_the_folder_that_was_uploaded_not_a_staging_path(
+        console: Console, tmp_path: Path) -> None:
+    folder = tmp_path / "small-upload"
+    item(folder, "letter-1300", record("letter-1300"))
+    batch_id = send_folder(console.client("submitter"), console, folder)
+    page = console.client("submitter").get(f"/console/batches/{batch_id}").text
+    source = page.split("<dt>Source</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "small-upload" in source and "upload:" not in source and "/batch/" not in source, source

@@ -71,4 +71,4 @@ def test_a_batch_whose_only_findings_are_warnings_succeeds(tmp_path: Path) -> No
     (batch / LETTER / "._metadata.json").write_bytes(b"AppleDouble")
     done = Strongroom(tmp_path / "data").run("submit", str(batch), expect=0)
     assert "batch: warning: SYSTEM_FILE_SKIPPED .DS_Store: '.DS_Store' was skipped" in done.stdout
-    assert "1 items: 1 stored" in done.stdout
+    assert "1 item: 1 stored" in done.stdout

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from ingest.batch_progress import PAGE_SIZE, batch_findings, batch_progress, recent_batches_for
+from ingest.batch_progress import (
+    PAGE_SIZE,
+    batch_findings,
+    batch_progress,
+    batches_page,
+    recent_batches_for,
+)
 from ingest.errors import BatchNotFound
 from ingest.findings import Finding
 from ingest.models import Actor, BatchRecord, ItemStatus
@@ -104,3 +110,39 @@ def test_the_batch_page_and_the_listings_agree_on_what_needs_attention(
     assert listed["needs_attention"] is attention
     [recent] = recent_batches_for(catalog, SAM, 10)
     assert recent.needs_attention is attention
+
+
+def test_the_list_of_batches_reaches_every_batch_newest_first_a_page_at_a_time(catalog: SqlCatalog) -> None:
+    # Before, the console reached only the ten newest batches (Home).
+    now = datetime.now(UTC)
+    for n in range(25):
+        register(catalog, f"sol-{n:02d}", SOL, ["a"], now - timedelta(minutes=n))
+    register(catalog, "sam-old", SAM, ["a"], now - timedelta(hours=5))
+    register(catalog, "sam-older", SAM, ["a"], now - timedelta(hours=6))
+    seen: list[str] = []
+    after = None
+    while True:
+        counting = CountingCatalog(catalog)
+        page = batches_page(counting, AVERY, after, page_size=10)  # type: ignore[arg-type]
+        assert counting.reads == 1
+        seen += [s.batch.batch_id for s in page.batches]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == [f"sol-{n:02d}" for n in range(25)] + ["sam-old", "sam-older"]
+    # a submitter's pages hold their own batches only, however many others sent since
+    first = batches_page(catalog, SAM, page_size=1)
+    assert [s.batch.batch_id for s in first.batches] == ["sam-old"] and first.next_after == "sam-old"
+    second = batches_page(catalog, SAM, first.next_after, page_size=1)
+    assert [s.batch.batch_id for s in second.batches] == ["sam-older"] and second.next_after is None
+    assert batches_page(catalog, AVERY, "no-such-batch").batches == ()
+
+
+def test_a_batch_page_shows_only_the_items_needing_attention_when_asked(catalog: SqlCatalog) -> None:
+    register(catalog, "mixed", SAM, ["a", "b", "c"])
+    items = catalog.list_items("mixed")
+    catalog.finish_item(items[0].item_id, ItemStatus.STORED, [])
+    catalog.finish_item(items[1].item_id, ItemStatus.REJECTED, [Finding("METADATA_MISSING", path="metadata.json")])
+    progress = batch_progress(catalog, SAM, "mixed", attention_only=True)
+    assert [i.name for i in progress.items] == ["b"]
+    assert progress.total == 3 and progress.counts["stored"] == 1  # the counts stay the whole batch's

@@ -75,3 +75,18 @@ def test_human_status_of_10000_items_prints_every_item_once(large_batch: str) ->
     assert sum(1 for line in lines if line.strip().startswith("accepted ")) == ITEMS
     assert lines[-1] == f"{ITEMS} items: {ITEMS} accepted"
     assert len(statements) <= 12, statements
+
+
+def test_a_batch_of_one_item_is_counted_as_one_item_not_one_items(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STRONGROOM_DATABASE_URL", "STRONGROOM_STORAGE_URL", "STRONGROOM_REPLICAS",
+                 "STRONGROOM_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    monkeypatch.setenv("STRONGROOM_DATA_DIR", str(data))
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    catalog = SqlCatalog.from_url(f"sqlite:///{data / 'catalog.sqlite3'}", migrate=False)
+    catalog.create_batch(BatchRecord("batch-1", str(tmp_path / "one"), datetime.now(UTC)), ["letter"])
+    catalog.engine.dispose()
+    result = CliRunner().invoke(main, ["status", "batch-1"])
+    assert result.stdout.splitlines()[-1] == "1 item: 1 accepted", result.output

@@ -70,9 +70,12 @@ def audit(request: Request, session: Annotated[SessionInfo, Depends(person(Permi
         if page.next_after is not None:
             next_link = "/console/audit?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                        "after": page.next_after})
+    # each package the page names, by identifier: one query for the page, not one a row
+    packages = catalog.package_summaries({str(e["package_id"]) for e in events if e.get("package_id")})
     first_link = "/console/audit?" + urlencode({k: v for k, v in filters.items() if v}) if after else None
     return render(request, "audit.html", status=400 if error else 200, title="Audit log",
-                  events=events, filters=filters, error=error, next_link=next_link, first_link=first_link,
+                  events=events, packages=packages, filters=filters, error=error, next_link=next_link,
+                  first_link=first_link,
                   event_types=[t.value for t in EventType])
 
 

@@ -1,5 +1,7 @@
 """A batch as its submitter follows it: counts, each item's status, package and
-findings in words, live while items are ingested, and the findings as CSV.
+findings in words (all of them, or only those needing attention), live while
+items are ingested, and the findings as CSV; and the list of every batch one
+may read, newest first, a page at a time.
 
 Who may read a batch is ``ingest.batch_progress.readable_batch``'s rule (the
 API's): a batch someone may not read gets the same page as one that does not
@@ -12,7 +14,9 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -20,7 +24,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from ingest.access import Permission
 from ingest.accounts import SessionInfo
-from ingest.batch_progress import BatchProgress, batch_findings, batch_progress
+from ingest.batch_progress import BatchProgress, batch_findings, batch_progress, batches_page
+from ingest.batch_readers import READ_EVERY_BATCH
+from ingest.batches_list import batch_entry
 from ingest.csv_cells import text_cell
 from ingest.errors import BatchNotFound
 from strongroom.api.staging import shown_source
@@ -31,6 +37,8 @@ router = APIRouter()
 
 BatchId = Annotated[str, PathParam(max_length=100)]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
+#: "1": only the items rejected or failed
+Attention = Annotated[bool, Query()]
 
 #: item status → what a person reads
 STATUS_WORDS = {"accepted": "in progress", "stored": "stored", "unchanged": "unchanged",
@@ -86,10 +94,22 @@ def finding_view(finding: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _progress(request: Request, session: SessionInfo, batch_id: str, page: int) -> BatchProgress | None:
+def source_view(source: str, staging: Path) -> dict[str, str | None]:
+    """Where a batch came from, as the person who sent it knows it: the folder they
+    uploaded (or the one folder inside their zip or tar; None when the items sat at
+    its top, as the archive's own file name is not kept), or the name of the
+    server's folder; never the staging path an upload was unpacked to."""
+    kind, _, rest = shown_source(source, staging).partition(":")
+    if kind == "upload":  # upload:{upload id}/batch[/the folder sent]
+        return {"how": "upload", "name": "/".join(rest.split("/")[2:]) or None}
+    return {"how": "folder", "name": rest}
+
+
+def _progress(request: Request, session: SessionInfo, batch_id: str, page: int,
+              attention: bool) -> BatchProgress | None:
     catalog = request.app.state.strongroom.services.catalog
     try:
-        return batch_progress(catalog, session.account.actor(), batch_id, page)
+        return batch_progress(catalog, session.account.actor(), batch_id, page, attention_only=attention)
     except BatchNotFound:
         return None
 
@@ -99,7 +119,7 @@ def _context(request: Request, progress: BatchProgress) -> dict[str, Any]:
     return {
         "batch": batch,
         "progress": progress,
-        "source": shown_source(batch.source, request.app.state.strongroom.settings.staging),
+        "source": source_view(batch.source, request.app.state.strongroom.settings.staging),
         "batch_findings": [finding_view(f.to_dict()) for f in batch.findings],
         "items": [{"item": item, "status": STATUS_WORDS.get(item.status.value, item.status.value),
                    "findings": [finding_view(f.to_dict()) for f in item.findings]}
@@ -108,11 +128,26 @@ def _context(request: Request, progress: BatchProgress) -> dict[str, Any]:
     }
 
 
+@router.get("/console/batches")
+def batches(request: Request, session: Annotated[SessionInfo, Depends(person(Permission.READ_BATCHES))],
+            after: Annotated[str, Query(max_length=100)] = "", page: Page = 1) -> Response:
+    """Every batch this person may read, newest first, a page at a time: the next
+    page starts after the last batch of this one."""
+    catalog = request.app.state.strongroom.services.catalog
+    found = batches_page(catalog, session.account.actor(), after or None)
+    next_url = (f"/console/batches?{urlencode({'after': found.next_after, 'page': page + 1})}"
+                if found.next_after else None)
+    return render(request, "batches.html", title="Batches",
+                  batches=[batch_entry(summary) for summary in found.batches],
+                  every_batch=session.account.role in READ_EVERY_BATCH,
+                  after=after, page=page, next_url=next_url)
+
+
 @router.get("/console/batches/{batch_id}")
 def batch_page(request: Request, batch_id: BatchId,
                session: Annotated[SessionInfo, Depends(person(Permission.READ_BATCHES))],
-               page: Page = 1) -> Response:
-    progress = _progress(request, session, batch_id, page)
+               page: Page = 1, attention: Attention = False) -> Response:
+    progress = _progress(request, session, batch_id, page, attention)
     if progress is None:
         return _not_found(request)
     label = progress.batch.collection or f"{batch_id[:8]}"
@@ -123,9 +158,9 @@ def batch_page(request: Request, batch_id: BatchId,
 @router.get("/console/batches/{batch_id}/progress")
 def batch_progress_fragment(request: Request, batch_id: BatchId,
                             session: Annotated[SessionInfo, Depends(person(Permission.READ_BATCHES))],
-                            page: Page = 1) -> Response:
+                            page: Page = 1, attention: Attention = False) -> Response:
     """The live part of the batch page alone, for its script to put in place."""
-    progress = _progress(request, session, batch_id, page)
+    progress = _progress(request, session, batch_id, page, attention)
     if progress is None:
         return _not_found(request)
     return render(request, "batch_progress.html", title="Progress", **_context(request, progress))

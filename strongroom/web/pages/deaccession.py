@@ -49,8 +49,11 @@ DONE = {
 def _page(request: Request, *, status: int = 200, error: str | None = None, field: str | None = None,
           form: dict[str, str] | None = None, outcome: dict[str, Any] | None = None) -> Response:
     services = acting_services(request)
-    requests = [{**r.to_dict(), "may_approve": may_approve(services, r)}
-                for r in list_deaccessions(services)]
+    listed = list_deaccessions(services)
+    # what each request would delete, by title, while the package is still there (one query)
+    packages = services.catalog.package_summaries({r.package_id for r in listed})
+    requests = [{**r.to_dict(), "may_approve": may_approve(services, r),
+                 "package": packages.get(r.package_id)} for r in listed]
     return render(request, "deaccessions.html", status=status, title="Deaccession",
                   requests=requests, done=DONE.get(request.query_params.get("done", "")),
                   error=error, field=field, form=form or {}, outcome=outcome)

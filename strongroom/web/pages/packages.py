@@ -72,19 +72,25 @@ def packages_page(
     form = {"identifier": identifier, "title": title, "collection": collection, "type": type,
             "date_from": date_from, "date_to": date_to,
             "sort": sort if sort in dict(SORTS) else PackageSort.IDENTIFIER.value}
+    # an order this list does not know is said, as a date that is not one is, not replaced unsaid
+    bad_sort = {} if sort in dict(SORTS) else {
+        "sort": f"{sort!r} is not an order this list knows: choose one of "
+                f"{', '.join(label for _, label in SORTS)}"}
     problems: dict[str, str] = {}
     hits: list[Any] = []
     next_url = None
     try:
         query = package_query(identifier=identifier, title=title, collection=collection,
                               type=type, date_from=date_from, date_to=date_to)
+        if bad_sort:
+            raise QueryInvalid(bad_sort)
         found = find_packages(request.app.state.strongroom.services.catalog, query,
                               sort=form["sort"], cursor=cursor, limit=PAGE)
         hits = found.packages
         if found.next_cursor:
             next_url = _search_url(form, cursor=found.next_cursor, page=page + 1)
     except QueryInvalid as exc:
-        problems = exc.problems
+        problems = {**exc.problems, **bad_sort}
     except InputError:  # a cursor that is not ours, or of another order
         problems = {"cursor": "This link to a page of results is out of date or incomplete. "
                               "Search again from the first page."}
