@@ -331,7 +331,7 @@ def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float
     from ingest.stuck import has_stopped, has_waited
 
     waited = {i.item_id for i in items if has_waited(i, now, after)}
-    lost = not waited or broker_url is None or _ingest_queue_empty(broker_url)
+    lost = not waited or broker_url is None or not _ingest_queue_holds_messages(broker_url)
     stuck = {i.item_id for i in items if has_stopped(i, now, after)} | (waited if lost else set())
     waiting = set() if lost else waited
     for entry in report["items"]:
@@ -342,14 +342,15 @@ def _mark_stuck(report: dict[str, Any], items: list[Any], now: Any, after: float
     report["stuck_after"] = after
 
 
-def _ingest_queue_empty(broker_url: str) -> bool:
-    """Whether no message waits in the workers' ingest queue (False when the broker
-    does not answer: the items are then said to wait, not to be lost)."""
+def _ingest_queue_holds_messages(broker_url: str) -> bool:
+    """Whether messages wait in the workers' ingest queue (False when the broker
+    does not answer: nothing can be said to wait in it then, and the items need
+    sending again once it is back)."""
     from ingest.errors import QueueUnavailable
     from workers.queue_depth import queue_depths
 
     try:
-        return queue_depths(broker_url, ("ingest",))["ingest"] == 0
+        return queue_depths(broker_url, ("ingest",))["ingest"] > 0
     except QueueUnavailable:
         return False
 

@@ -30,7 +30,9 @@ LETTER = ROOT / "examples" / "batch" / "letter-1952-03-sample"
 #: a payload file name with a line feed: legal, percent-encoded in the manifests
 LINE_FEED_NAME = "a\nb.txt"
 #: a name crafted to forge a line of `fixity reconcile`'s human output
-FORGING_NAME = "x\nok     elsewhere (0 objects)\u202e\rtxt.exe"
+#: a name that would forge a line of output (CR and LF are legal in names; a
+#: bidirectional control such as U+202E is refused at intake: tests/unit/test_paths.py)
+FORGING_NAME = "x\nok     elsewhere (0 objects)\rtxt.exe"
 #: an identifier the schema allows (U+2028 inside a line is not a control character)
 LINE_SEPARATOR_IDENTIFIER = "letter\u2028sample-2028"
 
@@ -144,10 +146,10 @@ def test_forging_name_cannot_add_lines_to_human_output(tmp_path: Path) -> None:
     assert len(lines) == 2, lines  # the location, and one finding
     assert lines[0].startswith("failed ")
     assert lines[1] == (f"       FILE_MISSING {package_id}/v1/data/scan/"
-                        r"x\nok     elsewhere (0 objects)\u202e\rtxt.exe")
-    assert not any(ch in human for ch in "\r\u202e")
+                        r"x\nok     elsewhere (0 objects)\rtxt.exe")
+    assert "\r" not in human
     report = sr.run("fixity", "report", expect=1).stdout
-    assert "\r" not in report and "\u202e" not in report
+    assert "\r" not in report
     assert sum("elsewhere" in line for line in report.splitlines()) == 1
     # JSON keeps the name exactly
     (location,) = sr.json("fixity", "reconcile", expect=1)["locations"]

@@ -51,7 +51,7 @@ def status(env: dict[str, str], batch_id: str) -> tuple[int, dict]:
 def test_an_item_queued_behind_other_work_is_waiting_not_stuck(
         queued_batch: tuple[dict[str, str], str], monkeypatch: pytest.MonkeyPatch) -> None:
     env, batch_id = queued_batch
-    monkeypatch.setattr(cli_batches, "_ingest_queue_empty", lambda _url: False)
+    monkeypatch.setattr(cli_batches, "_ingest_queue_holds_messages", lambda _url: True)
     code, report = status(env, batch_id)
     by_name = {i["name"]: i for i in report["items"]}
     assert (by_name["waiting"]["waiting"], by_name["waiting"]["stuck"]) == (True, False)
@@ -66,6 +66,6 @@ def test_an_item_queued_behind_other_work_is_waiting_not_stuck(
 def test_an_item_never_begun_while_nothing_is_queued_is_stuck_its_message_lost(
         queued_batch: tuple[dict[str, str], str], monkeypatch: pytest.MonkeyPatch) -> None:
     env, batch_id = queued_batch
-    monkeypatch.setattr(cli_batches, "_ingest_queue_empty", lambda _url: True)
+    monkeypatch.setattr(cli_batches, "_ingest_queue_holds_messages", lambda _url: False)
     _code, report = status(env, batch_id)
     assert (report["stuck"], report["waiting"]) == (2, 0)
