@@ -127,6 +127,8 @@ def _pages(package_id: str, batch_id: str) -> list[tuple[str, str]]:
         ("home", "/console/"),
         ("packages, first page", "/console/packages"),
         ("packages, title words", "/console/packages?title=package+4242"),
+        ("packages, creator", "/console/packages?creator=m%C3%BCller"),
+        ("packages, collection", "/console/packages?collection=collection+42"),
         ("packages, date range", "/console/packages?date_from=1951-01-01&date_to=1951-12-31"),
         ("package", f"/console/packages/{package_id}"),
         ("batch of 100 items", f"/console/batches/{batch_id}"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -96,6 +97,8 @@ class PackageQuery:
 
     identifier: str | None = None
     title: str | None = None
+    #: any contiguous part of a creator's name (a person or a body)
+    creator: str | None = None
     collection: str | None = None
     type: str | None = None
     date_from: str | None = None
@@ -148,6 +151,35 @@ def title_sort_key(title: str | None) -> str:
     return (title or "").casefold()
 
 
+def search_fold(text: str) -> str:
+    """Text as a search compares it, on both sides (what the catalog keeps and what
+    a person types): compatibility-decomposed (NFKD), its combining marks dropped,
+    case-folded, runs of white space made one space. So ``zurich`` finds ``Zürich``
+    and ``ZÜRICH``, and a name typed on one keyboard finds it typed on another.
+    (Spelled-out umlauts, ``Mueller`` for ``Müller``, stay different words.)"""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def creators_key(record: dict[str, Any]) -> str:
+    """The names of a record's creators as a search compares them: each folded
+    (``search_fold``) on a line of its own, with a line break before the first and
+    after the last, so that a part of one name (which holds no line break) is
+    never found across two."""
+    creators = record.get("creators")
+    names = [search_fold(c["name"]) for c in creators if isinstance(c, dict)
+             and isinstance(c.get("name"), str)] if isinstance(creators, list) else []
+    return "\n" + "".join(f"{name}\n" for name in names if name)
+
+
+def collection_key(record: dict[str, Any]) -> str:
+    """A record's collection as a search compares it (``search_fold``); the empty
+    text for a record without one."""
+    collection = record.get("collection")
+    return search_fold(collection) if isinstance(collection, str) else ""
+
+
 @dataclass(frozen=True)
 class PackageHit:
     package_id: str
@@ -166,6 +198,10 @@ class PackagePage:
     packages: list[PackageHit]
     #: opaque; pass it back as ``cursor`` for the next page; None on the last page
     next_cursor: str | None
+    #: how many packages match the whole search, counted up to ``COUNT_LIMIT``
+    matched: int = 0
+    #: True when more than ``matched`` (then ``COUNT_LIMIT``) packages match
+    matched_more: bool = False
 
 
 class QueryInvalid(InputError):
@@ -180,11 +216,13 @@ class QueryInvalid(InputError):
 _DATE_BOUND = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
 
 
-def package_query(*, identifier: str = "", title: str = "", collection: str = "",
-                  type: str = "", date_from: str = "", date_to: str = "") -> PackageQuery:
+def package_query(*, identifier: str = "", title: str = "", creator: str = "",
+                  collection: str = "", type: str = "", date_from: str = "",
+                  date_to: str = "") -> PackageQuery:
     """A search from what a person typed: blank fields ask for nothing, dates are a
-    year, a month or a day (1951, 1951-06, 1951-06-21). Raises QueryInvalid naming
-    every field that cannot be used."""
+    year, a month or a day (1951, 1951-06, 1951-06-21). Title words, creator and
+    collection are compared folded (``search_fold``): without regard to case or
+    accents. Raises QueryInvalid naming every field that cannot be used."""
     problems: dict[str, str] = {}
     bounds: dict[str, str | None] = {}
     for name, value in (("date_from", date_from), ("date_to", date_to)):
@@ -199,6 +237,7 @@ def package_query(*, identifier: str = "", title: str = "", collection: str = ""
     if problems:
         raise QueryInvalid(problems)
     return PackageQuery(identifier=identifier.strip() or None, title=title.strip() or None,
+                        creator=creator.strip() or None,
                         collection=collection.strip() or None, type=type.strip() or None,
                         date_from=start, date_to=end)
 
@@ -213,11 +252,15 @@ class PackageSearch(Protocol):
 
 #: most packages one page may hold
 MAX_PAGE = 500
+#: a search counts the packages it matches up to this many, and says "more than"
+#: beyond: a count of every package among a million would cost more than the page
+COUNT_LIMIT = 1000
 
 
 def find_packages(catalog: PackageSearch, query: PackageQuery, *, sort: str | None = None,
                   cursor: str | None = None, limit: int = 50) -> PackagePage:
-    """Search packages (the API's ``GET /packages`` and the console's Packages page).
+    """Search packages (the API's ``GET /packages``, the console's Packages page and
+    ``strongroom search``).
 
     ``sort`` names a ``PackageSort`` (identifier when None); ``cursor`` continues a
     page of the same query and sort. Raises InputError for an unknown sort, a
@@ -249,6 +292,7 @@ def date_overlaps(record_date: Any, date_from: str | None, date_to: str | None) 
 
 
 __all__ = [
+    "COUNT_LIMIT",
     "ROLES",
     "ROLE_PERMISSIONS",
     "PackageHit",
@@ -259,11 +303,14 @@ __all__ = [
     "QueryInvalid",
     "TokenInfo",
     "TokenNotFound",
+    "collection_key",
+    "creators_key",
     "date_end_key",
     "date_overlaps",
     "date_sort_key",
     "find_packages",
     "may",
     "package_query",
+    "search_fold",
     "title_sort_key",
 ]

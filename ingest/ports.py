@@ -510,8 +510,9 @@ class AccessCatalog(Protocol):
 
     def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
                         cursor: str | None = None, limit: int = 50) -> PackagePage:
-        """Packages matching ``query``, a page at a time, in the order ``sort``.
-        Raises InputError for a cursor this catalog did not make for that order."""
+        """Packages matching ``query``, a page at a time, in the order ``sort``, and
+        how many match in all (up to ``ingest.access.COUNT_LIMIT``). Raises
+        InputError for a cursor this catalog did not make for that order."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ is stored; a lookup hashes what a request presents and compares hashes, so the
 secret itself never reaches the database or a log line.
 
 Search: the latest committed version of each package, filtered by identifier
-(prefix), title words (each word must appear, case-insensitive), collection,
-type and a date range, in one of the orders of ``ingest.access.PackageSort``
-(identifier, title, date either way, newest version first). Pages are cut by
+(prefix), title words (each word must appear), a part of a creator's name,
+collection (its whole name), type and a date range (title, creator and
+collection compared folded, ``ingest.access.search_fold``: without regard to
+case or accents, against keys kept on each package), in one of the orders of
+``ingest.access.PackageSort`` (identifier, title, date either way, newest
+version first), with how many match (up to ``COUNT_LIMIT``). Pages are cut by
 keyset on (sort key, identifier), the identifier being unique per package, so a
 cursor stays right while packages are added: the next page starts after the
 last key seen, never at an offset, and each order is read from its own index.
@@ -24,10 +27,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ingest.access import (
+    COUNT_LIMIT,
     ROLES,
     PackageHit,
     PackagePage,
@@ -36,6 +40,7 @@ from ingest.access import (
     TokenInfo,
     TokenNotFound,
     date_overlaps,
+    search_fold,
 )
 from ingest.errors import CatalogUnavailable, InputError
 from ingest.models import Actor, NewEvent
@@ -207,42 +212,59 @@ class AccessAndSearch(CatalogBase):
 
     def search_packages(self, query: PackageQuery, *, sort: PackageSort = PackageSort.IDENTIFIER,
                         cursor: str | None = None, limit: int = 50) -> PackagePage:
-        """One page of packages matching ``query``, in the order ``sort``.
+        """One page of packages matching ``query``, in the order ``sort``, and how
+        many match in all (up to ``COUNT_LIMIT``).
 
-        Identifier and title are filtered by the database; collection, type and
-        date come from the record of the latest version and are filtered here,
-        reading rows a batch at a time, in order, until the page is full. Every
-        order is (sort key, identifier), read from an index after the last key
-        seen (keyset), so a page costs the same at the first package and at the
+        Identifier, title words, creator and collection are filtered by the
+        database on the package's keys; type and date come from the record of the
+        latest version, asked of the database and checked again here, reading
+        rows a batch at a time, in order, until the page is full. Every order is
+        (sort key, identifier), read from an index after the last key seen
+        (keyset), so a page costs the same at the first package and at the
         hundred-thousandth. Raises InputError for a bad cursor or one of another
         sort, CatalogUnavailable.
         """
         after = decode_cursor(cursor, sort) if cursor else None
         limit = max(1, limit)
+        conditions = _conditions(query)
         hits: list[tuple[PackageHit, tuple[Any, str]]] = []
+        rounds = 0
         while True:
-            rows = self._search_rows(query, sort, after)
-            for package, version in rows:
-                if _matches_record(query, version.record or {}):
-                    hits.append((_hit(package, version), _sort_key(package, sort)))
-                    if len(hits) > limit:
-                        return PackagePage([hit for hit, _ in hits[:limit]],
-                                           encode_cursor(sort, hits[limit - 1][1]))
-            if len(rows) < _SCAN_ROWS:
-                return PackagePage([hit for hit, _ in hits], None)
+            rows = self._search_rows(conditions, sort, after)
+            rounds += 1
+            hits.extend((_hit(package, version), _sort_key(package, sort))
+                        for package, version in rows
+                        if _matches_record(query, version.record or {}))
+            if len(hits) > limit or len(rows) < _SCAN_ROWS:
+                break
             after = _sort_key(rows[-1][0], sort)
+        # The first page read in one round saw every match: counted already, for free.
+        matched = (len(hits) if cursor is None and rounds == 1 and len(rows) < _SCAN_ROWS
+                   else self._count(query, conditions))
+        count, more = min(matched, COUNT_LIMIT), matched > COUNT_LIMIT
+        if len(hits) > limit:
+            return PackagePage([hit for hit, _ in hits[:limit]],
+                               encode_cursor(sort, hits[limit - 1][1]), count, more)
+        return PackagePage([hit for hit, _ in hits], None, count, more)
 
-    def _search_rows(self, query: PackageQuery, sort: PackageSort,
+    def _count(self, query: PackageQuery, conditions: list[ColumnElement[bool]]) -> int:
+        """How many packages match, counting no further than one past
+        ``COUNT_LIMIT``: the matching rows are read through the same indexes as a
+        page, at most ``COUNT_LIMIT + 1`` of them, never every package."""
+        matching = select(Package.package_id).where(*conditions)
+        if query.type is not None:  # the one condition on the version's record
+            matching = matching.join(Version, and_(Version.package_id == Package.package_id,
+                                                   Version.number == Package.latest_version))
+        with self._read() as session:
+            return int(session.execute(
+                select(func.count()).select_from(matching.limit(COUNT_LIMIT + 1).subquery())
+            ).scalar_one())
+
+    def _search_rows(self, conditions: list[ColumnElement[bool]], sort: PackageSort,
                      after: tuple[Any, str] | None) -> list[tuple[Package, Version]]:
-        conditions: list[ColumnElement[bool]] = [Package.latest_version.is_not(None)]
         column, descending = _ORDERS[sort]
         if after is not None:
-            conditions.append(_after(column, descending, after))
-        if query.identifier:
-            conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
-        for word in (query.title or "").split():
-            conditions.append(Package.title.icontains(word, autoescape=True))
-        conditions.extend(_record_conditions(query))
+            conditions = [*conditions, _after(column, descending, after)]
         order = ([column.desc(), Package.identifier.desc()] if descending
                  else [column, Package.identifier])
         if column is Package.identifier:
@@ -268,16 +290,27 @@ _ORDERS: dict[PackageSort, tuple[Any, bool]] = {
 }
 
 
-def _record_conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
-    """Collection, type and date range asked of the database, so that a rare match
-    costs one query, not a walk through every package a batch at a time (the rows
-    are checked again by ``_matches_record``). A date range compares ISO 8601 text
-    as ``ingest.access.date_overlaps`` does: the start against the range's end
-    (a start inside the end's month or year counts), the end against the range's
-    start (likewise)."""
-    conditions: list[ColumnElement[bool]] = []
+def _conditions(query: PackageQuery) -> list[ColumnElement[bool]]:
+    """Everything a search asks, as the database can answer it, so that a rare match
+    costs one query, not a walk through every package a batch at a time (type and
+    date are checked again by ``_matches_record``).
+
+    Title words and the creator are compared folded, as ``LIKE '%word%'`` on the
+    folded keys (PostgreSQL reads them from trigram indexes; SQLite scans); the
+    creator's words must stand together in one name (the key has a name a line,
+    and a folded query holds no line break). The collection is its whole name,
+    folded. A date range compares ISO 8601 text as ``ingest.access.date_overlaps``
+    does: the start against the range's end (a start inside the end's month or
+    year counts), the end against the range's start (likewise)."""
+    conditions: list[ColumnElement[bool]] = [Package.latest_version.is_not(None)]
+    if query.identifier:
+        conditions.append(Package.identifier.startswith(query.identifier, autoescape=True))
+    for word in search_fold(query.title or "").split():
+        conditions.append(Package.title_key.contains(word, autoescape=True))
+    if query.creator and (creator := search_fold(query.creator)):
+        conditions.append(Package.creators_key.contains(creator, autoescape=True))
     if query.collection is not None:
-        conditions.append(Version.record["collection"].as_string() == query.collection)
+        conditions.append(Package.collection_key == search_fold(query.collection))
     if query.type is not None:
         conditions.append(Version.record["type"].as_string() == query.type)
     if query.date_from is not None or query.date_to is not None:
@@ -342,8 +375,6 @@ def _text(value: Any) -> str | None:
 
 
 def _matches_record(query: PackageQuery, record: dict[str, Any]) -> bool:
-    if query.collection is not None and record.get("collection") != query.collection:
-        return False
     if query.type is not None and record.get("type") != query.type:
         return False
     return date_overlaps(record.get("date"), query.date_from, query.date_to)

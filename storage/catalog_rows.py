@@ -8,7 +8,14 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from ingest.access import date_end_key, date_sort_key, title_sort_key
+from ingest.access import (
+    collection_key,
+    creators_key,
+    date_end_key,
+    date_sort_key,
+    search_fold,
+    title_sort_key,
+)
 from ingest.findings import Finding
 from ingest.format_identification import IdentifiedFormat
 from ingest.models import (
@@ -33,11 +40,16 @@ def utc_now() -> datetime:
 
 
 def package_sort_keys(version: VersionRecord, committed_at: datetime) -> dict[str, Any]:
-    """The package row's sort keys once ``version`` is its latest (package search)."""
+    """The package row's sort and search keys once ``version`` is its latest
+    (package search): written on commit, on a catalog rebuild's import and when a
+    deaccession leaves an earlier version the latest."""
     return {"sort_title": title_sort_key(version.title),
             "sort_date": date_sort_key(version.record.get("date")),
             "date_end": date_end_key(version.record.get("date")),
-            "latest_at": committed_at}
+            "latest_at": committed_at,
+            "title_key": search_fold(version.title or ""),
+            "creators_key": creators_key(version.record),
+            "collection_key": collection_key(version.record)}
 
 
 def plain_text(value: Any) -> Any:

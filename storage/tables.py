@@ -92,6 +92,7 @@ class Package(Base):
         Index("ix_packages_sort_date", "sort_date", "identifier"),
         Index("ix_packages_latest_at", "latest_at", "identifier"),
         Index("ix_packages_identifier_key", "identifier_key"),
+        Index("ix_packages_collection_key", "collection_key", "identifier"),
     )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -110,12 +111,25 @@ class Package(Base):
     date_end: Mapped[str] = mapped_column(String, server_default="")
     #: when the latest version was committed
     latest_at: Mapped[datetime | None]
+    #: the latest version's title as a search compares it (``ingest.access.search_fold``)
+    title_key: Mapped[str] = mapped_column(Text, server_default="")
+    #: its creators' names, folded, one a line (``ingest.access.creators_key``)
+    creators_key: Mapped[str] = mapped_column(Text, server_default="")
+    #: its collection, folded (``ingest.access.collection_key``)
+    collection_key: Mapped[str] = mapped_column(Text, server_default="")
 
 
-#: Title words on PostgreSQL: a trigram index on the title, which the search's
-#: ``title ILIKE '%word%'`` uses (migration 0017; SQLite scans).
+#: The title as written, on PostgreSQL (migration 0017): searches now read the
+#: folded title (below); a revision that can follow both branches may drop it.
 Index("ix_packages_title_trgm", Package.title, postgresql_using="gin",
       postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+#: Title words and a part of a creator's name on PostgreSQL: trigram indexes on
+#: the folded columns, which the search's ``LIKE '%word%'`` uses (migration 0024;
+#: SQLite scans).
+Index("ix_packages_title_key_trgm", Package.title_key, postgresql_using="gin",
+      postgresql_ops={"title_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_packages_creators_key_trgm", Package.creators_key, postgresql_using="gin",
+      postgresql_ops={"creators_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 
 
 class Version(Base):

@@ -164,10 +164,17 @@ class PackageHitOut(BaseModel):
     updated_at: str | None = Field(None, description="when the latest version was committed")
 
 
+class MatchedOut(BaseModel):
+    count: int = Field(description="how many packages match the whole search (every page), "
+                                   "counted up to 1000")
+    more: bool = Field(description="true when more than `count` (then 1000) packages match")
+
+
 class PackageListOut(BaseModel):
     packages: list[PackageHitOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; "
                                                 "null on the last page")
+    matched: MatchedOut
 
 
 class FixityStartOut(BaseModel):

@@ -43,9 +43,15 @@ def list_packages(
     request: Request,
     identifier: Annotated[str | None, Query(max_length=1000,
                                             description="identifier starts with")] = None,
-    title: Annotated[str | None, Query(max_length=1000,
-                                       description="every word appears in the title")] = None,
-    collection: Annotated[str | None, Query(max_length=1000)] = None,
+    title: Annotated[str | None, Query(max_length=1000, description=(
+        "every word appears in the title, in any case, with or without accents "
+        "(zurich finds Zürich)"))] = None,
+    creator: Annotated[str | None, Query(max_length=1000, description=(
+        "any part of a creator's name, a person's or a body's (Müller finds Hans Müller), "
+        "in any case, with or without accents; several words must stand together "
+        "in one name"))] = None,
+    collection: Annotated[str | None, Query(max_length=1000, description=(
+        "the collection's whole name, in any case, with or without accents"))] = None,
     type: Annotated[str | None, Query(max_length=200)] = None,
     date_from: Annotated[str | None, Query(max_length=40, description=(
         "ISO 8601 year, month or day (1951, 1951-06, 1951-06-21); a day that is "
@@ -59,16 +65,18 @@ def list_packages(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     """Packages with a committed version, in identifier order (or ``sort``), a page
-    at a time. Filters combine; the date range matches records whose date overlaps it."""
+    at a time, and how many match in all (counted up to 1000). Filters combine; the
+    date range matches records whose date overlaps it."""
 
     # The same reading of a search as the console's: blank is no filter, a date
     # must be one (month 13 was let through before), a range must not run backwards.
     query = package_query(identifier=identifier or "", title=title or "",
-                          collection=collection or "", type=type or "",
-                          date_from=date_from or "", date_to=date_to or "")
+                          creator=creator or "", collection=collection or "",
+                          type=type or "", date_from=date_from or "", date_to=date_to or "")
     page = find_packages(_services(request).catalog, query, sort=sort.value, cursor=cursor,
                          limit=limit)
-    return {"packages": [_hit_out(hit) for hit in page.packages], "next_cursor": page.next_cursor}
+    return {"packages": [_hit_out(hit) for hit in page.packages], "next_cursor": page.next_cursor,
+            "matched": {"count": page.matched, "more": page.matched_more}}
 
 
 def _hit_out(hit: PackageHit) -> dict[str, Any]:

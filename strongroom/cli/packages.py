@@ -1,12 +1,15 @@
-"""Packages: list, show, verify, fetch."""
+"""Packages: list, search, show, verify, fetch."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Any
 
 import click
 
+from ingest.access import MAX_PAGE, PackageSort, QueryInvalid, find_packages, package_query
+from ingest.errors import InputError, PackageNotFound
 from strongroom.cli.anchors import anchor_after
 from strongroom.cli.base import (
     EXIT_OK,
@@ -22,7 +25,7 @@ from strongroom.cli.base import (
     main,
 )
 
-# --------------------------------------------------------------------------- list / show
+# --------------------------------------------------------------------------- list / search / show
 
 
 @main.command("list")
@@ -44,6 +47,70 @@ def list_packages(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--title", default="", metavar="WORDS",
+              help="Every word appears in the title (any case, with or without accents).")
+@click.option("--creator", default="", metavar="NAME",
+              help="Any part of a creator's name, a person's or a body's.")
+@click.option("--collection", default="", metavar="NAME",
+              help="The collection's whole name (any case, with or without accents).")
+@click.option("--identifier", default="", metavar="PREFIX", help="The identifier starts with this.")
+@click.option("--type", "record_type", default="", metavar="TYPE", help="The record's type.")
+@click.option("--from", "date_from", default="", metavar="DATE",
+              help="The record's date overlaps a range from this year, month or day "
+                   "(1951, 1951-06, 1951-06-21).")
+@click.option("--to", "date_to", default="", metavar="DATE",
+              help="... to this year, month or day.")
+@click.option("--sort", type=click.Choice([s.value for s in PackageSort]),
+              default=PackageSort.IDENTIFIER.value, show_default=True, help="The order.")
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=50, show_default=True,
+              help="Packages on one page.")
+@click.option("--cursor", default=None, help="Continue where the previous page ended "
+                                              "(the command it printed says how).")
+@json_option
+@command_errors
+def search(title: str, creator: str, collection: str, identifier: str, record_type: str,
+           date_from: str, date_to: str, sort: str, limit: int, cursor: str | None,
+           as_json: bool) -> None:
+    """Search packages by title words, creator, collection, identifier, type and
+    date, a page at a time (what the console's Packages page and GET /packages find)."""
+    try:
+        query = package_query(identifier=identifier, title=title, creator=creator,
+                              collection=collection, type=record_type, date_from=date_from,
+                              date_to=date_to)
+    except QueryInvalid as exc:  # named as the options are here
+        options = {"date_from": "--from", "date_to": "--to"}
+        raise InputError("; ".join(f"{options.get(name, name)}: {text}"
+                                   for name, text in exc.problems.items())) from exc
+    page = find_packages(_services(read_only=True).catalog, query, sort=sort, cursor=cursor,
+                         limit=limit)
+    document = {"packages": [{"package_id": p.package_id, "identifier": p.identifier,
+                              "title": p.title, "latest_version": p.latest_version,
+                              "date": p.date, "type": p.type, "collection": p.collection}
+                             for p in page.packages],
+                "next_cursor": page.next_cursor,
+                "matched": {"count": page.matched, "more": page.matched_more}}
+
+    def human(doc: dict[str, Any]) -> None:
+        for p in doc["packages"]:
+            click.echo(f"{p['package_id']}  v{p['latest_version']:<3} {p['identifier']}  "
+                       f"{p['title']}")
+        count, more = doc["matched"]["count"], doc["matched"]["more"]
+        click.echo(f"more than {count} packages match" if more else
+                   "1 package matches" if count == 1 else f"{count} packages match")
+        if doc["next_cursor"]:
+            asked = [("--title", title), ("--creator", creator), ("--collection", collection),
+                     ("--identifier", identifier), ("--type", record_type),
+                     ("--from", date_from), ("--to", date_to),
+                     ("--sort", sort if sort != PackageSort.IDENTIFIER.value else ""),
+                     ("--limit", str(limit) if limit != 50 else ""),
+                     ("--cursor", doc["next_cursor"])]
+            click.echo("next page: strongroom search " + shlex.join(
+                [part for option, value in asked if value for part in (option, value)]))
+
+    _emit(as_json, document, human)
+
+
+@main.command()
 @click.argument("package")
 @json_option
 @command_errors
@@ -52,7 +119,13 @@ def show(package: str, as_json: bool) -> None:
     from strongroom.reports import package_report
 
     catalog = _services(read_only=True).catalog
-    document = package_report(catalog, catalog.resolve_package(package))
+    try:
+        package_id = catalog.resolve_package(package)
+    except PackageNotFound as exc:  # words of a title, a name: a search finds those
+        raise PackageNotFound(f"{exc}: it is no package id or record identifier; to find "
+                              "packages by title words, creator or collection, try "
+                              f"strongroom search --title {shlex.quote(package)}") from exc
+    document = package_report(catalog, package_id)
 
     def human(doc: dict[str, Any]) -> None:
         import textwrap

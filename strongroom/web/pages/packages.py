@@ -44,7 +44,7 @@ SORTS = (
     (PackageSort.DATE_LATEST.value, "Date of the record (latest first)"),
     (PackageSort.NEWEST.value, "Newest version first"),
 )
-_FIELDS = ("identifier", "title", "collection", "type", "date_from", "date_to")
+_FIELDS = ("identifier", "title", "creator", "collection", "type", "date_from", "date_to")
 
 
 def _record_types() -> list[str]:
@@ -61,6 +61,7 @@ def packages_page(
     request: Request, session: Annotated[SessionInfo, Depends(person(Permission.READ_PACKAGES))],
     identifier: Annotated[str, Query(max_length=1000)] = "",
     title: Annotated[str, Query(max_length=1000)] = "",
+    creator: Annotated[str, Query(max_length=1000)] = "",
     collection: Annotated[str, Query(max_length=1000)] = "",
     type: Annotated[str, Query(max_length=200)] = "",
     date_from: Annotated[str, Query(max_length=100)] = "",
@@ -69,7 +70,8 @@ def packages_page(
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    form = {"identifier": identifier, "title": title, "collection": collection, "type": type,
+    form = {"identifier": identifier, "title": title, "creator": creator,
+            "collection": collection, "type": type,
             "date_from": date_from, "date_to": date_to,
             "sort": sort if sort in dict(SORTS) else PackageSort.IDENTIFIER.value}
     # an order this list does not know is said, as a date that is not one is, not replaced unsaid
@@ -78,15 +80,18 @@ def packages_page(
                 f"{', '.join(label for _, label in SORTS)}"}
     problems: dict[str, str] = {}
     hits: list[Any] = []
+    matched: tuple[int, bool] | None = None
     next_url = None
     try:
-        query = package_query(identifier=identifier, title=title, collection=collection,
-                              type=type, date_from=date_from, date_to=date_to)
+        query = package_query(identifier=identifier, title=title, creator=creator,
+                              collection=collection, type=type, date_from=date_from,
+                              date_to=date_to)
         if bad_sort:
             raise QueryInvalid(bad_sort)
         found = find_packages(request.app.state.strongroom.services.catalog, query,
                               sort=form["sort"], cursor=cursor, limit=PAGE)
         hits = found.packages
+        matched = (found.matched, found.matched_more)
         if found.next_cursor:
             next_url = _search_url(form, cursor=found.next_cursor, page=page + 1)
     except QueryInvalid as exc:
@@ -96,7 +101,8 @@ def packages_page(
                               "Search again from the first page."}
     searched = any(form[name] for name in _FIELDS)
     return render(request, "packages.html", title="Packages", form=form, sorts=SORTS,
-                  types=RECORD_TYPES, hits=hits, problems=problems, searched=searched,
+                  types=RECORD_TYPES, hits=hits, matched=matched, problems=problems,
+                  searched=searched,
                   page=page, next_url=next_url,
                   first_url=_search_url(form) if page > 1 or cursor else None,
                   status=400 if problems else 200)

@@ -1,0 +1,151 @@
+"""What an archivist found weak in package search: no search by creator ("Müller"
+found nothing though many records name Hans Müller), title words that had to
+carry the record's accents ("zurich" found none of the Zürich records), a
+collection that had to be typed with its capitals, and no count of what matched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
+
+_ITEMS = {
+    "sg-pr-0001": ("Kirchenbuch der Pfarrei Zürich, Taufen", "Hans Müller",
+                   "Parish registers of Sankt Gallen", "1851"),
+    "sg-pr-0002": ("Kirchenbuch der Pfarrei Zürich, Ehen", "Müller, Anna",
+                   "Parish registers of Sankt Gallen", "1852"),
+    "sg-pr-0003": ("Protokoll des Stadtrats von Bern", "Stadtrat von Bern",
+                   "Council minutes", "1853"),
+}
+
+
+def _batch(folder: Path) -> Path:
+    """A batch of three records of its own, besides the example batch."""
+    folder.mkdir()
+    record = json.loads((EXAMPLES / "letter-1952-03-sample" / "metadata.json").read_text())
+    (folder / "batch.json").write_text(json.dumps({"submitter": "Staatsarchiv",
+                                                   "schema": "archival-record/v1"}))
+    for identifier, (title, creator, collection, date) in _ITEMS.items():
+        item = folder / identifier
+        shutil.copytree(EXAMPLES / "letter-1952-03-sample" / "scan", item / "scan")
+        (item / "metadata.json").write_text(json.dumps(
+            {**record, "identifier": identifier, "title": title, "date": date,
+             "creators": [{"name": creator, "role": "author"}], "collection": collection},
+            ensure_ascii=False))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Api:
+    root = tmp_path_factory.mktemp("creators")
+    api = make_api(root / "data")
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    api.upload(zip_of(_batch(root / "records")), "application/zip")
+    return api
+
+
+def _found(api: Api, query: str) -> list[str]:
+    reply = api.client.get(f"/packages?{query}", headers=api.auth("reader"))
+    assert reply.status_code == 200, reply.text
+    return [p["identifier"] for p in reply.json()["packages"]]
+
+
+def test_a_creator_search_for_mueller_finds_the_records_hans_mueller_made(api: Api) -> None:
+    assert _found(api, "creator=Müller") == ["sg-pr-0001", "sg-pr-0002"]
+    assert _found(api, "creator=hans%20muller") == ["sg-pr-0001"]
+    assert _found(api, "creator=stadtrat") == ["sg-pr-0003"]
+    assert _found(api, "creator=Meier") == []
+
+
+def test_zurich_typed_without_its_accent_finds_the_zuerich_records(api: Api) -> None:
+    assert _found(api, "title=zurich") == ["sg-pr-0001", "sg-pr-0002"]
+    assert _found(api, "title=ZÜRICH%20ehen") == ["sg-pr-0002"]
+
+
+def test_a_collection_typed_in_lower_case_finds_its_records(api: Api) -> None:
+    assert _found(api, "collection=parish%20registers%20of%20sankt%20gallen") == [
+        "sg-pr-0001", "sg-pr-0002"]
+    assert _found(api, "collection=parish%20registers") == []  # the whole name
+
+
+def test_a_search_says_how_many_packages_matched(api: Api) -> None:
+    reply = api.client.get("/packages?title=zurich&limit=1", headers=api.auth("reader"))
+    assert reply.json()["matched"] == {"count": 2, "more": False}
+
+
+def test_the_console_has_a_creator_field_and_says_how_many_matched(api: Api) -> None:
+    from ingest.accounts import create_account
+    from tests.unit.test_identities import PASSWORD, _signed_in
+
+    create_account(api.services.catalog, "rita", "reader", PASSWORD, api.services.clock.now())
+    rita = _signed_in(api, "rita")
+    page = rita.get("/console/packages")
+    assert '<label for="q-creator">' in page.text
+    found = rita.get("/console/packages", params={"creator": "muller"})
+    assert found.status_code == 200
+    assert "sg-pr-0001" in found.text and "sg-pr-0003" not in found.text
+    assert "2 packages match" in found.text
+
+
+def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_accents(
+        tmp_path: Path) -> None:
+    """Migration 0024 fills the folded keys of packages already in the catalog."""
+    from alembic import command
+
+    from ingest.access import package_query
+    from ingest.models import package_id_for
+    from storage.catalog import SqlCatalog
+    from storage.database import alembic_config, create_engine_for, migrate, writing
+    from storage.tables import Package, Version
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    engine = create_engine_for(url)
+    with writing(engine).connect() as connection, connection.begin():
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with engine.begin() as connection:
+        for identifier, (title, creator, collection, _) in _ITEMS.items():
+            package_id = package_id_for(identifier)
+            connection.execute(Package.__table__.insert().values(
+                package_id=package_id, identifier=identifier, title=title, latest_version=1))
+            connection.execute(Version.__table__.insert().values(
+                package_id=package_id, number=1, state="committed", identifier=identifier,
+                title=title, record={"title": title, "collection": collection,
+                                     "creators": [{"name": creator, "role": "author"}]},
+                created_at=datetime.now(UTC), committed_at=datetime.now(UTC)))
+    migrate(engine)
+    engine.dispose()
+
+    catalog = SqlCatalog.from_url(url)
+    try:
+        def found(**asked: str) -> list[str]:
+            return [hit.identifier for hit in catalog.search_packages(package_query(**asked)).packages]
+
+        assert found(creator="muller") == ["sg-pr-0001", "sg-pr-0002"]
+        assert found(title="zurich taufen") == ["sg-pr-0001"]
+        assert found(collection="COUNCIL MINUTES") == ["sg-pr-0003"]
+    finally:
+        catalog.engine.dispose()
+
+
+def test_a_rebuilt_catalog_finds_packages_by_creator(tmp_path: Path) -> None:
+    """The rebuild imports each version through the catalog, which fills the keys."""
+    from ingest.access import package_query
+    from ingest.rebuild import rebuild_catalog
+    from tests.unit.test_replication import make_services, open_archive, record
+
+    archive = next(open_archive(tmp_path / "archive"))
+    archive.ingest(metadata={**record(), "creators": [{"name": "Mao Zédong", "role": "sender"}]})
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+    rebuild_catalog(fresh)
+
+    page = fresh.catalog.search_packages(package_query(creator="mao ZEDONG"))
+    assert [hit.title for hit in page.packages] == ["Telegram, 21 June 1951"]
+    assert (page.matched, page.matched_more) == (1, False)
