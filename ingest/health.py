@@ -23,7 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.errors import CatalogUnavailable, NotFound, QueueUnavailable, StorageUnavailable
+from ingest.errors import (
+    CatalogOutdated,
+    CatalogUnavailable,
+    NotFound,
+    QueueUnavailable,
+    StorageUnavailable,
+)
 from ingest.services import Services
 
 #: Seconds a part has to answer before it counts as unreachable.
@@ -193,6 +199,10 @@ def _reach(check: PartCheck) -> PartHealth:
     except NotFound as exc:  # opened by name, and not there (no catalog before init)
         return PartHealth(check.part, ok=False, where=where, detail=_clean(str(exc)),
                           problem=f"{_capital(check.what)} does not exist yet.")
+    except CatalogOutdated as exc:  # made by an earlier release: init upgrades it
+        return PartHealth(check.part, ok=False, where=where, detail=_clean(str(exc)),
+                          problem=f"{_capital(check.what)} was made by an earlier release: "
+                                  "`strongroom init` upgrades it.")
     except Exception as exc:  # noqa: BLE001  (any failure of a part is the answer, not a crash)
         return PartHealth(check.part, ok=False, where=where,
                           detail=_clean(f"{type(exc).__name__}: {exc}"),
