@@ -103,7 +103,7 @@ class StagedListings:
 
 def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
                 skip: Sequence[str] = (), now: datetime | None = None,
-                stop: StopFlag | None = None) -> StagedListings:
+                stop: StopFlag | None = None, catalog_log: str | None = None) -> StagedListings:
     """Copy a batch folder, read as ``layout``, into the staging area of
     ``store`` under ``batch_id`` (see the module docstring), and make it durable;
     returns the digests of the listings written.
@@ -114,13 +114,16 @@ def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
     for is looked at between chunks. Raises StopRequested, StorageUnavailable,
     ChecksumRefused (the store received other bytes than were read); what was
     staged is then removed, or, when the store cannot be reached, left for
-    ``staging prune``."""
+    ``staging prune``. ``catalog_log`` (the identity of the registering catalog's
+    audit log) is kept in the batch's listing: another catalog on the same store
+    does not take the staging for its own abandoned one."""
     prefix = batch_prefix(batch_id)
     stop = stop if stop is not None else StopFlag()
     try:
         # The batch's listing first: it says when staging began (``staging prune``
         # removes what no registered batch came from only long after).
-        batch = _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC))
+        batch = _stage_batch_files(layout.root, prefix, store, now or datetime.now(UTC),
+                                   catalog_log)
         items = {}
         for name, folder in layout.items:
             walk = walk_item(folder, within=layout.root, skip=skip)
@@ -136,8 +139,11 @@ def stage_batch(layout: BatchLayout, batch_id: str, store: ObjectStore, *,
         raise
 
 
-def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime) -> str:
+def _stage_batch_files(root: Path, prefix: str, store: ObjectStore, now: datetime,
+                       catalog_log: str | None = None) -> str:
     listing: dict[str, Any] = {"staged_at": now.isoformat(), "files": {}, "findings": []}
+    if catalog_log is not None:
+        listing["catalog_log"] = catalog_log
     found: dict[str, bytes] = {}
     for name, limit in ((BATCH_METADATA, MAX_BATCH_METADATA_BYTES + 1),
                         (METADATA_CSV, MAX_METADATA_CSV_BYTES + 1)):

@@ -11,7 +11,8 @@ what it leaves is judged here, one staged batch (``_staging/{batch_id}/``) at a 
   STAGED_CONTENT_MISSING;
 - no batch was registered from it (a submission that stopped or crashed while
   staging): removable once staged longer ago than ``abandoned_after``, kept
-  before, since a submission may still be staging it.
+  before, since a submission may still be staging it; kept whenever its listing
+  names another catalog's audit log (two catalogs sharing one store).
 
 Abandoned multipart uploads in the staging area are not objects: ``fixity
 reconcile --sweep-abandoned HOURS`` sweeps them with the store's own.
@@ -27,7 +28,7 @@ from typing import Any
 from ingest.errors import BatchNotFound, ObjectNotFound
 from ingest.layout import STAGING_PREFIX
 from ingest.models import ItemStatus
-from ingest.ports import IngestCatalog, ObjectStore
+from ingest.ports import Catalog, ObjectStore
 from ingest.staged_batch import LISTING, batch_prefix, delete_prefix
 
 #: How long staging that no batch was registered from is kept by default.
@@ -50,7 +51,7 @@ class StagedBatchReport:
                 "removable": self.removable, "removed": self.removed, "reason": self.reason}
 
 
-def prune_staging(store: ObjectStore, catalog: IngestCatalog, now: datetime, *,
+def prune_staging(store: ObjectStore, catalog: Catalog, now: datetime, *,
                   abandoned_after: timedelta = DEFAULT_ABANDONED_AFTER, failed: bool = False,
                   dry_run: bool = False) -> list[StagedBatchReport]:
     """Judge every staged batch in ``store`` (see the module docstring) and remove
@@ -73,12 +74,15 @@ def prune_staging(store: ObjectStore, catalog: IngestCatalog, now: datetime, *,
     return reports
 
 
-def _judge(store: ObjectStore, catalog: IngestCatalog, batch_id: str, now: datetime,
+def _judge(store: ObjectStore, catalog: Catalog, batch_id: str, now: datetime,
            abandoned_after: timedelta, failed: bool) -> tuple[bool, str]:
     try:
         items = catalog.list_items(batch_id)
     except BatchNotFound:
-        staged_at = _staged_at(store, batch_id)
+        staged_at, log = _staged_by(store, batch_id)
+        if log is not None and log != catalog.log_identity()[0]:
+            return False, (f"staged for another catalog sharing this store (audit log {log}): "
+                           "kept; prune it with that catalog's settings")
         if staged_at is not None and now - staged_at < abandoned_after:
             return False, "no batch registered from it yet (a submission still staging?)"
         return True, "no batch was registered from it (a submission that stopped)"
@@ -93,14 +97,22 @@ def _judge(store: ObjectStore, catalog: IngestCatalog, batch_id: str, now: datet
     return True, "every item stored, unchanged or rejected"
 
 
-def _staged_at(store: ObjectStore, batch_id: str) -> datetime | None:
-    """When staging of the batch began, from its listing; None when it has none."""
+def _staged_by(store: ObjectStore, batch_id: str) -> tuple[datetime | None, str | None]:
+    """When staging of the batch began, and for which catalog's audit log, from its
+    listing; None for what it does not say (staged by an earlier release: no log)."""
     try:
         with store.open(f"{batch_prefix(batch_id)}batch/{LISTING}") as stream:
             listing = json.loads(stream.read())
-        return datetime.fromisoformat(listing["staged_at"])
-    except (ObjectNotFound, ValueError, KeyError, TypeError):
-        return None
+    except (ObjectNotFound, ValueError):
+        return None, None
+    if not isinstance(listing, dict):
+        return None, None
+    try:
+        staged_at: datetime | None = datetime.fromisoformat(listing["staged_at"])
+    except (ValueError, KeyError, TypeError):
+        staged_at = None
+    log = listing.get("catalog_log")
+    return staged_at, log if isinstance(log, str) else None
 
 
 __all__ = ["DEFAULT_ABANDONED_AFTER", "StagedBatchReport", "prune_staging"]

@@ -69,7 +69,8 @@ def submit_batch(batch_dir: str | Path, services: Services,
         # the listings' digests go into the catalog, out of reach of the store's writers.
         staged = stage_batch(layout, batch_id, services.staging_store,
                              skip=services.skip_system_files, now=services.clock.now(),
-                             stop=services.stop)
+                             stop=services.stop,
+                             catalog_log=services.catalog.log_identity()[0])
         source = STAGED_SOURCE + source
     now = services.clock.now()
     batch = BatchRecord(

@@ -214,6 +214,31 @@ def test_prune_removes_staging_no_batch_was_registered_from_once_old(
     assert staged_keys(store) == []
 
 
+def test_prune_leaves_a_batch_another_catalog_on_the_same_store_registered(
+        services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
+    """It removed a batch another catalog sharing the store had registered (three
+    items waiting), saying "no batch was registered from it"."""
+    from datetime import timedelta
+
+    other = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "other-catalog.sqlite"))
+    try:
+        elsewhere = Services(catalog=other, store=store, clock=FixedClock(AT),
+                             schemas=SchemaSet.default())
+        batch = tmp_path / "batch"
+        write_item(batch, "letter")
+        submitted = submit_batch(batch, elsewhere, stage=True)
+        assert other.log_identity()[0] != services.catalog.log_identity()[0]
+    finally:
+        other.engine.dispose()
+
+    [report] = prune_staging(store, services.catalog, AT + timedelta(days=30))
+
+    assert (report.batch_id, report.removable, report.removed) == (
+        submitted.batch.batch_id, False, False)
+    assert "another catalog" in report.reason
+    assert staged_keys(store)
+
+
 def test_stop_asked_for_while_staging_registers_nothing_and_leaves_no_staging(
         services: Services, store: FilesystemObjectStore, tmp_path: Path) -> None:
     from ingest.errors import StopRequested
