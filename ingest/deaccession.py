@@ -51,7 +51,7 @@ from ingest.errors import (
     VersionNotFound,
 )
 from ingest.findings import Finding
-from ingest.identities import stands_behind
+from ingest.identities import two_people
 from ingest.layout import objects_referenced, version_prefix
 from ingest.models import Actor, EventType, NewEvent, Outcome, StoredFile
 from ingest.ports import ObjectStore
@@ -173,7 +173,7 @@ def approve_deaccession(services: Services, request_id: str) -> DeaccessionOutco
     if request.state != REQUESTED:
         raise DeaccessionRefused(Finding("DEACCESSION_DECIDED", path=request_id,
                                          found=request.state))
-    if stands_behind(services, request.requested_by, who):
+    if not two_people(services, request.requested_by, who):
         raise DeaccessionRefused(Finding("DEACCESSION_SAME_PERSON", path=request_id,
                                          found=who.name))
     refuse_if_retained(services, request)
@@ -212,7 +212,7 @@ def may_approve(services: Services, request: DeaccessionRequest) -> bool:
     behind this credential): what a page offers, and what it does not."""
     if request.state != REQUESTED:
         return False
-    return not stands_behind(services, request.requested_by, _actor(services))
+    return two_people(services, request.requested_by, _actor(services))
 
 
 # --------------------------------------------------------------------------- deletion

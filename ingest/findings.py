@@ -93,7 +93,7 @@ CATALOGUE: dict[str, str] = {
     "ANCHORS_UNREADABLE": "audit anchors could not be read: {detail}",
     "BAG_UNUSABLE": "the bag at {path!r} cannot be taken into the catalog: {detail}",
     # -- deaccession (ingest.deaccession)
-    "DEACCESSION_SAME_PERSON": "deaccession request {path} cannot be approved by {found}: whoever asked for it made this credential or account, or has ever set its password, or is {found}; a deaccession needs two people, another admin must approve it, one whose account the asker did not make (made by another admin, or at the terminal with `strongroom user create`)",
+    "DEACCESSION_SAME_PERSON": "deaccession request {path} cannot be approved by {found}: the two are not two people (one of them made the other's credential or account, or has ever set its password, or they are the same); a deaccession needs two people, another admin must approve it, one whose account the asker did not make and who made none of the asker's credentials (made by another admin, or at the terminal with `strongroom user create`)",
     "DEACCESSION_DECIDED": "deaccession request {path} is {found}, not waiting for a decision",
     "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
     "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",

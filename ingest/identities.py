@@ -44,8 +44,9 @@ from ingest.tombstones import same_person
 
 ACTIONS = ("account created", "account disabled", "password set", "password changed",
            "token created", "token revoked")
-#: How many makers ``stands_behind`` follows back from an actor.
-MOST_MAKERS = 16
+#: How many generations of makers ``stands_behind`` follows back from an actor
+#: (each credential once); a longer chain is taken as the same person.
+MOST_MAKERS = 10_000
 
 
 def _event(services: Services, action: str, **detail: Any) -> NewEvent:
@@ -156,7 +157,17 @@ def stands_behind(services: Services, person: Actor, actor: Actor) -> bool:
         if any(same_person(person, one) for one in current):
             return True
         current = [maker for one in current for maker in _makers(services, one, seen)]
-    return False
+    # Every credential is looked at once (``seen``), so only a chain longer than
+    # any archive holds ends here: not known to be someone else, so taken as them.
+    return bool(current)
+
+
+def two_people(services: Services, one: Actor, other: Actor) -> bool:
+    """Whether ``one`` and ``other`` are two people for a two-person rule: neither
+    stands behind the other's credential (a token the approver made asked for a
+    deaccession the approver then approved as themselves, before this was asked
+    both ways)."""
+    return not stands_behind(services, one, other) and not stands_behind(services, other, one)
 
 
 def _makers(services: Services, actor: Actor, seen: set[str]) -> list[Actor]:
@@ -189,4 +200,5 @@ __all__ = [
     "revoke_token",
     "set_password",
     "stands_behind",
+    "two_people",
 ]

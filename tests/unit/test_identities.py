@@ -148,7 +148,7 @@ def test_an_admin_the_requester_made_cannot_approve_even_after_changing_its_pass
     # The page offers bob no Approve button, and says who may approve.
     page = bob.get("/console/deaccessions").text
     assert 'action="/console/deaccessions/approve"' not in page
-    assert "one whose account they did not make" in page and "strongroom user create" in page
+    assert "one whose account the asker did not make" in page and "strongroom user create" in page
     asked_page = _signed_in(api, "ada").get("/console/deaccessions").text
     assert 'action="/console/deaccessions/approve"' not in asked_page  # ada asked: not hers
     assert ">Withdraw</button>" in asked_page and ">Reject</button>" in page  # hers to withdraw
@@ -199,3 +199,38 @@ def test_guessing_the_current_password_on_the_account_page_is_throttled_like_sig
                            "new": "a brand new long secret", "repeat": "a brand new long secret"})
     assert right.status_code == 400, "the right password went through after a run of guesses"
     assert _policy_events(api) == []
+
+
+def test_a_request_made_with_a_token_the_approver_made_cannot_be_approved_by_its_maker(
+        api: Api) -> None:
+    """The rule was asked one way only: a token ada made asked for a deaccession,
+    and ada approved it as herself; the package was deleted."""
+    ada = _signed_in(api, "ada")
+    made = _post(ada, "/console/admin/tokens", name="ada's script", role="admin")
+    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
+    assert secret
+    asked = api.client.post("/deaccessions", headers={"Authorization": f"Bearer {secret.group(1)}"},
+                            json={"package": TELEGRAM, "reason": "asked by a script"})
+    assert asked.status_code == 201, asked.text
+
+    assert 'action="/console/deaccessions/approve"' not in ada.get("/console/deaccessions").text
+    refused = _post(ada, "/console/deaccessions/approve", request_id=asked.json()["request_id"])
+    assert "DEACCESSION_SAME_PERSON" in refused.text or "cannot approve" in refused.text  # type: ignore[attr-defined]
+    assert api.client.get(f"/packages/{TELEGRAM}", headers=api.auth("reader")).status_code == 200
+
+
+def test_a_long_chain_of_accounts_each_made_by_the_last_still_leads_back_to_its_first_maker(
+        api: Api) -> None:
+    """Past sixteen makers the rule gave up and called them two people."""
+    from dataclasses import replace
+
+    from ingest.identities import make_account, stands_behind
+
+    found = api.services.catalog.find_account("ada")
+    assert found is not None
+    maker = found[0].actor()
+    for n in range(20):
+        made = make_account(replace(api.services, actor=maker), f"chain-{n:02}", "admin",
+                            PASSWORD + f" {n}")
+        maker = made.actor()
+    assert stands_behind(api.services, found[0].actor(), maker)
