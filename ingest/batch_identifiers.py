@@ -8,15 +8,16 @@ gets an ``IDENTIFIER_DUPLICATE`` finding naming the items, and each of them the
 same finding at ``/identifier`` when it is ingested (``item_duplicate``). A
 later version of a record goes in a later batch.
 
-Identifiers are compared in Unicode's NFC form and case-folded
-(``identifier_key``), so ``café`` typed on two keyboards, or ``SG-PR-0021`` and
-``sg-pr-0021``, are one identifier here. Across batches, a new package whose
+Identifiers are compared by ``identifier_key`` (NFKC, case-folded, without
+characters that show nothing), so ``café`` typed on two keyboards, or
+``SG-PR-0021``, ``sg-pr-0021`` and ``ｓｇ-pr-0021``, are one identifier here. Across batches, a new package whose
 identifier is an existing package's in another normalization form (NFC against
 NFD: the same letters, other code points, so another package id) is refused
 at its ingest, ``IDENTIFIER_NOT_AS_STORED`` (``stored_twin``): it would be a
 second package that reads exactly like the first; one that differs from an
-existing package's only in capitals, ``IDENTIFIER_DIFFERS_IN_CASE``. The identifiers are read at submission, once
-per item, from its ``metadata.json`` (never through a link, at most
+existing package's only in capitals, letter forms (fullwidth) or characters that
+show nothing (U+200B), ``IDENTIFIER_READS_LIKE_ANOTHER`` (``identifier_key``).
+The identifiers are read at submission, once per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.
 """
@@ -103,8 +104,21 @@ def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:
         return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
                        found=identifier, expected=stored,
                        params={"package": package_id, "detail": _differs(identifier, stored)})
-    return Finding("IDENTIFIER_DIFFERS_IN_CASE", path=ITEM_METADATA, pointer="/identifier",
-                   found=identifier, expected=stored, params={"package": package_id})
+    return Finding("IDENTIFIER_READS_LIKE_ANOTHER", path=ITEM_METADATA, pointer="/identifier",
+                   found=identifier, expected=stored,
+                   params={"package": package_id, "detail": _how_it_differs(identifier, stored)})
+
+
+def _how_it_differs(given: str, stored: str) -> str:
+    """In words a person can check: other capitals, other letter forms (fullwidth,
+    ligatures), characters that show nothing (named, with their code points)."""
+    hidden = [f"U+{ord(c):04X} {unicodedata.name(c, 'an unnamed character')}"
+              for c in dict.fromkeys(given) if unicodedata.category(c) == "Cf"]
+    if hidden:
+        return "it holds " + ", ".join(hidden) + ", which shows nothing"
+    if unicodedata.normalize("NFKC", given) != given:
+        return "other forms of its letters (fullwidth or compatibility characters)"
+    return "other capitals"
 
 
 def _differs(given: str, stored: str) -> str:

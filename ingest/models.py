@@ -98,10 +98,22 @@ class Actor:
 
 
 def identifier_key(identifier: str) -> str:
-    """An identifier as compared for sameness: NFC, case-folded. Two identifiers
-    with one key are one record to a person (``SG-PR-0021``, ``sg-pr-0021``;
-    ``café`` typed on two keyboards): ``ingest.batch_identifiers``."""
-    return unicodedata.normalize("NFC", identifier).casefold()
+    """An identifier as compared for sameness: compatibility-normalized (NFKC:
+    fullwidth ``ｓｇ`` is ``sg``), case-folded, without the characters that show
+    nothing (format characters such as U+200B ZERO WIDTH SPACE, U+200E LEFT-TO-
+    RIGHT MARK or U+061C ARABIC LETTER MARK, variation selectors). Two
+    identifiers with one key read alike to a person (``SG-PR-0021``,
+    ``sg-pr-0021``, ``sg-pr\u200b-0021``; ``café`` typed on two keyboards):
+    ``ingest.batch_identifiers``."""
+    folded = unicodedata.normalize("NFKC", identifier).casefold()
+    return unicodedata.normalize("NFKC", "".join(
+        char for char in folded if not _shows_nothing(char)))
+
+
+def _shows_nothing(char: str) -> bool:
+    point = ord(char)
+    return (unicodedata.category(char) == "Cf" or point == 0x034F
+            or 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF)
 
 
 def package_id_for(identifier: str) -> str:

@@ -139,10 +139,30 @@ def test_a_later_batch_writing_an_identifier_in_other_capitals_is_refused_not_a_
     assert status is ItemStatus.REJECTED
     [finding] = findings
     assert (finding.code, finding.pointer, finding.found, finding.expected) == (
-        "IDENTIFIER_DIFFERS_IN_CASE", "/identifier", "sg-pr-0021", "SG-PR-0021")
+        "IDENTIFIER_READS_LIKE_ANOTHER", "/identifier", "sg-pr-0021", "SG-PR-0021")
     assert "'SG-PR-0021'" in finding.message and package_id_for("SG-PR-0021") in finding.message
+    assert "other capitals" in finding.message
     with pytest.raises(PackageNotFound):
         services.catalog.get_version(package_id_for("sg-pr-0021"))
+
+
+@pytest.mark.parametrize("twin, said", [
+    ("ｓｇ-pr-0021", "fullwidth"),                              # fullwidth letters
+    ("sg-pr\u200b-0021", "U+200B ZERO WIDTH SPACE"),           # shows as sg-pr-0021
+    ("sg-pr\u2060-0021", "U+2060 WORD JOINER"),
+    ("sg-pr\u061c-0021", "U+061C ARABIC LETTER MARK"),
+    ("sg-pr\u200e-0021", "U+200E LEFT-TO-RIGHT MARK"),
+])
+def test_an_identifier_that_reads_like_a_stored_one_is_refused_saying_how_it_differs(
+        tmp_path: Path, services: Services, twin: str, said: str) -> None:
+    """Each of these made a package of its own that `list` printed as sg-pr-0021."""
+    write_item(tmp_path / "first", "register", metadata=record("sg-pr-0021", "Register"))
+    assert _ingest_one(services, tmp_path / "first")[0] is ItemStatus.STORED
+    write_item(tmp_path / "second", "x", metadata=record(twin, "Register, copy"))
+    status, findings = _ingest_one(services, tmp_path / "second")
+    assert status is ItemStatus.REJECTED
+    [finding] = findings
+    assert finding.code == "IDENTIFIER_READS_LIKE_ANOTHER" and said in finding.message
 
 
 def test_two_items_of_a_batch_whose_identifiers_differ_only_in_capitals_are_both_refused(

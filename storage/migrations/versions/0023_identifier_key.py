@@ -1,13 +1,15 @@
-"""Each package's identifier as compared for sameness: NFC, case-folded.
+"""Each package's identifier as compared for sameness (``ingest.models.identifier_key``).
 
 ``SG-PR-0021`` and ``sg-pr-0021`` (or ``Müller`` in NFC and NFD) are one record
 to a person; as identifiers they made two packages. A new package whose
 identifier has the key of an existing package's is refused
 (``ingest.batch_identifiers.stored_twin``), which reads this indexed column.
 
-- ``packages.identifier_key``: ``unicodedata.normalize("NFC", identifier).casefold()``,
-  filled for the packages already there. Not unique: an archive may already
-  hold such twins, which stay as they are.
+- ``packages.identifier_key``: NFKC, case-folded, without characters that show
+  nothing, as the ingest computes it when it writes the row (the function is
+  copied here: a migration keeps the rule it was written with), filled for the
+  packages already there. Not unique: an archive may already hold such twins,
+  which stay as they are.
 
 Revision ID: 0023_identifier_key
 Revises: 0001
@@ -28,6 +30,14 @@ branch_labels: str | Sequence[str] | None = ("identifier_key",)
 depends_on: str | Sequence[str] | None = None
 
 
+def identifier_key(identifier: str) -> str:
+    folded = unicodedata.normalize("NFKC", identifier).casefold()
+    return unicodedata.normalize("NFKC", "".join(
+        char for char in folded
+        if not (unicodedata.category(char) == "Cf" or ord(char) == 0x034F
+                or 0xFE00 <= ord(char) <= 0xFE0F or 0xE0100 <= ord(char) <= 0xE01EF)))
+
+
 def upgrade() -> None:
     with op.batch_alter_table("packages") as batch:
         batch.add_column(sa.Column("identifier_key", sa.Text(), nullable=True))
@@ -35,8 +45,7 @@ def upgrade() -> None:
                         sa.column("identifier", sa.Text), sa.column("identifier_key", sa.Text))
     connection = op.get_bind()
     rows = connection.execute(sa.select(packages.c.package_id, packages.c.identifier))
-    keys = [{"id": package_id, "key": unicodedata.normalize("NFC", identifier).casefold()}
-            for package_id, identifier in rows]
+    keys = [{"id": package_id, "key": identifier_key(identifier)} for package_id, identifier in rows]
     if keys:
         connection.execute(packages.update().where(packages.c.package_id == sa.bindparam("id"))
                            .values(identifier_key=sa.bindparam("key")), keys)
