@@ -125,8 +125,12 @@ class RebuildReport:
 
     @property
     def has_problems(self) -> bool:
+        # A version withdrawn by a tombstone while a location still holds its bag:
+        # a deletion left unfinished, or a tombstone that belongs elsewhere (copied
+        # in from another archive, it withdrew a committed package in silence).
         return (bool(self.skipped) or bool(self.lost) or bool(self.uncommitted)
-                or bool(self.records_lost) or any(v["findings"] for v in self.versions))
+                or bool(self.records_lost) or any(v["findings"] for v in self.versions)
+                or any(d["locations"] for d in self.deaccessioned))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -95,6 +95,13 @@ def catalog_rebuild(trust_unmarked: bool, committed: list[tuple[str, int]], as_j
                        "its commit record is lost; "
                        + ("taken in, and its record written again" if r["taken_in"] else
                           "its bag could not be read (see skipped): restore it from a backup"))
+        for d in doc["deaccessioned"]:
+            left = (f"; but its bag is still in {', '.join(d['locations'])}: a deletion left"
+                    " unfinished (`strongroom deaccession resume` with the old catalog), or a"
+                    " tombstone that does not belong to this archive: compare the request with"
+                    " your records before removing anything") if d["locations"] else ""
+            click.echo(f"  deaccessioned: {d['package_id']} v{d['version']} (tombstone of request"
+                       f" {d['request_id']}; not taken in){left}")
         for u in doc["uncommitted"]:
             click.echo(f"  uncommitted: {u['package_id']} v{u['version']} (no commit record;"
                        " left in the store, not taken in)")

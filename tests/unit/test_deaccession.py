@@ -8,6 +8,7 @@ store that refuses to delete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -212,12 +213,36 @@ def test_a_tombstoned_package_is_not_resurrected_by_a_rebuild_from_a_replica_tha
     assert report.deaccessioned == [{"package_id": PACKAGE, "version": 1,
                                      "request_id": request.request_id,
                                      "locations": [archive.replica.location]}]
+    assert report.has_problems  # a deletion left unfinished is said (exit 1)
     with pytest.raises(Deaccessioned, match="deposit agreement ended"):
         fresh.catalog.resolve_package(IDENTIFIER)
     # the rebuilt catalog reports the replica's leftovers, and removes them when asked
     [primary, replica] = reconcile(fresh.catalog, fresh.locations)
     assert primary.findings == () and replica.tombstones_missing == 1
     assert {f.code for f in replica.findings} == {"DEACCESSIONED_LEFTOVER"}
+    fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_tombstone_copied_in_from_another_archive_does_not_drop_a_committed_package_in_silence(
+        archive: Archive, tmp_path: Path) -> None:
+    """A tombstone from another archive, put in this store, withdrew a committed
+    package whose bag and commit record were still there, and the rebuild exited 0
+    without a word in its human output."""
+    archive.ingest()
+    request = request_deaccession(as_(archive.services, ALICE), IDENTIFIER, None, REASON)
+    assert approve_deaccession(as_(archive.services, BOB), request.request_id).finished
+    tombstone = archive.primary.open(tombstone_key(PACKAGE, 1)).read()
+    other = next(open_archive(tmp_path / "other"))
+    other.ingest()  # the same record, committed in this archive
+    other.primary.put_bytes(tombstone_key(PACKAGE, 1), tombstone,
+                            hashlib.sha256(tombstone).hexdigest())
+    fresh = make_services(tmp_path / "fresh", replicas=(), store=other.primary)
+
+    report = rebuild_catalog(fresh)
+
+    assert report.has_problems
+    [withdrawn] = report.deaccessioned
+    assert withdrawn["locations"] == [other.primary.location]
     fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
 
 
