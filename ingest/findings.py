@@ -82,6 +82,7 @@ CATALOGUE: dict[str, str] = {
     # -- operations
     "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
     "COMMIT_RECORD_MISSING": "{path} is not in this location ({detail}): a catalog rebuilt from it would leave this version out as uncommitted",
+    "COMMIT_RECORD_UNREADABLE": "{path} does not say its version was committed ({detail}): not taken as its commit record; the version is judged as one without a record",
     "PACKAGE_BUSY": "its package was being written by another item through all {attempts} attempts ({detail}); a claim whose holder stopped without a word is taken over once idle for {stuck_after:g} s: run `strongroom requeue --failed` then",
     "INGEST_FAILED": "ingest stopped on an unexpected error: {detail}",
     "CLAIM_TAKEN_OVER": "this item stopped writing version {version} (no progress for over {idle} s: its process is gone); item {by} took the version over, submit again if needed",

@@ -193,6 +193,11 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False,
                 record = version_of_record(info.key)
                 if record is None:
                     report.strangers.append({"key": info.key, "location": store.location})
+                elif (unreadable := _record_says_otherwise(store, info.key, record)) is not None:
+                    # An empty or foreign file under a record's name vouches for nothing.
+                    report.skipped.append(Finding("COMMIT_RECORD_UNREADABLE", path=info.key,
+                                                  location=store.location,
+                                                  params={"detail": unreadable}))
                 else:
                     recorded.add(record)
                     recorded_in.setdefault(record, []).append(store.location)
@@ -290,6 +295,24 @@ def _referenced_by(fetches: dict[tuple[str, int], ObjectStore], committed: set[t
                 todo.append(key)
             by.setdefault(key, set()).add(number)
     return {key: sorted(numbers) for key, numbers in by.items()}
+
+
+def _record_says_otherwise(store: ObjectStore, key: str, record: tuple[str, int]) -> str | None:
+    """Why the commit record at ``key`` does not say that version ``record`` was
+    committed (not JSON, empty, another version's), or None when it does."""
+    try:
+        with store.open(key) as stream:
+            body = json.loads(stream.read(64 * 1024))
+    except ValueError:
+        return "it is not the JSON a commit record is (empty, or other bytes)"
+    except ObjectNotFound:
+        return "it could not be read"
+    if not isinstance(body, dict):
+        return "it is not the JSON object a commit record is"
+    said = (body.get("package_id"), body.get("version"))
+    if said != record:
+        return f"it names {said[0]!r} version {said[1]!r}, not the version its name gives"
+    return None
 
 
 def _read_tombstone(store: ObjectStore, key: str, into: dict[str, DeaccessionRequest]) -> bool:

@@ -43,7 +43,11 @@ def test_a_bag_under_a_package_id_that_is_not_its_identifiers_is_skipped(
     report = rebuild_catalog(fresh)
 
     assert [(v["package_id"], v["version"]) for v in report.versions] == [(PACKAGE, 1)]
-    assert {(f.code, f.path) for f in report.skipped} == {("BAG_UNUSABLE", f"{stranger}/v1/")}
+    # The copied record names the other package: it vouches for nothing, and the bag
+    # under the wrong package id is left out.
+    assert {(f.code, f.path) for f in report.skipped} == {
+        ("COMMIT_RECORD_UNREADABLE", f"_commits/{stranger}/v1.json")}
+    assert [(u["package_id"], u["version"]) for u in report.uncommitted] == [(stranger, 1)]
     assert report.strangers == [{"key": "notes.txt", "location": archive.primary.location}]
     assert fresh.catalog.get_version(PACKAGE, 1).files == archive.services.catalog.get_version(
         PACKAGE, 1).files
@@ -248,3 +252,24 @@ def test_reconcile_does_not_call_a_version_a_committed_one_references_a_leftover
         assert location.leftovers == ()
         assert {f.code for f in location.findings} == {"REFERENCED_VERSION_NOT_IN_CATALOG"}
         assert all("/v1/" in f.path and "version 2" in f.message for f in location.findings)
+
+
+def test_an_empty_file_under_a_commit_records_name_vouches_for_no_bag(
+        archive: Archive, tmp_path: Path) -> None:
+    """A bag copied into v3 (never committed) and an empty _commits/…/v3.json made
+    the rebuild take v3 in, exit 0, and `audit verify` say ok."""
+    archive.ingest()
+    for store in archive.services.locations:
+        folder = archive.folder(store)
+        shutil.copytree(folder / PACKAGE / "v1", folder / PACKAGE / "v3")
+        (folder / "_commits" / PACKAGE / "v3.json").write_bytes(b"")
+    fresh = make_services(tmp_path / "fresh", replicas=archive.services.replicas,
+                          store=archive.primary)
+
+    report = rebuild_catalog(fresh)
+
+    assert [v["version"] for v in report.versions] == [1]
+    assert {f.code for f in report.skipped} == {"COMMIT_RECORD_UNREADABLE"}
+    assert [u["version"] for u in report.uncommitted] == [3]
+    assert report.has_problems
+    fresh.catalog.engine.dispose()  # type: ignore[attr-defined]
