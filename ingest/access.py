@@ -216,6 +216,13 @@ class QueryInvalid(InputError):
 _DATE_BOUND = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
 
 
+#: What one field of a package search may hold (the API refuses longer before
+#: asking: a term of tens of thousands of characters was "catalog database
+#: unavailable: LIKE or GLOB pattern too complex" at the command line).
+MOST_SEARCH_TEXT = 1000
+MOST_TITLE_WORDS = 50
+
+
 def package_query(*, identifier: str = "", title: str = "", creator: str = "",
                   collection: str = "", type: str = "", date_from: str = "",
                   date_to: str = "") -> PackageQuery:
@@ -224,6 +231,14 @@ def package_query(*, identifier: str = "", title: str = "", creator: str = "",
     collection are compared folded (``search_fold``): without regard to case or
     accents. Raises QueryInvalid naming every field that cannot be used."""
     problems: dict[str, str] = {}
+    for name, value in (("identifier", identifier), ("title", title), ("creator", creator),
+                        ("collection", collection), ("type", type)):
+        if len(value) > MOST_SEARCH_TEXT:
+            problems[name] = (f"{len(value):,} characters is more than a search takes "
+                              f"(at most {MOST_SEARCH_TEXT:,})")
+        elif name == "title" and len(value.split()) > MOST_TITLE_WORDS:
+            problems[name] = (f"{len(value.split()):,} words is more than a search takes "
+                              f"(at most {MOST_TITLE_WORDS})")
     bounds: dict[str, str | None] = {}
     for name, value in (("date_from", date_from), ("date_to", date_to)):
         value = value.strip()

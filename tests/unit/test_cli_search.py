@@ -45,3 +45,14 @@ def test_show_with_words_that_are_no_identifier_suggests_strongroom_search(
     answer = CliRunner().invoke(main, ["show", "Parish register"])
     assert answer.exit_code != 0
     assert "strongroom search" in answer.output
+
+
+def test_a_search_term_too_long_is_said_as_such_not_as_the_catalog_being_unavailable(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`search --creator` of 40,000 characters said "catalog database unavailable:
+    LIKE or GLOB pattern too complex"; 30,000 title words "Expression tree is too large"."""
+    monkeypatch.setenv("STRONGROOM_DATA_DIR", str(api.settings.data_dir))
+    for option, value in (("--creator", "%_" * 20_000), ("--title", "word " * 30_000)):
+        result = CliRunner().invoke(main, ["search", option, value])
+        assert result.exit_code == 2, result.output
+        assert "more than a search takes" in result.output and "unavailable" not in result.output
