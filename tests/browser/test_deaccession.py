@@ -5,8 +5,6 @@ deaccessioned, when and why (410). Other roles do not get the page."""
 from __future__ import annotations
 
 import json
-import os
-import pwd
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,8 +102,10 @@ def test_a_version_only_deaccession_is_told_on_the_package_page(
     metadata.write_text(json.dumps({**record, "title": record["title"] + " (corrected)"}),
                         encoding="utf-8")
     console.cli("submit", str(batch))
-    # Asked in the console by its admin account, approved at the terminal by the
-    # operating-system account running the command: two people.
+    # Asked in the console by its admin account, approved by a second admin whose
+    # account the first did not make: two people. (The operating-system account
+    # that made both accounts at the terminal is neither's second person: it
+    # chose their first passwords.)
     admin = console.client("admin")
     page = admin.get("/console/deaccessions").text
     csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -115,8 +115,18 @@ def test_a_version_only_deaccession_is_told_on_the_package_page(
     assert answer.status_code == 303, answer.text
     [asked] = [r for r in json.loads(console.cli("deaccession", "list", "--json").stdout)["requests"]
                if r["reason"] == "superseded by a corrected record"]
-    console.cli("deaccession", "approve", asked["request_id"])
-    approver = pwd.getpwuid(os.geteuid()).pw_name
+    refused = console.cli("deaccession", "approve", asked["request_id"], expect=1)
+    assert "DEACCESSION_SAME_PERSON" in refused.stderr
+    second = httpx.Client(base_url=console.url, follow_redirects=False, timeout=30)
+    token = second.get("/console/sign-in").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    assert second.post("/console/sign-in", headers={"Origin": console.url},
+                       data={"name": SECOND[0], "password": SECOND[1], "csrf": token,
+                             "next": "/console/"}).status_code == 303
+    csrf = second.get("/console/deaccessions").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    approved = second.post("/console/deaccessions/approve", headers={"Origin": console.url},
+                           data={"csrf": csrf, "request_id": asked["request_id"]})
+    assert approved.status_code == 303, approved.text
+    approver = SECOND[0]
 
     sign_in(browser, console, "reader", "/console/packages/letter-1952-03-sample")
     text = says(browser, "Version 1 was deaccessioned")
