@@ -111,6 +111,8 @@ def _unsafe_values(value: Any, path: list[str | int], name: str) -> Iterator[Fin
     elif isinstance(value, str):
         yield from _surrogates(value, path, name)
         yield from _bidi_controls(value, path, name)
+        if path == ["identifier"]:
+            yield from _invisible_in_identifier(value, name)
 
 
 #: Characters that make text display in another order than it is stored
@@ -136,6 +138,21 @@ def _bidi_controls(text: str, path: list[str | int], name: str) -> Iterator[Find
                               f"U+{ord(found):04X} ({unicodedata.name(found)}), which makes the "
                               "text display in another order than it is stored: remove it "
                               "(right-to-left text needs no such character)"})
+
+
+def _invisible_in_identifier(text: str, name: str) -> Iterator[Finding]:
+    """An identifier holding a character that shows nothing (U+200B ZERO WIDTH
+    SPACE, U+2060 WORD JOINER, U+200E LEFT-TO-RIGHT MARK, a soft hyphen): it
+    reads like the identifier without it, and would name another package."""
+    found = next((char for char in text if unicodedata.category(char) == "Cf"), None)
+    if found is not None:
+        yield Finding(
+            "METADATA_INVALID", path=name, pointer="/identifier",
+            expected="an identifier of characters that show", found=f"U+{ord(found):04X}",
+            params={"detail": f"/identifier holds U+{ord(found):04X} "
+                              f"({unicodedata.name(found, 'a format character')}), which shows "
+                              "nothing: it would read like the identifier without it and name "
+                              "another package; remove it"})
 
 
 def _surrogates(text: str, path: list[str | int], name: str) -> Iterator[Finding]:

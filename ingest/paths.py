@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ingest.findings import Finding
+from ingest.models import identifier_key
 
 #: Longest single name, in UTF-8 bytes (NAME_MAX of ext4, XFS, APFS, NTFS).
 MAX_COMPONENT_BYTES = 255
@@ -86,8 +87,9 @@ def find_collisions(paths: Iterable[str]) -> list[Finding]:
     Every path and every folder above it is compared, so a file ``A/b`` and a
     file ``a/c`` collide on their folders ``A`` and ``a``. Each clash is
     reported once, as ``NAME_COLLISION`` on the later path in sorted order, with
-    the earlier as ``other`` and ``rule`` either "NFC normalization" or "case
-    folding"; paths below two colliding folders are not reported again.
+    the earlier as ``other`` and ``rule`` "NFC normalization", "case folding" or
+    reading alike (fullwidth letters, characters that show nothing); paths below
+    two colliding folders are not reported again.
     Raises nothing.
     """
     names: set[str] = set()
@@ -104,7 +106,13 @@ def find_collisions(paths: Iterable[str]) -> list[Finding]:
         for index, name in enumerate(group[1:], start=1):
             nfc = unicodedata.normalize("NFC", name)
             twin = next((g for g in group[:index] if unicodedata.normalize("NFC", g) == nfc), None)
-            other, rule = (twin, "NFC normalization") if twin is not None else (group[0], "case folding")
+            if twin is not None:
+                other, rule = twin, "NFC normalization"
+            elif _case_folded(group[0]) == _case_folded(name):
+                other, rule = group[0], "case folding"
+            else:
+                other, rule = group[0], ("reading alike (fullwidth or compatibility letters, "
+                                         "or characters that show nothing)")
             if _parent(name) != _parent(other):
                 # Their folders already collide, and that clash is reported.
                 continue
@@ -178,10 +186,16 @@ def _has_surrogate(text: str) -> bool:
     return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
 
 
-def _folded(name: str) -> str:
+def _case_folded(name: str) -> str:
     # NFC before and after folding: casefold can undo composition (e.g. of
     # some Greek letters), and both spellings must land on one key.
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def _folded(name: str) -> str:
+    """Names that read alike land on one key: ``a.txt``, ``A.txt``, fullwidth
+    ``ａ.txt`` and ``a\u200b.txt`` (``ingest.models.identifier_key``)."""
+    return identifier_key(name)
 
 
 def _parent(name: str) -> str:

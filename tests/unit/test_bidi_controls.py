@@ -43,3 +43,27 @@ def test_a_sheet_cell_with_an_isolate_character_is_refused_naming_its_row(
     [finding] = [f for f in results["letter-a"].findings if f.code == "METADATA_INVALID"]
     assert finding.pointer == "/title" and finding.params.get("row") == 2
     assert "U+2067" in finding.message
+
+
+def test_an_identifier_holding_a_character_that_shows_nothing_is_refused(
+        tmp_path: Path, services: Services) -> None:  # noqa: F811
+    """sg-pr\u200b-0021 was stored as a package that `list` printed as sg-pr-0021."""
+    batch = tmp_path / "batch"
+    write_item(batch, "register", metadata=record("sg-pr\u200b-0021", "Register"))
+
+    _submitted, results = ingest_all(services, batch)
+
+    assert results["register"].status is ItemStatus.REJECTED
+    [finding] = [f for f in results["register"].findings if f.code == "METADATA_INVALID"]
+    assert finding.pointer == "/identifier" and "ZERO WIDTH SPACE" in finding.message
+
+
+def test_file_names_that_read_alike_collide() -> None:
+    """a.txt, a\u200b.txt and a fullwidth ａ.txt were stored as three files that
+    `show` printed alike."""
+    from ingest.paths import find_collisions
+
+    findings = find_collisions(["scan/a.txt", "scan/a\u200b.txt", "scan/\uff41.txt"])
+
+    assert {f.code for f in findings} == {"NAME_COLLISION"} and len(findings) == 2
+    assert all("reading alike" in f.message for f in findings)
