@@ -92,9 +92,10 @@ from ingest.format_identification import FORMATS_JSON, parse_formats_json
 from ingest.layout import FETCH_TXT, STAGING_PREFIX, version_prefix
 from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
 from ingest.ports import ObjectStore
+from ingest.rebuild_evidence import read_tombstone, record_says_otherwise, referenced_by
 from ingest.reconciliation import version_of_key
 from ingest.services import Services
-from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest, version_of_tombstone
+from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest
 from ingest.verification import digest_mismatch, verify_bag
 
 
@@ -186,14 +187,14 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False,
             if info.key.startswith((AUDIT_PREFIX, STAGING_PREFIX)):
                 continue  # the audit anchors, and batches staged for the workers
             if info.key.startswith(TOMBSTONE_PREFIX):
-                if not _read_tombstone(store, info.key, tombstones):
+                if not read_tombstone(store, info.key, tombstones):
                     report.strangers.append({"key": info.key, "location": store.location})
                 continue
             if info.key.startswith(COMMIT_PREFIX):
                 record = version_of_record(info.key)
                 if record is None:
                     report.strangers.append({"key": info.key, "location": store.location})
-                elif (unreadable := _record_says_otherwise(store, info.key, record)) is not None:
+                elif (unreadable := record_says_otherwise(store, info.key, record)) is not None:
                     # An empty or foreign file under a record's name vouches for nothing.
                     report.skipped.append(Finding("COMMIT_RECORD_UNREADABLE", path=info.key,
                                                   location=store.location,
@@ -238,7 +239,7 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False,
     for tombstone in tombstones.values():
         services.catalog.import_tombstone(tombstone)
     vouched = {v for v in found if v in recorded or v in committed or trust_unmarked}
-    referenced = _referenced_by(fetches, vouched, set(found))
+    referenced = referenced_by(fetches, vouched, set(found))
     taken = [(version, holders) for version, holders in found.items()
              if version in vouched or version in referenced]
     services.progress.plan(sum(len(holders) for _, holders in taken),
@@ -267,73 +268,6 @@ def rebuild_catalog(services: Services, *, trust_unmarked: bool = False,
     report.rebuild_id = _note_lost_log(services, report.anchors, now)
     anchor_audit_head(services)  # the new log's seals, outside the database too
     return report
-
-
-def _referenced_by(fetches: dict[tuple[str, int], ObjectStore], committed: set[tuple[str, int]],
-                   found: set[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
-    """The versions with a bag (in ``found``) but not in ``committed`` that a
-    committed version's fetch.txt reads files from, each with the numbers of the
-    versions that do; followed on through the fetch.txt of each one found (it is
-    committed too). Raises StorageUnavailable."""
-    by: dict[tuple[str, int], set[int]] = {}
-    todo = sorted(committed)
-    while todo:
-        package_id, number = todo.pop()
-        store = fetches.get((package_id, number))
-        if store is None:
-            continue
-        try:
-            with store.open(version_prefix(package_id, number) + FETCH_TXT) as stream:
-                held, _ = parse_fetch(stream.read(), number)
-        except ObjectNotFound:
-            continue  # gone since the listing: the version's own check says so
-        for holder in {holder for holder, _ in held.values()}:
-            key = (package_id, holder)
-            if key in committed or key not in found:
-                continue
-            if key not in by:
-                todo.append(key)
-            by.setdefault(key, set()).add(number)
-    return {key: sorted(numbers) for key, numbers in by.items()}
-
-
-def _record_says_otherwise(store: ObjectStore, key: str, record: tuple[str, int]) -> str | None:
-    """Why the commit record at ``key`` does not say that version ``record`` was
-    committed (not JSON, empty, another version's), or None when it does."""
-    try:
-        with store.open(key) as stream:
-            body = json.loads(stream.read(64 * 1024))
-    except ValueError:
-        return "it is not the JSON a commit record is (empty, or other bytes)"
-    except ObjectNotFound:
-        return "it could not be read"
-    if not isinstance(body, dict):
-        return "it is not the JSON object a commit record is"
-    said = (body.get("package_id"), body.get("version"))
-    if said != record:
-        return f"it names {said[0]!r} version {said[1]!r}, not the version its name gives"
-    return None
-
-
-def _read_tombstone(store: ObjectStore, key: str, into: dict[str, DeaccessionRequest]) -> bool:
-    """Read the tombstone at ``key`` into ``into`` (by request, the versions of one
-    request merged); False when it is none."""
-    named = version_of_tombstone(key)
-    if named is None:
-        return False
-    try:
-        with store.open(key) as stream:
-            request = DeaccessionRequest.from_dict(json.loads(stream.read().decode("utf-8")))
-    except (ObjectNotFound, ValueError, UnicodeDecodeError):
-        return False
-    if (request.package_id, ) != named[:1] or named[1] not in request.withdrawn_numbers():
-        return False
-    known = into.get(request.request_id)
-    if known is not None:
-        versions = {v.number: v for v in (*known.versions, *request.versions)}
-        request = replace(known, versions=tuple(versions[n] for n in sorted(versions)))
-    into[request.request_id] = request
-    return True
 
 
 def _take_in(services: Services, package_id: str, number: int, holders: Sequence[ObjectStore],

@@ -8,25 +8,11 @@ says so, and the home page keeps red for failed or overdue checks."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-
-from ingest.accounts import create_account
 from ingest.fixity_audit import verify_version
 from ingest.models import package_id_for
-from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
-from tests.unit.test_identities import PASSWORD, _signed_in
-
-TELEGRAM = "telegram-1951-06-21-mao-to-filippov"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Api:
-    api = make_api(tmp_path / "data")
-    api.upload(zip_of(EXAMPLES), "application/zip")
-    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
-    return api
+from tests.unit.api_support import Api
+from tests.unit.test_identities import TELEGRAM, _signed_in, api  # noqa: F401 (api: a fixture)
 
 
 def copy_rows(page: str) -> list[str]:
@@ -36,7 +22,7 @@ def copy_rows(page: str) -> list[str]:
 
 
 def test_a_copy_not_yet_deep_checked_is_not_called_verified_and_new_copies_are_not_red(
-        api: Api) -> None:
+        api: Api) -> None:  # noqa: F811
     ada = _signed_in(api, "ada")
     [row] = copy_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
     assert "verified" not in row and "no deep check yet" in row
