@@ -23,6 +23,7 @@ from ingest.fixity_policy import (
     PlannedCheck,
     RecordedCheck,
 )
+from ingest.location_records import LocationCatalog
 from ingest.models import (
     Actor,
     AuditEvent,
@@ -534,7 +535,7 @@ class FormatTally(Protocol):
 
 
 class Catalog(IngestCatalog, FixityCatalog, AuditCatalog, AccessCatalog, AccountCatalog, FormatTally,
-              DeaccessionCatalog, Protocol):
+              DeaccessionCatalog, LocationCatalog, Protocol):
     """The whole catalog: the SQL catalog implements every part on one database,
     so that a change and the events that record it commit together. A use case
     that needs one part may ask for that part alone."""

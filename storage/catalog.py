@@ -29,6 +29,7 @@ from storage.catalog_accounts import AccountsAndSessions
 from storage.catalog_batches import BatchesAndItems
 from storage.catalog_deaccession import DeaccessionsAndTombstones
 from storage.catalog_fixity import FixitySchedule
+from storage.catalog_locations import LocationLifecycle
 from storage.catalog_replicas import ReplicasAndAnchors
 from storage.catalog_versions import PackagesAndVersions
 from storage.database import (
@@ -47,7 +48,7 @@ _migrate = migrate  # from_url's ``migrate`` flag hides the function's name
 
 
 class SqlCatalog(BatchesAndItems, PackagesAndVersions, FixitySchedule, ReplicasAndAnchors,
-                 AccessAndSearch, AccountsAndSessions, DeaccessionsAndTombstones):
+                 AccessAndSearch, AccountsAndSessions, DeaccessionsAndTombstones, LocationLifecycle):
     """The catalog and audit log on one SQLAlchemy engine from ``create_engine_for``."""
 
     def __init__(self, engine: Engine) -> None:

@@ -4,6 +4,7 @@ storage.tables_base for conventions)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -63,6 +64,25 @@ class ObjectVersion(Base):
     object_key: Mapped[str] = mapped_column(Text, primary_key=True)
     package_id: Mapped[str] = mapped_column(String)
     version_id: Mapped[str] = mapped_column(Text)
+
+
+class RetiredLocation(Base):
+    """A storage location taken out of service (``strongroom locations retire``):
+    the catalog notes no copy there any more and plans no check of it. Its bytes
+    are left as they were; what becomes of the medium is the operator's. A
+    location named again in the settings later is a new location to fill."""
+
+    __tablename__ = "retired_locations"
+
+    location: Mapped[str] = mapped_column(Text, primary_key=True)
+    retired_at: Mapped[datetime]
+    #: who retired it (``Actor.to_dict``) and why
+    retired_by: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    #: copies the catalog noted there when it was retired
+    copies: Mapped[int] = mapped_column(BigInteger)
+    #: the audit event that says so
+    event_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuditAnchor(Base):

@@ -25,6 +25,7 @@ from strongroom.cli import (  # noqa: F401  (registers commands)
     doctor,
     fixity,
     formats,
+    locations,
     operations,
     packages,
     repair,

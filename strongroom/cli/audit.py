@@ -53,12 +53,15 @@ def audit_log(package: str | None, agent_name: str | None, as_json: bool) -> Non
 
 
 def _whose_policy(detail: dict[str, Any]) -> str:
-    """What a policy-assignment event changed: "token created: nightly export (reader)"."""
+    """What a policy-assignment event changed: "token created: nightly export (reader)",
+    "location retired: s3://old-bucket/archive"."""
+    from strongroom.reports import printable
+
+    if detail.get("action") and isinstance(detail.get("location"), str):  # a location retired
+        return printable(f"{detail['action']}: {detail['location']}")
     changed = detail.get("account") or detail.get("token")
     if not isinstance(changed, dict) or not detail.get("action"):
         return ""
-    from strongroom.reports import printable
-
     return printable(f"{detail['action']}: {changed.get('name')} ({changed.get('role')})")
 
 

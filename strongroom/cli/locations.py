@@ -1,0 +1,149 @@
+"""``strongroom locations``: where the copies are; fill a new location, retire an old one."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from strongroom.cli.anchors import anchor_after
+from strongroom.cli.base import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    _emit,
+    _services,
+    command_errors,
+    json_option,
+    main,
+)
+
+
+@main.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+@command_errors
+def locations(ctx: click.Context, as_json: bool) -> None:
+    """Storage locations: what each holds; fill a new one, retire an old one.
+
+    Without a subcommand: every location the settings name or the catalog notes
+    copies in, with its copies, the damaged ones and the versions it lacks.
+    Exit 1 when a configured location lacks a version or holds a damaged copy,
+    or a location the settings no longer name still holds copies.
+
+    Moving to new storage: name the new location in the settings (a replica, or
+    the new primary with the old one as a replica), `locations fill` it, take
+    the old one out of the settings, then `locations retire` it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ingest.storage_locations import NOT_CONFIGURED, locations_overview
+
+    services = _services(read_only=True)
+    versions, rows = locations_overview(services)
+    document = {"versions": versions, "locations": [row.to_dict() for row in rows]}
+
+    def human(doc: dict[str, Any]) -> None:
+        click.echo(f"{doc['versions']} committed version{'s' if doc['versions'] != 1 else ''}")
+        for row in doc["locations"]:
+            if row["retired"]:
+                r = row["retired"]
+                who = (r["retired_by"] or {}).get("name", "?")
+                click.echo(f"  retired         {row['location']}: {r['copies']} copies noted when "
+                           f"{who} retired it on {r['retired_at'][:19]}Z ({r['reason']})")
+                continue
+            held = f"{row['copies']} copies, {row['damaged']} damaged"
+            lacking = "" if row["lacking"] is None else f", lacks {row['lacking']}"
+            click.echo(f"  {row['role']:<15} {row['location']}: {held}{lacking}")
+            if row["role"] == NOT_CONFIGURED:
+                click.echo("      not checked: name it again in the settings, or retire it "
+                           f"(strongroom locations retire {row['location']} --reason ...)")
+            elif row["lacking"]:
+                click.echo(f"      strongroom locations fill {row['location']}")
+
+    _emit(as_json, document, human)
+    problems = any((row.lacking or row.damaged) if row.role != NOT_CONFIGURED else row.copies
+                   for row in rows if row.retired is None)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+@locations.command("fill")
+@click.argument("location")
+@json_option
+@command_errors
+def fill(location: str, as_json: bool) -> None:
+    """Copy every version LOCATION does not hold whole into it.
+
+    LOCATION is one the settings name (as `strongroom locations` prints it).
+    Each such version is repaired as `strongroom repair` does: every copy
+    deep-verified, the copy written only from one verified good moments
+    before, checked after, each step an audit event. Safe to run again; Ctrl-C
+    stops between versions. Exit 1 when a version could not be copied.
+    """
+    from ingest.storage_locations import fill_location
+    from strongroom.cli.terminal import progress_for
+
+    services = _services(read_only=True)
+    with progress_for(services, as_json, "filling") as watched:
+        result = fill_location(watched, location)
+    anchor_after(services)
+
+    def human(doc: dict[str, Any]) -> None:
+        for item in doc["made"]:
+            click.echo(f"made     {item['package_id']} v{item['version']}")
+        for failed in doc["failed"]:
+            click.echo(f"failed   {failed['package_id']} v{failed['version']}")
+            if failed.get("detail"):
+                click.echo(f"  {failed['detail']}")
+            for c in failed["copies"]:
+                if c["status"] != "ok":
+                    click.echo(f"  {c['status']:<11} {c['location']}" + (
+                        f": {c['detail']}" if c["detail"] else ""))
+        said = (f"{location}: {len(doc['made'])} made, {len(doc['whole'])} found whole, "
+                f"{len(doc['failed'])} failed")
+        click.echo(said + ("; stopped on request, run it again to go on" if doc["stopped"] else ""))
+
+    _emit(as_json, result.to_dict(), human)
+    sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
+
+
+@locations.command("retire")
+@click.argument("location")
+@click.option("--reason", required=True, help="Why it is retired (kept in the audit log).")
+@json_option
+@command_errors
+def retire(location: str, reason: str, as_json: bool) -> None:
+    """Take LOCATION out of service once every version it holds is held whole elsewhere.
+
+    LOCATION must no longer be named in the settings. Refused (exit 1, listing
+    the versions) while a version it holds is not held whole in every configured
+    location: fill or repair those first. The catalog then stops noting and
+    checking copies there, with an audit event naming who retired it and why.
+    No byte is deleted from LOCATION.
+    """
+    from ingest.storage_locations import retire_location
+
+    services = _services(read_only=True)
+    result = retire_location(services, location, reason)
+    if result.retired:
+        anchor_after(services)
+
+    def human(doc: dict[str, Any]) -> None:
+        if doc["retired"]:
+            click.echo(f"retired {location}: the catalog no longer notes or checks its "
+                       f"{doc['copies']} copies (audit event {doc['event_seq']}); nothing there was deleted")
+            return
+        click.echo(f"refused: {doc['gaps_total']} version{'s' if doc['gaps_total'] != 1 else ''} "
+                   f"held in {location} {'are' if doc['gaps_total'] != 1 else 'is'} not held "
+                   "whole in every configured location:")
+        for gap in doc["gaps"]:
+            click.echo(f"  {gap['package_id']} v{gap['version']}: not whole in "
+                       f"{', '.join(gap['lacking'])}")
+        if doc["gaps_total"] > len(doc["gaps"]):
+            click.echo(f"  ... and {doc['gaps_total'] - len(doc['gaps'])} more")
+        lacking = sorted({where for gap in doc["gaps"] for where in gap["lacking"]})
+        click.echo("fill them first: " + "; ".join(
+            f"strongroom locations fill {where}" for where in lacking))
+
+    _emit(as_json, result.to_dict(), human)
+    sys.exit(EXIT_OK if result.retired else EXIT_PROBLEMS)

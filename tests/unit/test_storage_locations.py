@@ -1,0 +1,157 @@
+"""Moving an archive to new storage: a location added later is filled, an old one retired.
+
+Before ``strongroom locations``: a replica named in the settings after versions
+were stored held none of them and nothing but ``repair``, one package at a
+time, would copy them there; and a location taken out of the settings stayed
+"not configured" in every fixity report (exit 1 for good), with no way to say
+it was retired once its copies were held elsewhere.
+
+The CLI runs in process (``CliRunner``) on the embedded catalog with folder
+locations; every copy made is also validated by LOC ``bagit``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from click.testing import CliRunner, Result
+
+from strongroom.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "batch"
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class Archive:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.replicas: list[Path] = []
+
+    def url(self, folder: Path) -> str:
+        return folder.as_uri()
+
+    def run(self, *args: str, expect: int | None = EXIT_OK) -> Result:
+        env = {"STRONGROOM_DATA_DIR": str(self.data), "STRONGROOM_RETRY_BACKOFF": "0",
+               "STRONGROOM_REPLICAS": ",".join(self.url(r) for r in self.replicas) or None}
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output)
+        return result
+
+    def json(self, *args: str, expect: int | None = EXIT_OK) -> dict[str, Any]:
+        out = self.run(*args, "--json", expect=expect).stdout
+        return json.loads(out)
+
+    def replica(self, name: str) -> Path:
+        folder = self.root / name
+        folder.mkdir()
+        return folder
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    archive = Archive(tmp_path)
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES, batch)
+    shutil.rmtree(batch / "bad-record-missing-title")
+    archive.run("submit", str(batch))
+    return archive
+
+
+def _bags(folder: Path) -> list[Path]:
+    return sorted(p.parent for p in folder.glob("*/v*/bagit.txt"))
+
+
+def test_a_replica_named_after_versions_were_stored_is_filled_by_one_command(archive: Archive) -> None:
+    versions = archive.json("locations")["versions"]
+    assert versions == 2
+    new = archive.replica("new-replica")
+    archive.replicas.append(new)
+
+    listing = archive.json("locations", expect=EXIT_PROBLEMS)  # the new location lacks both
+    rows = {row["location"]: row for row in listing["locations"]}
+    assert rows[new.as_uri()]["role"] == "replica"
+    assert rows[new.as_uri()]["lacking"] == 2
+
+    filled = archive.json("locations", "fill", new.as_uri())
+    assert len(filled["made"]) == 2 and not filled["failed"]
+    for bag in _bags(new):
+        bagit.Bag(str(bag)).validate()  # every bag made there is whole to LOC bagit too
+    assert len(_bags(new)) == 2
+
+    rows = {row["location"]: row for row in archive.json("locations")["locations"]}
+    assert rows[new.as_uri()]["lacking"] == 0 and rows[new.as_uri()]["copies"] == 2
+    again = archive.json("locations", "fill", new.as_uri())  # safe to run again: nothing to do
+    assert again["made"] == [] and again["failed"] == []
+    report = archive.json("fixity", "report")
+    assert report["failures_total"] == 0
+    assert archive.run("verify", "--all").exit_code == EXIT_OK
+
+
+def test_a_location_taken_out_of_the_settings_can_be_retired_once_its_versions_are_held_elsewhere(
+        archive: Archive) -> None:
+    old = archive.replica("old-replica")
+    archive.replicas.append(old)
+    archive.run("locations", "fill", old.as_uri())
+    new = archive.replica("new-replica")
+    archive.replicas[:] = [new]  # the old one taken out of the settings, the new one in
+
+    # Before: the old location was "not configured" in every report, exit 1 for good.
+    report = archive.json("fixity", "report", expect=EXIT_PROBLEMS)
+    assert [u["location"] for u in report["unconfigured_locations"]] == [old.as_uri()]
+
+    refused = archive.json("locations", "retire", old.as_uri(), "--reason", "end of life",
+                           expect=EXIT_PROBLEMS)
+    assert refused["retired"] is False and refused["gaps_total"] == 2
+    assert {tuple(g["lacking"]) for g in refused["gaps"]} == {(new.as_uri(),)}
+
+    archive.run("locations", "fill", new.as_uri())
+    retired = archive.json("locations", "retire", old.as_uri(), "--reason", "disk array end of life")
+    assert retired["retired"] is True and retired["copies"] == 2
+
+    report = archive.json("fixity", "report")  # exit 0: nothing out of sight any more
+    assert report["unconfigured_locations"] == []
+    rows = {row["location"]: row for row in archive.json("locations")["locations"]}
+    assert rows[old.as_uri()]["role"] == "retired"
+    assert rows[old.as_uri()]["retired"]["reason"] == "disk array end of life"
+    assert _bags(old), "retiring deletes nothing"
+
+    event = next(e for e in archive.json("audit", "log")["events"]
+                 if (e.get("detail") or {}).get("action") == "location retired")
+    assert event["detail"]["location"] == old.as_uri()
+    assert event["detail"]["reason"] == "disk array end of life"
+    assert event["actor"] and event["actor"]["name"]  # who retired it
+    assert archive.run("audit", "verify").exit_code == EXIT_OK
+
+
+def test_a_location_is_not_retired_while_a_configured_copy_of_its_versions_is_damaged(
+        archive: Archive) -> None:
+    old = archive.replica("old-replica")
+    archive.replicas.append(old)
+    archive.run("locations", "fill", old.as_uri())
+    archive.replicas.clear()  # only the primary stays
+    primary_bag = _bags(archive.data / "objects")[0]
+    page = next(p for p in (primary_bag / "data").rglob("*") if p.is_file())
+    page.write_bytes(b"x" * page.stat().st_size)  # damaged, size kept
+    archive.run("verify", "--all", expect=EXIT_PROBLEMS)  # the check that finds it
+
+    refused = archive.json("locations", "retire", old.as_uri(), "--reason", "moving",
+                           expect=EXIT_PROBLEMS)
+    assert refused["retired"] is False and refused["gaps_total"] == 1
+
+
+def test_a_configured_or_unknown_location_is_not_retired(archive: Archive) -> None:
+    primary = (archive.data / "objects").as_uri()
+    said = archive.run("locations", "retire", primary, "--reason", "x", expect=EXIT_USAGE).output
+    assert "still named in the settings" in said
+    said = archive.run("locations", "retire", "file:///nowhere", "--reason", "x",
+                       expect=None)
+    assert said.exit_code != EXIT_OK and "notes no copy" in said.output
+    said = archive.run("locations", "fill", "file:///nowhere", expect=None)
+    assert said.exit_code != EXIT_OK and "not a location the settings name" in said.output
