@@ -89,6 +89,11 @@ def test_an_auditor_sees_coverage_per_location_and_the_checks_per_day(console: C
     assert (console.data / "objects").as_uri() in coverage
     assert (console.root / "replica").as_uri() in coverage
     assert "of 2 versions" in coverage
+    # every storage location with its role, copies and the versions it lacks
+    rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "#locations-h + table tbody tr")]
+    assert rows == [[(console.data / "objects").as_uri(), "primary", "2", "0", "0"],
+                    [(console.root / "replica").as_uri(), "replica", "2", "0", "0"]]
     chart = browser.find_element(By.CSS_SELECTOR, "figure.chart svg")
     assert chart.get_attribute("role") == "img"
     assert "Fixity checks per day" in browser.find_element(By.ID, "chart-title").get_attribute("textContent")

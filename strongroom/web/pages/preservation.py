@@ -4,7 +4,8 @@ Every figure comes from ``ingest.fixity_report.fixity_report`` (``strongroom
 fixity report``) and ``ingest.fixity_activity.checks_per_day``; "check now"
 starts the same deep checks as ``POST /packages/{id}/fixity-checks`` (a version)
 or ``strongroom fixity run-due`` (what is due); "repair" is ``strongroom
-repair`` (``ingest.repair.repair_package``).
+repair`` (``ingest.repair.repair_package``); the storage locations are
+``strongroom locations`` (``ingest.storage_locations.locations_overview``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ingest.fixity_activity import checks_per_day
 from ingest.fixity_report import fixity_report, report_csv
 from ingest.handover import versions_to_check
 from ingest.repair import repair_package
+from ingest.storage_locations import locations_overview
 from strongroom.api.auth import acting_services
 from strongroom.settings import fixity_policy
 from strongroom.web.chart import chart_of
@@ -40,8 +42,10 @@ def _page(request: Request, *, status: int = 200, error: str | None = None, fiel
     policy = fixity_policy(state.settings)
     report = fixity_report(services, policy, reconcile_stores=False, limit=LISTED)
     figures = checks_per_day(services.catalog, policy, services.clock.now())
+    _, locations = locations_overview(services)
     return render(request, "preservation.html", status=status, title="Preservation",
                   report=report.to_dict(), chart=chart_of(figures), figures=figures,
+                  locations=[row.to_dict() for row in locations],
                   started=request.query_params.get("started"), error=error, field=field,
                   form=form or {}, repaired=repaired)
 
