@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.batch_files import BATCH_METADATA, batch_fields_in, given_fields, sheet_in
+from ingest.batch_files import BATCH_METADATA, SHAPELESS, batch_fields_in, given_fields, sheet_in
 from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
 from ingest.paths import check_relative_path, display_path, find_collisions
@@ -129,7 +129,7 @@ def read_batch(batch_dir: str | os.PathLike[str], given: Mapping[str, str] | Non
             fields, problems = batch_fields_in(entry, kind)
             findings += problems
         elif name == METADATA_CSV and kind in ("file", "symlink"):
-            sheet, problems = sheet_in(root, kind, {}, identity_seen(entry))
+            sheet, problems = sheet_in(root, kind, SHAPELESS, identity_seen(entry))
             findings += problems
         elif name == METADATA_CSV:
             # A folder (or a pipe) by the sheet's name is not an item called

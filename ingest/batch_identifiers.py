@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.batch import ITEM_METADATA, BatchLayout
-from ingest.batch_files import read_sheet
+from ingest.batch_files import SHAPELESS, read_sheet
 from ingest.errors import ContentRefused, Deaccessioned
 from ingest.findings import Finding, in_words
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
@@ -46,7 +46,7 @@ def duplicate_identifiers(layout: BatchLayout) -> list[Finding]:
     than one item of the batch gives, naming the items in quotes (a trailing
     space is what tells two folders apart, often) and, for an identifier from
     ``metadata.csv``, its row. Raises nothing."""
-    sheet, _ = read_sheet(layout.root, {})
+    sheet, _ = read_sheet(layout.root, SHAPELESS)
     by_identifier: dict[str, list[tuple[str, int | None]]] = {}
     for name, folder in layout.items:
         given = _identifier(folder, name, sheet)

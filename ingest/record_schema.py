@@ -183,6 +183,14 @@ class SchemaSet:
             raise KeyError(f"no schema named {name!r}; known: {self.names()}")
         return copy.deepcopy(self._documents[name])
 
+    def view(self, name: str) -> Mapping[str, Any]:
+        """The named schema document itself, to read and never to change: what an
+        item's reading asks for every item (``document`` copies it). Raises
+        KeyError for an unknown name."""
+        if name not in self._documents:
+            raise KeyError(f"no schema named {name!r}; known: {self.names()}")
+        return self._documents[name]
+
     def validate(self, record: Mapping[str, Any], schema: str = DEFAULT_SCHEMA) -> list[Finding]:
         """Every way ``record`` breaks the named schema, sorted by JSON pointer.
 

@@ -38,6 +38,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -225,6 +227,12 @@ def _put_json(store: ObjectStore, key: str, document: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- reading at ingest
 
 
+#: the batch's own files of staged batches by (location, prefix, sealed listing)
+_BATCH_FILES: OrderedDict[tuple[str, str, str], tuple[dict[str, bytes], list[Finding]]] = OrderedDict()
+_BATCH_FILES_KEPT = 4
+_BATCH_FILES_LOCK = threading.Lock()
+
+
 class StagedSource:
     """A staged batch as the ingest reads it (``ingest.batch_source.BatchSource``)."""
 
@@ -299,25 +307,43 @@ class StagedSource:
     def _batch_files(self) -> tuple[dict[str, bytes], list[Finding]]:
         """The batch's own staged files (read once, checked against the digests
         staged), and the problems: those found at staging, and any change since."""
+        if self._batch is None and self.sealed is not None:
+            # Every item of the batch asks; what its sealed listing pins down was
+            # read and checked once in this process (a sheet of N rows read for
+            # each of N items was N² bytes from the store).
+            key = (self.store.location, self.prefix, self.sealed)
+            with _BATCH_FILES_LOCK:
+                self._batch = _BATCH_FILES.get(key)
+            if self._batch is None:
+                self._batch = self._read_batch_files()
+                if not self._batch[1]:  # only a whole, unchanged reading is kept
+                    with _BATCH_FILES_LOCK:
+                        _BATCH_FILES[key] = self._batch
+                        while len(_BATCH_FILES) > _BATCH_FILES_KEPT:
+                            _BATCH_FILES.popitem(last=False)
         if self._batch is None:
-            files: dict[str, bytes] = {}
-            problems: list[Finding] = []
-            try:
-                listing = json.loads(self._read_checked(f"{self.prefix}batch/{LISTING}", LISTING,
-                                                        self.sealed))
-            except ContentRefused as refused:  # gone, or not the listing the catalog keeps
-                listing = {"files": {}, "findings": []}
-                problems.append(refused.finding)
-            problems += [Finding.from_dict(f) for f in listing["findings"]
-                         if f.get("path") == METADATA_CSV]
-            for name, staged in listing["files"].items():
-                try:
-                    files[name] = self._read_checked(f"{self.prefix}batch/{name}", name,
-                                                     staged["sha256"])
-                except ContentRefused as refused:
-                    problems.append(refused.finding)
-            self._batch = (files, problems)
+            self._batch = self._read_batch_files()
         return self._batch
+
+    def _read_batch_files(self) -> tuple[dict[str, bytes], list[Finding]]:
+        """The batch's own staged files read now and checked, and the problems."""
+        files: dict[str, bytes] = {}
+        problems: list[Finding] = []
+        try:
+            listing = json.loads(self._read_checked(f"{self.prefix}batch/{LISTING}", LISTING,
+                                                    self.sealed))
+        except ContentRefused as refused:  # gone, or not the listing the catalog keeps
+            listing = {"files": {}, "findings": []}
+            problems.append(refused.finding)
+        problems += [Finding.from_dict(f) for f in listing["findings"]
+                     if f.get("path") == METADATA_CSV]
+        for name, staged in listing["files"].items():
+            try:
+                files[name] = self._read_checked(f"{self.prefix}batch/{name}", name,
+                                                 staged["sha256"])
+            except ContentRefused as refused:
+                problems.append(refused.finding)
+        return files, problems
 
     def check_read(self, name: str, entry: PayloadEntry, digests: Digests) -> None:
         """Raise ContentRefused (STAGED_CONTENT_CHANGED) when the one read of a staged

@@ -10,14 +10,21 @@ batch's metadata.csv; the ingest (``ingest.pipeline``) and the dry run
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ingest.batch import ITEM_METADATA, BatchLayout, ItemScan, read_batch
-from ingest.batch_files import BATCH_METADATA, RECORD_DEFAULTS, read_sheet, with_batch_fields
+from ingest.batch_files import (
+    BATCH_METADATA,
+    RECORD_DEFAULTS,
+    SHAPELESS,
+    read_sheet,
+    with_batch_fields,
+)
 from ingest.batch_identifiers import duplicate_identifiers, item_duplicate
 from ingest.batch_source import STAGED_SOURCE, BatchSource, FolderSource
 from ingest.findings import Finding, errors
@@ -110,7 +117,7 @@ def batch_level_findings(layout: BatchLayout, schemas: SchemaSet) -> tuple[str, 
                                 expected=schemas.record_names()))
     elif not any(f.code in UNUSABLE for f in findings):
         # The layout read the sheet without a schema: its columns are checked here.
-        _, problems = read_sheet(layout.root, schemas.document(schema))
+        _, problems = read_sheet(layout.root, schemas.view(schema))
         findings += [f for f in problems if f.code == "METADATA_CSV_UNKNOWN_COLUMN"]
     findings += duplicate_identifiers(layout)
     return schema, findings
@@ -181,7 +188,7 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
                known: bool, source: BatchSource) -> tuple[SheetRow | None, list[Finding]]:
     """The item's row of the batch's metadata.csv, if it has one to use, and
     the findings that stop it (two rows, a row and a metadata.json)."""
-    sheet, problems = source.sheet(schemas.document(batch.schema) if known else {})
+    sheet, problems = source.sheet(schemas.view(batch.schema) if known else SHAPELESS)
     empty = any(f.code == "ITEM_FOLDER_EMPTY" for f in scan.findings)
     missing = empty or any(f.code == "METADATA_MISSING" for f in scan.findings)
     if sheet is None:
@@ -203,7 +210,8 @@ def _sheet_row(scan: ItemScan, name: str, batch: BatchRecord, schemas: SchemaSet
     if not known:
         return None, [Finding("SCHEMA_UNKNOWN", found=batch.schema,
                               expected=schemas.record_names())]
-    return rows[0], []
+    # the sheet is shared by every item that reads it (``sheet_of``): the row's own record
+    return replace(rows[0], record=copy.deepcopy(rows[0].record)), []
 
 
 def _batch_fields(batch: BatchRecord, source: BatchSource) -> dict[str, Any]:
