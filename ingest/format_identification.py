@@ -120,15 +120,18 @@ class FileFormat:
 
 def formats_json(files: Sequence[FileFormat], tool: str, signatures: str) -> bytes:
     """``metadata/formats.json``: the tool, its signatures, and per payload file
-    (sorted by path) its format, or null when none was identified. UTF-8, LF."""
-    document: dict[str, Any] = {
-        "tool": tool,
-        "signatures": signatures,
-        "files": [{"path": f.path, "size": f.size,
-                   "format": f.format.to_dict() if f.format else None}
-                  for f in sorted(files, key=lambda f: f.path)],
-    }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    (sorted by path) its format, or null when none was identified. UTF-8, LF;
+    one line per file (a person reads it file by file, and a document of
+    thousands of files is written by the C encoder, which indenting turns off)."""
+    entries = [json.dumps({"path": f.path, "size": f.size,
+                           "format": f.format.to_dict() if f.format else None},
+                          ensure_ascii=False)
+               for f in sorted(files, key=lambda f: f.path)]
+    head = (f'{{\n  "tool": {json.dumps(tool, ensure_ascii=False)},\n'
+            f'  "signatures": {json.dumps(signatures, ensure_ascii=False)},\n')
+    body = ('  "files": [\n    ' + ",\n    ".join(entries) + "\n  ]\n}\n") if entries \
+        else '  "files": []\n}\n'
+    return (head + body).encode("utf-8")
 
 
 def parse_formats_json(data: bytes) -> dict[str, IdentifiedFormat]:

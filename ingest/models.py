@@ -106,6 +106,8 @@ def identifier_key(identifier: str) -> str:
     ``sg-pr-0021``, ``sg-pr\u200b-0021``; ``café`` typed on two keyboards):
     ``ingest.batch_identifiers``."""
     folded = unicodedata.normalize("NFKC", identifier).casefold()
+    if folded.isascii():
+        return folded  # no ASCII character shows nothing, and NFKC leaves ASCII as it is
     return unicodedata.normalize("NFKC", "".join(
         char for char in folded if not _shows_nothing(char)))
 

@@ -132,7 +132,7 @@ class FilesystemObjectStore:
         self._real_root = self.root.resolve()
         self._ledger = SyncLedger(self.root)
         #: folders known to lie inside the root (``_path_for``)
-        self._inside: dict[Path, tuple[int, int]] = {}
+        self._inside: dict[str, tuple[Path, tuple[int, int]]] = {}
         #: staging file names: the pid, a random token and a counter
         self._staging_names = itertools.count()
         self._staging_token = secrets.token_hex(4)
@@ -152,23 +152,27 @@ class FilesystemObjectStore:
         than one per folder of its path (a bag of small files asks for hundreds
         of keys in a few folders). A folder on the way replaced by a link since
         leads to another folder, so the full check runs again."""
-        path = self.root.joinpath(*key_parts(key))
-        folder = path.parent
-        known = self._inside.get(folder)
+        parts = key_parts(key)
+        folder_key = key.rpartition("/")[0]  # remembered by the key's folder: no path made to ask
+        known = self._inside.get(folder_key)
         if known is not None:
+            folder, identity = known
             try:
                 reached = os.stat(folder)
             except OSError:
                 reached = None
-            if reached is None or (reached.st_dev, reached.st_ino) != known:
-                del self._inside[folder]  # gone, or reached through a link now
+            if reached is None or (reached.st_dev, reached.st_ino) != identity:
+                self._inside.pop(folder_key, None)  # gone, or reached through a link now
             else:
+                path = folder / parts[-1]
                 try:
                     mode = os.lstat(path).st_mode
                 except OSError:
                     return path  # nothing there yet, or unreadable: the use will tell
                 if not stat_mode.S_ISLNK(mode):
                     return path
+        path = self.root.joinpath(*parts)
+        folder = path.parent
         try:
             resolved = path.resolve(strict=False)
         except (OSError, RuntimeError) as exc:  # a link loop, an unreadable link
@@ -184,7 +188,7 @@ class FilesystemObjectStore:
         if stat_mode.S_ISDIR(seen.st_mode):
             if len(self._inside) >= _FOLDERS_REMEMBERED:
                 self._inside.clear()
-            self._inside[folder] = (seen.st_dev, seen.st_ino)  # no link on its way
+            self._inside[folder_key] = (folder, (seen.st_dev, seen.st_ino))  # no link on its way
         return path
 
     def _path_clear_of_links(self, key: str) -> Path:

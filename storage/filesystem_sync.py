@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -166,22 +166,30 @@ class SyncLedger:
             for key, _ in mine:
                 del self._pending[key]
         files = [target for _, (target, unsynced) in mine if unsynced]
-        folders = {folder for _, (target, _) in mine
-                   for folder in self._folders_up_to_root(target)}
+        folders = self._folders_up_to_root(target for _, (target, _) in mine)
         try:
             _all_done(lambda path: _fsync_path(path, folder=False), files)
             # Innermost first, though the order does not matter: nothing
             # counts as durable before every one of them has returned.
             _all_done(lambda path: _fsync_path(path, folder=True),
-                      sorted(folders, key=lambda path: -len(path.parts)))
+                      [Path(f) for f in sorted(folders, key=lambda f: -f.count(os.sep))])
         except BaseException:
             with self._lock:
                 self._failed.update(key for key, _ in mine)
             raise
 
-    def _folders_up_to_root(self, target: Path) -> Iterator[Path]:
-        folder = target.parent
-        while folder != self._root and self._root in folder.parents:
-            yield folder
-            folder = folder.parent
-        yield self._root
+    def _folders_up_to_root(self, targets: Iterable[Path]) -> set[str]:
+        """Every folder from each target's up to the root, the root included (none
+        without a target). As
+        strings, each walked once: a bag of small files asks for thousands of
+        targets in a few folders."""
+        root = os.fspath(self._root)
+        inside = root.rstrip(os.sep) + os.sep
+        folders: set[str] = set()
+        for target in targets:
+            folders.add(root)
+            folder = os.path.dirname(os.fspath(target))
+            while folder.startswith(inside) and folder not in folders:
+                folders.add(folder)
+                folder = os.path.dirname(folder)
+        return folders
