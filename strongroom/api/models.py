@@ -233,6 +233,31 @@ class AnchorsOut(BaseModel):
                                           description="other logs anchored in the same stores")
 
 
+class RetiredOut(BaseModel):
+    location: str
+    retired_at: str
+    retired_by: dict[str, Any] | None = Field(description="who retired it (the audit event's actor)")
+    reason: str
+    copies: int = Field(description="copies the catalog noted there when it was retired")
+    event_seq: int = Field(description="the audit event that says so")
+
+
+class LocationOut(BaseModel):
+    location: str
+    role: str = Field(description="`primary`, `replica`, `not configured` (the catalog notes "
+                                  "copies there that nothing checks) or `retired`")
+    copies: int = Field(description="copies of committed versions noted there")
+    damaged: int = Field(description="of which noted damaged or failing their last check")
+    lacking: int | None = Field(description="committed versions it does not hold whole "
+                                            "(configured locations only)")
+    retired: RetiredOut | None = None
+
+
+class LocationsOut(BaseModel):
+    versions: int = Field(description="committed versions in the catalog")
+    locations: list[LocationOut]
+
+
 class ChainOut(BaseModel):
     ok: bool = Field(description="the chain is whole and agrees with its anchors")
     count: int

@@ -1,5 +1,5 @@
 """Preservation officers' routes: start fixity checks, read their results, read
-a package's audit events and verify the whole hash chain."""
+a package's audit events, verify the whole hash chain, and see the storage locations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.fixity_history import copy_histories
 from ingest.models import EventType
 from strongroom.api.auth import Permission, require
-from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut
+from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut, LocationsOut
 from strongroom.api.paths import PackageRef
 from strongroom.api.problems import documented
 from strongroom.reports import event_report, version_report
@@ -73,6 +73,19 @@ def package_events(
     page = page[:limit]
     return {"events": [event_report(e) for e in page],
             "next_after": page[-1].seq if more else None}
+
+
+@router.get("/locations", response_model=LocationsOut, responses=documented(),
+            summary="Storage locations: what each holds and lacks")
+def storage_locations(request: Request) -> dict[str, Any]:
+    """Every location the settings name or the catalog notes copies in, as
+    `strongroom locations --json` gives them: a configured location that lacks
+    versions is filled with `strongroom locations fill`; one no longer configured
+    still holding copies is checked by nothing until it is named again or retired."""
+    from ingest.storage_locations import locations_overview
+
+    versions, rows = locations_overview(request.app.state.strongroom.services)
+    return {"versions": versions, "locations": [row.to_dict() for row in rows]}
 
 
 @router.get("/audit/verify", response_model=ChainOut, responses=documented(),

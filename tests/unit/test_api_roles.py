@@ -42,6 +42,7 @@ def _routes(api: Api) -> list[tuple[str, str, dict, set[str], int]]:
         ("GET", f"/packages/{package}/fixity-checks", {}, PRESERVE, 200),
         ("GET", f"/packages/{package}/events", {}, PRESERVE, 200),
         ("GET", "/audit/verify", {}, PRESERVE, 200),
+        ("GET", "/locations", {}, PRESERVE, 200),
         ("GET", "/deaccessions", {}, {"admin"}, 200),
     ]
 

@@ -155,3 +155,23 @@ def test_a_configured_or_unknown_location_is_not_retired(archive: Archive) -> No
     assert said.exit_code != EXIT_OK and "notes no copy" in said.output
     said = archive.run("locations", "fill", "file:///nowhere", expect=None)
     assert said.exit_code != EXIT_OK and "not a location the settings name" in said.output
+
+
+def test_an_auditor_reads_the_locations_through_the_api_as_the_terminal_gives_them(
+        archive: Archive) -> None:
+    from fastapi.testclient import TestClient
+
+    from strongroom.api.app import create_app
+    from strongroom.settings import Settings
+
+    new = archive.replica("new-replica")
+    archive.replicas.append(new)
+    token = archive.json("token", "create", "--name", "auditor", "--role", "auditor")["token"]
+    terminal = archive.json("locations", expect=EXIT_PROBLEMS)
+    app = create_app(Settings.from_env({"STRONGROOM_DATA_DIR": str(archive.data),
+                                        "STRONGROOM_REPLICAS": new.as_uri()}))
+    with TestClient(app) as client:
+        answer = client.get("/locations", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json() == terminal
+
