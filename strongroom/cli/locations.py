@@ -81,10 +81,13 @@ def fill(location: str, as_json: bool) -> None:
     stops between versions. Exit 1 when a version could not be copied.
     """
     from ingest.storage_locations import fill_location
-    from strongroom.cli.terminal import progress_for
+    from strongroom.cli.terminal import ctrl_c_stops, progress_for
 
     services = _services(read_only=True)
-    with progress_for(services, as_json, "filling") as watched:
+    stopping = ctrl_c_stops(
+        services.stop, "stopping after the version being copied (Ctrl-C again to stop at once)",
+        lambda: "stopped at once; run it again to go on (a copy left half-made is made again)")
+    with stopping, progress_for(services, as_json, "filling") as watched:
         result = fill_location(watched, location)
     anchor_after(services)
 

@@ -175,3 +175,18 @@ def test_an_auditor_reads_the_locations_through_the_api_as_the_terminal_gives_th
     assert answer.status_code == 200
     assert answer.json() == terminal
 
+
+
+def test_a_fill_asked_to_stop_stops_between_versions_and_says_so(archive: Archive) -> None:
+    from ingest.storage_locations import fill_location
+    from strongroom.bootstrap import build_services
+    from strongroom.settings import Settings
+
+    new = archive.replica("new-replica")
+    services = build_services(Settings.from_env({"STRONGROOM_DATA_DIR": str(archive.data),
+                                                 "STRONGROOM_REPLICAS": new.as_uri()}))
+    services.stop.request()  # Ctrl-C, SIGTERM
+    stopped = fill_location(services, new.as_uri())
+    assert stopped.stopped and stopped.made == [] and stopped.has_problems
+    archive.replicas.append(new)
+    assert len(archive.json("locations", "fill", new.as_uri())["made"]) == 2  # run again: goes on
