@@ -300,6 +300,7 @@ class DueRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
+            "plan_only": False,
             "checked": len(self.checks),
             "failed": sum(1 for c in self.checks if c.findings),
             "repaired": sum(1 for r in self.repairs if r.status == "repaired"),
@@ -341,9 +342,38 @@ def enqueue_due(services: Services, policy: FixityPolicy, as_of: datetime,
     return queued
 
 
+@dataclass(frozen=True)
+class DuePlan:
+    """The checks that would be due at ``as_of``: planned, not queued, not run, not
+    recorded (``plan_due_at``)."""
+
+    as_of: datetime
+    planned: tuple[PlannedCheck, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        # the keys of a run's document too, so a reader of either finds nothing was done
+        return {"as_of": self.as_of.isoformat(), "plan_only": True,
+                "planned": [p.to_dict() for p in self.planned],
+                "checked": 0, "failed": 0, "repaired": 0, "unrepaired": 0, "octets": 0,
+                "checks": [], "unreachable": []}
+
+
+def plan_due_at(services: Services, policy: FixityPolicy, as_of: datetime,
+                period: timedelta = DAY, budget: int | None = None) -> DuePlan:
+    """What a run at ``as_of`` (past, now or to come) would check, for every copy in
+    ``services.locations``, from the catalog's state of each copy now. Nothing is
+    queued, checked or recorded: a check is only ever recorded by running it, at
+    the moment it ran (``run_due``), never at a moment someone names. Raises
+    CatalogUnavailable."""
+    planned = plan_due(services.catalog, [s.location for s in services.locations], policy,
+                       as_of, period=period, budget=budget)
+    return DuePlan(as_of, tuple(planned))
+
+
 def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
             budget: int | None = None) -> DueRun:
-    """Plan, queue and run in this process every check due now (``services.clock``).
+    """Plan, queue and run in this process every check due now (``services.clock``);
+    each check is recorded at the moment it ends (``record_copy_check``).
 
     A copy whose store cannot be reached is left queued: after the policy's
     ``requeue_after`` it is planned again. With ``policy.auto_repair``, a deep
