@@ -146,10 +146,14 @@ class VersionCheck:
 
 
 def record_copy_check(services: Services, version: VersionRecord, location: str, tier: str,
-                      raw: Iterable[Finding], events: Iterable[NewEvent] = ()) -> VersionCheck:
+                      raw: Iterable[Finding], events: Iterable[NewEvent] = (), *,
+                      digests_compared: int | None = None) -> VersionCheck:
     """Record one check of one copy (its findings, located at ``location``) with a
     PREMIS fixity-check event, after ``events``, in one transaction; it counts
-    for the policy's schedule and coverage. Raises VersionNotFound, CatalogUnavailable."""
+    for the policy's schedule and coverage. The event says which digests were
+    compared, for how many files: a deep check both of every file; a shallow one
+    the SHA-256 of the ``digests_compared`` files whose store kept one of its
+    own (none on a filesystem). Raises VersionNotFound, CatalogUnavailable."""
     findings = tuple(
         replace(f, location=location)
         for f in sorted(raw, key=lambda f: (f.path or "", f.code))
@@ -171,7 +175,7 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
             "outcome": check.status,
             "files": len(version.files),
             "octets": octets,
-            "digests": _digests_summary(version, tier),
+            "digests": _digests_summary(version, tier, digests_compared),
             "findings": [f.to_dict() for f in findings],
         },
     )
@@ -184,12 +188,21 @@ def record_copy_check(services: Services, version: VersionRecord, location: str,
     return check
 
 
-def _digests_summary(version: VersionRecord, tier: str) -> dict[str, Any]:
-    """What the copy was compared with: the algorithms, and one SHA-256 over the
-    catalog's ``sha256  path`` lines, so the event pins the exact expected state."""
+def _digests_summary(version: VersionRecord, tier: str,
+                     compared: int | None) -> dict[str, Any]:
+    """What the copy was compared with: the algorithms, the number of files whose
+    digests were compared, and one SHA-256 over the catalog's ``sha256  path``
+    lines, so the event pins the exact expected state."""
     lines = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(version.files, key=lambda f: f.path))
+    if tier == DEEP:  # every file, but those a holder's check of the cycle vouches for
+        algorithms = ["sha256", "sha512"]
+        files = len(version.files) if compared is None else compared
+    else:  # a shallow check compares only the SHA-256 a store keeps of its own
+        files = compared or 0
+        algorithms = ["sha256"] if files else []
     return {
-        "algorithms": ["sha256", "sha512"] if tier == DEEP else ["sha256"],
+        "algorithms": algorithms,
+        "files_compared": files,
         "catalog_sha256": hashlib.sha256(lines.encode("utf-8")).hexdigest(),
     }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from ingest.fixity_policy import DEEP, FixityPolicy
+from ingest.fixity_policy import DEEP, DELIVERY, SHALLOW, FixityPolicy
 
 
 class DailyChecksSource(Protocol):
@@ -30,19 +30,24 @@ class DayOfChecks:
     deep_failed: int = 0
     shallow_ok: int = 0
     shallow_failed: int = 0
+    #: deliveries refused for damage (``ingest.fixity_policy.DELIVERY``): counted
+    #: apart, never as deep or shallow checks; only refused ones are recorded
+    delivery_failed: int = 0
 
     @property
     def total(self) -> int:
-        return self.deep_ok + self.deep_failed + self.shallow_ok + self.shallow_failed
+        return (self.deep_ok + self.deep_failed + self.shallow_ok + self.shallow_failed
+                + self.delivery_failed)
 
     @property
     def failed(self) -> int:
-        return self.deep_failed + self.shallow_failed
+        return self.deep_failed + self.shallow_failed + self.delivery_failed
 
     def to_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "deep_ok": self.deep_ok,
                 "deep_failed": self.deep_failed, "shallow_ok": self.shallow_ok,
-                "shallow_failed": self.shallow_failed, "total": self.total}
+                "shallow_failed": self.shallow_failed, "delivery_failed": self.delivery_failed,
+                "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,14 @@ def _fold(rows: Sequence[tuple[date, str, str, int]], days: Sequence[date]) -> t
     for day, tier, outcome, checks in rows:
         if day not in counts:
             continue
-        key = f"{'deep' if tier == DEEP else 'shallow'}_{'failed' if outcome == 'failed' else 'ok'}"
+        if tier == DELIVERY:
+            if outcome != "failed":
+                continue  # no such record is made; were one, it would be no check
+            key = "delivery_failed"
+        elif tier in (DEEP, SHALLOW):
+            key = f"{tier}_{'failed' if outcome == 'failed' else 'ok'}"
+        else:
+            continue
         counts[day][key] = counts[day].get(key, 0) + checks
     return tuple(DayOfChecks(day, **counts[day]) for day in days)
 

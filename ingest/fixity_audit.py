@@ -109,8 +109,11 @@ def verify_version(services: Services, package_id: str, number: int,
                          sealing=sealing)
     finally:
         progress.item_finished(key)
+    # shared objects vouched for by their holder's check were only looked at
+    looked_at = sum(1 for f in version.files if f.held_by is not None and f.held_by in vouched)
     return record_copy_check(services, version, store.location, DEEP,
-                             [*raw, *_commit_record_findings(store, version, whole=not raw)])
+                             [*raw, *_commit_record_findings(store, version, whole=not raw)],
+                             digests_compared=len(version.files) - looked_at)
 
 
 def _commit_record_findings(store: ObjectStore, version: VersionRecord, *,
@@ -190,7 +193,9 @@ def shallow_check(services: Services, package_id: str, number: int,
     whole = not findings and (package_id, number) not in services.catalog.failing_copies(
         store.location)
     findings += _commit_record_findings(store, version, whole=whole)
-    return record_copy_check(services, version, store.location, SHALLOW, findings)
+    return record_copy_check(services, version, store.location, SHALLOW, findings,
+                             digests_compared=sum(1 for info in infos
+                                                  if info is not None and info.sha256 is not None))
 
 
 def run_fixity_check(services: Services, package_id: str, number: int, location: str | None,
@@ -300,6 +305,7 @@ class DueRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
+            "plan_only": False,
             "checked": len(self.checks),
             "failed": sum(1 for c in self.checks if c.findings),
             "repaired": sum(1 for r in self.repairs if r.status == "repaired"),
@@ -341,9 +347,38 @@ def enqueue_due(services: Services, policy: FixityPolicy, as_of: datetime,
     return queued
 
 
+@dataclass(frozen=True)
+class DuePlan:
+    """The checks that would be due at ``as_of``: planned, not queued, not run, not
+    recorded (``plan_due_at``)."""
+
+    as_of: datetime
+    planned: tuple[PlannedCheck, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        # the keys of a run's document too, so a reader of either finds nothing was done
+        return {"as_of": self.as_of.isoformat(), "plan_only": True,
+                "planned": [p.to_dict() for p in self.planned],
+                "checked": 0, "failed": 0, "repaired": 0, "unrepaired": 0, "octets": 0,
+                "checks": [], "unreachable": []}
+
+
+def plan_due_at(services: Services, policy: FixityPolicy, as_of: datetime,
+                period: timedelta = DAY, budget: int | None = None) -> DuePlan:
+    """What a run at ``as_of`` (past, now or to come) would check, for every copy in
+    ``services.locations``, from the catalog's state of each copy now. Nothing is
+    queued, checked or recorded: a check is only ever recorded by running it, at
+    the moment it ran (``run_due``), never at a moment someone names. Raises
+    CatalogUnavailable."""
+    planned = plan_due(services.catalog, [s.location for s in services.locations], policy,
+                       as_of, period=period, budget=budget)
+    return DuePlan(as_of, tuple(planned))
+
+
 def run_due(services: Services, policy: FixityPolicy, period: timedelta = DAY,
             budget: int | None = None) -> DueRun:
-    """Plan, queue and run in this process every check due now (``services.clock``).
+    """Plan, queue and run in this process every check due now (``services.clock``);
+    each check is recorded at the moment it ends (``record_copy_check``).
 
     A copy whose store cannot be reached is left queued: after the policy's
     ``requeue_after`` it is planned again. With ``policy.auto_repair``, a deep

@@ -19,6 +19,16 @@ from ingest.findings import Finding
 DEEP = "deep"
 SHALLOW = "shallow"
 TIERS = (DEEP, SHALLOW)
+#: Damage found while a version was delivered (fetched, downloaded), its bytes
+#: checked on the way out (``ingest.retrieval.record_damage``). Recorded as a
+#: check of its own kind, never as a deep one: only refused deliveries are
+#: recorded, and a refused delivery stops at the damage it found, so it never
+#: stands for a copy re-read whole against both digests and the sealed
+#: manifests. It makes the copy fail (the report lists it, ``show`` says the
+#: version failed) until a later deep check or a repair has the last word; it
+#: neither moves the copy's deep deadline nor counts as a deep check for
+#: coverage, and the planner does not schedule this kind.
+DELIVERY = "delivery"
 
 DAY = timedelta(days=1)
 
@@ -124,7 +134,8 @@ class PlannedCheck:
 
 @dataclass(frozen=True)
 class RecordedCheck:
-    """A check as the catalog keeps it: which copy, which tier, when, what it found."""
+    """A check as the catalog keeps it: which copy, which tier (``DEEP``, ``SHALLOW``
+    or ``DELIVERY``), when, what it found."""
 
     package_id: str
     number: int

@@ -49,7 +49,7 @@ from ingest.errors import (
 )
 from ingest.findings import Finding
 from ingest.fixity import RunningDigests
-from ingest.fixity_policy import DEEP, RecordedCheck
+from ingest.fixity_policy import DELIVERY, RecordedCheck
 from ingest.layout import delivered_files, object_key
 from ingest.models import EventType, Outcome, StoredFile, VersionRecord
 from ingest.object_versions import copy_view, open_object, presigned_object
@@ -69,10 +69,11 @@ _log = logging.getLogger("strongroom.delivery")
 def record_damage(services: Services, version: VersionRecord,
                   findings: Sequence[Finding]) -> None:
     """Record damage found while delivering ``version`` as a failed check of the
-    primary's copy, with a PREMIS fixity-check event (its tier "delivery"): the
-    bytes read differ from the catalog's, which is what a deep check finds. So
-    ``fixity report`` counts the copy as failing (and exits 1), ``show`` says the
-    version failed, until a repair or a deep check finds the copy whole again.
+    primary's copy, of its own tier ``DELIVERY`` (never a deep check: see
+    ``ingest.fixity_policy.DELIVERY``), with a PREMIS fixity-check event of that
+    tier. So ``fixity report`` lists the copy as failing (and exits 1), ``show``
+    says the version failed, until a repair or a deep check finds the copy whole
+    again; the copy's deep deadline and coverage are left to its deep checks.
     A file the version shares with an earlier one (``held_by``) is that version's
     object: its damage is recorded on the holder too, whose own copy it is."""
     held_by = {f.path: f.held_by for f in version.files if f.held_by is not None}
@@ -98,11 +99,11 @@ def _record_failed_delivery(services: Services, package_id: str, number: int,
         occurred_at=now,
         package_id=package_id,
         version=number,
-        detail={"location": location, "tier": "delivery",
+        detail={"location": location, "tier": DELIVERY,
                 "findings": [f.to_dict() for f in located]},
     )
     services.catalog.record_check_of_copy(
-        RecordedCheck(package_id, number, location, DEEP, now, located), [event])
+        RecordedCheck(package_id, number, location, DELIVERY, now, located), [event])
 
 
 # --------------------------------------------------------------------------- the gate

@@ -40,6 +40,7 @@ from ingest.errors import VersionNotFound
 from ingest.fixity_planner import merge_copies
 from ingest.fixity_policy import (
     DEEP,
+    DELIVERY,
     CopyState,
     CopyTally,
     OrderKey,
@@ -69,6 +70,12 @@ from storage.tables_fixity import (
 #: query of a walk reads FIRST_PAGE, each next one four times more up to PAGE)
 PAGE = 500
 FIRST_PAGE = 32
+
+def _damaged() -> ColumnElement[bool]:
+    """A copy found damaged: by its last deep check, or by a delivery since."""
+    return or_(FixityState.last_deep_outcome == "failed",
+               FixityState.delivery_failed_check_id.is_not(None))
+
 
 def _copy_state(row: Any) -> CopyState:
     return CopyState(
@@ -187,8 +194,11 @@ class FixitySchedule(FixityStateUpkeep):
         self._cover(wanted)
         # Covered: found whole by its last deep check, inside the window; a copy
         # whose last deep check failed is not, however recent its last good one.
+        # Nor is one a delivery found damaged since: it is failing (a delivery is
+        # never counted as a deep check, ingest.fixity_policy.DELIVERY).
         ok = case((and_(FixityState.last_deep_ok_at >= verified_since,
-                        FixityState.last_deep_outcome == "ok"), 1), else_=0)
+                        FixityState.last_deep_outcome == "ok",
+                        FixityState.delivery_failed_check_id.is_(None)), 1), else_=0)
         late = case((FixityState.deep_base_at < due_before, 1), else_=0)
         ours = FixityState.location.in_(wanted)
         with self._read() as session:
@@ -232,7 +242,9 @@ class FixitySchedule(FixityStateUpkeep):
                 select(FixityState.last_deep_check_id.label("check_id"))
                 .where(failing, FixityState.last_deep_outcome == "failed"),
                 select(FixityState.last_shallow_check_id.label("check_id"))
-                .where(failing, FixityState.last_shallow_outcome == "failed"))
+                .where(failing, FixityState.last_shallow_outcome == "failed"),
+                select(FixityState.delivery_failed_check_id.label("check_id"))
+                .where(failing, FixityState.delivery_failed_check_id.is_not(None)))
         ids = chosen.subquery()
         query = (select(FixityCheck).where(FixityCheck.check_id.in_(select(ids.c.check_id)))
                  .order_by(FixityCheck.checked_at, FixityCheck.check_id))
@@ -245,13 +257,13 @@ class FixitySchedule(FixityStateUpkeep):
 
     def failing_copies(self, location: str) -> set[tuple[str, int]]:
         """(package id, version) of each copy in ``location`` whose last deep check
-        failed: an index scan of the failing copies (``ix_fixity_state_failing``).
-        Raises CatalogUnavailable."""
+        failed, or that a delivery found damaged since: an index scan of the
+        failing copies (``ix_fixity_state_failing``). Raises CatalogUnavailable."""
         with self._read() as session:
             rows = session.execute(
                 select(FixityState.package_id, FixityState.number)
                 .where(FixityState.location == location, text(f"({FAILING})"),
-                       FixityState.last_deep_outcome == "failed")).all()
+                       _damaged())).all()
         return {(package_id, number) for package_id, number in rows}
 
     # ------------------------------------------------------------------ queue and record
@@ -281,8 +293,9 @@ class FixitySchedule(FixityStateUpkeep):
         """Keep one check of one copy with its events, and finish its queued check, in
         one transaction; the copy's row takes it as its last check of the tier when
         it is the latest (a check recorded later at the same time wins); a deep
-        check also becomes the version's last fixity result (``show``): "failed"
-        while any copy's last deep check failed. Raises
+        check, or a refused delivery (``DELIVERY``, which moves no deadline),
+        also becomes the version's last fixity result (``show``): "failed" while
+        any copy's last deep check failed or a delivery found it damaged since. Raises
         VersionNotFound (also for a version never committed), CatalogUnavailable."""
         with self._write() as session:
             state = session.execute(
@@ -305,15 +318,15 @@ class FixitySchedule(FixityStateUpkeep):
             session.add(recorded)
             session.flush()
             self._shift_backlog(session, _note_check(row, check, recorded.check_id))
-            if check.tier == DEEP:
+            if check.tier in (DEEP, DELIVERY):
                 # The version is as whole as its worst copy: "ok" only while no
-                # copy's last deep check failed, whichever copy was checked last.
+                # copy's last deep check failed, nor a delivery since, whichever
+                # copy was checked last.
                 session.flush()
                 failing = session.execute(
                     select(FixityState.location)
                     .where(FixityState.package_id == check.package_id,
-                           FixityState.number == check.number,
-                           FixityState.last_deep_outcome == "failed").limit(1)
+                           FixityState.number == check.number, _damaged()).limit(1)
                 ).first()
                 session.execute(
                     cast_table(Version).update()

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ingest.fixity_policy import DEEP, RecordedCheck
+from ingest.fixity_policy import DEEP, DELIVERY, RecordedCheck
 from storage.catalog_base import (
     CatalogBase,
     cast_table,
@@ -209,6 +209,15 @@ def _note_check(row: FixityState, check: RecordedCheck,
     copy's bytes move to the hour of its new deep baseline)."""
     at = check.checked_at
     moves: list[tuple[str, int, int, int]] = []
+    if check.tier == DELIVERY:
+        # Damage seen on the way out: the copy fails until a deep check after it
+        # says otherwise; no deadline, no queue, no coverage moves (it was no check
+        # of the whole copy). A delivery that found nothing is no news.
+        last_deep = row.last_deep_at
+        if check.outcome == "failed" and (last_deep is None or at >= last_deep) and (
+                row.delivery_failed_at is None or at >= row.delivery_failed_at):
+            row.delivery_failed_at, row.delivery_failed_check_id = at, check_id
+        return moves
     if check.tier == DEEP:
         if row.last_deep_at is None or at >= row.last_deep_at:
             before, after = hour_of(row.deep_base_at), hour_of(at)
@@ -217,6 +226,8 @@ def _note_check(row: FixityState, check: RecordedCheck,
                          (row.location, after, 1, row.octets)]
             row.last_deep_at, row.deep_base_at = at, at
             row.last_deep_check_id, row.last_deep_outcome = check_id, check.outcome
+            if row.delivery_failed_at is not None and at >= row.delivery_failed_at:
+                row.delivery_failed_at = row.delivery_failed_check_id = None  # the last word
         if check.outcome == "ok" and (row.last_deep_ok_at is None or at >= row.last_deep_ok_at):
             row.last_deep_ok_at = at
         row.queued_deep_at = None

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables_base import Base
 
-#: a copy whose last check of either tier failed
-FAILING = "last_deep_outcome = 'failed' OR last_shallow_outcome = 'failed'"
+#: a copy whose last check of either tier failed, or that a delivery found damaged
+#: since its last deep check
+FAILING = ("last_deep_outcome = 'failed' OR last_shallow_outcome = 'failed'"
+           " OR delivery_failed_check_id IS NOT NULL")
 
 
 class FixityCheck(Base):
@@ -37,7 +39,8 @@ class FixityCheck(Base):
             ["package_id", "number"], ["versions.package_id", "versions.number"],
             name="fk_fixity_checks_version", ondelete="CASCADE",
         ),
-        CheckConstraint("tier IN ('deep', 'shallow')", name="ck_fixity_checks_tier"),
+        # delivery: damage found on the way out (ingest.fixity_policy.DELIVERY)
+        CheckConstraint("tier IN ('deep', 'shallow', 'delivery')", name="ck_fixity_checks_tier"),
         CheckConstraint("outcome IN ('ok', 'failed')", name="ck_fixity_checks_outcome"),
         Index("ix_fixity_checks_copy", "package_id", "number", "location", "tier", "checked_at"),
         Index("ix_fixity_checks_checked_at", "checked_at"),
@@ -62,7 +65,9 @@ class FixityState(Base):
     an index scan, not a pass over every version and file: ``deep_base_at`` is
     when the copy's deep deadline counts from (its last deep check, or its
     version's making), ``shallow_base_at`` when its shallow interval counts from
-    (its last check of either tier, or its making). A location's rows are added
+    (its last check of either tier, or its making). A delivery refused for
+    damage (tier ``delivery``) moves neither: it marks the copy failing until
+    the next deep check. A location's rows are added
     for every committed version the first time the schedule is asked about it
     (``FixityLocation``).
     """
@@ -109,6 +114,11 @@ class FixityState(Base):
     #: when a check of each tier was queued and not yet recorded
     queued_deep_at: Mapped[datetime | None]
     queued_shallow_at: Mapped[datetime | None]
+    #: the last delivery refused for damage in this copy since its last deep
+    #: check (null once a deep check is recorded after it): the copy fails, but
+    #: its deep deadline and coverage are its deep checks' alone
+    delivery_failed_at: Mapped[datetime | None]
+    delivery_failed_check_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class FixityLocation(Base):

@@ -27,11 +27,27 @@ def cli_env(**settings: str) -> dict[str, str]:
     return env
 
 
+#: Runs a command with its clock moved on (libfaketime's ``faketime``, from Debian's
+#: package of that name; ``.ci/run`` installs it): how a test lets days pass.
+FAKETIME = "faketime"
+
+
+def _later(days: float | None) -> list[str]:
+    """The command line prefix that runs a command ``days`` later (none for None).
+    Only the wall clock moves: timers and sleeps keep the machine's monotonic clock."""
+    if days is None:
+        return []
+    return ["env", "FAKETIME_DONT_FAKE_MONOTONIC=1", FAKETIME, "-f", f"+{days * 86400:.0f}"]
+
+
 def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None,
-            timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """``strongroom ARGS`` in a subprocess; stdout and stderr captured as text."""
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, check=False)
+            timeout: float | None = None,
+            days_later: float | None = None) -> subprocess.CompletedProcess[str]:
+    """``strongroom ARGS`` in a subprocess; stdout and stderr captured as text. With
+    ``days_later``, the command runs with its clock that many days ahead of the
+    machine's, as if it were run then: what it records is dated then."""
+    return subprocess.run([*_later(days_later), *CLI, *args], env=env, capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout, check=False)
 
 
 class Strongroom:
@@ -41,14 +57,15 @@ class Strongroom:
         self.data = data
         self.env = cli_env(STRONGROOM_DATA_DIR=str(data), STRONGROOM_RETRY_BACKOFF="0")
 
-    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = run_cli(*args, env=self.env, cwd=self.data.parent)
+    def run(self, *args: str, expect: int | None = 0,
+            days_later: float | None = None) -> subprocess.CompletedProcess[str]:
+        result = run_cli(*args, env=self.env, cwd=self.data.parent, days_later=days_later)
         if expect is not None:
             assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
         return result
 
-    def json(self, *args: str, expect: int | None = 0) -> dict:
-        result = self.run(*args, "--json", expect=expect)
+    def json(self, *args: str, expect: int | None = 0, days_later: float | None = None) -> dict:
+        result = self.run(*args, "--json", expect=expect, days_later=days_later)
         return json.loads(result.stdout)  # exactly one JSON document on stdout
 
     @property
@@ -61,13 +78,14 @@ class Terminal:
     stdin, stdout and stderr are the terminal (or stdout a pipe, with ``stdout_to_pipe``)."""
 
     def __init__(self, *args: str, env: dict[str, str], cwd: Path | None = None,
-                 stdout_to_pipe: bool = False) -> None:
+                 stdout_to_pipe: bool = False, days_later: float | None = None) -> None:
         import pty
 
         self.master, slave = pty.openpty()
         out = subprocess.PIPE if stdout_to_pipe else slave
         env = {**env, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
-        self.process = subprocess.Popen([*CLI, *args], env=env, cwd=cwd, stdin=slave, stdout=out,
+        self.process = subprocess.Popen([*_later(days_later), *CLI, *args], env=env, cwd=cwd,
+                                        stdin=slave, stdout=out,
                                         stderr=slave, start_new_session=True, close_fds=True)
         os.close(slave)
         self.output = b""

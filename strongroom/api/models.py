@@ -186,7 +186,8 @@ class FixityStartOut(BaseModel):
 class CopyCheckOut(BaseModel):
     seq: int = Field(description="the check's audit event")
     checked_at: str
-    tier: str | None = Field(description="deep or shallow")
+    tier: str | None = Field(description="deep, shallow, or delivery (damage found while "
+                                         "delivering: never counted as a deep check)")
     outcome: str = Field(description="success or failure")
     findings: list[dict[str, Any]]
     actor: dict[str, Any] | None = Field(description="who caused the check")

@@ -70,20 +70,27 @@ def fixity() -> None:
 @fixity.command("run-due")
 @click.option("--budget", type=click.IntRange(min=0), metavar="BYTES",
               help="Most bytes deep checks may read in this run (default: the daily budget).")
-@click.option("--as-of", type=MOMENT, help="Plan and record as if it were this moment.")
+@click.option("--as-of", type=MOMENT,
+              help="Only list what would be due at this moment; check and record nothing.")
 @json_option
 @command_errors
 def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -> None:
     """Run, in this process, every fixity check the policy says is due.
 
     Paced for one run a day (cron); with STRONGROOM_FIXITY_AUTO_REPAIR=1 damage a
-    deep check finds is repaired in the same run. Exit 1 when any check found
-    damage, repaired or not."""
+    deep check finds is repaired in the same run. Each check is recorded at the
+    moment it ran. Exit 1 when any check found damage, repaired or not.
+
+    With --as-of, nothing runs: the checks a run at that moment would make are
+    listed (planning), and exit 0."""
     from ingest.fixity_audit import run_due
     from strongroom.cli.terminal import progress_for
     from strongroom.settings import fixity_policy
 
-    settings, services = _services_at(as_of)
+    if as_of is not None:
+        _plan_only(as_of, budget, as_json)
+        return
+    settings, services = _settings_and_services()
     with progress_for(services, as_json, "checking") as watched:
         run = run_due(watched, fixity_policy(settings), budget=budget)
     anchor_after(services)
@@ -111,6 +118,28 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
 
     _emit(as_json, document, human)
     sys.exit(EXIT_PROBLEMS if run.failed else EXIT_OK)
+
+
+def _plan_only(as_of: datetime, budget: int | None, as_json: bool) -> None:
+    """``run-due --as-of``: what a run at ``as_of`` would check. Nothing is queued,
+    checked or recorded: a check dated at a moment it did not run would be a
+    record of something that never happened."""
+    from ingest.fixity_audit import plan_due_at
+    from strongroom.settings import fixity_policy
+
+    settings, services = _settings_and_services(read_only=True)
+    document = plan_due_at(services, fixity_policy(settings), as_of, budget=budget).to_dict()
+
+    def human(doc: dict[str, Any]) -> None:
+        for p in doc["planned"]:
+            click.echo(f"would check {p['tier']:<7} {p['package_id']} v{p['version']} "
+                       f"{p['location']}")
+        deep = sum(p["octets"] for p in doc["planned"] if p["tier"] == "deep")
+        click.echo(f"{len(doc['planned'])} checks due as of {doc['as_of']} "
+                   f"({deep} bytes for deep checks); nothing was checked or recorded: "
+                   "without --as-of, run-due runs the checks due now")
+
+    _emit(as_json, document, human)
 
 
 # --------------------------------------------------------------------------- report

@@ -49,10 +49,10 @@ def test_run_due_checks_every_copy_once_due_and_the_report_shows_full_coverage(
         sr: Strongroom) -> None:
     assert sr.json("fixity", "run-due")["checked"] == 0
     # ten days on, with no budget: deep checks not yet urgent wait, shallow ones run
-    early = sr.json("fixity", "run-due", "--budget", "0", "--as-of", days_from_now(10))
+    early = sr.json("fixity", "run-due", "--budget", "0", days_later=10)
     assert {c["tier"] for c in early["checks"]} == {"shallow"} and early["octets"] == 0
 
-    run = sr.json("fixity", "run-due", "--as-of", days_from_now(31))
+    run = sr.json("fixity", "run-due", days_later=31)
     assert run["checked"] == 4 and run["failed"] == 0 and run["octets"] > 0
     assert {(c["location"], c["tier"]) for c in run["checks"]} == {
         ((sr.data / "objects").as_uri(), "deep"), (sr.replica.as_uri(), "deep")}
@@ -87,7 +87,7 @@ def test_a_flipped_byte_fails_run_due_and_the_report_lists_it_with_its_code(
     page.write_bytes(bytes(data))
     (sr.data / "objects" / "stray.bin").write_bytes(b"nobody's")
 
-    run = sr.json("fixity", "run-due", "--as-of", days_from_now(31), expect=1)
+    run = sr.json("fixity", "run-due", days_later=31, expect=1)
     (failed,) = [c for c in run["checks"] if c["status"] == "failed"]
     assert (failed["package_id"], failed["location"]) == (package, sr.replica.as_uri())
     assert {f["code"] for f in failed["findings"]} == {"FIXITY_MISMATCH"}
@@ -108,3 +108,28 @@ def test_a_flipped_byte_fails_run_due_and_the_report_lists_it_with_its_code(
     reconciled = sr.json("fixity", "reconcile", expect=1)
     assert [len(r["findings"]) for r in reconciled["locations"]] == [1, 0]
 
+
+
+def test_run_due_as_of_a_future_date_records_no_check_dated_in_the_future(
+        sr: Strongroom) -> None:
+    # what would be due a month ahead: said, not done, and nothing recorded
+    plan = sr.json("fixity", "run-due", "--as-of", days_from_now(31))
+    assert plan["checked"] == 0 and plan["checks"] == [] and plan["octets"] == 0
+    assert {(p["location"], p["tier"]) for p in plan["planned"]} == {
+        ((sr.data / "objects").as_uri(), "deep"), (sr.replica.as_uri(), "deep")}
+    assert len(plan["planned"]) == 4
+    text = sr.run("fixity", "run-due", "--as-of", days_from_now(31)).stdout
+    assert text.count("\nwould check deep ") + text.startswith("would check deep ") == 4
+    assert "nothing was checked or recorded" in text
+
+    # the report a month ahead shows no check: none happened
+    report = sr.json("fixity", "report", "--as-of", days_from_now(32), "--no-reconcile",
+                     expect=1)
+    assert report["coverage"]["covered"] == 0 and report["overdue_total"] == 4
+    shown = sr.json("show", sr.packages[0])  # type: ignore[attr-defined]
+    assert [v["last_fixity"] for v in shown["versions"]] == [None]
+    # nor does a later real run find them done: it checks them then, dated then
+    run = sr.json("fixity", "run-due", days_later=31)
+    assert run["checked"] == 4
+    checked_at = datetime.fromisoformat(run["as_of"])
+    assert checked_at > datetime.now(UTC) + timedelta(days=30)

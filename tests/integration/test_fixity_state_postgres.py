@@ -37,3 +37,10 @@ def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
     catalog = SqlCatalog.from_url(catalog_url, migrate=True)
     yield catalog
     catalog.engine.dispose()
+
+
+def test_the_migration_relabels_deliveries_recorded_as_deep_checks_on_postgres(
+        pg_url: str) -> None:
+    from tests.unit.test_delivery_checks import deliveries_recorded_as_deep_are_relabelled
+
+    deliveries_recorded_as_deep_are_relabelled(pg_url)

@@ -34,3 +34,29 @@ def test_a_copy_not_yet_deep_checked_is_not_called_verified_and_new_copies_are_n
 
     [row] = copy_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
     assert "verified" in row and "no deep check yet" not in row
+
+
+def history_rows(page: str) -> list[str]:
+    """The rows of the package page's tables of checks, as text."""
+    rows = []
+    for table in page.split("<h3>Checks of version")[1:]:
+        body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        rows += [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+                 for row in body.split("<tr>")[1:]]
+    return rows
+
+
+def test_a_shallow_check_that_found_nothing_is_not_said_to_have_found_every_byte_as_stored(
+        api: Api) -> None:  # noqa: F811
+    from ingest.fixity_audit import shallow_check
+
+    ada = _signed_in(api, "ada")
+    assert shallow_check(api.services, package_id_for(TELEGRAM), 1).findings == ()
+    [row] = history_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
+    assert "shallow" in row and "every byte" not in row
+    assert "no bytes read" in row
+
+    assert verify_version(api.services, package_id_for(TELEGRAM), 1).findings == ()
+    deep, shallow = history_rows(ada.get(f"/console/packages/{TELEGRAM}").text)
+    assert "deep" in deep and "every byte as stored" in deep
+    assert "no bytes read" in shallow

@@ -29,6 +29,7 @@ import pytest
 from ingest.bag import parse_fetch
 from ingest.fixity_audit import run_fixity_check, verify_version
 from ingest.fixity_policy import DEEP
+from ingest.models import EventType
 from ingest.ports import ObjectStore
 from ingest.rebuild import rebuild_catalog
 from ingest.reconciliation import reconcile
@@ -177,6 +178,11 @@ def test_the_fixity_cycle_reads_each_shared_object_once(archive: Archive) -> Non
 
     payload_reads = {k: n for k, n in counting.opened.items() if "/data/" in k}
     assert payload_reads == {f"{PACKAGE}/v1/data/{p}": 1 for p in payload}
+    # and the check of v2 says so: its event claims no digest it did not compare
+    (cycle,) = [e for e in services.catalog.events(PACKAGE)
+                if e.event_type == EventType.FIXITY_CHECK.value and e.version == 2]
+    files = services.catalog.get_version(PACKAGE, 2).files
+    assert cycle.detail["digests"]["files_compared"] == len(files) - len(payload)
     # On demand, a version is checked whole: its shared objects are read too.
     counting.opened.clear()
     assert verify_version(services, PACKAGE, 2).findings == ()
