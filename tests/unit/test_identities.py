@@ -55,6 +55,17 @@ def _post(client: TestClient, path: str, **form: str) -> object:
     return client.post(path, headers={"Origin": BASE}, data={"csrf": _csrf(client), **form})
 
 
+def _made_token(client: TestClient, name: str, role: str) -> str:
+    """Make a token in the console; its secret, from the page the form sends the maker on to."""
+    made = _post(client, "/console/admin/tokens", name=name, role=role)
+    assert made.status_code == 303, made.text[:500]  # type: ignore[attr-defined]
+    assert "srt_" not in made.headers["location"]  # type: ignore[attr-defined]
+    page = client.get(made.headers["location"]).text  # type: ignore[attr-defined]
+    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", page)
+    assert secret, page[:1000]
+    return secret.group(1)
+
+
 def _policy_events(api: Api) -> list[dict]:
     return [{"detail": e.detail, "actor": e.actor.to_dict() if e.actor else None}
             for e in api.services.catalog.events()  # type: ignore[attr-defined]
@@ -65,8 +76,7 @@ def test_account_and_token_changes_in_the_console_are_audit_events_naming_who_ma
     ada = _signed_in(api, "ada")
     assert _post(ada, "/console/admin/accounts", name="grace", role="auditor",
                  password=PASSWORD + "!", repeat=PASSWORD + "!").status_code == 303
-    made = _post(ada, "/console/admin/tokens", name="nightly export", role="reader")
-    assert made.status_code == 201
+    _made_token(ada, "nightly export", "reader")
     assert _post(ada, "/console/admin/tokens/revoke", token="nightly export").status_code == 303
     assert _post(ada, "/console/admin/accounts/disable", name="grace").status_code == 303
 
@@ -88,12 +98,10 @@ def test_an_admin_cannot_approve_their_own_deaccession_with_a_token_they_made(ap
                   reason="takedown: the rights holder withdrew permission")
     assert asked.status_code in (200, 201, 303), asked.text[:500]  # type: ignore[attr-defined]
     [request] = api.client.get("/deaccessions", headers=api.auth("admin")).json()["requests"]
-    made = _post(ada, "/console/admin/tokens", name="helper", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret, made.text[:1000]  # type: ignore[attr-defined]
+    secret = _made_token(ada, "helper", "admin")
 
     approved = api.client.post(f"/deaccessions/{request['request_id']}/approve",
-                               headers={"Authorization": f"Bearer {secret.group(1)}"})
+                               headers={"Authorization": f"Bearer {secret}"})
 
     assert approved.status_code == 409, approved.text
     assert approved.json()["findings"][0]["code"] == "DEACCESSION_SAME_PERSON"
@@ -109,10 +117,8 @@ def test_disabling_an_admin_ends_the_tokens_they_made_and_says_which(api: Api, t
     from strongroom.cli import main
 
     ada = _signed_in(api, "ada")
-    made = _post(ada, "/console/admin/tokens", name="ada's laptop", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret, made.text[:1000]  # type: ignore[attr-defined]
-    bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+    secret = _made_token(ada, "ada's laptop", "admin")
+    bearer = {"Authorization": f"Bearer {secret}"}
     assert api.client.get("/deaccessions", headers=bearer).status_code == 200
 
     disabled = CliRunner().invoke(main, ["user", "disable", "ada"],
@@ -206,10 +212,8 @@ def test_a_request_made_with_a_token_the_approver_made_cannot_be_approved_by_its
     """The rule was asked one way only: a token ada made asked for a deaccession,
     and ada approved it as herself; the package was deleted."""
     ada = _signed_in(api, "ada")
-    made = _post(ada, "/console/admin/tokens", name="ada's script", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret
-    asked = api.client.post("/deaccessions", headers={"Authorization": f"Bearer {secret.group(1)}"},
+    secret = _made_token(ada, "ada's script", "admin")
+    asked = api.client.post("/deaccessions", headers={"Authorization": f"Bearer {secret}"},
                             json={"package": TELEGRAM, "reason": "asked by a script"})
     assert asked.status_code == 201, asked.text
 
