@@ -9,6 +9,8 @@ token; account and token changes left no event at all."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -238,3 +240,58 @@ def test_a_long_chain_of_accounts_each_made_by_the_last_still_leads_back_to_its_
                             PASSWORD + f" {n}")
         maker = made.actor()
     assert stands_behind(api.services, found[0].actor(), maker)
+
+
+def test_disabling_an_account_revokes_the_tokens_its_person_made_at_the_command_line(
+        api: Api, tmp_path: Path) -> None:
+    """Defect: a token made with `strongroom token create` named the operating-system
+    account as its maker, and disabling the console account of the same person
+    (the same name in other capitals: one person for the two-person rule) left it
+    working. Now every token whose maker is that person, or was made with one of
+    theirs, is revoked, each an audit event saying who disabled the account and
+    why; and the accounts whose password that person set, which stay enabled,
+    are named for review, at the command line and in the console."""
+    import pwd
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from ingest.identities import make_account
+    from strongroom.cli import main
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    same_me = me.swapcase()
+    assert same_me != me, "the test needs a login name with letters"
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
+    run = CliRunner()
+    made = run.invoke(main, ["token", "create", "--role", "admin", "--name", "night shift", "--json"],
+                      env=env)
+    assert made.exit_code == 0, made.output
+    bearer = {"Authorization": f"Bearer {json.loads(made.output)['token']}"}
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 200
+    from ingest.accounts import create_account
+
+    person = create_account(api.services.catalog, same_me, "admin", PASSWORD, api.services.clock.now())
+    make_account(replace(api.services, actor=person.actor()), "bob", "reader", PASSWORD + "?")
+    assert run.invoke(main, ["user", "create", "carol", "--role", "reader", "--password-stdin"],
+                      input=PASSWORD + "!\n", env=env).exit_code == 0
+
+    disabled = run.invoke(main, ["user", "disable", same_me], env=env)
+
+    assert disabled.exit_code == 0, disabled.output
+    assert "night shift" in disabled.output and "revoked" in disabled.output
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 401
+    revoked = [e for e in _policy_events(api) if e["detail"]["action"] == "token revoked"]
+    assert "night shift" in [e["detail"]["token"]["name"] for e in revoked]
+    for event in revoked:
+        assert event["actor"]["name"] == me  # who disabled the account
+        assert same_me in event["detail"]["reason"] and "disabled" in event["detail"]["reason"]
+        assert event["detail"]["disabled_by"]["name"] == me, event
+    # bob's and carol's passwords were set by that person: they stay enabled, named for review.
+    review = disabled.output.split("review", 1)[-1]
+    assert "bob" in review and "carol" in review and "ada" not in review
+    accounts = {a.name: a for a in api.services.catalog.list_accounts()}
+    assert accounts["bob"].active and accounts["carol"].active and not accounts[same_me].active
+    page = _signed_in(api, "ada").get("/console/admin").text
+    row = page.split(f"<td>{same_me}</td>", 1)[1].split("</tr>", 1)[0]
+    assert "bob" in row and "carol" in row and "review" in row

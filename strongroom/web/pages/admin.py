@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ingest.access import ROLES, Permission
-from ingest.accounts import SessionInfo
+from ingest.accounts import SessionInfo, passwords_set_by
 from ingest.errors import InputError, NotFound
 from ingest.identities import end_account, make_account, make_token, revoke_token
 from strongroom.api.auth import acting_services
@@ -32,7 +32,8 @@ ADMIN = Depends(person(Permission.ADMINISTER))
 DONE = {
     "account-created": "The account was created. Tell its person the password by a safe way.",
     "account-disabled": ("The account was disabled; its sessions have ended and the API tokens "
-                         "its owner made were revoked."),
+                         "its person made were revoked. Accounts whose password that person set "
+                         "stay enabled: the table names them, to review."),
     "token-revoked": "The token was revoked: it stops working at once.",
     "token-created": ("The token was created. Its secret is shown once, right after; only its "
                       "hash is kept. If it was not copied, revoke the token and make another."),
@@ -42,8 +43,11 @@ DONE = {
 def _page(request: Request, *, status: int = 200, error: str | None = None, field: str | None = None,
           form: dict[str, str] | None = None, new_token: dict[str, Any] | None = None) -> Response:
     catalog = request.app.state.strongroom.services.catalog
+    accounts = catalog.list_accounts()
+    # a disabled person may know the passwords they set: those accounts, to review
+    review = {a.account_id: passwords_set_by(a, accounts) for a in accounts if not a.active}
     return render(request, "admin.html", status=status, title="Admin",
-                  accounts=catalog.list_accounts(), tokens=catalog.list_tokens(), roles=ROLES,
+                  accounts=accounts, review=review, tokens=catalog.list_tokens(), roles=ROLES,
                   done=DONE.get(request.query_params.get("done", "")), error=error, field=field,
                   form=form or {}, new_token=new_token)
 
