@@ -13,8 +13,11 @@ than the idle limit, when it is older than the absolute limit, or as soon as
 its account is disabled.
 
 Disabling an account also revokes, in the same transaction, every live token
-its owner made in the console: whoever made a token holds its secret, so a
-token left live would let a person who has left go on acting as an
+its person made (``tokens_of_person``): in the console as this account, or at
+the command line under an operating-system account of the same name in other
+capitals, which the two-person rule takes for the same person
+(``ingest.tombstones.same_person``). Whoever made a token holds its secret, so
+a token left live would let a person who has left go on acting as an
 administrator. The tokens are revoked, not merely refused while their maker is
 disabled, so that ``token list`` and the audit log say when each stopped
 working and who ended it (``ingest.identities.end_account``).
@@ -46,6 +49,7 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from ingest.access import ROLES, TokenInfo
 from ingest.errors import InputError, NotFound
 from ingest.models import Actor, NewEvent
+from ingest.tombstones import same_person
 
 #: A password shorter than this is refused (NIST SP 800-63B asks for at least 8;
 #: an archive's accounts guard the only copy of its records).
@@ -135,17 +139,26 @@ AccountEvents = Callable[[AccountInfo], Sequence[NewEvent]]
 #: The audit events of an account's disabling, made from the account as disabled
 #: and the tokens of its owner's making revoked with it.
 DisablingEvents = Callable[[AccountInfo, list[TokenInfo]], Sequence[NewEvent]]
+#: Which of the live tokens an account's disabling revokes (``tokens_of_person``).
+TokensToRevoke = Callable[[AccountInfo, list[TokenInfo]], list[TokenInfo]]
 
 
 @dataclass(frozen=True)
 class DisabledAccount:
-    """An account as disabled, and the live tokens its owner had made, revoked with it."""
+    """An account as disabled, the live tokens its person had made, revoked with
+    it, and the accounts whose password its person set (left enabled: to review)."""
 
     account: AccountInfo
     tokens_revoked: list[TokenInfo]
+    passwords_set: list[AccountInfo] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.account.to_dict(), "tokens_revoked": [t.to_dict() for t in self.tokens_revoked]}
+        return {**self.account.to_dict(), "tokens_revoked": [t.to_dict() for t in self.tokens_revoked],
+                "passwords_set": [_account_ref(a) for a in self.passwords_set]}
+
+
+def _account_ref(account: AccountInfo) -> dict[str, Any]:
+    return {"account_id": account.account_id, "name": account.name, "role": account.role}
 
 
 class AccountCatalog(Protocol):
@@ -172,10 +185,10 @@ class AccountCatalog(Protocol):
         """A new password, chosen by ``set_by``, with ``events(account)`` in the same
         transaction. Raises AccountNotFound."""
 
-    def disable_account(self, name: str, at: datetime, *,
+    def disable_account(self, name: str, at: datetime, *, revokes: TokensToRevoke,
                         events: DisablingEvents | None = None) -> DisabledAccount:
-        """Disable it, end its sessions and revoke the live tokens it made (those
-        whose ``created_by`` is this account), with ``events(account, revoked)``
+        """Disable it, end its sessions and revoke the live tokens that
+        ``revokes(account, live tokens)`` chooses, with ``events(account, revoked)``
         in the same transaction. Raises AccountNotFound."""
 
     def note_sign_in(self, account_id: str, at: datetime) -> None:
@@ -277,10 +290,31 @@ def change_password(catalog: AccountCatalog, name: str, current: str | None, new
 def disable_account(catalog: AccountCatalog, name: str, now: datetime, *,
                     events: DisablingEvents | None = None) -> DisabledAccount:
     """Disable an account: it can no longer sign in, its sessions end now and the
-    tokens its owner made are revoked (see the module docstring). The name stays
+    tokens its person made are revoked (see the module docstring). The name stays
     taken, so the audit log's names stay unambiguous. Disabling an account
-    disabled already revokes what its owner made and is still live."""
-    return catalog.disable_account(name, now, events=events)
+    disabled already revokes what its person made and is still live."""
+    return catalog.disable_account(name, now, revokes=tokens_of_person, events=events)
+
+
+def tokens_of_person(account: AccountInfo, tokens: list[TokenInfo]) -> list[TokenInfo]:
+    """The live ``tokens`` whose maker is the person of ``account``, by the rule
+    of the two-person rule (``same_person``): this account, or a maker of the
+    same name in other capitals (the operating-system account that ran
+    ``strongroom token create``)."""
+    person = account.actor()
+    return [t for t in tokens
+            if t.revoked_at is None and t.created_by is not None and same_person(person, t.created_by)]
+
+
+def passwords_set_by(account: AccountInfo, accounts: list[AccountInfo]) -> list[AccountInfo]:
+    """The active ``accounts`` but ``account`` whose password the person of
+    ``account`` (the same person by ``same_person``) ever set: its holder could
+    have signed in with it, so a person reviews them when ``account`` is disabled."""
+    person = account.actor()
+    return [a for a in accounts
+            if a.active and a.account_id != account.account_id
+            and any(same_person(person, setter)
+                    for setter in (*a.password_setters, *([a.password_set_by] if a.password_set_by else [])))]
 
 
 def session_digest(secret: str) -> str:
@@ -409,7 +443,7 @@ def _iso(at: datetime | None) -> str | None:
 
 __all__ = [
     "DEFAULT_IDLE", "MIN_PASSWORD_LENGTH", "AccountCatalog", "AccountInfo", "AccountNotFound",
-    "DisabledAccount", "SessionInfo", "SignInRefused", "SignInThrottle", "SignedIn", "change_password",
-    "check_password_rules", "create_account", "csrf_matches", "disable_account", "open_session",
-    "sign_in", "sign_out",
+    "DisabledAccount", "SessionInfo", "SignInRefused", "SignInThrottle", "SignedIn", "TokensToRevoke",
+    "change_password", "check_password_rules", "create_account", "csrf_matches", "disable_account",
+    "open_session", "passwords_set_by", "sign_in", "sign_out", "tokens_of_person",
 ]

@@ -2,8 +2,11 @@
 change an audit event that names who made it; and who stands behind an actor,
 for the two-person rule of a deaccession.
 
-Disabling an account revokes the tokens its owner made (``end_account``): a
-token stands for the person who made it, and must not outlast them.
+Disabling an account revokes the tokens its person made (``end_account``), in
+the console or at the command line under a name the two-person rule takes for
+theirs (``ingest.tombstones.same_person``): a token stands for the person who
+made it, and must not outlast them. The accounts whose password that person
+set stay enabled, and are named so that someone reviews them.
 
 Every change here is a PREMIS ``policy assignment`` event (the permissions of
 an agent assigned or changed), appended in the same transaction as the change,
@@ -36,6 +39,7 @@ from ingest.accounts import (
     disable_account,
     hash_password,
     password_matches,
+    passwords_set_by,
 )
 from ingest.errors import InputError
 from ingest.models import Actor, EventType, NewEvent, Outcome
@@ -95,17 +99,32 @@ def make_account(services: Services, name: str, role: str, password: str) -> Acc
 
 
 def end_account(services: Services, name: str) -> DisabledAccount:
-    """Disable an account as ``services.actor``; its sessions end now and the live
-    tokens its owner made are revoked with it, each a ``token revoked`` event
-    saying why, in the same transaction. Raises AccountNotFound."""
-    _actor(services)
+    """Disable an account as ``services.actor``; its sessions end now and the
+    live tokens its person made are revoked with it, each a ``token revoked``
+    event saying who disabled the account and why, in the same transaction.
+    The result names the accounts, left enabled, whose password that person
+    set (``passwords_set_by``); the ``account disabled`` event names them too.
+    Raises AccountNotFound."""
+    who = _actor(services)
+    found = services.catalog.find_account(name)
+    review = [] if found is None else passwords_set_by(found[0], services.catalog.list_accounts())
 
     def events(account: AccountInfo, revoked: list[TokenInfo]) -> list[NewEvent]:
-        why = f"the account {account.name} that made it was disabled"
-        return [_event(services, "account disabled", account=_account(account)),
-                *(_event(services, "token revoked", token=_token(t), reason=why) for t in revoked)]
+        return [_event(services, "account disabled", account=_account(account),
+                       passwords_set=[_account(a) for a in review]),
+                *(_event(services, "token revoked", token=_token(t), disabled_by=who.to_dict(),
+                         reason=_why_revoked(account, t, who)) for t in revoked)]
 
-    return disable_account(services.catalog, name, services.clock.now(), events=events)
+    disabled = disable_account(services.catalog, name, services.clock.now(), events=events)
+    return DisabledAccount(disabled.account, disabled.tokens_revoked, review)
+
+
+def _why_revoked(account: AccountInfo, token: TokenInfo, who: Actor) -> str:
+    maker = token.created_by
+    made = (f"the account {account.name} made it" if maker is None or maker.account_id == account.account_id
+            else f"{maker.name} made it at the command line, the same person as the account "
+                 f"{account.name}")
+    return f"{made}, and {who.name} disabled that account"
 
 
 def set_password(services: Services, name: str, new: str) -> AccountInfo:

@@ -186,6 +186,10 @@ class IngestCatalog(Protocol):
     def get_batch(self, batch_id: str) -> BatchRecord:
         """Raises BatchNotFound."""
 
+    def batches_by_id(self, batch_ids: Collection[str]) -> dict[str, BatchRecord]:
+        """Each of ``batch_ids`` the catalog holds, by batch id, read at once: a
+        page naming many batches costs one query, not one a row."""
+
     def list_items(self, batch_id: str) -> list[ItemRecord]:
         """Items of a batch in name order. Raises BatchNotFound."""
 

@@ -20,6 +20,7 @@ from ingest.accounts import (
     DisabledAccount,
     DisablingEvents,
     SessionInfo,
+    TokensToRevoke,
 )
 from ingest.errors import InputError
 from ingest.models import Actor, NewEvent
@@ -88,7 +89,7 @@ class AccountsAndSessions(CatalogBase):
                 append_events(session, events(info))
             return info
 
-    def disable_account(self, name: str, at: datetime, *,
+    def disable_account(self, name: str, at: datetime, *, revokes: TokensToRevoke,
                         events: DisablingEvents | None = None) -> DisabledAccount:
         with self._write() as session:
             row = _account(session, name)
@@ -97,15 +98,15 @@ class AccountsAndSessions(CatalogBase):
             session.execute(update(WebSession)
                             .where(WebSession.account_id == row.account_id, WebSession.ended_at.is_(None))
                             .values(ended_at=at).execution_options(synchronize_session=False))
-            # ``created_by`` is JSON: the live tokens are few, so they are read and
-            # matched here rather than by a query each database spells its own way.
-            made = [token for token in session.execute(
-                        select(ApiToken).where(ApiToken.revoked_at.is_(None))).scalars()
-                    if (token.created_by or {}).get("account_id") == row.account_id]
-            for token in made:
-                token.revoked_at = at
+            # The live tokens are few: the domain's rule (``revokes``) chooses among
+            # them, here, in the transaction that disables the account.
             info = _info(row)
-            revoked = [token_info(token) for token in made]
+            live = {token.token_id: token for token in session.execute(
+                select(ApiToken).where(ApiToken.revoked_at.is_(None))).scalars()}
+            chosen = revokes(info, [token_info(token) for token in live.values()])
+            for token in chosen:
+                live[token.token_id].revoked_at = at
+            revoked = [token_info(live[token.token_id]) for token in chosen]
             if events is not None:
                 append_events(session, events(info, revoked))
             return DisabledAccount(info, revoked)

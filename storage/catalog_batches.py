@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +103,15 @@ class BatchesAndItems(CatalogBase):
             if row is None:
                 raise BatchNotFound(f"no batch {batch_id}")
             return batch_record(row)
+
+    def batches_by_id(self, batch_ids: Collection[str]) -> dict[str, BatchRecord]:
+        """Each of ``batch_ids`` held, by batch id, in one query. Raises CatalogUnavailable."""
+        wanted = sorted(set(batch_ids))
+        if not wanted:
+            return {}
+        with self._read() as session:
+            rows = session.execute(select(_BATCHES).where(_BATCHES.c.batch_id.in_(wanted)))
+            return {row.batch_id: batch_record(row) for row in rows}
 
     def list_items(self, batch_id: str) -> list[ItemRecord]:
         """Items of a batch in name order. Raises BatchNotFound, CatalogUnavailable."""

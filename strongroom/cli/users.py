@@ -77,8 +77,10 @@ def user_list(as_json: bool) -> None:
 @command_errors
 def user_disable(name: str, as_json: bool) -> None:
     """Disable an account: it cannot sign in any more, its sessions end at once and
-    the API tokens its owner made are revoked. The name stays taken, so the audit
-    log keeps naming one person."""
+    the API tokens its person made are revoked (in the console, or with `token
+    create` under an operating-system account of the same name in any capitals).
+    The accounts whose password that person set stay enabled: they are named, to
+    review. The name stays taken, so the audit log keeps naming one person."""
     from ingest.identities import end_account
 
     services = credential_services(read_only=True)
@@ -88,8 +90,12 @@ def user_disable(name: str, as_json: bool) -> None:
     def human(doc: dict[str, Any]) -> None:
         click.echo(f"account {doc['name']} disabled")
         for token in doc["tokens_revoked"]:
+            maker = (token.get("created_by") or {}).get("name") or doc["name"]
             click.echo(f"token {token['name']} ({token['role']}, {token['token_id']}) revoked: "
-                       f"{doc['name']} made it")
+                       f"{maker} made it")
+        if doc["passwords_set"]:
+            names = ", ".join(f"{a['name']} ({a['role']})" for a in doc["passwords_set"])
+            click.echo(f"still enabled, with a password {doc['name']} set (review them): {names}")
 
     _emit(as_json, disabled.to_dict(), human)
 

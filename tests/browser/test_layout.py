@@ -94,5 +94,7 @@ def test_the_audit_log_names_each_package_by_its_identifier_with_a_link(console:
     listed = json.loads(console.cli("list", "--json").stdout)["packages"]
     package = next(p for p in listed if p["identifier"] == "parish-register-1790")
     page = console.client("admin").get("/console/audit?event_type=ingestion").text
-    link = f'<a href="/console/packages/{package["package_id"]}" title="{package["package_id"]}">'
+    link = f'<a href="/console/packages/{package["package_id"]}">'
     assert link + "parish-register-1790</a>" in page
+    # its id as text beside the link, not in a title attribute no keyboard reaches
+    assert f'package id <span class="digest">{package["package_id"]}</span>' in page

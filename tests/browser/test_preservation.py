@@ -213,7 +213,9 @@ def test_an_auditor_cannot_repair_or_administer_even_with_a_valid_csrf_token(con
 
 
 def test_an_auditor_filters_the_audit_log_and_verifies_the_chain(console: Console, browser) -> None:
-    # the log names each package by its identifier, its id in the link's title
+    # the log names each package by its identifier, its id as text beside it (a
+    # link's title reaches neither a keyboard nor a screen reader), and each batch
+    # by where it came from and when, linked to its page
     identifier, some_package = min(packages(console).items(), key=lambda named: named[1])
     auditor = console.client("auditor")
     auditor.post("/console/preservation/check",
@@ -233,8 +235,14 @@ def test_an_auditor_filters_the_audit_log_and_verifies_the_chain(console: Consol
     browser.get(console.url + "/console/audit?event_type=ingestion&package=" + some_package)
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")]
     assert rows and all("ingestion" in r and identifier in r for r in rows)
-    link = browser.find_element(By.CSS_SELECTOR, "table.events tbody tr a[href^='/console/packages/']")
-    assert link.get_attribute("title") == some_package
+    assert all(f"package id {some_package}" in r for r in rows)
+
+    browser.get(console.url + "/console/audit?event_type=accession")
+    batch_link = browser.find_element(By.CSS_SELECTOR, "table.events tbody tr a[href^='/console/batches/']")
+    batch_id = batch_link.get_attribute("href").rsplit("/", 1)[1]
+    assert "submitted" in batch_link.text and batch_id not in batch_link.text
+    batch_link.click()
+    wait_for(lambda: batch_id in browser.current_url, what="the batch's page")
 
     browser.get(console.url + "/console/audit?from=2999-01-01")
     assert "No event matches these filters." in browser.page_source

@@ -9,6 +9,8 @@ token; account and token changes left no event at all."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -55,6 +57,17 @@ def _post(client: TestClient, path: str, **form: str) -> object:
     return client.post(path, headers={"Origin": BASE}, data={"csrf": _csrf(client), **form})
 
 
+def _made_token(client: TestClient, name: str, role: str) -> str:
+    """Make a token in the console; its secret, from the page the form sends the maker on to."""
+    made = _post(client, "/console/admin/tokens", name=name, role=role)
+    assert made.status_code == 303, made.text[:500]  # type: ignore[attr-defined]
+    assert "srt_" not in made.headers["location"]  # type: ignore[attr-defined]
+    page = client.get(made.headers["location"]).text  # type: ignore[attr-defined]
+    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", page)
+    assert secret, page[:1000]
+    return secret.group(1)
+
+
 def _policy_events(api: Api) -> list[dict]:
     return [{"detail": e.detail, "actor": e.actor.to_dict() if e.actor else None}
             for e in api.services.catalog.events()  # type: ignore[attr-defined]
@@ -65,8 +78,7 @@ def test_account_and_token_changes_in_the_console_are_audit_events_naming_who_ma
     ada = _signed_in(api, "ada")
     assert _post(ada, "/console/admin/accounts", name="grace", role="auditor",
                  password=PASSWORD + "!", repeat=PASSWORD + "!").status_code == 303
-    made = _post(ada, "/console/admin/tokens", name="nightly export", role="reader")
-    assert made.status_code == 201
+    _made_token(ada, "nightly export", "reader")
     assert _post(ada, "/console/admin/tokens/revoke", token="nightly export").status_code == 303
     assert _post(ada, "/console/admin/accounts/disable", name="grace").status_code == 303
 
@@ -88,12 +100,10 @@ def test_an_admin_cannot_approve_their_own_deaccession_with_a_token_they_made(ap
                   reason="takedown: the rights holder withdrew permission")
     assert asked.status_code in (200, 201, 303), asked.text[:500]  # type: ignore[attr-defined]
     [request] = api.client.get("/deaccessions", headers=api.auth("admin")).json()["requests"]
-    made = _post(ada, "/console/admin/tokens", name="helper", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret, made.text[:1000]  # type: ignore[attr-defined]
+    secret = _made_token(ada, "helper", "admin")
 
     approved = api.client.post(f"/deaccessions/{request['request_id']}/approve",
-                               headers={"Authorization": f"Bearer {secret.group(1)}"})
+                               headers={"Authorization": f"Bearer {secret}"})
 
     assert approved.status_code == 409, approved.text
     assert approved.json()["findings"][0]["code"] == "DEACCESSION_SAME_PERSON"
@@ -109,10 +119,8 @@ def test_disabling_an_admin_ends_the_tokens_they_made_and_says_which(api: Api, t
     from strongroom.cli import main
 
     ada = _signed_in(api, "ada")
-    made = _post(ada, "/console/admin/tokens", name="ada's laptop", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret, made.text[:1000]  # type: ignore[attr-defined]
-    bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+    secret = _made_token(ada, "ada's laptop", "admin")
+    bearer = {"Authorization": f"Bearer {secret}"}
     assert api.client.get("/deaccessions", headers=bearer).status_code == 200
 
     disabled = CliRunner().invoke(main, ["user", "disable", "ada"],
@@ -206,10 +214,8 @@ def test_a_request_made_with_a_token_the_approver_made_cannot_be_approved_by_its
     """The rule was asked one way only: a token ada made asked for a deaccession,
     and ada approved it as herself; the package was deleted."""
     ada = _signed_in(api, "ada")
-    made = _post(ada, "/console/admin/tokens", name="ada's script", role="admin")
-    secret = re.search(r"(srt_[A-Za-z0-9_\-]+)", made.text)  # type: ignore[attr-defined]
-    assert secret
-    asked = api.client.post("/deaccessions", headers={"Authorization": f"Bearer {secret.group(1)}"},
+    secret = _made_token(ada, "ada's script", "admin")
+    asked = api.client.post("/deaccessions", headers={"Authorization": f"Bearer {secret}"},
                             json={"package": TELEGRAM, "reason": "asked by a script"})
     assert asked.status_code == 201, asked.text
 
@@ -234,3 +240,58 @@ def test_a_long_chain_of_accounts_each_made_by_the_last_still_leads_back_to_its_
                             PASSWORD + f" {n}")
         maker = made.actor()
     assert stands_behind(api.services, found[0].actor(), maker)
+
+
+def test_disabling_an_account_revokes_the_tokens_its_person_made_at_the_command_line(
+        api: Api, tmp_path: Path) -> None:
+    """Defect: a token made with `strongroom token create` named the operating-system
+    account as its maker, and disabling the console account of the same person
+    (the same name in other capitals: one person for the two-person rule) left it
+    working. Now every token whose maker is that person, or was made with one of
+    theirs, is revoked, each an audit event saying who disabled the account and
+    why; and the accounts whose password that person set, which stay enabled,
+    are named for review, at the command line and in the console."""
+    import pwd
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from ingest.identities import make_account
+    from strongroom.cli import main
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    same_me = me.swapcase()
+    assert same_me != me, "the test needs a login name with letters"
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
+    run = CliRunner()
+    made = run.invoke(main, ["token", "create", "--role", "admin", "--name", "night shift", "--json"],
+                      env=env)
+    assert made.exit_code == 0, made.output
+    bearer = {"Authorization": f"Bearer {json.loads(made.output)['token']}"}
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 200
+    from ingest.accounts import create_account
+
+    person = create_account(api.services.catalog, same_me, "admin", PASSWORD, api.services.clock.now())
+    make_account(replace(api.services, actor=person.actor()), "bob", "reader", PASSWORD + "?")
+    assert run.invoke(main, ["user", "create", "carol", "--role", "reader", "--password-stdin"],
+                      input=PASSWORD + "!\n", env=env).exit_code == 0
+
+    disabled = run.invoke(main, ["user", "disable", same_me], env=env)
+
+    assert disabled.exit_code == 0, disabled.output
+    assert "night shift" in disabled.output and "revoked" in disabled.output
+    assert api.client.get("/deaccessions", headers=bearer).status_code == 401
+    revoked = [e for e in _policy_events(api) if e["detail"]["action"] == "token revoked"]
+    assert "night shift" in [e["detail"]["token"]["name"] for e in revoked]
+    for event in revoked:
+        assert event["actor"]["name"] == me  # who disabled the account
+        assert same_me in event["detail"]["reason"] and "disabled" in event["detail"]["reason"]
+        assert event["detail"]["disabled_by"]["name"] == me, event
+    # bob's and carol's passwords were set by that person: they stay enabled, named for review.
+    review = disabled.output.split("review", 1)[-1]
+    assert "bob" in review and "carol" in review and "ada" not in review
+    accounts = {a.name: a for a in api.services.catalog.list_accounts()}
+    assert accounts["bob"].active and accounts["carol"].active and not accounts[same_me].active
+    page = _signed_in(api, "ada").get("/console/admin").text
+    row = page.split(f"<td>{same_me}</td>", 1)[1].split("</tr>", 1)[0]
+    assert "bob" in row and "carol" in row and "review" in row

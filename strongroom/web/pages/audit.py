@@ -22,6 +22,7 @@ from ingest.errors import InputError, NotFound
 from ingest.models import EventType
 from strongroom.reports import describe_actor, event_report
 from strongroom.web.guard import person
+from strongroom.web.pages.batch import source_view
 from strongroom.web.render import render
 
 router = APIRouter()
@@ -72,9 +73,15 @@ def audit(request: Request, session: Annotated[SessionInfo, Depends(person(Permi
                                                        "after": page.next_after})
     # each package the page names, by identifier: one query for the page, not one a row
     packages = catalog.package_summaries({str(e["package_id"]) for e in events if e.get("package_id")})
+    # and each batch, by where it came from and when (not its id)
+    staging = request.app.state.strongroom.settings.staging
+    batches = {batch_id: {"source": source_view(batch.source, staging), "batch": batch}
+               for batch_id, batch in catalog.batches_by_id(
+                   {str(e["batch_id"]) for e in events if e.get("batch_id") and not e.get("package_id")}
+               ).items()}
     first_link = "/console/audit?" + urlencode({k: v for k, v in filters.items() if v}) if after else None
     return render(request, "audit.html", status=400 if error else 200, title="Audit log",
-                  events=events, packages=packages, filters=filters, error=error, next_link=next_link,
+                  events=events, packages=packages, batches=batches, filters=filters, error=error, next_link=next_link,
                   first_link=first_link,
                   event_types=[t.value for t in EventType])
 

@@ -125,9 +125,10 @@ def package_page(
         package_id = catalog.resolve_package(package_ref)
         steps = version_history(catalog, package_id)
     except Deaccessioned as exc:
-        return render(request, "error.html", status=410, title="Deaccessioned",
-                      message=f"{str(exc)[:1].upper()}{str(exc)[1:]}. Its objects were removed "
-                              "from storage; the record of what was removed is kept.")
+        # The tombstone: what was withdrawn, when, why, who asked and who approved
+        # (never the record's title, which the tombstone does not keep).
+        return render(request, "tombstone.html", status=410,
+                      title=f"Deaccessioned: {exc.tombstone.identifier}", tombstone=exc.tombstone)
     except NotFound:
         return render(request, "error.html", status=404, title="No such package",
                       message=f"No package has the id or identifier {package_ref!r}. "
