@@ -24,6 +24,7 @@ them in one place each.
     │   ├── BatchNotFound
     │   ├── CatalogMissing          no catalog where the settings point (or a database init may not create)
     │   ├── ObjectNotFound          a key is absent from an object store
+    │   │   └── ObjectBlocked       ... because a file stands where the store keeps a folder
     │   └── LocationNotFound        a storage location that is not configured
     ├── StorageError                an object store or the catalog misbehaved
     │   ├── StorageUnavailable      transient: network, throttling, server down (retry)
@@ -144,6 +145,14 @@ class LocationNotFound(NotFound):
 
 class ObjectNotFound(NotFound):
     """A key is absent from an object store."""
+
+
+class ObjectBlocked(ObjectNotFound):
+    """A key is absent because something that is not a folder (a file) stands where
+    the store keeps a folder on its path: the store itself is damaged there. To a
+    reader of one object it is missing all the same (a fixity check calls the copy
+    damaged); a reader that must not take a damaged store for a missing object
+    (the staging area, ``ingest.staged_batch``) treats it as a storage fault."""
 
 
 class StorageError(StrongroomError):

@@ -80,7 +80,7 @@ CATALOGUE: dict[str, str] = {
     "MANIFEST_NOT_AS_SEALED": "{path!r} has sha256 {found}, but audit event {seq} sealed it as {expected}: the bag was rewritten after it was stored",
     "HELD_COPY_NOT_WHOLE": "version {version} of this package {detail}: what this submission has in common with it is stored again in the new version, not shared with a copy that may be damaged; see to version {version} with `strongroom verify` and `strongroom repair`",
     # -- operations
-    "STORAGE_UNAVAILABLE": "storage could not be reached after {attempts} attempts: {detail}",
+    "STORAGE_UNAVAILABLE": "storage failed all {attempts} attempts (the item is not at fault): {detail}; once the storage is mended, `strongroom requeue --failed` ingests the item again",
     "COMMIT_RECORD_MISSING": "{path} is not in this location ({detail}): a catalog rebuilt from it would leave this version out as uncommitted",
     "COMMIT_RECORD_UNREADABLE": "{path} does not say its version was committed ({detail}): not taken as its commit record; the version is judged as one without a record",
     "PACKAGE_BUSY": "its package was being written by another item through all {attempts} attempts ({detail}); a claim whose holder stopped without a word is taken over once idle for {stuck_after:g} s: run `strongroom requeue --failed` then",

@@ -23,7 +23,10 @@ registered, so no registered batch names staging that a crash can lose.
 At ingest each staged object is again read once, and the SHA-256 computed in
 that read must be the one staged: an object changed in the store since gives
 STAGED_CONTENT_CHANGED, one gone STAGED_CONTENT_MISSING, both findings that
-reject the item (no retry can bring the bytes back).
+reject the item (no retry can bring the bytes back). A staging area the store
+cannot read (a file where it keeps a folder, a bucket gone, credentials
+refused) is a fault of the store, not of the item: StorageUnavailable, the
+item tried again and then left failed, for ``requeue --failed`` once mended.
 
 Staging goes as soon as nothing can read it again (``release_staging``): an
 item's objects once it is stored, unchanged or rejected, the batch's once none
@@ -57,7 +60,13 @@ from ingest.batch import (
     walk_item,
 )
 from ingest.batch_files import BATCH_METADATA, MAX_BATCH_METADATA_BYTES, batch_fields_of, sheet_of
-from ingest.errors import CatalogUnavailable, ContentRefused, ObjectNotFound, StorageUnavailable
+from ingest.errors import (
+    CatalogUnavailable,
+    ContentRefused,
+    ObjectBlocked,
+    ObjectNotFound,
+    StorageUnavailable,
+)
 from ingest.findings import Finding
 from ingest.fixity import Digests
 from ingest.layout import STAGING_PREFIX
@@ -287,6 +296,8 @@ class StagedSource:
         key = self.key_of(name, entry)
         try:
             stream = self.store.open(key)
+        except ObjectBlocked as exc:
+            raise _unusable(exc) from exc
         except ObjectNotFound as exc:
             raise ContentRefused(_missing(entry.path, "the staged object is gone")) from exc
         with stream:
@@ -359,6 +370,8 @@ class StagedSource:
     def _read_checked(self, key: str, shown: str, sha256: str | None) -> bytes:
         try:
             raw = _read_all(self.store, key, MAX_METADATA_CSV_BYTES + 1)
+        except ObjectBlocked as exc:
+            raise _unusable(exc) from exc
         except ObjectNotFound as exc:
             raise ContentRefused(_missing(shown, "the staged object is gone")) from exc
         found = hashlib.sha256(raw).hexdigest()
@@ -379,6 +392,8 @@ def _confirm_changed(store: ObjectStore, key: str, size_read: int, staged: str) 
     change; raises ContentRefused (STAGED_CONTENT_MISSING) when it is gone."""
     try:
         info = store.stat(key)
+    except ObjectBlocked as exc:
+        raise _unusable(exc) from exc
     except ObjectNotFound as exc:
         raise ContentRefused(_missing(key.rsplit("/", 1)[-1], "the staged object is gone")) from exc
     if (info.sha256 is not None and info.sha256 == staged) or info.size != size_read:
@@ -400,6 +415,14 @@ def _read_all(store: ObjectStore, key: str, limit: int) -> bytes:
             chunks.append(chunk)
             remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def _unusable(exc: ObjectBlocked) -> StorageUnavailable:
+    """The staging area cannot be read because the store is damaged there (a file
+    where it keeps a folder): a fault of the store, not of the item, whose staged
+    bytes may be whole once the store is mended. The item is tried again, then
+    left failed for ``requeue --failed``; never rejected for it."""
+    return StorageUnavailable(f"the staging area cannot be read: {exc}")
 
 
 def _changed(path: str, expected: str, found: str) -> Finding:

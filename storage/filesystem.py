@@ -67,7 +67,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.errors import ObjectNotFound, PresignUnsupported, StorageUnavailable
+from ingest.errors import ObjectBlocked, ObjectNotFound, PresignUnsupported, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
 
@@ -229,8 +229,29 @@ class FilesystemObjectStore:
             yield
         except OSError as exc:
             if key is not None and exc.errno in _ABSENT:
+                blocker = self._not_a_folder(key) if exc.errno == errno.ENOTDIR else None
+                if blocker is not None:
+                    raise ObjectBlocked(
+                        f"no object {key!r} in {self.location}: {blocker} is not a folder "
+                        "(a file stands where the store keeps a folder)") from exc
                 raise ObjectNotFound(f"no object {key!r} in {self.location}") from exc
             raise StorageUnavailable(f"{self.location}: {exc}") from exc
+
+    def _not_a_folder(self, key: str) -> Path | None:
+        """The first path on the way to ``key``'s file, inside the root, that is
+        there but is not a folder (the root itself included); None when there is
+        none (it was mended meanwhile)."""
+        current = self.root
+        for part in [None, *key_parts(key)[:-1]]:
+            if part is not None:
+                current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return None
+            if not stat_mode.S_ISDIR(mode):
+                return current
+        return None
 
     def _make_folders(self, folder: Path) -> None:
         """Create ``folder`` and its missing parents under the root (their entries
@@ -257,6 +278,8 @@ class FilesystemObjectStore:
         if not self._staging_ready:
             try:
                 staging.mkdir(exist_ok=True)
+            except FileExistsError:  # there, and not a folder
+                raise _staging_blocked(staging) from None
             except FileNotFoundError:
                 # Never made again here: a disk that is not mounted leaves an
                 # empty mount point, and writing there fills the wrong disk.
@@ -274,8 +297,13 @@ class FilesystemObjectStore:
             except FileExistsError:
                 continue
             except FileNotFoundError:  # the folder was removed meanwhile
-                staging.mkdir(exist_ok=True)
+                try:
+                    staging.mkdir(exist_ok=True)
+                except FileExistsError:
+                    raise _staging_blocked(staging) from None
                 continue
+            except NotADirectoryError:  # replaced by a file meanwhile
+                raise _staging_blocked(staging) from None
             return os.fdopen(fd, "wb"), path
         raise FileExistsError(errno.EEXIST, "no free staging file name", str(staging))
 
@@ -603,6 +631,11 @@ class _FileWriter:
             os.unlink(self._temp)
         except OSError:
             pass
+
+
+def _staging_blocked(staging: Path) -> OSError:
+    return OSError(errno.ENOTDIR, f"{staging} is not a folder (a file stands where the store "
+                   "writes objects before putting them in place): move it away")
 
 
 def _no_versions(version_id: str | None) -> None:

@@ -207,6 +207,11 @@ class S3ObjectStore:
                 f"source)")
         if isinstance(exc, BotoCoreError):
             # Connection refused or reset, timeouts, a response cut short.
+            if self._made_client is not None:
+                # The next attempt opens new connections (``storage.s3_client``).
+                from storage.s3_client import drop_idle_connections
+
+                drop_idle_connections(self._made_client, exc)
             return StorageUnavailable(f"{self._where()}: {exc}")
         return None
 

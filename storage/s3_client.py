@@ -9,11 +9,14 @@ store).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+
+_log = logging.getLogger(__name__)
 
 #: botocore's reader of its bundled API descriptions, shared by every client.
 _MODEL_LOADER = botocore.loaders.create_loader()
@@ -46,5 +49,48 @@ def make_client(endpoint_url: str | None = None, region: str | None = None, *,
     core = botocore.session.Session()
     core.register_component("data_loader", _MODEL_LOADER)
     # No region: the AWS chain's (AWS_DEFAULT_REGION, config files), else us-east-1.
-    return core.create_client("s3", endpoint_url=endpoint_url, region_name=region or None,
-                              config=config)
+    client = core.create_client("s3", endpoint_url=endpoint_url, region_name=region or None,
+                                config=config)
+    client.meta.events.register("needs-retry.s3", _fresh_connections_after_a_stale_one)
+    return client
+
+
+def is_connection_fault(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says a connection to the store failed (refused, reset,
+    closed, timed out, cut short while reading), rather than that the store
+    answered."""
+    from botocore.exceptions import ConnectionError, HTTPClientError, IncompleteReadError
+
+    return isinstance(exc, (ConnectionError, HTTPClientError, IncompleteReadError))
+
+
+def _fresh_connections_after_a_stale_one(caught_exception: BaseException | None = None,
+                                         endpoint: Any = None, **_: Any) -> None:
+    """Before botocore retries a request whose connection failed, close every
+    connection its client keeps idle, so that the retry, and every request
+    after it, opens a new one.
+
+    After a long pause (a worker stopped with SIGSTOP, a suspended host) every
+    pooled connection may be stale. One the server closed is noticed by urllib3
+    before it is reused, and one that a middlebox forgot answers with a reset
+    and is replaced on the next try; but one that was dropped without a word
+    (a firewall's or NAT's idle timeout) answers nothing, and each request that
+    took one waited out the whole read timeout (a minute) before its retry,
+    one after another or several at once. The first such failure is taken for
+    what it says of the others. Requests under way keep their connections;
+    returns None, so botocore's retry decision is its own."""
+    if endpoint is not None and is_connection_fault(caught_exception):
+        endpoint.close()
+
+
+def drop_idle_connections(client: Any, exc: BaseException) -> None:
+    """After a connection fault that botocore's retries did not get past (or a
+    read cut short, which they never see), close the connections ``client``
+    keeps idle: the next attempt (a retry of the item, the next check) opens new
+    ones rather than meeting another that went stale with the one that failed.
+    Requests under way keep theirs. Never raises."""
+    if is_connection_fault(exc):
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - closing idle sockets is best effort
+            _log.debug("idle S3 connections not closed", exc_info=True)

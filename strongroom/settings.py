@@ -6,7 +6,6 @@ reads the environment.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,17 +18,21 @@ from ingest.fixity_policy import FixityPolicy
 from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
+from strongroom.settings_values import (
+    MAX_SECONDS,
+    SettingsError,
+    comma_list,
+    duration,
+    positive_int,
+    switch,
+    whole_number,
+)
 
 T = TypeVar("T")
 
 
-class SettingsError(ValueError):
-    """One or more settings have a value Strongroom cannot use: ``problems``
-    holds a sentence for each, naming its variable."""
-
-    def __init__(self, *problems: str) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+__all__ = ["KNOWN_VARIABLES", "NOT_SETTINGS", "Settings", "SettingsError", "callback_host_allowed",
+           "fixity_policy", "read_dotenv"]
 
 
 class _Problems:
@@ -49,9 +52,6 @@ class _Problems:
             return cast(T, None)
 
 
-#: the longest any duration in seconds may be set to: a week. Beyond it a
-#: setting is a slip of the keyboard, and far beyond it no date can be reckoned.
-MAX_SECONDS = 7 * 24 * 3600
 #: the most attempts at an item: the wait doubles after each, and past this
 #: it would outlast any outage (and past about a thousand, overflow)
 MAX_ATTEMPTS = 100
@@ -59,8 +59,6 @@ MAX_ATTEMPTS = 100
 MAX_AT_ONCE = 1000
 #: the most days a span in days may be: a century (an S3 retention's limit too)
 MAX_DAYS = 36_500
-#: the largest whole number a count or size may be: what the catalog can hold
-MAX_WHOLE = 2**63 - 1
 
 
 #: Every environment variable Strongroom reads, with a one-line meaning.
@@ -194,7 +192,7 @@ class Settings:
         read(_check_database, database_url)
         storage_url = env.get("STRONGROOM_STORAGE_URL") or (data_dir / "objects").as_uri()
         read(_check_location, "STRONGROOM_STORAGE_URL", storage_url)
-        replicas = tuple(u.strip() for u in (env.get("STRONGROOM_REPLICAS") or "").split(",") if u.strip())
+        replicas = read(comma_list, env, "STRONGROOM_REPLICAS", "a storage location URL") or ()
         for url in replicas:
             read(_check_location, "STRONGROOM_REPLICAS", url)
         if len(set((storage_url, *replicas))) != 1 + len(replicas):
@@ -217,48 +215,48 @@ class Settings:
             replicas=replicas,
             s3_endpoint_url=s3_endpoint_url,
             s3_region=env.get("STRONGROOM_S3_REGION") or "us-east-1",
-            s3_parts_in_flight=read(_positive_int, env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4,
+            s3_parts_in_flight=read(positive_int, env, "STRONGROOM_S3_PARTS_IN_FLIGHT", 4,
                                     MAX_AT_ONCE),
             s3_object_lock=lock_mode,
             s3_retention_days=retention_days,
             broker_url=broker,
             source_organization=env.get("STRONGROOM_SOURCE_ORGANIZATION") or "Strongroom",
-            concurrency=read(_positive_int, env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
-            max_attempts=read(_positive_int, env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
-            retry_backoff=read(_duration, env, "STRONGROOM_RETRY_BACKOFF", 1.0, zero=True),
-            stuck_after=read(_duration, env, "STRONGROOM_STUCK_AFTER", 60.0),
-            sweep_every=read(_duration, env, "STRONGROOM_SWEEP_EVERY", 10.0),
-            visibility_timeout=read(_positive_int, env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600,
+            concurrency=read(positive_int, env, "STRONGROOM_CONCURRENCY", 2, MAX_AT_ONCE),
+            max_attempts=read(positive_int, env, "STRONGROOM_MAX_ATTEMPTS", 5, MAX_ATTEMPTS),
+            retry_backoff=read(duration, env, "STRONGROOM_RETRY_BACKOFF", 1.0, least=0.01, zero=True),
+            stuck_after=read(duration, env, "STRONGROOM_STUCK_AFTER", 60.0, least=1),
+            sweep_every=read(duration, env, "STRONGROOM_SWEEP_EVERY", 10.0, least=1),
+            visibility_timeout=read(positive_int, env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600,
                                     MAX_SECONDS),
-            fixity_window_days=read(_positive_int, env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90,
+            fixity_window_days=read(positive_int, env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90,
                                     MAX_DAYS),
-            fixity_bytes_per_day=read(_whole_number, env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
+            fixity_bytes_per_day=read(whole_number, env, "STRONGROOM_FIXITY_BYTES_PER_DAY", 0),
             fixity_shallow_interval_days=read(
-                _whole_number, env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
-            fixity_auto_repair=read(_switch, env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
+                whole_number, env, "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS", 7, MAX_DAYS),
+            fixity_auto_repair=read(switch, env, "STRONGROOM_FIXITY_AUTO_REPAIR", False),
             staging_dir=Path(env["STRONGROOM_STAGING_DIR"]).absolute()
             if env.get("STRONGROOM_STAGING_DIR") else None,
             staging_url=staging_url,
-            api_max_upload_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UPLOAD_BYTES",
+            api_max_upload_bytes=read(positive_int, env, "STRONGROOM_API_MAX_UPLOAD_BYTES",
                                       2 * 1024**3),
-            api_max_unpacked_bytes=read(_positive_int, env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
+            api_max_unpacked_bytes=read(positive_int, env, "STRONGROOM_API_MAX_UNPACKED_BYTES",
                                         10 * 1024**3),
-            api_max_files=read(_positive_int, env, "STRONGROOM_API_MAX_FILES", 10_000),
-            api_upload_idle_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT",
-                                         60.0),
-            api_presign_seconds=read(_positive_int, env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
+            api_max_files=read(positive_int, env, "STRONGROOM_API_MAX_FILES", 10_000),
+            api_upload_idle_timeout=read(duration, env, "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT",
+                                         60.0, least=0.1),
+            api_presign_seconds=read(positive_int, env, "STRONGROOM_API_PRESIGN_SECONDS", 300,
                                      MAX_PRESIGN_SECONDS),
-            api_header_timeout=read(_duration, env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0),
-            api_upload_timeout=read(_duration, env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0),
+            api_header_timeout=read(duration, env, "STRONGROOM_API_HEADER_TIMEOUT", 30.0, least=1),
+            api_upload_timeout=read(duration, env, "STRONGROOM_API_UPLOAD_TIMEOUT", 900.0, least=1),
             api_callback_hosts=read(_callback_hosts, env),
-            anchor_every=read(_duration, env, "STRONGROOM_ANCHOR_EVERY", 5.0, zero=True),
+            anchor_every=read(duration, env, "STRONGROOM_ANCHOR_EVERY", 5.0, least=0.1, zero=True),
             log_level=read(_log_level, env),
             skip_system_files=read(_skip_system_files, env),
-            session_idle_minutes=read(_duration, env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
-                                      unit="minutes", most=MAX_SECONDS / 60),
+            session_idle_minutes=read(duration, env, "STRONGROOM_SESSION_IDLE_MINUTES", 30.0,
+                                      least=1, unit="minutes", most=MAX_SECONDS / 60),
             cookie_secure=read(_cookie_secure, env),
             log_format=read(_log_format, env),
-            worker_metrics_port=read(_whole_number, env, "STRONGROOM_WORKER_METRICS_PORT", 0,
+            worker_metrics_port=read(whole_number, env, "STRONGROOM_WORKER_METRICS_PORT", 0,
                                      65535),
             worker_metrics_host=(env.get("STRONGROOM_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
             prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
@@ -288,7 +286,7 @@ def _object_lock(env: Mapping[str, str]) -> tuple[str | None, int | None]:
     if not days.strip():
         raise SettingsError("STRONGROOM_S3_OBJECT_LOCK needs STRONGROOM_S3_RETENTION_DAYS: how "
                             "many days each object is retained from its write (e.g. 3650)")
-    return raw.upper(), _positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1, MAX_DAYS)
+    return raw.upper(), positive_int(env, "STRONGROOM_S3_RETENTION_DAYS", 1, MAX_DAYS)
 
 
 def _skip_system_files(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -377,18 +375,8 @@ def _log_level(env: Mapping[str, str]) -> str:
     return raw
 
 
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """A 0/1 setting; absent or empty is ``default``. Raises SettingsError for anything else."""
-    raw = env.get(name)
-    if not raw:
-        return default
-    if raw.strip() not in ("0", "1"):
-        raise SettingsError(f"{name} must be 0 or 1, not {raw!r}")
-    return raw.strip() == "1"
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
-    return _int_between(env, name, default, 0, most)
 
 
 def _check_port(name: str, url: str) -> None:
@@ -444,8 +432,8 @@ def _check_location(name: str, url: str) -> None:
 
 
 def _callback_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("STRONGROOM_API_CALLBACK_HOSTS") or ""
-    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
+    hosts = tuple(h.lower().rstrip(".") for h in comma_list(
+        env, "STRONGROOM_API_CALLBACK_HOSTS", "a host name or *.domain"))
     for host in hosts:
         name = host[2:] if host.startswith("*.") else host
         if not name or any(c in name for c in "*/:@ ?#"):
@@ -462,40 +450,6 @@ def callback_host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
                for entry in allowed)
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int, most: int = MAX_WHOLE) -> int:
-    return _int_between(env, name, default, 1, most)
 
 
-def _int_between(env: Mapping[str, str], name: str, default: int, least: int, most: int) -> int:
-    """The whole number ``name`` holds (``default`` when unset), from ``least`` to
-    ``most``; SettingsError naming the variable and the range for anything else."""
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = least - 1
-    if not least <= value <= most:
-        raise SettingsError(f"{name} must be a whole number from {least} to {most}, not {raw!r}")
-    return value
 
-
-def _duration(env: Mapping[str, str], name: str, default: float, *, zero: bool = False,
-              unit: str = "seconds", most: float = MAX_SECONDS) -> float:
-    """The number of ``unit`` ``name`` holds (``default`` when unset): finite, more
-    than 0 (or 0 too, with ``zero``) and at most ``most``. NaN and infinity are
-    refused here, else they reach a timedelta or a sleep and fail there, in a
-    worker, long after start-up. Raises SettingsError naming the variable."""
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and (value >= 0 if zero else value > 0) and value <= most):
-        least = "0 or more" if zero else "more than 0"
-        raise SettingsError(f"{name} must be a number of {unit}, {least} and at most {most:g}, "
-                            f"not {raw!r}")
-    return value

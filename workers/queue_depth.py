@@ -1,6 +1,7 @@
 """How many messages wait in each of the workers' queues, asked of the broker.
 
-For monitoring (``strongroom.metrics``): one short connection to the Redis
+For monitoring (``strongroom.metrics``), the stuck-item sweep and ``strongroom
+status`` (``ingest_queue_depth``): one short connection to the Redis
 broker, the length of each queue's lists (Celery's Redis transport keeps a queue
 as one list per priority level), and let go. Nothing is declared or changed: a
 queue no worker has declared yet simply holds no message.
@@ -42,10 +43,21 @@ def queue_depths(broker_url: str,
         connection.release()
 
 
+def ingest_queue_depth(broker_url: str, timeout: float = DEPTH_TIMEOUT) -> int | None:
+    """How many messages wait in the ingest queue; None when the broker cannot be
+    reached (cannot tell). The one place that question is asked: each caller
+    decides what "cannot tell" means for it (the stuck-item sweep sends nothing
+    it need not, ``strongroom status`` calls waiting items stuck)."""
+    try:
+        return queue_depths(broker_url, (QUEUE_INGEST,), timeout)[QUEUE_INGEST]
+    except QueueUnavailable:
+        return None
+
+
 def _lists_of(queue: str, channel: Any) -> list[str]:
     """The Redis lists that hold ``queue``'s messages: one per priority step, the
     first under the queue's own name (as kombu's Redis transport names them)."""
     return [queue, *(f"{queue}{channel.sep}{step}" for step in channel.priority_steps if step)]
 
 
-__all__ = ["DEPTH_TIMEOUT", "queue_depths"]
+__all__ = ["DEPTH_TIMEOUT", "ingest_queue_depth", "queue_depths"]

@@ -21,7 +21,7 @@ from typing import Any, cast
 from celery import Task
 
 from ingest.anchoring import anchor_audit_head
-from ingest.errors import TRANSIENT_ERRORS, NotFound, QueueUnavailable, StrongroomError
+from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.pipeline import ingest_item
@@ -316,12 +316,9 @@ def requeue_stuck_items_task(task: Task) -> int:
 def ingest_queue_is_empty(broker_url: str) -> bool:
     """Whether no message waits in the ingest queue (False when the broker does not
     answer: nothing could be sent then either)."""
-    from workers.queue_depth import queue_depths
+    from workers.queue_depth import ingest_queue_depth
 
-    try:
-        return queue_depths(broker_url, (QUEUE_INGEST,))[QUEUE_INGEST] == 0
-    except QueueUnavailable:
-        return False
+    return ingest_queue_depth(broker_url) == 0
 
 
 def register_tasks(app: StrongroomCelery) -> None:

@@ -346,13 +346,9 @@ def _ingest_queue_holds_messages(broker_url: str) -> bool:
     """Whether messages wait in the workers' ingest queue (False when the broker
     does not answer: nothing can be said to wait in it then, and the items need
     sending again once it is back)."""
-    from ingest.errors import QueueUnavailable
-    from workers.queue_depth import queue_depths
+    from workers.queue_depth import ingest_queue_depth
 
-    try:
-        return queue_depths(broker_url, ("ingest",))["ingest"] > 0
-    except QueueUnavailable:
-        return False
+    return bool(ingest_queue_depth(broker_url))  # None (cannot tell) and 0: none wait
 
 
 @main.command()
