@@ -98,6 +98,7 @@ CATALOGUE: dict[str, str] = {
     "DEACCESSION_DECIDED": "deaccession request {path} is {found}, not waiting for a decision",
     "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
     "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",
+    "PACKAGE_DEACCESSIONED": "the record {found!r} was deaccessioned as a whole ({when}, request {request}: {reason}); a record the archive withdrew is not taken in again by submitting it once more: if the archive is to hold it again, its admins decide so, and it is submitted under a new identifier",
     "DEACCESSIONED_LEFTOVER": "{path!r} belongs to a version deaccessioned by request {request}, but is still in storage (the location missed the deletion); `fixity reconcile --remove-deaccessioned` removes it",
     "OBJECT_RETAINED": "{path!r} in {place} is retained by S3 Object Lock until {until}{others}: it cannot be deleted before then, so deaccession request {request} was not approved and nothing was deleted or withdrawn; the request still waits, approve it after that date",
     # -- a ready-made bag handed in as an item (ingest.received_bag)
