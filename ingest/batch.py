@@ -42,6 +42,8 @@ from ingest.system_files import system_file_rule
 ITEM_METADATA = "metadata.json"
 #: A received bag's tag files (manifests, bag-info.txt) are read into memory up to this size each.
 MAX_TAG_FILE_BYTES = 64 * 1024 * 1024
+#: ... and up to this size in all: past it the rest are not read.
+MAX_TAG_TOTAL_BYTES = 2 * MAX_TAG_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -346,20 +348,38 @@ def _received_bag(payload: list[PayloadEntry], metadata: bytes | None,
     data: list[PayloadEntry] = []
     tags: dict[str, bytes] = {}
     findings: list[Finding] = []
+    outside: list[PayloadEntry] = []
     for entry in payload:
         if entry.path.startswith("data/"):
             data.append(replace(entry, path=entry.path.removeprefix("data/"), within="data/"))
-            continue
+        else:
+            outside.append(entry)
+    # The bag's own tag files (bagit.txt, bag-info.txt, the manifests) sit at its
+    # root: read first, so that the budget in all goes to them before any other.
+    outside.sort(key=lambda e: ("/" in e.path, e.path))
+    held = 0
+    unread: list[PayloadEntry] = []
+    for entry in outside:
         if entry.size > MAX_TAG_FILE_BYTES:
             findings.append(Finding("RECEIVED_BAG_INVALID", path=display_path(entry.path), params={
                 "detail": f"a tag file larger than {MAX_TAG_FILE_BYTES} bytes is not read"}))
             continue
+        if held + entry.size > MAX_TAG_TOTAL_BYTES:
+            unread.append(entry)
+            continue
+        held += entry.size
         try:
             tags[entry.path] = read_tag(entry)
         except ContentRefused as refused:
             findings.append(refused.finding)
         except OSError as exc:
             findings.append(unreadable(entry.path, exc))
+    if unread:
+        total = held + sum(e.size for e in unread)
+        findings.append(Finding("RECEIVED_BAG_INVALID", path=display_path(unread[0].path), params={
+            "detail": (f"the files outside data/ come to {total} bytes in all, more than the "
+                       f"{MAX_TAG_TOTAL_BYTES} read of a bag's tag files: {len(unread)} of them "
+                       f"were not read; put large files in data/, as payload")}))
     if metadata is not None:
         tags[ITEM_METADATA] = metadata
     bag = read_received_bag(tags, {e.path: e.size for e in data})
@@ -442,6 +462,7 @@ def _item_metadata(entry: os.DirEntry[str], kind: str, limit: int, base: Path, a
 __all__ = [
     "ITEM_METADATA",
     "MAX_TAG_FILE_BYTES",
+    "MAX_TAG_TOTAL_BYTES",
     "BatchLayout",
     "ItemScan",
     "ItemWalk",

@@ -16,7 +16,9 @@ NFD: the same letters, other code points, so another package id) is refused
 at its ingest, ``IDENTIFIER_NOT_AS_STORED`` (``stored_twin``): it would be a
 second package that reads exactly like the first; one that differs from an
 existing package's only in capitals, letter forms (fullwidth) or characters that
-show nothing (U+200B), ``IDENTIFIER_READS_LIKE_ANOTHER`` (``identifier_key``).
+show nothing (U+200B), ``IDENTIFIER_READS_LIKE_ANOTHER`` (``identifier_key``);
+one written as another package's id, ``IDENTIFIER_IS_A_PACKAGE_ID`` (a package
+is looked up by its id or its identifier, and that id would name two).
 The identifiers are read at submission, once per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.
@@ -79,8 +81,14 @@ def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | No
 def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | None:
     """(package id, identifier) of a stored package whose identifier is
     ``identifier`` in another Unicode normalization form (NFC or NFD), or
-    written with other capitals, or None. One lookup per form that differs
-    (none for an ASCII identifier), then one by the identifier's key."""
+    written with other capitals, or whose package id ``identifier`` is (a record
+    named as another package's id would make that package's id ambiguous
+    wherever a package is looked up), or None. One lookup by package id, one per
+    form that differs (none for an ASCII identifier), then one by the
+    identifier's key."""
+    named = catalog.latest_version(identifier)  # None for no live package of that id
+    if named is not None and named.package_id == identifier:
+        return identifier, named.identifier
     for form in ("NFC", "NFD"):
         other = unicodedata.normalize(form, identifier)
         if other == identifier:
@@ -100,6 +108,9 @@ def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | No
 def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:
     """The finding that refuses a new package for ``stored_twin``'s answer."""
     package_id, stored = twin
+    if package_id == identifier:
+        return Finding("IDENTIFIER_IS_A_PACKAGE_ID", path=ITEM_METADATA, pointer="/identifier",
+                       found=identifier, expected=stored, params={"package": package_id})
     if unicodedata.normalize("NFC", stored) == unicodedata.normalize("NFC", identifier):
         return Finding("IDENTIFIER_NOT_AS_STORED", path=ITEM_METADATA, pointer="/identifier",
                        found=identifier, expected=stored,

@@ -58,6 +58,7 @@ CATALOGUE: dict[str, str] = {
     "METADATA_CSV_ROW_UNMATCHED": "metadata.csv row {row} names folder {found!r}, which is no item folder of the batch",
     "IDENTIFIER_NOT_AS_STORED": "this identifier reads like the identifier of package {package} but is written with other Unicode code points ({detail}): it would make a second package that reads like the first; copy the identifier as the package has it (from its page or `strongroom show`) to add a version, or choose another identifier",
     "IDENTIFIER_DUPLICATE": "items {items} of this batch all give the identifier {found!r}: one identifier is one package, so none of them is stored; give each record its own identifier (a later version of a record goes in a later batch)",
+    "IDENTIFIER_IS_A_PACKAGE_ID": "this identifier is the id of package {package} (the record {expected!r}): every lookup of that package by its id would become ambiguous; give the record an identifier of its own",
     "IDENTIFIER_READS_LIKE_ANOTHER": "this identifier reads like {expected!r}, the identifier of package {package}, but is written differently ({detail}): a second package would be one record to a person and two to the archive; write the identifier as the package has it to add a version, or choose one that reads differently",
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
@@ -98,6 +99,7 @@ CATALOGUE: dict[str, str] = {
     "DEACCESSION_DECIDED": "deaccession request {path} is {found}, not waiting for a decision",
     "DEACCESSION_PENDING": "package {path} already has deaccession request {found} waiting or under way; approve or reject it first",
     "DEACCESSION_REASON_MISSING": "a deaccession needs a reason, in words a later reader will understand",
+    "PACKAGE_DEACCESSIONED": "the record {found!r} was deaccessioned as a whole ({when}, request {request}: {reason}); a record the archive withdrew is not taken in again by submitting it once more: if the archive is to hold it again, its admins decide so, and it is submitted under a new identifier",
     "DEACCESSIONED_LEFTOVER": "{path!r} belongs to a version deaccessioned by request {request}, but is still in storage (the location missed the deletion); `fixity reconcile --remove-deaccessioned` removes it",
     "OBJECT_RETAINED": "{path!r} in {place} is retained by S3 Object Lock until {until}{others}: it cannot be deleted before then, so deaccession request {request} was not approved and nothing was deleted or withdrawn; the request still waits, approve it after that date",
     # -- a ready-made bag handed in as an item (ingest.received_bag)

@@ -68,6 +68,21 @@ def finish(services: Services, item: ItemRecord, status: ItemStatus, findings: S
                                         version=version, events=events, holder=holder)
 
 
+def fail_lost_item(services: Services, item: ItemRecord) -> bool:
+    """Fail ``item`` with INGEST_FAILED: its attempts kept starting and none
+    ended (a poison item killing its worker process each time), so it is not
+    sent again for ever. Recorded as every failed item is (an ingestion event
+    naming ``services.actor``), and counted as a finished item. False when it had
+    a final status already."""
+    finding = Finding("INGEST_FAILED", params={
+        "detail": f"{item.attempts} attempts started and none finished "
+                  f"(the worker process was lost each time)"})
+    if not finish(services, item, ItemStatus.FAILED, [finding], batch_id=item.batch_id):
+        return False
+    services.metrics.item_finished(ItemStatus.FAILED.value, 0, 0.0)
+    return True
+
+
 def finished_elsewhere(services: Services, item_id: str) -> IngestResult:
     """This attempt lost the item (its lease taken over, the item finished by the
     new holder): what the catalog says of it, not counted or logged here."""

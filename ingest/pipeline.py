@@ -94,6 +94,7 @@ from ingest.services import Services
 from ingest.staged_batch import release_staging
 from ingest.stuck import stuck_before
 from ingest.submission import describe_item
+from ingest.tombstones import not_taken_back, withdrawn_as_a_whole
 from ingest.version_changes import correction_findings
 from ingest.version_sharing import (
     candidates,
@@ -253,6 +254,9 @@ class _Ingest:
         latest = self.s.catalog.latest_version(package_id)
         if latest is None and (twin := stored_twin(self.s.catalog, identifier)) is not None:
             return self._reject([*warnings, twin_finding(twin, identifier)], [validation])
+        if latest is None and (gone := withdrawn_as_a_whole(
+                self.s.catalog.tombstones(package_id))) is not None:
+            return self._reject([*warnings, not_taken_back(gone, identifier)], [validation])
 
         # A file the latest version has under the same path with the same size
         # is most likely unchanged: hashed first (one read), it is stored again

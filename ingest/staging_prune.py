@@ -8,7 +8,9 @@ what it leaves is judged here, one staged batch (``_staging/{batch_id}/``) at a 
 - an item is accepted (queued, or lost and waiting for ``requeue``): kept;
 - an item failed (``requeue --failed`` reads its staging again): kept, unless
   ``failed`` is given; a failed item requeued after that is rejected with
-  STAGED_CONTENT_MISSING;
+  STAGED_CONTENT_MISSING. Those files are the only copy the archive held of what
+  was submitted for the items, so their removal is a ``deletion`` event on the
+  batch naming the items, the location, what was removed and who asked;
 - no batch was registered from it (a submission that stopped or crashed while
   staging): removable once staged longer ago than ``abandoned_after``, kept
   before, since a submission may still be staging it; kept whenever its listing
@@ -27,8 +29,9 @@ from typing import Any
 
 from ingest.errors import BatchNotFound, ObjectNotFound
 from ingest.layout import STAGING_PREFIX
-from ingest.models import ItemStatus
+from ingest.models import EventType, ItemStatus, Outcome
 from ingest.ports import Catalog, ObjectStore
+from ingest.services import Services
 from ingest.staged_batch import LISTING, batch_prefix, delete_prefix
 
 #: How long staging that no batch was registered from is kept by default.
@@ -51,12 +54,15 @@ class StagedBatchReport:
                 "removable": self.removable, "removed": self.removed, "reason": self.reason}
 
 
-def prune_staging(store: ObjectStore, catalog: Catalog, now: datetime, *,
+def prune_staging(services: Services, now: datetime, *,
                   abandoned_after: timedelta = DEFAULT_ABANDONED_AFTER, failed: bool = False,
                   dry_run: bool = False) -> list[StagedBatchReport]:
-    """Judge every staged batch in ``store`` (see the module docstring) and remove
-    the removable ones unless ``dry_run``; report each, removed or kept, and why.
-    Raises StorageUnavailable, CatalogUnavailable."""
+    """Judge every staged batch in the staging area's store (``services.staging_store``;
+    see the module docstring) and remove the removable ones unless ``dry_run``;
+    report each, removed or kept, and why. The removal of failed items' staging
+    is recorded, naming ``services.actor``. Raises StorageUnavailable,
+    CatalogUnavailable."""
+    store, catalog = services.staging_store, services.catalog
     batch_ids = sorted({info.key[len(STAGING_PREFIX):].split("/", 1)[0]
                         for info in store.list(STAGING_PREFIX)})
     reports = []
@@ -68,10 +74,40 @@ def prune_staging(store: ObjectStore, catalog: Catalog, now: datetime, *,
             octets += info.size
         removable, reason = _judge(store, catalog, batch_id, now, abandoned_after, failed)
         if removable and not dry_run:
-            delete_prefix(store, prefix)
+            given_up = _failed_items(catalog, batch_id)
+            try:
+                delete_prefix(store, prefix)
+            except BaseException as exc:
+                if given_up:
+                    _record(services, batch_id, given_up, objects, octets, error=str(exc))
+                raise
+            if given_up:
+                _record(services, batch_id, given_up, objects, octets)
         reports.append(StagedBatchReport(batch_id, objects, octets, removable,
                                          removable and not dry_run, reason))
     return reports
+
+
+def _failed_items(catalog: Catalog, batch_id: str) -> list[str]:
+    """The ids of the batch's failed items (none for a batch not registered)."""
+    try:
+        return [i.item_id for i in catalog.list_items(batch_id) if i.status is ItemStatus.FAILED]
+    except BatchNotFound:
+        return []
+
+
+def _record(services: Services, batch_id: str, items: list[str], objects: int, octets: int,
+            error: str | None = None) -> None:
+    """A ``deletion`` event: the staged files of failed items removed (or a removal
+    that stopped part way, with the error), by ``services.actor``."""
+    detail = {"during": "staging prune", "location": services.staging_store.location,
+              "items": items, "objects": objects, "octets": octets,
+              "reason": "failed items given up: they can no longer be requeued"}
+    if error is not None:
+        detail["error"] = error
+    services.catalog.append([services.event(
+        EventType.DELETION, Outcome.FAILURE if error is not None else Outcome.SUCCESS,
+        batch_id=batch_id, detail=detail)])
 
 
 def _judge(store: ObjectStore, catalog: Catalog, batch_id: str, now: datetime,

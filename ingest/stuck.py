@@ -20,7 +20,6 @@ from typing import Any
 from ingest.findings import Finding
 from ingest.models import ItemRecord, ItemStatus
 from ingest.ports import Catalog, ObjectStore
-from ingest.work_metrics import WorkMetrics
 
 #: seconds without progress after which an accepted item is stuck: its lease has
 #: lapsed (STRONGROOM_STUCK_AFTER); renewed every 15 s, so a minute is four missed renewals
@@ -49,20 +48,6 @@ def has_waited(item: ItemRecord, now: datetime, stuck_after: float) -> bool:
     queue, behind other work; its message lost only if nothing is queued (the
     sweep then sends it again)."""
     return is_stuck(item, now, stuck_after) and item.attempts == 0
-
-
-def fail_lost_item(catalog: Catalog, metrics: WorkMetrics, item: ItemRecord) -> bool:
-    """Fail ``item`` with INGEST_FAILED: its attempts kept starting and none
-    ended (a poison item killing its worker process each time), so it is not
-    sent again for ever. Counted as a finished item, as every final status is.
-    False when it had a final status already."""
-    finding = Finding("INGEST_FAILED", params={
-        "detail": f"{item.attempts} attempts started and none finished "
-                  f"(the worker process was lost each time)"})
-    if not catalog.finish_item(item.item_id, ItemStatus.FAILED, [finding]):
-        return False
-    metrics.item_finished(ItemStatus.FAILED.value, 0, 0.0)
-    return True
 
 
 def heartbeat_every(stuck_after: float) -> float:

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from ingest.findings import Finding
 from ingest.layout import canonical_package_id
 from ingest.models import Actor, StoredFile
 
@@ -178,6 +180,25 @@ def same_person(a: Actor, b: Actor) -> bool:
     return a.name.casefold() == b.name.casefold()
 
 
+
+def withdrawn_as_a_whole(tombstones: Sequence[DeaccessionRequest]) -> DeaccessionRequest | None:
+    """The request, among a package's ``tombstones``, that withdrew the package as a
+    whole (not one version of it), or None."""
+    return next((t for t in tombstones if t.version is None and t.is_withdrawn), None)
+
+
+def not_taken_back(request: DeaccessionRequest, identifier: str) -> Finding:
+    """PACKAGE_DEACCESSIONED: an item whose record names a package ``request``
+    withdrew as a whole. Two people decided that it leaves the archive; one
+    submission does not bring it back."""
+    when = request.decided_at or request.requested_at
+    return Finding("PACKAGE_DEACCESSIONED", path="metadata.json", pointer="/identifier",
+                   found=identifier, params={
+                       "package": request.package_id, "request": request.request_id,
+                       "reason": request.reason,
+                       "when": when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")})
+
+
 __all__ = [
     "DEACCESSIONED",
     "DELETING",
@@ -188,8 +209,10 @@ __all__ = [
     "WITHDRAWN",
     "DeaccessionRequest",
     "WithdrawnVersion",
+    "not_taken_back",
     "same_person",
     "tombstone_body",
     "tombstone_key",
     "version_of_tombstone",
+    "withdrawn_as_a_whole",
 ]

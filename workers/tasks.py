@@ -24,9 +24,10 @@ from ingest.anchoring import anchor_audit_head
 from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
+from ingest.item_outcome import fail_lost_item
 from ingest.pipeline import ingest_item
 from ingest.retry import retry_note
-from ingest.stuck import fail_lost_item, stuck_before
+from ingest.stuck import stuck_before
 from workers.actors import SCHEDULER, acting_for, requester_kwargs
 from workers.celery_base import StrongroomCelery
 from workers.reliability import (
@@ -156,7 +157,7 @@ def _ingest(task: Task, item_id: str, final_attempt: bool,
     if item.attempts >= bound:
         # Attempts kept starting and never ending: a poison item killing its
         # worker process. Fail it with a reason instead of redelivering it for ever.
-        if fail_lost_item(services.catalog, services.metrics, item):
+        if fail_lost_item(services, item):
             log.error("item %s failed after %d unfinished attempts", item_id, item.attempts)
         return "failed", None
     result = ingest_item(item_id, services, final_attempt=final_attempt)

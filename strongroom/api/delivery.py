@@ -126,6 +126,14 @@ def bag_chunks(services: Services, version: VersionRecord, fmt: str) -> Iterator
             pass
         except BaseException as exc:  # noqa: BLE001  (handed to the response, which is cut short)
             try:
+                # The archive was cut inside the entry it was writing (a store
+                # failing, a stop asked for): what was written of that entry goes
+                # out first, or the response would end where this buffer was last
+                # emptied, perhaps at the end of a whole entry. Before any byte
+                # went out the failure becomes a problem response instead.
+                if writer.sent:
+                    writer.flush()
+                writer.closed = True
                 writer.put(exc)
             except _Cancelled:
                 pass

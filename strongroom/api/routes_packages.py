@@ -231,13 +231,15 @@ def presign_file(request: Request, package_id: PackageRef, number: VersionRef,
     the way out: compare the bytes with ``sha256``/``sha512`` and ``size``. A
     filesystem store cannot presign (409 ``presign-unsupported``)."""
     state = request.app.state.strongroom
-    version, stored = _stored_file(state.services, package_id, number, path)
+    # Acting for the request's token: a refusal is recorded as damage, naming it.
+    services = _services(request)
+    version, stored = _stored_file(services, package_id, number, path)
     seconds = expires or state.settings.api_presign_seconds
     # The signature counts from the wall clock botocore signs with, so the
     # expiry is reported from that clock too, not from services.clock.
     signed_at = datetime.now(UTC).replace(microsecond=0)
     try:
-        url = presigned_checked(state.services, version, stored, seconds)
+        url = presigned_checked(services, version, stored, seconds)
     except PresignUnsupported:
         # No store location here: problem details never show the server's paths.
         raise PresignUnsupported(f"this object store cannot presign; "

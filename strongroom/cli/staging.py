@@ -40,15 +40,18 @@ def staging_prune(dry_run: bool, failed: bool, abandoned_after: float, as_json: 
 
     from ingest.staging_prune import prune_staging
     from strongroom.api.staging import prune
+    from strongroom.cli.anchors import anchor_after
     from strongroom.cli.base import _settings_and_services
 
     settings, services = _settings_and_services()
     results = prune(settings.staging, services.catalog, dry_run=dry_run,
                     abandoned_after=abandoned_after * 3600)
     store = services.staging_store
-    staged = prune_staging(store, services.catalog, services.clock.now(),
+    staged = prune_staging(services, services.clock.now(),
                            abandoned_after=timedelta(hours=abandoned_after), failed=failed,
                            dry_run=dry_run)
+    if not dry_run:
+        anchor_after(services)  # the removal of failed items' staging is an event
     document = {"staging": str(settings.staging), "dry_run": dry_run,
                 "uploads": [r.to_dict() for r in results],
                 "store": store.location, "staged_batches": [r.to_dict() for r in staged]}

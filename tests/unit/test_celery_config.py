@@ -25,7 +25,7 @@ import workers.celery_app as celery_app
 import workers.tasks as tasks
 from ingest.errors import CatalogUnavailable, NotFound, StorageUnavailable
 from ingest.findings import Finding
-from ingest.models import BatchRecord, ItemRecord, ItemStatus
+from ingest.models import SOFTWARE_AGENT, BatchRecord, ItemRecord, ItemStatus, NewEvent
 from ingest.pipeline import IngestResult
 from strongroom.bootstrap import worker_settings
 from strongroom.settings import KNOWN_VARIABLES, Settings, SettingsError
@@ -110,6 +110,11 @@ class FakeServices:
     clock: Any
     actor: Any = None
     metrics: Any = field(default_factory=lambda: CountedMetrics())
+
+    def event(self, event_type: Any, outcome: Any, **fields: Any) -> NewEvent:
+        fields.setdefault("detail", {})
+        return NewEvent(event_type=event_type, outcome=outcome, agent=SOFTWARE_AGENT,
+                        actor=self.actor, occurred_at=self.clock.now(), **fields)
 
 
 def services_with(catalog: FakeCatalog) -> FakeServices:

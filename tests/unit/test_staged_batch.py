@@ -185,7 +185,7 @@ def test_failed_item_keeps_its_staging_for_requeue_and_prune_removes_settled_bat
     assert any(k.startswith(item_prefix(submitted.batch.batch_id, "kept")) for k in staged_keys(store))
     assert not any(k.startswith(item_prefix(submitted.batch.batch_id, "done"))
                    for k in staged_keys(store))
-    report = prune_staging(services.staging_store, services.catalog, services.clock.now())
+    report = prune_staging(services, services.clock.now())
     assert [(r.batch_id, r.removable) for r in report] == [(submitted.batch.batch_id, False)]
 
     choose_requeue(services.catalog, submitted.batch.batch_id, include_failed=True, now=AT,
@@ -205,11 +205,11 @@ def test_prune_removes_staging_no_batch_was_registered_from_once_old(
     write_item(batch, "letter")
     # Staged, then the submission crashed before it registered the batch.
     stage_batch(read_batch(batch), "0d2c7a0e-0000-4000-8000-000000000001", store, now=AT)
-    young = prune_staging(store, services.catalog, AT, abandoned_after=timedelta(hours=24),
+    young = prune_staging(services, AT, abandoned_after=timedelta(hours=24),
                           dry_run=True)
     assert [r.removable for r in young] == [False]
     later = AT + timedelta(hours=25)
-    old = prune_staging(store, services.catalog, later, abandoned_after=timedelta(hours=24))
+    old = prune_staging(services, later, abandoned_after=timedelta(hours=24))
     assert [(r.removable, r.removed) for r in old] == [(True, True)]
     assert staged_keys(store) == []
 
@@ -231,7 +231,7 @@ def test_prune_leaves_a_batch_another_catalog_on_the_same_store_registered(
     finally:
         other.engine.dispose()
 
-    [report] = prune_staging(store, services.catalog, AT + timedelta(days=30))
+    [report] = prune_staging(services, AT + timedelta(days=30))
 
     assert (report.batch_id, report.removable, report.removed) == (
         submitted.batch.batch_id, False, False)

@@ -1,0 +1,80 @@
+"""``staging prune --failed`` removes the staged files of failed items, the only
+copy the archive holds of what was submitted for them: after it they can no
+longer be requeued. Before, nothing in the audit log said that this happened,
+when, or who did it; now each such removal is a ``deletion`` event on the
+batch, naming its items, the location, what was removed, and who asked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ingest.clock import FixedClock
+from ingest.models import Actor, ItemStatus
+from ingest.record_schema import SchemaSet
+from ingest.services import Services
+from ingest.staging_prune import prune_staging
+from ingest.submission import submit_batch
+from storage.catalog import SqlCatalog
+from storage.filesystem import FilesystemObjectStore
+from tests.unit.test_staged_batch import staged_keys, write_item
+
+AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+OFFICER = Actor("officer", kind="person")
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    store = FilesystemObjectStore(tmp_path / "objects")
+    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
+    yield Services(catalog=catalog, store=store, clock=FixedClock(AT),
+                   schemas=SchemaSet.default(), actor=OFFICER)
+    catalog.engine.dispose()
+
+
+def test_staging_prune_failed_records_who_removed_the_failed_items_staging(
+        services: Services, tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    write_item(batch, "letter")
+    submitted = submit_batch(batch, replace(services, actor=Actor("clerk", kind="person")),
+                             stage=True)
+    shutil.rmtree(batch)
+    [item] = submitted.items
+    services.catalog.finish_item(item.item_id, ItemStatus.FAILED)
+    before = len(list(services.catalog.events()))
+
+    dry = prune_staging(services, AT, failed=True, dry_run=True)
+    assert [r.removed for r in dry] == [False]
+    assert len(list(services.catalog.events())) == before, "a dry run recorded something"
+
+    [report] = prune_staging(services, AT, failed=True)
+
+    assert report.removed and staged_keys(services.store) == []
+    [event] = list(services.catalog.events())[before:]
+    assert (event.event_type, event.outcome) == ("deletion", "success")
+    assert event.batch_id == submitted.batch.batch_id
+    assert event.actor == OFFICER
+    assert event.detail["during"] == "staging prune"
+    assert event.detail["items"] == [item.item_id]
+    assert event.detail["location"] == services.store.location
+    assert event.detail["objects"] == report.objects and event.detail["objects"] > 0
+
+
+def test_staging_prune_of_settled_batches_records_nothing(
+        services: Services, tmp_path: Path) -> None:
+    from ingest.pipeline import ingest_item
+
+    batch = tmp_path / "batch"
+    write_item(batch, "letter")
+    submitted = submit_batch(batch, services, stage=True)
+    [item] = submitted.items
+    ingest_item(item.item_id, services)
+    before = len(list(services.catalog.events()))
+    prune_staging(services, AT, failed=True)
+    assert len(list(services.catalog.events())) == before
