@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.findings import Finding
+from ingest.models import identifier_key
 from ingest.paths import (
     check_relative_path,
     decode_manifest_path,
@@ -151,10 +152,15 @@ def test_the_same_path_twice_is_no_collision() -> None:
 
 @given(st.sets(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/"),
                        min_size=1, max_size=6), max_size=8))
-def test_collisions_are_found_exactly_when_folded_names_repeat(names: set[str]) -> None:
-    folded = {unicodedata.normalize("NFC", unicodedata.normalize("NFC", n).casefold())
-              for n in names}
+def test_collisions_are_found_exactly_when_names_read_alike(names: set[str]) -> None:
+    # read alike: compatibility-normalized and case-folded, characters that show
+    # nothing left out ("O" and "º", "a" and fullwidth "ａ")
+    folded = {identifier_key(n) for n in names}
     assert len(find_collisions(names)) == len(names) - len(folded)
+
+
+def test_a_letter_and_its_compatibility_form_collide() -> None:
+    assert [f.code for f in find_collisions(["O", "º"])] == ["NAME_COLLISION"]
 
 
 # --------------------------------------------------------------------------- manifest spelling
