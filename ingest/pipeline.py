@@ -53,6 +53,7 @@ from ingest.copies import VERIFIED, CopyRecord
 from ingest.errors import (
     TRANSIENT_ERRORS,
     ContentRefused,
+    Deaccessioned,
     ItemFinished,
     LeaseHeld,
     LeaseLost,
@@ -298,7 +299,11 @@ class _Ingest:
         else:
             shared = {}
 
-        number = self._reserve(package_id, identifier)
+        try:
+            number = self._reserve(package_id, identifier)
+        except Deaccessioned as gone:  # withdrawn as a whole since it was looked at
+            return self._reject([*warnings, not_taken_back(gone.tombstone, identifier)],
+                                [validation])
         prefix = version_prefix(package_id, number)
         try:
             payload, formats = self.payload.store(scan, prefix, received, shared, hashed)
@@ -396,8 +401,17 @@ class _Ingest:
         # the bytes are stored again because the latest version is not held whole.
         unchanged = None if not_whole else [validation, self._digest_event(
             package_id, None, [Digests(f.size, f.sha256, f.sha512) for f in payload])]
-        if not self.s.catalog.commit_version(version, events, copies, unchanged_events=unchanged,
-                                             findings=warnings, holder=self.lease.holder):
+        try:
+            committed = self.s.catalog.commit_version(
+                version, events, copies, unchanged_events=unchanged, findings=warnings,
+                holder=self.lease.holder)
+        except Deaccessioned as gone:
+            # Two people withdrew the package while this item was being written:
+            # nothing of it was committed, and what was written goes.
+            self._abandon(prefix, package_id, number)
+            return self._reject([*warnings, not_taken_back(gone.tombstone, identifier)],
+                                [validation])
+        if not committed:
             # A duplicate of this task finished the item first, or an identical
             # version came first; drop our claim and objects unless they are the
             # committed version itself.

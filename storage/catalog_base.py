@@ -65,6 +65,10 @@ class CatalogBase:
         """storage.catalog_deaccession: the highest version number a deaccession withdrew."""
         raise NotImplementedError
 
+    def _refuse_if_withdrawn_whole(self, session: Session, package_id: str) -> None:
+        """storage.catalog_deaccession: raise Deaccessioned for a package withdrawn as a whole."""
+        raise NotImplementedError
+
     def _note_copies(self, session: Session, package_id: str, number: int,
                      copies: Sequence[CopyRecord]) -> None:
         """storage.catalog_replicas: upsert the notes on a version's copies."""

@@ -45,6 +45,11 @@ _WITHDRAWING = (select(DeaccessionRequestRow)
                            DeaccessionRequestRow.identifier == bindparam("b_ref")),
                        DeaccessionRequestRow.state.in_(WITHDRAWN))
                 .order_by(DeaccessionRequestRow.decided_at.desc()))
+_WITHDRAWN_WHOLE = (select(DeaccessionRequestRow)
+                    .where(DeaccessionRequestRow.package_id == bindparam("b_package_id"),
+                           DeaccessionRequestRow.version.is_(None),
+                           DeaccessionRequestRow.state.in_(WITHDRAWN))
+                    .order_by(DeaccessionRequestRow.decided_at.desc()))
 _WITHDRAWING_NUMBER = (_WITHDRAWING
                        .join(Tombstone, Tombstone.request_id == DeaccessionRequestRow.request_id)
                        .where(Tombstone.number == bindparam("b_number")))
@@ -221,6 +226,20 @@ class DeaccessionsAndTombstones(CatalogBase):
         what = f"version {number} of package" if number is not None else "package"
         raise Deaccessioned(
             f"{what} {row.identifier!r} was deaccessioned on {_day(row.decided_at)}"
+            f" (request {row.request_id}): {row.reason}", tombstone)
+
+    def _refuse_if_withdrawn_whole(self, session: Session, package_id: str) -> None:
+        """Raise Deaccessioned when a deaccession withdrew the package as a whole (not
+        one version of it): two people decided it leaves the archive, and no new
+        version of it is claimed or committed after that, not even by an ingest
+        already under way when they decided (asked under the package's lock, in
+        the claim's and the commit's transactions)."""
+        row = session.execute(_WITHDRAWN_WHOLE, {"b_package_id": package_id}).scalars().first()
+        if row is None:
+            return
+        tombstone = _request(row, _tombstone_rows(session, [row.request_id]))
+        raise Deaccessioned(
+            f"package {row.identifier!r} was deaccessioned as a whole on {_day(row.decided_at)}"
             f" (request {row.request_id}): {row.reason}", tombstone)
 
     def _newest_withdrawn(self, session: Session, package_id: str) -> int:

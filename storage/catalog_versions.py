@@ -105,7 +105,8 @@ class PackagesAndVersions(CatalogBase):
         when the item itself already has a final status (a duplicate task that
         came late must not claim a version it can never commit), LeaseLost when
         ``holder`` is given and no longer holds the item's lease, ValueError when
-        ``identifier`` already names another package, CatalogUnavailable."""
+        ``identifier`` already names another package, Deaccessioned when the
+        package was withdrawn as a whole, CatalogUnavailable."""
         try:
             with self._write() as session:
                 own = session.execute(_OWN_ITEM, {"b_item_id": item_id}).one_or_none()
@@ -115,6 +116,9 @@ class PackagesAndVersions(CatalogBase):
                 if own is not None and holder is not None and own.lease_holder != holder:
                     raise LeaseLost(f"item {item_id} was taken over by another attempt")
                 self._ensure_package(session, package_id, identifier)
+                # the lock a deaccession's approval takes: withdrawn first, or claimed first
+                session.execute(_LOCK_PACKAGE, {"b_package_id": package_id}).all()
+                self._refuse_if_withdrawn_whole(session, package_id)
                 claims = session.execute(_PENDING_CLAIMS, {"b_package_id": package_id}).all()
                 for claim in claims:
                     if claim.item_id == item_id:
@@ -220,8 +224,9 @@ class PackagesAndVersions(CatalogBase):
 
         With ``holder``, nothing is written and False is returned unless that
         attempt still holds the item's lease: one that was paused past its
-        lease and taken over commits nothing. Raises CatalogUnavailable,
-        ValueError when two files share a path."""
+        lease and taken over commits nothing. Raises Deaccessioned (writing
+        nothing) when the package was withdrawn as a whole since it was claimed,
+        CatalogUnavailable, ValueError when two files share a path."""
         paths = [f.path for f in version.files]
         if len(set(paths)) != len(paths):
             raise ValueError(f"package {version.package_id} version {version.number} "
@@ -231,6 +236,7 @@ class PackagesAndVersions(CatalogBase):
             with self._write() as session:
                 # One commit of a package at a time (PostgreSQL; SQLite writes serialize).
                 session.execute(_LOCK_PACKAGE, {"b_package_id": version.package_id}).all()
+                self._refuse_if_withdrawn_whole(session, version.package_id)
                 if holder is not None and version.item_id is not None and session.execute(
                         _LEASE_HOLDER, {"b_item_id": version.item_id}
                 ).scalar_one_or_none() != holder:
