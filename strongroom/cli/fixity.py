@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -150,7 +150,8 @@ def _plan_only(as_of: datetime, budget: int | None, as_json: bool) -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV: one row per fact.")
 @click.option("--since", type=MOMENT,
               help="List every failed check since DATE (default: each copy's current failures).")
-@click.option("--as-of", type=MOMENT, help="Report as if it were this moment.")
+@click.option("--as-of", type=MOMENT,
+              help="Report as if it were this moment, now or to come (what will be overdue then).")
 @click.option("--no-reconcile", is_flag=True,
               help="Skip listing the stores (reconciliation).")
 @click.option("--limit", type=click.IntRange(min=0), default=REPORT_LIMIT, show_default=True,
@@ -166,6 +167,14 @@ def report_command(as_json: bool, as_csv: bool, since: datetime | None,
     from ingest.fixity_report import fixity_report
     from strongroom.settings import fixity_policy
 
+    if as_of is not None and as_of < datetime.now(UTC) - timedelta(minutes=1):
+        # Worked out from each copy's latest checks, a past report would count
+        # checks made after that moment and hide copies overdue then.
+        raise click.BadParameter(
+            "a report is worked out from each copy's latest checks, so it can be asked for "
+            "now or a moment to come (what will be overdue), not for a moment past; for "
+            "what happened since a date use --since, or `strongroom audit log`",
+            param_hint="--as-of")
     settings, services = _services_at(as_of, read_only=True)
     doc = fixity_report(services, fixity_policy(settings), since=since,
                         reconcile_stores=not no_reconcile, limit=limit).to_dict()

@@ -1,0 +1,40 @@
+"""``fixity report --as-of`` a moment past.
+
+The report is worked out from each copy's latest checks: asked for a moment
+past, it counted checks made after that moment as coverage and left out copies
+that were overdue then, a figure that never held. A past moment is refused,
+saying what to use instead; now and moments to come (what will be overdue)
+are reported as before.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from strongroom.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "batch"
+
+
+def _run(data: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env={"STRONGROOM_DATA_DIR": str(data)})
+    return result.exit_code, result.output
+
+
+def test_a_fixity_report_as_of_a_moment_past_is_refused_not_made_up(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES, batch)
+    data = tmp_path / "data"
+    _run(data, "submit", str(batch))
+    past = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    code, said = _run(data, "fixity", "report", "--as-of", past, "--json")
+    assert code == 2
+    assert "not for a moment past" in said and "--since" in said
+    code, said = _run(data, "fixity", "report", "--no-reconcile", "--json", "--as-of",
+                      (datetime.now(UTC) + timedelta(days=1)).isoformat())
+    assert code == 0 and json.loads(said)["coverage"]["versions"] == 2
