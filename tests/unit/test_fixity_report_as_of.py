@@ -38,3 +38,20 @@ def test_a_fixity_report_as_of_a_moment_past_is_refused_not_made_up(tmp_path: Pa
     code, said = _run(data, "fixity", "report", "--no-reconcile", "--json", "--as-of",
                       (datetime.now(UTC) + timedelta(days=1)).isoformat())
     assert code == 0 and json.loads(said)["coverage"]["versions"] == 2
+
+
+def test_a_shallow_verify_that_finds_nothing_says_it_read_no_byte(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES, batch)
+    data = tmp_path / "data"
+    _run(data, "submit", str(batch))
+    page = next(p for p in (data / "objects").rglob("data/*/*.txt") if p.stat().st_size)
+    raw = bytearray(page.read_bytes())
+    raw[0] ^= 1
+    page.write_bytes(bytes(raw))  # a byte changed in place: a shallow look cannot see it
+    code, said = _run(data, "verify", "--all", "--shallow")
+    assert code == 0
+    last = said.strip().splitlines()[-1]
+    assert "shallow" in last and "no byte read" in last  # not "0 bytes read: no failures"
+    code, said = _run(data, "verify", "--all")
+    assert code == 1 and "FIXITY_MISMATCH" in said
