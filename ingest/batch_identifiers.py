@@ -27,6 +27,7 @@ cannot be read is left to the ingest, which says why.
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from ingest.batch import ITEM_METADATA, BatchLayout
 from ingest.batch_files import SHAPELESS, read_sheet
 from ingest.errors import ContentRefused, Deaccessioned
 from ingest.findings import Finding, in_words
+from ingest.layout import canonical_package_id
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
 from ingest.models import identifier_key, package_id_for
 from ingest.ports import IngestCatalog
@@ -103,6 +105,27 @@ def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | No
     return next(((package_id, stored) for package_id, stored
                  in catalog.packages_with_identifier_key(identifier_key(identifier))
                  if stored != identifier), None)
+
+
+def new_identifier_refusal(catalog: IngestCatalog, identifier: str) -> Finding | None:
+    """Why a new package may not take ``identifier``, or None: written as a
+    package id could be (``IDENTIFIER_IN_PACKAGE_ID_FORM``), or read like a stored
+    package's identifier or id (``stored_twin``, ``twin_finding``)."""
+    twin = stored_twin(catalog, identifier)
+    if twin is not None:  # the more telling: it names the package
+        return twin_finding(twin, identifier)
+    if _in_package_id_form(identifier):
+        return Finding("IDENTIFIER_IN_PACKAGE_ID_FORM", path=ITEM_METADATA, pointer="/identifier",
+                       found=identifier)
+    return None
+
+
+def _in_package_id_form(identifier: str) -> bool:
+    """A package id is a version-5 UUID written in lower case (``package_id_for``):
+    an identifier written so may be the id another record's package will have
+    (anyone can compute it), and every lookup by that id would then be ambiguous."""
+    found = canonical_package_id(identifier)
+    return found is not None and uuid.UUID(found).version == 5
 
 
 def twin_finding(twin: tuple[str, str], identifier: str) -> Finding:

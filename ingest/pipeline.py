@@ -46,7 +46,7 @@ from ingest.bag import build_tag_files
 from ingest.batch import (
     ItemScan,
 )
-from ingest.batch_identifiers import stored_twin, twin_finding
+from ingest.batch_identifiers import new_identifier_refusal
 from ingest.batch_source import is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
@@ -253,8 +253,8 @@ class _Ingest:
         package_id = package_id_for(identifier)
         record_json = canonical_record(record)
         latest = self.s.catalog.latest_version(package_id)
-        if latest is None and (twin := stored_twin(self.s.catalog, identifier)) is not None:
-            return self._reject([*warnings, twin_finding(twin, identifier)], [validation])
+        if latest is None and (refused := new_identifier_refusal(self.s.catalog, identifier)):
+            return self._reject([*warnings, refused], [validation])
         if latest is None and (gone := withdrawn_as_a_whole(
                 self.s.catalog.tombstones(package_id))) is not None:
             return self._reject([*warnings, not_taken_back(gone, identifier)], [validation])
