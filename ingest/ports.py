@@ -365,6 +365,12 @@ class FixityCatalog(Protocol):
         """The first ``limit`` failed checks (each copy's current failures when
         ``since`` is None), oldest first, and how many there are."""
 
+    def copies_verified_at(self, package_id: str,
+                           numbers: Sequence[int]) -> dict[tuple[int, str], datetime | None]:
+        """When a deep check last found each copy of versions ``numbers`` of a
+        package whole, by (version, location); None: never. Copies the fixity
+        schedule does not track yet are left out."""
+
     def failing_copies(self, location: str) -> set[tuple[str, int]]:
         """(package id, version) of each copy in ``location`` whose last deep check
         found it damaged (the copies ``fixity report`` lists as failing there)."""
