@@ -164,3 +164,41 @@ def test_two_copies_damaged_in_different_files_mend_each_other(archive: Archive)
                                   "key": f"{PACKAGE}/v1/data/scan/page-02.tif"}}
     for store in (archive.primary, archive.replica):
         assert verify_version(archive.services, PACKAGE, 1, store.location).findings == ()
+
+
+def test_the_console_repair_says_which_object_each_file_was_mended_from(tmp_path: Path) -> None:
+    """The archive's only copy of the telegram's transcription is damaged in place;
+    another package holds the same bytes. An admin repairs from the console, which
+    names the object the bytes came from, as the CLI does."""
+    import html
+    import json
+    import shutil
+
+    from ingest.accounts import create_account
+    from ingest.pipeline import ingest_item
+    from ingest.submission import submit_batch
+    from tests.unit.api_support import EXAMPLES, make_api, zip_of
+    from tests.unit.test_identities import PASSWORD, _post, _signed_in
+
+    api = make_api(tmp_path / "data")
+    api.upload(zip_of(EXAMPLES), "application/zip")
+    telegram = package_id_for("telegram-1951-06-21-mao-to-filippov")
+    copy = tmp_path / "copies" / "telegram-copy"
+    shutil.copytree(EXAMPLES / "telegram-1951-06-21-mao-to-filippov", copy)
+    metadata = json.loads((copy / "metadata.json").read_text(encoding="utf-8"))
+    metadata["identifier"] = "telegram-copy-for-the-reading-room"
+    (copy / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    for item in submit_batch(copy.parent, api.services).items:
+        assert ingest_item(item.item_id, api.services).outcome == "done"
+    other = package_id_for("telegram-copy-for-the-reading-room")
+    path = "data/transcription/telegram-en.txt"
+    flip_in_place(tmp_path / "data" / "objects" / telegram / "v1" / path)
+    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
+
+    answer = _post(_signed_in(api, "ada"), "/console/preservation/repair", package=telegram)
+
+    text = html.unescape(answer.text)  # type: ignore[attr-defined]
+    assert answer.status_code == 200, text  # type: ignore[attr-defined]
+    assert f"{telegram} v1: repaired" in text
+    assert f"{path}: bytes from {other}/v1/{path} at {(tmp_path / 'data' / 'objects').as_uri()}" \
+        in text
