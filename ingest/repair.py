@@ -58,6 +58,7 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
+from ingest.delivery_seal import held_to_seal
 from ingest.errors import ChecksumRefused, ObjectNotFound, ObjectRetained, StorageUnavailable
 from ingest.findings import Finding
 from ingest.fixity_policy import DEEP
@@ -66,7 +67,7 @@ from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRec
 from ingest.object_versions import PinnedCopy, copy_view
 from ingest.ports import ObjectStore
 from ingest.progress import NO_PROGRESS, Progress
-from ingest.repair_sources import NoSource, Sources, TargetFailed, copy_checked
+from ingest.repair_sources import NoSource, Sources, TargetFailed, copy_from_first_good
 from ingest.services import Services
 from ingest.verification import verify_bag
 
@@ -89,7 +90,8 @@ def repair_version(services: Services, package_id: str, number: int, *,
     damaged = [(store, c) for store, c in zip(stores, copies, strict=True) if c.status == DAMAGED_LEFT]
     detail = None
     sources = Sources(services.catalog, stores, version, good[0] if good else None,
-                      frozenset(c.location for c in copies if c.status == UNREACHABLE))
+                      frozenset(c.location for c in copies if c.status == UNREACHABLE),
+                      lambda: _catalog_as_sealed(services, version))
     for store, c in damaged:
         _repair_copy(services, sources, store, prefix, version, c)
     if damaged and not good and not any(c.rewritten or c.deleted for _, c in damaged):
@@ -143,6 +145,15 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
     if outcome.findings:
         outcome.status = DAMAGED_LEFT
     return outcome
+
+
+def _catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
+    """Whether the catalog's digests of ``version`` are those its ingestion event
+    sealed (``held_to_seal``): only then may they tell good bytes in other objects."""
+    try:
+        return not held_to_seal(services, version)
+    except StorageUnavailable:
+        return False
 
 
 def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
@@ -217,7 +228,7 @@ def _mend(sources: Sources, target: ObjectStore, version: VersionRecord, f: Stor
     ``unmended`` why nothing did. Raises TargetFailed, ChecksumRefused, ObjectRetained."""
     key = object_key(version.package_id, version.number, f)
     try:
-        source = copy_checked(sources.of(f, target.location), target, key, f, written)
+        source = copy_from_first_good(sources.of(f, target.location), target, key, f, written)
     except NoSource as exc:
         unmended.append(str(exc))
         return

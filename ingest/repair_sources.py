@@ -12,7 +12,11 @@ For a file of a version, ``ingest.repair`` tries, in this order:
    version was not held whole), another package's object with the same bytes;
    each in every location, the damaged copy's own first.
 
-No source is trusted for what the catalog says of it: every byte is hashed on
+Other objects are compared with the catalog's digests, so they are used only
+while the catalog's record of the version is the one its ingestion event sealed
+(``ingest.delivery_seal.held_to_seal``): a bag rewritten together with the
+catalog is never spread from its forged copy. No source is trusted for what the
+catalog says of it: every byte is hashed on
 its way to the target, and the write is published only if size, SHA-256 and
 SHA-512 are the damaged file's as recorded; otherwise nothing is written and
 the next source is tried. A source that is missing, out of reach or not as
@@ -21,7 +25,7 @@ recorded is skipped; the first that passes is the one repair names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ingest.errors import ObjectNotFound, StorageUnavailable
@@ -62,8 +66,13 @@ class Sources:
 
     def __init__(self, catalog: FixityCatalog, locations: Sequence[ObjectStore],
                  version: VersionRecord, verified: ObjectStore | None,
-                 out_of_reach: frozenset[str] = frozenset()) -> None:
+                 out_of_reach: frozenset[str] = frozenset(),
+                 as_sealed: Callable[[], bool] = lambda: True) -> None:
+        """``as_sealed`` says whether the catalog's digests of the version are the
+        sealed ones; asked once, the first time other objects are sought."""
         self.catalog = catalog
+        self._as_sealed = as_sealed
+        self._sealed: bool | None = None
         self.locations = [s for s in locations if s.location not in out_of_reach]
         self.version = version
         self.verified = verified
@@ -84,6 +93,10 @@ class Sources:
         if self.verified is not None and self.verified.location != target:
             tried.add((self.verified.location, key))
             yield Source(self.verified, key, verified=True)
+        if self._sealed is None:
+            self._sealed = self._as_sealed()
+        if not self._sealed:
+            return  # the catalog's digests vouch for nothing: no other object is sought
         others = self.catalog.objects_with_digests(
             f.size, f.sha256, f.sha512, package_id=self.version.package_id, limit=CANDIDATES)
         # the damaged copy's own location first: a read there costs no transfer
@@ -96,7 +109,7 @@ class Sources:
                     yield Source(self._view(store, package_id), other)
 
 
-def copy_checked(sources: Iterator[Source], target: ObjectStore, key: str,
+def copy_from_first_good(sources: Iterator[Source], target: ObjectStore, key: str,
                  expected: StoredFile, written: dict[str, str]) -> Source:
     """Write ``key`` in ``target`` from the first of ``sources`` whose bytes are
     ``expected``'s (size, SHA-256, SHA-512), hashed on their way; return that
@@ -158,4 +171,4 @@ def _copy_from(source: Source, target: ObjectStore, key: str, expected: StoredFi
     return None
 
 
-__all__ = ["CANDIDATES", "NoSource", "Source", "Sources", "TargetFailed", "copy_checked"]
+__all__ = ["CANDIDATES", "NoSource", "Source", "Sources", "TargetFailed", "copy_from_first_good"]
