@@ -35,7 +35,9 @@ class CopyOutcome:
     deleted: list[str] = field(default_factory=list)     # objects the version lacks
     findings_after: tuple[Finding, ...] = ()  # found by the check after repair
     rechecked: bool = False                  # the check after repair ran to its end
-    source: str | None = None
+    source: str | None = None               # the copy verified good, if any
+    #: bag path -> the object its bytes were copied from ({"location", "key"})
+    mended_from: dict[str, dict[str, str]] = field(default_factory=dict)
     detail: str | None = None
     #: what the deep check found this copy to hold, in words (``what_a_copy_had``)
     had: str | None = None
@@ -48,6 +50,7 @@ class CopyOutcome:
             "findings": [f.to_dict() for f in self.findings],
             "source": self.source,
             "rewritten": list(self.rewritten),
+            "mended_from": {path: dict(source) for path, source in self.mended_from.items()},
             "deleted": list(self.deleted),
             "findings_after": [f.to_dict() for f in self.findings_after],
             "detail": self.detail,
@@ -92,8 +95,9 @@ class RepairResult:
     """What ``repair_version`` found and did, per copy.
 
     ``status``: ``ok`` (every copy was good), ``repaired`` (every damaged copy
-    is good again), ``refused`` (damage, but no copy verified good to repair
-    from), ``failed`` (a copy is still damaged or could not be reached).
+    is good again), ``refused`` (damage, but no copy verified good and no other
+    stored object with the damaged files' digests to repair from: nothing was
+    written), ``failed`` (a copy is still damaged or could not be reached).
     """
 
     package_id: str

@@ -45,7 +45,8 @@ class FixityPolicy:
     #: a queued check not finished after this long is taken for lost (a crash)
     requeue_after: timedelta = timedelta(hours=12)
     #: when a scheduled deep check finds a copy damaged, repair it at once from a
-    #: copy deep-verified good moments before (``ingest.repair``). Off by default:
+    #: copy deep-verified good moments before, or another stored object with the
+    #: same recorded digests (``ingest.repair``). Off by default:
     #: damage may be the first sign of a failing disk or of tampering, and a person
     #: should see it before any bytes are rewritten.
     auto_repair: bool = False

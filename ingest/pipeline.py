@@ -281,7 +281,8 @@ class _Ingest:
             # archive does not hold whole: the bytes in hand are stored again.
             shared = shared_files(latest, hashed)
             not_whole = not_whole_holders(self.s.catalog, self.s.locations, package_id,
-                                          latest, shared)
+                                          latest, shared,
+                                          self.s.clock.now() - self.s.fixity_window)
             warnings = (*warnings, *held_copy_findings(shared, latest, not_whole))
             if not not_whole and is_unchanged(latest, scan, record_json, hashed):
                 calc = self._digest_event(package_id, latest.number,

@@ -214,6 +214,15 @@ class FixityCatalog(Protocol):
         """The object versions noted for objects of a package in ``location``
         (object key -> version id)."""
 
+    def objects_with_digests(self, size: int, sha256: str, sha512: str, *,
+                             package_id: str | None = None,
+                             limit: int = 8) -> list[tuple[str, int, str]]:
+        """The stored objects of committed versions recorded with this size and
+        these digests, as (package id, number of the version whose prefix holds
+        the object, ``ingest.layout``; bag path), each once: at most ``limit`` of
+        ``package_id``'s, then at most ``limit`` of other packages. A lookup by
+        digest, from an index: where ``ingest.repair`` may find the same bytes."""
+
     def fixity_backlog(self, locations: Sequence[str],
                        collapse_before: datetime) -> list[tuple[datetime, int]]:
         """Bytes of every copy by when its deep deadline counts from, earliest first
@@ -238,6 +247,12 @@ class FixityCatalog(Protocol):
                         limit: int | None = None) -> tuple[list[RecordedCheck], int]:
         """The first ``limit`` failed checks (each copy's current failures when
         ``since`` is None), oldest first, and how many there are."""
+
+    def copies_verified_at(self, package_id: str,
+                           numbers: Sequence[int]) -> dict[tuple[int, str], datetime | None]:
+        """When a deep check last found each copy of versions ``numbers`` of a
+        package whole, by (version, location); None: never. Copies the fixity
+        schedule does not track yet are left out."""
 
     def failing_copies(self, location: str) -> set[tuple[str, int]]:
         """(package id, version) of each copy in ``location`` whose last deep check

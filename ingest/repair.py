@@ -1,20 +1,25 @@
-"""Repair: rebuild a damaged or missing copy of a version from a copy just verified good.
+"""Repair: rebuild a damaged or missing copy of a version from good bytes held elsewhere.
 
 ``repair_version`` deep-verifies every copy of a version (each byte re-read and
 re-hashed, against the bag's manifests and the catalog: ``verify_bag``) and
-then, for each damaged copy, rewrites from a good one:
+then, for each damaged copy, rewrites:
 
 1. only the objects the findings name (damaged, missing; objects the version
    does not have are deleted), then re-verifies the copy; an object the version
    shares with an earlier one is rewritten where it is held, once for all of them;
 2. if that copy still has findings, every object of the version, and re-verifies.
 
-A source is only ever a copy that passed the deep check moments before, and
-every byte copied is hashed again on the way and must match the catalog
-(sha256 and sha512), else the write is aborted: damage that happens after the
-check is never spread. A rewritten copy is synced (``ObjectStore.sync``)
-before it is checked again and its state recorded. With no good copy, nothing
-is written and the result says so (``refused``).
+Each object's bytes come from the first source that gives them as recorded
+(``ingest.repair_sources``): the same object in a copy that passed the deep
+check moments before, else any other stored object the catalog records with
+the same size, SHA-256 and SHA-512 (the same object in another location, a
+later version that stored the bytes again, another package). Every byte copied
+is hashed again on the way and must match the catalog (sha256 and sha512),
+else the write is aborted and the next source tried: damage that happens after
+a check, or that a record does not show, is never spread. A rewritten copy is
+synced (``ObjectStore.sync``) before it is checked again and its state
+recorded. When no copy is good and no other object gives the bytes of any
+damaged object, nothing is written and the result says so (``refused``).
 
 Recorded per copy: each deep check as a fixity check of that copy
 (``copy_checks.record_copy_check``: one PREMIS ``fixity check`` event each,
@@ -22,8 +27,9 @@ counted by the policy's schedule and coverage) — the first check, and for a
 rewritten copy the check after the rewrite — and, for each rewritten copy, a
 PREMIS ``replication`` event with ``detail["reason"] == "repair"`` (PREMIS has
 no "repair" event type: a repair is a replication from a good copy), plus the
-copy's state in the catalog. Every copy found or made good also gets the
-version's commit record if it lacks one (``ingest.commit_records``).
+copy's state in the catalog; the event names the object each file was mended
+from (``mended_from``: path -> location and key). Every copy found or made good
+also gets the version's commit record if it lacks one (``ingest.commit_records``).
 
 In a store that keeps object versions (an S3 bucket with versioning, as S3
 Object Lock requires) a rewrite is a new version of the object: a damaged
@@ -52,15 +58,16 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
+from ingest.delivery_seal import held_to_seal
 from ingest.errors import ChecksumRefused, ObjectNotFound, ObjectRetained, StorageUnavailable
 from ingest.findings import Finding
-from ingest.fixity import digest_stream
 from ingest.fixity_policy import DEEP
 from ingest.layout import object_key, version_prefix
 from ingest.models import AuditEvent, EventType, Outcome, StoredFile, VersionRecord
 from ingest.object_versions import PinnedCopy, copy_view
 from ingest.ports import ObjectStore
 from ingest.progress import NO_PROGRESS, Progress
+from ingest.repair_sources import NoSource, Sources, TargetFailed, copy_from_first_good
 from ingest.services import Services
 from ingest.verification import verify_bag
 
@@ -68,7 +75,8 @@ from ingest.verification import verify_bag
 def repair_version(services: Services, package_id: str, number: int, *,
                    progress: Progress = NO_PROGRESS) -> RepairResult:
     """Deep-verify every copy of one committed version and repair the damaged ones
-    from a copy verified good just now; record what was found and done.
+    from a copy verified good just now, else from other stored objects with the
+    same recorded digests (``ingest.repair_sources``); record what was found and done.
 
     Raises PackageNotFound, VersionNotFound, CatalogUnavailable. A location that
     cannot be reached is reported (``unreachable``) and neither repaired nor used.
@@ -81,12 +89,15 @@ def repair_version(services: Services, package_id: str, number: int, *,
     good = [store for store, c in zip(stores, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(stores, copies, strict=True) if c.status == DAMAGED_LEFT]
     detail = None
-    if damaged and not good:
+    sources = Sources(services.catalog, stores, version, good[0] if good else None,
+                      frozenset(c.location for c in copies if c.status == UNREACHABLE),
+                      lambda: _catalog_as_sealed(services, version))
+    for store, c in damaged:
+        _repair_copy(services, sources, store, prefix, version, c)
+    if damaged and not good and not any(c.rewritten or c.deleted for _, c in damaged):
         detail = _nothing_to_repair_from(copies)
         status = "refused"
     else:
-        for store, c in damaged:
-            _repair_copy(services, good[0], store, prefix, version, c)
         _ensure_commit_records(services.locations, copies, version)
         if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
             status = "failed"
@@ -136,17 +147,29 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
     return outcome
 
 
+def _catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
+    """Whether the catalog's digests of ``version`` are those its ingestion event
+    sealed (``held_to_seal``): only then may they tell good bytes in other objects."""
+    try:
+        return not held_to_seal(services, version)
+    except StorageUnavailable:
+        return False
+
+
 def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
     """Why a repair was refused, naming the copies checked (each copy's ``had``
     says what it held)."""
     checked = ", ".join(f"{c.location} ({c.status})" for c in copies)
-    return (f"no copy verified good, so there is nothing to repair from and nothing was "
-            f"rewritten; {len(copies)} {'copy' if len(copies) == 1 else 'copies'} checked: {checked}")
+    return (f"no copy verified good and no other stored object has the recorded digests of "
+            f"the damaged files with its bytes intact, so there is nothing to repair from and "
+            f"nothing was rewritten; {len(copies)} {'copy' if len(copies) == 1 else 'copies'} "
+            f"checked: {checked}")
 
 
-def _repair_copy(services: Services, source: ObjectStore, target: PinnedCopy, prefix: str,
+def _repair_copy(services: Services, sources: Sources, target: PinnedCopy, prefix: str,
                  version: VersionRecord, outcome: CopyOutcome) -> None:
-    outcome.source = source.location
+    if sources.verified is not None:
+        outcome.source = sources.verified.location
     written: dict[str, str] = {}  # key -> the object version each rewrite made
     files = {f.path: f for f in version.files}
     # Objects the findings show damaged or missing; other findings (a manifest
@@ -155,10 +178,14 @@ def _repair_copy(services: Services, source: ObjectStore, target: PinnedCopy, pr
         f.code in _OBJECT_DAMAGE or (f.code == "TAG_MISMATCH" and "algorithms" in f.params))}
     strays = {f.path for f in outcome.findings
               if f.code == "UNEXPECTED_FILE" and f.path is not None and f.path not in files}
+    unmended: list[str] = []
     try:
         for path in sorted(damaged):
-            _copy_object(source, target, version, files[path], written)
-            outcome.rewritten.append(path)
+            _mend(sources, target, version, files[path], written, outcome, unmended)
+        if unmended and not outcome.rewritten:
+            # nothing anywhere gives these bytes: the copy is left as it is
+            outcome.detail = "; ".join(unmended)
+            return
         for path in sorted(strays):
             if _stored(target, prefix + path):
                 target.delete(prefix + path)
@@ -168,13 +195,14 @@ def _repair_copy(services: Services, source: ObjectStore, target: PinnedCopy, pr
         target.sync(prefix)
         target = _note_versions(services, version, target, written)
         after = _located(verify_bag(target, prefix, expected=version.files), target)
-        if after:
+        if after and not unmended:
             # The findings did not name every damaged object (a manifest that
             # disagrees with a payload file, say): write the whole version.
+            # A file no source gives was not found damaged: it stays as it is,
+            # and the check after says whether the copy is whole.
             for f in version.files:
                 if f.path not in outcome.rewritten:
-                    _copy_object(source, target, version, f, written)
-                    outcome.rewritten.append(f.path)
+                    _mend(sources, target, version, f, written, outcome, [])
             own = {f.path for f in version.files if f.held_by is None}
             for info in list(target.list(prefix)):
                 path = info.key[len(prefix):]
@@ -184,11 +212,28 @@ def _repair_copy(services: Services, source: ObjectStore, target: PinnedCopy, pr
             target.sync(prefix)
             target = _note_versions(services, version, target, written)
             after = _located(verify_bag(target, prefix, expected=version.files), target)
-    except (StorageUnavailable, ChecksumRefused, ObjectRetained, _SourceChanged) as exc:
-        outcome.detail = str(exc)
+    except (StorageUnavailable, ChecksumRefused, ObjectRetained, TargetFailed) as exc:
+        outcome.detail = "; ".join([*unmended, str(exc)])
         return
+    outcome.detail = "; ".join(unmended) or None
     outcome.findings_after, outcome.rechecked = after, True
     outcome.status = DAMAGED_LEFT if after else REPAIRED
+
+
+def _mend(sources: Sources, target: ObjectStore, version: VersionRecord, f: StoredFile,
+          written: dict[str, str], outcome: CopyOutcome, unmended: list[str]) -> None:
+    """Write the object that holds file ``f`` of ``version`` (in an earlier version
+    when shared, ``ingest.layout``: repaired once, for every version sharing it)
+    from the first source that gives its recorded bytes; note where from, or in
+    ``unmended`` why nothing did. Raises TargetFailed, ChecksumRefused, ObjectRetained."""
+    key = object_key(version.package_id, version.number, f)
+    try:
+        source = copy_from_first_good(sources.of(f, target.location), target, key, f, written)
+    except NoSource as exc:
+        unmended.append(str(exc))
+        return
+    outcome.rewritten.append(f.path)
+    outcome.mended_from[f.path] = source.to_dict()
 
 
 def _note_versions(services: Services, version: VersionRecord, target: PinnedCopy,
@@ -216,37 +261,6 @@ def _ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyO
 _OBJECT_DAMAGE = frozenset({"FILE_MISSING", "SIZE_MISMATCH", "FIXITY_MISMATCH"})
 
 
-class _SourceChanged(Exception):
-    """The good copy's bytes no longer match the catalog while being copied."""
-
-
-def _copy_object(source: ObjectStore, target: ObjectStore, version: VersionRecord,
-                 expected: StoredFile, written: dict[str, str]) -> None:
-    """Stream the object that holds one file of ``version`` (in an earlier version
-    when shared, ``ingest.layout``: repaired once, for every version sharing it)
-    from ``source`` to ``target``, hashing it on the way; the write is published
-    only if the bytes are the catalog's. The object version it made, where the
-    store keeps versions, goes into ``written`` (key -> version id)."""
-    key = object_key(version.package_id, version.number, expected)
-    writer = target.writer(key)
-    try:
-        with source.open(key) as stream:
-            digests = digest_stream(stream, writer.write)
-        if (digests.size, digests.sha256, digests.sha512) != (expected.size, expected.sha256,
-                                                              expected.sha512):
-            raise _SourceChanged(f"{key} at {source.location} changed since it was verified;"
-                                 " nothing was copied")
-        info = writer.commit(expected.sha256)
-        if info.version_id is not None and info.version_id != "null":
-            written[key] = info.version_id
-    except ObjectNotFound as exc:
-        writer.abort()
-        raise _SourceChanged(f"{key} vanished from {source.location} since it was verified") from exc
-    except BaseException:
-        writer.abort()
-        raise
-
-
 def _stored(store: ObjectStore, key: str) -> bool:
     try:
         store.stat(key)
@@ -268,7 +282,7 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
         if c.status == UNREACHABLE:
             continue  # an unreachable store says nothing about its bytes
         record_copy_check(services, version, c.location, DEEP, c.findings)
-        if c.source is not None:
+        if c.source is not None or c.rewritten or c.deleted:
             repaired = services.event(
                 EventType.REPLICATION,
                 Outcome.SUCCESS if c.status == REPAIRED else Outcome.FAILURE,
@@ -276,7 +290,8 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
                 package_id=version.package_id,
                 version=version.number,
                 detail={"reason": "repair", "location": c.location, "source": c.source,
-                        "rewritten": c.rewritten, "deleted": c.deleted, "detail": c.detail,
+                        "rewritten": c.rewritten, "mended_from": c.mended_from,
+                        "deleted": c.deleted, "detail": c.detail,
                         "findings": [f.to_dict() for f in c.findings_after]})
             if c.rechecked:
                 record_copy_check(services, version, c.location, DEEP, c.findings_after,

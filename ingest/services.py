@@ -5,7 +5,7 @@ one at start-up (strongroom.bootstrap) and hands it to the use cases."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ingest.format_identification import FormatIdentifier
@@ -55,6 +55,10 @@ class Services:
     #: durable itself, many at once and soon after (``ingest.commit_records.
     #: sync_commit_records``); False: each is synced as it is written
     commit_records_synced_by_runner: bool = False
+    #: the fixity window (STRONGROOM_FIXITY_WINDOW_DAYS): a new version shares an
+    #: object without reading it only if a deep check found its copy whole within
+    #: it (``ingest.version_sharing.not_whole_holders``)
+    fixity_window: timedelta = timedelta(days=90)
 
     def event(self, event_type: EventType, outcome: Outcome, *,
               occurred_at: datetime | None = None, batch_id: str | None = None,

@@ -7,22 +7,35 @@ unchanged. From their digests it learns whether the submission is identical
 the new version shares (``shared_files``: listed in its fetch.txt, not stored
 again). Every other file is stored as it is read. Each lookup is by path in a
 table made once per version, so an item of many files costs no more per file.
+
+Nothing is shared from a version the archive does not hold whole
+(``not_whole_holders``). Damage that kept an object's size shows in no listing:
+an object whose copy no deep check has found whole within the fixity window
+(never, for a version not yet reached by the schedule) is read once in that
+location before it is shared, and compared with the submission's digests. The
+cost is a read of the shared bytes per such location — what sharing saves in
+writes, not in reads — paid only by corrections made before the schedule's
+first deep check of the earlier version, or after its checks fell behind; it
+buys that good bytes in hand are never thrown away for damaged ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ingest.bag import RECORD_JSON
 from ingest.batch import ItemScan, PayloadEntry
 from ingest.copies import DAMAGED
+from ingest.errors import ObjectNotFound
 from ingest.findings import Finding
-from ingest.fixity import Digests
+from ingest.fixity import Digests, digest_stream
 from ingest.format_identification import IdentifiedFormat
 from ingest.layout import FETCH_TXT, version_prefix
 from ingest.models import StoredFile, VersionRecord
+from ingest.object_versions import copy_view
 from ingest.ports import Catalog, ObjectStore
 
 #: What the first read of a candidate gives: its digests and its format.
@@ -68,15 +81,19 @@ def shared_files(latest: VersionRecord | None, hashed: Hashed) -> dict[str, Stor
 
 def not_whole_holders(catalog: Catalog, locations: Sequence[ObjectStore], package_id: str,
                       latest: VersionRecord, shared: Mapping[str, StoredFile],
-                      ) -> dict[int, str]:
+                      unchecked_before: datetime | None = None) -> dict[int, str]:
     """The versions a new version would lean on (``latest`` and those holding its
     ``shared`` files) that the archive does not hold whole as far as it knows, each
-    with why: a copy in some location found damaged by its last check, or a shared
-    file's object missing (or of another size) in some location now. A new version
-    shares nothing from such a version, and a submission is not ``unchanged``
-    against it: the bytes just received are stored again, not thrown away while the
-    only copy the archive keeps of them is damaged. One catalog read per location,
-    one listing per holder and location."""
+    with why: a copy in some location found damaged by its last check, a shared
+    file's object missing (or of another size) in some location now, or, with
+    ``unchecked_before``, a shared object not as recorded when read now in a
+    location whose copy no deep check has found whole since then (damage that kept
+    the size, which no listing shows). A new version shares nothing from such a
+    version, and a submission is not ``unchanged`` against it: the bytes just
+    received are stored again, not thrown away while the only copy the archive
+    keeps of them is damaged. One catalog read per location, one listing per holder
+    and location, and one read of each shared object in each location whose copy
+    was not deep-verified since ``unchecked_before``."""
     holders = {f.held_by for f in shared.values() if f.held_by is not None} | {latest.number}
     reasons: dict[int, str] = {}
     for store in locations:
@@ -102,7 +119,51 @@ def not_whole_holders(catalog: Catalog, locations: Sequence[ObjectStore], packag
                                    else f"has {found} bytes of {gone.path!r} in {store.location}, "
                                         f"not {gone.size}")
                 break
+    if unchecked_before is not None:
+        reasons.update(_unvouched_damage(catalog, locations, package_id, shared,
+                                         holders - set(reasons), unchecked_before))
     return reasons
+
+
+def _unvouched_damage(catalog: Catalog, locations: Sequence[ObjectStore], package_id: str,
+                      shared: Mapping[str, StoredFile], holders: set[int],
+                      unchecked_before: datetime) -> dict[int, str]:
+    """The holders among ``holders`` of which a shared object, read once now in a
+    location whose copy no deep check found whole since ``unchecked_before``, is
+    not as recorded (its digests are the submission's, ``shared_files``), with why.
+    A copy deep-verified whole since then is not read: the fixity schedule vouches
+    for it."""
+    held = {n: [f for f in shared.values() if f.held_by == n] for n in sorted(holders)}
+    held = {n: files for n, files in held.items() if files}
+    if not held:
+        return {}
+    verified = catalog.copies_verified_at(package_id, sorted(held))
+    reasons: dict[int, str] = {}
+    for number, files in held.items():
+        prefix = version_prefix(package_id, number)
+        for store in locations:
+            at = verified.get((number, store.location))
+            if at is not None and at >= unchecked_before:
+                continue
+            view = copy_view(catalog, store, package_id)
+            bad = next((f for f in files if not _as_recorded(view, prefix + f.path, f)), None)
+            if bad is not None:
+                since = f"since {at.isoformat()}" if at is not None else "since it was written"
+                reasons[number] = (f"has {bad.path!r} in {store.location} not as recorded (read "
+                                   f"before sharing it: no deep check found that copy whole {since})")
+                break
+    return reasons
+
+
+def _as_recorded(store: ObjectStore, key: str, f: StoredFile) -> bool:
+    """Whether the object ``key`` holds ``f``'s bytes: read once, size and both
+    digests compared. Raises StorageUnavailable."""
+    try:
+        with store.open(key) as stream:
+            found = digest_stream(stream)
+    except ObjectNotFound:
+        return False
+    return (found.size, found.sha256, found.sha512) == (f.size, f.sha256, f.sha512)
 
 
 def held_copy_findings(shared: Mapping[str, StoredFile], latest: VersionRecord,

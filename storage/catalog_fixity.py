@@ -266,6 +266,18 @@ class FixitySchedule(FixityStateUpkeep):
                        _damaged())).all()
         return {(package_id, number) for package_id, number in rows}
 
+    def copies_verified_at(self, package_id: str,
+                           numbers: Sequence[int]) -> dict[tuple[int, str], datetime | None]:
+        """When a deep check last found each copy of versions ``numbers`` of a
+        package whole, by (version, location); None: never. A copy the schedule
+        does not track yet is left out. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(FixityState.number, FixityState.location, FixityState.last_deep_ok_at)
+                .where(FixityState.package_id == package_id,
+                       FixityState.number.in_(list(numbers)))).all()
+        return {(number, location): at for number, location, at in rows}
+
     # ------------------------------------------------------------------ queue and record
 
     def enqueue_checks(self, planned: Sequence[PlannedCheck], queued_at: datetime,

@@ -88,6 +88,34 @@ class ReplicasAndAnchors(CatalogBase):
                     ObjectVersion.package_id == package_id, ObjectVersion.location == location))
             return {key: version_id for key, version_id in rows}
 
+    def objects_with_digests(self, size: int, sha256: str, sha512: str, *,
+                             package_id: str | None = None,
+                             limit: int = 8) -> list[tuple[str, int, str]]:
+        """The stored objects of committed versions that hold a file of this size
+        and these digests, as (package id, number of the version whose prefix
+        holds the object, bag path), each once: at most ``limit`` of the package
+        ``package_id`` (its latest versions first), then at most ``limit`` of
+        others. Found by the SHA-256 index; nothing is said of the objects' bytes.
+        Raises CatalogUnavailable."""
+        found = (select(File.package_id, File.number, File.held_by, File.path)
+                 .join(Version, (Version.package_id == File.package_id)
+                       & (Version.number == File.number))
+                 .where(File.sha256 == sha256, File.sha512 == sha512, File.size == size,
+                        Version.state == COMMITTED))
+        # Not ordered across packages: a file every bag has (bagit.txt) matches
+        # millions of rows, and the LIMIT stops the index scan after the first few.
+        pages = [(found, limit)] if package_id is None else [
+            # a package's rows are few; every version sharing a file has a row for it
+            (found.where(File.package_id == package_id).order_by(File.number.desc()), None),
+            (found.where(File.package_id != package_id), limit)]
+        objects: list[tuple[str, int, str]] = []
+        with self._read() as session:
+            for page, most in pages:
+                rows = session.execute(page.limit(10_000 if most is None else 4 * most))
+                held = dict.fromkeys((r.package_id, r.held_by or r.number, r.path) for r in rows)
+                objects.extend(list(held)[:limit])
+        return objects
+
     def list_copies(self, package_id: str, number: int) -> list[CopyRecord]:
         """The noted copies of one version, by location. Raises CatalogUnavailable."""
         with self._read() as session:

@@ -161,6 +161,8 @@ class File(Base):
             ["package_id", "number"], ["versions.package_id", "versions.number"],
             name="fk_files_version", ondelete="CASCADE",
         ),
+        # ``objects_with_digests``: files holding the same bytes, found by digest
+        Index("ix_files_sha256", "sha256"),
     )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)

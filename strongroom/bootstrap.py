@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ingest.clock import SystemClock
@@ -79,6 +80,7 @@ def build_services(settings: Settings, create: bool = True, upgrade: bool = Fals
         metrics=work_metrics(),
         formats=format_identifier(),
         staging=staging,
+        fixity_window=timedelta(days=settings.fixity_window_days),
     )
 
 

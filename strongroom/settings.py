@@ -83,7 +83,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_FIXITY_WINDOW_DAYS": "every copy of every version is deep-checked at least once in this many days (default 90)",
     "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
     "STRONGROOM_FIXITY_SHALLOW_INTERVAL_DAYS": "every copy gets a shallow check (HEAD per object) this often; 0 = never (default 7)",
-    "STRONGROOM_FIXITY_AUTO_REPAIR": "1 = a scheduled deep check that finds a copy damaged repairs it at once from a copy verified good; 0 = only report it, a person decides (default 0)",
+    "STRONGROOM_FIXITY_AUTO_REPAIR": "1 = a scheduled deep check that finds a copy damaged repairs it at once from a copy verified good or another stored object with the same digests; 0 = only report it, a person decides (default 0)",
     "STRONGROOM_STAGING_DIR": "folder where uploaded batches are unpacked, one sub-folder per batch (default $DATA_DIR/staging); with a broker an upload leaves it once staged in the store",
     "STRONGROOM_STAGING_URL": "object store whose _staging/ prefix holds batches staged for the workers when a broker is set, in the form of STRONGROOM_STORAGE_URL (default: the primary location, STRONGROOM_STORAGE_URL)",
     "STRONGROOM_API_MAX_UPLOAD_BYTES": "largest request body POST /batches accepts, in bytes (default 2147483648)",

@@ -30,10 +30,13 @@ from strongroom.cli.base import (
 @json_option
 @command_errors
 def repair(package: str, number: int | str | None, as_json: bool) -> None:
-    """Deep-verify every copy of a package and rebuild damaged copies from a good one.
+    """Deep-verify every copy of a package and rebuild damaged copies from good bytes.
 
-    A copy is only ever rebuilt from a copy that was deep-verified good moments
-    before. Exit 1 when a copy stays damaged or no good copy exists.
+    Each damaged object is rewritten from the same object in a copy deep-verified
+    good moments before, else from any other stored object recorded with the same
+    size, SHA-256 and SHA-512 (another location, version or package); every byte
+    copied is hashed on the way and written only if both digests match. Exit 1
+    when a copy stays damaged or nothing holds the damaged files' bytes.
     """
     from ingest.repair import repair_package
 
@@ -60,6 +63,8 @@ def repair(package: str, number: int | str | None, as_json: bool) -> None:
                     click.echo(f"      had {c['had']}")
                 for f in c["findings"]:
                     click.echo(f"      {finding_line(f)}")
+                for path, source in c["mended_from"].items():
+                    click.echo(f"      {path}: bytes from {source['key']} at {source['location']}")
                 if c["detail"]:
                     click.echo(f"      {c['detail']}")
 

@@ -75,3 +75,38 @@ def test_repair_command_refuses_with_exit_1_when_no_copy_is_good(
         in human.stdout
     assert human.stdout.count(f"had {had}") == 2
 
+
+
+def test_repair_command_mends_from_another_package_holding_the_same_bytes(
+        stored: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """Every copy of the telegram's transcription damaged in place (size kept);
+    a second package, a copy of the telegram under its own identifier, holds the
+    same bytes: repair takes them from there and says so."""
+    data, replica, package_id = stored
+    batch = tmp_path / "copies"
+    item = next(p for p in sorted((tmp_path / "batch").iterdir()) if p.is_dir())
+    shutil.copytree(item, batch / "telegram-copy")
+    shutil.copy(tmp_path / "batch" / "batch.json", batch / "batch.json")
+    record = json.loads((batch / "telegram-copy" / "metadata.json").read_text(encoding="utf-8"))
+    record["identifier"] = "telegram-copy-for-the-reading-room"
+    (batch / "telegram-copy" / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    done = cli(data, replica, "submit", str(batch), "--json")
+    assert done.returncode == 0, done.stderr
+    [copy] = json.loads(done.stdout)["items"]
+    path = "data/transcription/telegram-en.txt"
+    good = (data / "objects" / package_id / "v1" / path).read_bytes()
+    for root in (data / "objects", replica):
+        victim = root / package_id / "v1" / path
+        victim.write_bytes(bytes([good[0] ^ 0xFF]) + good[1:])
+
+    done = cli(data, replica, "repair", package_id)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{path}: bytes from {copy['package_id']}/v1/{path} at {(data / 'objects').as_uri()}" \
+        in done.stdout
+    for root in (data / "objects", replica):
+        assert (root / package_id / "v1" / path).read_bytes() == good
+    again = cli(data, replica, "verify", package_id, "--json")
+    assert again.returncode == 0, again.stdout
+    report = cli(data, replica, "fixity", "report", "--json")
+    assert json.loads(report.stdout)["failures_total"] == 0

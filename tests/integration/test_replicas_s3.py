@@ -72,3 +72,37 @@ def test_the_audit_head_is_anchored_on_the_s3_replica(
     assert anchor is not None
     key = "packages/" + anchor_key(anchor.seq, anchor.hash, anchor.log_id)
     assert b'"seq": %d' % anchor.seq in s3_bytes(s3_server.client(), s3_bucket, key)
+
+
+def test_an_object_overwritten_on_s3_is_mended_from_another_version_holding_the_same_bytes(
+        tmp_path: Path, s3_server: S3Endpoint, s3_storage_url: str, s3_bucket: str,
+        aws_credentials: None) -> None:
+    """The archive's only location is S3. Version 1's scan is overwritten on the
+    server with bytes of the same size before any check; a correction then stores
+    the good bytes again as version 2 (version 1 is not held whole). Repair of
+    version 1 had nothing to mend from; it reads version 2's object on S3, checks
+    both digests on the way, and writes it."""
+    from ingest.fixity_audit import verify_version
+    from tests.unit.test_replication import record
+
+    store = store_from_url(s3_storage_url, s3_endpoint_url=s3_server.endpoint_url)
+    archive = Archive(tmp_path, make_services(tmp_path, replicas=(), store=store))
+    scan = "data/scan/page-01.tif"
+    payload = {"scan/page-01.tif": bytes(range(256)) * 300}
+    archive.ingest("first", payload=payload)
+    client = s3_server.client()
+    key = f"packages/{PACKAGE}/v1/{scan}"
+    good = s3_bytes(client, s3_bucket, key)
+    client.put_object(Bucket=s3_bucket, Key=key, Body=bytes([good[0] ^ 0xFF]) + good[1:])
+    assert verify_version(archive.services, PACKAGE, 1).findings
+    archive.ingest("corrected", payload=payload,
+                   metadata=record(title="Telegram, 21 June 1951 (title corrected)"))
+
+    result = repair_version(archive.services, PACKAGE, 1)
+
+    assert result.status == "repaired", result.to_dict()
+    [copy] = result.copies
+    assert copy.mended_from == {scan: {"location": store.location,
+                                       "key": f"{PACKAGE}/v2/{scan}"}}
+    assert s3_bytes(client, s3_bucket, key) == good
+    assert verify_version(archive.services, PACKAGE, 1).findings == ()

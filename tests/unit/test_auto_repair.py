@@ -31,7 +31,7 @@ from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from strongroom.settings import Settings, SettingsError, fixity_policy
-from tests.unit.test_fixity_schedule import AT, DAY, package, write_batch
+from tests.unit.test_fixity_schedule import AT, DAY, IDENTIFIERS, package, write_batch
 
 PAGE = "data/scan/page-01.txt"
 WINDOW = timedelta(days=90)
@@ -49,6 +49,8 @@ def services(tmp_path: Path) -> Iterator[Services]:
         clock=FixedClock(AT), schemas=SchemaSet.default(),
         source_organization="Strongroom test archive")
     batch = write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})
+    for identifier in IDENTIFIERS:  # bytes of their own: neither package mends the other's
+        (batch / identifier / "scan/page-01.txt").write_bytes(f"Dear Sir ({identifier}),\n".encode() * 50)
     for item in submit_batch(batch, services).items:
         assert ingest_item(item.item_id, services).outcome == "done"
     yield replace(services, clock=FixedClock(LATER))

@@ -70,3 +70,19 @@ def test_listing_batches_reads_the_submitted_at_index_not_every_batch(catalog: S
 
     assert "ix_batches_submitted_at" in plan, (sql, plan)
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan, (sql, plan)
+
+
+def test_finding_objects_with_the_same_digests_reads_the_digest_index_not_every_file(
+        catalog: SqlCatalog) -> None:
+    """Repair asks for every stored object with a damaged file's digests
+    (``ingest.repair_sources``): at a million packages, tens of millions of rows."""
+    ran = statements_run_by(catalog, lambda: catalog.objects_with_digests(
+        1234, "a" * 64, "b" * 128, package_id="p-1", limit=8))
+    on_files = [(sql, params) for sql, params in ran if "FROM files" in sql]
+    assert len(on_files) == 2, ran  # the package's own objects, then others'
+    for sql, params in on_files:
+        plan = query_plan(catalog, sql, params)
+        assert "ix_files_sha256" in plan or "sqlite_autoindex_files_1" in plan, (sql, plan)
+        assert "SCAN files" not in plan, (sql, plan)
+    [(others, params)] = [(sql, p) for sql, p in on_files if "!=" in sql]
+    assert "ix_files_sha256" in query_plan(catalog, others, params), others

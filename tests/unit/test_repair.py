@@ -1,5 +1,6 @@
 """Repair: a damaged or missing copy is rebuilt from a copy deep-verified good just
-before, never from an unverified one; with no good copy, nothing is written.
+before (other stored objects with the same digests: ``test_repair_from_same_digests``);
+with nothing that holds the bytes, nothing is written.
 
 Damage is done behind the service's back on the filesystem stores (flip a
 byte, truncate, delete, add a stray object), as a failing disk or a careless
@@ -152,9 +153,12 @@ def test_a_stored_file_or_folder_replaced_by_a_link_is_repaired_not_a_crash(
 
 
 def test_with_every_copy_damaged_repair_refuses_writes_nothing_and_says_what_each_copy_had(archive: Archive) -> None:
+    """The same file damaged in every copy, and no other object holds its bytes
+    (copies damaged in different files mend each other:
+    ``tests.unit.test_repair_from_same_digests``)."""
     archive.ingest()
     flip_a_byte(archive.bag(archive.primary) / PAYLOAD_FILE)
-    (archive.bag(archive.replica) / "data/scan/page-01.txt").unlink()
+    (archive.bag(archive.replica) / PAYLOAD_FILE).unlink()
     primary_before = bag_files(archive.bag(archive.primary))
     replica_before = bag_files(archive.bag(archive.replica))
 
@@ -163,12 +167,14 @@ def test_with_every_copy_damaged_repair_refuses_writes_nothing_and_says_what_eac
     assert result.status == "refused" and result.has_problems
     assert all(c.status == "damaged" and c.source is None for c in result.copies)
     assert result.detail == (
-        "no copy verified good, so there is nothing to repair from and nothing was rewritten; "
-        f"2 copies checked: {archive.primary.location} (damaged), {archive.replica.location} (damaged)")
+        "no copy verified good and no other stored object has the recorded digests of the "
+        "damaged files with its bytes intact, so there is nothing to repair from and nothing "
+        f"was rewritten; 2 copies checked: {archive.primary.location} (damaged), "
+        f"{archive.replica.location} (damaged)")
     files = len(archive.services.catalog.get_version(PACKAGE, 1).files)
     assert [(c.location, c.had) for c in result.copies] == [
         (archive.primary.location, f"{files - 1} of {files} files as recorded; not as recorded: {PAYLOAD_FILE}"),
-        (archive.replica.location, f"{files - 1} of {files} files as recorded; missing: data/scan/page-01.txt")]
+        (archive.replica.location, f"{files - 1} of {files} files as recorded; missing: {PAYLOAD_FILE}")]
     assert result.to_dict()["copies"][1]["had"] == result.copies[1].had
     assert bag_files(archive.bag(archive.primary)) == primary_before
     assert bag_files(archive.bag(archive.replica)) == replica_before
