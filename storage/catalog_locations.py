@@ -31,11 +31,13 @@ _VERIFIED = "verified"
 
 def _held_whole(location: str) -> ColumnElement[bool]:
     """A condition on ``Version``: a copy of it is noted in ``location`` as
-    verified, and its last checks there did not fail."""
+    verified, its last checks there did not fail, and no delivery since found it
+    damaged."""
     failing = exists().where(
         FixityState.package_id == Version.package_id, FixityState.number == Version.number,
         FixityState.location == location,
-        (FixityState.last_deep_outcome == "failed") | (FixityState.last_shallow_outcome == "failed"))
+        (FixityState.last_deep_outcome == "failed") | (FixityState.last_shallow_outcome == "failed")
+        | FixityState.delivery_failed_check_id.is_not(None))  # tables_fixity.FAILING
     noted = exists().where(
         VersionCopy.package_id == Version.package_id, VersionCopy.number == Version.number,
         VersionCopy.location == location, VersionCopy.state == _VERIFIED)

@@ -190,3 +190,23 @@ def test_a_fill_asked_to_stop_stops_between_versions_and_says_so(archive: Archiv
     assert stopped.stopped and stopped.made == [] and stopped.has_problems
     archive.replicas.append(new)
     assert len(archive.json("locations", "fill", new.as_uri())["made"]) == 2  # run again: goes on
+
+
+def test_a_location_is_not_retired_while_a_configured_copy_was_refused_on_its_way_out(
+        archive: Archive) -> None:
+    old = archive.replica("old-replica")
+    archive.replicas.append(old)
+    archive.run("locations", "fill", old.as_uri())
+    archive.replicas.clear()  # only the primary stays
+    bag = next(b for b in _bags(archive.data / "objects") if (b / "data" / "scan").exists())
+    page = next(p for p in (bag / "data").rglob("*") if p.is_file() and p.stat().st_size)
+    raw = bytearray(page.read_bytes())
+    raw[0] ^= 1
+    page.write_bytes(bytes(raw))  # damaged, size kept; no deep check has run since
+    package = bag.parent.name
+    archive.run("fetch", package, "--to", str(archive.root / "out"), expect=EXIT_PROBLEMS)
+
+    refused = archive.json("locations", "retire", old.as_uri(), "--reason", "moving",
+                           expect=EXIT_PROBLEMS)
+    assert refused["retired"] is False
+    assert [g["package_id"] for g in refused["gaps"]] == [package]
