@@ -128,10 +128,12 @@ class ReplicasAndAnchors(CatalogBase):
     def copy_locations(self) -> dict[str, tuple[int, int]]:
         """Every location noted as holding copies of committed versions: location ->
         (copies, of which damaged: noted so by a repair or a rebuild, or failing
-        their last deep check or a delivery since). One pass over the copies, grouped by location.
+        their last check of either tier or a delivery since: ``tables_fixity.FAILING``).
+        One pass over the copies, grouped by location.
         Raises CatalogUnavailable."""
         damaged = func.sum(case((or_(VersionCopy.state == "damaged",
                                      FixityState.last_deep_outcome == "failed",
+                                     FixityState.last_shallow_outcome == "failed",
                                      FixityState.delivery_failed_check_id.is_not(None)), 1),
                                 else_=0))
         with self._read() as session:

@@ -210,3 +210,13 @@ def test_a_location_is_not_retired_while_a_configured_copy_was_refused_on_its_wa
                            expect=EXIT_PROBLEMS)
     assert refused["retired"] is False
     assert [g["package_id"] for g in refused["gaps"]] == [package]
+
+
+def test_a_copy_failing_its_shallow_check_is_counted_damaged_where_it_lies(archive: Archive) -> None:
+    bag = _bags(archive.data / "objects")[0]
+    page = next(p for p in (bag / "data").rglob("*") if p.is_file())
+    page.unlink()  # gone: a shallow look sees it
+    archive.run("verify", "--all", "--shallow", expect=EXIT_PROBLEMS)
+    rows = {row["location"]: row for row in archive.json("locations", expect=EXIT_PROBLEMS)["locations"]}
+    primary = rows[(archive.data / "objects").as_uri()]
+    assert primary["damaged"] == 1 and primary["lacking"] == 1  # it said "0 damaged, lacks 0"
