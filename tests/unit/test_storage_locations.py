@@ -53,6 +53,13 @@ class Archive:
         folder.mkdir()
         return folder
 
+    def filled_replica(self, name: str) -> Path:
+        """A replica named in the settings and filled with every version."""
+        folder = self.replica(name)
+        self.replicas.append(folder)
+        self.run("locations", "fill", folder.as_uri())
+        return folder
+
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Archive:
@@ -96,9 +103,7 @@ def test_a_replica_named_after_versions_were_stored_is_filled_by_one_command(arc
 
 def test_a_location_taken_out_of_the_settings_can_be_retired_once_its_versions_are_held_elsewhere(
         archive: Archive) -> None:
-    old = archive.replica("old-replica")
-    archive.replicas.append(old)
-    archive.run("locations", "fill", old.as_uri())
+    old = archive.filled_replica("old-replica")
     new = archive.replica("new-replica")
     archive.replicas[:] = [new]  # the old one taken out of the settings, the new one in
 
@@ -132,9 +137,7 @@ def test_a_location_taken_out_of_the_settings_can_be_retired_once_its_versions_a
 
 def test_a_location_is_not_retired_while_a_configured_copy_of_its_versions_is_damaged(
         archive: Archive) -> None:
-    old = archive.replica("old-replica")
-    archive.replicas.append(old)
-    archive.run("locations", "fill", old.as_uri())
+    old = archive.filled_replica("old-replica")
     archive.replicas.clear()  # only the primary stays
     primary_bag = _bags(archive.data / "objects")[0]
     page = next(p for p in (primary_bag / "data").rglob("*") if p.is_file())
@@ -194,9 +197,7 @@ def test_a_fill_asked_to_stop_stops_between_versions_and_says_so(archive: Archiv
 
 def test_a_location_is_not_retired_while_a_configured_copy_was_refused_on_its_way_out(
         archive: Archive) -> None:
-    old = archive.replica("old-replica")
-    archive.replicas.append(old)
-    archive.run("locations", "fill", old.as_uri())
+    old = archive.filled_replica("old-replica")
     archive.replicas.clear()  # only the primary stays
     bag = next(b for b in _bags(archive.data / "objects") if (b / "data" / "scan").exists())
     page = next(p for p in (bag / "data").rglob("*") if p.is_file() and p.stat().st_size)
