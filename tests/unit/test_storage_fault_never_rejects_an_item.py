@@ -26,7 +26,8 @@ from ingest.services import Services
 from ingest.staged_batch import STAGING_PREFIX
 from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
-from storage.filesystem import STAGING, FilesystemObjectStore
+from storage.filesystem import FilesystemObjectStore
+from storage.filesystem_paths import STAGING
 from strongroom.cli import main
 from tests.unit.test_pipeline import AT, record, write_item
 
