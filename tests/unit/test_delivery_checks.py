@@ -21,7 +21,7 @@ from ingest.findings import Finding
 from ingest.fixity_audit import verify_packages, verify_version
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import fixity_report
-from ingest.retrieval import fetch_to_folder
+from ingest.local_targets import fetch_to_folder
 from ingest.services import Services
 from tests.unit.test_fixity_schedule import AT, DAY, at, object_path, package
 from tests.unit.test_fixity_schedule import services as stored  # noqa: F401 (the fixture)

@@ -559,7 +559,7 @@ def test_unexpected_error_fails_only_its_item_and_the_rest_of_the_batch_goes_on(
 
 
 def test_a_name_at_the_255_byte_limit_can_be_fetched_back(services: Services, tmp_path: Path) -> None:
-    from ingest.retrieval import fetch_to_folder
+    from ingest.local_targets import fetch_to_folder
 
     long_name = "é" * 120 + "-scan.txt"  # 249 UTF-8 bytes: legal, close to the limit
     assert len(long_name.encode()) <= 255

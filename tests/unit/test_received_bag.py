@@ -21,11 +21,11 @@ import pytest
 from ingest.archive_intake import unpack_archive
 from ingest.clock import FixedClock
 from ingest.fixity_audit import verify_version
+from ingest.local_targets import fetch_to_folder
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
 from ingest.received_bag import RECEIVED_BAG_INFO, read_received_bag, record_from_bag_info
 from ingest.record_schema import SchemaSet
-from ingest.retrieval import fetch_to_folder
 from ingest.services import Services
 from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
