@@ -6,15 +6,15 @@ The plan is asked of the very statement the catalog method sends to the database
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from storage.catalog import SqlCatalog
+from tests.query_plans import statements_run_by
 
 
 @pytest.fixture
@@ -22,22 +22,6 @@ def catalog(tmp_path: Path) -> Iterator[SqlCatalog]:
     catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
     yield catalog
     catalog.engine.dispose()
-
-
-def statements_run_by(catalog: SqlCatalog, call: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """The SQL statements (with their parameters) that ``call`` sends to the database."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                executemany: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", capture)
-    try:
-        call()
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", capture)
-    return seen
 
 
 def query_plan(catalog: SqlCatalog, statement: str, parameters: Any) -> str:
