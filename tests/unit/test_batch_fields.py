@@ -21,7 +21,8 @@ from ingest.pipeline import ingest_item
 from ingest.services import Services
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import record, sqlite_services, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import record, write_item
 
 COLLECTION = "Korean War diplomatic correspondence (sample)"
 RIGHTS = {"statement": "Reproduced for research.", "holder": "Wilson Center"}
@@ -30,7 +31,8 @@ SOURCE = {"repository": "Archive of the President of the Russian Federation"}
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    yield from sqlite_services(tmp_path, MemoryObjectStore())
+    with sqlite_services(tmp_path, MemoryObjectStore()) as services:
+        yield services
 
 
 def bare(identifier: str) -> dict[str, Any]:

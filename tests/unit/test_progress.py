@@ -7,25 +7,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.fixity import CHUNK_SIZE, FIRST_CHUNK
 from ingest.handover import payload_octets
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
 from ingest.progress import StopFlag
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
+from tests.sqlite_services import sqlite_services
 from workers.inprocess import run_items
 
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 BIG = 5 * CHUNK_SIZE + 123
 
 
@@ -59,10 +55,8 @@ def memory() -> MemoryObjectStore:
 
 @pytest.fixture
 def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=memory, clock=FixedClock(AT),
-                   schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, memory) as services:
+        yield services
 
 
 def make_batch(root: Path, names: list[str]) -> Path:

@@ -20,15 +20,12 @@ import pytest
 
 import ingest.batch_files as batch_files
 import ingest.staged_batch as staged_batch
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_pipeline import AT
+from tests.sqlite_services import sqlite_services
 
 ITEMS = 30
 COLUMNS = ["folder", "identifier", "title", "date", "type", "language", "rights.statement"]
@@ -36,10 +33,8 @@ COLUMNS = ["folder", "identifier", "title", "date", "type", "language", "rights.
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects")) as services:
+        yield services
 
 
 def sheet_batch(folder: Path, titles: dict[int, str] | None = None) -> Path:

@@ -17,18 +17,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.requeue import choose_requeue
 from ingest.services import Services
 from ingest.staged_batch import STAGING_PREFIX
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from storage.filesystem_paths import STAGING
 from strongroom.cli import main
+from tests.sqlite_services import sqlite_services
 from tests.unit.test_pipeline import AT, record, write_item
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "batch"
@@ -41,9 +39,8 @@ def store(tmp_path: Path) -> FilesystemObjectStore:
 
 @pytest.fixture
 def services(tmp_path: Path, store: FilesystemObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=store, clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, store) as services:
+        yield services
 
 
 def test_staging_area_replaced_by_a_file_fails_its_items_for_requeue_instead_of_rejecting_them(

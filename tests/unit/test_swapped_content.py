@@ -23,15 +23,13 @@ import pytest
 import ingest.batch as batch_module
 import ingest.batch_source as batch_source
 from ingest.batch import read_batch, scan_item
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, PACKAGE, record, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import PACKAGE, record, write_item
 
 SECRET = b"the service account's secret\n"
 
@@ -43,9 +41,8 @@ def memory() -> MemoryObjectStore:
 
 @pytest.fixture
 def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=memory, clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, memory) as services:
+        yield services
 
 
 @pytest.fixture
