@@ -13,25 +13,21 @@ from pathlib import Path
 
 import pytest
 
+import tests.unit.test_celery_config as celery_config
 from ingest.models import Actor, ItemStatus
 from ingest.services import Services
 from ingest.submission import submit_batch
 from storage.filesystem import FilesystemObjectStore
 from tests.sqlite_services import sqlite_services
-from tests.unit.test_celery_config import SETTINGS, no_services, run_task
+from tests.unit.test_celery_config import SETTINGS, run_task
 from tests.unit.test_staged_batch import write_item
-from workers.celery_app import create_app
 from workers.celery_base import StrongroomCelery
 from workers.reliability import TASK_INGEST_ITEM, lost_attempts_bound
 
 CLERK = Actor("clerk", kind="token", role="submitter", token_id="t-1")
 
-
-@pytest.fixture
-def app() -> Iterator[StrongroomCelery]:
-    app = create_app(SETTINGS, services_factory=no_services)
-    yield app
-    app.close()
+#: the Celery app of tests/unit/test_celery_config.py, whose tasks are handed their services
+app = celery_config.app
 
 
 @pytest.fixture
