@@ -2,7 +2,8 @@
 
 One definition, run on each backend: a test module subclasses ``SqlCatalogContract``
 (its name starting with ``Test``) and gives the ``catalog_url`` fixture, a fresh
-empty database; every test here then runs on it. ``tests/unit/test_sql_catalog.py``
+empty database; every test here then runs on it, with the ``catalog`` fixture of
+tests/conftest.py on that database. ``tests/unit/test_sql_catalog.py``
 runs the contract on SQLite files, ``tests/integration/test_postgres_catalog.py`` on
 PostgreSQL; what is about one database alone stays in those modules::
 
@@ -17,7 +18,6 @@ PostgreSQL; what is about one database alone stays in those modules::
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
 
@@ -96,13 +96,8 @@ def raw(catalog: SqlCatalog, sql: str, **params: object) -> None:
 
 class SqlCatalogContract:
     """Tests every database of the SQL catalog must pass, on the database of the
-    ``catalog_url`` fixture of the module that subclasses it."""
-
-    @pytest.fixture
-    def catalog(self, catalog_url: str) -> Iterator[SqlCatalog]:
-        catalog = SqlCatalog.from_url(catalog_url)
-        yield catalog
-        catalog.engine.dispose()
+    ``catalog_url`` fixture of the module that subclasses it (``catalog``: a
+    catalog on it, from tests/conftest.py)."""
 
     # ------------------------------------------------------------------ schema
 
