@@ -5,12 +5,10 @@ nothing of it visible, to be finished by the next run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
+import tests.unit.test_received_bag as received_bag_tests
 from ingest.fixity import CHUNK_SIZE, FIRST_CHUNK
 from ingest.handover import payload_octets
 from ingest.models import ItemStatus, package_id_for
@@ -19,7 +17,6 @@ from ingest.progress import StopFlag
 from ingest.services import Services
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
-from tests.sqlite_services import sqlite_services
 from workers.inprocess import run_items
 
 BIG = 5 * CHUNK_SIZE + 123
@@ -48,15 +45,8 @@ class Recorder:
         self.calls.append(("finished",))
 
 
-@pytest.fixture
-def memory() -> MemoryObjectStore:
-    return MemoryObjectStore()
-
-
-@pytest.fixture
-def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    with sqlite_services(tmp_path, memory) as services:
-        yield services
+#: the fixtures of tests/unit/test_received_bag.py: a store in memory, services on it
+memory, services = received_bag_tests.memory, received_bag_tests.services
 
 
 def make_batch(root: Path, names: list[str]) -> Path:

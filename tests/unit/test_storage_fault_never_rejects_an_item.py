@@ -11,12 +11,12 @@ though the staged bytes were whole once the folder was put back.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import tests.unit.test_staged_batch as staged_tests
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
 from ingest.requeue import choose_requeue
@@ -26,21 +26,13 @@ from ingest.submission import submit_batch
 from storage.filesystem import FilesystemObjectStore
 from storage.filesystem_paths import STAGING
 from strongroom.cli import main
-from tests.sqlite_services import sqlite_services
 from tests.unit.test_pipeline import AT, record, write_item
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "batch"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> FilesystemObjectStore:
-    return FilesystemObjectStore(tmp_path / "objects")
-
-
-@pytest.fixture
-def services(tmp_path: Path, store: FilesystemObjectStore) -> Iterator[Services]:
-    with sqlite_services(tmp_path, store) as services:
-        yield services
+#: the fixtures of tests/unit/test_staged_batch.py: a folder store, services on it
+store, services = staged_tests.store, staged_tests.services
 
 
 def test_staging_area_replaced_by_a_file_fails_its_items_for_requeue_instead_of_rejecting_them(
