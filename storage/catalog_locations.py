@@ -23,7 +23,7 @@ from storage.catalog_base import CatalogBase
 from storage.catalog_fixity_state import _hold_locations
 from storage.catalog_rows import COMMITTED
 from storage.tables import Version
-from storage.tables_fixity import FixityBacklog, FixityLocation, FixityState
+from storage.tables_fixity import FAILING, FixityBacklog, FixityLocation, FixityState
 from storage.tables_replicas import ObjectVersion, RetiredLocation, VersionCopy
 
 _VERIFIED = "verified"
@@ -35,9 +35,7 @@ def _held_whole(location: str) -> ColumnElement[bool]:
     damaged."""
     failing = exists().where(
         FixityState.package_id == Version.package_id, FixityState.number == Version.number,
-        FixityState.location == location,
-        (FixityState.last_deep_outcome == "failed") | (FixityState.last_shallow_outcome == "failed")
-        | FixityState.delivery_failed_check_id.is_not(None))  # tables_fixity.FAILING
+        FixityState.location == location, FAILING)
     noted = exists().where(
         VersionCopy.package_id == Version.package_id, VersionCopy.number == Version.number,
         VersionCopy.location == location, VersionCopy.state == _VERIFIED)
