@@ -114,6 +114,9 @@ class FixityState(Base):
     #: its deep deadline and coverage are its deep checks' alone
     delivery_failed_at: Mapped[datetime | None]
     delivery_failed_check_id: Mapped[int | None] = mapped_column(Integer)
+    #: when a task to fill this copy (``strongroom locations fill`` with workers)
+    #: was sent and not yet finished
+    queued_fill_at: Mapped[datetime | None]
 
 
 #: the outcome of a failed check, written in the SQL itself rather than bound:
@@ -133,6 +136,13 @@ FAILING: ColumnElement[bool] = or_(FixityState.last_deep_outcome == _FAILED,
 # copies whose last check of a tier failed, or a delivery since
 Index("ix_fixity_state_failing", FixityState.location,
       postgresql_where=FAILING, sqlite_where=FAILING)
+
+#: a copy a task is sent to fill
+FILL_QUEUED: ColumnElement[bool] = FixityState.queued_fill_at.is_not(None)
+
+# copies queued to be filled, by location (``strongroom locations`` counts them)
+Index("ix_fixity_state_fill_queued", FixityState.location,
+      postgresql_where=FILL_QUEUED, sqlite_where=FILL_QUEUED)
 
 
 class FixityLocation(Base):

@@ -50,6 +50,7 @@ TASK_INGEST_ITEM = "strongroom.ingest_item"
 TASK_VERIFY_VERSION = "strongroom.verify_version"
 TASK_REQUEUE_STUCK = "strongroom.requeue_stuck_items"
 TASK_CHECK_COPY = "strongroom.check_copy"
+TASK_FILL_COPY = "strongroom.fill_copy"
 TASK_ENQUEUE_DUE_FIXITY = "strongroom.enqueue_due_fixity"
 TASK_ANCHOR_AUDIT = "strongroom.anchor_audit_head"
 #: How often beat has the audit chain's head anchored in the object store, on top
@@ -140,6 +141,7 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
             TASK_INGEST_ITEM: {"queue": QUEUE_INGEST},
             TASK_VERIFY_VERSION: {"queue": QUEUE_FIXITY},
             TASK_CHECK_COPY: {"queue": QUEUE_FIXITY},
+            TASK_FILL_COPY: {"queue": QUEUE_FIXITY},
             # Beat's work waits behind neither ingest nor fixity work: every
             # worker consumes this queue too, and the broker serves a worker's
             # queues in turn. Planning sends the checks themselves to the
