@@ -35,8 +35,9 @@ from ingest.retry import backoff_delay
 from ingest.stuck import DEFAULT_STUCK_AFTER
 from workers.beat_lock import BEAT_TICK
 
-#: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
-#: never delays new batches, and so each can get its own workers. Beat's own
+#: The queues. Ingest and fixity work (checks, and filling a new location) are
+#: kept apart so that a long fixity sweep or fill never delays new batches, and
+#: so each can get its own workers. Beat's own
 #: work (the stuck-item sweep, planning fixity, anchoring) has a queue of its
 #: own that every worker consumes beside the ones it is given: behind a backlog
 #: of ingest work its messages expired unread, so fixity stopped being planned
