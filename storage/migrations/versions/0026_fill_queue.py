@@ -6,7 +6,7 @@ not yet finished, as it notes the checks queued: filling again while tasks are
 still queued sends none twice, and ``strongroom locations`` counts them.
 
 Revision ID: 0026_fill_queue
-Revises: 0025_delivery_checks
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026_fill_queue"
-down_revision: str | Sequence[str] | None = "0025_delivery_checks"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
