@@ -7,15 +7,17 @@ primary with the old one as a replica), **fill** it, take the old one out of
 the settings, then **retire** it.
 
 - ``locations_overview``: every location the settings name or the catalog notes
-  copies in, with its copies, damaged ones, the versions it lacks and, for a
-  retired one, who retired it, when and why.
+  copies in, with its copies, damaged ones, the versions it lacks, those queued
+  to be filled there and, for a retired one, who retired it, when and why.
 - ``fill_location``: every committed version the location does not hold whole
   (no copy noted, a copy noted damaged, or one failing its last check) is
-  repaired as ``strongroom repair`` would (``ingest.repair.repair_version``):
-  every copy deep-verified, the missing or damaged one written only from a copy
-  verified good moments before, hashed again on the way, checked after, each
-  step an audit event. Paged through the catalog (memory stays flat at a
-  million versions); stops between versions when asked.
+  copied there in this process (``ingest.location_fill.fill_version``: only
+  the source it is copied from is verified, chosen as ``repair`` chooses, then
+  the copy after writing; each step an audit event). Paged through the catalog
+  (memory stays flat at a million versions); stops between versions when asked.
+- ``queue_fill``: the same versions, one task each for the workers, each noted
+  queued in the catalog before it is sent, so that none is sent twice while it
+  waits (as due fixity checks are queued).
 - ``retire_location``: refused while the settings still name the location, and
   while any committed version it holds is not held whole in every configured
   location (those are listed); otherwise the catalog forgets its copies and
