@@ -106,8 +106,8 @@ def _fill(services: Services, version: VersionRecord, location: str) -> RepairRe
         _record_check(services, version, mine)
         if mine.status != DAMAGED_LEFT:  # whole already, or out of reach: nothing to write
             return _finish(services, version, stores, [], mine, checked_mine)
-    elif mine.findings:
-        mine.status = DAMAGED_LEFT
+    else:
+        mine.status = DAMAGED_LEFT  # objects missing: copied in below
 
     sources: list[CopyOutcome] = []
     good: PinnedCopy | None = None
