@@ -465,6 +465,10 @@ class Dispatcher(Protocol):
         """Have a committed version deep-checked (its primary copy) and the result
         recorded. Raises QueueUnavailable."""
 
+    def fill_versions(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
+        """Have each committed version (package id, number) copied into ``location``
+        (``ingest.location_fill``). Raises QueueUnavailable."""
+
     def close(self) -> None:
         """Release what the dispatcher holds (broker connections)."""
 
