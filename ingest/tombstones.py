@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -181,12 +180,6 @@ def same_person(a: Actor, b: Actor) -> bool:
     return name_key(a.name) == name_key(b.name)
 
 
-def withdrawn_as_a_whole(tombstones: Sequence[DeaccessionRequest]) -> DeaccessionRequest | None:
-    """The request, among a package's ``tombstones``, that withdrew the package as a
-    whole (not one version of it), or None."""
-    return next((t for t in tombstones if t.version is None and t.is_withdrawn), None)
-
-
 def not_taken_back(request: DeaccessionRequest, identifier: str) -> Finding:
     """PACKAGE_DEACCESSIONED: an item whose record names a package ``request``
     withdrew as a whole. Two people decided that it leaves the archive; one
@@ -214,5 +207,4 @@ __all__ = [
     "tombstone_body",
     "tombstone_key",
     "version_of_tombstone",
-    "withdrawn_as_a_whole",
 ]

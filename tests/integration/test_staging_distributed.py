@@ -164,7 +164,7 @@ def test_a_wrong_staging_url_never_rejects_a_good_item(
         assert "requeue --failed" in finding["message"]
     assert staged_keys(s3_server.client(), storage_url)  # whole, where the submitter put it
 
-    mended = worker_host("mended")
+    worker_host("mended")
     sr.json("requeue", "--failed", report["batch_id"])
     wait_for(lambda: catalog.statuses(report["batch_id"]).get("stored") == 2, 120,
              "both items stored")
