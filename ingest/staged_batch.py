@@ -393,7 +393,7 @@ class StagedSource:
         what the read gave, the read went wrong (a connection handed a short or
         another response: seen from a worker resumed after a pause), not the object:
         StorageUnavailable, and the item is tried again. Returns when the object did
-        change; raises ContentRefused (STAGED_CONTENT_MISSING) when it is gone."""
+        change; raises as ``_gone`` says when it is not there."""
         try:
             info = self.store.stat(key)
         except ObjectBlocked as exc:
