@@ -17,6 +17,7 @@ import pytest
 from ingest.models import Actor, ItemStatus
 from ingest.services import Services
 from ingest.staging_prune import prune_staging
+from ingest.staging_removals import removal_key
 from ingest.submission import submit_batch
 from storage.filesystem import FilesystemObjectStore
 from tests.sqlite_services import AT, sqlite_services
@@ -49,7 +50,9 @@ def test_staging_prune_failed_records_who_removed_the_failed_items_staging(
 
     [report] = prune_staging(services, AT, failed=True)
 
-    assert report.removed and staged_keys(services.store) == []
+    # What is left is the record of the removal (``ingest.staging_removals``).
+    assert report.removed
+    assert staged_keys(services.store) == [removal_key(submitted.batch.batch_id)]
     [event] = list(services.catalog.events())[before:]
     assert (event.event_type, event.outcome) == ("deletion", "success")
     assert event.batch_id == submitted.batch.batch_id
