@@ -240,7 +240,7 @@ def test_the_catalog_plans_what_the_planner_plans_from_a_list_day_after_day(
         catalog: SqlCatalog, small_pages: None) -> None:
     rng = random.Random(11)
     made = [(n, START + rng.randrange(0, 240) * timedelta(hours=1),
-             rng.choice([500, 2_000, 20_000])) for n in range(1, 21)]
+             rng.choice([500, 2_000, 20_000])) for n in range(1, 13)]
     made.append((99, START, 400_000))  # never fits a day's budget
     ingest(catalog, made)
     policy = FixityPolicy(window=timedelta(days=30), bytes_per_day=60_000,
