@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.copy_checks import OK, REPAIRED, RepairResult
-from ingest.errors import InputError, LocationNotFound
+from ingest.errors import Deaccessioned, InputError, LocationNotFound
 from ingest.location_records import LocationGap, RetiredLocationRecord
 from ingest.models import EventType, Outcome
 from ingest.services import Services
@@ -104,6 +104,8 @@ class FillResult:
     whole: list[tuple[str, int]] = field(default_factory=list)
     #: versions whose copy there could not be made (no good copy, a location out of reach)
     failed: list[RepairResult] = field(default_factory=list)
+    #: versions deaccessioned while the fill went on: nothing of them is written
+    withdrawn: list[tuple[str, int]] = field(default_factory=list)
     stopped: bool = False
 
     @property
@@ -114,7 +116,8 @@ class FillResult:
         return {"location": self.location, "stopped": self.stopped,
                 "made": [{"package_id": p, "version": n} for p, n in self.made],
                 "whole": [{"package_id": p, "version": n} for p, n in self.whole],
-                "failed": [r.to_dict() for r in self.failed]}
+                "failed": [r.to_dict() for r in self.failed],
+                "withdrawn": [{"package_id": p, "version": n} for p, n in self.withdrawn]}
 
 
 def fill_location(services: Services, location: str) -> FillResult:
@@ -141,7 +144,12 @@ def fill_location(services: Services, location: str) -> FillResult:
             if services.stop.requested:
                 result.stopped = True
                 return result
-            repaired = repair_version(services, package_id, number, progress=services.progress)
+            try:
+                repaired = repair_version(services, package_id, number,
+                                          progress=services.progress)
+            except Deaccessioned:
+                result.withdrawn.append((package_id, number))
+                continue
             mine = next(c for c in repaired.copies if c.location == location)
             if mine.status == REPAIRED:
                 result.made.append((package_id, number))

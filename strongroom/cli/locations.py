@@ -102,8 +102,12 @@ def fill(location: str, as_json: bool) -> None:
                 if c["status"] != "ok":
                     click.echo(f"  {c['status']:<11} {c['location']}" + (
                         f": {c['detail']}" if c["detail"] else ""))
+        for item in doc["withdrawn"]:
+            click.echo(f"withdrawn {item['package_id']} v{item['version']}: deaccessioned "
+                       "meanwhile, nothing of it written")
         said = (f"{location}: {len(doc['made'])} made, {len(doc['whole'])} found whole, "
-                f"{len(doc['failed'])} failed")
+                f"{len(doc['failed'])} failed"
+                + (f", {len(doc['withdrawn'])} deaccessioned meanwhile" if doc["withdrawn"] else ""))
         click.echo(said + ("; stopped on request, run it again to go on" if doc["stopped"] else ""))
 
     _emit(as_json, result.to_dict(), human)
