@@ -70,6 +70,7 @@ from typing import BinaryIO
 from ingest.errors import ObjectBlocked, ObjectNotFound, PresignUnsupported, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
+from storage.location_names import folder_location
 
 #: Folder under the root that holds objects being written; never a key.
 STAGING = ".staging"
@@ -125,7 +126,7 @@ class FilesystemObjectStore:
         """Use the folder ``root``, creating it if needed unless ``create`` is
         False (a reader: a missing folder holds no object). Raises StorageUnavailable."""
         self.root = Path(root).absolute()
-        self.location = self.root.as_uri()
+        self.location = folder_location(self.root)
         if create:
             with self._translate(None):
                 self.root.mkdir(parents=True, exist_ok=True)
