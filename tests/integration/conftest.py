@@ -33,7 +33,10 @@ from tests.integration.services import (
 
 S3_ENDPOINT_VARIABLE = "STRONGROOM_TEST_S3_ENDPOINT"
 #: Redis database number the tests own; flushed before and after each test.
-REDIS_TEST_DB = int(os.environ.get("STRONGROOM_TEST_REDIS_DB", "13"))  # one per concurrent run
+#: One per concurrent run; when the suite runs in several processes (``pytest -n``), each
+#: takes the next number after it, so ``.ci/run`` with ``-n 3`` uses 13, 14 and 15.
+REDIS_TEST_DB = (int(os.environ.get("STRONGROOM_TEST_REDIS_DB", "13"))
+                 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0))
 #: AWS settings of the caller that would mix other credentials into the test ones.
 _FOREIGN_AWS = frozenset({"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
                           "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"})

@@ -34,9 +34,11 @@ from tests.integration.test_distributed import (
 
 
 def settle(catalog: Catalog, batch_id: str, redis_url: str, quiet: float = 3.0,
-           timeout: float = 90) -> int:
+           timeout: float = 180) -> int:
     """Wait until the queue is empty and no item has finished for ``quiet`` seconds;
-    returns how many items are final then."""
+    returns how many items are final then. The bound is only how long to wait on a
+    busy machine (the suite runs in several processes): nothing asserted here is a
+    matter of speed."""
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
@@ -87,12 +89,12 @@ def start_worker(started: list[Worker], env: dict[str, str], tmp_path: Path, nam
 def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
         sr: Strongroom, catalog: Catalog, started: list[Worker], redis_url: str,
         distributed_env: dict[str, str], tmp_path: Path) -> None:
-    batch = make_batch(tmp_path / "kill", 200, tag="kill", bad=2)
+    batch = make_batch(tmp_path / "kill", 100, tag="kill", bad=2)
     t0 = time.monotonic()
     first = start_worker(started, distributed_env, tmp_path, "doomed")
     report = sr.json("submit", str(batch))
     batch_id = report["batch_id"]
-    wait_for(lambda: catalog.finished(batch_id) >= 40, 120, "40 items final")
+    wait_for(lambda: catalog.finished(batch_id) >= 20, 120, "20 items final")
     first.kill()  # no warm shutdown: the items in hand are never acknowledged
     done_at_kill = catalog.finished(batch_id)
 
@@ -102,7 +104,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     # wait out the visibility timeout in Redis. `status` shows exactly those.
     status = sr.json("status", batch_id, "--stuck-after", "1", expect=1)
     stuck = status["stuck"]
-    assert stuck == status["counts"]["accepted"] == 202 - settled
+    assert stuck == status["counts"]["accepted"] == 102 - settled
     # A few: only what the dead worker had in hand (prefetch multiplier 1); none
     # when settling took longer than a lease (a slow machine): the successor's
     # sweep has taken them over already (ingest.lease).
@@ -114,7 +116,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     elapsed = time.monotonic() - t0
 
     items = assert_each_item_stored_exactly_once(catalog, batch_id)
-    assert Counter(row["status"] for row in items.values()) == {"stored": 200, "rejected": 2}
+    assert Counter(row["status"] for row in items.values()) == {"stored": 100, "rejected": 2}
     for row in items.values():
         if row["status"] == "rejected":
             assert {f["code"] for f in row["findings"]} == {"METADATA_INVALID"}
@@ -125,8 +127,8 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
         checked = sr.json("verify", *interrupted)
         assert {r["status"] for r in checked["results"]} == {"ok"}
     assert sr.json("audit", "verify")["ok"] is True
-    print(f"SIGKILL: killed with {done_at_kill}/202 final, {stuck} stuck after the "
-          f"successor settled, all 202 final in {elapsed:.1f} s")
+    print(f"SIGKILL: killed with {done_at_kill}/102 final, {stuck} stuck after the "
+          f"successor settled, all 102 final in {elapsed:.1f} s")
 
 
 # --------------------------------------------------------------------------- (b) S3 down

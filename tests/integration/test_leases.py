@@ -112,6 +112,7 @@ def with_payload(batch: Path, size: int) -> Path:
 # --------------------------------------------------------------------------- SIGKILL, defaults
 
 
+@pytest.mark.serial  # a bound in seconds: measured with the machine to itself
 def test_every_item_of_a_worker_killed_with_sigkill_is_stored_within_90_s_with_the_defaults(
         sr: Strongroom, catalog: Catalog, started: list[Worker],
         distributed_env: dict[str, str], tmp_path: Path) -> None:
