@@ -58,8 +58,8 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
-from ingest.delivery_seal import held_to_seal
 from ingest.deaccession import delete_withdrawn, referenced_by_remaining
+from ingest.delivery_seal import held_to_seal
 from ingest.errors import (
     ChecksumRefused,
     Deaccessioned,

@@ -74,8 +74,8 @@ from ingest.ports import ObjectInfo
 from storage.filesystem_listing import list_objects
 from storage.filesystem_paths import ABSENT, KeyPaths, LinkInTheWay
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
-from storage.location_names import folder_location
 from storage.filesystem_writer import FileWriter, StagingArea
+from storage.location_names import folder_location
 
 
 class FilesystemObjectStore:
