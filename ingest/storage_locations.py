@@ -20,7 +20,9 @@ the settings, then **retire** it.
   waits (as due fixity checks are queued).
 - ``retire_location``: refused while the settings still name the location, and
   while any committed version it holds is not held whole in every configured
-  location (those are listed); otherwise the catalog forgets its copies and
+  location (those are listed), by the catalog's notes and then by a shallow
+  check of each of those copies made there and then (the notes may be months
+  old, and the location being retired may hold the last good copy); otherwise the catalog forgets its copies and
   planned checks in one transaction with a ``policy assignment`` event naming
   who retired it and why. No byte is deleted: what becomes of the medium is
   the operator's decision, and a location named again later is a new location.
@@ -272,6 +274,11 @@ def retire_location(services: Services, location: str, reason: str) -> RetireRes
             f"the catalog notes no copy in {location}{already}; locations holding copies that "
             f"the settings do not name: {', '.join(known) if known else 'none'}")
     gaps, total = catalog.retirement_gaps(location, configured, limit=_GAPS_LISTED)
+    if not gaps:
+        # The notes say every copy elsewhere was whole when last checked; look
+        # again now, as the location holding the last good copy is forgotten.
+        _look_at_copies_elsewhere(services, location)
+        gaps, total = catalog.retirement_gaps(location, configured, limit=_GAPS_LISTED)
     if gaps:
         return RetireResult(location, False, noted[location][0], tuple(gaps), total, None)
     event = services.event(EventType.POLICY_ASSIGNMENT, Outcome.SUCCESS, detail={
@@ -281,6 +288,22 @@ def retire_location(services: Services, location: str, reason: str) -> RetireRes
     if sealed is None:  # a copy went bad between the look and the lock
         return RetireResult(location, False, noted[location][0], tuple(late), len(late), None)
     return RetireResult(location, True, copies, (), 0, sealed.seq)
+
+
+def _look_at_copies_elsewhere(services: Services, location: str) -> None:
+    """Shallow-check (``ingest.fixity_audit.shallow_check``: every object there, of
+    its recorded size; each check recorded) the copy in every configured location
+    of each committed version ``location`` holds, so that a file gone since a
+    copy's last check makes it a gap. Raises StorageUnavailable (a location
+    that cannot be looked at cannot vouch for anything), CatalogUnavailable."""
+    from ingest.fixity_audit import shallow_check  # loaded when retiring
+
+    after: tuple[str, int] | None = None
+    while page := services.catalog.versions_held(location, after=after, limit=_PAGE):
+        for package_id, number in page:
+            for store in services.locations:
+                shallow_check(services, package_id, number, store.location)
+        after = page[-1]
 
 
 __all__ = [

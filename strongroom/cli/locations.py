@@ -159,7 +159,8 @@ def retire(location: str, reason: str, as_json: bool) -> None:
 
     LOCATION must no longer be named in the settings. Refused (exit 1, listing
     the versions) while a version it holds is not held whole in every configured
-    location: fill or repair those first. The catalog then stops noting and
+    location (each such copy is shallow-checked first, the check recorded):
+    fill or repair those first. The catalog then stops noting and
     checking copies there, with an audit event naming who retired it and why.
     No byte is deleted from LOCATION.
     """
