@@ -119,10 +119,6 @@ class Package(Base):
     collection_key: Mapped[str] = mapped_column(Text, server_default="")
 
 
-#: The title as written, on PostgreSQL (migration 0017): searches now read the
-#: folded title (below); a revision that can follow both branches may drop it.
-Index("ix_packages_title_trgm", Package.title, postgresql_using="gin",
-      postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 #: Title words and a part of a creator's name on PostgreSQL: trigram indexes on
 #: the folded columns, which the search's ``LIKE '%word%'`` uses (migration 0024;
 #: SQLite scans).

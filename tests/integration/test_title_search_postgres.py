@@ -58,3 +58,18 @@ def test_mueller_zurich_and_a_lower_case_collection_are_found_on_postgresql(
         assert reply.json()["matched"] == {"count": 2, "more": False}
     finally:
         api.services.catalog.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_the_title_index_no_search_reads_is_not_kept_on_postgresql(pg_url: str) -> None:
+    """Searches read the folded title (``title_key``) since migration 0024; the trigram
+    index on the title as written (0017) was still built and updated on every
+    package written, costing each ingest and the disk for nothing."""
+    catalog = SqlCatalog.from_url(pg_url)
+    try:
+        with catalog.engine.connect() as connection:
+            indexes = {row[0] for row in connection.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'packages'")}
+    finally:
+        catalog.engine.dispose()
+    assert "ix_packages_title_key_trgm" in indexes
+    assert "ix_packages_title_trgm" not in indexes

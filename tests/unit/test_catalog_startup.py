@@ -80,7 +80,7 @@ def test_heads_read_from_the_scripts_are_alembics_heads() -> None:
 
 
 #: revisions that change a PostgreSQL catalog only
-POSTGRES_ONLY = {"0017_title_search"}
+POSTGRES_ONLY = {"0017_title_search", "0027_unused_title_index"}
 
 
 def make_the_catalog_of_the_release_before(catalog_url: str, newest_name: str | None = None,
