@@ -38,6 +38,7 @@ from ingest.commit_records import commit_record_key, write_commit_record
 from ingest.copy_checks import RepairResult, VersionCheck, record_copy_check
 from ingest.errors import (
     ChecksumRefused,
+    InputError,
     LocationNotFound,
     NotFound,
     ObjectNotFound,
@@ -369,7 +370,16 @@ def plan_due_at(services: Services, policy: FixityPolicy, as_of: datetime,
     ``services.locations``, from the catalog's state of each copy now. Nothing is
     queued, checked or recorded: a check is only ever recorded by running it, at
     the moment it ran (``run_due``), never at a moment someone names. Raises
-    CatalogUnavailable."""
+    InputError for a moment the policy's windows, counted from it, run off the
+    calendar (years 1 to 9999); CatalogUnavailable."""
+    reach = policy.window + policy.shallow_interval + policy.requeue_after + period
+    try:
+        as_of - reach, as_of + reach
+    except OverflowError:
+        raise InputError(
+            f"a run cannot be planned at {as_of.isoformat()}: the fixity policy's windows "
+            f"({reach.days} days either side of it) run past the calendar's years 1 to 9999"
+        ) from None
     planned = plan_due(services.catalog, [s.location for s in services.locations], policy,
                        as_of, period=period, budget=budget)
     return DuePlan(as_of, tuple(planned))

@@ -38,7 +38,7 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
-from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable
+from ingest.errors import LocationNotFound, ObjectNotFound, StorageUnavailable, VersionNotFound
 from ingest.findings import Finding
 from ingest.fixity_policy import DEEP
 from ingest.layout import object_key, version_prefix
@@ -50,6 +50,7 @@ from ingest.repair import (
     ensure_commit_records,
     nothing_to_repair_from,
     rewrite_copy,
+    withdrawn_meanwhile,
 )
 from ingest.repair_sources import Sources
 from ingest.services import Services
@@ -67,19 +68,25 @@ def fill_version(services: Services, package_id: str, number: int,
     its status ``ok`` (held whole already), ``repaired`` (made whole),
     ``damaged`` or ``unreachable``; the result's status ``refused`` when nothing
     held the bytes. Done or not, the copy is no longer queued to be filled.
-    Raises PackageNotFound, VersionNotFound, LocationNotFound, CatalogUnavailable.
+    Raises PackageNotFound, VersionNotFound, LocationNotFound, CatalogUnavailable;
+    Deaccessioned also when the version was withdrawn while it was being filled
+    (what was written of it is deleted again first).
     """
     if location not in {store.location for store in services.locations}:
         raise LocationNotFound(f"no storage location {location!r} is configured")
     catalog = services.catalog
     version = catalog.get_version(package_id, number)
-    if catalog.holds_whole(location, package_id, number):
-        result = RepairResult(package_id, number, OK, (CopyOutcome(location),),
-                              identifier=version.identifier)
-    else:
-        result = _fill(services, version, location)
-    catalog.finish_fill(location, [(package_id, number)])
-    return result
+    try:
+        if catalog.holds_whole(location, package_id, number):
+            return RepairResult(package_id, number, OK, (CopyOutcome(location),),
+                                identifier=version.identifier)
+        try:
+            return _fill(services, version, location)
+        except VersionNotFound:  # withdrawn while its checks and writing were recorded
+            withdrawn_meanwhile(services, version)
+            raise
+    finally:
+        catalog.finish_fill(location, [(package_id, number)])
 
 
 def _fill(services: Services, version: VersionRecord, location: str) -> RepairResult:
@@ -190,6 +197,7 @@ def _finish(services: Services, version: VersionRecord, stores: list[PinnedCopy]
     copies = [*sources, mine]
     by_location = {store.location: store for store in stores}
     ensure_commit_records([by_location[c.location] for c in copies], copies, version)
+    withdrawn_meanwhile(services, version)  # everything is written: is it still wanted?
     now = services.clock.now()
     services.catalog.record_copies(version.package_id, version.number, [
         CopyRecord(c.location, VERIFIED if c.status in (OK, REPAIRED) else DAMAGED, now)

@@ -52,6 +52,9 @@ class LocationCatalog(Protocol):
 
     def holds_whole(self, location: str, package_id: str, number: int) -> bool: ...
 
+    def versions_held(self, location: str, *, after: tuple[str, int] | None = None,
+                      limit: int = 500) -> list[tuple[str, int]]: ...
+
     def queue_fills(self, location: str, versions: Sequence[tuple[str, int]],
                     queued_at: datetime, stale_before: datetime) -> list[tuple[str, int]]: ...
 

@@ -7,7 +7,8 @@ without reading the payload:
 
 - RECEIVED_BAG_INVALID: bagit.txt or bag-info.txt unusable, a BagIt version
   other than 0.97 or 1.0, no payload manifest, a manifest of an algorithm
-  other than md5, sha1, sha256 or sha512, a line that is not ``digest path``;
+  other than md5, sha1, sha256 or sha512, a line that is not ``digest path``,
+  a file listed again in a manifest with another digest;
 - RECEIVED_BAG_FETCH_REFUSED: a ``fetch.txt`` (the service never fetches URLs
   a bag names);
 - RECEIVED_BAG_INCOMPLETE: a file a manifest lists is not in the bag, or a
@@ -191,6 +192,7 @@ def _read_manifest(text: bytes, name: str, algorithm: str, present: set[str], is
                    findings: list[Finding]) -> dict[str, str]:
     length = hashlib.new(algorithm).digest_size * 2
     entries: dict[str, str] = {}
+    first_line: dict[str, int] = {}
     try:
         decoded = text.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
@@ -212,6 +214,14 @@ def _read_manifest(text: bytes, name: str, algorithm: str, present: set[str], is
         if not is_tag and not path.startswith("data/"):
             findings.append(_invalid(name, f"line {number} lists {path!r}, outside data/"))
             continue
+        if path in first_line:
+            # the bag claims two digests for one file: whichever line were read
+            # last would decide, so neither is taken
+            if entries.get(path, digest) != digest:
+                findings.append(_invalid(name, f"line {number} lists {path!r} again with another "
+                                               f"digest than line {first_line[path]}"))
+            continue
+        first_line[path] = number
         if path not in present:
             findings.append(Finding("RECEIVED_BAG_INCOMPLETE", path=path,
                                     params={"detail": f"is listed in {name} but is not in the bag"}))

@@ -58,8 +58,16 @@ from ingest.copy_checks import (
     record_copy_check,
     what_a_copy_had,
 )
+from ingest.deaccession import delete_withdrawn, referenced_by_remaining
 from ingest.delivery_seal import held_to_seal
-from ingest.errors import ChecksumRefused, ObjectNotFound, ObjectRetained, StorageUnavailable
+from ingest.errors import (
+    ChecksumRefused,
+    Deaccessioned,
+    ObjectNotFound,
+    ObjectRetained,
+    StorageUnavailable,
+    VersionNotFound,
+)
 from ingest.findings import Finding
 from ingest.fixity_policy import DEEP
 from ingest.layout import object_key, version_prefix
@@ -78,8 +86,10 @@ def repair_version(services: Services, package_id: str, number: int, *,
     from a copy verified good just now, else from other stored objects with the
     same recorded digests (``ingest.repair_sources``); record what was found and done.
 
-    Raises PackageNotFound, VersionNotFound, CatalogUnavailable. A location that
-    cannot be reached is reported (``unreachable``) and neither repaired nor used.
+    Raises PackageNotFound, VersionNotFound, CatalogUnavailable; Deaccessioned
+    also when the version was withdrawn while it was being repaired (what the
+    repair wrote is deleted again first). A location that cannot be reached is
+    reported (``unreachable``) and neither repaired nor used.
     """
     version = services.catalog.get_version(package_id, number)
     prefix = version_prefix(package_id, number)
@@ -103,7 +113,14 @@ def repair_version(services: Services, package_id: str, number: int, *,
             status = "failed"
         else:
             status = "repaired" if damaged else OK
-    _record(services, version, copies)
+    # Everything is written: a deaccession decided meanwhile may have deleted
+    # the version before a write of ours was published.
+    withdrawn_meanwhile(services, version)
+    try:
+        _record(services, version, copies)
+    except VersionNotFound:
+        withdrawn_meanwhile(services, version)  # decided while the checks were recorded
+        raise
     return RepairResult(package_id, number, status, tuple(copies), detail,
                         identifier=version.identifier)
 
@@ -158,6 +175,29 @@ def catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
         return not held_to_seal(services, version)
     except StorageUnavailable:
         return False
+
+
+def withdrawn_meanwhile(services: Services, version: VersionRecord) -> None:
+    """Raise Deaccessioned, once what was written of ``version`` is deleted again,
+    when the version was withdrawn since its repair or fill began. Their reads
+    and writes race the deaccession's deletion: a copy published after it
+    deleted the version (or a commit record written again) would stay in the
+    location under a deaccession marked complete. Asked after the last write,
+    so a deaccession decided later finds what was written, and deletes it itself."""
+    try:
+        services.catalog.get_version(version.package_id, version.number)
+    except Deaccessioned as gone:
+        kept = referenced_by_remaining(services, version.package_id)
+        left: list[str] = []
+        for store in services.locations:
+            try:
+                delete_withdrawn(store, gone.tombstone, kept)
+            except (StorageUnavailable, ObjectRetained) as exc:
+                left.append(f"{store.location}: {exc}")
+        said = (f"; what was written of it could not be deleted again from {'; '.join(left)} "
+                "(strongroom fixity reconcile --remove-deaccessioned deletes it)" if left
+                else "; what was written of it meanwhile was deleted again")
+        raise Deaccessioned(f"{gone}{said}", gone.tombstone) from None
 
 
 def nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
@@ -314,4 +354,5 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
 
 
 __all__ = ["catalog_as_sealed", "deep_check_copy", "ensure_commit_records",
-           "nothing_to_repair_from", "repair_package", "repair_version", "rewrite_copy"]
+           "nothing_to_repair_from", "repair_package", "repair_version", "rewrite_copy",
+           "withdrawn_meanwhile"]

@@ -20,7 +20,9 @@ the settings, then **retire** it.
   waits (as due fixity checks are queued).
 - ``retire_location``: refused while the settings still name the location, and
   while any committed version it holds is not held whole in every configured
-  location (those are listed); otherwise the catalog forgets its copies and
+  location (those are listed), by the catalog's notes and then by a shallow
+  check of each of those copies made there and then (the notes may be months
+  old, and the location being retired may hold the last good copy); otherwise the catalog forgets its copies and
   planned checks in one transaction with a ``policy assignment`` event naming
   who retired it and why. No byte is deleted: what becomes of the medium is
   the operator's decision, and a location named again later is a new location.
@@ -34,7 +36,7 @@ from datetime import timedelta
 from typing import Any
 
 from ingest.copy_checks import OK, REPAIRED, RepairResult
-from ingest.errors import InputError, LocationNotFound, QueueUnavailable
+from ingest.errors import Deaccessioned, InputError, LocationNotFound, QueueUnavailable
 from ingest.fixity_policy import FixityPolicy
 from ingest.location_records import LocationGap, RetiredLocationRecord
 from ingest.models import EventType, Outcome
@@ -117,6 +119,8 @@ class FillResult:
     whole: list[tuple[str, int, str | None]] = field(default_factory=list)
     #: versions whose copy there could not be made (no good copy, a location out of reach)
     failed: list[RepairResult] = field(default_factory=list)
+    #: versions deaccessioned while the fill went on: nothing of them is kept there
+    withdrawn: list[tuple[str, int]] = field(default_factory=list)
     stopped: bool = False
 
     @property
@@ -129,7 +133,8 @@ class FillResult:
                          for p, n, i in self.made],
                 "whole": [{"package_id": p, "identifier": i, "version": n}
                           for p, n, i in self.whole],
-                "failed": [r.to_dict() for r in self.failed]}
+                "failed": [r.to_dict() for r in self.failed],
+                "withdrawn": [{"package_id": p, "version": n} for p, n in self.withdrawn]}
 
 
 def _configured(services: Services, location: str) -> None:
@@ -167,7 +172,11 @@ def fill_location(services: Services, location: str) -> FillResult:
             if services.stop.requested:
                 result.stopped = True
                 return result
-            filled = fill_version(services, package_id, number, location)
+            try:
+                filled = fill_version(services, package_id, number, location)
+            except Deaccessioned:
+                result.withdrawn.append((package_id, number))
+                continue
             mine = filled.copies[-1]
             if mine.status == REPAIRED:
                 result.made.append((package_id, number, filled.identifier))
@@ -265,6 +274,11 @@ def retire_location(services: Services, location: str, reason: str) -> RetireRes
             f"the catalog notes no copy in {location}{already}; locations holding copies that "
             f"the settings do not name: {', '.join(known) if known else 'none'}")
     gaps, total = catalog.retirement_gaps(location, configured, limit=_GAPS_LISTED)
+    if not gaps:
+        # The notes say every copy elsewhere was whole when last checked; look
+        # again now, as the location holding the last good copy is forgotten.
+        _look_at_copies_elsewhere(services, location)
+        gaps, total = catalog.retirement_gaps(location, configured, limit=_GAPS_LISTED)
     if gaps:
         return RetireResult(location, False, noted[location][0], tuple(gaps), total, None)
     event = services.event(EventType.POLICY_ASSIGNMENT, Outcome.SUCCESS, detail={
@@ -274,6 +288,22 @@ def retire_location(services: Services, location: str, reason: str) -> RetireRes
     if sealed is None:  # a copy went bad between the look and the lock
         return RetireResult(location, False, noted[location][0], tuple(late), len(late), None)
     return RetireResult(location, True, copies, (), 0, sealed.seq)
+
+
+def _look_at_copies_elsewhere(services: Services, location: str) -> None:
+    """Shallow-check (``ingest.fixity_audit.shallow_check``: every object there, of
+    its recorded size; each check recorded) the copy in every configured location
+    of each committed version ``location`` holds, so that a file gone since a
+    copy's last check makes it a gap. Raises StorageUnavailable (a location
+    that cannot be looked at cannot vouch for anything), CatalogUnavailable."""
+    from ingest.fixity_audit import shallow_check  # loaded when retiring
+
+    after: tuple[str, int] | None = None
+    while page := services.catalog.versions_held(location, after=after, limit=_PAGE):
+        for package_id, number in page:
+            for store in services.locations:
+                shallow_check(services, package_id, number, store.location)
+        after = page[-1]
 
 
 __all__ = [

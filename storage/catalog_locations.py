@@ -125,6 +125,22 @@ class LocationLifecycle(FixityStateUpkeep):
                 .group_by(FixityState.location)).all()
         return {location: int(count) for location, count in rows}
 
+    def versions_held(self, location: str, *, after: tuple[str, int] | None = None,
+                      limit: int = 500) -> list[tuple[str, int]]:
+        """Committed versions of which the catalog notes a copy in ``location``, in
+        (package, number) order after ``after``: what retiring it must find held
+        elsewhere. Raises CatalogUnavailable."""
+        query = (select(Version.package_id, Version.number)
+                 .where(Version.state == COMMITTED, exists().where(
+                     VersionCopy.package_id == Version.package_id,
+                     VersionCopy.number == Version.number, VersionCopy.location == location))
+                 .order_by(Version.package_id, Version.number).limit(limit))
+        if after is not None:
+            query = query.where((Version.package_id > after[0])
+                                | ((Version.package_id == after[0]) & (Version.number > after[1])))
+        with self._read() as session:
+            return [(p, int(n)) for p, n in session.execute(query).all()]
+
     def retirement_gaps(self, location: str, configured: Sequence[str], *,
                         limit: int = 20) -> tuple[list[LocationGap], int]:
         """The committed versions ``location`` holds a copy of that some configured

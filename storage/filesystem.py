@@ -75,6 +75,7 @@ from storage.filesystem_listing import list_objects
 from storage.filesystem_paths import ABSENT, KeyPaths, LinkInTheWay
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
 from storage.filesystem_writer import FileWriter, StagingArea
+from storage.location_names import folder_location
 
 
 class FilesystemObjectStore:
@@ -87,7 +88,7 @@ class FilesystemObjectStore:
         """Use the folder ``root``, creating it if needed unless ``create`` is
         False (a reader: a missing folder holds no object). Raises StorageUnavailable."""
         self.root = Path(root).absolute()
-        self.location = self.root.as_uri()
+        self.location = folder_location(self.root)
         self._paths = KeyPaths(self.root, self.location, create)
         self._ledger = SyncLedger(self.root)
         self._staging = StagingArea(self._paths, self._ledger)

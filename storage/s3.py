@@ -69,6 +69,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
+from storage.location_names import bucket_location
 from storage.s3_errors import bucket_exists, domain_error, no_bucket
 from storage.s3_object_lock import (
     ObjectLock,
@@ -112,7 +113,7 @@ class S3ObjectStore:
             raise ValueError("parts_in_flight must be at least 1")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.location = f"s3://{bucket}/{self.prefix}"
+        self.location = bucket_location(bucket, self.prefix)
         self.endpoint_url = endpoint_url
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size

@@ -18,6 +18,7 @@ from ingest.fixity_policy import FixityPolicy
 from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
+from storage.location_names import location_of
 from strongroom.settings_values import (
     MAX_SECONDS,
     SettingsError,
@@ -195,7 +196,7 @@ class Settings:
         replicas = read(comma_list, env, "STRONGROOM_REPLICAS", "a storage location URL") or ()
         for url in replicas:
             read(_check_location, "STRONGROOM_REPLICAS", url)
-        if len(set((storage_url, *replicas))) != 1 + len(replicas):
+        if len({location_of(url) for url in (storage_url, *replicas)}) != 1 + len(replicas):
             read.found.append("STRONGROOM_REPLICAS must name locations other than the primary, "
                               "once each")
         staging_url = env.get("STRONGROOM_STAGING_URL") or None

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ingest.errors import QueueUnavailable
+from ingest.errors import Deaccessioned, QueueUnavailable
 from ingest.fixity_audit import verify_version
 from ingest.location_fill import fill_version
 from ingest.models import Actor
@@ -61,9 +61,13 @@ class InProcessDispatcher:
 
     def fill_versions(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
         """Copy each version into ``location`` here and now, one after another.
-        Raises NotFound, CatalogUnavailable."""
+        A version deaccessioned meanwhile is passed over. Raises NotFound,
+        CatalogUnavailable."""
         for package_id, number in versions:
-            fill_version(self.services, package_id, number, location)
+            try:
+                fill_version(self.services, package_id, number, location)
+            except Deaccessioned:
+                continue  # withdrawn while it was filled: nothing of it is kept there
 
     def close(self) -> None:
         """Nothing to release: the services belong to the caller."""

@@ -22,7 +22,13 @@ from celery import Task
 
 from ingest.anchoring import anchor_audit_head
 from ingest.copy_checks import OK, REPAIRED, UNREACHABLE
-from ingest.errors import TRANSIENT_ERRORS, NotFound, StorageUnavailable, StrongroomError
+from ingest.errors import (
+    TRANSIENT_ERRORS,
+    Deaccessioned,
+    NotFound,
+    StorageUnavailable,
+    StrongroomError,
+)
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.item_outcome import fail_lost_item
@@ -274,6 +280,9 @@ def fill_copy_task(task: Task, package_id: Any, number: Any, location: Any,
             log.warning("%s: %s; given up", what, exc)
             return "gave-up"
         raise _retry(task, what, _said(exc), package=package_id, event="replication") from exc
+    except Deaccessioned:
+        log.info("%s: deaccessioned meanwhile, nothing of it kept there", what)
+        return "withdrawn"
     except NotFound:
         log.error("fill message for %s v%s in %s, which is unknown: dropped",
                   package_id, number, location)

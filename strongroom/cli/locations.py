@@ -131,8 +131,12 @@ def fill(location: str, as_json: bool) -> None:
                         f": {c['detail']}" if c["detail"] else ""))
                     if c.get("had"):
                         click.echo(f"      had {c['had']}")
+        for item in doc["withdrawn"]:
+            click.echo(f"withdrawn {item['package_id']} v{item['version']}: deaccessioned "
+                       "meanwhile, nothing of it kept there")
         said = (f"{location}: {len(doc['made'])} made, {len(doc['whole'])} found whole, "
-                f"{len(doc['failed'])} failed")
+                f"{len(doc['failed'])} failed"
+                + (f", {len(doc['withdrawn'])} deaccessioned meanwhile" if doc["withdrawn"] else ""))
         click.echo(said + ("; stopped on request, run it again to go on" if doc["stopped"] else ""))
 
     _emit(as_json, result.to_dict(), human)
@@ -155,7 +159,8 @@ def retire(location: str, reason: str, as_json: bool) -> None:
 
     LOCATION must no longer be named in the settings. Refused (exit 1, listing
     the versions) while a version it holds is not held whole in every configured
-    location: fill or repair those first. The catalog then stops noting and
+    location (each such copy is shallow-checked first, the check recorded):
+    fill or repair those first. The catalog then stops noting and
     checking copies there, with an audit event naming who retired it and why.
     No byte is deleted from LOCATION.
     """

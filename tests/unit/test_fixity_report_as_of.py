@@ -55,3 +55,24 @@ def test_a_shallow_verify_that_finds_nothing_says_it_read_no_byte(tmp_path: Path
     assert "shallow" in last and "no byte read" in last  # not "0 bytes read: no failures"
     code, said = _run(data, "verify", "--all")
     assert code == 1 and "FIXITY_MISMATCH" in said
+
+
+def test_a_run_planned_at_a_moment_near_the_ends_of_the_calendar_is_refused_not_a_traceback(
+        tmp_path: Path) -> None:
+    # The policy's windows (up to 100 years each) are counted from the moment
+    # named: near year 1 or 9999 they ran off the calendar, and run-due --as-of
+    # ended in Python's OverflowError.
+    batch = tmp_path / "batch"
+    shutil.copytree(EXAMPLES, batch)
+    data = tmp_path / "data"
+    _run(data, "submit", str(batch))
+    for moment in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        result = CliRunner().invoke(main, ["fixity", "run-due", "--as-of", moment],
+                                    env={"STRONGROOM_DATA_DIR": str(data)})
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        assert result.exit_code == 2, result.output
+        assert "cannot be planned" in result.output
+    code, said = _run(data, "fixity", "run-due", "--json", "--as-of",
+                      (datetime.now(UTC) + timedelta(days=400)).isoformat())
+    assert code == 0 and json.loads(said)["plan_only"] is True

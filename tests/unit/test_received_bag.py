@@ -343,3 +343,23 @@ def test_bag_info_mapping_without_a_title_is_judged_by_the_schema(
     (done,) = ingest_batch(services, tmp_path / "batch")
     assert done.status is ItemStatus.REJECTED
     assert {(f.code, f.pointer) for f in done.findings} == {("METADATA_INVALID", "/title")}
+
+
+def test_a_manifest_listing_a_file_twice_with_two_digests_is_refused_not_read_by_its_last_line(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "batch")
+    manifest = item / "manifest-sha256.txt"
+    lines = manifest.read_text().splitlines(keepends=True)
+    # the bag says page 2 has a digest its bytes do not have, then the one they have
+    manifest.write_text(f"{'0' * 64}  data/scan/page-02.txt\n" + "".join(lines))
+    for tag_manifest in item.glob("tagmanifest-*.txt"):
+        tag_manifest.unlink()  # optional; otherwise it would disagree with the manifest too
+    with pytest.raises(bagit.BagError):  # LOC bagit refuses it too
+        bagit.Bag(str(item))
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    (finding,) = done.findings
+    assert (finding.code, finding.path) == ("RECEIVED_BAG_INVALID", "manifest-sha256.txt")
+    assert "data/scan/page-02.txt" in finding.params["detail"]
+    assert "line 1" in finding.params["detail"]
+    assert_nothing_stored(services, memory)

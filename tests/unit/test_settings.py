@@ -182,3 +182,32 @@ def test_every_strongroom_variable_the_code_docs_and_compose_file_name_is_known(
                if name not in KNOWN_VARIABLES and not name.startswith(NOT_SETTINGS)}
     # prose that names a family of settings, and a constant of the compose tests
     assert unknown <= {"STRONGROOM_FIXITY", "STRONGROOM_API_HEADER", "STRONGROOM_SERVICES"}
+
+
+@pytest.mark.parametrize(("primary", "replica"), [
+    ("file:///srv/strongroom/objects", "file:///srv/strongroom/objects/"),
+    ("file:///srv/strongroom/objects", "file:///srv/strongroom/./objects"),
+    ("file:///srv/strongroom/objects", "file://localhost/srv/strongroom/objects"),
+    ("s3://archive-packages/strongroom", "s3://archive-packages/strongroom/"),
+    ("s3://archive-packages/strongroom", "s3://archive-packages//strongroom"),
+])
+def test_a_replica_spelt_otherwise_than_the_primary_but_the_same_location_is_refused(
+        tmp_path: Path, primary: str, replica: str) -> None:
+    # Both spellings are one location (the stores name it alike, and the catalog
+    # notes copies by that name): taken as a replica, every version was
+    # "replicated" onto itself and the archive counted two copies of one.
+    from storage.locations import store_from_url
+
+    if primary.startswith("file:"):
+        same = {store_from_url(url, create=False).location for url in (primary, replica)}
+        assert len(same) == 1
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(_env(tmp_path, STRONGROOM_STORAGE_URL=primary,
+                               STRONGROOM_REPLICAS=replica))
+    assert "STRONGROOM_REPLICAS must name locations other than the primary" in str(refused.value)
+
+
+def test_two_replicas_that_are_one_location_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(_env(tmp_path, STRONGROOM_REPLICAS="file:///srv/copy-a,file:///srv/copy-a/"))
+    assert "once each" in str(refused.value)

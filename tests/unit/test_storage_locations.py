@@ -221,3 +221,23 @@ def test_a_copy_failing_its_shallow_check_is_counted_damaged_where_it_lies(archi
     rows = {row["location"]: row for row in archive.json("locations", expect=EXIT_PROBLEMS)["locations"]}
     primary = rows[(archive.data / "objects").as_uri()]
     assert primary["damaged"] == 1 and primary["lacking"] == 1  # it said "0 damaged, lacks 0"
+
+
+def test_a_location_is_not_retired_while_a_configured_copy_lost_files_since_its_last_check(
+        archive: Archive) -> None:
+    # The configured copies were whole when last checked; since then a file went
+    # from every one of them (a lifecycle rule, a mistaken delete). Retiring
+    # trusted the catalog's notes and forgot the one location still holding it.
+    old = archive.filled_replica("old-replica")
+    archive.replicas.clear()  # only the primary stays
+    primary_bag = _bags(archive.data / "objects")[0]
+    lost = next(p for p in (primary_bag / "data").rglob("*") if p.is_file())
+    lost.unlink()
+
+    refused = archive.json("locations", "retire", old.as_uri(), "--reason", "moving",
+                           expect=EXIT_PROBLEMS)
+    assert refused["retired"] is False and refused["gaps_total"] == 1
+    assert refused["gaps"][0]["lacking"] == [(archive.data / "objects").as_uri()]
+    rows = {row["location"]: row for row in archive.json("locations", expect=EXIT_PROBLEMS)["locations"]}
+    assert rows[old.as_uri()]["role"] == "not configured"  # still noted, still in sight
+    assert rows[(archive.data / "objects").as_uri()]["damaged"] == 1  # the look was recorded

@@ -1,0 +1,37 @@
+"""The name of a storage location: what the catalog notes copies under.
+
+A folder is named by its absolute path as a ``file://`` URI, an S3 prefix by
+``s3://bucket/prefix`` without slashes at either end. The stores take their
+``location`` from here, and the settings compare locations by it: two spellings
+of one place (a trailing slash, ``/./``, ``file://localhost/``) are one location,
+never a primary and its "replica".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+def folder_location(root: Path) -> str:
+    """The name of the folder ``root`` (made absolute)."""
+    return Path(root).absolute().as_uri()
+
+
+def bucket_location(bucket: str, prefix: str) -> str:
+    """The name of ``prefix`` in ``bucket``."""
+    return f"s3://{bucket}/{prefix.strip('/')}"
+
+
+def location_of(url: str) -> str:
+    """The name of the location a ``file:///…`` or ``s3://…`` URL opens (as
+    ``storage.locations.store_from_url`` opens it); the URL itself for another scheme."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return folder_location(Path(unquote(parsed.path)))
+    if parsed.scheme == "s3":
+        return bucket_location(parsed.netloc, parsed.path)
+    return url
+
+
+__all__ = ["bucket_location", "folder_location", "location_of"]
