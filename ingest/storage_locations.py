@@ -146,6 +146,15 @@ def _configured(services: Services, location: str) -> None:
             f"{', '.join(store.location for store in services.locations)}")
 
 
+def _usable(services: Services, location: str) -> None:
+    """``location`` is named by the settings and can be used now (its folder is
+    there and writable, its bucket answers): tried once, before any version, so
+    that a disk not mounted is one sentence, not a failure and a fixity record
+    for every version. Raises LocationNotFound, StorageUnavailable."""
+    _configured(services, location)
+    next(store for store in services.locations if store.location == location).probe()
+
+
 def _versions_to_fill(services: Services, location: str) -> Iterator[list[tuple[str, int]]]:
     """The committed versions ``location`` does not hold whole, a page at a time
     (memory stays flat at a million versions)."""
@@ -161,11 +170,12 @@ def fill_location(services: Services, location: str) -> FillResult:
     between versions when asked.
 
     Raises LocationNotFound for a location the settings do not name,
+    StorageUnavailable when it cannot be used (nothing is checked or written),
     CatalogUnavailable.
     """
     from ingest.location_fill import fill_version  # the repair machinery, loaded when filling
 
-    _configured(services, location)
+    _usable(services, location)
     result = FillResult(location)
     for page in _versions_to_fill(services, location):
         for package_id, number in page:
@@ -210,9 +220,10 @@ def queue_fill(services: Services, dispatcher: Dispatcher, location: str,
     finished is not sent again. ``strongroom locations`` shows the fill go on.
 
     Raises LocationNotFound for a location the settings do not name,
-    QueueUnavailable (what was not sent is not noted queued), CatalogUnavailable.
+    StorageUnavailable when it cannot be used (nothing is sent), QueueUnavailable
+    (what was not sent is not noted queued), CatalogUnavailable.
     """
-    _configured(services, location)
+    _usable(services, location)
     catalog = services.catalog
     sent = already = 0
     for page in _versions_to_fill(services, location):

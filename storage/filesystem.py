@@ -72,7 +72,7 @@ from typing import BinaryIO
 from ingest.errors import PresignUnsupported, StorageUnavailable
 from ingest.ports import ObjectInfo
 from storage.filesystem_listing import list_objects
-from storage.filesystem_paths import ABSENT, KeyPaths, LinkInTheWay
+from storage.filesystem_paths import ABSENT, KeyPaths, LinkInTheWay, root_gone
 from storage.filesystem_sync import SyncLedger, UnsyncedFailure, fsync_folder
 from storage.filesystem_writer import FileWriter, StagingArea
 from storage.location_names import folder_location
@@ -185,8 +185,10 @@ class FilesystemObjectStore:
         """The root is still a folder this process may read and write. Raises
         StorageUnavailable (removed, replaced by a file, no permission)."""
         with self._paths.translate(None):
+            if not self.root.exists():
+                raise root_gone(self.root)
             if not self.root.is_dir():
-                raise OSError(errno.ENOENT, "the folder is gone or is not a folder")
+                raise OSError(errno.ENOTDIR, "the store's folder is not a folder")
             if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
                 raise OSError(errno.EACCES, "the folder may not be read and written")
 

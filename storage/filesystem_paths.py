@@ -61,6 +61,14 @@ def key_parts(key: str) -> list[str]:
 
 
 
+def root_gone(root: Path) -> OSError:
+    """The error for a store whose folder is not there: never made again here
+    (a disk that is not mounted leaves an empty mount point, and writing there
+    fills the wrong disk)."""
+    return OSError(errno.ENOENT, f"the store's folder {root} is gone (a disk not mounted?); "
+                   "it is not made again without you: create it, then run this again")
+
+
 class KeyPaths:
     """The files of a folder store's keys, under ``root``: safe keys only, no
     symbolic link followed. See the module docstring."""

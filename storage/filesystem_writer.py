@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ingest.ports import ObjectInfo
-from storage.filesystem_paths import STAGING, KeyPaths
+from storage.filesystem_paths import STAGING, KeyPaths, root_gone
 from storage.filesystem_sync import SyncLedger
 
 #: Errors that mean a key clashes with a folder or object already on disk.
@@ -80,11 +80,7 @@ class StagingArea:
             except FileExistsError:  # there, and not a folder
                 raise _staging_blocked(staging) from None
             except FileNotFoundError:
-                # Never made again here: a disk that is not mounted leaves an
-                # empty mount point, and writing there fills the wrong disk.
-                raise OSError(errno.ENOENT, f"the store's folder {self.paths.root} is gone (a disk "
-                              "not mounted?); it is not made again without you: create it, "
-                              "then run this again") from None
+                raise root_gone(self.paths.root) from None
             self._staging_ready = True
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
             os, "O_NOFOLLOW", 0)

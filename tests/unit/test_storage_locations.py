@@ -241,3 +241,24 @@ def test_a_location_is_not_retired_while_a_configured_copy_lost_files_since_its_
     rows = {row["location"]: row for row in archive.json("locations", expect=EXIT_PROBLEMS)["locations"]}
     assert rows[old.as_uri()]["role"] == "not configured"  # still noted, still in sight
     assert rows[(archive.data / "objects").as_uri()]["damaged"] == 1  # the look was recorded
+
+
+def test_a_fill_into_a_location_that_cannot_be_used_stops_at_once_saying_why(
+        archive: Archive) -> None:
+    """A replica named in the settings whose folder is not there (a disk not mounted)
+    failed every version in turn, each with the same two lines and each counted
+    'damaged': a million lines for a million versions, and a fixity failure
+    recorded for each. The location is tried once, first; nothing is checked,
+    written or recorded."""
+    missing = archive.root / "not-mounted"
+    archive.replicas.append(missing)
+    events_before = archive.json("audit", "log")
+
+    result = archive.run("locations", "fill", missing.as_uri(), expect=EXIT_PROBLEMS)
+
+    [said] = result.output.strip().splitlines()[-1:]
+    assert said.startswith("strongroom: ") and "is gone" in said, result.output
+    assert "letter-1952-03-sample" not in result.output
+    assert "damaged" not in result.output
+    assert not missing.exists()
+    assert archive.json("audit", "log") == events_before
