@@ -305,10 +305,10 @@ def test_example_batch_through_real_workers(sr: Strongroom, catalog: Catalog, wo
 def test_two_workers_racing_on_the_same_items_store_each_once(
         sr: Strongroom, catalog: Catalog, workers: Any, redis_url: str,
         distributed_env: dict[str, str], tmp_path: Path) -> None:
-    batch = make_batch(tmp_path / "race", 40, tag="race")
+    batch = make_batch(tmp_path / "race", 24, tag="race")
     report = sr.json("submit", str(batch))  # no worker yet: the messages wait in Redis
     ids = [i["item_id"] for i in report["items"]]
-    assert report["enqueued"] == 40 and queue_length(redis_url) == 40
+    assert report["enqueued"] == 24 and queue_length(redis_url) == 24
 
     # Send every item again, right behind its first message: two pool processes
     # (of two different workers) take the two copies at the same moment.
@@ -323,20 +323,20 @@ def test_two_workers_racing_on_the_same_items_store_each_once(
         queue.ingest([item_id for item_id in ids for _ in range(2)])
     finally:
         queue.close()
-    assert queue_length(redis_url) == 80
+    assert queue_length(redis_url) == 48
 
     started = time.monotonic()
     workers("left")
     workers("right")
-    wait_for(lambda: catalog.finished(report["batch_id"]) == 40, 120, "40 items final")
+    wait_for(lambda: catalog.finished(report["batch_id"]) == 24, 120, "24 items final")
     wait_for(lambda: queue_length(redis_url) == 0, 30, "the duplicates to be taken")
     time.sleep(1)  # let the last duplicates finish (they must change nothing)
     elapsed = time.monotonic() - started
 
     items = assert_each_item_stored_exactly_once(catalog, report["batch_id"])
-    assert Counter(row["status"] for row in items.values()) == {"stored": 40}
+    assert Counter(row["status"] for row in items.values()) == {"stored": 24}
     raced = sum(1 for row in items.values() if row["attempts"] > 1)
-    print(f"race: 80 messages for 40 items in {elapsed:.1f} s; "
+    print(f"race: 48 messages for 24 items in {elapsed:.1f} s; "
           f"{raced} items were attempted by both copies at once")
     assert sr.json("audit", "verify")["ok"] is True
     assert {r["status"] for r in sr.json("verify", "--all")["results"]} == {"ok"}
