@@ -113,7 +113,10 @@ def interrupted_submit(sr: Strongroom, tmp_path: Path, presses: int,
     batch = make_batch(tmp_path, items=6, size=60 * MB)
     term = Terminal("submit", str(batch), env=sr.env, cwd=tmp_path)
     assert term.read_until(b"ingesting"), term.output
-    for _ in range(presses):
+    for press in range(presses):
+        if press:  # as a person does: the next press once the first is answered
+            # (two signals pending at once are one to the process)
+            assert term.read_until(b"Ctrl-C again"), term.output
         term.process.send_signal(sent)
         time.sleep(0.005)
     code, screen, _ = term.finish()
