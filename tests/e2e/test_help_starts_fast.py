@@ -33,3 +33,28 @@ def test_commands_that_only_read_the_catalog_never_load_jsonschema(tmp_path) -> 
              "    assert out.exit_code == 0, (args, out.output)\n")
     assert modules_loaded(probe, ("jsonschema", "referencing"),
                           env={"STRONGROOM_DATA_DIR": str(data)}) == []
+
+
+#: the modules of the commands other than ``verify`` (and of what only they use)
+OTHER_COMMANDS = ("strongroom.cli.api", "strongroom.cli.batches", "strongroom.cli.operations",
+                  "strongroom.cli.users", "strongroom.cli.deaccession", "strongroom.cli.locations",
+                  "strongroom.cli.repair", "strongroom.cli.staging", "strongroom.cli.template",
+                  "strongroom.cli.doctor", "strongroom.cli.catalog", "strongroom.cli.audit",
+                  "strongroom.cli.formats", "strongroom.api", "strongroom.web", "uvicorn",
+                  "fastapi", "celery", "jsonschema")
+
+
+def test_verify_loads_no_other_command_s_module(tmp_path) -> None:
+    # Every command's module was imported to register it: `verify` loaded what
+    # `serve`, `worker`, `submit`, `user` and the rest are defined with.
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
+    made = ("from click.testing import CliRunner\n"
+            "from strongroom.cli import main\n"
+            "out = CliRunner().invoke(main, ['init'])\n"
+            "assert out.exit_code == 0, out.output\n")
+    modules_loaded(made, (), env=env)
+    probe = ("from click.testing import CliRunner\n"
+             "from strongroom.cli import main\n"
+             "out = CliRunner().invoke(main, ['verify', '--all'])\n"
+             "assert out.exit_code == 0, out.output\n")
+    assert modules_loaded(probe, OTHER_COMMANDS, env=env) == []
