@@ -136,6 +136,13 @@ def _settings_and_services(read_only: bool = False, settings: Settings | None = 
         settings = Settings.from_env()
     services = replace(build_services(settings, create=not read_only, upgrade=upgrade),
                        actor=cli_actor())
+    if settings.prometheus_multiproc_dir is None:
+        # A command's counts die with its process unless they are written where the
+        # API and the workers' metrics read them (PROMETHEUS_MULTIPROC_DIR): without
+        # it, nobody could read them, and prometheus-client is not loaded to keep them.
+        from ingest.work_metrics import NO_METRICS
+
+        services = replace(services, metrics=NO_METRICS)
     _name_the_place(settings)
     return settings, services
 
