@@ -33,16 +33,19 @@ def test_the_table_names_every_command_with_its_module_and_its_help() -> None:
 
 def test_help_lists_commands_not_imported_as_their_own_help_lists_them() -> None:
     _every_command()
+
+    def commands_section(group: click.Group, width: int) -> str:
+        help_text = group.get_help(click.Context(group, info_name="strongroom",
+                                                 terminal_width=width))
+        return help_text[help_text.index("\nCommands:\n"):]
+
     for width in (50, 80, 200):
         # a group whose commands are all still to be imported: only the table speaks
-        unloaded = CommandsOnDemand("strongroom", help=main.help, params=main.params,
-                                    context_settings=main.context_settings)
+        unloaded = CommandsOnDemand("strongroom")
         assert unloaded.commands == {}
-        table = unloaded.get_help(click.Context(unloaded, info_name="strongroom",
-                                                terminal_width=width))
-        real = main.get_help(click.Context(main, info_name="strongroom", terminal_width=width))
+        table = commands_section(unloaded, width)
         assert "\n  verify " in table
-        assert table == real, width
+        assert table == commands_section(main, width), width
 
 
 def test_a_command_runs_from_its_module_imported_on_demand() -> None:
