@@ -14,9 +14,10 @@ its account is disabled.
 
 Disabling an account also revokes, in the same transaction, every live token
 its person made (``tokens_of_person``): in the console as this account, or at
-the command line under an operating-system account of the same name in other
-capitals, which the two-person rule takes for the same person
-(``ingest.tombstones.same_person``). Whoever made a token holds its secret, so
+the command line under an operating-system account whose name reads as its
+own (other capitals, fullwidth letters: ``ingest.models.name_key``, the rule
+that keeps account names apart), which the two-person rule takes for the same
+person (``ingest.tombstones.same_person``). Whoever made a token holds its secret, so
 a token left live would let a person who has left go on acting as an
 administrator. The tokens are revoked, not merely refused while their maker is
 disabled, so that ``token list`` and the audit log say when each stopped
@@ -35,7 +36,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.access import ROLES, TokenInfo
 from ingest.errors import InputError, NotFound
-from ingest.models import Actor, NewEvent
+from ingest.models import Actor, NewEvent, name_key
 from ingest.tombstones import same_person
 
 #: A password shorter than this is refused (NIST SP 800-63B asks for at least 8;
@@ -271,12 +271,6 @@ def create_account(catalog: AccountCatalog, name: str, role: str, password: str,
     return catalog.add_account(name, role, hash_password(password), now, set_by=set_by, events=events)
 
 
-def name_key(name: str) -> str:
-    """What two names that read alike share: NFKC (full-width letters, ligatures)
-    and case folded away."""
-    return unicodedata.normalize("NFKC", name).casefold()
-
-
 def change_password(catalog: AccountCatalog, name: str, current: str | None, new: str,
                     now: datetime, *, set_by: Actor | None = None,
                     events: AccountEvents | None = None) -> AccountInfo:
@@ -307,8 +301,8 @@ def disable_account(catalog: AccountCatalog, name: str, now: datetime, *,
 
 def tokens_of_person(account: AccountInfo, tokens: list[TokenInfo]) -> list[TokenInfo]:
     """The live ``tokens`` whose maker is the person of ``account``, by the rule
-    of the two-person rule (``same_person``): this account, or a maker of the
-    same name in other capitals (the operating-system account that ran
+    of the two-person rule (``same_person``): this account, or a maker whose
+    name reads as its name (the operating-system account that ran
     ``strongroom token create``)."""
     person = account.actor()
     return [t for t in tokens

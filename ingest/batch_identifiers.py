@@ -18,7 +18,10 @@ second package that reads exactly like the first; one that differs from an
 existing package's only in capitals, letter forms (fullwidth) or characters that
 show nothing (U+200B), ``IDENTIFIER_READS_LIKE_ANOTHER`` (``identifier_key``);
 one written as another package's id, ``IDENTIFIER_IS_A_PACKAGE_ID`` (a package
-is looked up by its id or its identifier, and that id would name two).
+is looked up by its id or its identifier, and that id would name two). An
+identifier that reads like that of a package deaccessioned as a whole, in any
+of those forms, is refused with ``PACKAGE_DEACCESSIONED``
+(``identifier_refusal``, which the dry run asks as well).
 The identifiers are read at submission, once per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.
@@ -37,10 +40,11 @@ from ingest.errors import ContentRefused, Deaccessioned
 from ingest.findings import Finding, in_words
 from ingest.layout import canonical_package_id
 from ingest.metadata import MAX_METADATA_BYTES, parse_metadata
-from ingest.models import identifier_key, package_id_for
-from ingest.ports import IngestCatalog
+from ingest.models import VersionRecord, identifier_key, package_id_for
+from ingest.ports import IdentifierCatalog
 from ingest.spreadsheet import METADATA_CSV, Sheet
 from ingest.submitted import read_submitted
+from ingest.tombstones import not_taken_back
 
 CODE = "IDENTIFIER_DUPLICATE"
 
@@ -80,7 +84,7 @@ def item_duplicate(batch_findings: Sequence[Finding], name: str) -> Finding | No
     return None
 
 
-def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | None:
+def stored_twin(catalog: IdentifierCatalog, identifier: str) -> tuple[str, str] | None:
     """(package id, identifier) of a stored package whose identifier is
     ``identifier`` in another Unicode normalization form (NFC or NFD), or
     written with other capitals, or whose package id ``identifier`` is (a record
@@ -107,13 +111,28 @@ def stored_twin(catalog: IngestCatalog, identifier: str) -> tuple[str, str] | No
                  if stored != identifier), None)
 
 
-def new_identifier_refusal(catalog: IngestCatalog, identifier: str) -> Finding | None:
-    """Why a new package may not take ``identifier``, or None: written as a
-    package id could be (``IDENTIFIER_IN_PACKAGE_ID_FORM``), or read like a stored
-    package's identifier or id (``stored_twin``, ``twin_finding``)."""
+def identifier_refusal(catalog: IdentifierCatalog, identifier: str,
+                       latest: VersionRecord | None) -> Finding | None:
+    """Why an item whose record gives ``identifier`` may not be ingested, or None;
+    ``latest`` is the latest version of the package it names (None: it would be a
+    new package, the only kind this refuses). The one rule that the ingest and the
+    dry run (``submit --check``) both ask.
+
+    A new package may not take an identifier that reads like a live package's
+    identifier or id (``stored_twin``, ``twin_finding``), nor one that reads like
+    the identifier of a package deaccessioned as a whole, in any form a live
+    package's would be refused in (``PACKAGE_DEACCESSIONED``: two people decided
+    that it leaves the archive; one submission, in whatever capitals, does not
+    bring it back), nor one written as a package id could be
+    (``IDENTIFIER_IN_PACKAGE_ID_FORM``). Raises CatalogUnavailable."""
+    if latest is not None:
+        return None
     twin = stored_twin(catalog, identifier)
     if twin is not None:  # the more telling: it names the package
         return twin_finding(twin, identifier)
+    withdrawn = catalog.withdrawn_with_identifier_key(identifier_key(identifier))
+    if withdrawn:
+        return not_taken_back(withdrawn[0], identifier)
     if _in_package_id_form(identifier):
         return Finding("IDENTIFIER_IN_PACKAGE_ID_FORM", path=ITEM_METADATA, pointer="/identifier",
                        found=identifier)
@@ -192,4 +211,5 @@ def _identifier(folder: Path, name: str, sheet: Sheet | None) -> tuple[str, int 
     return (value, None) if isinstance(value, str) and value else None
 
 
-__all__ = ["CODE", "duplicate_identifiers", "item_duplicate", "stored_twin", "twin_finding"]
+__all__ = ["CODE", "duplicate_identifiers", "identifier_refusal", "item_duplicate", "stored_twin",
+           "twin_finding"]

@@ -106,13 +106,16 @@ class RepairResult:
     copies: tuple[CopyOutcome, ...]
     #: why nothing was repaired, in words, naming each copy checked (``refused``)
     detail: str | None = None
+    #: the record's identifier, for people reading the result
+    identifier: str | None = None
 
     @property
     def has_problems(self) -> bool:
         return self.status in ("refused", "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"package_id": self.package_id, "version": self.version, "status": self.status,
+        return {"package_id": self.package_id, "identifier": self.identifier,
+                "version": self.version, "status": self.status,
                 "detail": self.detail, "copies": [c.to_dict() for c in self.copies]}
 
 

@@ -2,10 +2,13 @@
 
 ``check_batch`` makes every check ``submit_batch`` and ``ingest_item`` make
 before anything is stored — the batch's names, batch.json and metadata.csv;
-each item's names, files and metadata against the schema; and, reading each
-payload file once as the ingest would, a received bag's manifests against the
-bytes and each file's format — and nothing else: no catalog row, no object, no
-event is written, so it needs no archive at all.
+each item's names, files and metadata against the schema; each record's
+identifier against the archive's packages, live and deaccessioned, by the rule
+the ingest asks (``ingest.batch_identifiers.identifier_refusal``); and, reading
+each payload file once as the ingest would, a received bag's manifests against
+the bytes and each file's format — and nothing else: no catalog row, no object,
+no event is written. It only reads the catalog, and needs none: where there is
+no archive yet, it checks as against an empty one (``NO_PACKAGES``).
 """
 
 from __future__ import annotations
@@ -17,17 +20,37 @@ from pathlib import Path
 from typing import Any
 
 from ingest.batch import ItemScan, read_batch, scan_item
+from ingest.batch_identifiers import identifier_refusal
 from ingest.errors import ContentRefused
 from ingest.findings import Finding, errors
 from ingest.fixity import digest_stream
 from ingest.format_identification import FileFormat, FormatIdentifier, HeadTail, unidentified
-from ingest.models import BatchRecord, package_id_for
+from ingest.models import BatchRecord, VersionRecord, package_id_for
 from ingest.payload_writing import ReceivedCheck
+from ingest.ports import IdentifierCatalog
 from ingest.record_schema import SchemaSet
 from ingest.submission import batch_level_findings, describe_item
 from ingest.submitted import open_submitted
+from ingest.tombstones import DeaccessionRequest
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _NoPackages:
+    """An archive with no package yet, live or deaccessioned: what a submission
+    finds where no catalog exists (it makes an empty one)."""
+
+    def latest_version(self, package_id: str) -> VersionRecord | None:
+        return None
+
+    def packages_with_identifier_key(self, key: str) -> list[tuple[str, str]]:
+        return []
+
+    def withdrawn_with_identifier_key(self, key: str) -> list[DeaccessionRequest]:
+        return []
+
+
+NO_PACKAGES: IdentifierCatalog = _NoPackages()
 
 
 @dataclass(frozen=True)
@@ -56,10 +79,11 @@ class CheckedBatch:
 
 
 def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, str] | None = None,
-                *, skip: Sequence[str] = (), formats: FormatIdentifier | None = None,
-                read_files: bool = True,
+                *, catalog: IdentifierCatalog = NO_PACKAGES, skip: Sequence[str] = (),
+                formats: FormatIdentifier | None = None, read_files: bool = True,
                 on_bytes: Callable[[int], None] | None = None) -> CheckedBatch:
-    """Every check a submission makes before storing anything (see the module).
+    """Every check a submission makes before storing anything (see the module),
+    each record's identifier against the packages of ``catalog``.
 
     With ``read_files`` (the default) each payload file of an item whose
     record passed is read through once: a received bag's digests are compared
@@ -67,7 +91,7 @@ def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, 
     ``formats``, each file's format is identified (``FORMAT_UNIDENTIFIED``
     warns); ``on_bytes`` is told of every chunk read. Without it, files are
     listed and opened by the scan only. Raises BatchUnreadable when the folder
-    cannot be read."""
+    cannot be read, CatalogUnavailable."""
     layout = read_batch(batch_dir, fields, skip=skip)
     schema, findings = batch_level_findings(layout, schemas)
     batch = BatchRecord(batch_id="", source=str(layout.root), submitted_at=_NEVER,
@@ -77,6 +101,11 @@ def check_batch(batch_dir: str | Path, schemas: SchemaSet, fields: Mapping[str, 
     for name, folder in layout.items:
         scan = scan_item(folder, within=layout.root, skip=skip)
         record, item_findings = describe_item(scan, name, batch, schemas)
+        if record is not None and not errors(item_findings):
+            identifier = record["identifier"]
+            refusal = identifier_refusal(catalog, identifier,
+                                         catalog.latest_version(package_id_for(identifier)))
+            item_findings += [refusal] if refusal is not None else []
         if read_files and record is not None and not errors(item_findings):
             item_findings += read_payload(layout.root, name, scan, formats, on_bytes)
         accepted = record is not None and not errors(item_findings)
@@ -125,4 +154,4 @@ def read_payload(root: Path, name: str, scan: ItemScan, formats: FormatIdentifie
     return found
 
 
-__all__ = ["CheckedBatch", "CheckedItem", "check_batch", "read_payload"]
+__all__ = ["NO_PACKAGES", "CheckedBatch", "CheckedItem", "check_batch", "read_payload"]

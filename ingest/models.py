@@ -97,6 +97,16 @@ class Actor:
                    token_id=data.get("token_id"), account_id=data.get("account_id"))
 
 
+def name_key(name: str) -> str:
+    """A person's or account's name as compared for sameness: compatibility-
+    normalized (NFKC: fullwidth ``ｊｏｅ`` is ``joe``, ligatures are their letters)
+    and case-folded. Two account names with one key are refused
+    (``ingest.accounts.create_account``), and two actors whose names have one key
+    are one person to the two-person rule (``ingest.tombstones.same_person``):
+    a reader of the audit log cannot tell them apart."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def identifier_key(identifier: str) -> str:
     """An identifier as compared for sameness: compatibility-normalized (NFKC:
     fullwidth ``ｓｇ`` is ``sg``), case-folded, without the characters that show

@@ -46,7 +46,7 @@ from ingest.bag import build_tag_files
 from ingest.batch import (
     ItemScan,
 )
-from ingest.batch_identifiers import new_identifier_refusal
+from ingest.batch_identifiers import identifier_refusal
 from ingest.batch_source import is_staged, origin_of, source_of
 from ingest.commit_records import record_commit
 from ingest.copies import VERIFIED, CopyRecord
@@ -95,7 +95,7 @@ from ingest.services import Services
 from ingest.staged_batch import release_staging
 from ingest.stuck import stuck_before
 from ingest.submission import describe_item
-from ingest.tombstones import not_taken_back, withdrawn_as_a_whole
+from ingest.tombstones import not_taken_back
 from ingest.version_changes import correction_findings
 from ingest.version_sharing import (
     candidates,
@@ -253,11 +253,8 @@ class _Ingest:
         package_id = package_id_for(identifier)
         record_json = canonical_record(record)
         latest = self.s.catalog.latest_version(package_id)
-        if latest is None and (refused := new_identifier_refusal(self.s.catalog, identifier)):
-            return self._reject([*warnings, refused], [validation])
-        if latest is None and (gone := withdrawn_as_a_whole(
-                self.s.catalog.tombstones(package_id))) is not None:
-            return self._reject([*warnings, not_taken_back(gone, identifier)], [validation])
+        if refusal := identifier_refusal(self.s.catalog, identifier, latest):
+            return self._reject([*warnings, refusal], [validation])
 
         # A file the latest version has under the same path with the same size
         # is most likely unchanged: hashed first (one read), it is stored again

@@ -50,7 +50,24 @@ from ingest.tombstones import DeaccessionRequest
 # --------------------------------------------------------------------------- catalog
 
 
-class IngestCatalog(Protocol):
+class IdentifierCatalog(Protocol):
+    """What the rule for a new package's identifier reads
+    (``ingest.batch_identifiers.identifier_refusal``): the live packages, and the
+    packages withdrawn as a whole."""
+
+    def latest_version(self, package_id: str) -> VersionRecord | None:
+        """The newest committed version, or None."""
+
+    def packages_with_identifier_key(self, key: str) -> list[tuple[str, str]]:
+        """(package id, identifier) of each package with a committed version whose
+        identifier has ``key`` (``ingest.models.identifier_key``)."""
+
+    def withdrawn_with_identifier_key(self, key: str) -> list[DeaccessionRequest]:
+        """The requests that withdrew a package as a whole (deleting or
+        deaccessioned) whose identifier has ``key``, the latest decided first."""
+
+
+class IngestCatalog(IdentifierCatalog, Protocol):
     """Batches, items, packages, versions and files: what ingest, status and
     retrieval need. Every write method commits before it returns; transient
     database failures raise CatalogUnavailable."""
@@ -113,10 +130,6 @@ class IngestCatalog(Protocol):
     def reset_item(self, item_id: str) -> None:
         """Put a failed item back to accepted, for a retry by hand."""
 
-    def packages_with_identifier_key(self, key: str) -> list[tuple[str, str]]:
-        """(package id, identifier) of each package with a committed version whose
-        identifier, NFC and case-folded, is ``key``."""
-
     def stuck_items(self, idle_before: datetime, limit: int = 1000,
                     begun: bool | None = None) -> list[ItemRecord]:
         """Accepted items of any batch last updated (created, attempted, sent
@@ -164,9 +177,6 @@ class IngestCatalog(Protocol):
         ``unchanged_events``, returns False too after marking the item unchanged
         (with those events) when the latest version now has the same content,
         and without writing when ``holder`` no longer holds the item's lease."""
-
-    def latest_version(self, package_id: str) -> VersionRecord | None:
-        """The newest committed version, or None."""
 
     def get_version(self, package_id: str, number: int | None = None) -> VersionRecord:
         """One committed version (the latest when ``number`` is None).
@@ -465,6 +475,10 @@ class Dispatcher(Protocol):
         """Have a committed version deep-checked (its primary copy) and the result
         recorded. Raises QueueUnavailable."""
 
+    def fill_versions(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
+        """Have each committed version (package id, number) copied into ``location``
+        (``ingest.location_fill``). Raises QueueUnavailable."""
+
     def close(self) -> None:
         """Release what the dispatcher holds (broker connections)."""
 
@@ -481,6 +495,7 @@ __all__ = [
     "FixityCatalog",
     "FormatCount",
     "FormatTally",
+    "IdentifierCatalog",
     "IngestCatalog",
     "ObjectInfo",
     "ObjectStore",

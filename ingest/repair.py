@@ -85,26 +85,27 @@ def repair_version(services: Services, package_id: str, number: int, *,
     prefix = version_prefix(package_id, number)
     sealing = services.catalog.sealing_event(version.package_id, version.number)
     stores = [copy_view(services.catalog, store, package_id) for store in services.locations]
-    copies = [_deep_check(store, prefix, version, sealing, progress) for store in stores]
+    copies = [deep_check_copy(store, prefix, version, sealing, progress) for store in stores]
     good = [store for store, c in zip(stores, copies, strict=True) if c.status == OK]
     damaged = [(store, c) for store, c in zip(stores, copies, strict=True) if c.status == DAMAGED_LEFT]
     detail = None
     sources = Sources(services.catalog, stores, version, good[0] if good else None,
                       frozenset(c.location for c in copies if c.status == UNREACHABLE),
-                      lambda: _catalog_as_sealed(services, version))
+                      lambda: catalog_as_sealed(services, version))
     for store, c in damaged:
-        _repair_copy(services, sources, store, prefix, version, c)
+        rewrite_copy(services, sources, store, prefix, version, c)
     if damaged and not good and not any(c.rewritten or c.deleted for _, c in damaged):
-        detail = _nothing_to_repair_from(copies)
+        detail = nothing_to_repair_from(copies)
         status = "refused"
     else:
-        _ensure_commit_records(services.locations, copies, version)
+        ensure_commit_records(services.locations, copies, version)
         if any(c.status in (DAMAGED_LEFT, UNREACHABLE) for c in copies):
             status = "failed"
         else:
             status = "repaired" if damaged else OK
     _record(services, version, copies)
-    return RepairResult(package_id, number, status, tuple(copies), detail)
+    return RepairResult(package_id, number, status, tuple(copies), detail,
+                        identifier=version.identifier)
 
 
 def repair_package(services: Services, package_id: str,
@@ -124,8 +125,11 @@ def repair_package(services: Services, package_id: str,
 # --------------------------------------------------------------------------- steps
 
 
-def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
-                sealing: AuditEvent | None, progress: Progress = NO_PROGRESS) -> CopyOutcome:
+def deep_check_copy(store: ObjectStore, prefix: str, version: VersionRecord,
+                    sealing: AuditEvent | None, progress: Progress = NO_PROGRESS) -> CopyOutcome:
+    """Deep-check the copy of ``version`` in ``store`` (every byte read and hashed,
+    the manifests held to ``sealing``): ``ok``, ``damaged`` with its findings, or
+    ``unreachable``. Records nothing. Raises nothing for the store."""
     outcome = CopyOutcome(store.location)
     key = f"{prefix}@{store.location}"
     progress.item_started(key, f"{version.identifier} v{version.number} at {store.location}",
@@ -147,7 +151,7 @@ def _deep_check(store: ObjectStore, prefix: str, version: VersionRecord,
     return outcome
 
 
-def _catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
+def catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
     """Whether the catalog's digests of ``version`` are those its ingestion event
     sealed (``held_to_seal``): only then may they tell good bytes in other objects."""
     try:
@@ -156,7 +160,7 @@ def _catalog_as_sealed(services: Services, version: VersionRecord) -> bool:
         return False
 
 
-def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
+def nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
     """Why a repair was refused, naming the copies checked (each copy's ``had``
     says what it held)."""
     checked = ", ".join(f"{c.location} ({c.status})" for c in copies)
@@ -166,8 +170,14 @@ def _nothing_to_repair_from(copies: Sequence[CopyOutcome]) -> str:
             f"checked: {checked}")
 
 
-def _repair_copy(services: Services, sources: Sources, target: PinnedCopy, prefix: str,
+def rewrite_copy(services: Services, sources: Sources, target: PinnedCopy, prefix: str,
                  version: VersionRecord, outcome: CopyOutcome) -> None:
+    """Rewrite in ``target`` the objects ``outcome.findings`` name damaged or
+    missing from ``sources``, delete those the version lacks, sync, and deep-check
+    the copy again; when that check still finds damage, write every object of
+    the version and check once more. What was done and found goes into
+    ``outcome`` (``rewritten``, ``mended_from``, ``findings_after``, ``status``);
+    a store out of reach or a refused write ends it with ``detail``."""
     if sources.verified is not None:
         outcome.source = sources.verified.location
     written: dict[str, str] = {}  # key -> the object version each rewrite made
@@ -246,7 +256,7 @@ def _note_versions(services: Services, version: VersionRecord, target: PinnedCop
     return target.with_pins(written)
 
 
-def _ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyOutcome],
+def ensure_commit_records(stores: Sequence[ObjectStore], copies: Sequence[CopyOutcome],
                            version: VersionRecord) -> None:
     """Every good copy carries the version's commit record (ingest.commit_records),
     so that a catalog rebuild from that location alone takes it in."""
@@ -303,4 +313,5 @@ def _record(services: Services, version: VersionRecord, copies: Sequence[CopyOut
     services.catalog.record_copies(version.package_id, version.number, notes)
 
 
-__all__ = ["repair_package", "repair_version"]
+__all__ = ["catalog_as_sealed", "deep_check_copy", "ensure_commit_records",
+           "nothing_to_repair_from", "repair_package", "repair_version", "rewrite_copy"]

@@ -27,6 +27,9 @@ reject the item (no retry can bring the bytes back). A staging area the store
 cannot read (a file where it keeps a folder, a bucket gone, credentials
 refused) is a fault of the store, not of the item: StorageUnavailable, the
 item tried again and then left failed, for ``requeue --failed`` once mended.
+So is a staging area that holds nothing of the batch, not even a record that
+``staging prune`` removed it: the worker looks in another place than the
+submitter staged to (``ingest.staging_removals``).
 
 Staging goes as soon as nothing can read it again (``release_staging``): an
 item's objects once it is stored, unchanged or rejected, the batch's once none
@@ -75,6 +78,7 @@ from ingest.paths import display_path
 from ingest.ports import IngestCatalog, ObjectStore
 from ingest.progress import StopFlag
 from ingest.spreadsheet import MAX_METADATA_CSV_BYTES, METADATA_CSV, Sheet
+from ingest.staging_removals import missing, unusable
 from ingest.submitted import FileIdentity, open_submitted, read_submitted
 
 #: The listing beside what it lists (one per item, one for the batch's own files).
@@ -247,6 +251,7 @@ class StagedSource:
 
     def __init__(self, store: ObjectStore, batch_id: str, sealed: str | None = None) -> None:
         self.store = store
+        self.batch_id = batch_id
         self.prefix = batch_prefix(batch_id)
         #: the SHA-256 of the batch's listing as the catalog keeps it (None: not kept)
         self.sealed = sealed
@@ -292,14 +297,15 @@ class StagedSource:
     def open(self, name: str, entry: PayloadEntry) -> Iterator[BinaryIO]:
         """The staged payload file. Its digest is compared with the staged one by
         the reader (``check_read``), in its one read. Raises ContentRefused
-        (STAGED_CONTENT_MISSING), StorageUnavailable."""
+        (STAGED_CONTENT_MISSING), StorageUnavailable (also for a staging area that
+        holds nothing of the batch: ``ingest.staging_removals``)."""
         key = self.key_of(name, entry)
         try:
             stream = self.store.open(key)
         except ObjectBlocked as exc:
-            raise _unusable(exc) from exc
+            raise unusable(exc) from exc
         except ObjectNotFound as exc:
-            raise ContentRefused(_missing(entry.path, "the staged object is gone")) from exc
+            raise self._gone(entry.path) from exc
         with stream:
             yield stream
 
@@ -362,8 +368,7 @@ class StagedSource:
         store confirms the object is not what was staged (``_confirm_changed``);
         StorageUnavailable when it is, and the read went wrong."""
         if entry.staged_sha256 is not None and digests.sha256 != entry.staged_sha256:
-            _confirm_changed(self.store, self.key_of(name, entry), digests.size,
-                             entry.staged_sha256)
+            self._confirm_changed(self.key_of(name, entry), digests.size, entry.staged_sha256)
             raise ContentRefused(_changed(entry.within + entry.path, entry.staged_sha256,
                                           digests.sha256))
 
@@ -371,36 +376,41 @@ class StagedSource:
         try:
             raw = _read_all(self.store, key, MAX_METADATA_CSV_BYTES + 1)
         except ObjectBlocked as exc:
-            raise _unusable(exc) from exc
+            raise unusable(exc) from exc
         except ObjectNotFound as exc:
-            raise ContentRefused(_missing(shown, "the staged object is gone")) from exc
+            raise self._gone(shown) from exc
         found = hashlib.sha256(raw).hexdigest()
         if sha256 is not None and found != sha256:
             if len(raw) <= MAX_METADATA_CSV_BYTES:  # larger than any staged listing: changed
-                _confirm_changed(self.store, key, len(raw), sha256)
+                self._confirm_changed(key, len(raw), sha256)
             raise ContentRefused(_changed(shown, sha256, found))
         return raw
 
+    def _confirm_changed(self, key: str, size_read: int, staged: str) -> None:
+        """Before a read that did not give the staged SHA-256 is called a change (which
+        rejects the item for good): ask the store what it holds. When it keeps the
+        object's SHA-256 and that is the one staged, or when the object's size is not
+        what the read gave, the read went wrong (a connection handed a short or
+        another response: seen from a worker resumed after a pause), not the object:
+        StorageUnavailable, and the item is tried again. Returns when the object did
+        change; raises as ``_gone`` says when it is not there."""
+        try:
+            info = self.store.stat(key)
+        except ObjectBlocked as exc:
+            raise unusable(exc) from exc
+        except ObjectNotFound as exc:
+            raise self._gone(key.rsplit("/", 1)[-1]) from exc
+        if (info.sha256 is not None and info.sha256 == staged) or info.size != size_read:
+            raise StorageUnavailable(
+                f"{key}: a read gave {size_read} bytes that are not the object the store holds "
+                f"({info.size} bytes{', as staged' if info.sha256 == staged else ''}); the item "
+                "is tried again")
 
-def _confirm_changed(store: ObjectStore, key: str, size_read: int, staged: str) -> None:
-    """Before a read that did not give the staged SHA-256 is called a change (which
-    rejects the item for good): ask the store what it holds. When it keeps the
-    object's SHA-256 and that is the one staged, or when the object's size is not
-    what the read gave, the read went wrong (a connection handed a short or
-    another response: seen from a worker resumed after a pause), not the object:
-    StorageUnavailable, and the item is tried again. Returns when the object did
-    change; raises ContentRefused (STAGED_CONTENT_MISSING) when it is gone."""
-    try:
-        info = store.stat(key)
-    except ObjectBlocked as exc:
-        raise _unusable(exc) from exc
-    except ObjectNotFound as exc:
-        raise ContentRefused(_missing(key.rsplit("/", 1)[-1], "the staged object is gone")) from exc
-    if (info.sha256 is not None and info.sha256 == staged) or info.size != size_read:
-        raise StorageUnavailable(
-            f"{key}: a read gave {size_read} bytes that are not the object the store holds "
-            f"({info.size} bytes{', as staged' if info.sha256 == staged else ''}); the item "
-            "is tried again")
+    def _gone(self, shown: str) -> ContentRefused | StorageUnavailable:
+        """What a staged object (shown as ``shown``) not found in the store means:
+        gone (STAGED_CONTENT_MISSING), or looked for in the wrong place
+        (``ingest.staging_removals.missing``)."""
+        return missing(self.store, self.batch_id, f"{self.prefix}batch/{LISTING}", shown)
 
 
 def _read_all(store: ObjectStore, key: str, limit: int) -> bytes:
@@ -417,21 +427,9 @@ def _read_all(store: ObjectStore, key: str, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _unusable(exc: ObjectBlocked) -> StorageUnavailable:
-    """The staging area cannot be read because the store is damaged there (a file
-    where it keeps a folder): a fault of the store, not of the item, whose staged
-    bytes may be whole once the store is mended. The item is tried again, then
-    left failed for ``requeue --failed``; never rejected for it."""
-    return StorageUnavailable(f"the staging area cannot be read: {exc}")
-
-
 def _changed(path: str, expected: str, found: str) -> Finding:
     return Finding("STAGED_CONTENT_CHANGED", path=display_path(path), expected=expected,
                    found=found)
-
-
-def _missing(path: str, detail: str) -> Finding:
-    return Finding("STAGED_CONTENT_MISSING", path=display_path(path), params={"detail": detail})
 
 
 # --------------------------------------------------------------------------- removal

@@ -10,7 +10,11 @@ what it leaves is judged here, one staged batch (``_staging/{batch_id}/``) at a 
   ``failed`` is given; a failed item requeued after that is rejected with
   STAGED_CONTENT_MISSING. Those files are the only copy the archive held of what
   was submitted for the items, so their removal is a ``deletion`` event on the
-  batch naming the items, the location, what was removed and who asked;
+  batch naming the items, the location, what was removed and who asked; and a
+  removal record is left in the staging area (``_staging/_removed/{batch_id}.json``,
+  written before anything is deleted, never removed), which tells a worker that
+  finds the staging gone that it went (``ingest.staging_removals``), not that the
+  worker looks in the wrong place;
 - no batch was registered from it (a submission that stopped or crashed while
   staging): removable once staged longer ago than ``abandoned_after``, kept
   before, since a submission may still be staging it; kept whenever its listing
@@ -33,6 +37,7 @@ from ingest.models import EventType, ItemStatus, Outcome
 from ingest.ports import Catalog, ObjectStore
 from ingest.services import Services
 from ingest.staged_batch import LISTING, batch_prefix, delete_prefix
+from ingest.staging_removals import REMOVED, record_removal
 
 #: How long staging that no batch was registered from is kept by default.
 DEFAULT_ABANDONED_AFTER = timedelta(hours=24)
@@ -64,7 +69,7 @@ def prune_staging(services: Services, now: datetime, *,
     CatalogUnavailable."""
     store, catalog = services.staging_store, services.catalog
     batch_ids = sorted({info.key[len(STAGING_PREFIX):].split("/", 1)[0]
-                        for info in store.list(STAGING_PREFIX)})
+                        for info in store.list(STAGING_PREFIX)} - {REMOVED})
     reports = []
     for batch_id in batch_ids:
         prefix = batch_prefix(batch_id)
@@ -75,6 +80,9 @@ def prune_staging(services: Services, now: datetime, *,
         removable, reason = _judge(store, catalog, batch_id, now, abandoned_after, failed)
         if removable and not dry_run:
             given_up = _failed_items(catalog, batch_id)
+            if given_up:
+                record_removal(store, batch_id, at=now, by=services.actor, items=given_up,
+                               objects=objects, octets=octets)
             try:
                 delete_prefix(store, prefix)
             except BaseException as exc:

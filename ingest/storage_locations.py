@@ -7,15 +7,17 @@ primary with the old one as a replica), **fill** it, take the old one out of
 the settings, then **retire** it.
 
 - ``locations_overview``: every location the settings name or the catalog notes
-  copies in, with its copies, damaged ones, the versions it lacks and, for a
-  retired one, who retired it, when and why.
+  copies in, with its copies, damaged ones, the versions it lacks, those queued
+  to be filled there and, for a retired one, who retired it, when and why.
 - ``fill_location``: every committed version the location does not hold whole
   (no copy noted, a copy noted damaged, or one failing its last check) is
-  repaired as ``strongroom repair`` would (``ingest.repair.repair_version``):
-  every copy deep-verified, the missing or damaged one written only from a copy
-  verified good moments before, hashed again on the way, checked after, each
-  step an audit event. Paged through the catalog (memory stays flat at a
-  million versions); stops between versions when asked.
+  copied there in this process (``ingest.location_fill.fill_version``: only
+  the source it is copied from is verified, chosen as ``repair`` chooses, then
+  the copy after writing; each step an audit event). Paged through the catalog
+  (memory stays flat at a million versions); stops between versions when asked.
+- ``queue_fill``: the same versions, one task each for the workers, each noted
+  queued in the catalog before it is sent, so that none is sent twice while it
+  waits (as due fixity checks are queued).
 - ``retire_location``: refused while the settings still name the location, and
   while any committed version it holds is not held whole in every configured
   location (those are listed); otherwise the catalog forgets its copies and
@@ -26,13 +28,17 @@ the settings, then **retire** it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from ingest.copy_checks import OK, REPAIRED, RepairResult
-from ingest.errors import InputError, LocationNotFound
+from ingest.errors import InputError, LocationNotFound, QueueUnavailable
+from ingest.fixity_policy import FixityPolicy
 from ingest.location_records import LocationGap, RetiredLocationRecord
 from ingest.models import EventType, Outcome
+from ingest.ports import Dispatcher
 from ingest.services import Services
 
 #: versions read from the catalog at a time while filling
@@ -63,25 +69,32 @@ class LocationRow:
     #: committed versions it does not hold whole (configured locations only)
     lacking: int | None
     retired: RetiredLocationRecord | None = None
+    #: versions sent to the workers to be filled there and not finished yet
+    queued: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"location": self.location, "role": self.role, "copies": self.copies,
-                "damaged": self.damaged, "lacking": self.lacking,
+                "damaged": self.damaged, "lacking": self.lacking, "queued": self.queued,
                 "retired": self.retired.to_dict() if self.retired else None}
 
 
-def locations_overview(services: Services) -> tuple[int, list[LocationRow]]:
+def locations_overview(services: Services, requeue_after: timedelta = FixityPolicy.requeue_after
+                       ) -> tuple[int, list[LocationRow]]:
     """(committed versions, one row per location): the configured ones in the
     settings' order, then those only the catalog notes, then the retired ones.
+    A version queued to be filled more than ``requeue_after`` ago counts no
+    longer as queued (its task is taken for lost, as a queued check is).
     Raises CatalogUnavailable."""
     catalog = services.catalog
     versions = catalog.committed_version_count()
     noted = catalog.copy_locations()
+    queued = catalog.fills_queued(services.clock.now() - requeue_after)
     rows: list[LocationRow] = []
     for index, store in enumerate(services.locations):
         copies, damaged = noted.get(store.location, (0, 0))
         rows.append(LocationRow(store.location, PRIMARY if index == 0 else REPLICA, copies, damaged,
-                                lacking=versions - (copies - damaged)))
+                                lacking=versions - (copies - damaged),
+                                queued=queued.get(store.location, 0)))
     configured = {store.location for store in services.locations}
     for location in sorted(set(noted) - configured):
         copies, damaged = noted[location]
@@ -98,10 +111,10 @@ def locations_overview(services: Services) -> tuple[int, list[LocationRow]]:
 @dataclass
 class FillResult:
     location: str
-    #: versions whose copy there was made or mended
-    made: list[tuple[str, int]] = field(default_factory=list)
+    #: versions whose copy there was made or mended: (package id, number, identifier)
+    made: list[tuple[str, int, str | None]] = field(default_factory=list)
     #: versions found whole there after all (noted late, or mended by another run)
-    whole: list[tuple[str, int]] = field(default_factory=list)
+    whole: list[tuple[str, int, str | None]] = field(default_factory=list)
     #: versions whose copy there could not be made (no good copy, a location out of reach)
     failed: list[RepairResult] = field(default_factory=list)
     stopped: bool = False
@@ -112,44 +125,99 @@ class FillResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"location": self.location, "stopped": self.stopped,
-                "made": [{"package_id": p, "version": n} for p, n in self.made],
-                "whole": [{"package_id": p, "version": n} for p, n in self.whole],
+                "made": [{"package_id": p, "identifier": i, "version": n}
+                         for p, n, i in self.made],
+                "whole": [{"package_id": p, "identifier": i, "version": n}
+                          for p, n, i in self.whole],
                 "failed": [r.to_dict() for r in self.failed]}
 
 
-def fill_location(services: Services, location: str) -> FillResult:
-    """Make ``location`` (one the settings name) hold every committed version whole.
-
-    Raises LocationNotFound for a location the settings do not name,
-    CatalogUnavailable.
-    """
-    from ingest.repair import repair_version  # the repair machinery, loaded when filling
-
+def _configured(services: Services, location: str) -> None:
+    """Raises LocationNotFound unless the settings name ``location``."""
     if location not in {store.location for store in services.locations}:
         raise LocationNotFound(
             f"{location} is not a location the settings name; fill one named in "
             f"STRONGROOM_STORAGE_URL or STRONGROOM_REPLICAS: "
             f"{', '.join(store.location for store in services.locations)}")
-    catalog = services.catalog
-    result = FillResult(location)
+
+
+def _versions_to_fill(services: Services, location: str) -> Iterator[list[tuple[str, int]]]:
+    """The committed versions ``location`` does not hold whole, a page at a time
+    (memory stays flat at a million versions)."""
     after: tuple[str, int] | None = None
-    while True:
-        page = catalog.versions_not_held_whole(location, after=after, limit=_PAGE)
-        if not page:
-            return result
+    while page := services.catalog.versions_not_held_whole(location, after=after, limit=_PAGE):
+        yield page
+        after = page[-1]
+
+
+def fill_location(services: Services, location: str) -> FillResult:
+    """Make ``location`` (one the settings name) hold every committed version
+    whole, here and now, a version at a time (``ingest.location_fill``); stops
+    between versions when asked.
+
+    Raises LocationNotFound for a location the settings do not name,
+    CatalogUnavailable.
+    """
+    from ingest.location_fill import fill_version  # the repair machinery, loaded when filling
+
+    _configured(services, location)
+    result = FillResult(location)
+    for page in _versions_to_fill(services, location):
         for package_id, number in page:
             if services.stop.requested:
                 result.stopped = True
                 return result
-            repaired = repair_version(services, package_id, number, progress=services.progress)
-            mine = next(c for c in repaired.copies if c.location == location)
+            filled = fill_version(services, package_id, number, location)
+            mine = filled.copies[-1]
             if mine.status == REPAIRED:
-                result.made.append((package_id, number))
+                result.made.append((package_id, number, filled.identifier))
             elif mine.status == OK:
-                result.whole.append((package_id, number))
+                result.whole.append((package_id, number, filled.identifier))
             else:
-                result.failed.append(repaired)
-        after = page[-1]
+                result.failed.append(filled)
+    return result
+
+
+@dataclass(frozen=True)
+class FillQueued:
+    """What ``queue_fill`` sent to the workers."""
+
+    location: str
+    #: versions sent, one task each
+    sent: int
+    #: versions left out: sent by an earlier fill and not finished yet
+    already_queued: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "queued": True, "sent": self.sent,
+                "already_queued": self.already_queued}
+
+
+def queue_fill(services: Services, dispatcher: Dispatcher, location: str,
+               requeue_after: timedelta) -> FillQueued:
+    """Send one task per committed version ``location`` does not hold whole to the
+    workers (``Dispatcher.fill_versions``), each once it is noted queued in the
+    catalog: a version queued by a fill in the last ``requeue_after`` and not
+    finished is not sent again. ``strongroom locations`` shows the fill go on.
+
+    Raises LocationNotFound for a location the settings do not name,
+    QueueUnavailable (what was not sent is not noted queued), CatalogUnavailable.
+    """
+    _configured(services, location)
+    catalog = services.catalog
+    sent = already = 0
+    for page in _versions_to_fill(services, location):
+        now = services.clock.now()
+        taken = catalog.queue_fills(location, page, queued_at=now,
+                                    stale_before=now - requeue_after)
+        try:
+            dispatcher.fill_versions(location, taken)
+        except QueueUnavailable:
+            catalog.finish_fill(location, taken)
+            raise
+        sent += len(taken)
+        already += len(page) - len(taken)
+    return FillQueued(location, sent, already)
 
 
 # --------------------------------------------------------------------------- retire

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ingest.findings import Finding
 from ingest.layout import canonical_package_id
-from ingest.models import Actor, StoredFile
+from ingest.models import Actor, StoredFile, name_key
 
 #: The states of a request (see the module docstring).
 REQUESTED, REJECTED, DELETING, DEACCESSIONED = "requested", "rejected", "deleting", "deaccessioned"
@@ -173,18 +172,12 @@ def tombstone_body(request: DeaccessionRequest, number: int) -> bytes:
 
 def same_person(a: Actor, b: Actor) -> bool:
     """True when ``a`` and ``b`` name one person (or token): the same console
-    account, or the same name, whatever its case. Two people are needed for a
-    deaccession; a name is what the audit log keeps of each."""
+    account, or names that read alike, compared as account names are
+    (``name_key``: whatever their case or letter width). Two people are needed
+    for a deaccession; a name is what the audit log keeps of each."""
     if a.account_id is not None and a.account_id == b.account_id:
         return True
-    return a.name.casefold() == b.name.casefold()
-
-
-
-def withdrawn_as_a_whole(tombstones: Sequence[DeaccessionRequest]) -> DeaccessionRequest | None:
-    """The request, among a package's ``tombstones``, that withdrew the package as a
-    whole (not one version of it), or None."""
-    return next((t for t in tombstones if t.version is None and t.is_withdrawn), None)
+    return name_key(a.name) == name_key(b.name)
 
 
 def not_taken_back(request: DeaccessionRequest, identifier: str) -> Finding:
@@ -214,5 +207,4 @@ __all__ = [
     "tombstone_body",
     "tombstone_key",
     "version_of_tombstone",
-    "withdrawn_as_a_whole",
 ]

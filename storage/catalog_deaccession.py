@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ingest.errors import Deaccessioned, DeaccessionRefused, DeaccessionRequestNotFound
 from ingest.findings import Finding
-from ingest.models import Actor, NewEvent, StoredFile
+from ingest.models import Actor, NewEvent, StoredFile, identifier_key
 from ingest.tombstones import (
     DEACCESSIONED,
     DELETING,
@@ -77,7 +77,8 @@ class DeaccessionsAndTombstones(CatalogBase):
                                                  found=open_one))
             session.add(DeaccessionRequestRow(
                 request_id=request.request_id, package_id=request.package_id,
-                identifier=request.identifier, version=request.version, reason=request.reason,
+                identifier=request.identifier, identifier_key=identifier_key(request.identifier),
+                version=request.version, reason=request.reason,
                 state=REQUESTED, requested_by=request.requested_by.to_dict(),
                 requested_at=request.requested_at))
             session.flush()
@@ -109,6 +110,21 @@ class DeaccessionsAndTombstones(CatalogBase):
             if package_id is not None:
                 query = query.where(DeaccessionRequestRow.package_id == package_id)
             rows = session.execute(query.order_by(DeaccessionRequestRow.requested_at)).scalars().all()
+            stones = _tombstone_rows(session, [r.request_id for r in rows])
+            return [_request(row, stones) for row in rows]
+
+    def withdrawn_with_identifier_key(self, key: str) -> list[DeaccessionRequest]:
+        """The requests that withdrew a package as a whole (deleting or
+        deaccessioned) whose identifier has ``key`` (``ingest.models.identifier_key``),
+        the latest decided first, by the index on it. Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(DeaccessionRequestRow)
+                .where(DeaccessionRequestRow.identifier_key == key,
+                       DeaccessionRequestRow.version.is_(None),
+                       DeaccessionRequestRow.state.in_(WITHDRAWN))
+                .order_by(DeaccessionRequestRow.decided_at.desc(),
+                          DeaccessionRequestRow.request_id)).scalars().all()
             stones = _tombstone_rows(session, [r.request_id for r in rows])
             return [_request(row, stones) for row in rows]
 
@@ -182,7 +198,8 @@ class DeaccessionsAndTombstones(CatalogBase):
             if session.get(DeaccessionRequestRow, request.request_id) is None:
                 session.add(DeaccessionRequestRow(
                     request_id=request.request_id, package_id=request.package_id,
-                    identifier=request.identifier, version=request.version,
+                    identifier=request.identifier,
+                    identifier_key=identifier_key(request.identifier), version=request.version,
                     reason=request.reason, state=request.state,
                     requested_by=request.requested_by.to_dict(),
                     requested_at=request.requested_at,

@@ -30,7 +30,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     tuple_,
     union,
 )
@@ -237,7 +236,7 @@ class FixitySchedule(FixityStateUpkeep):
         else:
             wanted = list(dict.fromkeys(locations))
             self._cover(wanted)
-            failing = and_(FixityState.location.in_(wanted), text(f"({FAILING})"))
+            failing = and_(FixityState.location.in_(wanted), FAILING)
             chosen = union(
                 select(FixityState.last_deep_check_id.label("check_id"))
                 .where(failing, FixityState.last_deep_outcome == "failed"),
@@ -262,7 +261,7 @@ class FixitySchedule(FixityStateUpkeep):
         with self._read() as session:
             rows = session.execute(
                 select(FixityState.package_id, FixityState.number)
-                .where(FixityState.location == location, text(f"({FAILING})"),
+                .where(FixityState.location == location, FAILING,
                        _damaged())).all()
         return {(package_id, number) for package_id, number in rows}
 

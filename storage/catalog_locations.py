@@ -12,18 +12,25 @@ transaction, with the audit event that says who retired it and why, and keeps a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.location_records import LocationGap, RetiredLocationRecord
 from ingest.models import Actor, AuditEvent, NewEvent
 from storage.audit_log import append_events
-from storage.catalog_base import CatalogBase
-from storage.catalog_fixity_state import _hold_locations
+from storage.catalog_base import cast_table, rows_changed
+from storage.catalog_fixity_state import FixityStateUpkeep, _hold_locations
 from storage.catalog_rows import COMMITTED
 from storage.tables import Version
-from storage.tables_fixity import FixityBacklog, FixityLocation, FixityState
+from storage.tables_fixity import (
+    FAILING,
+    FILL_QUEUED,
+    FixityBacklog,
+    FixityLocation,
+    FixityState,
+)
 from storage.tables_replicas import ObjectVersion, RetiredLocation, VersionCopy
 
 _VERIFIED = "verified"
@@ -35,16 +42,14 @@ def _held_whole(location: str) -> ColumnElement[bool]:
     damaged."""
     failing = exists().where(
         FixityState.package_id == Version.package_id, FixityState.number == Version.number,
-        FixityState.location == location,
-        (FixityState.last_deep_outcome == "failed") | (FixityState.last_shallow_outcome == "failed")
-        | FixityState.delivery_failed_check_id.is_not(None))  # tables_fixity.FAILING
+        FixityState.location == location, FAILING)
     noted = exists().where(
         VersionCopy.package_id == Version.package_id, VersionCopy.number == Version.number,
         VersionCopy.location == location, VersionCopy.state == _VERIFIED)
     return and_(noted, ~failing)
 
 
-class LocationLifecycle(CatalogBase):
+class LocationLifecycle(FixityStateUpkeep):
     """Part of ``SqlCatalog``: needs ``self._write()`` and ``self._read()`` sessions."""
 
     def committed_version_count(self) -> int:
@@ -68,6 +73,57 @@ class LocationLifecycle(CatalogBase):
                                 | ((Version.package_id == after[0]) & (Version.number > after[1])))
         with self._read() as session:
             return [(p, int(n)) for p, n in session.execute(query).all()]
+
+    def holds_whole(self, location: str, package_id: str, number: int) -> bool:
+        """Whether ``location`` holds a copy of the committed version that the
+        catalog notes whole (the rule ``versions_not_held_whole`` leaves out).
+        Raises CatalogUnavailable."""
+        with self._read() as session:
+            return bool(session.execute(select(exists().where(
+                Version.package_id == package_id, Version.number == number,
+                Version.state == COMMITTED, _held_whole(location)))).scalar_one())
+
+    def queue_fills(self, location: str, versions: Sequence[tuple[str, int]],
+                    queued_at: datetime, stale_before: datetime) -> list[tuple[str, int]]:
+        """Note the copies of ``versions`` in ``location`` queued to be filled and
+        return those this call noted: one queued since ``stale_before`` (by a
+        fill still going) is left out, so no copy is sent twice, as with
+        ``enqueue_checks``. Raises CatalogUnavailable."""
+        self._cover([location])  # every committed version has its row there
+        taken = []
+        with self._write() as session:
+            for package_id, number in versions:
+                result = session.execute(
+                    cast_table(FixityState).update()
+                    .where(FixityState.package_id == package_id, FixityState.number == number,
+                           FixityState.location == location,
+                           or_(FixityState.queued_fill_at.is_(None),
+                               FixityState.queued_fill_at < stale_before))
+                    .values(queued_fill_at=queued_at))
+                if rows_changed(result):
+                    taken.append((package_id, number))
+        return taken
+
+    def finish_fill(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
+        """The copies of ``versions`` in ``location`` are no longer queued to be
+        filled: filled, found whole, failed, or never sent. Raises CatalogUnavailable."""
+        with self._write() as session:
+            for package_id, number in versions:
+                session.execute(
+                    cast_table(FixityState).update()
+                    .where(FixityState.package_id == package_id, FixityState.number == number,
+                           FixityState.location == location, FILL_QUEUED)
+                    .values(queued_fill_at=None))
+
+    def fills_queued(self, since: datetime) -> dict[str, int]:
+        """Per location, the copies queued to be filled at or after ``since`` and
+        not yet finished (``ix_fixity_state_fill_queued``). Raises CatalogUnavailable."""
+        with self._read() as session:
+            rows = session.execute(
+                select(FixityState.location, func.count())
+                .where(FILL_QUEUED, FixityState.queued_fill_at >= since)
+                .group_by(FixityState.location)).all()
+        return {location: int(count) for location, count in rows}
 
     def retirement_gaps(self, location: str, configured: Sequence[str], *,
                         limit: int = 20) -> tuple[list[LocationGap], int]:

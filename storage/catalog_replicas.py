@@ -16,7 +16,7 @@ from storage.audit_log import append_events, audit_event
 from storage.catalog_base import CatalogBase, dialect_name, prepared_upsert, upsert
 from storage.catalog_rows import COMMITTED, file_columns, package_sort_keys, utc_now
 from storage.tables import AuditHead, Batch, Event, File, Package, Version
-from storage.tables_fixity import FixityState
+from storage.tables_fixity import FAILING, FixityState
 from storage.tables_replicas import (
     AuditAnchor,
     AuditLogIdentity,
@@ -131,11 +131,7 @@ class ReplicasAndAnchors(CatalogBase):
         their last check of either tier or a delivery since: ``tables_fixity.FAILING``).
         One pass over the copies, grouped by location.
         Raises CatalogUnavailable."""
-        damaged = func.sum(case((or_(VersionCopy.state == "damaged",
-                                     FixityState.last_deep_outcome == "failed",
-                                     FixityState.last_shallow_outcome == "failed",
-                                     FixityState.delivery_failed_check_id.is_not(None)), 1),
-                                else_=0))
+        damaged = func.sum(case((or_(VersionCopy.state == "damaged", FAILING), 1), else_=0))
         with self._read() as session:
             rows = session.execute(
                 select(VersionCopy.location, func.count(), damaged)

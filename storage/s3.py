@@ -51,16 +51,10 @@ is written retained, the bucket must have object lock, a delete removes every
 version of the key, and a read may name an object version; see
 ``storage.s3_object_lock``.
 
-Errors, translated at the boundary (``raise … from exc``):
-
-- no connection, timeouts, throttling, 5xx → ``StorageUnavailable`` (retry);
-- a bucket that does not exist, refused credentials, no credentials at all →
-  ``StorageUnavailable`` too, with a message naming the misconfiguration: the
-  item is not at fault, and once the setting is fixed a retry succeeds;
-- ``BadDigest`` / ``InvalidDigest`` / ``XAmzContentSHA256Mismatch`` → ``ChecksumRefused``;
-- ``NoSuchKey`` / 404 → ``ObjectNotFound``;
-- a request the server refuses for any other reason → ``StorageError``;
-- an empty key, or one ending in ``/`` → ``ValueError``.
+Errors are translated at the boundary (``raise … from exc``): a failure to
+reach the server is ``StorageUnavailable`` (retried), and so is a misconfigured
+bucket or credentials; the whole list is in ``storage.s3_errors``. An empty
+key, or one ending in ``/``, is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -74,8 +68,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from ingest.errors import ChecksumRefused, ObjectNotFound, StorageError, StorageUnavailable
 from ingest.ports import MAX_PRESIGN_SECONDS, ObjectInfo
+from storage.s3_errors import bucket_exists, domain_error, no_bucket
 from storage.s3_object_lock import (
     ObjectLock,
     bucket_create_parameters,
@@ -92,14 +86,6 @@ from storage.s3_upload import (
     S3ObjectWriter,
     _b64_of_hex,
 )
-
-_CHECKSUM_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
-_TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout",
-                              "Throttling", "ThrottlingException", "RequestLimitExceeded",
-                              "TooManyRequestsException", "NoSuchUpload"})
-_ACCESS_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                           "InvalidToken", "ExpiredToken"})
-_ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3ObjectStore:
@@ -173,107 +159,17 @@ class S3ObjectStore:
 
     @contextmanager
     def _translate(self, key: str | None = None) -> Iterator[None]:
-        """Turn botocore's errors into the domain's (see the module docstring). An
-        absent object becomes ObjectNotFound only when ``key`` is given (reads).
-        botocore's exceptions are imported only when something was raised: a
-        command that never reaches the store does not load them (about 145
-        modules), and one that did has them loaded with its client."""
+        """Turn botocore's errors into the domain's (``storage.s3_errors``). An
+        absent object becomes ObjectNotFound only when ``key`` is given (reads)."""
         try:
             yield
         except Exception as exc:
-            translated = self._translated(exc, key)
+            translated = domain_error(self, exc, key)
             if translated is None:
                 raise
             raise translated from exc
 
-    def _translated(self, exc: Exception, key: str | None) -> Exception | None:
-        """The domain's error for a botocore error ``exc``; None for any other."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            ParamValidationError,
-            PartialCredentialsError,
-        )
 
-        if isinstance(exc, ClientError):
-            return self._client_error(exc, key)
-        if isinstance(exc, ParamValidationError):
-            return ValueError(f"{self.location}: {exc}")
-        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-            return StorageUnavailable(
-                f"no usable S3 credentials for {self._where()} (a misconfiguration: set "
-                f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or another AWS credential "
-                f"source)")
-        if isinstance(exc, BotoCoreError):
-            # Connection refused or reset, timeouts, a response cut short.
-            if self._made_client is not None:
-                # The next attempt opens new connections (``storage.s3_client``).
-                from storage.s3_client import drop_idle_connections
-
-                drop_idle_connections(self._made_client, exc)
-            return StorageUnavailable(f"{self._where()}: {exc}")
-        return None
-
-    def _client_error(self, exc: Any, key: str | None) -> StorageError | ObjectNotFound:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        message = error.get("Message") or code
-        if self.object_lock is not None and code == "InvalidRequest":
-            return StorageError(
-                f"{self._where()} refused {key or 'an object'!s} with its object lock retention "
-                f"({code}: {message}): does the bucket have S3 Object Lock? `strongroom init` "
-                f"checks it")
-        if code in _CHECKSUM_CODES:
-            return ChecksumRefused(f"{self._where()} refused {key or 'an object'!s}: {code}: "
-                                   f"the bytes received do not match their SHA-256")
-        if code == "NoSuchBucket":
-            return self._no_bucket()
-        if key is not None and code == "NoSuchKey":
-            return ObjectNotFound(f"no object {key!r} in {self.location}")
-        if key is not None and (code in _ABSENT_CODES or status == 404):
-            return self._absent_object(key)
-        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
-            return StorageUnavailable(f"{self._where()}: {code}: {message}")
-        if code in _ACCESS_CODES or status == 403:
-            return StorageUnavailable(
-                f"{self._where()} refused our credentials ({code}): a misconfiguration of "
-                f"the S3 credentials or the bucket's permissions")
-        return StorageError(f"{self._where()}: {code or status}: {message}")
-
-    def _no_bucket(self) -> StorageUnavailable:
-        return StorageUnavailable(
-            f"the bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: a "
-            f"misconfiguration of the storage URL or endpoint (create the bucket first)")
-
-    def _bucket_exists(self) -> bool:
-        """Whether the bucket exists. Raises ClientError (other than 404), BotoCoreError."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._client.head_bucket(Bucket=self.bucket)
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or exc.response.get("Error", {}).get("Code") in (
-                    "404", "NoSuchBucket", "NotFound"):
-                return False
-            raise
-        return True
-
-    def _absent_object(self, key: str) -> StorageError | ObjectNotFound:
-        # A HEAD answers a bare 404 for a missing bucket as well as a missing key.
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            bucket_exists = self._bucket_exists()
-        except (BotoCoreError, ClientError):
-            bucket_exists = True  # cannot tell: report what was asked about
-        if not bucket_exists:
-            return self._no_bucket()
-        return ObjectNotFound(f"no object {key!r} in {self.location}")
-
-    # ------------------------------------------------------------------ ObjectStore
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (with object lock when the
@@ -283,7 +179,7 @@ class S3ObjectStore:
         from botocore.exceptions import ClientError
 
         with self._translate():
-            if self._bucket_exists():
+            if bucket_exists(self):
                 if self.object_lock is not None:
                     check_bucket(self._client, self.bucket, self.object_lock, self._where())
                 return
@@ -306,8 +202,8 @@ class S3ObjectStore:
         """The bucket exists and answers (one HEAD request). Raises
         StorageUnavailable (no such bucket, refused credentials, no answer)."""
         with self._translate():
-            if not self._bucket_exists():
-                raise self._no_bucket()
+            if not bucket_exists(self):
+                raise no_bucket(self)
 
     def writer(self, key: str) -> S3ObjectWriter:
         """Start writing ``key``; nothing is visible under it before commit.

@@ -21,11 +21,15 @@ class DeaccessionRequestRow(Base):
         CheckConstraint("state IN ('requested', 'rejected', 'deleting', 'deaccessioned')",
                         name="ck_deaccession_requests_state"),
         Index("ix_deaccession_requests_package", "package_id", "state"),
+        Index("ix_deaccession_requests_identifier_key", "identifier_key"),
     )
 
     request_id: Mapped[str] = mapped_column(String, primary_key=True)
     package_id: Mapped[str] = mapped_column(String)
     identifier: Mapped[str] = mapped_column(Text)
+    #: the identifier as compared for sameness (``ingest.models.identifier_key``):
+    #: a new record that reads like a package withdrawn as a whole is refused
+    identifier_key: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String)

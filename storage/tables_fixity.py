@@ -9,21 +9,18 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     ForeignKeyConstraint,
     Index,
     Integer,
     String,
     Text,
-    text,
+    literal_column,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables_base import Base
-
-#: a copy whose last check of either tier failed, or that a delivery found damaged
-#: since its last deep check
-FAILING = ("last_deep_outcome = 'failed' OR last_shallow_outcome = 'failed'"
-           " OR delivery_failed_check_id IS NOT NULL")
 
 
 class FixityCheck(Base):
@@ -89,9 +86,7 @@ class FixityState(Base):
               "number"),
         # copies bigger than a run's allowance
         Index("ix_fixity_state_size", "location", "octets"),
-        # copies whose last check of a tier failed
-        Index("ix_fixity_state_failing", "location",
-              postgresql_where=text(FAILING), sqlite_where=text(FAILING)),
+        # ix_fixity_state_failing: below the class, made of FAILING
     )
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -119,6 +114,35 @@ class FixityState(Base):
     #: its deep deadline and coverage are its deep checks' alone
     delivery_failed_at: Mapped[datetime | None]
     delivery_failed_check_id: Mapped[int | None] = mapped_column(Integer)
+    #: when a task to fill this copy (``strongroom locations fill`` with workers)
+    #: was sent and not yet finished
+    queued_fill_at: Mapped[datetime | None]
+
+
+#: the outcome of a failed check, written in the SQL itself rather than bound:
+#: a query's condition is then the partial index's word for word, and the
+#: database can tell the index serves it even in a plan made before the
+#: parameters are known (PostgreSQL's generic plans of prepared statements)
+_FAILED: ColumnElement[str] = literal_column("'failed'", String)
+
+#: A copy is failing: its last check of either tier failed, or a delivery found
+#: it damaged since its last deep check. The one statement of this rule: the
+#: partial index below is built from it (its DDL on SQLite and PostgreSQL alike),
+#: and every query of failing copies uses it, so each is served by that index.
+FAILING: ColumnElement[bool] = or_(FixityState.last_deep_outcome == _FAILED,
+                                   FixityState.last_shallow_outcome == _FAILED,
+                                   FixityState.delivery_failed_check_id.is_not(None))
+
+# copies whose last check of a tier failed, or a delivery since
+Index("ix_fixity_state_failing", FixityState.location,
+      postgresql_where=FAILING, sqlite_where=FAILING)
+
+#: a copy a task is sent to fill
+FILL_QUEUED: ColumnElement[bool] = FixityState.queued_fill_at.is_not(None)
+
+# copies queued to be filled, by location (``strongroom locations`` counts them)
+Index("ix_fixity_state_fill_queued", FixityState.location,
+      postgresql_where=FILL_QUEUED, sqlite_where=FILL_QUEUED)
 
 
 class FixityLocation(Base):

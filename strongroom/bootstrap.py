@@ -48,7 +48,7 @@ def build_services(settings: Settings, create: bool = True, upgrade: bool = Fals
     if create:
         catalog = SqlCatalog.from_url(settings.database_url, migrate=True, upgrade=upgrade)
     else:
-        catalog = _existing_catalog(settings, upgrade)
+        catalog = existing_catalog(settings, upgrade)
     # Object Lock is for the archive's locations; a separate staging store
     # (STRONGROOM_STAGING_URL) holds batches only until they are ingested.
     store, *replicas = (store_from_url(url, s3_endpoint_url=settings.s3_endpoint_url,
@@ -84,7 +84,7 @@ def build_services(settings: Settings, create: bool = True, upgrade: bool = Fals
     )
 
 
-def _existing_catalog(settings: Settings, upgrade: bool = False) -> SqlCatalog:
+def existing_catalog(settings: Settings, upgrade: bool = False) -> SqlCatalog:
     """The catalog the settings name, only if one exists. Raises CatalogMissing
     saying how to point at one, CatalogOutdated, CatalogUnavailable."""
     from storage.catalog import SqlCatalog
@@ -107,7 +107,7 @@ def part_checks(settings: Settings) -> list[PartCheck]:
     from storage.locations import store_from_url
 
     def catalog() -> object:
-        return _existing_catalog(settings).audit_head()
+        return existing_catalog(settings).audit_head()
 
     def probe(url: str) -> Callable[[], object]:
         def reach() -> None:

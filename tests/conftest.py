@@ -1,6 +1,9 @@
 """Markers by folder: tests/unit needs nothing running; tests/integration needs real services;
 tests/e2e runs the real ``strongroom`` command in a subprocess (helpers: tests/cli_runner.py);
-tests/browser drives the web console in headless Chromium (helpers: tests/browser/console.py)."""
+tests/browser drives the web console in headless Chromium (helpers: tests/browser/console.py).
+
+A module that gives a ``catalog_url`` fixture (a fresh SQLite file, a throwaway
+PostgreSQL database) gets ``catalog``, the SQL catalog on it, from here."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from storage.catalog import SqlCatalog
 
 HERE = Path(__file__).parent
 
@@ -24,6 +29,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
         elif HERE / "browser" in path.parents:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
+    """The SQL catalog, migrated to the newest schema, on the database of the
+    test module's ``catalog_url`` fixture; its engine is disposed after."""
+    catalog = SqlCatalog.from_url(catalog_url)
+    yield catalog
+    catalog.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 One definition, run on each backend: a test module subclasses ``SqlCatalogContract``
 (its name starting with ``Test``) and gives the ``catalog_url`` fixture, a fresh
-empty database; every test here then runs on it. ``tests/unit/test_sql_catalog.py``
+empty database; every test here then runs on it, with the ``catalog`` fixture of
+tests/conftest.py on that database. ``tests/unit/test_sql_catalog.py``
 runs the contract on SQLite files, ``tests/integration/test_postgres_catalog.py`` on
 PostgreSQL; what is about one database alone stays in those modules::
 
@@ -17,7 +18,6 @@ PostgreSQL; what is about one database alone stays in those modules::
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
 
@@ -45,6 +45,7 @@ from ingest.models import (
     Outcome,
     StoredFile,
     VersionRecord,
+    identifier_key,
     package_id_for,
 )
 from storage.catalog import SqlCatalog, create_engine_for, migrate
@@ -96,13 +97,8 @@ def raw(catalog: SqlCatalog, sql: str, **params: object) -> None:
 
 class SqlCatalogContract:
     """Tests every database of the SQL catalog must pass, on the database of the
-    ``catalog_url`` fixture of the module that subclasses it."""
-
-    @pytest.fixture
-    def catalog(self, catalog_url: str) -> Iterator[SqlCatalog]:
-        catalog = SqlCatalog.from_url(catalog_url)
-        yield catalog
-        catalog.engine.dispose()
+    ``catalog_url`` fixture of the module that subclasses it (``catalog``: a
+    catalog on it, from tests/conftest.py)."""
 
     # ------------------------------------------------------------------ schema
 
@@ -529,6 +525,31 @@ class SqlCatalogContract:
         assert catalog.resolve_package(IDENTIFIER) == PACKAGE
         with pytest.raises(PackageNotFound):
             catalog.resolve_package("APRF, f. 45")
+
+    def test_a_package_withdrawn_as_a_whole_is_found_by_its_identifiers_key(
+            self, catalog: SqlCatalog) -> None:
+        """``withdrawn_with_identifier_key``: what refuses a new record that reads like
+        a deaccessioned package's (PACKAGE_DEACCESSIONED in other capitals, widths)."""
+        from ingest.tombstones import DeaccessionRequest
+
+        [first, second] = item_ids(catalog, "a", "b")
+        other = package_id_for("SG-PR-0021")
+        catalog.reserve_version(PACKAGE, IDENTIFIER, first)
+        catalog.commit_version(version(1, first))
+        catalog.reserve_version(other, "SG-PR-0021", second)
+        catalog.commit_version(version(1, second, package_id=other, identifier="SG-PR-0021"))
+        asker, approver = Actor("alice", role="admin"), Actor("bob", role="admin")
+        whole = DeaccessionRequest("r-whole", other, "SG-PR-0021", None, "court order", asker, T0)
+        one = DeaccessionRequest("r-one", PACKAGE, IDENTIFIER, 1, "personal data", asker, T0)
+        for request in (whole, one):
+            catalog.add_deaccession_request(request)
+            catalog.begin_deaccession(request.request_id, approver, T0)
+
+        [found] = catalog.withdrawn_with_identifier_key(identifier_key("ｓｇ-pr-0021"))
+        assert (found.request_id, found.package_id, found.identifier) == (
+            "r-whole", other, "SG-PR-0021")
+        # One version withdrawn is not the package withdrawn as a whole.
+        assert catalog.withdrawn_with_identifier_key(identifier_key(IDENTIFIER)) == []
 
     def test_an_identifier_written_as_another_packages_id_is_ambiguous_not_shadowed(
             self, catalog: SqlCatalog) -> None:

@@ -11,7 +11,8 @@ damage what it holds::
     store.synced                          # the prefixes ``sync`` was called with, in order
 
 ``store_bag`` puts a complete bag into any store, as the pipeline would, and
-returns the catalog's record of its files.
+returns the catalog's record of its files. ``FailsToOpen`` wraps any store so
+that opening one object fails as a broken disk would.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ingest.bag import build_tag_files
 from ingest.errors import (
@@ -209,3 +210,20 @@ def store_bag(store: ObjectStore, prefix: str, payload: dict[str, bytes],
 
 
 __all__ = ["BAG_INFO", "MemoryObjectStore", "MemoryObjectWriter", "store_bag"]
+
+
+class FailsToOpen:
+    """The store as it is, but opening an object whose key ends with ``failing``
+    fails as a broken disk would."""
+
+    def __init__(self, store: Any, failing: str) -> None:
+        self._store = store
+        self._failing = failing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def open(self, key: str, version_id: str | None = None) -> Any:
+        if key.endswith(self._failing):
+            raise StorageUnavailable(f"{self._store.location}: Input/output error")
+        return self._store.open(key, version_id)

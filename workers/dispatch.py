@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import QueueUnavailable
 from ingest.fixity_audit import verify_version
+from ingest.location_fill import fill_version
 from ingest.models import Actor
 from ingest.pipeline import IngestResult
 from ingest.ports import Dispatcher
@@ -58,6 +59,12 @@ class InProcessDispatcher:
         NotFound, StorageUnavailable, CatalogUnavailable."""
         verify_version(self.services, package_id, number)
 
+    def fill_versions(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
+        """Copy each version into ``location`` here and now, one after another.
+        Raises NotFound, CatalogUnavailable."""
+        for package_id, number in versions:
+            fill_version(self.services, package_id, number, location)
+
     def close(self) -> None:
         """Nothing to release: the services belong to the caller."""
 
@@ -90,6 +97,14 @@ class CeleryDispatcher:
         from workers.reliability import QUEUE_FIXITY, TASK_VERIFY_VERSION
 
         self._send(TASK_VERIFY_VERSION, QUEUE_FIXITY, [[package_id, number]])
+
+    def fill_versions(self, location: str, versions: Sequence[tuple[str, int]]) -> None:
+        """Send one ``fill_copy`` task per version to the ``fixity`` queue, on one
+        connection. Raises QueueUnavailable."""
+        from workers.reliability import QUEUE_FIXITY, TASK_FILL_COPY
+
+        self._send(TASK_FILL_COPY, QUEUE_FIXITY,
+                   [[package_id, number, location] for package_id, number in versions])
 
     def _send(self, task_name: str, queue: str, arguments: Sequence[list[object]]) -> None:
         from kombu.exceptions import OperationalError

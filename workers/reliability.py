@@ -35,8 +35,9 @@ from ingest.retry import backoff_delay
 from ingest.stuck import DEFAULT_STUCK_AFTER
 from workers.beat_lock import BEAT_TICK
 
-#: The queues. Ingest and fixity work are kept apart so that a long fixity sweep
-#: never delays new batches, and so each can get its own workers. Beat's own
+#: The queues. Ingest and fixity work (checks, and filling a new location) are
+#: kept apart so that a long fixity sweep or fill never delays new batches, and
+#: so each can get its own workers. Beat's own
 #: work (the stuck-item sweep, planning fixity, anchoring) has a queue of its
 #: own that every worker consumes beside the ones it is given: behind a backlog
 #: of ingest work its messages expired unread, so fixity stopped being planned
@@ -50,6 +51,7 @@ TASK_INGEST_ITEM = "strongroom.ingest_item"
 TASK_VERIFY_VERSION = "strongroom.verify_version"
 TASK_REQUEUE_STUCK = "strongroom.requeue_stuck_items"
 TASK_CHECK_COPY = "strongroom.check_copy"
+TASK_FILL_COPY = "strongroom.fill_copy"
 TASK_ENQUEUE_DUE_FIXITY = "strongroom.enqueue_due_fixity"
 TASK_ANCHOR_AUDIT = "strongroom.anchor_audit_head"
 #: How often beat has the audit chain's head anchored in the object store, on top
@@ -140,6 +142,7 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
             TASK_INGEST_ITEM: {"queue": QUEUE_INGEST},
             TASK_VERIFY_VERSION: {"queue": QUEUE_FIXITY},
             TASK_CHECK_COPY: {"queue": QUEUE_FIXITY},
+            TASK_FILL_COPY: {"queue": QUEUE_FIXITY},
             # Beat's work waits behind neither ingest nor fixity work: every
             # worker consumes this queue too, and the broker serves a worker's
             # queues in turn. Planning sends the checks themselves to the

@@ -21,10 +21,12 @@ from typing import Any, cast
 from celery import Task
 
 from ingest.anchoring import anchor_audit_head
-from ingest.errors import TRANSIENT_ERRORS, NotFound, StrongroomError
+from ingest.copy_checks import OK, REPAIRED, UNREACHABLE
+from ingest.errors import TRANSIENT_ERRORS, NotFound, StorageUnavailable, StrongroomError
 from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
 from ingest.fixity_policy import TIERS
 from ingest.item_outcome import fail_lost_item
+from ingest.location_fill import fill_version
 from ingest.pipeline import ingest_item
 from ingest.retry import retry_note
 from ingest.stuck import stuck_before
@@ -38,6 +40,7 @@ from workers.reliability import (
     TASK_ANCHOR_AUDIT,
     TASK_CHECK_COPY,
     TASK_ENQUEUE_DUE_FIXITY,
+    TASK_FILL_COPY,
     TASK_INGEST_ITEM,
     TASK_REQUEUE_STUCK,
     TASK_VERIFY_VERSION,
@@ -243,6 +246,51 @@ def check_copy_task(task: Task, package_id: Any, number: Any, location: Any, tie
     return check.status
 
 
+def fill_copy_task(task: Task, package_id: Any, number: Any, location: Any,
+                   requested_by: Any = None) -> str:
+    """Copy one committed version into the location URL ``location`` unless it is
+    held whole there already (``strongroom locations fill``); returns made / whole
+    / failed / refused.
+
+    Raises celery's Retry while a store or the catalog is out of reach, up to the
+    attempt bound; then the version stays queued in the catalog, and the next
+    ``locations fill`` after the policy's requeue_after sends it again. A
+    duplicate message finds the version whole and reads nothing.
+    """
+    if (not _is_uuid(package_id) or not isinstance(number, int) or isinstance(number, bool)
+            or not isinstance(location, str)):
+        log.error("fill message with unusable arguments %r: dropped",
+                  (package_id, number, location))
+        return "refused"
+    what = f"filling {package_id} v{number} into {location}"
+    try:
+        result = fill_version(acting_for(_app(task).services(), requested_by), package_id,
+                              number, location)
+        mine = result.copies[-1]
+        if mine.status == UNREACHABLE:
+            raise StorageUnavailable(mine.detail or f"{location} could not be reached")
+    except TRANSIENT_ERRORS as exc:
+        if _last_attempt(task):
+            log.warning("%s: %s; given up", what, exc)
+            return "gave-up"
+        raise _retry(task, what, _said(exc), package=package_id, event="replication") from exc
+    except NotFound:
+        log.error("fill message for %s v%s in %s, which is unknown: dropped",
+                  package_id, number, location)
+        return "unknown"
+    except Exception:
+        log.exception("%s: unexpected error", what)
+        return "error"
+    _anchor(task)
+    if mine.status == OK:
+        return "whole"
+    if mine.status == REPAIRED:
+        return "made"
+    log.warning("%s: %s (%s)", what, result.status,
+                result.detail or mine.detail or "the copy is still not whole")
+    return result.status
+
+
 def enqueue_due_fixity_task(task: Task) -> int:
     """Plan the fixity checks due now and send each to the fixity queue, once they
     are queued in the catalog. Returns how many were sent; never raises (the next
@@ -328,5 +376,6 @@ def register_tasks(app: StrongroomCelery) -> None:
     app.task(bind=True, name=TASK_VERIFY_VERSION)(verify_version_task)
     app.task(bind=True, name=TASK_REQUEUE_STUCK)(requeue_stuck_items_task)
     app.task(bind=True, name=TASK_CHECK_COPY)(check_copy_task)
+    app.task(bind=True, name=TASK_FILL_COPY)(fill_copy_task)
     app.task(bind=True, name=TASK_ENQUEUE_DUE_FIXITY)(enqueue_due_fixity_task)
     app.task(bind=True, name=TASK_ANCHOR_AUDIT)(anchor_audit_head_task)

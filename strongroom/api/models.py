@@ -251,6 +251,8 @@ class LocationOut(BaseModel):
     damaged: int = Field(description="of which noted damaged or failing their last check")
     lacking: int | None = Field(description="committed versions it does not hold whole "
                                             "(configured locations only)")
+    queued: int = Field(0, description="versions sent to the workers to be filled there "
+                                       "(`strongroom locations fill`) and not finished yet")
     retired: RetiredOut | None = None
 
 

@@ -78,6 +78,7 @@ async def _check_upload(request: Request, services: Services, upload: Upload) ->
 
     try:
         checked = await run_in_threadpool(check_batch, upload.root, services.schemas,
+                                          catalog=services.catalog,
                                           skip=services.skip_system_files,
                                           formats=services.formats)
     finally:

@@ -277,16 +277,25 @@ def _load_in_background(*modules: str) -> None:
 
 
 def _check(batch_dir: str, as_json: bool) -> None:
-    """``submit --check``: the report a submission would give, writing nothing."""
-    from ingest.dry_run import check_batch
+    """``submit --check``: the report a submission would give, writing nothing;
+    identifiers are checked against the archive's catalog, read only (as against
+    an empty archive where there is none yet)."""
+    from ingest.dry_run import NO_PACKAGES, check_batch
+    from ingest.errors import CatalogMissing
+    from ingest.ports import IdentifierCatalog
     from ingest.record_schema import SchemaSet
-    from strongroom.bootstrap import format_identifier
+    from strongroom.bootstrap import existing_catalog, format_identifier
     from strongroom.reports import check_report
     from strongroom.settings import Settings
 
     settings = Settings.from_env()
-    checked = check_batch(batch_dir, SchemaSet.default(), skip=settings.skip_system_files,
-                          formats=format_identifier())
+    catalog: IdentifierCatalog
+    try:
+        catalog = existing_catalog(settings)
+    except CatalogMissing:
+        catalog = NO_PACKAGES
+    checked = check_batch(batch_dir, SchemaSet.default(), catalog=catalog,
+                          skip=settings.skip_system_files, formats=format_identifier())
     report = check_report(checked)
     _emit(as_json, report, _print_batch)
     sys.exit(EXIT_OK if checked.all_accepted else EXIT_PROBLEMS)

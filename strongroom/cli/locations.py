@@ -38,9 +38,11 @@ def locations(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from ingest.storage_locations import NOT_CONFIGURED, locations_overview
+    from strongroom.cli.base import _settings_and_services
+    from strongroom.settings import fixity_policy
 
-    services = _services(read_only=True)
-    versions, rows = locations_overview(services)
+    settings, services = _settings_and_services(read_only=True)
+    versions, rows = locations_overview(services, fixity_policy(settings).requeue_after)
     document = {"versions": versions, "locations": [row.to_dict() for row in rows]}
 
     def human(doc: dict[str, Any]) -> None:
@@ -54,11 +56,12 @@ def locations(ctx: click.Context, as_json: bool) -> None:
                 continue
             held = f"{row['copies']} copies, {row['damaged']} damaged"
             lacking = "" if row["lacking"] is None else f", lacks {row['lacking']}"
-            click.echo(f"  {row['role']:<15} {row['location']}: {held}{lacking}")
+            queued = f" ({row['queued']} queued to be filled)" if row["queued"] else ""
+            click.echo(f"  {row['role']:<15} {row['location']}: {held}{lacking}{queued}")
             if row["role"] == NOT_CONFIGURED:
                 click.echo("      not checked: name it again in the settings, or retire it "
                            f"(strongroom locations retire {row['location']} --reason ...)")
-            elif row["lacking"]:
+            elif row["lacking"] and not row["queued"]:
                 click.echo(f"      strongroom locations fill {row['location']}")
 
     _emit(as_json, document, human)
@@ -75,15 +78,39 @@ def fill(location: str, as_json: bool) -> None:
     """Copy every version LOCATION does not hold whole into it.
 
     LOCATION is one the settings name (as `strongroom locations` prints it).
-    Each such version is repaired as `strongroom repair` does: every copy
-    deep-verified, the copy written only from one verified good moments
-    before, checked after, each step an audit event. Safe to run again; Ctrl-C
-    stops between versions. Exit 1 when a version could not be copied.
-    """
-    from ingest.storage_locations import fill_location
-    from strongroom.cli.terminal import ctrl_c_stops, progress_for
+    For each such version only what it needs is read: the one copy it is made
+    from (the first location, in the settings' order, that a deep check finds
+    whole, as `strongroom repair` chooses), and the new copy, checked after
+    writing; each check and write is an audit event.
 
-    services = _services(read_only=True)
+    With a broker (STRONGROOM_BROKER_URL) each version is one task for the
+    workers' fixity queue, and the command returns once they are sent;
+    `strongroom locations` shows how many are still queued and lacking.
+    Without one, this process copies them a version at a time; Ctrl-C stops
+    between versions. Safe to run again. Exit 1 when a version could not be copied.
+    """
+    from ingest.storage_locations import fill_location, queue_fill
+    from strongroom.bootstrap import build_dispatcher
+    from strongroom.cli.base import _settings_and_services
+    from strongroom.cli.terminal import ctrl_c_stops, progress_for
+    from strongroom.settings import fixity_policy
+
+    settings, services = _settings_and_services(read_only=True)
+    if settings.broker_url:
+        dispatcher = build_dispatcher(settings, services)
+        try:
+            queued = queue_fill(services, dispatcher, location,
+                                fixity_policy(settings).requeue_after)
+        finally:
+            dispatcher.close()
+
+        def sent(doc: dict[str, Any]) -> None:
+            click.echo(f"{location}: {doc['sent']} version{'s' if doc['sent'] != 1 else ''} "
+                       f"sent to the workers, {doc['already_queued']} queued already; "
+                       f"`strongroom locations` shows what it still lacks")
+
+        _emit(as_json, queued.to_dict(), sent)
+        sys.exit(EXIT_OK)
     stopping = ctrl_c_stops(
         services.stop, "stopping after the version being copied (Ctrl-C again to stop at once)",
         lambda: "stopped at once; run it again to go on (a copy left half-made is made again)")
@@ -93,21 +120,29 @@ def fill(location: str, as_json: bool) -> None:
 
     def human(doc: dict[str, Any]) -> None:
         for item in doc["made"]:
-            click.echo(f"made     {item['package_id']} v{item['version']}")
+            click.echo(f"made     {_named(item)}")
         for failed in doc["failed"]:
-            click.echo(f"failed   {failed['package_id']} v{failed['version']}")
+            click.echo(f"failed   {_named(failed)}")
             if failed.get("detail"):
                 click.echo(f"  {failed['detail']}")
             for c in failed["copies"]:
                 if c["status"] != "ok":
                     click.echo(f"  {c['status']:<11} {c['location']}" + (
                         f": {c['detail']}" if c["detail"] else ""))
+                    if c.get("had"):
+                        click.echo(f"      had {c['had']}")
         said = (f"{location}: {len(doc['made'])} made, {len(doc['whole'])} found whole, "
                 f"{len(doc['failed'])} failed")
         click.echo(said + ("; stopped on request, run it again to go on" if doc["stopped"] else ""))
 
     _emit(as_json, result.to_dict(), human)
     sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
+
+
+def _named(version: dict[str, Any]) -> str:
+    """A version as people know it: the record's identifier and the version's number
+    (the package id only when the catalog knows no identifier)."""
+    return f"{version.get('identifier') or version['package_id']} v{version['version']}"
 
 
 @locations.command("retire")

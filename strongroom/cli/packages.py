@@ -272,7 +272,8 @@ def fetch(package: str, number: int | str | None, target: str | None, fmt: str |
 
     A damaged file never arrives looking whole: a folder or file is left only
     when every file matched, and a stream is cut inside the damaged entry."""
-    from ingest.retrieval import fetch_to_file, fetch_to_folder, write_tar
+    from ingest.local_targets import fetch_to_file, fetch_to_folder
+    from ingest.retrieval import write_tar
 
     if (target is None) == (fmt is None):
         raise click.UsageError("give either --to DIR or --format tar -o FILE")

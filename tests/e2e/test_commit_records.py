@@ -16,14 +16,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from ingest.verification import verify_bag
 from storage.filesystem import FilesystemObjectStore
-from strongroom.cli import main
+from tests.in_process_cli import InProcessCli
 
 ROOT = Path(__file__).resolve().parents[2]
 LETTER = ROOT / "examples" / "batch" / "letter-1952-03-sample"
@@ -39,7 +37,7 @@ main(["submit", sys.argv[1]])
 """
 
 
-class Strongroom:
+class Strongroom(InProcessCli):
     """The CLI against one data folder and a replica beside it."""
 
     def __init__(self, data: Path, database: Path | None = None) -> None:
@@ -49,15 +47,6 @@ class Strongroom:
                     "STRONGROOM_REPLICAS": self.replica.as_uri()}
         if database is not None:
             self.env["STRONGROOM_DATABASE_URL"] = f"sqlite:///{database}"
-
-    def run(self, *args: str, expect: int | None = 0) -> Result:
-        result = CliRunner().invoke(main, list(args), env=self.env)
-        if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> Any:
-        return json.loads(self.run(*args, "--json", expect=expect).stdout)
 
     def elsewhere(self, name: str) -> Strongroom:
         """The same stores, with an empty catalog database of its own."""

@@ -20,15 +20,8 @@ from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
 
 
 @pytest.fixture
-def api(tmp_path: Path, s3_server: S3Endpoint, s3_storage_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> Api:
+def api(tmp_path: Path, s3_server: S3Endpoint, s3_storage_url: str, aws_credentials: None) -> Api:
     """The API on a fresh bucket, the example batch ingested through it."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     api = make_api(tmp_path / "data", STRONGROOM_STORAGE_URL=s3_storage_url,
                    STRONGROOM_S3_ENDPOINT_URL=s3_server.endpoint_url)
     batch = api.upload(zip_of(EXAMPLES), "application/zip")

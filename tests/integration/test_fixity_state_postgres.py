@@ -9,12 +9,10 @@ epoch arithmetic of the migration are PostgreSQL's own).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 
 import pytest
 
 import tests.unit.test_fixity_state as on_sqlite
-from storage.catalog import SqlCatalog
 
 _SHARED = sorted(
     name for name, test in vars(on_sqlite).items()
@@ -22,7 +20,8 @@ _SHARED = sorted(
     and {"catalog", "catalog_url"} & set(inspect.signature(test).parameters))
 assert len(_SHARED) >= 6, _SHARED
 
-# Collected here, they resolve ``catalog``/``catalog_url`` to the fixtures of this module.
+# Collected here, they resolve ``catalog_url`` to the fixture of this module (and
+# ``catalog`` to the one of tests/conftest.py on it).
 globals().update({name: getattr(on_sqlite, name) for name in _SHARED})
 small_pages = on_sqlite.small_pages
 
@@ -30,13 +29,6 @@ small_pages = on_sqlite.small_pages
 @pytest.fixture
 def catalog_url(pg_url: str) -> str:
     return pg_url
-
-
-@pytest.fixture
-def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
-    catalog = SqlCatalog.from_url(catalog_url, migrate=True)
-    yield catalog
-    catalog.engine.dispose()
 
 
 def test_the_migration_relabels_deliveries_recorded_as_deep_checks_on_postgres(

@@ -10,25 +10,21 @@ from pathlib import Path
 import pytest
 import redis
 
-from ingest.clock import FixedClock
 from ingest.handover import check_versions, hand_over
 from ingest.models import ItemStatus
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_pipeline import AT, record, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import record, write_item
 from workers.dispatch import make_dispatcher
 from workers.reliability import QUEUE_FIXITY, QUEUE_INGEST, WorkerSettings
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects")) as services:
+        yield services
 
 
 def test_items_sent_to_the_broker_wait_there_and_waiting_times_out(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -34,13 +33,6 @@ from tests.contract_sql_catalog import (
 @pytest.fixture
 def catalog_url(pg_url: str) -> str:
     return pg_url
-
-
-@pytest.fixture
-def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
-    catalog = SqlCatalog.from_url(catalog_url, migrate=True)
-    yield catalog
-    catalog.engine.dispose()
 
 
 @pytest.fixture

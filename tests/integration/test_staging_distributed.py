@@ -54,8 +54,8 @@ def worker_host(distributed_env: dict[str, str], tmp_path: Path) -> Any:
     folder.mkdir()
     started: list[Worker] = []
 
-    def start(name: str = "elsewhere") -> Worker:
-        worker = Worker(distributed_env, folder / f"{name}.log", name)
+    def start(name: str = "elsewhere", **settings: str) -> Worker:
+        worker = Worker({**distributed_env, **settings}, folder / f"{name}.log", name)
         started.append(worker)
         return worker.start()
 
@@ -135,6 +135,72 @@ def test_staged_object_changed_in_the_store_is_a_finding_not_a_stored_item(
     assert altered["package_id"] is None
     assert catalog.pending_versions() == 0
     wait_until_unstaged(s3, distributed_env["STRONGROOM_STORAGE_URL"])
+
+
+def test_a_wrong_staging_url_never_rejects_a_good_item(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    """A worker whose STRONGROOM_STAGING_URL names another prefix than the
+    submitter's (a typo on its host) found nothing of the batch and rejected every
+    good item, STAGED_CONTENT_MISSING; now each is failed for `requeue --failed`,
+    naming the place the worker looked at, and goes in once the setting is mended."""
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 2, tag="misplaced")
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)
+    storage_url = distributed_env["STRONGROOM_STORAGE_URL"]
+    wrong = f"{storage_url}-stagign"
+
+    mistyped = worker_host("mistyped", STRONGROOM_STAGING_URL=wrong)
+    wait_until_final(catalog, report["batch_id"], 2, mistyped)
+    mistyped.stop(grace=15)
+
+    shown = sr.json("status", report["batch_id"], expect=1)
+    assert [i["status"] for i in shown["items"]] == ["failed", "failed"], mistyped.log_tail()
+    for item in shown["items"]:
+        [finding] = item["findings"]
+        assert finding["code"] == "STORAGE_UNAVAILABLE", finding
+        assert wrong in finding["message"] and "not at fault" in finding["message"]
+        assert "STRONGROOM_STAGING_URL" in finding["message"]
+        assert "requeue --failed" in finding["message"]
+    assert staged_keys(s3_server.client(), storage_url)  # whole, where the submitter put it
+
+    worker_host("mended")
+    sr.json("requeue", "--failed", report["batch_id"])
+    wait_for(lambda: catalog.statuses(report["batch_id"]).get("stored") == 2, 120,
+             "both items stored")
+    assert_each_item_stored_exactly_once(catalog, report["batch_id"])
+    wait_until_unstaged(s3_server.client(), storage_url)
+
+
+def test_staging_pruned_with_failed_still_rejects_a_requeued_item_as_missing(
+        sr: Strongroom, catalog: Catalog, worker_host: Any, s3_server: S3Endpoint,
+        distributed_env: dict[str, str], tmp_path: Path) -> None:
+    """The staged bytes truly gone (`staging prune --failed`): the requeued item is
+    rejected, STAGED_CONTENT_MISSING, saying that prune removed them; a record of the
+    removal is what is left in the staging area."""
+    batch = make_batch(tmp_path / "submitter-host" / "batch", 1, tag="pruned")
+    report = sr.json("submit", str(batch))
+    shutil.rmtree(batch)
+    storage_url = distributed_env["STRONGROOM_STORAGE_URL"]
+    # Its items failed (a store out of reach past the retries, say).
+    unreachable = worker_host("unreachable", STRONGROOM_STAGING_URL=f"{storage_url}-gone")
+    wait_until_final(catalog, report["batch_id"], 1, unreachable)
+    unreachable.stop(grace=15)
+    assert catalog.statuses(report["batch_id"]) == {"failed": 1}
+
+    pruned = sr.json("staging", "prune", "--failed")
+    assert [b["removed"] for b in pruned["staged_batches"]] == [True]
+    assert [k.rsplit("/", 2)[-2:] for k in staged_keys(s3_server.client(), storage_url)] == [
+        ["_removed", f"{report['batch_id']}.json"]]
+
+    worker = worker_host("after-prune")
+    sr.json("requeue", "--failed", report["batch_id"])
+    wait_for(lambda: catalog.statuses(report["batch_id"]).get("rejected") == 1, 120,
+             "the item rejected")
+    shown = sr.json("status", report["batch_id"], expect=1)
+    [finding] = shown["items"][0]["findings"]
+    assert finding["code"] == "STAGED_CONTENT_MISSING", (finding, worker.log_tail())
+    assert "staging prune --failed" in finding["message"]
 
 
 def test_http_upload_in_distributed_mode_leaves_nothing_in_the_local_staging_folder(

@@ -6,38 +6,21 @@ accents, other capitals, a part of a creator's name."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from ingest.access import package_query
 from storage.catalog import SqlCatalog
+from tests.query_plans import postgres_plans, statements_run_by
 
 
 def _plans(pg_url: str, **asked: str) -> dict[str, str]:
     """The plan of each statement a search sends, by statement."""
     catalog = SqlCatalog.from_url(pg_url)
     try:
-        seen: list[tuple[str, Any]] = []
-
-        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                    executemany: bool) -> None:
-            seen.append((statement, parameters))
-
-        event.listen(catalog.engine, "before_cursor_execute", capture)
-        try:
-            catalog.search_packages(package_query(**asked))
-        finally:
-            event.remove(catalog.engine, "before_cursor_execute", capture)
-        plans = {}
-        with catalog.engine.connect() as connection:
-            # An empty table is scanned whatever the indexes: ask whether the index can serve.
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            for statement, parameters in seen:
-                if "FROM packages" in statement:
-                    plans[statement] = "\n".join(row[0] for row in connection.exec_driver_sql(
-                        "EXPLAIN " + statement, parameters))
-        return plans
+        seen = statements_run_by(catalog, lambda: catalog.search_packages(package_query(**asked)))
+        searches = [(statement, parameters) for statement, parameters in seen
+                    if "FROM packages" in statement]
+        return dict(zip([statement for statement, _ in searches], postgres_plans(catalog, searches),
+                        strict=True))
     finally:
         catalog.engine.dispose()
 

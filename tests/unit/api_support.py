@@ -1,5 +1,6 @@
 """What the API tests share: an app on a fresh embedded data folder, tokens of
-every role, and the example batch packed as the archives archive staff upload."""
+every role, the example batch packed as the archives archive staff upload, and
+a loopback server that receives callbacks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import uvicorn
@@ -105,3 +107,18 @@ def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-unt
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing: a test's receiver says what it got."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def callback_receiver(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on a free loopback port answering with ``handler``, on a thread
+    of its own; the caller shuts it down."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

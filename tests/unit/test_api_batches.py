@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.api_support import EXAMPLES, Api, make_api, tar_of, zip_of
+from tests.unit.api_support import EXAMPLES, Api, QuietHandler, callback_receiver, make_api, tar_of, zip_of
 
 
 @pytest.fixture
@@ -183,23 +183,16 @@ def test_stalled_upload_times_out_and_leaves_nothing_staged(tmp_path: Path) -> N
 
 def test_callback_url_gets_the_finished_batch_with_retries(tmp_path: Path) -> None:
     import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     received: list[dict] = []
 
-    class Receiver(BaseHTTPRequestHandler):
+    class Receiver(QuietHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append(body)
             self.send_response(503 if len(received) == 1 else 204)  # the first try fails
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = callback_receiver(Receiver)
     try:
         api = make_api(tmp_path / "data", STRONGROOM_API_CALLBACK_HOSTS="127.0.0.1")
         url = f"http://127.0.0.1:{server.server_port}/hooks/strongroom?key=abc"
@@ -262,14 +255,11 @@ def test_allowed_callback_hosts_setting_refuses_what_is_not_a_host_name(tmp_path
 
 
 def test_callback_redirects_are_not_followed(tmp_path: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from strongroom.api.callbacks import deliver
 
     hits: list[str] = []
 
-    class Redirector(BaseHTTPRequestHandler):
+    class Redirector(QuietHandler):
         def do_POST(self) -> None:
             hits.append(self.path)
             self.send_response(307)
@@ -277,11 +267,7 @@ def test_callback_redirects_are_not_followed(tmp_path: Path) -> None:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = callback_receiver(Redirector)
     try:
         delivered = deliver(f"http://127.0.0.1:{server.server_port}/hook", {"batch_id": "b"},
                             attempts=2, sleep=lambda s: None)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.unit.api_support import EXAMPLES, make_api, wait_until, zip_of
+from tests.unit.api_support import EXAMPLES, QuietHandler, callback_receiver, make_api, wait_until, zip_of
 
 FINAL = {"stored", "unchanged", "rejected", "failed"}
 
@@ -57,18 +55,14 @@ def test_silent_callback_receivers_do_not_starve_ingestion(tmp_path: Path,
 def test_callback_retries_are_scheduled_not_slept_on_an_ingest_thread(tmp_path: Path) -> None:
     hits: list[float] = []
 
-    class Refusing(BaseHTTPRequestHandler):
+    class Refusing(QuietHandler):
         def do_POST(self) -> None:
             hits.append(time.monotonic())
             self.send_response(503)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = callback_receiver(Refusing)
     try:
         api = make_api(tmp_path / "data", STRONGROOM_API_CALLBACK_HOSTS="127.0.0.1",
                        STRONGROOM_RETRY_BACKOFF="2", STRONGROOM_MAX_ATTEMPTS="3")
@@ -94,17 +88,13 @@ def test_callback_retries_are_scheduled_not_slept_on_an_ingest_thread(tmp_path: 
 def test_callback_url_with_userinfo_is_refused(tmp_path: Path, url: str) -> None:
     hits: list[str] = []
 
-    class Receiver(BaseHTTPRequestHandler):
+    class Receiver(QuietHandler):
         def do_POST(self) -> None:
             hits.append(self.path)
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = callback_receiver(Receiver)
     try:
         api = make_api(tmp_path / "data", STRONGROOM_API_CALLBACK_HOSTS="127.0.0.1")
         reply = _post(api, {"callback_url": url.format(port=server.server_port)})

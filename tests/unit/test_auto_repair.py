@@ -24,14 +24,9 @@ from ingest.fixity_audit import run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.fixity_report import fixity_report
 from ingest.models import EventType
-from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
-from storage.filesystem import FilesystemObjectStore
 from strongroom.settings import Settings, SettingsError, fixity_policy
-from tests.unit.test_fixity_schedule import AT, DAY, IDENTIFIERS, package, write_batch
+from tests.unit.test_fixity_schedule import AT, DAY, IDENTIFIERS, package, stored_twice, write_batch
 
 PAGE = "data/scan/page-01.txt"
 WINDOW = timedelta(days=90)
@@ -42,19 +37,11 @@ REPAIRING = replace(REPORTING, auto_repair=True)
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    services = Services(
-        catalog=catalog, store=FilesystemObjectStore(tmp_path / "primary"),
-        replicas=(FilesystemObjectStore(tmp_path / "replica"),),
-        clock=FixedClock(AT), schemas=SchemaSet.default(),
-        source_organization="Strongroom test archive")
     batch = write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})
     for identifier in IDENTIFIERS:  # bytes of their own: neither package mends the other's
         (batch / identifier / "scan/page-01.txt").write_bytes(f"Dear Sir ({identifier}),\n".encode() * 50)
-    for item in submit_batch(batch, services).items:
-        assert ingest_item(item.item_id, services).outcome == "done"
-    yield replace(services, clock=FixedClock(LATER))
-    catalog.engine.dispose()
+    with stored_twice(tmp_path, batch) as services:
+        yield replace(services, clock=FixedClock(LATER))
 
 
 def page(services: Services, location: int, n: int = 0) -> Path:

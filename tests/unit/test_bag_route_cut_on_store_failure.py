@@ -19,33 +19,18 @@ import tarfile
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ingest.errors import StorageUnavailable
 from ingest.models import package_id_for
 from strongroom.api.delivery import bag_chunks
+from tests.fakes import FailsToOpen
 from tests.unit.api_support import EXAMPLES, make_api, zip_of
 
 ITEM = "telegram-1951-06-21-mao-to-filippov"
 BIG = "data/a-large-scan.bin"
 FAILING = "data/z-last-page.txt"
-
-
-class _FailsToOpen:
-    """The store as it is, but opening one object fails as a broken disk would."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def open(self, key: str, version_id: str | None = None) -> Any:
-        if key.endswith(FAILING):
-            raise StorageUnavailable(f"{self._store.location}: Input/output error")
-        return self._store.open(key, version_id)
 
 
 def _batch(tmp_path: Path) -> Path:
@@ -66,7 +51,7 @@ def test_a_store_failing_mid_bag_download_cuts_the_http_stream_inside_an_entry(
     answer = api.upload(zip_of(_batch(tmp_path)), "application/zip")
     assert answer, json.dumps(answer)
     package = package_id_for(ITEM)
-    services = replace(api.services, store=_FailsToOpen(api.services.store))
+    services = replace(api.services, store=FailsToOpen(api.services.store, FAILING))
     version = services.catalog.get_version(package, 1)
     assert [f.path for f in version.files if f.path.startswith("data/")][-1] == FAILING
 

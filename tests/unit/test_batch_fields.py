@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from ingest.access import PackageQuery
-from ingest.models import ItemStatus, package_id_for
+from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
 from ingest.services import Services
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import record, sqlite_services, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_metadata_csv import stored_record
+from tests.unit.test_pipeline import record, write_item
 
 COLLECTION = "Korean War diplomatic correspondence (sample)"
 RIGHTS = {"statement": "Reproduced for research.", "holder": "Wilson Center"}
@@ -30,7 +32,8 @@ SOURCE = {"repository": "Archive of the President of the Russian Federation"}
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    yield from sqlite_services(tmp_path, MemoryObjectStore())
+    with sqlite_services(tmp_path, MemoryObjectStore()) as services:
+        yield services
 
 
 def bare(identifier: str) -> dict[str, Any]:
@@ -43,12 +46,6 @@ def bare(identifier: str) -> dict[str, Any]:
 def ingest_batch(services: Services, batch: Path, given: dict[str, str] | None = None) -> list[Any]:
     items = submit_batch(batch, services, given).items
     return [ingest_item(item.item_id, services) for item in items]
-
-
-def stored_record(services: Services, identifier: str) -> dict[str, Any]:
-    version = services.catalog.latest_version(package_id_for(identifier))
-    assert version is not None
-    return version.record
 
 
 def test_a_search_by_the_batch_collection_finds_every_item_of_the_batch(

@@ -23,14 +23,16 @@ from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import record, sqlite_services, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import record, write_item
 
 CAFE = "letter-café-1952"
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    yield from sqlite_services(tmp_path, MemoryObjectStore())
+    with sqlite_services(tmp_path, MemoryObjectStore()) as services:
+        yield services
 
 
 def _batch(tmp_path: Path) -> Path:

@@ -6,15 +6,15 @@ The plan is asked of the very statement the catalog method sends to the database
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from storage.catalog import SqlCatalog
+from tests.query_plans import statements_run_by
 
 
 @pytest.fixture
@@ -22,22 +22,6 @@ def catalog(tmp_path: Path) -> Iterator[SqlCatalog]:
     catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
     yield catalog
     catalog.engine.dispose()
-
-
-def statements_run_by(catalog: SqlCatalog, call: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """The SQL statements (with their parameters) that ``call`` sends to the database."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                executemany: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", capture)
-    try:
-        call()
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", capture)
-    return seen
 
 
 def query_plan(catalog: SqlCatalog, statement: str, parameters: Any) -> str:
@@ -86,3 +70,19 @@ def test_finding_objects_with_the_same_digests_reads_the_digest_index_not_every_
         assert "SCAN files" not in plan, (sql, plan)
     [(others, params)] = [(sql, p) for sql, p in on_files if "!=" in sql]
     assert "ix_files_sha256" in query_plan(catalog, others, params), others
+
+
+def test_finding_a_locations_failing_copies_reads_the_partial_failing_index(
+        catalog: SqlCatalog) -> None:
+    """A deep check of the schedule asks which copies of its location fail
+    (``failing_copies``); the partial index holds only those, and is built from
+    the very condition the query uses (``tables_fixity.FAILING``)."""
+    catalog.fixity_failures(["file:///archive"])  # the schedule covers the location
+    ran = statements_run_by(catalog, lambda: catalog.failing_copies("file:///archive"))
+    on_state = [(sql, params) for sql, params in ran if "FROM fixity_state" in sql]
+    assert len(on_state) == 1, ran
+    [(sql, params)] = on_state
+
+    plan = query_plan(catalog, sql, params)
+
+    assert "USING INDEX ix_fixity_state_failing" in plan, (sql, plan)

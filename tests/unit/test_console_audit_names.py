@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
-import pytest
+import tests.unit.test_identities as identities
+from tests.unit.api_support import Api
+from tests.unit.test_identities import _signed_in
 
-from ingest.accounts import create_account
-from tests.unit.api_support import EXAMPLES, Api, make_api, zip_of
-from tests.unit.test_identities import PASSWORD, _signed_in
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Api:
-    api = make_api(tmp_path / "data")
-    api.upload(zip_of(EXAMPLES), "application/zip")
-    create_account(api.services.catalog, "ada", "admin", PASSWORD, api.services.clock.now())
-    return api
+#: the API of tests/unit/test_identities.py: the example batch in, and an administrator
+api = identities.api
 
 
 def _rows(page: str) -> list[str]:

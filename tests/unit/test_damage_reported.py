@@ -8,23 +8,23 @@ replica, as an officer would run it from cron or by hand."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from ingest.commit_records import commit_record_key
 from strongroom.cli import main
+from tests.in_process_cli import InProcessCli
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM = ROOT / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
 PAGE = "data/transcription/telegram-en.txt"
 
 
-class Officer:
+class Officer(InProcessCli):
     """The CLI against one data folder and one replica folder."""
 
     def __init__(self, root: Path, *replicas: Path) -> None:
@@ -32,15 +32,6 @@ class Officer:
         self.env = {"STRONGROOM_DATA_DIR": str(root / "data"), "STRONGROOM_RETRY_BACKOFF": "0",
                     "STRONGROOM_REPLICAS": ",".join(f"file://{r}" for r in replicas)}
 
-    def run(self, *args: str, expect: int | None = 0) -> Result:
-        result = CliRunner().invoke(main, list(args), env=self.env)
-        if expect is not None:
-            assert result.exit_code == expect, (args, result.exit_code, result.output,
-                                                result.exception)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> Any:
-        return json.loads(self.run(*args, "--json", expect=expect).stdout)
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ from ingest.deaccession import (
 from ingest.errors import Deaccessioned, DeaccessionRefused, StorageUnavailable
 from ingest.fixity_audit import enqueue_due, verify_packages
 from ingest.fixity_policy import FixityPolicy
+from ingest.local_targets import fetch_to_folder
 from ingest.models import Actor, EventType
 from ingest.ports import ObjectStore
 from ingest.rebuild import rebuild_catalog
 from ingest.reconciliation import reconcile
-from ingest.retrieval import fetch_to_folder
 from ingest.services import Services
 from ingest.tombstones import DEACCESSIONED, DELETING, REJECTED, tombstone_key
 from strongroom.reports import package_report

@@ -21,7 +21,7 @@ from ingest.findings import Finding
 from ingest.fixity_audit import verify_packages, verify_version
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import fixity_report
-from ingest.retrieval import fetch_to_folder
+from ingest.local_targets import fetch_to_folder
 from ingest.services import Services
 from tests.unit.test_fixity_schedule import AT, DAY, at, object_path, package
 from tests.unit.test_fixity_schedule import services as stored  # noqa: F401 (the fixture)
@@ -94,19 +94,14 @@ def deliveries_recorded_as_deep_are_relabelled(url: str) -> None:
     check is a delivery, the copy still fails, and its deep deadline counts from
     the good deep check again. (``url``: an empty database; PostgreSQL's run is in
     tests/integration/test_fixity_state_postgres.py.)"""
-    from alembic import command
-
     from storage.catalog import SqlCatalog
-    from storage.database import alembic_config, create_engine_for, known_revisions, migrate, writing
+    from storage.database import create_engine_for, known_revisions, migrate
     from storage.tables import Event, File, Package, Version
     from storage.tables_fixity import FixityBacklog, FixityCheck, FixityLocation, FixityState
+    from tests.catalog_revisions import upgrade_to
 
     engine = create_engine_for(url)
-    with writing(engine).connect() as connection, connection.begin():
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        for head in sorted(known_revisions()[1] - {"0025_delivery_checks"}):
-            command.upgrade(config, head)
+    upgrade_to(engine, sorted(known_revisions()[1] - {"0025_delivery_checks"}))
     location, made = "file:///primary", AT
     old_state = {c.name for c in FixityState.__table__.c} - {"delivery_failed_at",
                                                             "delivery_failed_check_id"}

@@ -20,24 +20,10 @@ import pytest
 from ingest.errors import StorageUnavailable
 from ingest.models import package_id_for
 from ingest.retrieval import write_tar, write_zip
+from tests.fakes import FailsToOpen
 from tests.unit.api_support import EXAMPLES, make_api, zip_of
 
 FAILING = "data/transcription/telegram-en.txt"
-
-
-class _FailsToOpen:
-    """The store as it is, but opening one object fails as a broken disk would."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def open(self, key: str, version_id: str | None = None) -> Any:
-        if key.endswith(FAILING):
-            raise StorageUnavailable(f"{self._store.location}: Input/output error")
-        return self._store.open(key, version_id)
 
 
 @pytest.mark.parametrize("write", [write_tar, write_zip], ids=["tar", "zip"])
@@ -46,7 +32,7 @@ def test_a_store_failing_mid_delivery_leaves_an_archive_no_reader_takes_as_whole
     api = make_api(tmp_path / "data")
     api.upload(zip_of(EXAMPLES), "application/zip")
     package = package_id_for("telegram-1951-06-21-mao-to-filippov")
-    services = replace(api.services, store=_FailsToOpen(api.services.store))
+    services = replace(api.services, store=FailsToOpen(api.services.store, FAILING))
     out = io.BytesIO()
 
     with pytest.raises(StorageUnavailable):

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ObjectNotFound, StorageUnavailable
-from storage.filesystem import STAGING, FilesystemObjectStore
+from storage.filesystem import FilesystemObjectStore
+from storage.filesystem_paths import STAGING
 from tests.contract_object_store import ObjectStoreContract, digest, keys, put, read
 
 

@@ -17,29 +17,16 @@ from ingest.fixity_activity import checks_per_day
 from ingest.fixity_audit import run_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import CSV_FIELDS, fixity_report, report_csv
-from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
-from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_fixity_schedule import AT, DAY, write_batch
+from tests.unit.test_fixity_schedule import AT, DAY, stored_twice, write_batch
 
 POLICY = FixityPolicy(window=timedelta(days=30), shallow_interval=timedelta(0))
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    services = Services(
-        catalog=catalog, store=FilesystemObjectStore(tmp_path / "primary"),
-        replicas=(FilesystemObjectStore(tmp_path / "replica"),),
-        clock=FixedClock(AT), schemas=SchemaSet.default())
-    batch = write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})
-    for item in submit_batch(batch, services).items:
-        assert ingest_item(item.item_id, services).outcome == "done"
-    yield services
-    catalog.engine.dispose()
+    with stored_twice(tmp_path, write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})) as services:
+        yield services
 
 
 def test_every_day_of_the_window_is_there_oldest_first_ending_today(services: Services) -> None:

@@ -14,13 +14,8 @@ from ingest.clock import FixedClock
 from ingest.fixity_audit import run_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import fixity_report
-from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
-from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_fixity_schedule import AT, DAY, package, write_batch
+from tests.unit.test_fixity_schedule import AT, DAY, package, stored_twice, write_batch
 
 POLICY = FixityPolicy(window=timedelta(days=90), shallow_interval=timedelta(0))
 LATER = AT + 91 * DAY  # past the window: no copy is deep-verified inside it
@@ -28,16 +23,8 @@ LATER = AT + 91 * DAY  # past the window: no copy is deep-verified inside it
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    services = Services(
-        catalog=catalog, store=FilesystemObjectStore(tmp_path / "primary"),
-        replicas=(FilesystemObjectStore(tmp_path / "replica"),),
-        clock=FixedClock(AT), schemas=SchemaSet.default())
-    batch = write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})
-    for item in submit_batch(batch, services).items:
-        assert ingest_item(item.item_id, services).outcome == "done"
-    yield replace(services, clock=FixedClock(LATER))
-    catalog.engine.dispose()
+    with stored_twice(tmp_path, write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})) as services:
+        yield replace(services, clock=FixedClock(LATER))
 
 
 def test_a_report_past_the_window_lists_every_copy_overdue_and_fails(services: Services) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
+from tests.sqlite_services import sqlite_services
 
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -55,19 +57,21 @@ def write_batch(root: Path, payloads: dict[str, bytes]) -> Path:
     return batch
 
 
+@contextmanager
+def stored_twice(tmp_path: Path, batch: Path) -> Iterator[Services]:
+    """Services at AT on a fresh SQLite catalog, a primary folder and a replica
+    folder, with every item of ``batch`` stored in both."""
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "primary"), at=AT,
+                         replicas=(FilesystemObjectStore(tmp_path / "replica"),)) as services:
+        for item in submit_batch(batch, services).items:
+            assert ingest_item(item.item_id, services).outcome == "done"
+        yield services
+
+
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    services = Services(
-        catalog=catalog, store=FilesystemObjectStore(tmp_path / "primary"),
-        replicas=(FilesystemObjectStore(tmp_path / "replica"),),
-        clock=FixedClock(AT), schemas=SchemaSet.default(),
-        source_organization="Strongroom test archive")
-    batch = write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})
-    for item in submit_batch(batch, services).items:
-        assert ingest_item(item.item_id, services).outcome == "done"
-    yield services
-    catalog.engine.dispose()
+    with stored_twice(tmp_path, write_batch(tmp_path, {"scan/page-01.txt": b"Dear Sir,\n" * 50})) as services:
+        yield services
 
 
 def at(services: Services, moment: datetime) -> Services:

@@ -11,7 +11,7 @@ PostgreSQL too (``tests/integration/test_fixity_state_postgres.py``).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,11 +36,12 @@ from ingest.fixity_policy import (
 from ingest.models import BatchRecord, StoredFile, VersionRecord, package_id_for
 from storage.catalog import SqlCatalog
 from storage.catalog_fixity_state import hour_of
-from storage.database import alembic_config, create_engine_for, migrate, writing
+from storage.database import create_engine_for, migrate
 from storage.tables import File, Package, Version
 from storage.tables_base import UtcDateTime
 from storage.tables_fixity import FixityBacklog, FixityCheck, FixityState
 from storage.tables_replicas import VersionCopy
+from tests.catalog_revisions import upgrade_to
 from tests.fixity_oracles import coverage, fixity_copies, plan_checks
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -53,13 +54,6 @@ MISMATCH = Finding("FIXITY_MISMATCH", path="data/page.tif")
 @pytest.fixture
 def catalog_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'catalog.db'}"
-
-
-@pytest.fixture
-def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
-    catalog = SqlCatalog.from_url(catalog_url)
-    yield catalog
-    catalog.engine.dispose()
 
 
 @pytest.fixture
@@ -359,13 +353,7 @@ def old_catalog(engine: Engine, rng: random.Random) -> None:
     """A catalog at the heads before 0005, with 30 versions (one still a claim), their
     copies noted in one or both locations, checks of every kind (failures, ties at
     one moment, a location named only by a check) and queued checks, live and done."""
-    from alembic import command
-
-    with writing(engine).connect() as connection, connection.begin():
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        for head in ("0002", "0003", "0004"):
-            command.upgrade(config, head)
+    upgrade_to(engine, ("0002", "0003", "0004"))
     with engine.begin() as connection:
         for n in range(30):
             package_id = package_id_for(identifier(n))

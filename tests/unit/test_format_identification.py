@@ -13,27 +13,23 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import bagit
 import pytest
 
 from ingest.bag import parse_manifest
-from ingest.clock import FixedClock
 from ingest.format_identification import HeadTail
 from ingest.layout import version_prefix
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.fido_formats import fido_identifier
 from storage.filesystem import FilesystemObjectStore
 from tests.fresh_process import modules_loaded, run_fresh
+from tests.sqlite_services import sqlite_services
 
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 IDENTIFIER = "parish-minutes-1921"
 
 #: a minimal PDF 1.4: header, one catalog, trailer and end marker
@@ -67,10 +63,9 @@ def write_item(batch: Path, payload: dict[str, bytes]) -> None:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default(), formats=fido_identifier())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects"),
+                         formats=fido_identifier()) as services:
+        yield services
 
 
 def ingest(services: Services, tmp_path: Path, payload: dict[str, bytes]) -> tuple[ItemStatus | None, Path]:

@@ -147,17 +147,17 @@ def test_a_file_of_random_bytes_runs_few_patterns(identifier: FidoIdentifier,
     # one in Python, running some 200 of their patterns' cheap tests: half a
     # millisecond a file, in a batch of small files more than hashing them.
     # Each distinct test is now asked once; only what passes is tried.
-    import storage.fido_formats as fido_formats
+    import storage.fido_prefilters as fido_prefilters
 
     ran = 0
-    matches = fido_formats._Pattern.matches
+    matches = fido_prefilters.Pattern.matches
 
-    def counted(pattern: fido_formats._Pattern, head: bytes, tail: bytes) -> bool:
+    def counted(pattern: fido_prefilters.Pattern, head: bytes, tail: bytes) -> bool:
         nonlocal ran
         ran += 1
         return matches(pattern, head, tail)
 
-    monkeypatch.setattr(fido_formats._Pattern, "matches", counted)
+    monkeypatch.setattr(fido_prefilters.Pattern, "matches", counted)
     rnd = random.Random(8)
     files = [rnd.randbytes(8192) for _ in range(200)]
     for data in files:

@@ -13,17 +13,15 @@ from typing import Any
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.errors import QueueUnavailable
 from ingest.handover import check_versions, hand_over, wait_until_final
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_pipeline import AT, record, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import record, write_item
 from workers.dispatch import InProcessDispatcher, make_dispatcher
 
 
@@ -65,10 +63,8 @@ class Queue:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects")) as services:
+        yield services
 
 
 @pytest.fixture

@@ -295,3 +295,43 @@ def test_disabling_an_account_revokes_the_tokens_its_person_made_at_the_command_
     page = _signed_in(api, "ada").get("/console/admin").text
     row = page.split(f"<td>{same_me}</td>", 1)[1].split("</tr>", 1)[0]
     assert "bob" in row and "carol" in row and "review" in row
+
+
+def test_an_admin_cannot_approve_their_own_deaccession_through_an_account_named_in_fullwidth_letters(
+        api: Api, tmp_path: Path) -> None:
+    """Defect: the two-person rule compared names case-folded only, while account
+    names are told apart after NFKC as well (``ｊｏｅ`` is ``joe`` to a reader, so
+    one of them is refused as a new account). A person who asked for a
+    deaccession at the command line approved it in the console, signed in to an
+    account named with the fullwidth letters of their login name: the audit log
+    then read as one person deciding twice."""
+    import pwd
+
+    from click.testing import CliRunner
+
+    from ingest.accounts import create_account
+    from strongroom.cli import main
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in me)
+    assert fullwidth != me, "the test needs a login name with letters"
+    env = {"STRONGROOM_DATA_DIR": str(tmp_path / "data")}
+    package = next(p for p in api.services.catalog.list_packages()  # type: ignore[attr-defined]
+                   if p.identifier == TELEGRAM)
+    asked = CliRunner().invoke(main, ["deaccession", "request", package.package_id,
+                                      "--reason", "takedown", "--json"], env=env)
+    assert asked.exit_code == 0, asked.output
+    request = json.loads(asked.output)
+    assert request["requested_by"]["name"] == me
+    create_account(api.services.catalog, fullwidth, "admin", PASSWORD, api.services.clock.now())
+    look_alike = _signed_in(api, fullwidth)
+
+    approved = _post(look_alike, "/console/deaccessions/approve", request_id=request["request_id"])
+
+    assert approved.status_code == 409, approved.status_code  # type: ignore[attr-defined]
+    assert "two people" in approved.text  # type: ignore[attr-defined]
+    state = api.services.catalog.get_deaccession_request(  # type: ignore[attr-defined]
+        request["request_id"]).state
+    assert state == "requested"
+    assert api.client.get(f"/packages/{package.package_id}",
+                          headers=api.auth("reader")).status_code == 200

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.errors import StorageUnavailable
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, FaultyStore, fail_at, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import FaultyStore, fail_at, write_item
 
 
 @pytest.fixture
@@ -28,9 +26,8 @@ def store() -> FaultyStore:
 
 @pytest.fixture
 def services(tmp_path: Path, store: FaultyStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=store, clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, store) as services:
+        yield services
 
 
 def only_item(services: Services, batch: Path) -> str:

@@ -13,16 +13,14 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import bagit
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strongroom.cli import main
 from strongroom.reports import printable
+from tests.in_process_cli import InProcessCli
 
 ROOT = Path(__file__).resolve().parents[2]
 LETTER = ROOT / "examples" / "batch" / "letter-1952-03-sample"
@@ -37,7 +35,7 @@ FORGING_NAME = "x\nok     elsewhere (0 objects)\rtxt.exe"
 LINE_SEPARATOR_IDENTIFIER = "letter\u2028sample-2028"
 
 
-class Strongroom:
+class Strongroom(InProcessCli):
     """The CLI, in this process, against one data folder."""
 
     def __init__(self, data: Path, database: Path | None = None) -> None:
@@ -45,15 +43,6 @@ class Strongroom:
         self.env = {"STRONGROOM_DATA_DIR": str(data), "STRONGROOM_RETRY_BACKOFF": "0"}
         if database is not None:
             self.env["STRONGROOM_DATABASE_URL"] = f"sqlite:///{database}"
-
-    def run(self, *args: str, expect: int | None = 0) -> Result:
-        result = CliRunner().invoke(main, list(args), env=self.env)
-        if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> Any:
-        return json.loads(self.run(*args, "--json", expect=expect).stdout)
 
     def bag(self, package_id: str, number: int = 1) -> Path:
         return self.data / "objects" / package_id / f"v{number}"

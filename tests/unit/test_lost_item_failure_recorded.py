@@ -9,41 +9,32 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.clock import FixedClock
+import tests.unit.test_celery_config as celery_config
 from ingest.models import Actor, ItemStatus
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_celery_config import SETTINGS, no_services, run_task
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_celery_config import SETTINGS, run_task
 from tests.unit.test_staged_batch import write_item
-from workers.celery_app import create_app
 from workers.celery_base import StrongroomCelery
 from workers.reliability import TASK_INGEST_ITEM, lost_attempts_bound
 
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 CLERK = Actor("clerk", kind="token", role="submitter", token_id="t-1")
 
-
-@pytest.fixture
-def app() -> Iterator[StrongroomCelery]:
-    app = create_app(SETTINGS, services_factory=no_services)
-    yield app
-    app.close()
+#: the Celery app of tests/unit/test_celery_config.py, whose tasks are handed their services
+app = celery_config.app
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default(), actor=CLERK)
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects"),
+                         actor=CLERK) as services:
+        yield services
 
 
 def test_an_item_failed_after_its_workers_kept_dying_is_an_ingestion_event_naming_who_asked(

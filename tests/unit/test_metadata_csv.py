@@ -23,7 +23,8 @@ from ingest.services import Services
 from ingest.spreadsheet import parse_sheet, template_csv
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import record, sqlite_services, write_item
+from tests.sqlite_services import sqlite_services
+from tests.unit.test_pipeline import record, write_item
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata-csv"
 TELEGRAM = Path(__file__).parents[2] / "examples" / "batch" / "telegram-1951-06-21-mao-to-filippov"
@@ -31,7 +32,8 @@ TELEGRAM = Path(__file__).parents[2] / "examples" / "batch" / "telegram-1951-06-
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    yield from sqlite_services(tmp_path, MemoryObjectStore())
+    with sqlite_services(tmp_path, MemoryObjectStore()) as services:
+        yield services
 
 
 def payload_only(batch: Path, name: str) -> None:

@@ -20,10 +20,10 @@ import pytest
 
 from ingest.errors import ObjectNotFound
 from ingest.fixity_audit import shallow_check, verify_version
+from ingest.local_targets import fetch_to_folder
 from ingest.object_versions import PinnedCopy, copy_view, open_object, presigned_object
 from ingest.ports import ObjectInfo as StoreInfo
 from ingest.repair import repair_version
-from ingest.retrieval import fetch_to_folder
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
 from tests.unit.test_deaccession import two_versions

@@ -9,21 +9,17 @@ from pathlib import Path
 from ingest.access import PackageQuery, PackageSort
 from ingest.models import package_id_for
 from storage.catalog import SqlCatalog
-from storage.database import alembic_config, create_engine_for, migrate, writing
+from storage.database import create_engine_for, migrate
 from storage.tables import Package, Version
+from tests.catalog_revisions import upgrade_to
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def test_packages_of_an_older_catalog_are_found_in_every_order_after_the_upgrade(tmp_path: Path) -> None:
-    from alembic import command
-
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     engine = create_engine_for(url)
-    with writing(engine).connect() as connection, connection.begin():
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    upgrade_to(engine, ["0001"])
     packages = [("b-1", ["Banana letter", "apple letter"], ["1952", "1951-06/1951-08"]),
                 ("a-1", ["Cherry telegram"], ["1953-01-02"]),
                 ("c-1", ["Date report"], [None])]

@@ -15,7 +15,6 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,11 +33,11 @@ from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
 from tests.fakes import MemoryObjectStore
+from tests.sqlite_services import AT, sqlite_services
 from workers.inprocess import ingest_with_retries, run_items
 
 IDENTIFIER = "letter-1952-03-sample"
 PACKAGE = package_id_for(IDENTIFIER)
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 PAYLOAD = {
     "scan/page-01.txt": b"Dear Sir,\nwe acknowledge receipt of your letter.\n",
@@ -132,16 +131,8 @@ def store(memory: MemoryObjectStore) -> FaultyStore:
 
 @pytest.fixture
 def services(tmp_path: Path, store: FaultyStore) -> Iterator[Services]:
-    yield from sqlite_services(tmp_path, store)
-
-
-def sqlite_services(tmp_path: Path, store: Any) -> Iterator[Services]:
-    """Services on a fresh SQLite catalog in ``tmp_path`` and ``store``, at AT: the
-    body of a ``services`` fixture (the catalog's engine is disposed after)."""
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=store, clock=FixedClock(AT), schemas=SchemaSet.default(),
-                   source_organization="Strongroom test archive")
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, store) as services:
+        yield services
 
 
 def submit(services: Services, batch: Path) -> list[str]:
@@ -559,7 +550,7 @@ def test_unexpected_error_fails_only_its_item_and_the_rest_of_the_batch_goes_on(
 
 
 def test_a_name_at_the_255_byte_limit_can_be_fetched_back(services: Services, tmp_path: Path) -> None:
-    from ingest.retrieval import fetch_to_folder
+    from ingest.local_targets import fetch_to_folder
 
     long_name = "é" * 120 + "-scan.txt"  # 249 UTF-8 bytes: legal, close to the limit
     assert len(long_name.encode()) <= 255

@@ -5,27 +5,20 @@ nothing of it visible, to be finished by the next run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from ingest.clock import FixedClock
+import tests.unit.test_received_bag as received_bag_tests
 from ingest.fixity import CHUNK_SIZE, FIRST_CHUNK
 from ingest.handover import payload_octets
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
 from ingest.progress import StopFlag
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
 from workers.inprocess import run_items
 
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 BIG = 5 * CHUNK_SIZE + 123
 
 
@@ -52,17 +45,8 @@ class Recorder:
         self.calls.append(("finished",))
 
 
-@pytest.fixture
-def memory() -> MemoryObjectStore:
-    return MemoryObjectStore()
-
-
-@pytest.fixture
-def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=memory, clock=FixedClock(AT),
-                   schemas=SchemaSet.default())
-    catalog.engine.dispose()
+#: the fixtures of tests/unit/test_received_bag.py: a store in memory, services on it
+memory, services = received_bag_tests.memory, received_bag_tests.services
 
 
 def make_batch(root: Path, names: list[str]) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,18 @@ import bagit_profile
 import pytest
 
 from ingest.archive_intake import unpack_archive
-from ingest.clock import FixedClock
 from ingest.fixity_audit import verify_version
+from ingest.local_targets import fetch_to_folder
 from ingest.models import EventType, ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
 from ingest.received_bag import RECEIVED_BAG_INFO, read_received_bag, record_from_bag_info
-from ingest.record_schema import SchemaSet
-from ingest.retrieval import fetch_to_folder
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
+from tests.sqlite_services import sqlite_services
 
 PROFILE = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "bagit-profile.json")
                      .read_text(encoding="utf-8"))
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 IDENTIFIER = "deposit-2024-017"
 PACKAGE = package_id_for(IDENTIFIER)
 PAYLOAD = {
@@ -55,10 +51,8 @@ def memory() -> MemoryObjectStore:
 
 @pytest.fixture
 def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=memory, clock=FixedClock(AT), schemas=SchemaSet.default(),
-                   source_organization="Strongroom test archive")
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, memory) as services:
+        yield services
 
 
 def received_bag(batch: Path, name: str = "deposit", *, checksums: tuple[str, ...] = ("sha256", "sha512"),

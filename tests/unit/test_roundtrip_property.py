@@ -33,10 +33,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.clock import FixedClock
+from ingest.local_targets import fetch_to_folder
 from ingest.models import ItemStatus, package_id_for
 from ingest.paths import check_relative_path, find_collisions
 from ingest.record_schema import SchemaSet
-from ingest.retrieval import fetch_to_folder, write_tar
+from ingest.retrieval import write_tar
 from ingest.services import Services
 from ingest.submission import submit_batch
 from ingest.verification import verify_bag

@@ -143,7 +143,8 @@ def test_a_bag_rewritten_with_the_catalog_to_match_is_not_delivered_as_whole(
     import io
 
     from ingest.errors import DeliveryRefused
-    from ingest.retrieval import fetch_to_folder, file_range, write_tar, write_zip
+    from ingest.local_targets import fetch_to_folder
+    from ingest.retrieval import file_range, write_tar, write_zip
 
     archive.ingest()
     for store in archive.services.locations:
@@ -173,7 +174,8 @@ def test_a_payload_file_rewritten_with_its_catalog_row_alone_is_not_delivered(
     import io
 
     from ingest.errors import DeliveryRefused
-    from ingest.retrieval import fetch_to_folder, file_range, write_tar
+    from ingest.local_targets import fetch_to_folder
+    from ingest.retrieval import file_range, write_tar
 
     archive.ingest()
     forged = archive.bag(archive.primary) / PAYLOAD_FILE

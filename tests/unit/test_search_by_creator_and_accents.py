@@ -95,20 +95,16 @@ def test_the_console_has_a_creator_field_and_says_how_many_matched(api: Api) -> 
 def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_accents(
         tmp_path: Path) -> None:
     """Migration 0024 fills the folded keys of packages already in the catalog."""
-    from alembic import command
-
     from ingest.access import package_query
     from ingest.models import package_id_for
     from storage.catalog import SqlCatalog
-    from storage.database import alembic_config, create_engine_for, migrate, writing
+    from storage.database import create_engine_for, migrate
     from storage.tables import Package, Version
+    from tests.catalog_revisions import upgrade_to
 
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     engine = create_engine_for(url)
-    with writing(engine).connect() as connection, connection.begin():
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    upgrade_to(engine, ["0001"])
     with engine.begin() as connection:
         for identifier, (title, creator, collection, _) in _ITEMS.items():
             package_id = package_id_for(identifier)

@@ -29,12 +29,13 @@ import pytest
 from ingest.bag import parse_fetch
 from ingest.fixity_audit import run_fixity_check, verify_version
 from ingest.fixity_policy import DEEP
+from ingest.local_targets import fetch_to_folder
 from ingest.models import EventType
 from ingest.ports import ObjectStore
 from ingest.rebuild import rebuild_catalog
 from ingest.reconciliation import reconcile
 from ingest.repair import repair_version
-from ingest.retrieval import fetch_to_folder, write_tar
+from ingest.retrieval import write_tar
 from ingest.verification import verify_bag
 from tests.unit.test_replication import PACKAGE, Archive, make_services, open_archive, record
 

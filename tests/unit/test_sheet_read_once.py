@@ -12,7 +12,6 @@ between two items (a folder batch) is still read as it is now.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +19,18 @@ import pytest
 
 import ingest.batch_files as batch_files
 import ingest.staged_batch as staged_batch
-from ingest.clock import FixedClock
+import tests.unit.test_staged_batch as staged_tests
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
-from storage.filesystem import FilesystemObjectStore
-from tests.unit.test_pipeline import AT
 
 ITEMS = 30
 COLUMNS = ["folder", "identifier", "title", "date", "type", "language", "rights.statement"]
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=FilesystemObjectStore(tmp_path / "objects"),
-                   clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+#: the fixtures of tests/unit/test_staged_batch.py: a folder store, services on it
+store, services = staged_tests.store, staged_tests.services
 
 
 def sheet_batch(folder: Path, titles: dict[int, str] | None = None) -> Path:

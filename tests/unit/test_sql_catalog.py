@@ -8,7 +8,6 @@ locks, in-memory databases, times read as SQLite's text).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,6 @@ from tests.contract_sql_catalog import (  # noqa: F401 (re-exported for other te
 @pytest.fixture
 def catalog_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'catalog.db'}"
-
-
-@pytest.fixture
-def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
-    catalog = SqlCatalog.from_url(catalog_url)
-    yield catalog
-    catalog.engine.dispose()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from ingest.staging_prune import prune_staging
 from ingest.submission import submit_batch
 from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
+from tests.sqlite_services import sqlite_services
 from tests.unit.test_pipeline import AT, PAYLOAD, record, write_item
 
 
@@ -41,9 +42,8 @@ def store(tmp_path: Path) -> FilesystemObjectStore:
 
 @pytest.fixture
 def services(tmp_path: Path, store: FilesystemObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=store, clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, store) as services:
+        yield services
 
 
 def staged_keys(store: FilesystemObjectStore) -> list[str]:

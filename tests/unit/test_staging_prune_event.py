@@ -10,32 +10,27 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.clock import FixedClock
 from ingest.models import Actor, ItemStatus
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.staging_prune import prune_staging
+from ingest.staging_removals import removal_key
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from storage.filesystem import FilesystemObjectStore
+from tests.sqlite_services import AT, sqlite_services
 from tests.unit.test_staged_batch import staged_keys, write_item
 
-AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 OFFICER = Actor("officer", kind="person")
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    store = FilesystemObjectStore(tmp_path / "objects")
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=store, clock=FixedClock(AT),
-                   schemas=SchemaSet.default(), actor=OFFICER)
-    catalog.engine.dispose()
+    with sqlite_services(tmp_path, FilesystemObjectStore(tmp_path / "objects"),
+                         actor=OFFICER) as services:
+        yield services
 
 
 def test_staging_prune_failed_records_who_removed_the_failed_items_staging(
@@ -55,7 +50,9 @@ def test_staging_prune_failed_records_who_removed_the_failed_items_staging(
 
     [report] = prune_staging(services, AT, failed=True)
 
-    assert report.removed and staged_keys(services.store) == []
+    # What is left is the record of the removal (``ingest.staging_removals``).
+    assert report.removed
+    assert staged_keys(services.store) == [removal_key(submitted.batch.batch_id)]
     [event] = list(services.catalog.events())[before:]
     assert (event.event_type, event.outcome) == ("deletion", "success")
     assert event.batch_id == submitted.batch.batch_id

@@ -30,7 +30,8 @@ from ingest.rebuild import rebuild_catalog
 from ingest.repair import repair_version
 from ingest.submission import submit_batch
 from ingest.verification import verify_bag
-from storage.filesystem import STAGING, FilesystemObjectStore
+from storage.filesystem import FilesystemObjectStore
+from storage.filesystem_paths import STAGING
 from tests.contract_object_store import put, read
 from tests.unit.test_replication import (
     PACKAGE,

@@ -22,30 +22,20 @@ import pytest
 
 import ingest.batch as batch_module
 import ingest.batch_source as batch_source
+import tests.unit.test_received_bag as received_bag_tests
 from ingest.batch import read_batch, scan_item
-from ingest.clock import FixedClock
 from ingest.models import ItemStatus
 from ingest.pipeline import ingest_item
-from ingest.record_schema import SchemaSet
 from ingest.services import Services
 from ingest.submission import submit_batch
-from storage.catalog import SqlCatalog
 from tests.fakes import MemoryObjectStore
-from tests.unit.test_pipeline import AT, PACKAGE, record, write_item
+from tests.unit.test_pipeline import PACKAGE, record, write_item
 
 SECRET = b"the service account's secret\n"
 
 
-@pytest.fixture
-def memory() -> MemoryObjectStore:
-    return MemoryObjectStore()
-
-
-@pytest.fixture
-def services(tmp_path: Path, memory: MemoryObjectStore) -> Iterator[Services]:
-    catalog = SqlCatalog.from_url("sqlite:///" + str(tmp_path / "catalog.sqlite"))
-    yield Services(catalog=catalog, store=memory, clock=FixedClock(AT), schemas=SchemaSet.default())
-    catalog.engine.dispose()
+#: the fixtures of tests/unit/test_received_bag.py: a store in memory, services on it
+memory, services = received_bag_tests.memory, received_bag_tests.services
 
 
 @pytest.fixture

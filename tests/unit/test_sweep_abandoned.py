@@ -13,7 +13,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from storage.filesystem import STAGING, FilesystemObjectStore
+from storage.filesystem import FilesystemObjectStore
+from storage.filesystem_paths import STAGING
 from strongroom.cli import main
 
 
