@@ -38,8 +38,6 @@ from storage.tables_base import Base
 
 
 class Batch(Base):
-    # Columns are declared in the order the migrations made them: a new catalog is
-    # made from these models (storage.new_catalog) and must be the migrated one.
     __tablename__ = "batches"
     #: ``list_batches``: newest first, from a date
     __table_args__ = (Index("ix_batches_submitted_at", "submitted_at", "batch_id"),)
@@ -52,10 +50,10 @@ class Batch(Base):
     collection: Mapped[str | None] = mapped_column(String)
     schema: Mapped[str] = mapped_column(String)
     findings: Mapped[list[Any]]
-    #: SHA-256 of the batch's staged listing (a staged batch; ingest.staged_batch)
-    staged_sha256: Mapped[str | None] = mapped_column(String(64))
     #: who submitted the batch (ingest.models.Actor.to_dict)
     submitted_by: Mapped[dict[str, Any] | None]
+    #: SHA-256 of the batch's staged listing (a staged batch; ingest.staged_batch)
+    staged_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Item(Base):
@@ -78,10 +76,10 @@ class Item(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     findings: Mapped[list[Any]]
     attempts: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime]
     #: the lease (last renewed at updated_at): the token of the attempt at work on
     #: the item, or null (ingest.lease)
     lease_holder: Mapped[str | None] = mapped_column(String)
+    updated_at: Mapped[datetime]
     #: SHA-256 of the item's staged listing (a staged batch; ingest.staged_batch)
     staged_sha256: Mapped[str | None] = mapped_column(String(64))
 
@@ -99,6 +97,9 @@ class Package(Base):
 
     package_id: Mapped[str] = mapped_column(String, primary_key=True)
     identifier: Mapped[str] = mapped_column(Text, unique=True)
+    #: the identifier as compared for sameness: NFC, case-folded
+    #: (``ingest.batch_identifiers.identifier_key``); not unique (older twins stay)
+    identifier_key: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     #: None until the first version is committed; such a package is invisible
     latest_version: Mapped[int | None] = mapped_column(Integer)
@@ -110,9 +111,6 @@ class Package(Base):
     date_end: Mapped[str] = mapped_column(String, server_default="")
     #: when the latest version was committed
     latest_at: Mapped[datetime | None]
-    #: the identifier as compared for sameness: NFC, case-folded
-    #: (``ingest.batch_identifiers.identifier_key``); not unique (older twins stay)
-    identifier_key: Mapped[str | None] = mapped_column(Text)
     #: the latest version's title as a search compares it (``ingest.access.search_fold``)
     title_key: Mapped[str] = mapped_column(Text, server_default="")
     #: its creators' names, folded, one a line (``ingest.access.creators_key``)

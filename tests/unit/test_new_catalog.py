@@ -38,8 +38,13 @@ def _schema(connection: Connection) -> dict[str, Any]:
     for table in sorted(found.get_table_names()):
         columns = found.get_columns(table)
         tables[table] = {
-            "columns": [(c["name"], str(c["type"]), c["nullable"], _words(c["default"]),
-                         c.get("autoincrement")) for c in columns],
+            # By name: the order of a table's columns is not the schema's to say. Later
+            # migrations append what the models declare between others, and which of
+            # two branches' migrations ran first (so which column came first) depends
+            # on the releases a catalog was upgraded through. Nothing reads a column
+            # by its position.
+            "columns": sorted((c["name"], str(c["type"]), c["nullable"], _words(c["default"]),
+                               c.get("autoincrement")) for c in columns),
             "primary key": found.get_pk_constraint(table),
             "foreign keys": sorted((fk["name"] or "", fk["constrained_columns"],
                                     fk["referred_table"], fk["referred_columns"],
