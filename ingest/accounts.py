@@ -40,11 +40,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.profiles import RFC_9106_LOW_MEMORY
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.access import ROLES, TokenInfo
 from ingest.errors import InputError, NotFound
@@ -63,7 +59,18 @@ SESSION_LIFETIME = timedelta(hours=12)
 #: ``last_seen_at`` is written at most this often per session.
 SEEN_PRECISION = timedelta(seconds=30)
 
-_hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """Argon2id with RFC 9106's low-memory parameters, made on first use: every
+    command imports this module (through the ports), few hash a password."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    return PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
 
 
 @functools.cache
@@ -72,7 +79,7 @@ def _dummy_hash() -> str:
     long. Made on the first such sign-in, not on import: an Argon2id hash costs
     a tenth of a second or more, which every command that imports this module
     (submit included) would otherwise pay."""
-    return _hasher.hash("not a password of anyone" * 2)
+    return _hasher().hash("not a password of anyone" * 2)
 
 
 class AccountNotFound(NotFound):
@@ -221,12 +228,14 @@ def check_password_rules(password: str, name: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -17,7 +17,9 @@ is set up here:
 Every command opens the catalog, so opening one that is already up to date
 must cost little: ``migrate`` first compares the ``alembic_version`` rows with
 the heads read from the migration scripts' source (no Alembic import, no write
-lock) and runs Alembic only when the two differ.
+lock) and runs Alembic only when the two differ. A new catalog (an empty
+database) is made from the models at the newest revision, without Alembic
+(``storage.new_catalog``).
 """
 
 from __future__ import annotations
@@ -291,7 +293,8 @@ def needs_migration(engine: Engine) -> bool:
 
 
 def migrate(target: Engine | str, upgrade: bool = True) -> str:
-    """Bring the catalog schema to the newest migration (``alembic upgrade heads``).
+    """Bring the catalog schema to the newest migration (``alembic upgrade heads``;
+    a new catalog is made from the models at the newest revision instead).
 
     ``target`` is an engine or a database URL. A catalog already at the heads
     is left alone without importing Alembic or taking the write lock. Safe to
@@ -326,6 +329,20 @@ def migrate(target: Engine | str, upgrade: bool = True) -> str:
 
 
 def _upgrade(engine: Engine) -> None:
+    """Make a new catalog from the models (``storage.new_catalog``) when the
+    database is empty; else ``_run_migrations``. Both hold the migration lock:
+    a second process starting on a new catalog waits, then finds it made."""
+    from storage.new_catalog import create_from_models
+
+    with catalog_errors(), writing(engine).connect() as connection:
+        with connection.begin():
+            lock_for_migration(connection)
+            if create_from_models(connection, known_revisions()[1]):
+                return
+    _run_migrations(engine)
+
+
+def _run_migrations(engine: Engine) -> None:
     """``alembic upgrade heads`` in one transaction that holds the lock throughout.
 
     On PostgreSQL Alembic runs every migration in one transaction of its own,

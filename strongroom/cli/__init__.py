@@ -11,28 +11,12 @@ Without a broker, ``submit`` and ``requeue`` ingest in this process; with
 STRONGROOM_BROKER_URL set, they send item ids to the Celery workers (only once
 the catalog rows are committed) and return, or wait with ``--wait``.
 
-Heavy libraries are imported inside the commands so that ``--help`` stays fast.
+Heavy libraries are imported inside the commands so that ``--help`` stays fast,
+and each command's module only when that command runs (``strongroom.cli.commands``).
 """
 
 from __future__ import annotations
 
-from strongroom.cli import (  # noqa: F401  (registers commands)
-    api,
-    audit,
-    batches,
-    catalog,
-    deaccession,
-    doctor,
-    fixity,
-    formats,
-    locations,
-    operations,
-    packages,
-    repair,
-    staging,
-    template,
-    users,
-)
 from strongroom.cli.base import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]

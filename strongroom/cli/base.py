@@ -136,6 +136,13 @@ def _settings_and_services(read_only: bool = False, settings: Settings | None = 
         settings = Settings.from_env()
     services = replace(build_services(settings, create=not read_only, upgrade=upgrade),
                        actor=cli_actor())
+    if settings.prometheus_multiproc_dir is None:
+        # A command's counts die with its process unless they are written where the
+        # API and the workers' metrics read them (PROMETHEUS_MULTIPROC_DIR): without
+        # it, nobody could read them, and prometheus-client is not loaded to keep them.
+        from ingest.work_metrics import NO_METRICS
+
+        services = replace(services, metrics=NO_METRICS)
     _name_the_place(settings)
     return settings, services
 
@@ -219,7 +226,38 @@ def _agent_name(context: click.Context, param: click.Parameter, value: str | Non
     return name
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandsOnDemand(click.Group):
+    """The top-level group: a command's module is imported when that command is
+    asked for (``strongroom.cli.commands.COMMANDS`` says which module), so a
+    command loads its own module and what that imports, not every command's.
+    ``--help`` lists every command with the one-line help the table holds."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from strongroom.cli.commands import COMMANDS
+
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from strongroom.cli.commands import COMMANDS
+
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            importlib.import_module(COMMANDS[cmd_name][0])  # its decorators register it here
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from strongroom.cli.commands import COMMANDS
+
+        # A command not imported yet is listed by its name and the table's help,
+        # shortened to the width as click shortens a command's own.
+        listed = {name: self.commands.get(name) or click.Command(name, help=COMMANDS[name][1])
+                  for name in self.list_commands(ctx)}
+        shown = click.Group(self.name, commands=listed)
+        click.Group.format_commands(shown, ctx, formatter)
+
+
+@click.group(cls=CommandsOnDemand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(models.VERSION, prog_name="strongroom")
 @click.option("--agent", envvar="STRONGROOM_AGENT", metavar="NAME", callback=_agent_name,
               help="Name the audit log gives whoever runs this command (a service account); "

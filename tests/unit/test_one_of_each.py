@@ -130,10 +130,14 @@ def test_no_two_functions_of_the_domain_share_a_name() -> None:
 
 
 def test_each_cli_module_is_named_after_the_commands_it_holds() -> None:
+    import click
+
     from strongroom.cli import main
 
-    where = {name: (command.callback.__module__ if command.callback else None)
-             for name, command in main.commands.items()}
+    commands = {name: main.get_command(click.Context(main), name)
+                for name in main.list_commands(click.Context(main))}
+    where = {name: (command.callback.__module__ if command and command.callback else None)
+             for name, command in commands.items()}
     assert where["repair"] == "strongroom.cli.repair"
     assert where["catalog"] == "strongroom.cli.catalog"
     assert where["staging"] == "strongroom.cli.staging"
