@@ -65,14 +65,7 @@ class LocationLifecycle(FixityStateUpkeep):
         whole (none noted, one noted damaged, or one whose last check failed),
         in (package, number) order after ``after``: the work of filling it.
         Raises CatalogUnavailable."""
-        query = (select(Version.package_id, Version.number)
-                 .where(Version.state == COMMITTED, ~_held_whole(location))
-                 .order_by(Version.package_id, Version.number).limit(limit))
-        if after is not None:
-            query = query.where((Version.package_id > after[0])
-                                | ((Version.package_id == after[0]) & (Version.number > after[1])))
-        with self._read() as session:
-            return [(p, int(n)) for p, n in session.execute(query).all()]
+        return self._versions_page(~_held_whole(location), after, limit)
 
     def holds_whole(self, location: str, package_id: str, number: int) -> bool:
         """Whether ``location`` holds a copy of the committed version that the
@@ -130,10 +123,16 @@ class LocationLifecycle(FixityStateUpkeep):
         """Committed versions of which the catalog notes a copy in ``location``, in
         (package, number) order after ``after``: what retiring it must find held
         elsewhere. Raises CatalogUnavailable."""
+        return self._versions_page(exists().where(
+            VersionCopy.package_id == Version.package_id,
+            VersionCopy.number == Version.number, VersionCopy.location == location), after, limit)
+
+    def _versions_page(self, condition: ColumnElement[bool], after: tuple[str, int] | None,
+                       limit: int) -> list[tuple[str, int]]:
+        """(package id, number) of up to ``limit`` committed versions meeting
+        ``condition``, in that order after ``after`` (a keyset page)."""
         query = (select(Version.package_id, Version.number)
-                 .where(Version.state == COMMITTED, exists().where(
-                     VersionCopy.package_id == Version.package_id,
-                     VersionCopy.number == Version.number, VersionCopy.location == location))
+                 .where(Version.state == COMMITTED, condition)
                  .order_by(Version.package_id, Version.number).limit(limit))
         if after is not None:
             query = query.where((Version.package_id > after[0])
