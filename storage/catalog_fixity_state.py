@@ -228,6 +228,13 @@ def _note_check(row: FixityState, check: RecordedCheck,
             row.last_deep_check_id, row.last_deep_outcome = check_id, check.outcome
             if row.delivery_failed_at is not None and at >= row.delivery_failed_at:
                 row.delivery_failed_at = row.delivery_failed_check_id = None  # the last word
+        if row.last_shallow_at is None or at >= row.last_shallow_at:
+            # A deep check looks at all that a shallow one does (every file there,
+            # at its size), and more: the latest of either is the last word on it.
+            # A copy whose shallow check failed, then was repaired or filled and
+            # found whole, no longer fails until the next shallow check.
+            row.last_shallow_at = at
+            row.last_shallow_check_id, row.last_shallow_outcome = check_id, check.outcome
         if check.outcome == "ok" and (row.last_deep_ok_at is None or at >= row.last_deep_ok_at):
             row.last_deep_ok_at = at
         row.queued_deep_at = None

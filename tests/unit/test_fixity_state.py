@@ -119,14 +119,15 @@ def from_history(catalog: SqlCatalog, locations: Sequence[str]) -> list[CopyStat
             mine = [c for c in checks if (c.package_id, c.number, c.location)
                     == (package_id, number, location)]
 
-            def last(tier: str, outcome: str | None = None) -> datetime | None:
-                return max((c.checked_at for c in mine if c.tier == tier  # noqa: B023 - called at once
+            def last(*tiers: str, outcome: str | None = None) -> datetime | None:
+                return max((c.checked_at for c in mine if c.tier in tiers  # noqa: B023 - called at once
                             and outcome in (None, c.outcome)), default=None)
 
             deep = sorted((c.checked_at, c.check_id, c.outcome) for c in mine if c.tier == DEEP)
             copies.append(CopyState(package_id, number, location, int(size), made_at,
-                                    last_deep=last(DEEP), last_deep_ok=last(DEEP, "ok"),
-                                    last_shallow=last(SHALLOW),
+                                    last_deep=last(DEEP), last_deep_ok=last(DEEP, outcome="ok"),
+                                    # a deep check is also the last look at what a shallow one sees
+                                    last_shallow=last(SHALLOW, DEEP),
                                     last_deep_failed=bool(deep) and deep[-1][2] == "failed"))
     return copies
 
@@ -154,9 +155,12 @@ def current_failures(catalog: SqlCatalog, locations: Sequence[str]) -> list[Reco
     last: dict[tuple, tuple[int, RecordedCheck]] = {}
     for order, recorded in enumerate(catalog.fixity_checks()):  # oldest, then first recorded
         if recorded.location in locations:
-            key = (recorded.package_id, recorded.number, recorded.location, recorded.tier)
-            last[key] = (order, recorded)
-    return [c for _, c in sorted(last.values(), key=lambda pair: pair[0]) if c.outcome == "failed"]
+            copy = (recorded.package_id, recorded.number, recorded.location)
+            # a deep check is also the last word on what a shallow one sees
+            for tier in (recorded.tier, SHALLOW) if recorded.tier == DEEP else (recorded.tier,):
+                last[(*copy, tier)] = (order, recorded)
+    chosen = {order: c for order, c in last.values() if c.outcome == "failed"}
+    return [chosen[order] for order in sorted(chosen)]
 
 
 # --------------------------------------------------------------------------- keeping the rows
@@ -216,6 +220,30 @@ def test_checks_and_queueing_move_the_row_and_a_late_arriving_older_check_does_n
     catalog.record_check_of_copy(check(planned[1], as_of + timedelta(minutes=1)))
     assert catalog.fixity_failures(LOCATIONS, limit=0) == ([], 1)
     assert catalog.fixity_failures(LOCATIONS, since=START)[1] == 3
+
+
+def test_a_copy_found_whole_by_a_deep_check_after_its_shallow_check_failed_no_longer_fails(
+        catalog: SqlCatalog) -> None:
+    # A file went (the shallow check failed), a repair or a fill put it back and
+    # the deep check after writing found the copy whole: the copy stayed failing,
+    # in `strongroom locations`, the fixity report and retirement, until the next
+    # shallow check days later.
+    ingest(catalog, [(1, START, 1_000)])
+    at = START + 3 * DAY
+    [planned, _] = list(plan_due(catalog, LOCATIONS, FixityPolicy(), START + 100 * DAY))
+    catalog.record_check_of_copy(check(replace(planned, tier=SHALLOW), at, failed=True))
+    assert catalog.fixity_failures(LOCATIONS)[1] == 1
+    assert catalog.versions_not_held_whole(planned.location) == [(planned.package_id, 1)]
+
+    catalog.record_check_of_copy(check(planned, at + timedelta(minutes=5)))
+
+    assert catalog.fixity_failures(LOCATIONS) == ([], 0)
+    assert catalog.versions_not_held_whole(planned.location) == []
+    assert_state_follows_history(catalog, LOCATIONS)
+    # and a deep check that fails is the last look as well
+    catalog.record_check_of_copy(check(planned, at + DAY, failed=True))
+    [failure], _ = catalog.fixity_failures(LOCATIONS)
+    assert (failure.tier, failure.checked_at) == (DEEP, at + DAY)
 
 
 def test_a_location_named_later_gets_every_committed_version_and_every_new_one(
@@ -405,7 +433,10 @@ def test_the_migration_fills_the_state_of_an_existing_catalog_and_plans_stay_the
 
         migrate(engine)
         catalog = SqlCatalog(engine)
-        assert fixity_copies(catalog, locations) == before
+        # a deep check later than the last shallow one is the last look (0028)
+        assert fixity_copies(catalog, locations) == [
+            replace(c, last_shallow=max((t for t in (c.last_shallow, c.last_deep) if t),
+                                        default=None)) for c in before]
         assert_state_follows_history(catalog, locations)
         assert [list(plan_due(catalog, locations, policy, as_of))
                 for policy in policies for as_of in moments] == plans
