@@ -187,6 +187,13 @@ def retire(location: str, reason: str, as_json: bool) -> None:
         lacking = sorted({where for gap in doc["gaps"] for where in gap["lacking"]})
         click.echo("fill them first: " + "; ".join(
             f"strongroom locations fill {where}" for where in lacking))
+        # A fill copies only from locations the settings name: where none of them
+        # holds a version whole, this one must be named again while filling.
+        replicas = ",".join([store.location for store in services.locations[1:]] + [location])
+        click.echo(f"  where no configured location holds a version whole, name {location} "
+                   "again while filling it from there: " + "; ".join(
+                       f"STRONGROOM_REPLICAS={replicas} strongroom locations fill {where}"
+                       for where in lacking))
 
     _emit(as_json, result.to_dict(), human)
     sys.exit(EXIT_OK if result.retired else EXIT_PROBLEMS)

@@ -262,3 +262,28 @@ def test_a_fill_into_a_location_that_cannot_be_used_stops_at_once_saying_why(
     assert "damaged" not in result.output
     assert not missing.exists()
     assert archive.json("audit", "log") == events_before
+
+
+def test_a_refused_retirement_says_how_to_mend_what_only_that_location_holds_and_it_works(
+        archive: Archive) -> None:
+    # The advice was "fill them first: strongroom locations fill PRIMARY", which
+    # cannot work: a fill copies only from the locations the settings name, and
+    # the one whole copy is in the location taken out of them.
+    old = archive.filled_replica("old-replica")
+    archive.replicas.clear()
+    primary = archive.data / "objects"
+    lost = next(p for p in (_bags(primary)[0] / "data").rglob("*") if p.is_file())
+    lost.unlink()
+
+    said = archive.run("locations", "retire", old.as_uri(), "--reason", "moving",
+                       expect=EXIT_PROBLEMS).output
+    assert f"STRONGROOM_REPLICAS={old.as_uri()}" in said, said
+
+    # As it says: named again for the fill, taken out again, retired.
+    archive.replicas.append(old)
+    archive.run("locations", "fill", primary.as_uri())
+    assert lost.exists()
+    rows = {row["location"]: row for row in archive.json("locations")["locations"]}
+    assert rows[primary.as_uri()]["damaged"] == 0  # mended, and found whole after
+    archive.replicas.clear()
+    archive.run("locations", "retire", old.as_uri(), "--reason", "moving")
