@@ -18,7 +18,20 @@ from storage.catalog import SqlCatalog
 HERE = Path(__file__).parent
 
 
+#: Folders in the order their tests start: the long ones first, so that when the
+#: suite is spread over processes (``.ci/run``: ``-n 3 --dist loadfile``) the last
+#: files to start are short and no process is left running alone at the end.
+_FIRST = ("integration", "browser", "e2e", "unit")
+
+
+def _rank(item: pytest.Item) -> int:
+    path = Path(str(item.fspath))
+    folder = next((name for name in _FIRST if HERE / name in path.parents), None)
+    return _FIRST.index(folder) if folder else len(_FIRST)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: within a folder, the order collected
     for item in items:
         path = Path(str(item.fspath))
         if HERE / "integration" in path.parents:
