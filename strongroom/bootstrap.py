@@ -190,6 +190,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         visibility_timeout=settings.visibility_timeout,
         stuck_after=settings.stuck_after,
         sweep_every=settings.sweep_every,
+        stall_after=settings.stall_after,
         fixity_policy=fixity_policy(settings),
     )
 

@@ -80,6 +80,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "STRONGROOM_RETRY_BACKOFF": "first retry delay in seconds, doubled each time (default 1.0)",
     "STRONGROOM_STUCK_AFTER": "seconds an item's lease may go unrenewed before the item is stuck and sent again (default 60)",
     "STRONGROOM_SWEEP_EVERY": "seconds between two sweeps of `strongroom beat` for stuck items (default 10)",
+    "STRONGROOM_WORKER_STALL_AFTER": "seconds a worker may hold and take nothing while messages wait in its queues before it restarts itself: its broker connection no longer delivers (default 30)",
     "STRONGROOM_VISIBILITY_TIMEOUT": "seconds before Redis redelivers an unacknowledged message (default 3600)",
     "STRONGROOM_FIXITY_WINDOW_DAYS": "every copy of every version is deep-checked at least once in this many days (default 90)",
     "STRONGROOM_FIXITY_BYTES_PER_DAY": "most bytes deep fixity checks read per day; 0 = no cap, pacing alone spreads them (default 0)",
@@ -133,6 +134,7 @@ class Settings:
     retry_backoff: float = 1.0
     stuck_after: float = 60.0
     sweep_every: float = 10.0
+    stall_after: float = 30.0
     visibility_timeout: int = 3600
     fixity_window_days: int = 90
     fixity_bytes_per_day: int = 0
@@ -227,6 +229,7 @@ class Settings:
             retry_backoff=read(duration, env, "STRONGROOM_RETRY_BACKOFF", 1.0, least=0.01, zero=True),
             stuck_after=read(duration, env, "STRONGROOM_STUCK_AFTER", 60.0, least=1),
             sweep_every=read(duration, env, "STRONGROOM_SWEEP_EVERY", 10.0, least=1),
+            stall_after=read(duration, env, "STRONGROOM_WORKER_STALL_AFTER", 30.0, least=1),
             visibility_timeout=read(positive_int, env, "STRONGROOM_VISIBILITY_TIMEOUT", 3600,
                                     MAX_SECONDS),
             fixity_window_days=read(positive_int, env, "STRONGROOM_FIXITY_WINDOW_DAYS", 90,

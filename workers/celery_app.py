@@ -26,6 +26,7 @@ from celery.signals import setup_logging, worker_process_init
 
 from workers.celery_base import ServicesFactory, StrongroomCelery
 from workers.reliability import WorkerSettings, celery_config
+from workers.stall_watch import StallWatch
 from workers.tasks import register_tasks
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def create_app(settings: WorkerSettings,
     app = StrongroomCelery(settings, services_factory)
     app.conf.update(celery_config(settings))
     register_tasks(app)
+    # A worker that stopped taking work while work waits restarts itself.
+    app.steps["worker"].add(StallWatch)
     _APPS.add(app)
     return app
 

@@ -84,6 +84,9 @@ class WorkerSettings:
     #: seconds between two sweeps for stuck items (run by ``strongroom beat``):
     #: a dead worker's items are sent again within stuck_after + sweep_every
     sweep_every: float = 10.0
+    #: a worker whose queues have held waiting messages for this many seconds
+    #: while it held and took nothing restarts itself (``workers.stall_watch``)
+    stall_after: float = 30.0
     #: the fixity policy the planning task applies (STRONGROOM_FIXITY_*)
     fixity_policy: FixityPolicy = field(default_factory=FixityPolicy)
 
@@ -92,8 +95,8 @@ class WorkerSettings:
             raise ValueError("the broker must be redis://… or rediss://…")
         if self.max_attempts < 1 or self.visibility_timeout < 1:
             raise ValueError("max_attempts and visibility_timeout must be at least 1")
-        if self.stuck_after <= 0 or self.sweep_every <= 0:
-            raise ValueError("stuck_after and sweep_every must be positive")
+        if self.stuck_after <= 0 or self.sweep_every <= 0 or self.stall_after <= 0:
+            raise ValueError("stuck_after, sweep_every and stall_after must be positive")
 
 
 def celery_config(settings: WorkerSettings) -> dict[str, Any]:

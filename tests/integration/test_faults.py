@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -300,3 +303,84 @@ def test_broker_restart_mid_batch_loses_messages_but_no_item(
     assert sr.json("audit", "verify")["ok"] is True
     print(f"Redis restart: {done_at_restart}/81 final at the restart, {lost} messages lost "
           f"and requeued; all final {time.monotonic() - t0:.1f} s after submit")
+
+
+# ------------------------------------------- (d) a broker connection that stops delivering
+
+
+class FreezingProxy:
+    """A TCP relay to a Redis server whose existing connections can be made to stop
+    delivering while staying open, as when a firewall or NAT on the way forgets
+    them; connections made afterwards pass as usual."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._frozen: list[threading.Event] = []
+        self._sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            frozen = threading.Event()
+            self._frozen.append(frozen)
+            self._sockets += [client, server]
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._relay, args=(src, dst, frozen), daemon=True).start()
+
+    @staticmethod
+    def _relay(src: socket.socket, dst: socket.socket, frozen: threading.Event) -> None:
+        with suppress(OSError):
+            while data := src.recv(65536):
+                if not frozen.is_set():  # frozen: read and dropped, never answered
+                    dst.sendall(data)
+
+    def freeze(self) -> None:
+        for frozen in list(self._frozen):
+            frozen.set()
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            with suppress(OSError):
+                sock.close()
+
+
+def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_work(
+        catalog: Catalog, private_redis: PrivateRedis, distributed_env: dict[str, str],
+        tmp_path: Path) -> None:
+    """Its blocking pop on a connection the network dropped without closing never
+    returns, and Celery's consumer has been seen not to resume after Redis
+    restarted: the worker lived on, took nothing, and every item waited until a
+    person restarted it. It now restarts itself once work has waited while it held
+    nothing for STRONGROOM_WORKER_STALL_AFTER seconds."""
+    proxy = FreezingProxy(private_redis.port)
+    submitter = {**distributed_env, "STRONGROOM_BROKER_URL": private_redis.url}
+    sr = Strongroom(submitter, tmp_path)
+    sr.json("init")
+    worker = Worker({**submitter, "STRONGROOM_BROKER_URL": proxy.url,
+                     "STRONGROOM_WORKER_STALL_AFTER": "3"}, tmp_path / "worker.log", "cut-off")
+    try:
+        worker.start()
+        first = sr.json("submit", str(make_batch(tmp_path / "before", 2, tag="before")))
+        wait_for(lambda: catalog.finished(first["batch_id"]) == 2, 120, "the first batch stored")
+        time.sleep(1)  # the worker waits on the broker for its next message
+        proxy.freeze()
+        second = sr.json("submit", str(make_batch(tmp_path / "after", 4, tag="after")))
+        wait_for(lambda: catalog.finished(second["batch_id"]) == 4, 90,
+                 "the batch sent after the connection stopped delivering stored")
+        items = assert_each_item_stored_exactly_once(catalog, second["batch_id"])
+        assert Counter(row["status"] for row in items.values()) == {"stored": 4}
+        assert worker.process is not None and worker.process.poll() is None  # the same process
+        log = worker.log.read_text(errors="replace")
+        assert "has taken no work for" in log and "no longer delivers" in log
+    finally:
+        worker.stop(grace=15)
+        proxy.close()
+        print(f"--- the log of worker {worker.name}, its end ---\n{worker.log_tail(60)}")

@@ -216,10 +216,11 @@ def test_settings_reach_the_worker_and_a_missing_broker_is_refused() -> None:
     settings = Settings.from_env({"STRONGROOM_BROKER_URL": "redis://127.0.0.1:6379/3",
                                   "STRONGROOM_VISIBILITY_TIMEOUT": "7200",
                                   "STRONGROOM_STUCK_AFTER": "90", "STRONGROOM_SWEEP_EVERY": "15",
-                                  "STRONGROOM_MAX_ATTEMPTS": "3"})
+                                  "STRONGROOM_MAX_ATTEMPTS": "3",
+                                  "STRONGROOM_WORKER_STALL_AFTER": "45"})
     assert worker_settings(settings) == WorkerSettings(
         broker_url="redis://127.0.0.1:6379/3", max_attempts=3, retry_backoff=1.0,
-        visibility_timeout=7200, stuck_after=90, sweep_every=15)
+        visibility_timeout=7200, stuck_after=90, sweep_every=15, stall_after=45)
     with pytest.raises(SettingsError, match="STRONGROOM_BROKER_URL"):
         worker_settings(Settings.from_env({}))
     with pytest.raises(SettingsError, match="STRONGROOM_STUCK_AFTER"):
@@ -251,7 +252,8 @@ def test_strongroom_log_level_is_the_default_loglevel_of_worker_and_beat(
 def test_every_worker_setting_is_documented() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in ("STRONGROOM_STUCK_AFTER", "STRONGROOM_SWEEP_EVERY",
-                 "STRONGROOM_VISIBILITY_TIMEOUT", "STRONGROOM_BROKER_URL", "STRONGROOM_LOG_LEVEL"):
+                 "STRONGROOM_WORKER_STALL_AFTER", "STRONGROOM_VISIBILITY_TIMEOUT",
+                 "STRONGROOM_BROKER_URL", "STRONGROOM_LOG_LEVEL"):
         assert name in KNOWN_VARIABLES
         assert f"#{name}=" in example
 

@@ -18,6 +18,7 @@ from strongroom.settings import Settings, SettingsError
 DURATIONS = {
     "STRONGROOM_STUCK_AFTER": (1, False),
     "STRONGROOM_SWEEP_EVERY": (1, False),
+    "STRONGROOM_WORKER_STALL_AFTER": (1, False),
     "STRONGROOM_RETRY_BACKOFF": (0.01, True),
     "STRONGROOM_ANCHOR_EVERY": (0.1, True),
     "STRONGROOM_API_UPLOAD_IDLE_TIMEOUT": (0.1, False),
