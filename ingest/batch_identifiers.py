@@ -21,7 +21,10 @@ one written as another package's id, ``IDENTIFIER_IS_A_PACKAGE_ID`` (a package
 is looked up by its id or its identifier, and that id would name two). An
 identifier that reads like that of a package deaccessioned as a whole, in any
 of those forms, is refused with ``PACKAGE_DEACCESSIONED``
-(``identifier_refusal``, which the dry run asks as well).
+(``identifier_refusal``, which the dry run asks as well). Two such items of
+other batches at work at once cannot both pass it: a new package's first claim
+waits while a package whose identifier reads like it is being written
+(``Catalog.reserve_version``), and is then refused by it.
 The identifiers are read at submission, once per item, from its ``metadata.json`` (never through a link, at most
 ``MAX_METADATA_BYTES``) or its row of ``metadata.csv``; an item whose metadata
 cannot be read is left to the ingest, which says why.

@@ -16,6 +16,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -81,6 +82,15 @@ _NEWEST_COMMITTED = select(func.max(_V.c.number)).where(_V.c.package_id == _PACK
                                                         _V.c.state == COMMITTED)
 _INSERT_VERSION, _INSERT_FILES = insert(_V), insert(_F)
 _LOCK_PACKAGE = select(_P.c.package_id).where(_P.c.package_id == _PACKAGE).with_for_update()
+#: Another package whose identifier reads like this one's (the same identifier_key)
+#: that is stored, or being written by an item still at work.
+_LOOK_ALIKE_AT_WORK = (
+    select(_P.c.identifier)
+    .where(_P.c.identifier_key == bindparam("b_key"), _P.c.package_id != _PACKAGE,
+           or_(_P.c.latest_version.is_not(None),
+               exists().where(_V.c.package_id == _P.c.package_id, _V.c.state == PENDING,
+                              _I.c.item_id == _V.c.item_id, _I.c.status == ACCEPTED)))
+    .order_by(_P.c.identifier).limit(1))
 _LEASE_HOLDER = select(_I.c.lease_holder).where(_I.c.item_id == _ITEM).with_for_update()
 _LATEST_BELOW = (select(_V).where(_V.c.package_id == _PACKAGE, _V.c.state == COMMITTED,
                                   _V.c.number < _NUMBER)
@@ -115,6 +125,11 @@ class PackagesAndVersions(CatalogBase):
                     raise ItemFinished(f"item {item_id} is already {own_status}")
                 if own is not None and holder is not None and own.lease_holder != holder:
                     raise LeaseLost(f"item {item_id} was taken over by another attempt")
+                if dialect_name(session) == "postgresql":
+                    # Claims of new packages whose identifiers read alike, one
+                    # at a time (SQLite's write transactions are serial already).
+                    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                    {"key": "identifier:" + identifier_key(identifier)})
                 self._ensure_package(session, package_id, identifier)
                 # the lock a deaccession's approval takes: withdrawn first, or claimed first
                 session.execute(_LOCK_PACKAGE, {"b_package_id": package_id}).all()
@@ -134,6 +149,8 @@ class PackagesAndVersions(CatalogBase):
                                                   "b_number": claim.number})
                 newest = session.execute(
                     _NEWEST_COMMITTED, {"b_package_id": package_id}).scalar_one()
+                if newest is None:
+                    self._wait_for_look_alike(session, package_id, identifier)
                 # a number a deaccession withdrew is never given again
                 number = max(newest or 0, self._newest_withdrawn(session, package_id)) + 1
                 session.execute(_INSERT_VERSION, {
@@ -144,6 +161,20 @@ class PackagesAndVersions(CatalogBase):
         except IntegrityError as exc:
             # Another transaction claimed the same number between our read and insert.
             raise PackageBusy(f"package {package_id} was claimed concurrently") from exc
+
+    @staticmethod
+    def _wait_for_look_alike(session: Session, package_id: str, identifier: str) -> None:
+        """A new package's first claim waits while another package whose identifier
+        reads like ``identifier`` is being written or is stored: two items of
+        other batches giving ``SG-PR-0021`` and ``sg-pr-0021`` each found no stored
+        twin before either committed, and made two packages that read alike.
+        Raises PackageBusy (the item is tried again; once the other is stored,
+        its ingest refuses it by that twin, ``identifier_refusal``)."""
+        other = session.execute(_LOOK_ALIKE_AT_WORK, {
+            "b_key": identifier_key(identifier), "b_package_id": package_id}).scalar()
+        if other is not None:
+            raise PackageBusy(f"the identifier {identifier!r} reads like {other!r}, "
+                              "whose package is being written or stored")
 
     def _ensure_package(self, session: Session, package_id: str, identifier: str) -> None:
         """Insert the package row unless present; raises ValueError when the

@@ -351,6 +351,52 @@ class SqlCatalogContract:
         assert [o for o in outcomes if not isinstance(o, PackageBusy)] == [1]
         assert sum(isinstance(o, PackageBusy) for o in outcomes) == 5
 
+    def test_look_alike_identifiers_racing_make_one_package(self, catalog: SqlCatalog) -> None:
+        """Items giving the same identifier in other capitals or letter forms, in
+        other batches, each found no stored twin before either committed, and each
+        claimed a package of its own: the archive held two records that read alike.
+        A new package's first claim now waits (PackageBusy) while a package whose
+        identifier reads like it is being written or stored."""
+        spellings = ["SG-PR-0021", "sg-pr-0021", "Sg-Pr-0021", "\uff33\uff27-PR-0021",
+                     "SG-PR-0021\u200b", "sG-pR-0021"]
+        items = item_ids(catalog, *[f"item-{n}" for n in range(len(spellings))])
+        outcomes: list[object] = []
+        start = threading.Barrier(len(items))
+
+        def claim(item: str, identifier: str) -> None:
+            start.wait()
+            try:
+                outcomes.append((identifier, catalog.reserve_version(
+                    package_id_for(identifier), identifier, item)))
+            except PackageBusy as busy:
+                outcomes.append(busy)
+
+        threads = [threading.Thread(target=claim, args=pair) for pair in zip(items, spellings, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        claimed = [o for o in outcomes if not isinstance(o, PackageBusy)]
+        assert len(claimed) == 1 and claimed[0][1] == 1, outcomes
+        assert sum(isinstance(o, PackageBusy) for o in outcomes) == len(spellings) - 1
+
+    def test_a_look_alike_waits_for_the_claim_and_is_free_once_it_is_given_up(
+            self, catalog: SqlCatalog) -> None:
+        first, second, third = item_ids(catalog, "a", "b", "c")
+        assert catalog.reserve_version(package_id_for("SG-PR-0021"), "SG-PR-0021", first) == 1
+        with pytest.raises(PackageBusy, match="reads like"):
+            catalog.reserve_version(package_id_for("sg-pr-0021"), "sg-pr-0021", second)
+        catalog.finish_item(first, ItemStatus.REJECTED)  # gave up: its claim is stale
+        assert catalog.reserve_version(package_id_for("sg-pr-0021"), "sg-pr-0021", second) == 1
+        assert catalog.commit_version(version(1, second, package_id=package_id_for("sg-pr-0021"),
+                                              identifier="sg-pr-0021"))
+        # Stored: a new look-alike still waits; its ingest then refuses it by the
+        # stored twin (ingest.batch_identifiers.identifier_refusal).
+        with pytest.raises(PackageBusy, match="reads like"):
+            catalog.reserve_version(package_id_for("SG-PR-0021"), "SG-PR-0021", third)
+        # A new version of the stored package itself is not held back.
+        assert catalog.reserve_version(package_id_for("sg-pr-0021"), "sg-pr-0021", third) == 2
+
     def test_identifier_of_another_package_is_refused(self, catalog: SqlCatalog) -> None:
         [item] = item_ids(catalog, "a")
         catalog.reserve_version(PACKAGE, IDENTIFIER, item)

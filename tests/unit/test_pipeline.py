@@ -349,6 +349,37 @@ def test_two_items_with_one_identifier_in_two_batches_take_turns(
     assert_sound(services, 1)
 
 
+def test_look_alike_identifiers_in_two_batches_at_once_make_one_package_not_two(
+        tmp_path: Path, services: Services, store: FaultyStore) -> None:
+    """Each item found no stored twin before either committed, and each made a
+    package of its own: two records reading alike (``LETTER-1952-03-SAMPLE`` and
+    ``letter-1952-03-sample``). The second now waits for the first's version, then
+    is refused by it."""
+    write_item(tmp_path / "batch-1", "a-first")
+    write_item(tmp_path / "batch-2", "b-second",
+               metadata=record(identifier=IDENTIFIER.upper()))
+    (first_id,) = submit(services, tmp_path / "batch-1")
+    (second_id,) = submit(services, tmp_path / "batch-2")
+    while_first_writes: list[Any] = []
+
+    def second_worker(count: int, key: str) -> None:
+        if count == 1:
+            while_first_writes.append(ingest_item(second_id, services))
+    store.on_write = second_worker
+
+    first = ingest_item(first_id, services)
+    store.on_write = None
+
+    (busy,) = while_first_writes
+    assert (busy.outcome, first.status) == ("retry", ItemStatus.STORED)
+    assert "reads like" in busy.reason
+    second = ingest_item(second_id, services)
+    assert second.status is ItemStatus.REJECTED
+    assert [f.code for f in second.findings] == ["IDENTIFIER_READS_LIKE_ANOTHER"]
+    assert [p.identifier for p in services.catalog.list_packages()] == [IDENTIFIER]
+    assert_sound(services, 1)
+
+
 def test_an_item_whose_package_stays_claimed_fails_naming_the_claim_not_the_storage(
         tmp_path: Path, services: Services, store: FaultyStore) -> None:
     """Before, the last attempt of an item kept waiting for another item's claim
