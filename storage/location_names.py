@@ -4,11 +4,13 @@ A folder is named by its absolute path as a ``file://`` URI, an S3 prefix by
 ``s3://bucket/prefix`` without slashes at either end. The stores take their
 ``location`` from here, and the settings compare locations by it: two spellings
 of one place (a trailing slash, ``/./``, ``file://localhost/``) are one location,
-never a primary and its "replica".
+never a primary and its "replica"; nor is a folder reached through ``..`` or a
+symbolic link (``place_of``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -34,4 +36,15 @@ def location_of(url: str) -> str:
     return url
 
 
-__all__ = ["bucket_location", "folder_location", "location_of"]
+def place_of(url: str) -> str:
+    """What ``url`` reaches, to tell whether two locations are one place: for a
+    folder, the path with ``..`` and symbolic links resolved (``/srv/a/../a``, a
+    link to the primary's folder); otherwise ``location_of``. Not a location's
+    name: a location keeps the name it was given, under which copies are noted."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(os.path.realpath(unquote(parsed.path))).as_uri()
+    return location_of(url)
+
+
+__all__ = ["bucket_location", "folder_location", "location_of", "place_of"]

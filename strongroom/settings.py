@@ -18,7 +18,7 @@ from ingest.fixity_policy import FixityPolicy
 from ingest.health import without_credentials
 from ingest.ports import MAX_PRESIGN_SECONDS
 from ingest.system_files import DEFAULT_SYSTEM_FILES, parse_patterns
-from storage.location_names import location_of
+from storage.location_names import place_of
 from strongroom.settings_values import (
     MAX_SECONDS,
     SettingsError,
@@ -198,9 +198,10 @@ class Settings:
         replicas = read(comma_list, env, "STRONGROOM_REPLICAS", "a storage location URL") or ()
         for url in replicas:
             read(_check_location, "STRONGROOM_REPLICAS", url)
-        if len({location_of(url) for url in (storage_url, *replicas)}) != 1 + len(replicas):
+        if len({place_of(url) for url in (storage_url, *replicas)}) != 1 + len(replicas):
             read.found.append("STRONGROOM_REPLICAS must name locations other than the primary, "
-                              "once each")
+                              "once each: two of them are the same folder or prefix (spelt "
+                              "otherwise, or reached through `..` or a symbolic link)")
         staging_url = env.get("STRONGROOM_STAGING_URL") or None
         if staging_url is not None:
             read(_check_location, "STRONGROOM_STAGING_URL", staging_url)

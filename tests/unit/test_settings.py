@@ -207,6 +207,25 @@ def test_a_replica_spelt_otherwise_than_the_primary_but_the_same_location_is_ref
     assert "STRONGROOM_REPLICAS must name locations other than the primary" in str(refused.value)
 
 
+@pytest.mark.parametrize("spelling", ["dotdot", "link"])
+def test_a_replica_that_reaches_the_primary_folder_by_dotdot_or_a_link_is_refused(
+        tmp_path: Path, spelling: str) -> None:
+    # `/srv/a/../a` and a symbolic link to the primary's folder were other names
+    # for one folder: accepted as a replica, every copy was written onto itself.
+    primary = tmp_path / "objects"
+    primary.mkdir()
+    if spelling == "dotdot":
+        replica = tmp_path / "objects" / ".." / "objects"
+    else:
+        replica = tmp_path / "mirror"
+        replica.symlink_to(primary, target_is_directory=True)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(_env(tmp_path, STRONGROOM_STORAGE_URL=primary.as_uri(),
+                               STRONGROOM_REPLICAS=f"file://{replica}"))
+    assert "STRONGROOM_REPLICAS must name locations other than the primary" in str(refused.value)
+    assert "same folder" in str(refused.value)
+
+
 def test_two_replicas_that_are_one_location_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.from_env(_env(tmp_path, STRONGROOM_REPLICAS="file:///srv/copy-a,file:///srv/copy-a/"))
