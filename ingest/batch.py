@@ -33,7 +33,7 @@ from typing import Any
 from ingest.batch_files import BATCH_METADATA, SHAPELESS, batch_fields_in, given_fields, sheet_in
 from ingest.errors import BatchUnreadable, ContentRefused
 from ingest.findings import Finding
-from ingest.paths import check_relative_path, display_path, find_collisions
+from ingest.paths import check_relative_path, display_path, find_collisions, find_unportable
 from ingest.received_bag import BAG_DECLARATION, ReceivedBag, read_received_bag
 from ingest.spreadsheet import METADATA_CSV, Sheet, unmatched_rows
 from ingest.submitted import FileIdentity, identity_seen, kind_of_mode, read_submitted, unreadable
@@ -315,6 +315,8 @@ def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> It
         # lost its metadata or that payload file, so staff must choose.
         names.append(ITEM_METADATA)
     findings += find_collisions(names)
+    # A name Windows cannot hold is kept (it is the record's), with a warning.
+    findings += find_unportable(names)
     received: ReceivedBag | None = None
     if any(p.path == BAG_DECLARATION for p in payload):
         payload, received, problems = _received_bag(payload, metadata, read_tag)

@@ -37,6 +37,7 @@ CATALOGUE: dict[str, str] = {
     # -- paths and names inside an item
     "PATH_UNSAFE": "path {path!r} is refused: {detail}",
     "NAME_COLLISION": "path {path!r} collides with {other!r} after {rule}",
+    "PATH_NOT_PORTABLE": "{path!r} cannot be written under this name on Windows ({detail}); it is kept as it is, but a copy restored there needs another name",
     "SYMLINK_REFUSED": "{path!r} is a symbolic link; links are never followed",
     "FILE_TYPE_REFUSED": "{path!r} is a {found}, not a regular file",
     "FILE_UNREADABLE": "{path!r} could not be read: {detail}",
@@ -115,6 +116,7 @@ CATALOGUE: dict[str, str] = {
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
 WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED",
+                                     "PATH_NOT_PORTABLE",
                                      "EMPTY_FOLDER_SKIPPED", "HELD_COPY_NOT_WHOLE",
                                      "RECORD_FIELDS_REMOVED", "RECORD_AS_EARLIER_VERSION"})
 

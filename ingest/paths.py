@@ -124,6 +124,26 @@ def find_collisions(paths: Iterable[str]) -> list[Finding]:
     return findings
 
 
+def find_unportable(paths: Iterable[str]) -> list[Finding]:
+    """Warn of names Windows cannot hold: a ``PATH_NOT_PORTABLE`` warning for each
+    file or folder whose own name has ``< > : " | ? *`` or a line break, ends
+    with a dot or a space, or is a device name Windows reserves (``CON``,
+    ``aux.txt``, ``LPT1``...). Such a name is kept as it is (it is the
+    record's); the warning tells that a copy restored on Windows needs another
+    name. A folder is told once, not for each file in it. Raises nothing."""
+    names: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        names.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    findings = []
+    for name in sorted(names):
+        reasons = _windows_reasons(name.rpartition("/")[2])
+        if reasons:
+            findings.append(Finding("PATH_NOT_PORTABLE", path=display_path(name),
+                                    params={"detail": "; ".join(reasons)}))
+    return findings
+
+
 def encode_manifest_path(path: str) -> str:
     """Spell a payload path as a BagIt manifest line does (RFC 8493 §2.1.3).
 
@@ -173,6 +193,28 @@ def _character_reasons(path: str) -> list[str]:
     return list(reasons.values())
 
 
+#: Characters no Windows file name may hold (besides '/', '\\' and controls,
+#: refused everywhere by check_relative_path).
+_NOT_ON_WINDOWS = '<>:"|?*'
+#: Device names Windows reserves, whatever the extension (``con.txt``).
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
+                              *(f"lpt{n}" for n in range(1, 10))})
+
+
+def _windows_reasons(name: str) -> list[str]:
+    reasons = [f"it has {char!r}, which Windows does not allow in a name"
+               for char in dict.fromkeys(name) if char in _NOT_ON_WINDOWS]
+    if "\r" in name or "\n" in name:
+        reasons.append("it has a line break")
+    if name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:
+        reasons.append(f"{name.split('.')[0]!r} is reserved by Windows for a device")
+    if name.endswith("."):
+        reasons.append("it ends with a dot, which Windows drops")
+    elif name.endswith(" "):
+        reasons.append("it ends with a space, which Windows drops")
+    return reasons
+
+
 def _shown_char(char: str) -> str:
     point = ord(char)
     if 0xDC80 <= point <= 0xDCFF:  # an undecodable byte, as surrogateescape keeps it
@@ -210,4 +252,5 @@ __all__ = [
     "display_path",
     "encode_manifest_path",
     "find_collisions",
+    "find_unportable",
 ]

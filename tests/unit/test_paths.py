@@ -16,6 +16,7 @@ from ingest.paths import (
     display_path,
     encode_manifest_path,
     find_collisions,
+    find_unportable,
 )
 
 
@@ -187,3 +188,40 @@ def test_manifest_spelling_round_trips_any_path(path: str) -> None:
     encoded = encode_manifest_path(path)
     assert "\r" not in encoded and "\n" not in encoded
     assert decode_manifest_path(encoded) == path
+
+
+# --------------------------------------------------------------------------- find_unportable
+
+
+@pytest.mark.parametrize("path, reason", [
+    ("minutes: draft.txt", "':'"),
+    ("what?.pdf", "'?'"),
+    ('the "red" file.txt', "'\"'"),
+    ("a<b>c.txt", "'<'"),
+    ("pipe|line.txt", "'|'"),
+    ("star*.txt", "'*'"),
+    ("CON", "reserved"),
+    ("con.txt", "reserved"),
+    ("scans/Aux.tar.gz", "reserved"),
+    ("lpt1.log", "reserved"),
+    ("ends with a dot.", "ends with a dot"),
+    ("ends with a space ", "ends with a space"),
+    ("line\nbreak.txt", "line break"),
+])
+def test_a_name_windows_cannot_hold_is_told_with_its_reason(path: str, reason: str) -> None:
+    (finding,) = find_unportable([path])
+    assert (finding.code, finding.path, finding.is_error) == ("PATH_NOT_PORTABLE", path, False)
+    assert reason in finding.params["detail"]
+
+
+@pytest.mark.parametrize("path", [
+    "letter.pdf", "console.txt", "CONFIG", "com10.txt", "nul-result.csv", "...hidden",
+    "café/日本語.txt", "scans/page 1.tif"])
+def test_names_windows_can_hold_are_not_told(path: str) -> None:
+    assert find_unportable([path]) == []
+
+
+def test_a_folder_windows_cannot_hold_is_told_once_not_for_every_file_in_it() -> None:
+    findings = find_unportable(["q&a: 1951/a.txt", "q&a: 1951/b.txt", "q&a: 1951/sub/c?.txt"])
+    assert [f.path for f in findings] == ["q&a: 1951", "q&a: 1951/sub/c?.txt"]
+    assert "':'" in findings[0].params["detail"] and "'?'" in findings[1].params["detail"]
