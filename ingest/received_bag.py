@@ -230,13 +230,26 @@ def _read_manifest(text: bytes, name: str, algorithm: str, present: set[str], is
     return entries
 
 
+_OXUM = re.compile(r"([0-9]+)\.([0-9]+)")
+
+
 def _check_oxum(info: list[tuple[str, str]], payload: Mapping[str, int],
                 findings: list[Finding]) -> None:
-    found = f"{sum(payload.values())}.{len(payload)}"
+    """Payload-Oxum is two numbers, compared as numbers (``0128.02`` is 128 bytes
+    in 2 files, as LOC bagit reads it too); a value that is no OCTETS.FILES is
+    named as such, not as a mismatch."""
+    octets, files = sum(payload.values()), len(payload)
     for label, value in info:
-        if label == "Payload-Oxum" and value != found:
+        if label != "Payload-Oxum":
+            continue
+        given = _OXUM.fullmatch(value)
+        if given is None:
+            findings.append(_invalid("bag-info.txt", f"its Payload-Oxum {value!r} is not "
+                                     "OCTETS.FILES (the payload's bytes and files, two whole "
+                                     "numbers)"))
+        elif (int(given[1]), int(given[2])) != (octets, files):
             findings.append(Finding("RECEIVED_BAG_OXUM_MISMATCH", path="bag-info.txt",
-                                    expected=value, found=found))
+                                    expected=value, found=f"{octets}.{files}"))
 
 
 def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes | None:

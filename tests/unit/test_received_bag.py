@@ -232,6 +232,37 @@ def test_missing_file_bag_is_rejected_as_incomplete(
     assert_nothing_stored(services, memory)
 
 
+@pytest.mark.parametrize("written", ["0{octets}.02", "{octets}.2 "])
+def test_a_payload_oxum_written_with_leading_zeros_is_the_same_number_not_a_mismatch(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path, written: str) -> None:
+    # Compared as text, "0128.02" against 128.2 refused a whole, good bag.
+    item = received_bag(tmp_path / "batch")
+    info = (item / "bag-info.txt").read_text()
+    octets = sum(len(d) for d in PAYLOAD.values())
+    (item / "bag-info.txt").write_text(info.replace(
+        f"Payload-Oxum: {octets}.2", "Payload-Oxum: " + written.format(octets=octets)))
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.STORED, done.findings
+
+
+def test_a_payload_oxum_that_is_no_count_is_named_as_such(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "batch")
+    info = (item / "bag-info.txt").read_text()
+    octets = sum(len(d) for d in PAYLOAD.values())
+    (item / "bag-info.txt").write_text(info.replace(f"Payload-Oxum: {octets}.2",
+                                                    "Payload-Oxum: about 2 kB"))
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    (finding,) = done.findings
+    assert (finding.code, finding.path) == ("RECEIVED_BAG_INVALID", "bag-info.txt")
+    assert "'about 2 kB'" in finding.params["detail"] and "OCTETS.FILES" in finding.params["detail"]
+
+
 def test_oxum_mismatch_bag_is_rejected(
         services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
     item = received_bag(tmp_path / "batch")
