@@ -57,7 +57,6 @@ from ingest.errors import (
     ItemFinished,
     LeaseHeld,
     LeaseLost,
-    PackageBusy,
     StopRequested,
     StrongroomError,
 )
@@ -88,7 +87,6 @@ from ingest.models import (
 from ingest.payload_writing import PayloadWriter, ReceivedCheck
 from ingest.received_bag import RECEIVED_BAG_INFO
 from ingest.replication import (
-    confirm_written_copy,
     put_all_everywhere,
 )
 from ingest.services import Services
@@ -97,6 +95,7 @@ from ingest.stuck import stuck_before
 from ingest.submission import describe_item
 from ingest.tombstones import not_taken_back
 from ingest.version_changes import correction_findings
+from ingest.version_claim import VersionClaim
 from ingest.version_sharing import (
     candidates,
     held_copy_findings,
@@ -204,6 +203,7 @@ class _Ingest:
         self.source = source_of(batch, services.staging_store)
         self.folder = Path(origin_of(batch.source)) / item.name
         self.payload = PayloadWriter(services, item.item_id, item.name, self.source, lease)
+        self.claim = VersionClaim(services, item.item_id, lease)
 
     # -- helpers
     def _event(self, event_type: EventType, outcome: Outcome, **detail: Any) -> NewEvent:
@@ -298,7 +298,7 @@ class _Ingest:
             shared = {}
 
         try:
-            number = self._reserve(package_id, identifier)
+            number = self.claim.reserve(package_id, identifier)
         except Deaccessioned as gone:  # withdrawn as a whole since it was looked at
             return self._reject([*warnings, not_taken_back(gone.tombstone, identifier)],
                                 [validation])
@@ -306,17 +306,17 @@ class _Ingest:
         try:
             payload, formats = self.payload.store(scan, prefix, received, shared, hashed)
         except StopRequested:
-            self._abandon(prefix, package_id, number)  # nothing of it was committed
+            self.claim.abandon(prefix, package_id, number)  # nothing of it was committed
             raise
         except ContentRefused as refused:
-            self._abandon(prefix, package_id, number)
+            self.claim.abandon(prefix, package_id, number)
             return self._reject([*warnings, refused.finding], [validation])
         except OSError as exc:
-            self._abandon(prefix, package_id, number)
+            self.claim.abandon(prefix, package_id, number)
             return self._unreadable(exc, validation, warnings)
         if received.findings:
             # Checked in the same read as the upload: what was written is dropped.
-            self._abandon(prefix, package_id, number)
+            self.claim.abandon(prefix, package_id, number)
             return self._reject([*warnings, *received.findings], [validation])
 
         title = str(record.get("title", ""))
@@ -354,9 +354,9 @@ class _Ingest:
         self.lease.check()  # a stale holder puts nothing in place
         put_all_everywhere(self.s.locations, tag_objects)
         files = tuple(payload) + tuple(tags)
-        self._drop_strays(prefix, package_id, number, files)
-        self._make_durable(prefix)
-        checked = self._read_back(package_id, number, files)
+        self.claim.drop_strays(prefix, package_id, number, files)
+        self.claim.make_durable(prefix)
+        checked = self.claim.read_back(package_id, number, files)
         # Every copy checked: noted in the transaction that commits the version.
         now = self.s.clock.now()
         copies = [CopyRecord(store.location, VERIFIED, now) for store in self.s.locations]
@@ -406,7 +406,7 @@ class _Ingest:
         except Deaccessioned as gone:
             # Two people withdrew the package while this item was being written:
             # nothing of it was committed, and what was written goes.
-            self._abandon(prefix, package_id, number)
+            self.claim.abandon(prefix, package_id, number)
             return self._reject([*warnings, not_taken_back(gone.tombstone, identifier)],
                                 [validation])
         if not committed:
@@ -418,7 +418,7 @@ class _Ingest:
                 # Not final, and not ours to commit: another attempt took the item
                 # over and writes this version. Touch nothing of it.
                 raise LeaseLost(f"item {self.item.item_id} was taken over by another attempt")
-            self._abandon(prefix, package_id, number, holding=False)
+            self.claim.abandon(prefix, package_id, number, holding=False)
             # Marked unchanged by this commit (an identical version came first), or
             # finished by a duplicate task (which counted it).
             return IngestResult("done", self.item.item_id, finished,
@@ -437,89 +437,6 @@ class _Ingest:
                          extra={"event": "ingestion", "package": package_id})
         return IngestResult("done", self.item.item_id, ItemStatus.STORED, findings=warnings,
                             octets=sum(f.size for f in payload), package_id=package_id)
-
-    def _reserve(self, package_id: str, identifier: str) -> int:
-        """Claim the next version; a claim held by a stuck item (its process is
-        gone, ``ingest.stuck``) is taken over, the stuck item failing with
-        CLAIM_TAKEN_OVER. Raises PackageBusy while the holder is at work."""
-        try:
-            return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
-                                                  holder=self.lease.holder)
-        except PackageBusy as busy:
-            if busy.holder is None or busy.number is None:
-                raise
-            finding = Finding("CLAIM_TAKEN_OVER", params={
-                "version": busy.number, "by": self.item.item_id, "idle": self.s.stuck_after})
-            event = self.s.event(
-                EventType.INGESTION, Outcome.FAILURE, item_id=busy.holder, package_id=package_id,
-                version=busy.number, detail={"findings": [finding.to_dict()]})
-            idle_before = stuck_before(self.s.clock.now(), self.s.stuck_after)
-            if not self.s.catalog.take_over_claim(package_id, busy.number, busy.holder,
-                                                  idle_before, finding, [event]):
-                raise
-        return self.s.catalog.reserve_version(package_id, identifier, self.item.item_id,
-                                              holder=self.lease.holder)
-
-    def _make_durable(self, prefix: str) -> None:
-        """Sync the version's prefix in every location, before anything is checked
-        or committed: a store may keep what it wrote where a power cut can lose
-        it until then. Strays are dropped first, so that nothing left by an
-        earlier attempt stands in the way. Raises StorageUnavailable (transient:
-        the retry writes the version again)."""
-        for store in self.s.locations:
-            store.sync(prefix)
-
-    def _read_back(self, package_id: str, number: int,
-                   files: Sequence[StoredFile]) -> dict[str, str]:
-        """Every copy, each on its own: every object is there with our size (and our
-        SHA-256, where the store keeps one), those shared with an earlier version
-        too. Returns how each location was checked.
-
-        Raises StorageUnavailable when a store holds other bytes than we sent:
-        treated as a storage fault, the retry writes the version again.
-        """
-        return {store.location: confirm_written_copy(store, package_id, number, files)
-                for store in self.s.locations}
-
-    def _drop_strays(self, prefix: str, package_id: str, number: int,
-                     files: Sequence[StoredFile]) -> None:
-        """Delete objects under the claimed prefix that are not files of this version.
-
-        An earlier attempt that failed or crashed after writing (its claim now
-        ours, or reused) may have left files the item no longer has; committed,
-        they would sit in the bag unlisted and fail every validator. Nobody can
-        read this prefix before our commit, so removing them is safe, unless a
-        duplicate of this task has committed it meanwhile: then it is left alone.
-        The prefix is listed first: with nothing to delete (a first attempt),
-        the catalog is not asked at all.
-        """
-        ours = {prefix + f.path for f in files if f.held_by is None}
-        strays = [(store, obj.key) for store in self.s.locations
-                  for obj in list(store.list(prefix)) if obj.key not in ours]
-        if not strays:
-            return
-        latest = self.s.catalog.latest_version(package_id)
-        if latest is not None and latest.number >= number:
-            return
-        self.lease.confirm()  # a stale attempt deletes nothing
-        for store, key in strays:
-            store.delete(key)
-
-    def _abandon(self, prefix: str, package_id: str, number: int, *, holding: bool = True) -> None:
-        """Delete what was written under the claimed ``prefix`` and drop the claim,
-        unless the version was committed meanwhile. ``holding``: the item is still
-        accepted and its lease must be ours (a stale attempt deletes nothing: the
-        new holder writes here); False once the item is final. Raises LeaseLost."""
-        latest = self.s.catalog.latest_version(package_id)
-        if latest is not None and latest.number >= number:
-            return  # a duplicate of this task committed the version meanwhile: keep it
-        if holding:
-            self.lease.confirm()
-        for store in self.s.locations:
-            for obj in list(store.list(prefix)):
-                store.delete(obj.key)
-        self.s.catalog.release_version(package_id, number, self.item.item_id,
-                                       holder=self.lease.holder)
 
     def _unreadable(self, exc: OSError, validation: NewEvent,
                     warnings: Sequence[Finding] = ()) -> IngestResult:
