@@ -12,7 +12,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from tests.cli_zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "batch"
@@ -40,14 +43,27 @@ def _later(days: float | None) -> list[str]:
     return ["env", "FAKETIME_DONT_FAKE_MONOTONIC=1", FAKETIME, "-f", f"+{days * 86400:.0f}"]
 
 
+#: One per test process: commands forked from an interpreter that imported the CLI once.
+_ZYGOTE = Zygote()
+
+
 def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None,
-            timeout: float | None = None,
-            days_later: float | None = None) -> subprocess.CompletedProcess[str]:
-    """``strongroom ARGS`` in a subprocess; stdout and stderr captured as text. With
-    ``days_later``, the command runs with its clock that many days ahead of the
-    machine's, as if it were run then: what it records is dated then."""
+            timeout: float | None = None, days_later: float | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``strongroom ARGS`` in a process of its own; stdout and stderr captured as
+    text, ``stdin`` the text it reads (none: it reads nothing). The process is
+    forked from one that imported the CLI once (``tests.cli_zygote``), or is a
+    new interpreter with ``days_later``: the command runs with its clock that many
+    days ahead of the machine's, as if it were run then (what it records is
+    dated then). Raises subprocess.TimeoutExpired after ``timeout`` seconds."""
+    if days_later is None:
+        with tempfile.TemporaryDirectory(prefix="cli-") as folder:
+            done = _ZYGOTE.run(list(args), env, cwd, Path(folder), stdin=stdin, timeout=timeout)
+        if done is not None:
+            return done
     return subprocess.run([*_later(days_later), *CLI, *args], env=env, capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout, check=False)
+                          text=True, cwd=cwd, timeout=timeout, check=False,
+                          input=stdin if stdin is not None else "")
 
 
 class Strongroom:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli_runner import CLI, cli_env
+from tests.cli_runner import CLI, cli_env, run_cli
 
 #: role -> (name, password) of the accounts every console starts with
 PEOPLE = {
@@ -59,8 +59,7 @@ class Console:
         return self.root / "data"
 
     def cli(self, *args: str, stdin: str | None = None, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([*CLI, *args], env=self.env, cwd=self.root, input=stdin,
-                                capture_output=True, text=True, timeout=300, check=False)
+        result = run_cli(*args, env=self.env, cwd=self.root, stdin=stdin, timeout=300)
         if expect is not None:
             assert result.returncode == expect, (args, result.returncode, result.stdout, result.stderr)
         return result

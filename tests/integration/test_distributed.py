@@ -27,6 +27,8 @@ import psycopg
 import pytest
 import redis
 
+from tests.cli_runner import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "batch"
 CLI = [sys.executable, "-m", "strongroom.cli"]
@@ -57,8 +59,7 @@ class Strongroom:
 
     def run(self, *args: str, expect: int | None = 0,
             timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([*CLI, *args], env=self.env, cwd=self.cwd, capture_output=True,
-                              text=True, timeout=timeout)
+        done = run_cli(*args, env=self.env, cwd=self.cwd, timeout=timeout)
         if expect is not None:
             assert done.returncode == expect, (args, done.returncode, done.stdout[-3000:],
                                                done.stderr[-3000:])

@@ -26,7 +26,7 @@ _CLI_MODULE = re.compile(r"""(^|-m\s+|run_module\(\s*["'])strongroom\.cli($|["'\
                          r"""|^(from strongroom\.cli[\w.]* import |import strongroom\.cli)""")
 #: Modules that start the CLI in a subprocess: the end-to-end helpers, the end-to-end tests
 #: themselves and the benchmark harness.
-_STARTERS = ("tests.cli_runner", "tests.e2e", "bench")
+_STARTERS = ("tests.cli_runner", "tests.cli_zygote", "tests.e2e", "bench")
 
 
 def _starts(module: str) -> bool:
@@ -80,3 +80,28 @@ def test_unit_tests_never_start_the_cli_in_a_subprocess() -> None:
     assert offenders == {}, (
         f"these tests/unit files start the strongroom CLI in a subprocess; move those tests "
         f"to tests/e2e: {offenders}")
+
+
+def test_no_module_reads_the_environment_when_it_is_imported() -> None:
+    """Settings are read when a command runs (``Settings.from_env``), never when a
+    module is imported: a worker pool process, a test's forked command
+    (``tests/cli_zygote.py``) or an app made twice in one process would otherwise
+    run with the environment of whoever imported the module first."""
+    found = []
+    for package in ("ingest", "storage", "workers", "strongroom"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            # What runs on import: module and class bodies, not the functions they define.
+            top, bodies = [], list(tree.body)
+            while bodies:
+                node = bodies.pop()
+                if isinstance(node, ast.ClassDef):
+                    bodies += node.body + node.decorator_list
+                elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    top.append(node)
+            for statement in top:
+                for node in ast.walk(statement):
+                    if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
+                            and isinstance(node.value, ast.Name) and node.value.id == "os":
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -138,7 +138,9 @@ def test_any_legal_payload_tree_round_trips_byte_for_byte(payload: dict[str, byt
                                 skip_system_files=())
             submitted = submit_batch(write_batch(root, payload), services)
             results = run_items([i.item_id for i in submitted.items], services, backoff=0)
-            assert [(r.status, r.findings) for r in results] == [(ItemStatus.STORED, ())]
+            # Stored; names Windows cannot hold (a line break, ':') are only told.
+            assert [r.status for r in results] == [ItemStatus.STORED]
+            assert {f.code for f in results[0].findings} <= {"PATH_NOT_PORTABLE"}
 
             package_id = package_id_for(IDENTIFIER)
             bag = root / "fetched" / "bag"
