@@ -146,6 +146,12 @@ def _configured(services: Services, location: str) -> None:
             f"{', '.join(store.location for store in services.locations)}")
 
 
+def check_fillable(services: Services, location: str) -> None:
+    """Raise now what a fill of ``location`` would stop at before any version
+    (``fill_location``, ``queue_fill``): LocationNotFound, StorageUnavailable."""
+    _usable(services, location)
+
+
 def _usable(services: Services, location: str) -> None:
     """``location`` is named by the settings and can be used now (its folder is
     there and writable, its bucket answers): tried once, before any version, so
@@ -320,5 +326,5 @@ def _look_at_copies_elsewhere(services: Services, location: str) -> None:
 __all__ = [
     "NOT_CONFIGURED", "PRIMARY", "REPLICA", "RETIRED", "FillResult", "LocationGap", "LocationRow",
     "LocationStillConfigured", "RetireResult", "RetiredLocationRecord",
-    "fill_location", "locations_overview", "retire_location",
+    "check_fillable", "fill_location", "locations_overview", "queue_fill", "retire_location",
 ]

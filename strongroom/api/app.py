@@ -46,6 +46,9 @@ class ApiState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="api-work"))
     pending: list[Future[object]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fill_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: locations being filled in the background here (``fill``)
+    _filling: set[str] = field(default_factory=set)
     #: anchors the audit head after requests and background work (see ingest.anchoring)
     anchorer: HeadAnchorer | None = None
     #: callbacks go out on threads of their own: a receiver that never answers
@@ -142,6 +145,44 @@ class ApiState:
 
         self._run(run_due, replace(self.services, actor=actor), fixity_policy(self.settings))
         return "in-process"
+
+    def fill(self, location: str, actor: Actor | None = None) -> dict[str, Any]:
+        """Have ``location`` hold every committed version whole, as ``strongroom
+        locations fill`` does: one task per version on the workers' fixity queue
+        with a broker (``ingest.storage_locations.queue_fill``), else in the
+        background here, one fill of a location at a time (asked again while it
+        runs, it is not started twice). ``actor`` asked for it: the events name
+        it. Returns how (``dispatch``) and, queued, how many versions were sent.
+        Raises LocationNotFound, StorageUnavailable (the location cannot be used:
+        nothing starts), QueueUnavailable."""
+        from ingest.storage_locations import check_fillable, fill_location, queue_fill
+        from strongroom.bootstrap import build_dispatcher
+        from strongroom.settings import fixity_policy
+
+        services = replace(self.services, actor=actor)
+        dispatcher = build_dispatcher(self.settings, services)
+        try:
+            if not dispatcher.finishes_items:
+                queued = queue_fill(services, dispatcher, location,
+                                    fixity_policy(self.settings).requeue_after)
+                return {"location": location, "dispatch": "queued", "sent": queued.sent,
+                        "already_queued": queued.already_queued}
+        finally:
+            dispatcher.close()
+        check_fillable(services, location)
+        with self._fill_lock:
+            if location not in self._filling:
+                self._filling.add(location)
+                self._run(self._fill_here, fill_location, services, location)
+        return {"location": location, "dispatch": "in-process", "sent": None,
+                "already_queued": None}
+
+    def _fill_here(self, fill: Callable[..., object], services: Services, location: str) -> None:
+        try:
+            fill(services, location)
+        finally:
+            with self._fill_lock:
+                self._filling.discard(location)
 
     def _run(self, fn: Callable[..., object], *args: object) -> None:
         # Requests call this from several threadpool threads at once.

@@ -183,6 +183,20 @@ class FixityStartOut(BaseModel):
     dispatch: str = Field(description="in-process or queued")
 
 
+class FillIn(BaseModel):
+    location: str = Field(min_length=1, max_length=2000,
+                          description="a location the settings name, as `GET /locations` gives it")
+
+
+class FillStartOut(BaseModel):
+    location: str
+    dispatch: str = Field(description="queued (one task per version on the workers' fixity "
+                                      "queue) or in-process (in the background here)")
+    sent: int | None = Field(description="versions sent to the workers (queued)")
+    already_queued: int | None = Field(description="versions left out: sent by an earlier fill "
+                                                   "and not finished yet (queued)")
+
+
 class CopyCheckOut(BaseModel):
     seq: int = Field(description="the check's audit event")
     checked_at: str

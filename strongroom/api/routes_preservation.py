@@ -12,7 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from ingest.fixity_history import copy_histories
 from ingest.models import EventType
 from strongroom.api.auth import Permission, require
-from strongroom.api.models import ChainOut, EventsOut, FixityReportOut, FixityStartOut, LocationsOut
+from strongroom.api.models import (
+    ChainOut,
+    EventsOut,
+    FillIn,
+    FillStartOut,
+    FixityReportOut,
+    FixityStartOut,
+    LocationsOut,
+)
 from strongroom.api.paths import PackageRef
 from strongroom.api.problems import documented
 from strongroom.reports import event_report, version_report
@@ -86,6 +94,23 @@ def storage_locations(request: Request) -> dict[str, Any]:
 
     versions, rows = locations_overview(request.app.state.strongroom.services)
     return {"versions": versions, "locations": [row.to_dict() for row in rows]}
+
+
+@router.post("/locations/fill", status_code=202, response_model=FillStartOut,
+             responses=documented(404), summary="Fill a location with what it lacks",
+             dependencies=[Depends(require(Permission.ADMINISTER))])
+async def fill_location(request: Request, body: FillIn) -> dict[str, Any]:
+    """Copy every committed version the location does not hold whole into it, as
+    `strongroom locations fill LOCATION` does: each version read from one good
+    copy, the new copy checked after writing, each check and write an audit event
+    naming who asked. Sent to the workers' fixity queue with a broker (one task
+    per version), else run in the background here; `GET /locations` shows what
+    it still lacks. An admin's. 404: not a location the settings name; 503: the
+    location cannot be used now (its folder gone, its bucket not answering) and
+    nothing was started."""
+    state = request.app.state.strongroom
+    return await run_in_threadpool(state.fill, body.location,
+                                   getattr(request.state, "actor", None))
 
 
 @router.get("/audit/verify", response_model=ChainOut, responses=documented(),

@@ -15,12 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import bagit
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser.console import Console, sign_in, start_console, wait_for
-from tests.cli_runner import EXAMPLES
+from tests.cli_runner import EXAMPLES, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,45 @@ def test_an_admin_repairs_a_damaged_copy_from_the_page_and_the_failure_clears(co
     browser.get(console.url + f"/console/audit?event_type=replication&agent=Ada+Admin&package={letter}")
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")]
     assert rows and all("Ada Admin (person, admin)" in r for r in rows)
+
+
+def test_an_admin_fills_a_location_that_lacks_versions_from_the_page(tmp_path: Path, browser) -> None:
+    """Before, the page said a location that lacks versions is filled at the
+    terminal, and stopped there."""
+    new = tmp_path / "new-replica"
+    running = start_console(tmp_path, STRONGROOM_REPLICAS=new.as_uri())
+    try:
+        # Stored before the new location was named: it lacks both versions.
+        before = {k: v for k, v in running.env.items() if k != "STRONGROOM_REPLICAS"}
+        run_cli("submit", str(EXAMPLES), env=before, cwd=running.root)
+        auditor_page = running.client("auditor").get("/console/preservation").text
+        assert "Fill</button>" not in auditor_page  # an admin's action
+
+        sign_in(browser, running, "admin", "/console/preservation")
+
+        def row() -> list[str]:
+            cells = browser.find_elements(
+                By.XPATH, f"//section[h2[@id='locations-h']]/table//tr[td/code='{new.as_uri()}']/td")
+            return [cell.text for cell in cells]
+        assert row()[:5] == [new.as_uri(), "replica", "0", "0", "2"]
+        browser.find_element(By.CSS_SELECTOR, f"button[aria-label='Fill {new.as_uri()}']").click()
+        says(browser, f"The fill of {new.as_uri()} has started (started on this server)")
+
+        def filled() -> bool:
+            browser.get(running.url + "/console/preservation")
+            return row()[:5] == [new.as_uri(), "replica", "2", "0", "0"]
+        wait_for(filled, timeout=120, what="the new location filled")
+        assert browser.find_elements(By.CSS_SELECTOR, f"button[aria-label='Fill {new.as_uri()}']") == []
+        bags = sorted(p.parent for p in new.glob("*/v*/bagit.txt"))
+        assert len(bags) == 2
+        for bag in bags:
+            bagit.Bag(str(bag)).validate()  # whole to LOC bagit too
+        # each copy written names the person who asked for it
+        browser.get(running.url + "/console/audit?event_type=replication&agent=Ada+Admin")
+        rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")]
+        assert len(rows) >= 2 and all("Ada Admin (person, admin)" in r for r in rows)
+    finally:
+        running.stop()
 
 
 def test_an_auditor_runs_the_checks_due_now_from_the_page(console: Console, browser) -> None:

@@ -52,7 +52,7 @@ def test_api_holds_to_its_openapi_document(api: Api, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(strongroom.api.callbacks, "post_once", lambda url, body, timeout=0: None)
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 20
+    assert len(operations) == 21
 
     for operation in operations:
         @given(case=operation.as_strategy())

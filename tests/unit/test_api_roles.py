@@ -43,6 +43,8 @@ def _routes(api: Api) -> list[tuple[str, str, dict, set[str], int]]:
         ("GET", f"/packages/{package}/events", {}, PRESERVE, 200),
         ("GET", "/audit/verify", {}, PRESERVE, 200),
         ("GET", "/locations", {}, PRESERVE, 200),
+        ("POST", "/locations/fill",
+         {"json": {"location": api.app.state.strongroom.services.store.location}}, {"admin"}, 202),
         ("GET", "/deaccessions", {}, {"admin"}, 200),
     ]
 
@@ -66,7 +68,7 @@ def test_each_role_can_use_exactly_its_routes(api: Api) -> None:
             if expected == 403:
                 assert reply.headers["content-type"] == "application/problem+json"
                 assert reply.json()["type"] == "urn:strongroom:problem:forbidden"
-    assert len(table) == 13 * len(ROLES)  # the zip bag shares its path with the tar bag
+    assert len(table) == 14 * len(ROLES)  # the zip bag shares its path with the tar bag
 
 
 @pytest.mark.parametrize("headers", [

@@ -5,7 +5,8 @@ fixity report``) and ``ingest.fixity_activity.checks_per_day``; "check now"
 starts the same deep checks as ``POST /packages/{id}/fixity-checks`` (a version)
 or ``strongroom fixity run-due`` (what is due); "repair" is ``strongroom
 repair`` (``ingest.repair.repair_package``); the storage locations are
-``strongroom locations`` (``ingest.storage_locations.locations_overview``).
+``strongroom locations`` (``ingest.storage_locations.locations_overview``), and
+"fill" is ``strongroom locations fill`` (``ApiState.fill``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.access import Permission
 from ingest.accounts import SessionInfo
-from ingest.errors import InputError, NotFound, QueueUnavailable
+from ingest.errors import InputError, NotFound, QueueUnavailable, StorageUnavailable
 from ingest.fixity_activity import checks_per_day
 from ingest.fixity_report import fixity_report, report_csv
 from ingest.handover import versions_to_check
@@ -47,6 +48,8 @@ def _page(request: Request, *, status: int = 200, error: str | None = None, fiel
                   report=report.to_dict(), chart=chart_of(figures), figures=figures,
                   locations=[row.to_dict() for row in locations],
                   started=request.query_params.get("started"), error=error, field=field,
+                  filling=request.query_params.get("filling"),
+                  how=request.query_params.get("how"),
                   form=form or {}, repaired=repaired)
 
 
@@ -120,6 +123,27 @@ def repair(request: Request, session: Annotated[SessionInfo, Depends(person(Perm
     # script or a monitor must not take for success: 409, as the CLI exits 1.
     return _page(request, status=409 if any(r.has_problems for r in results) else 200,
                  repaired=[r.to_dict() for r in results])
+
+
+@router.post("/console/preservation/fill")
+def fill(request: Request, session: Annotated[SessionInfo, Depends(person(Permission.ADMINISTER))],
+         csrf: Annotated[str, Form(max_length=200)] = "",
+         location: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """``strongroom locations fill LOCATION`` (``ApiState.fill``): on the workers, or
+    in the background of this server; the page then shows what it still lacks."""
+    check_form(request, session, csrf)
+    state = request.app.state.strongroom
+    try:
+        started = state.fill(location.strip(), session.account.actor())
+    except NotFound as exc:
+        return _page(request, status=404, error=_sentence(exc))
+    except (StorageUnavailable, QueueUnavailable) as exc:
+        # An admin's page: the sentence names the folder or bucket that cannot be used.
+        return _page(request, status=503, error=f"The fill could not start: {exc}")
+    note = (f"{started['sent']} version{'s' if started['sent'] != 1 else ''} sent to the workers"
+            if started["dispatch"] == "queued" else "started on this server")
+    return RedirectResponse(f"/console/preservation?filling={_quoted(started['location'])}"
+                            f"&how={_quoted(note)}#locations-h", status_code=303)
 
 
 @router.get("/console/preservation/report.csv")
