@@ -167,8 +167,12 @@ def test_an_admin_fills_a_location_that_lacks_versions_from_the_page(tmp_path: P
         # Stored before the new location was named: it lacks both versions.
         before = {k: v for k, v in running.env.items() if k != "STRONGROOM_REPLICAS"}
         run_cli("submit", str(EXAMPLES), env=before, cwd=running.root)
-        auditor_page = running.client("auditor").get("/console/preservation").text
-        assert "Fill</button>" not in auditor_page  # an admin's action
+        auditor = running.client("auditor")
+        assert "Fill</button>" not in auditor.get("/console/preservation").text  # an admin's action
+        # A link cannot make the page say a fill started that did not.
+        spoofed = auditor.get("/console/preservation",
+                              params={"filling": "file:///srv/not-ours", "sent": "99"}).text
+        assert "has started" not in spoofed
 
         sign_in(browser, running, "admin", "/console/preservation")
 
@@ -178,7 +182,7 @@ def test_an_admin_fills_a_location_that_lacks_versions_from_the_page(tmp_path: P
             return [cell.text for cell in cells]
         assert row()[:5] == [new.as_uri(), "replica", "0", "0", "2"]
         browser.find_element(By.CSS_SELECTOR, f"button[aria-label='Fill {new.as_uri()}']").click()
-        says(browser, f"The fill of {new.as_uri()} has started (started on this server)")
+        says(browser, f"The fill of {new.as_uri()} has started (on this server)")
 
         def filled() -> bool:
             browser.get(running.url + "/console/preservation")

@@ -48,9 +48,19 @@ def _page(request: Request, *, status: int = 200, error: str | None = None, fiel
                   report=report.to_dict(), chart=chart_of(figures), figures=figures,
                   locations=[row.to_dict() for row in locations],
                   started=request.query_params.get("started"), error=error, field=field,
-                  filling=request.query_params.get("filling"),
-                  how=request.query_params.get("how"),
+                  filling=_filling(request, locations),
                   form=form or {}, repaired=repaired)
+
+
+def _filling(request: Request, locations: list[Any]) -> dict[str, Any] | None:
+    """The fill the page was sent back from (``fill``): a location the page lists
+    and how many versions went to the workers (None: started on this server).
+    Nothing else a link may put in the address is shown as said by the archive."""
+    location = request.query_params.get("filling")
+    if location not in {row.location for row in locations}:
+        return None
+    sent = request.query_params.get("sent", "")
+    return {"location": location, "sent": int(sent) if sent.isdigit() and len(sent) < 10 else None}
 
 
 @router.get("/console/preservation")
@@ -140,10 +150,9 @@ def fill(request: Request, session: Annotated[SessionInfo, Depends(person(Permis
     except (StorageUnavailable, QueueUnavailable) as exc:
         # An admin's page: the sentence names the folder or bucket that cannot be used.
         return _page(request, status=503, error=f"The fill could not start: {exc}")
-    note = (f"{started['sent']} version{'s' if started['sent'] != 1 else ''} sent to the workers"
-            if started["dispatch"] == "queued" else "started on this server")
+    sent = f"&sent={started['sent']}" if started["dispatch"] == "queued" else ""
     return RedirectResponse(f"/console/preservation?filling={_quoted(started['location'])}"
-                            f"&how={_quoted(note)}#locations-h", status_code=303)
+                            f"{sent}#locations-h", status_code=303)
 
 
 @router.get("/console/preservation/report.csv")
