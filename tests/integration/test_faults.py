@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.integration.services import SeaweedServer, free_port_block
+from tests.integration.services import free_port_block
 from tests.integration.test_distributed import (
     Catalog,
     Strongroom,
@@ -132,91 +132,6 @@ def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     assert sr.json("audit", "verify")["ok"] is True
     print(f"SIGKILL: killed with {done_at_kill}/102 final, {stuck} stuck after the "
           f"successor settled, all 102 final in {elapsed:.1f} s")
-
-
-# --------------------------------------------------------------------------- (b) S3 down
-
-
-@pytest.fixture
-def own_s3(tmp_path: Path) -> Iterator[SeaweedServer]:
-    """An S3 server of this test's own, which it may stop and start again."""
-    server = SeaweedServer(tmp_path / "own-s3")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def env_on(own_s3: SeaweedServer, distributed_env: dict[str, str], **extra: str) -> dict[str, str]:
-    return {**distributed_env, "STRONGROOM_S3_ENDPOINT_URL": own_s3.endpoint_url,
-            "STRONGROOM_STORAGE_URL": "s3://outage/packages", **extra}
-
-
-def test_store_down_mid_batch_items_retry_and_complete(
-        catalog: Catalog, own_s3: SeaweedServer, started: list[Worker],
-        distributed_env: dict[str, str], tmp_path: Path) -> None:
-    env = env_on(own_s3, distributed_env, STRONGROOM_MAX_ATTEMPTS="10",
-                 STRONGROOM_RETRY_BACKOFF="0.5")
-    sr = Strongroom(env, tmp_path)
-    assert sr.json("init")["bucket"] == "outage"
-    batch = make_batch(tmp_path / "outage", 60, tag="outage")
-    t0 = time.monotonic()
-    start_worker(started, env, tmp_path, "patient", concurrency=4)
-    report = sr.json("submit", str(batch))
-    batch_id = report["batch_id"]
-    wait_for(lambda: catalog.finished(batch_id) >= 10, 120, "10 items final")
-    own_s3.stop()
-    down_at = catalog.finished(batch_id)
-    time.sleep(3)
-    own_s3.start()
-    outage = time.monotonic() - t0
-
-    wait_for(lambda: catalog.finished(batch_id) == 60, 180, "every item final after the outage")
-    items = assert_each_item_stored_exactly_once(catalog, batch_id)
-    assert Counter(row["status"] for row in items.values()) == {"stored": 60}
-    retried = sum(1 for row in items.values() if row["attempts"] > 1)
-    assert retried >= 1  # the outage was felt, and ridden out
-    assert {r["status"] for r in sr.json("verify", "--all")["results"]} == {"ok"}
-    print(f"S3 down: stopped with {down_at}/60 final; {retried} items retried; "
-          f"all 60 stored {time.monotonic() - t0:.1f} s after submit (outage ended at "
-          f"{outage:.1f} s)")
-
-
-def test_store_down_past_the_retry_bound_fails_items_and_requeue_failed_completes_them(
-        catalog: Catalog, own_s3: SeaweedServer, started: list[Worker],
-        distributed_env: dict[str, str], tmp_path: Path) -> None:
-    env = env_on(own_s3, distributed_env, STRONGROOM_MAX_ATTEMPTS="2",
-                 STRONGROOM_RETRY_BACKOFF="0.2")
-    sr = Strongroom(env, tmp_path)
-    sr.json("init")
-    batch = make_batch(tmp_path / "bound", 30, tag="bound")
-    t0 = time.monotonic()
-    start_worker(started, env, tmp_path, "bounded", concurrency=4)
-    report = sr.json("submit", str(batch))
-    batch_id = report["batch_id"]
-    wait_for(lambda: catalog.finished(batch_id) >= 3, 120, "3 items final")
-    own_s3.stop()
-    stored_before = catalog.statuses(batch_id)["stored"]
-
-    wait_for(lambda: catalog.finished(batch_id) == 30, 180, "every item final with S3 down")
-    failed_at = time.monotonic() - t0
-    status = sr.json("status", batch_id, expect=1)
-    failed = [i for i in status["items"] if i["status"] == "failed"]
-    assert failed and len(failed) + status["counts"]["stored"] == 30
-    for item in failed:
-        assert [f["code"] for f in item["findings"]] == ["STORAGE_UNAVAILABLE"]
-        assert item["findings"][0]["params"]["attempts"] == 2
-
-    own_s3.start()
-    again = sr.json("requeue", batch_id, "--failed", "--wait", "--timeout", "120")
-    assert again["reset"] == len(failed) and again["timed_out"] is False
-    items = assert_each_item_stored_exactly_once(catalog, batch_id)
-    assert Counter(row["status"] for row in items.values()) == {"stored": 30}
-    assert {r["status"] for r in sr.json("verify", "--all")["results"]} == {"ok"}
-    print(f"S3 down past the bound: {stored_before} stored before the stop, {len(failed)} "
-          f"failed with STORAGE_UNAVAILABLE by {failed_at:.1f} s; requeue --failed stored "
-          f"them, all done at {time.monotonic() - t0:.1f} s")
 
 
 # --------------------------------------------------------------------------- (c) Redis restart
