@@ -79,6 +79,9 @@ TABLE: dict[tuple[str, str], Row] = {
                                                  {"package": ""}),
     ("POST", "/console/preservation/repair"): Row("/console/preservation/repair", only("admin", ok=400),
                                                   {"package": ""}),
+    # a location the settings do not name: an admin is told so (404); nothing is filled
+    ("POST", "/console/preservation/fill"): Row("/console/preservation/fill", only("admin", ok=404),
+                                                {"location": "file:///srv/not-configured"}),
     ("GET", "/console/audit"): Row("/console/audit", only("auditor", "admin")),
     ("GET", "/console/audit/verify"): Row("/console/audit/verify", only("auditor", "admin")),
     ("GET", "/console/admin"): Row("/console/admin", only("admin")),
