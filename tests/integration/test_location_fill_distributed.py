@@ -11,6 +11,7 @@ SeaweedFS holding both locations.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def _row(strongroom: Strongroom, location: str) -> dict[str, Any]:
 
 def test_a_new_location_is_filled_by_the_workers_a_task_per_version(
         distributed_env: dict[str, str], workers: Any, tmp_path: Path,  # noqa: F811
-        s3_server: Any) -> None:
+        s3_server: Any, aws_credentials: None) -> None:
     before = Strongroom(distributed_env, tmp_path)
     before.json("init")
     stored = workers("ingest", env=distributed_env)
@@ -56,7 +57,7 @@ def test_a_new_location_is_filled_by_the_workers_a_task_per_version(
     assert row["queued"] == 2 and row["lacking"] == 2
     assert "2 queued to be filled" in sr.run("locations", expect=1).stdout
 
-    workers("fill", env=env)
+    filler = workers("fill", env=env)
     wait_for(lambda: (row := _row(sr, replica))["lacking"] == 0 and row["queued"] == 0, 120,
              "the workers to fill the new location")
 
@@ -81,4 +82,29 @@ def test_a_new_location_is_filled_by_the_workers_a_task_per_version(
         bag = download_bag(s3_server.client(), bucket, f"{prefix}/{package_id}/v1/",
                            tmp_path / package_id)
         bagit.Bag(str(bag)).validate()
+
+    # The same from the API: an admin's POST /locations/fill sends the tasks, and
+    # the workers' events name the token that asked.
+    from fastapi.testclient import TestClient
+
+    from strongroom.api.app import create_app
+    from strongroom.settings import Settings
+
+    filler.stop()
+    second = primary.rsplit("/", 1)[0] + "/replica-2"
+    env = {**env, "STRONGROOM_REPLICAS": f"{replica},{second}"}
+    sr = Strongroom(env, tmp_path)
+    token = sr.json("token", "create", "--name", "ops-desk", "--role", "admin")["token"]
+    with TestClient(create_app(Settings.from_env(env))) as client:
+        answer = client.post("/locations/fill", json={"location": second},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"location": second, "dispatch": "queued", "sent": 2,
+                             "already_queued": 0}
+    workers("fill-2", env=env)
+    wait_for(lambda: (row := _row(sr, second))["lacking"] == 0 and row["queued"] == 0, 120,
+             "the workers to fill the location named from the API")
+    asked = [e["actor"] for e in sr.json("audit", "log")["events"]
+             if e["event_type"] == "replication" and e["detail"]["location"] == second]
+    assert len(asked) == 2 and all("ops-desk" in json.dumps(actor) for actor in asked), asked
 
