@@ -11,6 +11,7 @@ repair`` (``ingest.repair.repair_package``); the storage locations are
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -47,9 +48,21 @@ def _page(request: Request, *, status: int = 200, error: str | None = None, fiel
     return render(request, "preservation.html", status=status, title="Preservation",
                   report=report.to_dict(), chart=chart_of(figures), figures=figures,
                   locations=[row.to_dict() for row in locations],
-                  started=request.query_params.get("started"), error=error, field=field,
+                  started=_started(request), error=error, field=field,
                   filling=_filling(request, locations),
                   form=form or {}, repaired=repaired)
+
+
+#: What ``check_now`` sends the page back with: "due", or a package id and its versions.
+_STARTED = re.compile(r"due|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                      r" v[0-9]{1,10}(, v[0-9]{1,10}){0,999}")
+
+
+def _started(request: Request) -> str | None:
+    """The checks the page was sent back from (``check_now``), in the one form it
+    writes; any other text a link puts there is not shown as said by the archive."""
+    started = request.query_params.get("started")
+    return started if started is not None and _STARTED.fullmatch(started) else None
 
 
 def _filling(request: Request, locations: list[Any]) -> dict[str, Any] | None:
