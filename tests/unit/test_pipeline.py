@@ -307,6 +307,25 @@ def test_a_duplicate_task_arriving_mid_write_commits_one_version(
     assert_sound(services, 1)
 
 
+def _second_while_first_writes(tmp_path: Path, services: Services, store: FaultyStore
+                               ) -> tuple[Any, Any, str]:
+    """Submit batch-1 and batch-2 (one item each), ingest batch-1's item, and batch-2's
+    while the first writes its first object: (the first's result, the second's
+    result then, the second's item id)."""
+    (first_id,) = submit(services, tmp_path / "batch-1")
+    (second_id,) = submit(services, tmp_path / "batch-2")
+    while_first_writes: list[Any] = []
+
+    def second_worker(count: int, key: str) -> None:
+        if count == 1:
+            while_first_writes.append(ingest_item(second_id, services))
+    store.on_write = second_worker
+    first = ingest_item(first_id, services)
+    store.on_write = None
+    (busy,) = while_first_writes
+    return first, busy, second_id
+
+
 @pytest.mark.parametrize("same_payload", [True, False], ids=["identical", "changed"])
 def test_two_items_with_one_identifier_in_two_batches_take_turns(
         tmp_path: Path, services: Services, store: FaultyStore, same_payload: bool) -> None:
@@ -316,19 +335,7 @@ def test_two_items_with_one_identifier_in_two_batches_take_turns(
     write_item(tmp_path / "batch-1", "a-first")
     second_payload = PAYLOAD if same_payload else {**PAYLOAD, "scan/page-03.txt": b"P.S.\n"}
     write_item(tmp_path / "batch-2", "b-second", second_payload)
-    (first_id,) = submit(services, tmp_path / "batch-1")
-    (second_id,) = submit(services, tmp_path / "batch-2")
-    while_first_writes: list[Any] = []
-
-    def second_worker(count: int, key: str) -> None:
-        if count == 1:
-            while_first_writes.append(ingest_item(second_id, services))
-    store.on_write = second_worker
-
-    first = ingest_item(first_id, services)
-    store.on_write = None
-
-    (busy,) = while_first_writes
+    first, busy, second_id = _second_while_first_writes(tmp_path, services, store)
     assert busy.outcome == "retry"
     assert PackageBusy.__name__ in busy.reason
     assert services.catalog.get_item(second_id).status is ItemStatus.ACCEPTED
@@ -358,19 +365,7 @@ def test_look_alike_identifiers_in_two_batches_at_once_make_one_package_not_two(
     write_item(tmp_path / "batch-1", "a-first")
     write_item(tmp_path / "batch-2", "b-second",
                metadata=record(identifier=IDENTIFIER.upper()))
-    (first_id,) = submit(services, tmp_path / "batch-1")
-    (second_id,) = submit(services, tmp_path / "batch-2")
-    while_first_writes: list[Any] = []
-
-    def second_worker(count: int, key: str) -> None:
-        if count == 1:
-            while_first_writes.append(ingest_item(second_id, services))
-    store.on_write = second_worker
-
-    first = ingest_item(first_id, services)
-    store.on_write = None
-
-    (busy,) = while_first_writes
+    first, busy, second_id = _second_while_first_writes(tmp_path, services, store)
     assert (busy.outcome, first.status) == ("retry", ItemStatus.STORED)
     assert "reads like" in busy.reason
     second = ingest_item(second_id, services)
