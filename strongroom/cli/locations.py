@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -72,9 +73,14 @@ def locations(ctx: click.Context, as_json: bool) -> None:
 
 @locations.command("fill")
 @click.argument("location")
+@click.option("--again", is_flag=True,
+              help="With a broker: send again the versions an earlier fill sent that are "
+                   "still queued (the broker lost its messages, e.g. Redis restarted); "
+                   "without it they are sent again only after 12 hours. A version being "
+                   "copied right now may be copied twice, which changes nothing.")
 @json_option
 @command_errors
-def fill(location: str, as_json: bool) -> None:
+def fill(location: str, again: bool, as_json: bool) -> None:
     """Copy every version LOCATION does not hold whole into it.
 
     LOCATION is one the settings name (as `strongroom locations` prints it).
@@ -100,7 +106,7 @@ def fill(location: str, as_json: bool) -> None:
         dispatcher = build_dispatcher(settings, services)
         try:
             queued = queue_fill(services, dispatcher, location,
-                                fixity_policy(settings).requeue_after)
+                                timedelta(0) if again else fixity_policy(settings).requeue_after)
         finally:
             dispatcher.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import bagit
+import redis
 
 from tests.integration.test_distributed import (  # noqa: F401 (workers: a fixture)
     EXAMPLES,
@@ -53,6 +54,12 @@ def test_a_new_location_is_filled_by_the_workers_a_task_per_version(
     assert sent == {"location": replica, "queued": True, "sent": 2, "already_queued": 0}
     again = sr.json("locations", "fill", replica)  # sends none twice
     assert again["sent"] == 0 and again["already_queued"] == 2
+    # Messages a broker lost (Redis restarted) are not waited for twelve hours:
+    # --again sends the versions still queued once more.
+    with redis.Redis.from_url(env["STRONGROOM_BROKER_URL"]) as broker:
+        broker.delete("fixity")  # the queue's messages gone, as after a restart
+    resent = sr.json("locations", "fill", replica, "--again")
+    assert resent["sent"] == 2 and resent["already_queued"] == 0
     row = _row(sr, replica)
     assert row["queued"] == 2 and row["lacking"] == 2
     assert "2 queued to be filled" in sr.run("locations", expect=1).stdout
