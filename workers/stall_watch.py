@@ -121,11 +121,14 @@ class _Watch:
 
     def run(self) -> None:
         while not self.stop.wait(self.every):
-            names = tuple(self.queues())
             try:
+                names = tuple(self.queues())
                 waiting: int | None = sum(queue_depths(self.broker_url, names).values())
             except QueueUnavailable:
                 waiting = None  # Celery's own reconnecting covers a broker that is away
+            except Exception:  # a look that failed proves nothing; the watch goes on
+                log.exception("the stall watch could not look at the queues this time")
+                waiting = None
             stalled = self.clock.observe(time.monotonic(), waiting, len(state.requests),
                                          state.all_total_count[0])
             if stalled is None:
