@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import bootsteps
+from celery.signals import worker_shutting_down
 from celery.worker import state
 
 from ingest.errors import QueueUnavailable
@@ -69,10 +70,23 @@ class StallClock:
         return stalled if stalled >= self.stall_after else None
 
 
+#: Set when a person or a supervisor stopped the worker (SIGTERM, SIGINT, SIGQUIT):
+#: a restart asked for before then is not done; the worker stops as it was told.
+_STOPPED_BY_SIGNAL = threading.Event()
+
+
+@worker_shutting_down.connect(weak=False)
+def _stopped_by_signal(**_: Any) -> None:
+    _STOPPED_BY_SIGNAL.set()
+
+
 def replace_process(argv: list[str] | None = None) -> None:
     """Run this process's own command again in its place (same pid, environment
-    and standard streams). ``sys.orig_argv`` is the command as it was started,
-    interpreter options included (``python -m strongroom.cli worker …``)."""
+    and standard streams), unless a signal told the worker to stop meanwhile.
+    ``sys.orig_argv`` is the command as it was started, interpreter options
+    included (``python -m strongroom.cli worker …``)."""
+    if _STOPPED_BY_SIGNAL.is_set():
+        return
     for handler in logging.getLogger().handlers:
         handler.flush()
     for stream in (sys.stdout, sys.stderr):
@@ -148,6 +162,10 @@ class _Watch:
         atexit.register(replace_process)
         state.should_stop = 0
         time.sleep(STOP_GRACE)
+        if _STOPPED_BY_SIGNAL.is_set():
+            # Told to stop meanwhile, and blocked from stopping: it holds nothing.
+            log.error("the worker did not stop within %.0f s; it ends now", STOP_GRACE)
+            os._exit(0)
         log.error("the worker did not stop within %.0f s; replacing its process", STOP_GRACE)
         replace_process()
 

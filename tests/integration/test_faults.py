@@ -10,6 +10,7 @@ time; items are tiny.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -301,6 +302,15 @@ def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_
         assert worker.process is not None and worker.process.poll() is None  # the same process
         log = worker.log.read_text(errors="replace")
         assert "has taken no work for" in log and "no longer delivers" in log
+
+        # Stopped by a person or a supervisor while a restart is under way, it stops.
+        proxy.freeze()
+        third = sr.json("submit", str(make_batch(tmp_path / "last", 2, tag="last")))
+        wait_for(lambda: worker.log.read_text(errors="replace").count("no longer delivers") == 2,
+                 60, "the second cut noticed")
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        worker.process.wait(timeout=30)  # ended, not replaced
+        assert catalog.statuses(third["batch_id"])["accepted"] >= 1  # left for the sweep
     finally:
         worker.stop(grace=15)
         proxy.close()
