@@ -32,7 +32,7 @@ from typing import Any
 
 from ingest.batch_files import BATCH_METADATA, SHAPELESS, batch_fields_in, given_fields, sheet_in
 from ingest.errors import BatchUnreadable, ContentRefused
-from ingest.findings import Finding
+from ingest.findings import Finding, condense_warnings
 from ingest.paths import check_relative_path, display_path, find_collisions, find_unportable
 from ingest.received_bag import BAG_DECLARATION, ReceivedBag, read_received_bag
 from ingest.spreadsheet import METADATA_CSV, Sheet, unmatched_rows
@@ -338,8 +338,9 @@ def finish_scan(walk: ItemWalk, read_tag: Callable[[PayloadEntry], bytes]) -> It
     # refused is told why each was, not also that it is empty.
     if not payload and not refused:
         findings.append(Finding("PAYLOAD_EMPTY"))
-    return ItemScan(metadata=metadata, payload=tuple(payload), findings=tuple(findings),
-                    received=received)
+    # Ten thousand skipped `._` files, or names Windows cannot hold, are one story each.
+    return ItemScan(metadata=metadata, payload=tuple(payload),
+                    findings=tuple(condense_warnings(findings)), received=received)
 
 
 def _received_bag(payload: list[PayloadEntry], metadata: bytes | None,

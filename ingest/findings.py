@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: code -> message template. Templates may use {path}, {pointer}, {expected},
@@ -196,7 +196,11 @@ class Finding:
         if isinstance(algorithms, list | tuple):
             values["algorithms"] = in_words(algorithms)
             values["differ"] = "differs" if len(algorithms) == 1 else "differ"
-        return CATALOGUE[self.code].format(**values)
+        text = CATALOGUE[self.code].format(**values)
+        more = self.params.get(MORE_LIKE_IT)
+        if isinstance(more, int) and more > 0:
+            text += f" (and {more} more like it in this item, not listed one by one)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data: code, severity, place, expected/found,
@@ -231,6 +235,38 @@ class Finding:
             location=data.get("location"),
             hint=data.get("hint"),
         )
+
+
+#: Warnings of one code told one by one for an item; the last told says how many more.
+MAX_WARNINGS_TOLD = 20
+#: The param of that last one: how many more like it were not listed.
+MORE_LIKE_IT = "more_like_it"
+
+
+def condense_warnings(findings: Iterable[Finding], limit: int = MAX_WARNINGS_TOLD) -> list[Finding]:
+    """``findings`` with at most ``limit`` warnings of each code, the last of them
+    saying how many more there were (``MORE_LIKE_IT``); errors all kept, in order.
+    A folder copied from a Mac onto a USB disk has a ``._`` file beside each of
+    its ten thousand files: one story, not ten thousand findings in the item's
+    row and its ingestion event."""
+    kept: list[Finding] = []
+    told: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    for finding in findings:
+        if finding.is_error:
+            kept.append(finding)
+            continue
+        told[finding.code] = told.get(finding.code, 0) + 1
+        if told[finding.code] <= limit:
+            kept.append(finding)
+        else:
+            dropped[finding.code] = dropped.get(finding.code, 0) + 1
+    for code, more in dropped.items():
+        index = max(i for i, f in enumerate(kept) if f.code == code)
+        last = kept[index]
+        kept[index] = replace(last, params={
+            **last.params, MORE_LIKE_IT: int(last.params.get(MORE_LIKE_IT, 0)) + more})
+    return kept
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

@@ -18,15 +18,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
 
 from ingest.findings import Finding
 from ingest.models import identifier_key
 
 #: Longest single name, in UTF-8 bytes (NAME_MAX of ext4, XFS, APFS, NTFS).
 MAX_COMPONENT_BYTES = 255
-#: Names Windows cannot hold told one by one in an item; the last says how many more.
-MAX_UNPORTABLE_TOLD = 20
 #: Longest relative path, in UTF-8 bytes; leaves room under PATH_MAX (4096)
 #: for the folder the bag is unpacked into.
 MAX_PATH_BYTES = 1024
@@ -133,24 +130,18 @@ def find_unportable(paths: Iterable[str]) -> list[Finding]:
     with a dot or a space, or is a device name Windows reserves (``CON``,
     ``aux.txt``, ``LPT1``...). Such a name is kept as it is (it is the
     record's); the warning tells that a copy restored on Windows needs another
-    name. A folder is told once, not for each file in it; at most
-    ``MAX_UNPORTABLE_TOLD`` names are told, the last saying how many more there
-    are. Raises nothing."""
+    name. A folder is told once, not for each file in it (an item's scan tells
+    at most twenty: ``ingest.findings.condense_warnings``). Raises nothing."""
     names: set[str] = set()
     for path in paths:
         parts = path.split("/")
         names.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    unportable = [(name, reasons) for name in sorted(names)
-                  if (reasons := _windows_reasons(name.rpartition("/")[2]))]
-    findings = [Finding("PATH_NOT_PORTABLE", path=display_path(name),
-                        params={"detail": "; ".join(reasons)})
-                for name, reasons in unportable[:MAX_UNPORTABLE_TOLD]]
-    if len(unportable) > MAX_UNPORTABLE_TOLD:  # ten thousand timestamps with ':' are one story
-        last = findings[-1]
-        more = len(unportable) - MAX_UNPORTABLE_TOLD
-        findings[-1] = replace(last, params={"detail": last.params["detail"] + (
-            f"; and {more} more name{'s' if more != 1 else ''} of this item that Windows "
-            "cannot hold, not listed one by one")})
+    findings = []
+    for name in sorted(names):
+        reasons = _windows_reasons(name.rpartition("/")[2])
+        if reasons:
+            findings.append(Finding("PATH_NOT_PORTABLE", path=display_path(name),
+                                    params={"detail": "; ".join(reasons)}))
     return findings
 
 

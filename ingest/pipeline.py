@@ -60,7 +60,7 @@ from ingest.errors import (
     StopRequested,
     StrongroomError,
 )
-from ingest.findings import Finding, errors
+from ingest.findings import Finding, condense_warnings, errors
 from ingest.fixity import ALGORITHMS, Digests, digest_bytes
 from ingest.format_identification import (
     FORMATS_JSON,
@@ -338,6 +338,7 @@ class _Ingest:
             extra.append((FORMATS_JSON, formats_json(formats, tool, signatures)))
             # A file no signature matched is told, never refused.
             warnings = (*warnings, *unidentified(formats, tool, signatures))
+            warnings = tuple(condense_warnings(warnings))  # ten thousand files of one unknown format
             identification.append(self._event(
                 EventType.FORMAT_IDENTIFICATION, Outcome.SUCCESS, package_id=package_id,
                 version=number, **event_detail(formats, tool, signatures)))

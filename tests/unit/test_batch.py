@@ -221,6 +221,25 @@ def test_a_name_windows_cannot_hold_is_stored_with_a_warning_saying_so(tmp_path:
     assert "minutes: 1951-06-21.txt" in {p.path for p in scan.payload}
 
 
+def test_thousands_of_skipped_files_or_unportable_names_are_told_in_twenty_findings_each(
+        tmp_path: Path) -> None:
+    """Each was one finding: an item copied from a Mac onto a USB disk (a ``._`` file
+    beside each file) or of timestamped files (``10:04:05.json``) carried thousands
+    of warnings in its row and its ingestion event."""
+    item = good_item(tmp_path)
+    (item / "log").mkdir()
+    for n in range(1000):
+        (item / "log" / f"10:{n // 60:02d}:{n % 60:02d}.{n}.json").write_bytes(b"{}")
+        (item / "log" / f"._{n}.json").write_bytes(b"\0")
+    scan = scan_item(item, skip=DEFAULT_SYSTEM_FILES)
+    codes = [f.code for f in scan.findings]
+    assert codes == ["SYSTEM_FILE_SKIPPED"] * 20 + ["PATH_NOT_PORTABLE"] * 20, codes
+    assert scan.findings[19].message.endswith(
+        "(and 980 more like it in this item, not listed one by one)")
+    assert "(and 980 more like it" in scan.findings[-1].message
+    assert len(scan.payload) == 1001  # every file is kept: only the telling is shorter
+
+
 def test_payload_sources_are_absolute_even_for_a_relative_item_path(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good_item(tmp_path)

@@ -170,6 +170,22 @@ def test_an_unidentified_file_is_a_warning_and_the_item_is_still_stored(
     assert [(f["code"], f["path"]) for f in findings] == [("FORMAT_UNIDENTIFIED", "data/noise")]
 
 
+def test_thirty_unidentified_files_are_told_in_twenty_warnings_the_last_counting_the_rest(
+        services: Services, tmp_path: Path) -> None:
+    # Each file was one warning: ten thousand files of a format no signature
+    # knows put ten thousand findings in the item's row and its ingestion event.
+    payload = {f"noise-{n:02d}": bytes([n, 0xA5, 0x5A, n]) * 8 for n in range(30)}
+    status, _ = ingest(services, tmp_path, payload)
+    assert status is ItemStatus.STORED
+    (item,) = [e.item_id for e in services.catalog.events() if e.event_type == EventType.INGESTION.value]
+    findings = services.catalog.get_item(str(item)).findings
+    assert [f.code for f in findings] == ["FORMAT_UNIDENTIFIED"] * 20
+    assert findings[-1].message.endswith("(and 10 more like it in this item, not listed one by one)")
+    told = [f for e in services.catalog.events() if e.event_type == EventType.INGESTION.value
+            for f in e.detail["findings"]]
+    assert len(told) == 20 and told[-1]["params"]["more_like_it"] == 10
+
+
 def test_a_format_identification_event_names_the_tool_and_signatures(
         services: Services, tmp_path: Path) -> None:
     ingest(services, tmp_path, PAYLOAD)

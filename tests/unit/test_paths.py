@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from ingest.findings import Finding
 from ingest.models import identifier_key
 from ingest.paths import (
-    MAX_UNPORTABLE_TOLD,
     check_relative_path,
     decode_manifest_path,
     display_path,
@@ -227,12 +226,3 @@ def test_a_folder_windows_cannot_hold_is_told_once_not_for_every_file_in_it() ->
     assert [f.path for f in findings] == ["q&a: 1951", "q&a: 1951/sub/c?.txt"]
     assert "':'" in findings[0].params["detail"] and "'?'" in findings[1].params["detail"]
 
-
-def test_ten_thousand_names_windows_cannot_hold_are_told_in_twenty_findings_not_ten_thousand() -> None:
-    """Each name was one finding: an item of timestamped files (``10:04:05.json``)
-    carried ten thousand, in its row and its ingestion event."""
-    findings = find_unportable([f"log/2026-12-07T10:{n // 60:02d}:{n % 60:02d}.{n}.json"
-                                for n in range(10_000)])
-    assert len(findings) == MAX_UNPORTABLE_TOLD
-    assert findings[-1].params["detail"].endswith(
-        "; and 9980 more names of this item that Windows cannot hold, not listed one by one")
