@@ -82,7 +82,7 @@ def source_of(batch: BatchRecord, staging: ObjectStore) -> BatchSource:
     """Where the items of ``batch`` are read: the staging area in ``staging``
     for a staged batch, else its folder."""
     if is_staged(batch):
-        from ingest.staged_batch import StagedSource
+        from ingest.staged_source import StagedSource
 
         return StagedSource(staging, batch.batch_id, batch.staged_sha256)
     return FolderSource(batch.source)

@@ -29,7 +29,7 @@ from ingest.models import StoredFile
 from ingest.ports import ServerSideCopy
 from ingest.replication import CopyWriters, copier, copy_checked
 from ingest.services import Services
-from ingest.staged_batch import StagedSource
+from ingest.staged_source import StagedSource
 from ingest.version_sharing import Hashed
 
 

@@ -80,7 +80,7 @@ def _stopped_by_signal(**_: Any) -> None:
     _STOPPED_BY_SIGNAL.set()
 
 
-def replace_process(argv: list[str] | None = None) -> None:
+def replace_process() -> None:
     """Run this process's own command again in its place (same pid, environment
     and standard streams), unless a signal told the worker to stop meanwhile.
     ``sys.orig_argv`` is the command as it was started, interpreter options
@@ -94,8 +94,7 @@ def replace_process(argv: list[str] | None = None) -> None:
             stream.flush()
         except (OSError, ValueError):
             pass
-    args = argv if argv is not None else list(sys.orig_argv)
-    os.execv(sys.executable, [sys.executable, *args[1:]])
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 class StallWatch(bootsteps.StartStopStep):

@@ -155,7 +155,7 @@ class ApiState:
         it. Returns how (``dispatch``) and, queued, how many versions were sent.
         Raises LocationNotFound, StorageUnavailable (the location cannot be used:
         nothing starts), QueueUnavailable."""
-        from ingest.storage_locations import check_fillable, fill_location, queue_fill
+        from ingest.storage_locations import check_fillable, queue_fill
         from strongroom.bootstrap import build_dispatcher
         from strongroom.settings import fixity_policy
 
@@ -173,13 +173,15 @@ class ApiState:
         with self._fill_lock:
             if location not in self._filling:
                 self._filling.add(location)
-                self._run(self._fill_here, fill_location, services, location)
+                self._run(self._fill_here, services, location)
         return {"location": location, "dispatch": "in-process", "sent": None,
                 "already_queued": None}
 
-    def _fill_here(self, fill: Callable[..., object], services: Services, location: str) -> None:
+    def _fill_here(self, services: Services, location: str) -> None:
+        from ingest.storage_locations import fill_location
+
         try:
-            fill(services, location)
+            fill_location(services, location)
         finally:
             with self._fill_lock:
                 self._filling.discard(location)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import ingest.batch_files as batch_files
-import ingest.staged_batch as staged_batch
+import ingest.staged_source as staged_source
 import tests.unit.test_staged_batch as staged_tests
 from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
@@ -92,13 +92,13 @@ def test_a_staged_metadata_csv_is_read_from_the_store_once_for_the_whole_batch(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     submitted = submit_batch(sheet_batch(tmp_path / "batch"), services, stage=True)
     reads: list[str] = []
-    real = staged_batch._read_all
+    real = staged_source._read_all
 
     def counting(store: Any, key: str, most: int) -> bytes:
         reads.append(key)
         return real(store, key, most)
 
-    monkeypatch.setattr(staged_batch, "_read_all", counting)
+    monkeypatch.setattr(staged_source, "_read_all", counting)
     results = [ingest_item(item.item_id, services) for item in submitted.items]
     assert {r.status for r in results} == {ItemStatus.STORED}
     sheet_reads = [key for key in reads if key.endswith("batch/metadata.csv")]
