@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -148,14 +148,30 @@ def exposition(services: Services, settings: Settings) -> bytes:
     return generate_latest(registry)
 
 
-def serve_worker_metrics(host: str, port: int, multiproc_dir: Path) -> None:
+class _Restarts(Collector):
+    """How many times the stall watch replaced this worker's process (counted
+    across the replacements, which keep the process id)."""
+
+    def __init__(self, restarts: int) -> None:
+        self._restarts = restarts
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "strongroom_worker_stall_restarts",
+            "Times this worker restarted itself because its connection to the broker "
+            "no longer delivered while work waited", value=self._restarts)
+
+
+def serve_worker_metrics(host: str, port: int, multiproc_dir: Path, restarts: int = 0) -> None:
     """Serve the work done by every process of this worker (its pool processes
-    write to ``multiproc_dir``) on http://host:port/metrics, from a daemon thread.
-    Raises OSError when the port cannot be bound."""
+    write to ``multiproc_dir``) and how many times the stall watch replaced it
+    (``restarts``) on http://host:port/metrics, from a daemon thread. Raises
+    OSError when the port cannot be bound."""
     from prometheus_client import start_http_server
 
     registry = CollectorRegistry(auto_describe=False)
     MultiProcessCollector(registry, path=str(multiproc_dir))
+    registry.register(_Restarts(restarts))
     start_http_server(port, addr=host, registry=registry)
 
 

@@ -15,6 +15,10 @@ messages have waited for ``stall_after`` seconds while it held nothing and
 accepted nothing, it is not taking work: it says so and restarts (a warm
 shutdown, then the same command again in the same process, ``os.execv``). An
 idle worker that works takes a waiting message within a second or two.
+
+What the old process set up for itself alone (a temporary folder) is undone
+before it is replaced (``before_replace``), and the new process knows how many
+times the worker was replaced (``restarts``), which its metrics tell.
 """
 
 from __future__ import annotations
@@ -70,6 +74,49 @@ class StallClock:
         return stalled if stalled >= self.stall_after else None
 
 
+#: Carries, across a replacement, how many times the watch replaced this worker's
+#: process. Set by the watch alone: not a setting (no ``STRONGROOM_`` prefix).
+RESTARTS_VARIABLE = "_STRONGROOM_STALL_RESTARTS"
+
+#: What to undo before the process is replaced (``before_replace``).
+_BEFORE_REPLACE: list[Callable[[], None]] = []
+
+
+def restarts() -> int:
+    """How many times the stall watch has replaced this worker's process."""
+    try:
+        return max(0, int(os.environ.get(RESTARTS_VARIABLE, "0")))
+    except ValueError:
+        return 0
+
+
+def before_replace(action: Callable[[], None]) -> None:
+    """Run ``action`` just before this process is replaced by its own command, or
+    ends without its exit handlers (blocked from stopping): for what the process
+    made for itself alone and would otherwise leave behind (a new process makes
+    its own again)."""
+    _BEFORE_REPLACE.append(action)
+
+
+#: What to do when the worker ends without its exit handlers (``at_forced_end``).
+_AT_FORCED_END: list[Callable[[], None]] = []
+
+
+def at_forced_end(action: Callable[[], None]) -> None:
+    """Run ``action`` if the watch ends the worker without its exit handlers
+    (told to stop while a restart was under way, and blocked from stopping)."""
+    _AT_FORCED_END.append(action)
+
+
+def _undo_own_setup() -> None:
+    while _BEFORE_REPLACE:
+        action = _BEFORE_REPLACE.pop()
+        try:
+            action()
+        except Exception:  # the replacement matters more than a tidy folder
+            log.exception("could not undo %r before the worker's process ends", action)
+
+
 #: Set when a person or a supervisor stopped the worker (SIGTERM, SIGINT, SIGQUIT):
 #: a restart asked for before then is not done; the worker stops as it was told.
 _STOPPED_BY_SIGNAL = threading.Event()
@@ -87,6 +134,8 @@ def replace_process() -> None:
     included (``python -m strongroom.cli worker …``)."""
     if _STOPPED_BY_SIGNAL.is_set():
         return
+    _undo_own_setup()
+    os.environ[RESTARTS_VARIABLE] = str(restarts() + 1)
     for handler in logging.getLogger().handlers:
         handler.flush()
     for stream in (sys.stdout, sys.stderr):
@@ -164,6 +213,12 @@ class _Watch:
         if _STOPPED_BY_SIGNAL.is_set():
             # Told to stop meanwhile, and blocked from stopping: it holds nothing.
             log.error("the worker did not stop within %.0f s; it ends now", STOP_GRACE)
+            _undo_own_setup()
+            for action in reversed(_AT_FORCED_END):
+                try:
+                    action()
+                except Exception:
+                    log.exception("could not finish %r as the worker ends", action)
             os._exit(0)
         log.error("the worker did not stop within %.0f s; replacing its process", STOP_GRACE)
         replace_process()
@@ -178,4 +233,5 @@ def _consumed_queues(worker: Any) -> list[str]:
     return list(worker.app.amqp.queues.consume_from)
 
 
-__all__ = ["STOP_GRACE", "StallClock", "StallWatch", "replace_process"]
+__all__ = ["RESTARTS_VARIABLE", "STOP_GRACE", "StallClock", "StallWatch", "at_forced_end",
+           "before_replace", "replace_process", "restarts"]

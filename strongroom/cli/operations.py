@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -66,6 +67,31 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
     # it runs, so that stdout carries nothing but our one document.
     sys.stdout.flush()
     real_stdout = os.dup(1)
+    written: list[bool] = []
+
+    def write_document(exit_code: int | None) -> None:
+        if written or exit_code is None:
+            return
+        written.append(True)
+        with os.fdopen(os.dup(real_stdout), "w") as out:
+            out.write(json.dumps({**document, "exit_code": exit_code}, indent=2) + "\n")
+
+    # The document is written as the process exits, after a worker's stall watch
+    # has had its say (exit handlers run last registered first, and the watch
+    # registers its own while the worker runs): a worker whose process the watch
+    # replaces by its own command ends in that command, whose document is the one.
+    # A worker the watch ends because it was blocked from stopping ends with exit
+    # code 0 and no exit handlers, and writes it then.
+    atexit.register(lambda: write_document(document.get("exit_code")))
+    if command == "worker":
+        from workers.stall_watch import at_forced_end, before_replace
+
+        def restore_stdout() -> None:
+            # The command run again in this process must find its stdout where it was.
+            os.dup2(real_stdout, 1)
+
+        at_forced_end(lambda: write_document(0))
+        before_replace(restore_stdout)
     os.dup2(2, 1)
     try:
         code = run_command(app, ["--quiet", command, *argv])
@@ -73,10 +99,7 @@ def _celery(command: str, argv: list[str], as_json: bool, document: dict[str, An
         if sys.__stdout__ is not None:
             sys.__stdout__.flush()
         os.dup2(real_stdout, 1)
-        os.close(real_stdout)
     document["exit_code"] = code
-    with os.fdopen(os.dup(1), "w") as out:
-        out.write(json.dumps(document, indent=2) + "\n")
     sys.exit(code)
 
 
@@ -136,21 +159,32 @@ def _serve_worker_metrics(settings: Settings) -> None:
     count is PROMETHEUS_MULTIPROC_DIR, else a fresh one removed when the worker ends;
     it is named in the environment before any process counts anything, and the pool
     processes inherit it."""
-    import atexit
     import shutil
     import tempfile
     from pathlib import Path
 
+    from workers.stall_watch import before_replace, restarts
+
     folder = settings.prometheus_multiproc_dir
     if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="strongroom-worker-metrics-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        temporary = Path(tempfile.mkdtemp(prefix="strongroom-worker-metrics-"))
+        atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+
+        def forget() -> None:
+            # Replaced by its own command after a stall, the process would otherwise
+            # leave this folder behind and take it for one PROMETHEUS_MULTIPROC_DIR named.
+            shutil.rmtree(temporary, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+        before_replace(forget)
+        folder = temporary
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # read by prometheus-client on import
     from strongroom.metrics import serve_worker_metrics
 
     try:
-        serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port, folder)
+        serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port, folder,
+                             restarts=restarts())
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve the worker's metrics on {settings.worker_metrics_host}:"

@@ -10,6 +10,7 @@ time; items are tiny.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import suppress
@@ -27,6 +29,7 @@ import redis
 
 from tests.integration.services import free_port_block
 from tests.integration.test_distributed import (
+    CLI,
     Catalog,
     Strongroom,
     Worker,
@@ -268,6 +271,26 @@ class FreezingProxy:
                 sock.close()
 
 
+class JsonWorker(Worker):
+    """A worker run with --json: its stdout (the one document) kept apart from its log."""
+
+    def start(self) -> JsonWorker:
+        self.document = self.log.with_suffix(".json")
+        with open(self.log, "ab") as err, open(self.document, "wb") as out:
+            self.process = subprocess.Popen(
+                [*CLI, "worker", "--json", "--concurrency", str(self.concurrency),
+                 "--loglevel", "warning", "--hostname", f"{self.name}@%h",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                env=self.env, cwd=self.log.parent, stdout=out, stderr=err,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return answer.read().decode()
+
+
 def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_work(
         catalog: Catalog, private_redis: PrivateRedis, distributed_env: dict[str, str],
         tmp_path: Path) -> None:
@@ -275,13 +298,19 @@ def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_
     returns, and Celery's consumer has been seen not to resume after Redis
     restarted: the worker lived on, took nothing, and every item waited until a
     person restarted it. It now restarts itself once work has waited while it held
-    nothing for STRONGROOM_WORKER_STALL_AFTER seconds."""
+    nothing for STRONGROOM_WORKER_STALL_AFTER seconds, and its metrics count the
+    restarts."""
     proxy = FreezingProxy(private_redis.port)
     submitter = {**distributed_env, "STRONGROOM_BROKER_URL": private_redis.url}
     sr = Strongroom(submitter, tmp_path)
     sr.json("init")
-    worker = Worker({**submitter, "STRONGROOM_BROKER_URL": proxy.url,
-                     "STRONGROOM_WORKER_STALL_AFTER": "3"}, tmp_path / "worker.log", "cut-off")
+    own_tmp = tmp_path / "worker-tmp"
+    own_tmp.mkdir()
+    metrics_port = free_port_block(1)
+    worker = JsonWorker({**submitter, "STRONGROOM_BROKER_URL": proxy.url,
+                         "STRONGROOM_WORKER_STALL_AFTER": "3", "TMPDIR": str(own_tmp),
+                         "STRONGROOM_WORKER_METRICS_PORT": str(metrics_port)},
+                        tmp_path / "worker.log", "cut-off")
     try:
         worker.start()
         first = sr.json("submit", str(make_batch(tmp_path / "before", 2, tag="before")))
@@ -302,6 +331,11 @@ def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_
         assert worker.process is not None and worker.process.poll() is None  # the same process
         log = worker.log.read_text(errors="replace")
         assert "has taken no work for" in log and "no longer delivers" in log
+        assert "strongroom_worker_stall_restarts_total 1.0" in scrape(metrics_port)
+        # The temporary folder its metrics were counted in went with the old process
+        # image; the new one counts in a folder of its own, removed when it ends.
+        assert len(list(own_tmp.glob("strongroom-worker-metrics-*"))) == 1
+        assert worker.document.read_bytes() == b""  # the replaced image wrote no document
 
         # Stopped by a person or a supervisor while a restart is under way, it stops.
         proxy.freeze()
@@ -311,6 +345,9 @@ def test_worker_whose_broker_connection_stops_delivering_restarts_and_takes_the_
         os.killpg(worker.process.pid, signal.SIGTERM)
         worker.process.wait(timeout=30)  # ended, not replaced
         assert catalog.statuses(third["batch_id"])["accepted"] >= 1  # left for the sweep
+        assert list(own_tmp.glob("strongroom-worker-metrics-*")) == []
+        # One document for the worker's whole life, however many images it ran.
+        assert json.loads(worker.document.read_text())["command"] == "worker"
     finally:
         worker.stop(grace=15)
         proxy.close()
