@@ -223,7 +223,7 @@ def _fixity_figures(catalog: Any) -> dict[str, Any]:
     """What the fixity scheduler and the report read, the way ``enqueue_due`` and
     ``strongroom fixity report`` read it (default policy: a 90-day window, no
     budget, a shallow check a week)."""
-    from ingest.fixity_audit import plan_due
+    from ingest.fixity_due import plan_due
     from ingest.fixity_policy import DEEP, FixityPolicy, tally_cutoffs
 
     policy = FixityPolicy()

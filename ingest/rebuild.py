@@ -71,9 +71,8 @@ import json
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 
 from ingest.anchoring import (
     AUDIT_PREFIX,
@@ -82,25 +81,19 @@ from ingest.anchoring import (
     anchor_audit_head,
     read_all_anchors,
 )
-from ingest.bag import parse_bag_info, parse_fetch, parse_manifest
 from ingest.commit_records import COMMIT_PREFIX, version_of_record, write_commit_record
 from ingest.copies import DAMAGED, VERIFIED, CopyRecord
-from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, InputError, ObjectNotFound
+from ingest.errors import CatalogNotEmpty, CommitRecordsMissing, InputError
 from ingest.findings import Finding
-from ingest.fixity import ALGORITHMS, digest_bytes, digest_stream
-from ingest.format_identification import FORMATS_JSON, parse_formats_json
 from ingest.layout import FETCH_TXT, STAGING_PREFIX, version_prefix
-from ingest.models import EventType, NewEvent, Outcome, StoredFile, VersionRecord, package_id_for
+from ingest.models import EventType, NewEvent, Outcome, VersionRecord
 from ingest.ports import ObjectStore
 from ingest.rebuild_evidence import read_tombstone, record_says_otherwise, referenced_by
 from ingest.reconciliation import version_of_key
 from ingest.services import Services
+from ingest.stored_version import BagUnusable, read_version
 from ingest.tombstones import TOMBSTONE_PREFIX, DeaccessionRequest
 from ingest.verification import digest_mismatch, verify_bag
-
-
-class _Unusable(Exception):
-    """The bag in this location cannot be read into a version."""
 
 
 @dataclass
@@ -286,7 +279,7 @@ def _take_in(services: Services, package_id: str, number: int, holders: Sequence
         try:
             try:
                 version = read_version(store, package_id, number)
-            except _Unusable as exc:
+            except BagUnusable as exc:
                 report.skipped.append(Finding("BAG_UNUSABLE", path=prefix,
                                               location=store.location,
                                               params={"detail": str(exc)}))
@@ -371,87 +364,6 @@ def _sealing_event(services: Services, version: VersionRecord, store: ObjectStor
                 **({"fetch_sha256": digests[FETCH_TXT]} if FETCH_TXT in digests else {})})
 
 
-def read_version(store: ObjectStore, package_id: str, number: int) -> VersionRecord:
-    """The catalog's record of one stored bag, read from its tag files.
-
-    Raises _Unusable (bag-info.txt, the record or a manifest missing or
-    unreadable, or a package id that is not the identifier's), StorageUnavailable.
-    """
-    prefix = version_prefix(package_id, number)
-    sizes = {info.key[len(prefix):]: info.size for info in store.list(prefix)}
-
-    def text(path: str) -> bytes:
-        try:
-            with store.open(prefix + path) as stream:
-                return stream.read()
-        except ObjectNotFound as exc:
-            raise _Unusable(f"{path} is not stored") from exc
-
-    try:
-        info = dict(parse_bag_info(text("bag-info.txt")))
-        record = json.loads(text("metadata/record.json").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _Unusable(str(exc)) from exc
-    if not isinstance(record, dict):
-        raise _Unusable("the record is no object")
-    identifier = _identifier(record, info.get("External-Identifier"), package_id)
-    digests: dict[str, dict[str, str]] = {}
-    for kind in ("manifest", "tagmanifest"):
-        for algorithm in ALGORITHMS:
-            entries, _ = parse_manifest(text(f"{kind}-{algorithm}.txt"), f"{kind}-{algorithm}.txt")
-            for path, digest in entries.items():
-                digests.setdefault(path, {})[algorithm] = digest
-    for algorithm in ALGORITHMS:  # the tag manifests are in no manifest: hash them
-        name = f"tagmanifest-{algorithm}.txt"
-        with store.open(prefix + name) as stream:
-            d = digest_stream(stream)
-        digests[name] = {"sha256": d.sha256, "sha512": d.sha512}
-    # Files shared with earlier versions (ingest.layout): their size and holder
-    # from fetch.txt, which no tag manifest lists: hashed like the tag manifests.
-    held: dict[str, tuple[int, int]] = {}
-    if FETCH_TXT in sizes:
-        fetch = text(FETCH_TXT)
-        held, _ = parse_fetch(fetch, number)
-        d = digest_bytes(fetch)
-        digests[FETCH_TXT] = {"sha256": d.sha256, "sha512": d.sha512}
-    # The formats identified at ingest, where the bag says them.
-    formats = parse_formats_json(text(FORMATS_JSON)) if FORMATS_JSON in digests else {}
-    files = tuple(
-        StoredFile(path, held[path][1] if path in held else sizes.get(path, 0),
-                   d.get("sha256", ""), d.get("sha512", ""), format=formats.get(path),
-                   held_by=held[path][0] if path in held else None)
-        for path, d in sorted(digests.items()))
-    return VersionRecord(
-        package_id=package_id, number=number, identifier=identifier,
-        title=str(record.get("title", "")), record=record,
-        created_at=_bagging_day(info.get("Bagging-Date")),
-        batch_id=info.get("Bag-Group-Identifier"), item_id=None, files=files)
-
-
-def _identifier(record: dict[str, Any], external: str | None, package_id: str) -> str:
-    """The identifier the bag was stored under: the record's (exact, JSON), else
-    bag-info's External-Identifier as written or percent-decoded (see
-    ``ingest.bag.EXACT_FIELDS``); the one whose package id is ``package_id``.
-    Raises _Unusable when none is."""
-    candidates = [record.get("identifier"), external, unquote(external) if external else None]
-    usable = [c for c in candidates if isinstance(c, str) and c]
-    for candidate in usable:
-        if package_id_for(candidate) == package_id:
-            return candidate
-    if not usable:
-        raise _Unusable("neither the record nor bag-info.txt names an identifier")
-    raise _Unusable(f"identifier {usable[0]!r} belongs to package"
-                    f" {package_id_for(usable[0])}, not {package_id}")
-
-
-def _bagging_day(value: str | None) -> datetime:
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        day = date(1970, 1, 1)
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
-
-
 def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime) -> str | None:
     """Record in every location the anchors found (by log: ``logs``, legacy ones
     under "legacy"), those of the logs this rebuild lost, and note the record's
@@ -476,4 +388,4 @@ def _note_lost_log(services: Services, anchors: Sequence[Anchor], now: datetime)
     return rebuild_id
 
 
-__all__ = ["NOT_REBUILT", "RebuildReport", "read_version", "rebuild_catalog"]
+__all__ = ["NOT_REBUILT", "RebuildReport", "rebuild_catalog"]

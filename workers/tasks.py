@@ -29,7 +29,8 @@ from ingest.errors import (
     StorageUnavailable,
     StrongroomError,
 )
-from ingest.fixity_audit import enqueue_due, run_fixity_check, verify_version
+from ingest.fixity_audit import run_fixity_check, verify_version
+from ingest.fixity_due import enqueue_due
 from ingest.fixity_policy import TIERS
 from ingest.item_outcome import fail_lost_item
 from ingest.location_fill import fill_version

@@ -137,10 +137,10 @@ class ApiState:
 
     def check_due(self, actor: Actor | None = None) -> str:
         """Run every fixity check the policy says is due now
-        (``ingest.fixity_audit.run_due``, as ``strongroom fixity run-due`` does), in
+        (``ingest.fixity_due.run_due``, as ``strongroom fixity run-due`` does), in
         the background here; ``actor`` asked for it: the events name it. Returns
         "in-process"."""
-        from ingest.fixity_audit import run_due
+        from ingest.fixity_due import run_due
         from strongroom.settings import fixity_policy
 
         self._run(run_due, replace(self.services, actor=actor), fixity_policy(self.settings))

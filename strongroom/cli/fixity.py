@@ -83,7 +83,7 @@ def run_due_command(budget: int | None, as_of: datetime | None, as_json: bool) -
 
     With --as-of, nothing runs: the checks a run at that moment would make are
     listed (planning), and exit 0."""
-    from ingest.fixity_audit import run_due
+    from ingest.fixity_due import run_due
     from strongroom.cli.terminal import progress_for
     from strongroom.settings import fixity_policy
 
@@ -124,7 +124,7 @@ def _plan_only(as_of: datetime, budget: int | None, as_json: bool) -> None:
     """``run-due --as-of``: what a run at ``as_of`` would check. Nothing is queued,
     checked or recorded: a check dated at a moment it did not run would be a
     record of something that never happened."""
-    from ingest.fixity_audit import plan_due_at
+    from ingest.fixity_due import plan_due_at
     from strongroom.settings import fixity_policy
 
     settings, services = _settings_and_services(read_only=True)

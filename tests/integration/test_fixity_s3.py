@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from ingest.clock import FixedClock, SystemClock
-from ingest.fixity_audit import enqueue_due, run_due, shallow_check, verify_version
+from ingest.fixity_audit import shallow_check, verify_version
+from ingest.fixity_due import enqueue_due, run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.models import package_id_for
 from ingest.pipeline import ingest_item

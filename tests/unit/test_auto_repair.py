@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ingest.clock import FixedClock
-from ingest.fixity_audit import run_due
+from ingest.fixity_due import run_due
 from ingest.fixity_policy import DEEP, FixityPolicy
 from ingest.fixity_report import fixity_report
 from ingest.models import EventType

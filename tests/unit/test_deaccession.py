@@ -27,7 +27,8 @@ from ingest.deaccession import (
     resume_deaccession,
 )
 from ingest.errors import Deaccessioned, DeaccessionRefused, StorageUnavailable
-from ingest.fixity_audit import enqueue_due, verify_packages
+from ingest.fixity_audit import verify_packages
+from ingest.fixity_due import enqueue_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.local_targets import fetch_to_folder
 from ingest.models import Actor, EventType

@@ -14,7 +14,7 @@ import pytest
 
 from ingest.clock import FixedClock
 from ingest.fixity_activity import checks_per_day
-from ingest.fixity_audit import run_due
+from ingest.fixity_due import run_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import CSV_FIELDS, fixity_report, report_csv
 from ingest.services import Services

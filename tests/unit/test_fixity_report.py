@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.clock import FixedClock
-from ingest.fixity_audit import run_due
+from ingest.fixity_due import run_due
 from ingest.fixity_policy import FixityPolicy
 from ingest.fixity_report import fixity_report
 from ingest.services import Services

@@ -20,13 +20,8 @@ from pathlib import Path
 import pytest
 
 from ingest.clock import FixedClock
-from ingest.fixity_audit import (
-    enqueue_due,
-    run_due,
-    shallow_check,
-    verify_packages,
-    verify_version,
-)
+from ingest.fixity_audit import shallow_check, verify_packages, verify_version
+from ingest.fixity_due import enqueue_due, run_due
 from ingest.fixity_policy import DEEP, SHALLOW, FixityPolicy
 from ingest.models import EventType, package_id_for
 from ingest.pipeline import ingest_item

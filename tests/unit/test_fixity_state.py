@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 import storage.catalog_fixity as catalog_fixity
 from ingest.copies import VERIFIED, CopyRecord
 from ingest.findings import Finding
-from ingest.fixity_audit import plan_due, run_due
+from ingest.fixity_due import plan_due, run_due
 from ingest.fixity_policy import (
     DEEP,
     SHALLOW,
