@@ -151,26 +151,55 @@ def title_sort_key(title: str | None) -> str:
     return (title or "").casefold()
 
 
+#: Letters that no compatibility decomposition takes apart, as a person writes them
+#: without them on the keyboard (after case folding): ``soren`` finds ``Søren``.
+_PLAIN_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d",
+                                "ð": "d", "þ": "th", "ı": "i"})
+#: Letters often spelled out as two: ``Mueller`` for ``Müller`` (German), ``Soeren``
+#: for ``Søren``, ``Aarhus`` for ``Århus`` (Danish, Norwegian, Swedish).
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", "å": "aa"})
+
+
 def search_fold(text: str) -> str:
     """Text as a search compares it, on both sides (what the catalog keeps and what
     a person types): compatibility-decomposed (NFKD), its combining marks dropped,
-    case-folded, runs of white space made one space. So ``zurich`` finds ``Zürich``
-    and ``ZÜRICH``, and a name typed on one keyboard finds it typed on another.
-    (Spelled-out umlauts, ``Mueller`` for ``Müller``, stay different words.)"""
+    case-folded, letters that do not decompose written plainly (ø as o, æ as ae),
+    runs of white space made one space. So ``zurich`` finds ``Zürich`` and
+    ``ZÜRICH``, and a name typed on one keyboard finds it typed on another. The
+    catalog also keeps the spelled-out form of what it stores
+    (``search_spellings``), so ``Mueller`` finds ``Müller`` too."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
+    return " ".join(bare.casefold().translate(_PLAIN_LETTERS).split())
+
+
+def search_spellings(text: str) -> list[str]:
+    """The forms the catalog keeps of ``text`` for a search to find it by:
+    ``search_fold``'s, and, where it holds ä, ö, ü, ø or å, the same with those
+    spelled out (``Müller``: ``muller`` and ``mueller``; ``Århus``: ``arhus`` and
+    ``aarhus``). A search types one form; whichever it is, it is kept."""
+    folded = search_fold(text)
+    composed = unicodedata.normalize("NFC", text.casefold())
+    spelled = search_fold(composed.translate(_SPELLED_OUT))
+    return [folded] if spelled == folded else [folded, spelled]
+
+
+def title_key(title: str | None) -> str:
+    """A title as a search compares its words: its spellings (``search_spellings``),
+    a line each, so that a word is found in either and never across the two."""
+    return "\n".join(search_spellings(title or ""))
 
 
 def creators_key(record: dict[str, Any]) -> str:
-    """The names of a record's creators as a search compares them: each folded
-    (``search_fold``) on a line of its own, with a line break before the first and
-    after the last, so that a part of one name (which holds no line break) is
-    never found across two."""
+    """The names of a record's creators as a search compares them: each spelling of
+    each name (``search_spellings``) on a line of its own, with a line break before
+    the first and after the last, so that a part of one name (which holds no line
+    break) is never found across two."""
     creators = record.get("creators")
-    names = [search_fold(c["name"]) for c in creators if isinstance(c, dict)
+    names = [c["name"] for c in creators if isinstance(c, dict)
              and isinstance(c.get("name"), str)] if isinstance(creators, list) else []
-    return "\n" + "".join(f"{name}\n" for name in names if name)
+    lines = [spelling for name in names for spelling in search_spellings(name) if spelling]
+    return "\n" + "".join(f"{line}\n" for line in lines)
 
 
 def collection_key(record: dict[str, Any]) -> str:
@@ -327,5 +356,7 @@ __all__ = [
     "may",
     "package_query",
     "search_fold",
+    "search_spellings",
+    "title_key",
     "title_sort_key",
 ]

@@ -13,7 +13,7 @@ from ingest.access import (
     creators_key,
     date_end_key,
     date_sort_key,
-    search_fold,
+    title_key,
     title_sort_key,
 )
 from ingest.findings import Finding
@@ -47,7 +47,7 @@ def package_sort_keys(version: VersionRecord, committed_at: datetime) -> dict[st
             "sort_date": date_sort_key(version.record.get("date")),
             "date_end": date_end_key(version.record.get("date")),
             "latest_at": committed_at,
-            "title_key": search_fold(version.title or ""),
+            "title_key": title_key(version.title),
             "creators_key": creators_key(version.record),
             "collection_key": collection_key(version.record)}
 

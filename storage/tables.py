@@ -111,9 +111,9 @@ class Package(Base):
     date_end: Mapped[str] = mapped_column(String, server_default="")
     #: when the latest version was committed
     latest_at: Mapped[datetime | None]
-    #: the latest version's title as a search compares it (``ingest.access.search_fold``)
+    #: the latest version's title as a search compares it (``ingest.access.title_key``)
     title_key: Mapped[str] = mapped_column(Text, server_default="")
-    #: its creators' names, folded, one a line (``ingest.access.creators_key``)
+    #: its creators' names, each spelling a line (``ingest.access.creators_key``)
     creators_key: Mapped[str] = mapped_column(Text, server_default="")
     #: its collection, folded (``ingest.access.collection_key``)
     collection_key: Mapped[str] = mapped_column(Text, server_default="")

@@ -21,6 +21,7 @@ _ITEMS = {
                    "Parish registers of Sankt Gallen", "1852"),
     "sg-pr-0003": ("Protokoll des Stadtrats von Bern", "Stadtrat von Bern",
                    "Council minutes", "1853"),
+    "dk-0004": ("Breve fra Århus", "Søren Kierkegaard", "Breve", "1854"),
 }
 
 
@@ -60,6 +61,20 @@ def test_a_creator_search_for_mueller_finds_the_records_hans_mueller_made(api: A
     assert _found(api, "creator=hans%20muller") == ["sg-pr-0001"]
     assert _found(api, "creator=stadtrat") == ["sg-pr-0003"]
     assert _found(api, "creator=Meier") == []
+
+
+def test_a_name_with_its_umlaut_spelled_out_finds_the_record_mueller_finds_mueller(
+        api: Api) -> None:
+    """A person without ü on the keyboard types Mueller (as German does); Danish
+    and Norwegian names are typed with ø and å spelled out, or plainly."""
+    assert _found(api, "creator=Mueller") == ["sg-pr-0001", "sg-pr-0002"]
+    assert _found(api, "creator=hans%20MUELLER") == ["sg-pr-0001"]
+    assert _found(api, "title=Zuerich%20taufen") == ["sg-pr-0001"]
+    assert _found(api, "creator=Soeren") == _found(api, "creator=soren") == ["dk-0004"]
+    assert _found(api, "creator=Søren%20kierkegaard") == ["dk-0004"]
+    assert _found(api, "title=aarhus") == _found(api, "title=arhus") == ["dk-0004"]
+    assert _found(api, "creator=muel") == ["sg-pr-0001", "sg-pr-0002"]  # part of a name
+    assert _found(api, "creator=ller%0Ahans") == []  # never across two spellings
 
 
 def test_zurich_typed_without_its_accent_finds_the_zuerich_records(api: Api) -> None:
@@ -126,6 +141,48 @@ def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_acc
         assert found(creator="muller") == ["sg-pr-0001", "sg-pr-0002"]
         assert found(title="zurich taufen") == ["sg-pr-0001"]
         assert found(collection="COUNCIL MINUTES") == ["sg-pr-0003"]
+    finally:
+        catalog.engine.dispose()
+
+
+def test_packages_stored_before_spelled_out_names_were_kept_are_found_by_them(
+        tmp_path: Path) -> None:
+    """Migration 0029 makes the keys of packages already in the catalog again, with
+    the spelled-out forms: their keys were made by 0024's rule alone."""
+    from ingest.access import package_query
+    from ingest.models import package_id_for
+    from storage.catalog import SqlCatalog
+    from storage.database import create_engine_for, migrate
+    from storage.tables import Package, Version
+    from tests.catalog_revisions import upgrade_to
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    engine = create_engine_for(url)
+    upgrade_to(engine, ["0027_unused_title_index"])
+    with engine.begin() as connection:
+        for identifier, (title, creator, collection, _) in _ITEMS.items():
+            package_id = package_id_for(identifier)
+            connection.execute(Package.__table__.insert().values(
+                package_id=package_id, identifier=identifier, title=title, latest_version=1,
+                title_key=title.casefold(), creators_key=f"\n{creator.casefold()}\n",
+                collection_key=collection.casefold()))
+            connection.execute(Version.__table__.insert().values(
+                package_id=package_id, number=1, state="committed", identifier=identifier,
+                title=title, record={"title": title, "collection": collection,
+                                     "creators": [{"name": creator, "role": "author"}]},
+                created_at=datetime.now(UTC), committed_at=datetime.now(UTC)))
+    migrate(engine)
+    engine.dispose()
+
+    catalog = SqlCatalog.from_url(url)
+    try:
+        def found(**asked: str) -> list[str]:
+            return [hit.identifier for hit in catalog.search_packages(package_query(**asked)).packages]
+
+        assert found(creator="mueller") == ["sg-pr-0001", "sg-pr-0002"]
+        assert found(creator="soren") == found(creator="SOEREN") == ["dk-0004"]
+        assert found(title="aarhus") == ["dk-0004"]
+        assert found(title="zurich taufen") == ["sg-pr-0001"]
     finally:
         catalog.engine.dispose()
 
