@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -108,7 +109,22 @@ def at_forced_end(action: Callable[[], None]) -> None:
     _AT_FORCED_END.append(action)
 
 
+def _remove_pool_temp_dirs() -> None:
+    """The temporary folders the pool's machinery made for this process (``pymp-…``,
+    removed by a finalizer at a normal exit, which a replacement skips)."""
+    import multiprocessing
+
+    import billiard  # type: ignore[import-untyped]
+
+    for module in (multiprocessing, billiard):
+        config = getattr(module.current_process(), "_config", {})
+        folder = config.pop("tempdir", None) if isinstance(config, dict) else None
+        if isinstance(folder, str):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _undo_own_setup() -> None:
+    _remove_pool_temp_dirs()
     while _BEFORE_REPLACE:
         action = _BEFORE_REPLACE.pop()
         try:
