@@ -22,6 +22,20 @@ from ingest.layout import FETCH_TXT, held_reference, parse_held_reference
 from ingest.models import StoredFile
 from ingest.paths import decode_manifest_path, encode_manifest_path
 
+#: More digits than any count of bytes or files (2**64 has 20).
+MOST_DIGITS = 20
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a count written in ASCII digits (leading zeros allowed), or None
+    when it is none or has more than ``MOST_DIGITS`` significant digits: Python
+    refuses to read an integer of over 4,300 digits, and a bag-info.txt or fetch.txt
+    from outside may hold one (as may any ``isdigit`` text, such as ``²``)."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= MOST_DIGITS else None
+
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
 #: The identifier of the profile our bags conform to; written into bag-info.txt.
@@ -210,13 +224,13 @@ def parse_fetch(text: bytes, number: int) -> tuple[dict[str, tuple[int, int]], l
         parts = line.split(" ", 2)
         reference = parse_held_reference(parts[0], number) if len(parts) == 3 else None
         path = decode_manifest_path(parts[2]) if len(parts) == 3 else None
-        if (reference is None or not parts[1].isdigit() or reference[1] != path
-                or path in entries):
+        size = whole_number(parts[1]) if len(parts) == 3 else None
+        if reference is None or size is None or reference[1] != path or path in entries:
             findings.append(Finding("TAG_MISMATCH", path=FETCH_TXT, params={
                 "detail": f"line {index} is not a reference to the same file in an earlier "
                           f"version of this package"}))
             continue
-        entries[reference[1]] = (reference[0], int(parts[1]))
+        entries[reference[1]] = (reference[0], size)
     return entries, findings
 
 
@@ -337,6 +351,7 @@ def _hex_length(algorithm: str | None) -> int | None:
 __all__ = [
     "BAGIT_TXT",
     "EXACT_FIELDS",
+    "MOST_DIGITS",
     "PROFILE_IDENTIFIER",
     "RECORD_JSON",
     "REQUIRED_TAG_FILES",
@@ -350,4 +365,5 @@ __all__ = [
     "parse_manifest",
     "payload_oxum",
     "tagmanifest_name",
+    "whole_number",
 ]

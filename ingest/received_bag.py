@@ -40,7 +40,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.bag import RECORD_JSON, manifest_algorithm, parse_bag_info
+from ingest.bag import (
+    MOST_DIGITS,
+    RECORD_JSON,
+    manifest_algorithm,
+    parse_bag_info,
+    whole_number,
+)
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS
 from ingest.format_identification import FORMATS_JSON
@@ -244,12 +250,22 @@ def _check_oxum(info: list[tuple[str, str]], payload: Mapping[str, int],
             continue
         given = _OXUM.fullmatch(value)
         if given is None:
-            findings.append(_invalid("bag-info.txt", f"its Payload-Oxum {value!r} is not "
+            findings.append(_invalid("bag-info.txt", f"its Payload-Oxum {_shown(value)} is not "
                                      "OCTETS.FILES (the payload's bytes and files, two whole "
                                      "numbers)"))
-        elif (int(given[1]), int(given[2])) != (octets, files):
+            continue
+        counted = whole_number(given[1]), whole_number(given[2])
+        if None in counted:
+            findings.append(_invalid("bag-info.txt", f"its Payload-Oxum {_shown(value)} counts "
+                                     f"more than any payload holds (over {MOST_DIGITS} digits)"))
+        elif counted != (octets, files):
             findings.append(Finding("RECEIVED_BAG_OXUM_MISMATCH", path="bag-info.txt",
                                     expected=value, found=f"{octets}.{files}"))
+
+
+def _shown(value: str, most: int = 60) -> str:
+    """A value from the bag as a finding quotes it: whole when short, else its start."""
+    return repr(value) if len(value) <= most else f"{value[:most]!r}… ({len(value):,} characters)"
 
 
 def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes | None:

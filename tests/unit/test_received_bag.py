@@ -263,6 +263,31 @@ def test_a_payload_oxum_that_is_no_count_is_named_as_such(
     assert "'about 2 kB'" in finding.params["detail"] and "OCTETS.FILES" in finding.params["detail"]
 
 
+@pytest.mark.parametrize("oxum", ["9" * 5000 + ".1", "1." + "7" * 5000, "0" * 5000 + "{octets}.2"])
+def test_a_payload_oxum_of_five_thousand_digits_is_a_finding_not_a_crash(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path, oxum: str) -> None:
+    # Python refuses to read an integer of over 4,300 digits: the check ended in a
+    # ValueError, the item "failed" (a fault of the archive's, for requeue) and the
+    # dry run and the API's check answered a traceback and a 500.
+    item = received_bag(tmp_path / "batch")
+    info = (item / "bag-info.txt").read_text()
+    octets = sum(len(d) for d in PAYLOAD.values())
+    (item / "bag-info.txt").write_text(info.replace(
+        f"Payload-Oxum: {octets}.2", "Payload-Oxum: " + oxum.replace("{octets}", str(octets))))
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    if "{octets}" in oxum:  # leading zeros only: the same number
+        assert done.status is ItemStatus.STORED, done.findings
+        return
+    assert done.status is ItemStatus.REJECTED
+    (finding,) = done.findings
+    assert (finding.code, finding.path) == ("RECEIVED_BAG_INVALID", "bag-info.txt")
+    assert "more than any payload holds" in finding.params["detail"]
+    assert len(finding.params["detail"]) < 300  # the value is not quoted whole
+    assert_nothing_stored(services, memory)
+
+
 def test_oxum_mismatch_bag_is_rejected(
         services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
     item = received_bag(tmp_path / "batch")
