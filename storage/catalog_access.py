@@ -98,6 +98,9 @@ def decode_cursor(cursor: str, sort: PackageSort = PackageSort.IDENTIFIER) -> tu
             value = datetime.fromisoformat(value) if value is not None else None
         except (TypeError, ValueError) as exc:
             raise _other_order() from exc
+        if value is not None and value.utcoffset() is None:
+            # Every moment this service writes into a cursor names its zone.
+            raise InputError("the cursor is not one this service issued")
     elif not isinstance(value, str):
         raise _other_order()
     return value, identifier

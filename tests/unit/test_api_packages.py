@@ -102,6 +102,20 @@ def test_bad_cursor_is_a_problem_not_a_crash(api: Api) -> None:
     assert reply.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("value", ["2026-12-08T01:38:02", "2026-12-08", 1951, ["x"], "9999-99-99"])
+def test_a_newest_cursor_with_a_moment_altered_is_a_problem_not_a_500(api: Api, value: object) -> None:
+    """A cursor of the "newest" order whose moment had lost its time zone reached the
+    database and answered 500 (and the CLI a traceback quoting the SQL)."""
+    import base64
+    import json as json_module
+
+    text = json_module.dumps(["newest", value, "x"])
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    reply = api.client.get(f"/packages?sort=newest&cursor={cursor}", headers=api.auth("reader"))
+    assert reply.status_code == 400, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+
+
 def test_unknown_package_version_and_file_are_404_problems(api: Api) -> None:
     package = _package(api, TELEGRAM)["package_id"]
     for url in ("/packages/no-such-record", f"/packages/{package}/versions/9/bag",
