@@ -147,12 +147,16 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         return unreadable(f"it is larger than {MAX_METADATA_CSV_BYTES} bytes")
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return unreadable("it is UTF-16 text (what Excel saves as 'Unicode Text'), not UTF-8",
+                          f"save it as {SAVE_AS}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         where, advice = not_utf8(raw, exc.start, SAVE_AS)
         return unreadable(f"it is not UTF-8: {where}", advice)
-    separator = _separator(text.partition("\n")[0])
+    # The header line ends at CR LF, LF, or CR alone (as old Mac sheets end lines).
+    separator = _separator(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     table: list[list[str]] = []
     while True:
@@ -174,8 +178,9 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         tabs = len(header) == 1 and "\t" in header[0]
         return Sheet({}, (Finding("METADATA_CSV_NO_FOLDER_COLUMN", path=METADATA_CSV, hint=(
             f"the sheet separates its columns with tabs: save it as {SAVE_AS}" if tabs else None)),))
-    if len(set(header)) != len(header):
-        twice = sorted({name for name in header if header.count(name) > 1})
+    named = [name for name in header if name]
+    if len(set(named)) != len(named):
+        twice = sorted({name for name in named if named.count(name) > 1})
         return unreadable(f"the header names {', '.join(map(repr, twice))} more than once")
 
     unknown = [Finding("METADATA_CSV_UNKNOWN_COLUMN", path=METADATA_CSV, found=column,
@@ -184,6 +189,14 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
                for column in header if column not in ("", FOLDER_COLUMN) and _unknown(column, schema)]
     if unknown:
         return Sheet({}, tuple(unknown))
+    # (Judged against a schema only: read without one, for identifiers alone, a
+    # sheet is not refused for what the schema's reading names better.)
+    within = sorted((outer, inner) for outer in named for inner in named
+                    if inner.startswith(outer + ".")) if schema else []
+    if within:
+        outer, inner = within[0]
+        return unreadable(f"the header names both {outer!r} and {inner!r}, a part of it: "
+                          f"give the field whole in {outer!r} or by its parts, not both")
 
     rows: dict[str, list[SheetRow]] = {}
     for index, cells in enumerate(table[1:], start=2):
@@ -193,7 +206,15 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
             return unreadable(f"row {index} has {len(cells)} cells, the header {len(header)}"
                               + (" (the sheet separates its columns with ';': a cell holding "
                                  "';' goes in double quotes)" if separator == ";" else ""))
+        unnamed = [number for number, (name, cell) in enumerate(zip(header, cells, strict=False), start=1)
+                   if not name and cell.strip()]
+        if unnamed:
+            # Its text would be stored nowhere, and no one told.
+            return unreadable(f"row {index} has text in column {unnamed[0]}, which the header "
+                              "does not name: name the column as `strongroom template csv` "
+                              "prints it, or empty its cells")
         values = dict(zip(header, cells, strict=False))
+        values.pop("", None)
         folder = values.pop(FOLDER_COLUMN, "").strip()
         record, columns, problems = _record(values, schema)
         row = SheetRow(index, folder, record, columns)
@@ -208,14 +229,21 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
 
 
 def _unknown(column: str, schema: Mapping[str, Any]) -> bool:
-    """Whether the schema refuses the field that ``column`` names (a dotted
-    name of a field it does not define, inside an object it closes)."""
+    """Whether the schema refuses the field that ``column`` names: a dotted name
+    of a field it does not define, inside an object it closes, or a part of a
+    field that has no parts (``date.note``, ``title.en``: a text, a number or a
+    list holds no named field, and such a cell was dropped without a word)."""
     node = _resolve(schema, schema)
     for part in column.split("."):
         properties = node.get("properties", {})
-        if not isinstance(properties, dict) or part not in properties:
-            return node.get("additionalProperties") is False
-        node = _resolve(properties[part], schema)
+        if isinstance(properties, dict) and part in properties:
+            node = _resolve(properties[part], schema)
+            continue
+        kind = node.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if kind is not None and "object" not in kinds:
+            return True
+        return node.get("additionalProperties") is False
     return False
 
 

@@ -371,3 +371,78 @@ def test_a_semicolon_sheet_with_a_semicolon_left_unquoted_in_a_cell_is_told_to_q
     assert finding.code == "METADATA_CSV_UNREADABLE"
     assert "row 2 has 4 cells, the header 3" in finding.message
     assert "a cell holding ';' goes in double quotes" in finding.message
+
+
+@pytest.mark.parametrize("column", ["date.note", "title.en", "identifier.part"])
+def test_a_column_naming_a_part_of_a_field_without_parts_refuses_the_sheet_not_drops_its_cells(
+        tmp_path: Path, services: Services, column: str) -> None:
+    # Before: date.note and title.en were taken for fields of their own, their cells
+    # dropped when the row was read, and the item stored without them, without a word.
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        f"folder,identifier,title,date,{column}\nletter-a,csv-a,Title A,1951,circa; uncertain\n",
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    assert [f.code for f in submitted.batch.findings] == ["METADATA_CSV_UNKNOWN_COLUMN"]
+    assert submitted.batch.findings[0].found == column
+    assert results["letter-a"].status is ItemStatus.REJECTED
+    assert services.catalog.latest_version(package_id_for("csv-a")) is None
+
+
+def test_text_under_a_column_the_header_does_not_name_refuses_the_sheet_not_drops_the_text(
+        tmp_path: Path, services: Services) -> None:
+    # Before: a header ending in ',' (a column with no name) dropped that column's
+    # cells ("IMPORTANT NOTE") and stored the item; two such columns, as Excel
+    # leaves them, refused the sheet for "the header names '' more than once".
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,\nletter-a,csv-a,Title A,1951,IMPORTANT NOTE\n",
+        encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    [finding] = submitted.batch.findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "row 2 has text in column 5, which the header does not name" in finding.message
+    assert results["letter-a"].status is ItemStatus.REJECTED
+
+
+def test_columns_excel_leaves_without_names_and_empty_are_no_problem(
+        tmp_path: Path, services: Services) -> None:
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date,,\nletter-a,csv-a,Title A,1951,,\n", encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED, results["letter-a"].findings
+
+
+def test_a_field_given_whole_and_by_a_part_refuses_the_sheet() -> None:
+    schema = {"type": "object", "properties": {"place": {}}}
+    sheet = parse_sheet(b"folder,identifier,place,place.name\na,csv-a,T,U\n", schema)
+    [finding] = sheet.findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "'place' and 'place.name'" in finding.message
+
+
+def test_a_sheet_with_semicolons_and_old_mac_line_endings_is_read_by_its_header(
+        tmp_path: Path, services: Services) -> None:
+    # Before: the header was read up to the first LF, which a CR-only file has none
+    # of; the whole file's commas made ',' the separator: "no 'folder' column".
+    batch = tmp_path / "batch"
+    payload_only(batch, "letter-a")
+    (batch / "metadata.csv").write_bytes(
+        "folder;identifier;title;date\rletter-a;csv-a;Brief, Entwurf;1952\r".encode())
+    submitted, results = ingest_all(services, batch)
+    assert submitted.batch.findings == ()
+    assert results["letter-a"].status is ItemStatus.STORED, results["letter-a"].findings
+    assert stored_record(services, "csv-a")["title"] == "Brief, Entwurf"
+
+
+def test_a_sheet_saved_as_utf16_is_told_so_not_taken_for_windows_1252() -> None:
+    raw = "folder,identifier,title\nletter-a,csv-a,A\n".encode("utf-16")
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "UTF-16" in finding.message and "Windows-1252" not in (finding.hint or "")
+    assert finding.hint and "CSV UTF-8 (Comma delimited)" in finding.hint
