@@ -433,7 +433,7 @@ def test_a_sheet_with_semicolons_and_old_mac_line_endings_is_read_by_its_header(
     batch = tmp_path / "batch"
     payload_only(batch, "letter-a")
     (batch / "metadata.csv").write_bytes(
-        "folder;identifier;title;date\rletter-a;csv-a;Brief, Entwurf;1952\r".encode())
+        b"folder;identifier;title;date\rletter-a;csv-a;Brief, Entwurf;1952\r")
     submitted, results = ingest_all(services, batch)
     assert submitted.batch.findings == ()
     assert results["letter-a"].status is ItemStatus.STORED, results["letter-a"].findings
