@@ -70,12 +70,21 @@ def kill_mid_ingest(env: dict[str, str], batch: Path) -> None:
     database = Path(env["STRONGROOM_DATA_DIR"]) / "catalog.sqlite3"
     staging = Path(env["STRONGROOM_DATA_DIR"]) / "objects" / ".staging"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        parts = list(staging.glob("*.part")) if staging.exists() else []
-        if pending_claims(database) and any(p.stat().st_size > 0 for p in parts):
-            break
-        time.sleep(0.005)
-    assert proc.poll() is None, "the submit finished before it could be killed"
+    caught = False
+    while not caught and time.monotonic() < deadline and proc.poll() is None:
+        # Looked at with the submit stopped, so that what is seen is where it is
+        # killed (on a busy machine, a look that took long saw a state gone by).
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            parts = list(staging.glob("*.part")) if staging.exists() else []
+            caught = bool(pending_claims(database)) and any(
+                p.stat().st_size > 0 for p in parts if p.exists())
+        finally:
+            if not caught:
+                os.kill(proc.pid, signal.SIGCONT)
+        if not caught:
+            time.sleep(0.005)
+    assert caught and proc.poll() is None, "the submit finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
