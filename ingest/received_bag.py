@@ -50,7 +50,7 @@ from ingest.bag import (
 from ingest.findings import Finding
 from ingest.fixity import ALGORITHMS
 from ingest.format_identification import FORMATS_JSON
-from ingest.paths import decode_manifest_path
+from ingest.paths import decode_manifest_path, find_collisions
 
 #: Where the received bag-info.txt is kept in the bag Strongroom writes.
 RECEIVED_BAG_INFO = "metadata/received-bag-info.txt"
@@ -152,10 +152,26 @@ def read_received_bag(tags: Mapping[str, bytes], payload: Mapping[str, int]) -> 
                 if found != expected:
                     findings.append(_mismatch(path, f"tagmanifest-{algorithm}.txt", expected, found))
     _check_oxum(info, payload, findings)
+    carried = [p for p in sorted(tags) if _carried(p)]
+    findings += _clashes_in_the_new_bag(carried, manifests)
     return ReceivedBag(version=version, info=tuple(info), info_bytes=info_bytes,
                        manifests=manifests, metadata=_metadata(tags, info),
                        findings=tuple(findings),
-                       other_tags=tuple((p, tags[p]) for p in sorted(tags) if _carried(p)))
+                       other_tags=tuple((p, tags[p]) for p in carried))
+
+
+def _clashes_in_the_new_bag(carried: list[str], manifests: Mapping[str, Any]) -> list[Finding]:
+    """NAME_COLLISION for each carried tag file whose name is, after case folding or
+    normalization, one the new bag writes (``FETCH.TXT``, ``MANIFEST-SHA256.TXT``):
+    on Windows or macOS the two are one file, and a bag tool there would read the
+    depositor's ``FETCH.TXT`` as the bag's fetch.txt."""
+    written = [BAG_DECLARATION, "bag-info.txt", "fetch.txt", RECORD_JSON, RECEIVED_BAG_INFO,
+               FORMATS_JSON, *(f"{kind}-{algorithm}.txt" for kind in ("manifest", "tagmanifest")
+                               for algorithm in sorted({*ALGORITHMS, *manifests}))]
+    ours = set(written)
+    # Two carried files that clash are the item's own names, which its scan judges.
+    return [f for f in find_collisions([*written, *carried])
+            if (f.path in ours) != (f.params.get("other") in ours)]
 
 
 def record_from_bag_info(info: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> dict[str, Any]:

@@ -380,6 +380,33 @@ def test_other_tag_files_of_a_received_bag_are_kept_in_the_new_bag(
     assert "aptrust-info.txt" in listed and "notes/transfer.txt" in listed
 
 
+def test_tag_files_named_as_the_new_bags_own_in_other_letters_are_refused_not_carried(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
+    # Before: FETCH.TXT (a depositor's URL list) and MANIFEST-SHA256.TXT (other
+    # digests) were carried into the stored bag beside its own manifest-sha256.txt;
+    # restored on Windows or macOS, one of each pair is lost, and a bag tool there
+    # reads FETCH.TXT as the bag's fetch.txt (what RECEIVED_BAG_FETCH_REFUSED stops).
+    item = received_bag(tmp_path / "batch", checksums=("md5",))
+    (item / "FETCH.TXT").write_text("https://attacker.example/x.exe 10 data/scan/page-01.txt\n")
+    (item / "MANIFEST-SHA256.TXT").write_text("0" * 64 + "  data/scan/page-01.txt\n")
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    clashes = {(f.path, f.params["other"]) for f in done.findings if f.code == "NAME_COLLISION"}
+    assert clashes == {("fetch.txt", "FETCH.TXT"), ("manifest-sha256.txt", "MANIFEST-SHA256.TXT")}
+    assert_nothing_stored(services, memory)
+
+
+def test_two_carried_tag_files_one_on_a_case_insensitive_disk_are_refused(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
+    item = received_bag(tmp_path / "batch")
+    (item / "Notes.txt").write_text("first\n")
+    (item / "notes.txt").write_text("second\n")
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    assert [(f.code, f.path) for f in done.findings] == [("NAME_COLLISION", "notes.txt")]
+    assert_nothing_stored(services, memory)
+
+
 def test_bag_described_by_nothing_says_where_a_bag_can_be_described(
         services: Services, tmp_path: Path) -> None:
     item = received_bag(tmp_path / "batch")
