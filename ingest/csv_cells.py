@@ -7,11 +7,17 @@ a formula and runs it when the file is opened (OWASP's "CSV injection"): a file
 named ``=HYPERLINK(...)`` in a batch must not become a live link in a
 preservation officer's report. Such a cell gets a leading ``'``, which
 spreadsheets read as "text follows" and do not show.
+
+A ``;`` followed by such a character gets the same ``'`` after it: a
+spreadsheet set to a locale whose list separator is ``;`` (Excel in most of
+Europe) opens a ``.csv`` split on ``;`` alone, quotes or not, so that ``x;=2+3``
+would be two cells there, the second a formula (``x;'=2+3`` is two cells of text).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,12 +25,19 @@ from typing import Any
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: a ';' before what a spreadsheet takes for the start of a formula
+_AFTER_SEMICOLON = re.compile(";(?=[" + re.escape("".join(_FORMULA_STARTS)) + "])")
+
+
 def text_cell(value: Any) -> Any:
-    """``value`` as a cell: text that would start a formula gets a leading ``'``;
-    anything that is not text (numbers, None) is left as it is."""
-    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
-        return "'" + value
-    return value
+    """``value`` as a cell: text that would start a formula, at its start or after
+    a ``;``, gets a ``'`` there; anything that is not text (numbers, None) is left
+    as it is."""
+    if not isinstance(value, str):
+        return value
+    if ";" in value:
+        value = _AFTER_SEMICOLON.sub(";'", value)
+    return "'" + value if value[:1] in _FORMULA_STARTS else value
 
 
 def text_row(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,3 +50,34 @@ def test_a_cell_that_would_start_a_formula_gets_a_leading_quote(cell: str) -> No
 def test_numbers_and_ordinary_text_are_left_as_they_are() -> None:
     assert text_cell(-3) == -3 and text_cell(None) is None
     assert text_cell("data/scan.tif") == "data/scan.tif"
+
+
+def _cells_split_on_semicolons(text: str) -> list[str]:
+    """The cells a spreadsheet in a locale whose list separator is ';' reads."""
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+
+
+@pytest.mark.parametrize("name", ["x;=2+3", "p;-2+3.txt", "q;@SUM(1+1)"])
+def test_a_name_holding_a_semicolon_starts_no_formula_where_excel_splits_on_semicolons(
+        name: str) -> None:
+    # Before: 'x;=2+3' was written unquoted (the leading-quote guard looks at a cell's
+    # first character only), and Excel in most of Europe opens a .csv split on ';'.
+    finding = {"code": "FILE_MISSING", "path": name, "message": f"file {name} is missing"}
+    doc = {**_fixity_doc(), "failures": [{**_fixity_doc()["failures"][0], "findings": [finding]}],
+           "reconciliation": []}
+    formats = {"formats": [{"puid": "", "name": name, "version": "", "mime": "",
+                            "files": 1, "octets": 10}]}
+    for text in (report_csv(doc), format_report_csv(formats)):
+        assert not [c for c in _cells_split_on_semicolons(text) if c[:1] in "=+-@"], text
+        # told as the formula cases are: the ' a spreadsheet does not show
+        shown = name.replace(";", ";'")
+        assert any(shown in row.values() for row in csv.DictReader(io.StringIO(text)))
+
+
+def test_the_batch_findings_csv_starts_no_formula_where_excel_splits_on_semicolons() -> None:
+    from strongroom.web.pages.batch import _csv
+
+    finding = {"code": "METADATA_MISSING", "path": "x;=2+3", "message": "x;=2+3 has no metadata"}
+    text = "".join(_csv([("x;=2+3", "rejected", finding)])).lstrip("\ufeff")
+    assert not [c for c in _cells_split_on_semicolons(text) if c[:1] in "=+-@"], text
+    assert list(csv.reader(io.StringIO(text)))[1][:2] == ["x;'=2+3", "rejected"]
