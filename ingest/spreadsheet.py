@@ -36,6 +36,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -120,11 +121,19 @@ class SheetRow:
 class Sheet:
     """What metadata.csv says: its rows by folder, and its problems (batch findings)."""
 
+    #: by folder name, NFC-normalized (``row_key``)
     rows: dict[str, list[SheetRow]]
     findings: tuple[Finding, ...] = ()
 
     def rows_for(self, folder: str) -> list[SheetRow]:
-        return self.rows.get(folder, [])
+        return self.rows.get(row_key(folder), [])
+
+
+def row_key(folder: str) -> str:
+    """A folder name as a row is matched to it: NFC-normalized, so that a row typed
+    ``Zürich`` names the folder a Mac wrote as ``Zu`` + U+0308 (the two read alike
+    and were told apart: "no row for this folder", "this row names no folder")."""
+    return unicodedata.normalize("NFC", folder)
 
 
 def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
@@ -219,7 +228,7 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
         record, columns, problems = _record(values, schema)
         row = SheetRow(index, folder, record, columns)
         row = replace(row, findings=tuple(row.locate(f) for f in problems))
-        rows.setdefault(folder, []).append(row)
+        rows.setdefault(row_key(folder), []).append(row)
     findings = [
         Finding("METADATA_CSV_DUPLICATE_ROW", path=folder,
                 params={"rows": ", ".join(str(r.row) for r in found)})
@@ -255,7 +264,7 @@ def _separator(header: str) -> str:
 
 def unmatched_rows(sheet: Sheet, folders: Sequence[str]) -> list[Finding]:
     """A ``METADATA_CSV_ROW_UNMATCHED`` batch finding for each row naming no item folder."""
-    present = set(folders)
+    present = {row_key(folder) for folder in folders}
     return [
         Finding("METADATA_CSV_ROW_UNMATCHED", path=METADATA_CSV, found=row.folder,
                 params={"row": row.row, "column": FOLDER_COLUMN})

@@ -446,3 +446,22 @@ def test_a_sheet_saved_as_utf16_is_told_so_not_taken_for_windows_1252() -> None:
     assert finding.code == "METADATA_CSV_UNREADABLE"
     assert "UTF-16" in finding.message and "Windows-1252" not in (finding.hint or "")
     assert finding.hint and "CSV UTF-8 (Comma delimited)" in finding.hint
+
+
+def test_a_row_typed_in_nfc_describes_the_folder_a_mac_wrote_in_nfd(
+        tmp_path: Path, services: Services) -> None:
+    # Before: the row "brief-zürich" and the folder "brief-zu\u0308rich" read alike and
+    # were told apart: METADATA_CSV_ROW_UNMATCHED for the row, METADATA_MISSING for
+    # the folder, both naming what looked like the same name.
+    import unicodedata
+
+    batch = tmp_path / "batch"
+    folder = unicodedata.normalize("NFD", "brief-zürich")
+    payload_only(batch, folder)
+    (batch / "metadata.csv").write_text(
+        "folder,identifier,title,date\n" + unicodedata.normalize("NFC", "brief-zürich")
+        + ",csv-z,Brief aus Zürich,1952\n", encoding="utf-8")
+    submitted, results = ingest_all(services, batch)
+    assert submitted.batch.findings == ()
+    assert results[folder].status is ItemStatus.STORED, results[folder].findings
+    assert stored_record(services, "csv-z")["title"] == "Brief aus Zürich"
