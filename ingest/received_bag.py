@@ -152,6 +152,8 @@ def read_received_bag(tags: Mapping[str, bytes], payload: Mapping[str, int]) -> 
                 if found != expected:
                     findings.append(_mismatch(path, f"tagmanifest-{algorithm}.txt", expected, found))
     _check_oxum(info, payload, findings)
+    if not any(name in tags for name in (ITEM_METADATA, RECORD_JSON)):
+        findings += _ambiguous_fields(info)
     carried = [p for p in sorted(tags) if _carried(p)]
     findings += _clashes_in_the_new_bag(carried, manifests)
     return ReceivedBag(version=version, info=tuple(info), info_bytes=info_bytes,
@@ -282,6 +284,26 @@ def _check_oxum(info: list[tuple[str, str]], payload: Mapping[str, int],
 def _shown(value: str, most: int = 60) -> str:
     """A value from the bag as a finding quotes it: whole when short, else its start."""
     return repr(value) if len(value) <= most else f"{value[:most]!r}… ({len(value):,} characters)"
+
+
+def _ambiguous_fields(info: list[tuple[str, str]]) -> list[Finding]:
+    """RECEIVED_BAG_INVALID for each record field that bag-info.txt, the record's
+    only source, gives two different values of (``External-Identifier`` twice):
+    the first was taken without a word, and which one names the record is the
+    depositor's to say."""
+    findings = []
+    for name, labels in BAG_INFO_MAPPING:
+        for label in labels:
+            values = list(dict.fromkeys(v for lbl, v in info if lbl == label and v))
+            if len(values) > 1:
+                findings.append(_invalid("bag-info.txt", (
+                    f"it gives {label} {len(values)} times, {_shown(values[0])} and "
+                    f"{_shown(values[1])}, and the record's {name} is taken from it: keep one, "
+                    f"or describe the bag in a {ITEM_METADATA} beside bagit.txt")))
+                break
+            if values:
+                break
+    return findings
 
 
 def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes | None:

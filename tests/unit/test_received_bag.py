@@ -446,3 +446,21 @@ def test_a_manifest_listing_a_file_twice_with_two_digests_is_refused_not_read_by
     assert "data/scan/page-02.txt" in finding.params["detail"]
     assert "line 1" in finding.params["detail"]
     assert_nothing_stored(services, memory)
+
+
+def test_a_bag_info_giving_two_external_identifiers_is_refused_not_filed_under_the_first(
+        services: Services, memory: MemoryObjectStore, tmp_path: Path) -> None:
+    # Before: the record made from bag-info.txt took the first External-Identifier
+    # without a word, and the package was filed under it.
+    item = received_bag(tmp_path / "batch", info={**BAG_INFO})
+    info = (item / "bag-info.txt").read_text()
+    (item / "bag-info.txt").write_text(info + "External-Identifier: other-0002\n")
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.REJECTED
+    (finding,) = done.findings
+    assert (finding.code, finding.path) == ("RECEIVED_BAG_INVALID", "bag-info.txt")
+    assert "External-Identifier 2 times" in finding.params["detail"]
+    assert "'other-0002'" in finding.params["detail"]
+    assert_nothing_stored(services, memory)
