@@ -23,7 +23,7 @@ import enum
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from ingest.errors import InputError, NotFound
@@ -245,6 +245,14 @@ class QueryInvalid(InputError):
 _DATE_BOUND = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
 
 
+def _in_the_calendar(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
 #: What one field of a package search may hold (the API refuses longer before
 #: asking: a term of tens of thousands of characters was "catalog database
 #: unavailable: LIKE or GLOB pattern too complex" at the command line).
@@ -274,6 +282,8 @@ def package_query(*, identifier: str = "", title: str = "", creator: str = "",
         if value and not _DATE_BOUND.match(value):
             problems[name] = (f"{value!r} is not a date: give a year, a month or a day, "
                               "as 1951, 1951-06 or 1951-06-21")
+        elif len(value) == 10 and not _in_the_calendar(value):
+            problems[name] = f"{value!r} is no day of the calendar (that month has fewer days)"
         bounds[name] = value or None
     start, end = bounds["date_from"], bounds["date_to"]
     if not problems and start and end and start > end + "~":

@@ -64,7 +64,7 @@ CATALOGUE: dict[str, str] = {
     "IDENTIFIER_READS_LIKE_ANOTHER": "this identifier reads like {expected!r}, the identifier of package {package}, but is written differently ({detail}): a second package would be one record to a person and two to the archive; write the identifier as the package has it to add a version, or choose one that reads differently",
     "BATCH_FIELDS_UNUSABLE": "batch.json could not be used, and this record lacks {fields}, which batch.json was to give it: stored now, the version would lack them for good; mend batch.json and submit the batch again",
     "METADATA_CSV_DUPLICATE_ROW": "metadata.csv rows {rows} all describe folder {path!r}; keep one",
-    "METADATA_CSV_AND_JSON": "the item has a metadata.json and metadata.csv row {row} describes it too; keep one",
+    "METADATA_CSV_AND_JSON": "the item is described already (by its metadata.json, or, a received bag, by its own record or bag-info.txt) and metadata.csv row {row} describes it too; keep one",
     "RECORD_FIELDS_REMOVED": "this new version's record no longer has {fields}, which version {version} has: stored as submitted; if they came from batch.json (or the fields given beside an upload) when version {version} was sent, give them again and submit the item again",
     "RECORD_AS_EARLIER_VERSION": "this record is the record of version {earlier} again: stored as submitted, it undoes what version {latest} changed ({fields}); if that was not meant (an older copy of the batch sent again), submit version {latest}'s record again",
     "METADATA_CSV_UNKNOWN_COLUMN": "metadata.csv's header names the column {found!r}, which is no field of the schema, so no row of the sheet is used; name each column as `strongroom template csv` prints it",

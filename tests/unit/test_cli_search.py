@@ -37,6 +37,9 @@ def test_the_cli_searches_by_title_creator_collection_and_dates(api: Api, monkey
     assert "sg-pr-0002" in following.output and "sg-pr-0001" not in following.output
     refused = runner.invoke(main, ["search", "--from", "1951-13"])
     assert refused.exit_code == 2 and "--from: '1951-13' is not a date" in refused.output
+    # A day the calendar does not have was taken as a bound (the form alone was checked).
+    no_day = runner.invoke(main, ["search", "--to", "1951-02-30"])
+    assert no_day.exit_code == 2 and "--to: '1951-02-30' is no day of the calendar" in no_day.output
 
 
 def test_show_with_words_that_are_no_identifier_suggests_strongroom_search(
