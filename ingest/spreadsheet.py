@@ -178,6 +178,11 @@ def parse_sheet(raw: bytes, schema: Mapping[str, Any]) -> Sheet:
             # Where: a quote never closed runs to the end of the file, so the
             # line the row began on is the one to look at.
             hint = " (a quoted cell that is never closed?)" if "end of data" in str(exc) else ""
+            if "field larger than field limit" in str(exc):
+                return unreadable(f"a cell of the row that begins on line {begins} holds more "
+                                  f"than {csv.field_size_limit():,} characters, more than a "
+                                  "description holds (a quoted cell never closed takes in the "
+                                  "rest of the file)")
             return unreadable(f"it is not CSV: the row that begins on line {begins}: "
                               f"{exc}{hint}")
     if not table:

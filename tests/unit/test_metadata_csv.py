@@ -465,3 +465,12 @@ def test_a_row_typed_in_nfc_describes_the_folder_a_mac_wrote_in_nfd(
     assert submitted.batch.findings == ()
     assert results[folder].status is ItemStatus.STORED, results[folder].findings
     assert stored_record(services, "csv-z")["title"] == "Brief aus Zürich"
+
+
+def test_a_cell_longer_than_a_sheet_reads_is_told_in_words_with_its_line() -> None:
+    # Before: "field larger than field limit (131072)", the csv module's words.
+    raw = b"folder,identifier,title\na,csv-a,A\nb,csv-b," + b"x" * 200_000 + b"\n"
+    [finding] = parse_sheet(raw, {}).findings
+    assert finding.code == "METADATA_CSV_UNREADABLE"
+    assert "a cell of the row that begins on line 3 holds more than 131,072 characters" in finding.message
+    assert "field limit" not in finding.message
