@@ -198,6 +198,15 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
                                 instance=request.url.path, headers=exc.headers)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A defect of ours: the client gets a problem like every other answer, with
+        # nothing of the server in it; the traceback goes to the operator's log (the
+        # server raises the exception again once this answer is sent).
+        return problem_response(500, "internal", "Internal error",
+                                "the server met an error it did not expect; the operator's "
+                                "log has it", instance=request.url.path)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version,

@@ -96,6 +96,24 @@ def test_cursor_pages_through_every_package_once(api: Api) -> None:
     assert seen == [LETTER, TELEGRAM]
 
 
+def test_an_error_the_server_did_not_expect_is_a_problem_without_its_traceback(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error answered 500 "Internal Server Error" as text/plain, not
+    the problem document every other error is (a client keys on its type)."""
+    from fastapi.testclient import TestClient
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("/srv/secret/path: something unforeseen")
+
+    monkeypatch.setattr(api.services.catalog, "search_packages", broken)
+    client = TestClient(api.app, raise_server_exceptions=False)
+    reply = client.get("/packages", headers=api.auth("reader"))
+    assert reply.status_code == 500
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["type"] == "urn:strongroom:problem:internal"
+    assert "secret" not in reply.text and "Traceback" not in reply.text
+
+
 def test_bad_cursor_is_a_problem_not_a_crash(api: Api) -> None:
     reply = api.client.get("/packages?cursor=%%%", headers=api.auth("reader"))
     assert reply.status_code == 400
