@@ -86,8 +86,9 @@ def install(app: FastAPI) -> None:
 
 
 #: the API's errors a person's browser may meet: a console address that is no
-#: page, a bad query on a page, a download refused (damage found on the way out)
-_PAGE_ERRORS = (StarletteHTTPException, RequestValidationError, StrongroomError, ApiProblem)
+#: page, a bad query on a page, a download refused (damage found on the way out),
+#: an error of ours the server did not expect
+_PAGE_ERRORS = (StarletteHTTPException, RequestValidationError, StrongroomError, ApiProblem, Exception)
 
 
 def _wants_a_page(request: Request) -> bool:

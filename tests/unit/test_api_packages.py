@@ -114,6 +114,27 @@ def test_an_error_the_server_did_not_expect_is_a_problem_without_its_traceback(
     assert "secret" not in reply.text and "Traceback" not in reply.text
 
 
+def test_an_error_the_server_did_not_expect_is_a_console_page_in_a_browser(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from ingest.accounts import create_account
+    from tests.unit.test_identities import PASSWORD, _signed_in
+
+    create_account(api.services.catalog, "rosa", "reader", PASSWORD, api.services.clock.now())
+    rosa = _signed_in(api, "rosa")
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("/srv/secret/path: something unforeseen")
+
+    monkeypatch.setattr(api.services.catalog, "search_packages", broken)
+    browser = TestClient(api.app, raise_server_exceptions=False, cookies=rosa.cookies)
+    page = browser.get("/console/packages")
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "the operator" in page.text and "secret" not in page.text
+
+
 def test_bad_cursor_is_a_problem_not_a_crash(api: Api) -> None:
     reply = api.client.get("/packages?cursor=%%%", headers=api.auth("reader"))
     assert reply.status_code == 400
