@@ -37,7 +37,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.bag import (
@@ -171,8 +171,11 @@ def _clashes_in_the_new_bag(carried: list[str], manifests: Mapping[str, Any]) ->
                FORMATS_JSON, *(f"{kind}-{algorithm}.txt" for kind in ("manifest", "tagmanifest")
                                for algorithm in sorted({*ALGORITHMS, *manifests}))]
     ours = set(written)
-    # Two carried files that clash are the item's own names, which its scan judges.
-    return [f for f in find_collisions([*written, *carried])
+    # Two carried files that clash are the item's own names, which its scan judges;
+    # each clash is told on the depositor's file, beside the name it clashes with.
+    return [replace(f, path=f.params["other"], params={**f.params, "other": f.path})
+            if f.path in ours else f
+            for f in find_collisions([*written, *carried])
             if (f.path in ours) != (f.params.get("other") in ours)]
 
 

@@ -392,7 +392,7 @@ def test_tag_files_named_as_the_new_bags_own_in_other_letters_are_refused_not_ca
     (done,) = ingest_batch(services, tmp_path / "batch")
     assert done.status is ItemStatus.REJECTED
     clashes = {(f.path, f.params["other"]) for f in done.findings if f.code == "NAME_COLLISION"}
-    assert clashes == {("fetch.txt", "FETCH.TXT"), ("manifest-sha256.txt", "MANIFEST-SHA256.TXT")}
+    assert clashes == {("FETCH.TXT", "fetch.txt"), ("MANIFEST-SHA256.TXT", "manifest-sha256.txt")}
     assert_nothing_stored(services, memory)
 
 
