@@ -110,12 +110,14 @@ CATALOGUE: dict[str, str] = {
     "RECEIVED_BAG_INCOMPLETE": "the received bag is incomplete: {path!r} {detail}",
     "RECEIVED_BAG_DIGEST_MISMATCH": "{path!r} does not match the received bag's {manifest}: expected {expected}, read {found}",
     "RECEIVED_BAG_OXUM_MISMATCH": "the received bag's Payload-Oxum is {expected}, but its payload holds {found} (bytes.files)",
+    "RECEIVED_BAG_IDENTIFIERS_DIFFER": "the bag's bag-info.txt names it {found!r} (External-Identifier) and its record {expected!r}: it is filed under the record's; make sure the record is this bag's",
     "RECEIVED_BAG_PATH_UNENCODED": "{path!r} is listed in {manifest} with '%' not percent-encoded (as some tools write it, against RFC 8493 §2.1.3); read as written",
 }
 
 
 #: Codes that are warnings: told and kept, never a reason to reject or fail.
 WARNINGS: frozenset[str] = frozenset({"SYSTEM_FILE_SKIPPED", "RECEIVED_BAG_PATH_UNENCODED", "FORMAT_UNIDENTIFIED",
+                                     "RECEIVED_BAG_IDENTIFIERS_DIFFER",
                                      "PATH_NOT_PORTABLE",
                                      "EMPTY_FOLDER_SKIPPED", "HELD_COPY_NOT_WHOLE",
                                      "RECORD_FIELDS_REMOVED", "RECORD_AS_EARLIER_VERSION"})

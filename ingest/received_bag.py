@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote
 
 from ingest.bag import (
     MOST_DIGITS,
@@ -154,6 +155,8 @@ def read_received_bag(tags: Mapping[str, bytes], payload: Mapping[str, int]) -> 
     _check_oxum(info, payload, findings)
     if not any(name in tags for name in (ITEM_METADATA, RECORD_JSON)):
         findings += _ambiguous_fields(info)
+    else:
+        findings += _identifiers_differ(_metadata(tags, info), info)
     carried = [p for p in sorted(tags) if _carried(p)]
     findings += _clashes_in_the_new_bag(carried, manifests)
     return ReceivedBag(version=version, info=tuple(info), info_bytes=info_bytes,
@@ -307,6 +310,27 @@ def _ambiguous_fields(info: list[tuple[str, str]]) -> list[Finding]:
             if values:
                 break
     return findings
+
+
+def _identifiers_differ(record_bytes: bytes | None, info: list[tuple[str, str]]) -> list[Finding]:
+    """A RECEIVED_BAG_IDENTIFIERS_DIFFER warning when the bag's record (its
+    metadata.json or metadata/record.json) gives an identifier that no
+    External-Identifier of its bag-info.txt is, as written or percent-decoded (as
+    Strongroom writes one that does not fit on a line): a record put in the wrong
+    bag is filed under the record's identifier, and the bag's own name for it is
+    told, not lost in silence. A record that cannot be read is the schema's to judge."""
+    external = [value for label, value in info if label == "External-Identifier" and value]
+    try:
+        record = json.loads(record_bytes or b"")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    identifier = record.get("identifier") if isinstance(record, dict) else None
+    if not external or not isinstance(identifier, str) or not identifier:
+        return []
+    if any(identifier in (value, unquote(value)) for value in external):
+        return []
+    return [Finding("RECEIVED_BAG_IDENTIFIERS_DIFFER", path="bag-info.txt",
+                    expected=identifier[:300], found=external[0][:300])]
 
 
 def _metadata(tags: Mapping[str, bytes], info: list[tuple[str, str]]) -> bytes | None:

@@ -464,3 +464,32 @@ def test_a_bag_info_giving_two_external_identifiers_is_refused_not_filed_under_t
     assert "External-Identifier 2 times" in finding.params["detail"]
     assert "'other-0002'" in finding.params["detail"]
     assert_nothing_stored(services, memory)
+
+
+def test_a_record_naming_another_identifier_than_its_bag_info_is_stored_with_a_warning(
+        services: Services, tmp_path: Path) -> None:
+    # Before: a metadata.json put in the wrong bag filed the package under the
+    # record's identifier, and the bag's own External-Identifier went unsaid.
+    item = received_bag(tmp_path / "batch")
+    (item / "metadata.json").write_text(json.dumps(
+        {"identifier": IDENTIFIER, "title": "Letters", "date": "2024-04-30"}))
+    info = (item / "bag-info.txt").read_text()
+    (item / "bag-info.txt").write_text(info.replace(f"External-Identifier: {IDENTIFIER}",
+                                                    "External-Identifier: another-bag-0007"))
+    for manifest in item.glob("tagmanifest-*.txt"):
+        manifest.unlink()
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.STORED, codes(done)
+    (warning,) = [f for f in done.findings if f.code == "RECEIVED_BAG_IDENTIFIERS_DIFFER"]
+    assert (warning.expected, warning.found) == (IDENTIFIER, "another-bag-0007")
+    assert "filed under the record's" in warning.message
+
+
+def test_a_bag_fetched_from_the_archive_tells_no_identifiers_differ(
+        services: Services, tmp_path: Path) -> None:
+    received_bag(tmp_path / "batch")
+    (done,) = ingest_batch(services, tmp_path / "batch")
+    assert done.status is ItemStatus.STORED
+    fetch_to_folder(services, PACKAGE, 1, tmp_path / "again" / "deposit")
+    (again,) = ingest_batch(services, tmp_path / "again")
+    assert "RECEIVED_BAG_IDENTIFIERS_DIFFER" not in codes(again)
