@@ -35,6 +35,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -408,10 +409,15 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any], pointer:
             return text
         problems += _agent_problems(text, agent, node, root, pointer)
         return agent
-    if kind == "integer" and re.fullmatch(r"-?[0-9]+", text):
+    # (At most 4,000 digits: Python reads no integer of over 4,300; a longer one is
+    # kept as text, which the schema then refuses as no number, at this cell.)
+    if kind == "integer" and re.fullmatch(r"-?[0-9]{1,4000}", text):
         return int(text)
-    if kind == "number" and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
-        return float(text) if "." in text else int(text)
+    if kind == "number" and re.fullmatch(r"-?[0-9]{1,4000}(\.[0-9]+)?", text):
+        if "." not in text:
+            return int(text)
+        number = float(text)
+        return number if math.isfinite(number) else text  # past a float's range: text
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text

@@ -474,3 +474,18 @@ def test_a_cell_longer_than_a_sheet_reads_is_told_in_words_with_its_line() -> No
     assert finding.code == "METADATA_CSV_UNREADABLE"
     assert "a cell of the row that begins on line 3 holds more than 131,072 characters" in finding.message
     assert "field limit" not in finding.message
+
+
+def test_a_number_cell_of_five_thousand_digits_is_kept_as_text_for_the_schema_not_a_crash() -> None:
+    # Python reads no integer of over 4,300 digits: the sheet's reading ended in a
+    # ValueError instead of a finding at the cell.
+    schema = {"type": "object", "properties": {"pages": {"type": "integer"},
+                                               "weight": {"type": "number"}}}
+    long = "9" * 5000
+    sheet = parse_sheet(f"folder,pages,weight\na,{long},{long}.5\nb,12,3.5\n".encode(), schema)
+    assert sheet.findings == ()
+    assert sheet.rows_for("a")[0].record == {"pages": long, "weight": long + ".5"}
+    assert sheet.rows_for("b")[0].record == {"pages": 12, "weight": 3.5}
+    past_a_float = "9" * 400 + ".5"  # no error from float(), but infinity, which is no JSON
+    sheet = parse_sheet(f"folder,weight\nc,{past_a_float}\n".encode(), schema)
+    assert sheet.rows_for("c")[0].record == {"weight": past_a_float}
