@@ -38,18 +38,15 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ingest.errors import SchemaNotFound
 from ingest.findings import Finding
 from ingest.hints import name_hint, not_utf8
-from ingest.record_schema import SchemaSet
+from ingest.sheet_columns import FOLDER_COLUMN, LIST_SEPARATOR, resolve_node, template_columns
 
 METADATA_CSV = "metadata.csv"
-FOLDER_COLUMN = "folder"
-LIST_SEPARATOR = "|"
 #: the findings of a sheet none of whose rows can be used
 UNUSABLE = ("METADATA_CSV_UNREADABLE", "METADATA_CSV_NO_FOLDER_COLUMN", "METADATA_CSV_UNKNOWN_COLUMN")
 #: how to save a sheet as this module reads it, in the words of Excel's "Save as"
@@ -248,11 +245,11 @@ def _unknown(column: str, schema: Mapping[str, Any]) -> bool:
     of a field it does not define, inside an object it closes, or a part of a
     field that has no parts (``date.note``, ``title.en``: a text, a number or a
     list holds no named field, and such a cell was dropped without a word)."""
-    node = _resolve(schema, schema)
+    node = resolve_node(schema, schema)
     for part in column.split("."):
         properties = node.get("properties", {})
         if isinstance(properties, dict) and part in properties:
-            node = _resolve(properties[part], schema)
+            node = resolve_node(properties[part], schema)
             continue
         kind = node.get("type")
         kinds = kind if isinstance(kind, list) else [kind]
@@ -279,81 +276,18 @@ def unmatched_rows(sheet: Sheet, folders: Sequence[str]) -> list[Finding]:
     ]
 
 
-# --------------------------------------------------------------------------- template
-
-
-def template_columns(schema: Mapping[str, Any]) -> list[str]:
-    """The columns of a metadata.csv for ``schema``: folder, then each field in
-    the schema's order, an object's fields by dotted name."""
-    return [FOLDER_COLUMN, *(".".join(path) for path, _ in _leaves(schema, schema, ()))]
-
-
-def template_csv(schema: Mapping[str, Any], folder: str = "") -> str:
-    """A metadata.csv for ``schema``: the header and one example row, the
-    schema's own first example record (its top-level ``examples``) written as
-    this module reads it; an empty row when the schema gives none."""
-    examples = schema.get("examples") or [{}]
-    example = examples[0]
-    columns = template_columns(schema)
-    row = [folder or str(example.get("identifier", ""))]
-    for path, node in _leaves(schema, schema, ()):
-        row.append(_cell(_dig(example, path), node, schema))
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerow(row)
-    return out.getvalue()
-
-
-def metadata_template(schemas: SchemaSet, name: str) -> str:
-    """``template_csv`` for the record schema ``name``; raises SchemaNotFound
-    when no record schema has that name."""
-    if name not in schemas.record_names():
-        raise SchemaNotFound(f"no record schema named {name!r}; expected one of "
-                             f"{', '.join(schemas.record_names())}")
-    return template_csv(schemas.document(name))
-
-
 # --------------------------------------------------------------------------- internals
 
 
-def _resolve(node: Any, root: Mapping[str, Any]) -> dict[str, Any]:
-    """The schema node, following local ``$ref``s (``#/$defs/...``, ``#/properties/...``)."""
-    seen = 0
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
-        ref: str = node["$ref"]
-        if "#" not in ref:
-            break
-        target: Any = root
-        for part in ref.split("#", 1)[1].split("/")[1:]:
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node = {**{k: v for k, v in node.items() if k != "$ref"}, **target}
-        seen += 1
-    return node if isinstance(node, dict) else {}
-
-
 def _field(schema: Mapping[str, Any], path: Sequence[str]) -> dict[str, Any]:
-    node = _resolve(schema, schema)
+    node = resolve_node(schema, schema)
     for part in path:
-        node = _resolve(node.get("properties", {}).get(part, {}), schema)
+        node = resolve_node(node.get("properties", {}).get(part, {}), schema)
     return node
 
 
 def _is_agent(node: Mapping[str, Any]) -> bool:
     return node.get("type") == "object" and "name" in node.get("properties", {})
-
-
-def _leaves(node: Any, root: Mapping[str, Any],
-            path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
-    resolved = _resolve(node, root)
-    properties = resolved.get("properties")
-    if resolved.get("type") == "object" and isinstance(properties, dict):
-        for name, child in properties.items():
-            child_node = _resolve(child, root)
-            if child_node.get("type") == "object" and isinstance(child_node.get("properties"), dict):
-                yield from _leaves(child_node, root, (*path, name))
-            else:
-                yield (*path, name), child_node
 
 
 def _record(values: Mapping[str, str], schema: Mapping[str, Any]
@@ -388,7 +322,7 @@ def _value(text: str, node: Mapping[str, Any], root: Mapping[str, Any], pointer:
     way of writing values refuses in it is added to ``problems``."""
     kind = node.get("type")
     if kind == "array":
-        items = _resolve(node.get("items", {}), root)
+        items = resolve_node(node.get("items", {}), root)
         parts = [part.strip() for part in text.split(LIST_SEPARATOR)]
         return [_value(part, items, root, f"{pointer}/{at}", problems) if part else part
                 for at, part in enumerate(parts)]
@@ -441,7 +375,7 @@ def _agent_problems(text: str, agent: Mapping[str, str], node: Mapping[str, Any]
 
 def _role_words(node: Mapping[str, Any], root: Mapping[str, Any]) -> frozenset[str]:
     """``ROLE_WORDS`` and the schema's own examples of the agent's role."""
-    role = _resolve(node.get("properties", {}).get("role", {}), root)
+    role = resolve_node(node.get("properties", {}).get("role", {}), root)
     examples = role.get("examples")
     return ROLE_WORDS | {str(e).lower() for e in examples} if isinstance(examples, list) else ROLE_WORDS
 
@@ -457,32 +391,6 @@ def _balanced(text: str) -> bool:
     return not opened
 
 
-def _dig(record: Mapping[str, Any], path: Sequence[str]) -> Any:
-    value: Any = record
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _cell(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return LIST_SEPARATOR.join(_cell(v, _resolve(node.get("items", {}), root), root) for v in value)
-    if isinstance(value, dict):
-        text = str(value.get("name", ""))
-        if value.get("name_as_written"):
-            text += f" [{value['name_as_written']}]"
-        if value.get("role"):
-            text += f" ({value['role']})"
-        return text
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 __all__ = [
     "FOLDER_COLUMN",
     "LIST_SEPARATOR",
@@ -492,9 +400,6 @@ __all__ = [
     "UNUSABLE",
     "Sheet",
     "SheetRow",
-    "metadata_template",
     "parse_sheet",
-    "template_columns",
-    "template_csv",
     "unmatched_rows",
 ]

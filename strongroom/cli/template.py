@@ -25,7 +25,7 @@ def template_csv(schema: str, as_json: bool) -> None:
     dotted names (source.citation), people as 'Name [as written] (role)'.
     """
     from ingest.record_schema import SchemaSet
-    from ingest.spreadsheet import metadata_template
+    from ingest.sheet_columns import metadata_template
 
     text = metadata_template(SchemaSet.default(), schema)
     _emit(as_json, {"schema": schema, "csv": text}, lambda doc: click.echo(text, nl=False))

@@ -20,7 +20,8 @@ from ingest.models import ItemStatus, package_id_for
 from ingest.pipeline import ingest_item
 from ingest.record_schema import SchemaSet
 from ingest.services import Services
-from ingest.spreadsheet import parse_sheet, template_csv
+from ingest.sheet_columns import template_csv
+from ingest.spreadsheet import parse_sheet
 from ingest.submission import submit_batch
 from tests.fakes import MemoryObjectStore
 from tests.sqlite_services import sqlite_services
