@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,9 +109,12 @@ def test_the_console_has_a_creator_field_and_says_how_many_matched(api: Api) -> 
     assert "2 packages match" in found.text
 
 
-def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_accents(
-        tmp_path: Path) -> None:
-    """Migration 0024 fills the folded keys of packages already in the catalog."""
+@contextmanager
+def migrated_from(tmp_path: Path, revision: str, keys: Callable[[str, str, str], dict[str, str]]
+                  ) -> Iterator[Callable[..., list[str]]]:
+    """A catalog at ``revision`` holding ``_ITEMS`` (their package rows given
+    ``keys(title, creator, collection)``), migrated to the newest; yields a search
+    that answers the identifiers found."""
     from ingest.access import package_query
     from ingest.models import package_id_for
     from storage.catalog import SqlCatalog
@@ -119,12 +124,13 @@ def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_acc
 
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     engine = create_engine_for(url)
-    upgrade_to(engine, ["0001"])
+    upgrade_to(engine, [revision])
     with engine.begin() as connection:
         for identifier, (title, creator, collection, _) in _ITEMS.items():
             package_id = package_id_for(identifier)
             connection.execute(Package.__table__.insert().values(
-                package_id=package_id, identifier=identifier, title=title, latest_version=1))
+                package_id=package_id, identifier=identifier, title=title, latest_version=1,
+                **keys(title, creator, collection)))
             connection.execute(Version.__table__.insert().values(
                 package_id=package_id, number=1, state="committed", identifier=identifier,
                 title=title, record={"title": title, "collection": collection,
@@ -135,56 +141,34 @@ def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_acc
 
     catalog = SqlCatalog.from_url(url)
     try:
-        def found(**asked: str) -> list[str]:
-            return [hit.identifier for hit in catalog.search_packages(package_query(**asked)).packages]
+        yield lambda **asked: [hit.identifier
+                               for hit in catalog.search_packages(package_query(**asked)).packages]
+    finally:
+        catalog.engine.dispose()
 
+
+def test_packages_stored_before_the_upgrade_are_found_by_creator_and_without_accents(
+        tmp_path: Path) -> None:
+    """Migration 0024 fills the folded keys of packages already in the catalog."""
+    with migrated_from(tmp_path, "0001", lambda *_: {}) as found:
         assert found(creator="muller") == ["sg-pr-0001", "sg-pr-0002"]
         assert found(title="zurich taufen") == ["sg-pr-0001"]
         assert found(collection="COUNCIL MINUTES") == ["sg-pr-0003"]
-    finally:
-        catalog.engine.dispose()
 
 
 def test_packages_stored_before_spelled_out_names_were_kept_are_found_by_them(
         tmp_path: Path) -> None:
     """Migration 0029 makes the keys of packages already in the catalog again, with
     the spelled-out forms: their keys were made by 0024's rule alone."""
-    from ingest.access import package_query
-    from ingest.models import package_id_for
-    from storage.catalog import SqlCatalog
-    from storage.database import create_engine_for, migrate
-    from storage.tables import Package, Version
-    from tests.catalog_revisions import upgrade_to
+    def keys_of_0024(title: str, creator: str, collection: str) -> dict[str, str]:
+        return {"title_key": title.casefold(), "creators_key": f"\n{creator.casefold()}\n",
+                "collection_key": collection.casefold()}
 
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    engine = create_engine_for(url)
-    upgrade_to(engine, ["0027_unused_title_index"])
-    with engine.begin() as connection:
-        for identifier, (title, creator, collection, _) in _ITEMS.items():
-            package_id = package_id_for(identifier)
-            connection.execute(Package.__table__.insert().values(
-                package_id=package_id, identifier=identifier, title=title, latest_version=1,
-                title_key=title.casefold(), creators_key=f"\n{creator.casefold()}\n",
-                collection_key=collection.casefold()))
-            connection.execute(Version.__table__.insert().values(
-                package_id=package_id, number=1, state="committed", identifier=identifier,
-                title=title, record={"title": title, "collection": collection,
-                                     "creators": [{"name": creator, "role": "author"}]},
-                created_at=datetime.now(UTC), committed_at=datetime.now(UTC)))
-    migrate(engine)
-    engine.dispose()
-
-    catalog = SqlCatalog.from_url(url)
-    try:
-        def found(**asked: str) -> list[str]:
-            return [hit.identifier for hit in catalog.search_packages(package_query(**asked)).packages]
-
+    with migrated_from(tmp_path, "0027_unused_title_index", keys_of_0024) as found:
         assert found(creator="mueller") == ["sg-pr-0001", "sg-pr-0002"]
         assert found(creator="soren") == found(creator="SOEREN") == ["dk-0004"]
         assert found(title="aarhus") == ["dk-0004"]
         assert found(title="zurich taufen") == ["sg-pr-0001"]
-    finally:
-        catalog.engine.dispose()
 
 
 def test_a_rebuilt_catalog_finds_packages_by_creator(tmp_path: Path) -> None:
