@@ -153,14 +153,13 @@ def read_received_bag(tags: Mapping[str, bytes], payload: Mapping[str, int]) -> 
                 if found != expected:
                     findings.append(_mismatch(path, f"tagmanifest-{algorithm}.txt", expected, found))
     _check_oxum(info, payload, findings)
-    if not any(name in tags for name in (ITEM_METADATA, RECORD_JSON)):
-        findings += _ambiguous_fields(info)
-    else:
-        findings += _identifiers_differ(_metadata(tags, info), info)
+    metadata = _metadata(tags, info)
+    described = any(name in tags for name in (ITEM_METADATA, RECORD_JSON))
+    findings += _identifiers_differ(metadata, info) if described else _ambiguous_fields(info)
     carried = [p for p in sorted(tags) if _carried(p)]
     findings += _clashes_in_the_new_bag(carried, manifests)
     return ReceivedBag(version=version, info=tuple(info), info_bytes=info_bytes,
-                       manifests=manifests, metadata=_metadata(tags, info),
+                       manifests=manifests, metadata=metadata,
                        findings=tuple(findings),
                        other_tags=tuple((p, tags[p]) for p in carried))
 
